@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import { compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
+
+const configSchema = z.strictObject({
+  status_code: statusCodeField(200, 'HTTP status (default 200).'),
+  body: z.string().max(1_048_576).optional().describe('Response body; `${}` interpolation allowed.'),
+  headers: headersMapField(
+    'Response headers (at most 10); values allow `${}`. content-type is guessed from the body when absent.',
+  ).optional(),
+});
+
+export const customResponseAction = defineAction({
+  type: 'custom-response',
+  description: 'Answers the request with a response written in the policy; the upstream is not called.',
+  phases: ['on_http_request', 'on_http_response'],
+  configSchema,
+  configRequired: false,
+  alwaysTerminates: () => true,
+  compile(config, context) {
+    const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
+    const headers = compileHeaderTemplates(config.headers, context, 'headers');
+    return (request) => ({
+      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request)),
+      detail: `responded ${config.status_code}`,
+    });
+  },
+});

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import { continueOutcome } from '../context.js';
+import { respondWithError } from './shared.js';
+
+const configSchema = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .describe('The internal endpoint to forward to, e.g. https://mcp.example.internal; `${}` allowed.'),
+  on_error: z
+    .enum(['halt', 'continue'])
+    .default('halt')
+    .describe('halt (default): answer 502 when the target does not exist; continue: go on with the next action.'),
+});
+
+/**
+ * Normalizes an endpoint URL to `scheme://host[:port]` with the default port dropped, so `https://a.internal`,
+ * `https://A.internal:443/` and `https://a.internal/` name the same endpoint everywhere (API, engine, data plane).
+ */
+export function normalizeEndpointUrl(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return undefined;
+  if (url.pathname !== '/' && url.pathname !== '') return undefined;
+  return `${url.protocol}//${url.host}`;
+}
+
+export function isInternalHost(host: string): boolean {
+  return host.toLowerCase().endsWith('.internal');
+}
+
+/** The normalized URL when `text` can be a forward-internal target, else why not. */
+export function internalTargetOf(text: string): { url: string } | { problem: string } {
+  const url = normalizeEndpointUrl(text);
+  if (url === undefined) return { problem: `"${text}" is not an http(s) URL of the form scheme://host[:port]` };
+  if (!isInternalHost(new URL(url).hostname)) return { problem: `"${text}" is not an internal endpoint: its host must end in .internal` };
+  return { url };
+}
+
+export const forwardInternalAction = defineAction({
+  type: 'forward-internal',
+  description: "Forwards the request to an internal endpoint, whose own policy runs next; ends the phase.",
+  phases: ['on_http_request'],
+  resultName: 'forward_internal',
+  configSchema,
+  configRequired: true,
+  alwaysTerminates: (config) => config.on_error === 'halt',
+  compile(config, context) {
+    const target = context.template(config.url, ['url']);
+    if (target.isStatic) {
+      const checked = internalTargetOf(target.text);
+      if ('problem' in checked) context.issue('POLICY_FORWARD_TARGET_INVALID', checked.problem, ['url']);
+      else if (context.internalEndpointUrls !== undefined && !context.internalEndpointUrls.has(checked.url)) {
+        context.issue(
+          'POLICY_FORWARD_TARGET_UNKNOWN',
+          `No internal endpoint ${checked.url} is registered yet; requests will fail with FORWARD_TARGET_OFFLINE until it is.`,
+          ['url'],
+          'warning',
+        );
+      }
+    }
+    return (request, ports) => {
+      const rendered = target.render(request);
+      const checked = internalTargetOf(rendered);
+      const failure =
+        'problem' in checked
+          ? { code: 'FORWARD_TARGET_INVALID' as const, message: checked.problem }
+          : ports.internalEndpoints.has(checked.url)
+            ? undefined
+            : { code: 'FORWARD_TARGET_OFFLINE' as const, message: `no internal endpoint ${checked.url} is registered` };
+      if (failure === undefined && 'url' in checked) {
+        request.actionResults.forward_internal = { url: checked.url };
+        return { outcome: { kind: 'forward', url: checked.url }, detail: `forwarded to ${checked.url}` };
+      }
+      request.actionResults.forward_internal = { url: rendered, error: failure };
+      if (config.on_error === 'continue') return { outcome: continueOutcome, detail: `${failure!.message}; continuing` };
+      return { outcome: respondWithError(failure!.code, `Gatehouse: ${failure!.message}.`), detail: failure!.message };
+    };
+  },
+});

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import type { CompiledExpression } from '../cel-environment.js';
+import { sha256Hex } from '../codecs.js';
+import { continueOutcome } from '../context.js';
+import { parseDuration } from '../duration.js';
+import { stringifyCelValue } from '../interpolation.js';
+import { retryAfterSeconds } from '../ports.js';
+import { enforceField, respondWithError } from './shared.js';
+
+const rateSchema = z
+  .string()
+  .refine((text) => {
+    const ms = parseDuration(text);
+    return ms !== undefined && ms >= 60_000 && ms <= 86_400_000 && ms % 10_000 === 0;
+  }, 'rate must be a duration that is a multiple of 10s, from 60s to 24h (e.g. 60s, 90s, 10m, 1h)')
+  .describe('The window length: a duration, a multiple of 10s, from 60s to 24h.');
+
+const configSchema = z.strictObject({
+  name: z.string().min(1).max(1023).describe('Names the limiter; buckets are kept per endpoint and name.'),
+  algorithm: z.literal('sliding_window').describe('The only algorithm: a sliding window over two fixed windows.'),
+  capacity: z.int().min(1).max(2_000_000_000).describe('Requests allowed per window and bucket (1 to 2,000,000,000).'),
+  rate: rateSchema,
+  bucket_key: z
+    .array(z.string().min(1).max(1024))
+    .min(1)
+    .max(10)
+    .describe("1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqHeader('Authorization')[0]."),
+  enforce: enforceField,
+});
+
+export const rateLimitAction = defineAction({
+  type: 'rate-limit',
+  description: 'Limits requests per bucket with a sliding window; past the limit answers 429 with retry-after.',
+  phases: ['on_http_request'],
+  resultName: 'rate_limit',
+  configSchema,
+  configRequired: true,
+  alwaysTerminates: () => false,
+  compile(config, context) {
+    const windowMs = parseDuration(config.rate) ?? 60_000;
+    const keyExpressions = config.bucket_key
+      .map((source, index) => context.expression(source, ['bucket_key', index]))
+      .filter((expression): expression is CompiledExpression => expression !== undefined);
+    return async (request, ports) => {
+      let bucket = '';
+      for (const expression of keyExpressions) {
+        let value: unknown;
+        try {
+          value = expression.evaluate(request);
+        } catch (error) {
+          // A key that cannot be computed counts into the shared "" bucket: failing closed, not open.
+          request.recordRuntimeError(expression.source, error);
+          value = '';
+        }
+        bucket += `${stringifyCelValue(value)}\u0000`;
+      }
+      // Hashed so bearer tokens used as keys never sit in Redis in the clear.
+      const key = `${request.endpoint.id}:${config.name}:${sha256Hex(bucket)}`;
+      const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now() };
+      const counts = await ports.rateLimits.consume(key, window);
+      request.actionResults.rate_limit = { bucket_key: bucket.slice(0, -1).split('\u0000'), limited: !counts.admitted };
+      if (counts.admitted) return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
+      const retryAfter = retryAfterSeconds(counts, window);
+      if (!config.enforce) return { outcome: continueOutcome, detail: 'limited (not enforced)' };
+      const outcome = respondWithError(
+        'RATE_LIMITED',
+        `Gatehouse: rate limit "${config.name}" exceeded; retry in ${retryAfter}s.`,
+        new Map([['retry-after', [String(retryAfter)]]]),
+      );
+      return { outcome, detail: `limited: ${config.capacity} per ${config.rate}, retry after ${retryAfter}s` };
+    };
+  },
+});

@@ -1,0 +1,49 @@
+import type { ActionDefinition } from '../action.js';
+import { addHeadersAction } from './add-headers.js';
+import { basicAuthAction } from './basic-auth.js';
+import { circuitBreakerAction } from './circuit-breaker.js';
+import { closeConnectionAction } from './close-connection.js';
+import { compressResponseAction } from './compress-response.js';
+import { customResponseAction } from './custom-response.js';
+import { denyAction } from './deny.js';
+import { requestBodyFindReplaceAction, responseBodyFindReplaceAction, sseFindReplaceAction } from './find-replace.js';
+import { forwardInternalAction } from './forward-internal.js';
+import { jwtValidationAction } from './jwt-validation.js';
+import { logAction } from './log.js';
+import { rateLimitAction } from './rate-limit.js';
+import { redirectAction } from './redirect.js';
+import { removeHeadersAction } from './remove-headers.js';
+import { restrictIpsAction } from './restrict-ips.js';
+import { setVarsAction } from './set-vars.js';
+import { unsupportedActions } from './unsupported.js';
+import { urlRewriteAction } from './url-rewrite.js';
+import { verifyWebhookAction } from './verify-webhook.js';
+
+/** Every action, listed by hand: no discovery, no decorators. */
+export const actionDefinitions: readonly ActionDefinition<never>[] = [
+  denyAction,
+  customResponseAction,
+  redirectAction,
+  urlRewriteAction,
+  forwardInternalAction,
+  closeConnectionAction,
+  addHeadersAction,
+  removeHeadersAction,
+  restrictIpsAction,
+  rateLimitAction,
+  basicAuthAction,
+  jwtValidationAction,
+  logAction,
+  setVarsAction,
+  compressResponseAction,
+  circuitBreakerAction,
+  verifyWebhookAction,
+  requestBodyFindReplaceAction,
+  responseBodyFindReplaceAction,
+  sseFindReplaceAction,
+  ...unsupportedActions,
+] as unknown as readonly ActionDefinition<never>[];
+
+export const actionsByType: ReadonlyMap<string, ActionDefinition<never>> = new Map(
+  actionDefinitions.map((definition) => [definition.type, definition]),
+);

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { ActionCompileContext } from '../action.js';
+import type { HeaderMap, Outcome, PolicyContext, SyntheticResponse } from '../context.js';
+import { errorCodeHeader, runtimeErrorCodes, type RuntimeErrorCode } from '../errors.js';
+import type { CompiledTemplate } from '../interpolation.js';
+
+/** Schema pieces several actions share, so the same field reads the same everywhere. */
+
+export const maxHeadersPerAction = 10;
+
+export const enforceField = z
+  .boolean()
+  .default(true)
+  .describe('When true (default) a failed check ends the request; when false it only sets result variables.');
+
+export function statusCodeField(defaultStatus: number, description: string) {
+  return z.int().min(100).max(599).default(defaultStatus).describe(description);
+}
+
+export const headerNameSchema = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name')
+  .describe('An HTTP header name (case-insensitive).');
+
+export function headersMapField(description: string) {
+  return z
+    .record(headerNameSchema, z.string().max(8192))
+    .refine((headers) => Object.keys(headers).length <= maxHeadersPerAction, {
+      message: `at most ${maxHeadersPerAction} headers`,
+    })
+    .describe(description);
+}
+
+export type HeaderTemplates = readonly (readonly [string, CompiledTemplate])[];
+
+export function compileHeaderTemplates(
+  headers: Record<string, string> | undefined,
+  context: ActionCompileContext,
+  field: string,
+): HeaderTemplates {
+  return Object.entries(headers ?? {}).map(
+    ([name, value]) => [name.toLowerCase(), context.template(value, [field, name])] as const,
+  );
+}
+
+export function renderHeaders(templates: HeaderTemplates, context: PolicyContext): HeaderMap {
+  const headers: HeaderMap = new Map();
+  for (const [name, template] of templates) appendHeader(headers, name, template.render(context));
+  return headers;
+}
+
+export function appendHeader(headers: HeaderMap, lowerName: string, value: string): void {
+  const values = headers.get(lowerName);
+  if (values === undefined) headers.set(lowerName, [value]);
+  else values.push(value);
+}
+
+/** Content types guessed for synthetic bodies without a content-type header. */
+export function guessContentType(body: string): string {
+  const start = body.trimStart()[0];
+  if (start === '{' || start === '[') return 'application/json';
+  if (start === '<') return 'text/html; charset=utf-8';
+  return 'text/plain; charset=utf-8';
+}
+
+export function respond(status: number, body: string, headers: HeaderMap = new Map()): Outcome {
+  if (body !== '' && !headers.has('content-type')) headers.set('content-type', [guessContentType(body)]);
+  const response: SyntheticResponse = { status, headers, body };
+  return { kind: 'respond', response };
+}
+
+/** A response the gateway generates for a failed check: carries the error code header and a plain message. */
+export function respondWithError(code: RuntimeErrorCode, message: string, headers: HeaderMap = new Map()): Outcome {
+  headers.set(errorCodeHeader, [code]);
+  if (!headers.has('content-type')) headers.set('content-type', ['text/plain; charset=utf-8']);
+  return { kind: 'respond', response: { status: runtimeErrorCodes[code].status, headers, body: message }, errorCode: code };
+}
+
+/** Validates a regular expression written in a policy; JavaScript's syntax covers the RE2 patterns ngrok documents. */
+export function compileRegex(source: string, flags = ''): RegExp | string {
+  try {
+    return new RegExp(source, flags);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { defineAction } from '../action.js';
+import { continueOutcome, type PolicyContext } from '../context.js';
+import { compileRegex } from './shared.js';
+
+const configSchema = z.strictObject({
+  from: z
+    .string()
+    .optional()
+    .describe('Regular expression matched against the full URL; every match is replaced. `${}` allowed.'),
+  to: z.string().describe('Replacement; `$1`… refer to groups of `from`; `${}` allowed.'),
+});
+
+export const urlRewriteAction = defineAction({
+  type: 'url-rewrite',
+  description: 'Rewrites the path and query sent upstream; the client sees no change.',
+  phases: ['on_http_request'],
+  resultName: 'url_rewrite',
+  configSchema,
+  configRequired: true,
+  alwaysTerminates: () => false,
+  compile(config, context) {
+    const from = config.from === undefined ? undefined : context.template(config.from, ['from']);
+    const staticPattern = from?.isStatic === true ? compileRegex(from.text, 'g') : undefined;
+    if (typeof staticPattern === 'string') context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
+    const to = context.template(config.to, ['to']);
+    return (request) => {
+      const original = request.url.toString();
+      const replacement = to.render(request);
+      let rewritten = replacement;
+      if (from !== undefined) {
+        const pattern = staticPattern instanceof RegExp ? staticPattern : compileRegex(from.render(request), 'g');
+        if (typeof pattern === 'string') {
+          request.actionResults.url_rewrite = { url: original, error: { code: 'INVALID_REGEX', message: pattern } };
+          return { outcome: continueOutcome, detail: 'invalid pattern after interpolation' };
+        }
+        rewritten = original.replace(pattern, replacement);
+      }
+      const applied = applyRewrite(request, rewritten);
+      request.actionResults.url_rewrite = { url: applied ? rewritten : original };
+      return { outcome: continueOutcome, detail: applied ? `rewritten to ${request.request.path}` : 'unchanged' };
+    };
+  },
+});
+
+/** Only path and query travel upstream; a rewritten host or scheme is ignored (routing is by endpoint). */
+function applyRewrite(context: PolicyContext, target: string): boolean {
+  let url: URL;
+  try {
+    url = target.startsWith('/') ? new URL(target, 'http://placeholder') : new URL(target);
+  } catch {
+    return false;
+  }
+  const path = url.pathname;
+  const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
+  if (path === context.request.path && query === context.request.query) return false;
+  context.request.path = path;
+  context.request.query = query;
+  context.requestChanged();
+  return true;
+}

@@ -1,0 +1,151 @@
+import { Environment } from '@marcbachmann/cel-js';
+import { registerPolicyFunctions, type CelScopeHolder } from './cel-functions.js';
+import { ClientIp, RequestUrl } from './cel-values.js';
+import {
+  ConnectionView,
+  EndpointView,
+  McpView,
+  RequestView,
+  ResponseView,
+  TimeView,
+  TlsView,
+  type Phase,
+  type PolicyContext,
+} from './context.js';
+
+/**
+ * The CEL environments policies are checked and evaluated in, one per phase, so that `res.*` in a request rule is
+ * rejected at save time rather than silently empty at runtime.
+ */
+
+/** Custom function handlers read the current request from here; set right before each synchronous evaluation. */
+const scope: CelScopeHolder = { current: undefined };
+
+const limits = { maxAstNodes: 2000, maxDepth: 64, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 };
+
+function createEnvironment(phase: Phase): Environment {
+  const environment = new Environment({ homogeneousAggregateLiterals: false, limits })
+    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
+    .registerType('RequestUrl', {
+      ctor: RequestUrl,
+      fields: {
+        scheme: 'string',
+        host: 'string',
+        port: 'string',
+        path: 'string',
+        query: 'string',
+        query_params: 'map<string, list<string>>',
+      },
+    })
+    .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
+    .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
+    .registerType('Tls', { ctor: TlsView, fields: { version: 'string', cipher_suite: 'string', sni: 'string' } })
+    .registerType('Connection', {
+      ctor: ConnectionView,
+      fields: { client_ip: 'ClientIp', client_port: 'int', server_ip: 'string', server_port: 'int', tls: 'Tls' },
+    })
+    .registerType('Endpoint', {
+      ctor: EndpointView,
+      fields: { id: 'string', url: 'string', host: 'string', type: 'string' },
+    })
+    .registerType('Time', { ctor: TimeView, fields: { now: 'string' } })
+    .registerVariable('conn', 'Connection', { description: 'The client connection.' })
+    .registerVariable('endpoint', 'Endpoint', { description: 'The endpoint whose policy is running.' })
+    .registerVariable('time', 'Time', { description: 'time.now: the request time as an RFC 3339 string.' })
+    .registerVariable('vars', 'map<string, dyn>', { description: 'Variables set by set-vars in this phase.' })
+    .registerVariable('actions', 'map<string, dyn>', {
+      description: 'Results of earlier actions: actions.ngrok.<action>.* (alias actions.gatehouse.<action>.*).',
+    });
+
+  if (phase !== 'on_tcp_connect') {
+    environment
+      .registerType('Request', {
+        ctor: RequestView,
+        fields: {
+          method: 'string',
+          url: 'RequestUrl',
+          host: 'string',
+          headers: 'map<string, list<string>>',
+          cookies: 'map<string, list<string>>',
+          version: 'string',
+          content_length: 'int',
+          content_type: 'string',
+          user_agent: 'string',
+        },
+      })
+      .registerType('Mcp', { ctor: McpView, fields: { method: 'string', tool: 'string', protocol_version: 'string' } })
+      .registerVariable('req', 'Request', { description: 'The HTTP request.' })
+      .registerVariable('mcp', 'Mcp', { description: 'MCP method, tool and protocol version; empty when not MCP.' });
+  }
+  if (phase === 'on_http_response') {
+    environment
+      .registerType('Response', {
+        ctor: ResponseView,
+        fields: {
+          status_code: 'int',
+          headers: 'map<string, list<string>>',
+          content_type: 'string',
+          content_length: 'int',
+        },
+      })
+      .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
+  }
+  return registerPolicyFunctions(environment, scope);
+}
+
+const environments = new Map<Phase, Environment>();
+
+export function celEnvironment(phase: Phase): Environment {
+  let environment = environments.get(phase);
+  if (environment === undefined) environments.set(phase, (environment = createEnvironment(phase)));
+  return environment;
+}
+
+type Program = ReturnType<Environment['parse']>;
+
+/** A checked CEL program bound to its source; `evaluate` may throw, callers decide what a failure means. */
+export interface CompiledExpression {
+  readonly source: string;
+  /** The CEL type the checker inferred (`bool`, `string`, `dyn`, …). */
+  readonly type: string;
+  evaluate(context: PolicyContext): unknown;
+}
+
+export type ExpressionCheck =
+  | { ok: true; expression: CompiledExpression }
+  | { ok: false; message: string; /** Offset inside the source where the problem starts. */ offset: number };
+
+/** Parses and type-checks once; the returned program skips checking at evaluation. Never throws. */
+export function compileExpression(source: string, phase: Phase): ExpressionCheck {
+  let program: Program;
+  try {
+    program = celEnvironment(phase).parse(source);
+  } catch (error) {
+    return failure(error, phase);
+  }
+  const check = program.check();
+  if (!check.valid) return failure(check.error, phase);
+  const type = check.type ?? 'dyn';
+  return {
+    ok: true,
+    expression: {
+      source,
+      type,
+      evaluate(context) {
+        scope.current = context;
+        return program(context.activation);
+      },
+    },
+  };
+}
+
+function failure(error: unknown, phase: Phase): ExpressionCheck {
+  const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
+  let message = celError?.summary ?? celError?.message ?? String(error);
+  const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
+  if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
+  else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
+    message += ' (on_tcp_connect runs before any HTTP request is read)';
+  }
+  return { ok: false, message, offset: celError?.range?.start ?? 0 };
+}

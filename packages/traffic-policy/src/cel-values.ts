@@ -1,0 +1,78 @@
+/**
+ * Values that are both a string and carry members in CEL. `conn.client_ip` compares equal to a string and also has
+ * `.categories`; `req.url` compares equal to a string and also has `.path`, `.query`, … The CEL environment registers
+ * these classes as types and adds `==` overloads against `string`, plus string-like receiver functions.
+ */
+
+/** Resolves the IP categories containing an address; the data plane backs it with the snapshot's categories. */
+export interface IpCategoryResolver {
+  categoriesOf(address: string): readonly string[];
+}
+
+export class ClientIp {
+  #categories: readonly string[] | undefined;
+
+  constructor(
+    readonly address: string,
+    private readonly resolver: IpCategoryResolver,
+  ) {}
+
+  /** Computed on first use: most requests never ask. */
+  get categories(): readonly string[] {
+    return (this.#categories ??= this.resolver.categoriesOf(this.address));
+  }
+
+  toString(): string {
+    return this.address;
+  }
+}
+
+/** The request URL as CEL sees it; `toString()` is the full URL. */
+export class RequestUrl {
+  #queryParams: Map<string, string[]> | undefined;
+
+  constructor(
+    readonly scheme: string,
+    readonly host: string,
+    readonly port: string,
+    readonly path: string,
+    /** Raw query string without the leading `?`. */
+    readonly query: string,
+  ) {}
+
+  get query_params(): Map<string, string[]> {
+    return (this.#queryParams ??= parseQueryParams(this.query));
+  }
+
+  /** scheme://host[:port]/path[?query], the port omitted when it is the scheme's default. */
+  toString(): string {
+    const defaultPort = (this.scheme === 'https' && this.port === '443') || (this.scheme === 'http' && this.port === '80');
+    const authority = this.port === '' || defaultPort ? this.host : `${this.host}:${this.port}`;
+    return `${this.scheme}://${authority}${this.path}${this.query === '' ? '' : `?${this.query}`}`;
+  }
+}
+
+/** Decodes `a=1&b=2&a=3` into name → values (names and values percent-decoded, `+` as space). */
+export function parseQueryParams(query: string): Map<string, string[]> {
+  const params = new Map<string, string[]>();
+  if (query === '') return params;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const separator = pair.indexOf('=');
+    const name = decodeQueryComponent(separator === -1 ? pair : pair.slice(0, separator));
+    const value = separator === -1 ? '' : decodeQueryComponent(pair.slice(separator + 1));
+    const values = params.get(name);
+    if (values === undefined) params.set(name, [value]);
+    else values.push(value);
+  }
+  return params;
+}
+
+function decodeQueryComponent(text: string): string {
+  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}

@@ -1,0 +1,332 @@
+import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
+import type { CelRequestScope } from './cel-functions.js';
+import type { RuntimeErrorCode } from './errors.js';
+
+export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
+
+/** Header names are lower-case; values keep their order. Actions mutate this map in place. */
+export type HeaderMap = Map<string, string[]>;
+
+export interface EndpointFacts {
+  id: string;
+  url: string;
+  host: string;
+  type: 'cloud' | 'internal';
+}
+
+export interface ConnectionFacts {
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  tls?: { version: string; cipherSuite: string; sni: string };
+}
+
+export interface McpFacts {
+  method: string;
+  tool: string;
+  protocolVersion: string;
+}
+
+export interface RequestFacts {
+  method: string;
+  scheme: 'http' | 'https';
+  /** Host header without port, lower-case. */
+  host: string;
+  port: string;
+  path: string;
+  /** Raw query string without `?`. */
+  query: string;
+  headers: HeaderMap;
+  httpVersion?: string;
+  /** Present only when the compiled policy asked for it (`needsRequestBody`). */
+  body?: Uint8Array;
+  mcp?: McpFacts;
+}
+
+export interface ResponseFacts {
+  status: number;
+  headers: HeaderMap;
+}
+
+/** A response the policy produced itself (deny, custom-response, redirect, a failed check). */
+export interface SyntheticResponse {
+  status: number;
+  headers: HeaderMap;
+  body: string;
+}
+
+export type Outcome =
+  | { kind: 'continue' }
+  | { kind: 'respond'; response: SyntheticResponse; errorCode?: RuntimeErrorCode }
+  | { kind: 'forward'; url: string }
+  | { kind: 'close' };
+
+export const continueOutcome: Outcome = Object.freeze({ kind: 'continue' });
+
+/** The rule and action that ended a phase, as the request log shows it. */
+export interface Decision {
+  phase: Phase;
+  rule_index: number;
+  rule_name: string | null;
+  action: string;
+}
+
+export interface ActionTrace {
+  type: string;
+  result: 'continued' | 'responded' | 'forwarded' | 'closed';
+  /** Why a check passed or failed, or what an action did (never a secret). */
+  detail?: string;
+}
+
+export interface RuleTrace {
+  phase: Phase;
+  rule_index: number;
+  rule_name: string | null;
+  matched: boolean;
+  /** Runtime expression error: the rule was treated as not matching. */
+  error?: string;
+  actions: ActionTrace[];
+}
+
+export interface BodyReplacement {
+  from: RegExp;
+  to: string;
+}
+
+/** Effects the data plane carries out after the decision (the engine decides, the adapter does the I/O). */
+export interface Directives {
+  compressResponse?: 'gzip' | 'deflate' | 'br';
+  requestBodyReplacements?: readonly BodyReplacement[];
+  responseBodyReplacements?: readonly BodyReplacement[];
+  sseReplacements?: readonly (BodyReplacement & { field: 'data' | 'retry' })[];
+  /** Circuit breakers whose counters the data plane must feed with the upstream's result. */
+  circuitBreakerKeys?: string[];
+}
+
+const emptyList: readonly string[] = Object.freeze([]);
+
+/**
+ * The state of one request as it moves through the phases: the facts the data plane supplied, what actions changed,
+ * their results (`actions.ngrok.*`), `log` metadata and the decision trace. It is also the scope the custom CEL
+ * functions read, because the CEL library does not pass the activation to function handlers.
+ */
+export class PolicyContext implements CelRequestScope {
+  response: ResponseFacts | undefined;
+  /** Results of actions by their ngrok name (`rate_limit`, `jwt_validation`, …); the most recent run of each type. */
+  readonly actionResults: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  readonly logs: Record<string, unknown>[] = [];
+  readonly trace: RuleTrace[] = [];
+  readonly directives: Directives = {};
+  decision: Decision | undefined;
+  /** Expressions that failed at runtime (each made its rule not match or rendered as ''); kept for the request log. */
+  readonly runtimeErrors: { expression: string; message: string }[] = [];
+  /** `vars.*` is scoped to one phase; the evaluator resets it when a phase starts. */
+  vars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+
+  readonly clientIp: ClientIp;
+  #cookies: Map<string, string[]> | undefined;
+  #url: RequestUrl | undefined;
+  #activation: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly endpoint: EndpointFacts,
+    readonly connection: ConnectionFacts,
+    readonly request: RequestFacts,
+    ipCategories: IpCategoryResolver,
+    /** Epoch milliseconds when the request arrived (from the clock port); `time.now` reports it. */
+    readonly nowMs: number,
+  ) {
+    this.clientIp = new ClientIp(connection.clientIp, ipCategories);
+  }
+
+  recordRuntimeError(expression: string, error: unknown): void {
+    // Bounded: a hostile request must not grow the log record without limit.
+    if (this.runtimeErrors.length < 20) {
+      const message = (error as { summary?: string } | undefined)?.summary ?? (error instanceof Error ? error.message : String(error));
+      this.runtimeErrors.push({ expression, message });
+    }
+  }
+
+  requestHeader(lowerName: string): readonly string[] | undefined {
+    return this.request.headers.get(lowerName);
+  }
+
+  responseHeader(lowerName: string): readonly string[] | undefined {
+    return this.response?.headers.get(lowerName);
+  }
+
+  queryParam(name: string): readonly string[] | undefined {
+    return this.url.query_params.get(name);
+  }
+
+  requestCookie(name: string): readonly string[] | undefined {
+    return this.cookies.get(name);
+  }
+
+  get url(): RequestUrl {
+    const { scheme, host, port, path, query } = this.request;
+    return (this.#url ??= new RequestUrl(scheme, host, port, path, query));
+  }
+
+  get cookies(): Map<string, string[]> {
+    return (this.#cookies ??= parseCookies(this.request.headers.get('cookie') ?? emptyList));
+  }
+
+  /** Called by actions that change the request so later expressions see the new values. */
+  requestChanged(): void {
+    this.#url = undefined;
+    this.#cookies = undefined;
+  }
+
+  /** The variables CEL sees; built once per request, its views read the live request. */
+  get activation(): Record<string, unknown> {
+    if (this.#activation !== undefined) return this.#activation;
+    const activation: Record<string, unknown> = {
+      req: new RequestView(this),
+      res: new ResponseView(this),
+      conn: new ConnectionView(this),
+      endpoint: new EndpointView(this.endpoint),
+      time: new TimeView(this.nowMs),
+      mcp: new McpView(this.request.mcp),
+      actions: { ngrok: this.actionResults, gatehouse: this.actionResults },
+    };
+    // `vars` is replaced at each phase start, so the activation reads it through a getter.
+    Object.defineProperty(activation, 'vars', { get: () => this.vars, enumerable: true });
+    return (this.#activation = activation);
+  }
+}
+
+export class RequestView {
+  constructor(private readonly context: PolicyContext) {}
+  get method(): string {
+    return this.context.request.method;
+  }
+  get url(): RequestUrl {
+    return this.context.url;
+  }
+  get host(): string {
+    return this.context.request.host;
+  }
+  get headers(): HeaderMap {
+    return this.context.request.headers;
+  }
+  get cookies(): Map<string, string[]> {
+    return this.context.cookies;
+  }
+  get version(): string {
+    return this.context.request.httpVersion ?? '1.1';
+  }
+  get content_length(): bigint {
+    const value = Number(this.context.request.headers.get('content-length')?.[0] ?? '');
+    return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : 0n;
+  }
+  get content_type(): string {
+    return this.context.request.headers.get('content-type')?.[0] ?? '';
+  }
+  get user_agent(): string {
+    return this.context.request.headers.get('user-agent')?.[0] ?? '';
+  }
+}
+
+export class ResponseView {
+  constructor(private readonly context: PolicyContext) {}
+  get status_code(): bigint {
+    return BigInt(this.context.response?.status ?? 0);
+  }
+  get headers(): HeaderMap {
+    return this.context.response?.headers ?? new Map();
+  }
+  get content_type(): string {
+    return this.context.response?.headers.get('content-type')?.[0] ?? '';
+  }
+  get content_length(): bigint {
+    const value = Number(this.context.response?.headers.get('content-length')?.[0] ?? '');
+    return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : 0n;
+  }
+}
+
+export class TlsView {
+  constructor(private readonly tls: ConnectionFacts['tls']) {}
+  get version(): string {
+    return this.tls?.version ?? '';
+  }
+  get cipher_suite(): string {
+    return this.tls?.cipherSuite ?? '';
+  }
+  get sni(): string {
+    return this.tls?.sni ?? '';
+  }
+}
+
+export class ConnectionView {
+  constructor(private readonly context: PolicyContext) {}
+  get client_ip(): ClientIp {
+    return this.context.clientIp;
+  }
+  get client_port(): bigint {
+    return BigInt(this.context.connection.clientPort);
+  }
+  get server_ip(): string {
+    return this.context.connection.serverIp;
+  }
+  get server_port(): bigint {
+    return BigInt(this.context.connection.serverPort);
+  }
+  get tls(): TlsView {
+    return new TlsView(this.context.connection.tls);
+  }
+}
+
+export class EndpointView {
+  constructor(private readonly endpoint: EndpointFacts) {}
+  get id(): string {
+    return this.endpoint.id;
+  }
+  get url(): string {
+    return this.endpoint.url;
+  }
+  get host(): string {
+    return this.endpoint.host;
+  }
+  get type(): string {
+    return this.endpoint.type;
+  }
+}
+
+export class TimeView {
+  constructor(private readonly nowMs: number) {}
+  get now(): string {
+    return new Date(this.nowMs).toISOString();
+  }
+}
+
+export class McpView {
+  constructor(private readonly mcp: McpFacts | undefined) {}
+  get method(): string {
+    return this.mcp?.method ?? '';
+  }
+  get tool(): string {
+    return this.mcp?.tool ?? '';
+  }
+  get protocol_version(): string {
+    return this.mcp?.protocolVersion ?? '';
+  }
+}
+
+function parseCookies(headerValues: readonly string[]): Map<string, string[]> {
+  const cookies = new Map<string, string[]>();
+  for (const header of headerValues) {
+    for (const part of header.split(';')) {
+      const separator = part.indexOf('=');
+      if (separator <= 0) continue;
+      const name = part.slice(0, separator).trim();
+      const value = part.slice(separator + 1).trim();
+      const values = cookies.get(name);
+      if (values === undefined) cookies.set(name, [value]);
+      else values.push(value);
+    }
+  }
+  return cookies;
+}

@@ -1,0 +1,69 @@
+/**
+ * @gatehouse/traffic-policy — the Traffic Policy engine: parse → validate → compile → evaluate.
+ * Pure: no I/O and no framework; effects are ports the host implements.
+ */
+export { parse, formatPath, maxPolicyTextLength, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
+export { validate, validatePolicy, type ValidationResult } from './validate.js';
+export {
+  analyzePolicy,
+  compile,
+  PolicyCompileError,
+  type CompiledPolicy,
+  type CompiledRule,
+  type CompiledAction,
+  type EndpointType,
+  type PolicyOptions,
+  type PolicyAnalysis,
+} from './compile.js';
+export { evaluate, createPolicyContext, type PhaseResult, type RequestFactsInput } from './evaluate.js';
+export {
+  PolicyContext,
+  phases,
+  continueOutcome,
+  type Phase,
+  type HeaderMap,
+  type EndpointFacts,
+  type ConnectionFacts,
+  type RequestFacts,
+  type ResponseFacts,
+  type McpFacts,
+  type SyntheticResponse,
+  type Outcome,
+  type Decision,
+  type RuleTrace,
+  type ActionTrace,
+  type Directives,
+  type BodyReplacement,
+} from './context.js';
+export {
+  validationErrorCodes,
+  runtimeErrorCodes,
+  errorCodeHeader,
+  type ValidationErrorCode,
+  type RuntimeErrorCode,
+  type PolicyIssue,
+  type IssueSeverity,
+} from './errors.js';
+export {
+  admitsRequest,
+  retryAfterSeconds,
+  type PolicyPorts,
+  type Clock,
+  type RateLimitStore,
+  type RateLimitWindow,
+  type SlidingWindowCounts,
+  type JwksFetcher,
+  type InternalEndpointDirectory,
+  type CircuitBreakers,
+  type CircuitBreakerSettings,
+} from './ports.js';
+export { systemClock, MemoryRateLimitStore, MemoryCircuitBreakers, SetInternalEndpointDirectory, StaticJwksFetcher } from './memory-ports.js';
+export { policyDocumentSchema, policyDocumentJsonSchema, ruleSchema, actionSchema, type PolicyDocument, type PolicyRule } from './schema.js';
+export { actionDefinitions, actionsByType } from './actions/registry.js';
+export type { ActionDefinition } from './action.js';
+export { normalizeEndpointUrl, isInternalHost, internalTargetOf } from './actions/forward-internal.js';
+export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
+export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
+export { detectMcp, maxMcpDetectionBytes } from './mcp.js';
+export { parseDuration } from './duration.js';
+export { celEnvironment, compileExpression } from './cel-environment.js';

@@ -1,0 +1,136 @@
+import { compileExpression, type CompiledExpression } from './cel-environment.js';
+import { celToJson } from './codecs.js';
+import type { Phase, PolicyContext } from './context.js';
+
+/**
+ * `${expr}` templates in action configs. Compiled once; at runtime a failing expression renders as the empty string
+ * and is recorded on the request (it never fails the request by itself).
+ */
+export interface CompiledTemplate {
+  readonly isStatic: boolean;
+  /** The text itself when static. */
+  readonly text: string;
+  render(context: PolicyContext): string;
+  /** The expression's own value when the template is exactly `${expr}`; otherwise the rendered string. */
+  value(context: PolicyContext): unknown;
+}
+
+export interface TemplateProblem {
+  message: string;
+  /** Offset in the template text where the problem starts. */
+  offset: number;
+}
+
+type Segment = string | { expression: CompiledExpression };
+
+export function compileTemplate(
+  text: string,
+  phase: Phase,
+): { ok: true; template: CompiledTemplate } | { ok: false; problems: TemplateProblem[] } {
+  const scanned = scanTemplate(text);
+  if ('problem' in scanned) return { ok: false, problems: [scanned.problem] };
+  const problems: TemplateProblem[] = [];
+  const segments: Segment[] = [];
+  for (const part of scanned.parts) {
+    if (typeof part === 'string') {
+      segments.push(part);
+      continue;
+    }
+    const check = compileExpression(part.source, phase);
+    if (check.ok) segments.push({ expression: check.expression });
+    else problems.push({ message: check.message, offset: part.offset + check.offset });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, template: buildTemplate(text, segments) };
+}
+
+/** A template for a literal text (used when a field is not marked as interpolated). */
+export function staticTemplate(text: string): CompiledTemplate {
+  return buildTemplate(text, [text]);
+}
+
+function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
+  if (segments.every((segment) => typeof segment === 'string')) {
+    const joined = segments.join('');
+    return { isStatic: true, text: joined, render: () => joined, value: () => joined };
+  }
+  const only = segments.length === 1 ? segments[0] : undefined;
+  const render = (context: PolicyContext): string => {
+    let result = '';
+    for (const segment of segments) {
+      result += typeof segment === 'string' ? segment : stringifyCelValue(evaluateSafely(segment.expression, context));
+    }
+    return result;
+  };
+  return {
+    isStatic: false,
+    text,
+    render,
+    value:
+      only !== undefined && typeof only !== 'string'
+        ? (context) => evaluateSafely(only.expression, context)
+        : render,
+  };
+}
+
+function evaluateSafely(expression: CompiledExpression, context: PolicyContext): unknown {
+  try {
+    return expression.evaluate(context);
+  } catch (error) {
+    context.recordRuntimeError(expression.source, error);
+    return '';
+  }
+}
+
+/** How a CEL value reads inside a string: numbers and bools as written, lists and maps as JSON. */
+export function stringifyCelValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'bigint':
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return '';
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value) || value instanceof Map || value instanceof Uint8Array) return JSON.stringify(celToJson(value));
+      return String(value as object);
+    default:
+      return String(value as string);
+  }
+}
+
+type ScanResult = { parts: (string | { source: string; offset: number })[] } | { problem: TemplateProblem };
+
+/** Splits text into literal parts and `${...}` expressions, honouring braces and quotes inside the expression. */
+export function scanTemplate(text: string): ScanResult {
+  const parts: (string | { source: string; offset: number })[] = [];
+  let literalStart = 0;
+  let index = text.indexOf('${');
+  while (index !== -1) {
+    if (index > literalStart) parts.push(text.slice(literalStart, index));
+    const start = index + 2;
+    let depth = 1;
+    let quote: string | undefined;
+    let position = start;
+    for (; position < text.length && depth > 0; position++) {
+      const character = text[position];
+      if (quote !== undefined) {
+        if (character === '\\') position++;
+        else if (character === quote) quote = undefined;
+      } else if (character === '"' || character === "'") quote = character;
+      else if (character === '{') depth++;
+      else if (character === '}') depth--;
+    }
+    if (depth > 0) return { problem: { message: 'This `${` has no closing `}`.', offset: index } };
+    const source = text.slice(start, position - 1);
+    if (source.trim() === '') return { problem: { message: '`${}` is empty: put a CEL expression inside.', offset: index } };
+    parts.push({ source, offset: start });
+    literalStart = position;
+    index = text.indexOf('${', position);
+  }
+  if (literalStart < text.length) parts.push(text.slice(literalStart));
+  return { parts };
+}

@@ -1,0 +1,119 @@
+import { admitsRequest, type CircuitBreakers, type CircuitBreakerSettings, type Clock, type InternalEndpointDirectory, type JwksFetcher, type RateLimitStore, type SlidingWindowCounts } from './ports.js';
+
+/** In-process implementations of the ports: for tests, the embedded shape and the data plane's Redis fallback. */
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private current = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.current;
+  }
+  advance(milliseconds: number): void {
+    this.current += milliseconds;
+  }
+  set(epochMilliseconds: number): void {
+    this.current = epochMilliseconds;
+  }
+}
+
+/** Sliding-window counters in a Map; windows older than the previous one are dropped as keys are touched. */
+export class MemoryRateLimitStore implements RateLimitStore {
+  readonly #windows = new Map<string, { index: number; current: number; previous: number }>();
+  #lastSweep = 0;
+
+  consume(key: string, { capacity, windowMs, nowMs }: { capacity: number; windowMs: number; nowMs: number }): Promise<SlidingWindowCounts> {
+    return Promise.resolve(this.consumeNow(key, capacity, windowMs, nowMs));
+  }
+
+  /** The synchronous core, also used directly by the data plane's fallback path. */
+  consumeNow(key: string, capacity: number, windowMs: number, nowMs: number): SlidingWindowCounts {
+    const index = Math.floor(nowMs / windowMs);
+    const storeKey = `${windowMs}:${key}`;
+    let state = this.#windows.get(storeKey);
+    if (state === undefined) this.#windows.set(storeKey, (state = { index, current: 0, previous: 0 }));
+    else if (state.index !== index) {
+      state.previous = state.index === index - 1 ? state.current : 0;
+      state.current = 0;
+      state.index = index;
+    }
+    const admitted = admitsRequest(state.previous, state.current, (nowMs % windowMs) / windowMs, capacity);
+    if (admitted) state.current++;
+    this.#sweep(nowMs);
+    return { previous: state.previous, current: state.current, admitted };
+  }
+
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  /** Drops buckets idle for more than two windows, at most once a minute, so memory follows the active clients. */
+  #sweep(nowMs: number): void {
+    if (nowMs - this.#lastSweep < 60_000) return;
+    this.#lastSweep = nowMs;
+    for (const [storeKey, state] of this.#windows) {
+      const windowMs = Number(storeKey.slice(0, storeKey.indexOf(':')));
+      if (Math.floor(nowMs / windowMs) - state.index > 1) this.#windows.delete(storeKey);
+    }
+  }
+}
+
+export class StaticJwksFetcher implements JwksFetcher {
+  constructor(private readonly keysByUrl: ReadonlyMap<string, readonly JsonWebKey[]>) {}
+  keys(url: string): Promise<readonly JsonWebKey[]> {
+    const keys = this.keysByUrl.get(url);
+    return keys === undefined ? Promise.reject(new Error(`no JWKS at ${url}`)) : Promise.resolve(keys);
+  }
+}
+
+export class SetInternalEndpointDirectory implements InternalEndpointDirectory {
+  constructor(private readonly urls: ReadonlySet<string>) {}
+  has(url: string): boolean {
+    return this.urls.has(url);
+  }
+}
+
+interface BreakerState {
+  bucketMs: number;
+  buckets: { start: number; total: number; failed: number }[];
+  openUntil: number;
+}
+
+/** Ten buckets per window (as ngrok documents); trips when volume and error share both reach their thresholds. */
+export class MemoryCircuitBreakers implements CircuitBreakers {
+  readonly #states = new Map<string, BreakerState>();
+
+  isOpen(key: string, settings: CircuitBreakerSettings, nowMs: number): boolean {
+    const state = this.#state(key, settings);
+    if (nowMs < state.openUntil) return true;
+    const live = state.buckets.filter((bucket) => nowMs - bucket.start < settings.windowMs);
+    const total = live.reduce((sum, bucket) => sum + bucket.total, 0);
+    const failed = live.reduce((sum, bucket) => sum + bucket.failed, 0);
+    if (total >= settings.volumeThreshold && failed / total >= settings.errorThreshold) {
+      state.openUntil = nowMs + settings.trippedMs;
+      state.buckets = [];
+      return true;
+    }
+    return false;
+  }
+
+  record(key: string, failed: boolean, nowMs: number): void {
+    const state = this.#states.get(key);
+    if (state === undefined) return;
+    const start = nowMs - (nowMs % state.bucketMs);
+    let bucket = state.buckets.at(-1);
+    if (bucket?.start !== start) {
+      state.buckets.push((bucket = { start, total: 0, failed: 0 }));
+      if (state.buckets.length > 10) state.buckets.shift();
+    }
+    bucket.total++;
+    if (failed) bucket.failed++;
+  }
+
+  #state(key: string, settings: CircuitBreakerSettings): BreakerState {
+    let state = this.#states.get(key);
+    if (state === undefined) this.#states.set(key, (state = { bucketMs: Math.max(1, settings.windowMs / 10), buckets: [], openUntil: 0 }));
+    return state;
+  }
+}

@@ -1,0 +1,89 @@
+import type { IpCategoryResolver } from './cel-values.js';
+
+/**
+ * Effects that need I/O or shared state are ports: the engine declares them, the data plane implements them (Redis,
+ * HTTP), and `memory-ports.ts` has in-process versions for tests and the embedded shape.
+ */
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface SlidingWindowCounts {
+  /** Requests admitted in the previous fixed window. */
+  previous: number;
+  /** Requests admitted in the current fixed window, including this one when admitted. */
+  current: number;
+  admitted: boolean;
+}
+
+export interface RateLimitWindow {
+  capacity: number;
+  windowMs: number;
+  nowMs: number;
+}
+
+/**
+ * Sliding-window counters. `consume` must be atomic: read both windows, decide with `admitsRequest`, and count the
+ * request only when admitted (so a client that keeps hammering still gets `capacity` requests per window through).
+ * With Redis this is one Lua round trip shared by every data plane.
+ */
+export interface RateLimitStore {
+  consume(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts>;
+}
+
+export interface JwksFetcher {
+  /** The keys of a JWKS URL; implementations cache and refresh. Rejects when the keys cannot be had. */
+  keys(url: string): Promise<readonly JsonWebKey[]>;
+}
+
+/** Which internal endpoints exist; forward-internal asks before it commits to forwarding. */
+export interface InternalEndpointDirectory {
+  has(url: string): boolean;
+}
+
+export interface CircuitBreakerSettings {
+  errorThreshold: number;
+  volumeThreshold: number;
+  windowMs: number;
+  trippedMs: number;
+}
+
+/** Per-process circuit breaker state; the data plane feeds it the upstream result of each request it let through. */
+export interface CircuitBreakers {
+  isOpen(key: string, settings: CircuitBreakerSettings, nowMs: number): boolean;
+  record(key: string, failed: boolean, nowMs: number): void;
+}
+
+export interface PolicyPorts {
+  clock: Clock;
+  rateLimits: RateLimitStore;
+  ipCategories: IpCategoryResolver;
+  jwks: JwksFetcher;
+  internalEndpoints: InternalEndpointDirectory;
+  circuitBreakers: CircuitBreakers;
+}
+
+/** The sliding-window rule shared by every RateLimitStore (the Redis Lua script implements the same formula). */
+export function admitsRequest(previous: number, current: number, elapsedFraction: number, capacity: number): boolean {
+  return previous * (1 - elapsedFraction) + current + 1 <= capacity;
+}
+
+/** Seconds until `admitsRequest` holds again if nothing else is admitted meanwhile (at least 1). */
+export function retryAfterSeconds(counts: SlidingWindowCounts, window: RateLimitWindow): number {
+  const { capacity, windowMs, nowMs } = window;
+  const elapsed = nowMs % windowMs;
+  const untilNextWindow = windowMs - elapsed;
+  let waitMs: number;
+  if (counts.current + 1 <= capacity && counts.previous > 0) {
+    // The previous window's weight has to decay: previous·(1 − f) + current + 1 ≤ capacity.
+    const fraction = 1 - (capacity - counts.current - 1) / counts.previous;
+    waitMs = Math.max(0, fraction * windowMs - elapsed);
+  } else {
+    // The current window alone is full; it becomes the previous one and decays: current·(1 − g) + 1 ≤ capacity.
+    const fraction = counts.current > 0 ? Math.max(0, 1 - (capacity - 1) / counts.current) : 0;
+    waitMs = untilNextWindow + fraction * windowMs;
+  }
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}

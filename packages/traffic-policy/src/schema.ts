@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { actionDefinitions } from './actions/registry.js';
+
+/**
+ * The zod schema of a whole policy document, composed from each action's own config schema. The validator walks the
+ * same pieces (so it can report every issue with its position); this composition feeds TypeScript types, the JSON
+ * Schema that Monaco uses and the OpenAPI description of policy bodies.
+ */
+
+export const maxRulesPerPhase = 256;
+export const maxActionsPerRule = 32;
+export const maxExpressionsPerRule = 32;
+
+export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
+export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
+
+const actionSchemas = actionDefinitions.map((definition) => {
+  const config = definition.configRequired ? definition.configSchema : definition.configSchema.optional();
+  return z
+    .strictObject({
+      type: z.literal(definition.type).describe(definition.description),
+      config: config.describe(`Settings of ${definition.type}.`),
+    })
+    .describe(`${definition.type}: ${definition.description} Phases: ${definition.phases.join(', ')}.`);
+});
+
+export const actionSchema = z
+  .discriminatedUnion('type', actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]])
+  .describe('An action: its `type` and that type’s `config`.');
+
+export const ruleSchema = z
+  .strictObject({
+    name: z.string().max(256).optional().describe('A label shown in request logs and decision traces.'),
+    expressions: z
+      .array(z.string().min(1).max(4096))
+      .max(maxExpressionsPerRule)
+      .optional()
+      .describe('CEL expressions that must all be true for the rule to run (AND). None means always.'),
+    actions: z
+      .array(actionSchema)
+      .min(1)
+      .max(maxActionsPerRule)
+      .describe('Actions run in order when the rule matches; a terminating action ends the phase.'),
+  })
+  .describe('A rule: when all expressions are true, its actions run in order.');
+
+const ruleListSchema = (description: string) => z.array(ruleSchema).max(maxRulesPerPhase).describe(description);
+
+export const policyDocumentSchema = z
+  .strictObject({
+    on_tcp_connect: ruleListSchema('Rules run once per TCP connection, before any HTTP is read (cloud endpoints only).').optional(),
+    on_http_request: ruleListSchema('Rules run on each request before it is forwarded.').optional(),
+    on_http_response: ruleListSchema('Rules run on each response before the client sees it.').optional(),
+    inbound: ruleListSchema('Deprecated alias of on_http_request.').optional(),
+    outbound: ruleListSchema('Deprecated alias of on_http_response.').optional(),
+  })
+  .describe('A Gatehouse Traffic Policy (compatible with ngrok Traffic Policy for HTTP endpoints).');
+
+export type PolicyDocument = z.input<typeof policyDocumentSchema>;
+export type PolicyRule = z.input<typeof ruleSchema>;
+
+/** JSON Schema (draft 2020-12) of a policy document, for Monaco (monaco-yaml) and OpenAPI. */
+export const policyDocumentJsonSchema: Record<string, unknown> = {
+  $id: 'https://gatehouse.dev/schemas/traffic-policy.json',
+  title: 'Gatehouse Traffic Policy',
+  ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
+};
