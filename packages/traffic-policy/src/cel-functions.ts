@@ -1,0 +1,221 @@
+/**
+ * Gatehouse's own CEL functions (TRAFFIC-POLICY.md, "Expressions (CEL)") on top of cel-js's built-ins.
+ *
+ * cel-js calls handlers with their arguments only, never the activation, so the request-dependent functions read the
+ * request through a holder the evaluator points at the current request right before each synchronous evaluation.
+ *
+ * Built-ins already provided by cel-js (startsWith, endsWith, contains, matches, trim, indexOf, lastIndexOf, substring,
+ * split, join, size, lowerAscii, upperAscii) are not registered again: re-registering an overload throws.
+ */
+import { type Environment } from '@marcbachmann/cel-js';
+import { type ClientIp, type RequestUrl } from './cel-values.js';
+import {
+  decodeBase64,
+  decodeJson,
+  encodeBase64,
+  bytesToBase64,
+  encodeJson,
+  escapeUrl,
+  parseUrlToMap,
+  sha256Hex,
+  unescapeUrl,
+} from './codecs.js';
+import { inCidrRange, inCidrRanges, isPrivateIp } from './ip.js';
+
+/** What the request-dependent functions may ask about the request being evaluated. */
+export interface CelRequestScope {
+  requestHeader(lowerName: string): readonly string[] | undefined;
+  /** Undefined outside the response phase. */
+  responseHeader(lowerName: string): readonly string[] | undefined;
+  queryParam(name: string): readonly string[] | undefined;
+  requestCookie(name: string): readonly string[] | undefined;
+}
+
+/** Set by the evaluator around each evaluation; undefined means "no request": every lookup is empty. */
+export interface CelScopeHolder {
+  current: CelRequestScope | undefined;
+}
+
+const emptyList: readonly string[] = Object.freeze([]);
+
+/** Compiled patterns for `ClientIp.matches`/`RequestUrl.matches`; bounded because patterns may be built at runtime. */
+const PATTERN_CACHE_LIMIT = 256;
+const patternCache = new Map<string, RegExp>();
+
+/**
+ * Registers every Gatehouse function on `env` and returns it. The caller must have registered the `ClientIp` and
+ * `RequestUrl` types first, because several overloads take them as receiver or argument.
+ *
+ * Each registration gets its own handler closure: cel-js caches a call adapter on the handler function object, and
+ * that adapter differs between global and receiver calls, so one function shared by both forms would be called wrong.
+ */
+export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder): Environment {
+  registerRequestLookups(env, holder);
+  registerNetworkFunctions(env);
+  registerStringLikeReceivers(env);
+  registerStringFunctions(env);
+  registerCodecFunctions(env);
+  return env;
+}
+
+function registerRequestLookups(env: Environment, holder: CelScopeHolder): void {
+  const lookups: readonly [
+    suffix: string,
+    read: (scope: CelRequestScope, name: string) => readonly string[] | undefined,
+  ][] = [
+    // Header names are case-insensitive on the wire and the scope keys them lower-case.
+    ['ReqHeader', (scope, name) => scope.requestHeader(name.toLowerCase())],
+    ['ResHeader', (scope, name) => scope.responseHeader(name.toLowerCase())],
+    // Query parameter and cookie names are case-sensitive.
+    ['QueryParam', (scope, name) => scope.queryParam(name)],
+    ['ReqCookie', (scope, name) => scope.requestCookie(name)],
+  ];
+  for (const [suffix, read] of lookups) {
+    const values = (name: string): readonly string[] => {
+      const scope = holder.current;
+      return (scope === undefined ? undefined : read(scope, name)) ?? emptyList;
+    };
+    env.registerFunction(`has${suffix}(string): bool`, (name: string) => values(name).length > 0);
+    env.registerFunction(`get${suffix}(string): list<string>`, (name: string) => values(name));
+  }
+}
+
+function registerNetworkFunctions(env: Environment): void {
+  env
+    .registerFunction('inCidrRange(string, string): bool', (ip: string, cidr: string) => inCidrRange(ip, cidr))
+    .registerFunction('inCidrRange(ClientIp, string): bool', (ip: ClientIp, cidr: string) =>
+      inCidrRange(ip.address, cidr),
+    )
+    .registerFunction('inCidrRanges(string, list<string>): bool', (ip: string, cidrs: readonly unknown[]) =>
+      inCidrRanges(ip, onlyStrings(cidrs)),
+    )
+    .registerFunction('inCidrRanges(ClientIp, list<string>): bool', (ip: ClientIp, cidrs: readonly unknown[]) =>
+      inCidrRanges(ip.address, onlyStrings(cidrs)),
+    )
+    .registerFunction('string.isPrivateIp(): bool', (ip: string) => isPrivateIp(ip))
+    .registerFunction('ClientIp.isPrivateIp(): bool', (ip: ClientIp) => isPrivateIp(ip.address));
+}
+
+/** A `list<dyn>` can reach a `list<string>` parameter at runtime; non-strings are invalid CIDRs, and those are skipped. */
+function onlyStrings(values: readonly unknown[]): readonly string[] {
+  return values.every((value) => typeof value === 'string')
+    ? values
+    : values.filter((value) => typeof value === 'string');
+}
+
+/** `conn.client_ip` and `req.url` read as strings in policies, so they answer the usual string methods. */
+function registerStringLikeReceivers(env: Environment): void {
+  registerStringLikeType(env, 'ClientIp', (ip: ClientIp) => ip.address);
+  registerStringLikeType(env, 'RequestUrl', (url: RequestUrl) => url.toString());
+}
+
+function registerStringLikeType<T>(env: Environment, typeName: string, text: (value: T) => string): void {
+  env
+    .registerFunction(`${typeName}.startsWith(string): bool`, (value: T, prefix: string) =>
+      text(value).startsWith(prefix),
+    )
+    .registerFunction(`${typeName}.endsWith(string): bool`, (value: T, suffix: string) => text(value).endsWith(suffix))
+    .registerFunction(`${typeName}.contains(string): bool`, (value: T, part: string) => text(value).includes(part))
+    .registerFunction(`${typeName}.matches(string): bool`, (value: T, pattern: string) =>
+      compilePattern(pattern).test(text(value)),
+    )
+    .registerFunction(`${typeName}.size(): int`, (value: T) => BigInt(countCodePoints(text(value))))
+    .registerFunction(`size(${typeName}): int`, (value: T) => BigInt(countCodePoints(text(value))))
+    .registerFunction(`string(${typeName}): string`, (value: T) => text(value));
+}
+
+/** Same semantics as cel-js's `string.matches` (a JavaScript RegExp, unanchored), minus recompiling every request. */
+function compilePattern(pattern: string): RegExp {
+  let regex = patternCache.get(pattern);
+  if (regex === undefined) {
+    try {
+      regex = new RegExp(pattern);
+    } catch {
+      throw new Error(`invalid regular expression: ${pattern}`);
+    }
+    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
+    patternCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+/** CEL sizes strings in code points, like cel-js's own `size(string)`. */
+function countCodePoints(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    // A high surrogate followed by a low one is a single code point.
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index++;
+    }
+    count++;
+  }
+  return count;
+}
+
+function registerStringFunctions(env: Environment): void {
+  env
+    .registerFunction('string.lower(): string', (text: string) => text.toLowerCase())
+    .registerFunction('string.upper(): string', (text: string) => text.toUpperCase())
+    .registerFunction('lower(string): string', (text: string) => text.toLowerCase())
+    .registerFunction('upper(string): string', (text: string) => text.toUpperCase())
+    .registerFunction('string.replace(string, string): string', (text: string, from: string, to: string) =>
+      replaceOccurrences(text, from, to, -1),
+    )
+    .registerFunction(
+      'string.replace(string, string, int): string',
+      (text: string, from: string, to: string, limit: bigint) =>
+        replaceOccurrences(text, from, to, limit < 0n ? -1 : Number(limit)),
+    );
+}
+
+/**
+ * Replaces up to `limit` occurrences (all when negative), left to right without overlap, as cel-go's strings
+ * extension does. An empty `from` matches before every code point and at the end, like Go's strings.Replace.
+ */
+export function replaceOccurrences(text: string, from: string, to: string, limit: number): string {
+  if (limit === 0) return text;
+  let result = '';
+  let replaced = 0;
+  if (from === '') {
+    let consumed = 0;
+    for (const character of text) {
+      if (limit > 0 && replaced >= limit) return result + text.slice(consumed);
+      result += to + character;
+      consumed += character.length;
+      replaced++;
+    }
+    return limit > 0 && replaced >= limit ? result : result + to;
+  }
+  let position = 0;
+  while (limit < 0 || replaced < limit) {
+    const found = text.indexOf(from, position);
+    if (found === -1) break;
+    result += text.slice(position, found) + to;
+    position = found + from.length;
+    replaced++;
+  }
+  return result + text.slice(position);
+}
+
+function registerCodecFunctions(env: Environment): void {
+  env
+    .registerFunction('encodeBase64(string): string', (text: string) => encodeBase64(text))
+    .registerFunction('encodeBase64(bytes): string', (bytes: Uint8Array) => bytesToBase64(bytes))
+    .registerFunction('string.encodeBase64(): string', (text: string) => encodeBase64(text))
+    .registerFunction('decodeBase64(string): string', (text: string) => decodeBase64(text))
+    .registerFunction('string.decodeBase64(): string', (text: string) => decodeBase64(text))
+    .registerFunction('sha256(string): string', (text: string) => sha256Hex(text))
+    .registerFunction('sha256(bytes): string', (bytes: Uint8Array) => sha256Hex(bytes))
+    .registerFunction('string.sha256(): string', (text: string) => sha256Hex(text))
+    .registerFunction('encodeJson(dyn): string', (value: unknown) => encodeJson(value))
+    .registerFunction('decodeJson(string): dyn', (text: string) => decodeJson(text))
+    .registerFunction('string.decodeJson(): dyn', (text: string) => decodeJson(text))
+    .registerFunction('parseUrl(string): map<string, dyn>', (text: string) => parseUrlToMap(text))
+    .registerFunction('string.parseUrl(): map<string, dyn>', (text: string) => parseUrlToMap(text))
+    .registerFunction('escapeUrl(string): string', (text: string) => escapeUrl(text))
+    .registerFunction('string.escapeUrl(): string', (text: string) => escapeUrl(text))
+    .registerFunction('unescapeUrl(string): string', (text: string) => unescapeUrl(text))
+    .registerFunction('string.unescapeUrl(): string', (text: string) => unescapeUrl(text));
+}
