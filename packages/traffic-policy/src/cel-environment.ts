@@ -121,10 +121,16 @@ export function compileExpression(source: string, phase: Phase): ExpressionCheck
   try {
     program = celEnvironment(phase).parse(source);
   } catch (error) {
-    return failure(error, phase);
+    return failure(error, phase, source);
   }
-  const check = program.check();
-  if (!check.valid) return failure(check.error, phase);
+  let check: ReturnType<Program['check']>;
+  try {
+    check = program.check();
+  } catch (error) {
+    // The checker is expected to report, not throw; a throw must still not escape validation.
+    return failure(error, phase, source);
+  }
+  if (!check.valid) return failure(check.error, phase, source);
   const type = check.type ?? 'dyn';
   return {
     ok: true,
@@ -133,19 +139,51 @@ export function compileExpression(source: string, phase: Phase): ExpressionCheck
       type,
       evaluate(context) {
         scope.current = context;
-        return program(context.activation);
+        return program(context.activation) as unknown;
       },
     },
   };
 }
 
-function failure(error: unknown, phase: Phase): ExpressionCheck {
-  const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
+interface CelErrorNode {
+  op?: string;
+  start?: number;
+  end?: number;
+  left?: { end?: number };
+  right?: { start?: number };
+  args?: unknown;
+}
+
+function failure(error: unknown, phase: Phase, source: string): ExpressionCheck {
+  const celError = error as { summary?: string; message?: string; range?: { start: number }; node?: CelErrorNode } | undefined;
   let message = celError?.summary ?? celError?.message ?? String(error);
   const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
   if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
   else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
     message += ' (on_tcp_connect runs before any HTTP request is read)';
+  } else if (message.includes('ClientIp in list')) {
+    message += " (compare addresses with inCidrRanges(conn.client_ip, [...]) or string(conn.client_ip) in [...])";
   }
-  return { ok: false, message, offset: celError?.range?.start ?? 0 };
+  return { ok: false, message, offset: errorOffset(source, celError?.node) ?? celError?.range?.start ?? 0 };
+}
+
+/**
+ * cel-js places a type error at the start of the failing node, which for `a == b` or `a.f(x)` is the start of `a`.
+ * People look at the operator or the method name instead, so the column points there when the node allows it.
+ */
+function errorOffset(source: string, node: CelErrorNode | undefined): number | undefined {
+  if (node?.op === undefined) return undefined;
+  const leftEnd = node.left?.end;
+  const rightStart = node.right?.start;
+  if (leftEnd !== undefined && rightStart !== undefined) {
+    const operator = source.indexOf(node.op, leftEnd);
+    return operator !== -1 && operator < rightStart ? operator : undefined;
+  }
+  if (node.op === 'rcall' && Array.isArray(node.args)) {
+    const [name, receiver] = node.args as [unknown, { end?: number } | undefined];
+    if (typeof name !== 'string' || receiver?.end === undefined) return undefined;
+    const method = source.indexOf(name, receiver.end);
+    return method === -1 || (node.end !== undefined && method >= node.end) ? undefined : method;
+  }
+  return undefined;
 }

@@ -97,7 +97,13 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       report('POLICY_PHASE_NOT_ALLOWED', 'on_tcp_connect never runs on an internal endpoint: traffic reaches it through forward-internal, without a new connection.', [key], 'error', 'key');
       continue;
     }
-    if (rules === null || rules === undefined) continue;
+    const mustTerminate = phase === 'on_http_request' && options.endpointType === 'cloud';
+    const reportEmptyPhase = () =>
+      report('POLICY_NOT_TERMINATING', `${key} has no rules: a cloud endpoint must end it with a rule without expressions that runs ${terminatingActionsHelp}.`, [key], 'error', 'key');
+    if (rules === null || rules === undefined) {
+      if (mustTerminate) reportEmptyPhase();
+      continue;
+    }
     if (!Array.isArray(rules)) {
       const found = isPlainObject(rules) ? 'a map' : describeValue(rules);
       report('POLICY_SCHEMA_INVALID', `${key} must be a list of rules (start each rule with "- "), but ${found} was found.`, [key]);
@@ -206,7 +212,8 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       );
     });
 
-    if (phase === 'on_http_request' && options.endpointType === 'cloud' && terminatedAt === undefined && rules.length > 0) {
+    if (mustTerminate && terminatedAt === undefined && rules.length === 0) reportEmptyPhase();
+    else if (mustTerminate && terminatedAt === undefined) {
       const lastIndex = rules.length - 1;
       const lastRule: unknown = rules[lastIndex];
       const lastName = isPlainObject(lastRule) && typeof lastRule.name === 'string' ? ` ("${lastRule.name}")` : '';
@@ -292,18 +299,34 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
       }
     } else {
       const where = issue.path.length === 0 ? 'config' : issue.path.join('.');
-      report('POLICY_CONFIG_INVALID', `${definition.type} ${where}: ${describeZodIssue(issue)}`, issuePath);
+      report('POLICY_CONFIG_INVALID', `${definition.type} ${where}: ${describeZodIssue(issue, valueAt(raw, issue.path))}`, issuePath);
     }
   }
   return undefined;
 }
 
-function describeZodIssue(issue: z.core.$ZodIssue): string {
+/**
+ * zod leaves `input` out of its issues, so the offending value is looked up in the raw config: without it every wrong
+ * type read "is required".
+ */
+function describeZodIssue(issue: z.core.$ZodIssue, value: { found: boolean; value?: unknown }): string {
   if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+    return value.found ? `expected ${issue.expected}, got ${describeValue(value.value)}` : `is required (${issue.expected})`;
   }
-  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+  if (issue.code === 'invalid_value') {
+    const allowed = issue.values.map((allowedValue) => JSON.stringify(allowedValue)).join(', ');
+    return value.found ? `must be one of ${allowed}` : `is required (one of ${allowed})`;
+  }
   return issue.message;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
+  let current = root;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object' || typeof segment === 'symbol' || !Object.hasOwn(current, segment)) return { found: false };
+    current = (current as Record<string | number, unknown>)[segment];
+  }
+  return current === undefined ? { found: false } : { found: true, value: current };
 }
 
 function compileContext(
@@ -354,7 +377,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  return `${typeof value === 'number' ? 'the number' : `the ${typeof value}`} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${value}`;
+  return `the ${typeof value}`;
 }
 
 /** " Did you mean X?" for near misses (edit distance ≤ 2), which catch most typos in keys and action types. */

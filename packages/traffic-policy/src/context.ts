@@ -106,6 +106,8 @@ export interface Directives {
 }
 
 const emptyList: readonly string[] = Object.freeze([]);
+/** Shared by every phase that sets no variables; frozen so nothing writes into it by mistake. */
+export const emptyVars: Record<string, unknown> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
 /**
  * The state of one request as it moves through the phases: the facts the data plane supplied, what actions changed,
@@ -122,13 +124,13 @@ export class PolicyContext implements CelRequestScope {
   decision: Decision | undefined;
   /** Expressions that failed at runtime (each made its rule not match or rendered as ''); kept for the request log. */
   readonly runtimeErrors: { expression: string; message: string }[] = [];
-  /** `vars.*` is scoped to one phase; the evaluator resets it when a phase starts. */
-  vars: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
+  vars: Record<string, unknown> = emptyVars;
 
   readonly clientIp: ClientIp;
   #cookies: Map<string, string[]> | undefined;
   #url: RequestUrl | undefined;
-  #activation: Record<string, unknown> | undefined;
+  #activation: Activation | undefined;
 
   constructor(
     readonly endpoint: EndpointFacts,
@@ -180,21 +182,48 @@ export class PolicyContext implements CelRequestScope {
     this.#cookies = undefined;
   }
 
-  /** The variables CEL sees; built once per request, its views read the live request. */
-  get activation(): Record<string, unknown> {
-    if (this.#activation !== undefined) return this.#activation;
-    const activation: Record<string, unknown> = {
-      req: new RequestView(this),
-      res: new ResponseView(this),
-      conn: new ConnectionView(this),
-      endpoint: new EndpointView(this.endpoint),
-      time: new TimeView(this.nowMs),
-      mcp: new McpView(this.request.mcp),
-      actions: { ngrok: this.actionResults, gatehouse: this.actionResults },
-    };
-    // `vars` is replaced at each phase start, so the activation reads it through a getter.
-    Object.defineProperty(activation, 'vars', { get: () => this.vars, enumerable: true });
-    return (this.#activation = activation);
+  /** The variables CEL sees; built once per request, its views created on first use and reading the live request. */
+  get activation(): Activation {
+    return (this.#activation ??= new Activation(this));
+  }
+}
+
+/** CEL reads variables as properties, so lazy getters keep unused views from being allocated at all. */
+export class Activation {
+  #req: RequestView | undefined;
+  #res: ResponseView | undefined;
+  #conn: ConnectionView | undefined;
+  #endpoint: EndpointView | undefined;
+  #mcp: McpView | undefined;
+  #actions: { ngrok: Record<string, unknown>; gatehouse: Record<string, unknown> } | undefined;
+
+  constructor(private readonly context: PolicyContext) {}
+
+  get req(): RequestView {
+    return (this.#req ??= new RequestView(this.context));
+  }
+  get res(): ResponseView {
+    return (this.#res ??= new ResponseView(this.context));
+  }
+  get conn(): ConnectionView {
+    return (this.#conn ??= new ConnectionView(this.context));
+  }
+  get endpoint(): EndpointView {
+    return (this.#endpoint ??= new EndpointView(this.context.endpoint));
+  }
+  get time(): TimeView {
+    return new TimeView(this.context.nowMs);
+  }
+  get mcp(): McpView {
+    return (this.#mcp ??= new McpView(this.context.request.mcp));
+  }
+  get actions(): { ngrok: Record<string, unknown>; gatehouse: Record<string, unknown> } {
+    const results = this.context.actionResults;
+    return (this.#actions ??= { ngrok: results, gatehouse: results });
+  }
+  /** Replaced at each phase start, so it is read through the context every time. */
+  get vars(): Record<string, unknown> {
+    return this.context.vars;
   }
 }
 

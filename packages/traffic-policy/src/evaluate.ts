@@ -1,6 +1,8 @@
 import type { CompiledPolicy } from './compile.js';
 import {
   continueOutcome,
+  emptyVars,
+  type ActionTrace,
   PolicyContext,
   type ConnectionFacts,
   type Decision,
@@ -36,7 +38,7 @@ export function createPolicyContext(input: RequestFactsInput, ports: Pick<Policy
  * For on_http_response, set `context.response` first. Resolves synchronously-computed outcomes without extra awaits.
  */
 export async function evaluate(policy: CompiledPolicy, phase: Phase, context: PolicyContext, ports: PolicyPorts): Promise<PhaseResult> {
-  context.vars = Object.create(null) as Record<string, unknown>;
+  context.vars = emptyVars;
   const rules = policy.phases[phase];
   for (let ruleIndex = 0; ruleIndex < rules.length; ruleIndex++) {
     const rule = rules[ruleIndex]!;
@@ -62,7 +64,9 @@ export async function evaluate(policy: CompiledPolicy, phase: Phase, context: Po
       const pending = action.run(context, ports);
       const result = pending instanceof Promise ? await pending : pending;
       const { outcome } = result;
-      trace.actions.push({ type: action.type, result: traceResult[outcome.kind], ...(result.detail === undefined ? {} : { detail: result.detail }) });
+      const actionTrace: ActionTrace = { type: action.type, result: traceResult[outcome.kind] };
+      if (result.detail !== undefined) actionTrace.detail = result.detail;
+      trace.actions.push(actionTrace);
       if (outcome.kind !== 'continue') {
         const decision: Decision = { phase, rule_index: rule.index, rule_name: rule.name, action: action.type };
         context.decision = decision;

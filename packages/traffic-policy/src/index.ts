@@ -65,5 +65,6 @@ export { normalizeEndpointUrl, isInternalHost, internalTargetOf } from './action
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
 export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
 export { detectMcp, maxMcpDetectionBytes } from './mcp.js';
+export { sha256Hex } from './codecs.js';
 export { parseDuration } from './duration.js';
 export { celEnvironment, compileExpression } from './cel-environment.js';

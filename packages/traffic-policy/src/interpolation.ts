@@ -82,7 +82,11 @@ function evaluateSafely(expression: CompiledExpression, context: PolicyContext):
   }
 }
 
-/** How a CEL value reads inside a string: numbers and bools as written, lists and maps as JSON. */
+/**
+ * How a CEL value reads inside a string: strings as they are, numbers and bools as written, bytes as UTF-8 text,
+ * timestamps and durations in their CEL text form (RFC 3339, `90s`), `conn.client_ip` and `req.url` as their string,
+ * and lists and maps (including action results) as JSON. Never throws: a value with no text form renders as ''.
+ */
 export function stringifyCelValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
@@ -92,15 +96,24 @@ export function stringifyCelValue(value: unknown): string {
     case 'boolean':
       return String(value);
     case 'undefined':
+    case 'function':
+    case 'symbol':
       return '';
-    case 'object':
+    case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value) || value instanceof Map || value instanceof Uint8Array) return JSON.stringify(celToJson(value));
-      return String(value as object);
-    default:
-      return String(value as string);
+      if (value instanceof Uint8Array) return utf8Decoder.decode(value);
+      let json: unknown;
+      try {
+        json = celToJson(value);
+      } catch {
+        return '';
+      }
+      return typeof json === 'string' ? json : JSON.stringify(json);
+    }
   }
 }
+
+const utf8Decoder = new TextDecoder();
 
 type ScanResult = { parts: (string | { source: string; offset: number })[] } | { problem: TemplateProblem };
 

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import type { PolicyIssue } from './errors.js';
 
 /** Policies are small; anything bigger is a mistake or an attack on the parser. */
@@ -63,6 +63,19 @@ export function parse(text: string): ParsedPolicy {
     issues.push(parseIssue(`YAML reads ${tag} as a tag: quote expressions that start with "!", e.g. "${tag}".`, line, column));
   }
 
+  if (issues.length === 0) {
+    // A list or map used as a key (`? [a]` or `[a]: x`) would be stringified by toJS, with a process warning each time.
+    visit(yamlDocument, {
+      Pair(_, pair) {
+        const key = pair.key as Node | null;
+        if (key === null || isScalar(key)) return;
+        const { line, column } = position(key.range?.[0] ?? 0);
+        issues.push(parseIssue('A key must be a plain string, not a list or a map.', line, column));
+        return visit.BREAK;
+      },
+    });
+  }
+
   let document: unknown;
   if (issues.length === 0) {
     try {
@@ -116,8 +129,10 @@ export function parse(text: string): ParsedPolicy {
         return positionInBlockScalar(text, position(start), lineCounter, String(node.value), offset);
       }
       if (source.includes('\n')) return position(start);
-      const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
-      return position(start + (quoted ? 1 : 0) + offset);
+      if (node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE) {
+        return position(start + quotedSourceOffset(source, node.type === Scalar.QUOTE_DOUBLE, offset));
+      }
+      return position(start + offset);
     },
   };
 }
@@ -136,6 +151,32 @@ function positionInBlockScalar(
   const firstContentLineStart = lineCounter.lineStarts[header.line] ?? 0;
   const indent = /^ */.exec(text.slice(firstContentLineStart))?.[0].length ?? 0;
   return { line: header.line + 1 + lineIndex, column: indent + columnInLine + 1 };
+}
+
+/**
+ * Where the character at `valueOffset` of a quoted scalar's value sits in its source (quotes included): escapes such
+ * as `\"` or `''` are longer in the source than in the value, so a plain `1 + offset` drifts left after each one.
+ */
+function quotedSourceOffset(source: string, double: boolean, valueOffset: number): number {
+  let produced = 0;
+  let index = 1;
+  while (index < source.length - 1 && produced < valueOffset) {
+    const character = source[index];
+    if (double && character === '\\') {
+      const kind = source[index + 1];
+      const hexDigits = kind === 'x' ? 2 : kind === 'u' ? 4 : kind === 'U' ? 8 : 0;
+      const codePoint = hexDigits === 0 ? 0 : Number.parseInt(source.slice(index + 2, index + 2 + hexDigits), 16);
+      produced += codePoint > 0xffff ? 2 : 1;
+      index += 2 + hexDigits;
+    } else if (!double && character === "'" && source[index + 1] === "'") {
+      produced++;
+      index += 2;
+    } else {
+      produced++;
+      index++;
+    }
+  }
+  return index;
 }
 
 function unparsed(text: string, issue: PolicyIssue): ParsedPolicy {

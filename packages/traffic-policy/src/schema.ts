@@ -21,12 +21,14 @@ const actionSchemas = actionDefinitions.map((definition) => {
       type: z.literal(definition.type).describe(definition.description),
       config: config.describe(`Settings of ${definition.type}.`),
     })
-    .describe(`${definition.type}: ${definition.description} Phases: ${definition.phases.join(', ')}.`);
+    .describe(`${definition.type}: ${definition.description} Phases: ${definition.phases.join(', ')}.`)
+    .meta({ id: `action.${definition.type}` });
 });
 
 export const actionSchema = z
   .discriminatedUnion('type', actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]])
-  .describe('An action: its `type` and that type’s `config`.');
+  .describe('An action: its `type` and that type’s `config`.')
+  .meta({ id: 'action' });
 
 export const ruleSchema = z
   .strictObject({
@@ -42,7 +44,8 @@ export const ruleSchema = z
       .max(maxActionsPerRule)
       .describe('Actions run in order when the rule matches; a terminating action ends the phase.'),
   })
-  .describe('A rule: when all expressions are true, its actions run in order.');
+  .describe('A rule: when all expressions are true, its actions run in order.')
+  .meta({ id: 'rule' });
 
 const ruleListSchema = (description: string) => z.array(ruleSchema).max(maxRulesPerPhase).describe(description);
 

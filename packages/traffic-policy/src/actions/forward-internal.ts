@@ -53,8 +53,9 @@ export const forwardInternalAction = defineAction({
   alwaysTerminates: (config) => config.on_error === 'halt',
   compile(config, context) {
     const target = context.template(config.url, ['url']);
-    if (target.isStatic) {
-      const checked = internalTargetOf(target.text);
+    const staticTarget = target.isStatic ? internalTargetOf(target.text) : undefined;
+    if (staticTarget !== undefined) {
+      const checked = staticTarget;
       if ('problem' in checked) context.issue('POLICY_FORWARD_TARGET_INVALID', checked.problem, ['url']);
       else if (context.internalEndpointUrls !== undefined && !context.internalEndpointUrls.has(checked.url)) {
         context.issue(
@@ -67,7 +68,7 @@ export const forwardInternalAction = defineAction({
     }
     return (request, ports) => {
       const rendered = target.render(request);
-      const checked = internalTargetOf(rendered);
+      const checked = staticTarget ?? internalTargetOf(rendered);
       const failure =
         'problem' in checked
           ? { code: 'FORWARD_TARGET_INVALID' as const, message: checked.problem }

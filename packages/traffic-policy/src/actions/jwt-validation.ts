@@ -6,13 +6,15 @@ import type { PolicyPorts } from '../ports.js';
 import { enforceField, respondWithError } from './shared.js';
 
 const allowList = (description: string) =>
-  z.strictObject({
-    allow_list: z
-      .array(z.strictObject({ value: z.string().min(1).max(2048).describe('An exact value.') }))
-      .min(1)
-      .max(20)
-      .describe(description),
-  });
+  z
+    .strictObject({
+      allow_list: z
+        .array(z.strictObject({ value: z.string().min(1).max(2048).describe('An exact value.') }))
+        .min(1)
+        .max(20)
+        .describe(description),
+    })
+    .describe(description);
 
 const tokenSchema = z.strictObject({
   type: z
@@ -57,7 +59,8 @@ const configSchema = z.strictObject({
             .strictObject({
               additional_jkus: z.array(z.url()).max(5).optional().describe('JWKS URLs to fetch signing keys from (cached).'),
             })
-            .optional(),
+            .optional()
+            .describe('Remote key sources.'),
           static: z
             .array(z.record(z.string(), z.unknown()))
             .max(20)

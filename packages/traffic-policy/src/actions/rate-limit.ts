@@ -44,6 +44,7 @@ export const rateLimitAction = defineAction({
       .filter((expression): expression is CompiledExpression => expression !== undefined);
     return async (request, ports) => {
       let bucket = '';
+      const parts: string[] = [];
       for (const expression of keyExpressions) {
         let value: unknown;
         try {
@@ -53,13 +54,15 @@ export const rateLimitAction = defineAction({
           request.recordRuntimeError(expression.source, error);
           value = '';
         }
-        bucket += `${stringifyCelValue(value)}\u0000`;
+        const part = stringifyCelValue(value);
+        parts.push(part);
+        bucket += `${part}\u0000`;
       }
       // Hashed so bearer tokens used as keys never sit in Redis in the clear.
       const key = `${request.endpoint.id}:${config.name}:${sha256Hex(bucket)}`;
       const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now() };
       const counts = await ports.rateLimits.consume(key, window);
-      request.actionResults.rate_limit = { bucket_key: bucket.slice(0, -1).split('\u0000'), limited: !counts.admitted };
+      request.actionResults.rate_limit = { bucket_key: parts, limited: !counts.admitted };
       if (counts.admitted) return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
       const retryAfter = retryAfterSeconds(counts, window);
       if (!config.enforce) return { outcome: continueOutcome, detail: 'limited (not enforced)' };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
-import { continueOutcome, type PolicyContext } from '../context.js';
+import { continueOutcome, emptyVars, type PolicyContext } from '../context.js';
 import type { CompiledTemplate } from '../interpolation.js';
 
 const variableName = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,6 +35,7 @@ export const setVarsAction = defineAction({
       return [name, value] as const;
     });
     return (request: PolicyContext) => {
+      if (request.vars === emptyVars) request.vars = Object.create(null) as Record<string, unknown>;
       for (const [name, value] of assignments) {
         request.vars[name] = 'template' in value ? value.template.value(request) : value.literal;
       }

@@ -37,7 +37,8 @@ export const urlRewriteAction = defineAction({
         rewritten = original.replace(pattern, replacement);
       }
       const applied = applyRewrite(request, rewritten);
-      request.actionResults.url_rewrite = { url: applied ? rewritten : original };
+      // The URL the upstream will see: a scheme or host in the rewritten text is not applied, so it is not reported.
+      request.actionResults.url_rewrite = { url: request.url.toString() };
       return { outcome: continueOutcome, detail: applied ? `rewritten to ${request.request.path}` : 'unchanged' };
     };
   },

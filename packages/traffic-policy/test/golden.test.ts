@@ -1,0 +1,244 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { compile, createPolicyContext, detectMcp, evaluate, validatePolicy, validationErrorCodes, type Phase } from '../src/index.js';
+import { createMemoryPorts } from '../src/testing/index.js';
+
+/**
+ * Golden cases (after Envoy Gateway's *.in/*.out pairs): each file under test/cases is a policy plus either the issues
+ * validation must report (code, line, column) or requests with the outcome evaluation must produce.
+ */
+
+const issueExpectation = z.strictObject({
+  code: z.string(),
+  line: z.int().optional(),
+  column: z.int().optional(),
+  path: z.string().optional(),
+  message_includes: z.string().optional(),
+});
+
+const outcomeExpectation = z.strictObject({
+  kind: z.enum(['continue', 'respond', 'forward', 'close']),
+  status: z.int().optional(),
+  body: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  absent_headers: z.array(z.string()).optional(),
+  url: z.string().optional(),
+  error_code: z.string().optional(),
+  decision: z.strictObject({ rule_index: z.int(), action: z.string(), phase: z.string().optional() }).nullable().optional(),
+  request_headers: z.record(z.string(), z.string()).optional().describe('headers the upstream would receive'),
+  request_path: z.string().optional(),
+  request_query: z.string().optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  logs: z.array(z.record(z.string(), z.unknown())).optional(),
+  runtime_errors: z.int().optional(),
+  directives: z.record(z.string(), z.unknown()).optional(),
+  results: z.record(z.string(), z.unknown()).optional().describe('matched (as a subset) against actions.ngrok.*'),
+  trace_errors: z.int().optional().describe('rules whose expressions failed at runtime in this phase'),
+});
+
+const requestCase = z.strictObject({
+  name: z.string(),
+  advance_ms: z.int().default(0),
+  repeat: z.int().min(1).default(1).describe('send the request this many times; expectations apply to the last one'),
+  client_ip: z.string().default('203.0.113.10'),
+  method: z.string().default('GET'),
+  scheme: z.enum(['http', 'https']).default('https'),
+  host: z.string().optional(),
+  path: z.string().default('/'),
+  query: z.string().default(''),
+  headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({}),
+  body: z.string().optional(),
+  expect: outcomeExpectation,
+  response: z
+    .strictObject({ status: z.int(), headers: z.record(z.string(), z.string()).default({}) })
+    .optional()
+    .describe('upstream response to run on_http_response against'),
+  expect_response: outcomeExpectation.optional(),
+});
+
+const goldenCase = z.strictObject({
+  description: z.string(),
+  endpoint: z
+    .strictObject({
+      type: z.enum(['cloud', 'internal']).default('cloud'),
+      url: z.string().default('https://api.example.com'),
+      id: z.string().default('ep_golden'),
+    })
+    .default({ type: 'cloud', url: 'https://api.example.com', id: 'ep_golden' }),
+  ip_categories: z.array(z.strictObject({ name: z.string(), cidrs: z.array(z.string()) })).default([]),
+  internal_endpoints: z.array(z.string()).default([]),
+  static_jwks: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).default({}),
+  policy: z.string(),
+  expect_errors: z.array(issueExpectation).optional(),
+  expect_warnings: z.array(issueExpectation).default([]),
+  requests: z.array(requestCase).default([]),
+});
+
+type GoldenCase = z.infer<typeof goldenCase>;
+
+const casesDirectory = join(import.meta.dirname, 'cases');
+function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
+  const directory = join(casesDirectory, kind);
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => {
+      let raw: unknown;
+      try {
+        raw = parseYaml(readFileSync(join(directory, file), 'utf8'));
+      } catch (error) {
+        throw new Error(`test/cases/${kind}/${file} is not YAML: ${String(error)}`, { cause: error });
+      }
+      const parsed = goldenCase.safeParse(raw);
+      if (!parsed.success) throw new Error(`test/cases/${kind}/${file} is not a golden case: ${z.prettifyError(parsed.error)}`);
+      return [file, parsed.data] as [string, GoldenCase];
+    });
+}
+
+const validCases = loadCases('valid');
+const invalidCases = loadCases('invalid');
+
+function expectIssues(actual: { code: string; line: number; column: number; path: string; message: string }[], expected: z.infer<typeof issueExpectation>[]) {
+  expect(actual.map((issue) => issue.code).sort(), JSON.stringify(actual, null, 2)).toEqual(expected.map((issue) => issue.code).sort());
+  for (const want of expected) {
+    const match = actual.find(
+      (issue) =>
+        issue.code === want.code &&
+        (want.line === undefined || issue.line === want.line) &&
+        (want.column === undefined || issue.column === want.column) &&
+        (want.path === undefined || issue.path === want.path) &&
+        (want.message_includes === undefined || issue.message.includes(want.message_includes)),
+    );
+    expect(match, `expected ${JSON.stringify(want)} among ${JSON.stringify(actual, null, 2)}`).toBeDefined();
+  }
+}
+
+describe('invalid policies report every issue at its position', () => {
+  it.each(invalidCases)('%s', (_file, testCase) => {
+    expect(testCase.expect_errors, 'invalid cases must list expect_errors').toBeDefined();
+    const result = validatePolicy(testCase.policy, {
+      endpointType: testCase.endpoint.type,
+      internalEndpointUrls: new Set(testCase.internal_endpoints),
+    });
+    expect(result.valid).toBe(false);
+    expectIssues(result.errors, testCase.expect_errors ?? []);
+    expectIssues(result.warnings, testCase.expect_warnings);
+  });
+
+  it('cover every validation error code', () => {
+    const covered = new Set(
+      [...invalidCases, ...validCases].flatMap(([, testCase]) => [...(testCase.expect_errors ?? []), ...testCase.expect_warnings].map((issue) => issue.code)),
+    );
+    const missing = Object.keys(validationErrorCodes).filter((code) => !covered.has(code));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('valid policies evaluate to the expected outcomes', () => {
+  it.each(validCases)('%s', async (_file, testCase) => {
+    const options = { endpointType: testCase.endpoint.type, internalEndpointUrls: new Set(testCase.internal_endpoints) };
+    const result = validatePolicy(testCase.policy, options);
+    expect(result.errors).toEqual([]);
+    expectIssues(result.warnings, testCase.expect_warnings);
+    const policy = compile(testCase.policy, options);
+    const ports = createMemoryPorts({
+      categories: testCase.ip_categories,
+      internalEndpoints: testCase.internal_endpoints,
+      jwks: new Map(Object.entries(testCase.static_jwks) as [string, JsonWebKey[]][]),
+    });
+    const endpointUrl = new URL(testCase.endpoint.url);
+    for (const request of testCase.requests) {
+      ports.clock.advance(request.advance_ms);
+      for (let attempt = 1; attempt <= request.repeat; attempt++) {
+        const headers = new Map(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? [...value] : [value]]));
+        const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
+        // As the data plane does: MCP facts only when the policy reads mcp.*.
+        const mcp = policy.readsMcp ? detectMcp(headers, body) : undefined;
+        const context = createPolicyContext(
+          {
+            endpoint: { id: testCase.endpoint.id, url: testCase.endpoint.url, host: endpointUrl.hostname, type: testCase.endpoint.type },
+            connection: { clientIp: request.client_ip, clientPort: 50000, serverIp: '127.0.0.1', serverPort: 443 },
+            request: {
+              method: request.method,
+              scheme: request.scheme,
+              host: request.host ?? endpointUrl.hostname,
+              port: request.scheme === 'https' ? '443' : '80',
+              path: request.path,
+              query: request.query,
+              headers,
+              ...(body === undefined ? {} : { body }),
+              ...(mcp === undefined ? {} : { mcp }),
+            },
+          },
+          ports,
+        );
+        // on_tcp_connect runs first (each golden request is on its own connection); when it ends the connection, `expect`
+        // describes that and the request phase never runs.
+        const connectResult = policy.phases.on_tcp_connect.length > 0 ? await evaluate(policy, 'on_tcp_connect', context, ports) : undefined;
+        const connectEnded = connectResult !== undefined && connectResult.outcome.kind !== 'continue';
+        const requestResult = connectEnded ? connectResult : await evaluate(policy, 'on_http_request', context, ports);
+        if (attempt < request.repeat) continue;
+        const label = `${request.name}: ${JSON.stringify(context.trace)}`;
+        checkOutcome(label, connectEnded ? 'on_tcp_connect' : 'on_http_request', requestResult, context, request.expect);
+        if (connectEnded) {
+          expect(request.response, `${label}: the connection was closed, so there is no response phase`).toBeUndefined();
+          continue;
+        }
+        if (request.response !== undefined || request.expect_response !== undefined) {
+          const upstream = request.response ?? { status: 200, headers: {} };
+          context.response =
+            requestResult.outcome.kind === 'respond'
+              ? { status: requestResult.outcome.response.status, headers: requestResult.outcome.response.headers }
+              : { status: upstream.status, headers: new Map(Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]])) };
+          const responseResult = await evaluate(policy, 'on_http_response', context, ports);
+          if (request.expect_response !== undefined) checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
+        }
+      }
+    }
+  });
+});
+
+function checkOutcome(
+  label: string,
+  phase: Phase,
+  result: Awaited<ReturnType<typeof evaluate>>,
+  context: ReturnType<typeof createPolicyContext>,
+  want: z.infer<typeof outcomeExpectation>,
+) {
+  const { outcome } = result;
+  expect(outcome.kind, label).toBe(want.kind);
+  if (outcome.kind === 'respond') {
+    if (want.status !== undefined) expect(outcome.response.status, label).toBe(want.status);
+    if (want.body !== undefined) expect(outcome.response.body, label).toBe(want.body);
+    for (const [name, value] of Object.entries(want.headers ?? {})) expect(outcome.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
+    for (const name of want.absent_headers ?? []) expect(outcome.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
+    if (want.error_code !== undefined) expect(outcome.errorCode, label).toBe(want.error_code);
+  } else if (phase === 'on_http_response' && context.response !== undefined) {
+    // A response phase that continues leaves the upstream response in place, possibly with changed headers.
+    if (want.status !== undefined) expect(context.response.status, label).toBe(want.status);
+    for (const [name, value] of Object.entries(want.headers ?? {})) expect(context.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
+    for (const name of want.absent_headers ?? []) expect(context.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
+  }
+  if (outcome.kind === 'forward' && want.url !== undefined) expect(outcome.url, label).toBe(want.url);
+  if (want.decision !== undefined) {
+    if (want.decision === null) expect(result.decision, label).toBeUndefined();
+    else expect(result.decision, label).toMatchObject({ rule_index: want.decision.rule_index, action: want.decision.action, ...(want.decision.phase === undefined ? {} : { phase: want.decision.phase }) });
+  }
+  for (const [name, value] of Object.entries(want.request_headers ?? {})) expect(context.request.headers.get(name.toLowerCase())?.join(', '), `${label} upstream header ${name}`).toBe(value);
+  if (want.request_path !== undefined) expect(context.request.path, label).toBe(want.request_path);
+  if (want.request_query !== undefined) expect(context.request.query, label).toBe(want.request_query);
+  if (want.vars !== undefined) expect(normalize(context.vars), label).toEqual(want.vars);
+  if (want.logs !== undefined) expect(context.logs, label).toEqual(want.logs);
+  if (want.runtime_errors !== undefined) expect(context.runtimeErrors.length, `${label} ${JSON.stringify(context.runtimeErrors)}`).toBe(want.runtime_errors);
+  if (want.directives !== undefined) expect(normalize(context.directives), label).toMatchObject(want.directives);
+  if (want.results !== undefined) expect(normalize(context.actionResults), label).toMatchObject(want.results);
+  if (want.trace_errors !== undefined) expect(context.trace.filter((rule) => rule.phase === phase && rule.error !== undefined).length, label).toBe(want.trace_errors);
+}
+
+/** BigInts and RegExps made comparable with plain YAML values. */
+function normalize(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item instanceof RegExp ? item.source : item))) as unknown;
+}
