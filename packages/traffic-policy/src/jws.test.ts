@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- only tests use Node crypto: an independent signer to check the pure verifier against
 import { constants, createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {

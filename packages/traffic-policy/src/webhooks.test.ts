@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- only tests use Node crypto: an independent signer to check the pure verifier against
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verifyWebhook, webhookProviders, type WebhookInput } from './webhooks.js';
