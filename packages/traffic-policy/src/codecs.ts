@@ -15,7 +15,9 @@ const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: tru
 // ---------------------------------------------------------------------------------------------------------------------
 // SHA-256 (FIPS 180-4). Synchronous on purpose: CEL handlers cannot await, so WebCrypto's digest() is not an option.
 
-const SHA256_ROUND_CONSTANTS = Uint32Array.of(
+// Int32Array throughout: values read back stay small integers for V8, where Uint32Array reads above 2^31 would
+// turn every round into floating-point arithmetic (several times slower).
+const SHA256_ROUND_CONSTANTS = Int32Array.of(
   0x428a2f98,
   0x71374491,
   0xb5c0fbcf,
@@ -82,7 +84,7 @@ const SHA256_ROUND_CONSTANTS = Uint32Array.of(
   0xc67178f2,
 );
 
-const SHA256_INITIAL_STATE = Uint32Array.of(
+const SHA256_INITIAL_STATE = Int32Array.of(
   0x6a09e667,
   0xbb67ae85,
   0x3c6ef372,
@@ -97,7 +99,7 @@ const SHA256_INITIAL_STATE = Uint32Array.of(
 export function sha256Digest(input: string | Uint8Array): Uint8Array {
   const data = typeof input === 'string' ? utf8Encoder.encode(input) : input;
   const state = SHA256_INITIAL_STATE.slice();
-  const schedule = new Uint32Array(64);
+  const schedule = new Int32Array(64);
 
   // Whole blocks are read straight from the input so hashing a large body does not copy it.
   const wholeBlocks = Math.floor(data.length / 64);
@@ -123,7 +125,7 @@ export function sha256Hex(input: string | Uint8Array): string {
   return bytesToHex(sha256Digest(input));
 }
 
-function compressBlock(state: Uint32Array, schedule: Uint32Array, data: Uint8Array, offset: number): void {
+function compressBlock(state: Int32Array, schedule: Int32Array, data: Uint8Array, offset: number): void {
   for (let index = 0; index < 16; index++) {
     const at = offset + index * 4;
     schedule[index] = (data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!;
@@ -160,7 +162,7 @@ function compressBlock(state: Uint32Array, schedule: Uint32Array, data: Uint8Arr
     b = a;
     a = (temp1 + temp2) | 0;
   }
-  // Uint32Array stores reduce modulo 2^32, which is exactly the additions the algorithm asks for.
+  // Int32Array stores wrap modulo 2^32, which is exactly the additions the algorithm asks for.
   state[0] = state[0]! + a;
   state[1] = state[1]! + b;
   state[2] = state[2]! + c;
