@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { registerPolicyFunctions, type CelScopeHolder } from './cel-functions.js';
-import { ClientIp, RequestUrl } from './cel-values.js';
+import { registerValueTypes } from './cel-values.js';
 import {
   ConnectionView,
   EndpointView,
@@ -24,21 +24,7 @@ const scope: CelScopeHolder = { current: undefined };
 const limits = { maxAstNodes: 2000, maxDepth: 64, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 };
 
 function createEnvironment(phase: Phase): Environment {
-  const environment = new Environment({ homogeneousAggregateLiterals: false, limits })
-    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-    .registerType('RequestUrl', {
-      ctor: RequestUrl,
-      fields: {
-        scheme: 'string',
-        host: 'string',
-        port: 'string',
-        path: 'string',
-        query: 'string',
-        query_params: 'map<string, list<string>>',
-      },
-    })
-    .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
-    .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
+  const environment = registerValueTypes(new Environment({ homogeneousAggregateLiterals: false, limits }))
     .registerType('Tls', { ctor: TlsView, fields: { version: 'string', cipher_suite: 'string', sni: 'string' } })
     .registerType('Connection', {
       ctor: ConnectionView,

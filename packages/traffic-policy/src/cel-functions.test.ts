@@ -6,7 +6,7 @@ import {
   type CelRequestScope,
   type CelScopeHolder,
 } from './cel-functions.js';
-import { ClientIp, RequestUrl } from './cel-values.js';
+import { ClientIp, RequestUrl, registerValueTypes } from './cel-values.js';
 import { createIpCategoryIndex } from './ip.js';
 
 class ConnectionView {
@@ -24,21 +24,7 @@ function createEnvironment(
   holder: CelScopeHolder,
   options?: ConstructorParameters<typeof Environment>[0],
 ): Environment {
-  const env = new Environment(options)
-    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-    .registerType('RequestUrl', {
-      ctor: RequestUrl,
-      fields: {
-        scheme: 'string',
-        host: 'string',
-        port: 'string',
-        path: 'string',
-        query: 'string',
-        query_params: 'map<string, list<string>>',
-      },
-    })
-    .registerOperator('ClientIp == string', (a: ClientIp, b: string) => a.address === b)
-    .registerOperator('RequestUrl == string', (a: RequestUrl, b: string) => a.toString() === b)
+  const env = registerValueTypes(new Environment(options))
     .registerType('Connection', { ctor: ConnectionView, fields: { client_ip: 'ClientIp' } })
     .registerType('Request', { ctor: RequestView, fields: { url: 'RequestUrl', headers: 'map<string, list<string>>' } })
     .registerVariable('conn', 'Connection')

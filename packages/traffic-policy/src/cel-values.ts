@@ -4,6 +4,8 @@
  * these classes as types and adds `==` overloads against `string`, plus string-like receiver functions.
  */
 
+import type { Environment } from '@marcbachmann/cel-js';
+
 /** Resolves the IP categories containing an address; the data plane backs it with the snapshot's categories. */
 export interface IpCategoryResolver {
   categoriesOf(address: string): readonly string[];
@@ -75,4 +77,26 @@ function decodeQueryComponent(text: string): string {
   } catch {
     return spaced;
   }
+}
+
+/**
+ * Registers ClientIp and RequestUrl with `==` against strings (the library derives `string == X` and `!=` itself;
+ * registering those too would throw "already registered").
+ */
+export function registerValueTypes(environment: Environment): Environment {
+  return environment
+    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
+    .registerType('RequestUrl', {
+      ctor: RequestUrl,
+      fields: {
+        scheme: 'string',
+        host: 'string',
+        port: 'string',
+        path: 'string',
+        query: 'string',
+        query_params: 'map<string, list<string>>',
+      },
+    })
+    .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
+    .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text);
 }
