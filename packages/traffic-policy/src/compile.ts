@@ -6,7 +6,7 @@ import type { Phase } from './context.js';
 import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.js';
 import { compileTemplate, staticTemplate } from './interpolation.js';
 import { formatPath, parse, type DocumentPath, type ParsedPolicy } from './parse.js';
-import { legacyPhaseKeys, maxActionsPerRule, maxExpressionsPerRule, maxRulesPerPhase, phaseKeys } from './schema.js';
+import { legacyPhaseKeys, maxActionsPerRule, maxExpressionLength, maxExpressionsPerRule, maxRulesPerPhase, phaseKeys } from './schema.js';
 
 export type EndpointType = 'cloud' | 'internal';
 
@@ -147,6 +147,10 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
           const path = [...rulePath, 'expressions', expressionIndex];
           if (typeof source !== 'string' || source.trim() === '') {
             report('POLICY_SCHEMA_INVALID', `An expression must be a non-empty string of CEL; found ${describeValue(source)}.`, path);
+            return;
+          }
+          if (source.length > maxExpressionLength) {
+            report('POLICY_TOO_LARGE', `An expression may be at most ${maxExpressionLength} characters long; this one has ${source.length}.`, path);
             return;
           }
           const check = compileExpression(source, phase);
@@ -291,12 +295,19 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
   }
   const result = (definition.configSchema as z.ZodType).safeParse(raw);
   if (result.success) return result.data;
+  // zod also runs a field's other checks when its type is wrong ("expected array" plus "Too big" for a string where a
+  // list belongs); the type mismatch is the one worth reading.
+  const wrongTypeAt = new Set(result.error.issues.filter((issue) => issue.code === 'invalid_type').map((issue) => issue.path.map(String).join('\u0000')));
   for (const issue of result.error.issues) {
     const issuePath = [...path, ...issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment))];
+    if (issue.code !== 'invalid_type' && wrongTypeAt.has(issue.path.map(String).join('\u0000'))) continue;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         report('POLICY_UNKNOWN_FIELD', `"${key}" is not a field of ${definition.type} config.`, [...issuePath, key], 'error', 'key');
       }
+    } else if (issue.code === 'invalid_key') {
+      // A bad map key (a header name with a space): reported at the key, with the key check's own message.
+      report('POLICY_CONFIG_INVALID', `${definition.type} ${issue.path.join('.')}: ${issue.issues[0]?.message ?? 'invalid key'}`, issuePath, 'error', 'key');
     } else {
       const where = issue.path.length === 0 ? 'config' : issue.path.join('.');
       report('POLICY_CONFIG_INVALID', `${definition.type} ${where}: ${describeZodIssue(issue, valueAt(raw, issue.path))}`, issuePath);
@@ -312,6 +323,10 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
 function describeZodIssue(issue: z.core.$ZodIssue, value: { found: boolean; value?: unknown }): string {
   if (issue.code === 'invalid_type') {
     return value.found ? `expected ${issue.expected}, got ${describeValue(value.value)}` : `is required (${issue.expected})`;
+  }
+  if (issue.code === 'invalid_union') {
+    const expected = [...new Set(issue.errors.flat().flatMap((inner) => (inner.code === 'invalid_type' ? [inner.expected] : [])))];
+    if (expected.length > 0) return `expected ${expected.join(' or ')}, got ${value.found ? describeValue(value.value) : 'nothing'}`;
   }
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((allowedValue) => JSON.stringify(allowedValue)).join(', ');

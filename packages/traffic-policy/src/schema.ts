@@ -10,6 +10,7 @@ import { actionDefinitions } from './actions/registry.js';
 export const maxRulesPerPhase = 256;
 export const maxActionsPerRule = 32;
 export const maxExpressionsPerRule = 32;
+export const maxExpressionLength = 4096;
 
 export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
 export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
@@ -34,7 +35,7 @@ export const ruleSchema = z
   .strictObject({
     name: z.string().max(256).optional().describe('A label shown in request logs and decision traces.'),
     expressions: z
-      .array(z.string().min(1).max(4096))
+      .array(z.string().min(1).max(maxExpressionLength))
       .max(maxExpressionsPerRule)
       .optional()
       .describe('CEL expressions that must all be true for the rule to run (AND). None means always.'),

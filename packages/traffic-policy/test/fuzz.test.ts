@@ -244,7 +244,7 @@ describe('parse + validate never throw and always return well-formed issues', ()
         const { valid } = expectWellFormedAnalysis(text, type);
         if (valid) await expectCompilesAndRuns(text, type);
       }),
-      { seed, numRuns: 2500 },
+      { seed, numRuns: 2000 },
     );
   });
 
@@ -255,7 +255,7 @@ describe('parse + validate never throw and always return well-formed issues', ()
         const { valid } = expectWellFormedAnalysis(text, type);
         if (valid) await expectCompilesAndRuns(text, type);
       }),
-      { seed, numRuns: 1500 },
+      { seed, numRuns: 1000 },
     );
   });
 

@@ -180,9 +180,10 @@ describe('valid policies evaluate to the expected outcomes', () => {
         const connectResult = policy.phases.on_tcp_connect.length > 0 ? await evaluate(policy, 'on_tcp_connect', context, ports) : undefined;
         const connectEnded = connectResult !== undefined && connectResult.outcome.kind !== 'continue';
         const requestResult = connectEnded ? connectResult : await evaluate(policy, 'on_http_request', context, ports);
-        if (attempt < request.repeat) continue;
-        const label = `${request.name}: ${JSON.stringify(context.trace)}`;
-        checkOutcome(label, connectEnded ? 'on_tcp_connect' : 'on_http_request', requestResult, context, request.expect);
+        // Every attempt runs all phases; expectations apply to the last one.
+        const last = attempt === request.repeat;
+        const label = last ? `${request.name}: ${JSON.stringify(context.trace)}` : request.name;
+        if (last) checkOutcome(label, connectEnded ? 'on_tcp_connect' : 'on_http_request', requestResult, context, request.expect);
         if (connectEnded) {
           expect(request.response, `${label}: the connection was closed, so there is no response phase`).toBeUndefined();
           continue;
@@ -193,8 +194,12 @@ describe('valid policies evaluate to the expected outcomes', () => {
             requestResult.outcome.kind === 'respond'
               ? { status: requestResult.outcome.response.status, headers: requestResult.outcome.response.headers }
               : { status: upstream.status, headers: new Map(Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]])) };
+          if (requestResult.outcome.kind !== 'respond') {
+            // As the data plane does: circuit breakers learn the upstream's result (5xx counts as a failure).
+            for (const key of context.directives.circuitBreakerKeys ?? []) ports.circuitBreakers.record(key, upstream.status >= 500, ports.clock.now());
+          }
           const responseResult = await evaluate(policy, 'on_http_response', context, ports);
-          if (request.expect_response !== undefined) checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
+          if (last && request.expect_response !== undefined) checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
         }
       }
     }

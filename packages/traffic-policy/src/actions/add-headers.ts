@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
-import { appendHeader, compileHeaderTemplates, headerNameSchema, maxHeadersPerAction } from './shared.js';
+import { appendHeader, compileHeaderTemplates, headerNameSchema, headerValue, maxHeadersPerAction } from './shared.js';
 
 const configSchema = z.strictObject({
   headers: z
@@ -29,7 +29,7 @@ export const addHeadersAction = defineAction({
       const added: Record<string, string> = {};
       if (target !== undefined) {
         for (const [name, template] of headers) {
-          const value = template.render(request);
+          const value = headerValue(template.render(request));
           if (name === 'host') target.set(name, [value]);
           else appendHeader(target, name, value);
           added[name] = value;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
-import { compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
+import { checkBodyAllowed, compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
 
 const configSchema = z.strictObject({
   status_code: statusCodeField(200, 'HTTP status (default 200).'),
@@ -18,6 +18,7 @@ export const customResponseAction = defineAction({
   configRequired: false,
   alwaysTerminates: () => true,
   compile(config, context) {
+    checkBodyAllowed(config.status_code, config.body, context);
     const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     return (request) => ({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import type { Outcome } from '../context.js';
-import { compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
+import { checkBodyAllowed, compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
 
 const configSchema = z
   .strictObject({
@@ -22,6 +22,7 @@ export const denyAction = defineAction({
   alwaysTerminates: () => true,
   compile(config, context) {
     if (context.phase === 'on_tcp_connect') return () => ({ outcome: closeOutcome, detail: 'connection denied' });
+    checkBodyAllowed(config.status_code, config.body, context);
     const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     return (request) => ({

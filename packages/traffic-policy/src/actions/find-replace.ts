@@ -48,7 +48,7 @@ function defineFindReplace(type: string, phase: Phase, description: string, targ
     type,
     description,
     phases: [phase],
-    resultName: type.replaceAll('-', '_'),
+    // No result variables: what matched is only known once the data plane applies the replacements.
     configSchema: z.strictObject({
       replacements: z.array(itemSchema).min(1).max(10).describe('Replacements applied in order (1 to 10).'),
     }),

@@ -3,7 +3,7 @@ import { defineAction } from '../action.js';
 import { continueOutcome, type PolicyContext } from '../context.js';
 import { supportedJwsAlgorithms, verifyJwt, type JwsAlgorithm, type JwtVerification } from '../jws.js';
 import type { PolicyPorts } from '../ports.js';
-import { enforceField, respondWithError } from './shared.js';
+import { enforceField, headerValue, respondWithError } from './shared.js';
 
 const allowList = (description: string) =>
   z
@@ -92,7 +92,9 @@ export const jwtValidationAction = defineAction({
       context.issue('POLICY_CONFIG_INVALID', 'jws.keys needs sources.additional_jkus or static keys to verify signatures', ['jws', 'keys']);
     }
     const tokens = config.http?.tokens ?? [tokenSchema.parse({})];
-    const challenge = buildChallenge(config);
+    // RFC 6750 §3.1: a request without any token gets the challenge without an error code.
+    const challengeWithoutToken = buildChallenge(config, false);
+    const challengeWithBadToken = buildChallenge(config, true);
     const options = {
       allowedAlgorithms: config.jws.allowed_algorithms,
       issuers: config.issuer.allow_list.map((entry) => entry.value),
@@ -101,6 +103,7 @@ export const jwtValidationAction = defineAction({
     return async (request, ports) => {
       const results: Record<string, unknown>[] = [];
       let failure: string | undefined;
+      let presented = false;
       for (const token of tokens) {
         const raw = findToken(request, token);
         if (raw === undefined) {
@@ -108,6 +111,7 @@ export const jwtValidationAction = defineAction({
           results.push({ location: token.method, location_property: token.name, verified: false });
           continue;
         }
+        presented = true;
         const verification = await verifyJwt(raw, {
           ...options,
           nowSeconds: Math.floor(ports.clock.now() / 1000),
@@ -120,21 +124,30 @@ export const jwtValidationAction = defineAction({
       if (failure === undefined) return { outcome: continueOutcome, detail: 'token verified' };
       if (!config.enforce) return { outcome: continueOutcome, detail: `${failure} (not enforced)` };
       return {
-        outcome: respondWithError('JWT_VALIDATION_FAILED', 'Gatehouse: a valid bearer token is required.', new Map([['www-authenticate', [challenge]]])),
+        outcome: respondWithError(
+          'JWT_VALIDATION_FAILED',
+          'Gatehouse: a valid bearer token is required.',
+          new Map([['www-authenticate', [presented ? challengeWithBadToken : challengeWithoutToken]]]),
+        ),
         detail: failure,
       };
     };
   },
 });
 
-function buildChallenge(config: Config): string {
+function buildChallenge(config: Config, tokenPresented: boolean): string {
   const parameters: string[] = [];
   const settings = config.http?.www_authenticate;
-  if (settings?.realm !== undefined) parameters.push(`realm="${settings.realm}"`);
-  parameters.push('error="invalid_token"');
-  if (settings?.resource_metadata !== undefined) parameters.push(`resource_metadata="${settings.resource_metadata}"`);
-  if (settings?.scope !== undefined) parameters.push(`scope="${settings.scope}"`);
-  return `Bearer ${parameters.join(', ')}`;
+  if (settings?.realm !== undefined) parameters.push(`realm=${quotedString(settings.realm)}`);
+  if (tokenPresented) parameters.push('error="invalid_token"');
+  if (settings?.resource_metadata !== undefined) parameters.push(`resource_metadata=${quotedString(settings.resource_metadata)}`);
+  if (settings?.scope !== undefined) parameters.push(`scope=${quotedString(settings.scope)}`);
+  return parameters.length === 0 ? 'Bearer' : `Bearer ${parameters.join(', ')}`;
+}
+
+/** An RFC 9110 quoted-string: `"` and `\` escaped, and nothing that could end the header line. */
+function quotedString(value: string): string {
+  return `"${headerValue(value).replace(/["\\]/g, '\\$&')}"`;
 }
 
 function findToken(request: PolicyContext, token: z.infer<typeof tokenSchema>): string | undefined {

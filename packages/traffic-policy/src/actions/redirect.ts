@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
-import { compileHeaderTemplates, compileRegex, headersMapField, renderHeaders, respond } from './shared.js';
+import { compileHeaderTemplates, compileRegex, headerValue, headersMapField, renderHeaders, respond } from './shared.js';
 
 const configSchema = z.strictObject({
   from: z
@@ -51,7 +51,7 @@ export const redirectAction = defineAction({
       request.actionResults.redirect = { url: location, matches };
       if (location === original) return { outcome: continueOutcome, detail: 'target equals the request URL' };
       const responseHeaders = renderHeaders(headers, request);
-      responseHeaders.set('location', [location]);
+      responseHeaders.set('location', [headerValue(location)]);
       return { outcome: respond(config.status_code, '', responseHeaders), detail: `redirected to ${location}` };
     };
   },

@@ -45,14 +45,29 @@ export function compileHeaderTemplates(
 
 export function renderHeaders(templates: HeaderTemplates, context: PolicyContext): HeaderMap {
   const headers: HeaderMap = new Map();
-  for (const [name, template] of templates) appendHeader(headers, name, template.render(context));
+  for (const [name, template] of templates) appendHeader(headers, name, headerValue(template.render(context)));
   return headers;
 }
 
+/**
+ * A header value built from request data (`${getQueryParam('q')[0]}` decodes `%0d%0a`) must not carry CR, LF or NUL:
+ * Node refuses such a value (a 500) and a raw writer would let it split the response. They become spaces.
+ */
+export function headerValue(text: string): string {
+  return /[\r\n\0]/.test(text) ? text.replace(/[\r\n\0]/g, ' ') : text;
+}
+
+/** Copy-on-write: CEL hands out the live value lists (getReqHeader, set-vars), so they must never change in place. */
 export function appendHeader(headers: HeaderMap, lowerName: string, value: string): void {
   const values = headers.get(lowerName);
-  if (values === undefined) headers.set(lowerName, [value]);
-  else values.push(value);
+  headers.set(lowerName, values === undefined ? [value] : [...values, value]);
+}
+
+/** 1xx, 204 and 304 responses cannot carry a body (RFC 9110); a policy that writes one is rejected at save time. */
+export function checkBodyAllowed(status: number, body: string | undefined, context: ActionCompileContext): void {
+  if (body !== undefined && body !== '' && (status < 200 || status === 204 || status === 304)) {
+    context.issue('POLICY_CONFIG_INVALID', `a ${status} response cannot have a body; remove body or use another status_code`, ['body']);
+  }
 }
 
 /** Content types guessed for synthetic bodies without a content-type header. */
