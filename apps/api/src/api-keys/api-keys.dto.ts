@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { RoleSchema } from '../auth/actor';
+import { PageQuerySchema } from '../common/pagination';
+
+export const CreateApiKeyBodySchema = z
+  .strictObject({
+    description: z.string().max(255).default(''),
+    role: RoleSchema.default('editor'),
+  })
+  .meta({ id: 'CreateApiKeyBody' });
+export type CreateApiKeyBody = z.input<typeof CreateApiKeyBodySchema>;
+export type CreateApiKeyInput = z.output<typeof CreateApiKeyBodySchema>;
+
+export const ListApiKeysQuerySchema = PageQuerySchema;
+
+export const ApiKeyResponseSchema = z
+  .object({
+    id: z.string(),
+    uri: z.string(),
+    description: z.string(),
+    /** The visible start of the secret, e.g. `gh_3kq8v2mx`. */
+    prefix: z.string(),
+    role: RoleSchema,
+    created_by: z.string().nullable(),
+    last_used_at: z.iso.datetime({ offset: true }).nullable(),
+    created_at: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKeyResponse = z.infer<typeof ApiKeyResponseSchema>;
+
+export const CreatedApiKeyResponseSchema = ApiKeyResponseSchema.extend({
+  /** The full secret. Shown once: only its SHA-256 is stored. Send it as `Authorization: Bearer <secret>`. */
+  secret: z.string(),
+}).meta({ id: 'CreatedApiKey' });
+export type CreatedApiKeyResponse = z.infer<typeof CreatedApiKeyResponseSchema>;
+
+export const ApiKeyListResponseSchema = z
+  .object({ api_keys: z.array(ApiKeyResponseSchema), next_page_uri: z.string().nullable() })
+  .meta({ id: 'ApiKeyList' });
+export type ApiKeyListResponse = z.infer<typeof ApiKeyListResponseSchema>;

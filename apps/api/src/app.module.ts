@@ -1,0 +1,59 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditEventsModule } from './audit-events/audit-events.module';
+import { AuthModule } from './auth/auth.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { LOGGER } from './common/logger';
+import { ConfigPublisherModule } from './config-publisher/config-publisher.module';
+import { DatabaseModule } from './database/database.module';
+import { DataplaneSyncModule } from './dataplane-sync/dataplane-sync.module';
+import { EndpointsModule } from './endpoints/endpoints.module';
+import { ENV, type Env } from './env';
+import { HealthModule } from './health/health.module';
+import { IpCategoriesModule } from './ip-categories/ip-categories.module';
+import { RedisModule } from './redis/redis.module';
+import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
+import { UsersModule } from './users/users.module';
+
+/** Provides the parsed environment and the logger to every module. */
+@Global()
+@Module({})
+export class CoreModule {
+  static register(env: Env, logger: Logger): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: ENV, useValue: env },
+        { provide: LOGGER, useValue: logger },
+      ],
+      exports: [ENV, LOGGER],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(env: Env, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(env, logger),
+        DatabaseModule,
+        RedisModule,
+        ConfigPublisherModule,
+        AuditEventsModule,
+        AuthModule,
+        UsersModule,
+        ApiKeysModule,
+        TrafficPolicyModule,
+        EndpointsModule,
+        IpCategoriesModule,
+        DataplaneSyncModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,67 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { type AuthenticatedRequest, roleAllows } from './actor';
+import { AUTH_POLICY_KEY, type AuthPolicy } from './auth.decorators';
+import { AuthService } from './auth.service';
+import { SESSION_COOKIE } from './session-cookie';
+
+function bearerToken(request: AuthenticatedRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Global guard: every route is refused unless it declares how it is protected (@Public, @DataplaneAuth or
+ * @RequireRole). Sessions come from the cookie, API keys from `Authorization: Bearer gh_…`.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const policy = this.reflector.getAllAndOverride<AuthPolicy | undefined>(AUTH_POLICY_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (!policy) throw new AppError(ErrorCode.FORBIDDEN, 'This route declares no access policy');
+    switch (policy.kind) {
+      case 'public':
+        return true;
+      case 'dataplane': {
+        const token = bearerToken(request);
+        if (!token || !this.auth.isDataplaneToken(token)) {
+          throw new AppError(ErrorCode.UNAUTHENTICATED, 'A valid data-plane token is required');
+        }
+        return true;
+      }
+      case 'role': {
+        const cookies: unknown = (request as { cookies?: unknown }).cookies;
+        const sessionToken =
+          cookies && typeof cookies === 'object' ? (cookies as Record<string, unknown>)[SESSION_COOKIE] : undefined;
+        const token = bearerToken(request);
+        const actor =
+          (typeof sessionToken === 'string' && sessionToken.length > 0
+            ? await this.auth.authenticateSession(sessionToken)
+            : null) ?? (token ? await this.auth.authenticateApiKey(token) : null);
+        if (!actor) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Log in or send an API key');
+        if (!roleAllows(actor.role, policy.role)) {
+          throw new AppError(ErrorCode.FORBIDDEN, `This requires the ${policy.role} role; you are ${actor.role}`);
+        }
+        request.actor = actor;
+        return true;
+      }
+      default: {
+        const unknownPolicy: never = policy;
+        throw new Error(`unknown auth policy ${JSON.stringify(unknownPolicy)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// Every error the API returns carries one of these stable codes (DESIGN.md §5 error body). Add a code here with a
+// one-line reason; httpStatusForErrorCode's exhaustive switch makes the build fail until it is mapped to a status.
+
+export const ErrorCode = {
+  /** The request body, query or path failed schema validation; `details` lists each problem. */
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** The body is not valid JSON. */
+  MALFORMED_JSON: 'MALFORMED_JSON',
+  /** The body exceeds the size limit. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The Traffic Policy does not validate; `details` lists each issue with line and column. */
+  POLICY_INVALID: 'POLICY_INVALID',
+  /** A cloud endpoint was created or updated without a policy. */
+  POLICY_REQUIRED: 'POLICY_REQUIRED',
+  /** The endpoint URL breaks a rule (scheme, host suffix, path, port). */
+  ENDPOINT_URL_INVALID: 'ENDPOINT_URL_INVALID',
+  /** Another endpoint already has this URL. */
+  ENDPOINT_URL_TAKEN: 'ENDPOINT_URL_TAKEN',
+  /** The URL scheme (http/https) is fixed once an endpoint exists. */
+  ENDPOINT_SCHEME_IMMUTABLE: 'ENDPOINT_SCHEME_IMMUTABLE',
+  /** upstream_url missing, invalid, or given for a cloud endpoint. */
+  ENDPOINT_UPSTREAM_INVALID: 'ENDPOINT_UPSTREAM_INVALID',
+  ENDPOINT_NOT_FOUND: 'ENDPOINT_NOT_FOUND',
+  POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
+  /** Another save claimed the same version number too many times in a row; retry. */
+  POLICY_VERSION_CONFLICT: 'POLICY_VERSION_CONFLICT',
+  IP_CATEGORY_NOT_FOUND: 'IP_CATEGORY_NOT_FOUND',
+  /** Built-in IP categories are read-only. */
+  IP_CATEGORY_BUILTIN: 'IP_CATEGORY_BUILTIN',
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+  /** Another user already has this email. */
+  USER_EMAIL_TAKEN: 'USER_EMAIL_TAKEN',
+  /** The change would leave no admin. */
+  LAST_ADMIN: 'LAST_ADMIN',
+  API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
+  /** No valid session cookie, API key or data-plane token. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Wrong email or password. */
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  /** Authenticated, but the role does not allow this. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** First-run setup was already done (a user exists). */
+  SETUP_ALREADY_DONE: 'SETUP_ALREADY_DONE',
+  /** Too many login attempts for this IP and email; see `retry-after`. */
+  LOGIN_RATE_LIMITED: 'LOGIN_RATE_LIMITED',
+  /** The requested config revision was pruned from the change log; fetch a full snapshot. */
+  CONFIG_REVISION_GONE: 'CONFIG_REVISION_GONE',
+  /** No route matches the method and path. */
+  ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  /** A uniqueness constraint failed (generic; specific codes are preferred). */
+  CONFLICT: 'CONFLICT',
+  /** The record does not exist (generic; specific codes are preferred). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** A dependency (database, Redis) is unavailable. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** A bug. The body carries only the request id; the log has the rest. */
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function httpStatusForErrorCode(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.VALIDATION_FAILED:
+    case ErrorCode.MALFORMED_JSON:
+    case ErrorCode.POLICY_INVALID:
+    case ErrorCode.POLICY_REQUIRED:
+    case ErrorCode.ENDPOINT_URL_INVALID:
+    case ErrorCode.ENDPOINT_SCHEME_IMMUTABLE:
+    case ErrorCode.ENDPOINT_UPSTREAM_INVALID:
+      return 400;
+    case ErrorCode.UNAUTHENTICATED:
+    case ErrorCode.INVALID_CREDENTIALS:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+    case ErrorCode.IP_CATEGORY_BUILTIN:
+      return 403;
+    case ErrorCode.ENDPOINT_NOT_FOUND:
+    case ErrorCode.POLICY_VERSION_NOT_FOUND:
+    case ErrorCode.IP_CATEGORY_NOT_FOUND:
+    case ErrorCode.USER_NOT_FOUND:
+    case ErrorCode.API_KEY_NOT_FOUND:
+    case ErrorCode.ROUTE_NOT_FOUND:
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.ENDPOINT_URL_TAKEN:
+    case ErrorCode.POLICY_VERSION_CONFLICT:
+    case ErrorCode.USER_EMAIL_TAKEN:
+    case ErrorCode.LAST_ADMIN:
+    case ErrorCode.SETUP_ALREADY_DONE:
+    case ErrorCode.CONFLICT:
+      return 409;
+    case ErrorCode.CONFIG_REVISION_GONE:
+      return 410;
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode.LOGIN_RATE_LIMITED:
+      return 429;
+    case ErrorCode.INTERNAL_ERROR:
+      return 500;
+    case ErrorCode.SERVICE_UNAVAILABLE:
+      return 503;
+    default: {
+      const unmapped: never = code;
+      throw new Error(`unmapped error code ${String(unmapped)}`);
+    }
+  }
+}

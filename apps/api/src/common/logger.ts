@@ -1,0 +1,31 @@
+import { type LoggerService } from '@nestjs/common';
+import pino, { type Logger } from 'pino';
+
+/** The process's one pino logger (JSON lines). */
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'gatehouse-api' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** Routes Nest's own log lines (bootstrap, route mapping) through pino, so every line is JSON. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, context?: string): void {
+    this.logger.info({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string): void {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string): void {
+    this.logger.trace({ context }, String(message));
+  }
+}
+
+/** Nest injection token for the pino Logger. */
+export const LOGGER = Symbol('LOGGER');

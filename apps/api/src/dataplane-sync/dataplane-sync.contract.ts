@@ -1,0 +1,140 @@
+// The wire contract between the control plane and data planes (DESIGN.md §6): the config snapshot, change events
+// (pub/sub on `gatehouse:config` and GET /api/dataplane/config/changes) and heartbeats. It imports only zod so the data
+// plane can consume the same schemas. Field names are snake_case like the rest of the API. Revisions are JSON numbers
+// (safe integers); they are global, monotonic and gap-free in commit order.
+import { z } from 'zod';
+
+/** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
+export const CONFIG_CHANNEL = 'gatehouse:config';
+
+/** The data-plane routes (all take `Authorization: Bearer <GATEHOUSE_DATAPLANE_TOKEN>`). */
+export const DATAPLANE_ROUTES = {
+  /** GET → ConfigSnapshot; send If-None-Match with the last ETag (`"rev-<revision>"`) to get 304 when current. */
+  config: '/api/dataplane/config',
+  /** GET ?since=<applied revision>&limit= → ConfigChangesResponse; 410 CONFIG_REVISION_GONE → fetch the snapshot. */
+  changes: '/api/dataplane/config/changes',
+  /** POST HeartbeatRequest → HeartbeatResponse. */
+  heartbeat: '/api/dataplane/heartbeat',
+} as const;
+
+export const SyncPolicySchema = z
+  .object({
+    version: z.number().int().min(1),
+    sha256: z.string().length(64),
+    /** The policy text exactly as submitted (YAML or JSON). */
+    source: z.string(),
+  })
+  .meta({ id: 'SyncPolicy' });
+export type SyncPolicy = z.infer<typeof SyncPolicySchema>;
+
+export const SyncEndpointSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    type: z.enum(['cloud', 'internal']),
+    proto: z.enum(['http', 'https']),
+    /** Lower-case host without port; data planes route on it. */
+    host: z.string(),
+    port: z.number().int(),
+    upstream_url: z.string().nullable(),
+    upstream_host_header: z.enum(['preserve', 'rewrite']),
+    /** The active policy; null when an internal endpoint has none. */
+    policy: SyncPolicySchema.nullable(),
+  })
+  .meta({ id: 'SyncEndpoint' });
+export type SyncEndpoint = z.infer<typeof SyncEndpointSchema>;
+
+export const SyncIpCategorySchema = z
+  .object({
+    name: z.string(),
+    cidrs: z.array(z.string()),
+    description: z.string(),
+    builtin: z.boolean(),
+  })
+  .meta({ id: 'SyncIpCategory' });
+export type SyncIpCategory = z.infer<typeof SyncIpCategorySchema>;
+
+/** GET /api/dataplane/config. The ETag header is `"rev-<revision>"`. */
+export const ConfigSnapshotSchema = z
+  .object({
+    revision: z.number().int().min(0),
+    generated_at: z.iso.datetime({ offset: true }),
+    endpoints: z.array(SyncEndpointSchema),
+    ip_categories: z.array(SyncIpCategorySchema),
+  })
+  .meta({ id: 'ConfigSnapshot' });
+export type ConfigSnapshot = z.infer<typeof ConfigSnapshotSchema>;
+
+export const ConfigChangeKindSchema = z.enum([
+  /** The endpoint was created or changed (including a new active policy); `endpoint` holds its new state. */
+  'endpoint.upserted',
+  /** The endpoint was deleted; `endpoint` is null. */
+  'endpoint.deleted',
+  /** The category was created or changed; `ip_category` holds its new state. */
+  'ip_category.upserted',
+  /** The category was deleted; `ip_category` is null. */
+  'ip_category.deleted',
+]);
+export type ConfigChangeKind = z.infer<typeof ConfigChangeKindSchema>;
+
+/** What the outbox row stores and the event carries besides revision/kind/entity id. */
+export const ConfigChangePayloadSchema = z.object({
+  endpoint: SyncEndpointSchema.nullable(),
+  ip_category: SyncIpCategorySchema.nullable(),
+});
+export type ConfigChangePayload = z.infer<typeof ConfigChangePayloadSchema>;
+
+/** One change, as published on CONFIG_CHANNEL and listed by GET /api/dataplane/config/changes. */
+export const ConfigChangeEventSchema = z
+  .object({
+    revision: z.number().int().min(1),
+    kind: ConfigChangeKindSchema,
+    /** Endpoint id or IP category name. */
+    entity_id: z.string(),
+    endpoint: SyncEndpointSchema.nullable(),
+    ip_category: SyncIpCategorySchema.nullable(),
+    created_at: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ConfigChangeEvent' });
+export type ConfigChangeEvent = z.infer<typeof ConfigChangeEventSchema>;
+
+/** GET /api/dataplane/config/changes?since=REV: every change after REV, oldest first (410 when REV was pruned). */
+export const ConfigChangesResponseSchema = z
+  .object({
+    /** The latest revision at the time of the answer. */
+    revision: z.number().int().min(0),
+    changes: z.array(ConfigChangeEventSchema),
+    /** True when more changes exist after the last one returned: ask again with since = its revision. */
+    has_more: z.boolean(),
+  })
+  .meta({ id: 'ConfigChangesResponse' });
+export type ConfigChangesResponse = z.infer<typeof ConfigChangesResponseSchema>;
+
+export const ConfigChangesQuerySchema = z.object({
+  since: z.coerce.number().int().min(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+
+/** POST /api/dataplane/heartbeat. */
+export const HeartbeatRequestSchema = z
+  .object({
+    /** Stable id of the data plane process (chosen by it, e.g. hostname + port or a UUID kept on disk). */
+    id: z.string().min(1).max(128),
+    hostname: z.string().min(1).max(255),
+    version: z.string().min(1).max(64),
+    applied_revision: z.number().int().min(0),
+    /** The last config apply/compile failure, or null when the applied config is healthy. */
+    last_error: z.string().max(4096).nullable().default(null),
+  })
+  .meta({ id: 'HeartbeatRequest' });
+export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
+
+export const HeartbeatResponseSchema = z
+  .object({
+    /** The latest revision; when it is above applied_revision the data plane catches up. */
+    revision: z.number().int().min(0),
+    /** Suggested seconds until the next heartbeat. */
+    heartbeat_interval_seconds: z.number().int().min(1),
+  })
+  .meta({ id: 'HeartbeatResponse' });
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { DataplaneSyncController } from './dataplane-sync.controller';
+import { DataplaneSyncRepository } from './dataplane-sync.repository';
+import { DataplaneSyncService } from './dataplane-sync.service';
+import { DataplanesController } from './dataplanes.controller';
+
+@Module({
+  controllers: [DataplaneSyncController, DataplanesController],
+  providers: [DataplaneSyncRepository, DataplaneSyncService],
+})
+export class DataplaneSyncModule {}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
+import type { ConfigChangesResponse, ConfigSnapshot, HeartbeatResponse } from './dataplane-sync.contract';
+import { HeartbeatRequestSchema } from './dataplane-sync.contract';
+import { DataplaneSyncRepository } from './dataplane-sync.repository';
+import type { DataplaneListResponse } from './dataplanes.dto';
+import { toConfigChangeEvent } from './sync-presenter';
+import type { z } from 'zod';
+
+export const HEARTBEAT_INTERVAL_SECONDS = 30;
+
+export function etagForRevision(revision: number | bigint): string {
+  return `"rev-${revision.toString()}"`;
+}
+
+/** True when an If-None-Match header lists this ETag (or `*`). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === etag || tag === '*');
+}
+
+@Injectable()
+export class DataplaneSyncService {
+  constructor(
+    private readonly sync: DataplaneSyncRepository,
+    private readonly outbox: ConfigOutboxRepository,
+  ) {}
+
+  /** The snapshot, or null when If-None-Match already names the latest revision. */
+  async getConfigSnapshot(ifNoneMatch: string | undefined): Promise<{ etag: string; snapshot: ConfigSnapshot | null }> {
+    const latest = await this.outbox.findLatestRevision();
+    if (etagMatches(ifNoneMatch, etagForRevision(latest))) return { etag: etagForRevision(latest), snapshot: null };
+    const snapshot = await this.sync.readConfigSnapshot();
+    return { etag: etagForRevision(snapshot.revision), snapshot };
+  }
+
+  async listConfigChanges(since: number, limit: number): Promise<ConfigChangesResponse> {
+    const latest = await this.outbox.findLatestRevision();
+    const oldest = await this.outbox.findOldestRevision();
+    const sinceRevision = BigInt(since);
+    // Complete only if every revision after `since` is still stored; a `since` beyond the latest revision means the
+    // data plane saw a different history (e.g. a restored database): both need a full snapshot.
+    const pruned = oldest !== null && sinceRevision < oldest - 1n;
+    if (pruned || sinceRevision > latest) {
+      throw new AppError(
+        ErrorCode.CONFIG_REVISION_GONE,
+        `Changes since revision ${since} are not available (latest ${latest.toString()}); fetch /api/dataplane/config`,
+      );
+    }
+    const changes = await this.outbox.listChangesSince(sinceRevision, limit + 1);
+    return {
+      revision: Number(latest),
+      changes: changes.slice(0, limit).map(toConfigChangeEvent),
+      has_more: changes.length > limit,
+    };
+  }
+
+  async recordHeartbeat(heartbeat: z.output<typeof HeartbeatRequestSchema>): Promise<HeartbeatResponse> {
+    await this.sync.upsertDataplaneHeartbeat({
+      id: heartbeat.id,
+      hostname: heartbeat.hostname,
+      version: heartbeat.version,
+      appliedRevision: BigInt(heartbeat.applied_revision),
+      lastError: heartbeat.last_error,
+    });
+    const latest = await this.outbox.findLatestRevision();
+    return { revision: Number(latest), heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS };
+  }
+
+  async listDataplanes(): Promise<DataplaneListResponse> {
+    const [rows, latest] = await Promise.all([this.sync.listDataplanes(), this.outbox.findLatestRevision()]);
+    const staleBefore = Date.now() - 3 * HEARTBEAT_INTERVAL_SECONDS * 1000;
+    return {
+      dataplanes: rows.map((row) => ({
+        id: row.id,
+        hostname: row.hostname,
+        version: row.version,
+        applied_revision: Number(row.appliedRevision),
+        lag: Math.max(0, Number(latest - row.appliedRevision)),
+        last_error: row.lastError,
+        status: row.lastHeartbeatAt.getTime() >= staleBefore ? 'online' : 'stale',
+        last_heartbeat_at: row.lastHeartbeatAt.toISOString(),
+        created_at: row.createdAt.toISOString(),
+      })),
+      next_page_uri: null,
+    };
+  }
+}

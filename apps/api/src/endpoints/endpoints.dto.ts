@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { PageQuerySchema } from '../common/pagination';
+import { EndpointTypeSchema, PolicyIssueSchema, TrafficPolicyTextSchema } from '../traffic-policy/traffic-policy.dto';
+
+export const MAX_URL_LENGTH = 2048;
+
+const UrlTextSchema = z.string().min(1).max(MAX_URL_LENGTH);
+export const UpstreamHostHeaderSchema = z.enum(['preserve', 'rewrite']);
+
+export const CreateEndpointBodySchema = z
+  .strictObject({
+    url: UrlTextSchema.meta({
+      description:
+        'http(s)://host[:port]. Cloud hosts never end in .internal; internal hosts must. A leading `*.` makes a wildcard cloud host.',
+      example: 'https://mcp.example.com',
+    }),
+    type: EndpointTypeSchema.default('cloud'),
+    description: z.string().max(255).default(''),
+    metadata: z.string().max(4096).default('').meta({ description: 'Free text for automation, up to 4096 characters' }),
+    traffic_policy: TrafficPolicyTextSchema.optional().meta({
+      description: 'Required and non-empty for cloud endpoints; optional for internal ones',
+    }),
+    upstream_url: UrlTextSchema.nullable()
+      .optional()
+      .meta({ description: 'Internal endpoints only (required there): the private http(s) upstream' }),
+    upstream_host_header: UpstreamHostHeaderSchema.default('preserve'),
+    policy_message: z.string().max(1024).default('').meta({ description: 'Message recorded on the policy version' }),
+  })
+  .meta({ id: 'CreateEndpointBody' });
+export type CreateEndpointBody = z.input<typeof CreateEndpointBodySchema>;
+export type CreateEndpointInput = z.output<typeof CreateEndpointBodySchema>;
+
+export const UpdateEndpointBodySchema = z
+  .strictObject({
+    url: UrlTextSchema.optional().meta({ description: 'The scheme (http/https) cannot change' }),
+    description: z.string().max(255).optional(),
+    metadata: z.string().max(4096).optional(),
+    traffic_policy: TrafficPolicyTextSchema.optional().meta({
+      description: 'Appends a policy version and activates it',
+    }),
+    upstream_url: UrlTextSchema.nullable().optional(),
+    upstream_host_header: UpstreamHostHeaderSchema.optional(),
+    policy_message: z.string().max(1024).default(''),
+  })
+  .meta({ id: 'UpdateEndpointBody' });
+export type UpdateEndpointBody = z.input<typeof UpdateEndpointBodySchema>;
+export type UpdateEndpointInput = z.output<typeof UpdateEndpointBodySchema>;
+
+export const ListEndpointsQuerySchema = PageQuerySchema.extend({
+  type: EndpointTypeSchema.optional(),
+  url: z.string().max(MAX_URL_LENGTH).optional(),
+});
+export type ListEndpointsQuery = z.output<typeof ListEndpointsQuerySchema>;
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+export const EndpointResponseSchema = z
+  .object({
+    id: z.string().meta({ example: 'ep_01jq8x3m6r2v9c4k7t5w0y1z3b' }),
+    uri: z.string(),
+    url: z.string(),
+    type: EndpointTypeSchema,
+    proto: z.enum(['http', 'https']),
+    host: z.string(),
+    port: z.number().int(),
+    description: z.string(),
+    metadata: z.string(),
+    upstream_url: z.string().nullable(),
+    upstream_host_header: UpstreamHostHeaderSchema,
+    /** The active policy text, exactly as submitted; null when an internal endpoint has none. */
+    traffic_policy: z.string().nullable(),
+    policy_version: z.number().int().nullable(),
+    /** Warnings from validating the policy saved by this request (create/update only). */
+    policy_warnings: z.array(PolicyIssueSchema).optional(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Endpoint' });
+export type EndpointResponse = z.infer<typeof EndpointResponseSchema>;
+
+export const EndpointListResponseSchema = z
+  .object({ endpoints: z.array(EndpointResponseSchema), next_page_uri: z.string().nullable() })
+  .meta({ id: 'EndpointList' });
+export type EndpointListResponse = z.infer<typeof EndpointListResponseSchema>;
+
+export const CreatePolicyVersionBodySchema = z
+  .strictObject({ traffic_policy: TrafficPolicyTextSchema, message: z.string().max(1024).default('') })
+  .meta({ id: 'CreatePolicyVersionBody' });
+export type CreatePolicyVersionBody = z.input<typeof CreatePolicyVersionBodySchema>;
+export type CreatePolicyVersionInput = z.output<typeof CreatePolicyVersionBodySchema>;
+
+export const RestorePolicyVersionBodySchema = z
+  .strictObject({ message: z.string().max(1024).optional() })
+  .meta({ id: 'RestorePolicyVersionBody' })
+  .default({});
+export type RestorePolicyVersionBody = z.input<typeof RestorePolicyVersionBodySchema>;
+export type RestorePolicyVersionInput = z.output<typeof RestorePolicyVersionBodySchema>;
+
+export const PolicyVersionResponseSchema = z
+  .object({
+    endpoint_id: z.string(),
+    version: z.number().int().min(1),
+    uri: z.string(),
+    traffic_policy: z.string(),
+    sha256: z.string(),
+    message: z.string(),
+    created_by: z.string(),
+    /** Set when this version was created by restoring an older one. */
+    restored_from: z.number().int().nullable(),
+    active: z.boolean(),
+    policy_warnings: z.array(PolicyIssueSchema).optional(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'PolicyVersion' });
+export type PolicyVersionResponse = z.infer<typeof PolicyVersionResponseSchema>;
+
+export const PolicyVersionListResponseSchema = z
+  .object({ versions: z.array(PolicyVersionResponseSchema), next_page_uri: z.string().nullable() })
+  .meta({ id: 'PolicyVersionList' });
+export type PolicyVersionListResponse = z.infer<typeof PolicyVersionListResponseSchema>;
+
+export const ListPolicyVersionsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before_version: z.coerce.number().int().min(1).optional(),
+});
+export type ListPolicyVersionsQuery = z.output<typeof ListPolicyVersionsQuerySchema>;
+
+export const PolicyVersionParamSchema = z.coerce.number().int().min(1).max(2_147_483_647);

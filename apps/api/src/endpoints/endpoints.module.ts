@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditEventsModule } from '../audit-events/audit-events.module';
+import { TrafficPolicyModule } from '../traffic-policy/traffic-policy.module';
+import { EndpointsController } from './endpoints.controller';
+import { EndpointsRepository } from './endpoints.repository';
+import { EndpointsService } from './endpoints.service';
+import { PolicyVersionsController } from './policy-versions.controller';
+import { PolicyVersionsService } from './policy-versions.service';
+
+@Module({
+  imports: [AuditEventsModule, TrafficPolicyModule],
+  controllers: [EndpointsController, PolicyVersionsController],
+  providers: [EndpointsRepository, EndpointsService, PolicyVersionsService],
+})
+export class EndpointsModule {}

@@ -1,0 +1,53 @@
+import type { Endpoint, PolicyVersion } from '../generated/prisma/client';
+import type { PolicyIssue } from '../traffic-policy/policy-engine';
+import type { EndpointResponse, PolicyVersionResponse } from './endpoints.dto';
+
+/** An endpoint with its active (= latest: history is linear) policy version. */
+export type EndpointWithPolicy = Endpoint & { activePolicy: PolicyVersion | null };
+
+export function presentEndpoint(endpoint: EndpointWithPolicy, policyWarnings?: PolicyIssue[]): EndpointResponse {
+  return {
+    id: endpoint.id,
+    uri: `/api/endpoints/${endpoint.id}`,
+    url: endpoint.url,
+    type: endpoint.type,
+    proto: endpoint.proto === 'https' ? 'https' : 'http',
+    host: endpoint.host,
+    port: endpoint.port,
+    description: endpoint.description,
+    metadata: endpoint.metadata,
+    upstream_url: endpoint.upstreamUrl,
+    upstream_host_header: endpoint.upstreamHostHeader,
+    traffic_policy: endpoint.activePolicy?.source ?? null,
+    policy_version: endpoint.activePolicy?.version ?? null,
+    ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),
+    created_at: endpoint.createdAt.toISOString(),
+    updated_at: endpoint.updatedAt.toISOString(),
+  };
+}
+
+export function presentPolicyVersion(
+  version: PolicyVersion,
+  activeVersion: number | null,
+  policyWarnings?: PolicyIssue[],
+): PolicyVersionResponse {
+  return {
+    endpoint_id: version.endpointId,
+    version: version.version,
+    uri: `/api/endpoints/${version.endpointId}/policy-versions/${version.version}`,
+    traffic_policy: version.source,
+    sha256: version.sha256,
+    message: version.message,
+    created_by: version.createdBy,
+    restored_from: version.restoredFrom,
+    active: version.version === activeVersion,
+    ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),
+    created_at: version.createdAt.toISOString(),
+  };
+}
+
+/** The audit-event view of an endpoint: everything but the policy text (versions are audited separately). */
+export function auditViewOfEndpoint(endpoint: EndpointWithPolicy): Omit<EndpointResponse, 'traffic_policy'> {
+  const { traffic_policy: _policy, ...rest } = presentEndpoint(endpoint);
+  return rest;
+}

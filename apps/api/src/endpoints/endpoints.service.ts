@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import type { RequestContext } from '../auth/actor';
+import { sha256Hex } from '../auth/secrets';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { toPage } from '../common/pagination';
+import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
+import type { PolicyIssue } from '../traffic-policy/policy-engine';
+import { type EndpointType, PolicyValidationService } from '../traffic-policy/policy-validation.service';
+import { parseEndpointUrl, parseUpstreamUrl } from './endpoint-url';
+import type {
+  CreateEndpointInput,
+  EndpointListResponse,
+  EndpointResponse,
+  ListEndpointsQuery,
+  UpdateEndpointInput,
+} from './endpoints.dto';
+import { presentEndpoint } from './endpoints.presenter';
+import { type EndpointChanges, EndpointsRepository, type NewPolicyVersion } from './endpoints.repository';
+
+/** The stored spelling of a URL given as a filter; text that is no endpoint URL is kept as is (it matches nothing). */
+function normalizeUrlForLookup(text: string): string {
+  for (const type of ['cloud', 'internal'] as const) {
+    try {
+      return parseEndpointUrl(text, type).url;
+    } catch {
+      // Try the other type's rules.
+    }
+  }
+  return text;
+}
+
+@Injectable()
+export class EndpointsService {
+  constructor(
+    private readonly endpoints: EndpointsRepository,
+    private readonly policies: PolicyValidationService,
+    private readonly publisher: ConfigPublisherService,
+  ) {}
+
+  async listEndpoints(query: ListEndpointsQuery): Promise<EndpointListResponse> {
+    const rows = await this.endpoints.listEndpoints({
+      type: query.type,
+      url: query.url === undefined ? undefined : normalizeUrlForLookup(query.url),
+      beforeId: query.before_id,
+      limit: query.limit,
+    });
+    const page = toPage(rows, query.limit, '/api/endpoints', query);
+    return { endpoints: page.items.map((row) => presentEndpoint(row)), next_page_uri: page.nextPageUri };
+  }
+
+  async getEndpoint(id: string): Promise<EndpointResponse> {
+    const endpoint = await this.endpoints.findEndpointById(id);
+    if (!endpoint) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint ${id}`);
+    return presentEndpoint(endpoint);
+  }
+
+  async createEndpoint(context: RequestContext, body: CreateEndpointInput): Promise<EndpointResponse> {
+    const address = parseEndpointUrl(body.url, body.type);
+    const upstreamUrl = this.resolveUpstreamUrl(body.type, body.upstream_url ?? null);
+    const policyText = body.traffic_policy ?? '';
+    if (body.type === 'cloud' && policyText.trim() === '') {
+      throw new AppError(ErrorCode.POLICY_REQUIRED, 'A cloud endpoint needs a traffic_policy', [
+        { path: 'traffic_policy', message: 'required for cloud endpoints' },
+      ]);
+    }
+    const { policy, warnings } =
+      policyText.trim() === ''
+        ? { policy: null, warnings: undefined }
+        : await this.preparePolicyVersion(context, policyText, body.type, body.policy_message);
+    const created = await this.endpoints.createEndpoint(
+      context,
+      {
+        ...address,
+        type: body.type,
+        description: body.description,
+        metadata: body.metadata,
+        upstreamUrl,
+        upstreamHostHeader: body.upstream_host_header,
+      },
+      policy,
+    );
+    await this.publisher.publishAfterCommit();
+    return presentEndpoint(created, warnings);
+  }
+
+  async updateEndpoint(context: RequestContext, id: string, body: UpdateEndpointInput): Promise<EndpointResponse> {
+    const current = await this.endpoints.findEndpointById(id);
+    if (!current) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint ${id}`);
+    const changes: EndpointChanges = {};
+    if (body.url !== undefined) {
+      const address = parseEndpointUrl(body.url, current.type);
+      if (address.proto !== current.proto) {
+        throw new AppError(
+          ErrorCode.ENDPOINT_SCHEME_IMMUTABLE,
+          `The scheme of an endpoint cannot change (${current.proto} → ${address.proto}); create a new endpoint instead`,
+          [{ path: 'url', message: 'scheme is fixed after creation' }],
+        );
+      }
+      changes.url = address.url;
+      changes.host = address.host;
+      changes.port = address.port;
+    }
+    if (body.description !== undefined) changes.description = body.description;
+    if (body.metadata !== undefined) changes.metadata = body.metadata;
+    if (body.upstream_url !== undefined) {
+      changes.upstreamUrl = this.resolveUpstreamUrl(current.type, body.upstream_url);
+    }
+    if (body.upstream_host_header !== undefined) changes.upstreamHostHeader = body.upstream_host_header;
+    let prepared: { policy: NewPolicyVersion | null; warnings: PolicyIssue[] | undefined } = {
+      policy: null,
+      warnings: undefined,
+    };
+    if (body.traffic_policy !== undefined) {
+      if (current.type === 'cloud' && body.traffic_policy.trim() === '') {
+        throw new AppError(ErrorCode.POLICY_REQUIRED, 'A cloud endpoint needs a traffic_policy', [
+          { path: 'traffic_policy', message: 'must not be empty for cloud endpoints' },
+        ]);
+      }
+      prepared = await this.preparePolicyVersion(context, body.traffic_policy, current.type, body.policy_message);
+    }
+    // Nothing to change: no write, no audit event, no config change.
+    if (Object.keys(changes).length === 0 && !prepared.policy) return presentEndpoint(current);
+    const updated = await this.endpoints.updateEndpoint(context, id, changes, prepared.policy);
+    await this.publisher.publishAfterCommit();
+    return presentEndpoint(updated, prepared.warnings);
+  }
+
+  async deleteEndpoint(context: RequestContext, id: string): Promise<void> {
+    await this.endpoints.deleteEndpoint(context, id);
+    await this.publisher.publishAfterCommit();
+  }
+
+  /** Validates the text (throwing POLICY_INVALID) and describes the version to append. */
+  async preparePolicyVersion(
+    context: RequestContext,
+    text: string,
+    type: EndpointType,
+    message: string,
+    restoredFrom?: number,
+  ): Promise<{ policy: NewPolicyVersion; warnings: PolicyIssue[] }> {
+    const warnings = await this.policies.assertPolicyValid(text, type);
+    return {
+      policy: {
+        source: text,
+        sha256: sha256Hex(text),
+        message,
+        createdBy: context.actor.name,
+        ...(restoredFrom === undefined ? {} : { restoredFrom }),
+      },
+      warnings,
+    };
+  }
+
+  /** Internal endpoints need an http(s) upstream_url; cloud endpoints never have one. */
+  private resolveUpstreamUrl(type: EndpointType, upstreamUrl: string | null): string | null {
+    if (type === 'cloud') {
+      if (upstreamUrl !== null) {
+        throw new AppError(ErrorCode.ENDPOINT_UPSTREAM_INVALID, 'Only internal endpoints have an upstream_url', [
+          { path: 'upstream_url', message: 'cloud endpoints forward with a forward-internal action instead' },
+        ]);
+      }
+      return null;
+    }
+    if (upstreamUrl === null) {
+      throw new AppError(ErrorCode.ENDPOINT_UPSTREAM_INVALID, 'An internal endpoint needs an upstream_url', [
+        { path: 'upstream_url', message: 'required for internal endpoints' },
+      ]);
+    }
+    return parseUpstreamUrl(upstreamUrl);
+  }
+}

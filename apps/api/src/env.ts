@@ -1,0 +1,66 @@
+// The control plane's environment (DESIGN.md §3), parsed once at boot. Nothing else reads process.env: the parsed
+// value is provided to Nest as ENV and passed explicitly everywhere else.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { isCidrOrAddress } from './common/cidr';
+
+const postgresUrl = z
+  .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+  .describe('Postgres connection string');
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
+const port = z.coerce.number().int().min(0).max(65_535);
+
+export const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  API_PORT: port.default(4000),
+  GATEHOUSE_DATAPLANE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  GATEHOUSE_ADMIN_EMAIL: z.email().optional(),
+  GATEHOUSE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GATEHOUSE_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    )
+    .refine((entries) => entries.every(isCidrOrAddress), 'must be a comma-separated list of CIDRs or IP addresses'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type EnvInput = z.input<typeof EnvSchema>;
+export type Env = z.output<typeof EnvSchema> & {
+  /** Always set after parsing: generated for this process when GATEHOUSE_DATAPLANE_TOKEN is unset (embedded shape). */
+  GATEHOUSE_DATAPLANE_TOKEN: string;
+};
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses the environment, listing every bad variable at once. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new EnvError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const problems: string[] = [];
+  if ((result.data.GATEHOUSE_ADMIN_EMAIL === undefined) !== (result.data.GATEHOUSE_ADMIN_PASSWORD === undefined)) {
+    problems.push('GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new EnvError(problems);
+  return {
+    ...result.data,
+    GATEHOUSE_DATAPLANE_TOKEN: result.data.GATEHOUSE_DATAPLANE_TOKEN ?? randomBytes(32).toString('base64url'),
+  };
+}
+
+/** Nest injection token for the parsed Env. */
+export const ENV = Symbol('ENV');

@@ -1,0 +1,74 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
+import {
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiOperation,
+} from '@nestjs/swagger';
+import type { RequestContext } from '../auth/actor';
+import { Context, RequireRole } from '../auth/auth.decorators';
+import { ErrorResponseSchema } from '../common/error-response';
+import {
+  IpCategoryListResponseSchema,
+  type IpCategoryListResponse,
+  IpCategoryNameSchema,
+  IpCategoryResponseSchema,
+  type IpCategoryResponse,
+  PutIpCategoryBodySchema,
+  type PutIpCategoryInput,
+} from './ip-categories.dto';
+import { IpCategoriesService } from './ip-categories.service';
+
+const builtinForbidden = ApiForbiddenResponse({
+  description: 'FORBIDDEN (role) or IP_CATEGORY_BUILTIN (built-ins are read-only)',
+  standardSchema: ErrorResponseSchema,
+});
+
+@ApiTags('ip categories')
+@Controller('ip-categories')
+export class IpCategoriesController {
+  constructor(private readonly categories: IpCategoriesService) {}
+
+  @ApiOperation({ summary: 'List IP categories' })
+  @Get()
+  @RequireRole('viewer')
+  @ApiOkResponse({ standardSchema: IpCategoryListResponseSchema })
+  listIpCategories(): Promise<IpCategoryListResponse> {
+    return this.categories.listIpCategories();
+  }
+
+  @ApiOperation({ summary: 'Get an IP category' })
+  @Get(':name')
+  @RequireRole('viewer')
+  @ApiOkResponse({ standardSchema: IpCategoryResponseSchema })
+  @ApiNotFoundResponse({ description: 'IP_CATEGORY_NOT_FOUND', standardSchema: ErrorResponseSchema })
+  getIpCategory(@Param('name') name: string): Promise<IpCategoryResponse> {
+    return this.categories.getIpCategory(name);
+  }
+
+  @ApiOperation({ summary: 'Create or replace a custom IP category' })
+  @Put(':name')
+  @RequireRole('editor')
+  @ApiOkResponse({ description: 'Created or replaced', standardSchema: IpCategoryResponseSchema })
+  @builtinForbidden
+  putIpCategory(
+    @Context() context: RequestContext,
+    @Param('name', { schema: IpCategoryNameSchema }) name: string,
+    @Body({ schema: PutIpCategoryBodySchema }) body: PutIpCategoryInput,
+  ): Promise<IpCategoryResponse> {
+    return this.categories.putIpCategory(context, name, body);
+  }
+
+  @ApiOperation({ summary: 'Delete a custom IP category' })
+  @Delete(':name')
+  @RequireRole('editor')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @builtinForbidden
+  @ApiNotFoundResponse({ description: 'IP_CATEGORY_NOT_FOUND', standardSchema: ErrorResponseSchema })
+  deleteIpCategory(@Context() context: RequestContext, @Param('name') name: string): Promise<void> {
+    return this.categories.deleteIpCategory(context, name);
+  }
+}

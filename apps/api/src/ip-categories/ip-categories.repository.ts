@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { AuditEventsRepository } from '../audit-events/audit-events.repository';
+import type { RequestContext } from '../auth/actor';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
+import { PrismaService } from '../database/prisma.service';
+import { toSyncIpCategory } from '../dataplane-sync/sync-presenter';
+import type { IpCategory } from '../generated/prisma/client';
+import { presentIpCategory } from './ip-categories.presenter';
+
+@Injectable()
+export class IpCategoriesRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly auditEvents: AuditEventsRepository,
+    private readonly outbox: ConfigOutboxRepository,
+  ) {}
+
+  listIpCategories(): Promise<IpCategory[]> {
+    return this.prisma.ipCategory.findMany({ orderBy: { name: 'asc' } });
+  }
+
+  findIpCategory(name: string): Promise<IpCategory | null> {
+    return this.prisma.ipCategory.findUnique({ where: { name } });
+  }
+
+  /** Creates or replaces a (non-built-in) category. */
+  async putIpCategory(
+    context: RequestContext,
+    name: string,
+    fields: { cidrs: string[]; description: string },
+  ): Promise<{ category: IpCategory; created: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<
+        { builtin: boolean }[]
+      >`SELECT builtin FROM ip_categories WHERE name = ${name} FOR UPDATE`;
+      if (locked[0]?.builtin) throw new AppError(ErrorCode.IP_CATEGORY_BUILTIN, `${name} is built in and read-only`);
+      const before = locked.length > 0 ? await tx.ipCategory.findUnique({ where: { name } }) : null;
+      const category = await tx.ipCategory.upsert({
+        where: { name },
+        create: { name, ...fields, builtin: false },
+        update: fields,
+      });
+      await this.auditEvents.insertAuditEvent(tx, context, {
+        kind: before ? 'ip_category.updated' : 'ip_category.created',
+        entityId: name,
+        before: before ? presentIpCategory(before) : null,
+        after: presentIpCategory(category),
+      });
+      await this.outbox.appendConfigChange(tx, {
+        kind: 'ip_category.upserted',
+        entityId: name,
+        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
+      });
+      return { category, created: before === null };
+    });
+  }
+
+  async deleteIpCategory(context: RequestContext, name: string): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const before = await tx.ipCategory.findUnique({ where: { name } });
+      if (!before) throw new AppError(ErrorCode.IP_CATEGORY_NOT_FOUND, `No IP category ${name}`);
+      if (before.builtin) throw new AppError(ErrorCode.IP_CATEGORY_BUILTIN, `${name} is built in and read-only`);
+      await tx.ipCategory.delete({ where: { name } });
+      await this.auditEvents.insertAuditEvent(tx, context, {
+        kind: 'ip_category.deleted',
+        entityId: name,
+        before: presentIpCategory(before),
+        after: null,
+      });
+      await this.outbox.appendConfigChange(tx, {
+        kind: 'ip_category.deleted',
+        entityId: name,
+        payload: { endpoint: null, ip_category: null },
+      });
+    });
+  }
+}

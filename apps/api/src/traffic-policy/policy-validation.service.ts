@@ -1,0 +1,52 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { LOGGER } from '../common/logger';
+import { InternalEndpointUrlsRepository } from './internal-endpoint-urls.repository';
+import { type PolicyIssue, type PolicyValidationResult, validatePolicyText } from './policy-engine';
+
+export type EndpointType = 'cloud' | 'internal';
+
+/**
+ * Validates policy text with the engine. Never throws for bad text: an engine bug is logged and reported as one
+ * POLICY_VALIDATOR_FAILED issue, so neither validation nor saving can answer a 500 because of a policy.
+ */
+@Injectable()
+export class PolicyValidationService {
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly internalEndpointUrls: InternalEndpointUrlsRepository,
+  ) {}
+
+  async validatePolicy(text: string, endpointType: EndpointType): Promise<PolicyValidationResult> {
+    const internalEndpointUrls = await this.internalEndpointUrls.listInternalEndpointUrls();
+    try {
+      return validatePolicyText(text, { endpointType, internalEndpointUrls });
+    } catch (error) {
+      this.logger.error({ err: error }, 'the policy engine threw while validating');
+      const issue: PolicyIssue = {
+        code: 'POLICY_VALIDATOR_FAILED',
+        message: 'The policy could not be validated (engine error); it was not saved',
+        path: '',
+        line: 1,
+        column: 1,
+        severity: 'error',
+      };
+      return { valid: false, errors: [issue], warnings: [] };
+    }
+  }
+
+  /** Validates and throws POLICY_INVALID (400, every issue in details) unless the policy can be saved. */
+  async assertPolicyValid(text: string, endpointType: EndpointType): Promise<PolicyIssue[]> {
+    const result = await this.validatePolicy(text, endpointType);
+    if (!result.valid) {
+      throw new AppError(
+        ErrorCode.POLICY_INVALID,
+        `The traffic policy is invalid (${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`,
+        result.errors.map(({ code, message, path, line, column }) => ({ code, message, path, line, column })),
+      );
+    }
+    return result.warnings;
+  }
+}

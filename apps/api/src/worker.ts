@@ -1,0 +1,47 @@
+// `npm run worker -w @gatehouse/api`: background work without the HTTP server. Today: the config outbox relay
+// (publishes committed-but-unpublished changes, prunes old ones). Several relays may run: they serialize on a
+// Postgres advisory lock, so revisions are still published in order.
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { CoreModule } from './app.module';
+import { createLogger, PinoNestLogger } from './common/logger';
+import { ConfigPublisherModule } from './config-publisher/config-publisher.module';
+import { DatabaseModule } from './database/database.module';
+import { type Env, EnvError, parseEnv } from './env';
+import { RedisModule } from './redis/redis.module';
+
+@Module({})
+class WorkerModule {
+  static register(env: Env, logger: Logger): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [CoreModule.register(env, logger), DatabaseModule, RedisModule, ConfigPublisherModule],
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  let env: Env;
+  try {
+    env = parseEnv(process.env);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  const app = await NestFactory.createApplicationContext(WorkerModule.register(env, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  app.enableShutdownHooks();
+  await app.init();
+  logger.info('worker running: config outbox relay');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SOURCE_ROOT = path.join(__dirname, '../src');
+
+function sourceFiles(directory = SOURCE_ROOT): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const full = path.join(directory, name);
+    if (statSync(full).isDirectory()) return name === 'generated' ? [] : sourceFiles(full);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+const relative = (file: string) => path.relative(SOURCE_ROOT, file);
+
+describe('house rules (STYLE.md)', () => {
+  it('only repositories and the database module use the Prisma client at runtime (type imports are fine)', () => {
+    const offenders = sourceFiles().filter((file) => {
+      const valueImports = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => /^import (?!type )/.test(line) && /generated\/prisma|@prisma\//.test(line))
+        // `import { type A, type B } from …` is type-only too.
+        .filter((line) => !/^import \{(\s*type \w+,?)+\s*\}/.test(line));
+      return valueImports.length > 0 && !file.endsWith('.repository.ts') && !relative(file).startsWith('database/');
+    });
+    expect(offenders.map(relative)).toEqual([]);
+  });
+
+  it('reads process.env only where the environment is parsed (env.ts names it; main.ts and worker.ts pass it in)', () => {
+    const readers = sourceFiles()
+      .filter((file) => readFileSync(file, 'utf8').includes('process.env'))
+      .map(relative)
+      .sort();
+    expect(readers).toEqual(['env.ts', 'main.ts', 'worker.ts']);
+  });
+});
