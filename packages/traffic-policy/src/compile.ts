@@ -203,6 +203,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
         if (config === undefined) return;
         const context = compileContext(parsed, issues, phase, options, [...actionPath, 'config'], `${phase}/${ruleIndex}/${actionIndex}`, () => (readsMcp = true));
         const run = definition.compile(config as never, context);
+        context.release();
         needsRequestBody ||= definition.needsRequestBody?.(config as never) ?? false;
         actions.push(Object.freeze({ type, run }));
         if (definition.alwaysTerminates(config as never)) {
@@ -344,21 +345,39 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
   return current === undefined ? { found: false } : { found: true, value: current };
 }
 
+/**
+ * The context an action compiles with. Runners are closures created inside `compile`, and V8 keeps a closure's whole
+ * scope alive, so a runner could pin the parsed document (YAML nodes, line index) for as long as the policy runs.
+ * Everything heavy therefore sits in a holder that `release()` empties once the action has compiled.
+ */
 function compileContext(
-  parsed: ParsedPolicy,
-  issues: PolicyIssue[],
+  parsedPolicy: ParsedPolicy,
+  issueList: PolicyIssue[],
   phase: Phase,
   options: PolicyOptions,
   configPath: DocumentPath,
   actionId: string,
   markReadsMcp: () => void,
-): ActionCompileContext {
+): ActionCompileContext & { release(): void } {
+  let held: { parsed: ParsedPolicy; issues: PolicyIssue[]; markReadsMcp: () => void } | undefined = {
+    parsed: parsedPolicy,
+    issues: issueList,
+    markReadsMcp,
+  };
+  const use = () => {
+    if (held === undefined) throw new Error(`the compile context of ${actionId} was used after compilation`);
+    return held;
+  };
   return {
+    release() {
+      held = undefined;
+    },
     phase,
     endpointType: options.endpointType,
     actionId,
     internalEndpointUrls: options.internalEndpointUrls,
     template(text, field) {
+      const { parsed, issues, markReadsMcp } = use();
       const path = [...configPath, ...field];
       if (/\bmcp\./.test(text)) markReadsMcp();
       const result = compileTemplate(text, phase);
@@ -369,6 +388,7 @@ function compileContext(
       return staticTemplate(text);
     },
     expression(source, field) {
+      const { parsed, issues, markReadsMcp } = use();
       const path = [...configPath, ...field];
       if (/\bmcp\./.test(source)) markReadsMcp();
       const check = compileExpression(source, phase);
@@ -377,6 +397,7 @@ function compileContext(
       return undefined;
     },
     issue(code, message, field, severity = 'error') {
+      const { parsed, issues } = use();
       const path = [...configPath, ...field];
       issues.push({ code, message, path: formatPath(path), ...parsed.locate(path), severity });
     },

@@ -53,6 +53,7 @@ export {
   type RateLimitWindow,
   type SlidingWindowCounts,
   type JwksFetcher,
+  type Jwk,
   type InternalEndpointDirectory,
   type CircuitBreakers,
   type CircuitBreakerSettings,

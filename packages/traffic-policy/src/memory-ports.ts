@@ -1,4 +1,4 @@
-import { admitsRequest, type CircuitBreakers, type CircuitBreakerSettings, type Clock, type InternalEndpointDirectory, type JwksFetcher, type RateLimitStore, type SlidingWindowCounts } from './ports.js';
+import { admitsRequest, type CircuitBreakers, type CircuitBreakerSettings, type Clock, type InternalEndpointDirectory, type Jwk, type JwksFetcher, type RateLimitStore, type SlidingWindowCounts } from './ports.js';
 
 /** In-process implementations of the ports: for tests, the embedded shape and the data plane's Redis fallback. */
 
@@ -60,8 +60,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
 }
 
 export class StaticJwksFetcher implements JwksFetcher {
-  constructor(private readonly keysByUrl: ReadonlyMap<string, readonly JsonWebKey[]>) {}
-  keys(url: string): Promise<readonly JsonWebKey[]> {
+  constructor(private readonly keysByUrl: ReadonlyMap<string, readonly Jwk[]>) {}
+  keys(url: string): Promise<readonly Jwk[]> {
     const keys = this.keysByUrl.get(url);
     return keys === undefined ? Promise.reject(new Error(`no JWKS at ${url}`)) : Promise.resolve(keys);
   }

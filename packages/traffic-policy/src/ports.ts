@@ -33,9 +33,22 @@ export interface RateLimitStore {
   consume(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts>;
 }
 
+/**
+ * A JSON Web Key as found in a JWKS document. Declared here rather than taken from the DOM library's `JsonWebKey`,
+ * which Node-only consumers (the data plane) do not have.
+ */
+export interface Jwk {
+  kty?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  crv?: string;
+  [member: string]: unknown;
+}
+
 export interface JwksFetcher {
   /** The keys of a JWKS URL; implementations cache and refresh. Rejects when the keys cannot be had. */
-  keys(url: string): Promise<readonly JsonWebKey[]>;
+  keys(url: string): Promise<readonly Jwk[]>;
 }
 
 /** Which internal endpoints exist; forward-internal asks before it commits to forwarding. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { compile, createPolicyContext, detectMcp, evaluate, validatePolicy, validationErrorCodes, type Phase } from '../src/index.js';
+import { compile, createPolicyContext, detectMcp, evaluate, validatePolicy, validationErrorCodes, type Jwk, type Phase } from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
 
 /**
@@ -147,7 +147,7 @@ describe('valid policies evaluate to the expected outcomes', () => {
     const ports = createMemoryPorts({
       categories: testCase.ip_categories,
       internalEndpoints: testCase.internal_endpoints,
-      jwks: new Map(Object.entries(testCase.static_jwks) as [string, JsonWebKey[]][]),
+      jwks: new Map(Object.entries(testCase.static_jwks) as [string, Jwk[]][]),
     });
     const endpointUrl = new URL(testCase.endpoint.url);
     for (const request of testCase.requests) {

@@ -186,7 +186,8 @@ async function resolveKeys(
 ): Promise<readonly JsonWebKey[]> {
   // Only the configured JWKS URLs are fetched; a `jku` in the token header is never trusted.
   const fetched = await Promise.all(jkus.map((url) => ports.jwks.keys(url)));
-  return [...staticKeys, ...fetched.flat()];
+  // WebCrypto checks every member when it imports a key; a JWKS entry is a JsonWebKey from here on.
+  return [...staticKeys, ...(fetched.flat() as readonly JsonWebKey[])];
 }
 
 function tokenResult(verification: JwtVerification, token: z.infer<typeof tokenSchema>): Record<string, unknown> {

@@ -1,13 +1,13 @@
 import { createIpCategoryIndex } from '../ip.js';
 import { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher } from '../memory-ports.js';
-import type { PolicyPorts } from '../ports.js';
+import type { Jwk, PolicyPorts } from '../ports.js';
 
 export { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher };
 
 export interface MemoryPortsOptions {
   categories?: readonly { name: string; cidrs: readonly string[] }[];
   internalEndpoints?: readonly string[];
-  jwks?: ReadonlyMap<string, readonly JsonWebKey[]>;
+  jwks?: ReadonlyMap<string, readonly Jwk[]>;
   clock?: ManualClock;
 }
 
