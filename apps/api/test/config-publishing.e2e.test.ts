@@ -6,7 +6,7 @@ import {
   CONFIG_CHANNEL,
   type ConfigChangeEvent,
   ConfigChangeEventSchema,
-} from '../src/dataplane-sync/dataplane-sync.contract';
+} from '@gatehouse/contracts';
 import type { CreateEndpointBody, UpdateEndpointBody } from '../src/endpoints/endpoints.dto';
 import type { PutIpCategoryBody } from '../src/ip-categories/ip-categories.dto';
 import { RedisService } from '../src/redis/redis.service';

@@ -6,7 +6,7 @@ import {
   ConfigSnapshotSchema,
   type HeartbeatRequest,
   HeartbeatResponseSchema,
-} from '../src/dataplane-sync/dataplane-sync.contract';
+} from '@gatehouse/contracts';
 import type { CreateEndpointBody } from '../src/endpoints/endpoints.dto';
 import { EndpointResponseSchema } from '../src/endpoints/endpoints.dto';
 import { ConfigOutboxRepository } from '../src/config-publisher/config-outbox.repository';

@@ -1,76 +1,141 @@
+// The config propagation protocol between the control plane and data planes (DESIGN.md §6): the config snapshot,
+// change events (pub/sub on `gatehouse:config` and GET /api/dataplane/config/changes) and heartbeats. Both sides parse
+// with these schemas, so a change to the wire format is a compile error in both apps. Field names are snake_case like
+// the rest of the API. Revisions are JSON numbers (safe integers); they are global, monotonic and gap-free in commit
+// order. Data planes authenticate with `Authorization: Bearer <GATEHOUSE_DATAPLANE_TOKEN>`.
 import { z } from 'zod';
 
-/**
- * The config propagation protocol (DESIGN.md §6) between the control plane and the data planes. Both sides parse
- * with these schemas, so a change to the wire format is a compile error on both ends, not a surprise in production.
- */
+/** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
+export const CONFIG_CHANNEL = 'gatehouse:config';
 
-/** Redis pub/sub channel carrying one ConfigChange per committed change. */
-export const configChannel = 'gatehouse:config';
-/** Header a data plane sends with its shared secret on every sync call. */
-export const dataplaneTokenHeader = 'x-gatehouse-dataplane-token';
+/** The data-plane routes (all take `Authorization: Bearer <GATEHOUSE_DATAPLANE_TOKEN>`). */
+export const DATAPLANE_ROUTES = {
+  /** GET → ConfigSnapshot; send If-None-Match with the last ETag (`"rev-<revision>"`) to get 304 when current. */
+  config: '/api/dataplane/config',
+  /** GET ?since=<applied revision>&limit= → ConfigChangesResponse; 410 CONFIG_REVISION_GONE → fetch the snapshot. */
+  changes: '/api/dataplane/config/changes',
+  /** POST HeartbeatRequest → HeartbeatResponse. */
+  heartbeat: '/api/dataplane/heartbeat',
+} as const;
 
-export const endpointTypeSchema = z.enum(['cloud', 'internal']);
+export const SyncPolicySchema = z
+  .object({
+    version: z.number().int().min(1),
+    sha256: z.string().length(64),
+    /** The policy text exactly as submitted (YAML or JSON). */
+    source: z.string(),
+  })
+  .meta({ id: 'SyncPolicy' });
+export type SyncPolicy = z.infer<typeof SyncPolicySchema>;
 
-/** An endpoint as a data plane needs it: routing facts plus the active policy's source text. */
-export const syncedEndpointSchema = z.object({
-  id: z.string().describe('Endpoint id (ep_…).'),
-  url: z.string().describe('Normalized URL: scheme://host[:port].'),
-  type: endpointTypeSchema,
-  host: z.string().describe('Lower-case host, without port; may start with "*." for wildcard cloud endpoints.'),
-  upstream_url: z.string().nullable().describe('Internal endpoints: where traffic goes after the policy.'),
-  upstream_host_header: z.enum(['preserve', 'rewrite']).describe('Internal endpoints: keep the client Host or use the upstream host.'),
-  policy_version: z.int().nullable().describe('Active policy version number, null when the endpoint has no policy.'),
-  traffic_policy: z.string().nullable().describe('Active policy source text (YAML or JSON), null when none.'),
-  updated_at: z.string().describe('RFC 3339.'),
+export const SyncEndpointSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    type: z.enum(['cloud', 'internal']),
+    proto: z.enum(['http', 'https']),
+    /** Lower-case host without port; data planes route on it. */
+    host: z.string(),
+    port: z.number().int(),
+    upstream_url: z.string().nullable(),
+    upstream_host_header: z.enum(['preserve', 'rewrite']),
+    /** The active policy; null when an internal endpoint has none. */
+    policy: SyncPolicySchema.nullable(),
+  })
+  .meta({ id: 'SyncEndpoint' });
+export type SyncEndpoint = z.infer<typeof SyncEndpointSchema>;
+
+export const SyncIpCategorySchema = z
+  .object({
+    name: z.string(),
+    cidrs: z.array(z.string()),
+    description: z.string(),
+    builtin: z.boolean(),
+  })
+  .meta({ id: 'SyncIpCategory' });
+export type SyncIpCategory = z.infer<typeof SyncIpCategorySchema>;
+
+/** GET /api/dataplane/config. The ETag header is `"rev-<revision>"`. */
+export const ConfigSnapshotSchema = z
+  .object({
+    revision: z.number().int().min(0),
+    generated_at: z.iso.datetime({ offset: true }),
+    endpoints: z.array(SyncEndpointSchema),
+    ip_categories: z.array(SyncIpCategorySchema),
+  })
+  .meta({ id: 'ConfigSnapshot' });
+export type ConfigSnapshot = z.infer<typeof ConfigSnapshotSchema>;
+
+export const ConfigChangeKindSchema = z.enum([
+  /** The endpoint was created or changed (including a new active policy); `endpoint` holds its new state. */
+  'endpoint.upserted',
+  /** The endpoint was deleted; `endpoint` is null. */
+  'endpoint.deleted',
+  /** The category was created or changed; `ip_category` holds its new state. */
+  'ip_category.upserted',
+  /** The category was deleted; `ip_category` is null. */
+  'ip_category.deleted',
+]);
+export type ConfigChangeKind = z.infer<typeof ConfigChangeKindSchema>;
+
+/** What the outbox row stores and the event carries besides revision/kind/entity id. */
+export const ConfigChangePayloadSchema = z.object({
+  endpoint: SyncEndpointSchema.nullable(),
+  ip_category: SyncIpCategorySchema.nullable(),
+});
+export type ConfigChangePayload = z.infer<typeof ConfigChangePayloadSchema>;
+
+/** One change, as published on CONFIG_CHANNEL and listed by GET /api/dataplane/config/changes. */
+export const ConfigChangeEventSchema = z
+  .object({
+    revision: z.number().int().min(1),
+    kind: ConfigChangeKindSchema,
+    /** Endpoint id or IP category name. */
+    entity_id: z.string(),
+    endpoint: SyncEndpointSchema.nullable(),
+    ip_category: SyncIpCategorySchema.nullable(),
+    created_at: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ConfigChangeEvent' });
+export type ConfigChangeEvent = z.infer<typeof ConfigChangeEventSchema>;
+
+/** GET /api/dataplane/config/changes?since=REV: every change after REV, oldest first (410 when REV was pruned). */
+export const ConfigChangesResponseSchema = z
+  .object({
+    /** The latest revision at the time of the answer. */
+    revision: z.number().int().min(0),
+    changes: z.array(ConfigChangeEventSchema),
+    /** True when more changes exist after the last one returned: ask again with since = its revision. */
+    has_more: z.boolean(),
+  })
+  .meta({ id: 'ConfigChangesResponse' });
+export type ConfigChangesResponse = z.infer<typeof ConfigChangesResponseSchema>;
+
+export const ConfigChangesQuerySchema = z.object({
+  since: z.coerce.number().int().min(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 
-export const syncedIpCategorySchema = z.object({
-  name: z.string(),
-  cidrs: z.array(z.string()),
-});
+/** POST /api/dataplane/heartbeat. */
+export const HeartbeatRequestSchema = z
+  .object({
+    /** Stable id of the data plane process (chosen by it, e.g. hostname + port or a UUID kept on disk). */
+    id: z.string().min(1).max(128),
+    hostname: z.string().min(1).max(255),
+    version: z.string().min(1).max(64),
+    applied_revision: z.number().int().min(0),
+    /** The last config apply/compile failure, or null when the applied config is healthy. */
+    last_error: z.string().max(4096).nullable().default(null),
+  })
+  .meta({ id: 'HeartbeatRequest' });
+export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
 
-export const configSnapshotSchema = z.object({
-  revision: z.int().min(0).describe('The newest ConfigChange revision included.'),
-  generated_at: z.string(),
-  endpoints: z.array(syncedEndpointSchema),
-  ip_categories: z.array(syncedIpCategorySchema),
-});
-
-export const configChangeKindSchema = z.enum(['endpoint.upserted', 'endpoint.deleted', 'ip_category.upserted', 'ip_category.deleted']);
-
-/** One committed change; carries the new state so the data plane needs no extra round trip. */
-export const configChangeSchema = z.object({
-  revision: z.int().min(1),
-  kind: configChangeKindSchema,
-  entity_id: z.string().describe('Endpoint id, or IP category name.'),
-  endpoint: syncedEndpointSchema.nullable().optional().describe('The endpoint after the change (endpoint.upserted).'),
-  ip_category: syncedIpCategorySchema.nullable().optional().describe('The category after the change (ip_category.upserted).'),
-});
-
-/** `GET /api/dataplane/config/changes?since=REV` — 410 when `since` is older than the retained outbox. */
-export const configChangesResponseSchema = z.object({
-  revision: z.int().min(0).describe('The newest revision on the control plane.'),
-  changes: z.array(configChangeSchema).describe('Every change with revision > since, in order.'),
-});
-
-export const heartbeatRequestSchema = z.object({
-  id: z.string().min(1).max(128).describe('Stable id of the data plane process.'),
-  hostname: z.string().max(255),
-  version: z.string().max(64),
-  applied_revision: z.int().min(0),
-  endpoint_count: z.int().min(0),
-  last_error: z.string().max(2000).nullable().describe('The latest config change that failed to apply, if any.'),
-});
-
-export const heartbeatResponseSchema = z.object({
-  revision: z.int().min(0).describe('The newest revision; a data plane behind it catches up.'),
-});
-
-export type SyncedEndpoint = z.infer<typeof syncedEndpointSchema>;
-export type SyncedIpCategory = z.infer<typeof syncedIpCategorySchema>;
-export type ConfigSnapshot = z.infer<typeof configSnapshotSchema>;
-export type ConfigChange = z.infer<typeof configChangeSchema>;
-export type ConfigChangesResponse = z.infer<typeof configChangesResponseSchema>;
-export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
-export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
+export const HeartbeatResponseSchema = z
+  .object({
+    /** The latest revision; when it is above applied_revision the data plane catches up. */
+    revision: z.number().int().min(0),
+    /** Suggested seconds until the next heartbeat. */
+    heartbeat_interval_seconds: z.number().int().min(1),
+  })
+  .meta({ id: 'HeartbeatResponse' });
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;

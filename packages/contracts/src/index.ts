@@ -1,1 +1,2 @@
 export * from './config-sync.js';
+export * from './request-events.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService, type TransactionClient } from '../database/prisma.service';
 import type { ConfigChange } from '../generated/prisma/client';
-import type { ConfigChangeKind, ConfigChangePayload } from '../dataplane-sync/dataplane-sync.contract';
+import type { ConfigChangeKind, ConfigChangePayload } from '@gatehouse/contracts';
 
 /**
  * Outbox writers take this transaction-scoped advisory lock right before inserting their row, so a transaction that

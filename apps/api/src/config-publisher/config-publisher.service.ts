@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
-import { CONFIG_CHANNEL } from '../dataplane-sync/dataplane-sync.contract';
+import { CONFIG_CHANNEL } from '@gatehouse/contracts';
 import { toConfigChangeEvent } from '../dataplane-sync/sync-presenter';
 import { RedisService } from '../redis/redis.service';
 import { ConfigOutboxRepository } from './config-outbox.repository';

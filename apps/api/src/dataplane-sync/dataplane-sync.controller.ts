@@ -13,7 +13,7 @@ import {
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
   type HeartbeatResponse,
-} from './dataplane-sync.contract';
+} from '@gatehouse/contracts';
 import { DataplaneSyncService } from './dataplane-sync.service';
 
 /** Routes data planes call with GATEHOUSE_DATAPLANE_TOKEN (DESIGN.md §6). */

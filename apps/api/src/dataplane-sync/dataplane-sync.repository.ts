@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { type Dataplane, Prisma } from '../generated/prisma/client';
-import type { ConfigSnapshot, SyncEndpoint } from './dataplane-sync.contract';
+import type { ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
 import { toSyncIpCategory } from './sync-presenter';
 
 interface SnapshotEndpointRow {

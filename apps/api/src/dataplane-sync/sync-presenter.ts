@@ -5,7 +5,7 @@ import {
   ConfigChangePayloadSchema,
   type SyncEndpoint,
   type SyncIpCategory,
-} from './dataplane-sync.contract';
+} from '@gatehouse/contracts';
 
 export function toSyncEndpoint(
   endpoint: Endpoint,

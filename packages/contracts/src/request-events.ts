@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/**
+ * The request-log pipeline (DESIGN.md §7): data planes batch one event per proxied request into the BullMQ queue
+ * `request-logs`; the API's worker validates every event with `requestEventSchema`, inserts it idempotently by `id`
+ * and publishes what it inserted on the tail channel. Both ends parse with these schemas.
+ */
+
+/** BullMQ queue the data planes add batches to (job name `requestLogBatchJobName`, data `RequestLogBatch`). */
+export const requestLogsQueueName = 'request-logs';
+export const requestLogBatchJobName = 'batch';
+/** Redis pub/sub channel on which the worker publishes each inserted batch (`RequestLogTailMessage`). */
+export const requestLogsTailChannel = 'gatehouse:request-logs:tail';
+
+/** A batch is flushed after this long or this many events, whichever comes first. */
+export const requestLogBatchMaxWaitMs = 250;
+export const requestLogBatchMaxEvents = 500;
+
+/**
+ * Header names whose values never reach storage, whatever the configuration says. Compared lower-case. The data plane
+ * strips them before emitting; the worker strips them again (defense in depth).
+ */
+export const alwaysRedactedHeaders: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+];
+export const redactedValue = '[REDACTED]';
+
+/** Bodies are stored only when an endpoint opts in, and never more than this (in UTF-16 code units). */
+export const requestLogBodyMaxLength = 16_384;
+
+const phaseSchema = z.enum(['on_tcp_connect', 'on_http_request', 'on_http_response']);
+
+/**
+ * Over-long text and lists are cut, never rejected: a request with a 1 MB URL must still be logged (rejecting its
+ * event would let a client hide from the request log).
+ */
+const capped = (max: number) => z.string().transform((text) => (text.length > max ? text.slice(0, max) : text));
+const cappedList = <T extends z.ZodType>(item: T, max: number) =>
+  z.array(item).transform((items) => (items.length > max ? items.slice(0, max) : items));
+const shortText = capped(1_024);
+const timestampSchema = z.iso.datetime({ offset: true });
+
+/** The rule and action that ended the request (`forward-internal` when it went upstream). */
+export const requestDecisionSchema = z.object({
+  phase: phaseSchema,
+  rule_index: z.int().min(0),
+  rule_name: shortText.nullable(),
+  action: shortText,
+});
+
+export const ruleMatchSchema = z.object({
+  phase: phaseSchema,
+  rule_index: z.int().min(0),
+  rule_name: shortText.nullable(),
+  /** The endpoint whose policy holds the rule: the cloud endpoint, or the internal one it forwarded to. */
+  endpoint_id: shortText,
+});
+
+/** One action run by a matched rule (the engine's ActionTrace). */
+export const actionTraceSchema = z.object({
+  type: shortText,
+  result: z.enum(['continued', 'responded', 'forwarded', 'closed']),
+  /** Why a check passed or failed, or what the action did (never a secret). */
+  detail: capped(4_096).optional(),
+});
+
+/** One rule evaluated, matched or not (the engine's RuleTrace), tagged with the endpoint whose policy it belongs to. */
+export const ruleTraceSchema = z.object({
+  endpoint_id: shortText,
+  phase: phaseSchema,
+  rule_index: z.int().min(0),
+  rule_name: shortText.nullable(),
+  matched: z.boolean(),
+  /** A runtime expression error: the rule was treated as not matching. */
+  error: capped(4_096).optional(),
+  actions: cappedList(actionTraceSchema, 256),
+});
+
+const headerValuesSchema = z.record(z.string().max(256), z.union([z.string(), z.array(z.string())]));
+
+export const requestEventSchema = z.object({
+  /** Unique per request; the worker's insert is idempotent on it (at-least-once delivery). */
+  id: z.string().min(1).max(128),
+  timestamp: timestampSchema,
+  endpoint_id: shortText.nullable(),
+  endpoint_url: capped(2_048).nullable(),
+  /** The policy version of endpoint_id that handled the request. */
+  policy_version: z.int().min(1).nullable(),
+  method: z.string().min(1).max(32),
+  host: capped(1_024),
+  path: capped(16_384),
+  query: capped(16_384).default(''),
+  status: z.int().min(0).max(999),
+  duration_ms: z.number().min(0),
+  upstream_duration_ms: z.number().min(0).nullable(),
+  bytes_in: z.number().int().min(0),
+  bytes_out: z.number().int().min(0),
+  client_ip: capped(64),
+  client_ip_categories: cappedList(shortText, 256).default([]),
+  user_agent: capped(4_096).nullable(),
+  /** The internal endpoint URL the request was forwarded to. */
+  forwarded_to: capped(2_048).nullable(),
+  decision: requestDecisionSchema.nullable(),
+  rules_matched: cappedList(ruleMatchSchema, 1_024).default([]),
+  error_code: shortText.nullable(),
+  /** Metadata of `log` actions (secret header values already replaced by the data plane). */
+  logs: cappedList(z.record(z.string(), z.unknown()), 256).default([]),
+  mcp: z.object({ method: shortText, tool: shortText, protocol_version: shortText }).nullable(),
+  trace_id: capped(128),
+  /** Expressions that failed at runtime (each made its rule not match). */
+  runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),
+  /** Every rule evaluated, for each endpoint on the path (cloud first, then the internal one), in order. */
+  trace: cappedList(ruleTraceSchema, 1_024).default([]),
+  /** Only when the endpoint opts in; secret headers are removed. */
+  request_headers: headerValuesSchema.nullable().optional(),
+  response_headers: headerValuesSchema.nullable().optional(),
+  /** Only when the endpoint opts in; capped at requestLogBodyMaxLength. */
+  request_body: z.string().nullable().optional(),
+  response_body: z.string().nullable().optional(),
+});
+
+/** What a data plane sends (defaults not applied yet). */
+export type RequestEventInput = z.input<typeof requestEventSchema>;
+/** An event after validation. */
+export type ValidRequestEvent = z.output<typeof requestEventSchema>;
+export type RuleTraceRecord = z.output<typeof ruleTraceSchema>;
+export type RequestDecision = z.output<typeof requestDecisionSchema>;
+
+/**
+ * The data of one `request-logs` job. Events stay `unknown` here: the worker validates each one on its own, so one
+ * malformed event is dropped (and counted) without failing the rest of the batch.
+ */
+export const requestLogBatchSchema = z.object({
+  /** Which data plane sent it (diagnostics only). */
+  source: z.string().max(256).default(''),
+  sent_at: timestampSchema.optional(),
+  events: z.array(z.unknown()).max(10_000),
+});
+export type RequestLogBatch = z.input<typeof requestLogBatchSchema>;
+
+/**
+ * Lower-cased header names that must be stripped: the always-redacted ones plus configured extras.
+ */
+export function redactedHeaderSet(extra: readonly string[] = []): ReadonlySet<string> {
+  return new Set([...alwaysRedactedHeaders, ...extra.map((name) => name.trim().toLowerCase()).filter(Boolean)]);
+}
+
+/** A copy of `headers` without the names in `redacted` (case-insensitive). */
+export function withoutRedactedHeaders<T>(
+  headers: Record<string, T> | null | undefined,
+  redacted: ReadonlySet<string>,
+): Record<string, T> | null {
+  if (headers === null || headers === undefined) return null;
+  const kept: Record<string, T> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!redacted.has(name.toLowerCase())) kept[name] = value;
+  }
+  return kept;
+}
+
+/**
+ * Replaces the values of keys named like a redacted header (anywhere in `log` metadata) with `[REDACTED]`, for metadata
+ * built as `{authorization: req.headers.authorization}`.
+ */
+export function redactLogMetadata<T>(value: T, redacted: ReadonlySet<string>): T {
+  const scrub = (inner: unknown): unknown => {
+    if (Array.isArray(inner)) return inner.map(scrub);
+    if (inner !== null && typeof inner === 'object') {
+      return Object.fromEntries(
+        Object.entries(inner).map(([key, child]) => [
+          key,
+          redacted.has(key.toLowerCase()) ? redactedValue : scrub(child),
+        ]),
+      );
+    }
+    return inner;
+  };
+  return scrub(value) as T;
+}
