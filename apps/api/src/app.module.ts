@@ -14,6 +14,7 @@ import { ENV, type Env } from './env';
 import { HealthModule } from './health/health.module';
 import { IpCategoriesModule } from './ip-categories/ip-categories.module';
 import { RedisModule } from './redis/redis.module';
+import { RequestLogsModule } from './request-logs/request-logs.module';
 import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
 import { UsersModule } from './users/users.module';
 
@@ -51,6 +52,7 @@ export class AppModule {
         EndpointsModule,
         IpCategoriesModule,
         DataplaneSyncModule,
+        RequestLogsModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -4,7 +4,13 @@ import { EnvError, parseEnv } from './env';
 describe('parseEnv', () => {
   it('applies the documented defaults', () => {
     const env = parseEnv({});
-    expect(env).toMatchObject({ API_PORT: 4000, LOG_LEVEL: 'info', GATEHOUSE_TRUSTED_PROXIES: [] });
+    expect(env).toMatchObject({
+      API_PORT: 4000,
+      LOG_LEVEL: 'info',
+      GATEHOUSE_TRUSTED_PROXIES: [],
+      REQUEST_LOG_RETENTION_DAYS: 7,
+      REQUEST_LOG_REDACT_HEADERS: [],
+    });
     expect(env.DATABASE_URL).toBeUndefined();
     // Embedded shape: a data-plane token is generated when none is configured.
     expect(env.GATEHOUSE_DATAPLANE_TOKEN.length).toBeGreaterThanOrEqual(32);
@@ -20,8 +26,15 @@ describe('parseEnv', () => {
       GATEHOUSE_ADMIN_PASSWORD: 'long-enough-password',
       GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1 ,::1/128',
       LOG_LEVEL: 'debug',
+      REQUEST_LOG_RETENTION_DAYS: '30',
+      REQUEST_LOG_REDACT_HEADERS: 'X-Api-Key, x-upstream-token',
     });
-    expect(env).toMatchObject({ API_PORT: 4100, GATEHOUSE_TRUSTED_PROXIES: ['10.0.0.0/8', '127.0.0.1', '::1/128'] });
+    expect(env).toMatchObject({
+      API_PORT: 4100,
+      GATEHOUSE_TRUSTED_PROXIES: ['10.0.0.0/8', '127.0.0.1', '::1/128'],
+      REQUEST_LOG_RETENTION_DAYS: 30,
+      REQUEST_LOG_REDACT_HEADERS: ['x-api-key', 'x-upstream-token'],
+    });
   });
 
   it('lists every bad variable at once', () => {

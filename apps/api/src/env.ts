@@ -27,7 +27,28 @@ export const EnvSchema = z.object({
         .filter((entry) => entry.length > 0),
     )
     .refine((entries) => entries.every(isCidrOrAddress), 'must be a comma-separated list of CIDRs or IP addresses'),
+  /** The built dashboard served at `/`; unset → apps/dashboard/dist next to this app, when it has been built. */
+  GATEHOUSE_DASHBOARD_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Request logs older than this many days are deleted by the worker's retention job. */
+  REQUEST_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  /**
+   * Extra header names (comma-separated) never stored in request logs, on top of Authorization, Proxy-Authorization,
+   * Cookie and Set-Cookie, which are always removed.
+   */
+  REQUEST_LOG_REDACT_HEADERS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim().toLowerCase())
+        .filter((entry) => entry.length > 0),
+    )
+    .refine(
+      (names) => names.every((name) => /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)),
+      'must be comma-separated header names',
+    ),
 });
 
 export type EnvInput = z.input<typeof EnvSchema>;

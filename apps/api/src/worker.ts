@@ -1,6 +1,7 @@
-// `npm run worker -w @gatehouse/api`: background work without the HTTP server. Today: the config outbox relay
-// (publishes committed-but-unpublished changes, prunes old ones). Several relays may run: they serialize on a
-// Postgres advisory lock, so revisions are still published in order.
+// `npm run worker -w @gatehouse/api`: background work without the HTTP server: the config outbox relay (publishes
+// committed-but-unpublished changes, prunes old ones), request-log ingestion (BullMQ queue `request-logs` → Postgres
+// → `gatehouse:request-logs:tail`) and request-log retention (a BullMQ job scheduler). Several workers may run:
+// relays and inserts serialize on Postgres advisory locks, BullMQ hands each job to one worker.
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
@@ -10,13 +11,20 @@ import { ConfigPublisherModule } from './config-publisher/config-publisher.modul
 import { DatabaseModule } from './database/database.module';
 import { type Env, EnvError, parseEnv } from './env';
 import { RedisModule } from './redis/redis.module';
+import { RequestLogsWorkerModule } from './request-logs/request-logs-worker.module';
 
 @Module({})
 class WorkerModule {
   static register(env: Env, logger: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CoreModule.register(env, logger), DatabaseModule, RedisModule, ConfigPublisherModule],
+      imports: [
+        CoreModule.register(env, logger),
+        DatabaseModule,
+        RedisModule,
+        ConfigPublisherModule,
+        RequestLogsWorkerModule,
+      ],
     };
   }
 }
@@ -38,7 +46,7 @@ async function main(): Promise<void> {
   });
   app.enableShutdownHooks();
   await app.init();
-  logger.info('worker running: config outbox relay');
+  logger.info('worker running: config outbox relay, request-log ingestion and retention');
 }
 
 main().catch((error: unknown) => {

@@ -30,7 +30,7 @@ describe('migrations (offline wasm schema engine)', () => {
     try {
       const first = runScript('db-migrate.mjs', [], url);
       expect(first).toMatch(
-        /^db:migrate: created database, applied 1 migration\(s\) \(\d{14}_init\), seeded 3 built-in IP categories/,
+        /^db:migrate: created database, applied 2 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion\), seeded 3 built-in IP categories/,
       );
 
       const client = new pg.Client({ connectionString: url });
@@ -59,7 +59,7 @@ describe('migrations (offline wasm schema engine)', () => {
         const applied = await client.query(
           'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
         );
-        expect(applied.rowCount).toBe(1);
+        expect(applied.rowCount).toBe(2);
       } finally {
         await client.end();
       }

@@ -63,7 +63,10 @@ export type IpCategory = Prisma.IpCategoryModel
 export type ConfigChange = Prisma.ConfigChangeModel
 /**
  * Model RequestLog
- * One row per proxied request (DESIGN.md §7). Indexes lead with time: every query is a time range.
+ * One row per proxied request (DESIGN.md §7), written by the request-log worker (idempotent on `id`). Indexes lead
+ * with time (every query is a time range, newest first); endpoint, decision and client filters have their own.
+ * Not partitioned: the primary key is the event id alone (idempotent insert across any time range), and retention
+ * deletes by the timestamp index in chunks.
  */
 export type RequestLog = Prisma.RequestLogModel
 /**

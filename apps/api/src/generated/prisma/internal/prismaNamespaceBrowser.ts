@@ -138,6 +138,7 @@ export type ConfigChangeScalarFieldEnum = (typeof ConfigChangeScalarFieldEnum)[k
 
 export const RequestLogScalarFieldEnum = {
   id: 'id',
+  seq: 'seq',
   timestamp: 'timestamp',
   endpointId: 'endpointId',
   endpointUrl: 'endpointUrl',
@@ -156,11 +157,19 @@ export const RequestLogScalarFieldEnum = {
   userAgent: 'userAgent',
   forwardedTo: 'forwardedTo',
   decision: 'decision',
+  decisionAction: 'decisionAction',
   rulesMatched: 'rulesMatched',
   errorCode: 'errorCode',
   logs: 'logs',
   mcp: 'mcp',
-  traceId: 'traceId'
+  mcpTool: 'mcpTool',
+  traceId: 'traceId',
+  trace: 'trace',
+  runtimeErrors: 'runtimeErrors',
+  requestHeaders: 'requestHeaders',
+  responseHeaders: 'responseHeaders',
+  requestBody: 'requestBody',
+  responseBody: 'responseBody'
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]

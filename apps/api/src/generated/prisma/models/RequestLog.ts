@@ -14,7 +14,10 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model RequestLog
- * One row per proxied request (DESIGN.md §7). Indexes lead with time: every query is a time range.
+ * One row per proxied request (DESIGN.md §7), written by the request-log worker (idempotent on `id`). Indexes lead
+ * with time (every query is a time range, newest first); endpoint, decision and client filters have their own.
+ * Not partitioned: the primary key is the event id alone (idempotent insert across any time range), and retention
+ * deletes by the timestamp index in chunks.
  */
 export type RequestLogModel = runtime.Types.Result.DefaultSelection<Prisma.$RequestLogPayload>
 
@@ -27,6 +30,7 @@ export type AggregateRequestLog = {
 }
 
 export type RequestLogAvgAggregateOutputType = {
+  seq: number | null
   policyVersion: number | null
   status: number | null
   durationMs: number | null
@@ -36,6 +40,7 @@ export type RequestLogAvgAggregateOutputType = {
 }
 
 export type RequestLogSumAggregateOutputType = {
+  seq: bigint | null
   policyVersion: number | null
   status: number | null
   durationMs: number | null
@@ -46,6 +51,7 @@ export type RequestLogSumAggregateOutputType = {
 
 export type RequestLogMinAggregateOutputType = {
   id: string | null
+  seq: bigint | null
   timestamp: Date | null
   endpointId: string | null
   endpointUrl: string | null
@@ -62,12 +68,17 @@ export type RequestLogMinAggregateOutputType = {
   clientIp: string | null
   userAgent: string | null
   forwardedTo: string | null
+  decisionAction: string | null
   errorCode: string | null
+  mcpTool: string | null
   traceId: string | null
+  requestBody: string | null
+  responseBody: string | null
 }
 
 export type RequestLogMaxAggregateOutputType = {
   id: string | null
+  seq: bigint | null
   timestamp: Date | null
   endpointId: string | null
   endpointUrl: string | null
@@ -84,12 +95,17 @@ export type RequestLogMaxAggregateOutputType = {
   clientIp: string | null
   userAgent: string | null
   forwardedTo: string | null
+  decisionAction: string | null
   errorCode: string | null
+  mcpTool: string | null
   traceId: string | null
+  requestBody: string | null
+  responseBody: string | null
 }
 
 export type RequestLogCountAggregateOutputType = {
   id: number
+  seq: number
   timestamp: number
   endpointId: number
   endpointUrl: number
@@ -108,16 +124,25 @@ export type RequestLogCountAggregateOutputType = {
   userAgent: number
   forwardedTo: number
   decision: number
+  decisionAction: number
   rulesMatched: number
   errorCode: number
   logs: number
   mcp: number
+  mcpTool: number
   traceId: number
+  trace: number
+  runtimeErrors: number
+  requestHeaders: number
+  responseHeaders: number
+  requestBody: number
+  responseBody: number
   _all: number
 }
 
 
 export type RequestLogAvgAggregateInputType = {
+  seq?: true
   policyVersion?: true
   status?: true
   durationMs?: true
@@ -127,6 +152,7 @@ export type RequestLogAvgAggregateInputType = {
 }
 
 export type RequestLogSumAggregateInputType = {
+  seq?: true
   policyVersion?: true
   status?: true
   durationMs?: true
@@ -137,6 +163,7 @@ export type RequestLogSumAggregateInputType = {
 
 export type RequestLogMinAggregateInputType = {
   id?: true
+  seq?: true
   timestamp?: true
   endpointId?: true
   endpointUrl?: true
@@ -153,12 +180,17 @@ export type RequestLogMinAggregateInputType = {
   clientIp?: true
   userAgent?: true
   forwardedTo?: true
+  decisionAction?: true
   errorCode?: true
+  mcpTool?: true
   traceId?: true
+  requestBody?: true
+  responseBody?: true
 }
 
 export type RequestLogMaxAggregateInputType = {
   id?: true
+  seq?: true
   timestamp?: true
   endpointId?: true
   endpointUrl?: true
@@ -175,12 +207,17 @@ export type RequestLogMaxAggregateInputType = {
   clientIp?: true
   userAgent?: true
   forwardedTo?: true
+  decisionAction?: true
   errorCode?: true
+  mcpTool?: true
   traceId?: true
+  requestBody?: true
+  responseBody?: true
 }
 
 export type RequestLogCountAggregateInputType = {
   id?: true
+  seq?: true
   timestamp?: true
   endpointId?: true
   endpointUrl?: true
@@ -199,11 +236,19 @@ export type RequestLogCountAggregateInputType = {
   userAgent?: true
   forwardedTo?: true
   decision?: true
+  decisionAction?: true
   rulesMatched?: true
   errorCode?: true
   logs?: true
   mcp?: true
+  mcpTool?: true
   traceId?: true
+  trace?: true
+  runtimeErrors?: true
+  requestHeaders?: true
+  responseHeaders?: true
+  requestBody?: true
+  responseBody?: true
   _all?: true
 }
 
@@ -295,6 +340,7 @@ export type RequestLogGroupByArgs<ExtArgs extends runtime.Types.Extensions.Inter
 
 export type RequestLogGroupByOutputType = {
   id: string
+  seq: bigint
   timestamp: Date
   endpointId: string | null
   endpointUrl: string | null
@@ -313,11 +359,19 @@ export type RequestLogGroupByOutputType = {
   userAgent: string | null
   forwardedTo: string | null
   decision: runtime.JsonValue | null
+  decisionAction: string | null
   rulesMatched: runtime.JsonValue | null
   errorCode: string | null
   logs: runtime.JsonValue | null
   mcp: runtime.JsonValue | null
+  mcpTool: string | null
   traceId: string | null
+  trace: runtime.JsonValue | null
+  runtimeErrors: runtime.JsonValue | null
+  requestHeaders: runtime.JsonValue | null
+  responseHeaders: runtime.JsonValue | null
+  requestBody: string | null
+  responseBody: string | null
   _count: RequestLogCountAggregateOutputType | null
   _avg: RequestLogAvgAggregateOutputType | null
   _sum: RequestLogSumAggregateOutputType | null
@@ -345,6 +399,7 @@ export type RequestLogWhereInput = {
   OR?: Prisma.RequestLogWhereInput[]
   NOT?: Prisma.RequestLogWhereInput | Prisma.RequestLogWhereInput[]
   id?: Prisma.StringFilter<"RequestLog"> | string
+  seq?: Prisma.BigIntFilter<"RequestLog"> | bigint | number
   timestamp?: Prisma.DateTimeFilter<"RequestLog"> | Date | string
   endpointId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   endpointUrl?: Prisma.StringNullableFilter<"RequestLog"> | string | null
@@ -363,15 +418,24 @@ export type RequestLogWhereInput = {
   userAgent?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   forwardedTo?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   decision?: Prisma.JsonNullableFilter<"RequestLog">
+  decisionAction?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   rulesMatched?: Prisma.JsonNullableFilter<"RequestLog">
   errorCode?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   logs?: Prisma.JsonNullableFilter<"RequestLog">
   mcp?: Prisma.JsonNullableFilter<"RequestLog">
+  mcpTool?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  trace?: Prisma.JsonNullableFilter<"RequestLog">
+  runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
+  requestHeaders?: Prisma.JsonNullableFilter<"RequestLog">
+  responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
+  requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
 }
 
 export type RequestLogOrderByWithRelationInput = {
   id?: Prisma.SortOrder
+  seq?: Prisma.SortOrder
   timestamp?: Prisma.SortOrder
   endpointId?: Prisma.SortOrderInput | Prisma.SortOrder
   endpointUrl?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -390,15 +454,24 @@ export type RequestLogOrderByWithRelationInput = {
   userAgent?: Prisma.SortOrderInput | Prisma.SortOrder
   forwardedTo?: Prisma.SortOrderInput | Prisma.SortOrder
   decision?: Prisma.SortOrderInput | Prisma.SortOrder
+  decisionAction?: Prisma.SortOrderInput | Prisma.SortOrder
   rulesMatched?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   logs?: Prisma.SortOrderInput | Prisma.SortOrder
   mcp?: Prisma.SortOrderInput | Prisma.SortOrder
+  mcpTool?: Prisma.SortOrderInput | Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  trace?: Prisma.SortOrderInput | Prisma.SortOrder
+  runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
+  responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
 }
 
 export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  seq?: bigint | number
   AND?: Prisma.RequestLogWhereInput | Prisma.RequestLogWhereInput[]
   OR?: Prisma.RequestLogWhereInput[]
   NOT?: Prisma.RequestLogWhereInput | Prisma.RequestLogWhereInput[]
@@ -420,15 +493,24 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   userAgent?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   forwardedTo?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   decision?: Prisma.JsonNullableFilter<"RequestLog">
+  decisionAction?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   rulesMatched?: Prisma.JsonNullableFilter<"RequestLog">
   errorCode?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   logs?: Prisma.JsonNullableFilter<"RequestLog">
   mcp?: Prisma.JsonNullableFilter<"RequestLog">
+  mcpTool?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
-}, "id">
+  trace?: Prisma.JsonNullableFilter<"RequestLog">
+  runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
+  requestHeaders?: Prisma.JsonNullableFilter<"RequestLog">
+  responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
+  requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+}, "id" | "seq">
 
 export type RequestLogOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
+  seq?: Prisma.SortOrder
   timestamp?: Prisma.SortOrder
   endpointId?: Prisma.SortOrderInput | Prisma.SortOrder
   endpointUrl?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -447,11 +529,19 @@ export type RequestLogOrderByWithAggregationInput = {
   userAgent?: Prisma.SortOrderInput | Prisma.SortOrder
   forwardedTo?: Prisma.SortOrderInput | Prisma.SortOrder
   decision?: Prisma.SortOrderInput | Prisma.SortOrder
+  decisionAction?: Prisma.SortOrderInput | Prisma.SortOrder
   rulesMatched?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   logs?: Prisma.SortOrderInput | Prisma.SortOrder
   mcp?: Prisma.SortOrderInput | Prisma.SortOrder
+  mcpTool?: Prisma.SortOrderInput | Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  trace?: Prisma.SortOrderInput | Prisma.SortOrder
+  runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
+  responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.RequestLogCountOrderByAggregateInput
   _avg?: Prisma.RequestLogAvgOrderByAggregateInput
   _max?: Prisma.RequestLogMaxOrderByAggregateInput
@@ -464,6 +554,7 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   OR?: Prisma.RequestLogScalarWhereWithAggregatesInput[]
   NOT?: Prisma.RequestLogScalarWhereWithAggregatesInput | Prisma.RequestLogScalarWhereWithAggregatesInput[]
   id?: Prisma.StringWithAggregatesFilter<"RequestLog"> | string
+  seq?: Prisma.BigIntWithAggregatesFilter<"RequestLog"> | bigint | number
   timestamp?: Prisma.DateTimeWithAggregatesFilter<"RequestLog"> | Date | string
   endpointId?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   endpointUrl?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
@@ -482,15 +573,24 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   userAgent?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   forwardedTo?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   decision?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  decisionAction?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   rulesMatched?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   logs?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   mcp?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  mcpTool?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   traceId?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  trace?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  runtimeErrors?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  requestHeaders?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  responseHeaders?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  requestBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  responseBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
 }
 
 export type RequestLogCreateInput = {
   id: string
+  seq?: bigint | number
   timestamp: Date | string
   endpointId?: string | null
   endpointUrl?: string | null
@@ -509,15 +609,24 @@ export type RequestLogCreateInput = {
   userAgent?: string | null
   forwardedTo?: string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: string | null
   traceId?: string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: string | null
+  responseBody?: string | null
 }
 
 export type RequestLogUncheckedCreateInput = {
   id: string
+  seq?: bigint | number
   timestamp: Date | string
   endpointId?: string | null
   endpointUrl?: string | null
@@ -536,15 +645,24 @@ export type RequestLogUncheckedCreateInput = {
   userAgent?: string | null
   forwardedTo?: string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: string | null
   traceId?: string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: string | null
+  responseBody?: string | null
 }
 
 export type RequestLogUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -563,15 +681,24 @@ export type RequestLogUpdateInput = {
   userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type RequestLogUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -590,15 +717,24 @@ export type RequestLogUncheckedUpdateInput = {
   userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type RequestLogCreateManyInput = {
   id: string
+  seq?: bigint | number
   timestamp: Date | string
   endpointId?: string | null
   endpointUrl?: string | null
@@ -617,15 +753,24 @@ export type RequestLogCreateManyInput = {
   userAgent?: string | null
   forwardedTo?: string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: string | null
   traceId?: string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: string | null
+  responseBody?: string | null
 }
 
 export type RequestLogUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -644,15 +789,24 @@ export type RequestLogUpdateManyMutationInput = {
   userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type RequestLogUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -671,15 +825,24 @@ export type RequestLogUncheckedUpdateManyInput = {
   userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type RequestLogCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  seq?: Prisma.SortOrder
   timestamp?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   endpointUrl?: Prisma.SortOrder
@@ -698,14 +861,23 @@ export type RequestLogCountOrderByAggregateInput = {
   userAgent?: Prisma.SortOrder
   forwardedTo?: Prisma.SortOrder
   decision?: Prisma.SortOrder
+  decisionAction?: Prisma.SortOrder
   rulesMatched?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   logs?: Prisma.SortOrder
   mcp?: Prisma.SortOrder
+  mcpTool?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  trace?: Prisma.SortOrder
+  runtimeErrors?: Prisma.SortOrder
+  requestHeaders?: Prisma.SortOrder
+  responseHeaders?: Prisma.SortOrder
+  requestBody?: Prisma.SortOrder
+  responseBody?: Prisma.SortOrder
 }
 
 export type RequestLogAvgOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   policyVersion?: Prisma.SortOrder
   status?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
@@ -716,6 +888,7 @@ export type RequestLogAvgOrderByAggregateInput = {
 
 export type RequestLogMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  seq?: Prisma.SortOrder
   timestamp?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   endpointUrl?: Prisma.SortOrder
@@ -732,12 +905,17 @@ export type RequestLogMaxOrderByAggregateInput = {
   clientIp?: Prisma.SortOrder
   userAgent?: Prisma.SortOrder
   forwardedTo?: Prisma.SortOrder
+  decisionAction?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
+  mcpTool?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  requestBody?: Prisma.SortOrder
+  responseBody?: Prisma.SortOrder
 }
 
 export type RequestLogMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
+  seq?: Prisma.SortOrder
   timestamp?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   endpointUrl?: Prisma.SortOrder
@@ -754,11 +932,16 @@ export type RequestLogMinOrderByAggregateInput = {
   clientIp?: Prisma.SortOrder
   userAgent?: Prisma.SortOrder
   forwardedTo?: Prisma.SortOrder
+  decisionAction?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
+  mcpTool?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  requestBody?: Prisma.SortOrder
+  responseBody?: Prisma.SortOrder
 }
 
 export type RequestLogSumOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   policyVersion?: Prisma.SortOrder
   status?: Prisma.SortOrder
   durationMs?: Prisma.SortOrder
@@ -796,6 +979,7 @@ export type RequestLogUpdateclientIpCategoriesInput = {
 
 export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  seq?: boolean
   timestamp?: boolean
   endpointId?: boolean
   endpointUrl?: boolean
@@ -814,15 +998,24 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   userAgent?: boolean
   forwardedTo?: boolean
   decision?: boolean
+  decisionAction?: boolean
   rulesMatched?: boolean
   errorCode?: boolean
   logs?: boolean
   mcp?: boolean
+  mcpTool?: boolean
   traceId?: boolean
+  trace?: boolean
+  runtimeErrors?: boolean
+  requestHeaders?: boolean
+  responseHeaders?: boolean
+  requestBody?: boolean
+  responseBody?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  seq?: boolean
   timestamp?: boolean
   endpointId?: boolean
   endpointUrl?: boolean
@@ -841,15 +1034,24 @@ export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   userAgent?: boolean
   forwardedTo?: boolean
   decision?: boolean
+  decisionAction?: boolean
   rulesMatched?: boolean
   errorCode?: boolean
   logs?: boolean
   mcp?: boolean
+  mcpTool?: boolean
   traceId?: boolean
+  trace?: boolean
+  runtimeErrors?: boolean
+  requestHeaders?: boolean
+  responseHeaders?: boolean
+  requestBody?: boolean
+  responseBody?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
+  seq?: boolean
   timestamp?: boolean
   endpointId?: boolean
   endpointUrl?: boolean
@@ -868,15 +1070,24 @@ export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   userAgent?: boolean
   forwardedTo?: boolean
   decision?: boolean
+  decisionAction?: boolean
   rulesMatched?: boolean
   errorCode?: boolean
   logs?: boolean
   mcp?: boolean
+  mcpTool?: boolean
   traceId?: boolean
+  trace?: boolean
+  runtimeErrors?: boolean
+  requestHeaders?: boolean
+  responseHeaders?: boolean
+  requestBody?: boolean
+  responseBody?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectScalar = {
   id?: boolean
+  seq?: boolean
   timestamp?: boolean
   endpointId?: boolean
   endpointUrl?: boolean
@@ -895,20 +1106,33 @@ export type RequestLogSelectScalar = {
   userAgent?: boolean
   forwardedTo?: boolean
   decision?: boolean
+  decisionAction?: boolean
   rulesMatched?: boolean
   errorCode?: boolean
   logs?: boolean
   mcp?: boolean
+  mcpTool?: boolean
   traceId?: boolean
+  trace?: boolean
+  runtimeErrors?: boolean
+  requestHeaders?: boolean
+  responseHeaders?: boolean
+  requestBody?: boolean
+  responseBody?: boolean
 }
 
-export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "traceId", ExtArgs["result"]["requestLog"]>
+export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
   objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
+    /**
+     * Monotonic insertion cursor: the live tail's event id (the worker inserts under an advisory lock, so commit
+     * order equals seq order and `seq > last` replays without gaps).
+     */
+    seq: bigint
     timestamp: Date
     endpointId: string | null
     endpointUrl: string | null
@@ -930,11 +1154,31 @@ export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.Internal
      * {phase, rule_index, rule_name, action} of the rule that terminated, or forwarded.
      */
     decision: runtime.JsonValue | null
+    /**
+     * decision.action, denormalized for the `action` filter.
+     */
+    decisionAction: string | null
     rulesMatched: runtime.JsonValue | null
     errorCode: string | null
     logs: runtime.JsonValue | null
     mcp: runtime.JsonValue | null
+    /**
+     * mcp.tool, denormalized for the `q` filter.
+     */
+    mcpTool: string | null
     traceId: string | null
+    /**
+     * Every rule evaluated (matched or not) with each action run and its result, per endpoint on the path.
+     */
+    trace: runtime.JsonValue | null
+    runtimeErrors: runtime.JsonValue | null
+    /**
+     * Opt-in per endpoint only; secret headers are never stored.
+     */
+    requestHeaders: runtime.JsonValue | null
+    responseHeaders: runtime.JsonValue | null
+    requestBody: string | null
+    responseBody: string | null
   }, ExtArgs["result"]["requestLog"]>
   composites: {}
 }
@@ -1359,6 +1603,7 @@ export interface Prisma__RequestLogClient<T, Null = never, ExtArgs extends runti
  */
 export interface RequestLogFieldRefs {
   readonly id: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly seq: Prisma.FieldRef<"RequestLog", 'BigInt'>
   readonly timestamp: Prisma.FieldRef<"RequestLog", 'DateTime'>
   readonly endpointId: Prisma.FieldRef<"RequestLog", 'String'>
   readonly endpointUrl: Prisma.FieldRef<"RequestLog", 'String'>
@@ -1377,11 +1622,19 @@ export interface RequestLogFieldRefs {
   readonly userAgent: Prisma.FieldRef<"RequestLog", 'String'>
   readonly forwardedTo: Prisma.FieldRef<"RequestLog", 'String'>
   readonly decision: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly decisionAction: Prisma.FieldRef<"RequestLog", 'String'>
   readonly rulesMatched: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly errorCode: Prisma.FieldRef<"RequestLog", 'String'>
   readonly logs: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly mcp: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly mcpTool: Prisma.FieldRef<"RequestLog", 'String'>
   readonly traceId: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly trace: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly runtimeErrors: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly requestHeaders: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly responseHeaders: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly requestBody: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly responseBody: Prisma.FieldRef<"RequestLog", 'String'>
 }
     
 

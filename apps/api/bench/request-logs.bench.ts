@@ -1,0 +1,230 @@
+// `npm run bench:logs -w @gatehouse/api`: the request-log pipeline's two figures (issue 5).
+//   1. Sustained ingestion: events/s from the data plane's BullmqRequestEventSink, through Redis (BullMQ) and the
+//      worker processes (`node dist/worker.js`, the real `npm run worker`), to rows in Postgres — with a count check
+//      (0 lost, 0 duplicated).
+//   2. Query latency: p50/p95/p99 of the dashboard's default query (newest 50) and of filtered queries over 1M rows
+//      seeded with one generate_series INSERT.
+// Environment: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/gatehouse_bench, created and migrated;
+// emptied), REDIS_URL (default redis://127.0.0.1:6379), BENCH_EVENTS (200000), BENCH_WORKERS (1; more only help with
+// more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000).
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { BullmqRequestEventSink } from '../../dataplane/src/events/bullmq-event-sink';
+import { createLogger } from '../src/common/logger';
+import { PrismaService } from '../src/database/prisma.service';
+import { parseEnv } from '../src/env';
+import { RequestLogTailService } from '../src/request-logs/request-log-tail.service';
+import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
+import { RequestLogsService } from '../src/request-logs/request-logs.service';
+
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/gatehouse_bench';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const totalEvents = Number(process.env.BENCH_EVENTS ?? 200_000);
+const workerCount = Number(process.env.BENCH_WORKERS ?? 1);
+const seededRows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const apiRoot = path.join(__dirname, '..');
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+function benchEvent(index: number) {
+  const status = index % 10 === 0 ? 401 : index % 17 === 0 ? 429 : 200;
+  const action = status === 401 ? 'deny' : status === 429 ? 'rate-limit' : 'forward-internal';
+  return {
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    endpoint_id: `ep_bench_${index % 20}`,
+    endpoint_url: 'https://mcp.example.com',
+    policy_version: 3,
+    method: 'POST',
+    host: 'mcp.example.com',
+    path: '/mcp',
+    query: '',
+    status,
+    duration_ms: 4.2,
+    upstream_duration_ms: status === 200 ? 3.1 : null,
+    bytes_in: 310,
+    bytes_out: 1_024,
+    client_ip: `160.79.104.${index % 250}`,
+    client_ip_categories: ['com.anthropic.api'],
+    user_agent: 'claude-mcp/1.0',
+    forwarded_to: status === 200 ? 'https://mcp.example.internal' : null,
+    decision: { phase: 'on_http_request' as const, rule_index: status === 200 ? 3 : 1, rule_name: null, action },
+    rules_matched: [{ phase: 'on_http_request' as const, rule_index: 3, rule_name: null, endpoint_id: 'ep_bench' }],
+    error_code: null,
+    logs: [],
+    mcp: { method: 'tools/call', tool: `tool_${index % 12}`, protocol_version: '2025-06-18' },
+    trace_id: randomUUID().replaceAll('-', ''),
+    runtime_errors: [],
+    trace: [0, 1, 2, 3].map((rule) => ({
+      endpoint_id: 'ep_bench',
+      phase: 'on_http_request' as const,
+      rule_index: rule,
+      rule_name: null,
+      matched: rule === 3,
+      actions: rule === 3 ? [{ type: action, result: 'forwarded' as const }] : [],
+    })),
+  };
+}
+
+function startWorker(): ChildProcess {
+  const child = spawn(process.execPath, [path.join(apiRoot, 'dist/worker.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
+}
+
+async function measureIngestion(
+  db: pg.Client,
+): Promise<{ rate: number; seconds: number; stored: number; dropped: number }> {
+  await db.query('TRUNCATE request_logs RESTART IDENTITY');
+  const redis = new Redis(redisUrl);
+  await redis.del('bull:request-logs:wait', 'bull:request-logs:failed');
+  const workers = Array.from({ length: workerCount }, startWorker);
+  await sleep(2_500);
+  const sink = new BullmqRequestEventSink({ redisUrl, source: 'bench' });
+  // Built before the clock starts: making events is the data plane's request path, not the log pipeline.
+  const events = Array.from({ length: totalEvents }, (_, index) => benchEvent(index));
+  const started = performance.now();
+  let emitted = 0;
+  while (emitted < totalEvents) {
+    // Like traffic: keep emitting; back off only if the sink's buffer nears its bound (it would drop otherwise).
+    if (sink.stats.buffered > 20_000) {
+      await sleep(5);
+      continue;
+    }
+    for (let index = 0; index < 1_000 && emitted < totalEvents; index++) sink.emit(events[emitted++]!);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  let stored: number;
+  for (;;) {
+    stored = Number((await db.query<{ count: string }>('SELECT count(*) FROM request_logs')).rows[0]?.count);
+    if (stored >= totalEvents || performance.now() - started > 600_000) break;
+    await sleep(50);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const dropped = sink.stats.dropped;
+  await sink.close();
+  for (const worker of workers) worker.kill('SIGTERM');
+  redis.disconnect();
+  return { rate: stored / seconds, seconds, stored, dropped };
+}
+
+async function seed(db: pg.Client): Promise<number> {
+  await db.query('TRUNCATE request_logs RESTART IDENTITY');
+  const started = performance.now();
+  // Spread over the last 6 days (inside the default retention), 20 endpoints, a realistic status/action mix.
+  await db.query(
+    `INSERT INTO request_logs (id, "timestamp", endpoint_id, endpoint_url, policy_version, method, host, path, query,
+       status, duration_ms, upstream_duration_ms, bytes_in, bytes_out, client_ip, client_ip_categories, user_agent,
+       forwarded_to, decision, decision_action, rules_matched, error_code, logs, mcp, mcp_tool, trace_id, trace)
+     SELECT 'seed-' || g, now() - (g * interval '518 milliseconds'), 'ep_bench_' || (g % 20), 'https://mcp.example.com', 3,
+       CASE WHEN g % 4 = 0 THEN 'GET' ELSE 'POST' END, 'mcp.example.com', '/mcp/' || (g % 1000), '',
+       CASE WHEN g % 10 = 0 THEN 401 WHEN g % 17 = 0 THEN 429 WHEN g % 101 = 0 THEN 502 ELSE 200 END,
+       4.2, 3.1, 310, 1024, '160.79.104.' || (g % 250), ARRAY['com.anthropic.api'], 'claude-mcp/1.0',
+       'https://mcp.example.internal',
+       jsonb_build_object('phase', 'on_http_request', 'rule_index', 3, 'rule_name', null, 'action',
+         CASE WHEN g % 10 = 0 THEN 'deny' WHEN g % 17 = 0 THEN 'rate-limit' ELSE 'forward-internal' END),
+       CASE WHEN g % 10 = 0 THEN 'deny' WHEN g % 17 = 0 THEN 'rate-limit' ELSE 'forward-internal' END,
+       '[{"phase":"on_http_request","rule_index":3,"rule_name":null,"endpoint_id":"ep_bench"}]'::jsonb, null, '[]'::jsonb,
+       jsonb_build_object('method', 'tools/call', 'tool', 'tool_' || (g % 12), 'protocol_version', '2025-06-18'),
+       'tool_' || (g % 12), md5(g::text),
+       '[{"endpoint_id":"ep_bench","phase":"on_http_request","rule_index":0,"rule_name":null,"matched":false,"actions":[]}]'::jsonb
+     FROM generate_series(1, $1::int) AS g`,
+    [seededRows],
+  );
+  await db.query('ANALYZE request_logs');
+  return (performance.now() - started) / 1000;
+}
+
+async function measureQueries(): Promise<{ name: string; p50: number; p95: number; p99: number; rows: number }[]> {
+  const env = parseEnv({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'silent' });
+  const logger = createLogger('silent');
+  const prisma = new PrismaService(env);
+  const repository = new RequestLogsRepository(prisma);
+  const service = new RequestLogsService(repository, new RequestLogTailService(env, logger), logger);
+  const second = await service.listRequestLogs({ limit: 50 });
+  const cursor = new URL(`http://x${second.next_page_uri ?? ''}`).searchParams.get('before') ?? undefined;
+  const queries: [string, Parameters<RequestLogsService['listRequestLogs']>[0]][] = [
+    ['default: newest 50', { limit: 50 }],
+    ['next page (cursor)', { limit: 50, before: cursor }],
+    ['endpoint_id', { limit: 50, endpoint_id: 'ep_bench_7' }],
+    ['status=5xx (1%)', { limit: 50, status: '5xx' }],
+    ['action=deny', { limit: 50, action: 'deny' }],
+    [
+      'last hour, 4xx, POST',
+      { limit: 50, status: '4xx', method: 'POST', from: new Date(Date.now() - 3_600_000).toISOString() },
+    ],
+    ['q=tool_7 (substring)', { limit: 50, q: 'tool_7' }],
+  ];
+  const results = [];
+  for (const [name, query] of queries) {
+    for (let warmup = 0; warmup < 5; warmup++) await service.listRequestLogs(query);
+    const timings: number[] = [];
+    let rows = 0;
+    for (let run = 0; run < 200; run++) {
+      const started = performance.now();
+      rows = (await service.listRequestLogs(query)).request_logs.length;
+      timings.push(performance.now() - started);
+    }
+    timings.sort((a, b) => a - b);
+    results.push({
+      name,
+      p50: percentile(timings, 0.5),
+      p95: percentile(timings, 0.95),
+      p99: percentile(timings, 0.99),
+      rows,
+    });
+  }
+  await prisma.$disconnect();
+  return results;
+}
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [path.join(apiRoot, 'scripts/db-migrate.mjs')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'ignore',
+  });
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    console.log(
+      `request-log ingestion: ${totalEvents} events, sink → BullMQ → ${workerCount} worker process(es) → Postgres`,
+    );
+    const ingestion = await measureIngestion(db);
+    console.log(`request-log queries: seeding ${seededRows} rows…`);
+    const seedSeconds = await seed(db);
+    const queries = await measureQueries();
+    const lost = totalEvents - ingestion.stored;
+    console.log('');
+    console.log('| measure | value | target |');
+    console.log('|---|---|---|');
+    console.log(
+      `| ingestion (sink → rows), events/s | ${Math.round(ingestion.rate).toLocaleString('en')} | ≥ 20,000 |`,
+    );
+    console.log(
+      `| events in / rows out / lost / dropped | ${totalEvents} / ${ingestion.stored} / ${lost} / ${ingestion.dropped} | 0 lost |`,
+    );
+    console.log(`| ingestion wall time | ${ingestion.seconds.toFixed(2)} s | |`);
+    console.log(`| seed ${seededRows.toLocaleString('en')} rows (generate_series) | ${seedSeconds.toFixed(1)} s | |`);
+    for (const query of queries) {
+      console.log(
+        `| query ${query.name}: p50 / p95 / p99 ms (rows) | ${query.p50.toFixed(2)} / ${query.p95.toFixed(2)} / ${query.p99.toFixed(2)} (${query.rows}) | ${query.name.startsWith('default') ? 'p95 ≤ 100 ms' : ''} |`,
+      );
+    }
+    const ok = lost === 0 && ingestion.rate >= 20_000 && (queries[0]?.p95 ?? Infinity) <= 100;
+    console.log('');
+    console.log(ok ? 'targets met' : 'TARGETS MISSED');
+    process.exitCode = lost === 0 ? 0 : 1;
+  } finally {
+    await db.end();
+  }
+}
+
+void main();

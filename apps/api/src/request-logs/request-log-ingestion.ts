@@ -1,0 +1,312 @@
+import {
+  redactedHeaderSet,
+  redactLogMetadata,
+  requestEventSchema,
+  requestLogBatchSchema,
+  requestLogBodyMaxLength,
+  requestLogsQueueName,
+  requestLogsTailChannel,
+  type ValidRequestEvent,
+  withoutRedactedHeaders,
+} from '@gatehouse/contracts';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RequestLogTailMessage } from './request-logs.dto';
+import { presentRequestLogSummary } from './request-logs.presenter';
+import type { InsertedBatch, NewRequestLogRow } from './request-logs.repository';
+
+/** What ingestion needs from storage (RequestLogsRepository). */
+export interface RequestLogWriter {
+  insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch>;
+}
+
+export interface BatchResult {
+  received: number;
+  inserted: number;
+  duplicates: number;
+  invalid: number;
+}
+
+function truncate(text: string | null | undefined): string | null {
+  if (text === null || text === undefined) return null;
+  return text.length > requestLogBodyMaxLength ? text.slice(0, requestLogBodyMaxLength) : text;
+}
+
+/**
+ * Turns a validated event into a row, removing secret headers again (the data plane already did: defense in depth)
+ * and capping opt-in bodies.
+ */
+export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<string>): NewRequestLogRow {
+  return {
+    id: event.id,
+    timestamp: event.timestamp,
+    endpoint_id: event.endpoint_id,
+    endpoint_url: event.endpoint_url,
+    policy_version: event.policy_version,
+    method: event.method.toUpperCase(),
+    host: event.host,
+    path: event.path,
+    query: event.query,
+    status: event.status,
+    duration_ms: event.duration_ms,
+    upstream_duration_ms: event.upstream_duration_ms,
+    bytes_in: event.bytes_in,
+    bytes_out: event.bytes_out,
+    client_ip: event.client_ip,
+    client_ip_categories: event.client_ip_categories,
+    user_agent: event.user_agent,
+    forwarded_to: event.forwarded_to,
+    decision: event.decision,
+    decision_action: event.decision?.action ?? null,
+    rules_matched: event.rules_matched,
+    error_code: event.error_code,
+    logs: event.logs.length === 0 ? event.logs : redactLogMetadata(event.logs, redacted),
+    mcp: event.mcp,
+    mcp_tool: event.mcp?.tool ?? null,
+    trace_id: event.trace_id,
+    trace: event.trace,
+    runtime_errors: event.runtime_errors,
+    request_headers: withoutRedactedHeaders(event.request_headers, redacted),
+    response_headers: withoutRedactedHeaders(event.response_headers, redacted),
+    request_body: truncate(event.request_body),
+    response_body: truncate(event.response_body),
+  };
+}
+
+/** Where the worker publishes tail messages (an ioredis client). */
+export interface TailPublisher {
+  publish(channel: string, message: string): Promise<unknown>;
+  /** Optional: how many processes listen on a channel (PUBSUB NUMSUB); without it the worker always publishes. */
+  subscriberCount?: (channel: string) => Promise<number>;
+}
+
+const SUBSCRIBER_CHECK_INTERVAL_MS = 1_000;
+
+/** A TailPublisher on an ioredis connection (commands, not a subscriber connection). */
+export function redisTailPublisher(redis: Redis): TailPublisher {
+  return {
+    publish: (channel, message) => redis.publish(channel, message),
+    subscriberCount: async (channel) => {
+      const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number | string];
+      return Number(reply[1]);
+    },
+  };
+}
+
+/** Rows of concurrently processed jobs merged into one insert (at most this many). */
+const MAX_GROUP_ROWS = 5_000;
+
+interface PendingRows {
+  rows: Map<string, NewRequestLogRow>;
+  resolve: (insertedIds: ReadonlySet<string>) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Validates, stores and publishes one batch. Idempotent: a batch delivered twice inserts nothing the second time.
+ * Invalid events are dropped (retrying cannot fix them) and counted; a database error throws so BullMQ retries the job.
+ */
+export class RequestLogBatchProcessor {
+  readonly #redacted: ReadonlySet<string>;
+  #pending: PendingRows[] = [];
+  #draining = false;
+  #hasSubscribers = true;
+  #subscribersCheckedAt = 0;
+  readonly totals: BatchResult = { received: 0, inserted: 0, duplicates: 0, invalid: 0 };
+
+  constructor(
+    private readonly writer: RequestLogWriter,
+    private readonly publisher: TailPublisher,
+    private readonly logger: Logger,
+    redactHeaders: readonly string[],
+  ) {
+    this.#redacted = redactedHeaderSet(redactHeaders);
+  }
+
+  async processBatch(data: unknown): Promise<BatchResult> {
+    const batch = requestLogBatchSchema.safeParse(data);
+    if (!batch.success) {
+      this.logger.warn({ issues: batch.error.issues.slice(0, 5) }, 'request-log batch is malformed; dropped');
+      this.totals.invalid += 1;
+      return { received: 0, inserted: 0, duplicates: 0, invalid: 1 };
+    }
+    const rows = new Map<string, NewRequestLogRow>();
+    let invalid = 0;
+    for (const raw of batch.data.events) {
+      const parsed = requestEventSchema.safeParse(raw);
+      if (!parsed.success) {
+        invalid += 1;
+        if (invalid <= 3) {
+          this.logger.warn(
+            { source: batch.data.source, issues: parsed.error.issues.slice(0, 5) },
+            'invalid request event dropped',
+          );
+        }
+        continue;
+      }
+      rows.set(parsed.data.id, toRequestLogRow(parsed.data, this.#redacted));
+    }
+    const insertedIds = rows.size === 0 ? new Set<string>() : await this.storeRows(rows);
+    let inserted = 0;
+    for (const id of rows.keys()) if (insertedIds.has(id)) inserted += 1;
+    const result: BatchResult = {
+      received: batch.data.events.length,
+      inserted,
+      duplicates: rows.size - inserted,
+      invalid,
+    };
+    this.totals.received += result.received;
+    this.totals.inserted += result.inserted;
+    this.totals.duplicates += result.duplicates;
+    this.totals.invalid += result.invalid;
+    return result;
+  }
+
+  /**
+   * Group commit: jobs processed concurrently share one insert transaction (inserts serialize on a database lock
+   * anyway, so the fixed cost of a transaction is paid once per group instead of once per job). Resolves with the ids
+   * that were new once they are stored and published.
+   */
+  private storeRows(rows: Map<string, NewRequestLogRow>): Promise<ReadonlySet<string>> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ rows, resolve, reject });
+      if (!this.#draining) void this.drainPending();
+    });
+  }
+
+  private async drainPending(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length > 0) {
+        const group: PendingRows[] = [];
+        let size = 0;
+        while (
+          this.#pending.length > 0 &&
+          (group.length === 0 || size + this.#pending[0]!.rows.size <= MAX_GROUP_ROWS)
+        ) {
+          const next = this.#pending.shift()!;
+          group.push(next);
+          size += next.rows.size;
+        }
+        const merged = new Map<string, NewRequestLogRow>();
+        for (const pending of group) for (const [id, row] of pending.rows) merged.set(id, row);
+        try {
+          const stored = await this.writer.insertRequestLogs([...merged.values()]);
+          if (stored.inserted.length > 0) await this.publishTail(stored, merged);
+          const insertedIds = new Set(stored.inserted.map((row) => row.id));
+          for (const pending of group) pending.resolve(insertedIds);
+        } catch (error) {
+          for (const pending of group) pending.reject(error);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /**
+   * Publishes the new rows for live tails. A failure is logged, not thrown: the rows are stored, and tails notice the
+   * gap in seq and read it from the database.
+   */
+  private async publishTail(stored: InsertedBatch, rows: Map<string, NewRequestLogRow>): Promise<void> {
+    // Nobody tailing (checked at most once a second): skip building the message. A tail that starts in between
+    // sees the seq gap in the next message, or at its first heartbeat, and reads the rows from the database.
+    if (!(await this.hasTailSubscribers())) return;
+    const message: RequestLogTailMessage = {
+      after_seq: Number(stored.afterSeq),
+      last_seq: Number(stored.lastSeq),
+      request_logs: stored.inserted.map(({ id, seq }) => {
+        const row = rows.get(id)!;
+        return presentRequestLogSummary({ ...row, seq, timestamp: new Date(row.timestamp) });
+      }),
+    };
+    try {
+      await this.publisher.publish(requestLogsTailChannel, JSON.stringify(message));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'request-log tail publish failed; tails will catch up from the database');
+    }
+  }
+
+  private async hasTailSubscribers(): Promise<boolean> {
+    const count = this.publisher.subscriberCount;
+    if (!count) return true;
+    if (Date.now() - this.#subscribersCheckedAt > SUBSCRIBER_CHECK_INTERVAL_MS) {
+      this.#subscribersCheckedAt = Date.now();
+      try {
+        this.#hasSubscribers = (await count(requestLogsTailChannel)) > 0;
+      } catch {
+        this.#hasSubscribers = true;
+      }
+    }
+    return this.#hasSubscribers;
+  }
+}
+
+export interface RequestLogIngestionWorkerOptions {
+  redisUrl: string;
+  /** BullMQ key prefix; must match the data planes'. Default `bull`. */
+  prefix?: string;
+  /** Jobs processed at once by this process (inserts still serialize on the database lock). */
+  concurrency?: number;
+  /** A job whose worker died is retried after its lock expires (BullMQ stalled-job check). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/**
+ * The BullMQ consumer of `request-logs` (DESIGN.md §7), run by `npm run worker` and usable in-process in tests. A
+ * job that throws is retried with the backoff the data plane set; a job whose worker was killed is picked up again
+ * once its lock expires. Either way the idempotent insert makes the second delivery harmless.
+ */
+export class RequestLogIngestionWorker {
+  readonly #worker: Worker;
+  readonly #connection: Redis;
+
+  constructor(
+    private readonly processor: RequestLogBatchProcessor,
+    private readonly logger: Logger,
+    options: RequestLogIngestionWorkerOptions,
+  ) {
+    this.#connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.#connection.on('error', () => {
+      // ioredis reconnects by itself; BullMQ reports failures through the worker's error event.
+    });
+    this.#worker = new Worker(requestLogsQueueName, (job: Job) => this.processor.processBatch(job.data), {
+      connection: this.#connection,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      concurrency: options.concurrency ?? 8,
+      lockDuration: options.lockDurationMs ?? 10_000,
+      stalledInterval: options.stalledIntervalMs ?? 5_000,
+      // A killed worker must not turn a batch into a permanent failure after one stall.
+      maxStalledCount: 10,
+      autorun: false,
+    });
+    let lastErrorLogAt = 0;
+    this.#worker.on('error', (error) => {
+      if (Date.now() - lastErrorLogAt > 10_000) {
+        lastErrorLogAt = Date.now();
+        this.logger.warn({ err: error }, 'request-log worker error (retrying)');
+      }
+    });
+    this.#worker.on('failed', (job, error) => {
+      this.logger.warn({ err: error, job: job?.id, attempts: job?.attemptsMade }, 'request-log batch failed; retrying');
+    });
+  }
+
+  start(): void {
+    void this.#worker.run().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'request-log worker stopped');
+    });
+  }
+
+  async waitUntilReady(): Promise<void> {
+    await this.#worker.waitUntilReady();
+  }
+
+  /** Finishes the jobs in hand, then disconnects. */
+  async close(): Promise<void> {
+    await this.#worker.close();
+    this.#connection.disconnect();
+  }
+}

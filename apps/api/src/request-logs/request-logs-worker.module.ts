@@ -1,0 +1,48 @@
+import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/logger';
+import { ENV, type Env } from '../env';
+import { RedisService } from '../redis/redis.service';
+import { RequestLogBatchProcessor, RequestLogIngestionWorker, redisTailPublisher } from './request-log-ingestion';
+import { RequestLogRetention } from './request-log-retention';
+import { RequestLogsRepository } from './request-logs.repository';
+
+/** Runs request-log ingestion and retention inside `npm run worker`. */
+@Injectable()
+export class RequestLogWorkersHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  #ingestion: RequestLogIngestionWorker | undefined;
+  #retention: RequestLogRetention | undefined;
+
+  constructor(
+    private readonly repository: RequestLogsRepository,
+    private readonly redis: RedisService,
+    @Inject(ENV) private readonly env: Env,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const redisUrl = this.env.REDIS_URL;
+    if (!redisUrl) throw new Error('REDIS_URL is required for the request-log worker');
+    const processor = new RequestLogBatchProcessor(
+      this.repository,
+      redisTailPublisher(this.redis.client),
+      this.logger,
+      this.env.REQUEST_LOG_REDACT_HEADERS,
+    );
+    this.#ingestion = new RequestLogIngestionWorker(processor, this.logger, { redisUrl });
+    this.#ingestion.start();
+    this.#retention = new RequestLogRetention(this.repository, this.logger, {
+      redisUrl,
+      retentionDays: this.env.REQUEST_LOG_RETENTION_DAYS,
+    });
+    await this.#retention.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.#ingestion?.close();
+    await this.#retention?.close();
+  }
+}
+
+@Module({ providers: [RequestLogsRepository, RequestLogWorkersHost] })
+export class RequestLogsWorkerModule {}

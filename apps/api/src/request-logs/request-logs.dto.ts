@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../common/pagination';
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+/** The filters of DESIGN.md §5, shared by the list and the live tail. */
+export const RequestLogFiltersQuerySchema = z.object({
+  endpoint_id: z.string().min(1).max(255).optional().meta({ description: 'The endpoint that received the request' }),
+  status: z
+    .string()
+    .regex(/^([1-9][0-9][0-9]|[1-9]xx)$/i, 'an HTTP status (404) or a class (4xx)')
+    .optional()
+    .meta({ description: 'Exact status (`404`) or class (`4xx`)', example: '4xx' }),
+  method: z
+    .string()
+    .regex(/^[A-Za-z]{1,32}$/, 'an HTTP method')
+    .optional(),
+  client_ip: z.string().min(1).max(64).optional(),
+  action: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: 'The deciding action (`deny`, `rate-limit`, `forward-internal`, …)' }),
+  from: Timestamp.optional().meta({ description: 'Inclusive lower bound of the request time (RFC 3339)' }),
+  to: Timestamp.optional().meta({ description: 'Exclusive upper bound of the request time (RFC 3339)' }),
+  q: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'Case-insensitive substring of the path, the host or the MCP tool' }),
+});
+export type RequestLogFiltersQuery = z.output<typeof RequestLogFiltersQuerySchema>;
+
+export const ListRequestLogsQuerySchema = RequestLogFiltersQuerySchema.extend({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+  before: z
+    .string()
+    .min(1)
+    .max(400)
+    .optional()
+    .meta({ description: 'Opaque cursor from next_page_uri: the page continues with older requests' }),
+});
+export type ListRequestLogsQuery = z.output<typeof ListRequestLogsQuerySchema>;
+
+export const StreamRequestLogsQuerySchema = RequestLogFiltersQuerySchema.extend({
+  last_event_id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional()
+    .meta({ description: 'Same as the Last-Event-ID header (for clients that cannot set headers)' }),
+});
+export type StreamRequestLogsQuery = z.output<typeof StreamRequestLogsQuerySchema>;
+
+const PhaseSchema = z.enum(['on_tcp_connect', 'on_http_request', 'on_http_response']);
+
+export const RequestDecisionResponseSchema = z
+  .object({
+    phase: PhaseSchema,
+    rule_index: z.number().int(),
+    rule_name: z.string().nullable(),
+    action: z.string(),
+  })
+  .meta({ id: 'RequestDecision' });
+
+export const RequestLogSummarySchema = z
+  .object({
+    id: z.string(),
+    uri: z.string(),
+    /** The live tail's event id: monotonic in insertion order. */
+    seq: z.number().int(),
+    timestamp: Timestamp,
+    endpoint_id: z.string().nullable(),
+    endpoint_url: z.string().nullable(),
+    policy_version: z.number().int().nullable(),
+    method: z.string(),
+    host: z.string(),
+    path: z.string(),
+    query: z.string(),
+    status: z.number().int(),
+    duration_ms: z.number(),
+    upstream_duration_ms: z.number().nullable(),
+    bytes_in: z.number().int(),
+    bytes_out: z.number().int(),
+    client_ip: z.string(),
+    client_ip_categories: z.array(z.string()),
+    user_agent: z.string().nullable(),
+    forwarded_to: z.string().nullable(),
+    decision: RequestDecisionResponseSchema.nullable(),
+    rules_matched: z.array(
+      z.object({
+        phase: PhaseSchema,
+        rule_index: z.number().int(),
+        rule_name: z.string().nullable(),
+        endpoint_id: z.string(),
+      }),
+    ),
+    error_code: z.string().nullable(),
+    logs: z.array(z.record(z.string(), z.unknown())),
+    mcp: z.object({ method: z.string(), tool: z.string(), protocol_version: z.string() }).nullable(),
+    trace_id: z.string().nullable(),
+  })
+  .meta({ id: 'RequestLogSummary' });
+export type RequestLogSummary = z.infer<typeof RequestLogSummarySchema>;
+
+export const RuleTraceResponseSchema = z
+  .object({
+    endpoint_id: z.string(),
+    phase: PhaseSchema,
+    rule_index: z.number().int(),
+    rule_name: z.string().nullable(),
+    matched: z.boolean(),
+    error: z.string().optional(),
+    actions: z.array(
+      z.object({
+        type: z.string(),
+        result: z.enum(['continued', 'responded', 'forwarded', 'closed']),
+        detail: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'RuleTrace' });
+
+const HeadersSchema = z.record(z.string(), z.union([z.string(), z.array(z.string())])).nullable();
+
+export const RequestLogResponseSchema = RequestLogSummarySchema.extend({
+  /** The policy version that decided, e.g. /api/endpoints/ep_…/policy-versions/3; null without endpoint or policy. */
+  policy_version_uri: z.string().nullable(),
+  endpoint_uri: z.string().nullable(),
+  /** Every rule evaluated (matched or not), with each action run and its result, per endpoint on the path. */
+  trace: z.array(RuleTraceResponseSchema),
+  runtime_errors: z.array(z.object({ expression: z.string(), message: z.string() })),
+  /** Only when the endpoint opts in; Authorization, Cookie and similar are never stored. */
+  request_headers: HeadersSchema,
+  response_headers: HeadersSchema,
+  request_body: z.string().nullable(),
+  response_body: z.string().nullable(),
+}).meta({ id: 'RequestLog' });
+export type RequestLogResponse = z.infer<typeof RequestLogResponseSchema>;
+
+export const RequestLogListResponseSchema = z
+  .object({ request_logs: z.array(RequestLogSummarySchema), next_page_uri: z.string().nullable() })
+  .meta({ id: 'RequestLogList' });
+export type RequestLogListResponse = z.infer<typeof RequestLogListResponseSchema>;
+
+/** What the worker publishes on the tail channel: every row with after_seq < seq ≤ last_seq, already presented. */
+export const RequestLogTailMessageSchema = z.object({
+  after_seq: z.number().int().min(0),
+  last_seq: z.number().int().min(0),
+  request_logs: z.array(RequestLogSummarySchema),
+});
+export type RequestLogTailMessage = z.infer<typeof RequestLogTailMessageSchema>;

@@ -1,0 +1,246 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service';
+import { Prisma } from '../generated/prisma/client';
+import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
+
+/** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
+export interface RequestLogRow {
+  id: string;
+  seq: bigint;
+  timestamp: Date;
+  endpoint_id: string | null;
+  endpoint_url: string | null;
+  policy_version: number | null;
+  method: string;
+  host: string;
+  path: string;
+  query: string;
+  status: number;
+  duration_ms: number;
+  upstream_duration_ms: number | null;
+  bytes_in: bigint | number;
+  bytes_out: bigint | number;
+  client_ip: string;
+  client_ip_categories: string[];
+  user_agent: string | null;
+  forwarded_to: string | null;
+  decision: unknown;
+  rules_matched: unknown;
+  error_code: string | null;
+  logs: unknown;
+  mcp: unknown;
+  trace_id: string | null;
+}
+
+export interface RequestLogDetailRow extends RequestLogRow {
+  trace: unknown;
+  runtime_errors: unknown;
+  request_headers: unknown;
+  response_headers: unknown;
+  request_body: string | null;
+  response_body: string | null;
+}
+
+/** One row to insert, keyed by column name (nulls may be omitted). */
+export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | 'bytes_in' | 'bytes_out'> & {
+  timestamp: string;
+  bytes_in: number;
+  bytes_out: number;
+  decision_action: string | null;
+  mcp_tool: string | null;
+};
+
+export interface InsertedBatch {
+  /** max(seq) before this insert: the batch covers exactly the rows with afterSeq < seq ≤ lastSeq. */
+  afterSeq: bigint;
+  lastSeq: bigint;
+  /** The rows that were new, with their seq, in seq order (duplicates of earlier deliveries are left out). */
+  inserted: { id: string; seq: bigint }[];
+}
+
+const SUMMARY_COLUMNS = Prisma.raw(
+  [
+    'id',
+    'seq',
+    'timestamp',
+    'endpoint_id',
+    'endpoint_url',
+    'policy_version',
+    'method',
+    'host',
+    'path',
+    'query',
+    'status',
+    'duration_ms',
+    'upstream_duration_ms',
+    'bytes_in',
+    'bytes_out',
+    'client_ip',
+    'client_ip_categories',
+    'user_agent',
+    'forwarded_to',
+    'decision',
+    'rules_matched',
+    'error_code',
+    'logs',
+    'mcp',
+    'trace_id',
+  ]
+    .map((column) => `"${column}"`)
+    .join(', '),
+);
+
+/** Column name → SQL type, for jsonb_to_recordset: one JSON parameter carries the whole batch. */
+const INSERT_COLUMNS: [string, string][] = [
+  ['id', 'text'],
+  ['timestamp', 'timestamptz'],
+  ['endpoint_id', 'text'],
+  ['endpoint_url', 'text'],
+  ['policy_version', 'integer'],
+  ['method', 'text'],
+  ['host', 'text'],
+  ['path', 'text'],
+  ['query', 'text'],
+  ['status', 'integer'],
+  ['duration_ms', 'double precision'],
+  ['upstream_duration_ms', 'double precision'],
+  ['bytes_in', 'bigint'],
+  ['bytes_out', 'bigint'],
+  ['client_ip', 'text'],
+  ['client_ip_categories', 'text[]'],
+  ['user_agent', 'text'],
+  ['forwarded_to', 'text'],
+  ['decision', 'jsonb'],
+  ['decision_action', 'text'],
+  ['rules_matched', 'jsonb'],
+  ['error_code', 'text'],
+  ['logs', 'jsonb'],
+  ['mcp', 'jsonb'],
+  ['mcp_tool', 'text'],
+  ['trace_id', 'text'],
+  ['trace', 'jsonb'],
+  ['runtime_errors', 'jsonb'],
+  ['request_headers', 'jsonb'],
+  ['response_headers', 'jsonb'],
+  ['request_body', 'text'],
+  ['response_body', 'text'],
+];
+const INSERT_COLUMN_LIST = Prisma.raw(INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', '));
+const INSERT_RECORD_TYPE = Prisma.raw(INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
+
+/** Every writer serializes on this advisory lock, so seq order is commit order (the tail's no-gap guarantee). */
+const INSERT_LOCK_KEY = 0x67_68_72_6c; // "ghrl"
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  if (filters.endpointId !== undefined) conditions.push(Prisma.sql`endpoint_id = ${filters.endpointId}`);
+  if (filters.status !== undefined) {
+    conditions.push(
+      filters.status.min === filters.status.max
+        ? Prisma.sql`status = ${filters.status.min}`
+        : Prisma.sql`status BETWEEN ${filters.status.min} AND ${filters.status.max}`,
+    );
+  }
+  if (filters.method !== undefined) conditions.push(Prisma.sql`method = ${filters.method}`);
+  if (filters.clientIp !== undefined) conditions.push(Prisma.sql`client_ip = ${filters.clientIp}`);
+  if (filters.action !== undefined) conditions.push(Prisma.sql`decision_action = ${filters.action}`);
+  if (filters.from !== undefined) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
+  if (filters.to !== undefined) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
+  if (filters.q !== undefined) {
+    const pattern = `%${escapeLike(filters.q)}%`;
+    conditions.push(Prisma.sql`(path ILIKE ${pattern} OR host ILIKE ${pattern} OR mcp_tool ILIKE ${pattern})`);
+  }
+  return conditions;
+}
+
+function where(conditions: Prisma.Sql[]): Prisma.Sql {
+  return conditions.length === 0 ? Prisma.empty : Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}`;
+}
+
+/**
+ * The request log. Raw SQL on purpose: the batch insert is one statement with one JSON parameter (fast at thousands of
+ * rows per second) and the newest-first keyset pagination needs a row comparison that walks the
+ * (timestamp DESC, id DESC) index.
+ */
+@Injectable()
+export class RequestLogsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Inserts the rows, skipping ids already stored (at-least-once delivery), and says which were new. */
+  async insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch> {
+    const json = JSON.stringify(rows);
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${INSERT_LOCK_KEY}::bigint)`;
+      const [{ max }] = await tx.$queryRaw<
+        [{ max: bigint }]
+      >`SELECT coalesce(max(seq), 0)::bigint AS max FROM request_logs`;
+      const inserted =
+        rows.length === 0
+          ? []
+          : await tx.$queryRaw<{ id: string; seq: bigint }[]>`
+              INSERT INTO request_logs (${INSERT_COLUMN_LIST})
+              SELECT ${INSERT_COLUMN_LIST} FROM jsonb_to_recordset(${json}::jsonb) AS x(${INSERT_RECORD_TYPE})
+              ON CONFLICT (id) DO NOTHING
+              RETURNING id, seq`;
+      inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+      const lastSeq = inserted.at(-1)?.seq ?? max;
+      return { afterSeq: max, lastSeq, inserted };
+    });
+  }
+
+  /** Newest first (timestamp, then id), `limit + 1` rows so the caller can tell whether another page exists. */
+  listRequestLogs(
+    filters: RequestLogFilters,
+    before: RequestLogCursor | undefined,
+    limit: number,
+  ): Promise<RequestLogRow[]> {
+    const conditions = filterConditions(filters);
+    if (before !== undefined) conditions.push(Prisma.sql`("timestamp", id) < (${before.timestamp}, ${before.id})`);
+    return this.prisma.$queryRaw<RequestLogRow[]>`
+      SELECT ${SUMMARY_COLUMNS} FROM request_logs ${where(conditions)}
+      ORDER BY "timestamp" DESC, id DESC LIMIT ${limit + 1}`;
+  }
+
+  async findRequestLogById(id: string): Promise<RequestLogDetailRow | null> {
+    const rows = await this.prisma.$queryRaw<RequestLogDetailRow[]>`
+      SELECT ${SUMMARY_COLUMNS}, trace, runtime_errors, request_headers, response_headers, request_body, response_body
+      FROM request_logs WHERE id = ${id}`;
+    return rows[0] ?? null;
+  }
+
+  /** The newest seq committed (0 when empty). Rows committed later always have a larger seq. */
+  async findLatestSeq(): Promise<bigint> {
+    const [{ max }] = await this.prisma.$queryRaw<[{ max: bigint }]>`
+      SELECT coalesce(max(seq), 0)::bigint AS max FROM request_logs`;
+    return max;
+  }
+
+  /** Rows with afterSeq < seq ≤ upToSeq that match, oldest first (live-tail replay and gap filling). */
+  listRequestLogsAfterSeq(
+    filters: RequestLogFilters,
+    afterSeq: bigint,
+    upToSeq: bigint,
+    limit: number,
+  ): Promise<RequestLogRow[]> {
+    const conditions = [...filterConditions(filters), Prisma.sql`seq > ${afterSeq}`, Prisma.sql`seq <= ${upToSeq}`];
+    return this.prisma.$queryRaw<RequestLogRow[]>`
+      SELECT ${SUMMARY_COLUMNS} FROM request_logs ${where(conditions)} ORDER BY seq ASC LIMIT ${limit}`;
+  }
+
+  /** Deletes up to `chunk` rows older than `cutoff`; returns how many (call until it returns less than `chunk`). */
+  deleteRequestLogsOlderThan(cutoff: Date, chunk: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM request_logs WHERE id IN (
+        SELECT id FROM request_logs WHERE "timestamp" < ${cutoff} ORDER BY "timestamp" LIMIT ${chunk})`;
+  }
+
+  countRequestLogs(): Promise<number> {
+    return this.prisma.$queryRaw<[{ count: bigint }]>`SELECT count(*)::bigint AS count FROM request_logs`.then(
+      ([row]) => Number(row.count),
+    );
+  }
+}

@@ -1,0 +1,399 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type RequestEventInput, requestLogsTailChannel } from '@gatehouse/contracts';
+import type { Agent as TestAgent } from 'supertest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BullmqRequestEventSink } from '../../dataplane/src/events/bullmq-event-sink';
+import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
+import { createLogger } from '../src/common/logger';
+import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion';
+import { deleteExpiredRequestLogs, RequestLogRetention } from '../src/request-logs/request-log-retention';
+import {
+  type RequestLogListResponse,
+  RequestLogListResponseSchema,
+  RequestLogResponseSchema,
+  type RequestLogSummary,
+} from '../src/request-logs/request-logs.dto';
+import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
+import { RequestLogsService } from '../src/request-logs/request-logs.service';
+import { bodyOf, errorOf } from './http';
+import { requestEvent, SseClient, waitFor } from './request-log-support';
+import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './test-app';
+import { TEST_REDIS_URL } from './test-env';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+/** BullMQ keys of this file: never collide with anything else using the machine's Redis. */
+const PREFIX = `gatehouse-test-${process.pid}`;
+
+describe('request logs', () => {
+  let testApp: TestApp;
+  let admin: TestAgent;
+  let viewer: TestAgent;
+  let viewerKey: string;
+  let baseUrl: string;
+  let processor: RequestLogBatchProcessor;
+  let worker: RequestLogIngestionWorker | undefined;
+  const sinks: BullmqRequestEventSink[] = [];
+  const streams: SseClient[] = [];
+
+  const listAll = async (query: string, agent: TestAgent = viewer): Promise<RequestLogSummary[]> => {
+    const found: RequestLogSummary[] = [];
+    let uri: string | null = `/api/request-logs?${query}`;
+    while (uri) {
+      const response = await agent.get(uri).expect(200);
+      const page: RequestLogListResponse = bodyOf(response, RequestLogListResponseSchema);
+      found.push(...page.request_logs);
+      uri = page.next_page_uri;
+    }
+    return found;
+  };
+  const count = async () =>
+    Number((await testApp.db.query<{ count: string }>('SELECT count(*) FROM request_logs')).rows[0]?.count);
+  const openStream = async (query = '', headers: Record<string, string> = {}) => {
+    const stream = await SseClient.connect(`${baseUrl}/api/request-logs/stream${query}`, {
+      authorization: `Bearer ${viewerKey}`,
+      ...headers,
+    });
+    streams.push(stream);
+    await waitFor(() => stream.comments.includes('connected'));
+    return stream;
+  };
+  const newSink = (redisUrl = TEST_REDIS_URL) => {
+    const sink = new BullmqRequestEventSink({ redisUrl, prefix: PREFIX, source: 'test' });
+    sinks.push(sink);
+    return sink;
+  };
+
+  beforeAll(async () => {
+    testApp = await createTestApp({ REQUEST_LOG_REDACT_HEADERS: 'x-api-key' });
+    await resetState(testApp);
+    admin = await setupAdmin(testApp);
+    viewer = await loginAs(testApp, admin, 'viewer');
+    const key = await admin.post('/api/api-keys').send({ description: 'tail', role: 'viewer' }).expect(201);
+    viewerKey = bodyOf(key, CreatedApiKeyResponseSchema).secret;
+    const server = testApp.app.getHttpServer() as Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    processor = new RequestLogBatchProcessor(
+      testApp.app.get(RequestLogsRepository),
+      testApp.redis,
+      logger,
+      testApp.env.REQUEST_LOG_REDACT_HEADERS,
+    );
+  });
+  beforeEach(async () => {
+    await resetState(testApp, { keepAccounts: true });
+  });
+  afterEach(async () => {
+    for (const stream of streams.splice(0)) stream.close();
+    await Promise.all(sinks.splice(0).map((sink) => sink.close()));
+    await worker?.close();
+    worker = undefined;
+  });
+  afterAll(async () => {
+    const keys = await testApp.redis.keys(`${PREFIX}:*`);
+    if (keys.length > 0) await testApp.redis.del(...keys);
+    await testApp.close();
+  });
+
+  it('delivers events from the data-plane sink to the query API and the live tail within a second', async () => {
+    worker = new RequestLogIngestionWorker(processor, logger, { redisUrl: TEST_REDIS_URL, prefix: PREFIX });
+    worker.start();
+    await worker.waitUntilReady();
+    const tail = await openStream();
+    const sink = newSink();
+    const events = Array.from({ length: 30 }, (_, index) =>
+      requestEvent({ path: `/tools/${index}`, status: index % 3 === 0 ? 401 : 200 }),
+    );
+    const started = Date.now();
+    for (const event of events) expect(sink.emit(event as never)).toBe(true);
+
+    await waitFor(() => tail.events.length >= 30);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const streamed = tail.dataOf();
+    expect(streamed.map((log) => log.id).sort()).toEqual(events.map((event) => event.id).sort());
+    expect(
+      tail.events.every(
+        (event) =>
+          event.event === 'request_log' && event.id === String((JSON.parse(event.data) as { seq: number }).seq),
+      ),
+    ).toBe(true);
+    expect(tail.headers['content-type']).toMatch(/^text\/event-stream/);
+
+    const listed = await listAll('limit=7');
+    expect(listed.map((log) => log.id).sort()).toEqual(events.map((event) => event.id).sort());
+
+    const one = events[4]!;
+    const detail = bodyOf(await viewer.get(`/api/request-logs/${one.id}`).expect(200), RequestLogResponseSchema);
+    expect(detail).toMatchObject({
+      id: one.id,
+      path: '/tools/4',
+      policy_version: 2,
+      policy_version_uri: '/api/endpoints/ep_test/policy-versions/2',
+      decision: { action: 'forward-internal', rule_name: 'forward' },
+      forwarded_to: 'https://mcp.example.internal',
+    });
+    expect(detail.trace).toEqual(one.trace);
+    const missing = await viewer.get('/api/request-logs/nope').expect(404);
+    expect(errorOf(missing).error_code).toBe('REQUEST_LOG_NOT_FOUND');
+  });
+
+  it('lets viewers (session or API key) read and refuses anonymous callers', async () => {
+    await viewer.get('/api/request-logs').expect(200);
+    await testApp.http().get('/api/request-logs').set('authorization', `Bearer ${viewerKey}`).expect(200);
+    for (const path of ['/api/request-logs', '/api/request-logs/x', '/api/request-logs/stream']) {
+      const response = await testApp.http().get(path).expect(401);
+      expect(errorOf(response).error_code).toBe('UNAUTHENTICATED');
+    }
+    const anonymousStream = await SseClient.connect(`${baseUrl}/api/request-logs/stream`, {});
+    streams.push(anonymousStream);
+    expect(anonymousStream.status).toBe(401);
+  });
+
+  describe('filters and pagination on a seeded dataset', () => {
+    const base = Date.parse('2026-11-20T10:00:00.000Z');
+    const dataset: RequestEventInput[] = [];
+    const statuses = [200, 201, 401, 403, 429, 502];
+    const actions = ['forward-internal', 'forward-internal', 'deny', 'deny', 'rate-limit', 'forward-internal'];
+    for (let index = 0; index < 90; index++) {
+      const kind = index % 6;
+      dataset.push(
+        requestEvent({
+          // Pairs share a timestamp, so the (timestamp, id) cursor must break ties.
+          timestamp: new Date(base + Math.floor(index / 2) * 1000).toISOString(),
+          endpoint_id: index % 3 === 0 ? 'ep_other' : 'ep_main',
+          method: index % 4 === 0 ? 'GET' : 'POST',
+          host: index % 5 === 0 ? 'api.example.com' : 'mcp.example.com',
+          path: index % 7 === 0 ? `/admin/Reports/${index}` : `/mcp/${index}`,
+          status: statuses[kind]!,
+          decision:
+            kind === 5
+              ? null
+              : { phase: 'on_http_request', rule_index: kind, rule_name: `rule-${kind}`, action: actions[kind]! },
+          client_ip: index % 2 === 0 ? '160.79.104.10' : '203.0.113.7',
+          mcp: index % 8 === 0 ? { method: 'tools/call', tool: 'read_file', protocol_version: '2025-06-18' } : null,
+        }),
+      );
+    }
+    const newestFirst = (events: RequestEventInput[]) =>
+      [...events]
+        .sort((a, b) => (a.timestamp === b.timestamp ? (a.id < b.id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1))
+        .map((event) => event.id);
+
+    beforeEach(async () => {
+      for (let index = 0; index < dataset.length; index += 40) {
+        await processor.processBatch({ source: 'seed', events: dataset.slice(index, index + 40) });
+      }
+    });
+
+    const cases: [string, (event: RequestEventInput) => boolean][] = [
+      ['', () => true],
+      ['endpoint_id=ep_other', (event) => event.endpoint_id === 'ep_other'],
+      ['status=4xx', (event) => event.status >= 400 && event.status < 500],
+      ['status=429', (event) => event.status === 429],
+      ['status=5XX', (event) => event.status >= 500],
+      ['method=get', (event) => event.method === 'GET'],
+      ['client_ip=203.0.113.7', (event) => event.client_ip === '203.0.113.7'],
+      ['action=deny', (event) => event.decision?.action === 'deny'],
+      ['q=reports', (event) => event.path.toLowerCase().includes('reports')],
+      ['q=API.EXAMPLE', (event) => event.host === 'api.example.com'],
+      ['q=read_file', (event) => event.mcp?.tool === 'read_file'],
+      ['q=%25', () => false],
+      [
+        'from=2026-11-20T10:00:10Z&to=2026-11-20T10:00:20Z',
+        (event) => event.timestamp >= '2026-11-20T10:00:10.000Z' && event.timestamp < '2026-11-20T10:00:20.000Z',
+      ],
+      [
+        'endpoint_id=ep_main&status=4xx&method=POST&action=deny',
+        (event) =>
+          event.endpoint_id === 'ep_main' &&
+          event.status >= 400 &&
+          event.status < 500 &&
+          event.method === 'POST' &&
+          event.decision?.action === 'deny',
+      ],
+    ];
+
+    it.each(cases)('?%s returns exactly the matching rows, newest first, across pages', async (query, predicate) => {
+      const expected = newestFirst(dataset.filter(predicate));
+      const listed = await listAll(`${query}&limit=7`);
+      expect(listed.map((log) => log.id)).toEqual(expected);
+    });
+
+    it('pages with a cursor that keeps the filters and ends with a null next_page_uri', async () => {
+      const first = bodyOf(
+        await viewer.get('/api/request-logs?status=4xx&limit=10').expect(200),
+        RequestLogListResponseSchema,
+      );
+      expect(first.request_logs).toHaveLength(10);
+      expect(first.next_page_uri).toMatch(/^\/api\/request-logs\?status=4xx&limit=10&before=/);
+      const everything = await listAll('limit=500');
+      expect(everything).toHaveLength(90);
+      const last = bodyOf(await viewer.get('/api/request-logs?limit=90').expect(200), RequestLogListResponseSchema);
+      expect(last.next_page_uri).toBeNull();
+    });
+
+    it('rejects bad filters with VALIDATION_FAILED', async () => {
+      for (const query of [
+        'status=4x',
+        'status=abc',
+        'from=yesterday',
+        'limit=0',
+        'limit=501',
+        'before=garbage',
+        'method=G%20T',
+      ]) {
+        const response = await viewer.get(`/api/request-logs?${query}`).expect(400);
+        expect(errorOf(response).error_code, query).toBe('VALIDATION_FAILED');
+      }
+    });
+
+    it('applies the same filters to the live tail and replays from Last-Event-ID', async () => {
+      const filtered = await openStream('?status=4xx&endpoint_id=ep_main', { 'last-event-id': '0' });
+      const expected = dataset.filter(
+        (event) => event.endpoint_id === 'ep_main' && event.status >= 400 && event.status < 500,
+      );
+      await waitFor(() => filtered.events.length >= expected.length);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(
+        filtered
+          .dataOf()
+          .map((log) => log.id)
+          .sort(),
+      ).toEqual(expected.map((event) => event.id).sort());
+    });
+  });
+
+  it('stores no secret headers, even when a data plane sends them', async () => {
+    const event = requestEvent({
+      request_headers: {
+        Authorization: 'Bearer top-secret-1',
+        'X-Api-Key': 'top-secret-2',
+        accept: 'application/json',
+      },
+      response_headers: { 'Set-Cookie': 'sid=top-secret-3', 'content-type': 'application/json' },
+      logs: [{ message: 'seen', headers: { cookie: 'top-secret-4', 'proxy-authorization': 'top-secret-5' } }],
+      request_body: 'x'.repeat(20_000),
+    });
+    await processor.processBatch({ events: [event] });
+    const detail = bodyOf(await viewer.get(`/api/request-logs/${event.id}`).expect(200), RequestLogResponseSchema);
+    expect(detail.request_headers).toEqual({ accept: 'application/json' });
+    expect(detail.response_headers).toEqual({ 'content-type': 'application/json' });
+    expect(detail.logs).toEqual([
+      { message: 'seen', headers: { cookie: '[REDACTED]', 'proxy-authorization': '[REDACTED]' } },
+    ]);
+    expect(detail.request_body).toHaveLength(16_384);
+    const stored = await testApp.db.query<{ text: string }>('SELECT row_to_json(r)::text AS text FROM request_logs r');
+    expect(stored.rows[0]?.text).not.toMatch(/top-secret/);
+  });
+
+  it('inserts idempotently by event id and drops only the invalid events of a batch', async () => {
+    const events = Array.from({ length: 5 }, () => requestEvent());
+    expect(await processor.processBatch({ events })).toMatchObject({ inserted: 5, duplicates: 0, invalid: 0 });
+    const again = await processor.processBatch({
+      events: [...events, requestEvent({ status: 9999 }), { id: 'x' }, requestEvent()],
+    });
+    expect(again).toEqual({ received: 8, inserted: 1, duplicates: 5, invalid: 2 });
+    expect(await count()).toBe(6);
+    expect(await processor.processBatch({ nonsense: true })).toMatchObject({ inserted: 0, invalid: 1 });
+  });
+
+  it('replays exactly what a disconnected tail missed (Last-Event-ID), without gaps or duplicates', async () => {
+    await processor.processBatch({ events: [requestEvent(), requestEvent()] });
+    const first = await openStream();
+    const before = Array.from({ length: 5 }, () => requestEvent());
+    await processor.processBatch({ events: before });
+    await waitFor(() => first.events.length === 5);
+    const lastId = first.events.at(-1)!.id!;
+    first.close();
+    const missed = Array.from({ length: 3 }, () => requestEvent());
+    for (const event of missed) await processor.processBatch({ events: [event] });
+    const resumed = await openStream('', { 'last-event-id': lastId });
+    await waitFor(() => resumed.events.length >= 3);
+    const later = Array.from({ length: 4 }, () => requestEvent());
+    await processor.processBatch({ events: later });
+    await waitFor(() => resumed.events.length >= 7);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(resumed.dataOf().map((log) => log.id)).toEqual([...missed, ...later].map((event) => event.id));
+    const seqs = resumed.dataOf().map((log) => log.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    await testApp
+      .http()
+      .get('/api/request-logs/stream')
+      .set('authorization', `Bearer ${viewerKey}`)
+      .set('last-event-id', 'abc')
+      .expect(400);
+  });
+
+  it('fills in rows whose tail message was lost, at the next heartbeat', async () => {
+    const service = testApp.app.get(RequestLogsService);
+    service.heartbeatIntervalMs = 200;
+    try {
+      const tail = await openStream();
+      const silent = new RequestLogBatchProcessor(
+        testApp.app.get(RequestLogsRepository),
+        { publish: () => Promise.reject(new Error('Redis is down')) },
+        logger,
+        [],
+      );
+      const lost = Array.from({ length: 3 }, () => requestEvent());
+      await silent.processBatch({ events: lost });
+      await waitFor(() => tail.events.length >= 3);
+      expect(tail.dataOf().map((log) => log.id)).toEqual(lost.map((event) => event.id));
+      expect(tail.comments).toContain('heartbeat');
+    } finally {
+      service.heartbeatIntervalMs = 15_000;
+    }
+  });
+
+  it('ignores malformed tail messages', async () => {
+    const tail = await openStream();
+    await testApp.redis.publish(requestLogsTailChannel, '{"nope": true}');
+    await processor.processBatch({ events: [requestEvent()] });
+    await waitFor(() => tail.events.length === 1);
+  });
+
+  it('deletes rows older than the retention, on a BullMQ schedule', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const old = Array.from({ length: 3 }, () =>
+      requestEvent({ timestamp: new Date(Date.now() - 8 * day).toISOString() }),
+    );
+    const recent = Array.from({ length: 2 }, () =>
+      requestEvent({ timestamp: new Date(Date.now() - 6 * day).toISOString() }),
+    );
+    await processor.processBatch({ events: [...old, ...recent] });
+    const repository = testApp.app.get(RequestLogsRepository);
+    expect(await deleteExpiredRequestLogs(repository, 7)).toBe(3);
+    expect(await count()).toBe(2);
+
+    const older = requestEvent({ timestamp: new Date(Date.now() - 3 * day).toISOString() });
+    await processor.processBatch({ events: [older] });
+    const retention = new RequestLogRetention(repository, logger, {
+      redisUrl: TEST_REDIS_URL,
+      prefix: PREFIX,
+      retentionDays: 2,
+      everyMs: 200,
+    });
+    await retention.start();
+    try {
+      await waitFor(async () => (await count()) === 0, { message: 'the scheduled retention job did not run' });
+    } finally {
+      await retention.close();
+    }
+  });
+
+  it('ends open live tails when the API shuts down (an SSE connection must not keep the server open)', async () => {
+    const other = await createTestApp();
+    const server = other.app.getHttpServer() as Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stream = await SseClient.connect(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/request-logs/stream`,
+      { authorization: `Bearer ${viewerKey}` },
+    );
+    streams.push(stream);
+    await waitFor(() => stream.comments.includes('connected'));
+    const started = Date.now();
+    await other.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
