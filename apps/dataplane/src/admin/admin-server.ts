@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ConfigStore } from '../config/config-store.js';
+import type { ConfigSync } from '../config/config-sync.js';
+import type { DataplaneMetrics } from '../metrics.js';
+
+export interface AdminDependencies {
+  store: ConfigStore;
+  sync: ConfigSync;
+  metrics: DataplaneMetrics;
+  dataplaneId: string;
+  version: string;
+  startedAt: Date;
+  /** True once shutdown began: /readyz answers 503 so traffic moves elsewhere while requests drain. */
+  isDraining: () => boolean;
+}
+
+/**
+ * The admin port: `/healthz` (the process answers), `/readyz` (a config is loaded, from the API or last-known-good),
+ * `/status` (what runs and how it got there) and `/metrics` (Prometheus). Kept off the traffic port so no Host can
+ * reach it through an endpoint.
+ */
+export function createAdminServer(deps: AdminDependencies): Server {
+  return createServer((req, res) => {
+    handleAdmin(deps, req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { error_code: 'GATEWAY_ERROR', message: 'admin request failed' });
+      else res.destroy();
+    });
+  });
+}
+
+async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  switch (path) {
+    case '/healthz':
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    case '/readyz': {
+      const ready = deps.store.loaded && !deps.isDraining();
+      sendJson(res, ready ? 200 : 503, {
+        ready,
+        draining: deps.isDraining(),
+        applied_revision: deps.store.appliedRevision,
+      });
+      return;
+    }
+    case '/status': {
+      const config = deps.store.current;
+      sendJson(res, 200, {
+        id: deps.dataplaneId,
+        version: deps.version,
+        started_at: deps.startedAt.toISOString(),
+        ready: deps.store.loaded,
+        applied_revision: config.revision,
+        endpoint_count: config.endpointsById.size,
+        ip_category_count: config.ipCategories.size,
+        synced_with_api: deps.sync.synced,
+        change_feed: deps.sync.feedState,
+        last_sync_error: deps.sync.lastSyncError,
+        last_heartbeat_at: deps.sync.lastHeartbeatAt?.toISOString() ?? null,
+        heartbeat_interval_ms: deps.sync.heartbeatIntervalMs,
+        last_error: deps.store.lastError,
+        failing_endpoints: [...config.failures].map(([id, message]) => ({ id, message })),
+      });
+      return;
+    }
+    case '/metrics': {
+      const body = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(body);
+      return;
+    }
+    default:
+      sendJson(res, 404, { error_code: 'NOT_FOUND', message: 'admin routes: /healthz, /readyz, /status, /metrics' });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,113 @@
+import type { ConfigChangeEvent, ConfigSnapshot } from '@gatehouse/contracts';
+import type { Logger } from 'pino';
+import type { LastKnownGoodWriter } from './last-known-good.js';
+import {
+  applyChanges,
+  applySnapshot,
+  applySnapshotWhileServing,
+  CompiledPolicyCache,
+  emptyRuntimeConfig,
+  type ApplyResult,
+  type RuntimeConfig,
+  type SharedPorts,
+} from './runtime-config.js';
+
+export interface ConfigStoreEvents {
+  /** After every swap, with how long building the new config took; metrics read revision and counts from here. */
+  onSwap?(config: RuntimeConfig, buildSeconds: number): void;
+  /** A change that could not be applied as sent (the previous config for that endpoint keeps running). */
+  onApplyError?(message: string): void;
+}
+
+/**
+ * Holds the running config. `current` is the one reference the request path reads; every update builds the next
+ * config off to the side (`runtime-config.ts`) and replaces it with one assignment, then schedules the
+ * last-known-good write. Requests that already read the old value finish on it.
+ */
+export class ConfigStore {
+  #current: RuntimeConfig;
+  #loaded = false;
+  #etag: string | null = null;
+  /** Compiled policies by (endpoint type, sha256), shared by every build of this store. */
+  readonly #policies = new CompiledPolicyCache();
+
+  constructor(
+    private readonly shared: SharedPorts,
+    private readonly logger: Logger,
+    private readonly writer: LastKnownGoodWriter | undefined,
+    private readonly events: ConfigStoreEvents = {},
+  ) {
+    this.#current = emptyRuntimeConfig(shared);
+  }
+
+  get current(): RuntimeConfig {
+    return this.#current;
+  }
+
+  /** True once any config (last-known-good or from the API) is loaded: /readyz. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  get appliedRevision(): number {
+    return this.#current.revision;
+  }
+
+  get etag(): string | null {
+    return this.#etag;
+  }
+
+  /** The newest endpoint failure still in effect, for heartbeats and /status; null when everything runs as sent. */
+  get lastError(): string | null {
+    let last: string | null = null;
+    for (const message of this.#current.failures.values()) last = message;
+    return last;
+  }
+
+  /**
+   * Replaces the whole config. `persist` is false when the snapshot came from the last-known-good file itself. Once a
+   * config is loaded (traffic is flowing), compiling yields to requests between slices; the swap is still one step.
+   */
+  async loadSnapshot(snapshot: ConfigSnapshot, etag: string | null, persist = true): Promise<void> {
+    const started = performance.now();
+    const result = this.#loaded
+      ? await applySnapshotWhileServing(this.#current, snapshot, this.shared, this.#policies)
+      : applySnapshot(this.#current, snapshot, this.shared, this.#policies);
+    this.#etag = etag;
+    this.#swap(result, persist, started, 'snapshot');
+  }
+
+  /** Applies changes that follow on from the applied revision (the caller checked there is no gap). */
+  applyChanges(changes: readonly ConfigChangeEvent[]): void {
+    const started = performance.now();
+    // The snapshot ETag no longer describes what runs once a change is applied on top of it.
+    this.#etag = null;
+    this.#swap(applyChanges(this.#current, changes, this.shared, this.#policies), true, started, 'changes');
+  }
+
+  /** Resolves when the last-known-good file holds the current config. */
+  async flush(): Promise<void> {
+    await this.writer?.flush();
+  }
+
+  #swap({ config, errors }: ApplyResult, persist: boolean, started: number, source: 'snapshot' | 'changes'): void {
+    const buildSeconds = (performance.now() - started) / 1000;
+    this.#current = config;
+    this.#loaded = true;
+    this.logger.info(
+      {
+        revision: config.revision,
+        endpoints: config.endpointsById.size,
+        source,
+        buildMs: Math.round(buildSeconds * 1000),
+      },
+      'config applied',
+    );
+    for (const message of errors) {
+      this.logger.error({ revision: config.revision }, `config change rejected: ${message}`);
+      this.events.onApplyError?.(message);
+    }
+    this.events.onSwap?.(config, buildSeconds);
+    if (persist) this.writer?.schedule(config, this.#etag);
+  }
+}

@@ -1,0 +1,450 @@
+import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint, SyncIpCategory } from '@gatehouse/contracts';
+import { LayeredMap } from './layered-map.js';
+import {
+  compile,
+  createIpCategoryIndex,
+  normalizeEndpointUrl,
+  parse,
+  PolicyCompileError,
+  type CompiledPolicy,
+  type EndpointFacts,
+  type IpCategoryResolver,
+  type ParsedPolicy,
+  type PolicyPorts,
+} from '@gatehouse/traffic-policy';
+
+/**
+ * The running configuration: an immutable value built off to the side and swapped in with one assignment
+ * (`ConfigStore.current`). A request reads it once and keeps that snapshot to the end, so a change never shows up
+ * half-way through a request. Building the next value copies the maps and recompiles only the endpoints whose policy
+ * text changed, which keeps a single change cheap with 10,000 endpoints loaded.
+ */
+
+/** Where an internal endpoint's traffic goes. */
+export interface UpstreamTarget {
+  /** scheme://host:port, the key of the keep-alive pool. */
+  readonly origin: string;
+  /** The host[:port] sent as `Host` when the endpoint says `rewrite`. */
+  readonly host: string;
+  /** Path prefix of upstream_url without a trailing slash ('' for none). */
+  readonly basePath: string;
+}
+
+export interface LoadedEndpoint {
+  readonly synced: SyncEndpoint;
+  readonly facts: EndpointFacts;
+  readonly scheme: 'http' | 'https';
+  /** Undefined when the endpoint has no policy (an internal endpoint that only passes traffic through). */
+  readonly policy: CompiledPolicy | undefined;
+  /** Internal endpoints with an upstream_url. */
+  readonly upstream: UpstreamTarget | undefined;
+}
+
+/**
+ * Compiled policies by (endpoint type, policy sha256), shared across config builds: 10,000 endpoints carrying the same
+ * policy compile it once, and so does a change that hands an endpoint a policy another endpoint already runs. Safe
+ * because a compiled policy is immutable and holds no per-endpoint state (rate-limit and circuit-breaker state is
+ * keyed by `request.endpoint.id` at run time, in the shared ports). Entries no endpoint uses any more are pruned when
+ * the cache grows well past the endpoint count.
+ */
+export class CompiledPolicyCache {
+  readonly #entries = new Map<string, CompiledPolicy>();
+
+  static key(type: SyncEndpoint['type'], sha256: string): string {
+    return `${type}:${sha256}`;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): CompiledPolicy | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, policy: CompiledPolicy): void {
+    this.#entries.set(key, policy);
+  }
+
+  /** Keeps only the policies `endpoints` run, once the cache holds far more entries than there are endpoints. */
+  prune(endpoints: Iterable<LoadedEndpoint>, endpointCount: number): void {
+    if (this.#entries.size <= 2 * endpointCount + 1_024) return;
+    const live = new Map<string, CompiledPolicy>();
+    for (const endpoint of endpoints) {
+      const policy = endpoint.synced.policy;
+      if (endpoint.policy !== undefined && policy !== null)
+        live.set(CompiledPolicyCache.key(endpoint.synced.type, policy.sha256), endpoint.policy);
+    }
+    this.#entries.clear();
+    for (const [key, policy] of live) this.#entries.set(key, policy);
+  }
+}
+
+/** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'>;
+
+export interface RuntimeConfig {
+  readonly revision: number;
+  readonly endpointsById: LayeredMap<string, LoadedEndpoint>;
+  /** Cloud endpoints by exact host. */
+  readonly exactRoutes: LayeredMap<string, readonly LoadedEndpoint[]>;
+  /** Cloud endpoints by wildcard suffix: `*.example.com` is stored under `.example.com`. */
+  readonly wildcardRoutes: LayeredMap<string, readonly LoadedEndpoint[]>;
+  /** Internal endpoints by normalized URL (what forward-internal names). */
+  readonly internalByUrl: LayeredMap<string, LoadedEndpoint>;
+  readonly ipCategories: ReadonlyMap<string, SyncIpCategory>;
+  readonly ports: PolicyPorts;
+  /** Endpoints whose newest policy could not be compiled (the previous one, if any, keeps running), by id. */
+  readonly failures: ReadonlyMap<string, string>;
+}
+
+export interface ApplyResult {
+  config: RuntimeConfig;
+  /** Problems found while applying, one message each (also kept in `config.failures`). */
+  errors: string[];
+}
+
+/** Finds the cloud endpoint for a Host (lower-case, without port): exact first, then the most specific wildcard. */
+export function routeByHost(config: RuntimeConfig, host: string, scheme: 'http' | 'https'): LoadedEndpoint | undefined {
+  const exact = config.exactRoutes.get(host);
+  if (exact !== undefined) return pickByScheme(exact, scheme);
+  if (config.wildcardRoutes.size === 0) return undefined;
+  for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+    const candidates = config.wildcardRoutes.get(host.slice(dot));
+    if (candidates !== undefined) return pickByScheme(candidates, scheme);
+  }
+  return undefined;
+}
+
+function pickByScheme(candidates: readonly LoadedEndpoint[], scheme: 'http' | 'https'): LoadedEndpoint | undefined {
+  if (candidates.length === 1) return candidates[0];
+  return candidates.find((endpoint) => endpoint.scheme === scheme) ?? candidates[0];
+}
+
+export function emptyRuntimeConfig(shared: SharedPorts): RuntimeConfig {
+  return finishConfig(
+    0,
+    LayeredMap.empty(),
+    LayeredMap.empty(),
+    LayeredMap.empty(),
+    LayeredMap.empty(),
+    new Map(),
+    new Map(),
+    shared,
+  );
+}
+
+/** A whole snapshot replaces the config; endpoints whose policy text is unchanged keep their compiled policy. */
+export function applySnapshot(
+  previous: RuntimeConfig,
+  snapshot: ConfigSnapshot,
+  shared: SharedPorts,
+  cache: CompiledPolicyCache = new CompiledPolicyCache(),
+): ApplyResult {
+  const draft = new ConfigDraft(previous, shared, true, cache);
+  for (const category of snapshot.ip_categories) draft.upsertCategory(category);
+  for (const endpoint of snapshot.endpoints) draft.upsertEndpoint(endpoint);
+  return draft.finish(snapshot.revision);
+}
+
+/** Compiling is synchronous; a slice of this many milliseconds is the longest a snapshot holds the event loop. */
+const snapshotSliceMs = 10;
+
+/**
+ * `applySnapshot` for a data plane that is serving: compiling thousands of changed policies takes seconds, so the
+ * work is cut into slices with a yield between them, and traffic keeps flowing on the running config until the one
+ * swap at the end.
+ */
+export async function applySnapshotWhileServing(
+  previous: RuntimeConfig,
+  snapshot: ConfigSnapshot,
+  shared: SharedPorts,
+  cache: CompiledPolicyCache = new CompiledPolicyCache(),
+): Promise<ApplyResult> {
+  const draft = new ConfigDraft(previous, shared, true, cache);
+  for (const category of snapshot.ip_categories) draft.upsertCategory(category);
+  let sliceStart = performance.now();
+  for (const endpoint of snapshot.endpoints) {
+    draft.upsertEndpoint(endpoint);
+    if (performance.now() - sliceStart > snapshotSliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return draft.finish(snapshot.revision);
+}
+
+/** Applies changes in order on top of `previous`; the caller has checked that they follow on without a gap. */
+export function applyChanges(
+  previous: RuntimeConfig,
+  changes: readonly ConfigChangeEvent[],
+  shared: SharedPorts,
+  cache: CompiledPolicyCache = new CompiledPolicyCache(),
+): ApplyResult {
+  const draft = new ConfigDraft(previous, shared, false, cache);
+  let revision = previous.revision;
+  for (const change of changes) {
+    if (change.revision <= revision) continue;
+    draft.applyChange(change);
+    revision = change.revision;
+  }
+  return draft.finish(revision);
+}
+
+/** The mutable working copy a change is applied to; `finish` freezes it into the next RuntimeConfig. */
+class ConfigDraft {
+  readonly #previous: RuntimeConfig;
+  readonly #shared: SharedPorts;
+  readonly #endpoints: LayeredMap<string, LoadedEndpoint>;
+  readonly #exact: LayeredMap<string, readonly LoadedEndpoint[]>;
+  readonly #wildcard: LayeredMap<string, readonly LoadedEndpoint[]>;
+  readonly #internal: LayeredMap<string, LoadedEndpoint>;
+  readonly #categories: Map<string, SyncIpCategory>;
+  readonly #failures: Map<string, string>;
+  readonly #errors: string[] = [];
+  /** Compiled policies by (type, sha256), kept across drafts: identical policies on many endpoints compile once. */
+  readonly #compiled: CompiledPolicyCache;
+  #categoriesChanged = false;
+
+  constructor(previous: RuntimeConfig, shared: SharedPorts, fromScratch: boolean, cache: CompiledPolicyCache) {
+    this.#previous = previous;
+    this.#compiled = cache;
+    this.#shared = shared;
+    if (fromScratch) {
+      this.#endpoints = LayeredMap.empty();
+      this.#exact = LayeredMap.empty();
+      this.#wildcard = LayeredMap.empty();
+      this.#internal = LayeredMap.empty();
+      this.#categories = new Map();
+      this.#failures = new Map();
+      this.#categoriesChanged = true;
+    } else {
+      // Derived, not copied: a change to one endpoint must not cost a copy of all 10,000.
+      this.#endpoints = previous.endpointsById.derive();
+      this.#exact = previous.exactRoutes.derive();
+      this.#wildcard = previous.wildcardRoutes.derive();
+      this.#internal = previous.internalByUrl.derive();
+      this.#categories = new Map(previous.ipCategories);
+      this.#failures = new Map(previous.failures);
+    }
+  }
+
+  applyChange(change: ConfigChangeEvent): void {
+    switch (change.kind) {
+      case 'endpoint.upserted':
+        if (change.endpoint === null) {
+          this.#errors.push(`revision ${change.revision}: endpoint.upserted without an endpoint; ignored`);
+        } else this.upsertEndpoint(change.endpoint);
+        return;
+      case 'endpoint.deleted':
+        this.deleteEndpoint(change.entity_id);
+        return;
+      case 'ip_category.upserted':
+        if (change.ip_category === null) {
+          this.#errors.push(`revision ${change.revision}: ip_category.upserted without a category; ignored`);
+        } else this.upsertCategory(change.ip_category);
+        return;
+      case 'ip_category.deleted':
+        this.#categories.delete(change.entity_id);
+        this.#categoriesChanged = true;
+        return;
+    }
+  }
+
+  upsertCategory(category: SyncIpCategory): void {
+    this.#categories.set(category.name, {
+      name: category.name,
+      cidrs: [...category.cidrs],
+      description: category.description,
+      builtin: category.builtin,
+    });
+    this.#categoriesChanged = true;
+  }
+
+  upsertEndpoint(synced: SyncEndpoint): void {
+    const existing = this.#previous.endpointsById.get(synced.id);
+    const loaded = this.#load(synced, existing);
+    if (typeof loaded === 'string') {
+      const message = `endpoint ${synced.id} (${synced.url}) policy version ${synced.policy?.version ?? 'none'}: ${loaded}${existing === undefined ? '; the endpoint is not served until a valid policy arrives' : '; the previous policy keeps running'}`;
+      this.#failures.set(synced.id, message);
+      this.#errors.push(message);
+      // A snapshot starts from scratch: carry the endpoint that keeps running into the new maps.
+      if (existing !== undefined && !this.#endpoints.has(synced.id)) this.#add(existing);
+      return;
+    }
+    this.#failures.delete(synced.id);
+    const current = this.#endpoints.get(synced.id);
+    if (current !== undefined) this.#remove(current);
+    this.#add(loaded);
+  }
+
+  deleteEndpoint(id: string): void {
+    const current = this.#endpoints.get(id);
+    if (current !== undefined) this.#remove(current);
+    this.#failures.delete(id);
+  }
+
+  finish(revision: number): ApplyResult {
+    this.#compiled.prune(this.#endpoints.values(), this.#endpoints.size);
+    const categories = this.#categoriesChanged ? undefined : this.#previous.ports.ipCategories;
+    const config = finishConfig(
+      revision,
+      this.#endpoints,
+      this.#exact,
+      this.#wildcard,
+      this.#internal,
+      this.#categories,
+      this.#failures,
+      this.#shared,
+      categories,
+    );
+    return { config, errors: this.#errors };
+  }
+
+  #load(synced: SyncEndpoint, existing: LoadedEndpoint | undefined): LoadedEndpoint | string {
+    const url = normalizeEndpointUrl(synced.url);
+    if (url === undefined) return `url "${synced.url}" is not scheme://host[:port]`;
+    let upstream: UpstreamTarget | undefined;
+    if (synced.type === 'internal' && synced.upstream_url !== null) {
+      upstream = parseUpstream(synced.upstream_url);
+      if (upstream === undefined) return `upstream_url "${synced.upstream_url}" is not an http(s) URL`;
+    }
+    let policy: CompiledPolicy | undefined;
+    const synchronizedPolicy = synced.policy;
+    if (synchronizedPolicy !== null && synchronizedPolicy.source.trim() !== '') {
+      const text = synchronizedPolicy.source;
+      // The sha256 names the policy text: an unchanged one keeps its compiled form without being compared or compiled.
+      const reusable =
+        existing !== undefined &&
+        existing.policy !== undefined &&
+        existing.synced.type === synced.type &&
+        existing.synced.policy?.sha256 === synchronizedPolicy.sha256;
+      if (reusable) policy = existing.policy;
+      else {
+        const cacheKey = CompiledPolicyCache.key(synced.type, synchronizedPolicy.sha256);
+        policy = this.#compiled.get(cacheKey);
+        if (policy === undefined) {
+          const parsed = parse(text);
+          try {
+            policy = compile(parsed, { endpointType: synced.type });
+          } catch (error) {
+            return describeCompileError(error);
+          } finally {
+            releaseSourceMap(parsed);
+          }
+          this.#compiled.set(cacheKey, policy);
+        }
+      }
+    }
+    const scheme = url.startsWith('https:') ? 'https' : 'http';
+    return Object.freeze({
+      synced,
+      facts: Object.freeze({ id: synced.id, url, host: synced.host.toLowerCase(), type: synced.type }),
+      scheme,
+      policy,
+      upstream,
+    });
+  }
+
+  #add(endpoint: LoadedEndpoint): void {
+    this.#endpoints.set(endpoint.synced.id, endpoint);
+    if (endpoint.facts.type === 'internal') {
+      this.#internal.set(endpoint.facts.url, endpoint);
+      return;
+    }
+    const [routes, key] = this.#routeSlot(endpoint);
+    routes.set(key, [...(routes.get(key) ?? []), endpoint]);
+  }
+
+  #remove(endpoint: LoadedEndpoint): void {
+    this.#endpoints.delete(endpoint.synced.id);
+    if (endpoint.facts.type === 'internal') {
+      if (this.#internal.get(endpoint.facts.url) === endpoint) this.#internal.delete(endpoint.facts.url);
+      return;
+    }
+    const [routes, key] = this.#routeSlot(endpoint);
+    const remaining = (routes.get(key) ?? []).filter((candidate) => candidate.synced.id !== endpoint.synced.id);
+    if (remaining.length === 0) routes.delete(key);
+    else routes.set(key, remaining);
+  }
+
+  #routeSlot(endpoint: LoadedEndpoint): [LayeredMap<string, readonly LoadedEndpoint[]>, string] {
+    const host = endpoint.facts.host;
+    return host.startsWith('*.') ? [this.#wildcard, host.slice(1)] : [this.#exact, host];
+  }
+}
+
+function finishConfig(
+  revision: number,
+  endpointsById: LayeredMap<string, LoadedEndpoint>,
+  exactRoutes: LayeredMap<string, readonly LoadedEndpoint[]>,
+  wildcardRoutes: LayeredMap<string, readonly LoadedEndpoint[]>,
+  internalByUrl: LayeredMap<string, LoadedEndpoint>,
+  ipCategories: Map<string, SyncIpCategory>,
+  failures: Map<string, string>,
+  shared: SharedPorts,
+  categoryIndex?: IpCategoryResolver,
+): RuntimeConfig {
+  const ports: PolicyPorts = {
+    ...shared,
+    ipCategories: categoryIndex ?? createIpCategoryIndex([...ipCategories.values()]),
+    internalEndpoints: { has: (url) => internalByUrl.has(url) },
+  };
+  return Object.freeze({
+    revision,
+    endpointsById,
+    exactRoutes,
+    wildcardRoutes,
+    internalByUrl,
+    ipCategories,
+    ports,
+    failures,
+  });
+}
+
+/**
+ * Works around an engine memory retention (reported): some compiled actions (rate-limit) keep their compile context
+ * alive, and with it the ParsedPolicy — the YAML document and its line index, about 23 KB per policy, 230 MB at
+ * 10,000 endpoints. Positions are only needed while compiling, so once `compile` returns they are dropped here.
+ */
+function releaseSourceMap(parsed: ParsedPolicy): void {
+  const nowhere = () => ({ line: 1, column: 1 });
+  Object.assign(parsed as { -readonly [Key in keyof ParsedPolicy]: ParsedPolicy[Key] }, {
+    document: null,
+    locate: nowhere,
+    locateInString: nowhere,
+  });
+}
+
+function parseUpstream(text: string): UpstreamTarget | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+  return Object.freeze({ origin: url.origin, host: url.host, basePath });
+}
+
+function describeCompileError(error: unknown): string {
+  if (error instanceof PolicyCompileError) {
+    const problems = error.issues
+      .filter((issue) => issue.severity === 'error')
+      .slice(0, 5)
+      .map((issue) => `${issue.code} at ${issue.line}:${issue.column} (${issue.message})`);
+    return `policy does not compile: ${problems.join('; ')}`;
+  }
+  return `policy does not compile: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** The config as a contract-shaped snapshot, for the last-known-good file (what runs, not what failed). */
+export function snapshotOf(config: RuntimeConfig): ConfigSnapshot {
+  return {
+    revision: config.revision,
+    generated_at: new Date().toISOString(),
+    endpoints: [...config.endpointsById.values()].map((endpoint) => endpoint.synced),
+    ip_categories: [...config.ipCategories.values()],
+  };
+}

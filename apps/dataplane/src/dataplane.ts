@@ -1,0 +1,260 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import {
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  systemClock,
+  type Clock,
+  type JwksFetcher,
+  type RateLimitStore,
+} from '@gatehouse/traffic-policy';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Agent } from 'undici';
+import { createAdminServer } from './admin/admin-server.js';
+import type { ChangeFeed, ConfigApi } from './config/config-source.js';
+import { ConfigStore } from './config/config-store.js';
+import { ConfigSync } from './config/config-sync.js';
+import { LastKnownGoodWriter } from './config/last-known-good.js';
+import type { SharedPorts } from './config/runtime-config.js';
+import { LoggingRequestEventSink } from './events/logging-sink.js';
+import type { RequestEventSink } from './events/request-event.js';
+import { createLogger } from './logger.js';
+import { DataplaneMetrics } from './metrics.js';
+import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
+import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
+import { createClientIpResolver } from './proxy/client-ip.js';
+import { createHttpProxy, type ProxyDependencies } from './proxy/http-proxy.js';
+import { createUpgradeProxy } from './proxy/websocket-proxy.js';
+
+export const dataplaneVersion = '0.1.0';
+
+/**
+ * Everything a data plane needs, with nothing read from the environment: `main.ts` fills this from `env.ts` for the
+ * distributed shape; the embedded shape (API + data plane in one process) passes in-process implementations of the
+ * config source, change feed, rate-limit store and event sink instead of HTTP/Redis/logging ones.
+ */
+export interface DataplaneOptions {
+  /** Traffic port (0 picks a free one); `host` is the interface, default 0.0.0.0. */
+  port: number;
+  host?: string;
+  /** Admin port (0 picks a free one); null runs no admin server (the embedding process exposes its own). */
+  adminPort: number | null;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Where snapshots, changes and heartbeats go. */
+  configApi: ConfigApi;
+  /** Pushed changes (Redis pub/sub in the distributed shape); without one, heartbeats are the only catch-up trigger. */
+  changeFeed?: ChangeFeed;
+  /** Global counters. Default: Redis when `redisUrl` is set, else per-process memory. */
+  rateLimitStore?: RateLimitStore;
+  redisUrl?: string;
+  /** How long a rate-limit check waits for Redis before answering from the local fallback. */
+  rateLimitTimeoutMs?: number;
+  /**
+   * Default: a logging sink on `logger`. `main.ts` passes the BullMQ sink when REDIS_URL is set. The data plane owns
+   * the sink: `stop()` closes it (delivering what is buffered) after the last in-flight request finished.
+   */
+  eventSink?: RequestEventSink;
+  logger?: Logger;
+  /** Directory of the last-known-good snapshot; undefined disables it. */
+  dataDirectory?: string;
+  /**
+   * Minimum spacing of last-known-good writes, default 1 s: changes in between are coalesced into the next write, so
+   * a burst of edits costs one 10 MB write (at 10,000 endpoints) instead of one per change. The newest always lands.
+   */
+  lastKnownGoodIntervalMs?: number;
+  trustedProxies?: readonly string[];
+  dataplaneId?: string;
+  idleTimeoutMs?: number;
+  /** Fixed heartbeat spacing; default: what the API's heartbeat answers suggest (30 s until the first one). */
+  heartbeatIntervalMs?: number;
+  maxBodyBytes?: number;
+  hopLimit?: number;
+  jwks?: JwksFetcher;
+  clock?: Clock;
+  /** On stop, how long in-flight requests may finish before their connections are cut (default 10 s). */
+  shutdownGraceMs?: number;
+  /** Node process metrics (heap, event loop lag) on /metrics; off when several data planes share a process. */
+  collectProcessMetrics?: boolean;
+}
+
+export interface Dataplane {
+  readonly store: ConfigStore;
+  readonly sync: ConfigSync;
+  readonly metrics: DataplaneMetrics;
+  /** Boots: last-known-good, then the API; listens once the first sync was attempted (traffic flows on LKG). */
+  start(): Promise<{ port: number; adminPort: number | null }>;
+  stop(): Promise<void>;
+}
+
+export function createDataplane(options: DataplaneOptions): Dataplane {
+  const logger = options.logger ?? createLogger('info');
+  const metrics = new DataplaneMetrics(options.collectProcessMetrics ?? false);
+  const clock = options.clock ?? systemClock;
+
+  // Shared ports: they outlive config swaps (counters and breakers must not reset when a policy changes).
+  let redis: Redis | undefined;
+  let rateLimits = options.rateLimitStore;
+  if (rateLimits === undefined && options.redisUrl !== undefined) {
+    // No offline queue and no retries: while Redis is away a check fails at once and falls back to local counters
+    // instead of queueing behind a reconnect.
+    redis = new Redis(options.redisUrl, {
+      // Checks issued in the same tick go out in one write (one syscall instead of one per request under load).
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
+    });
+    redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit Redis connection problem'));
+    rateLimits = new RedisRateLimitStore(redis, {
+      timeoutMs: options.rateLimitTimeoutMs ?? 100,
+      onFallback: (reason) => metrics.rateLimitFallbacks.inc({ reason }),
+    });
+  }
+  const shared: SharedPorts = {
+    clock,
+    rateLimits: rateLimits ?? new MemoryRateLimitStore(),
+    jwks: options.jwks ?? new HttpJwksFetcher(),
+    circuitBreakers: new MemoryCircuitBreakers(),
+  };
+
+  const writer =
+    options.dataDirectory === undefined
+      ? undefined
+      : new LastKnownGoodWriter(
+          options.dataDirectory,
+          (error) => logger.error({ err: error }, 'writing the last-known-good config failed'),
+          options.lastKnownGoodIntervalMs ?? 1_000,
+        );
+  const store = new ConfigStore(shared, logger, writer, {
+    onSwap: (config, buildSeconds) => {
+      metrics.configRevision.set(config.revision);
+      metrics.endpoints.set(config.endpointsById.size);
+      metrics.configBuildSeconds.observe(buildSeconds);
+      metrics.configAppliedAt.set(Date.now() / 1000);
+    },
+    onApplyError: () => metrics.configApplyErrors.inc(),
+  });
+
+  // Stable across restarts when the port is fixed; with port 0 (tests, embedded) the pid keeps processes apart.
+  const dataplaneId =
+    options.dataplaneId ?? `${hostname()}:${options.port === 0 ? `pid-${process.pid}` : options.port}`;
+  const sync = new ConfigSync(
+    store,
+    options.configApi,
+    options.changeFeed,
+    {
+      dataplaneId,
+      hostname: hostname(),
+      version: dataplaneVersion,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      dataDirectory: options.dataDirectory,
+    },
+    logger,
+  );
+
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    pipelining: 1,
+    headersTimeout: idleTimeoutMs,
+    bodyTimeout: idleTimeoutMs,
+  });
+  const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
+  if (sink.droppedEvents !== undefined) {
+    const droppedEvents = sink.droppedEvents.bind(sink);
+    metrics.trackSinkDrops(droppedEvents);
+  }
+  const proxyDependencies: ProxyDependencies = {
+    store,
+    dispatcher,
+    metrics,
+    sink,
+    logger,
+    clientIps: createClientIpResolver(options.trustedProxies ?? []),
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    idleTimeoutMs,
+    hopLimit: options.hopLimit ?? 5,
+  };
+  const onRequest = createHttpProxy(proxyDependencies);
+  const traffic: Server =
+    options.tls === undefined
+      ? createHttpServer(onRequest)
+      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+  traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
+  // Idle timeout: a connection (including a quiet stream) with no bytes either way for this long is closed. The
+  // client side gets one more second than the upstream side, so a silent upstream is answered with a 504 first.
+  traffic.setTimeout(idleTimeoutMs + 1_000);
+  traffic.keepAliveTimeout = 65_000;
+  traffic.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const startedAt = new Date();
+  let draining = false;
+  const admin =
+    options.adminPort === null
+      ? undefined
+      : createAdminServer({
+          store,
+          sync,
+          metrics,
+          dataplaneId,
+          version: dataplaneVersion,
+          startedAt,
+          isDraining: () => draining,
+        });
+  const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+
+  return {
+    store,
+    sync,
+    metrics,
+    async start() {
+      await sync.start();
+      traffic.listen(options.port, options.host ?? '0.0.0.0');
+      await once(traffic, 'listening');
+      let adminPort: number | null = null;
+      if (admin !== undefined && options.adminPort !== null) {
+        admin.listen(options.adminPort, options.host ?? '0.0.0.0');
+        await once(admin, 'listening');
+        adminPort = (admin.address() as AddressInfo).port;
+      }
+      const port = (traffic.address() as AddressInfo).port;
+      logger.info(
+        { port, adminPort, revision: store.appliedRevision, endpoints: store.current.endpointsById.size },
+        'data plane listening',
+      );
+      return { port, adminPort };
+    },
+    async stop() {
+      // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
+      draining = true;
+      await sync.stop();
+      await closeServer(traffic, shutdownGraceMs);
+      if (admin !== undefined) await closeServer(admin, 0);
+      await dispatcher.destroy().catch(() => undefined);
+      redis?.disconnect(false);
+      await store.flush();
+      await sink.close();
+    },
+  };
+}
+
+/** Stops accepting, closes idle keep-alive connections, lets busy ones finish for up to `graceMs`, then cuts them. */
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return;
+  const closed = once(server, 'close');
+  server.close();
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  clearTimeout(timer);
+  server.closeAllConnections();
+  await closed;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, parseDataplaneEnv } from './env.js';
+
+describe('parseDataplaneEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 'secret' });
+    expect(env).toMatchObject({
+      DATAPLANE_PORT: 8080,
+      DATAPLANE_ADMIN_PORT: 8081,
+      DATAPLANE_HOST: '0.0.0.0',
+      GATEHOUSE_API_URL: 'http://127.0.0.1:4000',
+      GATEHOUSE_DATA_DIR: './.gatehouse',
+      GATEHOUSE_TRUSTED_PROXIES: [],
+      DATAPLANE_IDLE_TIMEOUT_MS: 300_000,
+      LOG_LEVEL: 'info',
+    });
+    // Unset: heartbeats follow the API's heartbeat_interval_seconds.
+    expect(env.DATAPLANE_HEARTBEAT_INTERVAL_MS).toBeUndefined();
+    expect(
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_HEARTBEAT_INTERVAL_MS: '5000' }),
+    ).toMatchObject({
+      DATAPLANE_HEARTBEAT_INTERVAL_MS: 5_000,
+    });
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
+  });
+
+  it('parses trusted proxies as a CIDR list and treats empty optional values as unset', () => {
+    const env = parseDataplaneEnv({
+      GATEHOUSE_DATAPLANE_TOKEN: 'secret',
+      GATEHOUSE_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1/128 ,',
+      REDIS_URL: '',
+      DATAPLANE_TLS_CERT: ' ',
+    });
+    expect(env.GATEHOUSE_TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '::1/128']);
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
+  });
+
+  it('lists every bad variable at once and never echoes secrets', () => {
+    let thrown: unknown;
+    try {
+      parseDataplaneEnv({
+        DATAPLANE_PORT: '70000',
+        DATAPLANE_ADMIN_PORT: 'x',
+        GATEHOUSE_API_URL: 'not a url',
+        REDIS_URL: 'nope',
+        GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/33',
+        LOG_LEVEL: 'loud',
+        DATAPLANE_TLS_KEY: '/secret/key.pem',
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(EnvError);
+    const problems = (thrown as EnvError).problems.join('\n');
+    for (const name of [
+      'DATAPLANE_PORT',
+      'DATAPLANE_ADMIN_PORT',
+      'GATEHOUSE_API_URL',
+      'REDIS_URL',
+      'GATEHOUSE_TRUSTED_PROXIES',
+      'LOG_LEVEL',
+      'GATEHOUSE_DATAPLANE_TOKEN',
+      'DATAPLANE_TLS_CERT / DATAPLANE_TLS_KEY',
+    ]) {
+      expect(problems).toContain(name);
+    }
+    expect(problems).not.toContain('/secret/key.pem');
+  });
+});

@@ -1,0 +1,105 @@
+import { compileCidrSet } from '@gatehouse/traffic-policy';
+import { z } from 'zod';
+
+/**
+ * The data plane's environment (DESIGN.md §3), parsed once at boot. Nothing else in the data plane reads
+ * `process.env`: `main.ts` turns this into `DataplaneOptions`. A bad value fails the boot with every problem listed.
+ */
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+const positiveInt = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const trustedProxies = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  )
+  .superRefine((cidrs, context) => {
+    const invalid = compileCidrSet(cidrs).invalid;
+    if (invalid.length > 0)
+      context.addIssue({
+        code: 'custom',
+        message: `not CIDRs: ${invalid.join(', ')} (write e.g. 10.0.0.0/8, 127.0.0.1/32)`,
+      });
+  });
+
+const url = (fallback: string | undefined) =>
+  (fallback === undefined ? z.string() : z.string().default(fallback)).refine((text) => {
+    try {
+      const parsed = new URL(text);
+      return (
+        parsed.protocol === 'http:' ||
+        parsed.protocol === 'https:' ||
+        parsed.protocol === 'redis:' ||
+        parsed.protocol === 'rediss:'
+      );
+    } catch {
+      return false;
+    }
+  }, 'must be a URL');
+
+export const dataplaneEnvSchema = z.object({
+  DATAPLANE_PORT: port(8080),
+  /** Interface the traffic and admin ports bind to. */
+  DATAPLANE_HOST: z.string().min(1).default('0.0.0.0'),
+  DATAPLANE_ADMIN_PORT: port(8081),
+  DATAPLANE_TLS_CERT: optionalText.describe(
+    'PEM certificate file; with DATAPLANE_TLS_KEY the traffic port speaks HTTPS.',
+  ),
+  DATAPLANE_TLS_KEY: optionalText,
+  DATAPLANE_ID: optionalText.describe('Stable id reported in heartbeats; default hostname:port.'),
+  DATAPLANE_IDLE_TIMEOUT_MS: positiveInt(300_000, 86_400_000),
+  DATAPLANE_HEARTBEAT_INTERVAL_MS: optionalText
+    .pipe(z.coerce.number<string | undefined>().int().min(1).max(3_600_000).optional())
+    .describe("Fixed heartbeat spacing; unset follows the API's heartbeat_interval_seconds."),
+  DATAPLANE_MAX_BODY_BYTES: positiveInt(1024 * 1024, 64 * 1024 * 1024),
+  DATAPLANE_RATE_LIMIT_TIMEOUT_MS: positiveInt(100, 10_000),
+  GATEHOUSE_API_URL: url('http://127.0.0.1:4000'),
+  GATEHOUSE_DATAPLANE_TOKEN: z
+    .string({ error: 'is required: the shared secret the API expects from data planes' })
+    .min(1, 'is required: the shared secret the API expects from data planes'),
+  REDIS_URL: optionalText.pipe(z.url().optional()),
+  GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
+  GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type DataplaneEnv = z.infer<typeof dataplaneEnvSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid data plane environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses the environment; throws EnvError listing every bad variable (never only the first). */
+export function parseDataplaneEnv(source: Record<string, string | undefined>): DataplaneEnv {
+  const result = dataplaneEnvSchema.safeParse(source);
+  // Checked outside the schema so it is reported together with field problems (zod skips object refinements then).
+  const crossField: string[] = [];
+  if (isSet(source.DATAPLANE_TLS_CERT) !== isSet(source.DATAPLANE_TLS_KEY)) {
+    crossField.push('DATAPLANE_TLS_CERT / DATAPLANE_TLS_KEY: set both (HTTPS) or neither (HTTP)');
+  }
+  if (result.success && crossField.length === 0) return result.data;
+  const problems = (result.success ? [] : result.error.issues).map((issue) => {
+    const name = issue.path.map(String).join('.') || 'environment';
+    const value = typeof issue.path[0] === 'string' ? source[issue.path[0]] : undefined;
+    // Secrets are never echoed back.
+    const shown = value === undefined || /TOKEN|KEY|PASSWORD/.test(name) ? '' : ` (got "${value}")`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  throw new EnvError([...problems, ...crossField]);
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== '';
+}

@@ -1,0 +1,16 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/** Header names whose values never reach a log line, wherever they appear in a logged object. */
+export const secretHeaderNames = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
+
+export function createLogger(level: LoggerOptions['level'], destination?: NodeJS.WritableStream): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'gatehouse-dataplane' },
+    redact: {
+      paths: secretHeaderNames.flatMap((name) => [`*.headers["${name}"]`, `headers["${name}"]`]),
+      censor: '[REDACTED]',
+    },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}

@@ -1,0 +1,111 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The data plane's Prometheus metrics, on a registry of its own (two data planes in one process, as in tests or the
+ * embedded shape, must not share counters). Label values are bounded: endpoint ids come from the config, status is a
+ * number, decision is an action type or one of a few words.
+ */
+export class DataplaneMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'gatehouse_dataplane_requests_total',
+    help: 'Requests handled, by endpoint id, response status and deciding action (upstream when none decided).',
+    labelNames: ['endpoint', 'status', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'gatehouse_dataplane_request_duration_seconds',
+    help: 'Time from the request arriving to the response ending.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly configRevision = new Gauge({
+    name: 'gatehouse_dataplane_config_revision',
+    help: 'Applied config revision.',
+    registers: [this.registry],
+  });
+  readonly configBuildSeconds = new Histogram({
+    name: 'gatehouse_dataplane_config_build_seconds',
+    help: 'Time to build the next config (compile what changed) before the swap.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly configAppliedAt = new Gauge({
+    name: 'gatehouse_dataplane_config_applied_timestamp_seconds',
+    help: 'When the running config was swapped in (Unix time).',
+    registers: [this.registry],
+  });
+  readonly endpoints = new Gauge({
+    name: 'gatehouse_dataplane_endpoints',
+    help: 'Endpoints in the applied config.',
+    registers: [this.registry],
+  });
+  readonly configApplyErrors = new Counter({
+    name: 'gatehouse_dataplane_config_apply_errors_total',
+    help: 'Config changes rejected (a policy that does not compile); the previous config keeps running.',
+    registers: [this.registry],
+  });
+  readonly rateLimitFallbacks = new Counter({
+    name: 'gatehouse_dataplane_rate_limit_fallbacks_total',
+    help: 'Rate-limit checks answered by the per-process fallback because Redis failed or timed out.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly eventSinkDrops: Counter;
+  /** A sink that counts its own drops (refusals and events lost after acceptance), read at each scrape. */
+  #sinkDrops: (() => number) | undefined;
+  #sinkDropsSeen = 0;
+  readonly upstreamErrors = new Counter({
+    name: 'gatehouse_dataplane_upstream_errors_total',
+    help: 'Upstream requests that failed before or while answering, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  /** Labelled children by "endpoint status decision": prom-client hashes the label object on every inc otherwise. */
+  readonly #requestCounters = new Map<string, { inc(): void }>();
+
+  /**
+   * Makes the drops metric follow a sink's own cumulative drop counter (the BullMQ sink's `stats.dropped`, which also
+   * counts events it accepted but could not deliver); refusals are then not counted twice.
+   */
+  trackSinkDrops(read: () => number): void {
+    this.#sinkDrops = read;
+  }
+
+  /** A sink's emit() returned false. */
+  countRefusedEvent(): void {
+    if (this.#sinkDrops === undefined) this.eventSinkDrops.inc();
+  }
+
+  /** Counts one request; the hot path's only metric write besides the latency histogram. */
+  countRequest(endpoint: string, status: number, decision: string): void {
+    const key = `${endpoint} ${status} ${decision}`;
+    let counter = this.#requestCounters.get(key);
+    if (counter === undefined) {
+      // Bounded like any per-label cache: endpoints come and go with the config.
+      if (this.#requestCounters.size >= 50_000) this.#requestCounters.clear();
+      counter = this.requests.labels(endpoint, String(status), decision);
+      this.#requestCounters.set(key, counter);
+    }
+    counter.inc();
+  }
+
+  constructor(collectProcessMetrics: boolean) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as this
+    const metrics = this;
+    this.eventSinkDrops = new Counter({
+      name: 'gatehouse_dataplane_request_event_drops_total',
+      help: 'Request events the sink refused or lost (full buffer, closed, undelivered at shutdown) or that failed to build.',
+      registers: [this.registry],
+      collect() {
+        const read = metrics.#sinkDrops;
+        if (read === undefined) return;
+        const total = read();
+        if (total > metrics.#sinkDropsSeen) this.inc(total - metrics.#sinkDropsSeen);
+        metrics.#sinkDropsSeen = Math.max(total, metrics.#sinkDropsSeen);
+      },
+    });
+    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_dataplane_' });
+  }
+}

@@ -1,0 +1,120 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { constants, createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
+import type { BodyReplacement, Directives } from '@gatehouse/traffic-policy';
+
+/**
+ * The body effects a policy schedules through `context.directives` (the engine decides, the data plane does the I/O):
+ * find-replace on the request body, on the response body, on each server-sent event, and compression.
+ */
+
+export function applyReplacements(text: string, replacements: readonly BodyReplacement[]): string {
+  let result = text;
+  for (const { from, to } of replacements) result = result.replace(from, to);
+  return result;
+}
+
+type SseReplacement = NonNullable<Directives['sseReplacements']>[number];
+
+/**
+ * Rewrites `text/event-stream` one event at a time and pushes each event as soon as its blank line arrives, so the
+ * stream stays live: nothing waits for the response to end.
+ */
+export class SseReplaceTransform extends Transform {
+  #pending = '';
+  readonly #decoder = new TextDecoder();
+
+  constructor(private readonly replacements: readonly SseReplacement[]) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    let boundary = findEventBoundary(this.#pending);
+    while (boundary !== undefined) {
+      const [end, next] = boundary;
+      this.push(this.#rewrite(this.#pending.slice(0, end)) + this.#pending.slice(end, next));
+      this.#pending = this.#pending.slice(next);
+      boundary = findEventBoundary(this.#pending);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode();
+    if (this.#pending !== '') this.push(this.#rewrite(this.#pending));
+    callback();
+  }
+
+  #rewrite(event: string): string {
+    return event
+      .split(/\r\n|\r|\n/)
+      .map((line) => {
+        for (const field of ['data', 'retry'] as const) {
+          if (!line.startsWith(`${field}:`)) continue;
+          const applicable = this.replacements.filter((replacement) => replacement.field === field);
+          if (applicable.length === 0) return line;
+          const value = line.slice(field.length + 1);
+          const space = value.startsWith(' ') ? ' ' : '';
+          return `${field}:${space}${applyReplacements(value.slice(space.length), applicable)}`;
+        }
+        return line;
+      })
+      .join('\n');
+  }
+}
+
+/** [end of the event's text, start of the next event] for the first complete event, if any. */
+function findEventBoundary(text: string): [number, number] | undefined {
+  const match = /\r\n\r\n|\n\n|\r\r/.exec(text);
+  return match === null ? undefined : [match.index, match.index + match[0].length];
+}
+
+/**
+ * Collects the response body (up to `limit` bytes) to rewrite it whole. A body over the limit is passed through
+ * unchanged: a policy must not make the gateway hold unbounded responses in memory.
+ */
+export class BufferedReplaceTransform extends Transform {
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #passThrough = false;
+
+  constructor(
+    private readonly replacements: readonly BodyReplacement[],
+    private readonly limit: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#passThrough) return callback(null, chunk);
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size > this.limit) {
+      this.#passThrough = true;
+      for (const held of this.#chunks) this.push(held);
+      this.#chunks = [];
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.#passThrough)
+      this.push(applyReplacements(Buffer.concat(this.#chunks).toString('utf8'), this.replacements));
+    callback();
+  }
+}
+
+/** A compressor for the negotiated algorithm; `flushEachWrite` keeps event streams live (each event leaves at once). */
+export function createCompressor(
+  algorithm: NonNullable<Directives['compressResponse']>,
+  flushEachWrite: boolean,
+): Transform {
+  switch (algorithm) {
+    case 'gzip':
+      return createGzip(flushEachWrite ? { flush: constants.Z_SYNC_FLUSH } : {});
+    case 'deflate':
+      return createDeflate(flushEachWrite ? { flush: constants.Z_SYNC_FLUSH } : {});
+    case 'br':
+      return createBrotliCompress(flushEachWrite ? { flush: constants.BROTLI_OPERATION_FLUSH } : {});
+  }
+}

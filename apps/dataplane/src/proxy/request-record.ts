@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
+import type { Decision, McpFacts } from '@gatehouse/traffic-policy';
+import type { LoadedEndpoint } from '../config/runtime-config.js';
+import { redactSecrets, type RequestEvent } from '../events/request-event.js';
+import type { DataplaneMetrics } from '../metrics.js';
+import type { RequestEventSink } from '../events/request-event.js';
+import type { Hop } from './policy-chain.js';
+
+/** What the request path learns about one request as it goes; turned into a RequestEvent when the response ends. */
+export class RequestRecord {
+  readonly id = randomUUID();
+  readonly timestamp = Date.now();
+  readonly startedAt = performance.now();
+  endpoint: LoadedEndpoint | undefined;
+  hops: readonly Hop[] = [];
+  decision: Decision | undefined;
+  errorCode: string | undefined;
+  forwardedTo: string | undefined;
+  upstreamStartedAt: number | undefined;
+  upstreamDurationMs: number | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  mcp: McpFacts | undefined;
+  /** Values of Authorization/Cookie headers, to redact from `log` metadata. */
+  secrets: readonly string[] = [];
+
+  constructor(
+    readonly method: string,
+    readonly host: string,
+    readonly path: string,
+    readonly query: string,
+    readonly clientIp: string,
+    readonly userAgent: string,
+    readonly traceId: string,
+  ) {}
+
+  markUpstreamStart(): void {
+    this.upstreamStartedAt = performance.now();
+  }
+
+  markUpstreamHeaders(): void {
+    if (this.upstreamStartedAt !== undefined) this.upstreamDurationMs = performance.now() - this.upstreamStartedAt;
+  }
+
+  toEvent(status: number): RequestEvent {
+    const endpoint = this.endpoint;
+    const rulesMatched: RequestEvent['rules_matched'] = [];
+    const trace: NonNullable<RequestEvent['trace']> = [];
+    const logs: Record<string, unknown>[] = [];
+    const runtimeErrors: RequestEvent['runtime_errors'] = [];
+    let categories: readonly string[] = [];
+    for (const { endpoint: hopEndpoint, context } of this.hops) {
+      if (context === undefined) continue;
+      const endpointId = hopEndpoint.facts.id;
+      for (const rule of context.trace) {
+        const { phase, rule_index, rule_name } = rule;
+        if (rule.matched) rulesMatched.push({ phase, rule_index, rule_name, endpoint_id: endpointId });
+        trace.push({
+          endpoint_id: endpointId,
+          phase,
+          rule_index,
+          rule_name,
+          matched: rule.matched,
+          ...(rule.error === undefined ? {} : { error: rule.error }),
+          actions: rule.actions,
+        });
+      }
+      logs.push(...context.logs);
+      runtimeErrors.push(...context.runtimeErrors);
+      if (categories.length === 0) categories = context.clientIp.categories;
+    }
+    return {
+      id: this.id,
+      timestamp: new Date(this.timestamp).toISOString(),
+      endpoint_id: endpoint?.facts.id ?? null,
+      endpoint_url: endpoint?.facts.url ?? null,
+      policy_version: endpoint?.synced.policy?.version ?? null,
+      method: this.method,
+      host: this.host,
+      path: this.path,
+      query: this.query,
+      status,
+      duration_ms: round(performance.now() - this.startedAt),
+      upstream_duration_ms: this.upstreamDurationMs === undefined ? null : round(this.upstreamDurationMs),
+      bytes_in: this.bytesIn,
+      bytes_out: this.bytesOut,
+      client_ip: this.clientIp === '' ? 'unknown' : this.clientIp,
+      client_ip_categories: [...categories],
+      user_agent: this.userAgent,
+      forwarded_to: this.forwardedTo ?? null,
+      decision: this.decision ?? null,
+      rules_matched: rulesMatched.slice(0, 1_024),
+      error_code: this.errorCode ?? null,
+      logs: redactLogMetadata(redactSecrets(logs.slice(0, 256), this.secrets), secretHeaderNames),
+      mcp:
+        this.mcp === undefined
+          ? null
+          : { method: this.mcp.method, tool: this.mcp.tool, protocol_version: this.mcp.protocolVersion },
+      trace_id: this.traceId,
+      runtime_errors: runtimeErrors.slice(0, 64),
+      trace: trace.slice(0, 1_024),
+    };
+  }
+
+  /** Emits the event and the request metrics; never throws (a logging failure must not affect traffic). */
+  finish(status: number, sink: RequestEventSink, metrics: DataplaneMetrics): void {
+    const endpointLabel = this.endpoint?.facts.id ?? 'none';
+    const decisionLabel = this.decision?.action ?? (this.upstreamStartedAt === undefined ? 'none' : 'upstream');
+    metrics.countRequest(endpointLabel, status, decisionLabel);
+    metrics.duration.observe((performance.now() - this.startedAt) / 1000);
+    try {
+      if (!sink.emit(this.toEvent(status))) metrics.countRefusedEvent();
+    } catch {
+      metrics.eventSinkDrops.inc();
+    }
+  }
+}
+
+function round(milliseconds: number): number {
+  return Math.round(milliseconds * 1000) / 1000;
+}
+
+/** Log metadata keys named like a secret header are redacted whatever their value (contract rule). */
+const secretHeaderNames = redactedHeaderSet();
+
+const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The W3C trace id of an incoming `traceparent`, or a new random one. */
+export function traceIdOf(traceparent: string | undefined): string {
+  const match = traceparent === undefined ? null : traceparentPattern.exec(traceparent.trim());
+  if (match !== null && match[1] !== '00000000000000000000000000000000') return match[1]!;
+  return randomUUID().replaceAll('-', '');
+}

@@ -1,0 +1,248 @@
+import type { ServerResponse } from 'node:http';
+import type { Transform } from 'node:stream';
+import type { Directives, HeaderMap, RuntimeErrorCode } from '@gatehouse/traffic-policy';
+import type { Dispatcher } from 'undici';
+import type { RuntimeConfig } from '../config/runtime-config.js';
+import { BufferedReplaceTransform, createCompressor, SseReplaceTransform } from './body-transforms.js';
+import { headerMapOfResponse, responseHeaderList } from './headers.js';
+import type { ProxyDependencies } from './http-proxy.js';
+import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
+import type { RequestBody } from './request-body.js';
+import type { RequestRecord } from './request-record.js';
+import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
+
+const dropContentLength = new Set(['content-length']);
+
+/**
+ * One upstream request/response, driven by undici's handler callbacks: headers → response phase (the body waits,
+ * paused, while it runs) → head → body chunks with backpressure → end. A client that goes away aborts the upstream
+ * request, before or after its headers.
+ */
+export class UpstreamExchange implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  /** The first writable the body goes into: `res`, or the head of the transform chain. */
+  #sink: NodeJS.WritableStream | undefined;
+  /** Chunks that arrived while the response phase was still deciding. */
+  #pending: Buffer[] | undefined;
+  #ended = false;
+  #discard = false;
+  #done = false;
+
+  constructor(
+    private readonly deps: ProxyDependencies,
+    private readonly config: RuntimeConfig,
+    private readonly target: UpstreamEndpoint,
+    private readonly hops: readonly Hop[],
+    private readonly method: string,
+    private readonly res: ServerResponse,
+    private readonly record: RequestRecord,
+    private readonly body: RequestBody,
+  ) {
+    res.once('close', this.#onClientClose);
+  }
+
+  readonly #onClientClose = (): void => {
+    if (this.#done || this.res.writableFinished) return;
+    this.#done = true;
+    this.#controller?.abort(new ClientClosedError());
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#done) controller.abort(new ClientClosedError());
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return;
+    this.record.markUpstreamHeaders();
+    this.record.bytesIn = this.body.bytesRead;
+    recordBreakers(this.config, this.hops, statusCode >= 500);
+    const facts = { status: statusCode, headers: headerMapOfResponse(headers) };
+    if (!this.hops.some(hasResponseRules)) {
+      this.#startBody(facts);
+      return;
+    }
+    // 6. on_http_response sees the upstream's status and headers (minus its gatehouse-error-code) before the body.
+    controller.pause();
+    this.#pending = [];
+    runResponsePhase(this.config, this.hops, facts).then(
+      (phase) => {
+        if (this.#done) return;
+        if (phase.replaced !== undefined) {
+          this.#discard = true;
+          this.record.errorCode = phase.errorCode;
+          this.record.decision = phase.decision ?? this.record.decision;
+          this.record.bytesOut = sendSynthetic(this.res, phase.replaced, this.method === 'HEAD');
+          this.#done = true;
+          controller.abort(new ResponseReplacedError());
+          return;
+        }
+        this.#startBody(facts);
+        const pending = this.#pending ?? [];
+        this.#pending = undefined;
+        for (const chunk of pending) this.#write(chunk);
+        if (this.#ended) this.#finish();
+        else controller.resume();
+      },
+      (error: unknown) => {
+        this.deps.logger.error({ err: error }, 'response phase failed');
+        this.#done = true;
+        controller.abort(error instanceof Error ? error : new Error(String(error)));
+        if (!this.res.headersSent)
+          sendSynthetic(
+            this.res,
+            gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'),
+            this.method === 'HEAD',
+          );
+        else this.res.destroy();
+      },
+    );
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discard) return;
+    if (this.#pending !== undefined) {
+      this.#pending.push(chunk);
+      return;
+    }
+    if (!this.#write(chunk)) {
+      controller.pause();
+      this.#sink!.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
+    if (this.#discard || this.#pending !== undefined) return;
+    this.#finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (error instanceof ClientClosedError || error instanceof ResponseReplacedError) return;
+    this.#done = true;
+    const code = upstreamErrorCode(error);
+    this.deps.metrics.upstreamErrors.inc({ code });
+    this.record.errorCode ??= code;
+    if (this.res.headersSent) {
+      // The upstream failed mid-body: the status is already sent, so the client sees a cut stream.
+      this.res.destroy();
+      return;
+    }
+    recordBreakers(this.config, this.hops, true);
+    this.deps.logger.warn(
+      { err: error, upstream: this.target.upstream.origin, endpoint: this.target.facts.id },
+      'upstream request failed',
+    );
+    const message =
+      code === 'UPSTREAM_TIMEOUT' ? 'the upstream did not answer in time.' : 'the upstream could not be reached.';
+    respondAfterResponsePhase(
+      this.config,
+      this.hops,
+      gatewayError(code, message),
+      this.res,
+      this.method,
+      this.record,
+    ).catch(() => this.res.destroy());
+  }
+
+  /** 7. Write the head, then stream. Transforms exist only when a policy asked for them; SSE stays live through each. */
+  #startBody(facts: { status: number; headers: HeaderMap }): void {
+    const res = this.res;
+    const responseHeaders = facts.headers;
+    const isEventStream = (responseHeaders.get('content-type')?.[0] ?? '').startsWith('text/event-stream');
+    let transforms: Transform[] | undefined;
+    let compression: Directives['compressResponse'];
+    for (const hop of this.hops) {
+      const directives = hop.context?.directives;
+      if (directives === undefined) continue;
+      if (directives.sseReplacements !== undefined && directives.sseReplacements.length > 0 && isEventStream)
+        (transforms ??= []).push(new SseReplaceTransform(directives.sseReplacements));
+      if (
+        directives.responseBodyReplacements !== undefined &&
+        directives.responseBodyReplacements.length > 0 &&
+        !isEventStream
+      ) {
+        (transforms ??= []).push(
+          new BufferedReplaceTransform(directives.responseBodyReplacements, this.deps.maxBodyBytes),
+        );
+      }
+      if (directives.compressResponse !== undefined) compression = directives.compressResponse;
+    }
+    if (compression !== undefined) {
+      (transforms ??= []).push(createCompressor(compression, isEventStream));
+      responseHeaders.set('content-encoding', [compression]);
+      responseHeaders.set('vary', [...(responseHeaders.get('vary') ?? []), 'accept-encoding']);
+    }
+    res.writeHead(
+      facts.status,
+      responseHeaderList(responseHeaders, transforms === undefined ? undefined : dropContentLength),
+    );
+    if (isEventStream) res.flushHeaders();
+    if (transforms === undefined) {
+      this.#sink = res;
+      return;
+    }
+    for (let index = 0; index < transforms.length - 1; index++) transforms[index]!.pipe(transforms[index + 1]!);
+    const last = transforms.at(-1)!;
+    last.on('data', (chunk: Buffer) => (this.record.bytesOut += chunk.length));
+    last.pipe(res);
+    for (const transform of transforms) transform.on('error', () => res.destroy());
+    this.#sink = transforms[0];
+  }
+
+  #write(chunk: Buffer): boolean {
+    if (this.#sink === this.res) this.record.bytesOut += chunk.length;
+    return this.#sink!.write(chunk);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.res.off('close', this.#onClientClose);
+    this.#sink?.end();
+  }
+}
+
+function hasResponseRules(hop: Hop): boolean {
+  return (
+    hop.context !== undefined &&
+    hop.endpoint.policy !== undefined &&
+    hop.endpoint.policy.phases.on_http_response.length > 0
+  );
+}
+
+/** The client went away: the upstream request is aborted on purpose. */
+class ClientClosedError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientClosedError';
+  }
+}
+
+/** A response-phase policy answered instead of the upstream: its body is not needed. */
+class ResponseReplacedError extends Error {
+  constructor() {
+    super('the response was replaced by the policy');
+    this.name = 'ResponseReplacedError';
+  }
+}
+
+/** Feeds every circuit breaker the request passed with the upstream's result. */
+function recordBreakers(config: RuntimeConfig, hops: readonly Hop[], failed: boolean): void {
+  for (const hop of hops) {
+    const keys = hop.context?.directives.circuitBreakerKeys;
+    if (keys === undefined) continue;
+    const now = config.ports.clock.now();
+    for (const key of keys) config.ports.circuitBreakers.record(key, failed, now);
+  }
+}
+
+function upstreamErrorCode(error: unknown): RuntimeErrorCode {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+    ? 'UPSTREAM_TIMEOUT'
+    : 'UPSTREAM_UNAVAILABLE';
+}

@@ -1,0 +1,226 @@
+import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { detectMcp, type ConnectionFacts, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
+import { routeByHost } from '../config/runtime-config.js';
+import { normalizeSocketAddress } from './client-ip.js';
+import {
+  headerMapOf,
+  isValidHeaderName,
+  isValidHeaderValue,
+  requestTargetOf,
+  syntheticHeaderList,
+  upstreamHeaders,
+} from './headers.js';
+import type { ProxyDependencies } from './http-proxy.js';
+import { gatewayError, runRequestPhase } from './policy-chain.js';
+import { RequestRecord, traceIdOf } from './request-record.js';
+
+/**
+ * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through routing and on_http_request
+ * like any request — a deny answers before the upstream is contacted — then the two sockets are spliced together.
+ * on_http_response does not run: after 101 there is no HTTP response to act on, only frames.
+ */
+export function createUpgradeProxy(
+  deps: ProxyDependencies,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    proxyUpgrade(deps, req, socket, head).catch((error: unknown) => {
+      deps.logger.error({ err: error, url: req.url }, 'unexpected error on the upgrade path');
+      socket.destroy();
+    });
+  };
+}
+
+async function proxyUpgrade(
+  deps: ProxyDependencies,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  const config = deps.store.current;
+  const peerSocket = req.socket;
+  const scheme = (peerSocket as TLSSocket).encrypted === true ? 'https' : 'http';
+  const { hostHeader, host, port, path, query } = requestTargetOf(req.url ?? '/', req.headers.host);
+  const method = req.method ?? 'GET';
+  const headers = headerMapOf(req.rawHeaders);
+  const clientIp = deps.clientIps.clientIpOf(peerSocket.remoteAddress, headers.get('x-forwarded-for'));
+  const record = new RequestRecord(
+    method,
+    host,
+    path,
+    query,
+    clientIp,
+    headers.get('user-agent')?.[0] ?? '',
+    traceIdOf(headers.get('traceparent')?.[0]),
+  );
+  socket.on('error', () => socket.destroy());
+
+  const endpoint = routeByHost(config, host, scheme);
+  if (endpoint === undefined) {
+    record.errorCode = 'ENDPOINT_NOT_FOUND';
+    writeRawResponse(socket, gatewayError('ENDPOINT_NOT_FOUND', `no endpoint is registered for host "${host}".`));
+    record.finish(404, deps.sink, deps.metrics);
+    return;
+  }
+  record.endpoint = endpoint;
+  const connection: ConnectionFacts = {
+    clientIp,
+    clientPort: peerSocket.remotePort ?? 0,
+    serverIp: peerSocket.localAddress ?? '',
+    serverPort: peerSocket.localPort ?? 0,
+  };
+  const request: RequestFacts = {
+    method,
+    scheme,
+    host,
+    port,
+    path,
+    query,
+    headers,
+    httpVersion: req.httpVersion,
+    mcp: detectMcp(headers),
+  };
+  const decided = await runRequestPhase(config, endpoint, request, connection, deps.hopLimit, () => undefined);
+  record.hops = decided.hops;
+  record.decision = decided.decision;
+  record.forwardedTo = decided.hops.length > 1 ? decided.hops.at(-1)!.endpoint.facts.url : undefined;
+  switch (decided.kind) {
+    case 'close':
+      socket.destroy();
+      record.finish(499, deps.sink, deps.metrics);
+      return;
+    case 'respond':
+      record.errorCode = decided.errorCode;
+      writeRawResponse(socket, decided.response);
+      record.finish(decided.response.status, deps.sink, deps.metrics);
+      return;
+    case 'upstream':
+      break;
+  }
+
+  const target = decided.target;
+  const upstreamUrl = new URL(target.upstream.origin);
+  const peer = normalizeSocketAddress(peerSocket.remoteAddress);
+  const outgoing = upstreamHeaders({
+    headers: request.headers,
+    hostHeader,
+    rewriteHost: target.synced.upstream_host_header === 'rewrite' ? target.upstream.host : undefined,
+    clientIp,
+    peer,
+    trustedPeer: deps.clientIps.trusts(peer),
+    scheme,
+    bufferedBody: false,
+  });
+  // node:http wants an object; repeated headers become arrays. Upgrade and Connection are hop-by-hop, so they were
+  // dropped above and are set again for this hop.
+  const outgoingHeaders: Record<string, string | string[]> = {};
+  for (let index = 0; index < outgoing.length; index += 2) {
+    const name = outgoing[index]!;
+    const existing = outgoingHeaders[name];
+    outgoingHeaders[name] =
+      existing === undefined
+        ? outgoing[index + 1]!
+        : [...(Array.isArray(existing) ? existing : [existing]), outgoing[index + 1]!];
+  }
+  outgoingHeaders.connection = 'Upgrade';
+  outgoingHeaders.upgrade = request.headers.get('upgrade')?.[0] ?? 'websocket';
+
+  record.markUpstreamStart();
+  const send = upstreamUrl.protocol === 'https:' ? httpsRequest : httpRequest;
+  const upstreamRequest = send({
+    host: upstreamUrl.hostname,
+    port: upstreamUrl.port,
+    method,
+    path: `${target.upstream.basePath}${request.path}${request.query === '' ? '' : `?${request.query}`}`,
+    headers: outgoingHeaders,
+    timeout: deps.idleTimeoutMs,
+  });
+  socket.once('close', () => upstreamRequest.destroy());
+  upstreamRequest.on('upgrade', (response, upstreamSocket, upstreamHead) => {
+    record.markUpstreamHeaders();
+    const lines = [statusLine(response.statusCode ?? 101, response.statusMessage, 'Switching Protocols')];
+    pushRawHeaders(lines, response.rawHeaders, noSkippedHeaders);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (head.length > 0) upstreamSocket.write(head);
+    upstreamSocket.on('error', () => socket.destroy());
+    socket.on('error', () => upstreamSocket.destroy());
+    upstreamSocket.once('close', () => socket.destroy());
+    socket.once('close', () => upstreamSocket.destroy());
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+    record.finish(response.statusCode ?? 101, deps.sink, deps.metrics);
+  });
+  upstreamRequest.on('response', (response) => {
+    // The upstream declined the upgrade: relay its answer as a normal response and close.
+    record.markUpstreamHeaders();
+    const lines = [statusLine(response.statusCode ?? 502, response.statusMessage, '')];
+    pushRawHeaders(lines, response.rawHeaders, declinedUpgradeSkippedHeaders);
+    lines.push('connection: close');
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    response.pipe(socket);
+    record.finish(response.statusCode ?? 502, deps.sink, deps.metrics);
+  });
+  upstreamRequest.on('timeout', () =>
+    upstreamRequest.destroy(Object.assign(new Error('upstream timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+  );
+  upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+    if (socket.destroyed) return;
+    const code = error.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+    record.errorCode = code;
+    const response = gatewayError(code, 'the upstream could not be reached.');
+    writeRawResponse(socket, response);
+    record.finish(response.status, deps.sink, deps.metrics);
+  });
+  upstreamRequest.end();
+}
+
+const noSkippedHeaders: ReadonlySet<string> = new Set();
+const declinedUpgradeSkippedHeaders: ReadonlySet<string> = new Set([
+  'gatehouse-error-code',
+  'connection',
+  'transfer-encoding',
+]);
+/** The raw writer below sets the framing itself; a policy's own framing headers would contradict it. */
+const framingHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+/**
+ * Everything written here goes straight onto the client socket, with no node:http validation in between: every
+ * header must be a token name and a value without CR, LF, NUL or other control characters (response splitting).
+ */
+function statusLine(status: number, message: string | undefined, fallback: string): string {
+  const code = Number.isInteger(status) && status >= 100 && status <= 999 ? status : 502;
+  const reason = message !== undefined && isValidHeaderValue(message) ? message : fallback;
+  return `HTTP/1.1 ${code} ${reason}`;
+}
+
+function pushRawHeaders(lines: string[], rawHeaders: readonly string[], skipped: ReadonlySet<string>): void {
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    const value = rawHeaders[index + 1]!;
+    if (skipped.has(name.toLowerCase()) || !isValidHeaderName(name) || !isValidHeaderValue(value)) continue;
+    lines.push(`${name}: ${value}`);
+  }
+}
+
+function writeRawResponse(socket: Duplex, response: SyntheticResponse): void {
+  socket.end(serializeRawResponse(response));
+}
+
+/** A gateway/policy response as HTTP/1.1 bytes for a socket that node:http no longer writes to (exported for tests). */
+export function serializeRawResponse(response: SyntheticResponse): Buffer {
+  const body = Buffer.from(response.body, 'utf8');
+  const status =
+    Number.isInteger(response.status) && response.status >= 100 && response.status <= 999 ? response.status : 500;
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
+  // syntheticHeaderList leaves out invalid names and values (CR, LF, NUL…); framing is ours.
+  const headers = syntheticHeaderList(response.headers);
+  for (let index = 0; index < headers.length; index += 2) {
+    if (framingHeaders.has(headers[index]!.toLowerCase())) continue;
+    lines.push(`${headers[index]}: ${headers[index + 1]}`);
+  }
+  lines.push(`content-length: ${body.length}`, 'connection: close');
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), body]);
+}

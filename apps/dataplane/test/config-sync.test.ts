@@ -1,0 +1,415 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { syncedEndpoint, TestConfigServer } from './helpers/config-server.js';
+import { eventually, startDataplane, walkthroughPolicy, type RunningDataplane } from './helpers/dataplane-harness.js';
+import { httpRequest } from './helpers/http.js';
+import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
+import { listen, startEchoUpstream, type RunningServer } from './helpers/upstreams.js';
+
+const forwardTo = (url: string) =>
+  `on_http_request:\n  - actions:\n      - type: forward-internal\n        config:\n          url: ${url}\n`;
+const denyWith = (status: number) =>
+  `on_http_request:\n  - actions:\n      - type: deny\n        config:\n          status_code: ${status}\n`;
+const brokenPolicy = `on_http_request:\n  - expressions: ["no_such_variable == 1"]\n    actions:\n      - type: deny\n`;
+
+describe('config propagation', () => {
+  let echo: RunningServer;
+  let slow: RunningServer;
+  const slowArrivals: string[] = [];
+  let config: TestConfigServer;
+  let gateway: RunningDataplane | undefined;
+  let dataDirectory: string;
+
+  const get = (host: string, path = '/') => httpRequest({ port: gateway!.port, host, path });
+
+  beforeAll(async () => {
+    await assertRedisUp();
+    echo = await startEchoUpstream();
+    slow = await listen((req, res) => {
+      slowArrivals.push(req.url ?? '');
+      setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow but fine'), 400);
+    });
+  });
+
+  afterAll(async () => {
+    await echo?.close();
+    await slow?.close();
+  });
+
+  beforeEach(async () => {
+    dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-dataplane-'));
+    config = new TestConfigServer(sharedRedisUrl);
+    await config.start();
+    await config.upsertEndpoint({ id: 'ep_echo_internal', url: 'https://echo.internal', upstream_url: echo.url });
+    await config.upsertEndpoint({ id: 'ep_slow_internal', url: 'https://slow.internal', upstream_url: slow.url });
+    await config.upsertEndpoint({
+      id: 'ep_app',
+      url: 'https://app.example.com',
+      traffic_policy: forwardTo('https://echo.internal'),
+    });
+    await config.upsertEndpoint({
+      id: 'ep_slow',
+      url: 'https://slow.example.com',
+      traffic_policy: forwardTo('https://slow.internal'),
+    });
+    gateway = await startDataplane(config, { redisUrl: sharedRedisUrl, dataDirectory });
+    // Changes below must arrive through Redis, not through the catch-up that follows subscribing.
+    await eventually(() => gateway!.dataplane.sync.feedState === 'subscribed', 5_000, 'the feed to subscribe');
+    await eventually(() => config.heartbeats.length === 1, 5_000, 'the first heartbeat');
+    await gateway.dataplane.sync.settled();
+    config.requests.length = 0;
+  });
+
+  afterEach(async () => {
+    await gateway?.stop();
+    gateway = undefined;
+    await config.close();
+    await rm(dataDirectory, { recursive: true, force: true });
+  });
+
+  it('boots from the API snapshot and reports it on /readyz and /status', async () => {
+    expect(gateway!.dataplane.store.appliedRevision).toBe(config.revision);
+    expect((await get('app.example.com')).status).toBe(200);
+    // A change in order is applied from the message alone: no API call.
+    const change = await config.upsertEndpoint({
+      id: 'ep_direct',
+      url: 'https://direct.example.com',
+      traffic_policy: denyWith(418),
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === change.revision, 5_000, 'the change');
+    expect(config.requests, 'no API call for an in-order change').toEqual([]);
+    const ready = await httpRequest({ port: gateway!.adminPort, path: '/readyz' });
+    expect(ready.status).toBe(200);
+    const status = JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as Record<
+      string,
+      unknown
+    >;
+    expect(status).toMatchObject({
+      applied_revision: config.revision,
+      endpoint_count: 5,
+      synced_with_api: true,
+      change_feed: 'subscribed',
+      last_error: null,
+    });
+  });
+
+  it('enforces a change published on Redis without a restart and without failing a request in flight', async () => {
+    const inFlight = get('slow.example.com', '/in-flight');
+    // Let the slow request reach the upstream on the old policy, then change that endpoint's policy.
+    await eventually(() => slowArrivals.includes('/in-flight'), 5_000, 'the request to reach the upstream');
+    const change = await config.upsertEndpoint({
+      id: 'ep_slow',
+      url: 'https://slow.example.com',
+      traffic_policy: denyWith(451),
+      policy_version: 2,
+    });
+    await eventually(
+      () => gateway!.dataplane.store.appliedRevision >= change.revision,
+      2_000,
+      'the change to be applied',
+    );
+    expect((await get('slow.example.com', '/after')).status).toBe(451);
+    const finished = await inFlight;
+    expect(finished.status).toBe(200);
+    expect(finished.body).toBe('slow but fine');
+  });
+
+  it('swaps policies under concurrent traffic without a single failed request', async () => {
+    const respondDirectly =
+      'on_http_request:\n  - actions: [{ type: custom-response, config: { status_code: 200, body: direct } }]\n';
+    let stop = false;
+    const outcomes: string[] = [];
+    const client = async () => {
+      while (!stop) {
+        try {
+          const response = await get('app.example.com', '/under-load');
+          outcomes.push(response.status === 200 ? 'ok' : `status ${response.status}`);
+        } catch (error) {
+          outcomes.push(`error ${(error as Error).message}`);
+        }
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    let last = 0;
+    for (let change = 0; change < 20; change++) {
+      const policy = change % 2 === 0 ? respondDirectly : forwardTo('https://echo.internal');
+      last = (
+        await config.upsertEndpoint({
+          id: 'ep_app',
+          url: 'https://app.example.com',
+          traffic_policy: policy,
+          policy_version: 2 + change,
+        })
+      ).revision;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await eventually(() => gateway!.dataplane.store.appliedRevision === last, 5_000, 'every change');
+    stop = true;
+    await Promise.all(clients);
+    expect(outcomes.length).toBeGreaterThan(50);
+    expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
+  });
+
+  it('detects a revision gap and fetches the missing changes', async () => {
+    // Revision n is committed but its publish is lost; n + 1 arrives.
+    await config.upsertEndpoint(
+      { id: 'ep_gap', url: 'https://gap.example.com', traffic_policy: denyWith(418) },
+      { publish: false },
+    );
+    const next = await config.upsertEndpoint({
+      id: 'ep_gap2',
+      url: 'https://gap2.example.com',
+      traffic_policy: denyWith(419),
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === next.revision, 5_000, 'catch-up');
+    expect((await get('gap.example.com')).status).toBe(418);
+    expect((await get('gap2.example.com')).status).toBe(419);
+    expect(config.requests).toContain(`GET /api/dataplane/config/changes?since=${next.revision - 2}`);
+  });
+
+  it('falls back to a full snapshot when the changes are gone (410)', async () => {
+    await config.upsertEndpoint(
+      { id: 'ep_old', url: 'https://old.example.com', traffic_policy: denyWith(418) },
+      { publish: false },
+    );
+    config.prunedThrough = config.revision;
+    const snapshotsBefore = config.requests.filter((line) => line === 'GET /api/dataplane/config').length;
+    const next = await config.upsertEndpoint({
+      id: 'ep_new',
+      url: 'https://new.example.com',
+      traffic_policy: denyWith(419),
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === next.revision, 5_000, 'snapshot catch-up');
+    expect((await get('old.example.com')).status).toBe(418);
+    expect(config.requests.filter((line) => line === 'GET /api/dataplane/config').length).toBe(snapshotsBefore + 1);
+  });
+
+  it('keeps serving on the running config while a large snapshot compiles, then swaps it in at once', async () => {
+    for (let index = 0; index < 1_500; index++) {
+      config.record({
+        kind: 'endpoint.upserted',
+        entity_id: `ep_bulk_${index}`,
+        ip_category: null,
+        endpoint: syncedEndpoint({
+          id: `ep_bulk_${index}`,
+          url: `https://bulk-${index}.example.com`,
+          traffic_policy: walkthroughPolicy.replace('per-token', `per-token-${index}`),
+        }),
+      });
+    }
+    config.prunedThrough = config.revision;
+    const final = await config.upsertEndpoint({
+      id: 'ep_last',
+      url: 'https://last.example.com',
+      traffic_policy: denyWith(418),
+    });
+    await eventually(() => config.requests.includes('GET /api/dataplane/config'), 5_000, 'the snapshot fetch');
+    const during = await get('app.example.com');
+    expect(during.status).toBe(200);
+    expect(gateway!.dataplane.store.appliedRevision).toBeLessThan(final.revision);
+    expect((await get('last.example.com')).status).toBe(404);
+    await eventually(() => gateway!.dataplane.store.appliedRevision === final.revision, 20_000, 'the snapshot');
+    expect((await get('last.example.com')).status).toBe(418);
+    expect(gateway!.dataplane.store.current.endpointsById.size).toBe(1_505);
+  });
+
+  it('catches up when a heartbeat answer names a newer revision, and reports the applied revision', async () => {
+    const missed = await config.upsertEndpoint(
+      { id: 'ep_missed', url: 'https://missed.example.com', traffic_policy: denyWith(418) },
+      { publish: false },
+    );
+    await gateway!.dataplane.sync.heartbeat();
+    expect(gateway!.dataplane.store.appliedRevision).toBe(missed.revision);
+    expect(config.heartbeats[1]).toEqual({
+      id: expect.any(String) as unknown,
+      hostname: expect.any(String) as unknown,
+      applied_revision: missed.revision - 1,
+      last_error: null,
+      version: '0.1.0',
+    });
+    expect((await get('missed.example.com')).status).toBe(418);
+    await gateway!.dataplane.sync.heartbeat();
+    expect(config.heartbeats[2]).toMatchObject({ applied_revision: missed.revision });
+    // Every call carried the API's auth: `Authorization: Bearer <token>` (the test server refuses anything else).
+    expect(new Set(config.authorizations)).toEqual(new Set([`Bearer ${config.token}`]));
+  });
+
+  it('pages through changes while the API answers has_more', async () => {
+    config.changesPageLimit = 2;
+    let last = 0;
+    for (let index = 0; index < 5; index++) {
+      const change = await config.upsertEndpoint(
+        { id: `ep_paged_${index}`, url: `https://paged-${index}.example.com`, traffic_policy: denyWith(418) },
+        { publish: false },
+      );
+      last = change.revision;
+    }
+    config.requests.length = 0;
+    await gateway!.dataplane.sync.heartbeat();
+    expect(gateway!.dataplane.store.appliedRevision).toBe(last);
+    expect(config.requests.filter((line) => line.startsWith('GET /api/dataplane/config/changes')).length).toBe(3);
+    expect((await get('paged-4.example.com')).status).toBe(418);
+  });
+
+  it('is refused by the API without the right Bearer token, and reports it', async () => {
+    const other = await startDataplane(
+      { url: config.url, token: 'wrong-token', channel: config.channel } as unknown as TestConfigServer,
+      { adminPort: null },
+    );
+    try {
+      expect(other.dataplane.sync.synced).toBe(false);
+      expect(other.dataplane.sync.lastSyncError).toMatch(/401.*UNAUTHENTICATED/);
+      expect(config.authorizations.at(-1)).toBe('Bearer wrong-token');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('follows the heartbeat interval the API suggests unless one is configured', async () => {
+    config.heartbeatIntervalSeconds = 7;
+    const follower = await startDataplane(config, { adminPort: null, heartbeatIntervalMs: undefined });
+    try {
+      await eventually(() => follower.dataplane.sync.heartbeatIntervalMs === 7_000, 5_000, 'the suggested interval');
+    } finally {
+      await follower.stop();
+    }
+    expect(gateway!.dataplane.sync.heartbeatIntervalMs).toBe(60_000);
+  });
+
+  it('keeps the old policy when a new one does not compile, and reports it until fixed', async () => {
+    const bad = await config.upsertEndpoint({
+      id: 'ep_app',
+      url: 'https://app.example.com',
+      traffic_policy: brokenPolicy,
+      policy_version: 2,
+    });
+    await eventually(
+      () => gateway!.dataplane.store.appliedRevision === bad.revision,
+      2_000,
+      'the bad change to be processed',
+    );
+    expect((await get('app.example.com')).status).toBe(200);
+    await gateway!.dataplane.sync.heartbeat();
+    expect(config.heartbeats.at(-1)?.last_error).toMatch(
+      /ep_app .*policy version 2: policy does not compile: POLICY_EXPRESSION_INVALID/,
+    );
+    const status = JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as {
+      last_error: string;
+      failing_endpoints: { id: string }[];
+    };
+    expect(status.last_error).toContain('the previous policy keeps running');
+    expect(status.failing_endpoints.map((failure) => failure.id)).toEqual(['ep_app']);
+    const metrics = (await httpRequest({ port: gateway!.adminPort, path: '/metrics' })).body;
+    expect(metrics).toContain('gatehouse_dataplane_config_apply_errors_total 1');
+    expect(metrics).toContain(`gatehouse_dataplane_config_revision ${bad.revision}`);
+    expect(metrics).toMatch(/gatehouse_dataplane_config_build_seconds_count [1-9]/);
+    expect(metrics).toMatch(/gatehouse_dataplane_config_applied_timestamp_seconds \d/);
+
+    const fixed = await config.upsertEndpoint({
+      id: 'ep_app',
+      url: 'https://app.example.com',
+      traffic_policy: denyWith(403),
+      policy_version: 3,
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === fixed.revision, 5_000, 'the fix');
+    expect((await get('app.example.com')).status).toBe(403);
+    expect(gateway!.dataplane.store.lastError).toBeNull();
+  });
+
+  it('applies deletes and IP category changes', async () => {
+    const deleted = await config.deleteEndpoint('ep_app');
+    await eventually(() => gateway!.dataplane.store.appliedRevision === deleted.revision, 5_000, 'the delete');
+    expect((await get('app.example.com')).status).toBe(404);
+    await config.upsertEndpoint({
+      id: 'ep_cat',
+      url: 'https://cat.example.com',
+      traffic_policy: `on_http_request:\n  - expressions: ["'office' in conn.client_ip.categories"]\n    actions: [{ type: deny, config: { status_code: 418 } }]\n  - actions: [{ type: deny, config: { status_code: 403 } }]\n`,
+    });
+    const category = await config.upsertCategory({ name: 'office', cidrs: ['127.0.0.0/8'] });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === category.revision, 5_000, 'the category');
+    expect((await get('cat.example.com')).status).toBe(418);
+  });
+
+  it('restarts from the last-known-good snapshot when the API is down', async () => {
+    const change = await config.upsertEndpoint({
+      id: 'ep_lkg',
+      url: 'https://lkg.example.com',
+      traffic_policy: denyWith(418),
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === change.revision, 5_000, 'the change');
+    await gateway!.stop();
+    gateway = undefined;
+    const saved = JSON.parse(await readFile(join(dataDirectory, 'dataplane-last-known-good.json'), 'utf8')) as {
+      snapshot: { revision: number };
+    };
+    expect(saved.snapshot.revision).toBe(change.revision);
+
+    await config.stopHttp();
+    gateway = await startDataplane(config, { dataDirectory });
+    expect(gateway.dataplane.sync.synced).toBe(false);
+    expect((await get('lkg.example.com')).status).toBe(418);
+    expect((await get('app.example.com')).status).toBe(200);
+    expect((await httpRequest({ port: gateway.adminPort, path: '/readyz' })).status).toBe(200);
+    const status = JSON.parse((await httpRequest({ port: gateway.adminPort, path: '/status' })).body) as {
+      synced_with_api: boolean;
+      last_sync_error: string;
+    };
+    expect(status.synced_with_api).toBe(false);
+    expect(status.last_sync_error).toMatch(/ECONNREFUSED|fetch failed|connect/i);
+
+    // The API comes back: the data plane catches up on its own (retry with backoff).
+    await config.start();
+    const later = await config.upsertEndpoint(
+      { id: 'ep_after', url: 'https://after.example.com', traffic_policy: denyWith(419) },
+      { publish: false },
+    );
+    await eventually(() => gateway!.dataplane.store.appliedRevision === later.revision, 5_000, 'the retry to catch up');
+    expect((await get('after.example.com')).status).toBe(419);
+  });
+
+  it('applies in-order changes from Redis on top of the last-known-good config while the API is down', async () => {
+    await gateway!.stop();
+    await config.stopHttp();
+    gateway = await startDataplane(config, { redisUrl: sharedRedisUrl, dataDirectory });
+    expect(gateway.dataplane.sync.synced).toBe(false);
+    await eventually(() => gateway!.dataplane.sync.feedState === 'subscribed', 5_000, 'the feed to subscribe');
+    const change = await config.upsertEndpoint({
+      id: 'ep_live',
+      url: 'https://live.example.com',
+      traffic_policy: denyWith(418),
+    });
+    await eventually(
+      () => gateway!.dataplane.store.appliedRevision === change.revision,
+      2_000,
+      'the change from Redis',
+    );
+    expect((await get('live.example.com')).status).toBe(418);
+  });
+
+  it('revalidates the last-known-good snapshot with If-None-Match and gets 304 when nothing changed', async () => {
+    await gateway!.dataplane.store.flush();
+    await gateway!.stop();
+    gateway = await startDataplane(config, { dataDirectory });
+    expect(gateway.dataplane.sync.synced).toBe(true);
+    expect(gateway.dataplane.store.appliedRevision).toBe(config.revision);
+    expect((await get('app.example.com')).status).toBe(200);
+  });
+
+  it('is not ready while no config has ever been loaded', async () => {
+    await gateway!.stop();
+    await config.stopHttp();
+    const emptyDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-dataplane-empty-'));
+    try {
+      gateway = await startDataplane(config, { dataDirectory: emptyDirectory });
+      expect((await httpRequest({ port: gateway.adminPort, path: '/readyz' })).status).toBe(503);
+      expect((await httpRequest({ port: gateway.adminPort, path: '/healthz' })).status).toBe(200);
+      expect((await get('app.example.com')).status).toBe(404);
+    } finally {
+      await gateway?.stop();
+      gateway = undefined;
+      await rm(emptyDirectory, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { requestEventSchema, requestLogBatchSchema, requestLogsQueueName } from '@gatehouse/contracts';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BullmqRequestEventSink } from '../src/events/bullmq-event-sink.js';
+import { createDataplane, InProcessConfigSource } from '../src/index.js';
+import { createLogger } from '../src/logger.js';
+import { syncedEndpoint } from './helpers/config-server.js';
+import { httpRequest } from './helpers/http.js';
+import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
+
+/**
+ * The BullMQ request-event sink wired into a data plane (what main.ts does when REDIS_URL is set): its own drop counter
+ * is what /metrics reports, and stopping the data plane delivers what it buffered.
+ */
+describe('data plane with the BullMQ request-event sink', () => {
+  // A key prefix of its own, so runs sharing the machine's Redis never see each other's jobs.
+  const prefix = `gatehouse-test-${randomUUID().slice(0, 8)}`;
+  let reader: Queue;
+
+  beforeAll(async () => {
+    await assertRedisUp();
+    reader = new Queue(requestLogsQueueName, { connection: { url: sharedRedisUrl }, prefix });
+    reader.on('error', () => undefined);
+  });
+
+  afterAll(async () => {
+    await reader?.obliterate({ force: true }).catch(() => undefined);
+    await reader?.close().catch(() => undefined);
+  });
+
+  it('reports the sink’s drops on /metrics and flushes the buffer on stop', async () => {
+    const endpoint = syncedEndpoint({
+      id: 'ep_sink',
+      url: 'https://sink.example.com',
+      traffic_policy: 'on_http_request:\n  - actions: [{ type: deny, config: { status_code: 418 } }]\n',
+    });
+    const source = new InProcessConfigSource({
+      snapshot: () => ({
+        revision: 1,
+        generated_at: new Date().toISOString(),
+        endpoints: [endpoint],
+        ip_categories: [],
+      }),
+      changesSince: () => [],
+    });
+    // Room for two events and no timed send: the rest is refused, and only stop() sends what is buffered.
+    const sink = new BullmqRequestEventSink({
+      redisUrl: sharedRedisUrl,
+      prefix,
+      source: 'dp-sink-test',
+      maxBufferedEvents: 2,
+      maxBatchWaitMs: 60_000,
+    });
+    const dataplane = createDataplane({
+      port: 0,
+      host: '127.0.0.1',
+      adminPort: 0,
+      configApi: source,
+      changeFeed: source,
+      eventSink: sink,
+      logger: createLogger('silent'),
+    });
+    const { port, adminPort } = await dataplane.start();
+    try {
+      for (let index = 0; index < 5; index++)
+        expect((await httpRequest({ port, host: 'sink.example.com', path: `/r${index}` })).status).toBe(418);
+      expect(sink.stats).toMatchObject({ accepted: 2, dropped: 3, buffered: 2 });
+      const metrics = await httpRequest({ port: adminPort!, path: '/metrics' });
+      expect(metrics.body).toMatch(/^gatehouse_dataplane_request_event_drops_total 3$/m);
+      // Scraping again does not count the same drops twice.
+      const again = await httpRequest({ port: adminPort!, path: '/metrics' });
+      expect(again.body).toMatch(/^gatehouse_dataplane_request_event_drops_total 3$/m);
+    } finally {
+      await dataplane.stop();
+    }
+    expect(sink.stats).toMatchObject({ delivered: 2, buffered: 0 });
+    const jobs = await reader.getJobs(['wait', 'waiting', 'prioritized'], 0, -1, true);
+    const events = jobs.flatMap((job) =>
+      requestLogBatchSchema.parse(job.data).events.map((event) => requestEventSchema.parse(event)),
+    );
+    expect(events.map((event) => event.path).sort()).toEqual(['/r0', '/r1']);
+    expect(events.every((event) => event.endpoint_id === 'ep_sink' && event.policy_version === 1)).toBe(true);
+  });
+});

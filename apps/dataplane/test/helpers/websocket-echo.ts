@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { listen, type RunningServer } from './upstreams.js';
+
+/**
+ * A small but real WebSocket server (RFC 6455 handshake, masked client frames, unmasked server frames) that echoes
+ * text messages back prefixed with "echo:", and reports the Host it saw. Enough to prove the gateway splices an
+ * upgraded connection byte for byte.
+ */
+export async function startWebSocketEcho(): Promise<RunningServer & { hosts: string[] }> {
+  const hosts: string[] = [];
+  const running = await listen(
+    (_req, res) => res.writeHead(426).end('upgrade required'),
+    (server) => {
+      server.on('upgrade', (req, socket: Duplex) => {
+        hosts.push(req.headers.host ?? '');
+        const key = req.headers['sec-websocket-key'] ?? '';
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        );
+        let buffer = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          buffer = Buffer.concat([buffer, chunk]);
+          for (;;) {
+            const frame = readFrame(buffer);
+            if (frame === undefined) return;
+            buffer = buffer.subarray(frame.length);
+            if (frame.opcode === 0x8) {
+              socket.end(Buffer.from([0x88, 0x00]));
+              return;
+            }
+            if (frame.opcode === 0x1) socket.write(textFrame(`echo:${frame.payload.toString('utf8')}`));
+          }
+        });
+        socket.on('error', () => socket.destroy());
+      });
+    },
+  );
+  return Object.assign(running, { hosts });
+}
+
+function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
+  if (buffer.length < 2) return undefined;
+  const opcode = buffer[0]! & 0x0f;
+  const masked = (buffer[1]! & 0x80) !== 0;
+  let length = buffer[1]! & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (buffer.length < 4) return undefined;
+    length = buffer.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (buffer.length < 10) return undefined;
+    length = Number(buffer.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const maskOffset = offset;
+  if (masked) offset += 4;
+  if (buffer.length < offset + length) return undefined;
+  const payload = Buffer.from(buffer.subarray(offset, offset + length));
+  if (masked) for (let index = 0; index < payload.length; index++) payload[index]! ^= buffer[maskOffset + (index % 4)]!;
+  return { opcode, payload, length: offset + length };
+}
+
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  if (payload.length >= 126) throw new Error('test frames are short');
+  return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+}

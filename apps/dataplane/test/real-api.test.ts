@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './helpers/dataplane-harness.js';
+import { startDataplaneProcess, type DataplaneProcess } from './helpers/dataplane-process.js';
+import { httpRequest } from './helpers/http.js';
+import { freePort, RedisChild } from './helpers/redis-process.js';
+import { listen, type RunningServer } from './helpers/upstreams.js';
+
+/**
+ * The data plane against the REAL control plane: `apps/api/dist/main.js` (built) and a redis-server of its own (so no
+ * other test's messages reach this channel). Endpoints and policies are created through the API's REST routes; the
+ * data plane process authenticates with the Bearer data-plane token, boots from the API's snapshot and enforces a
+ * policy change the API publishes.
+ *
+ * Database: a database of its own on the test Postgres (`gatehouse_dataplane_e2e`, created and migrated here with the
+ * API's idempotent `scripts/db-migrate.mjs`), because the API's own tests truncate `gatehouse_test` between tests and
+ * would delete the admin and endpoints of a run in progress. It is never emptied: every host is unique and nothing
+ * assumes an empty database. GATEHOUSE_TEST_DATABASE_URL overrides it.
+ */
+const apiDirectory = fileURLToPath(new URL('../../api', import.meta.url));
+const apiMain = join(apiDirectory, 'dist/main.js');
+const databaseUrl =
+  process.env.GATEHOUSE_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/gatehouse_dataplane_e2e';
+// The admin the API's own tests use (test/test-app.ts): bootstrapped from the environment when no user exists yet.
+const admin = { email: 'admin@example.com', password: 'admin-password-1234' };
+const dataplaneToken = `dp-test-${randomUUID()}`;
+
+describe('data plane against the real API', () => {
+  let redis: RedisChild;
+  let api: ChildProcess | undefined;
+  let apiOutput = '';
+  let apiUrl = '';
+  let upstream: RunningServer;
+  const upstreamHits: string[] = [];
+  let dataplane: DataplaneProcess | undefined;
+  let dataDirectory: string;
+  let cookie = '';
+
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const response = await request(`${apiUrl}/api${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(cookie === '' ? {} : { cookie }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.body.text();
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      json: (text === '' ? null : JSON.parse(text)) as Record<string, unknown>,
+    };
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(apiMain)) throw new Error(`${apiMain} is missing: run npm run build -w @gatehouse/api first`);
+    const migrate = spawn(process.execPath, [join(apiDirectory, 'scripts/db-migrate.mjs')], {
+      cwd: apiDirectory,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let migrateOutput = '';
+    migrate.stdout.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString('utf8')));
+    migrate.stderr.on('data', (chunk: Buffer) => (migrateOutput += chunk.toString('utf8')));
+    const [migrated] = (await once(migrate, 'exit')) as [number | null];
+    if (migrated !== 0) throw new Error(`db:migrate failed (${migrated}): ${migrateOutput}`);
+    redis = await RedisChild.start();
+    dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-real-api-'));
+    upstream = await listen((req, res) => {
+      upstreamHits.push(`${req.headers.host ?? ''} ${req.url ?? ''}`);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('from the upstream');
+    });
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    api = spawn(process.execPath, [apiMain], {
+      cwd: apiDirectory,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        API_PORT: String(apiPort),
+        GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+        GATEHOUSE_ADMIN_EMAIL: admin.email,
+        GATEHOUSE_ADMIN_PASSWORD: admin.password,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    api.stdout?.on('data', (chunk: Buffer) => (apiOutput += chunk.toString('utf8')));
+    api.stderr?.on('data', (chunk: Buffer) => (apiOutput += chunk.toString('utf8')));
+    await eventually(
+      async () => {
+        if (api?.exitCode !== null) throw new Error(`the API exited: ${apiOutput}`);
+        return (await call('GET', '/health')).status === 200;
+      },
+      30_000,
+      'the API to answer /api/health',
+    );
+    const login = await call('POST', '/auth/login', admin);
+    if (login.status !== 200) throw new Error(`login failed (${login.status}): ${JSON.stringify(login.json)}`);
+    const setCookie = login.headers['set-cookie'];
+    cookie = (Array.isArray(setCookie) ? setCookie : [setCookie ?? ''])
+      .map((line) => line.split(';')[0]!)
+      .filter((pair) => pair !== '')
+      .join('; ');
+  }, 60_000);
+
+  afterAll(async () => {
+    await dataplane?.stop();
+    if (api !== undefined && api.exitCode === null) {
+      const exited = once(api, 'exit');
+      api.kill('SIGTERM');
+      await exited;
+    }
+    await upstream?.close();
+    await redis?.kill();
+    await rm(dataDirectory, { recursive: true, force: true });
+  });
+
+  it('routes a request per the API’s policy and enforces a policy change made through the API', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const internalUrl = `https://upstream-${suffix}.example.internal`;
+    const cloudHost = `app-${suffix}.example.com`;
+    const internal = await call('POST', '/endpoints', {
+      url: internalUrl,
+      type: 'internal',
+      upstream_url: upstream.url,
+    });
+    expect(internal.status, JSON.stringify(internal.json)).toBe(201);
+    const cloud = await call('POST', '/endpoints', {
+      url: `https://${cloudHost}`,
+      traffic_policy: `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}" }\n`,
+    });
+    expect(cloud.status, JSON.stringify(cloud.json)).toBe(201);
+    const cloudId = cloud.json.id as string;
+
+    dataplane = await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: dataDirectory,
+      DATAPLANE_ID: `real-api-${suffix}`,
+    });
+    const get = () => httpRequest({ port: dataplane!.port, host: cloudHost, path: `/hello-${suffix}` });
+    // Booted from the API's snapshot (Bearer auth accepted): the cloud endpoint forwards to the internal one.
+    const routed = await get();
+    expect(routed.status, dataplane.output()).toBe(200);
+    expect(routed.body).toBe('from the upstream');
+    expect(upstreamHits).toContain(`${cloudHost} /hello-${suffix}`);
+    const status = JSON.parse((await httpRequest({ port: dataplane.adminPort, path: '/status' })).body) as Record<
+      string,
+      unknown
+    >;
+    expect(status).toMatchObject({ synced_with_api: true, change_feed: 'subscribed', last_error: null });
+
+    // A new policy version through the API reaches the running data plane (published on Redis) and is enforced.
+    const hitsBefore = upstreamHits.length;
+    const changed = await call('POST', `/endpoints/${cloudId}/policy-versions`, {
+      traffic_policy: 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 418 }\n',
+      message: 'data plane real-API test',
+    });
+    expect(changed.status, JSON.stringify(changed.json)).toBe(201);
+    await eventually(async () => (await get()).status === 418, 10_000, 'the new policy to be enforced');
+    expect(upstreamHits.length).toBe(hitsBefore);
+
+    // The API recorded this data plane's (Bearer-authenticated) heartbeat.
+    await eventually(
+      async () => {
+        const fleet = await call('GET', '/dataplanes');
+        return fleet.status === 200 && JSON.stringify(fleet.json).includes(`real-api-${suffix}`);
+      },
+      10_000,
+      'the heartbeat in the API fleet view',
+    );
+  }, 60_000);
+});

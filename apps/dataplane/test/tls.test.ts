@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestConfigServer } from './helpers/config-server.js';
+import { startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
+import { startEchoUpstream, type EchoedRequest, type RunningServer } from './helpers/upstreams.js';
+
+function httpsGet(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, servername: host, headers: { host }, rejectUnauthorized: false, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HTTPS traffic port', () => {
+  const config = new TestConfigServer(undefined);
+  let directory: string;
+  let echo: RunningServer;
+  let gateway: RunningDataplane;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=secure.example.com',
+        '-keyout',
+        join(directory, 'key.pem'),
+        '-out',
+        join(directory, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    echo = await startEchoUpstream();
+    await config.start();
+    await config.upsertEndpoint({ id: 'ep_echo_internal', url: 'https://echo.internal', upstream_url: echo.url });
+    await config.upsertEndpoint({
+      id: 'ep_secure',
+      url: 'https://secure.example.com',
+      traffic_policy: `on_http_request:
+  - expressions: ["req.url.path == '/facts'"]
+    actions: [{ type: custom-response, config: { status_code: 200, body: "\${req.url.scheme} \${conn.tls.sni} \${conn.tls.version}" } }]
+  - actions: [{ type: forward-internal, config: { url: "https://echo.internal" } }]
+`,
+    });
+    gateway = await startDataplane(config, {
+      tls: { cert: await readFile(join(directory, 'cert.pem')), key: await readFile(join(directory, 'key.pem')) },
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await config.close();
+    await echo?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS and gives policies the TLS facts', async () => {
+    const response = await httpsGet(gateway.port, 'secure.example.com', '/facts');
+    expect(response.status).toBe(200);
+    expect(response.body).toMatch(/^https secure\.example\.com TLSv1\.[23]$/);
+  });
+
+  it('tells the upstream the original scheme', async () => {
+    const response = await httpsGet(gateway.port, 'secure.example.com', '/x');
+    expect((JSON.parse(response.body) as EchoedRequest).headers['x-forwarded-proto']).toBe('https');
+  });
+});
