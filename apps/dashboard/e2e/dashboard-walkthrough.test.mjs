@@ -1,0 +1,619 @@
+// The dashboard walkthrough (DESIGN.md §1 steps 1–3, issue 6) in Debian Chromium against the real control plane:
+// first-run setup, sign in, create an internal and a cloud endpoint, see an invalid policy marked on the right line,
+// fix and save it as version 2, compare versions, restore version 1, delete an endpoint, and check that a viewer
+// sees no edit controls. Every step is a named subtest; a failing step fails the run (nothing is skipped).
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { chromiumPath, runSql, screenshotDirectory, startServices } from './services.mjs';
+import {
+  invalidExpressionLine,
+  walkthroughPolicy,
+  walkthroughPolicyWithInvalidExpression,
+} from './walkthrough-policies.mjs';
+
+const admin = { email: 'admin@example.com', password: 'correct horse battery staple' };
+const viewer = { email: 'viewer@example.com', password: 'viewer password 123' };
+const internalEndpointUrl = 'https://mcp.example.internal';
+const cloudEndpointUrl = 'https://mcp.example.com';
+const chromiumFlags = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const stepTimeoutMs = 60_000;
+
+// The steps build on each other: after one fails, the rest fail at once naming it, instead of timing out one by one.
+let firstFailedStep = null;
+function step(name, body) {
+  test(name, { timeout: stepTimeoutMs }, async () => {
+    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
+    try {
+      await body();
+    } catch (error) {
+      firstFailedStep = name;
+      await screenshot(`failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+let services;
+let browser;
+let page;
+let cloudEndpointPath;
+const requestsThatLeftLocalhost = [];
+/** Failed answers the walkthrough provokes on purpose; any other 4xx/5xx fails the last step. */
+const expectedFailedResponses = [
+  /^401 GET \/api\/auth\/me$/, // asking who is signed in, before sign-in
+  /^401 POST \/api\/auth\/login$/, // the deliberately wrong password
+  /^400 POST \/api\/endpoints\/[^/]+\/policy-versions$/, // the simulated refusal of a policy on save
+];
+const pageErrors = [];
+
+function watchPage(watchedPage) {
+  watchedPage.on('request', (request) => {
+    const url = new URL(request.url());
+    if (['data:', 'blob:'].includes(url.protocol)) return;
+    if (!['127.0.0.1', 'localhost'].includes(url.hostname)) requestsThatLeftLocalhost.push(request.url());
+  });
+  watchedPage.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+  watchedPage.on('console', (message) => {
+    // Failed loads are judged by URL below; the console only repeats them without one.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      pageErrors.push(`console error: ${message.text()}`);
+    }
+  });
+  watchedPage.on('response', (response) => {
+    if (response.status() < 400) return;
+    const failure = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
+    if (!expectedFailedResponses.some((expected) => expected.test(failure)))
+      pageErrors.push(`failed request: ${failure}`);
+  });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const accessibilityViolations = [];
+
+/** Runs axe-core on the page as it is and keeps every serious or critical violation for the last step. */
+/** Waits until transitions end: fading drawers and notifications would be captured and measured half transparent. */
+async function waitForStillness() {
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
+  );
+}
+
+async function checkAccessibility(screenName) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    // Monaco draws its own text colors (line numbers, syntax); its contrast is outside this check, nothing else is.
+    // The inner editors of Monaco's read-only diff view leave their (hidden) edit surface unnamed even with
+    // originalAriaLabel/modifiedAriaLabel set; the diff itself is named, so that one surface is left out.
+    const everythingButContrast = await window.axe.run(
+      { exclude: [['.monaco-diff-editor .native-edit-context']] },
+      { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } },
+    );
+    const contrastOutsideMonaco = await window.axe.run(
+      { exclude: [['.monaco-editor']] },
+      { resultTypes: ['violations'], runOnly: ['color-contrast'] },
+    );
+    return [...everythingButContrast.violations, ...contrastOutsideMonaco.violations]
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map(
+        (violation) =>
+          `${violation.id} (${violation.help}): ${violation.nodes
+            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
+            .slice(0, 3)
+            .join(' | ')}`,
+      );
+  });
+  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
+}
+
+/** A screenshot of a main screen, which also gets an accessibility check. */
+async function screenshot(name) {
+  await waitForStillness();
+  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
+  if (!name.startsWith('failed-')) await checkAccessibility(name);
+}
+
+/**
+ * Replaces the Monaco editor's text the way a user pasting does: select all, then a paste event carrying the text
+ * (typing it would trigger auto-indent on every new line).
+ */
+async function replaceEditorText(text) {
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.evaluate((pasted) => {
+    const clipboardData = new DataTransfer();
+    clipboardData.setData('text/plain', pasted);
+    document.activeElement.dispatchEvent(
+      new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
+    );
+  }, text);
+}
+
+/** Line number of every error squiggle Monaco draws, from its position in the editor's overlay layer. */
+async function linesWithErrorSquiggles() {
+  return page.evaluate(() => {
+    const lineHeight = Number.parseFloat(getComputedStyle(document.querySelector('.monaco-editor .view-line')).height);
+    return [...document.querySelectorAll('.monaco-editor .view-overlays .squiggly-error')].map((squiggle) => {
+      const lineOverlay = squiggle.closest('.view-overlays > div');
+      return Math.round(Number.parseFloat(lineOverlay.style.top) / lineHeight) + 1;
+    });
+  });
+}
+
+async function signIn(credentials) {
+  await page.getByLabel('Email').fill(credentials.email);
+  await page.getByLabel(/^Password/).fill(credentials.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+}
+
+function navigationLink(name) {
+  return page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name });
+}
+
+async function createEndpoint({ type, url, upstreamUrl }) {
+  await navigationLink('Endpoints').click();
+  await page.getByRole('link', { name: 'New endpoint' }).first().click();
+  await page.getByRole('radio', { name: type === 'cloud' ? 'Cloud' : 'Internal' }).check();
+  await page.getByLabel(/^URL/).fill(url);
+  if (upstreamUrl) await page.getByLabel(/^Upstream URL/).fill(upstreamUrl);
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await page.getByTestId('endpoint-url').filter({ hasText: url }).waitFor();
+  await page.locator('.monaco-editor .view-lines').waitFor();
+}
+
+before(async () => {
+  mkdirSync(screenshotDirectory, { recursive: true });
+  // Screenshots of failed steps describe one run only.
+  for (const file of readdirSync(screenshotDirectory)) {
+    if (file.startsWith('failed-')) rmSync(join(screenshotDirectory, file));
+  }
+  services = await startServices();
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(20_000);
+  page = await context.newPage();
+  watchPage(page);
+});
+
+after(async () => {
+  await browser?.close();
+  await services?.stop();
+});
+
+step('first-run setup creates the admin and opens the empty endpoint list', async () => {
+  await page.goto(services.dashboardUrl);
+  await page.waitForURL('**/setup');
+  await screenshot('01-first-run-setup');
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel(/^Password/).fill(admin.password);
+  await page.getByLabel(/^Repeat the password/).fill(admin.password);
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await page.waitForURL('**/endpoints');
+  await page.getByText('No endpoints yet').waitFor();
+  assert.equal(await page.getByTestId('signed-in-role').textContent(), 'admin');
+});
+
+step('signing out and back in returns to the dashboard', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/sign-in**');
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel(/^Password/).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  await screenshot('02-sign-in-rejected');
+  await signIn(admin);
+  await page.waitForURL('**/endpoints');
+});
+
+step('the new-endpoint form applies the URL rules before asking the API', async () => {
+  await page.getByRole('link', { name: 'New endpoint' }).first().click();
+  await page.getByRole('radio', { name: 'Internal' }).check();
+  await page.getByLabel(/^URL/).fill('https://mcp.example.com');
+  await page.keyboard.press('Tab');
+  await page.getByText('Internal endpoint hosts must end in .internal').waitFor();
+  await page.getByLabel(/^URL/).fill('ftp://mcp.example.internal');
+  await page.getByText('The scheme must be http or https, not ftp').waitFor();
+  await screenshot('03-new-endpoint-validation');
+});
+
+step('creates the internal endpoint for the MCP server', async () => {
+  await createEndpoint({ type: 'internal', url: internalEndpointUrl, upstreamUrl: 'http://127.0.0.1:3333' });
+  assert.equal(await page.getByTestId('endpoint-policy-version').textContent(), 'No policy');
+});
+
+step("the internal endpoint's settings change its upstream", async () => {
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.getByLabel('Description').fill('The MCP server on the build VM');
+  await page.getByLabel('Upstream URL').fill('http://127.0.0.1:3334');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Endpoint settings saved.').waitFor();
+  await page.getByText('Forwards to').filter({ hasText: 'http://127.0.0.1:3334' }).waitFor();
+  await page.getByLabel('Upstream URL').fill('http://127.0.0.1:3333');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Forwards to').filter({ hasText: 'http://127.0.0.1:3333' }).waitFor();
+});
+
+step('creates the cloud endpoint, which starts with a terminating policy as version 1', async () => {
+  await createEndpoint({ type: 'cloud', url: cloudEndpointUrl });
+  cloudEndpointPath = new URL(page.url()).pathname.replace(/\/policy$/, '');
+  assert.equal(await page.getByTestId('endpoint-policy-version').textContent(), 'Policy version 1');
+  await page.locator('.monaco-editor').getByText('This is your new Gatehouse endpoint', { exact: false }).waitFor();
+  await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+});
+
+step('an invalid expression is marked on its line before saving', async () => {
+  await replaceEditorText(walkthroughPolicyWithInvalidExpression);
+  const problem = page.locator(`[data-testid=policy-problems] [data-line="${invalidExpressionLine}"]`);
+  await problem.waitFor();
+  assert.equal(await problem.getAttribute('data-code'), 'POLICY_EXPRESSION_INVALID');
+  await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-error').length > 0);
+  assert.deepEqual([...new Set(await linesWithErrorSquiggles())], [invalidExpressionLine]);
+  assert.equal(await page.getByRole('button', { name: 'Save policy' }).isDisabled(), true);
+  await screenshot('04-policy-editor-invalid');
+});
+
+step('the schema offers completion inside the policy', async () => {
+  // Put the cursor after "type: " of the first action and ask for suggestions: the action types come from the schema.
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+Home');
+  for (let line = 1; line < 6; line += 1) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('End');
+  for (let index = 0; index < 'deny'.length; index += 1) await page.keyboard.press('Backspace');
+  await page.keyboard.press('Control+Space');
+  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  await suggestions.first().waitFor();
+  const labels = await suggestions.allTextContents();
+  assert.ok(
+    ['custom-response', 'deny'].every((action) => labels.some((label) => label.includes(action))),
+    `suggestions were: ${labels.join(', ')}`,
+  );
+  await page.keyboard.press('Escape');
+  // Hovering a field shows its documentation from the same schema.
+  await page
+    .locator('.monaco-editor .view-line')
+    .filter({ hasText: 'on_http_request:' })
+    .locator('span', { hasText: 'on_http_request' })
+    .last()
+    .hover();
+  await page.locator('.monaco-hover').filter({ hasText: 'Rules run on each request' }).waitFor();
+});
+
+step('the fixed policy saves as version 2', async () => {
+  await replaceEditorText(walkthroughPolicy);
+  await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+  await page.getByTestId('unsaved-badge').waitFor();
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByLabel('What changed?').fill('Walkthrough policy: IP category, Authorization, rate limit, forward');
+  await page.getByRole('button', { name: 'Save version' }).click();
+  await page.getByText('Saved as version 2').waitFor();
+  await page.getByTestId('endpoint-policy-version').filter({ hasText: 'Policy version 2' }).waitFor();
+  await screenshot('05-policy-editor-saved');
+});
+
+step('a recipe from the snippet menu lands in the policy, and leaving asks before dropping it', async () => {
+  await page.getByRole('button', { name: 'Insert recipe' }).click();
+  await page.getByRole('menuitem', { name: /JWT for MCP/ }).click();
+  await page.locator('.monaco-editor').getByText('jwt-validation').first().waitFor();
+  await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+  // Leaving with unsaved changes asks first; staying keeps them.
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  const guard = page.getByRole('dialog').filter({ hasText: 'Discard unsaved changes?' });
+  await guard.waitFor();
+  await guard.getByRole('button', { name: 'Cancel' }).click();
+  await guard.waitFor({ state: 'detached' });
+  assert.match(page.url(), /\/policy$/);
+  await page.getByTestId('unsaved-badge').waitFor();
+  await page.getByRole('button', { name: 'Discard changes' }).click();
+  await page.locator('[data-testid=unsaved-badge]').waitFor({ state: 'detached' });
+});
+
+step("the API's refusal on save is marked on the line it names", async () => {
+  // The browser runs the same engine as the API, so they agree; to see how a refusal looks (say, an API one version
+  // ahead), its answer to this one save is replaced by a 400 naming line 4.
+  const policyVersionsRoute = '**/api/endpoints/*/policy-versions';
+  await page.route(policyVersionsRoute, async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    await route.fulfill({
+      status: 400,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        error_code: 'POLICY_INVALID',
+        message: 'The Traffic Policy is invalid',
+        details: [
+          {
+            code: 'POLICY_IP_CATEGORY_UNKNOWN',
+            message: 'No IP category is named com.anthropic.api',
+            path: '/on_http_request/0/expressions/0',
+            line: 4,
+            column: 10,
+          },
+        ],
+      }),
+    });
+  });
+  try {
+    await replaceEditorText(`${walkthroughPolicy}# tightened later\n`);
+    await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('button', { name: 'Save version' }).click();
+    await page.locator('[data-testid=policy-problems] [data-line="4"]').getByText('from server').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-error').length > 0);
+    assert.deepEqual([...new Set(await linesWithErrorSquiggles())], [4]);
+    await screenshot('05b-policy-editor-server-refusal');
+  } finally {
+    await page.unroute(policyVersionsRoute);
+  }
+  await page.getByRole('button', { name: 'Discard changes' }).click();
+  await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+  await page.getByTestId('endpoint-policy-version').filter({ hasText: 'Policy version 2' }).waitFor();
+});
+
+step('the version history lists both versions and compares them side by side', async () => {
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  await page.locator('[data-testid=versions-table] tr[data-version="2"]').getByText('active').waitFor();
+  await page.locator('[data-testid=versions-table] tr[data-version="1"]').waitFor();
+  const diff = page.getByTestId('policy-diff');
+  await diff.locator('.monaco-diff-editor').waitFor();
+  await diff.getByText('Require an Authorization header').first().waitFor();
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('[data-testid=policy-diff] .line-insert, [data-testid=policy-diff] .char-insert')
+        .length > 0,
+  );
+  await screenshot('06-versions-diff');
+});
+
+step('restoring version 1 appends version 3 with its text', async () => {
+  await page.getByRole('button', { name: 'Restore version 1' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+  await page.getByText('Its text is now active as version 3').waitFor();
+  const newest = page.locator('[data-testid=versions-table] tr[data-version="3"]');
+  await newest.getByText('restored from v1').waitFor();
+  await newest.getByText('active').waitFor();
+  await page.getByRole('tab', { name: 'Policy' }).click();
+  await page.locator('.monaco-editor').getByText('This is your new Gatehouse endpoint', { exact: false }).waitFor();
+});
+
+step('the endpoint list shows both endpoints with their policy versions', async () => {
+  await navigationLink('Endpoints').click();
+  const table = page.getByTestId('endpoints-table');
+  await table.getByText(cloudEndpointUrl).waitFor();
+  await table.getByText(internalEndpointUrl).waitFor();
+  const cloudRow = table.locator('tr', { hasText: cloudEndpointUrl });
+  assert.match(await cloudRow.textContent(), /v3/);
+  await page.getByLabel('Search endpoints').fill('internal');
+  await table.locator('tr', { hasText: cloudEndpointUrl }).waitFor({ state: 'detached' });
+  await page.getByLabel('Search endpoints').fill('');
+  await screenshot('07-endpoints-list');
+});
+
+step('with the keyboard alone: skip the navigation and create an endpoint', async () => {
+  await page.goto(`${services.dashboardUrl}/endpoints`);
+  await page.getByTestId('endpoints-table').waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main-content');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'New endpoint');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/endpoints/new');
+  // The URL field takes the focus; Enter in it submits the form.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'https://mcp.example.com');
+  await page.keyboard.type('https://scratch.example.com');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('endpoint-url').filter({ hasText: 'https://scratch.example.com' }).waitFor();
+});
+
+step('deleting an endpoint asks first and removes it', async () => {
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Delete endpoint' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Delete endpoint' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete endpoint' }).click();
+  await page.waitForURL('**/endpoints');
+  await page.getByTestId('endpoints-table').getByText(cloudEndpointUrl).waitFor();
+  await page.getByText('Deleted https://scratch.example.com.').waitFor();
+  assert.equal(await page.getByTestId('endpoints-table').getByText('https://scratch.example.com').count(), 0);
+});
+
+step('IP categories list the built-ins and take a custom category', async () => {
+  await navigationLink('IP categories').click();
+  const table = page.getByTestId('ip-categories-table');
+  await table.getByText('com.anthropic.api').waitFor();
+  await page.getByRole('button', { name: 'New IP category' }).click();
+  await page.getByLabel('Name').fill('com.example.office');
+  await page.getByLabel('Description').fill('Head office');
+  await page.getByLabel('Addresses').fill('203.0.113.0/24\n2001:db8::/32');
+  await page.getByRole('button', { name: 'Save category' }).click();
+  await table.getByText('com.example.office').waitFor();
+  await table.getByText('203.0.113.0/24').waitFor();
+  await screenshot('08-ip-categories');
+  assert.equal(
+    await page.getByRole('button', { name: 'Delete com.anthropic.api' }).count(),
+    0,
+    'built-ins are read-only',
+  );
+  await page.getByRole('button', { name: 'Edit com.example.office' }).click();
+  await page.getByLabel('Addresses').fill('198.51.100.7');
+  await page.getByRole('button', { name: 'Save category' }).click();
+  await table.getByText('198.51.100.7').waitFor();
+  await page.getByRole('button', { name: 'Delete com.example.office' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete category' }).click();
+  await table.getByText('com.example.office').waitFor({ state: 'detached' });
+});
+
+step('an API key shows its secret once, with a copy button', async () => {
+  await navigationLink('API keys').click();
+  await page.getByText('No API keys').waitFor();
+  await page.getByRole('button', { name: 'New API key' }).first().click();
+  await page.getByLabel('Description').fill('CI deploy job');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = (await page.getByTestId('api-key-secret').textContent()).trim();
+  assert.ok(secret.length >= 20, `secret was "${secret}"`);
+  await page.getByRole('button', { name: 'Copy' }).waitFor();
+  await screenshot('09-api-key-created');
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+  const row = page.getByTestId('api-keys-table').locator('tr', { hasText: 'CI deploy job' });
+  await row.waitFor();
+  assert.ok(!(await row.textContent()).includes(secret), 'the list must never show the secret');
+  const answer = await page.request.get(`${services.dashboardUrl}/api/endpoints`, {
+    headers: { authorization: `Bearer ${secret}` },
+  });
+  assert.equal(answer.status(), 200);
+});
+
+step('an admin adds a viewer on the Users page', async () => {
+  await navigationLink('Users').click();
+  await page.getByTestId('users-table').getByText(admin.email).waitFor();
+  await page.getByRole('button', { name: 'Add user' }).first().click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/^Email/).fill(viewer.email);
+  await dialog.getByLabel(/^Initial password/).fill(viewer.password);
+  await dialog.getByRole('button', { name: 'Add user' }).click();
+  await page.getByTestId('users-table').getByText(viewer.email).waitFor();
+  await screenshot('10-users');
+});
+
+step('the fleet and the audit log have their pages', async () => {
+  await navigationLink('Data planes').click();
+  await page.getByText('No data plane has reported in yet').or(page.getByTestId('dataplanes-table')).waitFor();
+  await navigationLink('Audit log').click();
+  const timeline = page.getByTestId('audit-timeline');
+  await timeline.getByText('policy.version_created').first().waitFor();
+  await timeline.getByText('endpoint.created').first().waitFor();
+  await screenshot('11-audit-log');
+});
+
+step('the request log has its filters and says when nothing came through yet', async () => {
+  await navigationLink('Request log').click();
+  await page.getByText('No requests yet').waitFor();
+  await page.getByLabel('Status').fill('4xx');
+  await page.getByText('No request matches').waitFor();
+  await page.getByRole('switch', { name: /Live tail/ }).check();
+  await page.getByText('Live tail (connected)').waitFor();
+  await screenshot('12-request-log');
+  await page.getByRole('switch', { name: /Live tail/ }).uncheck();
+  await page.getByLabel('Status').fill('');
+});
+
+step('a logged request opens with its decision, trace and policy version', async () => {
+  // No data plane runs in this test: the row is written as the request-log worker would store it.
+  const endpointId = cloudEndpointPath.split('/').pop();
+  const decision = {
+    phase: 'on_http_request',
+    rule_index: 1,
+    rule_name: 'Require an Authorization header',
+    action: 'deny',
+  };
+  const trace = [
+    {
+      endpoint_id: endpointId,
+      phase: 'on_http_request',
+      rule_index: 0,
+      rule_name: "Allow only Anthropic's API servers",
+      matched: false,
+      actions: [],
+    },
+    {
+      endpoint_id: endpointId,
+      phase: 'on_http_request',
+      rule_index: 1,
+      rule_name: decision.rule_name,
+      matched: true,
+      actions: [{ type: 'deny', result: 'responded', detail: 'status 401' }],
+    },
+  ];
+  const json = (value) => `'${JSON.stringify(value).replaceAll("'", "''")}'::jsonb`;
+  runSql(
+    services.databaseUrl,
+    `INSERT INTO request_logs (id, timestamp, endpoint_id, endpoint_url, policy_version, method, host, path, status,
+       duration_ms, client_ip, client_ip_categories, decision, decision_action, rules_matched, trace, logs)
+     VALUES ('req_walkthrough_1', now(), '${endpointId}', '${cloudEndpointUrl}', 2, 'POST', 'mcp.example.com', '/mcp', 401,
+       1.5, '160.79.104.10', ARRAY['com.anthropic.api'], ${json(decision)}, 'deny',
+       ${json([{ phase: 'on_http_request', rule_index: 1, rule_name: decision.rule_name, endpoint_id: endpointId }])},
+       ${json(trace)}, '[]'::jsonb)`,
+  );
+  await navigationLink('Request log').click();
+  const row = page.getByTestId('request-logs-table').locator('tbody tr', { hasText: '/mcp' });
+  await row.getByText('deny · Require an Authorization header').waitFor();
+  await row.getByRole('button', { name: /^Details of POST \/mcp/ }).click();
+  const details = page.getByTestId('request-log-details');
+  await details
+    .getByTestId('request-log-decision')
+    .filter({ hasText: 'Rule 2 “Require an Authorization header”' })
+    .waitFor();
+  await details.getByTestId('request-log-trace').getByText('status 401', { exact: false }).waitFor();
+  await screenshot('12b-request-log-details');
+  await details.getByRole('link', { name: 'version 2' }).click();
+  await page.waitForURL(`**${cloudEndpointPath}/versions`);
+});
+
+step('the endpoint list pages through many endpoints with Load more', async () => {
+  const extraEndpoints = 55;
+  for (let index = 0; index < extraEndpoints; index += 1) {
+    const created = await page.request.post(`${services.dashboardUrl}/api/endpoints`, {
+      data: {
+        url: `https://bulk-${String(index).padStart(2, '0')}.example.com`,
+        type: 'cloud',
+        traffic_policy: walkthroughPolicy,
+      },
+    });
+    assert.equal(created.status(), 201, await created.text());
+  }
+  // They were made outside this tab, so load the page afresh rather than trust the tab's 10-second cache.
+  await page.goto(`${services.dashboardUrl}/endpoints`);
+  const rows = page.getByTestId('endpoints-table').locator('tbody tr');
+  await page.getByRole('button', { name: 'Load more' }).waitFor();
+  assert.equal(await rows.count(), 50);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+  assert.equal(await rows.count(), extraEndpoints + 2);
+  // A full URL in the search box asks the API, which finds it on any page.
+  await page.getByLabel('Search endpoints').fill(internalEndpointUrl);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=endpoints-table] tbody tr').length === 1);
+  await page.getByLabel('Search endpoints').fill('');
+});
+
+step('a viewer sees endpoints and policies without any edit control', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/sign-in**');
+  await signIn(viewer);
+  assert.equal(await page.getByTestId('signed-in-role').textContent(), 'viewer');
+  assert.equal(await page.getByRole('link', { name: 'New endpoint' }).count(), 0);
+  await page.goto(`${services.dashboardUrl}${cloudEndpointPath}/policy`);
+  await page.locator('.monaco-editor .view-lines').waitFor();
+  await page.getByText('Read only').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Save policy' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Insert recipe' }).count(), 0);
+  await page.getByRole('tab', { name: 'Versions' }).click();
+  await page.locator('[data-testid=versions-table] tr[data-version="3"]').waitFor();
+  assert.equal(await page.getByRole('button', { name: /^Restore version/ }).count(), 0);
+  await page.getByRole('tab', { name: 'Settings' }).click();
+  assert.equal(await page.getByRole('button', { name: 'Delete endpoint' }).count(), 0);
+});
+
+test('no request left localhost and the pages raised no errors', () => {
+  assert.deepEqual(requestsThatLeftLocalhost, []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('every main screen passes axe-core without serious or critical violations', () => {
+  assert.deepEqual(accessibilityViolations, []);
+});

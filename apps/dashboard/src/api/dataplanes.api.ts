@@ -1,0 +1,20 @@
+import { queryOptions } from '@tanstack/react-query';
+import { apiClient, unwrap } from './request-client';
+import type { components } from './schema';
+
+export type Dataplane = components['schemas']['Dataplane'];
+
+export const dataplaneKeys = {
+  all: ['dataplanes'] as const,
+  list: () => [...dataplaneKeys.all, 'list'] as const,
+};
+
+export const dataplaneQueries = {
+  /** The fleet changes on its own (heartbeats every 30 s), so the page polls. */
+  list: () =>
+    queryOptions({
+      queryKey: dataplaneKeys.list(),
+      queryFn: () => unwrap(apiClient.GET('/api/dataplanes')),
+      refetchInterval: 10_000,
+    }),
+};

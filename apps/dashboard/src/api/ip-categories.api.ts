@@ -1,0 +1,37 @@
+import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
+import { apiClient, unwrap } from './request-client';
+import type { components } from './schema';
+
+export type IpCategory = components['schemas']['IpCategory'];
+export type PutIpCategoryBody = components['schemas']['PutIpCategoryBody'];
+
+export const ipCategoryKeys = {
+  all: ['ip-categories'] as const,
+  list: () => [...ipCategoryKeys.all, 'list'] as const,
+};
+
+export const ipCategoryQueries = {
+  list: () =>
+    queryOptions({
+      queryKey: ipCategoryKeys.list(),
+      queryFn: () => unwrap(apiClient.GET('/api/ip-categories')),
+    }),
+};
+
+/** Creates or replaces a custom category (built-ins are read-only). */
+export function usePutIpCategoryMutation() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ name, body }: { name: string; body: PutIpCategoryBody }) =>
+      unwrap(apiClient.PUT('/api/ip-categories/{name}', { params: { path: { name } }, body })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ipCategoryKeys.all }),
+  });
+}
+
+export function useDeleteIpCategoryMutation() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => unwrap(apiClient.DELETE('/api/ip-categories/{name}', { params: { path: { name } } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ipCategoryKeys.all }),
+  });
+}

@@ -1,0 +1,85 @@
+import { infiniteQueryOptions, queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
+import { endpointKeys } from './endpoints.api';
+import { apiClient, cursorOf, unwrap } from './request-client';
+import type { components } from './schema';
+
+export type PolicyVersion = components['schemas']['PolicyVersion'];
+export type CreatePolicyVersionBody = components['schemas']['CreatePolicyVersionBody'];
+
+export const policyVersionKeys = {
+  all: (endpointId: string) => ['policy-versions', endpointId] as const,
+  list: (endpointId: string) => [...policyVersionKeys.all(endpointId), 'list'] as const,
+  detail: (endpointId: string, version: number) => [...policyVersionKeys.all(endpointId), 'detail', version] as const,
+};
+
+export const policyVersionQueries = {
+  /** Newest first. */
+  list: (endpointId: string) =>
+    infiniteQueryOptions({
+      queryKey: policyVersionKeys.list(endpointId),
+      queryFn: ({ pageParam }) =>
+        unwrap(
+          apiClient.GET('/api/endpoints/{id}/policy-versions', {
+            params: {
+              path: { id: endpointId },
+              query: { limit: 50, ...(pageParam ? { before_version: pageParam } : {}) },
+            },
+          }),
+        ),
+      initialPageParam: undefined as number | undefined,
+      getNextPageParam: (lastPage) => {
+        const cursor = cursorOf(lastPage.next_page_uri, 'before_version');
+        return cursor === undefined ? undefined : Number(cursor);
+      },
+    }),
+  /** Versions are immutable, so a fetched one never goes stale. */
+  detail: (endpointId: string, version: number) =>
+    queryOptions({
+      queryKey: policyVersionKeys.detail(endpointId, version),
+      queryFn: () =>
+        unwrap(
+          apiClient.GET('/api/endpoints/{id}/policy-versions/{version}', {
+            params: { path: { id: endpointId, version } },
+          }),
+        ),
+      staleTime: Infinity,
+    }),
+};
+
+async function refreshAfterNewVersion(
+  queryClient: ReturnType<typeof useQueryClient>,
+  endpointId: string,
+  version: PolicyVersion,
+): Promise<void> {
+  queryClient.setQueryData(policyVersionKeys.detail(endpointId, version.version), version);
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: policyVersionKeys.list(endpointId) }),
+    queryClient.invalidateQueries({ queryKey: endpointKeys.detail(endpointId) }),
+    queryClient.invalidateQueries({ queryKey: endpointKeys.lists() }),
+  ]);
+}
+
+/** Saving a policy appends a version and makes it active. */
+export function useCreatePolicyVersionMutation(endpointId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreatePolicyVersionBody) =>
+      unwrap(apiClient.POST('/api/endpoints/{id}/policy-versions', { params: { path: { id: endpointId } }, body })),
+    onSuccess: (version) => refreshAfterNewVersion(queryClient, endpointId, version),
+  });
+}
+
+/** Restoring appends a copy of an old version as the newest one; history stays linear. */
+export function useRestorePolicyVersionMutation(endpointId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ version, message }: { version: number; message?: string }) =>
+      unwrap(
+        apiClient.POST('/api/endpoints/{id}/policy-versions/{version}/restore', {
+          params: { path: { id: endpointId, version } },
+          body: message ? { message } : {},
+        }),
+      ),
+    onSuccess: (version) => refreshAfterNewVersion(queryClient, endpointId, version),
+  });
+}

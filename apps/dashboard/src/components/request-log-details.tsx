@@ -1,0 +1,232 @@
+import { Anchor, Badge, Code, Divider, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import type { ReactNode } from 'react';
+import { Link } from 'react-router';
+import type { RequestLog, RequestLogSummary } from '../api/request-logs.api';
+import { formatAbsoluteTime } from '../lib/format-time';
+import { paths } from '../paths';
+
+export function statusColor(status: number): string {
+  if (status >= 500) return 'red';
+  if (status >= 400) return 'orange';
+  if (status >= 300) return 'blue';
+  return 'green';
+}
+
+function DetailRow({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <Table.Tr>
+      <Table.Th w={170} fw={500} c="dimmed">
+        {label}
+      </Table.Th>
+      <Table.Td>{children}</Table.Td>
+    </Table.Tr>
+  );
+}
+
+function ruleLabel(rule: { phase: string; rule_index: number; rule_name: string | null }): string {
+  return `${rule.phase} #${rule.rule_index + 1}${rule.rule_name ? ` ${rule.rule_name}` : ''}`;
+}
+
+interface RequestLogDetailsProps {
+  /** The row as listed (shown at once). */
+  summary: RequestLogSummary;
+  /** The full record with the decision trace, once loaded. */
+  detail: RequestLog | undefined;
+}
+
+/** Everything known about one proxied request, the decision first: which rule and action answered it. */
+export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
+  const decision = summary.decision;
+  const versionLink =
+    summary.endpoint_id && summary.policy_version !== null ? (
+      <Anchor component={Link} to={paths.endpointVersions(summary.endpoint_id)}>
+        version {summary.policy_version}
+      </Anchor>
+    ) : null;
+
+  return (
+    <Stack gap="md" data-testid="request-log-details">
+      <Group gap="xs">
+        <Badge color={statusColor(summary.status)} variant="light" size="lg">
+          {summary.status}
+        </Badge>
+        <Text ff="monospace" fw={600}>
+          {summary.method} {summary.path}
+          {summary.query ? `?${summary.query}` : ''}
+        </Text>
+      </Group>
+
+      <Stack gap={4}>
+        <Title order={3} size="h5">
+          Decision
+        </Title>
+        {decision ? (
+          <Text component="div" size="sm" data-testid="request-log-decision">
+            Rule {decision.rule_index + 1}
+            {decision.rule_name ? ` “${decision.rule_name}”` : ''} of <Code>{decision.phase}</Code> ran{' '}
+            <Badge variant="light" tt="none">
+              {decision.action}
+            </Badge>
+            {versionLink ? <> in policy {versionLink}</> : null}.
+          </Text>
+        ) : (
+          <Text size="sm" c="dimmed" data-testid="request-log-decision">
+            No rule answered{summary.forwarded_to ? `; the request was forwarded to ${summary.forwarded_to}` : ''}.
+          </Text>
+        )}
+        {summary.error_code ? (
+          <Text size="sm" c="red">
+            Gateway error <Code>{summary.error_code}</Code>
+          </Text>
+        ) : null}
+      </Stack>
+
+      <Stack gap={4}>
+        <Title order={3} size="h5">
+          Trace
+        </Title>
+        {detail ? (
+          detail.trace.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              No rule was evaluated.
+            </Text>
+          ) : (
+            <Table withTableBorder verticalSpacing={4} fz="sm" data-testid="request-log-trace">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Rule</Table.Th>
+                  <Table.Th>Matched</Table.Th>
+                  <Table.Th>Actions</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {detail.trace.map((trace) => (
+                  <Table.Tr key={`${trace.endpoint_id}-${trace.phase}-${trace.rule_index}`}>
+                    <Table.Td>
+                      <Text size="sm">{ruleLabel(trace)}</Text>
+                      {trace.endpoint_id !== summary.endpoint_id ? (
+                        <Text size="xs" c="dimmed">
+                          internal endpoint {trace.endpoint_id}
+                        </Text>
+                      ) : null}
+                      {trace.error ? (
+                        <Text size="xs" c="red">
+                          {trace.error}
+                        </Text>
+                      ) : null}
+                    </Table.Td>
+                    <Table.Td>{trace.matched ? 'yes' : 'no'}</Table.Td>
+                    <Table.Td>
+                      <Stack gap={2}>
+                        {trace.actions.map((action, index) => (
+                          <Text size="xs" key={`${action.type}-${index}`}>
+                            <Code>{action.type}</Code> {action.result}
+                            {action.detail ? ` — ${action.detail}` : ''}
+                          </Text>
+                        ))}
+                      </Stack>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )
+        ) : (
+          <Group gap="xs">
+            <Loader size="xs" />
+            <Text size="sm" c="dimmed">
+              Loading the trace… Matched: {summary.rules_matched.map(ruleLabel).join(', ') || 'none'}
+            </Text>
+          </Group>
+        )}
+        {detail && detail.runtime_errors.length > 0 ? (
+          <Stack gap={2}>
+            {detail.runtime_errors.map((runtimeError) => (
+              <Text size="xs" c="red" key={`${runtimeError.expression}-${runtimeError.message}`}>
+                <Code>{runtimeError.expression}</Code>: {runtimeError.message}
+              </Text>
+            ))}
+          </Stack>
+        ) : null}
+      </Stack>
+
+      <Divider />
+      <Table verticalSpacing={4} fz="sm">
+        <Table.Tbody>
+          <DetailRow label="Time">{formatAbsoluteTime(summary.timestamp)}</DetailRow>
+          <DetailRow label="Endpoint">
+            {summary.endpoint_id ? (
+              <Anchor component={Link} to={paths.endpoint(summary.endpoint_id)} ff="monospace" size="sm">
+                {summary.endpoint_url ?? summary.endpoint_id}
+              </Anchor>
+            ) : (
+              <Text size="sm">{summary.host} (no endpoint)</Text>
+            )}
+          </DetailRow>
+          <DetailRow label="Client IP">
+            <Group gap={4}>
+              <Text size="sm" ff="monospace">
+                {summary.client_ip}
+              </Text>
+              {summary.client_ip_categories.map((category) => (
+                <Badge key={category} size="xs" variant="outline" tt="none">
+                  {category}
+                </Badge>
+              ))}
+            </Group>
+          </DetailRow>
+          {summary.forwarded_to ? <DetailRow label="Forwarded to">{summary.forwarded_to}</DetailRow> : null}
+          <DetailRow label="Duration">
+            {summary.duration_ms.toFixed(1)} ms
+            {summary.upstream_duration_ms !== null ? ` (upstream ${summary.upstream_duration_ms.toFixed(1)} ms)` : ''}
+          </DetailRow>
+          <DetailRow label="Bytes">
+            {summary.bytes_in} in, {summary.bytes_out} out
+          </DetailRow>
+          {summary.mcp ? (
+            <DetailRow label="MCP">
+              <Code>{summary.mcp.method}</Code>
+              {summary.mcp.tool ? (
+                <>
+                  {' '}
+                  tool <Code>{summary.mcp.tool}</Code>
+                </>
+              ) : null}
+            </DetailRow>
+          ) : null}
+          {summary.user_agent ? <DetailRow label="User agent">{summary.user_agent}</DetailRow> : null}
+          {summary.trace_id ? <DetailRow label="Trace id">{summary.trace_id}</DetailRow> : null}
+          <DetailRow label="Request id">
+            <Text size="sm" ff="monospace">
+              {summary.id}
+            </Text>
+          </DetailRow>
+        </Table.Tbody>
+      </Table>
+      {summary.logs.length > 0 ? (
+        <Stack gap={4}>
+          <Title order={3} size="h5">
+            Policy logs
+          </Title>
+          <Code block>{JSON.stringify(summary.logs, null, 2)}</Code>
+        </Stack>
+      ) : null}
+      {detail?.request_headers ? (
+        <Stack gap={4}>
+          <Title order={3} size="h5">
+            Request headers
+          </Title>
+          <Code block>{JSON.stringify(detail.request_headers, null, 2)}</Code>
+        </Stack>
+      ) : null}
+      {detail?.response_headers ? (
+        <Stack gap={4}>
+          <Title order={3} size="h5">
+            Response headers
+          </Title>
+          <Code block>{JSON.stringify(detail.response_headers, null, 2)}</Code>
+        </Stack>
+      ) : null}
+    </Stack>
+  );
+}

@@ -1,0 +1,272 @@
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Modal,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Textarea,
+  Tooltip,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
+import { useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import {
+  ipCategoryQueries,
+  useDeleteIpCategoryMutation,
+  usePutIpCategoryMutation,
+  type IpCategory,
+} from '../api/ip-categories.api';
+import { ApiError, describeError } from '../api/request-client';
+import { ConfirmDialog } from '../components/confirm-dialog';
+import { PageHeader } from '../components/page-header';
+import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { usePermissions } from '../session/session';
+
+/** The API's rule for category names (ip-categories.dto.ts). */
+const categoryNamePattern = /^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$/;
+const visibleCidrCount = 4;
+
+function parseCidrLines(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((cidr) => cidr.trim())
+    .filter(Boolean);
+}
+
+interface CategoryDialogProps {
+  /** null creates a new category. */
+  category: IpCategory | null;
+  onClose: () => void;
+}
+
+function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
+  const putCategory = usePutIpCategoryMutation();
+  const [name, setName] = useState(category?.name ?? '');
+  const [description, setDescription] = useState(category?.description ?? '');
+  const [cidrText, setCidrText] = useState(category?.cidrs.join('\n') ?? '');
+  const [submitted, setSubmitted] = useState(false);
+  const nameProblem = categoryNamePattern.test(name)
+    ? null
+    : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office';
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (nameProblem) return;
+    putCategory.mutate(
+      { name, body: { description: description.trim(), cidrs: parseCidrLines(cidrText) } },
+      {
+        onSuccess: () => {
+          notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
+          onClose();
+        },
+      },
+    );
+  };
+
+  return (
+    <Modal
+      opened
+      onClose={onClose}
+      title={<Text fw={600}>{category ? `Edit ${category.name}` : 'New IP category'}</Text>}
+      size="lg"
+    >
+      <form onSubmit={submit} noValidate>
+        <Stack>
+          <TextInput
+            label="Name"
+            description="Used in policies: 'com.example.office' in conn.client_ip.categories"
+            value={name}
+            onChange={(event) => setName(event.currentTarget.value)}
+            readOnly={category !== null}
+            error={submitted ? nameProblem : null}
+            data-autofocus
+          />
+          <TextInput
+            label="Description"
+            maxLength={255}
+            value={description}
+            onChange={(event) => setDescription(event.currentTarget.value)}
+          />
+          <Textarea
+            label="Addresses"
+            description="IPv4 or IPv6 CIDRs or single addresses, one per line"
+            autosize
+            minRows={4}
+            maxRows={14}
+            ff="monospace"
+            value={cidrText}
+            onChange={(event) => setCidrText(event.currentTarget.value)}
+          />
+          {putCategory.isError ? (
+            <Alert color="red" role="alert">
+              {describeError(putCategory.error)}
+              {putCategory.error instanceof ApiError
+                ? putCategory.error.details.map((detail) => (
+                    <Text key={`${detail.path}-${detail.message}`} size="sm">
+                      {detail.path ? `${detail.path}: ` : ''}
+                      {detail.message}
+                    </Text>
+                  ))
+                : null}
+            </Alert>
+          ) : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={putCategory.isPending}>
+              Save category
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+export function IpCategoriesPage() {
+  const { canEdit } = usePermissions();
+  const categories = useQuery(ipCategoryQueries.list());
+  const deleteCategory = useDeleteIpCategoryMutation();
+  const [editing, setEditing] = useState<IpCategory | 'new' | null>(null);
+  const [deleting, setDeleting] = useState<IpCategory | null>(null);
+
+  const newButton = canEdit ? (
+    <Button leftSection={<IconPlus size={16} />} onClick={() => setEditing('new')}>
+      New IP category
+    </Button>
+  ) : null;
+
+  const confirmDelete = () => {
+    if (!deleting) return;
+    deleteCategory.mutate(deleting.name, {
+      onSuccess: () => notifications.show({ color: 'green', message: `Deleted IP category ${deleting.name}.` }),
+      onError: (error) => notifications.show({ color: 'red', title: 'Delete failed', message: describeError(error) }),
+      onSettled: () => setDeleting(null),
+    });
+  };
+
+  return (
+    <Stack>
+      <PageHeader
+        title="IP categories"
+        description="Named address ranges. Policies test them with 'name' in conn.client_ip.categories."
+        actions={newButton}
+      />
+      {categories.isPending ? (
+        <LoadingState label="Loading IP categories…" />
+      ) : categories.isError ? (
+        <ErrorState
+          title="Could not load IP categories"
+          error={categories.error}
+          onRetry={() => void categories.refetch()}
+        />
+      ) : categories.data.ip_categories.length === 0 ? (
+        <EmptyState title="No IP categories" action={newButton}>
+          Create one for your office or partner networks.
+        </EmptyState>
+      ) : (
+        <Table.ScrollContainer minWidth={720}>
+          <Table verticalSpacing="sm" data-testid="ip-categories-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Name</Table.Th>
+                <Table.Th>Description</Table.Th>
+                <Table.Th>Addresses</Table.Th>
+                {canEdit ? <Table.Th aria-label="Actions" /> : null}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {categories.data.ip_categories.map((category) => (
+                <Table.Tr key={category.name}>
+                  <Table.Td>
+                    <Group gap={6} wrap="nowrap">
+                      <Text ff="monospace" size="sm">
+                        {category.name}
+                      </Text>
+                      {category.builtin ? (
+                        <Badge size="xs" variant="light" color="gray">
+                          built-in
+                        </Badge>
+                      ) : null}
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{category.description}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4}>
+                      {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (
+                        <Badge key={cidr} variant="outline" color="gray" tt="none" ff="monospace">
+                          {cidr}
+                        </Badge>
+                      ))}
+                      {category.cidrs.length > visibleCidrCount ? (
+                        <Text size="xs" c="dimmed">
+                          +{category.cidrs.length - visibleCidrCount} more
+                        </Text>
+                      ) : null}
+                      {category.cidrs.length === 0 ? (
+                        <Text size="xs" c="dimmed">
+                          none
+                        </Text>
+                      ) : null}
+                    </Group>
+                  </Table.Td>
+                  {canEdit ? (
+                    <Table.Td>
+                      {category.builtin ? null : (
+                        <Group gap={4} wrap="nowrap">
+                          <Tooltip label="Edit">
+                            <ActionIcon
+                              variant="subtle"
+                              aria-label={`Edit ${category.name}`}
+                              onClick={() => setEditing(category)}
+                            >
+                              <IconPencil size={16} />
+                            </ActionIcon>
+                          </Tooltip>
+                          <Tooltip label="Delete">
+                            <ActionIcon
+                              variant="subtle"
+                              color="red"
+                              aria-label={`Delete ${category.name}`}
+                              onClick={() => setDeleting(category)}
+                            >
+                              <IconTrash size={16} />
+                            </ActionIcon>
+                          </Tooltip>
+                        </Group>
+                      )}
+                    </Table.Td>
+                  ) : null}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {editing ? (
+        <IpCategoryDialog category={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
+      ) : null}
+      <ConfirmDialog
+        opened={deleting !== null}
+        title={`Delete ${deleting?.name ?? ''}?`}
+        confirmLabel="Delete category"
+        danger
+        busy={deleteCategory.isPending}
+        onConfirm={confirmDelete}
+        onCancel={() => setDeleting(null)}
+      >
+        Policies that test this category will no longer match it.
+      </ConfirmDialog>
+    </Stack>
+  );
+}

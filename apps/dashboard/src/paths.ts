@@ -1,0 +1,23 @@
+/** Every URL of the dashboard, built in one place so links and the route table cannot drift apart. */
+export const paths = {
+  signIn: '/sign-in',
+  setup: '/setup',
+  endpoints: '/endpoints',
+  newEndpoint: '/endpoints/new',
+  endpoint: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}`,
+  endpointPolicy: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/policy`,
+  endpointVersions: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/versions`,
+  endpointSettings: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/settings`,
+  requestLogs: '/request-logs',
+  ipCategories: '/ip-categories',
+  apiKeys: '/api-keys',
+  users: '/users',
+  dataplanes: '/data-planes',
+  auditEvents: '/audit-events',
+} as const;
+
+/** Only same-app paths are followed after sign-in, never another origin. */
+export function safeNextPath(next: string | null): string {
+  if (!next || !next.startsWith('/') || next.startsWith('//')) return paths.endpoints;
+  return next;
+}

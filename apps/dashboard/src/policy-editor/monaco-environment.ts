@@ -1,0 +1,64 @@
+// Monaco is bundled with the dashboard: @monaco-editor/react would otherwise fetch it from a CDN, and no request may
+// leave the Gatehouse origin. Importing this module once configures the editor, its workers and the YAML schema.
+import { loader } from '@monaco-editor/react';
+import { policyDocumentJsonSchema } from '@gatehouse/traffic-policy';
+import * as monaco from 'monaco-editor';
+import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import { configureMonacoYaml } from 'monaco-yaml';
+import YamlWorker from './yaml.worker?worker';
+
+/** Policy models are named `<anything>.policy.yaml`; the schema below applies to exactly those. */
+export function policyModelPath(name: string): string {
+  return `inmemory://gatehouse/${encodeURIComponent(name)}.policy.yaml`;
+}
+
+self.MonacoEnvironment = {
+  getWorker(_workerId: string, label: string) {
+    if (label === 'yaml') return new YamlWorker();
+    return new EditorWorker();
+  },
+};
+
+// monaco-editor >= 0.56 changed editor.createWebWorker() to take { worker }, while monaco-yaml 5.5.1 (through
+// monaco-worker-manager 2.0.1) still calls it with { moduleId, label, createData }. Without this shim the YAML
+// language service silently never starts. Same handshake as Monaco's own compatibility helper: 'ignore', then createData.
+interface LegacyWorkerOptions {
+  label?: string;
+  createData?: unknown;
+  host?: Record<string, (...args: unknown[]) => unknown>;
+  keepIdleModels?: boolean;
+  worker?: Worker;
+}
+const createWebWorkerForYaml = (options: LegacyWorkerOptions) => {
+  if (options.worker) return monaco.editor.createWebWorker(options as monaco.editor.IInternalWebWorkerOptions);
+  const worker = self.MonacoEnvironment!.getWorker!('workerMain.js', options.label ?? 'yaml') as Worker;
+  worker.postMessage('ignore');
+  worker.postMessage(options.createData);
+  return monaco.editor.createWebWorker({ worker, host: options.host, keepIdleModels: options.keepIdleModels });
+};
+const monacoForYaml = {
+  ...monaco,
+  editor: { ...monaco.editor, createWebWorker: createWebWorkerForYaml },
+} as unknown as typeof monaco;
+
+// yaml-language-server reads draft-07 style schemas; the engine's schema is 2020-12 but only uses keywords both share.
+// Its $schema/$id are dropped so the language service does not try to fetch or reject them.
+const { $schema: _draft, $id: _id, ...policySchema } = policyDocumentJsonSchema;
+
+configureMonacoYaml(monacoForYaml, {
+  enableSchemaRequest: false,
+  hover: true,
+  completion: true,
+  validate: true,
+  schemas: [
+    {
+      uri: 'inmemory://gatehouse/schemas/traffic-policy.json',
+      fileMatch: ['**/*.policy.yaml'],
+      schema: policySchema,
+    },
+  ],
+});
+
+loader.config({ monaco });
+
+export { monaco };

@@ -1,0 +1,48 @@
+import { DiffEditor } from '@monaco-editor/react';
+import { Center, Loader } from '@mantine/core';
+import './monaco-environment';
+
+interface PolicyDiffViewerProps {
+  original: string;
+  modified: string;
+  originalName: string;
+  modifiedName: string;
+}
+
+/** Two policy versions side by side (read-only), changes highlighted. */
+export function PolicyDiffViewer({ original, modified, originalName, modifiedName }: PolicyDiffViewerProps) {
+  return (
+    <div data-testid="policy-diff" style={{ border: '1px solid var(--mantine-color-default-border)', borderRadius: 4 }}>
+      <DiffEditor
+        height="60vh"
+        language="yaml"
+        original={original}
+        modified={modified}
+        originalModelPath={`inmemory://gatehouse/diff/${encodeURIComponent(originalName)}.yaml`}
+        modifiedModelPath={`inmemory://gatehouse/diff/${encodeURIComponent(modifiedName)}.yaml`}
+        // @monaco-editor/react 4.7 disposes the models before the diff widget lets go of them on unmount ("TextModel
+        // got disposed before DiffEditorWidget model got reset"). Versions are immutable and small, so their models
+        // are kept (one per version path) and reused.
+        keepCurrentOriginalModel
+        keepCurrentModifiedModel
+        loading={
+          <Center h={200}>
+            <Loader aria-label="Loading the comparison" />
+          </Center>
+        }
+        options={{
+          readOnly: true,
+          originalEditable: false,
+          renderSideBySide: true,
+          minimap: { enabled: false },
+          fontSize: 13,
+          scrollBeyondLastLine: false,
+          automaticLayout: true,
+          ariaLabel: `Differences between ${originalName} and ${modifiedName}`,
+          originalAriaLabel: `Policy ${originalName} (old)`,
+          modifiedAriaLabel: `Policy ${modifiedName} (new)`,
+        }}
+      />
+    </div>
+  );
+}

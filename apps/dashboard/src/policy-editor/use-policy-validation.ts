@@ -1,0 +1,32 @@
+import { validatePolicy, type PolicyIssue } from '@gatehouse/traffic-policy';
+import { useDebouncedValue } from '@mantine/hooks';
+import { useMemo } from 'react';
+import type { EndpointType } from '../api/endpoints.api';
+
+export interface BrowserValidation {
+  errors: PolicyIssue[];
+  warnings: PolicyIssue[];
+  /** True while the text changed less than the debounce delay ago, so the result describes older text. */
+  pending: boolean;
+}
+
+/** Delay after the last keystroke before the engine re-validates: fast enough to feel live, slow enough not to stutter. */
+export const validationDebounceMs = 250;
+
+/**
+ * Runs the engine's own validation (the one the API runs on save) in the browser, debounced. With the registered
+ * internal endpoint URLs it also warns about forward-internal targets that do not exist, as the API does.
+ */
+export function usePolicyValidation(
+  text: string,
+  endpointType: EndpointType,
+  internalEndpointUrls?: ReadonlySet<string>,
+): BrowserValidation {
+  const [debouncedText] = useDebouncedValue(text, validationDebounceMs);
+  const result = useMemo(() => {
+    // An internal endpoint may have no policy at all; an empty editor means "none" there.
+    if (endpointType === 'internal' && !debouncedText.trim()) return { errors: [], warnings: [] };
+    return validatePolicy(debouncedText, { endpointType, ...(internalEndpointUrls ? { internalEndpointUrls } : {}) });
+  }, [debouncedText, endpointType, internalEndpointUrls]);
+  return { errors: result.errors, warnings: result.warnings, pending: debouncedText !== text };
+}

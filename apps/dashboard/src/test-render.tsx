@@ -1,0 +1,50 @@
+import { MantineProvider } from '@mantine/core';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { render } from '@testing-library/react';
+import { createMemoryRouter, RouterProvider, type RouteObject } from 'react-router';
+import { authKeys, type CurrentActor } from './api/auth.api';
+import { createQueryClient } from './api/query-client';
+
+export const signedInEditor: CurrentActor = {
+  type: 'user',
+  id: 'usr_1',
+  name: 'editor@example.com',
+  role: 'editor',
+  user: null,
+};
+
+/** Renders routes as the app does (Mantine, TanStack Query, a router), with a signed-in actor already known. */
+export function renderRoutes(
+  routes: RouteObject[],
+  initialPath: string,
+  actor: CurrentActor | null = signedInEditor,
+  { setupRequired = false }: { setupRequired?: boolean } = {},
+) {
+  const queryClient = createQueryClient();
+  queryClient.setQueryData(authKeys.me(), actor);
+  queryClient.setQueryData(authKeys.setupStatus(), { setup_required: setupRequired });
+  const router = createMemoryRouter(routes, { initialEntries: [initialPath] });
+  const view = render(
+    <MantineProvider>
+      <QueryClientProvider client={queryClient}>
+        <RouterProvider router={router} />
+      </QueryClientProvider>
+    </MantineProvider>,
+  );
+  return { ...view, router, queryClient };
+}
+
+/** A fetch stand-in that records requests and answers from a handler. */
+export function stubFetch(handler: (request: Request) => Response | Promise<Response>) {
+  const requests: Request[] = [];
+  const fetchStub = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    requests.push(request.clone());
+    return handler(request);
+  };
+  return { fetchStub, requests };
+}
+
+export function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
