@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { AppModule } from './app.module';
@@ -13,10 +15,39 @@ import { createValidationPipe } from './common/validation';
 import type { Env } from './env';
 import { buildOpenApiDocument } from './openapi/openapi';
 
+/** apps/api/dist → apps/dashboard/dist in the repository layout (and in the Docker image, which copies both). */
+const defaultDashboardDirectory = join(__dirname, '..', '..', 'dashboard', 'dist');
+
+/**
+ * Serves the built dashboard at `/` with index.html for every other non-API GET, so links into the single-page app
+ * work on reload. Assets are public by design: the data they show comes from /api, which the guard protects.
+ */
+function serveDashboard(app: NestExpressApplication, directory: string): void {
+  const index = join(directory, 'index.html');
+  if (!existsSync(index)) return;
+  app.useStaticAssets(directory, {
+    index: false,
+    maxAge: '1h',
+    setHeaders: (response: ServerResponse, path: string) => {
+      // Vite fingerprints assets; index.html must never be cached or users keep a stale app after an upgrade.
+      if (path.endsWith('.html')) response.setHeader('cache-control', 'no-cache');
+    },
+  });
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    const isPageRequest = request.method === 'GET' || request.method === 'HEAD';
+    if (!isPageRequest || request.path === '/api' || request.path.startsWith('/api/')) {
+      next();
+      return;
+    }
+    response.setHeader('cache-control', 'no-cache');
+    response.sendFile(index);
+  });
+}
+
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the configured control-plane app (used by main.ts, the OpenAPI writer and the tests). */
-export async function createApp(env: Env, logger: Logger): Promise<INestApplication> {
+export async function createApp(env: Env, logger: Logger): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(env, logger), {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
@@ -42,6 +73,7 @@ export async function createApp(env: Env, logger: Logger): Promise<INestApplicat
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
+  serveDashboard(app, env.GATEHOUSE_DASHBOARD_DIR ?? defaultDashboardDirectory);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });
   return app;
