@@ -2,11 +2,7 @@ import { Redis } from 'ioredis';
 import type { Agent } from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigPublisherService } from '../src/config-publisher/config-publisher.service';
-import {
-  CONFIG_CHANNEL,
-  type ConfigChangeEvent,
-  ConfigChangeEventSchema,
-} from '@gatehouse/contracts';
+import { CONFIG_CHANNEL, type ConfigChangeEvent, ConfigChangeEventSchema } from '@gatehouse/contracts';
 import type { CreateEndpointBody, UpdateEndpointBody } from '../src/endpoints/endpoints.dto';
 import type { PutIpCategoryBody } from '../src/ip-categories/ip-categories.dto';
 import { RedisService } from '../src/redis/redis.service';
@@ -192,8 +188,14 @@ describe('config publishing (DESIGN.md §6)', () => {
     // The relay runs every second in the API (and in `npm run worker`).
     await vi.waitFor(async () => expect(await events()).toHaveLength(1), { timeout: 5_000, interval: 50 });
     expect((await events())[0]).toMatchObject({ kind: 'endpoint.upserted', entity_id: id });
-    const pendingAfter = await testApp.db.query('SELECT 1 FROM config_changes WHERE published_at IS NULL');
-    expect(pendingAfter.rowCount).toBe(0);
+    // The relay marks the row published right after PUBLISH returns, so a subscriber can see the event first.
+    await vi.waitFor(
+      async () => {
+        const pendingAfter = await testApp.db.query('SELECT 1 FROM config_changes WHERE published_at IS NULL');
+        expect(pendingAfter.rowCount).toBe(0);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
   });
 
   it('publishes rows committed by another process (no request in this one) on the next relay run', async () => {
