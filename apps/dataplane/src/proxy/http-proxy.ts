@@ -18,10 +18,11 @@ import type { RequestEventSink } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
 import { applyReplacements } from './body-transforms.js';
 import { normalizeSocketAddress, type ClientIpResolver } from './client-ip.js';
-import { headerMapOf, requestTargetOf, upstreamHeaders } from './headers.js';
+import { upstreamHeaders } from './headers.js';
 import { gatewayError, runRequestPhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
+import { readIncomingRequest } from './incoming-request.js';
 import { RequestBody } from './request-body.js';
-import { RequestRecord, traceIdOf } from './request-record.js';
+import type { RequestRecord } from './request-record.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 
@@ -75,23 +76,12 @@ async function proxyRequest(deps: ProxyDependencies, req: IncomingMessage, res: 
   // 1. One read of the running config.
   const config = deps.store.current;
 
-  // 2. Route by Host (without port, case-insensitive): exact, then wildcard.
+  // 2–3. The request target (routing happens by its Host: exact, then wildcard) and the client IP: the socket peer,
+  // or X-Forwarded-For when the peer is a trusted proxy.
   const socket = req.socket;
-  const scheme = (socket as TLSSocket).encrypted === true ? 'https' : 'http';
-  const { hostHeader, host, port, path, query } = requestTargetOf(req.url ?? '/', req.headers.host);
-  const method = req.method ?? 'GET';
-  const headers = headerMapOf(req.rawHeaders);
-
-  // 3. The client IP: the socket peer, or X-Forwarded-For when the peer is a trusted proxy.
-  const clientIp = deps.clientIps.clientIpOf(socket.remoteAddress, headers.get('x-forwarded-for'));
-  const record = new RequestRecord(
-    method,
-    host,
-    path,
-    query,
-    clientIp,
-    headers.get('user-agent')?.[0] ?? '',
-    traceIdOf(headers.get('traceparent')?.[0]),
+  const { scheme, hostHeader, host, port, path, query, method, headers, clientIp, record } = readIncomingRequest(
+    req,
+    deps.clientIps,
   );
   res.once('close', () => {
     if (!res.writableFinished) record.errorCode ??= 'CLIENT_CLOSED';

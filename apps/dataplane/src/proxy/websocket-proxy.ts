@@ -1,21 +1,13 @@
 import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { detectMcp, type ConnectionFacts, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
 import { routeByHost } from '../config/runtime-config.js';
 import { normalizeSocketAddress } from './client-ip.js';
-import {
-  headerMapOf,
-  isValidHeaderName,
-  isValidHeaderValue,
-  requestTargetOf,
-  syntheticHeaderList,
-  upstreamHeaders,
-} from './headers.js';
+import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList, upstreamHeaders } from './headers.js';
 import type { ProxyDependencies } from './http-proxy.js';
+import { readIncomingRequest } from './incoming-request.js';
 import { gatewayError, runRequestPhase } from './policy-chain.js';
-import { RequestRecord, traceIdOf } from './request-record.js';
 
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through routing and on_http_request
@@ -41,19 +33,9 @@ async function proxyUpgrade(
 ): Promise<void> {
   const config = deps.store.current;
   const peerSocket = req.socket;
-  const scheme = (peerSocket as TLSSocket).encrypted === true ? 'https' : 'http';
-  const { hostHeader, host, port, path, query } = requestTargetOf(req.url ?? '/', req.headers.host);
-  const method = req.method ?? 'GET';
-  const headers = headerMapOf(req.rawHeaders);
-  const clientIp = deps.clientIps.clientIpOf(peerSocket.remoteAddress, headers.get('x-forwarded-for'));
-  const record = new RequestRecord(
-    method,
-    host,
-    path,
-    query,
-    clientIp,
-    headers.get('user-agent')?.[0] ?? '',
-    traceIdOf(headers.get('traceparent')?.[0]),
+  const { scheme, hostHeader, host, port, path, query, method, headers, clientIp, record } = readIncomingRequest(
+    req,
+    deps.clientIps,
   );
   socket.on('error', () => socket.destroy());
 
