@@ -11,11 +11,13 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { redisNames } from '@gatehouse/contracts';
+import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { BullmqRequestEventSink } from '../../dataplane/src/events/bullmq-event-sink';
+import { InProcessMessageBus } from '../src/bus/in-process-message-bus';
 import { createLogger } from '../src/common/logger';
 import { PrismaService } from '../src/database/prisma.service';
-import { parseEnv } from '../src/env';
 import { RequestLogTailService } from '../src/request-logs/request-log-tail.service';
 import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
 import { RequestLogsService } from '../src/request-logs/request-logs.service';
@@ -144,11 +146,14 @@ async function seed(db: pg.Client): Promise<number> {
 }
 
 async function measureQueries(): Promise<{ name: string; p50: number; p95: number; p99: number; rows: number }[]> {
-  const env = parseEnv({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'silent' });
   const logger = createLogger('silent');
-  const prisma = new PrismaService(env);
+  const prisma = new PrismaService(new PrismaPg({ connectionString: databaseUrl }));
   const repository = new RequestLogsRepository(prisma);
-  const service = new RequestLogsService(repository, new RequestLogTailService(env, logger), logger);
+  const service = new RequestLogsService(
+    repository,
+    new RequestLogTailService(new InProcessMessageBus(), redisNames(), logger),
+    logger,
+  );
   const second = await service.listRequestLogs({ limit: 50 });
   const cursor = new URL(`http://x${second.next_page_uri ?? ''}`).searchParams.get('before') ?? undefined;
   const queries: [string, Parameters<RequestLogsService['listRequestLogs']>[0]][] = [

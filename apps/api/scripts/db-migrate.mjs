@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { runMigrationCommand } from './wasm-migrate.mjs';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { deploy, openEngine, runMigrationCommand } from './wasm-migrate.mjs';
 import { seedBuiltinIpCategories } from './seed.mjs';
 
 export async function createDatabaseIfMissing(databaseUrl) {
@@ -26,6 +27,40 @@ export async function migrateDatabase(databaseUrl) {
   const applied = await runMigrationCommand('deploy', { databaseUrl });
   const seeded = await seedBuiltinIpCategories(databaseUrl);
   return { created, applied, seeded };
+}
+
+/**
+ * pglite-prisma-adapter 0.7.2 runs migration scripts without awaiting them, so a failing migration would be recorded
+ * as applied; this factory awaits them and reports the error to the engine.
+ */
+class PGliteMigrationAdapterFactory extends PrismaPGlite {
+  async connect() {
+    const adapter = await super.connect();
+    adapter.executeScript = async (script) => {
+      try {
+        await adapter.client.exec(script);
+      } catch (error) {
+        adapter.onError(error);
+      }
+    };
+    return adapter;
+  }
+}
+
+/**
+ * The embedded shape's `db:migrate`, run at every boot: applies the committed migrations to an open PGlite database
+ * and seeds the built-in IP categories (PGlite's query() answers like a pg client's, which the seed relies on).
+ */
+export async function migrateEmbeddedDatabase(pglite) {
+  const { engine } = await openEngine({ adapterFactory: new PGliteMigrationAdapterFactory(pglite) });
+  let applied;
+  try {
+    applied = await deploy({ engine });
+  } finally {
+    engine.free();
+  }
+  const seeded = await seedBuiltinIpCategories(pglite);
+  return { created: false, applied, seeded };
 }
 
 const invokedDirectly =

@@ -9,7 +9,7 @@ import cookieParser from 'cookie-parser';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import { AppModule } from './app.module';
+import { AppModule, type Infrastructure } from './app.module';
 import { PinoNestLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
 import type { Env } from './env';
@@ -47,8 +47,12 @@ function serveDashboard(app: NestExpressApplication, directory: string): void {
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the configured control-plane app (used by main.ts, the OpenAPI writer and the tests). */
-export async function createApp(env: Env, logger: Logger): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(env, logger), {
+export async function createApp(
+  env: Env,
+  logger: Logger,
+  infrastructure: Infrastructure = {},
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(env, logger, infrastructure), {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
   });
@@ -72,7 +76,6 @@ export async function createApp(env: Env, logger: Logger): Promise<NestExpressAp
   app.use(cookieParser());
   app.setGlobalPrefix('api');
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   serveDashboard(app, env.GATEHOUSE_DASHBOARD_DIR ?? defaultDashboardDirectory);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/openapi.json', raw: ['json'] });

@@ -1,19 +1,23 @@
+import { redisNames } from '@gatehouse/contracts';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditEventsModule } from './audit-events/audit-events.module';
 import { AuthModule } from './auth/auth.module';
+import { BusModule } from './bus/bus.module';
+import { REDIS_NAMES } from './bus/message-bus';
+import { InProcessMessageBus } from './bus/in-process-message-bus';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { LOGGER } from './common/logger';
 import { ConfigPublisherModule } from './config-publisher/config-publisher.module';
 import { DatabaseModule } from './database/database.module';
+import type { DatabaseAdapter } from './database/prisma.service';
 import { DataplaneSyncModule } from './dataplane-sync/dataplane-sync.module';
 import { EndpointsModule } from './endpoints/endpoints.module';
 import { ENV, type Env } from './env';
 import { HealthModule } from './health/health.module';
 import { IpCategoriesModule } from './ip-categories/ip-categories.module';
-import { RedisModule } from './redis/redis.module';
 import { RequestLogsModule } from './request-logs/request-logs.module';
 import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
 import { UsersModule } from './users/users.module';
@@ -28,21 +32,31 @@ export class CoreModule {
       providers: [
         { provide: ENV, useValue: env },
         { provide: LOGGER, useValue: logger },
+        { provide: REDIS_NAMES, useValue: redisNames(env.GATEHOUSE_REDIS_PREFIX) },
       ],
-      exports: [ENV, LOGGER],
+      exports: [ENV, LOGGER, REDIS_NAMES],
     };
   }
 }
 
+/**
+ * What the control plane runs on when its caller opened it: the embedded shape passes its PGlite adapter and the bus
+ * it shares with its data plane. Unset parts come from the environment (DATABASE_URL, REDIS_URL).
+ */
+export interface Infrastructure {
+  database?: DatabaseAdapter;
+  bus?: InProcessMessageBus;
+}
+
 @Module({})
 export class AppModule {
-  static register(env: Env, logger: Logger): DynamicModule {
+  static register(env: Env, logger: Logger, infrastructure: Infrastructure = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         CoreModule.register(env, logger),
-        DatabaseModule,
-        RedisModule,
+        DatabaseModule.register(env, infrastructure.database),
+        BusModule.register(env, infrastructure.bus),
         ConfigPublisherModule,
         AuditEventsModule,
         AuthModule,

@@ -1,8 +1,9 @@
 // The control plane's environment (DESIGN.md §3), parsed once at boot. Nothing else reads process.env: the parsed
 // value is provided to Nest as ENV and passed explicitly everywhere else.
 import { randomBytes } from 'node:crypto';
+import { redisPrefixSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
-import { isCidrOrAddress } from './common/cidr';
+import { isCidrOrAddress } from './traffic-policy/policy-engine';
 
 const postgresUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
@@ -13,6 +14,8 @@ const port = z.coerce.number().int().min(0).max(65_535);
 export const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: redisUrl.optional(),
+  /** Keeps this installation's channels, queues and counters apart from others on the same Redis (contracts/redis-names). */
+  GATEHOUSE_REDIS_PREFIX: redisPrefixSchema.optional(),
   API_PORT: port.default(4000),
   GATEHOUSE_DATAPLANE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GATEHOUSE_ADMIN_EMAIL: z.email().optional(),

@@ -7,10 +7,10 @@ import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { CoreModule } from './app.module';
 import { createLogger, PinoNestLogger } from './common/logger';
+import { BusModule } from './bus/bus.module';
 import { ConfigPublisherModule } from './config-publisher/config-publisher.module';
 import { DatabaseModule } from './database/database.module';
 import { type Env, EnvError, parseEnv } from './env';
-import { RedisModule } from './redis/redis.module';
 import { RequestLogsWorkerModule } from './request-logs/request-logs-worker.module';
 
 @Module({})
@@ -20,8 +20,8 @@ class WorkerModule {
       module: WorkerModule,
       imports: [
         CoreModule.register(env, logger),
-        DatabaseModule,
-        RedisModule,
+        DatabaseModule.register(env),
+        BusModule.register(env),
         ConfigPublisherModule,
         RequestLogsWorkerModule,
       ],
@@ -39,6 +39,11 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw error;
+  }
+  if (!env.REDIS_URL || !env.DATABASE_URL) {
+    // Without them the embedded shape (`npm start`) runs these jobs itself; a separate worker would have no queue.
+    console.error('The worker needs DATABASE_URL and REDIS_URL (the distributed shape, DESIGN.md §2).');
+    process.exit(2);
   }
   const logger = createLogger(env.LOG_LEVEL);
   const app = await NestFactory.createApplicationContext(WorkerModule.register(env, logger), {

@@ -9,8 +9,10 @@ import {
   PolicyVersionResponseSchema,
   type UpdateEndpointBody,
 } from '../src/endpoints/endpoints.dto';
+import { ConfigChangePayloadSchema, ConfigSnapshotSchema } from '@gatehouse/contracts';
 import { AuditEventListResponseSchema } from '../src/audit-events/audit-events.dto';
 import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './test-app';
+import { TEST_DATAPLANE_TOKEN } from './test-env';
 import {
   BAD_YAML_POLICY,
   CUSTOM_RESPONSE_POLICY,
@@ -392,6 +394,143 @@ describe('endpoints', () => {
       expect(deleted.actor.type).toBe('user');
       expect(deleted.actor.name).toMatch(/^editor-/);
       expect(deleted.ip).toBeTruthy();
+    });
+  });
+
+  describe('request_log_capture', () => {
+    async function latestOutboxPayload(entityId: string) {
+      const rows = await testApp.db.query<{ payload: unknown; revision: string }>(
+        'SELECT payload, revision::text AS revision FROM config_changes WHERE entity_id = $1 ORDER BY revision DESC LIMIT 1',
+        [entityId],
+      );
+      const row = rows.rows[0];
+      if (!row) throw new Error(`no config change for ${entityId}`);
+      return { revision: Number(row.revision), payload: ConfigChangePayloadSchema.parse(row.payload) };
+    }
+
+    it('defaults to capturing nothing, and is set on create and returned by get and list', async () => {
+      const plain = await createCloud('https://plain.example.com');
+      expect(plain.request_log_capture).toEqual({ headers: false, bodies: false });
+      const created = await editor
+        .post('/api/endpoints')
+        .send({
+          url: 'https://capture.example.com',
+          traffic_policy: DENY_ALL_POLICY,
+          request_log_capture: { headers: true },
+        } satisfies CreateEndpointBody)
+        .expect(201);
+      const id = bodyOf(created, EndpointResponseSchema).id;
+      expect(created.body).toMatchObject({ request_log_capture: { headers: true, bodies: false } });
+      const fetched = await editor.get(`/api/endpoints/${id}`).expect(200);
+      expect(bodyOf(fetched, EndpointResponseSchema).request_log_capture).toEqual({ headers: true, bodies: false });
+      const list = await editor.get('/api/endpoints').expect(200);
+      expect(
+        bodyOf(list, EndpointListResponseSchema).endpoints.map((endpoint) => [
+          endpoint.url,
+          endpoint.request_log_capture,
+        ]),
+      ).toEqual([
+        ['https://capture.example.com', { headers: true, bodies: false }],
+        ['https://plain.example.com', { headers: false, bodies: false }],
+      ]);
+      const { payload } = await latestOutboxPayload(id);
+      expect(payload.endpoint?.request_log_capture).toEqual({ headers: true, bodies: false });
+    });
+
+    it('changes on patch without a policy version, audited and published to data planes', async () => {
+      const endpoint = await createCloud('https://a.example.com');
+      const id = endpoint.id as string;
+      const before = await latestOutboxPayload(id);
+
+      const patched = await editor
+        .patch(`/api/endpoints/${id}`)
+        .send({ request_log_capture: { bodies: true } } satisfies UpdateEndpointBody)
+        .expect(200);
+      // Options left out keep their value; the policy stays at version 1.
+      expect(patched.body).toMatchObject({ request_log_capture: { headers: false, bodies: true }, policy_version: 1 });
+      expect(patched.body).not.toHaveProperty('policy_warnings');
+      const versions = await testApp.db.query('SELECT version FROM policy_versions WHERE endpoint_id = $1', [id]);
+      expect(versions.rows).toEqual([{ version: 1 }]);
+
+      const after = await latestOutboxPayload(id);
+      expect(after.revision).toBeGreaterThan(before.revision);
+      expect(after.payload.endpoint).toMatchObject({
+        id,
+        request_log_capture: { headers: false, bodies: true },
+        policy: { version: 1 },
+      });
+      const published = await testApp.db.query(
+        'SELECT published_at FROM config_changes WHERE revision = $1 AND published_at IS NOT NULL',
+        [after.revision],
+      );
+      expect(published.rowCount).toBe(1);
+      const snapshot = await testApp
+        .http()
+        .get('/api/dataplane/config')
+        .set('authorization', `Bearer ${TEST_DATAPLANE_TOKEN}`)
+        .expect(200);
+      expect(ConfigSnapshotSchema.parse(snapshot.body).endpoints.find((synced) => synced.id === id)).toMatchObject({
+        request_log_capture: { headers: false, bodies: true },
+      });
+
+      const audit = await editor.get(`/api/audit-events?entity_id=${id}&kind=endpoint.updated`).expect(200);
+      const [updated] = bodyOf(audit, AuditEventListResponseSchema).audit_events;
+      expect(updated?.before).toMatchObject({ request_log_capture: { headers: false, bodies: false } });
+      expect(updated?.after).toMatchObject({ request_log_capture: { headers: false, bodies: true } });
+    });
+
+    it('treats a patch that repeats the current setting as a no-op', async () => {
+      const endpoint = await createCloud('https://a.example.com');
+      const id = endpoint.id as string;
+      const before = await latestOutboxPayload(id);
+      await editor
+        .patch(`/api/endpoints/${id}`)
+        .send({ request_log_capture: { headers: false, bodies: false } } satisfies UpdateEndpointBody)
+        .expect(200);
+      expect((await latestOutboxPayload(id)).revision).toBe(before.revision);
+      const audit = await testApp.db.query("SELECT 1 FROM audit_events WHERE kind = 'endpoint.updated'");
+      expect(audit.rowCount).toBe(0);
+    });
+
+    it('rejects bad values (VALIDATION_FAILED) and capture on internal endpoints, changing nothing', async () => {
+      const endpoint = await createCloud('https://a.example.com');
+      const id = endpoint.id as string;
+      const notBoolean = await editor
+        .patch(`/api/endpoints/${id}`)
+        .send({ request_log_capture: { headers: 'yes' } })
+        .expect(400);
+      expect(errorOf(notBoolean)).toMatchObject({
+        error_code: 'VALIDATION_FAILED',
+        details: [{ path: 'request_log_capture.headers' }],
+      });
+      const unknownOption = await editor
+        .post('/api/endpoints')
+        .send({ url: 'https://b.example.com', traffic_policy: DENY_ALL_POLICY, request_log_capture: { cookies: true } })
+        .expect(400);
+      expect(errorOf(unknownOption).error_code).toBe('VALIDATION_FAILED');
+      const notObject = await editor.patch(`/api/endpoints/${id}`).send({ request_log_capture: true }).expect(400);
+      expect(errorOf(notObject).details[0]?.path).toBe('request_log_capture');
+      const internal = await editor.post('/api/endpoints').send(INTERNAL).expect(201);
+      const onInternal = await editor
+        .patch(`/api/endpoints/${bodyOf(internal, EndpointResponseSchema).id}`)
+        .send({ request_log_capture: { bodies: true } } satisfies UpdateEndpointBody)
+        .expect(400);
+      expect(errorOf(onInternal)).toMatchObject({
+        error_code: 'ENDPOINT_CAPTURE_UNSUPPORTED',
+        details: [{ path: 'request_log_capture' }],
+      });
+      await editor
+        .post('/api/endpoints')
+        .send({ ...INTERNAL, url: 'https://other.example.internal', request_log_capture: { headers: true } })
+        .expect(400);
+      const fetched = await editor.get(`/api/endpoints/${id}`).expect(200);
+      expect(bodyOf(fetched, EndpointResponseSchema).request_log_capture).toEqual({ headers: false, bodies: false });
+      await editor
+        .get('/api/endpoints?url=https://b.example.com')
+        .expect(200)
+        .expect((response) => {
+          expect(bodyOf(response, EndpointListResponseSchema).endpoints).toEqual([]);
+        });
     });
   });
 

@@ -81,9 +81,18 @@ describe('ip categories', () => {
   it('rejects bad names and bad CIDRs', async () => {
     const badCidr = await editor
       .put('/api/ip-categories/office')
-      .send({ cidrs: ['10.0.0.0/33', 'not-an-ip', '::1/129'] } satisfies PutIpCategoryBody)
+      .send({
+        cidrs: ['10.0.0.0/33', 'not-an-ip', '::1/129', 'fe80::1%eth0/64', '01.2.3.4'],
+      } satisfies PutIpCategoryBody)
       .expect(400);
-    expect(errorOf(badCidr).details.map((detail) => detail.path)).toEqual(['cidrs.0', 'cidrs.1', 'cidrs.2']);
+    // A zone id or a leading-zero octet would be stored but never match: the engine that matches client IPs rejects them.
+    expect(errorOf(badCidr).details.map((detail) => detail.path)).toEqual([
+      'cidrs.0',
+      'cidrs.1',
+      'cidrs.2',
+      'cidrs.3',
+      'cidrs.4',
+    ]);
     const badName = await editor
       .put('/api/ip-categories/Bad%20Name')
       .send({ cidrs: [] } satisfies PutIpCategoryBody)

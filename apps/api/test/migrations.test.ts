@@ -30,7 +30,7 @@ describe('migrations (offline wasm schema engine)', () => {
     try {
       const first = runScript('db-migrate.mjs', [], url);
       expect(first).toMatch(
-        /^db:migrate: created database, applied 2 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion\), seeded 3 built-in IP categories/,
+        /^db:migrate: created database, applied 3 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion, \d{14}_endpoint_request_log_capture\), seeded 3 built-in IP categories/,
       );
 
       const client = new pg.Client({ connectionString: url });
@@ -59,7 +59,14 @@ describe('migrations (offline wasm schema engine)', () => {
         const applied = await client.query(
           'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
         );
-        expect(applied.rowCount).toBe(2);
+        expect(applied.rowCount).toBe(3);
+        const capture = await client.query(
+          "SELECT column_name, column_default FROM information_schema.columns WHERE table_name = 'endpoints' AND column_name LIKE 'request_log_capture_%' ORDER BY column_name",
+        );
+        expect(capture.rows).toEqual([
+          { column_name: 'request_log_capture_bodies', column_default: 'false' },
+          { column_name: 'request_log_capture_headers', column_default: 'false' },
+        ]);
       } finally {
         await client.end();
       }

@@ -53,6 +53,8 @@ export interface DataplaneOptions {
   redisUrl?: string;
   /** How long a rate-limit check waits for Redis before answering from the local fallback. */
   rateLimitTimeoutMs?: number;
+  /** Prefix of the Redis counters (GATEHOUSE_REDIS_PREFIX through `redisNames`); default `gatehouse:rl:`. */
+  rateLimitKeyPrefix?: string;
   /**
    * Default: a logging sink on `logger`. `main.ts` passes the BullMQ sink when REDIS_URL is set. The data plane owns
    * the sink: `stop()` closes it (delivering what is buffered) after the last in-flight request finished.
@@ -111,6 +113,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     redis.on('error', (error) => logger.debug({ err: error }, 'rate-limit Redis connection problem'));
     rateLimits = new RedisRateLimitStore(redis, {
       timeoutMs: options.rateLimitTimeoutMs ?? 100,
+      ...(options.rateLimitKeyPrefix === undefined ? {} : { keyPrefix: options.rateLimitKeyPrefix }),
       onFallback: (reason) => metrics.rateLimitFallbacks.inc({ reason }),
     });
   }

@@ -25,6 +25,16 @@ describe('parseDataplaneEnv', () => {
     expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
   });
 
+  it('takes a key-safe GATEHOUSE_REDIS_PREFIX and refuses one that could collide or break hash tags', () => {
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' }).GATEHOUSE_REDIS_PREFIX).toBeUndefined();
+    expect(
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', GATEHOUSE_REDIS_PREFIX: 'gatehouse-staging' }),
+    ).toMatchObject({ GATEHOUSE_REDIS_PREFIX: 'gatehouse-staging' });
+    expect(() => parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', GATEHOUSE_REDIS_PREFIX: 'a:{b}' })).toThrow(
+      /GATEHOUSE_REDIS_PREFIX/,
+    );
+  });
+
   it('parses trusted proxies as a CIDR list and treats empty optional values as unset', () => {
     const env = parseDataplaneEnv({
       GATEHOUSE_DATAPLANE_TOKEN: 'secret',

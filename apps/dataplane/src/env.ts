@@ -1,4 +1,5 @@
 import { compileCidrSet } from '@gatehouse/traffic-policy';
+import { redisPrefixSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
 
 /**
@@ -67,6 +68,9 @@ export const dataplaneEnvSchema = z.object({
     .string({ error: 'is required: the shared secret the API expects from data planes' })
     .min(1, 'is required: the shared secret the API expects from data planes'),
   REDIS_URL: optionalText.pipe(z.url().optional()),
+  GATEHOUSE_REDIS_PREFIX: optionalText
+    .pipe(redisPrefixSchema.optional())
+    .describe("This installation's namespace in a shared Redis; the same value as the API's and the worker's."),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
   GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

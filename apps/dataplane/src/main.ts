@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { redisNames } from '@gatehouse/contracts';
 import { hostname } from 'node:os';
 import { HttpConfigApi, RedisChangeFeed } from './config/config-source.js';
 import { createDataplane } from './dataplane.js';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
       ? { cert: await readFile(env.DATAPLANE_TLS_CERT), key: await readFile(env.DATAPLANE_TLS_KEY) }
       : undefined;
   // With Redis, request events go to the request-log pipeline's BullMQ queue; without it, to the log.
+  const names = redisNames(env.GATEHOUSE_REDIS_PREFIX);
   const eventSink =
     env.REDIS_URL === undefined
       ? undefined
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
           redisUrl: env.REDIS_URL,
           source: env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
           logger,
+          ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
         });
   const dataplane = createDataplane({
     port: env.DATAPLANE_PORT,
@@ -38,7 +41,13 @@ async function main(): Promise<void> {
     adminPort: env.DATAPLANE_ADMIN_PORT,
     ...(tls === undefined ? {} : { tls }),
     configApi: new HttpConfigApi(env.GATEHOUSE_API_URL, env.GATEHOUSE_DATAPLANE_TOKEN),
-    ...(env.REDIS_URL === undefined ? {} : { changeFeed: new RedisChangeFeed(env.REDIS_URL), redisUrl: env.REDIS_URL }),
+    ...(env.REDIS_URL === undefined
+      ? {}
+      : {
+          changeFeed: new RedisChangeFeed(env.REDIS_URL, names.configChannel),
+          redisUrl: env.REDIS_URL,
+          rateLimitKeyPrefix: names.rateLimitKeyPrefix,
+        }),
     rateLimitTimeoutMs: env.DATAPLANE_RATE_LIMIT_TIMEOUT_MS,
     ...(eventSink === undefined ? {} : { eventSink }),
     logger,

@@ -3,6 +3,7 @@ import {
   ConfigChangeEventSchema,
   ConfigSnapshotSchema,
   HeartbeatRequestSchema,
+  SyncEndpointSchema,
   type ConfigSnapshot,
   type SyncEndpoint,
 } from './config-sync.js';
@@ -17,6 +18,7 @@ const endpoint = {
   upstream_url: null,
   upstream_host_header: 'preserve',
   policy: { version: 3, sha256: 'a'.repeat(64), source: 'on_http_request: []' },
+  request_log_capture: { headers: true, bodies: false },
 } satisfies SyncEndpoint;
 
 describe('config sync contract', () => {
@@ -25,7 +27,9 @@ describe('config sync contract', () => {
       revision: 7,
       generated_at: '2026-11-24T09:00:00.000Z',
       endpoints: [endpoint],
-      ip_categories: [{ name: 'com.anthropic.api', cidrs: ['160.79.104.0/21'], description: 'Anthropic API', builtin: true }],
+      ip_categories: [
+        { name: 'com.anthropic.api', cidrs: ['160.79.104.0/21'], description: 'Anthropic API', builtin: true },
+      ],
     } satisfies ConfigSnapshot;
     expect(ConfigSnapshotSchema.parse(snapshot)).toEqual(snapshot);
     const change = ConfigChangeEventSchema.parse({
@@ -39,12 +43,43 @@ describe('config sync contract', () => {
     expect(change.endpoint?.policy?.version).toBe(3);
   });
 
+  it('reads an endpoint written before request_log_capture existed as capturing nothing', () => {
+    const { request_log_capture: _capture, ...older } = endpoint;
+    expect(SyncEndpointSchema.parse(older).request_log_capture).toEqual({ headers: false, bodies: false });
+    expect(SyncEndpointSchema.parse(endpoint).request_log_capture).toEqual({ headers: true, bodies: false });
+    expect(
+      SyncEndpointSchema.safeParse({ ...endpoint, request_log_capture: { headers: 'yes', bodies: false } }).success,
+    ).toBe(false);
+  });
+
   it('rejects what a data plane could not apply', () => {
-    const change = { kind: 'endpoint.upserted', entity_id: 'ep_1', endpoint, ip_category: null, created_at: '2026-11-24T09:00:01.000Z' };
+    const change = {
+      kind: 'endpoint.upserted',
+      entity_id: 'ep_1',
+      endpoint,
+      ip_category: null,
+      created_at: '2026-11-24T09:00:01.000Z',
+    };
     expect(ConfigChangeEventSchema.safeParse({ ...change, revision: 0 }).success).toBe(false);
     expect(ConfigChangeEventSchema.safeParse({ ...change, revision: 2, kind: 'endpoint.renamed' }).success).toBe(false);
-    expect(ConfigChangeEventSchema.safeParse({ ...change, revision: 2, endpoint: { ...endpoint, policy: { version: 1, sha256: 'short', source: '' } } }).success).toBe(false);
-    expect(ConfigSnapshotSchema.safeParse({ revision: 1.5, generated_at: '2026-11-24T09:00:00Z', endpoints: [], ip_categories: [] }).success).toBe(false);
-    expect(HeartbeatRequestSchema.safeParse({ id: '', hostname: 'h', version: '1', applied_revision: 0, last_error: null }).success).toBe(false);
+    expect(
+      ConfigChangeEventSchema.safeParse({
+        ...change,
+        revision: 2,
+        endpoint: { ...endpoint, policy: { version: 1, sha256: 'short', source: '' } },
+      }).success,
+    ).toBe(false);
+    expect(
+      ConfigSnapshotSchema.safeParse({
+        revision: 1.5,
+        generated_at: '2026-11-24T09:00:00Z',
+        endpoints: [],
+        ip_categories: [],
+      }).success,
+    ).toBe(false);
+    expect(
+      HeartbeatRequestSchema.safeParse({ id: '', hostname: 'h', version: '1', applied_revision: 0, last_error: null })
+        .success,
+    ).toBe(false);
   });
 });

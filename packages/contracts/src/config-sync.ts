@@ -28,6 +28,22 @@ export const SyncPolicySchema = z
   .meta({ id: 'SyncPolicy' });
 export type SyncPolicy = z.infer<typeof SyncPolicySchema>;
 
+/**
+ * What a data plane copies into the request log for requests this endpoint receives, besides the always-logged
+ * fields (DESIGN.md §7). Secret headers (Authorization, Cookie, …) are removed whatever this says.
+ */
+export const RequestLogCaptureSchema = z
+  .object({
+    /** Request and response header values. */
+    headers: z.boolean(),
+    /** A bounded text prefix of the request and response bodies. */
+    bodies: z.boolean(),
+  })
+  .meta({ id: 'RequestLogCapture' });
+export type RequestLogCapture = z.infer<typeof RequestLogCaptureSchema>;
+
+export const requestLogCaptureOff: RequestLogCapture = Object.freeze({ headers: false, bodies: false });
+
 export const SyncEndpointSchema = z
   .object({
     id: z.string(),
@@ -41,6 +57,10 @@ export const SyncEndpointSchema = z
     upstream_host_header: z.enum(['preserve', 'rewrite']),
     /** The active policy; null when an internal endpoint has none. */
     policy: SyncPolicySchema.nullable(),
+    /**
+     * Defaults to capturing nothing: last-known-good files and outbox rows written before the setting existed lack it.
+     */
+    request_log_capture: RequestLogCaptureSchema.default(requestLogCaptureOff),
   })
   .meta({ id: 'SyncEndpoint' });
 export type SyncEndpoint = z.infer<typeof SyncEndpointSchema>;

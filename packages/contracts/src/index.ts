@@ -1,2 +1,3 @@
 export * from './config-sync.js';
 export * from './request-events.js';
+export * from './redis-names.js';

@@ -1,8 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import type { RedisNames } from '@gatehouse/contracts';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { LOGGER } from '../common/logger';
+import { REDIS_NAMES } from '../bus/message-bus';
 import { RedisService } from '../redis/redis.service';
 
 export const LOGIN_ATTEMPTS_PER_WINDOW = 10;
@@ -20,21 +22,25 @@ export class LoginRateLimiter {
   private readonly local = new Map<string, { count: number; resetAt: number }>();
 
   constructor(
-    private readonly redis: RedisService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(REDIS_NAMES) private readonly names: RedisNames,
+    /** Absent without REDIS_URL (embedded shape): one process, so its own count is the whole count. */
+    @Optional() private readonly redis?: RedisService,
   ) {}
 
   private key(ip: string, email: string): string {
-    return `gatehouse:login-attempts:${ip}:${email}`;
+    return `${this.names.loginAttemptsKeyPrefix}${ip}:${email}`;
   }
 
   /** Counts one attempt; throws LOGIN_RATE_LIMITED (429 + retry-after) when over the limit. */
   async registerAttempt(ip: string, email: string): Promise<void> {
     const key = this.key(ip, email);
-    const { count, ttlMs } = await this.countInRedis(key).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'login rate limiter: Redis unreachable, counting in this process');
-      return this.countLocally(key);
-    });
+    const { count, ttlMs } = this.redis
+      ? await this.countInRedis(this.redis, key).catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'login rate limiter: Redis unreachable, counting in this process');
+          return this.countLocally(key);
+        })
+      : this.countLocally(key);
     if (count > LOGIN_ATTEMPTS_PER_WINDOW) {
       const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
       throw new AppError(ErrorCode.LOGIN_RATE_LIMITED, `Too many login attempts; retry in ${retryAfterSeconds} s`, [], {
@@ -46,15 +52,15 @@ export class LoginRateLimiter {
   async clearAttempts(ip: string, email: string): Promise<void> {
     const key = this.key(ip, email);
     this.local.delete(key);
-    await this.redis.client.del(key).catch(() => undefined);
+    await this.redis?.client.del(key).catch(() => undefined);
   }
 
-  private async countInRedis(key: string): Promise<{ count: number; ttlMs: number }> {
-    const results = await this.redis.client.multi().incr(key).pttl(key).exec();
+  private async countInRedis(redis: RedisService, key: string): Promise<{ count: number; ttlMs: number }> {
+    const results = await redis.client.multi().incr(key).pttl(key).exec();
     const [[incrError, count], [ttlError, ttl]] = results as [[Error | null, number], [Error | null, number]];
     if (incrError) throw incrError;
     if (ttlError) throw ttlError;
-    if (ttl < 0) await this.redis.client.pexpire(key, WINDOW_MS);
+    if (ttl < 0) await redis.client.pexpire(key, WINDOW_MS);
     return { count, ttlMs: ttl < 0 ? WINDOW_MS : ttl };
   }
 

@@ -20,6 +20,8 @@ export const ErrorCode = {
   ENDPOINT_SCHEME_IMMUTABLE: 'ENDPOINT_SCHEME_IMMUTABLE',
   /** upstream_url missing, invalid, or given for a cloud endpoint. */
   ENDPOINT_UPSTREAM_INVALID: 'ENDPOINT_UPSTREAM_INVALID',
+  /** request_log_capture turned on for an internal endpoint: only the cloud endpoint a request arrives at captures. */
+  ENDPOINT_CAPTURE_UNSUPPORTED: 'ENDPOINT_CAPTURE_UNSUPPORTED',
   ENDPOINT_NOT_FOUND: 'ENDPOINT_NOT_FOUND',
   POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
   /** Another save claimed the same version number too many times in a row; retry. */
@@ -69,6 +71,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.ENDPOINT_URL_INVALID:
     case ErrorCode.ENDPOINT_SCHEME_IMMUTABLE:
     case ErrorCode.ENDPOINT_UPSTREAM_INVALID:
+    case ErrorCode.ENDPOINT_CAPTURE_UNSUPPORTED:
       return 400;
     case ErrorCode.UNAUTHENTICATED:
     case ErrorCode.INVALID_CREDENTIALS:

@@ -6,12 +6,16 @@ export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'gatehouse-api' }, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
+const BOOT_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /** Routes Nest's own log lines (bootstrap, route mapping) through pino, so every line is JSON. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    // Module loading and route mapping (dozens of lines per boot) say nothing an operator acts on.
+    if (context !== undefined && BOOT_CHATTER.has(context)) this.logger.debug({ context }, String(message));
+    else this.logger.info({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, trace }, String(message));

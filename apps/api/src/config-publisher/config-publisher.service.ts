@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
-import { CONFIG_CHANNEL } from '@gatehouse/contracts';
+import type { RedisNames } from '@gatehouse/contracts';
 import { toConfigChangeEvent } from '../dataplane-sync/sync-presenter';
-import { RedisService } from '../redis/redis.service';
+import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from '../bus/message-bus';
 import { ConfigOutboxRepository } from './config-outbox.repository';
 
 /** How often the relay looks for changes that were committed but not published (e.g. a crash after commit). */
@@ -32,7 +32,8 @@ export class ConfigPublisherService implements OnApplicationBootstrap, OnApplica
 
   constructor(
     private readonly outbox: ConfigOutboxRepository,
-    private readonly redis: RedisService,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(REDIS_NAMES) private readonly names: RedisNames,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(CONFIG_RELAY_ENABLED) private readonly relayEnabled: boolean,
   ) {}
@@ -93,7 +94,7 @@ export class ConfigPublisherService implements OnApplicationBootstrap, OnApplica
       const published = await this.outbox.publishPendingChanges(PUBLISH_BATCH, async (changes) => {
         let delivered = 0;
         for (const change of changes) {
-          await this.redis.client.publish(CONFIG_CHANNEL, JSON.stringify(toConfigChangeEvent(change)));
+          await this.bus.publish(this.names.configChannel, JSON.stringify(toConfigChangeEvent(change)));
           delivered += 1;
         }
         return delivered;

@@ -1,17 +1,17 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { ENV, type Env } from '../env';
 import { PrismaClient } from '../generated/prisma/client';
+
+/** A Prisma driver adapter factory: adapter-pg for Postgres, pglite-prisma-adapter in the embedded shape. */
+export type DatabaseAdapter = NonNullable<NonNullable<ConstructorParameters<typeof PrismaClient>[0]>['adapter']>;
+
+/** Nest injection token of the DatabaseAdapter the PrismaService runs on. */
+export const DATABASE_ADAPTER = Symbol('DATABASE_ADAPTER');
 
 /** The database client. Only repositories (`*.repository.ts`) inject it. */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
-  constructor(@Inject(ENV) env: Env) {
-    if (!env.DATABASE_URL) {
-      throw new Error('DATABASE_URL is required (the embedded PGlite shape is not available in this build)');
-    }
-    // The pool connects lazily, so building the app (e.g. to write openapi.json) needs no database.
-    super({ adapter: new PrismaPg({ connectionString: env.DATABASE_URL, max: 10 }) });
+  constructor(@Inject(DATABASE_ADAPTER) adapter: DatabaseAdapter) {
+    super({ adapter });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -13,6 +13,8 @@ interface SnapshotEndpointRow {
   port: number;
   upstream_url: string | null;
   upstream_host_header: 'preserve' | 'rewrite';
+  request_log_capture_headers: boolean;
+  request_log_capture_bodies: boolean;
   policy_version: number | null;
   policy_sha256: string | null;
   policy_source: string | null;
@@ -32,6 +34,7 @@ function toSyncEndpointFromRow(row: SnapshotEndpointRow): SyncEndpoint {
       row.policy_version !== null && row.policy_sha256 !== null && row.policy_source !== null
         ? { version: row.policy_version, sha256: row.policy_sha256, source: row.policy_source }
         : null,
+    request_log_capture: { headers: row.request_log_capture_headers, bodies: row.request_log_capture_bodies },
   };
 }
 
@@ -51,6 +54,7 @@ export class DataplaneSyncRepository {
         const endpoints = await tx.$queryRaw<SnapshotEndpointRow[]>`
           SELECT e.id, e.url, e.type::text AS type, e.proto, e.host, e.port, e.upstream_url,
                  e.upstream_host_header::text AS upstream_host_header,
+                 e.request_log_capture_headers, e.request_log_capture_bodies,
                  pv.version AS policy_version, pv.sha256 AS policy_sha256, pv.source AS policy_source
           FROM endpoints e
           LEFT JOIN policy_versions pv ON pv.endpoint_id = e.id AND pv.version = e.active_policy_version

@@ -23,6 +23,7 @@ export function toSyncEndpoint(
     policy: activeVersion
       ? { version: activeVersion.version, sha256: activeVersion.sha256, source: activeVersion.source }
       : null,
+    request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
   };
 }
 

@@ -1,3 +1,4 @@
+import { RequestLogCaptureSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
 import { PageQuerySchema } from '../common/pagination';
 import { EndpointTypeSchema, PolicyIssueSchema, TrafficPolicyTextSchema } from '../traffic-policy/traffic-policy.dto';
@@ -6,6 +7,24 @@ export const MAX_URL_LENGTH = 2048;
 
 const UrlTextSchema = z.string().min(1).max(MAX_URL_LENGTH);
 export const UpstreamHostHeaderSchema = z.enum(['preserve', 'rewrite']);
+
+const captureDescription =
+  'What data planes copy into the request log for requests this endpoint receives. `headers`: request and response ' +
+  'header values; `bodies`: the first 8 KiB of UTF-8 text bodies. Authorization, Proxy-Authorization, Cookie and ' +
+  'Set-Cookie are always removed. Cloud endpoints only (internal ones answer 400 ENDPOINT_CAPTURE_UNSUPPORTED). ' +
+  'Changing it creates no policy version.';
+
+/** On create, an omitted option captures nothing. */
+const CreateRequestLogCaptureSchema = z
+  .strictObject({ headers: z.boolean().default(false), bodies: z.boolean().default(false) })
+  .default({ headers: false, bodies: false })
+  .meta({ description: captureDescription });
+
+/** On update, an omitted option keeps its current value. */
+const UpdateRequestLogCaptureSchema = z
+  .strictObject({ headers: z.boolean().optional(), bodies: z.boolean().optional() })
+  .optional()
+  .meta({ description: `${captureDescription} Options left out keep their current value.` });
 
 export const CreateEndpointBodySchema = z
   .strictObject({
@@ -24,6 +43,7 @@ export const CreateEndpointBodySchema = z
       .optional()
       .meta({ description: 'Internal endpoints only (required there): the private http(s) upstream' }),
     upstream_host_header: UpstreamHostHeaderSchema.default('preserve'),
+    request_log_capture: CreateRequestLogCaptureSchema,
     policy_message: z.string().max(1024).default('').meta({ description: 'Message recorded on the policy version' }),
   })
   .meta({ id: 'CreateEndpointBody' });
@@ -40,6 +60,7 @@ export const UpdateEndpointBodySchema = z
     }),
     upstream_url: UrlTextSchema.nullable().optional(),
     upstream_host_header: UpstreamHostHeaderSchema.optional(),
+    request_log_capture: UpdateRequestLogCaptureSchema,
     policy_message: z.string().max(1024).default(''),
   })
   .meta({ id: 'UpdateEndpointBody' });
@@ -67,6 +88,7 @@ export const EndpointResponseSchema = z
     metadata: z.string(),
     upstream_url: z.string().nullable(),
     upstream_host_header: UpstreamHostHeaderSchema,
+    request_log_capture: RequestLogCaptureSchema,
     /** The active policy text, exactly as submitted; null when an internal endpoint has none. */
     traffic_policy: z.string().nullable(),
     policy_version: z.number().int().nullable(),

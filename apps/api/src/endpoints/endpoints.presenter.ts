@@ -18,6 +18,7 @@ export function presentEndpoint(endpoint: EndpointWithPolicy, policyWarnings?: P
     metadata: endpoint.metadata,
     upstream_url: endpoint.upstreamUrl,
     upstream_host_header: endpoint.upstreamHostHeader,
+    request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
     traffic_policy: endpoint.activePolicy?.source ?? null,
     policy_version: endpoint.activePolicy?.version ?? null,
     ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),

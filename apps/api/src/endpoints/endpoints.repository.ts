@@ -20,6 +20,8 @@ export interface EndpointFields {
   metadata: string;
   upstreamUrl: string | null;
   upstreamHostHeader: 'preserve' | 'rewrite';
+  requestLogCaptureHeaders: boolean;
+  requestLogCaptureBodies: boolean;
 }
 
 export type EndpointChanges = Partial<Omit<EndpointFields, 'type' | 'proto'>>;

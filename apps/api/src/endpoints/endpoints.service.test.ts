@@ -43,6 +43,7 @@ const cloudBody: CreateEndpointInput = {
   metadata: '',
   traffic_policy: 'on_http_request: []',
   upstream_host_header: 'preserve',
+  request_log_capture: { headers: false, bodies: false },
   policy_message: '',
 };
 
@@ -78,6 +79,8 @@ describe('EndpointsService (repositories stubbed)', () => {
       metadata: '',
       upstreamUrl: null,
       upstreamHostHeader: 'preserve',
+      requestLogCaptureHeaders: false,
+      requestLogCaptureBodies: false,
       activePolicyVersion: 1,
       createdAt: now,
       updatedAt: now,

@@ -58,6 +58,7 @@ export class EndpointsService {
   async createEndpoint(context: RequestContext, body: CreateEndpointInput): Promise<EndpointResponse> {
     const address = parseEndpointUrl(body.url, body.type);
     const upstreamUrl = this.resolveUpstreamUrl(body.type, body.upstream_url ?? null);
+    this.assertCaptureSupported(body.type, body.request_log_capture);
     const policyText = body.traffic_policy ?? '';
     if (body.type === 'cloud' && policyText.trim() === '') {
       throw new AppError(ErrorCode.POLICY_REQUIRED, 'A cloud endpoint needs a traffic_policy', [
@@ -77,6 +78,8 @@ export class EndpointsService {
         metadata: body.metadata,
         upstreamUrl,
         upstreamHostHeader: body.upstream_host_header,
+        requestLogCaptureHeaders: body.request_log_capture.headers,
+        requestLogCaptureBodies: body.request_log_capture.bodies,
       },
       policy,
     );
@@ -107,6 +110,15 @@ export class EndpointsService {
       changes.upstreamUrl = this.resolveUpstreamUrl(current.type, body.upstream_url);
     }
     if (body.upstream_host_header !== undefined) changes.upstreamHostHeader = body.upstream_host_header;
+    // Only a real difference counts: a PATCH that repeats the current capture setting writes nothing.
+    const capture = body.request_log_capture;
+    if (capture !== undefined) this.assertCaptureSupported(current.type, capture);
+    if (capture?.headers !== undefined && capture.headers !== current.requestLogCaptureHeaders) {
+      changes.requestLogCaptureHeaders = capture.headers;
+    }
+    if (capture?.bodies !== undefined && capture.bodies !== current.requestLogCaptureBodies) {
+      changes.requestLogCaptureBodies = capture.bodies;
+    }
     let prepared: { policy: NewPolicyVersion | null; warnings: PolicyIssue[] | undefined } = {
       policy: null,
       warnings: undefined,
@@ -150,6 +162,19 @@ export class EndpointsService {
       },
       warnings,
     };
+  }
+
+  /**
+   * Data planes capture for the cloud endpoint a request arrives at, never for the internal endpoint it is forwarded
+   * to: turning capture on there would silently do nothing.
+   */
+  private assertCaptureSupported(type: EndpointType, capture: { headers?: boolean; bodies?: boolean }): void {
+    if (type === 'cloud' || (capture.headers !== true && capture.bodies !== true)) return;
+    throw new AppError(
+      ErrorCode.ENDPOINT_CAPTURE_UNSUPPORTED,
+      'Request-log capture applies to the cloud endpoint that receives requests; turn it on there instead',
+      [{ path: 'request_log_capture', message: 'internal endpoints cannot capture headers or bodies' }],
+    );
   }
 
   /** Internal endpoints need an http(s) upstream_url; cloud endpoints never have one. */

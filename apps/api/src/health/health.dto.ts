@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 const DependencyHealthSchema = z.object({
-  status: z.enum(['ok', 'error']),
+  /** `disabled`: not configured — without REDIS_URL the embedded shape connects its parts in-process. */
+  status: z.enum(['ok', 'error', 'disabled']),
   latency_ms: z.number(),
   error: z.string().optional(),
 });

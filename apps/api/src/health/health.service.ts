@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { RedisService } from '../redis/redis.service';
 import type { DependencyHealth, HealthResponse } from './health.dto';
 import { HealthRepository } from './health.repository';
 
 const CHECK_TIMEOUT_MS = 2_000;
+const REDIS_NOT_CONFIGURED: DependencyHealth = { status: 'disabled', latency_ms: 0 };
 
 async function check(probe: () => Promise<unknown>): Promise<DependencyHealth> {
   const started = performance.now();
@@ -31,14 +32,16 @@ async function check(probe: () => Promise<unknown>): Promise<DependencyHealth> {
 export class HealthService {
   constructor(
     private readonly health: HealthRepository,
-    private readonly redis: RedisService,
+    @Optional() private readonly redis?: RedisService,
   ) {}
 
   async checkHealth(): Promise<HealthResponse> {
+    const client = this.redis?.client;
     const [database, redis] = await Promise.all([
       check(() => this.health.pingDatabase()),
-      check(() => this.redis.client.ping()),
+      client ? check(() => client.ping()) : Promise.resolve(REDIS_NOT_CONFIGURED),
     ]);
-    return { status: database.status === 'ok' && redis.status === 'ok' ? 'ok' : 'error', database, redis };
+    const healthy = database.status === 'ok' && redis.status !== 'error';
+    return { status: healthy ? 'ok' : 'error', database, redis };
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCidrOrAddress } from '../common/cidr';
+import { isCidrOrAddress } from '../traffic-policy/policy-engine';
 
 export const IpCategoryNameSchema = z
   .string()

@@ -17,7 +17,7 @@ export class RedisService implements OnModuleInit, OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     if (!env.REDIS_URL) {
-      throw new Error('REDIS_URL is required (the in-process bus is not available in this build)');
+      throw new Error('RedisService needs REDIS_URL (BusModule provides it only then)');
     }
     // lazyConnect: building the app without starting it (e.g. to write openapi.json) needs no Redis.
     // No offline queue: while Redis is down commands fail at once (health answers 503, publishing is left to the

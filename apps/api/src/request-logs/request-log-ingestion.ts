@@ -74,7 +74,7 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
   };
 }
 
-/** Where the worker publishes tail messages (an ioredis client). */
+/** Where the worker publishes tail messages: the MessageBus (an ioredis client fits too, without the count). */
 export interface TailPublisher {
   publish(channel: string, message: string): Promise<unknown>;
   /** Optional: how many processes listen on a channel (PUBSUB NUMSUB); without it the worker always publishes. */
@@ -82,17 +82,6 @@ export interface TailPublisher {
 }
 
 const SUBSCRIBER_CHECK_INTERVAL_MS = 1_000;
-
-/** A TailPublisher on an ioredis connection (commands, not a subscriber connection). */
-export function redisTailPublisher(redis: Redis): TailPublisher {
-  return {
-    publish: (channel, message) => redis.publish(channel, message),
-    subscriberCount: async (channel) => {
-      const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number | string];
-      return Number(reply[1]);
-    },
-  };
-}
 
 /** Rows of concurrently processed jobs merged into one insert (at most this many). */
 const MAX_GROUP_ROWS = 5_000;
@@ -120,6 +109,8 @@ export class RequestLogBatchProcessor {
     private readonly publisher: TailPublisher,
     private readonly logger: Logger,
     redactHeaders: readonly string[],
+    /** The installation's tail channel (RedisNames); the contract's default when there is no prefix. */
+    private readonly tailChannel: string = requestLogsTailChannel,
   ) {
     this.#redacted = redactedHeaderSet(redactHeaders);
   }
@@ -222,7 +213,7 @@ export class RequestLogBatchProcessor {
       }),
     };
     try {
-      await this.publisher.publish(requestLogsTailChannel, JSON.stringify(message));
+      await this.publisher.publish(this.tailChannel, JSON.stringify(message));
     } catch (error) {
       this.logger.warn({ err: error }, 'request-log tail publish failed; tails will catch up from the database');
     }
@@ -234,7 +225,7 @@ export class RequestLogBatchProcessor {
     if (Date.now() - this.#subscribersCheckedAt > SUBSCRIBER_CHECK_INTERVAL_MS) {
       this.#subscribersCheckedAt = Date.now();
       try {
-        this.#hasSubscribers = (await count(requestLogsTailChannel)) > 0;
+        this.#hasSubscribers = (await count(this.tailChannel)) > 0;
       } catch {
         this.#hasSubscribers = true;
       }

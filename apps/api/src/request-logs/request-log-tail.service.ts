@@ -1,26 +1,25 @@
-import { requestLogsTailChannel } from '@gatehouse/contracts';
+import type { RedisNames } from '@gatehouse/contracts';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from '../bus/message-bus';
 import { LOGGER } from '../common/logger';
-import { ENV, type Env } from '../env';
 import { type RequestLogTailMessage, RequestLogTailMessageSchema } from './request-logs.dto';
 
 export type TailListener = (message: RequestLogTailMessage) => void;
 
 /**
- * One Redis subscription to `gatehouse:request-logs:tail` per API process, fanned out to every open live tail.
- * It subscribes on the first listener and stays subscribed; ioredis re-subscribes after a reconnect. Messages lost
- * while disconnected are not a problem: each tail notices the gap in seq and reads it from the database.
+ * One bus subscription to `gatehouse:request-logs:tail` per API process, fanned out to every open live tail. It
+ * subscribes on the first listener and stays subscribed. Messages lost while the bus was disconnected are not a
+ * problem: each tail notices the gap in seq and reads it from the database.
  */
 @Injectable()
 export class RequestLogTailService implements OnModuleDestroy {
   readonly #listeners = new Set<TailListener>();
-  #subscriber: Redis | undefined;
-  #subscribed: Promise<void> | undefined;
+  #subscribed: Promise<() => void> | undefined;
 
   constructor(
-    @Inject(ENV) private readonly env: Env,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(REDIS_NAMES) private readonly names: RedisNames,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -38,30 +37,17 @@ export class RequestLogTailService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.#listeners.clear();
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
+    const subscribed = this.#subscribed;
     this.#subscribed = undefined;
-    if (subscriber) subscriber.disconnect();
-    await Promise.resolve();
+    const unsubscribe = await subscribed?.catch(() => undefined);
+    unsubscribe?.();
   }
 
-  private ensureSubscribed(): Promise<void> {
-    if (this.#subscribed) return this.#subscribed;
-    if (!this.env.REDIS_URL) throw new Error('REDIS_URL is required for the live tail');
-    const subscriber = new Redis(this.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: null });
-    subscriber.on('error', () => {
-      // Reconnects by itself.
-    });
-    subscriber.on('message', (_channel: string, text: string) => this.dispatch(text));
-    this.#subscriber = subscriber;
-    this.#subscribed = subscriber
-      .connect()
-      .then(() => subscriber.subscribe(requestLogsTailChannel))
-      .then(() => undefined)
+  private ensureSubscribed(): Promise<() => void> {
+    this.#subscribed ??= this.bus
+      .subscribe(this.names.requestLogsTailChannel, (text) => this.dispatch(text))
       .catch((error: unknown) => {
         this.#subscribed = undefined;
-        this.#subscriber = undefined;
-        subscriber.disconnect();
         throw error;
       });
     return this.#subscribed;

@@ -1,9 +1,10 @@
+import type { RedisNames } from '@gatehouse/contracts';
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
 import { ENV, type Env } from '../env';
-import { RedisService } from '../redis/redis.service';
-import { RequestLogBatchProcessor, RequestLogIngestionWorker, redisTailPublisher } from './request-log-ingestion';
+import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from '../bus/message-bus';
+import { RequestLogBatchProcessor, RequestLogIngestionWorker } from './request-log-ingestion';
 import { RequestLogRetention } from './request-log-retention';
 import { RequestLogsRepository } from './request-logs.repository';
 
@@ -15,7 +16,8 @@ export class RequestLogWorkersHost implements OnApplicationBootstrap, OnApplicat
 
   constructor(
     private readonly repository: RequestLogsRepository,
-    private readonly redis: RedisService,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(REDIS_NAMES) private readonly names: RedisNames,
     @Inject(ENV) private readonly env: Env,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -25,15 +27,18 @@ export class RequestLogWorkersHost implements OnApplicationBootstrap, OnApplicat
     if (!redisUrl) throw new Error('REDIS_URL is required for the request-log worker');
     const processor = new RequestLogBatchProcessor(
       this.repository,
-      redisTailPublisher(this.redis.client),
+      this.bus,
       this.logger,
       this.env.REQUEST_LOG_REDACT_HEADERS,
+      this.names.requestLogsTailChannel,
     );
-    this.#ingestion = new RequestLogIngestionWorker(processor, this.logger, { redisUrl });
+    const prefix = this.names.bullmqPrefix === undefined ? {} : { prefix: this.names.bullmqPrefix };
+    this.#ingestion = new RequestLogIngestionWorker(processor, this.logger, { redisUrl, ...prefix });
     this.#ingestion.start();
     this.#retention = new RequestLogRetention(this.repository, this.logger, {
       redisUrl,
       retentionDays: this.env.REQUEST_LOG_RETENTION_DAYS,
+      ...prefix,
     });
     await this.#retention.start();
   }

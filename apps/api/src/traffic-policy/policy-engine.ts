@@ -1,5 +1,5 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
-import { policyDocumentJsonSchema, validatePolicy as validateWithEngine } from '@gatehouse/traffic-policy';
+import { parseCidr, policyDocumentJsonSchema, validatePolicy as validateWithEngine } from '@gatehouse/traffic-policy';
 
 export interface PolicyIssue {
   code: string;
@@ -28,3 +28,11 @@ export function validatePolicyText(text: string, options: PolicyValidationOption
 
 /** JSON Schema of a policy document, used in the OpenAPI descriptions of policy fields. */
 export const policyJsonSchema: Record<string, unknown> = policyDocumentJsonSchema;
+
+/**
+ * An IPv4/IPv6 CIDR (`10.0.0.0/8`, `2607:6bc0::/48`) or a bare address, exactly as the engine parses it when it
+ * matches client IPs: accepting anything the engine cannot parse would store a range that silently never matches.
+ */
+export function isCidrOrAddress(value: string): boolean {
+  return parseCidr(value) !== undefined;
+}

@@ -1,14 +1,11 @@
 // A request-log ingestion worker in its own process, for the test that kills it (SIGKILL) mid-stream. Composed by
 // hand (no Nest container) so it runs under tsx. Arguments: <redis url> <bullmq prefix> <lock duration ms>.
+import { PrismaPg } from '@prisma/adapter-pg';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../src/common/logger';
 import { PrismaService } from '../../src/database/prisma.service';
 import { parseEnv } from '../../src/env';
-import {
-  RequestLogBatchProcessor,
-  RequestLogIngestionWorker,
-  redisTailPublisher,
-} from '../../src/request-logs/request-log-ingestion';
+import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../../src/request-logs/request-log-ingestion';
 import { RequestLogsRepository } from '../../src/request-logs/request-logs.repository';
 import { TEST_DATABASE_URL } from '../test-env';
 
@@ -18,8 +15,8 @@ const logger = createLogger(env.LOG_LEVEL);
 const publisher = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 publisher.on('error', () => undefined);
 const processor = new RequestLogBatchProcessor(
-  new RequestLogsRepository(new PrismaService(env)),
-  redisTailPublisher(publisher),
+  new RequestLogsRepository(new PrismaService(new PrismaPg({ connectionString: TEST_DATABASE_URL }))),
+  publisher,
   logger,
   [],
 );

@@ -631,6 +631,19 @@ export type components = {
        */
       upstream_host_header: 'preserve' | 'rewrite';
       /**
+       * @description What data planes copy into the request log for requests this endpoint receives. `headers`: request and response header values; `bodies`: the first 8 KiB of UTF-8 text bodies. Authorization, Proxy-Authorization, Cookie and Set-Cookie are always removed. Cloud endpoints only (internal ones answer 400 ENDPOINT_CAPTURE_UNSUPPORTED). Changing it creates no policy version.
+       * @default {
+       *       "headers": false,
+       *       "bodies": false
+       *     }
+       */
+      request_log_capture: {
+        /** @default false */
+        headers: boolean;
+        /** @default false */
+        bodies: boolean;
+      };
+      /**
        * @description Message recorded on the policy version
        * @default
        */
@@ -652,6 +665,7 @@ export type components = {
       upstream_url: string | null;
       /** @enum {string} */
       upstream_host_header: 'preserve' | 'rewrite';
+      request_log_capture: components['schemas']['RequestLogCapture'];
       traffic_policy: string | null;
       policy_version: number | null;
       policy_warnings?: components['schemas']['PolicyIssue'][];
@@ -659,6 +673,10 @@ export type components = {
       created_at: string;
       /** Format: date-time */
       updated_at: string;
+    };
+    RequestLogCapture: {
+      headers: boolean;
+      bodies: boolean;
     };
     EndpointList: {
       endpoints: components['schemas']['Endpoint'][];
@@ -674,6 +692,11 @@ export type components = {
       upstream_url?: string | null;
       /** @enum {string} */
       upstream_host_header?: 'preserve' | 'rewrite';
+      /** @description What data planes copy into the request log for requests this endpoint receives. `headers`: request and response header values; `bodies`: the first 8 KiB of UTF-8 text bodies. Authorization, Proxy-Authorization, Cookie and Set-Cookie are always removed. Cloud endpoints only (internal ones answer 400 ENDPOINT_CAPTURE_UNSUPPORTED). Changing it creates no policy version. Options left out keep their current value. */
+      request_log_capture?: {
+        headers?: boolean;
+        bodies?: boolean;
+      };
       /** @default  */
       policy_message: string;
     };
@@ -744,6 +767,13 @@ export type components = {
       /** @enum {string} */
       upstream_host_header: 'preserve' | 'rewrite';
       policy: components['schemas']['SyncPolicy'] | null;
+      /**
+       * @default {
+       *       "headers": false,
+       *       "bodies": false
+       *     }
+       */
+      request_log_capture: components['schemas']['RequestLogCapture'];
     };
     SyncPolicy: {
       version: number;
@@ -929,13 +959,13 @@ export type components = {
       status: 'ok' | 'error';
       database: {
         /** @enum {string} */
-        status: 'ok' | 'error';
+        status: 'ok' | 'error' | 'disabled';
         latency_ms: number;
         error?: string;
       };
       redis: {
         /** @enum {string} */
-        status: 'ok' | 'error';
+        status: 'ok' | 'error' | 'disabled';
         latency_ms: number;
         error?: string;
       };
@@ -2276,7 +2306,7 @@ export interface operations {
           'application/json': components['schemas']['Endpoint'];
         };
       };
-      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_SCHEME_IMMUTABLE */
+      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2432,7 +2462,7 @@ export interface operations {
           'application/json': components['schemas']['Endpoint'];
         };
       };
-      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_SCHEME_IMMUTABLE */
+      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
       400: {
         headers: {
           [name: string]: unknown;

@@ -33,6 +33,7 @@ function configAt(revision: number) {
           port: 443,
           upstream_url: null,
           upstream_host_header: 'preserve',
+          request_log_capture: { headers: false, bodies: false },
           policy: { version: revision, sha256: createHash('sha256').update(policy).digest('hex'), source: policy },
         },
       ],

@@ -38,6 +38,7 @@ function endpoint(
     port: parsed.protocol === 'https:' ? 443 : 80,
     upstream_url: internal ? 'http://127.0.0.1:9' : null,
     upstream_host_header: 'preserve',
+    request_log_capture: { headers: false, bodies: false },
     policy:
       policy === null
         ? null

@@ -256,8 +256,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
 
   /** Secret headers never leave the process (the worker checks again). */
   #redact(event: RequestEvent): RequestEventInput {
-    const { request_headers: requestHeaders, response_headers: responseHeaders } = event as RequestEvent &
-      Pick<RequestEventInput, 'request_headers' | 'response_headers'>;
+    const { request_headers: requestHeaders, response_headers: responseHeaders } = event;
     const hasRequestHeaders = requestHeaders !== undefined && requestHeaders !== null;
     const hasResponseHeaders = responseHeaders !== undefined && responseHeaders !== null;
     if (event.logs.length === 0 && !hasRequestHeaders && !hasResponseHeaders) return event;

@@ -2,16 +2,13 @@ import type { RequestEventInput } from '@gatehouse/contracts';
 
 /**
  * One event per proxied request (DESIGN.md §7), in the shape of the request-log contract (`requestEventSchema` in
- * `@gatehouse/contracts`, which the worker validates). Bodies and header values are never included (the type leaves
- * out the contract's opt-in header/body fields: per-endpoint opt-in is not implemented yet); the only
- * header-derived field is the user agent. Secrets that a `log` action copied (Authorization, Cookie, …) are redacted
- * before the event leaves the request path. The data plane always fills the list fields; `trace` (every rule evaluated)
- * is filled by the request path too, but optional for other producers.
+ * `@gatehouse/contracts`, which the worker validates). Header values and bodies are included only when the endpoint
+ * that received the request opted in (`request_log_capture`), and never Authorization, Proxy-Authorization, Cookie or
+ * Set-Cookie. Secrets that a `log` action copied are redacted before the event leaves the request path. The data plane
+ * always fills the list fields; `trace` (every rule evaluated) is filled by the request path too, but optional for
+ * other producers.
  */
-export type RequestEvent = Omit<
-  RequestEventInput,
-  'request_headers' | 'response_headers' | 'request_body' | 'response_body'
-> &
+export type RequestEvent = RequestEventInput &
   Required<Pick<RequestEventInput, 'query' | 'client_ip_categories' | 'rules_matched' | 'logs' | 'runtime_errors'>>;
 
 /**

@@ -22,6 +22,7 @@ import { upstreamHeaders } from './headers.js';
 import { gatewayError, runRequestPhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
 import { readIncomingRequest } from './incoming-request.js';
 import { RequestBody } from './request-body.js';
+import { requestLogCapturerFor } from './request-log-capture.js';
 import type { RequestRecord } from './request-record.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 import { UpstreamExchange } from './upstream-exchange.js';
@@ -100,6 +101,7 @@ async function proxyRequest(deps: ProxyDependencies, req: IncomingMessage, res: 
   }
   record.endpoint = endpoint;
   record.secrets = collectSecrets(headers);
+  record.capture = requestLogCapturerFor(endpoint.synced.request_log_capture, headers);
   const connection: ConnectionFacts = {
     clientIp,
     clientPort: socket.remotePort ?? 0,
@@ -110,7 +112,7 @@ async function proxyRequest(deps: ProxyDependencies, req: IncomingMessage, res: 
   // The URL as the client sent it: no port in Host means the scheme's default port from the client's point of view.
   const request: RequestFacts = { method, scheme, host, port, path, query, headers, httpVersion: req.httpVersion };
   request.mcp = detectMcp(headers);
-  const body = new RequestBody(req, deps.maxBodyBytes);
+  const body = new RequestBody(req, deps.maxBodyBytes, record.capture?.requestBody);
 
   // 4a. on_tcp_connect: once per connection and endpoint; anything but continue closes the connection.
   if (

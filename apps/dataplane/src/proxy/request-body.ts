@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { detectMcp, maxMcpDetectionBytes, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { gatewayError } from './policy-chain.js';
+import type { BodyPrefix } from './request-log-capture.js';
 
 /**
  * The request body, read only when a policy needs it: buffered up to the limit for actions that read it (413 above
@@ -17,6 +18,8 @@ export class RequestBody {
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
+    /** The opted-in endpoint's request-log copy of the first bytes; every path below feeds it what flows past. */
+    private readonly capture?: BodyPrefix,
   ) {}
 
   get hasBody(): boolean {
@@ -59,12 +62,20 @@ export class RequestBody {
         this.#state = 'streamed';
         // A known length is the byte count; only chunked uploads are counted on the way through.
         const length = Number(this.req.headers['content-length']);
-        if (Number.isSafeInteger(length)) {
-          this.bytesRead = length;
-          return this.req;
-        }
-        return Readable.from(this.#counted(), { objectMode: false });
+        const knownLength = Number.isSafeInteger(length);
+        if (knownLength) this.bytesRead = length;
+        if (this.capture !== undefined) return Readable.from(this.#captured(!knownLength), { objectMode: false });
+        return knownLength ? this.req : Readable.from(this.#counted(), { objectMode: false });
       }
+    }
+  }
+
+  /** The stream on its way upstream, each chunk also offered to the capture (which copies at most a prefix). */
+  async *#captured(count: boolean): AsyncIterable<Buffer> {
+    for await (const chunk of this.req) {
+      if (count) this.bytesRead += (chunk as Buffer).length;
+      this.capture!.add(chunk as Buffer);
+      yield chunk as Buffer;
     }
   }
 
@@ -77,7 +88,11 @@ export class RequestBody {
 
   /** A request answered without going upstream: drain what the client still sends so the connection stays usable. */
   discard(): void {
-    if (this.#state !== 'streamed' && this.hasBody) this.req.resume();
+    if (this.#state === 'streamed' || !this.hasBody) return;
+    // An opted-in endpoint logs what a refused client sent too, as far as it arrives before the response ends.
+    if (this.capture !== undefined && this.#state === 'untouched')
+      this.req.on('data', this.capture.add.bind(this.capture));
+    this.req.resume();
   }
 
   /** Reads until the end (true) or until more than `cap` bytes arrived (false; the prefix is kept). */
@@ -89,6 +104,7 @@ export class RequestBody {
         chunks.push(chunk);
         size += chunk.length;
         this.bytesRead += chunk.length;
+        this.capture?.add(chunk);
         if (size > cap) {
           cleanup();
           this.req.pause();
@@ -123,6 +139,7 @@ export class RequestBody {
     this.#prefix = [];
     for await (const chunk of this.req) {
       this.bytesRead += (chunk as Buffer).length;
+      this.capture?.add(chunk as Buffer);
       yield chunk as Buffer;
     }
   }

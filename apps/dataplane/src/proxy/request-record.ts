@@ -6,6 +6,7 @@ import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { Hop } from './policy-chain.js';
+import type { RequestLogCapturer } from './request-log-capture.js';
 
 /** What the request path learns about one request as it goes; turned into a RequestEvent when the response ends. */
 export class RequestRecord {
@@ -24,6 +25,8 @@ export class RequestRecord {
   mcp: McpFacts | undefined;
   /** Values of Authorization/Cookie headers, to redact from `log` metadata. */
   secrets: readonly string[] = [];
+  /** Set only when the endpoint opted into header or body capture. */
+  capture: RequestLogCapturer | undefined;
 
   constructor(
     readonly method: string,
@@ -100,6 +103,7 @@ export class RequestRecord {
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),
+      ...(this.capture === undefined ? {} : capturedFields(this.capture)),
     };
   }
 
@@ -115,6 +119,19 @@ export class RequestRecord {
       metrics.eventSinkDrops.inc();
     }
   }
+}
+
+function capturedFields(
+  capture: RequestLogCapturer,
+): Pick<RequestEvent, 'request_headers' | 'response_headers' | 'request_body' | 'response_body'> {
+  return {
+    ...(capture.options.headers
+      ? { request_headers: capture.requestHeaders ?? null, response_headers: capture.responseHeaders ?? null }
+      : {}),
+    ...(capture.options.bodies
+      ? { request_body: capture.requestBody?.toText() ?? null, response_body: capture.responseBody?.toText() ?? null }
+      : {}),
+  };
 }
 
 function round(milliseconds: number): number {

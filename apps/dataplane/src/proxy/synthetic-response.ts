@@ -35,5 +35,6 @@ export async function respondAfterResponsePhase(
     record.decision = phase.decision ?? record.decision;
   }
   const final = phase.replaced ?? { status: facts.status, headers: facts.headers, body: response.body };
+  record.capture?.syntheticResponse(final.headers, method === 'HEAD' ? '' : final.body);
   record.bytesOut = sendSynthetic(res, final, method === 'HEAD');
 }

@@ -4,10 +4,11 @@ import type { Directives, HeaderMap, RuntimeErrorCode } from '@gatehouse/traffic
 import type { Dispatcher } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { BufferedReplaceTransform, createCompressor, SseReplaceTransform } from './body-transforms.js';
-import { headerMapOfResponse, responseHeaderList } from './headers.js';
+import { headerMapOf, headerMapOfResponse, responseHeaderList } from './headers.js';
 import type { ProxyDependencies } from './http-proxy.js';
 import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
 import type { RequestBody } from './request-body.js';
+import type { BodyPrefix } from './request-log-capture.js';
 import type { RequestRecord } from './request-record.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 
@@ -27,6 +28,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   #ended = false;
   #discard = false;
   #done = false;
+  /** The opted-in endpoint's response body prefix; undefined (nothing to do per chunk) otherwise. */
+  #capturedBody: BodyPrefix | undefined;
 
   constructor(
     private readonly deps: ProxyDependencies,
@@ -76,6 +79,10 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
           this.#discard = true;
           this.record.errorCode = phase.errorCode;
           this.record.decision = phase.decision ?? this.record.decision;
+          this.record.capture?.syntheticResponse(
+            phase.replaced.headers,
+            this.method === 'HEAD' ? '' : phase.replaced.body,
+          );
           this.record.bytesOut = sendSynthetic(this.res, phase.replaced, this.method === 'HEAD');
           this.#done = true;
           controller.abort(new ResponseReplacedError());
@@ -154,6 +161,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     const res = this.res;
     const responseHeaders = facts.headers;
     const isEventStream = (responseHeaders.get('content-type')?.[0] ?? '').startsWith('text/event-stream');
+    const capture = this.record.capture;
+    if (capture !== undefined) {
+      // Before compression below changes content-encoding: the captured body is the upstream's.
+      capture.startUpstreamResponse(responseHeaders);
+      this.#capturedBody = capture.responseBody;
+    }
     let transforms: Transform[] | undefined;
     let compression: Directives['compressResponse'];
     for (const hop of this.hops) {
@@ -177,10 +190,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       responseHeaders.set('content-encoding', [compression]);
       responseHeaders.set('vary', [...(responseHeaders.get('vary') ?? []), 'accept-encoding']);
     }
-    res.writeHead(
-      facts.status,
-      responseHeaderList(responseHeaders, transforms === undefined ? undefined : dropContentLength),
-    );
+    const headerList = responseHeaderList(responseHeaders, transforms === undefined ? undefined : dropContentLength);
+    res.writeHead(facts.status, headerList);
+    capture?.responseHeadersSent(headerMapOf(headerList));
     if (isEventStream) res.flushHeaders();
     if (transforms === undefined) {
       this.#sink = res;
@@ -196,6 +208,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   #write(chunk: Buffer): boolean {
     if (this.#sink === this.res) this.record.bytesOut += chunk.length;
+    // A copy of the first bytes only: the chunk itself goes on at once (SSE stays event by event).
+    this.#capturedBody?.add(chunk);
     return this.#sink!.write(chunk);
   }
 

@@ -7,6 +7,7 @@ import { normalizeSocketAddress } from './client-ip.js';
 import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList, upstreamHeaders } from './headers.js';
 import type { ProxyDependencies } from './http-proxy.js';
 import { readIncomingRequest } from './incoming-request.js';
+import { requestLogCapturerFor } from './request-log-capture.js';
 import { gatewayError, runRequestPhase } from './policy-chain.js';
 
 /**
@@ -47,6 +48,8 @@ async function proxyUpgrade(
     return;
   }
   record.endpoint = endpoint;
+  // An upgrade has no body and its frames are not logged: only the request headers can be captured.
+  record.capture = requestLogCapturerFor(endpoint.synced.request_log_capture, headers);
   const connection: ConnectionFacts = {
     clientIp,
     clientPort: peerSocket.remotePort ?? 0,

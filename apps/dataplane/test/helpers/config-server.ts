@@ -244,6 +244,7 @@ export interface EndpointInput {
   policy_version?: number | null;
   upstream_url?: string | null;
   upstream_host_header?: 'preserve' | 'rewrite';
+  request_log_capture?: SyncEndpoint['request_log_capture'];
 }
 
 export type CategoryInput = Pick<SyncIpCategory, 'name' | 'cidrs'> & Partial<SyncIpCategory>;
@@ -266,5 +267,6 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     upstream_url: input.upstream_url ?? null,
     upstream_host_header: input.upstream_host_header ?? 'preserve',
     policy: source === null ? null : { version: input.policy_version ?? 1, sha256: policySha256(source), source },
+    request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
   };
 }

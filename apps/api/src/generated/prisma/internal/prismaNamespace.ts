@@ -1216,6 +1216,8 @@ export const EndpointScalarFieldEnum = {
   metadata: 'metadata',
   upstreamUrl: 'upstreamUrl',
   upstreamHostHeader: 'upstreamHostHeader',
+  requestLogCaptureHeaders: 'requestLogCaptureHeaders',
+  requestLogCaptureBodies: 'requestLogCaptureBodies',
   activePolicyVersion: 'activePolicyVersion',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
@@ -1476,6 +1478,13 @@ export type ListEnumUpstreamHostHeaderFieldRefInput<$PrismaModel> = FieldRefInpu
 
 
 /**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
+    
+
+
+/**
  * Reference to a field of type 'DateTime'
  */
 export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime'>
@@ -1486,13 +1495,6 @@ export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel
  * Reference to a field of type 'DateTime[]'
  */
 export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime[]'>
-    
-
-
-/**
- * Reference to a field of type 'Boolean'
- */
-export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
     
 
 

@@ -90,6 +90,8 @@ export const EndpointScalarFieldEnum = {
   metadata: 'metadata',
   upstreamUrl: 'upstreamUrl',
   upstreamHostHeader: 'upstreamHostHeader',
+  requestLogCaptureHeaders: 'requestLogCaptureHeaders',
+  requestLogCaptureBodies: 'requestLogCaptureBodies',
   activePolicyVersion: 'activePolicyVersion',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'

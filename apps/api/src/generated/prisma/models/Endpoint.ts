@@ -47,6 +47,8 @@ export type EndpointMinAggregateOutputType = {
   metadata: string | null
   upstreamUrl: string | null
   upstreamHostHeader: $Enums.UpstreamHostHeader | null
+  requestLogCaptureHeaders: boolean | null
+  requestLogCaptureBodies: boolean | null
   activePolicyVersion: number | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -63,6 +65,8 @@ export type EndpointMaxAggregateOutputType = {
   metadata: string | null
   upstreamUrl: string | null
   upstreamHostHeader: $Enums.UpstreamHostHeader | null
+  requestLogCaptureHeaders: boolean | null
+  requestLogCaptureBodies: boolean | null
   activePolicyVersion: number | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -79,6 +83,8 @@ export type EndpointCountAggregateOutputType = {
   metadata: number
   upstreamUrl: number
   upstreamHostHeader: number
+  requestLogCaptureHeaders: number
+  requestLogCaptureBodies: number
   activePolicyVersion: number
   createdAt: number
   updatedAt: number
@@ -107,6 +113,8 @@ export type EndpointMinAggregateInputType = {
   metadata?: true
   upstreamUrl?: true
   upstreamHostHeader?: true
+  requestLogCaptureHeaders?: true
+  requestLogCaptureBodies?: true
   activePolicyVersion?: true
   createdAt?: true
   updatedAt?: true
@@ -123,6 +131,8 @@ export type EndpointMaxAggregateInputType = {
   metadata?: true
   upstreamUrl?: true
   upstreamHostHeader?: true
+  requestLogCaptureHeaders?: true
+  requestLogCaptureBodies?: true
   activePolicyVersion?: true
   createdAt?: true
   updatedAt?: true
@@ -139,6 +149,8 @@ export type EndpointCountAggregateInputType = {
   metadata?: true
   upstreamUrl?: true
   upstreamHostHeader?: true
+  requestLogCaptureHeaders?: true
+  requestLogCaptureBodies?: true
   activePolicyVersion?: true
   createdAt?: true
   updatedAt?: true
@@ -242,6 +254,8 @@ export type EndpointGroupByOutputType = {
   metadata: string
   upstreamUrl: string | null
   upstreamHostHeader: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders: boolean
+  requestLogCaptureBodies: boolean
   activePolicyVersion: number | null
   createdAt: Date
   updatedAt: Date
@@ -281,6 +295,8 @@ export type EndpointWhereInput = {
   metadata?: Prisma.StringFilter<"Endpoint"> | string
   upstreamUrl?: Prisma.StringNullableFilter<"Endpoint"> | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFilter<"Endpoint"> | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFilter<"Endpoint"> | boolean
+  requestLogCaptureBodies?: Prisma.BoolFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableFilter<"Endpoint"> | number | null
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
@@ -298,6 +314,8 @@ export type EndpointOrderByWithRelationInput = {
   metadata?: Prisma.SortOrder
   upstreamUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   upstreamHostHeader?: Prisma.SortOrder
+  requestLogCaptureHeaders?: Prisma.SortOrder
+  requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -318,6 +336,8 @@ export type EndpointWhereUniqueInput = Prisma.AtLeast<{
   metadata?: Prisma.StringFilter<"Endpoint"> | string
   upstreamUrl?: Prisma.StringNullableFilter<"Endpoint"> | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFilter<"Endpoint"> | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFilter<"Endpoint"> | boolean
+  requestLogCaptureBodies?: Prisma.BoolFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableFilter<"Endpoint"> | number | null
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
@@ -335,6 +355,8 @@ export type EndpointOrderByWithAggregationInput = {
   metadata?: Prisma.SortOrder
   upstreamUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   upstreamHostHeader?: Prisma.SortOrder
+  requestLogCaptureHeaders?: Prisma.SortOrder
+  requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -359,6 +381,8 @@ export type EndpointScalarWhereWithAggregatesInput = {
   metadata?: Prisma.StringWithAggregatesFilter<"Endpoint"> | string
   upstreamUrl?: Prisma.StringNullableWithAggregatesFilter<"Endpoint"> | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderWithAggregatesFilter<"Endpoint"> | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolWithAggregatesFilter<"Endpoint"> | boolean
+  requestLogCaptureBodies?: Prisma.BoolWithAggregatesFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableWithAggregatesFilter<"Endpoint"> | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Endpoint"> | Date | string
@@ -375,6 +399,8 @@ export type EndpointCreateInput = {
   metadata?: string
   upstreamUrl?: string | null
   upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -392,6 +418,8 @@ export type EndpointUncheckedCreateInput = {
   metadata?: string
   upstreamUrl?: string | null
   upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -409,6 +437,8 @@ export type EndpointUpdateInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -426,6 +456,8 @@ export type EndpointUncheckedUpdateInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -443,6 +475,8 @@ export type EndpointCreateManyInput = {
   metadata?: string
   upstreamUrl?: string | null
   upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -459,6 +493,8 @@ export type EndpointUpdateManyMutationInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -475,6 +511,8 @@ export type EndpointUncheckedUpdateManyInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -491,6 +529,8 @@ export type EndpointCountOrderByAggregateInput = {
   metadata?: Prisma.SortOrder
   upstreamUrl?: Prisma.SortOrder
   upstreamHostHeader?: Prisma.SortOrder
+  requestLogCaptureHeaders?: Prisma.SortOrder
+  requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -512,6 +552,8 @@ export type EndpointMaxOrderByAggregateInput = {
   metadata?: Prisma.SortOrder
   upstreamUrl?: Prisma.SortOrder
   upstreamHostHeader?: Prisma.SortOrder
+  requestLogCaptureHeaders?: Prisma.SortOrder
+  requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -528,6 +570,8 @@ export type EndpointMinOrderByAggregateInput = {
   metadata?: Prisma.SortOrder
   upstreamUrl?: Prisma.SortOrder
   upstreamHostHeader?: Prisma.SortOrder
+  requestLogCaptureHeaders?: Prisma.SortOrder
+  requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -567,6 +611,10 @@ export type EnumUpstreamHostHeaderFieldUpdateOperationsInput = {
   set?: $Enums.UpstreamHostHeader
 }
 
+export type BoolFieldUpdateOperationsInput = {
+  set?: boolean
+}
+
 export type NullableIntFieldUpdateOperationsInput = {
   set?: number | null
   increment?: number
@@ -604,6 +652,8 @@ export type EndpointCreateWithoutPolicyVersionsInput = {
   metadata?: string
   upstreamUrl?: string | null
   upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -620,6 +670,8 @@ export type EndpointUncheckedCreateWithoutPolicyVersionsInput = {
   metadata?: string
   upstreamUrl?: string | null
   upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -652,6 +704,8 @@ export type EndpointUpdateWithoutPolicyVersionsInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -668,6 +722,8 @@ export type EndpointUncheckedUpdateWithoutPolicyVersionsInput = {
   metadata?: Prisma.StringFieldUpdateOperationsInput | string
   upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -715,6 +771,8 @@ export type EndpointSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   metadata?: boolean
   upstreamUrl?: boolean
   upstreamHostHeader?: boolean
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -733,6 +791,8 @@ export type EndpointSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exte
   metadata?: boolean
   upstreamUrl?: boolean
   upstreamHostHeader?: boolean
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -749,6 +809,8 @@ export type EndpointSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exte
   metadata?: boolean
   upstreamUrl?: boolean
   upstreamHostHeader?: boolean
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -765,12 +827,14 @@ export type EndpointSelectScalar = {
   metadata?: boolean
   upstreamUrl?: boolean
   upstreamHostHeader?: boolean
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type EndpointOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "url" | "type" | "proto" | "host" | "port" | "description" | "metadata" | "upstreamUrl" | "upstreamHostHeader" | "activePolicyVersion" | "createdAt" | "updatedAt", ExtArgs["result"]["endpoint"]>
+export type EndpointOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "url" | "type" | "proto" | "host" | "port" | "description" | "metadata" | "upstreamUrl" | "upstreamHostHeader" | "requestLogCaptureHeaders" | "requestLogCaptureBodies" | "activePolicyVersion" | "createdAt" | "updatedAt", ExtArgs["result"]["endpoint"]>
 export type EndpointInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   policyVersions?: boolean | Prisma.Endpoint$policyVersionsArgs<ExtArgs>
   _count?: boolean | Prisma.EndpointCountOutputTypeDefaultArgs<ExtArgs>
@@ -794,6 +858,14 @@ export type $EndpointPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
     metadata: string
     upstreamUrl: string | null
     upstreamHostHeader: $Enums.UpstreamHostHeader
+    /**
+     * Opt-in: data planes put header values (secret ones always removed) into this endpoint's request logs.
+     */
+    requestLogCaptureHeaders: boolean
+    /**
+     * Opt-in: data planes put a bounded prefix of request and response bodies into this endpoint's request logs.
+     */
+    requestLogCaptureBodies: boolean
     /**
      * The version number (within this endpoint) currently enforced; null when the endpoint has no policy.
      */
@@ -1234,6 +1306,8 @@ export interface EndpointFieldRefs {
   readonly metadata: Prisma.FieldRef<"Endpoint", 'String'>
   readonly upstreamUrl: Prisma.FieldRef<"Endpoint", 'String'>
   readonly upstreamHostHeader: Prisma.FieldRef<"Endpoint", 'UpstreamHostHeader'>
+  readonly requestLogCaptureHeaders: Prisma.FieldRef<"Endpoint", 'Boolean'>
+  readonly requestLogCaptureBodies: Prisma.FieldRef<"Endpoint", 'Boolean'>
   readonly activePolicyVersion: Prisma.FieldRef<"Endpoint", 'Int'>
   readonly createdAt: Prisma.FieldRef<"Endpoint", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Endpoint", 'DateTime'>
