@@ -1,14 +1,18 @@
-// The dashboard walkthrough (DESIGN.md §1 steps 1–3, issue 6) in Debian Chromium against the real control plane:
-// first-run setup, sign in, create an internal and a cloud endpoint, see an invalid policy marked on the right line,
-// fix and save it as version 2, compare versions, restore version 1, delete an endpoint, and check that a viewer
-// sees no edit controls. Every step is a named subtest; a failing step fails the run (nothing is skipped).
+// The dashboard walkthrough (DESIGN.md §1 steps 1–3 and 5, issue 6) in Debian Chromium against the real control
+// plane, its request-log worker and a data plane: first-run setup, sign in, create an internal and a cloud endpoint,
+// see an invalid policy marked on the right line, fix and save it as version 2, send real requests through the data
+// plane and find them in the request log with the rule that decided them, compare versions, restore version 1, delete
+// an endpoint, and check that a viewer sees no edit controls. Every step is a named subtest; a failing step fails the
+// run (nothing is skipped).
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { chromiumPath, runSql, screenshotDirectory, startServices } from './services.mjs';
+import { chromiumPath, dataplaneId, screenshotDirectory, startServices } from './services.mjs';
 import {
   invalidExpressionLine,
   walkthroughPolicy,
@@ -19,6 +23,9 @@ const admin = { email: 'admin@example.com', password: 'correct horse battery sta
 const viewer = { email: 'viewer@example.com', password: 'viewer password 123' };
 const internalEndpointUrl = 'https://mcp.example.internal';
 const cloudEndpointUrl = 'https://mcp.example.com';
+/** Client addresses of the walkthrough's requests (X-Forwarded-For: the data plane trusts 127.0.0.1 as a proxy). */
+const anthropicClientIp = '160.79.104.10'; // in com.anthropic.api
+const elsewhereClientIp = '203.0.113.7'; // in no category
 const chromiumFlags = [
   '--headless',
   '--no-sandbox',
@@ -33,20 +40,29 @@ const stepTimeoutMs = 60_000;
 
 // The steps build on each other: after one fails, the rest fail at once naming it, instead of timing out one by one.
 let firstFailedStep = null;
+/** Named in the page errors, which are judged only at the end. */
+let currentStep = 'start-up';
 function step(name, body) {
-  test(name, { timeout: stepTimeoutMs }, async () => {
+  test(name, { timeout: stepTimeoutMs }, async (context) => {
     if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
+    currentStep = name;
     try {
-      await body();
+      await body(context);
     } catch (error) {
       firstFailedStep = name;
       await screenshot(`failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+      if (services) {
+        writeFileSync(serviceLogPath, services.logs());
+        context.diagnostic(`what the started processes printed: ${serviceLogPath}`);
+      }
       throw error;
     }
   });
 }
 
 let services;
+/** Written when a step fails: the output of every process the walkthrough started. */
+const serviceLogPath = join(screenshotDirectory, '..', 'dashboard-e2e-services.log');
 let browser;
 let page;
 let cloudEndpointPath;
@@ -65,27 +81,32 @@ function watchPage(watchedPage) {
     if (['data:', 'blob:'].includes(url.protocol)) return;
     if (!['127.0.0.1', 'localhost'].includes(url.hostname)) requestsThatLeftLocalhost.push(request.url());
   });
-  watchedPage.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+  watchedPage.on('pageerror', (error) =>
+    pageErrors.push(
+      `page error in "${currentStep}": ${error.stack?.split('\n').slice(0, 4).join(' | ') ?? error.message}`,
+    ),
+  );
   watchedPage.on('console', (message) => {
     // Failed loads are judged by URL below; the console only repeats them without one.
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(`console error: ${message.text()}`);
+      pageErrors.push(`console error in "${currentStep}": ${message.text()}`);
     }
   });
   watchedPage.on('response', (response) => {
     if (response.status() < 400) return;
     const failure = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
     if (!expectedFailedResponses.some((expected) => expected.test(failure)))
-      pageErrors.push(`failed request: ${failure}`);
+      pageErrors.push(`failed request in "${currentStep}": ${failure}`);
   });
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const accessibilityViolations = [];
 
-/** Runs axe-core on the page as it is and keeps every serious or critical violation for the last step. */
 /** Waits until transitions end: fading drawers and notifications would be captured and measured half transparent. */
 async function waitForStillness() {
+  // A transition starts a frame or two after the state that asks for it; let those frames pass before looking.
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   await page.waitForFunction(() =>
     document
       .getAnimations()
@@ -93,6 +114,7 @@ async function waitForStillness() {
   );
 }
 
+/** Runs axe-core on the page as it is and keeps every serious or critical violation for the last step. */
 async function checkAccessibility(screenName) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
   const violations = await page.evaluate(async () => {
@@ -118,6 +140,51 @@ async function checkAccessibility(screenName) {
       );
   });
   accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
+}
+
+/** One request through the data plane's traffic port, for the cloud endpoint (node:http: fetch drops Host). */
+function sendThroughDataplane({ path, headers }) {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: services.dataplanePort,
+        method: 'POST',
+        path,
+        headers: { host: new URL(cloudEndpointUrl).host, 'content-type': 'application/json', ...headers },
+        timeout: 10_000,
+      },
+      (response) => {
+        const chunks = [];
+        response.on('data', (chunk) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`POST ${path} through the data plane timed out`)));
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** Waits until the data plane enforces the control plane's latest config revision (it reports what it applied). */
+async function waitForDataplaneToApplyLatestConfig() {
+  const snapshot = await fetch(`${services.apiUrl}/api/dataplane/config`, {
+    headers: { authorization: `Bearer ${services.dataplaneToken}` },
+  });
+  assert.equal(snapshot.status, 200, await snapshot.clone().text());
+  const { revision } = await snapshot.json();
+  const deadline = Date.now() + 10_000;
+  let applied;
+  while (Date.now() < deadline) {
+    ({ applied_revision: applied } = await (await fetch(`${services.dataplaneAdminUrl}/status`)).json());
+    if (applied >= revision) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`the data plane applied revision ${applied}, not ${revision}, within 10 s`);
 }
 
 /** A screenshot of a main screen, which also gets an accessibility check. */
@@ -178,13 +245,15 @@ async function createEndpoint({ type, url, upstreamUrl }) {
 
 before(async () => {
   mkdirSync(screenshotDirectory, { recursive: true });
-  // Screenshots of failed steps describe one run only.
+  // Screenshots of failed steps and the processes' output describe one run only.
   for (const file of readdirSync(screenshotDirectory)) {
     if (file.startsWith('failed-')) rmSync(join(screenshotDirectory, file));
   }
+  rmSync(serviceLogPath, { force: true });
   services = await startServices();
   browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  // Reduced motion: overlays and notifications appear at once, so no screenshot or contrast check meets one mid-fade.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' });
   context.setDefaultTimeout(20_000);
   page = await context.newPage();
   watchPage(page);
@@ -232,7 +301,7 @@ step('the new-endpoint form applies the URL rules before asking the API', async 
 });
 
 step('creates the internal endpoint for the MCP server', async () => {
-  await createEndpoint({ type: 'internal', url: internalEndpointUrl, upstreamUrl: 'http://127.0.0.1:3333' });
+  await createEndpoint({ type: 'internal', url: internalEndpointUrl, upstreamUrl: services.upstream.url });
   assert.equal(await page.getByTestId('endpoint-policy-version').textContent(), 'No policy');
 });
 
@@ -243,9 +312,21 @@ step("the internal endpoint's settings change its upstream", async () => {
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByText('Endpoint settings saved.').waitFor();
   await page.getByText('Forwards to').filter({ hasText: 'http://127.0.0.1:3334' }).waitFor();
-  await page.getByLabel('Upstream URL').fill('http://127.0.0.1:3333');
+  await page.getByLabel('Upstream URL').fill(services.upstream.url);
   await page.getByRole('button', { name: 'Save settings' }).click();
-  await page.getByText('Forwards to').filter({ hasText: 'http://127.0.0.1:3333' }).waitFor();
+  await page.getByText('Forwards to').filter({ hasText: services.upstream.url }).waitFor();
+});
+
+step('the request log has its filters and says when nothing came through yet', async () => {
+  await navigationLink('Request log').click();
+  await page.getByText('No requests yet').waitFor();
+  await page.getByLabel('Status').fill('4xx');
+  await page.getByText('No request matches').waitFor();
+  await page.getByRole('switch', { name: /Live tail/ }).check();
+  await page.getByText('Live tail (connected)').waitFor();
+  await screenshot('12-request-log');
+  await page.getByRole('switch', { name: /Live tail/ }).uncheck();
+  await page.getByLabel('Status').fill('');
 });
 
 step('creates the cloud endpoint, which starts with a terminating policy as version 1', async () => {
@@ -304,6 +385,88 @@ step('the fixed policy saves as version 2', async () => {
   await page.getByTestId('endpoint-policy-version').filter({ hasText: 'Policy version 2' }).waitFor();
   await screenshot('05-policy-editor-saved');
 });
+
+step(
+  'real requests through the data plane show in the request log, with the rule and action that decided',
+  async (context) => {
+    await waitForDataplaneToApplyLatestConfig();
+    await navigationLink('Request log').click();
+    await page.getByText('No requests yet').waitFor();
+    await page.getByRole('switch', { name: /Live tail/ }).check();
+    await page.getByText('Live tail (connected)').waitFor();
+
+    // DESIGN.md §1 step 4, as version 2 decides: no Authorization → 401 by rule 2; from outside Anthropic → 403 by
+    // rule 1; a token from Anthropic's range → forwarded to the MCP server's upstream.
+    const unauthorized = await sendThroughDataplane({
+      path: '/mcp/without-token',
+      headers: { 'x-forwarded-for': anthropicClientIp },
+    });
+    assert.equal(unauthorized.status, 401, unauthorized.body);
+    assert.match(unauthorized.body, /Authorization required/);
+    const elsewhere = await sendThroughDataplane({
+      path: '/mcp/from-elsewhere',
+      headers: { 'x-forwarded-for': elsewhereClientIp, authorization: 'Bearer walkthrough-token' },
+    });
+    assert.equal(elsewhere.status, 403, elsewhere.body);
+    const sentAt = Date.now();
+    const upstreamRequestsBefore = services.upstream.received.length;
+    const forwarded = await sendThroughDataplane({
+      path: '/mcp/with-token',
+      headers: { 'x-forwarded-for': anthropicClientIp, authorization: 'Bearer walkthrough-token' },
+    });
+    assert.equal(forwarded.status, 200, forwarded.body);
+    assert.deepEqual(
+      services.upstream.received.slice(upstreamRequestsBefore).map((request) => request.url),
+      ['/mcp/with-token'],
+      'only the authorized request reaches the upstream',
+    );
+
+    // The live tail brings each one (DESIGN.md §1 step 5). Rows are found by their own paths, so anything else in the
+    // log could not satisfy these checks.
+    const table = page.getByTestId('request-logs-table');
+    const rowOf = (path) => table.locator('tbody tr', { hasText: `mcp.example.com${path}` });
+    const tailTimeout = { timeout: 10_000 };
+    await rowOf('/mcp/without-token').getByText('deny · Require an Authorization header').waitFor(tailTimeout);
+    await rowOf('/mcp/from-elsewhere').getByText("deny · Allow only Anthropic's API servers").waitFor(tailTimeout);
+    await rowOf('/mcp/with-token').getByText('forward-internal · Forward to the MCP server').waitFor(tailTimeout);
+    context.diagnostic(`the live tail showed all three within ${Date.now() - sentAt} ms of the last one being sent`);
+    assert.match(await rowOf('/mcp/without-token').textContent(), /401/);
+    assert.match(await rowOf('/mcp/from-elsewhere').textContent(), /403/);
+    assert.match(await rowOf('/mcp/with-token').textContent(), /200/);
+
+    // They are stored, not only streamed: a fresh visit lists them from the API.
+    await page.getByRole('switch', { name: /Live tail/ }).uncheck();
+    await navigationLink('Endpoints').click();
+    await page.getByTestId('endpoints-table').waitFor();
+    await navigationLink('Request log').click();
+    await rowOf('/mcp/from-elsewhere').waitFor();
+    await rowOf('/mcp/with-token').waitFor();
+
+    const deniedRow = rowOf('/mcp/without-token');
+    await deniedRow.getByRole('button', { name: /^Details of POST \/mcp\/without-token at/ }).click();
+    const details = page.getByTestId('request-log-details');
+    await details
+      .getByTestId('request-log-decision')
+      .filter({ hasText: 'Rule 2 “Require an Authorization header”' })
+      .waitFor();
+    // The trace: rule 1 did not match (the client is Anthropic's), rule 2 matched and its deny answered 401.
+    const trace = details.getByTestId('request-log-trace');
+    const firstRule = trace.locator('tr', { hasText: "Allow only Anthropic's API servers" });
+    const decidingRule = trace.locator('tr', { hasText: 'Require an Authorization header' });
+    await decidingRule.getByText('denied with 401', { exact: false }).waitFor();
+    assert.equal((await decidingRule.locator('td').nth(1).textContent()).trim(), 'yes');
+    assert.equal((await firstRule.locator('td').nth(1).textContent()).trim(), 'no');
+    await details.getByText('com.anthropic.api').waitFor();
+    await screenshot('12b-request-log-details');
+    await details.getByRole('link', { name: 'version 2' }).click();
+    await page.waitForURL(`**${cloudEndpointPath}/versions`);
+    await page.locator('[data-testid=versions-table] tr[data-version="2"]').getByText('active').waitFor();
+    // Back to the policy for the editing steps that follow.
+    await page.getByRole('tab', { name: 'Policy' }).click();
+    await page.getByTestId('endpoint-policy-version').filter({ hasText: 'Policy version 2' }).waitFor();
+    await page.locator('.monaco-editor').getByText('Require an Authorization header').first().waitFor();
+  },
+);
 
 step('a recipe from the snippet menu lands in the policy, and leaving asks before dropping it', async () => {
   await page.getByRole('button', { name: 'Insert recipe' }).click();
@@ -394,8 +557,10 @@ step('the endpoint list shows both endpoints with their policy versions', async 
   const table = page.getByTestId('endpoints-table');
   await table.getByText(cloudEndpointUrl).waitFor();
   await table.getByText(internalEndpointUrl).waitFor();
-  const cloudRow = table.locator('tr', { hasText: cloudEndpointUrl });
-  assert.match(await cloudRow.textContent(), /v3/);
+  // Read at once, without waiting: the restore wrote v3 into the cached list, so even the first render (before the
+  // list's own refetch lands) must not show the superseded v2.
+  const policyVersionCell = table.locator('tr', { hasText: cloudEndpointUrl }).getByRole('cell').nth(2);
+  assert.equal(await policyVersionCell.textContent(), 'v3');
   await page.getByLabel('Search endpoints').fill('internal');
   await table.locator('tr', { hasText: cloudEndpointUrl }).waitFor({ state: 'detached' });
   await page.getByLabel('Search endpoints').fill('');
@@ -493,76 +658,12 @@ step('an admin adds a viewer on the Users page', async () => {
 
 step('the fleet and the audit log have their pages', async () => {
   await navigationLink('Data planes').click();
-  await page.getByText('No data plane has reported in yet').or(page.getByTestId('dataplanes-table')).waitFor();
+  await page.getByTestId('dataplanes-table').getByText(dataplaneId).waitFor();
   await navigationLink('Audit log').click();
   const timeline = page.getByTestId('audit-timeline');
   await timeline.getByText('policy.version_created').first().waitFor();
   await timeline.getByText('endpoint.created').first().waitFor();
   await screenshot('11-audit-log');
-});
-
-step('the request log has its filters and says when nothing came through yet', async () => {
-  await navigationLink('Request log').click();
-  await page.getByText('No requests yet').waitFor();
-  await page.getByLabel('Status').fill('4xx');
-  await page.getByText('No request matches').waitFor();
-  await page.getByRole('switch', { name: /Live tail/ }).check();
-  await page.getByText('Live tail (connected)').waitFor();
-  await screenshot('12-request-log');
-  await page.getByRole('switch', { name: /Live tail/ }).uncheck();
-  await page.getByLabel('Status').fill('');
-});
-
-step('a logged request opens with its decision, trace and policy version', async () => {
-  // No data plane runs in this test: the row is written as the request-log worker would store it.
-  const endpointId = cloudEndpointPath.split('/').pop();
-  const decision = {
-    phase: 'on_http_request',
-    rule_index: 1,
-    rule_name: 'Require an Authorization header',
-    action: 'deny',
-  };
-  const trace = [
-    {
-      endpoint_id: endpointId,
-      phase: 'on_http_request',
-      rule_index: 0,
-      rule_name: "Allow only Anthropic's API servers",
-      matched: false,
-      actions: [],
-    },
-    {
-      endpoint_id: endpointId,
-      phase: 'on_http_request',
-      rule_index: 1,
-      rule_name: decision.rule_name,
-      matched: true,
-      actions: [{ type: 'deny', result: 'responded', detail: 'status 401' }],
-    },
-  ];
-  const json = (value) => `'${JSON.stringify(value).replaceAll("'", "''")}'::jsonb`;
-  runSql(
-    services.databaseUrl,
-    `INSERT INTO request_logs (id, timestamp, endpoint_id, endpoint_url, policy_version, method, host, path, status,
-       duration_ms, client_ip, client_ip_categories, decision, decision_action, rules_matched, trace, logs)
-     VALUES ('req_walkthrough_1', now(), '${endpointId}', '${cloudEndpointUrl}', 2, 'POST', 'mcp.example.com', '/mcp', 401,
-       1.5, '160.79.104.10', ARRAY['com.anthropic.api'], ${json(decision)}, 'deny',
-       ${json([{ phase: 'on_http_request', rule_index: 1, rule_name: decision.rule_name, endpoint_id: endpointId }])},
-       ${json(trace)}, '[]'::jsonb)`,
-  );
-  await navigationLink('Request log').click();
-  const row = page.getByTestId('request-logs-table').locator('tbody tr', { hasText: '/mcp' });
-  await row.getByText('deny · Require an Authorization header').waitFor();
-  await row.getByRole('button', { name: /^Details of POST \/mcp/ }).click();
-  const details = page.getByTestId('request-log-details');
-  await details
-    .getByTestId('request-log-decision')
-    .filter({ hasText: 'Rule 2 “Require an Authorization header”' })
-    .waitFor();
-  await details.getByTestId('request-log-trace').getByText('status 401', { exact: false }).waitFor();
-  await screenshot('12b-request-log-details');
-  await details.getByRole('link', { name: 'version 2' }).click();
-  await page.waitForURL(`**${cloudEndpointPath}/versions`);
 });
 
 step('the endpoint list pages through many endpoints with Load more', async () => {

@@ -46,6 +46,8 @@ export const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: 9,
   autoContrast: true,
+  // Modals, drawers and notifications appear without animation for people who ask their system for less motion.
+  respectReducedMotion: true,
   defaultRadius: 'sm',
   fontFamilyMonospace: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
   variantColorResolver: readableVariantColors,

@@ -1,4 +1,11 @@
-import { infiniteQueryOptions, queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
+import {
+  infiniteQueryOptions,
+  queryOptions,
+  useMutation,
+  useQueryClient,
+  type InfiniteData,
+  type QueryClient,
+} from '@tanstack/react-query';
 import { policyVersionKeys } from './policy-versions.api';
 import { apiClient, cursorOf, unwrap } from './request-client';
 import type { components } from './schema';
@@ -7,6 +14,7 @@ export type Endpoint = components['schemas']['Endpoint'];
 export type EndpointType = Endpoint['type'];
 export type CreateEndpointBody = components['schemas']['CreateEndpointBody'];
 export type UpdateEndpointBody = components['schemas']['UpdateEndpointBody'];
+export type EndpointListPages = InfiniteData<components['schemas']['EndpointList'], string | undefined>;
 
 export interface EndpointListFilters {
   type?: EndpointType;
@@ -18,31 +26,11 @@ const pageSize = 50;
 
 export const endpointKeys = {
   all: ['endpoints'] as const,
+  /** Every page of every filtered list: each query under this prefix holds `EndpointListPages`, nothing else. */
   lists: () => [...endpointKeys.all, 'list'] as const,
   list: (filters: EndpointListFilters) => [...endpointKeys.lists(), filters] as const,
+  internalUrls: () => [...endpointKeys.all, 'internal-urls'] as const,
   details: () => [...endpointKeys.all, 'detail'] as const,
-  /**
-   * Every internal endpoint URL (all pages), so the browser's policy check can warn about forward-internal targets
-   * that do not exist, as the API does.
-   */
-  internalUrls: () =>
-    queryOptions({
-      queryKey: [...endpointKeys.lists(), 'internal-urls'] as const,
-      queryFn: async (): Promise<ReadonlySet<string>> => {
-        const urls = new Set<string>();
-        let cursor: string | undefined;
-        do {
-          const page = await unwrap(
-            apiClient.GET('/api/endpoints', {
-              params: { query: { type: 'internal', limit: 500, ...(cursor ? { before_id: cursor } : {}) } },
-            }),
-          );
-          for (const endpoint of page.endpoints) urls.add(endpoint.url);
-          cursor = cursorOf(page.next_page_uri);
-        } while (cursor);
-        return urls;
-      },
-    }),
   detail: (endpointId: string) => [...endpointKeys.details(), endpointId] as const,
 };
 
@@ -65,7 +53,7 @@ export const endpointQueries = {
    */
   internalUrls: () =>
     queryOptions({
-      queryKey: [...endpointKeys.lists(), 'internal-urls'] as const,
+      queryKey: endpointKeys.internalUrls(),
       queryFn: async (): Promise<ReadonlySet<string>> => {
         const urls = new Set<string>();
         let cursor: string | undefined;
@@ -88,13 +76,60 @@ export const endpointQueries = {
     }),
 };
 
+/**
+ * Writes what a mutation's answer says about an endpoint into every cached copy of it: its detail and each list page
+ * that shows it. Invalidating alone is not enough: a page mounting later renders its cached copy first and the fresh
+ * one only when the refetch lands, so right after a restore the endpoint list showed the superseded policy version
+ * (for as long as the refetch took). Call it before invalidating: writing a query's data marks it fresh again.
+ */
+export function updateCachedEndpoint(
+  queryClient: QueryClient,
+  endpointId: string,
+  update: (endpoint: Endpoint) => Endpoint,
+): void {
+  queryClient.setQueryData<Endpoint>(endpointKeys.detail(endpointId), (endpoint) => endpoint && update(endpoint));
+  queryClient.setQueriesData<EndpointListPages>({ queryKey: endpointKeys.lists() }, (lists) => {
+    if (!lists?.pages.some((page) => page.endpoints.some((endpoint) => endpoint.id === endpointId))) return undefined;
+    return {
+      ...lists,
+      pages: lists.pages.map((page) => ({
+        ...page,
+        endpoints: page.endpoints.map((endpoint) => (endpoint.id === endpointId ? update(endpoint) : endpoint)),
+      })),
+    };
+  });
+}
+
+/** Takes a deleted endpoint out of every cached list page, for the same reason as updateCachedEndpoint. */
+function removeCachedEndpoint(queryClient: QueryClient, endpointId: string): void {
+  queryClient.removeQueries({ queryKey: endpointKeys.detail(endpointId) });
+  queryClient.setQueriesData<EndpointListPages>({ queryKey: endpointKeys.lists() }, (lists) => {
+    if (!lists?.pages.some((page) => page.endpoints.some((endpoint) => endpoint.id === endpointId))) return undefined;
+    return {
+      ...lists,
+      pages: lists.pages.map((page) => ({
+        ...page,
+        endpoints: page.endpoints.filter((endpoint) => endpoint.id !== endpointId),
+      })),
+    };
+  });
+}
+
+/** Lists (and the internal URLs) refetch: what an endpoint change did to them is only known to the server. */
+function invalidateEndpointLists(queryClient: QueryClient): Promise<unknown> {
+  return Promise.all([
+    queryClient.invalidateQueries({ queryKey: endpointKeys.lists() }),
+    queryClient.invalidateQueries({ queryKey: endpointKeys.internalUrls() }),
+  ]);
+}
+
 export function useCreateEndpointMutation() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (body: CreateEndpointBody) => unwrap(apiClient.POST('/api/endpoints', { body })),
     onSuccess: async (endpoint) => {
       queryClient.setQueryData(endpointKeys.detail(endpoint.id), endpoint);
-      await queryClient.invalidateQueries({ queryKey: endpointKeys.lists() });
+      await invalidateEndpointLists(queryClient);
     },
   });
 }
@@ -105,9 +140,9 @@ export function useUpdateEndpointMutation(endpointId: string) {
     mutationFn: (body: UpdateEndpointBody) =>
       unwrap(apiClient.PATCH('/api/endpoints/{id}', { params: { path: { id: endpointId } }, body })),
     onSuccess: async (endpoint) => {
-      queryClient.setQueryData(endpointKeys.detail(endpoint.id), endpoint);
+      updateCachedEndpoint(queryClient, endpoint.id, () => endpoint);
       await Promise.all([
-        queryClient.invalidateQueries({ queryKey: endpointKeys.lists() }),
+        invalidateEndpointLists(queryClient),
         queryClient.invalidateQueries({ queryKey: policyVersionKeys.all(endpointId) }),
       ]);
     },
@@ -120,8 +155,8 @@ export function useDeleteEndpointMutation() {
     mutationFn: (endpointId: string) =>
       unwrap(apiClient.DELETE('/api/endpoints/{id}', { params: { path: { id: endpointId } } })),
     onSuccess: async (_nothing, endpointId) => {
-      queryClient.removeQueries({ queryKey: endpointKeys.detail(endpointId) });
-      await queryClient.invalidateQueries({ queryKey: endpointKeys.lists() });
+      removeCachedEndpoint(queryClient, endpointId);
+      await invalidateEndpointLists(queryClient);
     },
   });
 }

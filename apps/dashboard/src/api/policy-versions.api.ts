@@ -1,5 +1,5 @@
 import { infiniteQueryOptions, queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { endpointKeys } from './endpoints.api';
+import { endpointKeys, updateCachedEndpoint } from './endpoints.api';
 import { apiClient, cursorOf, unwrap } from './request-client';
 import type { components } from './schema';
 
@@ -52,6 +52,12 @@ async function refreshAfterNewVersion(
   version: PolicyVersion,
 ): Promise<void> {
   queryClient.setQueryData(policyVersionKeys.detail(endpointId, version.version), version);
+  // The new version is active now; the endpoint's other changed fields (updated_at) arrive with the refetch.
+  updateCachedEndpoint(queryClient, endpointId, (endpoint) => ({
+    ...endpoint,
+    policy_version: version.version,
+    traffic_policy: version.traffic_policy,
+  }));
   await Promise.all([
     queryClient.invalidateQueries({ queryKey: policyVersionKeys.list(endpointId) }),
     queryClient.invalidateQueries({ queryKey: endpointKeys.detail(endpointId) }),

@@ -87,6 +87,28 @@ describe('RequestLogDetails', () => {
     expect(screen.getByText(/status 401/)).toBeTruthy();
   });
 
+  it('shows captured headers and bodies when the endpoint opted in, and no such sections otherwise', () => {
+    renderDetails({
+      ...deniedRequestDetail,
+      request_headers: { 'content-type': 'application/json', 'x-tag': ['a', 'b'] },
+      response_headers: { 'content-type': 'text/plain' },
+      request_body: '{"jsonrpc":"2.0","method":"tools/call"}',
+      response_body: 'Authorization required',
+    });
+    expect(screen.getByRole('heading', { name: 'Request headers' })).toBeTruthy();
+    expect(screen.getByText(/"x-tag": \[/)).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Request body' })).toBeTruthy();
+    expect(screen.getByText('{"jsonrpc":"2.0","method":"tools/call"}')).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Response body' })).toBeTruthy();
+    expect(screen.getByText('Authorization required')).toBeTruthy();
+  });
+
+  it('leaves out header and body sections when nothing was captured', () => {
+    renderDetails(deniedRequestDetail);
+    for (const name of ['Request headers', 'Response headers', 'Request body', 'Response body'])
+      expect(screen.queryByRole('heading', { name })).toBeNull();
+  });
+
   it('shows the matched rules while the full trace loads', () => {
     renderDetails(undefined);
     expect(

@@ -227,6 +227,22 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
           <Code block>{JSON.stringify(detail.response_headers, null, 2)}</Code>
         </Stack>
       ) : null}
+      {detail?.request_body ? (
+        <Stack gap={4}>
+          <Title order={3} size="h5">
+            Request body
+          </Title>
+          <Code block>{detail.request_body}</Code>
+        </Stack>
+      ) : null}
+      {detail?.response_body ? (
+        <Stack gap={4}>
+          <Title order={3} size="h5">
+            Response body
+          </Title>
+          <Code block>{detail.response_body}</Code>
+        </Stack>
+      ) : null}
     </Stack>
   );
 }

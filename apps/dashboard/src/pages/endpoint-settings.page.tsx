@@ -1,4 +1,4 @@
-import { Alert, Button, Divider, Group, Paper, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Divider, Group, Paper, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconTrash } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
@@ -18,11 +18,17 @@ function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEd
   const [description, setDescription] = useState(endpoint.description);
   const [upstreamUrl, setUpstreamUrl] = useState(endpoint.upstream_url ?? '');
   const [hostHeaderMode, setHostHeaderMode] = useState<HostHeaderMode>(endpoint.upstream_host_header);
+  const [captureHeaders, setCaptureHeaders] = useState(endpoint.request_log_capture.headers);
+  const [captureBodies, setCaptureBodies] = useState(endpoint.request_log_capture.bodies);
   const isInternal = endpoint.type === 'internal';
   const upstreamProblem = isInternal ? describeUpstreamUrlProblem(upstreamUrl) : null;
+  const captureChanged =
+    captureHeaders !== endpoint.request_log_capture.headers || captureBodies !== endpoint.request_log_capture.bodies;
   const changed =
     description !== endpoint.description ||
-    (isInternal && (upstreamUrl !== (endpoint.upstream_url ?? '') || hostHeaderMode !== endpoint.upstream_host_header));
+    (isInternal &&
+      (upstreamUrl !== (endpoint.upstream_url ?? '') || hostHeaderMode !== endpoint.upstream_host_header)) ||
+    (!isInternal && captureChanged);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -32,6 +38,10 @@ function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEd
         description: description.trim(),
         policy_message: '',
         ...(isInternal ? { upstream_url: upstreamUrl.trim(), upstream_host_header: hostHeaderMode } : {}),
+        // Sent only when it changed, so saving a description never rewrites the capture setting.
+        ...(!isInternal && captureChanged
+          ? { request_log_capture: { headers: captureHeaders, bodies: captureBodies } }
+          : {}),
       },
       { onSuccess: () => notifications.show({ color: 'green', message: 'Endpoint settings saved.' }) },
     );
@@ -69,7 +79,31 @@ function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEd
               ]}
             />
           </>
-        ) : null}
+        ) : (
+          // Internal endpoints are reached only through forward-internal: the cloud endpoint that received the
+          // request is the one whose setting counts, so the toggles live there only.
+          <Stack gap="xs" role="group" aria-label="Request log capture">
+            <Text size="sm" fw={500}>
+              Request log
+            </Text>
+            <Text size="xs" c="dimmed">
+              Authorization, Proxy-Authorization, Cookie and Set-Cookie are always removed; everything else is stored as
+              sent.
+            </Text>
+            <Switch
+              label="Store request and response headers"
+              checked={captureHeaders}
+              onChange={(event) => setCaptureHeaders(event.currentTarget.checked)}
+              disabled={!canEdit}
+            />
+            <Switch
+              label="Store request and response bodies (first 8 KiB of text)"
+              checked={captureBodies}
+              onChange={(event) => setCaptureBodies(event.currentTarget.checked)}
+              disabled={!canEdit}
+            />
+          </Stack>
+        )}
         {update.isError ? (
           <Alert color="red" role="alert">
             {describeError(update.error)}

@@ -46,6 +46,8 @@ export function NewEndpointPage() {
         description: description.trim(),
         metadata: '',
         upstream_host_header: hostHeaderMode,
+        // Capturing headers or bodies is a deliberate choice made later, in the endpoint's settings.
+        request_log_capture: { headers: false, bodies: false },
         policy_message: type === 'cloud' ? 'Starting policy' : '',
         ...(type === 'cloud' ? { traffic_policy: defaultCloudPolicy } : { upstream_url: upstreamUrl.trim() }),
       },

@@ -33,6 +33,10 @@ export function PolicyDiffViewer({ original, modified, originalName, modifiedNam
         options={{
           readOnly: true,
           originalEditable: false,
+          // The gutter holds per-change actions (revert, stage) that a read-only comparison has no use for, and its
+          // debounced menu update can fire after the editor is disposed on leaving the page, raising "Error:
+          // AbstractContextKeyService has been disposed" (microsoft/monaco-editor#4581).
+          renderGutterMenu: false,
           renderSideBySide: true,
           minimap: { enabled: false },
           fontSize: 13,
