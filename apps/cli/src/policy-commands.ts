@@ -1,0 +1,216 @@
+// policy get | set | versions | restore | validate
+import { resolveEndpoint } from './api-client.js';
+import { EndpointTypeSchema } from './api-schemas.js';
+import { CliError, ExitCode, UsageError } from './cli-errors.js';
+import type { CommandContext, CommandSpec } from './command.js';
+import { endpointArgument } from './endpoints-commands.js';
+import { printJson, printLines, renderTable } from './output.js';
+import {
+  assertPolicyValid,
+  formatValidation,
+  printPolicyWarnings,
+  readPolicySource,
+  validatePolicyText,
+} from './policy-check.js';
+
+function parseVersion(text: string | undefined, command: string): number {
+  const version = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(version) || version < 1) {
+    throw new UsageError(`the version must be a positive integer, not "${text ?? ''}"`, command);
+  }
+  return version;
+}
+
+async function runGet(context: CommandContext): Promise<number> {
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  const versionText = context.string('version');
+  let version: number;
+  let text: string;
+  if (versionText !== undefined) {
+    const stored = await client.getPolicyVersion(endpoint.id, parseVersion(versionText, 'policy get'));
+    version = stored.version;
+    text = stored.traffic_policy;
+  } else {
+    if (endpoint.traffic_policy === null || endpoint.policy_version === null) {
+      throw new CliError(`${endpoint.url} has no policy`);
+    }
+    version = endpoint.policy_version;
+    text = endpoint.traffic_policy;
+  }
+  if (context.json) {
+    printJson(context.io, {
+      endpoint_id: endpoint.id,
+      url: endpoint.url,
+      version,
+      active: version === endpoint.policy_version,
+      traffic_policy: text,
+    });
+  } else {
+    // Exactly the stored text, so `policy get … > policy.yaml` round-trips byte for byte.
+    context.io.stdout(text);
+  }
+  return ExitCode.OK;
+}
+
+async function runSet(context: CommandContext): Promise<number> {
+  const source = await readPolicySource(context.io, context.requireString('file'));
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  assertPolicyValid(source, endpoint.type);
+  if (source.text === endpoint.traffic_policy) {
+    // Saving the same text again would only add a version identical to the active one.
+    if (context.json) {
+      printJson(context.io, { endpoint_id: endpoint.id, version: endpoint.policy_version, changed: false });
+    } else {
+      context.io.stdout(
+        `${endpoint.url}: unchanged (version ${endpoint.policy_version ?? '?'} is already this text)\n`,
+      );
+    }
+    return ExitCode.OK;
+  }
+  const saved = await client.createPolicyVersion(endpoint.id, source.text, context.string('message') ?? '');
+  printPolicyWarnings(context.io, source.name, saved.policy_warnings);
+  if (context.json) printJson(context.io, { ...saved, changed: true });
+  else context.io.stdout(`${endpoint.url}: saved and activated policy version ${saved.version}\n`);
+  return ExitCode.OK;
+}
+
+async function runVersions(context: CommandContext): Promise<number> {
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  const versions = await client.listPolicyVersions(endpoint.id);
+  if (context.json) {
+    printJson(context.io, { endpoint_id: endpoint.id, url: endpoint.url, versions });
+    return ExitCode.OK;
+  }
+  if (versions.length === 0) {
+    context.io.stdout(`${endpoint.url} has no policy versions.\n`);
+    return ExitCode.OK;
+  }
+  printLines(
+    context.io.stdout,
+    renderTable(
+      ['VERSION', 'ACTIVE', 'RESTORED FROM', 'CREATED', 'BY', 'MESSAGE'],
+      versions.map((version) => [
+        String(version.version),
+        version.active ? '*' : '',
+        version.restored_from === null ? '' : `v${version.restored_from}`,
+        version.created_at,
+        version.created_by,
+        version.message,
+      ]),
+    ),
+  );
+  return ExitCode.OK;
+}
+
+async function runRestore(context: CommandContext): Promise<number> {
+  const version = parseVersion(context.positional(1), 'policy restore');
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  const restored = await client.restorePolicyVersion(endpoint.id, version, context.string('message'));
+  printPolicyWarnings(context.io, `${endpoint.url} v${version}`, restored.policy_warnings);
+  if (context.json) printJson(context.io, restored);
+  else context.io.stdout(`${endpoint.url}: restored version ${version} as version ${restored.version} (active)\n`);
+  return ExitCode.OK;
+}
+
+async function runValidate(context: CommandContext): Promise<number> {
+  const typeText = context.string('type') ?? 'cloud';
+  const type = EndpointTypeSchema.safeParse(typeText);
+  if (!type.success) throw new UsageError(`--type must be cloud or internal, not "${typeText}"`, 'policy validate');
+  const source = await readPolicySource(context.io, context.requireString('file'));
+  const result = validatePolicyText(source.text, type.data);
+  if (context.json) {
+    printJson(context.io, { file: source.name, endpoint_type: type.data, ...result });
+  } else {
+    printLines(context.io.stdout, formatValidation(source.name, result));
+    const summary = result.valid
+      ? `${source.name}: valid ${type.data} policy`
+      : `${source.name}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`;
+    const warnings =
+      result.warnings.length === 0
+        ? ''
+        : `, ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}`;
+    (result.valid ? context.io.stdout : context.io.stderr)(`${summary}${warnings}\n`);
+  }
+  return result.valid ? ExitCode.OK : ExitCode.ERROR;
+}
+
+export const policyCommands: CommandSpec[] = [
+  {
+    name: 'policy get',
+    summary: "print an endpoint's active policy (exactly as saved)",
+    usage: 'gatehouse policy get <endpoint> [--version N] [--json]',
+    options: { version: { type: 'string', value: 'N', description: 'print version N instead of the active one' } },
+    positionals: [endpointArgument],
+    examples: [
+      'gatehouse policy get https://mcp.example.com > policy.yaml',
+      'gatehouse policy get mcp.example.com --version 2',
+    ],
+    run: runGet,
+  },
+  {
+    name: 'policy set',
+    summary: 'save a policy as a new version and activate it',
+    usage: 'gatehouse policy set <endpoint> -f FILE [-m MESSAGE]',
+    description:
+      "Validates the file locally against the endpoint's type first (nothing is sent when it has errors). Saving the\n" +
+      'text that is already active does nothing (no new version).',
+    options: {
+      file: { type: 'string', short: 'f', value: 'FILE', description: 'Traffic Policy YAML/JSON (- for stdin)' },
+      message: { type: 'string', short: 'm', value: 'TEXT', description: 'version message' },
+    },
+    positionals: [endpointArgument],
+    examples: ['gatehouse policy set https://mcp.example.com -f policy.yaml -m "rate limit 100/min"'],
+    run: runSet,
+  },
+  {
+    name: 'policy versions',
+    summary: "list an endpoint's policy versions, newest first (all pages)",
+    usage: 'gatehouse policy versions <endpoint> [--json]',
+    options: {},
+    positionals: [endpointArgument],
+    examples: ['gatehouse policy versions https://mcp.example.com'],
+    run: runVersions,
+  },
+  {
+    name: 'policy restore',
+    summary: 'activate an older version (appends a copy of it as the newest version)',
+    usage: 'gatehouse policy restore <endpoint> <version> [-m MESSAGE]',
+    options: {
+      message: {
+        type: 'string',
+        short: 'm',
+        value: 'TEXT',
+        description: 'version message (default: "Restored version N")',
+      },
+    },
+    positionals: [endpointArgument, { name: 'version', required: true, description: 'the version number to restore' }],
+    examples: ['gatehouse policy restore https://mcp.example.com 2'],
+    run: runRestore,
+  },
+  {
+    name: 'policy validate',
+    summary: 'validate a policy file locally (no server needed)',
+    usage: 'gatehouse policy validate -f FILE [--type cloud|internal]',
+    description:
+      'Prints every issue as `file:line:col CODE message` (warnings end with "(warning)") and exits 1 when there is\n' +
+      'an error. Cloud policies must terminate (e.g. end in forward-internal or deny); internal ones need not.',
+    options: {
+      file: { type: 'string', short: 'f', value: 'FILE', description: 'Traffic Policy YAML/JSON (- for stdin)' },
+      type: {
+        type: 'string',
+        value: 'TYPE',
+        description: 'endpoint type the policy is for: cloud (default) or internal',
+      },
+    },
+    positionals: [],
+    examples: [
+      'gatehouse policy validate -f policy.yaml',
+      'gatehouse policy validate -f upstream-policy.yaml --type internal',
+    ],
+    run: runValidate,
+  },
+];
