@@ -106,7 +106,9 @@ const accessibilityViolations = [];
 /** Waits until transitions end: fading drawers and notifications would be captured and measured half transparent. */
 async function waitForStillness() {
   // A transition starts a frame or two after the state that asks for it; let those frames pass before looking.
-  await page.evaluate(() => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))));
+  await page.evaluate(
+    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
+  );
   await page.waitForFunction(() =>
     document
       .getAnimations()
