@@ -5,12 +5,43 @@ import tseslint from 'typescript-eslint';
 /** Modules the policy engine must never import: it stays pure so the API, the data plane and the browser share it. */
 const engineForbiddenImports = [
   { group: ['node:*'], message: 'The engine is pure: no Node built-ins (it also runs in the browser).' },
-  { group: ['@nestjs/*', 'undici', '@prisma/*', 'prisma', 'react', 'react-dom', 'ioredis', 'bullmq'], message: 'The engine imports only zod, yaml and the CEL library.' },
+  {
+    group: ['@nestjs/*', 'undici', '@prisma/*', 'prisma', 'react', 'react-dom', 'ioredis', 'bullmq'],
+    message: 'The engine imports only zod, yaml and the CEL library.',
+  },
 ];
-const nodeBuiltins = ['http', 'https', 'fs', 'net', 'crypto', 'os', 'path', 'child_process', 'stream', 'url', 'zlib', 'tls', 'dns', 'buffer', 'util', 'events', 'worker_threads'];
+const nodeBuiltins = [
+  'http',
+  'https',
+  'fs',
+  'net',
+  'crypto',
+  'os',
+  'path',
+  'child_process',
+  'stream',
+  'url',
+  'zlib',
+  'tls',
+  'dns',
+  'buffer',
+  'util',
+  'events',
+  'worker_threads',
+];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', '**/generated/**', 'output/**', '.gatehouse/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/.turbo/**',
+      '**/generated/**',
+      'output/**',
+      '.gatehouse/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -37,7 +68,13 @@ export default tseslint.config(
     // Tests may use Node (fs, crypto) to build fixtures; only shipped sources must stay pure.
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: engineForbiddenImports, paths: nodeBuiltins.map((name) => ({ name, message: 'The engine is pure: no Node built-ins.' })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: engineForbiddenImports,
+          paths: nodeBuiltins.map((name) => ({ name, message: 'The engine is pure: no Node built-ins.' })),
+        },
+      ],
     },
   },
 );

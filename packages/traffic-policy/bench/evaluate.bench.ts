@@ -3,8 +3,16 @@
 // Run: npm run bench -w @gatehouse/traffic-policy
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compile, createMemoryPorts, createPolicyContext, evaluate, sha256Hex, retryAfterSeconds, type HeaderMap, type RequestFactsInput } from './engine.js';
-
+import {
+  compile,
+  createMemoryPorts,
+  createPolicyContext,
+  evaluate,
+  sha256Hex,
+  retryAfterSeconds,
+  type HeaderMap,
+  type RequestFactsInput,
+} from './engine.js';
 
 const categories = [{ name: 'com.anthropic.api', cidrs: ['160.79.104.0/21', '2607:6bc0::/48'] }];
 const forwardUrl = 'https://mcp.example.internal';
@@ -24,8 +32,21 @@ function requestStream(count: number): RequestFactsInput[] {
     if (kind !== 1) headers.set('authorization', [`Bearer token-${index % 5000}`]);
     requests.push({
       endpoint: { id: 'ep_bench', url: 'https://mcp.example.com', host: 'mcp.example.com', type: 'cloud' },
-      connection: { clientIp: kind === 2 ? '198.51.100.9' : `160.79.10${4 + (index % 4)}.${index % 250}`, clientPort: 40000, serverIp: '127.0.0.1', serverPort: 443 },
-      request: { method: 'POST', scheme: 'https', host: 'mcp.example.com', port: '443', path: '/mcp', query: '', headers },
+      connection: {
+        clientIp: kind === 2 ? '198.51.100.9' : `160.79.10${4 + (index % 4)}.${index % 250}`,
+        clientPort: 40000,
+        serverIp: '127.0.0.1',
+        serverPort: 443,
+      },
+      request: {
+        method: 'POST',
+        scheme: 'https',
+        host: 'mcp.example.com',
+        port: '443',
+        path: '/mcp',
+        query: '',
+        headers,
+      },
     });
   }
   return requests;
@@ -53,7 +74,11 @@ const byHand: Decide = async (input, ports) => {
   return ports.internalEndpoints.has(forwardUrl) ? 0 : 502;
 };
 
-async function measure(decide: Decide, requests: RequestFactsInput[], seconds: number): Promise<{ perSecond: number; checksum: number }> {
+async function measure(
+  decide: Decide,
+  requests: RequestFactsInput[],
+  seconds: number,
+): Promise<{ perSecond: number; checksum: number }> {
   const ports = createMemoryPorts({ categories, internalEndpoints: [forwardUrl] });
   let checksum = 0;
   let done = 0;
@@ -95,9 +120,21 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const engine = median(engineRates);
 const hand = median(handRates);
 const format = (value: number) => Math.round(value).toLocaleString('en-US');
-console.log('\nWalkthrough policy, on_http_request, 10,000-request mix (90% allowed, 5% 401, 5% 403), median of 5 rounds');
+console.log(
+  '\nWalkthrough policy, on_http_request, 10,000-request mix (90% allowed, 5% 401, 5% 403), median of 5 rounds',
+);
 console.table([
-  { implementation: 'hand-written JavaScript (baseline)', 'evaluations/s': format(hand), 'µs/evaluation': (1e6 / hand).toFixed(2), ratio: '1.00' },
-  { implementation: 'Gatehouse engine', 'evaluations/s': format(engine), 'µs/evaluation': (1e6 / engine).toFixed(2), ratio: (engine / hand).toFixed(2) },
+  {
+    implementation: 'hand-written JavaScript (baseline)',
+    'evaluations/s': format(hand),
+    'µs/evaluation': (1e6 / hand).toFixed(2),
+    ratio: '1.00',
+  },
+  {
+    implementation: 'Gatehouse engine',
+    'evaluations/s': format(engine),
+    'µs/evaluation': (1e6 / engine).toFixed(2),
+    ratio: (engine / hand).toFixed(2),
+  },
 ]);
 console.log(`engine / hand-written = ${(engine / hand).toFixed(2)} (target ≥ 0.50)`);

@@ -10,7 +10,9 @@ const generated = `${JSON.stringify(policyDocumentJsonSchema, null, 2)}\n`;
 if (process.argv.includes('--check')) {
   const committed = await readFile(target, 'utf8').catch(() => '');
   if (committed !== generated) {
-    console.error('packages/traffic-policy/policy.schema.json is stale: run `npm run generate -w @gatehouse/traffic-policy` and commit it.');
+    console.error(
+      'packages/traffic-policy/policy.schema.json is stale: run `npm run generate -w @gatehouse/traffic-policy` and commit it.',
+    );
     process.exit(1);
   }
   console.log('policy.schema.json is current');

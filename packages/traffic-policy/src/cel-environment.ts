@@ -159,14 +159,15 @@ interface CelErrorNode {
 }
 
 function failure(error: unknown, phase: Phase, source: string): ExpressionCheck {
-  const celError = error as { summary?: string; message?: string; range?: { start: number }; node?: CelErrorNode } | undefined;
+  const celError = error as
+    { summary?: string; message?: string; range?: { start: number }; node?: CelErrorNode } | undefined;
   let message = celError?.summary ?? celError?.message ?? String(error);
   const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
   if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
   else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
     message += ' (on_tcp_connect runs before any HTTP request is read)';
   } else if (message.includes('ClientIp in list')) {
-    message += " (compare addresses with inCidrRanges(conn.client_ip, [...]) or string(conn.client_ip) in [...])";
+    message += ' (compare addresses with inCidrRanges(conn.client_ip, [...]) or string(conn.client_ip) in [...])';
   }
   return { ok: false, message, offset: errorOffset(source, celError?.node) ?? celError?.range?.start ?? 0 };
 }

@@ -48,7 +48,8 @@ export class RequestUrl {
 
   /** scheme://host[:port]/path[?query], the port omitted when it is the scheme's default. */
   toString(): string {
-    const defaultPort = (this.scheme === 'https' && this.port === '443') || (this.scheme === 'http' && this.port === '80');
+    const defaultPort =
+      (this.scheme === 'https' && this.port === '443') || (this.scheme === 'http' && this.port === '80');
     const authority = this.port === '' || defaultPort ? this.host : `${this.host}:${this.port}`;
     return `${this.scheme}://${authority}${this.path}${this.query === '' ? '' : `?${this.query}`}`;
   }

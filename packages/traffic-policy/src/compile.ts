@@ -6,7 +6,14 @@ import type { Phase } from './context.js';
 import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.js';
 import { compileTemplate, staticTemplate } from './interpolation.js';
 import { formatPath, parse, type DocumentPath, type ParsedPolicy } from './parse.js';
-import { legacyPhaseKeys, maxActionsPerRule, maxExpressionLength, maxExpressionsPerRule, maxRulesPerPhase, phaseKeys } from './schema.js';
+import {
+  legacyPhaseKeys,
+  maxActionsPerRule,
+  maxExpressionLength,
+  maxExpressionsPerRule,
+  maxRulesPerPhase,
+  phaseKeys,
+} from './schema.js';
 
 export type EndpointType = 'cloud' | 'internal';
 
@@ -62,17 +69,31 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
   const issues: PolicyIssue[] = [...parsed.issues];
   if (issues.some((issue) => issue.severity === 'error')) return { policy: undefined, issues };
 
-  const report = (code: ValidationErrorCode, message: string, path: DocumentPath, severity: IssueSeverity = 'error', target: 'key' | 'value' = 'value') => {
+  const report = (
+    code: ValidationErrorCode,
+    message: string,
+    path: DocumentPath,
+    severity: IssueSeverity = 'error',
+    target: 'key' | 'value' = 'value',
+  ) => {
     issues.push({ code, message, path: formatPath(path), ...parsed.locate(path, target), severity });
   };
 
   const document = parsed.document ?? {};
   if (!isPlainObject(document)) {
-    report('POLICY_SCHEMA_INVALID', `A policy is a map of phases (on_http_request, on_http_response, on_tcp_connect); found ${describeValue(document)}.`, []);
+    report(
+      'POLICY_SCHEMA_INVALID',
+      `A policy is a map of phases (on_http_request, on_http_response, on_tcp_connect); found ${describeValue(document)}.`,
+      [],
+    );
     return { policy: undefined, issues };
   }
 
-  const compiledPhases: Record<Phase, CompiledRule[]> = { on_tcp_connect: [], on_http_request: [], on_http_response: [] };
+  const compiledPhases: Record<Phase, CompiledRule[]> = {
+    on_tcp_connect: [],
+    on_http_request: [],
+    on_http_response: [],
+  };
   const seenPhases = new Map<Phase, string>();
   let authenticationActions = 0;
   let needsRequestBody = false;
@@ -81,7 +102,13 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
   for (const [key, rules] of Object.entries(document)) {
     const phase = (key in legacyPhaseKeys ? legacyPhaseKeys[key as keyof typeof legacyPhaseKeys] : key) as Phase;
     if (!(phaseKeys as readonly string[]).includes(phase)) {
-      report('POLICY_UNKNOWN_FIELD', `"${key}" is not a phase; use one of ${phaseKeys.join(', ')}.${suggest(key, allPhaseKeys)}`, [key], 'error', 'key');
+      report(
+        'POLICY_UNKNOWN_FIELD',
+        `"${key}" is not a phase; use one of ${phaseKeys.join(', ')}.${suggest(key, allPhaseKeys)}`,
+        [key],
+        'error',
+        'key',
+      );
       continue;
     }
     if (phase !== key) {
@@ -89,24 +116,46 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     }
     const previousKey = seenPhases.get(phase);
     if (previousKey !== undefined) {
-      report('POLICY_SCHEMA_INVALID', `"${key}" and "${previousKey}" both define ${phase}; keep one.`, [key], 'error', 'key');
+      report(
+        'POLICY_SCHEMA_INVALID',
+        `"${key}" and "${previousKey}" both define ${phase}; keep one.`,
+        [key],
+        'error',
+        'key',
+      );
       continue;
     }
     seenPhases.set(phase, key);
     if (phase === 'on_tcp_connect' && options.endpointType === 'internal') {
-      report('POLICY_PHASE_NOT_ALLOWED', 'on_tcp_connect never runs on an internal endpoint: traffic reaches it through forward-internal, without a new connection.', [key], 'error', 'key');
+      report(
+        'POLICY_PHASE_NOT_ALLOWED',
+        'on_tcp_connect never runs on an internal endpoint: traffic reaches it through forward-internal, without a new connection.',
+        [key],
+        'error',
+        'key',
+      );
       continue;
     }
     const mustTerminate = phase === 'on_http_request' && options.endpointType === 'cloud';
     const reportEmptyPhase = () =>
-      report('POLICY_NOT_TERMINATING', `${key} has no rules: a cloud endpoint must end it with a rule without expressions that runs ${terminatingActionsHelp}.`, [key], 'error', 'key');
+      report(
+        'POLICY_NOT_TERMINATING',
+        `${key} has no rules: a cloud endpoint must end it with a rule without expressions that runs ${terminatingActionsHelp}.`,
+        [key],
+        'error',
+        'key',
+      );
     if (rules === null || rules === undefined) {
       if (mustTerminate) reportEmptyPhase();
       continue;
     }
     if (!Array.isArray(rules)) {
       const found = isPlainObject(rules) ? 'a map' : describeValue(rules);
-      report('POLICY_SCHEMA_INVALID', `${key} must be a list of rules (start each rule with "- "), but ${found} was found.`, [key]);
+      report(
+        'POLICY_SCHEMA_INVALID',
+        `${key} must be a list of rules (start each rule with "- "), but ${found} was found.`,
+        [key],
+      );
       continue;
     }
     if (rules.length > maxRulesPerPhase) {
@@ -118,16 +167,31 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     rules.forEach((rule: unknown, ruleIndex) => {
       const rulePath = [key, ruleIndex];
       if (!isPlainObject(rule)) {
-        report('POLICY_SCHEMA_INVALID', `Each rule is a map with actions (and optionally name and expressions); found ${describeValue(rule)}.`, rulePath);
+        report(
+          'POLICY_SCHEMA_INVALID',
+          `Each rule is a map with actions (and optionally name and expressions); found ${describeValue(rule)}.`,
+          rulePath,
+        );
         return;
       }
       for (const ruleKey of Object.keys(rule)) {
         if (!ruleKeys.has(ruleKey)) {
-          report('POLICY_UNKNOWN_FIELD', `"${ruleKey}" is not a rule field; a rule has name, expressions and actions.${suggest(ruleKey, [...ruleKeys])}`, [...rulePath, ruleKey], 'error', 'key');
+          report(
+            'POLICY_UNKNOWN_FIELD',
+            `"${ruleKey}" is not a rule field; a rule has name, expressions and actions.${suggest(ruleKey, [...ruleKeys])}`,
+            [...rulePath, ruleKey],
+            'error',
+            'key',
+          );
         }
       }
       if (terminatedAt !== undefined) {
-        report('POLICY_UNREACHABLE_RULE', `This rule never runs: rule ${terminatedAt} always ends ${phaseNames[phase]} before it.`, rulePath, 'warning');
+        report(
+          'POLICY_UNREACHABLE_RULE',
+          `This rule never runs: rule ${terminatedAt} always ends ${phaseNames[phase]} before it.`,
+          rulePath,
+          'warning',
+        );
       }
       const name = rule.name;
       if (name !== undefined && (typeof name !== 'string' || name.length > 256)) {
@@ -139,27 +203,52 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       const rawExpressions: unknown = rule.expressions ?? [];
       const conditional = !Array.isArray(rawExpressions) || rawExpressions.length > 0;
       if (!Array.isArray(rawExpressions)) {
-        report('POLICY_SCHEMA_INVALID', `expressions must be a list of CEL strings (start each with "- "), but ${describeValue(rawExpressions)} was found.`, [...rulePath, 'expressions']);
+        report(
+          'POLICY_SCHEMA_INVALID',
+          `expressions must be a list of CEL strings (start each with "- "), but ${describeValue(rawExpressions)} was found.`,
+          [...rulePath, 'expressions'],
+        );
       } else if (rawExpressions.length > maxExpressionsPerRule) {
-        report('POLICY_TOO_LARGE', `A rule may have at most ${maxExpressionsPerRule} expressions.`, [...rulePath, 'expressions']);
+        report('POLICY_TOO_LARGE', `A rule may have at most ${maxExpressionsPerRule} expressions.`, [
+          ...rulePath,
+          'expressions',
+        ]);
       } else {
         rawExpressions.forEach((source: unknown, expressionIndex) => {
           const path = [...rulePath, 'expressions', expressionIndex];
           if (typeof source !== 'string' || source.trim() === '') {
-            report('POLICY_SCHEMA_INVALID', `An expression must be a non-empty string of CEL; found ${describeValue(source)}.`, path);
+            report(
+              'POLICY_SCHEMA_INVALID',
+              `An expression must be a non-empty string of CEL; found ${describeValue(source)}.`,
+              path,
+            );
             return;
           }
           if (source.length > maxExpressionLength) {
-            report('POLICY_TOO_LARGE', `An expression may be at most ${maxExpressionLength} characters long; this one has ${source.length}.`, path);
+            report(
+              'POLICY_TOO_LARGE',
+              `An expression may be at most ${maxExpressionLength} characters long; this one has ${source.length}.`,
+              path,
+            );
             return;
           }
           const check = compileExpression(source, phase);
           if (!check.ok) {
-            issues.push({ code: 'POLICY_EXPRESSION_INVALID', message: `Invalid expression: ${check.message}`, path: formatPath(path), ...parsed.locateInString(path, check.offset), severity: 'error' });
+            issues.push({
+              code: 'POLICY_EXPRESSION_INVALID',
+              message: `Invalid expression: ${check.message}`,
+              path: formatPath(path),
+              ...parsed.locateInString(path, check.offset),
+              severity: 'error',
+            });
             return;
           }
           if (check.expression.type !== 'bool' && check.expression.type !== 'dyn') {
-            report('POLICY_EXPRESSION_NOT_BOOL', `A rule expression must be a bool; this one is a ${check.expression.type}.`, path);
+            report(
+              'POLICY_EXPRESSION_NOT_BOOL',
+              `A rule expression must be a bool; this one is a ${check.expression.type}.`,
+              path,
+            );
             return;
           }
           readsMcp ||= /\bmcp\./.test(source);
@@ -175,11 +264,18 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
         return;
       }
       if (!Array.isArray(rawActions)) {
-        report('POLICY_SCHEMA_INVALID', `actions must be a list (start each action with "- "), but ${isPlainObject(rawActions) ? 'a map' : describeValue(rawActions)} was found.`, [...rulePath, 'actions']);
+        report(
+          'POLICY_SCHEMA_INVALID',
+          `actions must be a list (start each action with "- "), but ${isPlainObject(rawActions) ? 'a map' : describeValue(rawActions)} was found.`,
+          [...rulePath, 'actions'],
+        );
         return;
       }
       if (rawActions.length === 0) {
-        report('POLICY_SCHEMA_INVALID', 'actions is empty: a rule needs at least one action.', [...rulePath, 'actions']);
+        report('POLICY_SCHEMA_INVALID', 'actions is empty: a rule needs at least one action.', [
+          ...rulePath,
+          'actions',
+        ]);
         return;
       }
       if (rawActions.length > maxActionsPerRule) {
@@ -191,17 +287,33 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       rawActions.forEach((action: unknown, actionIndex) => {
         const actionPath = [...rulePath, 'actions', actionIndex];
         if (terminatorIndex !== undefined) {
-          report('POLICY_UNREACHABLE_ACTION', `This action never runs: action ${terminatorIndex} of this rule always ends ${phaseNames[phase]}.`, actionPath);
+          report(
+            'POLICY_UNREACHABLE_ACTION',
+            `This action never runs: action ${terminatorIndex} of this rule always ends ${phaseNames[phase]}.`,
+            actionPath,
+          );
         }
         const definition = checkActionShape(action, actionPath, phase, report);
         if (definition === undefined) return;
         const { type, config: rawConfig } = action as { type: string; config?: unknown };
         if (definition.isAuthentication === true && ++authenticationActions > 1) {
-          report('POLICY_MULTIPLE_AUTH_ACTIONS', `A policy may have one authentication action (basic-auth, jwt-validation, oauth, openid-connect); ${type} is another.`, [...actionPath, 'type']);
+          report(
+            'POLICY_MULTIPLE_AUTH_ACTIONS',
+            `A policy may have one authentication action (basic-auth, jwt-validation, oauth, openid-connect); ${type} is another.`,
+            [...actionPath, 'type'],
+          );
         }
         const config = parseConfig(definition, rawConfig, [...actionPath, 'config'], report);
         if (config === undefined) return;
-        const context = compileContext(parsed, issues, phase, options, [...actionPath, 'config'], `${phase}/${ruleIndex}/${actionIndex}`, () => (readsMcp = true));
+        const context = compileContext(
+          parsed,
+          issues,
+          phase,
+          options,
+          [...actionPath, 'config'],
+          `${phase}/${ruleIndex}/${actionIndex}`,
+          () => (readsMcp = true),
+        );
         const run = definition.compile(config as never, context);
         context.release();
         needsRequestBody ||= definition.needsRequestBody?.(config as never) ?? false;
@@ -213,7 +325,12 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       });
       if (ruleTerminates && !conditional) terminatedAt ??= ruleIndex;
       compiledPhases[phase].push(
-        Object.freeze({ index: ruleIndex, name: typeof name === 'string' ? name : null, expressions: Object.freeze(expressions), actions: Object.freeze(actions) }),
+        Object.freeze({
+          index: ruleIndex,
+          name: typeof name === 'string' ? name : null,
+          expressions: Object.freeze(expressions),
+          actions: Object.freeze(actions),
+        }),
       );
     });
 
@@ -253,16 +370,33 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
   return { policy, issues };
 }
 
-type Report = (code: ValidationErrorCode, message: string, path: DocumentPath, severity?: IssueSeverity, target?: 'key' | 'value') => void;
+type Report = (
+  code: ValidationErrorCode,
+  message: string,
+  path: DocumentPath,
+  severity?: IssueSeverity,
+  target?: 'key' | 'value',
+) => void;
 
-function checkActionShape(action: unknown, path: DocumentPath, phase: Phase, report: Report): ActionDefinition<never> | undefined {
+function checkActionShape(
+  action: unknown,
+  path: DocumentPath,
+  phase: Phase,
+  report: Report,
+): ActionDefinition<never> | undefined {
   if (!isPlainObject(action)) {
     report('POLICY_SCHEMA_INVALID', `An action is a map with type and config; found ${describeValue(action)}.`, path);
     return undefined;
   }
   for (const key of Object.keys(action)) {
     if (!actionKeys.has(key)) {
-      report('POLICY_UNKNOWN_FIELD', `"${key}" is not an action field; an action has type and config.${key === 'with' || key === 'params' ? ' Put settings under config.' : ''}`, [...path, key], 'error', 'key');
+      report(
+        'POLICY_UNKNOWN_FIELD',
+        `"${key}" is not an action field; an action has type and config.${key === 'with' || key === 'params' ? ' Put settings under config.' : ''}`,
+        [...path, key],
+        'error',
+        'key',
+      );
     }
   }
   const type = action.type;
@@ -272,15 +406,25 @@ function checkActionShape(action: unknown, path: DocumentPath, phase: Phase, rep
   }
   const definition = actionsByType.get(type);
   if (definition === undefined) {
-    report('POLICY_UNKNOWN_ACTION', `Unknown action type "${type}".${suggest(type, [...actionsByType.keys()])}`, [...path, 'type']);
+    report('POLICY_UNKNOWN_ACTION', `Unknown action type "${type}".${suggest(type, [...actionsByType.keys()])}`, [
+      ...path,
+      'type',
+    ]);
     return undefined;
   }
   if (definition.supported === false) {
-    report('POLICY_ACTION_NOT_SUPPORTED', `${type} is an ngrok action that Gatehouse does not support yet.`, [...path, 'type']);
+    report('POLICY_ACTION_NOT_SUPPORTED', `${type} is an ngrok action that Gatehouse does not support yet.`, [
+      ...path,
+      'type',
+    ]);
     return undefined;
   }
   if (!definition.phases.includes(phase)) {
-    report('POLICY_ACTION_NOT_ALLOWED_IN_PHASE', `${type} cannot run in ${phase}; it runs in ${definition.phases.join(', ')}.`, [...path, 'type']);
+    report(
+      'POLICY_ACTION_NOT_ALLOWED_IN_PHASE',
+      `${type} cannot run in ${phase}; it runs in ${definition.phases.join(', ')}.`,
+      [...path, 'type'],
+    );
     return undefined;
   }
   return definition;
@@ -298,20 +442,43 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
   if (result.success) return result.data;
   // zod also runs a field's other checks when its type is wrong ("expected array" plus "Too big" for a string where a
   // list belongs); the type mismatch is the one worth reading.
-  const wrongTypeAt = new Set(result.error.issues.filter((issue) => issue.code === 'invalid_type').map((issue) => issue.path.map(String).join('\u0000')));
+  const wrongTypeAt = new Set(
+    result.error.issues
+      .filter((issue) => issue.code === 'invalid_type')
+      .map((issue) => issue.path.map(String).join('\u0000')),
+  );
   for (const issue of result.error.issues) {
-    const issuePath = [...path, ...issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment))];
+    const issuePath = [
+      ...path,
+      ...issue.path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment)),
+    ];
     if (issue.code !== 'invalid_type' && wrongTypeAt.has(issue.path.map(String).join('\u0000'))) continue;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        report('POLICY_UNKNOWN_FIELD', `"${key}" is not a field of ${definition.type} config.`, [...issuePath, key], 'error', 'key');
+        report(
+          'POLICY_UNKNOWN_FIELD',
+          `"${key}" is not a field of ${definition.type} config.`,
+          [...issuePath, key],
+          'error',
+          'key',
+        );
       }
     } else if (issue.code === 'invalid_key') {
       // A bad map key (a header name with a space): reported at the key, with the key check's own message.
-      report('POLICY_CONFIG_INVALID', `${definition.type} ${issue.path.join('.')}: ${issue.issues[0]?.message ?? 'invalid key'}`, issuePath, 'error', 'key');
+      report(
+        'POLICY_CONFIG_INVALID',
+        `${definition.type} ${issue.path.join('.')}: ${issue.issues[0]?.message ?? 'invalid key'}`,
+        issuePath,
+        'error',
+        'key',
+      );
     } else {
       const where = issue.path.length === 0 ? 'config' : issue.path.join('.');
-      report('POLICY_CONFIG_INVALID', `${definition.type} ${where}: ${describeZodIssue(issue, valueAt(raw, issue.path))}`, issuePath);
+      report(
+        'POLICY_CONFIG_INVALID',
+        `${definition.type} ${where}: ${describeZodIssue(issue, valueAt(raw, issue.path))}`,
+        issuePath,
+      );
     }
   }
   return undefined;
@@ -323,11 +490,16 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
  */
 function describeZodIssue(issue: z.core.$ZodIssue, value: { found: boolean; value?: unknown }): string {
   if (issue.code === 'invalid_type') {
-    return value.found ? `expected ${issue.expected}, got ${describeValue(value.value)}` : `is required (${issue.expected})`;
+    return value.found
+      ? `expected ${issue.expected}, got ${describeValue(value.value)}`
+      : `is required (${issue.expected})`;
   }
   if (issue.code === 'invalid_union') {
-    const expected = [...new Set(issue.errors.flat().flatMap((inner) => (inner.code === 'invalid_type' ? [inner.expected] : [])))];
-    if (expected.length > 0) return `expected ${expected.join(' or ')}, got ${value.found ? describeValue(value.value) : 'nothing'}`;
+    const expected = [
+      ...new Set(issue.errors.flat().flatMap((inner) => (inner.code === 'invalid_type' ? [inner.expected] : []))),
+    ];
+    if (expected.length > 0)
+      return `expected ${expected.join(' or ')}, got ${value.found ? describeValue(value.value) : 'nothing'}`;
   }
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((allowedValue) => JSON.stringify(allowedValue)).join(', ');
@@ -339,7 +511,13 @@ function describeZodIssue(issue: z.core.$ZodIssue, value: { found: boolean; valu
 function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean; value?: unknown } {
   let current = root;
   for (const segment of path) {
-    if (current === null || typeof current !== 'object' || typeof segment === 'symbol' || !Object.hasOwn(current, segment)) return { found: false };
+    if (
+      current === null ||
+      typeof current !== 'object' ||
+      typeof segment === 'symbol' ||
+      !Object.hasOwn(current, segment)
+    )
+      return { found: false };
     current = (current as Record<string | number, unknown>)[segment];
   }
   return current === undefined ? { found: false } : { found: true, value: current };
@@ -383,7 +561,13 @@ function compileContext(
       const result = compileTemplate(text, phase);
       if (result.ok) return result.template;
       for (const problem of result.problems) {
-        issues.push({ code: 'POLICY_INTERPOLATION_INVALID', message: `Invalid interpolation: ${problem.message}`, path: formatPath(path), ...parsed.locateInString(path, problem.offset), severity: 'error' });
+        issues.push({
+          code: 'POLICY_INTERPOLATION_INVALID',
+          message: `Invalid interpolation: ${problem.message}`,
+          path: formatPath(path),
+          ...parsed.locateInString(path, problem.offset),
+          severity: 'error',
+        });
       }
       return staticTemplate(text);
     },
@@ -393,7 +577,13 @@ function compileContext(
       if (/\bmcp\./.test(source)) markReadsMcp();
       const check = compileExpression(source, phase);
       if (check.ok) return check.expression;
-      issues.push({ code: 'POLICY_EXPRESSION_INVALID', message: `Invalid expression: ${check.message}`, path: formatPath(path), ...parsed.locateInString(path, check.offset), severity: 'error' });
+      issues.push({
+        code: 'POLICY_EXPRESSION_INVALID',
+        message: `Invalid expression: ${check.message}`,
+        path: formatPath(path),
+        ...parsed.locateInString(path, check.offset),
+        severity: 'error',
+      });
       return undefined;
     },
     issue(code, message, field, severity = 'error') {
@@ -413,7 +603,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${value}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `the ${typeof value} ${value}`;
   return `the ${typeof value}`;
 }
 
@@ -447,7 +638,12 @@ function editDistance(a: string, b: string): number {
 /** Thrown by `compile` when the policy has errors; carries every issue. */
 export class PolicyCompileError extends Error {
   constructor(readonly issues: readonly PolicyIssue[]) {
-    super(`The policy is invalid: ${issues.filter((issue) => issue.severity === 'error').map((issue) => `${issue.code} at ${issue.line}:${issue.column}`).join('; ')}`);
+    super(
+      `The policy is invalid: ${issues
+        .filter((issue) => issue.severity === 'error')
+        .map((issue) => `${issue.code} at ${issue.line}:${issue.column}`)
+        .join('; ')}`,
+    );
     this.name = 'PolicyCompileError';
   }
 }

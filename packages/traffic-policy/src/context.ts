@@ -146,7 +146,9 @@ export class PolicyContext implements CelRequestScope {
   recordRuntimeError(expression: string, error: unknown): void {
     // Bounded: a hostile request must not grow the log record without limit.
     if (this.runtimeErrors.length < 20) {
-      const message = (error as { summary?: string } | undefined)?.summary ?? (error instanceof Error ? error.message : String(error));
+      const message =
+        (error as { summary?: string } | undefined)?.summary ??
+        (error instanceof Error ? error.message : String(error));
       this.runtimeErrors.push({ expression, message });
     }
   }

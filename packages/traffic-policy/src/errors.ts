@@ -7,24 +7,34 @@
 
 export const validationErrorCodes = {
   POLICY_PARSE_ERROR: 'The text is not valid YAML or JSON.',
-  POLICY_TOO_LARGE: 'The policy exceeds a size limit (text length, rules per phase, actions per rule or expressions per rule).',
-  POLICY_SCHEMA_INVALID: 'The document, a phase or a rule has the wrong shape (for example a map where a list of rules is expected).',
+  POLICY_TOO_LARGE:
+    'The policy exceeds a size limit (text length, rules per phase, actions per rule or expressions per rule).',
+  POLICY_SCHEMA_INVALID:
+    'The document, a phase or a rule has the wrong shape (for example a map where a list of rules is expected).',
   POLICY_UNKNOWN_FIELD: 'A key that the document, a rule or an action config does not define.',
   POLICY_UNKNOWN_ACTION: 'An action `type` that Gatehouse does not know.',
   POLICY_CONFIG_INVALID: "An action's `config` is missing a required field or has a value of the wrong type or range.",
   POLICY_ACTION_NOT_ALLOWED_IN_PHASE: 'The action cannot run in the phase it is listed in.',
-  POLICY_PHASE_NOT_ALLOWED: 'The phase cannot be used on this kind of endpoint (on_tcp_connect on an internal endpoint).',
+  POLICY_PHASE_NOT_ALLOWED:
+    'The phase cannot be used on this kind of endpoint (on_tcp_connect on an internal endpoint).',
   POLICY_NOT_TERMINATING: "A cloud endpoint's on_http_request does not end in an unconditional terminating action.",
-  POLICY_UNREACHABLE_ACTION: 'An action that follows an unconditional terminating action in the same rule can never run.',
-  POLICY_UNREACHABLE_RULE: 'A rule that follows an unconditional terminating rule in the same phase can never run (warning).',
-  POLICY_EXPRESSION_INVALID: 'A CEL expression does not parse or type-check: unknown variable or function, or wrong types.',
+  POLICY_UNREACHABLE_ACTION:
+    'An action that follows an unconditional terminating action in the same rule can never run.',
+  POLICY_UNREACHABLE_RULE:
+    'A rule that follows an unconditional terminating rule in the same phase can never run (warning).',
+  POLICY_EXPRESSION_INVALID:
+    'A CEL expression does not parse or type-check: unknown variable or function, or wrong types.',
   POLICY_EXPRESSION_NOT_BOOL: 'A rule expression does not evaluate to a bool.',
-  POLICY_INTERPOLATION_INVALID: 'A `${...}` interpolation is unterminated or its expression does not parse or type-check.',
-  POLICY_MULTIPLE_AUTH_ACTIONS: 'More than one authentication action (basic-auth, jwt-validation, oauth, openid-connect) in one policy.',
+  POLICY_INTERPOLATION_INVALID:
+    'A `${...}` interpolation is unterminated or its expression does not parse or type-check.',
+  POLICY_MULTIPLE_AUTH_ACTIONS:
+    'More than one authentication action (basic-auth, jwt-validation, oauth, openid-connect) in one policy.',
   POLICY_FORWARD_TARGET_INVALID: 'A forward-internal URL that is not an http(s) URL whose host ends in `.internal`.',
-  POLICY_FORWARD_TARGET_UNKNOWN: 'A forward-internal URL that names no registered internal endpoint (warning; FORWARD_TARGET_OFFLINE at runtime).',
+  POLICY_FORWARD_TARGET_UNKNOWN:
+    'A forward-internal URL that names no registered internal endpoint (warning; FORWARD_TARGET_OFFLINE at runtime).',
   POLICY_DEPRECATED_PHASE_NAME: 'The legacy phase names `inbound`/`outbound` are accepted but deprecated (warning).',
-  POLICY_ACTION_NOT_SUPPORTED: 'An action that Gatehouse recognizes but cannot run (for example oauth, which needs a browser flow).',
+  POLICY_ACTION_NOT_SUPPORTED:
+    'An action that Gatehouse recognizes but cannot run (for example oauth, which needs a browser flow).',
 } as const;
 
 export type ValidationErrorCode = keyof typeof validationErrorCodes;
@@ -32,19 +42,37 @@ export type ValidationErrorCode = keyof typeof validationErrorCodes;
 /** Codes of responses the gateway generates itself, with their HTTP status. */
 export const runtimeErrorCodes = {
   ENDPOINT_NOT_FOUND: { status: 404, reason: 'No endpoint is registered for the Host of the request.' },
-  POLICY_FELL_THROUGH: { status: 500, reason: "A cloud endpoint's on_http_request finished without a terminating action." },
-  FORWARD_TARGET_OFFLINE: { status: 502, reason: 'forward-internal named an internal endpoint that does not exist or has no upstream.' },
-  FORWARD_TARGET_INVALID: { status: 502, reason: 'forward-internal produced a URL that is not an http(s) `.internal` URL.' },
+  POLICY_FELL_THROUGH: {
+    status: 500,
+    reason: "A cloud endpoint's on_http_request finished without a terminating action.",
+  },
+  FORWARD_TARGET_OFFLINE: {
+    status: 502,
+    reason: 'forward-internal named an internal endpoint that does not exist or has no upstream.',
+  },
+  FORWARD_TARGET_INVALID: {
+    status: 502,
+    reason: 'forward-internal produced a URL that is not an http(s) `.internal` URL.',
+  },
   FORWARD_HOP_LIMIT: { status: 508, reason: 'forward-internal chained through more internal endpoints than allowed.' },
-  UPSTREAM_UNAVAILABLE: { status: 502, reason: "The internal endpoint's upstream refused the connection or failed mid-response." },
+  UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    reason: "The internal endpoint's upstream refused the connection or failed mid-response.",
+  },
   UPSTREAM_TIMEOUT: { status: 504, reason: 'The upstream did not answer within the configured timeout.' },
-  RATE_LIMITED: { status: 429, reason: 'A rate-limit action found its bucket full; `retry-after` says when to try again.' },
+  RATE_LIMITED: {
+    status: 429,
+    reason: 'A rate-limit action found its bucket full; `retry-after` says when to try again.',
+  },
   IP_RESTRICTED: { status: 403, reason: 'restrict-ips denied the client IP.' },
   BASIC_AUTH_FAILED: { status: 401, reason: 'basic-auth found no credentials or wrong ones.' },
   JWT_VALIDATION_FAILED: { status: 401, reason: 'jwt-validation found no token, or the token failed verification.' },
   CIRCUIT_BREAKER_OPEN: { status: 503, reason: 'circuit-breaker is open after too many upstream errors.' },
   WEBHOOK_VERIFICATION_FAILED: { status: 403, reason: 'verify-webhook could not verify the request signature.' },
-  REQUEST_BODY_TOO_LARGE: { status: 413, reason: 'An action needed the request body and it exceeded the buffering limit.' },
+  REQUEST_BODY_TOO_LARGE: {
+    status: 413,
+    reason: 'An action needed the request body and it exceeded the buffering limit.',
+  },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;
 

@@ -28,7 +28,10 @@ export interface RequestFactsInput {
 }
 
 /** One context per request (or per connection for on_tcp_connect); it carries state from phase to phase. */
-export function createPolicyContext(input: RequestFactsInput, ports: Pick<PolicyPorts, 'ipCategories' | 'clock'>): PolicyContext {
+export function createPolicyContext(
+  input: RequestFactsInput,
+  ports: Pick<PolicyPorts, 'ipCategories' | 'clock'>,
+): PolicyContext {
   return new PolicyContext(input.endpoint, input.connection, input.request, ports.ipCategories, ports.clock.now());
 }
 
@@ -37,7 +40,12 @@ export function createPolicyContext(input: RequestFactsInput, ports: Pick<Policy
  * fail at runtime make their rule not match and are recorded on the context (they never fail the request).
  * For on_http_response, set `context.response` first. Resolves synchronously-computed outcomes without extra awaits.
  */
-export async function evaluate(policy: CompiledPolicy, phase: Phase, context: PolicyContext, ports: PolicyPorts): Promise<PhaseResult> {
+export async function evaluate(
+  policy: CompiledPolicy,
+  phase: Phase,
+  context: PolicyContext,
+  ports: PolicyPorts,
+): Promise<PhaseResult> {
   context.vars = emptyVars;
   const rules = policy.phases[phase];
   for (let ruleIndex = 0; ruleIndex < rules.length; ruleIndex++) {
@@ -76,7 +84,12 @@ export async function evaluate(policy: CompiledPolicy, phase: Phase, context: Po
   }
   if (phase === 'on_http_request' && policy.endpointType === 'cloud' && context.endpoint.type === 'cloud') {
     // Validation rules this out; it can still happen when a terminating action declines at runtime (redirect with from).
-    return { outcome: respondWithError('POLICY_FELL_THROUGH', 'Gatehouse: the endpoint policy did not decide what to do with this request.') };
+    return {
+      outcome: respondWithError(
+        'POLICY_FELL_THROUGH',
+        'Gatehouse: the endpoint policy did not decide what to do with this request.',
+      ),
+    };
   }
   return { outcome: continueOutcome };
 }

@@ -2,7 +2,14 @@
  * @gatehouse/traffic-policy — the Traffic Policy engine: parse → validate → compile → evaluate.
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
-export { parse, formatPath, maxPolicyTextLength, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
+export {
+  parse,
+  formatPath,
+  maxPolicyTextLength,
+  type ParsedPolicy,
+  type SourcePosition,
+  type DocumentPath,
+} from './parse.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,
@@ -58,8 +65,21 @@ export {
   type CircuitBreakers,
   type CircuitBreakerSettings,
 } from './ports.js';
-export { systemClock, MemoryRateLimitStore, MemoryCircuitBreakers, SetInternalEndpointDirectory, StaticJwksFetcher } from './memory-ports.js';
-export { policyDocumentSchema, policyDocumentJsonSchema, ruleSchema, actionSchema, type PolicyDocument, type PolicyRule } from './schema.js';
+export {
+  systemClock,
+  MemoryRateLimitStore,
+  MemoryCircuitBreakers,
+  SetInternalEndpointDirectory,
+  StaticJwksFetcher,
+} from './memory-ports.js';
+export {
+  policyDocumentSchema,
+  policyDocumentJsonSchema,
+  ruleSchema,
+  actionSchema,
+  type PolicyDocument,
+  type PolicyRule,
+} from './schema.js';
 export { actionDefinitions, actionsByType } from './actions/registry.js';
 export type { ActionDefinition } from './action.js';
 export { normalizeEndpointUrl, isInternalHost, internalTargetOf } from './actions/forward-internal.js';

@@ -67,9 +67,7 @@ function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
     text,
     render,
     value:
-      only !== undefined && typeof only !== 'string'
-        ? (context) => evaluateSafely(only.expression, context)
-        : render,
+      only !== undefined && typeof only !== 'string' ? (context) => evaluateSafely(only.expression, context) : render,
   };
 }
 
@@ -139,7 +137,8 @@ export function scanTemplate(text: string): ScanResult {
     }
     if (depth > 0) return { problem: { message: 'This `${` has no closing `}`.', offset: index } };
     const source = text.slice(start, position - 1);
-    if (source.trim() === '') return { problem: { message: '`${}` is empty: put a CEL expression inside.', offset: index } };
+    if (source.trim() === '')
+      return { problem: { message: '`${}` is empty: put a CEL expression inside.', offset: index } };
     parts.push({ source, offset: start });
     literalStart = position;
     index = text.indexOf('${', position);

@@ -30,6 +30,12 @@ export function detectMcp(headers: HeaderMap, body?: Uint8Array): McpFacts | und
   const { jsonrpc, method, params } = first as { jsonrpc?: unknown; method?: unknown; params?: unknown };
   if (jsonrpc !== '2.0' || typeof method !== 'string') return undefined;
   const name = params !== null && typeof params === 'object' ? (params as { name?: unknown; uri?: unknown }) : {};
-  const tool = toolLikeMethods.has(method) ? (typeof name.name === 'string' ? name.name : typeof name.uri === 'string' ? name.uri : '') : '';
+  const tool = toolLikeMethods.has(method)
+    ? typeof name.name === 'string'
+      ? name.name
+      : typeof name.uri === 'string'
+        ? name.uri
+        : ''
+    : '';
   return { method, tool, protocolVersion };
 }

@@ -1,4 +1,14 @@
-import { admitsRequest, type CircuitBreakers, type CircuitBreakerSettings, type Clock, type InternalEndpointDirectory, type Jwk, type JwksFetcher, type RateLimitStore, type SlidingWindowCounts } from './ports.js';
+import {
+  admitsRequest,
+  type CircuitBreakers,
+  type CircuitBreakerSettings,
+  type Clock,
+  type InternalEndpointDirectory,
+  type Jwk,
+  type JwksFetcher,
+  type RateLimitStore,
+  type SlidingWindowCounts,
+} from './ports.js';
 
 /** In-process implementations of the ports: for tests, the embedded shape and the data plane's Redis fallback. */
 
@@ -23,7 +33,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
   readonly #windows = new Map<string, { index: number; current: number; previous: number }>();
   #lastSweep = 0;
 
-  consume(key: string, { capacity, windowMs, nowMs }: { capacity: number; windowMs: number; nowMs: number }): Promise<SlidingWindowCounts> {
+  consume(
+    key: string,
+    { capacity, windowMs, nowMs }: { capacity: number; windowMs: number; nowMs: number },
+  ): Promise<SlidingWindowCounts> {
     return Promise.resolve(this.consumeNow(key, capacity, windowMs, nowMs));
   }
 
@@ -113,7 +126,8 @@ export class MemoryCircuitBreakers implements CircuitBreakers {
 
   #state(key: string, settings: CircuitBreakerSettings): BreakerState {
     let state = this.#states.get(key);
-    if (state === undefined) this.#states.set(key, (state = { bucketMs: Math.max(1, settings.windowMs / 10), buckets: [], openUntil: 0 }));
+    if (state === undefined)
+      this.#states.set(key, (state = { bucketMs: Math.max(1, settings.windowMs / 10), buckets: [], openUntil: 0 }));
     return state;
   }
 }

@@ -60,7 +60,9 @@ export function parse(text: string): ParsedPolicy {
     // An unquoted `!expr` is read by YAML as a tag, silently turning the expression into an empty string.
     const { line, column } = position(warning.pos[0]);
     const tag = text.slice(warning.pos[0], warning.pos[1]);
-    issues.push(parseIssue(`YAML reads ${tag} as a tag: quote expressions that start with "!", e.g. "${tag}".`, line, column));
+    issues.push(
+      parseIssue(`YAML reads ${tag} as a tag: quote expressions that start with "!", e.g. "${tag}".`, line, column),
+    );
   }
 
   if (issues.length === 0) {

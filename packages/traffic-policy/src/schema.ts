@@ -27,7 +27,10 @@ const actionSchemas = actionDefinitions.map((definition) => {
 });
 
 export const actionSchema = z
-  .discriminatedUnion('type', actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]])
+  .discriminatedUnion(
+    'type',
+    actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]],
+  )
   .describe('An action: its `type` and that type’s `config`.')
   .meta({ id: 'action' });
 
@@ -52,7 +55,9 @@ const ruleListSchema = (description: string) => z.array(ruleSchema).max(maxRules
 
 export const policyDocumentSchema = z
   .strictObject({
-    on_tcp_connect: ruleListSchema('Rules run once per TCP connection, before any HTTP is read (cloud endpoints only).').optional(),
+    on_tcp_connect: ruleListSchema(
+      'Rules run once per TCP connection, before any HTTP is read (cloud endpoints only).',
+    ).optional(),
     on_http_request: ruleListSchema('Rules run on each request before it is forwarded.').optional(),
     on_http_response: ruleListSchema('Rules run on each response before the client sees it.').optional(),
     inbound: ruleListSchema('Deprecated alias of on_http_request.').optional(),

@@ -41,7 +41,10 @@ const goldenPolicies: GoldenPolicy[] = (['valid', 'invalid'] as const).flatMap((
     .filter((file) => file.endsWith('.yaml'))
     .sort()
     .map((file) => {
-      const testCase = parseYaml(readFileSync(join(casesDirectory, kind, file), 'utf8')) as { policy: string; endpoint?: { type?: EndpointType } };
+      const testCase = parseYaml(readFileSync(join(casesDirectory, kind, file), 'utf8')) as {
+        policy: string;
+        endpoint?: { type?: EndpointType };
+      };
       return { file: `${kind}/${file}`, kind, text: testCase.policy, endpointType: testCase.endpoint?.type ?? 'cloud' };
     }),
 );
@@ -104,7 +107,33 @@ async function expectCompilesAndRuns(text: string, endpointType: EndpointType): 
 // ---------------------------------------------------------------------------------------------------------------
 // Generators
 
-const yamlSpecials = ['&', '*', '!', '{', '[', ':', '#', '|', '>', '}', ']', '- ', '? ', '"', "'", '%', '@', '`', ',', '\t', '\n', '&a ', '*a', '!!str ', '<<: '];
+const yamlSpecials = [
+  '&',
+  '*',
+  '!',
+  '{',
+  '[',
+  ':',
+  '#',
+  '|',
+  '>',
+  '}',
+  ']',
+  '- ',
+  '? ',
+  '"',
+  "'",
+  '%',
+  '@',
+  '`',
+  ',',
+  '\t',
+  '\n',
+  '&a ',
+  '*a',
+  '!!str ',
+  '<<: ',
+];
 const celFragments = [
   "req.method == 'GET'",
   '!',
@@ -174,10 +203,12 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     const at = index % (text.length + 1);
     return text.slice(0, at) + special + text.slice(at);
   }),
-  fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 4, unit: 'binary' })).map(([index, junk]) => (text: string) => {
-    const at = index % (text.length + 1);
-    return text.slice(0, at) + junk + text.slice(at + 1);
-  }),
+  fc
+    .tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 4, unit: 'binary' }))
+    .map(([index, junk]) => (text: string) => {
+      const at = index % (text.length + 1);
+      return text.slice(0, at) + junk + text.slice(at + 1);
+    }),
   // CEL fragments land inside quoted strings (expressions, `${}` templates, config values) or replace a scalar.
   fc.tuple(fc.nat(), fc.constantFrom(...celFragments)).map(([index, fragment]) => (text: string) => {
     const quotes = [...text.matchAll(/["']/g)].map((match) => match.index);
@@ -204,9 +235,46 @@ const looseValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...celFragments).map((fragment) => `\${${fragment}}`) },
   { weight: 3, arbitrary: fc.constantFrom(...celFragments) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-  { weight: 1, arbitrary: fc.constantFrom('https://svc.internal', '60s', 'sliding_window', 'user:password123', '10.0.0.0/8', 'github', 'gzip') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'https://svc.internal',
+      '60s',
+      'sliding_window',
+      'user:password123',
+      '10.0.0.0/8',
+      'github',
+      'gzip',
+    ),
+  },
 );
-const configKeys = ['status_code', 'body', 'headers', 'from', 'to', 'url', 'on_error', 'allow', 'deny', 'enforce', 'name', 'algorithm', 'capacity', 'rate', 'bucket_key', 'credentials', 'metadata', 'vars', 'algorithms', 'provider', 'secret', 'replacements', 'issuer', 'jws', 'http'];
+const configKeys = [
+  'status_code',
+  'body',
+  'headers',
+  'from',
+  'to',
+  'url',
+  'on_error',
+  'allow',
+  'deny',
+  'enforce',
+  'name',
+  'algorithm',
+  'capacity',
+  'rate',
+  'bucket_key',
+  'credentials',
+  'metadata',
+  'vars',
+  'algorithms',
+  'provider',
+  'secret',
+  'replacements',
+  'issuer',
+  'jws',
+  'http',
+];
 const policyShaped = fc.dictionary(
   fc.constantFrom('on_http_request', 'on_http_response', 'on_tcp_connect', 'inbound', 'outbound', 'on_http_requests'),
   fc.array(
@@ -215,7 +283,13 @@ const policyShaped = fc.dictionary(
         name: fc.string({ maxLength: 10 }),
         expressions: fc.array(fc.constantFrom(...celFragments), { maxLength: 3 }),
         actions: fc.array(
-          fc.record({ type: fc.constantFrom(...actionTypes, 'nope'), config: fc.dictionary(fc.constantFrom(...configKeys), looseValue, { maxKeys: 4 }) }, { requiredKeys: ['type'] }),
+          fc.record(
+            {
+              type: fc.constantFrom(...actionTypes, 'nope'),
+              config: fc.dictionary(fc.constantFrom(...configKeys), looseValue, { maxKeys: 4 }),
+            },
+            { requiredKeys: ['type'] },
+          ),
           { maxLength: 3 },
         ),
       },
@@ -319,14 +393,16 @@ describe('the schema describes what the validator accepts', () => {
       visited.add(node);
       for (const [name, property] of Object.entries(node.properties ?? {})) {
         properties++;
-        if (typeof property.description !== 'string' && typeof resolve(property)?.description !== 'string') missing.push(`${path}.${name}`);
+        if (typeof property.description !== 'string' && typeof resolve(property)?.description !== 'string')
+          missing.push(`${path}.${name}`);
         visit(resolve(property), `${path}.${name}`);
       }
       for (const key of ['items', 'additionalProperties'] as const) {
         const child = node[key];
         if (typeof child === 'object') visit(resolve(child), `${path}[]`);
       }
-      for (const key of ['anyOf', 'oneOf', 'allOf'] as const) node[key]?.forEach((child, index) => visit(resolve(child), `${path}|${index}`));
+      for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
+        node[key]?.forEach((child, index) => visit(resolve(child), `${path}|${index}`));
     };
     visit(policyDocumentJsonSchema, '$');
     expect(properties).toBeGreaterThan(100);

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { compile, createPolicyContext, detectMcp, evaluate, validatePolicy, validationErrorCodes, type Jwk, type Phase } from '../src/index.js';
+import {
+  compile,
+  createPolicyContext,
+  detectMcp,
+  evaluate,
+  validatePolicy,
+  validationErrorCodes,
+  type Jwk,
+  type Phase,
+} from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
 
 /**
@@ -27,7 +36,10 @@ const outcomeExpectation = z.strictObject({
   absent_headers: z.array(z.string()).optional(),
   url: z.string().optional(),
   error_code: z.string().optional(),
-  decision: z.strictObject({ rule_index: z.int(), action: z.string(), phase: z.string().optional() }).nullable().optional(),
+  decision: z
+    .strictObject({ rule_index: z.int(), action: z.string(), phase: z.string().optional() })
+    .nullable()
+    .optional(),
   request_headers: z.record(z.string(), z.string()).optional().describe('headers the upstream would receive'),
   request_path: z.string().optional(),
   request_query: z.string().optional(),
@@ -93,7 +105,8 @@ function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
         throw new Error(`test/cases/${kind}/${file} is not YAML: ${String(error)}`, { cause: error });
       }
       const parsed = goldenCase.safeParse(raw);
-      if (!parsed.success) throw new Error(`test/cases/${kind}/${file} is not a golden case: ${z.prettifyError(parsed.error)}`);
+      if (!parsed.success)
+        throw new Error(`test/cases/${kind}/${file} is not a golden case: ${z.prettifyError(parsed.error)}`);
       return [file, parsed.data] as [string, GoldenCase];
     });
 }
@@ -101,8 +114,13 @@ function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
 const validCases = loadCases('valid');
 const invalidCases = loadCases('invalid');
 
-function expectIssues(actual: { code: string; line: number; column: number; path: string; message: string }[], expected: z.infer<typeof issueExpectation>[]) {
-  expect(actual.map((issue) => issue.code).sort(), JSON.stringify(actual, null, 2)).toEqual(expected.map((issue) => issue.code).sort());
+function expectIssues(
+  actual: { code: string; line: number; column: number; path: string; message: string }[],
+  expected: z.infer<typeof issueExpectation>[],
+) {
+  expect(actual.map((issue) => issue.code).sort(), JSON.stringify(actual, null, 2)).toEqual(
+    expected.map((issue) => issue.code).sort(),
+  );
   for (const want of expected) {
     const match = actual.find(
       (issue) =>
@@ -130,7 +148,9 @@ describe('invalid policies report every issue at its position', () => {
 
   it('cover every validation error code', () => {
     const covered = new Set(
-      [...invalidCases, ...validCases].flatMap(([, testCase]) => [...(testCase.expect_errors ?? []), ...testCase.expect_warnings].map((issue) => issue.code)),
+      [...invalidCases, ...validCases].flatMap(([, testCase]) =>
+        [...(testCase.expect_errors ?? []), ...testCase.expect_warnings].map((issue) => issue.code),
+      ),
     );
     const missing = Object.keys(validationErrorCodes).filter((code) => !covered.has(code));
     expect(missing).toEqual([]);
@@ -139,7 +159,10 @@ describe('invalid policies report every issue at its position', () => {
 
 describe('valid policies evaluate to the expected outcomes', () => {
   it.each(validCases)('%s', async (_file, testCase) => {
-    const options = { endpointType: testCase.endpoint.type, internalEndpointUrls: new Set(testCase.internal_endpoints) };
+    const options = {
+      endpointType: testCase.endpoint.type,
+      internalEndpointUrls: new Set(testCase.internal_endpoints),
+    };
     const result = validatePolicy(testCase.policy, options);
     expect(result.errors).toEqual([]);
     expectIssues(result.warnings, testCase.expect_warnings);
@@ -153,13 +176,23 @@ describe('valid policies evaluate to the expected outcomes', () => {
     for (const request of testCase.requests) {
       ports.clock.advance(request.advance_ms);
       for (let attempt = 1; attempt <= request.repeat; attempt++) {
-        const headers = new Map(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? [...value] : [value]]));
+        const headers = new Map(
+          Object.entries(request.headers).map(([name, value]) => [
+            name.toLowerCase(),
+            Array.isArray(value) ? [...value] : [value],
+          ]),
+        );
         const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
         // As the data plane does: MCP facts only when the policy reads mcp.*.
         const mcp = policy.readsMcp ? detectMcp(headers, body) : undefined;
         const context = createPolicyContext(
           {
-            endpoint: { id: testCase.endpoint.id, url: testCase.endpoint.url, host: endpointUrl.hostname, type: testCase.endpoint.type },
+            endpoint: {
+              id: testCase.endpoint.id,
+              url: testCase.endpoint.url,
+              host: endpointUrl.hostname,
+              type: testCase.endpoint.type,
+            },
             connection: { clientIp: request.client_ip, clientPort: 50000, serverIp: '127.0.0.1', serverPort: 443 },
             request: {
               method: request.method,
@@ -177,15 +210,28 @@ describe('valid policies evaluate to the expected outcomes', () => {
         );
         // on_tcp_connect runs first (each golden request is on its own connection); when it ends the connection, `expect`
         // describes that and the request phase never runs.
-        const connectResult = policy.phases.on_tcp_connect.length > 0 ? await evaluate(policy, 'on_tcp_connect', context, ports) : undefined;
+        const connectResult =
+          policy.phases.on_tcp_connect.length > 0
+            ? await evaluate(policy, 'on_tcp_connect', context, ports)
+            : undefined;
         const connectEnded = connectResult !== undefined && connectResult.outcome.kind !== 'continue';
         const requestResult = connectEnded ? connectResult : await evaluate(policy, 'on_http_request', context, ports);
         // Every attempt runs all phases; expectations apply to the last one.
         const last = attempt === request.repeat;
         const label = last ? `${request.name}: ${JSON.stringify(context.trace)}` : request.name;
-        if (last) checkOutcome(label, connectEnded ? 'on_tcp_connect' : 'on_http_request', requestResult, context, request.expect);
+        if (last)
+          checkOutcome(
+            label,
+            connectEnded ? 'on_tcp_connect' : 'on_http_request',
+            requestResult,
+            context,
+            request.expect,
+          );
         if (connectEnded) {
-          expect(request.response, `${label}: the connection was closed, so there is no response phase`).toBeUndefined();
+          expect(
+            request.response,
+            `${label}: the connection was closed, so there is no response phase`,
+          ).toBeUndefined();
           continue;
         }
         if (request.response !== undefined || request.expect_response !== undefined) {
@@ -193,13 +239,20 @@ describe('valid policies evaluate to the expected outcomes', () => {
           context.response =
             requestResult.outcome.kind === 'respond'
               ? { status: requestResult.outcome.response.status, headers: requestResult.outcome.response.headers }
-              : { status: upstream.status, headers: new Map(Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]])) };
+              : {
+                  status: upstream.status,
+                  headers: new Map(
+                    Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]]),
+                  ),
+                };
           if (requestResult.outcome.kind !== 'respond') {
             // As the data plane does: circuit breakers learn the upstream's result (5xx counts as a failure).
-            for (const key of context.directives.circuitBreakerKeys ?? []) ports.circuitBreakers.record(key, upstream.status >= 500, ports.clock.now());
+            for (const key of context.directives.circuitBreakerKeys ?? [])
+              ports.circuitBreakers.record(key, upstream.status >= 500, ports.clock.now());
           }
           const responseResult = await evaluate(policy, 'on_http_response', context, ports);
-          if (last && request.expect_response !== undefined) checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
+          if (last && request.expect_response !== undefined)
+            checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
         }
       }
     }
@@ -218,32 +271,50 @@ function checkOutcome(
   if (outcome.kind === 'respond') {
     if (want.status !== undefined) expect(outcome.response.status, label).toBe(want.status);
     if (want.body !== undefined) expect(outcome.response.body, label).toBe(want.body);
-    for (const [name, value] of Object.entries(want.headers ?? {})) expect(outcome.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
-    for (const name of want.absent_headers ?? []) expect(outcome.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
+    for (const [name, value] of Object.entries(want.headers ?? {}))
+      expect(outcome.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
+    for (const name of want.absent_headers ?? [])
+      expect(outcome.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
     if (want.error_code !== undefined) expect(outcome.errorCode, label).toBe(want.error_code);
   } else if (phase === 'on_http_response' && context.response !== undefined) {
     // A response phase that continues leaves the upstream response in place, possibly with changed headers.
     if (want.status !== undefined) expect(context.response.status, label).toBe(want.status);
-    for (const [name, value] of Object.entries(want.headers ?? {})) expect(context.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
-    for (const name of want.absent_headers ?? []) expect(context.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
+    for (const [name, value] of Object.entries(want.headers ?? {}))
+      expect(context.response.headers.get(name.toLowerCase())?.join(', '), `${label} header ${name}`).toBe(value);
+    for (const name of want.absent_headers ?? [])
+      expect(context.response.headers.has(name.toLowerCase()), `${label} header ${name}`).toBe(false);
   }
   if (outcome.kind === 'forward' && want.url !== undefined) expect(outcome.url, label).toBe(want.url);
   if (want.decision !== undefined) {
     if (want.decision === null) expect(result.decision, label).toBeUndefined();
-    else expect(result.decision, label).toMatchObject({ rule_index: want.decision.rule_index, action: want.decision.action, ...(want.decision.phase === undefined ? {} : { phase: want.decision.phase }) });
+    else
+      expect(result.decision, label).toMatchObject({
+        rule_index: want.decision.rule_index,
+        action: want.decision.action,
+        ...(want.decision.phase === undefined ? {} : { phase: want.decision.phase }),
+      });
   }
-  for (const [name, value] of Object.entries(want.request_headers ?? {})) expect(context.request.headers.get(name.toLowerCase())?.join(', '), `${label} upstream header ${name}`).toBe(value);
+  for (const [name, value] of Object.entries(want.request_headers ?? {}))
+    expect(context.request.headers.get(name.toLowerCase())?.join(', '), `${label} upstream header ${name}`).toBe(value);
   if (want.request_path !== undefined) expect(context.request.path, label).toBe(want.request_path);
   if (want.request_query !== undefined) expect(context.request.query, label).toBe(want.request_query);
   if (want.vars !== undefined) expect(normalize(context.vars), label).toEqual(want.vars);
   if (want.logs !== undefined) expect(context.logs, label).toEqual(want.logs);
-  if (want.runtime_errors !== undefined) expect(context.runtimeErrors.length, `${label} ${JSON.stringify(context.runtimeErrors)}`).toBe(want.runtime_errors);
+  if (want.runtime_errors !== undefined)
+    expect(context.runtimeErrors.length, `${label} ${JSON.stringify(context.runtimeErrors)}`).toBe(want.runtime_errors);
   if (want.directives !== undefined) expect(normalize(context.directives), label).toMatchObject(want.directives);
   if (want.results !== undefined) expect(normalize(context.actionResults), label).toMatchObject(want.results);
-  if (want.trace_errors !== undefined) expect(context.trace.filter((rule) => rule.phase === phase && rule.error !== undefined).length, label).toBe(want.trace_errors);
+  if (want.trace_errors !== undefined)
+    expect(context.trace.filter((rule) => rule.phase === phase && rule.error !== undefined).length, label).toBe(
+      want.trace_errors,
+    );
 }
 
 /** BigInts and RegExps made comparable with plain YAML values. */
 function normalize(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? Number(item) : item instanceof RegExp ? item.source : item))) as unknown;
+  return JSON.parse(
+    JSON.stringify(value, (_key, item: unknown) =>
+      typeof item === 'bigint' ? Number(item) : item instanceof RegExp ? item.source : item,
+    ),
+  ) as unknown;
 }

@@ -53,7 +53,11 @@ function configFields(schema: z.ZodType): ConfigField[] {
   const visit = (node: JsonSchema, prefix: string) => {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const path = `${prefix}${name}`;
-      fields.push({ path, required: (node.required ?? []).includes(name) && child.default === undefined, default: child.default });
+      fields.push({
+        path,
+        required: (node.required ?? []).includes(name) && child.default === undefined,
+        default: child.default,
+      });
       if (child.properties !== undefined) visit(child, `${path}.`);
       if (child.items?.properties !== undefined) visit(child.items, `${path}[].`);
     }
@@ -84,27 +88,31 @@ describe('README documents every action', () => {
     expect([...overview.keys()].sort()).toEqual(supported.map((definition) => definition.type).sort());
   });
 
-  it.each(supported.map((definition) => [definition.type, definition] as const))('%s: every config field, default and result', (type, definition) => {
-    const text = section(`### \`${type}\``);
-    const rows = tableRows(text);
-    const fields = configFields(definition.configSchema);
-    for (const field of fields) {
-      const row = rows.get(field.path);
-      expect(row, `README section ${type} has no row for config field \`${field.path}\``).toBeDefined();
-      if (field.required) expect(row, `${type} ${field.path} is required`).toContain('**required**');
-      if (field.default !== undefined) {
-        for (const mention of defaultMentions(field.default)) expect(row, `${type} ${field.path} defaults to ${JSON.stringify(field.default)}`).toContain(mention);
+  it.each(supported.map((definition) => [definition.type, definition] as const))(
+    '%s: every config field, default and result',
+    (type, definition) => {
+      const text = section(`### \`${type}\``);
+      const rows = tableRows(text);
+      const fields = configFields(definition.configSchema);
+      for (const field of fields) {
+        const row = rows.get(field.path);
+        expect(row, `README section ${type} has no row for config field \`${field.path}\``).toBeDefined();
+        if (field.required) expect(row, `${type} ${field.path} is required`).toContain('**required**');
+        if (field.default !== undefined) {
+          for (const mention of defaultMentions(field.default))
+            expect(row, `${type} ${field.path} defaults to ${JSON.stringify(field.default)}`).toContain(mention);
+        }
       }
-    }
-    // Rows that name no field are stale.
-    expect([...rows.keys()].filter((path) => !fields.some((field) => field.path === path))).toEqual([]);
-    if (definition.resultName === undefined) expect(text.toLowerCase()).toContain('no result variables');
-    else expect(text).toContain(`actions.ngrok.${definition.resultName}`);
-    for (const phase of definition.phases) {
-      const short = { on_tcp_connect: 'tcp', on_http_request: 'request', on_http_response: 'response' }[phase];
-      expect(actionsOverview().get(type)?.split('|')[2], `${type} runs in ${phase}`).toContain(short);
-    }
-  });
+      // Rows that name no field are stale.
+      expect([...rows.keys()].filter((path) => !fields.some((field) => field.path === path))).toEqual([]);
+      if (definition.resultName === undefined) expect(text.toLowerCase()).toContain('no result variables');
+      else expect(text).toContain(`actions.ngrok.${definition.resultName}`);
+      for (const phase of definition.phases) {
+        const short = { on_tcp_connect: 'tcp', on_http_request: 'request', on_http_response: 'response' }[phase];
+        expect(actionsOverview().get(type)?.split('|')[2], `${type} runs in ${phase}`).toContain(short);
+      }
+    },
+  );
 
   it('names every recognized but unsupported action', () => {
     const text = section('### Recognized but not supported');
@@ -139,7 +147,9 @@ describe('README documents the CEL environment', () => {
 
   it('every function Gatehouse registers', () => {
     const text = section('### Functions');
-    const names = new Set(definitions.functions.map((definition) => definition.name).filter((name) => !builtInFunctions.has(name)));
+    const names = new Set(
+      definitions.functions.map((definition) => definition.name).filter((name) => !builtInFunctions.has(name)),
+    );
     expect(names.size).toBeGreaterThan(10);
     for (const name of names) expect(text, `function ${name}`).toMatch(new RegExp(`\\b${name}\\(`));
   });

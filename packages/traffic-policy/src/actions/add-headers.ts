@@ -10,7 +10,9 @@ const configSchema = z.strictObject({
       const count = Object.keys(headers).length;
       return count >= 1 && count <= maxHeadersPerAction;
     }, `1 to ${maxHeadersPerAction} headers`)
-    .describe('Headers to add (1 to 10); values allow `${}`. Existing values are kept (appended), except `host`, which is replaced.'),
+    .describe(
+      'Headers to add (1 to 10); values allow `${}`. Existing values are kept (appended), except `host`, which is replaced.',
+    ),
 });
 
 export const addHeadersAction = defineAction({

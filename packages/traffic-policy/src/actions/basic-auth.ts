@@ -4,16 +4,18 @@ import { decodeBase64, sha256Hex } from '../codecs.js';
 import { continueOutcome } from '../context.js';
 import { enforceField, respondWithError } from './shared.js';
 
-const credentialSchema = z
-  .string()
-  .refine((text) => {
-    const separator = text.indexOf(':');
-    const password = text.slice(separator + 1);
-    return separator > 0 && password.length >= 8 && password.length <= 128;
-  }, 'credentials are "user:password" with a password of 8 to 128 characters');
+const credentialSchema = z.string().refine((text) => {
+  const separator = text.indexOf(':');
+  const password = text.slice(separator + 1);
+  return separator > 0 && password.length >= 8 && password.length <= 128;
+}, 'credentials are "user:password" with a password of 8 to 128 characters');
 
 const configSchema = z.strictObject({
-  credentials: z.array(credentialSchema).min(1).max(10).describe('1 to 10 "user:password" pairs (the first ":" separates).'),
+  credentials: z
+    .array(credentialSchema)
+    .min(1)
+    .max(10)
+    .describe('1 to 10 "user:password" pairs (the first ":" separates).'),
   realm: z
     .string()
     .max(128)
@@ -52,7 +54,11 @@ export const basicAuthAction = defineAction({
       const detail = presented === undefined ? 'no credentials' : `rejected ${presented.username}`;
       if (!config.enforce) return { outcome: continueOutcome, detail: `${detail} (not enforced)` };
       return {
-        outcome: respondWithError('BASIC_AUTH_FAILED', 'Gatehouse: authentication required.', new Map([['www-authenticate', [challenge]]])),
+        outcome: respondWithError(
+          'BASIC_AUTH_FAILED',
+          'Gatehouse: authentication required.',
+          new Map([['www-authenticate', [challenge]]]),
+        ),
         detail,
       };
     };

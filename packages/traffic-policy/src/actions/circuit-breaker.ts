@@ -7,17 +7,35 @@ import { enforceField, respondWithError } from './shared.js';
 const durationBetween = (minMs: number, maxMs: number, fallback: string, description: string) =>
   z
     .string()
-    .refine((text) => {
-      const ms = parseDuration(text);
-      return ms !== undefined && ms >= minMs && ms <= maxMs;
-    }, `a duration from ${minMs / 1000}s to ${maxMs / 60_000}m`)
+    .refine(
+      (text) => {
+        const ms = parseDuration(text);
+        return ms !== undefined && ms >= minMs && ms <= maxMs;
+      },
+      `a duration from ${minMs / 1000}s to ${maxMs / 60_000}m`,
+    )
     .default(fallback)
     .describe(description);
 
 const configSchema = z.strictObject({
-  error_threshold: z.number().min(0).max(1).default(0.5).describe('Share of failed upstream responses (5xx or no answer) that opens the breaker (default 0.5).'),
-  volume_threshold: z.int().min(1).max(2_000_000_000).default(10).describe('Requests needed in the window before the breaker may open (default 10).'),
-  window_duration: durationBetween(1000, 120_000, '10s', 'Window over which errors are counted (1s to 2m, default 10s).'),
+  error_threshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe('Share of failed upstream responses (5xx or no answer) that opens the breaker (default 0.5).'),
+  volume_threshold: z
+    .int()
+    .min(1)
+    .max(2_000_000_000)
+    .default(10)
+    .describe('Requests needed in the window before the breaker may open (default 10).'),
+  window_duration: durationBetween(
+    1000,
+    120_000,
+    '10s',
+    'Window over which errors are counted (1s to 2m, default 10s).',
+  ),
   tripped_duration: durationBetween(1000, 120_000, '10s', 'How long the breaker stays open (1s to 2m, default 10s).'),
   enforce: enforceField,
 });

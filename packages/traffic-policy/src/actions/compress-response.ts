@@ -15,7 +15,7 @@ const configSchema = z.strictObject({
 
 export const compressResponseAction = defineAction({
   type: 'compress-response',
-  description: "Compresses the response with the best algorithm the client accepts, unless it is already encoded.",
+  description: 'Compresses the response with the best algorithm the client accepts, unless it is already encoded.',
   phases: ['on_http_response'],
   resultName: 'compress',
   configSchema,
@@ -28,8 +28,14 @@ export const compressResponseAction = defineAction({
         ? undefined
         : negotiate(request.requestHeader('accept-encoding') ?? [], config.algorithms);
       if (negotiated !== undefined) request.directives.compressResponse = negotiated;
-      request.actionResults.compress = { already_compressed: alreadyCompressed, negotiated_algorithm: negotiated ?? '' };
-      return { outcome: continueOutcome, detail: negotiated === undefined ? 'not compressed' : `compressing with ${negotiated}` };
+      request.actionResults.compress = {
+        already_compressed: alreadyCompressed,
+        negotiated_algorithm: negotiated ?? '',
+      };
+      return {
+        outcome: continueOutcome,
+        detail: negotiated === undefined ? 'not compressed' : `compressing with ${negotiated}`,
+      };
     };
   },
 });
@@ -41,7 +47,9 @@ export function negotiate(acceptEncoding: readonly string[], offered: readonly A
     for (const part of header.split(',')) {
       const [name, ...parameters] = part.trim().toLowerCase().split(';');
       if (name === undefined || name === '') continue;
-      const q = parameters.map((parameter) => /^\s*q=([0-9.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
+      const q = parameters
+        .map((parameter) => /^\s*q=([0-9.]+)\s*$/.exec(parameter)?.[1])
+        .find((value) => value !== undefined);
       weights.set(name, q === undefined ? 1 : Number(q));
     }
   }

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
-import { checkBodyAllowed, compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
+import {
+  checkBodyAllowed,
+  compileHeaderTemplates,
+  headersMapField,
+  renderHeaders,
+  respond,
+  statusCodeField,
+} from './shared.js';
 
 const configSchema = z.strictObject({
   status_code: statusCodeField(200, 'HTTP status (default 200).'),

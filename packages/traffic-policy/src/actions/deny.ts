@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import type { Outcome } from '../context.js';
-import { checkBodyAllowed, compileHeaderTemplates, headersMapField, renderHeaders, respond, statusCodeField } from './shared.js';
+import {
+  checkBodyAllowed,
+  compileHeaderTemplates,
+  headersMapField,
+  renderHeaders,
+  respond,
+  statusCodeField,
+} from './shared.js';
 
 const configSchema = z
   .strictObject({

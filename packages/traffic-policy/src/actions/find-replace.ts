@@ -26,7 +26,11 @@ function compileReplacements(
     const to = context.template(item.to, ['replacements', index, 'to']);
     const staticPattern = from.isStatic ? compileRegex(from.text, 'g') : undefined;
     if (typeof staticPattern === 'string') {
-      context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['replacements', index, 'from']);
+      context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, [
+        'replacements',
+        index,
+        'from',
+      ]);
     }
     return { from, to, staticPattern, field: item.field ?? 'data' };
   });
@@ -35,7 +39,8 @@ function compileReplacements(
 function renderReplacements(compiled: ReturnType<typeof compileReplacements>, request: PolicyContext) {
   const rendered: (BodyReplacement & { field: 'data' | 'retry' })[] = [];
   for (const item of compiled) {
-    const pattern = item.staticPattern instanceof RegExp ? item.staticPattern : compileRegex(item.from.render(request), 'g');
+    const pattern =
+      item.staticPattern instanceof RegExp ? item.staticPattern : compileRegex(item.from.render(request), 'g');
     if (typeof pattern === 'string') request.recordRuntimeError(item.from.text, new Error(pattern));
     else rendered.push({ from: pattern, to: item.to.render(request), field: item.field });
   }

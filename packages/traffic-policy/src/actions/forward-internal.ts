@@ -39,13 +39,14 @@ export function isInternalHost(host: string): boolean {
 export function internalTargetOf(text: string): { url: string } | { problem: string } {
   const url = normalizeEndpointUrl(text);
   if (url === undefined) return { problem: `"${text}" is not an http(s) URL of the form scheme://host[:port]` };
-  if (!isInternalHost(new URL(url).hostname)) return { problem: `"${text}" is not an internal endpoint: its host must end in .internal` };
+  if (!isInternalHost(new URL(url).hostname))
+    return { problem: `"${text}" is not an internal endpoint: its host must end in .internal` };
   return { url };
 }
 
 export const forwardInternalAction = defineAction({
   type: 'forward-internal',
-  description: "Forwards the request to an internal endpoint, whose own policy runs next; ends the phase.",
+  description: 'Forwards the request to an internal endpoint, whose own policy runs next; ends the phase.',
   phases: ['on_http_request'],
   resultName: 'forward_internal',
   configSchema,
@@ -80,7 +81,8 @@ export const forwardInternalAction = defineAction({
         return { outcome: { kind: 'forward', url: checked.url }, detail: `forwarded to ${checked.url}` };
       }
       request.actionResults.forward_internal = { url: rendered, error: failure };
-      if (config.on_error === 'continue') return { outcome: continueOutcome, detail: `${failure!.message}; continuing` };
+      if (config.on_error === 'continue')
+        return { outcome: continueOutcome, detail: `${failure!.message}; continuing` };
       return { outcome: respondWithError(failure!.code, `Gatehouse: ${failure!.message}.`), detail: failure!.message };
     };
   },

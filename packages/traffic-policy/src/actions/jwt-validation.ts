@@ -21,9 +21,16 @@ const tokenSchema = z.strictObject({
     .enum(['jwt', 'access_token', 'at+jwt', 'id_token', 'it+jwt', 'plain'])
     .default('jwt')
     .describe('What the token is; all kinds are verified as JWS-signed JWTs.'),
-  method: z.enum(['header', 'body']).default('header').describe('Where the token is: a request header or a JSON/form body field.'),
+  method: z
+    .enum(['header', 'body'])
+    .default('header')
+    .describe('Where the token is: a request header or a JSON/form body field.'),
   name: z.string().min(1).max(256).default('Authorization').describe('The header or body field name.'),
-  prefix: z.string().max(64).default('Bearer ').describe('Text before the token, matched case-insensitively (e.g. "Bearer ").'),
+  prefix: z
+    .string()
+    .max(64)
+    .default('Bearer ')
+    .describe('Text before the token, matched case-insensitively (e.g. "Bearer ").'),
 });
 
 const configSchema = z.strictObject({
@@ -38,7 +45,9 @@ const configSchema = z.strictObject({
           resource_metadata: z
             .url()
             .optional()
-            .describe('URL of the OAuth Protected Resource Metadata (RFC 9728); MCP clients read it from the 401 challenge.'),
+            .describe(
+              'URL of the OAuth Protected Resource Metadata (RFC 9728); MCP clients read it from the 401 challenge.',
+            ),
           scope: z.string().max(1024).optional().describe('scope parameter of the challenge.'),
         })
         .optional()
@@ -57,7 +66,11 @@ const configSchema = z.strictObject({
         .strictObject({
           sources: z
             .strictObject({
-              additional_jkus: z.array(z.url()).max(5).optional().describe('JWKS URLs to fetch signing keys from (cached).'),
+              additional_jkus: z
+                .array(z.url())
+                .max(5)
+                .optional()
+                .describe('JWKS URLs to fetch signing keys from (cached).'),
             })
             .optional()
             .describe('Remote key sources.'),
@@ -77,7 +90,8 @@ type Config = z.infer<typeof configSchema>;
 
 export const jwtValidationAction = defineAction({
   type: 'jwt-validation',
-  description: 'Verifies JWTs (signature, issuer, audience, lifetime); answers 401 with a Bearer challenge when they fail.',
+  description:
+    'Verifies JWTs (signature, issuer, audience, lifetime); answers 401 with a Bearer challenge when they fail.',
   phases: ['on_http_request'],
   resultName: 'jwt_validation',
   isAuthentication: true,
@@ -89,7 +103,11 @@ export const jwtValidationAction = defineAction({
     const jkus = config.jws.keys.sources?.additional_jkus ?? [];
     const staticKeys = (config.jws.keys.static ?? []) as JsonWebKey[];
     if (jkus.length === 0 && staticKeys.length === 0) {
-      context.issue('POLICY_CONFIG_INVALID', 'jws.keys needs sources.additional_jkus or static keys to verify signatures', ['jws', 'keys']);
+      context.issue(
+        'POLICY_CONFIG_INVALID',
+        'jws.keys needs sources.additional_jkus or static keys to verify signatures',
+        ['jws', 'keys'],
+      );
     }
     const tokens = config.http?.tokens ?? [tokenSchema.parse({})];
     // RFC 6750 §3.1: a request without any token gets the challenge without an error code.
@@ -140,7 +158,8 @@ function buildChallenge(config: Config, tokenPresented: boolean): string {
   const settings = config.http?.www_authenticate;
   if (settings?.realm !== undefined) parameters.push(`realm=${quotedString(settings.realm)}`);
   if (tokenPresented) parameters.push('error="invalid_token"');
-  if (settings?.resource_metadata !== undefined) parameters.push(`resource_metadata=${quotedString(settings.resource_metadata)}`);
+  if (settings?.resource_metadata !== undefined)
+    parameters.push(`resource_metadata=${quotedString(settings.resource_metadata)}`);
   if (settings?.scope !== undefined) parameters.push(`scope=${quotedString(settings.scope)}`);
   return parameters.length === 0 ? 'Bearer' : `Bearer ${parameters.join(', ')}`;
 }
@@ -168,7 +187,8 @@ function bodyField(request: PolicyContext, name: string): string | undefined {
   if (body === undefined) return undefined;
   const text = new TextDecoder().decode(body);
   const contentType = request.requestHeader('content-type')?.[0] ?? '';
-  if (contentType.includes('application/x-www-form-urlencoded')) return new URLSearchParams(text).get(name) ?? undefined;
+  if (contentType.includes('application/x-www-form-urlencoded'))
+    return new URLSearchParams(text).get(name) ?? undefined;
   try {
     const parsed = JSON.parse(text) as unknown;
     const field = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[name] : undefined;
@@ -197,6 +217,8 @@ function tokenResult(verification: JwtVerification, token: z.infer<typeof tokenS
     verified: verification.ok,
     header: verification.header ?? {},
     payload: verification.payload ?? {},
-    ...(verification.ok ? { signature: verification.signature } : { error: { code: verification.code, message: verification.message } }),
+    ...(verification.ok
+      ? { signature: verification.signature }
+      : { error: { code: verification.code, message: verification.message } }),
   };
 }

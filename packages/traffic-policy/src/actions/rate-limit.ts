@@ -25,7 +25,9 @@ const configSchema = z.strictObject({
     .array(z.string().min(1).max(1024))
     .min(1)
     .max(10)
-    .describe("1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqHeader('Authorization')[0]."),
+    .describe(
+      "1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqHeader('Authorization')[0].",
+    ),
   enforce: enforceField,
 });
 
@@ -63,7 +65,8 @@ export const rateLimitAction = defineAction({
       const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now() };
       const counts = await ports.rateLimits.consume(key, window);
       request.actionResults.rate_limit = { bucket_key: parts, limited: !counts.admitted };
-      if (counts.admitted) return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
+      if (counts.admitted)
+        return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
       const retryAfter = retryAfterSeconds(counts, window);
       if (!config.enforce) return { outcome: continueOutcome, detail: 'limited (not enforced)' };
       const outcome = respondWithError(

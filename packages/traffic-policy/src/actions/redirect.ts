@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
-import { compileHeaderTemplates, compileRegex, headerValue, headersMapField, renderHeaders, respond } from './shared.js';
+import {
+  compileHeaderTemplates,
+  compileRegex,
+  headerValue,
+  headersMapField,
+  renderHeaders,
+  respond,
+} from './shared.js';
 
 const configSchema = z.strictObject({
   from: z
@@ -27,7 +34,8 @@ export const redirectAction = defineAction({
   compile(config, context) {
     const from = config.from === undefined ? undefined : context.template(config.from, ['from']);
     const staticPattern = from?.isStatic === true ? compileRegex(from.text) : undefined;
-    if (typeof staticPattern === 'string') context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
+    if (typeof staticPattern === 'string')
+      context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
     const to = context.template(config.to, ['to']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     return (request) => {
@@ -37,7 +45,11 @@ export const redirectAction = defineAction({
       if (from !== undefined) {
         const pattern = staticPattern instanceof RegExp ? staticPattern : compileRegex(from.render(request));
         if (typeof pattern === 'string') {
-          request.actionResults.redirect = { url: original, matches: [], error: { code: 'INVALID_REGEX', message: pattern } };
+          request.actionResults.redirect = {
+            url: original,
+            matches: [],
+            error: { code: 'INVALID_REGEX', message: pattern },
+          };
           return { outcome: continueOutcome, detail: 'invalid pattern after interpolation' };
         }
         const match = pattern.exec(original);

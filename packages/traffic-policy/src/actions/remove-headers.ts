@@ -27,7 +27,10 @@ export const removeHeadersAction = defineAction({
       const removed = target === undefined ? [] : names.filter((name) => target.delete(name));
       if (inRequest) request.requestChanged();
       request.actionResults.remove_headers = { headers_removed: removed };
-      return { outcome: continueOutcome, detail: removed.length === 0 ? 'nothing to remove' : `removed ${removed.join(', ')}` };
+      return {
+        outcome: continueOutcome,
+        detail: removed.length === 0 ? 'nothing to remove' : `removed ${removed.join(', ')}`,
+      };
     };
   },
 });

@@ -12,7 +12,10 @@ const configSchema = z
     deny: cidrList.optional().describe('CIDRs denied even when they are inside an allow range.'),
     enforce: enforceField,
   })
-  .refine((config) => (config.allow?.length ?? 0) + (config.deny?.length ?? 0) > 0, 'set at least one of allow or deny');
+  .refine(
+    (config) => (config.allow?.length ?? 0) + (config.deny?.length ?? 0) > 0,
+    'set at least one of allow or deny',
+  );
 
 const closeOutcome: Outcome = Object.freeze({ kind: 'close' });
 
@@ -27,8 +30,12 @@ export const restrictIpsAction = defineAction({
   compile(config, context) {
     const allow = compileCidrSet(config.allow ?? []);
     const deny = compileCidrSet(config.deny ?? []);
-    allow.invalid.forEach((cidr) => context.issue('POLICY_CONFIG_INVALID', `"${cidr}" is not a CIDR`, ['allow', (config.allow ?? []).indexOf(cidr)]));
-    deny.invalid.forEach((cidr) => context.issue('POLICY_CONFIG_INVALID', `"${cidr}" is not a CIDR`, ['deny', (config.deny ?? []).indexOf(cidr)]));
+    allow.invalid.forEach((cidr) =>
+      context.issue('POLICY_CONFIG_INVALID', `"${cidr}" is not a CIDR`, ['allow', (config.allow ?? []).indexOf(cidr)]),
+    );
+    deny.invalid.forEach((cidr) =>
+      context.issue('POLICY_CONFIG_INVALID', `"${cidr}" is not a CIDR`, ['deny', (config.deny ?? []).indexOf(cidr)]),
+    );
     const hasAllowList = (config.allow?.length ?? 0) > 0;
     return (request) => {
       const address = request.connection.clientIp;
@@ -40,9 +47,15 @@ export const restrictIpsAction = defineAction({
         matched_cidr: deniedBy ?? allowedBy ?? '',
       };
       if (allowed || !config.enforce) {
-        return { outcome: continueOutcome, detail: allowed ? `${address} allowed` : `${address} would be denied (not enforced)` };
+        return {
+          outcome: continueOutcome,
+          detail: allowed ? `${address} allowed` : `${address} would be denied (not enforced)`,
+        };
       }
-      const outcome = context.phase === 'on_tcp_connect' ? closeOutcome : respondWithError('IP_RESTRICTED', 'Gatehouse: your IP address is not allowed.');
+      const outcome =
+        context.phase === 'on_tcp_connect'
+          ? closeOutcome
+          : respondWithError('IP_RESTRICTED', 'Gatehouse: your IP address is not allowed.');
       return { outcome, detail: `${address} denied${deniedBy === undefined ? '' : ` by ${deniedBy}`}` };
     };
   },

@@ -15,7 +15,9 @@ const configSchema = z.strictObject({
     )
     .min(1)
     .max(32)
-    .describe('Variables to set, a list of one-key maps (`- name: value`); read them as vars.name. Strings allow `${}`; a string that is exactly `${expr}` keeps the type of expr.'),
+    .describe(
+      'Variables to set, a list of one-key maps (`- name: value`); read them as vars.name. Strings allow `${}`; a string that is exactly `${expr}` keeps the type of expr.',
+    ),
 });
 
 type Value = { template: CompiledTemplate } | { literal: unknown };
@@ -31,7 +33,9 @@ export const setVarsAction = defineAction({
     const assignments = config.vars.map((entry, index) => {
       const [name, raw] = Object.entries(entry)[0]!;
       const value: Value =
-        typeof raw === 'string' ? { template: context.template(raw, ['vars', index, name]) } : { literal: toCelValue(raw) };
+        typeof raw === 'string'
+          ? { template: context.template(raw, ['vars', index, name]) }
+          : { literal: toCelValue(raw) };
       return [name, value] as const;
     });
     return (request: PolicyContext) => {

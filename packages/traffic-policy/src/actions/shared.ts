@@ -66,7 +66,11 @@ export function appendHeader(headers: HeaderMap, lowerName: string, value: strin
 /** 1xx, 204 and 304 responses cannot carry a body (RFC 9110); a policy that writes one is rejected at save time. */
 export function checkBodyAllowed(status: number, body: string | undefined, context: ActionCompileContext): void {
   if (body !== undefined && body !== '' && (status < 200 || status === 204 || status === 304)) {
-    context.issue('POLICY_CONFIG_INVALID', `a ${status} response cannot have a body; remove body or use another status_code`, ['body']);
+    context.issue(
+      'POLICY_CONFIG_INVALID',
+      `a ${status} response cannot have a body; remove body or use another status_code`,
+      ['body'],
+    );
   }
 }
 
@@ -88,7 +92,11 @@ export function respond(status: number, body: string, headers: HeaderMap = new M
 export function respondWithError(code: RuntimeErrorCode, message: string, headers: HeaderMap = new Map()): Outcome {
   headers.set(errorCodeHeader, [code]);
   if (!headers.has('content-type')) headers.set('content-type', ['text/plain; charset=utf-8']);
-  return { kind: 'respond', response: { status: runtimeErrorCodes[code].status, headers, body: message }, errorCode: code };
+  return {
+    kind: 'respond',
+    response: { status: runtimeErrorCodes[code].status, headers, body: message },
+    errorCode: code,
+  };
 }
 
 /** Validates a regular expression written in a policy; JavaScript's syntax covers the RE2 patterns ngrok documents. */

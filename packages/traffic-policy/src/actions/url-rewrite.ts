@@ -22,7 +22,8 @@ export const urlRewriteAction = defineAction({
   compile(config, context) {
     const from = config.from === undefined ? undefined : context.template(config.from, ['from']);
     const staticPattern = from?.isStatic === true ? compileRegex(from.text, 'g') : undefined;
-    if (typeof staticPattern === 'string') context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
+    if (typeof staticPattern === 'string')
+      context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
     const to = context.template(config.to, ['to']);
     return (request) => {
       const original = request.url.toString();

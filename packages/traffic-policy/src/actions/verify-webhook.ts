@@ -14,7 +14,8 @@ const configSchema = z.strictObject({
 
 export const verifyWebhookAction = defineAction({
   type: 'verify-webhook',
-  description: "Verifies a webhook's signature (and timestamp, where the provider sends one); answers 403 when it fails.",
+  description:
+    "Verifies a webhook's signature (and timestamp, where the provider sends one); answers 403 when it fails.",
   phases: ['on_http_request'],
   resultName: 'verify_webhook',
   configSchema,

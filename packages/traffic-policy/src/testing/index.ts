@@ -1,5 +1,11 @@
 import { createIpCategoryIndex } from '../ip.js';
-import { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher } from '../memory-ports.js';
+import {
+  ManualClock,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  SetInternalEndpointDirectory,
+  StaticJwksFetcher,
+} from '../memory-ports.js';
 import type { Jwk, PolicyPorts } from '../ports.js';
 
 export { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher };
@@ -12,7 +18,9 @@ export interface MemoryPortsOptions {
 }
 
 /** Every port in memory, with a manual clock: the setup engine tests and golden cases run against. */
-export function createMemoryPorts(options: MemoryPortsOptions = {}): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore } {
+export function createMemoryPorts(
+  options: MemoryPortsOptions = {},
+): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore } {
   return {
     clock: options.clock ?? new ManualClock(),
     rateLimits: new MemoryRateLimitStore(),
