@@ -41,7 +41,8 @@ export function compileTemplate(
     else problems.push({ message: check.message, offset: part.offset + check.offset });
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, template: buildTemplate(text, segments) };
+  // A copy without the spare capacity `push` left: the template lives as long as its compiled policy.
+  return { ok: true, template: buildTemplate(text, segments.slice()) };
 }
 
 /** A template for a literal text (used when a field is not marked as interpolated). */

@@ -43,7 +43,9 @@ export const rateLimitAction = defineAction({
     const windowMs = parseDuration(config.rate) ?? 60_000;
     const keyExpressions = config.bucket_key
       .map((source, index) => context.expression(source, ['bucket_key', index]))
-      .filter((expression): expression is CompiledExpression => expression !== undefined);
+      .filter((expression): expression is CompiledExpression => expression !== undefined)
+      // `filter` leaves spare capacity, and the runner keeps this list as long as the policy runs.
+      .slice();
     return async (request, ports) => {
       let bucket = '';
       const parts: string[] = [];
