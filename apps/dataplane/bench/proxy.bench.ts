@@ -5,7 +5,7 @@
  *
  * Every server runs in its own process; the load generator runs here; propagation runs in bench/propagation.ts. Targets:
  *   (a) the upstream directly, (b) a minimal undici proxy, (c) nginx proxy_pass with one worker (when installed),
- *   (d) Gatehouse (src/main.ts) running the walkthrough policy — IP category check, Authorization check, a Redis
+ *   (d) Gatehouse (dist/main.js, as it ships) running the walkthrough policy — IP category check, Authorization check, a Redis
  *       sliding-window rate limit (capacity raised so requests are not 429s), forward-internal to the upstream.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -31,7 +31,9 @@ const rounds = 2;
 const children: ChildProcess[] = [];
 
 function spawnScript(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  // The data plane runs as it ships, from the build (`bench` depends on it); the helper scripts run through tsx.
+  const runner = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const child = spawn(process.execPath, [...runner, ...args], {
     cwd: appDirectory,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -192,7 +194,7 @@ async function main(): Promise<void> {
   // Fixed ports: at warn level the process prints no ready line, so readiness is polled on the admin port.
   const dataplanePort = await freePort();
   const dataplaneAdminPort = await freePort();
-  const measured = spawnScript('src/main.ts', [], {
+  const measured = spawnScript('dist/main.js', [], {
     ...gatehouseEnv,
     DATAPLANE_PORT: String(dataplanePort),
     DATAPLANE_ADMIN_PORT: String(dataplaneAdminPort),
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
   const localPort = await freePort();
   const localAdminPort = await freePort();
   const { REDIS_URL: _redis, ...withoutRedis } = gatehouseEnv;
-  const local = spawnScript('src/main.ts', [], {
+  const local = spawnScript('dist/main.js', [], {
     ...withoutRedis,
     DATAPLANE_PORT: String(localPort),
     DATAPLANE_ADMIN_PORT: String(localAdminPort),
