@@ -7,6 +7,8 @@ export function createLogger(level: LoggerOptions['level'], destination?: NodeJS
   const options: LoggerOptions = {
     level,
     base: { service: 'gatehouse-dataplane' },
+    // RFC 3339 like the control plane's lines: the embedded shape interleaves both in one stream.
+    timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
       paths: secretHeaderNames.flatMap((name) => [`*.headers["${name}"]`, `headers["${name}"]`]),
       censor: '[REDACTED]',
