@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -8,9 +10,11 @@ import {
   createPolicyContext,
   detectMcp,
   evaluate,
+  parse,
   validatePolicy,
   validationErrorCodes,
   type Jwk,
+  type ParsedPolicy,
   type Phase,
 } from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
@@ -308,6 +312,41 @@ function checkOutcome(
     expect(context.trace.filter((rule) => rule.phase === phase && rule.error !== undefined).length, label).toBe(
       want.trace_errors,
     );
+}
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Whether the object behind `reference` is gone after a few full collections. */
+async function isCollected(reference: WeakRef<object>): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    // A WeakRef target stays alive until the end of the job that created or dereferenced it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    collectGarbage();
+    if (reference.deref() === undefined) return true;
+  }
+  return false;
+}
+
+describe('a compiled policy keeps nothing of its compilation alive', () => {
+  // Data planes hold one compiled policy per endpoint for as long as the endpoint exists: the parsed document (YAML
+  // nodes, line index: ~23 KB a policy) and the issue list must be collectable once compile returns, whatever the
+  // runners capture.
+  it.each(validCases)('%s', async (_file, testCase) => {
+    const { policy, document } = compileWithoutKeepingTheDocument(testCase);
+    expect(await isCollected(document)).toBe(true);
+    expect(Object.isFrozen(policy.phases)).toBe(true);
+  });
+});
+
+/** Compiles a case from its parsed document and returns only a weak reference to that document. */
+function compileWithoutKeepingTheDocument(testCase: GoldenCase) {
+  const parsed: ParsedPolicy = parse(testCase.policy);
+  const policy = compile(parsed, {
+    endpointType: testCase.endpoint.type,
+    internalEndpointUrls: new Set(testCase.internal_endpoints),
+  });
+  return { policy, document: new WeakRef(parsed) };
 }
 
 /** BigInts and RegExps made comparable with plain YAML values. */
