@@ -9,7 +9,6 @@ import {
   type CompiledPolicy,
   type EndpointFacts,
   type IpCategoryResolver,
-  type ParsedPolicy,
   type PolicyPorts,
 } from '@gatehouse/traffic-policy';
 
@@ -324,13 +323,10 @@ class ConfigDraft {
         const cacheKey = CompiledPolicyCache.key(synced.type, synchronizedPolicy.sha256);
         policy = this.#compiled.get(cacheKey);
         if (policy === undefined) {
-          const parsed = parse(text);
           try {
-            policy = compile(parsed, { endpointType: synced.type });
+            policy = compile(parse(text), { endpointType: synced.type });
           } catch (error) {
             return describeCompileError(error);
-          } finally {
-            releaseSourceMap(parsed);
           }
           this.#compiled.set(cacheKey, policy);
         }
@@ -399,20 +395,6 @@ function finishConfig(
     ipCategories,
     ports,
     failures,
-  });
-}
-
-/**
- * Works around an engine memory retention (reported): some compiled actions (rate-limit) keep their compile context
- * alive, and with it the ParsedPolicy — the YAML document and its line index, about 23 KB per policy, 230 MB at
- * 10,000 endpoints. Positions are only needed while compiling, so once `compile` returns they are dropped here.
- */
-function releaseSourceMap(parsed: ParsedPolicy): void {
-  const nowhere = () => ({ line: 1, column: 1 });
-  Object.assign(parsed as { -readonly [Key in keyof ParsedPolicy]: ParsedPolicy[Key] }, {
-    document: null,
-    locate: nowhere,
-    locateInString: nowhere,
   });
 }
 
