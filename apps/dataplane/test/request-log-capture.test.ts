@@ -1,10 +1,9 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../src/events/request-event.js';
 import { capturedBodyMaxBytes } from '../src/proxy/request-log-capture.js';
 import { TestConfigServer } from './helpers/config-server.js';
 import { startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
-import { httpRequest } from './helpers/http.js';
+import { httpRequest, openStream } from './helpers/http.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
 
 const forwardTo = (url: string) =>
@@ -207,35 +206,17 @@ describe('request-log capture (per-endpoint opt-in)', () => {
   });
 
   it('still streams server-sent events one by one, and logs the stream once it ends', async () => {
-    const { firstChunk, rest } = await new Promise<{ firstChunk: string; rest: Promise<string> }>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: gateway.port,
-          path: '/events',
-          headers: { host: 'sse.example.com', accept: 'text/event-stream', authorization: bearer },
-          agent: false,
-        },
-        (res) => {
-          expect(res.headers['content-type']).toBe('text/event-stream');
-          res.setEncoding('utf8');
-          let received = '';
-          const rest = new Promise<string>((done) => res.on('end', () => done(received)));
-          res.once('data', (chunk: string) => {
-            received += chunk;
-            res.on('data', (more: string) => (received += more));
-            resolve({ firstChunk: chunk, rest });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
+    const { contentType, firstChunk, body } = await openStream({
+      port: gateway.port,
+      path: '/events',
+      headers: { host: 'sse.example.com', accept: 'text/event-stream', authorization: bearer },
     });
+    expect(contentType).toBe('text/event-stream');
     // The upstream still holds the stream open: the first event cannot have waited for the capture or the end.
     expect(firstChunk).toBe('event: greeting\ndata: first\n\n');
     expect(gateway.sink.events.some((event) => event.path === '/events')).toBe(false);
     releaseStream();
-    expect(await rest).toBe('event: greeting\ndata: first\n\ndata: last\n\n');
+    expect(await body).toBe('event: greeting\ndata: first\n\ndata: last\n\n');
     const event = await gateway.sink.waitFor((candidate) => candidate.path === '/events');
     expect(event.response_body).toBe('event: greeting\ndata: first\n\ndata: last\n\n');
     expect(event.response_headers).toMatchObject({ 'content-type': 'text/event-stream' });

@@ -5,7 +5,7 @@ import { Agent, WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestConfigServer } from './helpers/config-server.js';
 import { eventually, startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
-import { httpRequest } from './helpers/http.js';
+import { httpRequest, openStream } from './helpers/http.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
 import { startWebSocketEcho } from './helpers/websocket-echo.js';
 
@@ -134,34 +134,16 @@ describe('streaming', () => {
   });
 
   it('delivers the first server-sent event while the upstream still holds the stream open', async () => {
-    const { firstChunk, rest } = await new Promise<{ firstChunk: string; rest: Promise<string> }>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: gateway.port,
-          path: '/events',
-          headers: { host: 'sse.example.com', accept: 'text/event-stream' },
-          agent: false,
-        },
-        (res) => {
-          expect(res.headers['content-type']).toBe('text/event-stream');
-          res.setEncoding('utf8');
-          let received = '';
-          const rest = new Promise<string>((done) => res.on('end', () => done(received)));
-          res.once('data', (chunk: string) => {
-            received += chunk;
-            res.on('data', (more: string) => (received += more));
-            resolve({ firstChunk: chunk, rest });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
+    const { contentType, firstChunk, body } = await openStream({
+      port: gateway.port,
+      path: '/events',
+      headers: { host: 'sse.example.com', accept: 'text/event-stream' },
     });
+    expect(contentType).toBe('text/event-stream');
     expect(firstChunk).toBe('event: greeting\ndata: first\n\n');
     // Only now does the upstream finish: the event above could not have been buffered until the end.
     releaseStream();
-    expect(await rest).toBe('event: greeting\ndata: first\n\ndata: last\n\n');
+    expect(await body).toBe('event: greeting\ndata: first\n\ndata: last\n\n');
   });
 
   it('aborts the upstream request when the client disconnects', async () => {

@@ -44,3 +44,36 @@ export function httpRequest(options: {
     req.end(options.body);
   });
 }
+
+export interface OpenedStream {
+  contentType: string | undefined;
+  /** The first chunk the client received, while the rest of the response may still be on its way. */
+  firstChunk: string;
+  /** The whole body, once the response ends. */
+  body: Promise<string>;
+}
+
+/** Starts a GET and resolves at the first body chunk, so a test can tell streaming from buffering. */
+export function openStream(options: {
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+}): Promise<OpenedStream> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: options.port, path: options.path, headers: options.headers, agent: false },
+      (res) => {
+        res.setEncoding('utf8');
+        let received = '';
+        const body = new Promise<string>((done) => res.on('end', () => done(received)));
+        res.once('data', (chunk: string) => {
+          received += chunk;
+          res.on('data', (more: string) => (received += more));
+          resolve({ contentType: res.headers['content-type'], firstChunk: chunk, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
