@@ -1,67 +1,14 @@
 import { request } from 'undici';
+import type { components } from '../../../apps/dashboard/src/api/schema.js';
 
-// The fields of apps/api/openapi.json these tests read (the document is the contract; these mirror it by hand).
-
-export interface Endpoint {
-  id: string;
-  url: string;
-  type: 'cloud' | 'internal';
-  upstream_url: string | null;
-  traffic_policy: string | null;
-  policy_version: number | null;
-}
-
-export interface PolicyVersion {
-  endpoint_id: string;
-  version: number;
-  active: boolean;
-  message: string;
-  traffic_policy: string;
-}
-
-export interface RequestDecision {
-  phase: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
-  rule_index: number;
-  rule_name: string | null;
-  action: string;
-}
-
-export interface RequestLogSummary {
-  id: string;
-  timestamp: string;
-  endpoint_id: string | null;
-  endpoint_url: string | null;
-  policy_version: number | null;
-  method: string;
-  host: string;
-  path: string;
-  query: string;
-  status: number;
-  client_ip: string;
-  client_ip_categories: string[];
-  forwarded_to: string | null;
-  decision: RequestDecision | null;
-  error_code: string | null;
-  mcp: { method: string; tool: string; protocol_version: string } | null;
-}
-
-export interface RuleTrace {
-  endpoint_id: string;
-  phase: string;
-  rule_index: number;
-  rule_name: string | null;
-  matched: boolean;
-}
-
-export interface RequestLog extends RequestLogSummary {
-  trace: RuleTrace[];
-}
-
-export interface Health {
-  status: 'ok' | 'error';
-  database: { status: string };
-  redis: { status: string };
-}
+// The API's response shapes, generated from apps/api/openapi.json (checked by check:generated), so these tests
+// cannot drift from the contract.
+type Schemas = components['schemas'];
+export type Endpoint = Schemas['Endpoint'];
+export type PolicyVersion = Schemas['PolicyVersion'];
+export type RequestLogSummary = Schemas['RequestLogSummary'];
+export type RequestLog = Schemas['RequestLog'];
+export type Health = Schemas['Health'];
 
 export interface ApiResponse<T> {
   status: number;
