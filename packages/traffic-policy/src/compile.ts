@@ -234,13 +234,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
           }
           const check = compileExpression(source, phase);
           if (!check.ok) {
-            issues.push({
-              code: 'POLICY_EXPRESSION_INVALID',
-              message: `Invalid expression: ${check.message}`,
-              path: formatPath(path),
-              ...parsed.locateInString(path, check.offset),
-              severity: 'error',
-            });
+            issues.push(invalidExpressionIssue(parsed, path, check));
             return;
           }
           if (check.expression.type !== 'bool' && check.expression.type !== 'dyn') {
@@ -558,13 +552,15 @@ class ActionCompilation implements ActionCompileContext {
     const result = compileTemplate(text, this.phase);
     if (result.ok) return result.template;
     for (const problem of result.problems) {
-      issues.push({
-        code: 'POLICY_INTERPOLATION_INVALID',
-        message: `Invalid interpolation: ${problem.message}`,
-        path: formatPath(path),
-        ...parsed.locateInString(path, problem.offset),
-        severity: 'error',
-      });
+      issues.push(
+        issueInString(
+          parsed,
+          path,
+          'POLICY_INTERPOLATION_INVALID',
+          `Invalid interpolation: ${problem.message}`,
+          problem.offset,
+        ),
+      );
     }
     return staticTemplate(text);
   }
@@ -575,13 +571,7 @@ class ActionCompilation implements ActionCompileContext {
     if (/\bmcp\./.test(source)) markReadsMcp();
     const check = compileExpression(source, this.phase);
     if (check.ok) return check.expression;
-    issues.push({
-      code: 'POLICY_EXPRESSION_INVALID',
-      message: `Invalid expression: ${check.message}`,
-      path: formatPath(path),
-      ...parsed.locateInString(path, check.offset),
-      severity: 'error',
-    });
+    issues.push(invalidExpressionIssue(parsed, path, check));
     return undefined;
   }
 
@@ -595,6 +585,31 @@ class ActionCompilation implements ActionCompileContext {
     if (this.#held === undefined) throw new Error(`the compile context of ${this.actionId} was used after compilation`);
     return this.#held;
   }
+}
+
+/** An error inside a string value (CEL, interpolation), located at the offending character rather than the value. */
+function issueInString(
+  parsed: ParsedPolicy,
+  path: DocumentPath,
+  code: ValidationErrorCode,
+  message: string,
+  offset: number,
+): PolicyIssue {
+  return { code, message, path: formatPath(path), ...parsed.locateInString(path, offset), severity: 'error' };
+}
+
+function invalidExpressionIssue(
+  parsed: ParsedPolicy,
+  path: DocumentPath,
+  failure: { message: string; offset: number },
+): PolicyIssue {
+  return issueInString(
+    parsed,
+    path,
+    'POLICY_EXPRESSION_INVALID',
+    `Invalid expression: ${failure.message}`,
+    failure.offset,
+  );
 }
 
 /**
