@@ -88,30 +88,28 @@ export function updateCachedEndpoint(
   update: (endpoint: Endpoint) => Endpoint,
 ): void {
   queryClient.setQueryData<Endpoint>(endpointKeys.detail(endpointId), (endpoint) => endpoint && update(endpoint));
-  queryClient.setQueriesData<EndpointListPages>({ queryKey: endpointKeys.lists() }, (lists) => {
-    if (!lists?.pages.some((page) => page.endpoints.some((endpoint) => endpoint.id === endpointId))) return undefined;
-    return {
-      ...lists,
-      pages: lists.pages.map((page) => ({
-        ...page,
-        endpoints: page.endpoints.map((endpoint) => (endpoint.id === endpointId ? update(endpoint) : endpoint)),
-      })),
-    };
-  });
+  changeCachedListPages(queryClient, endpointId, (endpoints) =>
+    endpoints.map((endpoint) => (endpoint.id === endpointId ? update(endpoint) : endpoint)),
+  );
 }
 
 /** Takes a deleted endpoint out of every cached list page, for the same reason as updateCachedEndpoint. */
 function removeCachedEndpoint(queryClient: QueryClient, endpointId: string): void {
   queryClient.removeQueries({ queryKey: endpointKeys.detail(endpointId) });
+  changeCachedListPages(queryClient, endpointId, (endpoints) =>
+    endpoints.filter((endpoint) => endpoint.id !== endpointId),
+  );
+}
+
+/** Rewrites the endpoints of every cached list page, in the lists that hold `endpointId`; other lists are untouched. */
+function changeCachedListPages(
+  queryClient: QueryClient,
+  endpointId: string,
+  change: (endpoints: Endpoint[]) => Endpoint[],
+): void {
   queryClient.setQueriesData<EndpointListPages>({ queryKey: endpointKeys.lists() }, (lists) => {
     if (!lists?.pages.some((page) => page.endpoints.some((endpoint) => endpoint.id === endpointId))) return undefined;
-    return {
-      ...lists,
-      pages: lists.pages.map((page) => ({
-        ...page,
-        endpoints: page.endpoints.filter((endpoint) => endpoint.id !== endpointId),
-      })),
-    };
+    return { ...lists, pages: lists.pages.map((page) => ({ ...page, endpoints: change(page.endpoints) })) };
   });
 }
 
