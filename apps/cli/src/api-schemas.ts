@@ -123,12 +123,4 @@ export interface CreateEndpointBody {
 }
 
 /** Body of PATCH /api/endpoints/{id} (UpdateEndpointBody); `traffic_policy` appends a version. */
-export interface UpdateEndpointBody {
-  description?: string;
-  metadata?: string;
-  traffic_policy?: string;
-  upstream_url?: string;
-  upstream_host_header?: UpstreamHostHeader;
-  request_log_capture?: RequestLogCapturePatch;
-  policy_message?: string;
-}
+export type UpdateEndpointBody = Omit<CreateEndpointBody, 'url' | 'type'>;
