@@ -4,6 +4,7 @@
 // the rest of the API. Revisions are JSON numbers (safe integers); they are global, monotonic and gap-free in commit
 // order. Data planes authenticate with `Authorization: Bearer <GATEHOUSE_DATAPLANE_TOKEN>`.
 import { z } from 'zod';
+import { endpointTypes } from './endpoint-url.js';
 
 /** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
 export const CONFIG_CHANNEL = 'gatehouse:config';
@@ -48,7 +49,7 @@ export const SyncEndpointSchema = z
   .object({
     id: z.string(),
     url: z.string(),
-    type: z.enum(['cloud', 'internal']),
+    type: z.enum(endpointTypes),
     proto: z.enum(['http', 'https']),
     /** Lower-case host without port; data planes route on it. */
     host: z.string(),

@@ -1,3 +1,5 @@
+export * from './api-errors.js';
 export * from './config-sync.js';
+export * from './endpoint-url.js';
 export * from './request-events.js';
 export * from './redis-names.js';

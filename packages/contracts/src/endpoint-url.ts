@@ -1,0 +1,112 @@
+// Endpoint and upstream URL rules (DESIGN.md §4), the one copy. The API enforces them, the CLI spells declarative
+// files the way the API stores them, the dashboard checks a form as the user types, and the engine checks
+// forward-internal targets; all four call these functions, so a URL one of them accepts the others accept too.
+// Pure: WHATWG URL only, so it runs in Node and in the browser.
+
+export const endpointTypes = ['cloud', 'internal'] as const;
+export type EndpointType = (typeof endpointTypes)[number];
+
+/** The outcome of checking a URL: the normalized value, or one sentence saying what is wrong. */
+export type UrlCheck<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+export interface EndpointAddress {
+  /** Normalized: lower-case scheme and host, default port omitted, no path. */
+  url: string;
+  proto: 'http' | 'https';
+  /** Lower-case, without port or trailing dot; data planes route on it. */
+  host: string;
+  port: number;
+  /** What the host says the endpoint is: `.internal` hosts are internal, every other host is cloud. */
+  type: EndpointType;
+}
+
+const hostLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const hostPattern = new RegExp(`^(?:\\*\\.)?(?:${hostLabel}\\.)*${hostLabel}$`);
+const maxHostLength = 253;
+/** Long enough to recognize the text, short enough that an error message stays one line. */
+const quotedTextLength = 200;
+
+const invalid = (problem: string): { ok: false; problem: string } => ({ ok: false, problem });
+
+export function isInternalHost(host: string): boolean {
+  return host.toLowerCase().endsWith('.internal');
+}
+
+interface HttpUrlWording {
+  /** An example of a good URL, shown when the text is not a URL at all. */
+  example: string;
+  wrongScheme: (scheme: string) => string;
+  credentials: string;
+}
+
+function parseHttpUrl(text: string, wording: HttpUrlWording): UrlCheck<URL> {
+  let parsed: URL;
+  try {
+    parsed = new URL(text.trim());
+  } catch {
+    return invalid(`"${text.slice(0, quotedTextLength)}" is not a URL (expected e.g. ${wording.example})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return invalid(wording.wrongScheme(parsed.protocol.replace(/:$/, '')));
+  }
+  if (parsed.username !== '' || parsed.password !== '') return invalid(wording.credentials);
+  return { ok: true, value: parsed };
+}
+
+const endpointWording: HttpUrlWording = {
+  example: 'https://mcp.example.com',
+  wrongScheme: (scheme) => `The scheme must be http or https, not ${scheme}`,
+  credentials: 'The URL must not contain credentials',
+};
+
+const upstreamWording: HttpUrlWording = {
+  example: 'http://127.0.0.1:3333',
+  wrongScheme: (scheme) => `The upstream must be an http or https URL, not ${scheme}`,
+  credentials: 'The upstream URL must not contain credentials',
+};
+
+/**
+ * An endpoint URL: http or https, a DNS host or IPv4 literal (a leading `*.` for wildcard cloud hosts), no
+ * credentials, path, query or fragment. With `expectedType`, the host must agree with it: internal hosts end in
+ * `.internal`, cloud hosts never do, and internal endpoints cannot be wildcards.
+ */
+export function parseEndpointUrl(text: string, expectedType?: EndpointType): UrlCheck<EndpointAddress> {
+  const checked = parseHttpUrl(text, endpointWording);
+  if (!checked.ok) return checked;
+  const parsed = checked.value;
+  if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
+    return invalid('An endpoint URL is scheme://host[:port] only: no path, query or fragment');
+  }
+  // Browsers serialize "*.example.com" as "%2A.example.com"; undo that so a wildcard host is judged alike everywhere.
+  const host = parsed.hostname
+    .toLowerCase()
+    .replace(/^%2a\./, '*.')
+    .replace(/\.$/, '');
+  if (!hostPattern.test(host) || host.length > maxHostLength) return invalid(`"${host}" is not a valid host name`);
+  const type: EndpointType = isInternalHost(host) ? 'internal' : 'cloud';
+  if (expectedType === 'cloud' && type === 'internal') return invalid('Cloud endpoint hosts must not end in .internal');
+  if (expectedType === 'internal' && type === 'cloud') return invalid('Internal endpoint hosts must end in .internal');
+  if (type === 'internal' && host.startsWith('*.')) return invalid('Internal endpoints cannot use wildcard hosts');
+  const proto = parsed.protocol === 'https:' ? 'https' : 'http';
+  const defaultPort = proto === 'https' ? 443 : 80;
+  const port = parsed.port === '' ? defaultPort : Number(parsed.port);
+  const url = `${proto}://${host}${port === defaultPort ? '' : `:${port}`}`;
+  return { ok: true, value: { url, proto, host, port, type } };
+}
+
+/**
+ * An internal endpoint's upstream: an absolute http(s) URL without credentials or fragment, WHATWG-serialized and
+ * without the lone trailing slash (`http://h:1/` and `http://h:1` are one upstream). A path or query is kept: it
+ * prefixes every forwarded request.
+ */
+export function parseUpstreamUrl(text: string): UrlCheck<string> {
+  const checked = parseHttpUrl(text, upstreamWording);
+  if (!checked.ok) return checked;
+  const parsed = checked.value;
+  if (parsed.hash !== '') return invalid('The upstream URL must not contain a fragment');
+  const serialized = parsed.toString();
+  return {
+    ok: true,
+    value: parsed.pathname === '/' && parsed.search === '' ? serialized.replace(/\/$/, '') : serialized,
+  };
+}
