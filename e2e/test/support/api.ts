@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { components } from '../../../apps/dashboard/src/api/schema.js';
+import type { components } from '@gatehouse/api-client';
 
 // The API's response shapes, generated from apps/api/openapi.json (checked by check:generated), so these tests
 // cannot drift from the contract.

@@ -1,6 +1,6 @@
 import { infiniteQueryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from './schema';
+import type { components } from '@gatehouse/api-client';
 
 export type ApiKey = components['schemas']['ApiKey'];
 export type CreatedApiKey = components['schemas']['CreatedApiKey'];

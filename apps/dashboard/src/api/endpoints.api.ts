@@ -8,7 +8,7 @@ import {
 } from '@tanstack/react-query';
 import { policyVersionKeys } from './policy-versions.api';
 import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from './schema';
+import type { components } from '@gatehouse/api-client';
 
 export type Endpoint = components['schemas']['Endpoint'];
 export type EndpointType = Endpoint['type'];

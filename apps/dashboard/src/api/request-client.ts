@@ -1,5 +1,5 @@
 import createClient from 'openapi-fetch';
-import type { paths } from './schema';
+import type { paths } from '@gatehouse/api-client';
 
 /** One problem in an error body: a policy issue carries its line and column, a field problem its path. */
 export interface ApiErrorDetail {
