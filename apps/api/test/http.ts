@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type ErrorResponse, ErrorResponseSchema } from '../src/common/error-response';
+import { type ErrorResponse, ErrorResponseSchema } from '@gatehouse/contracts';
 
 /** A response body validated against its documented schema, so every test also checks the published contract. */
 export function bodyOf<S extends z.ZodType>(response: { body: unknown }, schema: S): z.output<S> {

@@ -10,7 +10,7 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ErrorResponseSchema } from '../common/error-response';
+import { ErrorResponseSchema } from '@gatehouse/contracts';
 import { type AuthenticatedRequest, type RequestContext } from './actor';
 import { Context, Public, RequireRole } from './auth.decorators';
 import {

@@ -6,7 +6,7 @@ import {
   ApiSecurity,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseSchema } from '../common/error-response';
+import { ErrorResponseSchema } from '@gatehouse/contracts';
 import { type AuthenticatedRequest, type RequestContext, requestContextOf, type Role } from './actor';
 
 export const AUTH_POLICY_KEY = 'gatehouse:auth-policy';

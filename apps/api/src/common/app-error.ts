@@ -1,13 +1,5 @@
+import type { ErrorDetail } from '@gatehouse/contracts';
 import { type ErrorCode, httpStatusForErrorCode } from './error-codes';
-
-/** One problem in an error body's `details`. Policy issues add line/column so editors can place a marker. */
-export interface ErrorDetail {
-  code?: string;
-  message: string;
-  path?: string;
-  line?: number;
-  column?: number;
-}
 
 /** The error every service throws; the exception filter turns it into `{error_code, message, details}`. */
 export class AppError extends Error {

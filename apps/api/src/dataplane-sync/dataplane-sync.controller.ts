@@ -3,7 +3,7 @@ import { ApiGoneResponse, ApiHeader, ApiOkResponse, ApiResponse, ApiTags, ApiOpe
 import type { Response } from 'express';
 import type { z } from 'zod';
 import { DataplaneAuth } from '../auth/auth.decorators';
-import { ErrorResponseSchema } from '../common/error-response';
+import { ErrorResponseSchema } from '@gatehouse/contracts';
 import {
   ConfigChangesQuerySchema,
   ConfigChangesResponseSchema,

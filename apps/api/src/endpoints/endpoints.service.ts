@@ -1,3 +1,4 @@
+import { parseEndpointUrl } from '@gatehouse/contracts';
 import { Injectable } from '@nestjs/common';
 import type { RequestContext } from '../auth/actor';
 import { sha256Hex } from '../auth/secrets';
@@ -7,7 +8,7 @@ import { toPage } from '../common/pagination';
 import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
 import type { PolicyIssue } from '../traffic-policy/policy-engine';
 import { type EndpointType, PolicyValidationService } from '../traffic-policy/policy-validation.service';
-import { parseEndpointUrl, parseUpstreamUrl } from './endpoint-url';
+import { requireEndpointUrl, requireUpstreamUrl } from './endpoint-url';
 import type {
   CreateEndpointInput,
   EndpointListResponse,
@@ -20,14 +21,8 @@ import { type EndpointChanges, EndpointsRepository, type NewPolicyVersion } from
 
 /** The stored spelling of a URL given as a filter; text that is no endpoint URL is kept as is (it matches nothing). */
 function normalizeUrlForLookup(text: string): string {
-  for (const type of ['cloud', 'internal'] as const) {
-    try {
-      return parseEndpointUrl(text, type).url;
-    } catch {
-      // Try the other type's rules.
-    }
-  }
-  return text;
+  const checked = parseEndpointUrl(text);
+  return checked.ok ? checked.value.url : text;
 }
 
 @Injectable()
@@ -56,7 +51,7 @@ export class EndpointsService {
   }
 
   async createEndpoint(context: RequestContext, body: CreateEndpointInput): Promise<EndpointResponse> {
-    const address = parseEndpointUrl(body.url, body.type);
+    const address = requireEndpointUrl(body.url, body.type);
     const upstreamUrl = this.resolveUpstreamUrl(body.type, body.upstream_url ?? null);
     this.assertCaptureSupported(body.type, body.request_log_capture);
     const policyText = body.traffic_policy ?? '';
@@ -92,7 +87,7 @@ export class EndpointsService {
     if (!current) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint ${id}`);
     const changes: EndpointChanges = {};
     if (body.url !== undefined) {
-      const address = parseEndpointUrl(body.url, current.type);
+      const address = requireEndpointUrl(body.url, current.type);
       if (address.proto !== current.proto) {
         throw new AppError(
           ErrorCode.ENDPOINT_SCHEME_IMMUTABLE,
@@ -192,6 +187,6 @@ export class EndpointsService {
         { path: 'upstream_url', message: 'required for internal endpoints' },
       ]);
     }
-    return parseUpstreamUrl(upstreamUrl);
+    return requireUpstreamUrl(upstreamUrl);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { RequestContext } from '../auth/actor';
 import { Context, RequireRole } from '../auth/auth.decorators';
-import { ErrorResponseSchema } from '../common/error-response';
+import { ErrorResponseSchema } from '@gatehouse/contracts';
 import {
   IpCategoryListResponseSchema,
   type IpCategoryListResponse,

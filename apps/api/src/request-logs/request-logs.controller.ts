@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequireRole } from '../auth/auth.decorators';
-import { ErrorResponseSchema } from '../common/error-response';
+import { ErrorResponseSchema } from '@gatehouse/contracts';
 import {
   ListRequestLogsQuerySchema,
   type ListRequestLogsQuery,

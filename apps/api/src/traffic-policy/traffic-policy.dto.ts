@@ -1,3 +1,4 @@
+import { endpointTypes, PolicyIssueSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
 
 /** Upper bound on stored policy text; the engine applies its own, finer limits. */
@@ -13,7 +14,7 @@ export const TrafficPolicyTextSchema = z
     'x-policy-document-schema': { $ref: '#/components/schemas/TrafficPolicyDocument' },
   });
 
-export const EndpointTypeSchema = z.enum(['cloud', 'internal']);
+export const EndpointTypeSchema = z.enum(endpointTypes);
 
 export const ValidatePolicyBodySchema = z
   .strictObject({
@@ -24,16 +25,7 @@ export const ValidatePolicyBodySchema = z
 export type ValidatePolicyBody = z.input<typeof ValidatePolicyBodySchema>;
 export type ValidatePolicyInput = z.output<typeof ValidatePolicyBodySchema>;
 
-export const PolicyIssueSchema = z
-  .object({
-    code: z.string().meta({ description: 'Stable code, e.g. POLICY_NOT_TERMINATING' }),
-    message: z.string(),
-    path: z.string().meta({ description: 'Location in the document, e.g. /on_http_request/0/actions/1' }),
-    line: z.number().int().meta({ description: '1-based line in the submitted text' }),
-    column: z.number().int().meta({ description: '1-based column in the submitted text' }),
-    severity: z.enum(['error', 'warning']),
-  })
-  .meta({ id: 'PolicyIssue' });
+export { PolicyIssueSchema } from '@gatehouse/contracts';
 
 export const ValidatePolicyResponseSchema = z
   .object({ valid: z.boolean(), errors: z.array(PolicyIssueSchema), warnings: z.array(PolicyIssueSchema) })
