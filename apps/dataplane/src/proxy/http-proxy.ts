@@ -10,38 +10,18 @@ import {
   type HeaderMap,
   type RequestFacts,
 } from '@gatehouse/traffic-policy';
-import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
-import type { ConfigStore } from '../config/config-store.js';
 import { routeByHost, type RuntimeConfig } from '../config/runtime-config.js';
-import type { RequestEventSink } from '../events/request-event.js';
-import type { DataplaneMetrics } from '../metrics.js';
 import { applyReplacements } from './body-transforms.js';
-import { normalizeSocketAddress, type ClientIpResolver } from './client-ip.js';
+import { normalizeSocketAddress } from './client-ip.js';
 import { upstreamHeaders } from './headers.js';
 import { gatewayError, runRequestPhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
 import { readIncomingRequest } from './incoming-request.js';
+import type { ProxyDependencies } from './proxy-dependencies.js';
 import { RequestBody } from './request-body.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
 import type { RequestRecord } from './request-record.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 import { UpstreamExchange } from './upstream-exchange.js';
-
-export interface ProxyDependencies {
-  store: ConfigStore;
-  /** Keep-alive pools to upstreams (an undici Agent: one pool per origin). */
-  dispatcher: Dispatcher;
-  metrics: DataplaneMetrics;
-  sink: RequestEventSink;
-  logger: Logger;
-  clientIps: ClientIpResolver;
-  /** Largest request body buffered for a policy that reads it (413 above), and for response find-replace. */
-  maxBodyBytes: number;
-  /** Upstream idle timeout: waiting for response headers, or between two body chunks. */
-  idleTimeoutMs: number;
-  /** How many forward-internal hops one request may take. */
-  hopLimit: number;
-}
 
 const secretHeaders = ['authorization', 'proxy-authorization', 'cookie'] as const;
 

@@ -5,8 +5,8 @@ import { detectMcp, type ConnectionFacts, type RequestFacts, type SyntheticRespo
 import { routeByHost } from '../config/runtime-config.js';
 import { normalizeSocketAddress } from './client-ip.js';
 import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList, upstreamHeaders } from './headers.js';
-import type { ProxyDependencies } from './http-proxy.js';
 import { readIncomingRequest } from './incoming-request.js';
+import type { ProxyDependencies } from './proxy-dependencies.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
 import { gatewayError, runRequestPhase } from './policy-chain.js';
 
