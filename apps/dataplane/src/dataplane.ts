@@ -27,7 +27,8 @@ import { DataplaneMetrics } from './metrics.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
-import { createHttpProxy, type ProxyDependencies } from './proxy/http-proxy.js';
+import { createHttpProxy } from './proxy/http-proxy.js';
+import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
 import { createUpgradeProxy } from './proxy/websocket-proxy.js';
 
 export const dataplaneVersion = '0.1.0';

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestConfigServer } from './helpers/config-server.js';
@@ -220,6 +222,19 @@ ${forward}on_http_response:
     });
     expect(response.status).toBe(413);
     expect(response.headers['gatehouse-error-code']).toBe('REQUEST_BODY_TOO_LARGE');
+  });
+
+  it('still emits the request event when the client leaves while a policy reads its body', async () => {
+    const socket = connect(gateway.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      'POST /left-early HTTP/1.1\r\nhost: rewrite-request.example.com\r\ncontent-length: 1000\r\n\r\nuser=a&pas',
+    );
+    // The policy needs the whole body before it runs: admission is waiting for the rest when the client goes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    const event = await gateway.sink.waitFor((candidate) => candidate.path === '/left-early');
+    expect(event).toMatchObject({ endpoint_id: 'ep_rewrite-request', status: 499, error_code: 'CLIENT_CLOSED' });
   });
 
   it('closes the connection for close-connection', async () => {

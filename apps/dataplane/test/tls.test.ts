@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestConfigServer } from './helpers/config-server.js';
 import { startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
+import { createTestCertificate } from './helpers/tls-certificate.js';
 import { startEchoUpstream, type EchoedRequest, type RunningServer } from './helpers/upstreams.js';
 
 function httpsGet(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
@@ -25,31 +22,10 @@ function httpsGet(port: number, host: string, path = '/'): Promise<{ status: num
 
 describe('HTTPS traffic port', () => {
   const config = new TestConfigServer(undefined);
-  let directory: string;
   let echo: RunningServer;
   let gateway: RunningDataplane;
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'gatehouse-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=secure.example.com',
-        '-keyout',
-        join(directory, 'key.pem'),
-        '-out',
-        join(directory, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
     echo = await startEchoUpstream();
     await config.start();
     await config.upsertEndpoint({ id: 'ep_echo_internal', url: 'https://echo.internal', upstream_url: echo.url });
@@ -62,16 +38,13 @@ describe('HTTPS traffic port', () => {
   - actions: [{ type: forward-internal, config: { url: "https://echo.internal" } }]
 `,
     });
-    gateway = await startDataplane(config, {
-      tls: { cert: await readFile(join(directory, 'cert.pem')), key: await readFile(join(directory, 'key.pem')) },
-    });
+    gateway = await startDataplane(config, { tls: await createTestCertificate('secure.example.com') });
   });
 
   afterAll(async () => {
     await gateway?.stop();
     await config.close();
     await echo?.close();
-    await rm(directory, { recursive: true, force: true });
   });
 
   it('serves HTTPS and gives policies the TLS facts', async () => {

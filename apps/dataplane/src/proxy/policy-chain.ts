@@ -38,8 +38,21 @@ export type RequestDecision =
   | { kind: 'close'; decision: Decision | undefined; hops: Hop[] }
   | { kind: 'upstream'; target: UpstreamEndpoint; decision: Decision | undefined; hops: Hop[] };
 
-/** Called before an endpoint's policy runs so the caller can buffer the body it needs; returns a response to stop. */
-export type PreparePolicy = (endpoint: LoadedEndpoint) => Promise<SyntheticResponse | undefined> | undefined;
+/** Buffers what an endpoint's policy reads of the request body before it runs; a response stops the request. */
+export interface PolicyBodyReader {
+  prepareFor(endpoint: LoadedEndpoint, request: RequestFacts): Promise<SyntheticResponse | undefined> | undefined;
+}
+
+/** What the request phase runs on (the admitted request carries it). */
+export interface RequestPhaseInput {
+  readonly config: RuntimeConfig;
+  /** The cloud endpoint the Host matched: the first policy to run. */
+  readonly endpoint: LoadedEndpoint;
+  readonly request: RequestFacts;
+  readonly connection: ConnectionFacts;
+  /** Undefined when the request has no body to read (a WebSocket upgrade). */
+  readonly body: PolicyBodyReader | undefined;
+}
 
 /** A response the gateway generates: status from the code, the code in `gatehouse-error-code`, a short plain body. */
 export function gatewayError(code: RuntimeErrorCode, message: string): SyntheticResponse {
@@ -62,17 +75,11 @@ function gatewayRespond(
   return { kind: 'respond', response: gatewayError(code, message), errorCode: code, decision, hops };
 }
 
-export async function runRequestPhase(
-  config: RuntimeConfig,
-  entry: LoadedEndpoint,
-  request: RequestFacts,
-  connection: ConnectionFacts,
-  hopLimit: number,
-  prepare: PreparePolicy,
-): Promise<RequestDecision> {
+export async function runRequestPhase(input: RequestPhaseInput, hopLimit: number): Promise<RequestDecision> {
+  const { config, request, connection, body } = input;
   const hops: Hop[] = [];
   let decision: Decision | undefined;
-  let endpoint = entry;
+  let endpoint = input.endpoint;
   for (let hop = 0; ; hop++) {
     const policy = endpoint.policy;
     if (policy === undefined) {
@@ -81,7 +88,9 @@ export async function runRequestPhase(
       if (endpoint.facts.type === 'cloud')
         return gatewayRespond('POLICY_FELL_THROUGH', 'the endpoint has no traffic policy.', decision, hops);
     } else {
-      const stop = await prepare(endpoint);
+      // Most policies read no body: then there is nothing to wait for.
+      const preparing = body?.prepareFor(endpoint, request);
+      const stop = preparing === undefined ? undefined : await preparing;
       if (stop !== undefined) {
         hops.push({ endpoint, context: undefined });
         return { kind: 'respond', response: stop, errorCode: stop.headers.get(errorCodeHeader)?.[0], decision, hops };

@@ -2,24 +2,27 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { detectMcp, maxMcpDetectionBytes, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
-import { gatewayError } from './policy-chain.js';
+import { gatewayError, type PolicyBodyReader } from './policy-chain.js';
 import type { BodyPrefix } from './request-log-capture.js';
 
 /**
  * The request body, read only when a policy needs it: buffered up to the limit for actions that read it (413 above
  * the limit), or — for MCP detection only — buffered when small and otherwise streamed on untouched.
  */
-export class RequestBody {
+export class RequestBody implements PolicyBodyReader {
   #state: 'untouched' | 'buffered' | 'streamed' | 'prefix' = 'untouched';
   #buffer: Buffer | undefined;
   #prefix: Buffer[] = [];
   bytesRead = 0;
+  /**
+   * The opted-in endpoint's request-log copy of the first bytes; every path below feeds it what flows past. Set by
+   * admission once the request is routed (the endpoint decides), before anything is read.
+   */
+  capture: BodyPrefix | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
-    /** The opted-in endpoint's request-log copy of the first bytes; every path below feeds it what flows past. */
-    private readonly capture?: BodyPrefix,
   ) {}
 
   get hasBody(): boolean {

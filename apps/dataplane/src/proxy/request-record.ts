@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
-import type { Decision, McpFacts } from '@gatehouse/traffic-policy';
+import type { Decision, McpFacts, RequestFacts } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -28,15 +28,25 @@ export class RequestRecord {
   /** Set only when the endpoint opted into header or body capture. */
   capture: RequestLogCapturer | undefined;
 
+  readonly method: string;
+  readonly host: string;
+  /** The path and query as received: a policy's url-rewrite changes the request facts, not the logged request. */
+  readonly path: string;
+  readonly query: string;
+  readonly userAgent: string;
+  readonly traceId: string;
+
   constructor(
-    readonly method: string,
-    readonly host: string,
-    readonly path: string,
-    readonly query: string,
+    request: RequestFacts,
     readonly clientIp: string,
-    readonly userAgent: string,
-    readonly traceId: string,
-  ) {}
+  ) {
+    this.method = request.method;
+    this.host = request.host;
+    this.path = request.path;
+    this.query = request.query;
+    this.userAgent = request.headers.get('user-agent')?.[0] ?? '';
+    this.traceId = traceIdOf(request.headers.get('traceparent')?.[0]);
+  }
 
   markUpstreamStart(): void {
     this.upstreamStartedAt = performance.now();

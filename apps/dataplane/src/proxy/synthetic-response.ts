@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { SyntheticResponse } from '@gatehouse/traffic-policy';
-import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { AdmittedRequest } from './admit-request.js';
 import { syntheticHeaderList } from './headers.js';
-import { runResponsePhase, type Hop } from './policy-chain.js';
-import type { RequestRecord } from './request-record.js';
+import { runResponsePhase } from './policy-chain.js';
 
 /** Writes a response the gateway or a policy produced; returns the body size. */
 export function sendSynthetic(res: ServerResponse, response: SyntheticResponse, isHead: boolean): number {
@@ -21,20 +20,19 @@ export function sendSynthetic(res: ServerResponse, response: SyntheticResponse, 
  * request phase answered itself, TRAFFIC-POLICY.md "Evaluation" 4) and may have replaced it.
  */
 export async function respondAfterResponsePhase(
-  config: RuntimeConfig,
-  hops: readonly Hop[],
+  admitted: AdmittedRequest,
   response: SyntheticResponse,
   res: ServerResponse,
-  method: string,
-  record: RequestRecord,
 ): Promise<void> {
+  const { record } = admitted;
+  const isHead = admitted.request.method === 'HEAD';
   const facts = { status: response.status, headers: response.headers };
-  const phase = await runResponsePhase(config, hops, facts);
+  const phase = await runResponsePhase(admitted.config, admitted.hops, facts);
   if (phase.replaced !== undefined) {
     record.errorCode = phase.errorCode;
     record.decision = phase.decision ?? record.decision;
   }
   const final = phase.replaced ?? { status: facts.status, headers: facts.headers, body: response.body };
-  record.capture?.syntheticResponse(final.headers, method === 'HEAD' ? '' : final.body);
-  record.bytesOut = sendSynthetic(res, final, method === 'HEAD');
+  record.capture?.syntheticResponse(final.headers, isHead ? '' : final.body);
+  record.bytesOut = sendSynthetic(res, final, isHead);
 }

@@ -3,10 +3,11 @@ import type { Transform } from 'node:stream';
 import type { Directives, HeaderMap, RuntimeErrorCode } from '@gatehouse/traffic-policy';
 import type { Dispatcher } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { AdmittedRequest } from './admit-request.js';
 import { BufferedReplaceTransform, createCompressor, SseReplaceTransform } from './body-transforms.js';
 import { headerMapOf, headerMapOfResponse, responseHeaderList } from './headers.js';
-import type { ProxyDependencies } from './http-proxy.js';
 import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
+import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import type { BodyPrefix } from './request-log-capture.js';
 import type { RequestRecord } from './request-record.js';
@@ -30,17 +31,16 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   #done = false;
   /** The opted-in endpoint's response body prefix; undefined (nothing to do per chunk) otherwise. */
   #capturedBody: BodyPrefix | undefined;
+  /** Read on every chunk: kept at hand rather than through `admitted`. */
+  private readonly record: RequestRecord;
 
   constructor(
     private readonly deps: ProxyDependencies,
-    private readonly config: RuntimeConfig,
+    private readonly admitted: AdmittedRequest<RequestBody>,
     private readonly target: UpstreamEndpoint,
-    private readonly hops: readonly Hop[],
-    private readonly method: string,
     private readonly res: ServerResponse,
-    private readonly record: RequestRecord,
-    private readonly body: RequestBody,
   ) {
+    this.record = admitted.record;
     res.once('close', this.#onClientClose);
   }
 
@@ -62,28 +62,27 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return;
     this.record.markUpstreamHeaders();
-    this.record.bytesIn = this.body.bytesRead;
-    recordBreakers(this.config, this.hops, statusCode >= 500);
+    const { config, hops } = this.admitted;
+    this.record.bytesIn = this.admitted.body.bytesRead;
+    recordBreakers(config, hops, statusCode >= 500);
     const facts = { status: statusCode, headers: headerMapOfResponse(headers) };
-    if (!this.hops.some(hasResponseRules)) {
+    if (!hops.some(hasResponseRules)) {
       this.#startBody(facts);
       return;
     }
     // 6. on_http_response sees the upstream's status and headers (minus its gatehouse-error-code) before the body.
     controller.pause();
     this.#pending = [];
-    runResponsePhase(this.config, this.hops, facts).then(
+    const isHead = this.admitted.request.method === 'HEAD';
+    runResponsePhase(config, hops, facts).then(
       (phase) => {
         if (this.#done) return;
         if (phase.replaced !== undefined) {
           this.#discard = true;
           this.record.errorCode = phase.errorCode;
           this.record.decision = phase.decision ?? this.record.decision;
-          this.record.capture?.syntheticResponse(
-            phase.replaced.headers,
-            this.method === 'HEAD' ? '' : phase.replaced.body,
-          );
-          this.record.bytesOut = sendSynthetic(this.res, phase.replaced, this.method === 'HEAD');
+          this.record.capture?.syntheticResponse(phase.replaced.headers, isHead ? '' : phase.replaced.body);
+          this.record.bytesOut = sendSynthetic(this.res, phase.replaced, isHead);
           this.#done = true;
           controller.abort(new ResponseReplacedError());
           return;
@@ -100,11 +99,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
         this.#done = true;
         controller.abort(error instanceof Error ? error : new Error(String(error)));
         if (!this.res.headersSent)
-          sendSynthetic(
-            this.res,
-            gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'),
-            this.method === 'HEAD',
-          );
+          sendSynthetic(this.res, gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'), isHead);
         else this.res.destroy();
       },
     );
@@ -139,21 +134,14 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
-    recordBreakers(this.config, this.hops, true);
+    recordBreakers(this.admitted.config, this.admitted.hops, true);
     this.deps.logger.warn(
       { err: error, upstream: this.target.upstream.origin, endpoint: this.target.facts.id },
       'upstream request failed',
     );
     const message =
       code === 'UPSTREAM_TIMEOUT' ? 'the upstream did not answer in time.' : 'the upstream could not be reached.';
-    respondAfterResponsePhase(
-      this.config,
-      this.hops,
-      gatewayError(code, message),
-      this.res,
-      this.method,
-      this.record,
-    ).catch(() => this.res.destroy());
+    respondAfterResponsePhase(this.admitted, gatewayError(code, message), this.res).catch(() => this.res.destroy());
   }
 
   /** 7. Write the head, then stream. Transforms exist only when a policy asked for them; SSE stays live through each. */
@@ -169,7 +157,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     let transforms: Transform[] | undefined;
     let compression: Directives['compressResponse'];
-    for (const hop of this.hops) {
+    for (const hop of this.admitted.hops) {
       const directives = hop.context?.directives;
       if (directives === undefined) continue;
       if (directives.sseReplacements !== undefined && directives.sseReplacements.length > 0 && isEventStream)

@@ -1,103 +1,74 @@
 import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { detectMcp, type ConnectionFacts, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
-import { routeByHost } from '../config/runtime-config.js';
-import { normalizeSocketAddress } from './client-ip.js';
-import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList, upstreamHeaders } from './headers.js';
-import type { ProxyDependencies } from './http-proxy.js';
-import { readIncomingRequest } from './incoming-request.js';
-import { requestLogCapturerFor } from './request-log-capture.js';
-import { gatewayError, runRequestPhase } from './policy-chain.js';
+import type { SyntheticResponse } from '@gatehouse/traffic-policy';
+import { admitRequest, upstreamHeadersFor, type AdmittedRequest } from './admit-request.js';
+import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList } from './headers.js';
+import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
+import type { ProxyDependencies } from './proxy-dependencies.js';
 
 /**
- * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through routing and on_http_request
- * like any request — a deny answers before the upstream is contacted — then the two sockets are spliced together.
- * on_http_response does not run: after 101 there is no HTTP response to act on, only frames.
+ * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through the same admission as any
+ * request (`admit-request.ts`: routing, on_tcp_connect, on_http_request) — a deny answers before the upstream is
+ * contacted — then the two sockets are spliced together. on_http_response does not run: after 101 there is no HTTP
+ * response to act on, only frames.
  */
 export function createUpgradeProxy(
   deps: ProxyDependencies,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return (req, socket, head) => {
-    proxyUpgrade(deps, req, socket, head).catch((error: unknown) => {
-      deps.logger.error({ err: error, url: req.url }, 'unexpected error on the upgrade path');
-      socket.destroy();
-    });
-  };
+  return (req, socket, head) => void proxyUpgrade(deps, req, socket, head);
 }
 
+/** Admission, then its outcome written onto the raw socket (node:http no longer writes to it). Never rejects. */
 async function proxyUpgrade(
   deps: ProxyDependencies,
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
 ): Promise<void> {
-  const config = deps.store.current;
-  const peerSocket = req.socket;
-  const { scheme, hostHeader, host, port, path, query, method, headers, clientIp, record } = readIncomingRequest(
-    req,
-    deps.clientIps,
-  );
-  socket.on('error', () => socket.destroy());
-
-  const endpoint = routeByHost(config, host, scheme);
-  if (endpoint === undefined) {
-    record.errorCode = 'ENDPOINT_NOT_FOUND';
-    writeRawResponse(socket, gatewayError('ENDPOINT_NOT_FOUND', `no endpoint is registered for host "${host}".`));
-    record.finish(404, deps.sink, deps.metrics);
-    return;
+  try {
+    socket.on('error', () => socket.destroy());
+    const admission = await admitRequest(deps, req, undefined);
+    const record = admission.record;
+    switch (admission.kind) {
+      case 'failed':
+        dropUnexpectedError(deps, req, socket, admission.error);
+        return;
+      case 'not-found':
+      case 'respond':
+        writeRawResponse(socket, admission.response);
+        record.finish(admission.response.status, deps.sink, deps.metrics);
+        return;
+      case 'closed':
+        socket.destroy();
+        record.finish(499, deps.sink, deps.metrics);
+        return;
+      case 'upstream':
+        spliceUpstream(deps, admission.admitted, admission.target, head);
+        return;
+    }
+  } catch (error) {
+    dropUnexpectedError(deps, req, socket, error);
   }
-  record.endpoint = endpoint;
-  // An upgrade has no body and its frames are not logged: only the request headers can be captured.
-  record.capture = requestLogCapturerFor(endpoint.synced.request_log_capture, headers);
-  const connection: ConnectionFacts = {
-    clientIp,
-    clientPort: peerSocket.remotePort ?? 0,
-    serverIp: peerSocket.localAddress ?? '',
-    serverPort: peerSocket.localPort ?? 0,
-  };
-  const request: RequestFacts = {
-    method,
-    scheme,
-    host,
-    port,
-    path,
-    query,
-    headers,
-    httpVersion: req.httpVersion,
-    mcp: detectMcp(headers),
-  };
-  const decided = await runRequestPhase(config, endpoint, request, connection, deps.hopLimit, () => undefined);
-  record.hops = decided.hops;
-  record.decision = decided.decision;
-  record.forwardedTo = decided.hops.length > 1 ? decided.hops.at(-1)!.endpoint.facts.url : undefined;
-  switch (decided.kind) {
-    case 'close':
-      socket.destroy();
-      record.finish(499, deps.sink, deps.metrics);
-      return;
-    case 'respond':
-      record.errorCode = decided.errorCode;
-      writeRawResponse(socket, decided.response);
-      record.finish(decided.response.status, deps.sink, deps.metrics);
-      return;
-    case 'upstream':
-      break;
-  }
+}
 
-  const target = decided.target;
+function dropUnexpectedError(deps: ProxyDependencies, req: IncomingMessage, socket: Duplex, error: unknown): void {
+  deps.logger.error({ err: error, url: req.url }, 'unexpected error on the upgrade path');
+  socket.destroy();
+}
+
+/** 5: the upgrade request to the upstream; on its 101 the client and upstream sockets are piped into each other. */
+function spliceUpstream(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<undefined>,
+  target: UpstreamEndpoint,
+  head: Buffer,
+): void {
+  const { request, record } = admitted;
+  // The same connection node:http handed to the 'upgrade' event.
+  const socket = admitted.socket;
   const upstreamUrl = new URL(target.upstream.origin);
-  const peer = normalizeSocketAddress(peerSocket.remoteAddress);
-  const outgoing = upstreamHeaders({
-    headers: request.headers,
-    hostHeader,
-    rewriteHost: target.synced.upstream_host_header === 'rewrite' ? target.upstream.host : undefined,
-    clientIp,
-    peer,
-    trustedPeer: deps.clientIps.trusts(peer),
-    scheme,
-    bufferedBody: false,
-  });
+  const outgoing = upstreamHeadersFor(deps, admitted, target, false);
   // node:http wants an object; repeated headers become arrays. Upgrade and Connection are hop-by-hop, so they were
   // dropped above and are set again for this hop.
   const outgoingHeaders: Record<string, string | string[]> = {};
@@ -117,7 +88,7 @@ async function proxyUpgrade(
   const upstreamRequest = send({
     host: upstreamUrl.hostname,
     port: upstreamUrl.port,
-    method,
+    method: request.method,
     path: `${target.upstream.basePath}${request.path}${request.query === '' ? '' : `?${request.query}`}`,
     headers: outgoingHeaders,
     timeout: deps.idleTimeoutMs,

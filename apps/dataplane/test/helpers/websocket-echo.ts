@@ -1,6 +1,57 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { listen, type RunningServer } from './upstreams.js';
+
+/** How the gateway answered an upgrade request: switched protocols (the spliced socket), or a plain response. */
+export type UpgradeResult =
+  { kind: 'upgraded'; status: number; socket: Socket } | { kind: 'answered'; status: number; body: string };
+
+/**
+ * Sends a WebSocket upgrade request (over TLS with `tls`, SNI = `host`; on `agent`'s kept-alive connection when one is
+ * given) and resolves with the gateway's answer; rejects when the connection is dropped without one.
+ */
+export function requestUpgrade(options: {
+  port: number;
+  host: string;
+  path: string;
+  headers?: Record<string, string>;
+  tls?: boolean;
+  agent?: Agent;
+}): Promise<UpgradeResult> {
+  return new Promise((resolve, reject) => {
+    const send = options.tls === true ? httpsRequest : httpRequest;
+    const req = send({
+      host: '127.0.0.1',
+      port: options.port,
+      path: options.path,
+      headers: {
+        host: options.host,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...options.headers,
+      },
+      agent: options.agent ?? false,
+      ...(options.tls === true ? { servername: options.host, rejectUnauthorized: false } : {}),
+      timeout: 10_000,
+    });
+    req.on('upgrade', (res, socket) => resolve({ kind: 'upgraded', status: res.statusCode ?? 0, socket }));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('test upgrade request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /**
  * A small but real WebSocket server (RFC 6455 handshake, masked client frames, unmasked server frames) that echoes
@@ -38,6 +89,18 @@ export async function startWebSocketEcho(): Promise<RunningServer & { hosts: str
     },
   );
   return Object.assign(running, { hosts });
+}
+
+/**
+ * Ends an upgraded connection the way a client should: a (masked, empty) close frame, then waits until the echo
+ * server's close comes back through the gateway and the socket closes. Destroying the socket instead only
+ * half-closes the splice, which keeps the gateway's connection open.
+ */
+export async function closeWebSocket(socket: Socket): Promise<void> {
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.resume();
+  socket.write(Buffer.from([0x88, 0x80, 0, 0, 0, 0]));
+  await closed;
 }
 
 function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {

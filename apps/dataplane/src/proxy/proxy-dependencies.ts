@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { ConfigStore } from '../config/config-store.js';
+import type { RequestEventSink } from '../events/request-event.js';
+import type { DataplaneMetrics } from '../metrics.js';
+import type { ClientIpResolver } from './client-ip.js';
+
+/**
+ * What the request path needs from the data plane, built once by `createDataplane` and shared by the HTTP entry, the
+ * upgrade entry and the upstream exchange (its own module so none of them imports another for it).
+ */
+export interface ProxyDependencies {
+  store: ConfigStore;
+  /** Keep-alive pools to upstreams (an undici Agent: one pool per origin). */
+  dispatcher: Dispatcher;
+  metrics: DataplaneMetrics;
+  sink: RequestEventSink;
+  logger: Logger;
+  clientIps: ClientIpResolver;
+  /** Largest request body buffered for a policy that reads it (413 above), and for response find-replace. */
+  maxBodyBytes: number;
+  /** Upstream idle timeout: waiting for response headers, or between two body chunks. */
+  idleTimeoutMs: number;
+  /** How many forward-internal hops one request may take. */
+  hopLimit: number;
+}
