@@ -13,13 +13,8 @@ import {
   type Shape,
   type ShapeOptions,
 } from './shapes.js';
-import {
-  ApiClient,
-  type Endpoint,
-  type PolicyVersion,
-  type RequestLog,
-  type RequestLogSummary,
-} from './support/api.js';
+import type { Schemas } from '@gatehouse/api-client';
+import { answerOf, ApiClient } from './support/api.js';
 import { GatewayClient, type SentRequest } from './support/gateway.js';
 import { startExampleMcpServer, type ExampleMcpServer } from './support/mcp-server.js';
 import { repositoryRoot, stopAllProcesses, waitFor } from './support/processes.js';
@@ -157,28 +152,27 @@ function describeWalkthrough<S extends Shape>(
 
     it('signs in as the bootstrap admin and mints an API key for the rest of the walkthrough', async () => {
       const login = await api.login(shape!.admin.email, shape!.admin.password);
-      expect(login.status, login.text).toBe(200);
+      expect(login.status).toBe(200);
       expect(login.body.user).toMatchObject({ email: shape!.admin.email, role: 'admin' });
       expect(api.hasSession).toBe(true);
 
-      const key = await api.call<{ secret: string; role: string }>('POST', '/api-keys', {
-        description: `e2e walkthrough ${runId}`,
-        role: 'editor',
-      });
-      expect(key.status, key.text).toBe(201);
+      const key = await answerOf(
+        api.client.POST('/api/api-keys', { body: { description: `e2e walkthrough ${runId}`, role: 'editor' } }),
+      );
+      expect(key.status).toBe(201);
       api.useApiKey(key.body.secret);
-      const me = await api.call<{ type: string; role: string }>('GET', '/auth/me');
-      expect(me.status, me.text).toBe(200);
+      const me = await answerOf(api.client.GET('/api/auth/me'));
+      expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ type: 'api_key', role: 'editor' });
     });
 
     it('1. registers the internal endpoint https://mcp.example.internal in front of the MCP server', async () => {
-      const created = await api.call<Endpoint>('POST', '/endpoints', {
+      const created = await api.createEndpoint({
         url: 'https://mcp.example.internal',
         type: 'internal',
         upstream_url: mcpServer!.origin,
       });
-      expect(created.status, created.text).toBe(201);
+      expect(created.status).toBe(201);
       expect(created.body).toMatchObject({
         url: 'https://mcp.example.internal',
         type: 'internal',
@@ -188,22 +182,26 @@ function describeWalkthrough<S extends Shape>(
     });
 
     it('2–3. creates the cloud endpoint https://mcp.example.com, then replaces its policy with the walkthrough policy', async () => {
-      const created = await api.call<Endpoint>('POST', '/endpoints', {
+      const created = await api.createEndpoint({
         url: 'https://mcp.example.com',
         traffic_policy: 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 403 }\n',
       });
-      expect(created.status, created.text).toBe(201);
+      expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ url: 'https://mcp.example.com', type: 'cloud', policy_version: 1 });
       cloudEndpointId = created.body.id;
 
-      const version = await api.call<PolicyVersion>('POST', `/endpoints/${cloudEndpointId}/policy-versions`, {
-        traffic_policy: walkthroughPolicy,
-        message: 'MCP gateway (README walkthrough)',
-      });
-      expect(version.status, version.text).toBe(201);
+      const version = await answerOf(
+        api.client.POST('/api/endpoints/{id}/policy-versions', {
+          params: { path: { id: cloudEndpointId } },
+          body: { traffic_policy: walkthroughPolicy, message: 'MCP gateway (README walkthrough)' },
+        }),
+      );
+      expect(version.status).toBe(201);
       expect(version.body).toMatchObject({ version: 2, active: true, traffic_policy: walkthroughPolicy });
 
-      const endpoint = await api.call<Endpoint>('GET', `/endpoints/${cloudEndpointId}`);
+      const endpoint = await answerOf(
+        api.client.GET('/api/endpoints/{id}', { params: { path: { id: cloudEndpointId } } }),
+      );
       expect(endpoint.body).toMatchObject({ policy_version: 2, traffic_policy: walkthroughPolicy });
     });
 
@@ -295,7 +293,7 @@ function describeWalkthrough<S extends Shape>(
     it('5. every one of those requests is in GET /api/request-logs within seconds, with the rule and action that decided it', async () => {
       // A request for a host the data plane did not know yet (404) belongs to no endpoint, so it is not listed here.
       const expected = sent.filter((entry) => entry.status !== 404);
-      let rows: RequestLogSummary[] = [];
+      let rows: Schemas['RequestLogSummary'][] = [];
       await waitFor(
         async () => {
           rows = await api.listRequestLogs(cloudEndpointId);
@@ -309,7 +307,7 @@ function describeWalkthrough<S extends Shape>(
       );
       // Exactly once each (idempotent ingestion), and the same requests: status, method and tag.
       const describeSent = (entry: SentRequest) => `${entry.status} ${entry.method} ${entry.check}`;
-      const describeRow = (row: RequestLogSummary) => `${row.status} ${row.method} ${checkOf(row.query)}`;
+      const describeRow = (row: Schemas['RequestLogSummary']) => `${row.status} ${row.method} ${checkOf(row.query)}`;
       expect(rows.map(describeRow).sort()).toEqual(expected.map(describeSent).sort());
       for (const row of rows) {
         expect(row.decision, JSON.stringify(row)).not.toBeNull();
@@ -366,8 +364,10 @@ function describeWalkthrough<S extends Shape>(
         });
 
       // The detail view carries the decision trace: rule 0 did not match, rule 1 did and answered.
-      const detail = await api.call<RequestLog>('GET', `/request-logs/${noAuthorization[0]!.id}`);
-      expect(detail.status, detail.text).toBe(200);
+      const detail = await answerOf(
+        api.client.GET('/api/request-logs/{id}', { params: { path: { id: noAuthorization[0]!.id } } }),
+      );
+      expect(detail.status).toBe(200);
       expect(
         detail.body.trace.map(({ rule_index, rule_name, matched }) => ({ rule_index, rule_name, matched })),
       ).toEqual([
@@ -446,14 +446,13 @@ describeWalkthrough<RestartableShape>(
       expect(ended, JSON.stringify(ended)).toMatchObject({ code: 0 });
 
       // The API key minted before the restart still authenticates: it was stored, not held in memory.
-      const endpoints = await api.call<{ endpoints: Endpoint[] }>('GET', '/endpoints');
-      expect(endpoints.status, endpoints.text).toBe(200);
+      const endpoints = await answerOf(api.client.GET('/api/endpoints'));
+      expect(endpoints.status).toBe(200);
       expect(endpoints.body.endpoints.map((endpoint) => endpoint.id).sort()).toEqual(
         [cloudEndpointId, internalEndpointId].sort(),
       );
-      const versions = await api.call<{ versions: PolicyVersion[] }>(
-        'GET',
-        `/endpoints/${cloudEndpointId}/policy-versions`,
+      const versions = await answerOf(
+        api.client.GET('/api/endpoints/{id}/policy-versions', { params: { path: { id: cloudEndpointId } } }),
       );
       expect(versions.body.versions.map(({ version, active }) => ({ version, active }))).toEqual([
         { version: 2, active: true },
@@ -470,7 +469,7 @@ describeWalkthrough<RestartableShape>(
 
       // And the bootstrap admin can still sign in (it was not re-created, and not lost).
       const login = await new ApiClient(shape.apiUrl).login(shape.admin.email, shape.admin.password);
-      expect(login.status, login.text).toBe(200);
+      expect(login.status).toBe(200);
     });
   },
 );

@@ -1,10 +1,10 @@
 // login, logout, whoami. The CLI never stores a session: a password login mints an API key and ends the session.
 import { hostname } from 'node:os';
-import { ApiClient } from './api-client.js';
-import { type Role, RoleSchema } from './api-schemas.js';
-import { ApiError, CliError, ExitCode, NetworkError, UsageError } from './cli-errors.js';
+import { ApiError } from '@gatehouse/api-client';
+import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { deleteConfigFile, writeConfigFile } from './config-store.js';
+import { GatehouseApi, type Role, roles } from './gatehouse-api.js';
 import { maskApiKey, printJson } from './output.js';
 import { promptLine, promptSecret, readSecretFromStdin, stdinIsTerminal } from './prompt.js';
 
@@ -32,15 +32,15 @@ async function readEmail(context: CommandContext): Promise<string> {
 
 function parseRole(text: string | undefined): Role | undefined {
   if (text === undefined) return undefined;
-  const role = RoleSchema.safeParse(text);
-  if (!role.success) throw new UsageError(`--role must be admin, editor or viewer, not "${text}"`, 'login');
-  return role.data;
+  const role = roles.find((candidate) => candidate === text);
+  if (role === undefined) throw new UsageError(`--role must be admin, editor or viewer, not "${text}"`, 'login');
+  return role;
 }
 
 /** Exchanges email and password for an API key, ending the session whatever happens. */
 async function mintApiKey(
   context: CommandContext,
-  anonymous: ApiClient,
+  anonymous: GatehouseApi,
   email: string,
   password: string,
   requestedRole: Role | undefined,
@@ -158,14 +158,14 @@ async function runLogout(context: CommandContext): Promise<number> {
   }
   let revocation: 'revoked' | 'not-minted' | 'already-gone' | 'failed' = 'not-minted';
   if (config.api_key_id !== undefined) {
-    const client = new ApiClient({ apiUrl: config.api_url, apiKey: config.api_key });
+    const client = new GatehouseApi({ apiUrl: config.api_url, apiKey: config.api_key });
     try {
       await client.deleteApiKey(config.api_key_id);
       revocation = 'revoked';
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 404)) {
         revocation = 'already-gone';
-      } else if (error instanceof ApiError || error instanceof NetworkError) {
+      } else if (error instanceof ApiError) {
         revocation = 'failed';
         context.io.stderr(
           `warning: the API key ${maskApiKey(config.api_key)} could not be revoked (${error.message}); ` +

@@ -1,4 +1,7 @@
-// The CLI's failures and their exit codes. Commands throw these; main.ts is the one place that prints them and exits.
+// The CLI's failures and their exit codes. Commands throw these, and the API client rejects with its ApiError; cli.ts
+// is the one place that prints either and exits.
+import { ApiError } from '@gatehouse/api-client';
+import type { ErrorDetail } from '@gatehouse/contracts';
 
 /** Stable exit codes (documented in README.md). */
 export const ExitCode = {
@@ -34,55 +37,38 @@ export class UsageError extends CliError {
   }
 }
 
-/** One entry of the API's error `details` (apps/api/src/common/error-response.ts). */
-export interface ApiErrorDetail {
-  code?: string | undefined;
-  message: string;
-  path?: string | undefined;
-  line?: number | undefined;
-  column?: number | undefined;
+/** What the CLI reports and exits with; anything else thrown is a bug. */
+export type ReportedError = CliError | ApiError;
+
+export function isReportedError(error: unknown): error is ReportedError {
+  return error instanceof CliError || error instanceof ApiError;
 }
 
-/** An error body from the API: `{error_code, message, details, request_id}`. */
-export class ApiError extends CliError {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: readonly ApiErrorDetail[] = [],
-    readonly requestId?: string,
-  ) {
-    super(message, ExitCode.ERROR, details.map(formatApiErrorDetail));
-    this.name = 'ApiError';
-  }
+/** Every failed API call, refused or unanswered, is an error (1); only the command line itself is a usage error. */
+export function exitCodeOf(error: ReportedError): number {
+  return error instanceof ApiError ? ExitCode.ERROR : error.exitCode;
 }
 
-/** The API could not be reached at all (refused, DNS, TLS, timeout). */
-export class NetworkError extends CliError {
-  constructor(
-    readonly url: string,
-    reason: string,
-  ) {
-    super(`could not reach the Gatehouse API at ${url}: ${reason}`);
-    this.name = 'NetworkError';
-  }
-}
-
-export function formatApiErrorDetail(detail: ApiErrorDetail): string {
+export function formatApiErrorDetail(detail: ErrorDetail): string {
   const position = detail.line !== undefined ? `${detail.line}:${detail.column ?? 1} ` : '';
   const code = detail.code !== undefined ? `${detail.code} ` : '';
   const path = detail.path !== undefined && detail.path !== '' && position === '' ? `${detail.path}: ` : '';
   return `${position}${code}${path}${detail.message}`;
 }
 
-/** The lines main.ts prints to stderr for a failure. */
-export function formatError(error: CliError): string[] {
-  const head = error instanceof ApiError ? `error ${error.code}: ${error.message}` : `error: ${error.message}`;
-  const lines = [head, ...error.detailLines.map((line) => `  ${line}`)];
-  if (error instanceof ApiError && error.requestId !== undefined) lines.push(`  (request id ${error.requestId})`);
-  if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
-    lines.push('  hint: run `gatehouse login`, or set GATEHOUSE_API_KEY');
-  }
+function formatApiError(error: ApiError): string[] {
+  // No answer means no code from the API: the message names the URL and the reason (refused, timed out, …).
+  const head = error.status === 0 ? `error: ${error.message}` : `error ${error.code}: ${error.message}`;
+  const lines = [head, ...error.details.map((detail) => `  ${formatApiErrorDetail(detail)}`)];
+  if (error.requestId !== undefined) lines.push(`  (request id ${error.requestId})`);
+  if (error.code === 'UNAUTHENTICATED') lines.push('  hint: run `gatehouse login`, or set GATEHOUSE_API_KEY');
+  return lines;
+}
+
+/** The lines cli.ts prints to stderr for a failure. */
+export function formatError(error: ReportedError): string[] {
+  if (error instanceof ApiError) return formatApiError(error);
+  const lines = [`error: ${error.message}`, ...error.detailLines.map((line) => `  ${line}`)];
   if (error instanceof UsageError && error.command !== undefined) {
     lines.push(`  see: gatehouse ${error.command} --help`);
   }

@@ -2,7 +2,7 @@
 // failure into its message and exit code. `runCli` takes its I/O as a parameter so tests can drive it in process.
 import { readFileSync } from 'node:fs';
 import { authCommands } from './auth-commands.js';
-import { CliError, ExitCode, formatError, UsageError } from './cli-errors.js';
+import { ExitCode, exitCodeOf, formatError, isReportedError, UsageError } from './cli-errors.js';
 import {
   CommandContext,
   type CommandSpec,
@@ -172,9 +172,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (error) {
-    if (error instanceof CliError) {
+    if (isReportedError(error)) {
       printLines(io.stderr, formatError(error));
-      return error.exitCode;
+      return exitCodeOf(error);
     }
     // A bug, not a user error: say so, with the stack for the report.
     io.stderr(

@@ -1,9 +1,9 @@
 // What a command is (options, positionals, help, run), how its arguments are parsed with node:util parseArgs, and
 // the context it runs with (output, config file, API client).
 import { parseArgs } from 'node:util';
-import { ApiClient } from './api-client.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { configFilePath, type ConfigFile, type Connection, readConfigFile, resolveConnection } from './config-store.js';
+import { GatehouseApi } from './gatehouse-api.js';
 import type { Io } from './output.js';
 
 export interface OptionSpec {
@@ -95,13 +95,13 @@ export class CommandContext {
   }
 
   /** A client without credentials (login, health). */
-  async anonymousClient(): Promise<ApiClient> {
+  async anonymousClient(): Promise<GatehouseApi> {
     const { apiUrl } = await this.connection();
-    return new ApiClient({ apiUrl });
+    return new GatehouseApi({ apiUrl });
   }
 
   /** A client with the API key; fails with a hint when there is none. */
-  async client(): Promise<ApiClient> {
+  async client(): Promise<GatehouseApi> {
     const connection = await this.connection();
     if (connection.apiKey === null) {
       const reason = connection.missingKeyReason ?? 'no saved login';
@@ -109,7 +109,7 @@ export class CommandContext {
         `not logged in to ${connection.apiUrl} (${reason}): run gatehouse login --api-url ${connection.apiUrl}, or set GATEHOUSE_API_KEY`,
       );
     }
-    return new ApiClient({ apiUrl: connection.apiUrl, apiKey: connection.apiKey });
+    return new GatehouseApi({ apiUrl: connection.apiUrl, apiKey: connection.apiKey });
   }
 }
 

@@ -3,8 +3,8 @@ import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/pro
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_API_URL, normalizeApiUrl } from './api-client.js';
 import { CliError } from './cli-errors.js';
+import { DEFAULT_API_URL, normalizeApiUrl } from './gatehouse-api.js';
 
 export const ConfigFileSchema = z.object({
   version: z.literal(1),

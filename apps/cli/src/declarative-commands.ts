@@ -1,10 +1,9 @@
 // apply and diff: load gatehouse.yaml, validate its policies locally, read the current state, plan, and (apply) execute.
 import { basename } from 'node:path';
-import type { ApiClient } from './api-client.js';
-import type { CreateEndpointBody, UpdateEndpointBody } from './api-schemas.js';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { type DesiredState, loadDeclarativeFile } from './declarative-file.js';
+import type { CreateEndpointBody, GatehouseApi, UpdateEndpointBody } from './gatehouse-api.js';
 import { printJson, printLines } from './output.js';
 import {
   buildPlan,
@@ -47,7 +46,7 @@ function validateDesiredPolicies(context: CommandContext, desired: DesiredState,
   }
 }
 
-async function preparePlan(context: CommandContext): Promise<{ plan: Plan; client: ApiClient; file: string }> {
+async function preparePlan(context: CommandContext): Promise<{ plan: Plan; client: GatehouseApi; file: string }> {
   const file = context.requireString('file');
   const desired = await loadDeclarativeFile(file, { cwd: context.io.cwd });
   const client = await context.client();
@@ -72,7 +71,7 @@ interface StepResult {
   policy_version?: number | null;
 }
 
-async function executeStep(client: ApiClient, step: PlanStep, message: string): Promise<StepResult | null> {
+async function executeStep(client: GatehouseApi, step: PlanStep, message: string): Promise<StepResult | null> {
   if (step.resource === 'ip_category') {
     switch (step.action) {
       case 'create':

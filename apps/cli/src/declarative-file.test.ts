@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from './cli-errors.js';
-import { type DesiredState, parseDeclarativeFile, type PolicyFileReader } from './declarative-file.js';
+import { type DesiredState, isCidrOrAddress, parseDeclarativeFile, type PolicyFileReader } from './declarative-file.js';
 
 const denyPolicy = 'on_http_request:\n  - actions:\n      - type: deny\n';
 
@@ -175,12 +175,12 @@ describe('parseDeclarativeFile: every problem with its position and field path',
         ].join('\n'),
       ),
     ).toEqual([
-      'gatehouse.yaml:3:10 endpoints[0].url: an endpoint URL is scheme://host[:port] only: no path, query or fragment',
-      "gatehouse.yaml:5:11 endpoints[1].type: an internal endpoint's host must end in .internal (b.example.com does not)",
+      'gatehouse.yaml:3:10 endpoints[0].url: An endpoint URL is scheme://host[:port] only: no path, query or fragment',
+      'gatehouse.yaml:5:11 endpoints[1].type: Internal endpoint hosts must end in .internal',
       'gatehouse.yaml:7:19 endpoints[2].upstream_url: only internal endpoints have an upstream; a cloud endpoint forwards with a forward-internal action',
       'gatehouse.yaml:6:5 endpoints[2].policy: a cloud endpoint needs policy or policy_file',
       'gatehouse.yaml:11:18 endpoints[3].policy_file: give policy or policy_file, not both',
-      'gatehouse.yaml:9:19 endpoints[3].upstream_url: must be an http or https URL',
+      'gatehouse.yaml:9:19 endpoints[3].upstream_url: The upstream must be an http or https URL, not ftp',
     ]);
   });
 
@@ -259,4 +259,69 @@ describe('parseDeclarativeFile: every problem with its position and field path',
       await problemsOf('version: 1\nendpoints:\n  - url: https://a.example.com\n    policy_file: gone.yaml\n'),
     ).toEqual(['gatehouse.yaml:4:18 endpoints[0].policy_file: cannot read conf/gone.yaml (ENOENT)']);
   });
+});
+
+/** A file declaring one endpoint with what its type needs (a policy, or an upstream). */
+function oneEndpoint(url: string, upstream = 'http://127.0.0.1:3333'): string {
+  const needs = url.includes('.internal') ? `upstream_url: ${JSON.stringify(upstream)}` : 'policy: x';
+  return `version: 1\nendpoints:\n  - url: ${JSON.stringify(url)}\n    ${needs}\n`;
+}
+
+describe('endpoint and upstream URLs, spelled as the API stores them (@gatehouse/contracts)', () => {
+  it.each([
+    ['https://MCP.Example.com', 'https://mcp.example.com', 'cloud'],
+    ['https://mcp.example.com:443/', 'https://mcp.example.com', 'cloud'],
+    ['http://mcp.example.com:80', 'http://mcp.example.com', 'cloud'],
+    ['http://mcp.example.com:8080', 'http://mcp.example.com:8080', 'cloud'],
+    ['https://mcp.example.internal.', 'https://mcp.example.internal', 'internal'],
+    ['https://*.example.com', 'https://*.example.com', 'cloud'],
+    ['  https://a.example.com  ', 'https://a.example.com', 'cloud'],
+  ])('%s → %s (%s)', async (text, url, type) => {
+    expect((await parse(oneEndpoint(text))).endpoints).toEqual([expect.objectContaining({ url, type })]);
+  });
+
+  it.each([
+    ['mcp.example.com', 'is not a URL'],
+    ['ftp://mcp.example.com', 'The scheme must be http or https, not ftp'],
+    ['https://mcp.example.com/path', 'no path, query or fragment'],
+    ['https://mcp.example.com/?a=1', 'no path, query or fragment'],
+    ['https://user:pw@mcp.example.com', 'must not contain credentials'],
+    ['https://*.example.internal', 'Internal endpoints cannot use wildcard hosts'],
+    ['https://under_score.example.com', 'is not a valid host name'],
+  ])('rejects %s', async (text, problem) => {
+    const [line, ...others] = await problemsOf(oneEndpoint(text));
+    expect(others).toEqual([]);
+    expect(line).toContain('endpoints[0].url: ');
+    expect(line).toContain(problem);
+  });
+
+  it('drops the lone trailing slash of an upstream as the API does, keeps paths and queries', async () => {
+    const upstreamOf = async (text: string) =>
+      (await parse(oneEndpoint('https://up.example.internal', text))).endpoints[0]?.upstreamUrl;
+    expect(await upstreamOf('http://127.0.0.1:3333/')).toBe('http://127.0.0.1:3333');
+    expect(await upstreamOf('HTTP://Upstream:80')).toBe('http://upstream');
+    expect(await upstreamOf('http://upstream/mcp/')).toBe('http://upstream/mcp/');
+    expect(await upstreamOf('http://upstream/?a=1')).toBe('http://upstream/?a=1');
+  });
+
+  it.each(['upstream:3333', 'ws://upstream', 'http://a:b@upstream', 'http://upstream/#x'])(
+    'rejects the upstream %s as the API does',
+    async (text) => {
+      const problems = await problemsOf(oneEndpoint('https://up.example.internal', text));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain('endpoints[0].upstream_url: ');
+    },
+  );
+});
+
+describe('isCidrOrAddress', () => {
+  it.each(['10.0.0.0/8', '203.0.113.7', '2607:6bc0::/48', '::1', '0.0.0.0/0'])('accepts %s', (value) => {
+    expect(isCidrOrAddress(value)).toBe(true);
+  });
+  it.each(['10.0.0.0/33', '2607:6bc0::/129', '10.0.0/8', '1.2.3.4/8/1', 'example.com', '1.2.3.4/x'])(
+    'rejects %s',
+    (value) => {
+      expect(isCidrOrAddress(value)).toBe(false);
+    },
+  );
 });

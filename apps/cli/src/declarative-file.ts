@@ -3,19 +3,19 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, stringify } from 'yaml';
+import { type EndpointType, endpointTypes, parseEndpointUrl, parseUpstreamUrl } from '@gatehouse/contracts';
+import { parseCidr } from '@gatehouse/traffic-policy';
 import { z } from 'zod';
-import {
-  EndpointTypeSchema,
-  UpstreamHostHeaderSchema,
-  type EndpointType,
-  type RequestLogCapturePatch,
-  type UpstreamHostHeader,
-} from './api-schemas.js';
 import { CliError } from './cli-errors.js';
-import { isCidrOrAddress, normalizeUpstreamUrl, parseEndpointAddress } from './endpoint-url.js';
+import { type RequestLogCapturePatch, type UpstreamHostHeader, upstreamHostHeaders } from './gatehouse-api.js';
 
 export const DECLARATIVE_FORMAT_VERSION = 1;
 const IP_CATEGORY_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$/;
+
+/** An IPv4/IPv6 CIDR or bare address, parsed by the engine exactly as the API and the data plane parse it. */
+export function isCidrOrAddress(value: string): boolean {
+  return parseCidr(value) !== undefined;
+}
 
 const IpCategoryEntrySchema = z.strictObject({
   name: z.string().regex(IP_CATEGORY_NAME, 'lower-case letters, digits, ".", "_" and "-", e.g. com.example.office'),
@@ -28,11 +28,11 @@ const IpCategoryEntrySchema = z.strictObject({
 const EndpointEntrySchema = z
   .strictObject({
     url: z.string().min(1).max(2048),
-    type: EndpointTypeSchema.optional(),
+    type: z.enum(endpointTypes).optional(),
     description: z.string().max(255).optional(),
     metadata: z.string().max(4096).optional(),
     upstream_url: z.string().min(1).max(2048).optional(),
-    upstream_host_header: UpstreamHostHeaderSchema.optional(),
+    upstream_host_header: z.enum(upstreamHostHeaders).optional(),
     // Each option on its own: one left out is not managed, like any other field the file omits.
     request_log_capture: z.strictObject({ headers: z.boolean().optional(), bodies: z.boolean().optional() }).optional(),
     policy: z
@@ -43,20 +43,15 @@ const EndpointEntrySchema = z
     policy_file: z.string().min(1).optional(),
   })
   .superRefine((entry, context) => {
-    const address = parseEndpointAddress(entry.url);
+    // The URL as the API spells and checks it: the type follows the host, and a stated type must agree with it.
+    const address = parseEndpointUrl(entry.url);
     if (!address.ok) {
       context.addIssue({ code: 'custom', path: ['url'], message: address.problem });
       return;
     }
-    if (entry.type !== undefined && entry.type !== address.value.type) {
-      context.addIssue({
-        code: 'custom',
-        path: ['type'],
-        message:
-          entry.type === 'internal'
-            ? `an internal endpoint's host must end in .internal (${address.value.host} does not)`
-            : `a cloud endpoint's host must not end in .internal (${address.value.host} does)`,
-      });
+    const typed = entry.type === undefined ? address : parseEndpointUrl(entry.url, entry.type);
+    if (!typed.ok) {
+      context.addIssue({ code: 'custom', path: ['type'], message: typed.problem });
       // The remaining rules depend on the type; checking them against a contradictory one would only add noise.
       return;
     }
@@ -89,7 +84,7 @@ const EndpointEntrySchema = z
         message: 'required for internal endpoints (the private http(s) server they front)',
       });
     } else {
-      const upstream = normalizeUpstreamUrl(entry.upstream_url);
+      const upstream = parseUpstreamUrl(entry.upstream_url);
       if (!upstream.ok) context.addIssue({ code: 'custom', path: ['upstream_url'], message: upstream.problem });
     }
     if (type === 'internal') {
@@ -123,7 +118,7 @@ export const DeclarativeFileSchema = z
   .superRefine((file, context) => {
     const urls = new Map<string, number>();
     file.endpoints.forEach((entry, index) => {
-      const address = parseEndpointAddress(entry.url);
+      const address = parseEndpointUrl(entry.url);
       if (!address.ok) return;
       const first = urls.get(address.value.url);
       if (first === undefined) urls.set(address.value.url, index);
@@ -341,7 +336,7 @@ export async function parseDeclarativeFile(
   const problems: string[] = [];
   const endpoints: DesiredEndpoint[] = [];
   for (const [index, entry] of parsed.data.endpoints.entries()) {
-    const address = parseEndpointAddress(entry.url);
+    const address = parseEndpointUrl(entry.url);
     if (!address.ok) continue; // reported by the schema
     const path = ['endpoints', index] as const;
     let policy: DesiredPolicy | undefined;
@@ -364,7 +359,7 @@ export async function parseDeclarativeFile(
         locate: inlinePolicyLocator(locator, source, [...path, 'policy']),
       };
     }
-    const upstream = entry.upstream_url === undefined ? undefined : normalizeUpstreamUrl(entry.upstream_url);
+    const upstream = entry.upstream_url === undefined ? undefined : parseUpstreamUrl(entry.upstream_url);
     endpoints.push({
       path: formatFieldPath(path),
       url: address.value.url,

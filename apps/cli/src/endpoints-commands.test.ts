@@ -1,37 +1,28 @@
-import { describe, expect, it } from 'vitest';
-import { type Endpoint, EndpointSchema } from './api-schemas.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { sampleApiEndpoint } from '../test/helpers/sample-api-endpoint.js';
 import { describeEndpoint } from './endpoints-commands.js';
+import type { Endpoint } from './gatehouse-api.js';
 
 function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
-  return {
+  return sampleApiEndpoint({
     id: 'ep_a',
     url: 'https://a.example.com',
-    type: 'cloud',
     description: 'A',
-    metadata: '',
-    upstream_url: null,
-    upstream_host_header: 'preserve',
     request_log_capture: { headers: true, bodies: false },
-    traffic_policy: 'on_http_request: []\n',
-    policy_version: 1,
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:00.000Z',
     ...overrides,
-  };
+  });
 }
 
-describe('EndpointSchema', () => {
-  it('keeps request_log_capture, so --json, plan and export see it', () => {
-    // zod objects drop keys they do not declare: without the field here, it would vanish from every command.
-    expect(EndpointSchema.parse({ ...endpoint(), uri: '/api/endpoints/ep_a' }).request_log_capture).toEqual({
-      headers: true,
-      bodies: false,
-    });
+describe('Endpoint (generated from openapi.json)', () => {
+  // Compile-time checks (`npm run typecheck`): the answer is used as the API sends it, so nothing drops the field.
+  it('has request_log_capture, so --json, plan and export see it', () => {
+    expectTypeOf<Endpoint['request_log_capture']>().toEqualTypeOf<{ headers: boolean; bodies: boolean }>();
   });
 
-  it('refuses a response without it rather than guessing "off"', () => {
-    const { request_log_capture: _capture, ...older } = endpoint();
-    expect(EndpointSchema.safeParse(older).success).toBe(false);
+  it('requires it rather than letting a reader guess "off"', () => {
+    expectTypeOf<Pick<Endpoint, 'request_log_capture'>>().not.toEqualTypeOf<
+      Partial<Pick<Endpoint, 'request_log_capture'>>
+    >();
   });
 });
 

@@ -1,22 +1,19 @@
 // endpoints list | get | create | delete
-import { resolveEndpoint } from './api-client.js';
-import {
-  type CreateEndpointBody,
-  type Endpoint,
-  type EndpointType,
-  EndpointTypeSchema,
-  UpstreamHostHeaderSchema,
-} from './api-schemas.js';
+import { type EndpointType, endpointTypes, isInternalHost } from '@gatehouse/contracts';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
+import { type CreateEndpointBody, type Endpoint, resolveEndpoint, upstreamHostHeaders } from './gatehouse-api.js';
 import { assertPolicyValid, printPolicyWarnings, readPolicySource } from './policy-check.js';
 import { printJson, printLines, renderTable } from './output.js';
 import { confirm, stdinIsTerminal } from './prompt.js';
 
-/** Internal endpoints are exactly those whose host ends in `.internal` (DESIGN.md §4), so the type can be inferred. */
+/**
+ * Internal endpoints are exactly those whose host ends in `.internal` (DESIGN.md §4), so the type can be inferred. A
+ * URL the API will refuse still gets a type here: the API's answer then says what is wrong with it.
+ */
 export function inferEndpointType(url: string): EndpointType {
   try {
-    return new URL(url.trim()).hostname.toLowerCase().replace(/\.$/, '').endsWith('.internal') ? 'internal' : 'cloud';
+    return isInternalHost(new URL(url.trim()).hostname.replace(/\.$/, '')) ? 'internal' : 'cloud';
   } catch {
     return 'cloud';
   }
@@ -25,9 +22,9 @@ export function inferEndpointType(url: string): EndpointType {
 function parseType(context: CommandContext): EndpointType | undefined {
   const text = context.string('type');
   if (text === undefined) return undefined;
-  const parsed = EndpointTypeSchema.safeParse(text);
-  if (!parsed.success) throw new UsageError(`--type must be cloud or internal, not "${text}"`, context.command.name);
-  return parsed.data;
+  const type = endpointTypes.find((candidate) => candidate === text);
+  if (type === undefined) throw new UsageError(`--type must be cloud or internal, not "${text}"`, context.command.name);
+  return type;
 }
 
 export function describeEndpoint(endpoint: Endpoint): string[] {
@@ -125,8 +122,8 @@ async function runCreate(context: CommandContext): Promise<number> {
       'endpoints create',
     );
   }
-  const hostHeader = hostHeaderText === undefined ? undefined : UpstreamHostHeaderSchema.safeParse(hostHeaderText);
-  if (hostHeader !== undefined && !hostHeader.success) {
+  const hostHeader = upstreamHostHeaders.find((candidate) => candidate === hostHeaderText);
+  if (hostHeaderText !== undefined && hostHeader === undefined) {
     throw new UsageError('--upstream-host-header must be preserve or rewrite', 'endpoints create');
   }
   const captureHeaders = context.flag('capture-headers');
@@ -146,7 +143,7 @@ async function runCreate(context: CommandContext): Promise<number> {
     ...(context.string('description') === undefined ? {} : { description: context.string('description') }),
     ...(context.string('metadata') === undefined ? {} : { metadata: context.string('metadata') }),
     ...(upstream === undefined ? {} : { upstream_url: upstream }),
-    ...(hostHeader?.success === true ? { upstream_host_header: hostHeader.data } : {}),
+    ...(hostHeader === undefined ? {} : { upstream_host_header: hostHeader }),
     ...(policy === undefined ? {} : { traffic_policy: policy.text, policy_message: context.string('message') ?? '' }),
     ...(captureHeaders || captureBodies
       ? { request_log_capture: { headers: captureHeaders, bodies: captureBodies } }

@@ -1,8 +1,6 @@
 // export and import: move endpoints, their whole policy history and custom IP categories between installs over REST.
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ApiClient } from './api-client.js';
-import type { Endpoint, IpCategory } from './api-schemas.js';
 import { CliError, ExitCode } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import {
@@ -13,6 +11,7 @@ import {
   type ExportIpCategory,
   parseExportFile,
 } from './export-file.js';
+import type { Endpoint, GatehouseApi, IpCategory } from './gatehouse-api.js';
 import { plural, printJson } from './output.js';
 import { validatePolicyText } from './policy-check.js';
 import { readAllStdin } from './prompt.js';
@@ -23,7 +22,7 @@ function byTypeThenUrl(a: { type: string; url: string }, b: { type: string; url:
   return a.url < b.url ? -1 : a.url > b.url ? 1 : 0;
 }
 
-async function exportEndpoint(client: ApiClient, endpoint: Endpoint): Promise<ExportEndpoint> {
+async function exportEndpoint(client: GatehouseApi, endpoint: Endpoint): Promise<ExportEndpoint> {
   const versions = (await client.listPolicyVersions(endpoint.id)).sort((a, b) => a.version - b.version);
   // The `active` flags come with the versions in one answer, so they agree with the list even if a save races.
   const active = versions.find((version) => version.active)?.version ?? null;
@@ -49,7 +48,7 @@ async function exportEndpoint(client: ApiClient, endpoint: Endpoint): Promise<Ex
   };
 }
 
-export async function buildExport(client: ApiClient, now: Date): Promise<ExportFile> {
+export async function buildExport(client: GatehouseApi, now: Date): Promise<ExportFile> {
   const [endpoints, categories] = await Promise.all([client.listEndpoints(), client.listIpCategories()]);
   const exported: ExportEndpoint[] = [];
   // One endpoint at a time: an export is rare, and a server under load should not get a burst of parallel reads.
@@ -170,7 +169,7 @@ function expectVersion(endpoint: ExportEndpoint, expected: number, actual: numbe
   }
 }
 
-async function importEndpoint(client: ApiClient, endpoint: ExportEndpoint): Promise<ImportedEndpoint> {
+async function importEndpoint(client: GatehouseApi, endpoint: ExportEndpoint): Promise<ImportedEndpoint> {
   const [first, ...rest] = endpoint.policy_versions;
   const created = await client.createEndpoint({
     url: endpoint.url,

@@ -2,11 +2,11 @@
 // categories. Versioned (`format_version`) and checked before import touches anything, so a truncated or hand-edited
 // file is refused with the path of the bad field instead of half-imported.
 import { createHash } from 'node:crypto';
+import { endpointTypes, parseEndpointUrl } from '@gatehouse/contracts';
 import { z } from 'zod';
-import { EndpointTypeSchema, UpstreamHostHeaderSchema } from './api-schemas.js';
 import { CliError } from './cli-errors.js';
 import { formatFieldPath } from './declarative-file.js';
-import { parseEndpointAddress } from './endpoint-url.js';
+import { upstreamHostHeaders } from './gatehouse-api.js';
 
 export const EXPORT_FORMAT = 'gatehouse-export';
 /**
@@ -40,11 +40,11 @@ const ExportEndpointSchema = z
     /** The id in the source install (the target assigns new ids). */
     id: z.string(),
     url: z.string(),
-    type: EndpointTypeSchema,
+    type: z.enum(endpointTypes),
     description: z.string().max(255),
     metadata: z.string().max(4096),
     upstream_url: z.string().nullable(),
-    upstream_host_header: UpstreamHostHeaderSchema,
+    upstream_host_header: z.enum(upstreamHostHeaders),
     request_log_capture: z
       .strictObject({ headers: z.boolean(), bodies: z.boolean() })
       .default({ headers: false, bodies: false }),
@@ -53,7 +53,7 @@ const ExportEndpointSchema = z
     policy_versions: z.array(ExportPolicyVersionSchema),
   })
   .superRefine((endpoint, context) => {
-    const address = parseEndpointAddress(endpoint.url);
+    const address = parseEndpointUrl(endpoint.url);
     if (!address.ok) context.addIssue({ code: 'custom', path: ['url'], message: address.problem });
     else if (address.value.type !== endpoint.type) {
       context.addIssue({ code: 'custom', path: ['type'], message: `does not match the host of ${endpoint.url}` });

@@ -1,5 +1,6 @@
+import { ApiError, clientErrorCodes } from '@gatehouse/api-client';
 import { describe, expect, it } from 'vitest';
-import { formatApiErrorDetail, formatError, ApiError, CliError, UsageError, NetworkError } from './cli-errors.js';
+import { CliError, exitCodeOf, formatApiErrorDetail, formatError, UsageError } from './cli-errors.js';
 import { formatIssue, maskApiKey, renderTable } from './output.js';
 
 describe('renderTable', () => {
@@ -66,7 +67,7 @@ describe('issue and error formatting', () => {
       '  traffic_policy: required for cloud endpoints',
       '  (request id req-1)',
     ]);
-    expect(error.exitCode).toBe(1);
+    expect(exitCodeOf(error)).toBe(1);
   });
 
   it('hints at login for UNAUTHENTICATED and at --help for usage errors', () => {
@@ -74,16 +75,21 @@ describe('issue and error formatting', () => {
       '  hint: run `gatehouse login`, or set GATEHOUSE_API_KEY',
     );
     const usage = new UsageError('missing <endpoint>', 'policy get');
-    expect(usage.exitCode).toBe(2);
+    expect(exitCodeOf(usage)).toBe(2);
     expect(formatError(usage)).toEqual(['error: missing <endpoint>', '  see: gatehouse policy get --help']);
   });
 
-  it('names the URL that could not be reached', () => {
-    const error = new NetworkError('http://127.0.0.1:1/api/auth/me', 'ECONNREFUSED');
+  it('names the URL that could not be reached, without a code (there was no answer to carry one)', () => {
+    const error = new ApiError(
+      0,
+      clientErrorCodes.network,
+      'The Gatehouse API cannot be reached (GET http://127.0.0.1:1/api/auth/me: ECONNREFUSED).',
+    );
     expect(formatError(error)).toEqual([
-      'error: could not reach the Gatehouse API at http://127.0.0.1:1/api/auth/me: ECONNREFUSED',
+      'error: The Gatehouse API cannot be reached (GET http://127.0.0.1:1/api/auth/me: ECONNREFUSED).',
     ]);
-    expect(new CliError('x').exitCode).toBe(1);
+    expect(exitCodeOf(error)).toBe(1);
+    expect(exitCodeOf(new CliError('x'))).toBe(1);
   });
 
   it('formats a detail without position by its path', () => {

@@ -1,26 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { Endpoint, IpCategory } from './api-schemas.js';
+import { sampleApiEndpoint } from '../test/helpers/sample-api-endpoint.js';
 import type { DesiredEndpoint, DesiredIpCategory, DesiredState } from './declarative-file.js';
+import type { Endpoint, IpCategory } from './gatehouse-api.js';
 import { buildPlan, countSteps, hasChanges, type Plan, planToJson, renderPlan } from './plan.js';
 
 const policyV1 = 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 403 }\n';
 const policyV2 = 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 401 }\n';
 
+/** What the API answers for an endpoint: internal ones front http://127.0.0.1:3333 without a policy, cloud ones run v1. */
 function current(overrides: Partial<Endpoint> & Pick<Endpoint, 'id' | 'url'>): Endpoint {
   const internal = overrides.url.endsWith('.internal');
-  return {
-    type: internal ? 'internal' : 'cloud',
-    description: '',
-    metadata: '',
-    upstream_url: internal ? 'http://127.0.0.1:3333' : null,
-    upstream_host_header: 'preserve',
-    request_log_capture: { headers: false, bodies: false },
-    traffic_policy: internal ? null : policyV1,
-    policy_version: internal ? null : 1,
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:00.000Z',
-    ...overrides,
-  };
+  return sampleApiEndpoint({ ...(internal ? {} : { traffic_policy: policyV1, policy_version: 1 }), ...overrides });
 }
 
 function desired(url: string, fields: Partial<DesiredEndpoint> = {}, policyText?: string): DesiredEndpoint {
@@ -36,7 +26,15 @@ function desired(url: string, fields: Partial<DesiredEndpoint> = {}, policyText?
 }
 
 function category(name: string, cidrs: string[], description = '', builtin = false): IpCategory {
-  return { name, cidrs, description, builtin };
+  return {
+    name,
+    uri: `/api/ip-categories/${name}`,
+    cidrs,
+    description,
+    builtin,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+  };
 }
 
 function state(endpoints: DesiredEndpoint[], ipCategories: DesiredIpCategory[] | null = null): DesiredState {

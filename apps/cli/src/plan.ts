@@ -1,7 +1,8 @@
 // The declarative plan: desired state (gatehouse.yaml) against current state (the API) → the steps that make them
 // equal. Pure: no I/O, so every rule here is unit-tested without a server (plan.test.ts).
-import type { Endpoint, EndpointType, IpCategory, UpstreamHostHeader } from './api-schemas.js';
+import type { EndpointType } from '@gatehouse/contracts';
 import type { DesiredEndpoint, DesiredIpCategory, DesiredState } from './declarative-file.js';
+import type { Endpoint, IpCategory, UpstreamHostHeader } from './gatehouse-api.js';
 import { unifiedDiff } from './text-diff.js';
 
 export interface CurrentState {

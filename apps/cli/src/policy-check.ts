@@ -2,8 +2,8 @@
 // request (and `policy validate` needs no server).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { EndpointType } from '@gatehouse/contracts';
 import { type ValidationResult, validatePolicy } from '@gatehouse/traffic-policy';
-import type { EndpointType } from './api-schemas.js';
 import { CliError } from './cli-errors.js';
 import { formatIssue, type Io, type PositionedIssue } from './output.js';
 import { readAllStdin } from './prompt.js';

@@ -1,9 +1,9 @@
 // policy get | set | versions | restore | validate
-import { resolveEndpoint } from './api-client.js';
-import { EndpointTypeSchema } from './api-schemas.js';
+import { endpointTypes } from '@gatehouse/contracts';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { endpointArgument } from './endpoints-commands.js';
+import { resolveEndpoint } from './gatehouse-api.js';
 import { printJson, printLines, renderTable } from './output.js';
 import {
   assertPolicyValid,
@@ -118,16 +118,17 @@ async function runRestore(context: CommandContext): Promise<number> {
 
 async function runValidate(context: CommandContext): Promise<number> {
   const typeText = context.string('type') ?? 'cloud';
-  const type = EndpointTypeSchema.safeParse(typeText);
-  if (!type.success) throw new UsageError(`--type must be cloud or internal, not "${typeText}"`, 'policy validate');
+  const type = endpointTypes.find((candidate) => candidate === typeText);
+  if (type === undefined)
+    throw new UsageError(`--type must be cloud or internal, not "${typeText}"`, 'policy validate');
   const source = await readPolicySource(context.io, context.requireString('file'));
-  const result = validatePolicyText(source.text, type.data);
+  const result = validatePolicyText(source.text, type);
   if (context.json) {
-    printJson(context.io, { file: source.name, endpoint_type: type.data, ...result });
+    printJson(context.io, { file: source.name, endpoint_type: type, ...result });
   } else {
     printLines(context.io.stdout, formatValidation(source.name, result));
     const summary = result.valid
-      ? `${source.name}: valid ${type.data} policy`
+      ? `${source.name}: valid ${type} policy`
       : `${source.name}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`;
     const warnings =
       result.warnings.length === 0

@@ -1,35 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { diffLines, splitLines, unifiedDiff } from './text-diff.js';
+import { unifiedDiff } from './text-diff.js';
 
 const labels = { old: 'a', new: 'b' };
 
-describe('diffLines', () => {
+/** The texts' lines, one per array entry, each ending in a newline. */
+const text = (lines: readonly string[]): string => lines.map((line) => `${line}\n`).join('');
+
+describe('unifiedDiff: the edit script', () => {
   it('finds the shortest edit script, keeping common lines', () => {
-    const operations = diffLines(['a', 'b', 'c', 'd'], ['a', 'x', 'c', 'd', 'e']);
-    expect(operations).toEqual([
-      { kind: 'equal', line: 'a' },
-      { kind: 'delete', line: 'b' },
-      { kind: 'insert', line: 'x' },
-      { kind: 'equal', line: 'c' },
-      { kind: 'equal', line: 'd' },
-      { kind: 'insert', line: 'e' },
+    expect(unifiedDiff(text(['a', 'b', 'c', 'd']), text(['a', 'x', 'c', 'd', 'e']), labels)).toEqual([
+      '--- a',
+      '+++ b',
+      '@@ -1,4 +1,5 @@',
+      ' a',
+      '-b',
+      '+x',
+      ' c',
+      ' d',
+      '+e',
     ]);
   });
 
   it('handles empty sides', () => {
-    expect(diffLines([], ['a'])).toEqual([{ kind: 'insert', line: 'a' }]);
-    expect(diffLines(['a'], [])).toEqual([{ kind: 'delete', line: 'a' }]);
-    expect(diffLines([], [])).toEqual([]);
+    expect(unifiedDiff('', text(['a']), labels)).toEqual(['--- a', '+++ b', '@@ -0,0 +1 @@', '+a']);
+    expect(unifiedDiff(text(['a']), '', labels)).toEqual(['--- a', '+++ b', '@@ -1 +0,0 @@', '-a']);
+    expect(unifiedDiff('', '', labels)).toEqual([]);
   });
 
   it('replays to the new text for arbitrary edits', () => {
     const a = 'the quick brown fox jumps over the lazy dog and runs away'.split(' ');
     const b = 'a quick red fox jumps over the dog and then runs far away'.split(' ');
-    const operations = diffLines(a, b);
-    expect(operations.filter((operation) => operation.kind !== 'insert').map((operation) => operation.line)).toEqual(a);
-    expect(operations.filter((operation) => operation.kind !== 'delete').map((operation) => operation.line)).toEqual(b);
+    // All context, so the one hunk holds every line of both texts.
+    const body = unifiedDiff(text(a), text(b), labels, a.length + b.length).slice(3);
+    expect(body.filter((line) => !line.startsWith('+')).map((line) => line.slice(1))).toEqual(a);
+    expect(body.filter((line) => !line.startsWith('-')).map((line) => line.slice(1))).toEqual(b);
     // The longest common subsequence: quick fox jumps over the dog and runs away.
-    expect(operations.filter((operation) => operation.kind === 'equal')).toHaveLength(9);
+    expect(body.filter((line) => line.startsWith(' '))).toHaveLength(9);
   });
 });
 
@@ -71,7 +77,6 @@ describe('unifiedDiff', () => {
   });
 
   it('shows a missing final newline as a difference', () => {
-    expect(splitLines('a\nb')).toEqual(['a', 'b\n\\ No newline at end of file']);
     expect(unifiedDiff('a\nb', 'a\nb\n', labels)).toEqual([
       '--- a',
       '+++ b',

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
+import { unwrap } from '@gatehouse/api-client';
+import { apiAs, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
 
 const gatewayPolicy = (status: number): string =>
@@ -68,7 +69,7 @@ describe('gatehouse apply and diff', () => {
     return (JSON.parse(result.stdout) as VersionList).versions;
   };
   const endpointCount = async (): Promise<number> =>
-    ((await apiCall(api, key, 'GET', '/endpoints')).json as { endpoints: unknown[] }).endpoints.length;
+    (await unwrap(apiAs(api, key).GET('/api/endpoints'))).endpoints.length;
 
   beforeAll(async () => {
     api = await startApi('gatehouse_cli_apply_test');
@@ -272,7 +273,7 @@ describe('gatehouse apply and diff', () => {
         'error: bad.yaml is not a valid gatehouse file (3 problems)',
         '  bad.yaml:4:5 endpoints[0].upstream: unknown key',
         '  bad.yaml:3:5 endpoints[0].upstream_url: required for internal endpoints (the private http(s) server they front)',
-        '  bad.yaml:5:10 endpoints[1].url: an endpoint URL is scheme://host[:port] only: no path, query or fragment',
+        '  bad.yaml:5:10 endpoints[1].url: An endpoint URL is scheme://host[:port] only: no path, query or fragment',
         '',
       ].join('\n'),
     );
@@ -317,6 +318,6 @@ describe('gatehouse apply and diff', () => {
   });
 
   it('leaves the API healthy after the bad paths', async () => {
-    expect((await apiCall(api, key, 'GET', '/health')).status).toBe(200);
+    expect((await apiAs(api, key).GET('/api/health')).response.status).toBe(200);
   });
 });

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, apiCall, type ApiProcess, freePort, startApi } from './helpers/api-process.js';
+import { ApiError, unwrap, unwrapAnswer } from '@gatehouse/api-client';
+import { admin, apiAs, type ApiProcess, freePort, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
 
 /** login / whoami / logout through the built CLI against the real API. */
@@ -16,7 +17,14 @@ describe('gatehouse login, whoami, logout', () => {
     workspaces.push(created);
     return created;
   };
-  const status = async (key: string): Promise<number> => (await apiCall(api, key, 'GET', '/auth/me')).status;
+  /** The HTTP status of GET /api/auth/me with `key`: 200, or the ApiError's (401 once revoked). */
+  const status = (key: string): Promise<number> =>
+    apiAs(api, key)
+      .GET('/api/auth/me')
+      .then(
+        ({ response }) => response.status,
+        (error: unknown) => (error instanceof ApiError ? error.status : Promise.reject(error as Error)),
+      );
 
   beforeAll(async () => {
     api = await startApi('gatehouse_cli_auth_test');
@@ -158,7 +166,7 @@ describe('gatehouse login, whoami, logout', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `error: could not reach the Gatehouse API at http://127.0.0.1:${port}/api/endpoints?limit=500: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+      `error: The Gatehouse API cannot be reached (GET http://127.0.0.1:${port}/api/endpoints?limit=500: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:${port})). Check that it is running and the address is right.\n`,
     );
     const login = await cli.run(
       ['login', '--api-url', `http://127.0.0.1:${port}`, '--email', admin.email, '--password-stdin'],
@@ -167,15 +175,21 @@ describe('gatehouse login, whoami, logout', () => {
       },
     );
     expect(login.code).toBe(1);
-    expect(login.stderr).toContain(`could not reach the Gatehouse API at http://127.0.0.1:${port}/api/auth/login`);
+    expect(login.stderr).toContain(
+      `error: The Gatehouse API cannot be reached (POST http://127.0.0.1:${port}/api/auth/login: ECONNREFUSED`,
+    );
   });
 
   it('tells a non-admin that the API lets only admins mint keys, and how to log in instead', async () => {
     const cli = await workspace();
     const adminKey = await cli.loginAsAdmin();
-    const editor = { email: `editor-${Date.now()}@example.com`, password: 'editor-password-1234', role: 'editor' };
-    const created = await apiCall(api, adminKey, 'POST', '/users', editor);
-    expect(created.status).toBe(201);
+    const editor = {
+      email: `editor-${Date.now()}@example.com`,
+      password: 'editor-password-1234',
+      role: 'editor' as const,
+    };
+    const created = await unwrapAnswer(apiAs(api, adminKey).POST('/api/users', { body: editor }));
+    expect(created.response.status).toBe(201);
     try {
       const other = await workspace();
       const result = await other.run(['login', '--email', editor.email, '--password-stdin'], {
@@ -186,7 +200,7 @@ describe('gatehouse login, whoami, logout', () => {
       expect(result.stderr).toContain('gatehouse login --api-key-stdin');
       expect(existsSync(other.configPath)).toBe(false);
     } finally {
-      await apiCall(api, adminKey, 'DELETE', `/users/${(created.json as { id: string }).id}`);
+      await unwrap(apiAs(api, adminKey).DELETE('/api/users/{id}', { params: { path: { id: created.data.id } } }));
     }
   });
 });

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
+import { unwrap } from '@gatehouse/api-client';
+import { apiAs, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
 
 const denyPolicy = (status: number): string =>
@@ -125,8 +126,8 @@ describe('gatehouse endpoints and policy', () => {
     ]);
     expect(internalCapture.code).toBe(2);
     expect(internalCapture.stderr).toContain('request-log capture is a cloud endpoint setting');
-    const listed = await apiCall(api, key, 'GET', '/endpoints');
-    expect((listed.json as { endpoints: unknown[] }).endpoints).toHaveLength(2);
+    const listed = await unwrap(apiAs(api, key).GET('/api/endpoints'));
+    expect(listed.endpoints).toHaveLength(2);
   });
 
   it('lists endpoints as a table and as JSON, and finds one by id, URL or host', async () => {
@@ -219,7 +220,7 @@ describe('gatehouse endpoints and policy', () => {
   });
 
   it('leaves the API healthy after the bad paths', async () => {
-    expect((await apiCall(api, key, 'GET', '/health')).status).toBe(200);
+    expect((await apiAs(api, key).GET('/api/health')).response.status).toBe(200);
     expect((await cli.run(['whoami'])).code).toBe(0);
   });
 });

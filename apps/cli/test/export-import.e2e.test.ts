@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
+import { apiAs, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
 
 const denyPolicy = (status: number): string =>
@@ -263,7 +263,7 @@ describe('gatehouse export and import', () => {
   });
 
   it('leaves both APIs healthy', async () => {
-    expect((await apiCall(target, targetKey, 'GET', '/health')).status).toBe(200);
+    expect((await apiAs(target, targetKey).GET('/api/health')).response.status).toBe(200);
     expect((await from.run(['whoami'])).code).toBe(0);
   });
 });

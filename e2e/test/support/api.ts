@@ -1,86 +1,90 @@
-import { request } from 'undici';
-import type { components } from '@gatehouse/api-client';
+import {
+  collectPages,
+  createApiClient,
+  type GatehouseApiClient,
+  type Schemas,
+  unwrap,
+  unwrapAnswer,
+} from '@gatehouse/api-client';
 
-// The API's response shapes, generated from apps/api/openapi.json (checked by check:generated), so these tests
-// cannot drift from the contract.
-type Schemas = components['schemas'];
-export type Endpoint = Schemas['Endpoint'];
-export type PolicyVersion = Schemas['PolicyVersion'];
-export type RequestLogSummary = Schemas['RequestLogSummary'];
-export type RequestLog = Schemas['RequestLog'];
+// The REST API through @gatehouse/api-client: paths, bodies and answers are the types generated from
+// apps/api/openapi.json (checked by check:generated), so these tests cannot drift from the contract, and a failed call
+// rejects with an ApiError that says what the API answered.
 export type Health = Schemas['Health'];
 
-export interface ApiResponse<T> {
+/** An answer with its status, for tests that assert both. */
+export interface ApiAnswer<T> {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
   body: T;
-  text: string;
 }
+
+export async function answerOf<T>(
+  pending: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<ApiAnswer<T>> {
+  const { data, response } = await unwrapAnswer(pending);
+  return { status: response.status, body: data };
+}
+
+/**
+ * POST /api/endpoints as the README sends it: only the fields it sets, the API fills in the defaults. The generated
+ * body type marks every defaulted property as required (openapi-typescript exempts only inline request bodies), hence
+ * the cast back to what openapi.json states: only `url` is required.
+ */
+export type EndpointCreation = Pick<Schemas['CreateEndpointBody'], 'url'> & Partial<Schemas['CreateEndpointBody']>;
 
 /** The REST API under /api, authenticated with a session cookie (after `login`) or an API key (after `useApiKey`). */
 export class ApiClient {
-  #cookie: string | undefined;
-  #apiKey: string | undefined;
+  #client: GatehouseApiClient;
+  #hasSession = false;
 
-  constructor(readonly baseUrl: string) {}
+  constructor(readonly baseUrl: string) {
+    this.#client = createApiClient({ baseUrl });
+  }
 
-  async call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown) {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
-    else if (this.#cookie !== undefined) headers.cookie = this.#cookie;
-    const response = await request(`${this.baseUrl}/api${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.body.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // Not JSON (a proxy's HTML error page, say): callers assert on status and show `text`.
-      parsed = null;
-    }
-    return { status: response.statusCode, headers: response.headers, body: parsed as T, text } satisfies ApiResponse<T>;
+  /** The typed client with the current credentials. */
+  get client(): GatehouseApiClient {
+    return this.#client;
   }
 
   /** POST /api/auth/login; keeps the session cookie. */
-  async login(email: string, password: string): Promise<ApiResponse<{ user: { email: string; role: string } }>> {
-    const response = await this.call<{ user: { email: string; role: string } }>('POST', '/auth/login', {
-      email,
-      password,
-    });
-    const setCookie = response.headers['set-cookie'];
-    this.#cookie = (Array.isArray(setCookie) ? setCookie : [setCookie ?? ''])
+  async login(email: string, password: string): Promise<ApiAnswer<Schemas['Session']>> {
+    const { data, response } = await unwrapAnswer(
+      createApiClient({ baseUrl: this.baseUrl }).POST('/api/auth/login', { body: { email, password } }),
+    );
+    const cookie = response.headers
+      .getSetCookie()
       .map((line) => line.split(';')[0] ?? '')
       .filter((pair) => pair !== '')
       .join('; ');
-    return response;
+    this.#hasSession = cookie !== '';
+    this.#client = createApiClient({ baseUrl: this.baseUrl, headers: { cookie } });
+    return { status: response.status, body: data };
   }
 
   get hasSession(): boolean {
-    return this.#cookie !== undefined && this.#cookie !== '';
+    return this.#hasSession;
   }
 
   /** From now on, authenticate every call with this API key instead of the session. */
   useApiKey(secret: string): void {
-    this.#apiKey = secret;
+    this.#client = createApiClient({ baseUrl: this.baseUrl, headers: { authorization: `Bearer ${secret}` } });
+  }
+
+  createEndpoint(body: EndpointCreation): Promise<ApiAnswer<Schemas['Endpoint']>> {
+    return answerOf(this.#client.POST('/api/endpoints', { body: body as Schemas['CreateEndpointBody'] }));
   }
 
   /** Every request-log row of one endpoint (newest first), following next_page_uri. */
-  async listRequestLogs(endpointId: string): Promise<RequestLogSummary[]> {
-    const rows: RequestLogSummary[] = [];
-    let next: string | null = `/request-logs?endpoint_id=${encodeURIComponent(endpointId)}&limit=500`;
-    while (next !== null) {
-      const page: ApiResponse<{ request_logs: RequestLogSummary[]; next_page_uri: string | null }> = await this.call<{
-        request_logs: RequestLogSummary[];
-        next_page_uri: string | null;
-      }>('GET', next);
-      if (page.status !== 200) throw new Error(`GET ${next} answered ${page.status}: ${page.text}`);
-      rows.push(...page.body.request_logs);
-      next = page.body.next_page_uri === null ? null : page.body.next_page_uri.replace(/^\/api/, '');
-    }
-    return rows;
+  listRequestLogs(endpointId: string): Promise<Schemas['RequestLogSummary'][]> {
+    return collectPages({
+      fetchPage: (cursor) =>
+        unwrap(
+          this.#client.GET('/api/request-logs', {
+            params: { query: { endpoint_id: endpointId, limit: 500, before: cursor } },
+          }),
+        ),
+      itemsOf: (page) => page.request_logs,
+      cursorParameter: 'before',
+    });
   }
 }

@@ -2,7 +2,16 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, apiBaseUrl, clientErrorCodes, collectPages, createApiClient, cursorOf, unwrap } from './index.js';
+import {
+  ApiError,
+  apiBaseUrl,
+  clientErrorCodes,
+  collectPages,
+  createApiClient,
+  cursorOf,
+  unwrap,
+  unwrapAnswer,
+} from './index.js';
 
 // A real HTTP server standing in for the API's answers, good and bad: the client is exercised over a socket, as the
 // dashboard, the CLI and the e2e tests use it.
@@ -83,6 +92,50 @@ describe('createApiClient', () => {
     expect((failure as ApiError).message).toBe(
       `GET ${origin}/api/auth/me answered HTTP 404 Not Found: <html> <h1>Not Found</h1></html> (is this a Gatehouse API?)`,
     );
+  });
+
+  it('describes a 2xx answer that is not JSON (a web server answering every path with its index page)', async () => {
+    routes.set('GET /api/endpoints', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Dashboard</title>');
+    });
+    const failure = await unwrap(createApiClient({ baseUrl: origin }).GET('/api/endpoints')).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ApiError);
+    expect(failure).toMatchObject({ status: 200, code: clientErrorCodes.notGatehouse });
+    expect((failure as ApiError).message).toBe(
+      `GET ${origin}/api/endpoints answered HTTP 200 OK: <!doctype html><title>Dashboard</title> (is this a Gatehouse API?)`,
+    );
+  });
+
+  it('accepts JSON without a JSON content type, and empty 2xx answers', async () => {
+    routes.set('GET /api/health', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('{"status":"ok"}');
+    });
+    routes.set('DELETE /api/endpoints/ep_1', (_request, response) => response.writeHead(204).end());
+    const client = createApiClient({ baseUrl: origin });
+    expect(await unwrap(client.GET('/api/health'))).toEqual({ status: 'ok' });
+    await expect(
+      unwrap(client.DELETE('/api/endpoints/{id}', { params: { path: { id: 'ep_1' } } })),
+    ).resolves.toBeUndefined();
+  });
+
+  it('hands over the response with the data, so headers such as set-cookie can be read', async () => {
+    routes.set('POST /api/auth/login', (_request, response) => {
+      response
+        .writeHead(200, {
+          'content-type': 'application/json',
+          'set-cookie': ['other=1; Path=/', 'gatehouse_session=tok123; Path=/; HttpOnly'],
+        })
+        .end(JSON.stringify({ user: { id: 'usr_1', email: 'a@example.com', role: 'admin' } }));
+    });
+    const { data, response } = await unwrapAnswer(
+      createApiClient({ baseUrl: origin }).POST('/api/auth/login', {
+        body: { email: 'a@example.com', password: 'pw' },
+      }),
+    );
+    expect(data.user.email).toBe('a@example.com');
+    expect(response.headers.getSetCookie()).toEqual(['other=1; Path=/', 'gatehouse_session=tok123; Path=/; HttpOnly']);
   });
 
   it('says where a redirect points instead of following it with the credentials', async () => {

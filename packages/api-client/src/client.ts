@@ -45,8 +45,11 @@ function failuresAsApiErrors(): Middleware {
           'Check that it is running and the address is right.',
       );
     },
-    async onResponse({ request, response }) {
-      if (response.ok) return undefined;
+    async onResponse({ request, response, options }) {
+      if (response.ok) {
+        if (options.parseAs === 'json') await refuseAnswerThatIsNotJson(request, response);
+        return undefined;
+      }
       const text = await response
         .clone()
         .text()
@@ -69,6 +72,27 @@ function failuresAsApiErrors(): Middleware {
       );
     },
   };
+}
+
+/**
+ * A 2xx whose body is not JSON did not come from the API either: typically a web server that answers every path with
+ * its index.html. Without this check the caller would get a bare SyntaxError from the JSON parser.
+ */
+async function refuseAnswerThatIsNotJson(request: Request, response: Response): Promise<void> {
+  if (response.status === 204 || (response.headers.get('content-type') ?? '').includes('json')) return;
+  const text = await response
+    .clone()
+    .text()
+    .catch(() => '');
+  if (text.trim() === '') return;
+  try {
+    JSON.parse(text);
+  } catch {
+    throw toApiError(
+      { status: response.status, statusText: response.statusText, method: request.method, url: request.url },
+      text,
+    );
+  }
 }
 
 export function createApiClient(options: ApiClientOptions): GatehouseApiClient {
@@ -103,7 +127,14 @@ interface CallOutcome<Data> {
  * narrows openapi-fetch's `data | error` union so callers never see `undefined` for a 2xx.
  */
 export async function unwrap<Data>(pending: Promise<CallOutcome<Data>>): Promise<Data> {
+  return (await unwrapAnswer(pending)).data;
+}
+
+/** Like unwrap, with the Response as well, for what only its headers carry (e.g. the session cookie of a login). */
+export async function unwrapAnswer<Data>(
+  pending: Promise<CallOutcome<Data>>,
+): Promise<{ data: Data; response: Response }> {
   const { data, error, response } = await pending;
   if (!response.ok || error !== undefined) throw toApiError({ status: response.status }, error);
-  return data as Data;
+  return { data: data as Data, response };
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createApiClient, type GatehouseApiClient, unwrap } from '@gatehouse/api-client';
 
 /**
  * The real control plane (`apps/api/dist/main.js`, built) on a database of the test's own, migrated with the API's
@@ -100,33 +101,25 @@ export async function startApi(databaseName: string): Promise<ApiProcess> {
   return { url, output: () => output, stop };
 }
 
-/** A REST call of the test itself (setup and independent checks), not through the CLI under test. */
-export async function apiCall(
-  api: { url: string },
-  key: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${api.url}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? null : (JSON.parse(text) as unknown) };
+/** The REST API as the test itself uses it (setup and independent checks), not through the CLI under test. */
+export function apiAs(api: { url: string }, key: string): GatehouseApiClient {
+  return createApiClient({ baseUrl: api.url, headers: { authorization: `Bearer ${key}` } });
 }
 
 /** Deletes every endpoint and custom IP category, so a test file starts from a known, empty install. */
 export async function resetInstall(api: { url: string }, key: string): Promise<void> {
+  const client = apiAs(api, key);
   for (;;) {
-    const page = await apiCall(api, key, 'GET', '/endpoints?limit=500');
-    const endpoints = (page.json as { endpoints: { id: string }[] }).endpoints;
+    const { endpoints } = await unwrap(client.GET('/api/endpoints', { params: { query: { limit: 500 } } }));
     if (endpoints.length === 0) break;
-    for (const endpoint of endpoints) await apiCall(api, key, 'DELETE', `/endpoints/${endpoint.id}`);
+    for (const endpoint of endpoints) {
+      await unwrap(client.DELETE('/api/endpoints/{id}', { params: { path: { id: endpoint.id } } }));
+    }
   }
-  const categories = await apiCall(api, key, 'GET', '/ip-categories');
-  for (const category of (categories.json as { ip_categories: { name: string; builtin: boolean }[] }).ip_categories) {
-    if (!category.builtin) await apiCall(api, key, 'DELETE', `/ip-categories/${category.name}`);
+  const { ip_categories: categories } = await unwrap(client.GET('/api/ip-categories'));
+  for (const category of categories) {
+    if (!category.builtin) {
+      await unwrap(client.DELETE('/api/ip-categories/{name}', { params: { path: { name: category.name } } }));
+    }
   }
 }

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { ApiError, clientErrorCodes } from '@gatehouse/api-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiClient, normalizeApiUrl, resolveEndpoint } from './api-client.js';
-import { ApiError, CliError, NetworkError } from './cli-errors.js';
+import { sampleApiEndpoint } from '../test/helpers/sample-api-endpoint.js';
+import { formatError } from './cli-errors.js';
+import { GatehouseApi, normalizeApiUrl, resolveEndpoint } from './gatehouse-api.js';
 
 /** A stand-in API on a real socket: records requests and answers from a handler the test sets. */
 type Handler = (request: IncomingMessage, url: URL, response: ServerResponse) => void;
@@ -22,24 +24,7 @@ function json(
 }
 
 function endpoint(index: number, url = `https://e${index}.example.com`) {
-  return {
-    id: `ep_${index}`,
-    uri: `/api/endpoints/ep_${index}`,
-    url,
-    type: 'cloud',
-    proto: 'https',
-    host: new URL(url).hostname,
-    port: 443,
-    description: '',
-    metadata: '',
-    upstream_url: null,
-    upstream_host_header: 'preserve',
-    request_log_capture: { headers: false, bodies: false },
-    traffic_policy: 'on_http_request: []\n',
-    policy_version: 1,
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:00.000Z',
-  };
+  return sampleApiEndpoint({ id: `ep_${index}`, url });
 }
 
 beforeAll(async () => {
@@ -81,7 +66,7 @@ describe('normalizeApiUrl', () => {
   });
 });
 
-describe('ApiClient', () => {
+describe('GatehouseApi', () => {
   it('follows next_page_uri to the last page, under a path prefix, sending the API key', async () => {
     // Pages of 2 over 5 endpoints: the server's cursors are `/api/...` paths, as the real API writes them.
     const all = [0, 1, 2, 3, 4].map((index) => endpoint(index));
@@ -97,13 +82,14 @@ describe('ApiClient', () => {
         next_page_uri: more ? `/api/endpoints?type=cloud&limit=2&before_id=${last.id}` : null,
       });
     };
-    const client = new ApiClient({ apiUrl: `${origin}/prefix`, apiKey: 'gh_test0000_secret' });
+    const client = new GatehouseApi({ apiUrl: `${origin}/prefix`, apiKey: 'gh_test0000_secret' });
     const endpoints = await client.listEndpoints({ type: 'cloud' });
     expect(endpoints.map((item) => item.id)).toEqual(['ep_0', 'ep_1', 'ep_2', 'ep_3', 'ep_4']);
+    // The cursor of each next_page_uri is sent with the same filter, under the prefix.
     expect(requests.map((request) => request.path)).toEqual([
       '/prefix/api/endpoints?limit=500&type=cloud',
-      '/prefix/api/endpoints?type=cloud&limit=2&before_id=ep_1',
-      '/prefix/api/endpoints?type=cloud&limit=2&before_id=ep_3',
+      '/prefix/api/endpoints?limit=500&type=cloud&before_id=ep_1',
+      '/prefix/api/endpoints?limit=500&type=cloud&before_id=ep_3',
     ]);
     expect(new Set(requests.map((request) => request.authorization))).toEqual(new Set(['Bearer gh_test0000_secret']));
   });
@@ -111,7 +97,24 @@ describe('ApiClient', () => {
   it('stops instead of looping when the server repeats a cursor', async () => {
     handler = (_request, _url, response) =>
       json(response, 200, { endpoints: [endpoint(0)], next_page_uri: '/api/endpoints?before_id=ep_0' });
-    await expect(new ApiClient({ apiUrl: origin }).listEndpoints()).rejects.toThrow(/returned the page .* twice/);
+    await expect(new GatehouseApi({ apiUrl: origin }).listEndpoints()).rejects.toThrow(/returned the cursor .* twice/);
+  });
+
+  it('follows the version cursor of policy versions', async () => {
+    handler = (_request, url, response) => {
+      const before = url.searchParams.get('before_version');
+      const versions = before === null ? [3, 2] : [1];
+      json(response, 200, {
+        versions: versions.map((version) => ({ endpoint_id: 'ep_1', version })),
+        next_page_uri: before === null ? '/api/endpoints/ep_1/policy-versions?limit=2&before_version=2' : null,
+      });
+    };
+    const versions = await new GatehouseApi({ apiUrl: origin }).listPolicyVersions('ep_1');
+    expect(versions.map((version) => version.version)).toEqual([3, 2, 1]);
+    expect(requests.map((request) => request.path)).toEqual([
+      '/api/endpoints/ep_1/policy-versions?limit=500',
+      '/api/endpoints/ep_1/policy-versions?limit=500&before_version=2',
+    ]);
   });
 
   it('turns the API error body into ApiError with code, details and request id', async () => {
@@ -122,7 +125,7 @@ describe('ApiClient', () => {
         details: [{ path: 'url', message: 'taken' }],
         request_id: 'req-9',
       });
-    const error = await new ApiClient({ apiUrl: origin })
+    const error = await new GatehouseApi({ apiUrl: origin })
       .createEndpoint({ url: 'https://a.example.com', type: 'cloud' })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
@@ -130,31 +133,47 @@ describe('ApiClient', () => {
       status: 409,
       code: 'ENDPOINT_URL_TAKEN',
       requestId: 'req-9',
-      detailLines: ['url: taken'],
+      details: [{ path: 'url', message: 'taken' }],
     });
+    expect(formatError(error as ApiError)).toEqual([
+      'error ENDPOINT_URL_TAKEN: An endpoint with URL https://a.example.com already exists',
+      '  url: taken',
+      '  (request id req-9)',
+    ]);
+    // Only what the command set: the API fills in its own defaults.
     expect(JSON.parse(requests[0]?.body ?? '')).toEqual({ url: 'https://a.example.com', type: 'cloud' });
   });
 
   it('explains an answer that is not the API (wrong --api-url, proxy error page)', async () => {
     handler = (_request, _url, response) =>
-      response.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
-    await expect(new ApiClient({ apiUrl: origin }).me()).rejects.toMatchObject({
-      code: 'HTTP_502',
-      message: expect.stringContaining('<h1>Bad Gateway</h1> (is this a Gatehouse API?)') as unknown,
+      response.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>');
+    await expect(new GatehouseApi({ apiUrl: origin }).me()).rejects.toMatchObject({
+      code: clientErrorCodes.notGatehouse,
+      message: expect.stringContaining(
+        `GET ${origin}/api/auth/me answered HTTP 404 Not Found: <h1>Not Found</h1> (is this a Gatehouse API?)`,
+      ) as unknown,
     });
-    handler = (_request, _url, response) => json(response, 200, { type: 'user', id: 1 });
-    const mismatch = await new ApiClient({ apiUrl: origin }).me().catch((caught: unknown) => caught);
-    expect(mismatch).toBeInstanceOf(CliError);
-    expect((mismatch as CliError).message).toContain(`unexpected response from GET ${origin}/api/auth/me`);
-    expect((mismatch as CliError).detailLines).toContain('id: Invalid input: expected string, received number');
+    // A web server answering every path with its index page: 200, but not JSON.
+    handler = (_request, _url, response) =>
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Dashboard</h1>');
+    await expect(new GatehouseApi({ apiUrl: origin }).me()).rejects.toMatchObject({
+      code: clientErrorCodes.notGatehouse,
+      message: expect.stringContaining('<h1>Dashboard</h1> (is this a Gatehouse API?)') as unknown,
+    });
+    handler = (_request, _url, response) =>
+      response.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+    const proxyFailure = await new GatehouseApi({ apiUrl: origin }).me().catch((caught: unknown) => caught);
+    expect(formatError(proxyFailure as ApiError)).toEqual([
+      'error INTERNAL_ERROR: The server failed to answer (HTTP 502). Try again in a moment.',
+    ]);
   });
 
   it('does not follow redirects (they would carry the API key elsewhere) and says where they point', async () => {
     handler = (_request, _url, response) =>
       response.writeHead(301, { location: 'https://gatehouse.example.com/api/auth/me' }).end();
-    await expect(new ApiClient({ apiUrl: origin, apiKey: 'gh_test0000_secret' }).me()).rejects.toMatchObject({
-      code: 'HTTP_301',
-      message: `GET ${origin}/api/auth/me redirects to https://gatehouse.example.com/api/auth/me; use that address as --api-url`,
+    await expect(new GatehouseApi({ apiUrl: origin, apiKey: 'gh_test0000_secret' }).me()).rejects.toMatchObject({
+      code: clientErrorCodes.redirect,
+      message: `GET ${origin}/api/auth/me redirects to https://gatehouse.example.com/api/auth/me; use that address instead`,
     });
     expect(requests).toHaveLength(1);
   });
@@ -166,18 +185,20 @@ describe('ApiClient', () => {
     const port = (closed.address() as AddressInfo).port;
     closed.close();
     await once(closed, 'close');
-    const error = await new ApiClient({ apiUrl: `http://127.0.0.1:${port}` }).me().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(NetworkError);
-    expect((error as NetworkError).message).toBe(
-      `could not reach the Gatehouse API at http://127.0.0.1:${port}/api/auth/me: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:${port})`,
-    );
+    const error = await new GatehouseApi({ apiUrl: `http://127.0.0.1:${port}` })
+      .me()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(formatError(error as ApiError)).toEqual([
+      `error: The Gatehouse API cannot be reached (GET http://127.0.0.1:${port}/api/auth/me: ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:${port})). Check that it is running and the address is right.`,
+    ]);
   });
 
   it('gives up after the timeout with a clear reason', async () => {
     handler = () => undefined; // never answers
-    const error = await new ApiClient({ apiUrl: origin, timeoutMs: 200 }).me().catch((caught: unknown) => caught);
-    expect((error as NetworkError).message).toBe(
-      `could not reach the Gatehouse API at ${origin}/api/auth/me: timed out`,
+    const error = await new GatehouseApi({ apiUrl: origin, timeoutMs: 200 }).me().catch((caught: unknown) => caught);
+    expect((error as ApiError).message).toBe(
+      `The Gatehouse API cannot be reached (GET ${origin}/api/auth/me: timed out). Check that it is running and the address is right.`,
     );
   });
 
@@ -189,7 +210,7 @@ describe('ApiClient', () => {
         { user: { id: 'usr_1', email: 'a@example.com', role: 'admin' } },
         { 'set-cookie': ['other=1; Path=/', 'gatehouse_session=tok123; Path=/; HttpOnly'] },
       );
-    expect(await new ApiClient({ apiUrl: origin }).login('a@example.com', 'pw')).toEqual({
+    expect(await new GatehouseApi({ apiUrl: origin }).login('a@example.com', 'pw')).toEqual({
       cookie: 'gatehouse_session=tok123',
       role: 'admin',
       email: 'a@example.com',
@@ -211,14 +232,14 @@ describe('resolveEndpoint', () => {
   });
 
   it('takes ids, URLs and bare hosts', async () => {
-    const client = new ApiClient({ apiUrl: origin });
+    const client = new GatehouseApi({ apiUrl: origin });
     expect((await resolveEndpoint(client, 'ep_7')).id).toBe('ep_7');
     expect((await resolveEndpoint(client, 'https://one.example.com')).url).toBe('https://one.example.com');
     expect((await resolveEndpoint(client, 'one.example.com')).url).toBe('https://one.example.com');
   });
 
   it('says when a reference matches nothing or two endpoints', async () => {
-    const client = new ApiClient({ apiUrl: origin });
+    const client = new GatehouseApi({ apiUrl: origin });
     await expect(resolveEndpoint(client, 'https://none.example.com')).rejects.toThrow(
       'no endpoint has the URL https://none.example.com',
     );

@@ -1,0 +1,251 @@
+// The calls the commands make to the REST API, through @gatehouse/api-client: every path, body and answer is typed from
+// apps/api/openapi.json, and every failure arrives as its ApiError (printed in one place, cli.ts). This file adds only
+// what the CLI decides: the API key or session cookie sent, the 30 s timeout, lists read to their end, and how an
+// endpoint is named on the command line.
+import {
+  collectPages,
+  createApiClient,
+  type GatehouseApiClient,
+  type Schemas,
+  unwrap,
+  unwrapAnswer,
+} from '@gatehouse/api-client';
+import { CliError, UsageError } from './cli-errors.js';
+
+export type Endpoint = Schemas['Endpoint'];
+export type PolicyVersion = Schemas['PolicyVersion'];
+export type IpCategory = Schemas['IpCategory'];
+export type Me = Schemas['Me'];
+export type Role = Schemas['User']['role'];
+export type UpstreamHostHeader = Endpoint['upstream_host_header'];
+/** A capture setting with only the options to set; what a request leaves out keeps its value (or defaults to off). */
+export type RequestLogCapturePatch = NonNullable<Schemas['UpdateEndpointBody']['request_log_capture']>;
+
+/**
+ * The bodies of POST and PATCH /api/endpoints as openapi.json states them: only `url` is required on creation, and the
+ * API fills in the defaults of what is left out. The generated types mark every property that has a default as
+ * required (openapi-typescript exempts inline request bodies only, not referenced components), which would make the
+ * CLI repeat the API's defaults in every request instead of leaving them to the API.
+ */
+export type CreateEndpointBody = Pick<Schemas['CreateEndpointBody'], 'url' | 'type'> &
+  Partial<Omit<Schemas['CreateEndpointBody'], 'request_log_capture'>> & {
+    request_log_capture?: Partial<Schemas['CreateEndpointBody']['request_log_capture']>;
+  };
+export type UpdateEndpointBody = Partial<Schemas['UpdateEndpointBody']>;
+
+// Command-line values checked against the contract: a value the API drops fails to compile here.
+export const roles = ['admin', 'editor', 'viewer'] as const satisfies readonly Role[];
+export const upstreamHostHeaders = ['preserve', 'rewrite'] as const satisfies readonly UpstreamHostHeader[];
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:4000';
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** The largest page the API serves; fewer round trips when following a list to the end. */
+const PAGE_LIMIT = 500;
+const SESSION_COOKIE = 'gatehouse_session';
+
+/**
+ * `http://host:4000`, `http://host:4000/` and `http://host:4000/api` all name the same install; the CLI keeps the form
+ * without `/api` (what the README and GATEHOUSE_API_URL use).
+ */
+export function normalizeApiUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new UsageError(`"${text}" is not a URL (expected e.g. ${DEFAULT_API_URL})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`the API URL must be http or https, not ${url.protocol.replace(/:$/, '')}`);
+  }
+  if (url.search !== '' || url.hash !== '') throw new UsageError('the API URL must not have a query or fragment');
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/api$/, '');
+  return `${url.origin}${path}`;
+}
+
+export interface GatehouseApiOptions {
+  /** Normalized with normalizeApiUrl. */
+  apiUrl: string;
+  apiKey?: string;
+  /** `gatehouse_session=…`, only between `login` and the creation of the CLI's API key. */
+  sessionCookie?: string;
+  timeoutMs?: number;
+}
+
+export class GatehouseApi {
+  readonly apiUrl: string;
+  readonly #timeoutMs: number;
+  readonly #client: GatehouseApiClient;
+
+  constructor(options: GatehouseApiOptions) {
+    this.apiUrl = options.apiUrl;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const headers: Record<string, string> = {};
+    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    if (options.sessionCookie !== undefined) headers.cookie = options.sessionCookie;
+    this.#client = createApiClient({ baseUrl: this.apiUrl, headers, timeoutMs: this.#timeoutMs });
+  }
+
+  /** A client for the same API that authenticates with `apiKey` instead. */
+  withApiKey(apiKey: string): GatehouseApi {
+    return new GatehouseApi({ apiUrl: this.apiUrl, apiKey, timeoutMs: this.#timeoutMs });
+  }
+
+  withSessionCookie(sessionCookie: string): GatehouseApi {
+    return new GatehouseApi({ apiUrl: this.apiUrl, sessionCookie, timeoutMs: this.#timeoutMs });
+  }
+
+  // --- auth and API keys -------------------------------------------------------------------------------------------
+
+  /** Logs in and answers the session cookie (the CLI only uses it to mint an API key, then ends the session). */
+  async login(email: string, password: string): Promise<{ cookie: string; role: Role; email: string }> {
+    const { data, response } = await unwrapAnswer(this.#client.POST('/api/auth/login', { body: { email, password } }));
+    const cookie = response.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0] ?? '')
+      .find((pair) => pair.startsWith(`${SESSION_COOKIE}=`));
+    if (cookie === undefined) throw new CliError('the API accepted the login but set no session cookie');
+    return { cookie, role: data.user.role, email: data.user.email };
+  }
+
+  async logoutSession(): Promise<void> {
+    await unwrap(this.#client.POST('/api/auth/logout'));
+  }
+
+  me(): Promise<Me> {
+    return unwrap(this.#client.GET('/api/auth/me'));
+  }
+
+  createApiKey(description: string, role: Role): Promise<Schemas['CreatedApiKey']> {
+    return unwrap(this.#client.POST('/api/api-keys', { body: { description, role } }));
+  }
+
+  async deleteApiKey(id: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/api-keys/{id}', { params: { path: { id } } }));
+  }
+
+  // --- endpoints and policy versions ---------------------------------------------------------------------------------
+
+  /** Every endpoint (all pages), newest first. */
+  listEndpoints(filter: { type?: Endpoint['type']; url?: string } = {}): Promise<Endpoint[]> {
+    return collectPages({
+      fetchPage: (cursor) =>
+        unwrap(
+          this.#client.GET('/api/endpoints', {
+            params: { query: { limit: PAGE_LIMIT, ...filter, before_id: cursor } },
+          }),
+        ),
+      itemsOf: (page) => page.endpoints,
+    });
+  }
+
+  getEndpoint(id: string): Promise<Endpoint> {
+    return unwrap(this.#client.GET('/api/endpoints/{id}', { params: { path: { id } } }));
+  }
+
+  async findEndpointByUrl(url: string): Promise<Endpoint | null> {
+    const found = await this.listEndpoints({ url });
+    return found[0] ?? null;
+  }
+
+  createEndpoint(body: CreateEndpointBody): Promise<Endpoint> {
+    // The cast only restores what openapi.json says is optional (see CreateEndpointBody).
+    return unwrap(this.#client.POST('/api/endpoints', { body: body as Schemas['CreateEndpointBody'] }));
+  }
+
+  updateEndpoint(id: string, body: UpdateEndpointBody): Promise<Endpoint> {
+    return unwrap(
+      this.#client.PATCH('/api/endpoints/{id}', {
+        params: { path: { id } },
+        body: body as Schemas['UpdateEndpointBody'],
+      }),
+    );
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/endpoints/{id}', { params: { path: { id } } }));
+  }
+
+  /** Every version (all pages), newest first (the API's order). */
+  listPolicyVersions(endpointId: string): Promise<PolicyVersion[]> {
+    return collectPages({
+      fetchPage: (cursor) =>
+        unwrap(
+          this.#client.GET('/api/endpoints/{id}/policy-versions', {
+            params: {
+              path: { id: endpointId },
+              query: { limit: PAGE_LIMIT, before_version: cursor === undefined ? undefined : Number(cursor) },
+            },
+          }),
+        ),
+      itemsOf: (page) => page.versions,
+      cursorParameter: 'before_version',
+    });
+  }
+
+  getPolicyVersion(endpointId: string, version: number): Promise<PolicyVersion> {
+    return unwrap(
+      this.#client.GET('/api/endpoints/{id}/policy-versions/{version}', {
+        params: { path: { id: endpointId, version } },
+      }),
+    );
+  }
+
+  createPolicyVersion(endpointId: string, trafficPolicy: string, message: string): Promise<PolicyVersion> {
+    return unwrap(
+      this.#client.POST('/api/endpoints/{id}/policy-versions', {
+        params: { path: { id: endpointId } },
+        body: { traffic_policy: trafficPolicy, message },
+      }),
+    );
+  }
+
+  restorePolicyVersion(endpointId: string, version: number, message?: string): Promise<PolicyVersion> {
+    return unwrap(
+      this.#client.POST('/api/endpoints/{id}/policy-versions/{version}/restore', {
+        params: { path: { id: endpointId, version } },
+        body: message === undefined ? {} : { message },
+      }),
+    );
+  }
+
+  // --- IP categories ---------------------------------------------------------------------------------------------------
+
+  /** Every category, built-in ones included. The API answers them in one page: the operation takes no cursor. */
+  async listIpCategories(): Promise<IpCategory[]> {
+    return (await unwrap(this.#client.GET('/api/ip-categories'))).ip_categories;
+  }
+
+  putIpCategory(name: string, cidrs: readonly string[], description: string): Promise<IpCategory> {
+    return unwrap(
+      this.#client.PUT('/api/ip-categories/{name}', {
+        params: { path: { name } },
+        body: { cidrs: [...cidrs], description },
+      }),
+    );
+  }
+
+  async deleteIpCategory(name: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/ip-categories/{name}', { params: { path: { name } } }));
+  }
+}
+
+/**
+ * An endpoint named on the command line: its id (`ep_…`), its URL, or a bare host (tried as https:// then http://).
+ */
+export async function resolveEndpoint(client: GatehouseApi, reference: string): Promise<Endpoint> {
+  if (/^ep_[A-Za-z0-9]+$/.test(reference)) return client.getEndpoint(reference);
+  if (reference.includes('://')) {
+    const found = await client.findEndpointByUrl(reference);
+    if (found === null) throw new CliError(`no endpoint has the URL ${reference}`);
+    return found;
+  }
+  const candidates = (
+    await Promise.all([`https://${reference}`, `http://${reference}`].map((url) => client.findEndpointByUrl(url)))
+  ).filter((endpoint): endpoint is Endpoint => endpoint !== null);
+  const [only, other] = candidates;
+  if (only === undefined) throw new CliError(`no endpoint has the id or host ${reference}`);
+  if (other !== undefined) {
+    throw new CliError(`${reference} is ambiguous: name ${only.url} or ${other.url}`);
+  }
+  return only;
+}
