@@ -7,13 +7,13 @@ import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.j
 import { compileTemplate, staticTemplate, type CompiledTemplate } from './interpolation.js';
 import { formatPath, parse, type DocumentPath, type ParsedPolicy } from './parse.js';
 import {
-  legacyPhaseKeys,
   maxActionsPerRule,
   maxExpressionLength,
   maxExpressionsPerRule,
+  maxRuleNameLength,
   maxRulesPerPhase,
-  phaseKeys,
-} from './schema.js';
+} from './limits.js';
+import { legacyPhaseKeys, phaseKeys } from './schema.js';
 
 export type EndpointType = 'cloud' | 'internal';
 
@@ -194,8 +194,11 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
         );
       }
       const name = rule.name;
-      if (name !== undefined && (typeof name !== 'string' || name.length > 256)) {
-        report('POLICY_SCHEMA_INVALID', 'name must be a string of at most 256 characters.', [...rulePath, 'name']);
+      if (name !== undefined && (typeof name !== 'string' || name.length > maxRuleNameLength)) {
+        report('POLICY_SCHEMA_INVALID', `name must be a string of at most ${maxRuleNameLength} characters.`, [
+          ...rulePath,
+          'name',
+        ]);
       }
 
       // Expressions

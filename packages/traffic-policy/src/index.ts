@@ -2,14 +2,8 @@
  * @gatehouse/traffic-policy — the Traffic Policy engine: parse → validate → compile → evaluate.
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
-export {
-  parse,
-  formatPath,
-  maxPolicyTextLength,
-  type ParsedPolicy,
-  type SourcePosition,
-  type DocumentPath,
-} from './parse.js';
+export { parse, formatPath, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
+export { maxPolicyTextLength } from './limits.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,

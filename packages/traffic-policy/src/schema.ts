@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import { actionDefinitions } from './actions/registry.js';
+import {
+  maxActionsPerRule,
+  maxExpressionLength,
+  maxExpressionsPerRule,
+  maxRuleNameLength,
+  maxRulesPerPhase,
+} from './limits.js';
 
 /**
  * The zod schema of a whole policy document, composed from each action's own config schema. The validator walks the
  * same pieces (so it can report every issue with its position); this composition feeds TypeScript types, the JSON
  * Schema that Monaco uses and the OpenAPI description of policy bodies.
  */
-
-export const maxRulesPerPhase = 256;
-export const maxActionsPerRule = 32;
-export const maxExpressionsPerRule = 32;
-export const maxExpressionLength = 4096;
 
 export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
 export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
@@ -36,7 +38,7 @@ export const actionSchema = z
 
 export const ruleSchema = z
   .strictObject({
-    name: z.string().max(256).optional().describe('A label shown in request logs and decision traces.'),
+    name: z.string().max(maxRuleNameLength).optional().describe('A label shown in request logs and decision traces.'),
     expressions: z
       .array(z.string().min(1).max(maxExpressionLength))
       .max(maxExpressionsPerRule)
