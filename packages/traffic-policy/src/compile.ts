@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ActionCompileContext, ActionDefinition, ActionRunner } from './action.js';
+import type { ActionCompileContext, ActionRunner, AnyAction, ParsedActionConfig } from './action.js';
 import { actionsByType } from './actions/registry.js';
 import { compileExpression, type CompiledExpression } from './cel-environment.js';
 import type { Phase } from './context.js';
@@ -312,11 +312,11 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
           `${phase}/${ruleIndex}/${actionIndex}`,
           () => (readsMcp = true),
         );
-        const run = definition.compile(config as never, context);
+        const run = config.compile(context);
         context.release();
-        needsRequestBody ||= definition.needsRequestBody?.(config as never) ?? false;
+        needsRequestBody ||= config.needsRequestBody;
         actions.push(Object.freeze({ type, run }));
-        if (definition.alwaysTerminates(config as never)) {
+        if (config.alwaysTerminates) {
           terminatorIndex ??= actionIndex;
           ruleTerminates = true;
         }
@@ -376,12 +376,7 @@ type Report = (
   target?: 'key' | 'value',
 ) => void;
 
-function checkActionShape(
-  action: unknown,
-  path: DocumentPath,
-  phase: Phase,
-  report: Report,
-): ActionDefinition<never> | undefined {
+function checkActionShape(action: unknown, path: DocumentPath, phase: Phase, report: Report): AnyAction | undefined {
   if (!isPlainObject(action)) {
     report('POLICY_SCHEMA_INVALID', `An action is a map with type and config; found ${describeValue(action)}.`, path);
     return undefined;
@@ -428,7 +423,12 @@ function checkActionShape(
   return definition;
 }
 
-function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: DocumentPath, report: Report): unknown {
+function parseConfig(
+  definition: AnyAction,
+  raw: unknown,
+  path: DocumentPath,
+  report: Report,
+): ParsedActionConfig | undefined {
   if (raw === undefined || raw === null) {
     if (definition.configRequired) {
       report('POLICY_CONFIG_INVALID', `${definition.type} needs a config.`, path.slice(0, -1));
@@ -436,8 +436,8 @@ function parseConfig(definition: ActionDefinition<never>, raw: unknown, path: Do
     }
     raw = {};
   }
-  const result = (definition.configSchema as z.ZodType).safeParse(raw);
-  if (result.success) return result.data;
+  const result = definition.parseConfig(raw);
+  if (result.success) return result.config;
   // zod also runs a field's other checks when its type is wrong ("expected array" plus "Too big" for a string where a
   // list belongs); the type mismatch is the one worth reading.
   const wrongTypeAt = new Set(

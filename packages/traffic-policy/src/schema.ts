@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AnyAction } from './action.js';
 import { actionDefinitions } from './actions/registry.js';
 import {
   maxActionsPerRule,
@@ -17,7 +18,7 @@ import {
 export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
 export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
 
-const actionSchemas = actionDefinitions.map((definition) => {
+function actionSchemaOf(definition: AnyAction) {
   const config = definition.configRequired ? definition.configSchema : definition.configSchema.optional();
   return z
     .strictObject({
@@ -26,13 +27,12 @@ const actionSchemas = actionDefinitions.map((definition) => {
     })
     .describe(`${definition.type}: ${definition.description} Phases: ${definition.phases.join(', ')}.`)
     .meta({ id: `action.${definition.type}` });
-});
+}
+
+const [firstAction, ...otherActions] = actionDefinitions;
 
 export const actionSchema = z
-  .discriminatedUnion(
-    'type',
-    actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]],
-  )
+  .discriminatedUnion('type', [actionSchemaOf(firstAction), ...otherActions.map(actionSchemaOf)])
   .describe('An action: its `type` and that type’s `config`.')
   .meta({ id: 'action' });
 
