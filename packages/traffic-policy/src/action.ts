@@ -6,11 +6,8 @@ import type { CompiledTemplate } from './interpolation.js';
 import type { DocumentPath } from './parse.js';
 import type { PolicyPorts } from './ports.js';
 
-/**
- * The contract every action file fulfils: its config schema, where it may run, whether it ends the phase, and how it
- * compiles. One action, one file; `actions/registry.ts` lists them all.
- */
-export interface ActionDefinition<Config = unknown> {
+/** What every action says about itself, whatever its config: the registry, the schema and the README read these. */
+export interface ActionTraits {
   readonly type: string;
   /** One sentence for the language reference and the JSON Schema. */
   readonly description: string;
@@ -20,13 +17,39 @@ export interface ActionDefinition<Config = unknown> {
   readonly isAuthentication?: boolean;
   /** False for actions Gatehouse recognizes but cannot run; using one is a validation error. */
   readonly supported?: boolean;
-  readonly configSchema: z.ZodType<Config>;
   readonly configRequired: boolean;
+}
+
+/**
+ * The contract every action file fulfils: its config schema, where it may run, whether it ends the phase, and how it
+ * compiles. One action, one file; `defineAction` turns it into an `AnyAction` for `actions/registry.ts`.
+ */
+export interface ActionDefinition<Config = unknown> extends ActionTraits {
+  readonly configSchema: z.ZodType<Config>;
   /** True when the data plane must buffer the request body for this action (signatures, body tokens, rewrites). */
-  needsRequestBody?(config: Config): boolean;
+  readonly needsRequestBody?: (config: Config) => boolean;
   /** True when the action always ends the phase with this config (drives the termination and reachability checks). */
-  alwaysTerminates(config: Config): boolean;
-  compile(config: Config, context: ActionCompileContext): ActionRunner;
+  readonly alwaysTerminates: (config: Config) => boolean;
+  readonly compile: (config: Config, context: ActionCompileContext) => ActionRunner;
+}
+
+/**
+ * An action with its config type sealed inside: the only way to its typed steps is through `parseConfig`, which
+ * validates a raw config with the action's own schema first. That is what lets the registry be a plain list.
+ */
+export interface AnyAction extends ActionTraits {
+  /** For the JSON Schema and the README checks; validation goes through `parseConfig`. */
+  readonly configSchema: z.ZodType;
+  parseConfig(raw: unknown): ActionConfigParse;
+}
+
+export type ActionConfigParse = { success: true; config: ParsedActionConfig } | { success: false; error: z.ZodError };
+
+/** A config that passed its action's schema, with the action's steps bound to it. Lives only while compiling. */
+export interface ParsedActionConfig {
+  readonly needsRequestBody: boolean;
+  readonly alwaysTerminates: boolean;
+  compile(context: ActionCompileContext): ActionRunner;
 }
 
 /** Runs one compiled action for one request. Returns synchronously when it needs no I/O. */
@@ -52,6 +75,27 @@ export interface ActionCompileContext {
   issue(code: ValidationErrorCode, message: string, field: DocumentPath, severity?: IssueSeverity): void;
 }
 
-export function defineAction<Config>(definition: ActionDefinition<Config>): ActionDefinition<Config> {
-  return definition;
+/**
+ * Seals an action's config type: `Config` stays inside the closures built here, which receive only what the action's
+ * own schema produced, so callers need neither the type nor a cast.
+ */
+export function defineAction<Config>(definition: ActionDefinition<Config>): AnyAction {
+  const { configSchema, needsRequestBody, alwaysTerminates, compile, ...traits } = definition;
+  return Object.freeze({
+    ...traits,
+    configSchema,
+    parseConfig(raw: unknown): ActionConfigParse {
+      const result = configSchema.safeParse(raw);
+      if (!result.success) return { success: false, error: result.error };
+      const config = result.data;
+      return {
+        success: true,
+        config: {
+          needsRequestBody: needsRequestBody?.(config) ?? false,
+          alwaysTerminates: alwaysTerminates(config),
+          compile: (context) => compile(config, context),
+        },
+      };
+    },
+  });
 }

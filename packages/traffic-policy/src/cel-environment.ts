@@ -1,6 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { registerPolicyFunctions, type CelScopeHolder } from './cel-functions.js';
 import { registerValueTypes } from './cel-values.js';
+import { celExpressionLimits } from './limits.js';
 import {
   ConnectionView,
   EndpointView,
@@ -21,10 +22,10 @@ import {
 /** Custom function handlers read the current request from here; set right before each synchronous evaluation. */
 const scope: CelScopeHolder = { current: undefined };
 
-const limits = { maxAstNodes: 2000, maxDepth: 64, maxListElements: 200, maxMapEntries: 200, maxCallArguments: 16 };
-
 function createEnvironment(phase: Phase): Environment {
-  const environment = registerValueTypes(new Environment({ homogeneousAggregateLiterals: false, limits }))
+  const environment = registerValueTypes(
+    new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits }),
+  )
     .registerType('Tls', { ctor: TlsView, fields: { version: 'string', cipher_suite: 'string', sni: 'string' } })
     .registerType('Connection', {
       ctor: ConnectionView,

@@ -1,11 +1,14 @@
 /**
  * Pure codecs behind the CEL functions (`sha256`, `encodeBase64`, `encodeJson`, `parseUrl`, …) and the actions.
  *
- * The engine also runs in the browser, so nothing here may use Buffer or `node:crypto`: SHA-256 and base64 are written
- * out by hand over Uint8Array, text goes through TextEncoder/TextDecoder and URLs through the global `URL`.
+ * The engine also runs in the browser, so nothing here may use Buffer or `node:crypto`: SHA-256 comes from
+ * `@noble/hashes` (pure JS, synchronous), base64 is written out over Uint8Array, text goes through
+ * TextEncoder/TextDecoder and URLs through the global `URL`.
  */
 import { Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { parseQueryParams } from './cel-values.js';
 
 const utf8Encoder = new TextEncoder();
@@ -13,111 +16,11 @@ const utf8Encoder = new TextEncoder();
 const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// SHA-256 (FIPS 180-4). Synchronous on purpose: CEL handlers cannot await, so WebCrypto's digest() is not an option.
-
-// Int32Array throughout: values read back stay small integers for V8, where Uint32Array reads above 2^31 would
-// turn every round into floating-point arithmetic (several times slower).
-const SHA256_ROUND_CONSTANTS = Int32Array.of(
-  0x428a2f98,
-  0x71374491,
-  0xb5c0fbcf,
-  0xe9b5dba5,
-  0x3956c25b,
-  0x59f111f1,
-  0x923f82a4,
-  0xab1c5ed5,
-  0xd807aa98,
-  0x12835b01,
-  0x243185be,
-  0x550c7dc3,
-  0x72be5d74,
-  0x80deb1fe,
-  0x9bdc06a7,
-  0xc19bf174,
-  0xe49b69c1,
-  0xefbe4786,
-  0x0fc19dc6,
-  0x240ca1cc,
-  0x2de92c6f,
-  0x4a7484aa,
-  0x5cb0a9dc,
-  0x76f988da,
-  0x983e5152,
-  0xa831c66d,
-  0xb00327c8,
-  0xbf597fc7,
-  0xc6e00bf3,
-  0xd5a79147,
-  0x06ca6351,
-  0x14292967,
-  0x27b70a85,
-  0x2e1b2138,
-  0x4d2c6dfc,
-  0x53380d13,
-  0x650a7354,
-  0x766a0abb,
-  0x81c2c92e,
-  0x92722c85,
-  0xa2bfe8a1,
-  0xa81a664b,
-  0xc24b8b70,
-  0xc76c51a3,
-  0xd192e819,
-  0xd6990624,
-  0xf40e3585,
-  0x106aa070,
-  0x19a4c116,
-  0x1e376c08,
-  0x2748774c,
-  0x34b0bcb5,
-  0x391c0cb3,
-  0x4ed8aa4a,
-  0x5b9cca4f,
-  0x682e6ff3,
-  0x748f82ee,
-  0x78a5636f,
-  0x84c87814,
-  0x8cc70208,
-  0x90befffa,
-  0xa4506ceb,
-  0xbef9a3f7,
-  0xc67178f2,
-);
-
-const SHA256_INITIAL_STATE = Int32Array.of(
-  0x6a09e667,
-  0xbb67ae85,
-  0x3c6ef372,
-  0xa54ff53a,
-  0x510e527f,
-  0x9b05688c,
-  0x1f83d9ab,
-  0x5be0cd19,
-);
+// SHA-256 and hex. Synchronous on purpose: CEL handlers cannot await, so WebCrypto's digest() is not an option.
 
 /** The 32-byte SHA-256 digest of `input` (strings are hashed as UTF-8). */
 export function sha256Digest(input: string | Uint8Array): Uint8Array {
-  const data = typeof input === 'string' ? utf8Encoder.encode(input) : input;
-  const state = SHA256_INITIAL_STATE.slice();
-  const schedule = new Int32Array(64);
-
-  // Whole blocks are read straight from the input so hashing a large body does not copy it.
-  const wholeBlocks = Math.floor(data.length / 64);
-  for (let block = 0; block < wholeBlocks; block++) compressBlock(state, schedule, data, block * 64);
-
-  const remainder = data.length - wholeBlocks * 64;
-  const tail = new Uint8Array(remainder < 56 ? 64 : 128);
-  tail.set(data.subarray(wholeBlocks * 64));
-  tail[remainder] = 0x80;
-  // The message length in bits as a 64-bit big-endian integer; split by hand because bitwise ops stop at 32 bits.
-  const bitLength = data.length * 8;
-  writeUint32BigEndian(tail, tail.length - 8, Math.floor(bitLength / 0x1_0000_0000));
-  writeUint32BigEndian(tail, tail.length - 4, bitLength >>> 0);
-  for (let offset = 0; offset < tail.length; offset += 64) compressBlock(state, schedule, tail, offset);
-
-  const digest = new Uint8Array(32);
-  for (let index = 0; index < 8; index++) writeUint32BigEndian(digest, index * 4, state[index]!);
-  return digest;
+  return sha256(typeof input === 'string' ? utf8Encoder.encode(input) : input);
 }
 
 /** Lower-case hex SHA-256 of `input` (strings are hashed as UTF-8). */
@@ -125,75 +28,10 @@ export function sha256Hex(input: string | Uint8Array): string {
   return bytesToHex(sha256Digest(input));
 }
 
-function compressBlock(state: Int32Array, schedule: Int32Array, data: Uint8Array, offset: number): void {
-  for (let index = 0; index < 16; index++) {
-    const at = offset + index * 4;
-    schedule[index] = (data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!;
-  }
-  for (let index = 16; index < 64; index++) {
-    const back15 = schedule[index - 15]!;
-    const back2 = schedule[index - 2]!;
-    const sigma0 = rotateRight(back15, 7) ^ rotateRight(back15, 18) ^ (back15 >>> 3);
-    const sigma1 = rotateRight(back2, 17) ^ rotateRight(back2, 19) ^ (back2 >>> 10);
-    schedule[index] = (schedule[index - 16]! + sigma0 + schedule[index - 7]! + sigma1) | 0;
-  }
-
-  let a = state[0]!;
-  let b = state[1]!;
-  let c = state[2]!;
-  let d = state[3]!;
-  let e = state[4]!;
-  let f = state[5]!;
-  let g = state[6]!;
-  let h = state[7]!;
-  for (let index = 0; index < 64; index++) {
-    const sum1 = rotateRight(e, 6) ^ rotateRight(e, 11) ^ rotateRight(e, 25);
-    const choice = (e & f) ^ (~e & g);
-    const temp1 = (h + sum1 + choice + SHA256_ROUND_CONSTANTS[index]! + schedule[index]!) | 0;
-    const sum0 = rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22);
-    const majority = (a & b) ^ (a & c) ^ (b & c);
-    const temp2 = (sum0 + majority) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + temp1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (temp1 + temp2) | 0;
-  }
-  // Int32Array stores wrap modulo 2^32, which is exactly the additions the algorithm asks for.
-  state[0] = state[0]! + a;
-  state[1] = state[1]! + b;
-  state[2] = state[2]! + c;
-  state[3] = state[3]! + d;
-  state[4] = state[4]! + e;
-  state[5] = state[5]! + f;
-  state[6] = state[6]! + g;
-  state[7] = state[7]! + h;
-}
-
-function rotateRight(value: number, bits: number): number {
-  return (value >>> bits) | (value << (32 - bits));
-}
-
-function writeUint32BigEndian(target: Uint8Array, offset: number, value: number): void {
-  target[offset] = value >>> 24;
-  target[offset + 1] = value >>> 16;
-  target[offset + 2] = value >>> 8;
-  target[offset + 3] = value;
-}
+export { bytesToHex };
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Hex and base64
-
-const HEX_DIGITS = '0123456789abcdef';
-
-export function bytesToHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const byte of bytes) hex += HEX_DIGITS[byte >>> 4]! + HEX_DIGITS[byte & 15]!;
-  return hex;
-}
+// Base64
 
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const CHAR_EQUALS = 61;

@@ -2,14 +2,8 @@
  * @gatehouse/traffic-policy — the Traffic Policy engine: parse → validate → compile → evaluate.
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
-export {
-  parse,
-  formatPath,
-  maxPolicyTextLength,
-  type ParsedPolicy,
-  type SourcePosition,
-  type DocumentPath,
-} from './parse.js';
+export { parse, formatPath, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
+export { maxPolicyTextLength } from './limits.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,
@@ -81,7 +75,7 @@ export {
   type PolicyRule,
 } from './schema.js';
 export { actionDefinitions, actionsByType } from './actions/registry.js';
-export type { ActionDefinition } from './action.js';
+export type { ActionDefinition, ActionTraits, AnyAction, ActionConfigParse, ParsedActionConfig } from './action.js';
 export { normalizeEndpointUrl, isInternalHost, internalTargetOf } from './actions/forward-internal.js';
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
 export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';

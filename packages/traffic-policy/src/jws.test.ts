@@ -355,6 +355,23 @@ describe('verifyJwt: key selection', () => {
     await expectFailure(makeToken(exact, 'HS512'), options([exact.jwk]), 'JWT_KEY_NOT_FOUND');
   });
 
+  it('counts every byte of an HMAC secret, leading zeros included', async () => {
+    // A secret is not a number: 32 bytes that start with 0x00 are still 32 bytes, enough for HS256.
+    const leadingZero = hmacKey('zero', Buffer.concat([Buffer.alloc(1), randomBytes(31)]));
+    expect((await verifyJwt(makeToken(leadingZero, 'HS256'), options([leadingZero.jwk]))).ok).toBe(true);
+  });
+
+  it('uses a key whose key_ops allow verify among other operations', async () => {
+    const token = makeToken(key, 'RS256');
+    expect((await verifyJwt(token, options([{ ...key.jwk, key_ops: ['verify', 'encrypt'] }]))).ok).toBe(true);
+  });
+
+  it('skips a key whose alg is not a string', async () => {
+    const token = makeToken(key, 'RS256');
+    const resolveKeys = () => Promise.resolve([{ ...key.jwk, alg: 256 }]);
+    await expectFailure(token, options([], { resolveKeys }), 'JWT_KEY_NOT_FOUND');
+  });
+
   it('reports a failing key source as JWKS_UNAVAILABLE', async () => {
     const resolveKeys = () => Promise.reject(new Error('GET https://idp.example.com/jwks: 503'));
     const result = await expectFailure(makeToken(key, 'RS256'), options([], { resolveKeys }), 'JWKS_UNAVAILABLE');
@@ -376,6 +393,16 @@ describe('verifyJwt: key selection', () => {
     const rotated = ecKey('cache-test', 'P-256');
     expect((await verifyJwt(makeToken(rotated, 'ES256'), options([rotated.jwk]))).ok).toBe(true);
     expect(importKey).toHaveBeenCalledTimes(2);
+  });
+
+  it('imports an HMAC secret once and reuses it for later tokens', async () => {
+    const secret = hmacKey('hmac-cache-test');
+    const importKey = vi.spyOn(crypto.subtle, 'importKey');
+    for (let request = 0; request < 3; request += 1) {
+      const token = makeToken(secret, 'HS256', validClaims({ jti: `request-${request}` }));
+      expect(await verifyJwt(token, options([structuredClone(secret.jwk)]))).toMatchObject({ ok: true });
+    }
+    expect(importKey).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -1,27 +1,16 @@
 /**
  * JWT (JWS compact serialization) verification for the `jwt-validation` action.
  *
- * Only WebCrypto and the other standard web globals are used, so the same code verifies tokens in the data plane and
- * in the dashboard's policy simulator. Fetching and caching a JWKS is I/O and therefore stays with the caller
- * (`resolveKeys`); this module only decides which of the offered keys may verify a token, and whether the token holds.
+ * The token's shape is judged here first, strictly and with messages that say what is wrong; jose (its WebCrypto
+ * build, so the same code verifies tokens in the data plane and in the dashboard's policy simulator) then selects and
+ * imports the keys and verifies the signature (`jws-keys.ts`), and the claims are checked last (`jwt-claims.ts`).
+ * Fetching and caching a JWKS is I/O and therefore stays with the caller (`resolveKeys`).
  */
+import { base64url } from 'jose';
+import { checkSignature } from './jws-keys.js';
+import { checkClaims, quote, type ClaimRules } from './jwt-claims.js';
 
-export type JwsAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'EdDSA'
-  | 'HS256'
-  | 'HS384'
-  | 'HS512';
-
-export const supportedJwsAlgorithms: readonly JwsAlgorithm[] = [
+export const supportedJwsAlgorithms = [
   'RS256',
   'RS384',
   'RS512',
@@ -35,23 +24,19 @@ export const supportedJwsAlgorithms: readonly JwsAlgorithm[] = [
   'HS256',
   'HS384',
   'HS512',
-];
+] as const;
 
-export interface JwtVerifyOptions {
+export type JwsAlgorithm = (typeof supportedJwsAlgorithms)[number];
+
+export interface JwtVerifyOptions extends ClaimRules {
   /** Never contains `none`: such tokens are rejected whatever this list says. */
   allowedAlgorithms: readonly JwsAlgorithm[];
   /**
    * Candidate keys for a token header; the caller fetches and caches the JWKS (it is an I/O port). `jku` is passed
    * through untrusted: the caller must only honour URLs it has been configured with, never fetch an arbitrary one.
+   * Entries are JWKs as parsed JSON; each is checked before use, and anything that is not a usable key is skipped.
    */
-  resolveKeys(header: { kid?: string; alg: string; jku?: string }): Promise<readonly JsonWebKey[]>;
-  /** `iss` must equal one of these exactly; a trailing slash matters. */
-  issuers: readonly string[];
-  /** When non-empty, `aud` (a string or an array) must contain one of these. */
-  audiences?: readonly string[];
-  nowSeconds: number;
-  /** Applied to `exp`, `nbf` and an `iat` in the future. Default 60. */
-  clockSkewSeconds?: number;
+  resolveKeys(header: { kid?: string; alg: string; jku?: string }): Promise<readonly unknown[]>;
 }
 
 export type JwtFailureCode =
@@ -79,72 +64,6 @@ export type JwtVerification =
 
 /** Real access tokens are a few KiB; the cap bounds the work an anonymous client can make us do. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
-const DEFAULT_CLOCK_SKEW_SECONDS = 60;
-/** Without a `kid` every fitting key is tried; the cap keeps a large JWKS from multiplying the cost of a bad token. */
-const MAX_KEYS_TRIED = 10;
-/** Enough for every key of every IdP a deployment plausibly trusts; the oldest is evicted beyond it. */
-const MAX_CACHED_KEYS = 256;
-/** Attacker-chosen strings (kid, iss, aud) are shortened before they go into a message. */
-const MAX_ECHOED_LENGTH = 100;
-const MIN_RSA_MODULUS_BYTES = 2048 / 8;
-
-type KeyType = 'RSA' | 'EC' | 'OKP' | 'oct';
-
-interface AlgorithmProfile {
-  keyType: KeyType;
-  /** `crv` the key must carry, for EC and OKP keys. */
-  curve?: string;
-  importParams: AlgorithmIdentifier | RsaHashedImportParams | EcKeyImportParams | HmacImportParams;
-  verifyParams: AlgorithmIdentifier | RsaPssParams | EcdsaParams;
-}
-
-function rsaPkcs1(hash: string): AlgorithmProfile {
-  return {
-    keyType: 'RSA',
-    importParams: { name: 'RSASSA-PKCS1-v1_5', hash },
-    verifyParams: { name: 'RSASSA-PKCS1-v1_5' },
-  };
-}
-
-function rsaPss(hash: string, hashBytes: number): AlgorithmProfile {
-  // RFC 7518 §3.5 fixes the salt length to the hash output size.
-  return {
-    keyType: 'RSA',
-    importParams: { name: 'RSA-PSS', hash },
-    verifyParams: { name: 'RSA-PSS', saltLength: hashBytes },
-  };
-}
-
-function ecdsa(curve: string, hash: string): AlgorithmProfile {
-  // JWS carries ECDSA signatures as raw r||s (RFC 7518 §3.4), the same encoding WebCrypto verifies, so no DER step.
-  return {
-    keyType: 'EC',
-    curve,
-    importParams: { name: 'ECDSA', namedCurve: curve },
-    verifyParams: { name: 'ECDSA', hash },
-  };
-}
-
-function hmac(hash: string): AlgorithmProfile {
-  return { keyType: 'oct', importParams: { name: 'HMAC', hash }, verifyParams: { name: 'HMAC' } };
-}
-
-const algorithmProfiles: Record<JwsAlgorithm, AlgorithmProfile> = {
-  RS256: rsaPkcs1('SHA-256'),
-  RS384: rsaPkcs1('SHA-384'),
-  RS512: rsaPkcs1('SHA-512'),
-  PS256: rsaPss('SHA-256', 32),
-  PS384: rsaPss('SHA-384', 48),
-  PS512: rsaPss('SHA-512', 64),
-  ES256: ecdsa('P-256', 'SHA-256'),
-  ES384: ecdsa('P-384', 'SHA-384'),
-  ES512: ecdsa('P-521', 'SHA-512'),
-  // Ed448 is not in WebCrypto everywhere, so EdDSA means Ed25519 here.
-  EdDSA: { keyType: 'OKP', curve: 'Ed25519', importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' } },
-  HS256: hmac('SHA-256'),
-  HS384: hmac('SHA-384'),
-  HS512: hmac('SHA-512'),
-};
 
 type Failure = Extract<JwtVerification, { ok: false }>;
 
@@ -190,7 +109,7 @@ export async function verifyJwt(token: string, options: JwtVerifyOptions): Promi
 
   const kid = typeof header['kid'] === 'string' ? header['kid'] : undefined;
   const jku = typeof header['jku'] === 'string' ? header['jku'] : undefined;
-  let offeredKeys: readonly JsonWebKey[];
+  let offeredKeys: readonly unknown[];
   try {
     offeredKeys = await options.resolveKeys({
       alg,
@@ -202,33 +121,18 @@ export async function verifyJwt(token: string, options: JwtVerifyOptions): Promi
     return fail('JWKS_UNAVAILABLE', `signing keys could not be loaded${detail}`, { header });
   }
 
-  const candidates = selectCandidateKeys(offeredKeys, alg, kid);
-  if (candidates.length === 0) return fail('JWT_KEY_NOT_FOUND', describeMissingKey(alg, kid), { header });
-
-  const profile = algorithmProfiles[alg];
-  const signingInput = new TextEncoder().encode(`${encodedHeader}.${encodedPayload}`);
-  let usableKeys = 0;
-  let verified = false;
-  for (const candidate of candidates.slice(0, MAX_KEYS_TRIED)) {
-    const cryptoKey = await importVerificationKey(candidate, alg);
-    if (!cryptoKey) continue;
-    usableKeys += 1;
-    if (await verifySignature(profile, cryptoKey, signature, signingInput)) {
-      verified = true;
-      break;
-    }
-  }
-  if (usableKeys === 0) {
+  const signatureCheck = await checkSignature(token, alg, kid, offeredKeys);
+  if (signatureCheck === 'no-fitting-key') return fail('JWT_KEY_NOT_FOUND', describeMissingKey(alg, kid), { header });
+  if (signatureCheck === 'no-usable-key') {
     const why =
       'the matching keys are unusable: invalid, or weaker than RFC 7518 requires (RSA 2048 bits, HMAC as long as the hash)';
-    return fail('JWT_KEY_NOT_FOUND', `${describeMissingKey(alg, kid)}; ${why}`, {
-      header,
-    });
+    return fail('JWT_KEY_NOT_FOUND', `${describeMissingKey(alg, kid)}; ${why}`, { header });
   }
-  if (!verified) return fail('JWT_SIGNATURE_INVALID', `token signature does not verify (${alg})`, { header });
+  if (signatureCheck === 'invalid')
+    return fail('JWT_SIGNATURE_INVALID', `token signature does not verify (${alg})`, { header });
 
   const claimsFailure = checkClaims(payload, options);
-  if (claimsFailure) return { ...claimsFailure, header, payload };
+  if (claimsFailure) return { ok: false, ...claimsFailure, header, payload };
   return { ok: true, header, payload, signature: encodedSignature };
 }
 
@@ -260,7 +164,7 @@ function fail(code: JwtFailureCode, message: string, extra: Pick<Failure, 'heade
 }
 
 function isJwsAlgorithm(name: string): name is JwsAlgorithm {
-  return Object.hasOwn(algorithmProfiles, name);
+  return (supportedJwsAlgorithms as readonly string[]).includes(name);
 }
 
 function checkHeader(header: Record<string, unknown>): string | undefined {
@@ -290,164 +194,10 @@ function checkClaimTypes(payload: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function checkClaims(payload: Record<string, unknown>, options: JwtVerifyOptions): Failure | undefined {
-  const skew = Math.max(0, options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS);
-  const now = options.nowSeconds;
-  const { exp, nbf, iat, iss, aud } = payload as {
-    exp?: number;
-    nbf?: number;
-    iat?: number;
-    iss?: string;
-    aud?: string | string[];
-  };
-
-  if (exp !== undefined && now - skew >= exp) return fail('JWT_EXPIRED', `token expired at ${formatInstant(exp)}`);
-  if (nbf !== undefined && now + skew < nbf)
-    return fail('JWT_NOT_YET_VALID', `token is not valid before ${formatInstant(nbf)}`);
-  if (iat !== undefined && now + skew < iat) {
-    return fail('JWT_NOT_YET_VALID', `token claims to be issued in the future, at ${formatInstant(iat)}`);
-  }
-
-  if (iss === undefined) return fail('JWT_ISSUER_NOT_ALLOWED', 'token has no "iss" claim');
-  if (!options.issuers.includes(iss)) {
-    return fail(
-      'JWT_ISSUER_NOT_ALLOWED',
-      `token issuer ${quote(iss)} is not allowed${trailingSlashHint(iss, options.issuers)}`,
-    );
-  }
-
-  const audiences = options.audiences ?? [];
-  if (audiences.length > 0) {
-    const presented = aud === undefined ? [] : typeof aud === 'string' ? [aud] : aud;
-    if (presented.length === 0) return fail('JWT_AUDIENCE_NOT_ALLOWED', 'token has no "aud" claim');
-    if (!presented.some((value) => audiences.includes(value))) {
-      const shown = presented.slice(0, 5).map(quote).join(', ') + (presented.length > 5 ? ', …' : '');
-      return fail('JWT_AUDIENCE_NOT_ALLOWED', `token audience ${shown} is not allowed`);
-    }
-  }
-  return undefined;
-}
-
-/** The most common issuer misconfiguration, so it is named instead of leaving people to diff URLs by eye. */
-function trailingSlashHint(iss: string, issuers: readonly string[]): string {
-  const toggled = iss.endsWith('/') ? iss.slice(0, -1) : `${iss}/`;
-  return issuers.includes(toggled) ? ` (an allowed issuer differs only by a trailing slash: ${quote(toggled)})` : '';
-}
-
 function describeMissingKey(alg: string, kid: string | undefined): string {
   return kid === undefined
     ? `no signing key fits algorithm ${alg}`
     : `no signing key with kid ${quote(kid)} fits algorithm ${alg}`;
-}
-
-function quote(value: string): string {
-  const shortened = value.length > MAX_ECHOED_LENGTH ? `${value.slice(0, MAX_ECHOED_LENGTH)}…` : value;
-  return JSON.stringify(shortened);
-}
-
-/** `2026-11-24T10:00:00Z`; a value outside the Date range is shown as the raw number rather than throwing. */
-function formatInstant(seconds: number): string {
-  const date = new Date(seconds * 1000);
-  if (Number.isNaN(date.getTime())) return `${seconds} (seconds since the epoch)`;
-  return date.toISOString().replace('.000Z', 'Z');
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Keys
-
-type KeyRecord = JsonWebKey & { kid?: unknown };
-
-function selectCandidateKeys(keys: readonly JsonWebKey[], alg: JwsAlgorithm, kid: string | undefined): JsonWebKey[] {
-  const profile = algorithmProfiles[alg];
-  if (!Array.isArray(keys)) return [];
-  return (keys as readonly KeyRecord[]).filter((key) => {
-    if (typeof key !== 'object' || key === null) return false;
-    if (kid !== undefined && key.kid !== kid) return false;
-    // Matching `kty` to the algorithm is what stops algorithm confusion (e.g. an RSA public key used as an HMAC secret).
-    if (key.kty !== profile.keyType) return false;
-    if (profile.curve !== undefined && key.crv !== profile.curve) return false;
-    if (key.alg !== undefined && key.alg !== alg) return false;
-    if (key.use !== undefined && key.use !== 'sig') return false;
-    if (key.key_ops !== undefined && !(Array.isArray(key.key_ops) && key.key_ops.includes('verify'))) return false;
-    return true;
-  });
-}
-
-/** Only the members needed to verify: a JWKS that leaks private members (`d`, `p`, …) must not make us hold a private key. */
-function verificationJwk(key: JsonWebKey, keyType: KeyType): JsonWebKey {
-  switch (keyType) {
-    case 'RSA':
-      return { kty: 'RSA', n: key.n, e: key.e };
-    case 'EC':
-      return { kty: 'EC', crv: key.crv, x: key.x, y: key.y };
-    case 'OKP':
-      return { kty: 'OKP', crv: key.crv, x: key.x };
-    case 'oct':
-      return { kty: 'oct', k: key.k };
-  }
-}
-
-/**
- * Imported keys by identity. The identity is the algorithm plus the verification members themselves rather than a
- * digest of them: exact (no collision can map a token to another key's CryptoKey) and computed without an await.
- * Values are promises so concurrent first requests share one import; `undefined` remembers a key that cannot import.
- */
-const importedKeys = new Map<string, Promise<CryptoKey | undefined>>();
-
-function importVerificationKey(key: JsonWebKey, alg: JwsAlgorithm): Promise<CryptoKey | undefined> {
-  const jwk = verificationJwk(key, algorithmProfiles[alg].keyType);
-  const identity = [alg, jwk.kty, jwk.crv, jwk.n, jwk.e, jwk.x, jwk.y, jwk.k].map((part) => part ?? '').join('\u0000');
-  const cached = importedKeys.get(identity);
-  if (cached) {
-    // Re-inserting marks the entry as recently used, so eviction below drops the least recently used key.
-    importedKeys.delete(identity);
-    importedKeys.set(identity, cached);
-    return cached;
-  }
-  const imported = isStrongEnough(jwk, alg)
-    ? crypto.subtle.importKey('jwk', jwk, algorithmProfiles[alg].importParams, false, ['verify']).then(
-        (cryptoKey) => cryptoKey,
-        () => undefined,
-      )
-    : Promise.resolve(undefined);
-  importedKeys.set(identity, imported);
-  if (importedKeys.size > MAX_CACHED_KEYS) {
-    const oldest = importedKeys.keys().next();
-    if (!oldest.done) importedKeys.delete(oldest.value);
-  }
-  return imported;
-}
-
-/**
- * RFC 7518 §3.2 and §3.3 make these sizes a MUST. WebCrypto would import a toy RSA modulus or a one-byte HMAC
- * secret, and a token verified with either proves little.
- */
-function isStrongEnough(jwk: JsonWebKey, alg: JwsAlgorithm): boolean {
-  if (jwk.kty === 'RSA') return significantLength(jwk.n) >= MIN_RSA_MODULUS_BYTES;
-  if (jwk.kty === 'oct') return significantLength(jwk.k) >= Number(alg.slice(2)) / 8;
-  return true;
-}
-
-function significantLength(member: string | undefined): number {
-  const bytes = member === undefined ? undefined : decodeBase64Url(member);
-  if (!bytes) return 0;
-  let start = 0;
-  while (start < bytes.length && bytes[start] === 0) start += 1;
-  return bytes.length - start;
-}
-
-async function verifySignature(
-  profile: AlgorithmProfile,
-  key: CryptoKey,
-  signature: Uint8Array<ArrayBuffer>,
-  signingInput: Uint8Array<ArrayBuffer>,
-): Promise<boolean> {
-  try {
-    return await crypto.subtle.verify(profile.verifyParams, key, signature, signingInput);
-  } catch {
-    // Some engines throw instead of answering false for a signature of the wrong length.
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -469,24 +219,15 @@ function decodeJsonSegment(segment: string): Record<string, unknown> | undefined
     : undefined;
 }
 
-function decodeBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!BASE64URL_ALPHABET.test(text) || text.length % 4 === 1) return undefined;
-  let binary: string;
+function decodeBase64Url(text: string): Uint8Array | undefined {
+  if (!BASE64URL_ALPHABET.test(text)) return undefined;
+  let bytes: Uint8Array;
   try {
-    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    bytes = base64url.decode(text);
   } catch {
     return undefined;
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index += 1) bytes[index] = binary.charCodeAt(index);
-  // atob ignores stray low bits in the last character, so several spellings decode alike; accepting only the
-  // canonical one keeps a token from having look-alike variants (which would defeat replay or revocation lists).
-  if (encodeBase64Url(bytes) !== text) return undefined;
-  return bytes;
-}
-
-function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  // A base64 decoder ignores stray low bits in the last character, so several spellings decode alike; accepting only
+  // the canonical one keeps a token from having look-alike variants (which would defeat replay or revocation lists).
+  return base64url.encode(bytes) === text ? bytes : undefined;
 }

@@ -1,9 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import type { PolicyIssue } from './errors.js';
-
-/** Policies are small; anything bigger is a mistake or an attack on the parser. */
-export const maxPolicyTextLength = 256 * 1024;
-const maxDocumentDepth = 64;
+import { maxAliasCount, maxDocumentDepth, maxPolicyTextLength } from './limits.js';
 
 export type DocumentPath = readonly (string | number)[];
 
@@ -81,7 +78,7 @@ export function parse(text: string): ParsedPolicy {
   let document: unknown;
   if (issues.length === 0) {
     try {
-      document = yamlDocument.toJS({ maxAliasCount: 100 });
+      document = yamlDocument.toJS({ maxAliasCount });
       checkAcyclic(document);
     } catch (error) {
       issues.push(parseIssue(`The document cannot be used: ${describe(error)}`, 1, 1));

@@ -1,5 +1,13 @@
 import { z } from 'zod';
+import type { AnyAction } from './action.js';
 import { actionDefinitions } from './actions/registry.js';
+import {
+  maxActionsPerRule,
+  maxExpressionLength,
+  maxExpressionsPerRule,
+  maxRuleNameLength,
+  maxRulesPerPhase,
+} from './limits.js';
 
 /**
  * The zod schema of a whole policy document, composed from each action's own config schema. The validator walks the
@@ -7,15 +15,10 @@ import { actionDefinitions } from './actions/registry.js';
  * Schema that Monaco uses and the OpenAPI description of policy bodies.
  */
 
-export const maxRulesPerPhase = 256;
-export const maxActionsPerRule = 32;
-export const maxExpressionsPerRule = 32;
-export const maxExpressionLength = 4096;
-
 export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
 export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
 
-const actionSchemas = actionDefinitions.map((definition) => {
+function actionSchemaOf(definition: AnyAction) {
   const config = definition.configRequired ? definition.configSchema : definition.configSchema.optional();
   return z
     .strictObject({
@@ -24,19 +27,18 @@ const actionSchemas = actionDefinitions.map((definition) => {
     })
     .describe(`${definition.type}: ${definition.description} Phases: ${definition.phases.join(', ')}.`)
     .meta({ id: `action.${definition.type}` });
-});
+}
+
+const [firstAction, ...otherActions] = actionDefinitions;
 
 export const actionSchema = z
-  .discriminatedUnion(
-    'type',
-    actionSchemas as unknown as [(typeof actionSchemas)[number], ...(typeof actionSchemas)[number][]],
-  )
+  .discriminatedUnion('type', [actionSchemaOf(firstAction), ...otherActions.map(actionSchemaOf)])
   .describe('An action: its `type` and that type’s `config`.')
   .meta({ id: 'action' });
 
 export const ruleSchema = z
   .strictObject({
-    name: z.string().max(256).optional().describe('A label shown in request logs and decision traces.'),
+    name: z.string().max(maxRuleNameLength).optional().describe('A label shown in request logs and decision traces.'),
     expressions: z
       .array(z.string().min(1).max(maxExpressionLength))
       .max(maxExpressionsPerRule)

@@ -4,6 +4,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { actionDefinitions, celEnvironment, runtimeErrorCodes, validationErrorCodes } from '../src/index.js';
+import * as limits from '../src/limits.js';
 
 /**
  * The README is the language reference; these checks keep it true. Every list is generated from the code (the action
@@ -159,5 +160,25 @@ describe('README documents the CEL environment', () => {
     for (const { name } of definitions.variables.filter((definition) => !builtInVariables.has(definition.name))) {
       expect(text, `variable ${name}`).toMatch(new RegExp(`\`${name}[.\`]`));
     }
+  });
+});
+
+describe('README states the document limits', () => {
+  it('as src/limits.ts sets them', () => {
+    const start = readme.indexOf('- Limits: ');
+    expect(start, 'README has no "- Limits:" line').toBeGreaterThan(-1);
+    const text = readme.slice(start, readme.indexOf('\n- ', start + 1)).replace(/\s+/g, ' ');
+    const count = (value: number) => value.toLocaleString('en-US');
+    expect(text).toContain(`${count(limits.maxPolicyTextLength / 1024)} KiB of text`);
+    expect(text).toContain(`${count(limits.maxDocumentDepth)} levels of nesting`);
+    expect(text).toContain(`${count(limits.maxAliasCount)} aliases`);
+    expect(text).toContain(`${count(limits.maxRulesPerPhase)} rules per phase`);
+    expect(text).toContain(
+      `${count(limits.maxActionsPerRule)} actions and ${count(limits.maxExpressionsPerRule)} expressions per rule`,
+    );
+    expect(text).toContain(`at most ${count(limits.maxExpressionLength)} characters`);
+    expect(text).toContain(`${count(limits.celExpressionLimits.maxAstNodes)} nodes`);
+    expect(text).toContain(`${count(limits.celExpressionLimits.maxDepth)} levels deep`);
+    expect(text).toContain(`name at most ${count(limits.maxRuleNameLength)} characters`);
   });
 });

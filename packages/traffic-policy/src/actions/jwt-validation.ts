@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome, type PolicyContext } from '../context.js';
-import { supportedJwsAlgorithms, verifyJwt, type JwsAlgorithm, type JwtVerification } from '../jws.js';
+import { supportedJwsAlgorithms, verifyJwt, type JwtVerification } from '../jws.js';
 import type { PolicyPorts } from '../ports.js';
 import { enforceField, headerValue, respondWithError } from './shared.js';
 
@@ -58,7 +58,7 @@ const configSchema = z.strictObject({
   jws: z
     .strictObject({
       allowed_algorithms: z
-        .array(z.enum(supportedJwsAlgorithms as [JwsAlgorithm, ...JwsAlgorithm[]]))
+        .array(z.enum(supportedJwsAlgorithms))
         .min(1)
         .default(['RS256'])
         .describe('Accepted signature algorithms (default RS256); "none" is never accepted.'),
@@ -101,7 +101,7 @@ export const jwtValidationAction = defineAction({
   alwaysTerminates: () => false,
   compile(config, context) {
     const jkus = config.jws.keys.sources?.additional_jkus ?? [];
-    const staticKeys = (config.jws.keys.static ?? []) as JsonWebKey[];
+    const staticKeys = config.jws.keys.static ?? [];
     if (jkus.length === 0 && staticKeys.length === 0) {
       context.issue(
         'POLICY_CONFIG_INVALID',
@@ -200,14 +200,13 @@ function bodyField(request: PolicyContext, name: string): string | undefined {
 
 async function resolveKeys(
   header: { kid?: string; jku?: string },
-  staticKeys: readonly JsonWebKey[],
+  staticKeys: readonly unknown[],
   jkus: readonly string[],
   ports: PolicyPorts,
-): Promise<readonly JsonWebKey[]> {
+): Promise<readonly unknown[]> {
   // Only the configured JWKS URLs are fetched; a `jku` in the token header is never trusted.
   const fetched = await Promise.all(jkus.map((url) => ports.jwks.keys(url)));
-  // WebCrypto checks every member when it imports a key; a JWKS entry is a JsonWebKey from here on.
-  return [...staticKeys, ...(fetched.flat() as readonly JsonWebKey[])];
+  return [...staticKeys, ...fetched.flat()];
 }
 
 function tokenResult(verification: JwtVerification, token: z.infer<typeof tokenSchema>): Record<string, unknown> {

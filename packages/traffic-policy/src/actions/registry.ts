@@ -1,4 +1,4 @@
-import type { ActionDefinition } from '../action.js';
+import type { AnyAction } from '../action.js';
 import { addHeadersAction } from './add-headers.js';
 import { basicAuthAction } from './basic-auth.js';
 import { circuitBreakerAction } from './circuit-breaker.js';
@@ -19,8 +19,11 @@ import { unsupportedActions } from './unsupported.js';
 import { urlRewriteAction } from './url-rewrite.js';
 import { verifyWebhookAction } from './verify-webhook.js';
 
-/** Every action, listed by hand: no discovery, no decorators. */
-export const actionDefinitions: readonly ActionDefinition<never>[] = [
+/**
+ * Every action, listed by hand: no discovery, no decorators. Typed as non-empty so the policy schema can build its
+ * discriminated union (which needs at least one member) without a cast.
+ */
+export const actionDefinitions: readonly [AnyAction, ...AnyAction[]] = [
   denyAction,
   customResponseAction,
   redirectAction,
@@ -42,8 +45,8 @@ export const actionDefinitions: readonly ActionDefinition<never>[] = [
   responseBodyFindReplaceAction,
   sseFindReplaceAction,
   ...unsupportedActions,
-] as unknown as readonly ActionDefinition<never>[];
+];
 
-export const actionsByType: ReadonlyMap<string, ActionDefinition<never>> = new Map(
+export const actionsByType: ReadonlyMap<string, AnyAction> = new Map(
   actionDefinitions.map((definition) => [definition.type, definition]),
 );
