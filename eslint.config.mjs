@@ -7,12 +7,20 @@ import tseslint from 'typescript-eslint';
  * share it. Anything else (a Node built-in, a framework, a driver, another library) is an error until added here.
  * Each entry is a regular expression over the whole import path.
  */
-const engineAllowedImports = ['zod', 'yaml', '@marcbachmann/cel-js(/.*)?', 'jose', '@noble/hashes/.*'];
+const engineAllowedImports = [
+  '@gatehouse/contracts',
+  'zod',
+  'yaml',
+  '@marcbachmann/cel-js(/.*)?',
+  'jose',
+  '@noble/hashes/.*',
+];
 const engineForbiddenImports = [
   { group: ['node:*'], message: 'The engine is pure: no Node built-ins (it also runs in the browser).' },
   {
     regex: `^(?!(\\.{1,2}/|(${engineAllowedImports.join('|')})$))`,
-    message: 'The engine depends only on zod, yaml, the CEL library (@marcbachmann/cel-js), jose and @noble/hashes.',
+    message:
+      'The engine depends only on @gatehouse/contracts, zod, yaml, the CEL library (@marcbachmann/cel-js), jose and @noble/hashes.',
   },
 ];
 const nodeBuiltins = [

@@ -76,7 +76,7 @@ export {
 } from './schema.js';
 export { actionDefinitions, actionsByType } from './actions/registry.js';
 export type { ActionDefinition, ActionTraits, AnyAction, ActionConfigParse, ParsedActionConfig } from './action.js';
-export { normalizeEndpointUrl, isInternalHost, internalTargetOf } from './actions/forward-internal.js';
+export { internalTargetOf } from './actions/forward-internal.js';
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
 export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
 export { detectMcp, maxMcpDetectionBytes } from './mcp.js';

@@ -1,9 +1,14 @@
-import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint, SyncIpCategory } from '@gatehouse/contracts';
+import {
+  parseEndpointUrl,
+  type ConfigChangeEvent,
+  type ConfigSnapshot,
+  type SyncEndpoint,
+  type SyncIpCategory,
+} from '@gatehouse/contracts';
 import { LayeredMap } from './layered-map.js';
 import {
   compile,
   createIpCategoryIndex,
-  normalizeEndpointUrl,
   parse,
   PolicyCompileError,
   type CompiledPolicy,
@@ -301,8 +306,9 @@ class ConfigDraft {
   }
 
   #load(synced: SyncEndpoint, existing: LoadedEndpoint | undefined): LoadedEndpoint | string {
-    const url = normalizeEndpointUrl(synced.url);
-    if (url === undefined) return `url "${synced.url}" is not scheme://host[:port]`;
+    const address = parseEndpointUrl(synced.url);
+    if (!address.ok) return `url "${synced.url}": ${address.problem}`;
+    const url = address.value.url;
     let upstream: UpstreamTarget | undefined;
     if (synced.type === 'internal' && synced.upstream_url !== null) {
       upstream = parseUpstream(synced.upstream_url);

@@ -1,3 +1,4 @@
+import { parseEndpointUrl } from '@gatehouse/contracts';
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
@@ -15,33 +16,15 @@ const configSchema = z.strictObject({
 });
 
 /**
- * Normalizes an endpoint URL to `scheme://host[:port]` with the default port dropped, so `https://a.internal`,
- * `https://A.internal:443/` and `https://a.internal/` name the same endpoint everywhere (API, engine, data plane).
+ * The normalized URL when `text` can be a forward-internal target, else why not. The endpoint URL rules are the API's
+ * (from @gatehouse/contracts), so a target written `https://A.internal:443/` names the endpoint stored as
+ * `https://a.internal`, and a target the API would never store is refused here too.
  */
-export function normalizeEndpointUrl(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') return undefined;
-  if (url.pathname !== '/' && url.pathname !== '') return undefined;
-  return `${url.protocol}//${url.host}`;
-}
-
-export function isInternalHost(host: string): boolean {
-  return host.toLowerCase().endsWith('.internal');
-}
-
-/** The normalized URL when `text` can be a forward-internal target, else why not. */
 export function internalTargetOf(text: string): { url: string } | { problem: string } {
-  const url = normalizeEndpointUrl(text);
-  if (url === undefined) return { problem: `"${text}" is not an http(s) URL of the form scheme://host[:port]` };
-  if (!isInternalHost(new URL(url).hostname))
-    return { problem: `"${text}" is not an internal endpoint: its host must end in .internal` };
-  return { url };
+  const checked = parseEndpointUrl(text, 'internal');
+  return checked.ok
+    ? { url: checked.value.url }
+    : { problem: `"${text}" is not a forward-internal target: ${checked.problem}` };
 }
 
 export const forwardInternalAction = defineAction({
