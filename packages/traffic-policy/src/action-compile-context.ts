@@ -1,6 +1,6 @@
 import type { ActionCompileContext } from './action.js';
 import { compileExpression, type CompiledExpression } from './cel-environment.js';
-import type { EndpointType } from './compile.js';
+import type { EndpointType } from './compiled-policy.js';
 import type { Phase } from './context.js';
 import type { IssueSeverity, ValidationErrorCode } from './errors.js';
 import { compileTemplate, staticTemplate, type CompiledTemplate } from './interpolation.js';

@@ -1,3 +1,4 @@
+import type { EndpointType } from '@gatehouse/contracts';
 import type { z } from 'zod';
 import type { CompiledExpression } from './cel-environment.js';
 import type { Outcome, Phase, PolicyContext } from './context.js';
@@ -64,7 +65,7 @@ export interface ActionResult {
 /** What an action's compile step may use; problems are collected as issues instead of thrown. */
 export interface ActionCompileContext {
   readonly phase: Phase;
-  readonly endpointType: 'cloud' | 'internal';
+  readonly endpointType: EndpointType;
   /** Stable id of this action in the policy (phase, rule, index), for state such as circuit breakers. */
   readonly actionId: string;
   readonly internalEndpointUrls: ReadonlySet<string> | undefined;

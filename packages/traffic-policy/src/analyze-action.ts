@@ -1,7 +1,7 @@
 import type { AnyAction, ParsedActionConfig } from './action.js';
 import { ActionCompilation } from './action-compile-context.js';
 import { actionsByType } from './actions/registry.js';
-import type { CompiledAction } from './compile.js';
+import type { CompiledAction } from './compiled-policy.js';
 import type { Phase } from './context.js';
 import type { DocumentPath } from './parse.js';
 import { describeValue, isPlainObject, type PolicyWalk } from './policy-walk.js';

@@ -1,5 +1,5 @@
 import { analyzeRule } from './analyze-rule.js';
-import type { CompiledRule } from './compile.js';
+import type { CompiledRule } from './compiled-policy.js';
 import type { Phase } from './context.js';
 import { maxRulesPerPhase } from './limits.js';
 import { describeValue, isPlainObject, type PolicyWalk } from './policy-walk.js';

@@ -1,6 +1,6 @@
 import { analyzeAction } from './analyze-action.js';
 import { analyzeExpressions } from './analyze-expressions.js';
-import type { CompiledAction, CompiledRule } from './compile.js';
+import type { CompiledAction, CompiledRule } from './compiled-policy.js';
 import type { Phase } from './context.js';
 import { maxActionsPerRule, maxRuleNameLength } from './limits.js';
 import { describeValue, frozenExactCopy, isPlainObject, type PolicyWalk } from './policy-walk.js';

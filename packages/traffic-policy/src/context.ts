@@ -1,3 +1,4 @@
+import type { EndpointType } from '@gatehouse/contracts';
 import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
 import type { RuntimeErrorCode } from './errors.js';
@@ -12,7 +13,7 @@ export interface EndpointFacts {
   id: string;
   url: string;
   host: string;
-  type: 'cloud' | 'internal';
+  type: EndpointType;
 }
 
 export interface ConnectionFacts {

@@ -1,4 +1,4 @@
-import type { CompiledPolicy } from './compile.js';
+import type { CompiledPolicy } from './compiled-policy.js';
 import {
   continueOutcome,
   emptyVars,

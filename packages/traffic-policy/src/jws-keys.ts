@@ -1,5 +1,4 @@
 import { compactVerify, createLocalJWKSet, errors, importJWK, type JWK } from 'jose';
-import type { JwsAlgorithm } from './jws.js';
 
 /**
  * Which of the offered keys may verify a token, and whether one does. jose selects the keys (`createLocalJWKSet`:
@@ -7,6 +6,25 @@ import type { JwsAlgorithm } from './jws.js';
  * here is what jose leaves to its caller: keeping only public members, the key sizes RFC 7518 requires, HMAC secrets
  * (jose's key sets refuse symmetric algorithms) and caching across JWKS refreshes.
  */
+
+/** The JWS algorithms (RFC 7518) jwt-validation verifies; `none` is never one of them. */
+export const supportedJwsAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'HS256',
+  'HS384',
+  'HS512',
+] as const;
+
+export type JwsAlgorithm = (typeof supportedJwsAlgorithms)[number];
 
 type HmacAlgorithm = Extract<JwsAlgorithm, `HS${string}`>;
 

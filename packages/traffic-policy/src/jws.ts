@@ -7,26 +7,10 @@
  * Fetching and caching a JWKS is I/O and therefore stays with the caller (`resolveKeys`).
  */
 import { base64url } from 'jose';
-import { checkSignature } from './jws-keys.js';
+import { checkSignature, supportedJwsAlgorithms, type JwsAlgorithm } from './jws-keys.js';
 import { checkClaims, quote, type ClaimRules } from './jwt-claims.js';
 
-export const supportedJwsAlgorithms = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'HS256',
-  'HS384',
-  'HS512',
-] as const;
-
-export type JwsAlgorithm = (typeof supportedJwsAlgorithms)[number];
+export { supportedJwsAlgorithms, type JwsAlgorithm } from './jws-keys.js';
 
 export interface JwtVerifyOptions extends ClaimRules {
   /** Never contains `none`: such tokens are rejected whatever this list says. */

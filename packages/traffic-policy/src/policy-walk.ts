@@ -1,4 +1,4 @@
-import type { EndpointType, PolicyOptions } from './compile.js';
+import type { EndpointType, PolicyOptions } from './compiled-policy.js';
 import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.js';
 import { formatPath, type DocumentPath, type ParsedPolicy } from './parse.js';
 
