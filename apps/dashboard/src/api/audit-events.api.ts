@@ -1,6 +1,6 @@
 import { infiniteQueryOptions } from '@tanstack/react-query';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 export type AuditEvent = components['schemas']['AuditEvent'];
 

@@ -1,6 +1,6 @@
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { ApiError, apiClient, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { ApiError, unwrap, type components } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 export type CurrentActor = components['schemas']['Me'];
 export type Role = CurrentActor['role'];

@@ -7,8 +7,8 @@ import {
   type QueryClient,
 } from '@tanstack/react-query';
 import { policyVersionKeys } from './policy-versions.api';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 export type Endpoint = components['schemas']['Endpoint'];
 export type EndpointType = Endpoint['type'];

@@ -1,6 +1,6 @@
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { apiClient, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { unwrap, type components } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 export type IpCategory = components['schemas']['IpCategory'];
 export type PutIpCategoryBody = components['schemas']['PutIpCategoryBody'];

@@ -1,7 +1,7 @@
 import { infiniteQueryOptions, queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { endpointKeys, updateCachedEndpoint } from './endpoints.api';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 export type PolicyVersion = components['schemas']['PolicyVersion'];
 export type CreatePolicyVersionBody = components['schemas']['CreatePolicyVersionBody'];

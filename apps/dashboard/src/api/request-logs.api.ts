@@ -1,7 +1,7 @@
 import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components, operations } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components, type operations } from '@gatehouse/api-client';
+import { apiClient } from './request-client';
 
 /** One row of the log (list and live tail). */
 export type RequestLogSummary = components['schemas']['RequestLogSummary'];

@@ -22,7 +22,8 @@ import {
   usePutIpCategoryMutation,
   type IpCategory,
 } from '../api/ip-categories.api';
-import { ApiError, describeError } from '../api/request-client';
+import { ApiError } from '@gatehouse/api-client';
+import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';

@@ -2,7 +2,8 @@ import { Alert, Button, Group, Paper, Radio, Select, Stack, Text, TextInput } fr
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useCreateEndpointMutation, type EndpointType } from '../api/endpoints.api';
-import { ApiError, describeError } from '../api/request-client';
+import { ApiError } from '@gatehouse/api-client';
+import { describeError } from '../api/request-client';
 import { PageHeader } from '../components/page-header';
 import { defaultCloudPolicy } from '../lib/default-policies';
 import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/endpoint-url';
@@ -33,7 +34,7 @@ export function NewEndpointPage() {
   const urlProblem = describeEndpointUrlProblem(url, type);
   const upstreamProblem = type === 'internal' ? describeUpstreamUrlProblem(upstreamUrl) : null;
   const serverError = createEndpoint.error;
-  const serverField = serverError instanceof ApiError ? fieldOfErrorCode[serverError.errorCode] : undefined;
+  const serverField = serverError instanceof ApiError ? fieldOfErrorCode[serverError.code] : undefined;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
