@@ -2,7 +2,8 @@ import { MantineProvider } from '@mantine/core';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import { createMemoryRouter, RouterProvider, type RouteObject } from 'react-router';
-import { authKeys, type CurrentActor } from './api/auth.api';
+import type { CurrentActor } from './api/auth.api';
+import { authKeys } from './api/query-keys';
 import { createQueryClient } from './api/query-client';
 
 export const signedInEditor: CurrentActor = {

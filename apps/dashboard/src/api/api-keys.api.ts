@@ -1,15 +1,11 @@
 import { infiniteQueryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { apiKeyKeys } from './query-keys';
 import { apiClient } from './request-client';
 
 export type ApiKey = components['schemas']['ApiKey'];
 export type CreatedApiKey = components['schemas']['CreatedApiKey'];
 export type CreateApiKeyBody = components['schemas']['CreateApiKeyBody'];
-
-export const apiKeyKeys = {
-  all: ['api-keys'] as const,
-  list: () => [...apiKeyKeys.all, 'list'] as const,
-};
 
 export const apiKeyQueries = {
   list: () =>

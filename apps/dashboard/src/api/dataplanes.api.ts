@@ -1,13 +1,9 @@
 import { queryOptions } from '@tanstack/react-query';
 import { unwrap, type components } from '@gatehouse/api-client';
+import { dataplaneKeys } from './query-keys';
 import { apiClient } from './request-client';
 
 export type Dataplane = components['schemas']['Dataplane'];
-
-export const dataplaneKeys = {
-  all: ['dataplanes'] as const,
-  list: () => [...dataplaneKeys.all, 'list'] as const,
-};
 
 export const dataplaneQueries = {
   /** The fleet changes on its own (heartbeats every 30 s), so the page polls. */

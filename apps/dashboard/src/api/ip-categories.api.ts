@@ -1,14 +1,10 @@
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
 import { unwrap, type components } from '@gatehouse/api-client';
+import { ipCategoryKeys } from './query-keys';
 import { apiClient } from './request-client';
 
 export type IpCategory = components['schemas']['IpCategory'];
 export type PutIpCategoryBody = components['schemas']['PutIpCategoryBody'];
-
-export const ipCategoryKeys = {
-  all: ['ip-categories'] as const,
-  list: () => [...ipCategoryKeys.all, 'list'] as const,
-};
 
 export const ipCategoryQueries = {
   list: () =>

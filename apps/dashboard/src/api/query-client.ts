@@ -1,5 +1,5 @@
 import { MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
-import { authKeys } from './auth.api';
+import { authKeys } from './query-keys';
 import { ApiError } from '@gatehouse/api-client';
 
 /**

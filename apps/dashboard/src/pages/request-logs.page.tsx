@@ -16,12 +16,8 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { endpointQueries } from '../api/endpoints.api';
-import {
-  requestLogQueries,
-  useRequestLogTail,
-  type RequestLogFilters,
-  type RequestLogSummary,
-} from '../api/request-logs.api';
+import type { RequestLogFilters } from '../api/query-keys';
+import { requestLogQueries, useRequestLogTail, type RequestLogSummary } from '../api/request-logs.api';
 import { PageHeader } from '../components/page-header';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
 import { RequestLogDetails, statusColor } from '../components/request-log-details';
