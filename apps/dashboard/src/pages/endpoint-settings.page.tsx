@@ -6,7 +6,7 @@ import { useNavigate } from 'react-router';
 import { useDeleteEndpointMutation, useUpdateEndpointMutation, type Endpoint } from '../api/endpoints.api';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { describeUpstreamUrlProblem } from '../lib/endpoint-url';
+import { describeUpstreamUrlProblem } from '../lib/url-field-rules';
 import { paths } from '../paths';
 import { usePermissions } from '../session/session';
 import { useEndpointFromOutlet } from './endpoint-detail.page';

@@ -6,7 +6,7 @@ import { ApiError } from '@gatehouse/api-client';
 import { describeError } from '../api/request-client';
 import { PageHeader } from '../components/page-header';
 import { defaultCloudPolicy } from '../lib/default-policies';
-import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/endpoint-url';
+import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/url-field-rules';
 import { paths } from '../paths';
 
 type HostHeaderMode = 'preserve' | 'rewrite';
