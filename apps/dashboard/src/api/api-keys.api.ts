@@ -19,6 +19,7 @@ export const apiKeyQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.api_keys),
     }),
 };
 

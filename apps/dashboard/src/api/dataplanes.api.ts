@@ -11,6 +11,7 @@ export const dataplaneQueries = {
     queryOptions({
       queryKey: dataplaneKeys.list(),
       queryFn: () => unwrap(apiClient.GET('/api/dataplanes')),
+      select: (data) => data.dataplanes,
       refetchInterval: 10_000,
     }),
 };

@@ -18,6 +18,7 @@ export type UpdateEndpointBody = components['schemas']['UpdateEndpointBody'];
 const pageSize = 50;
 
 export const endpointQueries = {
+  /** Read as the endpoints loaded so far; the cache keeps the API's pages (endpoint-cache.ts rewrites them). */
   list: (filters: EndpointListFilters) =>
     infiniteQueryOptions({
       queryKey: endpointKeys.list(filters),
@@ -29,6 +30,7 @@ export const endpointQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.endpoints),
     }),
   /**
    * Every internal endpoint URL (all pages), so the browser's policy check can warn about forward-internal targets

@@ -11,6 +11,7 @@ export const ipCategoryQueries = {
     queryOptions({
       queryKey: ipCategoryKeys.list(),
       queryFn: () => unwrap(apiClient.GET('/api/ip-categories')),
+      select: (data) => data.ip_categories,
     }),
 };
 

@@ -26,6 +26,7 @@ export const policyVersionQueries = {
         const cursor = cursorOf(lastPage.next_page_uri, 'before_version');
         return cursor === undefined ? undefined : Number(cursor);
       },
+      select: (data) => data.pages.flatMap((page) => page.versions),
     }),
   /** Versions are immutable, so a fetched one never goes stale. */
   detail: (endpointId: string, version: number) =>

@@ -22,6 +22,7 @@ export const requestLogQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri, 'before'),
+      select: (data) => data.pages.flatMap((page) => page.request_logs),
       // New requests arrive all the time: every visit asks again.
       staleTime: 0,
       refetchOnWindowFocus: true,

@@ -1,21 +1,8 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconCheck, IconCopy, IconKey, IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { Role } from '../api/auth.api';
 import {
   apiKeyQueries,
@@ -27,7 +14,8 @@ import {
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { PagedTable } from '../components/paged-table';
+import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
 
 const roleOptions: Array<{ value: Role; label: string }> = [
@@ -126,7 +114,6 @@ function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
 
 export function ApiKeysPage() {
   const apiKeys = useInfiniteQuery(apiKeyQueries.list());
-  const rows = useMemo(() => apiKeys.data?.pages.flatMap((page) => page.api_keys) ?? [], [apiKeys.data]);
   const revoke = useRevokeApiKeyMutation();
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
@@ -153,85 +140,63 @@ export function ApiKeysPage() {
         description="For scripts and automation: the same API as the dashboard, with a role."
         actions={newButton}
       />
-      {apiKeys.isPending ? (
-        <LoadingState label="Loading API keys…" />
-      ) : apiKeys.isError ? (
-        <ErrorState title="Could not load API keys" error={apiKeys.error} onRetry={() => void apiKeys.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title="No API keys" action={newButton}>
-          Create a key to manage Gatehouse from scripts or CI.
-        </EmptyState>
-      ) : (
-        <>
-          <Table.ScrollContainer minWidth={720}>
-            <Table verticalSpacing="sm" data-testid="api-keys-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Key</Table.Th>
-                  <Table.Th>Description</Table.Th>
-                  <Table.Th>Role</Table.Th>
-                  <Table.Th>Last used</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th aria-label="Actions" />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {rows.map((apiKey) => (
-                  <Table.Tr key={apiKey.id}>
-                    <Table.Td>
-                      <Group gap={6} wrap="nowrap">
-                        <IconKey size={14} aria-hidden />
-                        <Text ff="monospace" size="sm">
-                          {apiKey.prefix}…
-                        </Text>
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">{apiKey.description}</Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge variant="outline">{apiKey.role}</Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">
-                        {apiKey.last_used_at ? <RelativeTime timestamp={apiKey.last_used_at} /> : 'never'}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">
-                        <RelativeTime timestamp={apiKey.created_at} />
-                        {apiKey.created_by ? ` by ${apiKey.created_by}` : ''}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Button
-                        size="xs"
-                        color="red"
-                        variant="subtle"
-                        onClick={() => setRevoking(apiKey)}
-                        aria-label={`Revoke ${apiKey.prefix}`}
-                      >
-                        Revoke
-                      </Button>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          {apiKeys.hasNextPage ? (
-            <Group justify="center">
+      <PagedTable
+        query={apiKeys}
+        loadingLabel="Loading API keys…"
+        errorTitle="Could not load API keys"
+        empty={
+          <EmptyState title="No API keys" action={newButton}>
+            Create a key to manage Gatehouse from scripts or CI.
+          </EmptyState>
+        }
+        minWidth={720}
+        testId="api-keys-table"
+        rowKey={(apiKey) => apiKey.id}
+        columns={[
+          {
+            header: 'Key',
+            cell: (apiKey) => (
+              <Group gap={6} wrap="nowrap">
+                <IconKey size={14} aria-hidden />
+                <Text ff="monospace" size="sm">
+                  {apiKey.prefix}…
+                </Text>
+              </Group>
+            ),
+          },
+          { header: 'Description', cell: (apiKey) => <Text size="sm">{apiKey.description}</Text> },
+          { header: 'Role', cell: (apiKey) => <Badge variant="outline">{apiKey.role}</Badge> },
+          {
+            header: 'Last used',
+            cell: (apiKey) => (
+              <Text size="sm">{apiKey.last_used_at ? <RelativeTime timestamp={apiKey.last_used_at} /> : 'never'}</Text>
+            ),
+          },
+          {
+            header: 'Created',
+            cell: (apiKey) => (
+              <Text size="sm">
+                <RelativeTime timestamp={apiKey.created_at} />
+                {apiKey.created_by ? ` by ${apiKey.created_by}` : ''}
+              </Text>
+            ),
+          },
+          {
+            label: 'Actions',
+            cell: (apiKey) => (
               <Button
-                variant="default"
-                loading={apiKeys.isFetchingNextPage}
-                onClick={() => void apiKeys.fetchNextPage()}
+                size="xs"
+                color="red"
+                variant="subtle"
+                onClick={() => setRevoking(apiKey)}
+                aria-label={`Revoke ${apiKey.prefix}`}
               >
-                Load more
+                Revoke
               </Button>
-            </Group>
-          ) : null}
-        </>
-      )}
+            ),
+          },
+        ]}
+      />
       {creating ? <CreateApiKeyDialog onClose={() => setCreating(false)} /> : null}
       <ConfirmDialog
         opened={revoking !== null}

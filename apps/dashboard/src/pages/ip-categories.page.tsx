@@ -6,7 +6,6 @@ import {
   Group,
   Modal,
   Stack,
-  Table,
   Text,
   TextInput,
   Textarea,
@@ -26,7 +25,8 @@ import { ApiError } from '@gatehouse/api-client';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { PagedTable } from '../components/paged-table';
+import { EmptyState } from '../components/query-states';
 import { usePermissions } from '../session/session';
 
 /** The API's rule for category names (ip-categories.dto.ts). */
@@ -161,99 +161,90 @@ export function IpCategoriesPage() {
         description="Named address ranges. Policies test them with 'name' in conn.client_ip.categories."
         actions={newButton}
       />
-      {categories.isPending ? (
-        <LoadingState label="Loading IP categories…" />
-      ) : categories.isError ? (
-        <ErrorState
-          title="Could not load IP categories"
-          error={categories.error}
-          onRetry={() => void categories.refetch()}
-        />
-      ) : categories.data.ip_categories.length === 0 ? (
-        <EmptyState title="No IP categories" action={newButton}>
-          Create one for your office or partner networks.
-        </EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={720}>
-          <Table verticalSpacing="sm" data-testid="ip-categories-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Description</Table.Th>
-                <Table.Th>Addresses</Table.Th>
-                {canEdit ? <Table.Th aria-label="Actions" /> : null}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {categories.data.ip_categories.map((category) => (
-                <Table.Tr key={category.name}>
-                  <Table.Td>
-                    <Group gap={6} wrap="nowrap">
-                      <Text ff="monospace" size="sm">
-                        {category.name}
-                      </Text>
-                      {category.builtin ? (
-                        <Badge size="xs" variant="light" color="gray">
-                          built-in
-                        </Badge>
-                      ) : null}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">{category.description}</Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (
-                        <Badge key={cidr} variant="outline" color="gray" tt="none" ff="monospace">
-                          {cidr}
-                        </Badge>
-                      ))}
-                      {category.cidrs.length > visibleCidrCount ? (
-                        <Text size="xs" c="dimmed">
-                          +{category.cidrs.length - visibleCidrCount} more
-                        </Text>
-                      ) : null}
-                      {category.cidrs.length === 0 ? (
-                        <Text size="xs" c="dimmed">
-                          none
-                        </Text>
-                      ) : null}
-                    </Group>
-                  </Table.Td>
-                  {canEdit ? (
-                    <Table.Td>
-                      {category.builtin ? null : (
-                        <Group gap={4} wrap="nowrap">
-                          <Tooltip label="Edit">
-                            <ActionIcon
-                              variant="subtle"
-                              aria-label={`Edit ${category.name}`}
-                              onClick={() => setEditing(category)}
-                            >
-                              <IconPencil size={16} />
-                            </ActionIcon>
-                          </Tooltip>
-                          <Tooltip label="Delete">
-                            <ActionIcon
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Delete ${category.name}`}
-                              onClick={() => setDeleting(category)}
-                            >
-                              <IconTrash size={16} />
-                            </ActionIcon>
-                          </Tooltip>
-                        </Group>
-                      )}
-                    </Table.Td>
-                  ) : null}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <PagedTable
+        query={categories}
+        loadingLabel="Loading IP categories…"
+        errorTitle="Could not load IP categories"
+        empty={
+          <EmptyState title="No IP categories" action={newButton}>
+            Create one for your office or partner networks.
+          </EmptyState>
+        }
+        minWidth={720}
+        testId="ip-categories-table"
+        rowKey={(category) => category.name}
+        columns={[
+          {
+            header: 'Name',
+            cell: (category) => (
+              <Group gap={6} wrap="nowrap">
+                <Text ff="monospace" size="sm">
+                  {category.name}
+                </Text>
+                {category.builtin ? (
+                  <Badge size="xs" variant="light" color="gray">
+                    built-in
+                  </Badge>
+                ) : null}
+              </Group>
+            ),
+          },
+          { header: 'Description', cell: (category) => <Text size="sm">{category.description}</Text> },
+          {
+            header: 'Addresses',
+            cell: (category) => (
+              <Group gap={4}>
+                {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (
+                  <Badge key={cidr} variant="outline" color="gray" tt="none" ff="monospace">
+                    {cidr}
+                  </Badge>
+                ))}
+                {category.cidrs.length > visibleCidrCount ? (
+                  <Text size="xs" c="dimmed">
+                    +{category.cidrs.length - visibleCidrCount} more
+                  </Text>
+                ) : null}
+                {category.cidrs.length === 0 ? (
+                  <Text size="xs" c="dimmed">
+                    none
+                  </Text>
+                ) : null}
+              </Group>
+            ),
+          },
+          ...(canEdit
+            ? [
+                {
+                  label: 'Actions',
+                  cell: (category: IpCategory) =>
+                    category.builtin ? null : (
+                      <Group gap={4} wrap="nowrap">
+                        <Tooltip label="Edit">
+                          <ActionIcon
+                            variant="subtle"
+                            aria-label={`Edit ${category.name}`}
+                            onClick={() => setEditing(category)}
+                          >
+                            <IconPencil size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                        <Tooltip label="Delete">
+                          <ActionIcon
+                            variant="subtle"
+                            color="red"
+                            aria-label={`Delete ${category.name}`}
+                            onClick={() => setDeleting(category)}
+                          >
+                            <IconTrash size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                      </Group>
+                    ),
+                },
+              ]
+            : []),
+        ]}
+      />
       {editing ? (
         <IpCategoryDialog category={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
       ) : null}
