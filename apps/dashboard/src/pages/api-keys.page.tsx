@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Te
 import { notifications } from '@mantine/notifications';
 import { IconCheck, IconCopy, IconKey, IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { Role } from '../api/auth.api';
 import {
   apiKeyQueries,
@@ -17,6 +17,8 @@ import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { FormDialog } from '../forms/form-dialog';
+import { useApiForm } from '../forms/use-api-form';
 
 const roleOptions: Array<{ value: Role; label: string }> = [
   { value: 'viewer', label: 'Viewer: read only' },
@@ -24,91 +26,64 @@ const roleOptions: Array<{ value: Role; label: string }> = [
   { value: 'admin', label: 'Admin: everything, including users and keys' },
 ];
 
+function CreatedApiKeyDialog({ created, onClose }: { created: CreatedApiKey; onClose: () => void }) {
+  return (
+    <Modal opened onClose={onClose} title={<Text fw={600}>API key created</Text>} size="lg" closeOnClickOutside={false}>
+      <Stack>
+        <Alert color="yellow" title="Copy the secret now">
+          This is the only time Gatehouse shows it; only its hash is stored. Send it as{' '}
+          <Code>Authorization: Bearer &lt;secret&gt;</Code>.
+        </Alert>
+        <Group wrap="nowrap" gap="xs">
+          <Code block style={{ flex: 1, wordBreak: 'break-all' }} data-testid="api-key-secret">
+            {created.secret}
+          </Code>
+          <CopyButton value={created.secret}>
+            {({ copied, copy }) => (
+              <Button
+                onClick={copy}
+                variant={copied ? 'light' : 'filled'}
+                color={copied ? 'green' : undefined}
+                leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
+              >
+                {copied ? 'Copied' : 'Copy'}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+        <Group justify="flex-end">
+          <Button onClick={onClose}>I have stored it</Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
 function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
   const createApiKey = useCreateApiKeyMutation();
-  const [description, setDescription] = useState('');
-  const [role, setRole] = useState<Role>('editor');
+  const form = useApiForm<{ description: string; role: Role }>({ initialValues: { description: '', role: 'editor' } });
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    createApiKey.mutate({ description: description.trim(), role }, { onSuccess: setCreated });
-  };
-
-  if (created) {
-    return (
-      <Modal
-        opened
-        onClose={onClose}
-        title={<Text fw={600}>API key created</Text>}
-        size="lg"
-        closeOnClickOutside={false}
-      >
-        <Stack>
-          <Alert color="yellow" title="Copy the secret now">
-            This is the only time Gatehouse shows it; only its hash is stored. Send it as{' '}
-            <Code>Authorization: Bearer &lt;secret&gt;</Code>.
-          </Alert>
-          <Group wrap="nowrap" gap="xs">
-            <Code block style={{ flex: 1, wordBreak: 'break-all' }} data-testid="api-key-secret">
-              {created.secret}
-            </Code>
-            <CopyButton value={created.secret}>
-              {({ copied, copy }) => (
-                <Button
-                  onClick={copy}
-                  variant={copied ? 'light' : 'filled'}
-                  color={copied ? 'green' : undefined}
-                  leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-                >
-                  {copied ? 'Copied' : 'Copy'}
-                </Button>
-              )}
-            </CopyButton>
-          </Group>
-          <Group justify="flex-end">
-            <Button onClick={onClose}>I have stored it</Button>
-          </Group>
-        </Stack>
-      </Modal>
-    );
-  }
-
+  if (created) return <CreatedApiKeyDialog created={created} onClose={onClose} />;
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>New API key</Text>}>
-      <form onSubmit={submit}>
-        <Stack>
-          <TextInput
-            label="Description"
-            description="What uses this key, e.g. the CI deploy job"
-            maxLength={255}
-            value={description}
-            onChange={(event) => setDescription(event.currentTarget.value)}
-            data-autofocus
-          />
-          <Select
-            label="Role"
-            data={roleOptions}
-            value={role}
-            onChange={(value) => value && setRole(value)}
-            allowDeselect={false}
-          />
-          {createApiKey.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(createApiKey.error)}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={createApiKey.isPending}>
-              Create key
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      form={form}
+      title="New API key"
+      submitLabel="Create key"
+      onSubmit={(values) =>
+        createApiKey.mutateAsync({ description: values.description.trim(), role: values.role }).then(setCreated)
+      }
+      onClose={onClose}
+    >
+      <TextInput
+        label="Description"
+        description="What uses this key, e.g. the CI deploy job"
+        maxLength={255}
+        {...form.getInputProps('description')}
+        data-autofocus
+      />
+      <Select label="Role" data={roleOptions} {...form.getInputProps('role')} allowDeselect={false} />
+    </FormDialog>
   );
 }
 

@@ -1,32 +1,21 @@
-import {
-  ActionIcon,
-  Alert,
-  Badge,
-  Button,
-  Group,
-  Modal,
-  Stack,
-  Text,
-  TextInput,
-  Textarea,
-  Tooltip,
-} from '@mantine/core';
+import { ActionIcon, Badge, Button, Group, Stack, Text, TextInput, Textarea, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import {
   ipCategoryQueries,
   useDeleteIpCategoryMutation,
   usePutIpCategoryMutation,
   type IpCategory,
 } from '../api/ip-categories.api';
-import { ApiError } from '@gatehouse/api-client';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
+import { FormDialog } from '../forms/form-dialog';
+import { useApiForm } from '../forms/use-api-form';
 import { usePermissions } from '../session/session';
 
 /** The API's rule for category names (ip-categories.dto.ts). */
@@ -48,87 +37,58 @@ interface CategoryDialogProps {
 
 function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
   const putCategory = usePutIpCategoryMutation();
-  const [name, setName] = useState(category?.name ?? '');
-  const [description, setDescription] = useState(category?.description ?? '');
-  const [cidrText, setCidrText] = useState(category?.cidrs.join('\n') ?? '');
-  const [submitted, setSubmitted] = useState(false);
-  const nameProblem = categoryNamePattern.test(name)
-    ? null
-    : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office';
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (nameProblem) return;
-    putCategory.mutate(
-      { name, body: { description: description.trim(), cidrs: parseCidrLines(cidrText) } },
-      {
-        onSuccess: () => {
-          notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm({
+    initialValues: {
+      name: category?.name ?? '',
+      description: category?.description ?? '',
+      cidrs: category?.cidrs.join('\n') ?? '',
+    },
+    validate: {
+      name: (name) =>
+        categoryNamePattern.test(name) ? null : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office',
+    },
+    // The API names a bad address by its place in the list (cidrs.3); the field says which one it is.
+    placeDetail: (detail, values) => {
+      const [field, index] = detail.path?.split('.') ?? [];
+      const cidr = index === undefined ? undefined : parseCidrLines(values.cidrs)[Number(index)];
+      return field === 'cidrs' && cidr !== undefined ? { field, message: `${cidr}: ${detail.message}` } : undefined;
+    },
+  });
 
   return (
-    <Modal
-      opened
-      onClose={onClose}
-      title={<Text fw={600}>{category ? `Edit ${category.name}` : 'New IP category'}</Text>}
+    <FormDialog
+      form={form}
+      title={category ? `Edit ${category.name}` : 'New IP category'}
+      submitLabel="Save category"
       size="lg"
+      onSubmit={async ({ name, description, cidrs }) => {
+        await putCategory.mutateAsync({
+          name,
+          body: { description: description.trim(), cidrs: parseCidrLines(cidrs) },
+        });
+        notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
+        onClose();
+      }}
+      onClose={onClose}
     >
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <TextInput
-            label="Name"
-            description="Used in policies: 'com.example.office' in conn.client_ip.categories"
-            value={name}
-            onChange={(event) => setName(event.currentTarget.value)}
-            readOnly={category !== null}
-            error={submitted ? nameProblem : null}
-            data-autofocus
-          />
-          <TextInput
-            label="Description"
-            maxLength={255}
-            value={description}
-            onChange={(event) => setDescription(event.currentTarget.value)}
-          />
-          <Textarea
-            label="Addresses"
-            description="IPv4 or IPv6 CIDRs or single addresses, one per line"
-            autosize
-            minRows={4}
-            maxRows={14}
-            ff="monospace"
-            value={cidrText}
-            onChange={(event) => setCidrText(event.currentTarget.value)}
-          />
-          {putCategory.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(putCategory.error)}
-              {putCategory.error instanceof ApiError
-                ? putCategory.error.details.map((detail) => (
-                    <Text key={`${detail.path}-${detail.message}`} size="sm">
-                      {detail.path ? `${detail.path}: ` : ''}
-                      {detail.message}
-                    </Text>
-                  ))
-                : null}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={putCategory.isPending}>
-              Save category
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+      <TextInput
+        label="Name"
+        description="Used in policies: 'com.example.office' in conn.client_ip.categories"
+        {...form.getInputProps('name')}
+        readOnly={category !== null}
+        data-autofocus
+      />
+      <TextInput label="Description" maxLength={255} {...form.getInputProps('description')} />
+      <Textarea
+        label="Addresses"
+        description="IPv4 or IPv6 CIDRs or single addresses, one per line"
+        autosize
+        minRows={4}
+        maxRows={14}
+        ff="monospace"
+        {...form.getInputProps('cidrs')}
+      />
+    </FormDialog>
   );
 }
 

@@ -1,8 +1,8 @@
-import { Alert, Badge, Button, Group, Modal, PasswordInput, Select, Stack, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Group, PasswordInput, Select, Stack, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { Role } from '../api/auth.api';
 import { describeError } from '../api/request-client';
 import {
@@ -17,6 +17,8 @@ import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { FormDialog } from '../forms/form-dialog';
+import { useApiForm } from '../forms/use-api-form';
 import { useCurrentActor } from '../session/session';
 import { describePasswordProblem, minimumPasswordLength } from '../lib/password-rules';
 
@@ -28,123 +30,59 @@ const roleOptions: Array<{ value: Role; label: string }> = [
 
 function AddUserDialog({ onClose }: { onClose: () => void }) {
   const createUser = useCreateUserMutation();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [role, setRole] = useState<Role>('viewer');
-  const [submitted, setSubmitted] = useState(false);
-  const passwordProblem = describePasswordProblem(password);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (passwordProblem) return;
-    createUser.mutate(
-      { email: email.trim(), password, role },
-      {
-        onSuccess: (user) => {
-          notifications.show({ color: 'green', message: `Added ${user.email} as ${user.role}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm<{ email: string; password: string; role: Role }>({
+    initialValues: { email: '', password: '', role: 'viewer' },
+    validate: { password: describePasswordProblem },
+  });
 
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>Add user</Text>}>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <TextInput
-            label="Email"
-            type="email"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.currentTarget.value)}
-            data-autofocus
-          />
-          <PasswordInput
-            label="Initial password"
-            description={`At least ${minimumPasswordLength} characters; share it with the user safely`}
-            required
-            autoComplete="new-password"
-            value={password}
-            onChange={(event) => setPassword(event.currentTarget.value)}
-            error={submitted ? passwordProblem : null}
-          />
-          <Select
-            label="Role"
-            data={roleOptions}
-            value={role}
-            onChange={(value) => value && setRole(value)}
-            allowDeselect={false}
-          />
-          {createUser.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(createUser.error)}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={createUser.isPending}>
-              Add user
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      form={form}
+      title="Add user"
+      submitLabel="Add user"
+      onSubmit={async ({ email, password, role }) => {
+        const user = await createUser.mutateAsync({ email: email.trim(), password, role });
+        notifications.show({ color: 'green', message: `Added ${user.email} as ${user.role}.` });
+        onClose();
+      }}
+      onClose={onClose}
+    >
+      <TextInput label="Email" type="email" required {...form.getInputProps('email')} data-autofocus />
+      <PasswordInput
+        label="Initial password"
+        description={`At least ${minimumPasswordLength} characters; share it with the user safely`}
+        required
+        autoComplete="new-password"
+        {...form.getInputProps('password')}
+      />
+      <Select label="Role" data={roleOptions} {...form.getInputProps('role')} allowDeselect={false} />
+    </FormDialog>
   );
 }
 
 function SetPasswordDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const updateUser = useUpdateUserMutation();
-  const [password, setPassword] = useState('');
-  const [submitted, setSubmitted] = useState(false);
-  const passwordProblem = describePasswordProblem(password);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (passwordProblem) return;
-    updateUser.mutate(
-      { userId: user.id, body: { password } },
-      {
-        onSuccess: () => {
-          notifications.show({ color: 'green', message: `Set a new password for ${user.email}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm({ initialValues: { password: '' }, validate: { password: describePasswordProblem } });
 
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>New password for {user.email}</Text>}>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <PasswordInput
-            label="New password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(event) => setPassword(event.currentTarget.value)}
-            error={submitted ? passwordProblem : null}
-            data-autofocus
-          />
-          {updateUser.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(updateUser.error)}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={updateUser.isPending}>
-              Set password
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      form={form}
+      title={`New password for ${user.email}`}
+      submitLabel="Set password"
+      onSubmit={async ({ password }) => {
+        await updateUser.mutateAsync({ userId: user.id, body: { password } });
+        notifications.show({ color: 'green', message: `Set a new password for ${user.email}.` });
+        onClose();
+      }}
+      onClose={onClose}
+    >
+      <PasswordInput
+        label="New password"
+        autoComplete="new-password"
+        {...form.getInputProps('password')}
+        data-autofocus
+      />
+    </FormDialog>
   );
 }
 
