@@ -1,4 +1,4 @@
-import { Center, Paper, Stack, Text, Title } from '@mantine/core';
+import { Center, Paper, Stack, Text, TextInput, Title, type TextInputProps } from '@mantine/core';
 import { IconShieldLock } from '@tabler/icons-react';
 import type { FormEventHandler, ReactNode } from 'react';
 
@@ -45,4 +45,9 @@ export function AuthCard({ title, titleId, intro, width, onSubmit, noValidate, c
       </Paper>
     </Center>
   );
+}
+
+/** The account's email, first and focused on both forms; the browser offers the saved username for it. */
+export function AccountEmailInput(props: TextInputProps) {
+  return <TextInput label="Email" type="email" autoComplete="username" required {...props} data-autofocus autoFocus />;
 }

@@ -22,10 +22,11 @@ export function useUrlFilters(): UrlFilters {
   };
 }
 
-type FilterProps<Props> = Omit<Props, 'value' | 'onChange'> & { filters: UrlFilters; name: string };
+type FilterProps<Props> = Omit<Props, 'value' | 'onChange'> & { name: string };
 
 /** A text filter bound to the URL parameter `name`. */
-export function UrlFilterTextInput({ filters, name, ...props }: FilterProps<TextInputProps>) {
+export function UrlFilterTextInput({ name, ...props }: FilterProps<TextInputProps>) {
+  const filters = useUrlFilters();
   return (
     <TextInput
       {...props}
@@ -36,7 +37,8 @@ export function UrlFilterTextInput({ filters, name, ...props }: FilterProps<Text
 }
 
 /** A choice filter bound to the URL parameter `name`; clearing it shows everything again. */
-export function UrlFilterSelect({ filters, name, ...props }: FilterProps<SelectProps>) {
+export function UrlFilterSelect({ name, ...props }: FilterProps<SelectProps>) {
+  const filters = useUrlFilters();
   return (
     <Select {...props} clearable value={filters.read(name) || null} onChange={(value) => filters.write(name, value)} />
   );

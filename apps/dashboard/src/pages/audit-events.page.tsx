@@ -132,23 +132,9 @@ export function AuditEventsPage() {
         description="Every change: who made it, when, from where, and what it was before and after."
       />
       <Group align="flex-end">
-        <UrlFilterSelect
-          filters={urlFilters}
-          name="kind"
-          label="Kind"
-          placeholder="Any kind"
-          data={auditEventKinds}
-          searchable
-          w={240}
-        />
-        <UrlFilterTextInput
-          filters={urlFilters}
-          name="actor"
-          label="Actor"
-          placeholder="Email or API key prefix"
-          w={240}
-        />
-        <UrlFilterTextInput filters={urlFilters} name="entity_id" label="Object id" placeholder="e.g. ep_…" w={240} />
+        <UrlFilterSelect name="kind" label="Kind" placeholder="Any kind" data={auditEventKinds} searchable w={240} />
+        <UrlFilterTextInput name="actor" label="Actor" placeholder="Email or API key prefix" w={240} />
+        <UrlFilterTextInput name="entity_id" label="Object id" placeholder="e.g. ep_…" w={240} />
       </Group>
       <QueryBoundary
         query={events}

@@ -60,7 +60,6 @@ export function EndpointsListPage() {
       />
       <Group>
         <UrlFilterTextInput
-          filters={urlFilters}
           name="q"
           aria-label="Search endpoints"
           placeholder="Search by URL or description"

@@ -1,8 +1,8 @@
-import { Button, PasswordInput, TextInput } from '@mantine/core';
+import { Button, PasswordInput } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Navigate, useNavigate } from 'react-router';
 import { authQueries, useFirstRunSetupMutation } from '../api/auth.api';
-import { AuthCard } from '../components/auth-card';
+import { AccountEmailInput, AuthCard } from '../components/auth-card';
 import { LoadingState } from '../components/query-states';
 import { ServerErrorAlert } from '../forms/server-error-alert';
 import { useApiForm } from '../forms/use-api-form';
@@ -39,14 +39,7 @@ export function FirstRunSetupPage() {
       noValidate
     >
       <ServerErrorAlert problem={form.unplacedProblem} />
-      <TextInput
-        label="Email"
-        type="email"
-        autoComplete="username"
-        required
-        {...form.getInputProps('email')}
-        autoFocus
-      />
+      <AccountEmailInput {...form.getInputProps('email')} />
       <PasswordInput
         label="Password"
         description={`At least ${minimumPasswordLength} characters`}

@@ -33,8 +33,7 @@ function toIsoTime(localValue: string): string | undefined {
 }
 
 export function RequestLogsPage() {
-  const urlFilters = useUrlFilters();
-  const { read } = urlFilters;
+  const { read } = useUrlFilters();
   const [clientIp] = useDebouncedValue(read('client_ip').trim(), 300);
   const [status] = useDebouncedValue(read('status').trim(), 300);
   const [text] = useDebouncedValue(read('q').trim(), 300);
@@ -89,7 +88,6 @@ export function RequestLogsPage() {
       />
       <Group align="flex-end" gap="sm">
         <UrlFilterSelect
-          filters={urlFilters}
           name="endpoint_id"
           label="Endpoint"
           placeholder="Any endpoint"
@@ -97,26 +95,13 @@ export function RequestLogsPage() {
           searchable
           w={260}
         />
-        <UrlFilterTextInput filters={urlFilters} name="status" label="Status" placeholder="429 or 4xx" w={100} />
-        <UrlFilterSelect filters={urlFilters} name="method" label="Method" placeholder="Any" data={methods} w={120} />
-        <UrlFilterSelect
-          filters={urlFilters}
-          name="action"
-          label="Decision"
-          placeholder="Any action"
-          data={decisionActions}
-          w={190}
-        />
-        <UrlFilterTextInput
-          filters={urlFilters}
-          name="client_ip"
-          label="Client IP"
-          placeholder="e.g. 160.79.104.10"
-          w={170}
-        />
-        <UrlFilterTextInput filters={urlFilters} name="from" label="From" type="datetime-local" w={200} />
-        <UrlFilterTextInput filters={urlFilters} name="to" label="To" type="datetime-local" w={200} />
-        <UrlFilterTextInput filters={urlFilters} name="q" label="Path or text" placeholder="e.g. /mcp" w={180} />
+        <UrlFilterTextInput name="status" label="Status" placeholder="429 or 4xx" w={100} />
+        <UrlFilterSelect name="method" label="Method" placeholder="Any" data={methods} w={120} />
+        <UrlFilterSelect name="action" label="Decision" placeholder="Any action" data={decisionActions} w={190} />
+        <UrlFilterTextInput name="client_ip" label="Client IP" placeholder="e.g. 160.79.104.10" w={170} />
+        <UrlFilterTextInput name="from" label="From" type="datetime-local" w={200} />
+        <UrlFilterTextInput name="to" label="To" type="datetime-local" w={200} />
+        <UrlFilterTextInput name="q" label="Path or text" placeholder="e.g. /mcp" w={180} />
       </Group>
 
       <PagedTable

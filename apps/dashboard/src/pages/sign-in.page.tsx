@@ -1,8 +1,8 @@
-import { Button, PasswordInput, Text, TextInput } from '@mantine/core';
+import { Button, PasswordInput, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Navigate, useSearchParams } from 'react-router';
 import { authQueries, useSignInMutation } from '../api/auth.api';
-import { AuthCard } from '../components/auth-card';
+import { AccountEmailInput, AuthCard } from '../components/auth-card';
 import { ServerErrorAlert } from '../forms/server-error-alert';
 import { useApiForm } from '../forms/use-api-form';
 import { paths, safeNextPath } from '../paths';
@@ -23,15 +23,7 @@ export function SignInPage() {
   return (
     <AuthCard title="Sign in to Gatehouse" titleId="sign-in-title" width={400} onSubmit={submit}>
       <ServerErrorAlert problem={form.unplacedProblem} />
-      <TextInput
-        label="Email"
-        type="email"
-        autoComplete="username"
-        required
-        {...form.getInputProps('email')}
-        data-autofocus
-        autoFocus
-      />
+      <AccountEmailInput {...form.getInputProps('email')} />
       <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps('password')} />
       <Button type="submit" loading={form.submitting} fullWidth>
         Sign in
