@@ -4,7 +4,6 @@ import rootConfig from '../../eslint.config.mjs';
 
 export default [
   ...rootConfig,
-  { ignores: ['src/api/schema.d.ts'] },
   {
     files: ['src/**/*.{ts,tsx}'],
     plugins: { 'react-hooks': reactHooks },
@@ -14,7 +13,7 @@ export default [
     },
   },
   {
-    files: ['e2e/**/*.mjs', 'scripts/**/*.mjs'],
+    files: ['e2e/**/*.mjs'],
     languageOptions: {
       globals: {
         setTimeout: 'readonly',

@@ -1,8 +1,10 @@
 import { MantineProvider } from '@mantine/core';
-import { QueryClientProvider } from '@tanstack/react-query';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
+import type { ReactNode } from 'react';
 import { createMemoryRouter, RouterProvider, type RouteObject } from 'react-router';
-import { authKeys, type CurrentActor } from './api/auth.api';
+import type { CurrentActor } from './api/auth.api';
+import { authKeys } from './api/query-keys';
 import { createQueryClient } from './api/query-client';
 
 export const signedInEditor: CurrentActor = {
@@ -32,6 +34,20 @@ export function renderRoutes(
     </MantineProvider>,
   );
   return { ...view, router, queryClient };
+}
+
+/**
+ * Renders a component with Mantine and a query client that never retries, so a failing query fails at once and a
+ * test decides when it is tried again.
+ */
+export function renderWithProviders(ui: ReactNode) {
+  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const view = render(
+    <MantineProvider>
+      <QueryClientProvider client={queryClient}>{ui}</QueryClientProvider>
+    </MantineProvider>,
+  );
+  return { ...view, queryClient };
 }
 
 /** A fetch stand-in that records requests and answers from a handler. */

@@ -1,15 +1,11 @@
 import { infiniteQueryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { apiKeyKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type ApiKey = components['schemas']['ApiKey'];
 export type CreatedApiKey = components['schemas']['CreatedApiKey'];
 export type CreateApiKeyBody = components['schemas']['CreateApiKeyBody'];
-
-export const apiKeyKeys = {
-  all: ['api-keys'] as const,
-  list: () => [...apiKeyKeys.all, 'list'] as const,
-};
 
 export const apiKeyQueries = {
   list: () =>
@@ -23,6 +19,7 @@ export const apiKeyQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.api_keys),
     }),
 };
 

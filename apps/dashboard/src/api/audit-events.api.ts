@@ -1,19 +1,9 @@
 import { infiniteQueryOptions } from '@tanstack/react-query';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { auditEventKeys, type AuditEventFilters } from './query-keys';
+import { apiClient } from './request-client';
 
 export type AuditEvent = components['schemas']['AuditEvent'];
-
-export interface AuditEventFilters {
-  actor?: string;
-  kind?: string;
-  entity_id?: string;
-}
-
-export const auditEventKeys = {
-  all: ['audit-events'] as const,
-  list: (filters: AuditEventFilters) => [...auditEventKeys.all, 'list', filters] as const,
-};
 
 export const auditEventQueries = {
   /** Newest first. */
@@ -28,5 +18,6 @@ export const auditEventQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.audit_events),
     }),
 };

@@ -1,16 +1,11 @@
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { ApiError, apiClient, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { ApiError, unwrap, type components } from '@gatehouse/api-client';
+import { authKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type CurrentActor = components['schemas']['Me'];
 export type Role = CurrentActor['role'];
 export type SignInBody = components['schemas']['LoginBody'];
-
-export const authKeys = {
-  all: ['auth'] as const,
-  me: () => [...authKeys.all, 'me'] as const,
-  setupStatus: () => [...authKeys.all, 'setup-status'] as const,
-};
 
 export const authQueries = {
   /** The signed-in user, or null when there is no valid session (a 401 is an answer here, not an error). */

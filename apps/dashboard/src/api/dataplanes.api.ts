@@ -1,13 +1,9 @@
 import { queryOptions } from '@tanstack/react-query';
-import { apiClient, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { unwrap, type components } from '@gatehouse/api-client';
+import { dataplaneKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type Dataplane = components['schemas']['Dataplane'];
-
-export const dataplaneKeys = {
-  all: ['dataplanes'] as const,
-  list: () => [...dataplaneKeys.all, 'list'] as const,
-};
 
 export const dataplaneQueries = {
   /** The fleet changes on its own (heartbeats every 30 s), so the page polls. */
@@ -15,6 +11,7 @@ export const dataplaneQueries = {
     queryOptions({
       queryKey: dataplaneKeys.list(),
       queryFn: () => unwrap(apiClient.GET('/api/dataplanes')),
+      select: (data) => data.dataplanes,
       refetchInterval: 10_000,
     }),
 };

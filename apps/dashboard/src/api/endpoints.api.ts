@@ -3,38 +3,22 @@ import {
   queryOptions,
   useMutation,
   useQueryClient,
-  type InfiniteData,
   type QueryClient,
 } from '@tanstack/react-query';
-import { policyVersionKeys } from './policy-versions.api';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { removeCachedEndpoint, updateCachedEndpoint } from './endpoint-cache';
+import { endpointKeys, policyVersionKeys, type EndpointListFilters } from './query-keys';
+import { apiClient } from './request-client';
 
 export type Endpoint = components['schemas']['Endpoint'];
 export type EndpointType = Endpoint['type'];
 export type CreateEndpointBody = components['schemas']['CreateEndpointBody'];
 export type UpdateEndpointBody = components['schemas']['UpdateEndpointBody'];
-export type EndpointListPages = InfiniteData<components['schemas']['EndpointList'], string | undefined>;
-
-export interface EndpointListFilters {
-  type?: EndpointType;
-  /** Exact endpoint URL (the API matches it exactly). */
-  url?: string;
-}
 
 const pageSize = 50;
 
-export const endpointKeys = {
-  all: ['endpoints'] as const,
-  /** Every page of every filtered list: each query under this prefix holds `EndpointListPages`, nothing else. */
-  lists: () => [...endpointKeys.all, 'list'] as const,
-  list: (filters: EndpointListFilters) => [...endpointKeys.lists(), filters] as const,
-  internalUrls: () => [...endpointKeys.all, 'internal-urls'] as const,
-  details: () => [...endpointKeys.all, 'detail'] as const,
-  detail: (endpointId: string) => [...endpointKeys.details(), endpointId] as const,
-};
-
 export const endpointQueries = {
+  /** Read as the endpoints loaded so far; the cache keeps the API's pages (endpoint-cache.ts rewrites them). */
   list: (filters: EndpointListFilters) =>
     infiniteQueryOptions({
       queryKey: endpointKeys.list(filters),
@@ -46,6 +30,7 @@ export const endpointQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.endpoints),
     }),
   /**
    * Every internal endpoint URL (all pages), so the browser's policy check can warn about forward-internal targets
@@ -75,43 +60,6 @@ export const endpointQueries = {
       queryFn: () => unwrap(apiClient.GET('/api/endpoints/{id}', { params: { path: { id: endpointId } } })),
     }),
 };
-
-/**
- * Writes what a mutation's answer says about an endpoint into every cached copy of it: its detail and each list page
- * that shows it. Invalidating alone is not enough: a page mounting later renders its cached copy first and the fresh
- * one only when the refetch lands, so right after a restore the endpoint list showed the superseded policy version
- * (for as long as the refetch took). Call it before invalidating: writing a query's data marks it fresh again.
- */
-export function updateCachedEndpoint(
-  queryClient: QueryClient,
-  endpointId: string,
-  update: (endpoint: Endpoint) => Endpoint,
-): void {
-  queryClient.setQueryData<Endpoint>(endpointKeys.detail(endpointId), (endpoint) => endpoint && update(endpoint));
-  changeCachedListPages(queryClient, endpointId, (endpoints) =>
-    endpoints.map((endpoint) => (endpoint.id === endpointId ? update(endpoint) : endpoint)),
-  );
-}
-
-/** Takes a deleted endpoint out of every cached list page, for the same reason as updateCachedEndpoint. */
-function removeCachedEndpoint(queryClient: QueryClient, endpointId: string): void {
-  queryClient.removeQueries({ queryKey: endpointKeys.detail(endpointId) });
-  changeCachedListPages(queryClient, endpointId, (endpoints) =>
-    endpoints.filter((endpoint) => endpoint.id !== endpointId),
-  );
-}
-
-/** Rewrites the endpoints of every cached list page, in the lists that hold `endpointId`; other lists are untouched. */
-function changeCachedListPages(
-  queryClient: QueryClient,
-  endpointId: string,
-  change: (endpoints: Endpoint[]) => Endpoint[],
-): void {
-  queryClient.setQueriesData<EndpointListPages>({ queryKey: endpointKeys.lists() }, (lists) => {
-    if (!lists?.pages.some((page) => page.endpoints.some((endpoint) => endpoint.id === endpointId))) return undefined;
-    return { ...lists, pages: lists.pages.map((page) => ({ ...page, endpoints: change(page.endpoints) })) };
-  });
-}
 
 /** Lists (and the internal URLs) refetch: what an endpoint change did to them is only known to the server. */
 function invalidateEndpointLists(queryClient: QueryClient): Promise<unknown> {

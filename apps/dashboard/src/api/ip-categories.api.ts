@@ -1,20 +1,17 @@
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { apiClient, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { unwrap, type components } from '@gatehouse/api-client';
+import { ipCategoryKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type IpCategory = components['schemas']['IpCategory'];
 export type PutIpCategoryBody = components['schemas']['PutIpCategoryBody'];
-
-export const ipCategoryKeys = {
-  all: ['ip-categories'] as const,
-  list: () => [...ipCategoryKeys.all, 'list'] as const,
-};
 
 export const ipCategoryQueries = {
   list: () =>
     queryOptions({
       queryKey: ipCategoryKeys.list(),
       queryFn: () => unwrap(apiClient.GET('/api/ip-categories')),
+      select: (data) => data.ip_categories,
     }),
 };
 

@@ -1,16 +1,11 @@
 import { infiniteQueryOptions, queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { endpointKeys, updateCachedEndpoint } from './endpoints.api';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { updateCachedEndpoint } from './endpoint-cache';
+import { endpointKeys, policyVersionKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type PolicyVersion = components['schemas']['PolicyVersion'];
 export type CreatePolicyVersionBody = components['schemas']['CreatePolicyVersionBody'];
-
-export const policyVersionKeys = {
-  all: (endpointId: string) => ['policy-versions', endpointId] as const,
-  list: (endpointId: string) => [...policyVersionKeys.all(endpointId), 'list'] as const,
-  detail: (endpointId: string, version: number) => [...policyVersionKeys.all(endpointId), 'detail', version] as const,
-};
 
 export const policyVersionQueries = {
   /** Newest first. */
@@ -31,6 +26,7 @@ export const policyVersionQueries = {
         const cursor = cursorOf(lastPage.next_page_uri, 'before_version');
         return cursor === undefined ? undefined : Number(cursor);
       },
+      select: (data) => data.pages.flatMap((page) => page.versions),
     }),
   /** Versions are immutable, so a fetched one never goes stale. */
   detail: (endpointId: string, version: number) =>

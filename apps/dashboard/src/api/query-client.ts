@@ -1,13 +1,13 @@
 import { MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
-import { authKeys } from './auth.api';
-import { ApiError } from './request-client';
+import { authKeys } from './query-keys';
+import { ApiError } from '@gatehouse/api-client';
 
 /**
  * A 401 from any request means the session ended (expired, signed out elsewhere): clearing the cached user sends
  * the router's session gate to the sign-in page, which then returns to where the user was.
  */
 function handleSessionEnded(queryClient: QueryClient, error: unknown): void {
-  if (error instanceof ApiError && error.status === 401 && error.errorCode === 'UNAUTHENTICATED') {
+  if (error instanceof ApiError && error.status === 401 && error.code === 'UNAUTHENTICATED') {
     queryClient.setQueryData(authKeys.me(), null);
   }
 }

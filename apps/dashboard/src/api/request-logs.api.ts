@@ -1,22 +1,13 @@
 import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components, operations } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { requestLogKeys, type RequestLogFilters } from './query-keys';
+import { apiClient } from './request-client';
 
 /** One row of the log (list and live tail). */
 export type RequestLogSummary = components['schemas']['RequestLogSummary'];
 /** Everything recorded about one request, the full decision trace included. */
 export type RequestLog = components['schemas']['RequestLog'];
-export type RequestLogFilters = Omit<
-  NonNullable<operations['listRequestLogs']['parameters']['query']>,
-  'limit' | 'before'
->;
-
-export const requestLogKeys = {
-  all: ['request-logs'] as const,
-  list: (filters: RequestLogFilters) => [...requestLogKeys.all, 'list', filters] as const,
-  detail: (requestLogId: string) => [...requestLogKeys.all, 'detail', requestLogId] as const,
-};
 
 export const requestLogQueries = {
   /** Newest first; the `before` cursor of next_page_uri pages back in time. */
@@ -31,6 +22,7 @@ export const requestLogQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri, 'before'),
+      select: (data) => data.pages.flatMap((page) => page.request_logs),
       // New requests arrive all the time: every visit asks again.
       staleTime: 0,
       refetchOnWindowFocus: true,

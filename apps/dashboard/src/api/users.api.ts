@@ -1,15 +1,11 @@
 import { infiniteQueryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { apiClient, cursorOf, unwrap } from './request-client';
-import type { components } from '@gatehouse/api-client';
+import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
+import { userKeys } from './query-keys';
+import { apiClient } from './request-client';
 
 export type User = components['schemas']['User'];
 export type CreateUserBody = components['schemas']['CreateUserBody'];
 export type UpdateUserBody = components['schemas']['UpdateUserBody'];
-
-export const userKeys = {
-  all: ['users'] as const,
-  list: () => [...userKeys.all, 'list'] as const,
-};
 
 export const userQueries = {
   list: () =>
@@ -23,6 +19,7 @@ export const userQueries = {
         ),
       initialPageParam: undefined as string | undefined,
       getNextPageParam: (lastPage) => cursorOf(lastPage.next_page_uri),
+      select: (data) => data.pages.flatMap((page) => page.users),
     }),
 };
 

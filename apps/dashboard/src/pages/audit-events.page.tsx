@@ -1,27 +1,17 @@
-import {
-  Anchor,
-  Badge,
-  Button,
-  Code,
-  Collapse,
-  Group,
-  Paper,
-  Select,
-  SimpleGrid,
-  Stack,
-  Text,
-  TextInput,
-  Timeline,
-} from '@mantine/core';
+import { Anchor, Badge, Button, Code, Collapse, Group, Paper, SimpleGrid, Stack, Text, Timeline } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconHistory } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
-import { auditEventQueries, type AuditEvent, type AuditEventFilters } from '../api/audit-events.api';
+import { Link } from 'react-router';
+import { auditEventQueries, type AuditEvent } from '../api/audit-events.api';
+import type { AuditEventFilters } from '../api/query-keys';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { LoadMoreButton } from '../components/paged-table';
+import { QueryBoundary } from '../components/query-boundary';
+import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { paths } from '../paths';
 
 /** The kinds the API records (DESIGN.md §4 AuditEvent), for the filter. */
@@ -118,10 +108,10 @@ function AuditEventItem({ event }: { event: AuditEvent }) {
 }
 
 export function AuditEventsPage() {
-  const [searchParameters, setSearchParameters] = useSearchParams();
-  const kind = searchParameters.get('kind') ?? '';
-  const actor = searchParameters.get('actor') ?? '';
-  const entityId = searchParameters.get('entity_id') ?? '';
+  const urlFilters = useUrlFilters();
+  const kind = urlFilters.read('kind');
+  const actor = urlFilters.read('actor');
+  const entityId = urlFilters.read('entity_id');
   const [debouncedActor] = useDebouncedValue(actor.trim(), 300);
   const [debouncedEntityId] = useDebouncedValue(entityId.trim(), 300);
   const filters = useMemo<AuditEventFilters>(
@@ -133,15 +123,7 @@ export function AuditEventsPage() {
     [kind, debouncedActor, debouncedEntityId],
   );
   const events = useInfiniteQuery(auditEventQueries.list(filters));
-  const rows = useMemo(() => events.data?.pages.flatMap((page) => page.audit_events) ?? [], [events.data]);
   const filtered = Object.keys(filters).length > 0;
-
-  const setFilter = (name: string, value: string) => {
-    const next = new URLSearchParams(searchParameters);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setSearchParameters(next, { replace: true });
-  };
 
   return (
     <Stack>
@@ -150,59 +132,36 @@ export function AuditEventsPage() {
         description="Every change: who made it, when, from where, and what it was before and after."
       />
       <Group align="flex-end">
-        <Select
-          label="Kind"
-          placeholder="Any kind"
-          data={auditEventKinds}
-          value={kind || null}
-          onChange={(value) => setFilter('kind', value ?? '')}
-          clearable
-          searchable
-          w={240}
-        />
-        <TextInput
-          label="Actor"
-          placeholder="Email or API key prefix"
-          value={actor}
-          onChange={(event) => setFilter('actor', event.currentTarget.value)}
-          w={240}
-        />
-        <TextInput
-          label="Object id"
-          placeholder="e.g. ep_…"
-          value={entityId}
-          onChange={(event) => setFilter('entity_id', event.currentTarget.value)}
-          w={240}
-        />
+        <UrlFilterSelect name="kind" label="Kind" placeholder="Any kind" data={auditEventKinds} searchable w={240} />
+        <UrlFilterTextInput name="actor" label="Actor" placeholder="Email or API key prefix" w={240} />
+        <UrlFilterTextInput name="entity_id" label="Object id" placeholder="e.g. ep_…" w={240} />
       </Group>
-      {events.isPending ? (
-        <LoadingState label="Loading the audit log…" />
-      ) : events.isError ? (
-        <ErrorState title="Could not load the audit log" error={events.error} onRetry={() => void events.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title={filtered ? 'No change matches' : 'No changes yet'}>
-          {filtered
-            ? 'Try other filters.'
-            : 'Changes to endpoints, policies, IP categories, users and keys appear here.'}
-        </EmptyState>
-      ) : (
-        <>
-          <Timeline bulletSize={22} lineWidth={2} data-testid="audit-timeline">
-            {rows.map((event) => (
-              <Timeline.Item key={event.id} bullet={<IconHistory size={12} />}>
-                <AuditEventItem event={event} />
-              </Timeline.Item>
-            ))}
-          </Timeline>
-          {events.hasNextPage ? (
-            <Group justify="center">
-              <Button variant="default" loading={events.isFetchingNextPage} onClick={() => void events.fetchNextPage()}>
-                Load older changes
-              </Button>
-            </Group>
-          ) : null}
-        </>
-      )}
+      <QueryBoundary
+        query={events}
+        loadingLabel="Loading the audit log…"
+        errorTitle="Could not load the audit log"
+        isEmpty={(loaded) => loaded.length === 0}
+        empty={
+          <EmptyState title={filtered ? 'No change matches' : 'No changes yet'}>
+            {filtered
+              ? 'Try other filters.'
+              : 'Changes to endpoints, policies, IP categories, users and keys appear here.'}
+          </EmptyState>
+        }
+      >
+        {(loaded) => (
+          <>
+            <Timeline bulletSize={22} lineWidth={2} data-testid="audit-timeline">
+              {loaded.map((event) => (
+                <Timeline.Item key={event.id} bullet={<IconHistory size={12} />}>
+                  <AuditEventItem event={event} />
+                </Timeline.Item>
+              ))}
+            </Timeline>
+            <LoadMoreButton query={events} label="Load older changes" />
+          </>
+        )}
+      </QueryBoundary>
     </Stack>
   );
 }

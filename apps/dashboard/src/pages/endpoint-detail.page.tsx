@@ -2,7 +2,7 @@ import { Anchor, Breadcrumbs, Group, Stack, Tabs, Text, Title } from '@mantine/c
 import { useQuery } from '@tanstack/react-query';
 import { Link, Outlet, useLocation, useNavigate, useOutletContext, useParams } from 'react-router';
 import { endpointQueries, type Endpoint } from '../api/endpoints.api';
-import { ApiError } from '../api/request-client';
+import { ApiError } from '@gatehouse/api-client';
 import { EndpointTypeBadge } from '../components/endpoint-type-badge';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
 import { paths } from '../paths';

@@ -1,76 +1,72 @@
-import { Alert, Button, Divider, Group, Paper, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
+import { Button, Divider, Group, Paper, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconTrash } from '@tabler/icons-react';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useDeleteEndpointMutation, useUpdateEndpointMutation, type Endpoint } from '../api/endpoints.api';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { describeUpstreamUrlProblem } from '../lib/endpoint-url';
+import { ServerErrorAlert } from '../forms/server-error-alert';
+import { useApiForm } from '../forms/use-api-form';
+import { describeUpstreamUrlProblem } from '../lib/url-field-rules';
 import { paths } from '../paths';
 import { usePermissions } from '../session/session';
 import { useEndpointFromOutlet } from './endpoint-detail.page';
 
-type HostHeaderMode = Endpoint['upstream_host_header'];
+interface EndpointSettingsValues {
+  description: string;
+  upstream_url: string;
+  upstream_host_header: Endpoint['upstream_host_header'];
+  capture_headers: boolean;
+  capture_bodies: boolean;
+}
 
 function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEdit: boolean }) {
   const update = useUpdateEndpointMutation(endpoint.id);
-  const [description, setDescription] = useState(endpoint.description);
-  const [upstreamUrl, setUpstreamUrl] = useState(endpoint.upstream_url ?? '');
-  const [hostHeaderMode, setHostHeaderMode] = useState<HostHeaderMode>(endpoint.upstream_host_header);
-  const [captureHeaders, setCaptureHeaders] = useState(endpoint.request_log_capture.headers);
-  const [captureBodies, setCaptureBodies] = useState(endpoint.request_log_capture.bodies);
   const isInternal = endpoint.type === 'internal';
-  const upstreamProblem = isInternal ? describeUpstreamUrlProblem(upstreamUrl) : null;
-  const captureChanged =
-    captureHeaders !== endpoint.request_log_capture.headers || captureBodies !== endpoint.request_log_capture.bodies;
-  const changed =
-    description !== endpoint.description ||
-    (isInternal &&
-      (upstreamUrl !== (endpoint.upstream_url ?? '') || hostHeaderMode !== endpoint.upstream_host_header)) ||
-    (!isInternal && captureChanged);
+  const form = useApiForm<EndpointSettingsValues>({
+    initialValues: {
+      description: endpoint.description,
+      upstream_url: endpoint.upstream_url ?? '',
+      upstream_host_header: endpoint.upstream_host_header,
+      capture_headers: endpoint.request_log_capture.headers,
+      capture_bodies: endpoint.request_log_capture.bodies,
+    },
+    validate: { upstream_url: (upstreamUrl) => (isInternal ? describeUpstreamUrlProblem(upstreamUrl) : null) },
+    checkOn: { upstream_url: 'change' },
+  });
+  // Only what the form shows can change: the upstream of an internal endpoint, the capture of a cloud one.
+  const changed = form.isDirty();
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (upstreamProblem) return;
-    update.mutate(
-      {
-        description: description.trim(),
-        policy_message: '',
-        ...(isInternal ? { upstream_url: upstreamUrl.trim(), upstream_host_header: hostHeaderMode } : {}),
-        // Sent only when it changed, so saving a description never rewrites the capture setting.
-        ...(!isInternal && captureChanged
-          ? { request_log_capture: { headers: captureHeaders, bodies: captureBodies } }
-          : {}),
-      },
-      { onSuccess: () => notifications.show({ color: 'green', message: 'Endpoint settings saved.' }) },
-    );
+  const save = async (values: EndpointSettingsValues) => {
+    const captureChanged =
+      values.capture_headers !== endpoint.request_log_capture.headers ||
+      values.capture_bodies !== endpoint.request_log_capture.bodies;
+    await update.mutateAsync({
+      description: values.description.trim(),
+      policy_message: '',
+      ...(isInternal
+        ? { upstream_url: values.upstream_url.trim(), upstream_host_header: values.upstream_host_header }
+        : {}),
+      // Sent only when it changed, so saving a description never rewrites the capture setting.
+      ...(!isInternal && captureChanged
+        ? { request_log_capture: { headers: values.capture_headers, bodies: values.capture_bodies } }
+        : {}),
+    });
+    notifications.show({ color: 'green', message: 'Endpoint settings saved.' });
   };
 
   return (
-    <Paper withBorder p="lg" component="form" onSubmit={submit} aria-label="Endpoint settings">
+    <Paper withBorder p="lg" component="form" onSubmit={form.submitWith(save)} aria-label="Endpoint settings">
       <Stack>
         <TextInput label="URL" value={endpoint.url} readOnly description="The URL identifies the endpoint." />
-        <TextInput
-          label="Description"
-          maxLength={255}
-          value={description}
-          onChange={(event) => setDescription(event.currentTarget.value)}
-          readOnly={!canEdit}
-        />
+        <TextInput label="Description" maxLength={255} {...form.getInputProps('description')} readOnly={!canEdit} />
         {isInternal ? (
           <>
-            <TextInput
-              label="Upstream URL"
-              value={upstreamUrl}
-              onChange={(event) => setUpstreamUrl(event.currentTarget.value)}
-              error={upstreamProblem}
-              readOnly={!canEdit}
-            />
+            <TextInput label="Upstream URL" {...form.getInputProps('upstream_url')} readOnly={!canEdit} />
             <Select
               label="Host header sent upstream"
-              value={hostHeaderMode}
-              onChange={(value) => setHostHeaderMode(value ?? 'preserve')}
+              {...form.getInputProps('upstream_host_header')}
               allowDeselect={false}
               disabled={!canEdit}
               data={[
@@ -92,26 +88,20 @@ function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEd
             </Text>
             <Switch
               label="Store request and response headers"
-              checked={captureHeaders}
-              onChange={(event) => setCaptureHeaders(event.currentTarget.checked)}
+              {...form.getInputProps('capture_headers', { type: 'checkbox' })}
               disabled={!canEdit}
             />
             <Switch
               label="Store request and response bodies (first 8 KiB of text)"
-              checked={captureBodies}
-              onChange={(event) => setCaptureBodies(event.currentTarget.checked)}
+              {...form.getInputProps('capture_bodies', { type: 'checkbox' })}
               disabled={!canEdit}
             />
           </Stack>
         )}
-        {update.isError ? (
-          <Alert color="red" role="alert">
-            {describeError(update.error)}
-          </Alert>
-        ) : null}
+        <ServerErrorAlert problem={form.unplacedProblem} />
         {canEdit ? (
           <Group justify="flex-end">
-            <Button type="submit" disabled={!changed || Boolean(upstreamProblem)} loading={update.isPending}>
+            <Button type="submit" disabled={!changed || !form.isValid()} loading={form.submitting}>
               Save settings
             </Button>
           </Group>

@@ -1,11 +1,12 @@
-import { Badge, Button, Group, Radio, Select, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Group, Radio, Select, Stack, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconArrowBackUp } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import { policyVersionQueries, useRestorePolicyVersionMutation, type PolicyVersion } from '../api/policy-versions.api';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { PagedTable } from '../components/paged-table';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
 import { PolicyDiffViewer } from '../policy-editor/policy-diff-viewer';
@@ -20,10 +21,7 @@ export function EndpointVersionsPage() {
   const endpoint = useEndpointFromOutlet();
   const { canEdit } = usePermissions();
   const versionsQuery = useInfiniteQuery(policyVersionQueries.list(endpoint.id));
-  const versions = useMemo(
-    () => versionsQuery.data?.pages.flatMap((page) => page.versions) ?? [],
-    [versionsQuery.data],
-  );
+  const versions = versionsQuery.data ?? [];
   const [selectedBase, setSelectedBase] = useState<number | null>(null);
   const [selectedCompared, setSelectedCompared] = useState<number | null>(null);
   const [versionToRestore, setVersionToRestore] = useState<PolicyVersion | null>(null);
@@ -40,26 +38,6 @@ export function EndpointVersionsPage() {
     ...policyVersionQueries.detail(endpoint.id, comparedVersion ?? 1),
     enabled: comparedVersion !== null,
   });
-
-  if (versionsQuery.isPending) return <LoadingState label="Loading versions…" />;
-  if (versionsQuery.isError) {
-    return (
-      <ErrorState
-        title="Could not load the versions"
-        error={versionsQuery.error}
-        onRetry={() => void versionsQuery.refetch()}
-      />
-    );
-  }
-  if (versions.length === 0) {
-    return (
-      <EmptyState title="No policy versions yet">
-        {endpoint.type === 'internal'
-          ? 'This internal endpoint forwards everything to its upstream. Save a policy on the Policy tab to create version 1.'
-          : 'Save a policy on the Policy tab to create version 1.'}
-      </EmptyState>
-    );
-  }
 
   const versionOptions = versions.map((version) => ({ value: String(version.version), label: versionLabel(version) }));
 
@@ -88,69 +66,89 @@ export function EndpointVersionsPage() {
 
   return (
     <Stack gap="lg">
-      <Table.ScrollContainer minWidth={720}>
-        <Table verticalSpacing="xs" data-testid="versions-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Version</Table.Th>
-              <Table.Th>Message</Table.Th>
-              <Table.Th>By</Table.Th>
-              <Table.Th>When</Table.Th>
-              <Table.Th aria-label="Compare as old">Old</Table.Th>
-              <Table.Th aria-label="Compare as new">New</Table.Th>
-              {canEdit ? <Table.Th aria-label="Actions" /> : null}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {versions.map((version) => (
-              <Table.Tr key={version.version} data-version={version.version}>
-                <Table.Td>
-                  <Group gap={6}>
-                    <Text fw={600}>v{version.version}</Text>
-                    {version.active ? (
-                      <Badge size="sm" color="green" variant="light">
-                        active
-                      </Badge>
-                    ) : null}
-                    {version.restored_from !== null ? (
-                      <Badge size="sm" variant="outline" color="gray">
-                        restored from v{version.restored_from}
-                      </Badge>
-                    ) : null}
-                  </Group>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm" c={version.message ? undefined : 'dimmed'}>
-                    {version.message || 'No message'}
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">{version.created_by}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm">
-                    <RelativeTime timestamp={version.created_at} />
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <Radio
-                    name="compare-old"
-                    aria-label={`Compare from version ${version.version}`}
-                    checked={baseVersion === version.version}
-                    onChange={() => setSelectedBase(version.version)}
-                  />
-                </Table.Td>
-                <Table.Td>
-                  <Radio
-                    name="compare-new"
-                    aria-label={`Compare to version ${version.version}`}
-                    checked={comparedVersion === version.version}
-                    onChange={() => setSelectedCompared(version.version)}
-                  />
-                </Table.Td>
-                {canEdit ? (
-                  <Table.Td>
-                    {version.active ? null : (
+      <PagedTable
+        query={versionsQuery}
+        loadingLabel="Loading versions…"
+        errorTitle="Could not load the versions"
+        empty={
+          <EmptyState title="No policy versions yet">
+            {endpoint.type === 'internal'
+              ? 'This internal endpoint forwards everything to its upstream. Save a policy on the Policy tab to create version 1.'
+              : 'Save a policy on the Policy tab to create version 1.'}
+          </EmptyState>
+        }
+        minWidth={720}
+        testId="versions-table"
+        tableProps={{ verticalSpacing: 'xs' }}
+        rowKey={(version) => version.version}
+        rowProps={(version) => ({ 'data-version': version.version })}
+        loadMoreLabel="Load older versions"
+        columns={[
+          {
+            header: 'Version',
+            cell: (version) => (
+              <Group gap={6}>
+                <Text fw={600}>v{version.version}</Text>
+                {version.active ? (
+                  <Badge size="sm" color="green" variant="light">
+                    active
+                  </Badge>
+                ) : null}
+                {version.restored_from !== null ? (
+                  <Badge size="sm" variant="outline" color="gray">
+                    restored from v{version.restored_from}
+                  </Badge>
+                ) : null}
+              </Group>
+            ),
+          },
+          {
+            header: 'Message',
+            cell: (version) => (
+              <Text size="sm" c={version.message ? undefined : 'dimmed'}>
+                {version.message || 'No message'}
+              </Text>
+            ),
+          },
+          { header: 'By', cell: (version) => <Text size="sm">{version.created_by}</Text> },
+          {
+            header: 'When',
+            cell: (version) => (
+              <Text size="sm">
+                <RelativeTime timestamp={version.created_at} />
+              </Text>
+            ),
+          },
+          {
+            header: 'Old',
+            label: 'Compare as old',
+            cell: (version) => (
+              <Radio
+                name="compare-old"
+                aria-label={`Compare from version ${version.version}`}
+                checked={baseVersion === version.version}
+                onChange={() => setSelectedBase(version.version)}
+              />
+            ),
+          },
+          {
+            header: 'New',
+            label: 'Compare as new',
+            cell: (version) => (
+              <Radio
+                name="compare-new"
+                aria-label={`Compare to version ${version.version}`}
+                checked={comparedVersion === version.version}
+                onChange={() => setSelectedCompared(version.version)}
+              />
+            ),
+          },
+          ...(canEdit
+            ? [
+                {
+                  label: 'Actions',
+                  cell: (version: PolicyVersion) =>
+                    version.active ? null : (
                       <Button
                         size="xs"
                         variant="default"
@@ -160,65 +158,54 @@ export function EndpointVersionsPage() {
                       >
                         Restore
                       </Button>
-                    )}
-                  </Table.Td>
-                ) : null}
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
-      {versionsQuery.hasNextPage ? (
-        <Group justify="center">
-          <Button
-            variant="default"
-            loading={versionsQuery.isFetchingNextPage}
-            onClick={() => void versionsQuery.fetchNextPage()}
-          >
-            Load older versions
-          </Button>
-        </Group>
-      ) : null}
+                    ),
+                },
+              ]
+            : []),
+        ]}
+      />
 
-      <Stack gap="xs">
-        <Group justify="space-between" align="flex-end">
-          <Title order={2} size="h4">
-            Compare versions
-          </Title>
-          <Group gap="sm">
-            <Select
-              label="Old"
-              data={versionOptions}
-              value={baseVersion === null ? null : String(baseVersion)}
-              onChange={(value) => value && setSelectedBase(Number(value))}
-              allowDeselect={false}
-              w={240}
-              data-testid="compare-old"
-            />
-            <Select
-              label="New"
-              data={versionOptions}
-              value={comparedVersion === null ? null : String(comparedVersion)}
-              onChange={(value) => value && setSelectedCompared(Number(value))}
-              allowDeselect={false}
-              w={240}
-              data-testid="compare-new"
-            />
+      {versionsQuery.status === 'success' && versions.length > 0 ? (
+        <Stack gap="xs">
+          <Group justify="space-between" align="flex-end">
+            <Title order={2} size="h4">
+              Compare versions
+            </Title>
+            <Group gap="sm">
+              <Select
+                label="Old"
+                data={versionOptions}
+                value={baseVersion === null ? null : String(baseVersion)}
+                onChange={(value) => value && setSelectedBase(Number(value))}
+                allowDeselect={false}
+                w={240}
+                data-testid="compare-old"
+              />
+              <Select
+                label="New"
+                data={versionOptions}
+                value={comparedVersion === null ? null : String(comparedVersion)}
+                onChange={(value) => value && setSelectedCompared(Number(value))}
+                allowDeselect={false}
+                w={240}
+                data-testid="compare-new"
+              />
+            </Group>
           </Group>
-        </Group>
-        {base.isError || compared.isError ? (
-          <ErrorState title="Could not load a version" error={base.error ?? compared.error} />
-        ) : base.data && compared.data ? (
-          <PolicyDiffViewer
-            original={base.data.traffic_policy}
-            modified={compared.data.traffic_policy}
-            originalName={`${endpoint.id}-v${base.data.version}`}
-            modifiedName={`${endpoint.id}-v${compared.data.version}`}
-          />
-        ) : (
-          <LoadingState label="Loading the versions to compare…" />
-        )}
-      </Stack>
+          {base.isError || compared.isError ? (
+            <ErrorState title="Could not load a version" error={base.error ?? compared.error} />
+          ) : base.data && compared.data ? (
+            <PolicyDiffViewer
+              original={base.data.traffic_policy}
+              modified={compared.data.traffic_policy}
+              originalName={`${endpoint.id}-v${base.data.version}`}
+              modifiedName={`${endpoint.id}-v${compared.data.version}`}
+            />
+          ) : (
+            <LoadingState label="Loading the versions to compare…" />
+          )}
+        </Stack>
+      ) : null}
 
       <ConfirmDialog
         opened={versionToRestore !== null}

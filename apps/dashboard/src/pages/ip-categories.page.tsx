@@ -1,31 +1,21 @@
-import {
-  ActionIcon,
-  Alert,
-  Badge,
-  Button,
-  Group,
-  Modal,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Textarea,
-  Tooltip,
-} from '@mantine/core';
+import { ActionIcon, Badge, Button, Group, Stack, Text, TextInput, Textarea, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import {
   ipCategoryQueries,
   useDeleteIpCategoryMutation,
   usePutIpCategoryMutation,
   type IpCategory,
 } from '../api/ip-categories.api';
-import { ApiError, describeError } from '../api/request-client';
+import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { PagedTable } from '../components/paged-table';
+import { EmptyState } from '../components/query-states';
+import { FormDialog } from '../forms/form-dialog';
+import { useApiForm } from '../forms/use-api-form';
 import { usePermissions } from '../session/session';
 
 /** The API's rule for category names (ip-categories.dto.ts). */
@@ -47,87 +37,58 @@ interface CategoryDialogProps {
 
 function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
   const putCategory = usePutIpCategoryMutation();
-  const [name, setName] = useState(category?.name ?? '');
-  const [description, setDescription] = useState(category?.description ?? '');
-  const [cidrText, setCidrText] = useState(category?.cidrs.join('\n') ?? '');
-  const [submitted, setSubmitted] = useState(false);
-  const nameProblem = categoryNamePattern.test(name)
-    ? null
-    : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office';
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (nameProblem) return;
-    putCategory.mutate(
-      { name, body: { description: description.trim(), cidrs: parseCidrLines(cidrText) } },
-      {
-        onSuccess: () => {
-          notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm({
+    initialValues: {
+      name: category?.name ?? '',
+      description: category?.description ?? '',
+      cidrs: category?.cidrs.join('\n') ?? '',
+    },
+    validate: {
+      name: (name) =>
+        categoryNamePattern.test(name) ? null : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office',
+    },
+    // The API names a bad address by its place in the list (cidrs.3); the field says which one it is.
+    placeDetail: (detail, values) => {
+      const [field, index] = detail.path?.split('.') ?? [];
+      const cidr = index === undefined ? undefined : parseCidrLines(values.cidrs)[Number(index)];
+      return field === 'cidrs' && cidr !== undefined ? { field, message: `${cidr}: ${detail.message}` } : undefined;
+    },
+  });
 
   return (
-    <Modal
-      opened
-      onClose={onClose}
-      title={<Text fw={600}>{category ? `Edit ${category.name}` : 'New IP category'}</Text>}
+    <FormDialog
+      form={form}
+      title={category ? `Edit ${category.name}` : 'New IP category'}
+      submitLabel="Save category"
       size="lg"
+      onSubmit={async ({ name, description, cidrs }) => {
+        await putCategory.mutateAsync({
+          name,
+          body: { description: description.trim(), cidrs: parseCidrLines(cidrs) },
+        });
+        notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
+        onClose();
+      }}
+      onClose={onClose}
     >
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <TextInput
-            label="Name"
-            description="Used in policies: 'com.example.office' in conn.client_ip.categories"
-            value={name}
-            onChange={(event) => setName(event.currentTarget.value)}
-            readOnly={category !== null}
-            error={submitted ? nameProblem : null}
-            data-autofocus
-          />
-          <TextInput
-            label="Description"
-            maxLength={255}
-            value={description}
-            onChange={(event) => setDescription(event.currentTarget.value)}
-          />
-          <Textarea
-            label="Addresses"
-            description="IPv4 or IPv6 CIDRs or single addresses, one per line"
-            autosize
-            minRows={4}
-            maxRows={14}
-            ff="monospace"
-            value={cidrText}
-            onChange={(event) => setCidrText(event.currentTarget.value)}
-          />
-          {putCategory.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(putCategory.error)}
-              {putCategory.error instanceof ApiError
-                ? putCategory.error.details.map((detail) => (
-                    <Text key={`${detail.path}-${detail.message}`} size="sm">
-                      {detail.path ? `${detail.path}: ` : ''}
-                      {detail.message}
-                    </Text>
-                  ))
-                : null}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={putCategory.isPending}>
-              Save category
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+      <TextInput
+        label="Name"
+        description="Used in policies: 'com.example.office' in conn.client_ip.categories"
+        {...form.getInputProps('name')}
+        readOnly={category !== null}
+        data-autofocus
+      />
+      <TextInput label="Description" maxLength={255} {...form.getInputProps('description')} />
+      <Textarea
+        label="Addresses"
+        description="IPv4 or IPv6 CIDRs or single addresses, one per line"
+        autosize
+        minRows={4}
+        maxRows={14}
+        ff="monospace"
+        {...form.getInputProps('cidrs')}
+      />
+    </FormDialog>
   );
 }
 
@@ -160,99 +121,90 @@ export function IpCategoriesPage() {
         description="Named address ranges. Policies test them with 'name' in conn.client_ip.categories."
         actions={newButton}
       />
-      {categories.isPending ? (
-        <LoadingState label="Loading IP categories…" />
-      ) : categories.isError ? (
-        <ErrorState
-          title="Could not load IP categories"
-          error={categories.error}
-          onRetry={() => void categories.refetch()}
-        />
-      ) : categories.data.ip_categories.length === 0 ? (
-        <EmptyState title="No IP categories" action={newButton}>
-          Create one for your office or partner networks.
-        </EmptyState>
-      ) : (
-        <Table.ScrollContainer minWidth={720}>
-          <Table verticalSpacing="sm" data-testid="ip-categories-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Description</Table.Th>
-                <Table.Th>Addresses</Table.Th>
-                {canEdit ? <Table.Th aria-label="Actions" /> : null}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {categories.data.ip_categories.map((category) => (
-                <Table.Tr key={category.name}>
-                  <Table.Td>
-                    <Group gap={6} wrap="nowrap">
-                      <Text ff="monospace" size="sm">
-                        {category.name}
-                      </Text>
-                      {category.builtin ? (
-                        <Badge size="xs" variant="light" color="gray">
-                          built-in
-                        </Badge>
-                      ) : null}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="sm">{category.description}</Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (
-                        <Badge key={cidr} variant="outline" color="gray" tt="none" ff="monospace">
-                          {cidr}
-                        </Badge>
-                      ))}
-                      {category.cidrs.length > visibleCidrCount ? (
-                        <Text size="xs" c="dimmed">
-                          +{category.cidrs.length - visibleCidrCount} more
-                        </Text>
-                      ) : null}
-                      {category.cidrs.length === 0 ? (
-                        <Text size="xs" c="dimmed">
-                          none
-                        </Text>
-                      ) : null}
-                    </Group>
-                  </Table.Td>
-                  {canEdit ? (
-                    <Table.Td>
-                      {category.builtin ? null : (
-                        <Group gap={4} wrap="nowrap">
-                          <Tooltip label="Edit">
-                            <ActionIcon
-                              variant="subtle"
-                              aria-label={`Edit ${category.name}`}
-                              onClick={() => setEditing(category)}
-                            >
-                              <IconPencil size={16} />
-                            </ActionIcon>
-                          </Tooltip>
-                          <Tooltip label="Delete">
-                            <ActionIcon
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Delete ${category.name}`}
-                              onClick={() => setDeleting(category)}
-                            >
-                              <IconTrash size={16} />
-                            </ActionIcon>
-                          </Tooltip>
-                        </Group>
-                      )}
-                    </Table.Td>
-                  ) : null}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <PagedTable
+        query={categories}
+        loadingLabel="Loading IP categories…"
+        errorTitle="Could not load IP categories"
+        empty={
+          <EmptyState title="No IP categories" action={newButton}>
+            Create one for your office or partner networks.
+          </EmptyState>
+        }
+        minWidth={720}
+        testId="ip-categories-table"
+        rowKey={(category) => category.name}
+        columns={[
+          {
+            header: 'Name',
+            cell: (category) => (
+              <Group gap={6} wrap="nowrap">
+                <Text ff="monospace" size="sm">
+                  {category.name}
+                </Text>
+                {category.builtin ? (
+                  <Badge size="xs" variant="light" color="gray">
+                    built-in
+                  </Badge>
+                ) : null}
+              </Group>
+            ),
+          },
+          { header: 'Description', cell: (category) => <Text size="sm">{category.description}</Text> },
+          {
+            header: 'Addresses',
+            cell: (category) => (
+              <Group gap={4}>
+                {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (
+                  <Badge key={cidr} variant="outline" color="gray" tt="none" ff="monospace">
+                    {cidr}
+                  </Badge>
+                ))}
+                {category.cidrs.length > visibleCidrCount ? (
+                  <Text size="xs" c="dimmed">
+                    +{category.cidrs.length - visibleCidrCount} more
+                  </Text>
+                ) : null}
+                {category.cidrs.length === 0 ? (
+                  <Text size="xs" c="dimmed">
+                    none
+                  </Text>
+                ) : null}
+              </Group>
+            ),
+          },
+          ...(canEdit
+            ? [
+                {
+                  label: 'Actions',
+                  cell: (category: IpCategory) =>
+                    category.builtin ? null : (
+                      <Group gap={4} wrap="nowrap">
+                        <Tooltip label="Edit">
+                          <ActionIcon
+                            variant="subtle"
+                            aria-label={`Edit ${category.name}`}
+                            onClick={() => setEditing(category)}
+                          >
+                            <IconPencil size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                        <Tooltip label="Delete">
+                          <ActionIcon
+                            variant="subtle"
+                            color="red"
+                            aria-label={`Delete ${category.name}`}
+                            onClick={() => setDeleting(category)}
+                          >
+                            <IconTrash size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                      </Group>
+                    ),
+                },
+              ]
+            : []),
+        ]}
+      />
       {editing ? (
         <IpCategoryDialog category={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />
       ) : null}

@@ -1,73 +1,62 @@
-import { Alert, Button, Group, Paper, Radio, Select, Stack, Text, TextInput } from '@mantine/core';
-import { useState, type FormEvent } from 'react';
+import { Button, Group, Paper, Radio, Select, Stack, Text, TextInput } from '@mantine/core';
 import { Link, useNavigate } from 'react-router';
-import { useCreateEndpointMutation, type EndpointType } from '../api/endpoints.api';
-import { ApiError, describeError } from '../api/request-client';
+import { useCreateEndpointMutation, type Endpoint, type EndpointType } from '../api/endpoints.api';
 import { PageHeader } from '../components/page-header';
+import { ServerErrorAlert } from '../forms/server-error-alert';
+import { useApiForm } from '../forms/use-api-form';
 import { defaultCloudPolicy } from '../lib/default-policies';
-import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/endpoint-url';
+import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/url-field-rules';
 import { paths } from '../paths';
 
-type HostHeaderMode = 'preserve' | 'rewrite';
-
-const fieldOfErrorCode: Record<string, 'url' | 'upstream'> = {
-  ENDPOINT_URL_INVALID: 'url',
-  ENDPOINT_URL_TAKEN: 'url',
-  ENDPOINT_UPSTREAM_INVALID: 'upstream',
-};
+interface NewEndpointValues {
+  type: EndpointType;
+  url: string;
+  description: string;
+  upstream_url: string;
+  upstream_host_header: Endpoint['upstream_host_header'];
+}
 
 export function NewEndpointPage() {
   const navigate = useNavigate();
   const createEndpoint = useCreateEndpointMutation();
-  const [type, setType] = useState<EndpointType>('cloud');
-  const [url, setUrl] = useState('');
-  const [description, setDescription] = useState('');
-  const [upstreamUrl, setUpstreamUrl] = useState('');
-  const [hostHeaderMode, setHostHeaderMode] = useState<HostHeaderMode>('preserve');
-  const [submitted, setSubmitted] = useState(false);
-  // Problems show once a field was left (or on submit), not while the first characters are typed.
-  const [visitedFields, setVisitedFields] = useState<ReadonlySet<'url' | 'upstream'>>(new Set());
-  const markVisited = (field: 'url' | 'upstream') => setVisitedFields((current) => new Set(current).add(field));
-  const showProblemOf = (field: 'url' | 'upstream') => submitted || visitedFields.has(field);
+  const form = useApiForm<NewEndpointValues>({
+    initialValues: { type: 'cloud', url: '', description: '', upstream_url: '', upstream_host_header: 'preserve' },
+    validate: {
+      url: (url, values) => describeEndpointUrlProblem(url, values.type),
+      upstream_url: (upstreamUrl, values) =>
+        values.type === 'internal' ? describeUpstreamUrlProblem(upstreamUrl) : null,
+    },
+    // Problems show once a field was left (or on submit), not while the first characters are typed.
+    checkOn: { url: 'blur', upstream_url: 'blur' },
+    fieldOfErrorCode: { ENDPOINT_URL_TAKEN: 'url' },
+    // What the API said about the other type no longer applies.
+    forgetServerErrorsOnChangeOf: ['type'],
+  });
+  const { type } = form.values;
 
-  const urlProblem = describeEndpointUrlProblem(url, type);
-  const upstreamProblem = type === 'internal' ? describeUpstreamUrlProblem(upstreamUrl) : null;
-  const serverError = createEndpoint.error;
-  const serverField = serverError instanceof ApiError ? fieldOfErrorCode[serverError.errorCode] : undefined;
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (urlProblem || upstreamProblem) return;
-    createEndpoint.mutate(
-      {
-        type,
-        url: url.trim(),
-        description: description.trim(),
-        metadata: '',
-        upstream_host_header: hostHeaderMode,
-        // Capturing headers or bodies is a deliberate choice made later, in the endpoint's settings.
-        request_log_capture: { headers: false, bodies: false },
-        policy_message: type === 'cloud' ? 'Starting policy' : '',
-        ...(type === 'cloud' ? { traffic_policy: defaultCloudPolicy } : { upstream_url: upstreamUrl.trim() }),
-      },
-      { onSuccess: (endpoint) => void navigate(paths.endpointPolicy(endpoint.id)) },
-    );
+  const create = async (values: NewEndpointValues) => {
+    const endpoint = await createEndpoint.mutateAsync({
+      type: values.type,
+      url: values.url.trim(),
+      description: values.description.trim(),
+      metadata: '',
+      upstream_host_header: values.upstream_host_header,
+      // Capturing headers or bodies is a deliberate choice made later, in the endpoint's settings.
+      request_log_capture: { headers: false, bodies: false },
+      policy_message: values.type === 'cloud' ? 'Starting policy' : '',
+      ...(values.type === 'cloud'
+        ? { traffic_policy: defaultCloudPolicy }
+        : { upstream_url: values.upstream_url.trim() }),
+    });
+    await navigate(paths.endpointPolicy(endpoint.id));
   };
 
   return (
     <Stack maw={720}>
       <PageHeader title="New endpoint" />
-      <Paper withBorder p="lg" component="form" onSubmit={submit} noValidate aria-label="New endpoint">
+      <Paper withBorder p="lg" component="form" onSubmit={form.submitWith(create)} noValidate aria-label="New endpoint">
         <Stack>
-          <Radio.Group
-            label="Type"
-            value={type}
-            onChange={(value) => {
-              setType(value);
-              createEndpoint.reset();
-            }}
-          >
+          <Radio.Group label="Type" {...form.getInputProps('type')}>
             <Stack gap="xs" mt={6}>
               <Radio
                 value="cloud"
@@ -86,13 +75,7 @@ export function NewEndpointPage() {
             description={type === 'cloud' ? 'e.g. https://mcp.example.com' : 'e.g. https://mcp.example.internal'}
             placeholder={type === 'cloud' ? 'https://mcp.example.com' : 'https://mcp.example.internal'}
             required
-            value={url}
-            onChange={(event) => {
-              setUrl(event.currentTarget.value);
-              if (serverField === 'url') createEndpoint.reset();
-            }}
-            onBlur={() => markVisited('url')}
-            error={(showProblemOf('url') ? urlProblem : null) ?? (serverField === 'url' ? serverError?.message : null)}
+            {...form.getInputProps('url')}
             autoFocus
           />
           {type === 'internal' ? (
@@ -102,20 +85,11 @@ export function NewEndpointPage() {
                 description="Where requests go, reachable from the data planes"
                 placeholder="http://127.0.0.1:3333"
                 required
-                value={upstreamUrl}
-                onChange={(event) => {
-                  setUpstreamUrl(event.currentTarget.value);
-                  if (serverField === 'upstream') createEndpoint.reset();
-                }}
-                error={
-                  (submitted || upstreamUrl ? upstreamProblem : null) ??
-                  (serverField === 'upstream' ? serverError?.message : null)
-                }
+                {...form.getInputProps('upstream_url')}
               />
               <Select
                 label="Host header sent upstream"
-                value={hostHeaderMode}
-                onChange={(value) => setHostHeaderMode(value ?? 'preserve')}
+                {...form.getInputProps('upstream_host_header')}
                 allowDeselect={false}
                 data={[
                   { value: 'preserve', label: "Preserve the client's Host header" },
@@ -133,19 +107,14 @@ export function NewEndpointPage() {
             label="Description"
             description="Optional, up to 255 characters"
             maxLength={255}
-            value={description}
-            onChange={(event) => setDescription(event.currentTarget.value)}
+            {...form.getInputProps('description')}
           />
-          {serverError && !serverField ? (
-            <Alert color="red" role="alert" title="The endpoint was not created">
-              {describeError(serverError)}
-            </Alert>
-          ) : null}
+          <ServerErrorAlert problem={form.unplacedProblem} title="The endpoint was not created" />
           <Group justify="flex-end">
             <Button variant="default" component={Link} to={paths.endpoints}>
               Cancel
             </Button>
-            <Button type="submit" loading={createEndpoint.isPending}>
+            <Button type="submit" loading={form.submitting}>
               Create endpoint
             </Button>
           </Group>

@@ -1,30 +1,15 @@
-import {
-  Badge,
-  Button,
-  Drawer,
-  Group,
-  Select,
-  Stack,
-  Switch,
-  Table,
-  Text,
-  TextInput,
-  UnstyledButton,
-} from '@mantine/core';
+import { Badge, Drawer, Group, Stack, Switch, Text, UnstyledButton } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import { endpointQueries } from '../api/endpoints.api';
-import {
-  requestLogQueries,
-  useRequestLogTail,
-  type RequestLogFilters,
-  type RequestLogSummary,
-} from '../api/request-logs.api';
+import type { RequestLogFilters } from '../api/query-keys';
+import { requestLogQueries, useRequestLogTail, type RequestLogSummary } from '../api/request-logs.api';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { PagedTable } from '../components/paged-table';
+import { EmptyState } from '../components/query-states';
 import { RequestLogDetails, statusColor } from '../components/request-log-details';
+import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { formatAbsoluteTime } from '../lib/format-time';
 
 const decisionActions = [
@@ -48,8 +33,7 @@ function toIsoTime(localValue: string): string | undefined {
 }
 
 export function RequestLogsPage() {
-  const [searchParameters, setSearchParameters] = useSearchParams();
-  const read = (name: string) => searchParameters.get(name) ?? '';
+  const { read } = useUrlFilters();
   const [clientIp] = useDebouncedValue(read('client_ip').trim(), 300);
   const [status] = useDebouncedValue(read('status').trim(), 300);
   const [text] = useDebouncedValue(read('q').trim(), 300);
@@ -71,31 +55,22 @@ export function RequestLogsPage() {
     };
     return Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== undefined));
   }, [endpointId, method, action, status, clientIp, text, from, to]);
+  const filtered = Object.keys(filters).length > 0;
   const [liveTail, setLiveTail] = useState(false);
   const [selected, setSelected] = useState<RequestLogSummary | null>(null);
   const selectedDetail = useQuery({ ...requestLogQueries.detail(selected?.id ?? ''), enabled: selected !== null });
 
-  const endpointPages = useInfiniteQuery(endpointQueries.list({}));
+  const endpoints = useInfiniteQuery(endpointQueries.list({}));
   const endpointOptions = useMemo(
-    () =>
-      (endpointPages.data?.pages ?? [])
-        .flatMap((page) => page.endpoints)
-        .map((endpoint) => ({ value: endpoint.id, label: endpoint.url })),
-    [endpointPages.data],
+    () => (endpoints.data ?? []).map((endpoint) => ({ value: endpoint.id, label: endpoint.url })),
+    [endpoints.data],
   );
   const requestLogs = useInfiniteQuery(requestLogQueries.list(filters));
   const tail = useRequestLogTail(liveTail, filters);
-  const rows = useMemo(() => {
-    const listed = requestLogs.data?.pages.flatMap((page) => page.request_logs) ?? [];
+  /** Live-tailed requests first, then the listed ones the tail did not bring. */
+  const withTailedRows = (listed: readonly RequestLogSummary[]) => {
     const tailedIds = new Set(tail.rows.map((row) => row.id));
     return [...tail.rows, ...listed.filter((row) => !tailedIds.has(row.id))];
-  }, [requestLogs.data, tail.rows]);
-
-  const setFilter = (name: string, value: string | null) => {
-    const next = new URLSearchParams(searchParameters);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setSearchParameters(next, { replace: true });
   };
 
   return (
@@ -112,159 +87,97 @@ export function RequestLogsPage() {
         }
       />
       <Group align="flex-end" gap="sm">
-        <Select
+        <UrlFilterSelect
+          name="endpoint_id"
           label="Endpoint"
           placeholder="Any endpoint"
           data={endpointOptions}
-          value={endpointId || null}
-          onChange={(value) => setFilter('endpoint_id', value)}
-          clearable
           searchable
           w={260}
         />
-        <TextInput
-          label="Status"
-          placeholder="429 or 4xx"
-          value={read('status')}
-          onChange={(event) => setFilter('status', event.currentTarget.value)}
-          w={100}
-        />
-        <Select
-          label="Method"
-          placeholder="Any"
-          data={methods}
-          value={method || null}
-          onChange={(value) => setFilter('method', value)}
-          clearable
-          w={120}
-        />
-        <Select
-          label="Decision"
-          placeholder="Any action"
-          data={decisionActions}
-          value={action || null}
-          onChange={(value) => setFilter('action', value)}
-          clearable
-          w={190}
-        />
-        <TextInput
-          label="Client IP"
-          placeholder="e.g. 160.79.104.10"
-          value={read('client_ip')}
-          onChange={(event) => setFilter('client_ip', event.currentTarget.value)}
-          w={170}
-        />
-        <TextInput
-          label="From"
-          type="datetime-local"
-          value={from}
-          onChange={(event) => setFilter('from', event.currentTarget.value)}
-          w={200}
-        />
-        <TextInput
-          label="To"
-          type="datetime-local"
-          value={to}
-          onChange={(event) => setFilter('to', event.currentTarget.value)}
-          w={200}
-        />
-        <TextInput
-          label="Path or text"
-          placeholder="e.g. /mcp"
-          value={read('q')}
-          onChange={(event) => setFilter('q', event.currentTarget.value)}
-          w={180}
-        />
+        <UrlFilterTextInput name="status" label="Status" placeholder="429 or 4xx" w={100} />
+        <UrlFilterSelect name="method" label="Method" placeholder="Any" data={methods} w={120} />
+        <UrlFilterSelect name="action" label="Decision" placeholder="Any action" data={decisionActions} w={190} />
+        <UrlFilterTextInput name="client_ip" label="Client IP" placeholder="e.g. 160.79.104.10" w={170} />
+        <UrlFilterTextInput name="from" label="From" type="datetime-local" w={200} />
+        <UrlFilterTextInput name="to" label="To" type="datetime-local" w={200} />
+        <UrlFilterTextInput name="q" label="Path or text" placeholder="e.g. /mcp" w={180} />
       </Group>
 
-      {requestLogs.isPending ? (
-        <LoadingState label="Loading requests…" />
-      ) : requestLogs.isError ? (
-        <ErrorState
-          title="Could not load the request log"
-          error={requestLogs.error}
-          onRetry={() => void requestLogs.refetch()}
-        />
-      ) : rows.length === 0 ? (
-        <EmptyState title={Object.keys(filters).length > 0 ? 'No request matches' : 'No requests yet'}>
-          {Object.keys(filters).length > 0
-            ? 'Try wider filters or another time range.'
-            : 'Requests appear here within a second of a data plane handling them. Turn on live tail to watch them arrive.'}
-        </EmptyState>
-      ) : (
-        <>
-          <Table.ScrollContainer minWidth={900}>
-            <Table highlightOnHover verticalSpacing={6} fz="sm" data-testid="request-logs-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Time</Table.Th>
-                  <Table.Th>Request</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Decision</Table.Th>
-                  <Table.Th>Client IP</Table.Th>
-                  <Table.Th>Duration</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {rows.map((row) => (
-                  <Table.Tr key={row.id} onClick={() => setSelected(row)} style={{ cursor: 'pointer' }}>
-                    <Table.Td>
-                      <UnstyledButton
-                        onClick={() => setSelected(row)}
-                        aria-label={`Details of ${row.method} ${row.path} at ${formatAbsoluteTime(row.timestamp)}`}
-                      >
-                        <Text size="sm" ff="monospace">
-                          {new Date(row.timestamp).toLocaleTimeString()}
-                        </Text>
-                      </UnstyledButton>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm" ff="monospace" lineClamp={1}>
-                        {row.method} {row.host}
-                        {row.path}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge color={statusColor(row.status)} variant="light">
-                        {row.status}
-                      </Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      {row.decision ? (
-                        <Text size="sm" lineClamp={1}>
-                          {row.decision.action}
-                          {row.decision.rule_name ? ` · ${row.decision.rule_name}` : ''}
-                        </Text>
-                      ) : (
-                        <Text size="sm" c="dimmed">
-                          {row.forwarded_to ? 'forwarded' : '—'}
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm" ff="monospace">
-                        {row.client_ip}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>{row.duration_ms.toFixed(1)} ms</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          {requestLogs.hasNextPage ? (
-            <Group justify="center">
-              <Button
-                variant="default"
-                loading={requestLogs.isFetchingNextPage}
-                onClick={() => void requestLogs.fetchNextPage()}
+      <PagedTable
+        query={requestLogs}
+        rows={withTailedRows}
+        loadingLabel="Loading requests…"
+        errorTitle="Could not load the request log"
+        empty={
+          <EmptyState title={filtered ? 'No request matches' : 'No requests yet'}>
+            {filtered
+              ? 'Try wider filters or another time range.'
+              : 'Requests appear here within a second of a data plane handling them. Turn on live tail to watch them arrive.'}
+          </EmptyState>
+        }
+        minWidth={900}
+        testId="request-logs-table"
+        tableProps={{ highlightOnHover: true, verticalSpacing: 6, fz: 'sm' }}
+        rowKey={(row) => row.id}
+        rowProps={(row) => ({ onClick: () => setSelected(row), style: { cursor: 'pointer' } })}
+        loadMoreLabel="Load older requests"
+        columns={[
+          {
+            header: 'Time',
+            cell: (row) => (
+              <UnstyledButton
+                onClick={() => setSelected(row)}
+                aria-label={`Details of ${row.method} ${row.path} at ${formatAbsoluteTime(row.timestamp)}`}
               >
-                Load older requests
-              </Button>
-            </Group>
-          ) : null}
-        </>
-      )}
+                <Text size="sm" ff="monospace">
+                  {new Date(row.timestamp).toLocaleTimeString()}
+                </Text>
+              </UnstyledButton>
+            ),
+          },
+          {
+            header: 'Request',
+            cell: (row) => (
+              <Text size="sm" ff="monospace" lineClamp={1}>
+                {row.method} {row.host}
+                {row.path}
+              </Text>
+            ),
+          },
+          {
+            header: 'Status',
+            cell: (row) => (
+              <Badge color={statusColor(row.status)} variant="light">
+                {row.status}
+              </Badge>
+            ),
+          },
+          {
+            header: 'Decision',
+            cell: (row) =>
+              row.decision ? (
+                <Text size="sm" lineClamp={1}>
+                  {row.decision.action}
+                  {row.decision.rule_name ? ` · ${row.decision.rule_name}` : ''}
+                </Text>
+              ) : (
+                <Text size="sm" c="dimmed">
+                  {row.forwarded_to ? 'forwarded' : '—'}
+                </Text>
+              ),
+          },
+          {
+            header: 'Client IP',
+            cell: (row) => (
+              <Text size="sm" ff="monospace">
+                {row.client_ip}
+              </Text>
+            ),
+          },
+          { header: 'Duration', cell: (row) => `${row.duration_ms.toFixed(1)} ms` },
+        ]}
+      />
       <Drawer
         opened={selected !== null}
         onClose={() => setSelected(null)}

@@ -1,10 +1,10 @@
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
-import { IconShieldLock } from '@tabler/icons-react';
+import { Button, PasswordInput, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
 import { Navigate, useSearchParams } from 'react-router';
 import { authQueries, useSignInMutation } from '../api/auth.api';
-import { describeError } from '../api/request-client';
+import { AccountEmailInput, AuthCard } from '../components/auth-card';
+import { ServerErrorAlert } from '../forms/server-error-alert';
+import { useApiForm } from '../forms/use-api-form';
 import { paths, safeNextPath } from '../paths';
 
 export function SignInPage() {
@@ -13,57 +13,24 @@ export function SignInPage() {
   const me = useQuery(authQueries.me());
   const setupStatus = useQuery(authQueries.setupStatus());
   const signIn = useSignInMutation();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
+  const form = useApiForm({ initialValues: { email: '', password: '' } });
 
   if (setupStatus.data?.setup_required) return <Navigate to={paths.setup} replace />;
   if (me.data) return <Navigate to={nextPath} replace />;
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    signIn.mutate({ email: email.trim(), password });
-  };
+  const submit = form.submitWith(({ email, password }) => signIn.mutateAsync({ email: email.trim(), password }));
 
   return (
-    <Center mih="100vh" p="md">
-      <Paper withBorder shadow="sm" p="xl" w={400} component="form" onSubmit={submit} aria-labelledby="sign-in-title">
-        <Stack>
-          <Stack gap={4} align="center">
-            <IconShieldLock size={36} aria-hidden />
-            <Title order={1} size="h3" id="sign-in-title">
-              Sign in to Gatehouse
-            </Title>
-          </Stack>
-          {signIn.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(signIn.error)}
-            </Alert>
-          ) : null}
-          <TextInput
-            label="Email"
-            type="email"
-            autoComplete="username"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.currentTarget.value)}
-            data-autofocus
-            autoFocus
-          />
-          <PasswordInput
-            label="Password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(event) => setPassword(event.currentTarget.value)}
-          />
-          <Button type="submit" loading={signIn.isPending} fullWidth>
-            Sign in
-          </Button>
-          <Text size="xs" c="dimmed" ta="center">
-            Forgot your password? Ask a Gatehouse administrator to set a new one.
-          </Text>
-        </Stack>
-      </Paper>
-    </Center>
+    <AuthCard title="Sign in to Gatehouse" titleId="sign-in-title" width={400} onSubmit={submit}>
+      <ServerErrorAlert problem={form.unplacedProblem} />
+      <AccountEmailInput {...form.getInputProps('email')} />
+      <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps('password')} />
+      <Button type="submit" loading={form.submitting} fullWidth>
+        Sign in
+      </Button>
+      <Text size="xs" c="dimmed" ta="center">
+        Forgot your password? Ask a Gatehouse administrator to set a new one.
+      </Text>
+    </AuthCard>
   );
 }

@@ -1,20 +1,8 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Group,
-  Modal,
-  PasswordInput,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Badge, Button, Group, PasswordInput, Select, Stack, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { Role } from '../api/auth.api';
 import { describeError } from '../api/request-client';
 import {
@@ -26,8 +14,11 @@ import {
 } from '../api/users.api';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { PageHeader } from '../components/page-header';
-import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
+import { PagedTable } from '../components/paged-table';
+import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { FormDialog } from '../forms/form-dialog';
+import { useApiForm } from '../forms/use-api-form';
 import { useCurrentActor } from '../session/session';
 import { describePasswordProblem, minimumPasswordLength } from '../lib/password-rules';
 
@@ -39,135 +30,71 @@ const roleOptions: Array<{ value: Role; label: string }> = [
 
 function AddUserDialog({ onClose }: { onClose: () => void }) {
   const createUser = useCreateUserMutation();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [role, setRole] = useState<Role>('viewer');
-  const [submitted, setSubmitted] = useState(false);
-  const passwordProblem = describePasswordProblem(password);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (passwordProblem) return;
-    createUser.mutate(
-      { email: email.trim(), password, role },
-      {
-        onSuccess: (user) => {
-          notifications.show({ color: 'green', message: `Added ${user.email} as ${user.role}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm<{ email: string; password: string; role: Role }>({
+    initialValues: { email: '', password: '', role: 'viewer' },
+    validate: { password: describePasswordProblem },
+  });
 
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>Add user</Text>}>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <TextInput
-            label="Email"
-            type="email"
-            required
-            value={email}
-            onChange={(event) => setEmail(event.currentTarget.value)}
-            data-autofocus
-          />
-          <PasswordInput
-            label="Initial password"
-            description={`At least ${minimumPasswordLength} characters; share it with the user safely`}
-            required
-            autoComplete="new-password"
-            value={password}
-            onChange={(event) => setPassword(event.currentTarget.value)}
-            error={submitted ? passwordProblem : null}
-          />
-          <Select
-            label="Role"
-            data={roleOptions}
-            value={role}
-            onChange={(value) => value && setRole(value)}
-            allowDeselect={false}
-          />
-          {createUser.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(createUser.error)}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={createUser.isPending}>
-              Add user
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      form={form}
+      title="Add user"
+      submitLabel="Add user"
+      onSubmit={async ({ email, password, role }) => {
+        const user = await createUser.mutateAsync({ email: email.trim(), password, role });
+        notifications.show({ color: 'green', message: `Added ${user.email} as ${user.role}.` });
+        onClose();
+      }}
+      onClose={onClose}
+    >
+      <TextInput label="Email" type="email" required {...form.getInputProps('email')} data-autofocus />
+      <PasswordInput
+        label="Initial password"
+        description={`At least ${minimumPasswordLength} characters; share it with the user safely`}
+        required
+        autoComplete="new-password"
+        {...form.getInputProps('password')}
+      />
+      <Select label="Role" data={roleOptions} {...form.getInputProps('role')} allowDeselect={false} />
+    </FormDialog>
   );
 }
 
 function SetPasswordDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const updateUser = useUpdateUserMutation();
-  const [password, setPassword] = useState('');
-  const [submitted, setSubmitted] = useState(false);
-  const passwordProblem = describePasswordProblem(password);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (passwordProblem) return;
-    updateUser.mutate(
-      { userId: user.id, body: { password } },
-      {
-        onSuccess: () => {
-          notifications.show({ color: 'green', message: `Set a new password for ${user.email}.` });
-          onClose();
-        },
-      },
-    );
-  };
+  const form = useApiForm({ initialValues: { password: '' }, validate: { password: describePasswordProblem } });
 
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>New password for {user.email}</Text>}>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <PasswordInput
-            label="New password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(event) => setPassword(event.currentTarget.value)}
-            error={submitted ? passwordProblem : null}
-            data-autofocus
-          />
-          {updateUser.isError ? (
-            <Alert color="red" role="alert">
-              {describeError(updateUser.error)}
-            </Alert>
-          ) : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={updateUser.isPending}>
-              Set password
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      form={form}
+      title={`New password for ${user.email}`}
+      submitLabel="Set password"
+      onSubmit={async ({ password }) => {
+        await updateUser.mutateAsync({ userId: user.id, body: { password } });
+        notifications.show({ color: 'green', message: `Set a new password for ${user.email}.` });
+        onClose();
+      }}
+      onClose={onClose}
+    >
+      <PasswordInput
+        label="New password"
+        autoComplete="new-password"
+        {...form.getInputProps('password')}
+        data-autofocus
+      />
+    </FormDialog>
   );
 }
 
 export function UsersPage() {
   const actor = useCurrentActor();
   const users = useInfiniteQuery(userQueries.list());
-  const rows = useMemo(() => users.data?.pages.flatMap((page) => page.users) ?? [], [users.data]);
   const updateUser = useUpdateUserMutation();
   const deleteUser = useDeleteUserMutation();
   const [adding, setAdding] = useState(false);
   const [settingPasswordFor, setSettingPasswordFor] = useState<User | null>(null);
   const [deleting, setDeleting] = useState<User | null>(null);
+  const isSelf = (user: User) => actor.user?.id === user.id || actor.id === user.id;
 
   const addButton = (
     <Button leftSection={<IconPlus size={16} />} onClick={() => setAdding(true)}>
@@ -204,94 +131,79 @@ export function UsersPage() {
         description="Viewers read; editors change endpoints, policies and IP categories; admins also manage users and keys."
         actions={addButton}
       />
-      {users.isPending ? (
-        <LoadingState label="Loading users…" />
-      ) : users.isError ? (
-        <ErrorState title="Could not load users" error={users.error} onRetry={() => void users.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title="No users" action={addButton} />
-      ) : (
-        <>
-          <Table.ScrollContainer minWidth={720}>
-            <Table verticalSpacing="sm" data-testid="users-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Email</Table.Th>
-                  <Table.Th>Role</Table.Th>
-                  <Table.Th>Last sign-in</Table.Th>
-                  <Table.Th>Added</Table.Th>
-                  <Table.Th aria-label="Actions" />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {rows.map((user) => {
-                  const isSelf = actor.user?.id === user.id || actor.id === user.id;
-                  return (
-                    <Table.Tr key={user.id}>
-                      <Table.Td>
-                        <Group gap={6}>
-                          <Text size="sm">{user.email}</Text>
-                          {isSelf ? (
-                            <Badge size="xs" variant="light">
-                              you
-                            </Badge>
-                          ) : null}
-                        </Group>
-                      </Table.Td>
-                      <Table.Td>
-                        <Select
-                          aria-label={`Role of ${user.email}`}
-                          data={roleOptions}
-                          value={user.role}
-                          onChange={(value) => value && changeRole(user, value)}
-                          allowDeselect={false}
-                          w={130}
-                          size="xs"
-                        />
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">
-                          {user.last_login_at ? <RelativeTime timestamp={user.last_login_at} /> : 'never'}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm">
-                          <RelativeTime timestamp={user.created_at} />
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Group gap={4} wrap="nowrap" justify="flex-end">
-                          <Button size="xs" variant="subtle" onClick={() => setSettingPasswordFor(user)}>
-                            Set password
-                          </Button>
-                          {isSelf ? null : (
-                            <Button
-                              size="xs"
-                              variant="subtle"
-                              color="red"
-                              onClick={() => setDeleting(user)}
-                              aria-label={`Remove ${user.email}`}
-                            >
-                              Remove
-                            </Button>
-                          )}
-                        </Group>
-                      </Table.Td>
-                    </Table.Tr>
-                  );
-                })}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          {users.hasNextPage ? (
-            <Group justify="center">
-              <Button variant="default" loading={users.isFetchingNextPage} onClick={() => void users.fetchNextPage()}>
-                Load more
-              </Button>
-            </Group>
-          ) : null}
-        </>
-      )}
+      <PagedTable
+        query={users}
+        loadingLabel="Loading users…"
+        errorTitle="Could not load users"
+        empty={<EmptyState title="No users" action={addButton} />}
+        minWidth={720}
+        testId="users-table"
+        rowKey={(user) => user.id}
+        columns={[
+          {
+            header: 'Email',
+            cell: (user) => (
+              <Group gap={6}>
+                <Text size="sm">{user.email}</Text>
+                {isSelf(user) ? (
+                  <Badge size="xs" variant="light">
+                    you
+                  </Badge>
+                ) : null}
+              </Group>
+            ),
+          },
+          {
+            header: 'Role',
+            cell: (user) => (
+              <Select
+                aria-label={`Role of ${user.email}`}
+                data={roleOptions}
+                value={user.role}
+                onChange={(value) => value && changeRole(user, value)}
+                allowDeselect={false}
+                w={130}
+                size="xs"
+              />
+            ),
+          },
+          {
+            header: 'Last sign-in',
+            cell: (user) => (
+              <Text size="sm">{user.last_login_at ? <RelativeTime timestamp={user.last_login_at} /> : 'never'}</Text>
+            ),
+          },
+          {
+            header: 'Added',
+            cell: (user) => (
+              <Text size="sm">
+                <RelativeTime timestamp={user.created_at} />
+              </Text>
+            ),
+          },
+          {
+            label: 'Actions',
+            cell: (user) => (
+              <Group gap={4} wrap="nowrap" justify="flex-end">
+                <Button size="xs" variant="subtle" onClick={() => setSettingPasswordFor(user)}>
+                  Set password
+                </Button>
+                {isSelf(user) ? null : (
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    color="red"
+                    onClick={() => setDeleting(user)}
+                    aria-label={`Remove ${user.email}`}
+                  >
+                    Remove
+                  </Button>
+                )}
+              </Group>
+            ),
+          },
+        ]}
+      />
       {adding ? <AddUserDialog onClose={() => setAdding(false)} /> : null}
       {settingPasswordFor ? (
         <SetPasswordDialog user={settingPasswordFor} onClose={() => setSettingPasswordFor(null)} />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../api/request-client';
+import { ApiError } from '@gatehouse/api-client';
 import { policyIssuesFromApiError, toPolicyMarkers } from './policy-issue-markers';
 
 const lineLengths = [20, 5, 40];

@@ -1,4 +1,4 @@
-import type { ApiError } from '../api/request-client';
+import type { ApiError } from '@gatehouse/api-client';
 
 /** The shape of a policy problem, whether the browser's engine or the API found it. */
 export interface PolicyIssueLike {
@@ -52,5 +52,5 @@ export function toPolicyMarkers(
 export function policyIssuesFromApiError(error: ApiError): PolicyIssueLike[] {
   const positioned = error.details.filter((detail) => detail.line !== undefined);
   if (positioned.length > 0) return positioned.map((detail) => ({ ...detail, severity: 'error' as const }));
-  return [{ message: error.message, code: error.errorCode, line: 1, column: 1, severity: 'error' }];
+  return [{ message: error.message, code: error.code, line: 1, column: 1, severity: 'error' }];
 }
