@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Cmd, Copy, DockerfileParser, Env, From, type Instruction } from 'dockerfile-ast';
 import { parse } from 'yaml';
 import { repositoryRoot } from './support/processes.js';
 
@@ -108,7 +110,41 @@ function publishedPorts(name: string, containerPort: number): string[] {
 const dataplaneNames = ['dataplane-1', 'dataplane-2'];
 const secrets = { GATEHOUSE_DATAPLANE_TOKEN: 'a-long-random-secret-for-this-test' };
 
+/** Compose's own reading of the file, where a `docker compose` is installed (not on the CI machine). */
+const composeVersion = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+const composeUnavailable =
+  composeVersion.status === 0
+    ? undefined
+    : `docker compose is not installed here (\`docker compose version\` ${
+        composeVersion.error?.message ??
+        `exited ${composeVersion.status}: ${composeVersion.stderr.trim().split('\n')[0]}`
+      }); the static checks of this file stand in for it`;
+
+function composeConfig(variables: Record<string, string>): { status: number | null; stderr: string } {
+  const environment = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'GATEHOUSE_DATAPLANE_TOKEN'),
+  ) as Record<string, string>;
+  const result = spawnSync(
+    'docker',
+    ['compose', '--file', join(repositoryRoot, 'docker-compose.yml'), 'config', '-q'],
+    {
+      env: { ...environment, ...variables },
+      encoding: 'utf8',
+    },
+  );
+  return { status: result.status, stderr: result.stderr };
+}
+
 describe('docker-compose.yml (the distributed shape)', () => {
+  it('is a valid compose file for docker compose itself (docker compose config -q)', (context) => {
+    if (composeUnavailable !== undefined) context.skip(composeUnavailable);
+    const valid = composeConfig(secrets);
+    expect(valid.status, valid.stderr).toBe(0);
+    const withoutToken = composeConfig({});
+    expect(withoutToken.status).not.toBe(0);
+    expect(withoutToken.stderr).toContain('GATEHOUSE_DATAPLANE_TOKEN');
+  });
+
   it('runs exactly postgres, redis, api, worker and two data planes', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'dataplane-1', 'dataplane-2', 'postgres', 'redis', 'worker']);
   });
@@ -239,47 +275,59 @@ describe('docker-compose.yml (the distributed shape)', () => {
 
 // ---- Dockerfiles ------------------------------------------------------------------------------------------------
 
-interface Instruction {
-  keyword: string;
-  argument: string;
-}
-
 interface Stage {
   from: string;
   name: string | undefined;
   instructions: Instruction[];
 }
 
-/** Splits a Dockerfile into stages of instructions (continuation lines joined, comments dropped). */
-function parseDockerfile(text: string): Stage[] {
-  const logical: string[] = [];
-  let pending = '';
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue;
-    if (line.trimEnd().endsWith('\\')) {
-      pending += `${line.trimEnd().slice(0, -1)} `;
-      continue;
-    }
-    const full = (pending + line).trim();
-    pending = '';
-    if (full !== '') logical.push(full);
-  }
+/**
+ * A Dockerfile's build stages, read with dockerfile-ast (the parser behind the Dockerfile language server): each FROM
+ * starts a stage holding the instructions after it; continuation lines, comments, parser directives and flags such
+ * as `--from=` or `--mount=` are the parser's business.
+ */
+function stagesOf(text: string): Stage[] {
   const stages: Stage[] = [];
-  for (const line of logical) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const argument = rest.join(' ');
-    if (keyword.toUpperCase() === 'FROM') {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(argument);
-      stages.push({ from: match?.[1] ?? argument, name: match?.[2], instructions: [] });
-    } else if (keyword.toUpperCase() !== 'ARG' || stages.length > 0) {
-      stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), argument });
+  for (const instruction of DockerfileParser.parse(text).getInstructions()) {
+    if (instruction instanceof From) {
+      stages.push({
+        from: instruction.getImage() ?? '',
+        name: instruction.getBuildStage() ?? undefined,
+        instructions: [],
+      });
+    } else {
+      // ARGs before the first FROM belong to no stage.
+      stages.at(-1)?.instructions.push(instruction);
     }
   }
   return stages;
 }
 
+function instructionsOf(stage: Stage, keyword: string): Instruction[] {
+  return stage.instructions.filter((instruction) => instruction.getKeyword() === keyword);
+}
+
+/** The arguments of a stage's instructions of one kind, as text without their flags. */
 function arguments_(stage: Stage, keyword: string): string[] {
-  return stage.instructions.filter((instruction) => instruction.keyword === keyword).map(({ argument }) => argument);
+  return instructionsOf(stage, keyword).map((instruction) => instruction.getArgumentsContent() ?? '');
+}
+
+interface CopyInstruction {
+  /** The stage named by `--from=`, or undefined for a copy from the build context. */
+  from: string | undefined;
+  sources: string[];
+}
+
+function copiesOf(stage: Stage): CopyInstruction[] {
+  return stage.instructions
+    .filter((instruction): instruction is Copy => instruction instanceof Copy)
+    .map((copy) => ({
+      from: copy.getFromFlag()?.getValue() ?? undefined,
+      sources: copy
+        .getArguments()
+        .map((argument) => argument.getValue())
+        .slice(0, -1),
+    }));
 }
 
 /** The manifests of every npm workspace, as paths relative to the root (what `npm ci` needs to find). */
@@ -339,13 +387,16 @@ const images = [
   {
     dockerfile: 'apps/api/Dockerfile',
     workspace: '@gatehouse/api',
-    builds: ['@gatehouse/api', '@gatehouse/dataplane', '@gatehouse/dashboard'],
+    builds: ['@gatehouse/api', '@gatehouse/dashboard'],
     exposes: ['4000'],
     health: '/api/health',
     // What compose and the image run: the image's CMD plus the services' commands.
     entrypoints: ['apps/api/dist/main.js', 'apps/api/dist/worker.js', 'apps/api/scripts/db-migrate.mjs'],
     // Read at run time, not imported: the dashboard the API serves and the migrations db-migrate.mjs applies.
     runtimeFiles: ['apps/dashboard/dist/index.html', 'prisma/migrations', 'prisma/builtin-ip-categories.json'],
+    // The control plane keeps its state in Postgres and Redis; the data plane and the embedded root are other images.
+    writesData: false,
+    notShipped: ['apps/dataplane/dist', 'apps/gatehouse/dist'],
   },
   {
     dockerfile: 'apps/dataplane/Dockerfile',
@@ -355,31 +406,23 @@ const images = [
     health: '/readyz',
     entrypoints: ['apps/dataplane/dist/main.js'],
     runtimeFiles: [],
+    // The last-known-good snapshot, so a restarted data plane serves with the API down.
+    writesData: true,
+    notShipped: ['apps/api/dist', 'apps/dashboard/dist', 'apps/gatehouse/dist'],
   },
 ];
 
 describe.each(images)('$dockerfile', (image) => {
-  const text = readFileSync(join(repositoryRoot, image.dockerfile), 'utf8');
-  const stages = parseDockerfile(text);
+  const stages = stagesOf(readFileSync(join(repositoryRoot, image.dockerfile), 'utf8'));
   const runtime = stages.at(-1)!;
   const build = stages.find((stage) => arguments_(stage, 'RUN').some((run) => run.includes('turbo run build')));
   /** What the runtime stage copies from other stages: `source` is relative to /app ('' for all of /app). */
-  const runtimeCopies = arguments_(runtime, 'COPY')
-    .filter((argument) => argument.startsWith('--from='))
-    .map((argument) => {
-      const parts = argument.split(/\s+/).filter((part) => !part.startsWith('--'));
-      return { from: /--from=(\S+)/.exec(argument)?.[1] ?? '', source: (parts[0] ?? '').replace(/^\/app\/?/, '') };
-    });
+  const runtimeCopies = copiesOf(runtime).flatMap(({ from, sources }) =>
+    from === undefined ? [] : sources.map((source) => ({ from, source: source.replace(/^\/app\/?/, '') })),
+  );
   /** What a stage holds besides its base image: what it copied from the context, and node_modules if it installed. */
   const contentsOf = (stage: Stage): string[] => [
-    ...arguments_(stage, 'COPY')
-      .filter((argument) => !argument.startsWith('--from='))
-      .flatMap((argument) =>
-        argument
-          .split(/\s+/)
-          .filter((part) => !part.startsWith('--'))
-          .slice(0, -1),
-      ),
+    ...copiesOf(stage).flatMap(({ from, sources }) => (from === undefined ? sources : [])),
     ...(arguments_(stage, 'RUN').some((run) => /\bnpm ci\b/.test(run)) ? ['node_modules'] : []),
   ];
   const within = (file: string, path: string) => file === path || file.startsWith(`${path}/`);
@@ -392,6 +435,11 @@ describe.each(images)('$dockerfile', (image) => {
   const isCopied = (file: string) => runtimeCopies.some((copy) => covers(copy, file));
   const isCopiedFromBuild = (file: string) =>
     runtimeCopies.some((copy) => copy.from === build?.name && covers(copy, file));
+  const runtimeEnvironment = Object.fromEntries(
+    instructionsOf(runtime, 'ENV')
+      .filter((instruction): instruction is Env => instruction instanceof Env)
+      .flatMap((env) => env.getProperties().map((property) => [property.getName(), property.getValue() ?? ''])),
+  );
 
   it('is multi-stage: a build stage runs npm ci and turbo build, the runtime stage is a slim Node image', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -435,8 +483,8 @@ describe.each(images)('$dockerfile', (image) => {
     const users = arguments_(runtime, 'USER');
     expect(users.length).toBeGreaterThan(0);
     expect(['root', '0', '0:0']).not.toContain(users.at(-1));
-    const userIndex = runtime.instructions.findIndex((instruction) => instruction.keyword === 'USER');
-    const cmdIndex = runtime.instructions.findIndex((instruction) => instruction.keyword === 'CMD');
+    const userIndex = runtime.instructions.findIndex((instruction) => instruction.getKeyword() === 'USER');
+    const cmdIndex = runtime.instructions.findIndex((instruction) => instruction.getKeyword() === 'CMD');
     expect(userIndex).toBeLessThan(cmdIndex);
     expect(arguments_(runtime, 'EXPOSE').join(' ').split(/\s+/).sort()).toEqual([...image.exposes].sort());
     const healthcheck = arguments_(runtime, 'HEALTHCHECK');
@@ -446,10 +494,13 @@ describe.each(images)('$dockerfile', (image) => {
   });
 
   it('CMD is an exec-form node command on a file the runtime stage copies from the build output', () => {
-    const cmd = JSON.parse(arguments_(runtime, 'CMD').at(-1) ?? 'null') as string[] | null;
-    expect(Array.isArray(cmd)).toBe(true);
-    expect(cmd![0]).toBe('node');
-    expect(image.entrypoints).toContain(cmd![1]);
+    const cmd = instructionsOf(runtime, 'CMD').at(-1);
+    expect(cmd).toBeInstanceOf(Cmd);
+    // Exec form (a JSON array): the process gets SIGTERM itself instead of a shell that does not forward it.
+    expect((cmd as Cmd).getOpeningBracket(), 'CMD is a JSON array').not.toBeNull();
+    const command = (cmd as Cmd).getJSONStrings().map((part) => part.getJSONValue());
+    expect(command[0]).toBe('node');
+    expect(image.entrypoints).toContain(command[1]);
   });
 
   it('copies every file its commands run and read, and each of them exists in the build output', () => {
@@ -459,7 +510,7 @@ describe.each(images)('$dockerfile', (image) => {
     }
   });
 
-  it('copies the build output of every workspace the app loads at run time', () => {
+  it('copies the build output of every workspace the app loads at run time, and nothing of the other apps', () => {
     const needed = runtimeWorkspaces(image.workspace);
     expect(needed.map(({ name }) => name)).toContain('@gatehouse/contracts');
     for (const workspace of needed) {
@@ -468,16 +519,27 @@ describe.each(images)('$dockerfile', (image) => {
       );
       expect(isCopied(`${workspace.directory}/package.json`), `${workspace.name} manifest`).toBe(true);
     }
+    for (const path of image.notShipped) expect(isCopied(`${path}/index.js`), `${path} is not shipped`).toBe(false);
   });
 
-  it('gives the non-root user a writable GATEHOUSE_DATA_DIR', () => {
-    const dataDirectory = /GATEHOUSE_DATA_DIR=(\S+)/.exec(arguments_(runtime, 'ENV').join(' '))?.[1];
-    expect(dataDirectory).toBeDefined();
-    const user = arguments_(runtime, 'USER').at(-1);
-    expect(
-      arguments_(runtime, 'RUN').some((run) => run.includes(`chown ${user}`) && run.includes(dataDirectory!)),
-    ).toBe(true);
-  });
+  it(
+    image.writesData
+      ? 'gives the non-root user a writable GATEHOUSE_DATA_DIR'
+      : 'has no GATEHOUSE_DATA_DIR: nothing in it writes to disk',
+    () => {
+      const dataDirectory = runtimeEnvironment.GATEHOUSE_DATA_DIR;
+      if (!image.writesData) {
+        expect(dataDirectory).toBeUndefined();
+        expect(arguments_(runtime, 'RUN').filter((run) => run.includes('chown'))).toEqual([]);
+        return;
+      }
+      expect(dataDirectory).toBeDefined();
+      const user = arguments_(runtime, 'USER').at(-1);
+      expect(
+        arguments_(runtime, 'RUN').some((run) => run.includes(`chown ${user}`) && run.includes(dataDirectory!)),
+      ).toBe(true);
+    },
+  );
 });
 
 describe('.dockerignore', () => {

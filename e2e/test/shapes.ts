@@ -20,8 +20,9 @@ import { runDatabase, startRunRedis, type RunDatabase, type RunRedis } from './s
  *
  * - distributed: API, worker and two data planes as separate processes (what docker-compose.yml runs), on a Postgres
  *   database and a Redis of this run's own;
- * - embedded: `node scripts/start.mjs` (what `npm start` runs after building) as one process with no DATABASE_URL
- *   and no REDIS_URL: PGlite in GATEHOUSE_DATA_DIR and in-process config bus, counters and request-log queue.
+ * - embedded: `node scripts/start.mjs` (what `npm start` runs after building: apps/gatehouse, the composition root)
+ *   as one process with no DATABASE_URL and no REDIS_URL: PGlite in GATEHOUSE_DATA_DIR and in-process config bus,
+ *   counters and request-log queue.
  */
 export type ShapeName = 'distributed' | 'embedded';
 
@@ -66,6 +67,8 @@ const admin = { email: 'admin@example.com', password: 'admin-password-1234' };
 const apiMain = join(repositoryRoot, 'apps/api/dist/main.js');
 const workerMain = join(repositoryRoot, 'apps/api/dist/worker.js');
 const dataplaneMain = join(repositoryRoot, 'apps/dataplane/dist/main.js');
+/** The embedded shape's composition root, which scripts/start.mjs runs. */
+const embeddedMain = join(repositoryRoot, 'apps/gatehouse/dist/main.js');
 const migrateScript = join(repositoryRoot, 'apps/api/scripts/db-migrate.mjs');
 const startScript = join(repositoryRoot, 'scripts/start.mjs');
 
@@ -74,7 +77,7 @@ function requireBuilt(...files: string[]): void {
   if (missing.length > 0)
     throw new Error(
       `not built: ${missing.join(', ')} — run npx turbo run build --filter=@gatehouse/api --filter=@gatehouse/dataplane ` +
-        '--filter=@gatehouse/dashboard --filter=@gatehouse/example-mcp-server',
+        '--filter=@gatehouse/gatehouse --filter=@gatehouse/dashboard --filter=@gatehouse/example-mcp-server',
     );
 }
 
@@ -226,7 +229,7 @@ export async function startDistributedShape(options: ShapeOptions): Promise<Shap
  * DATABASE_URL nor REDIS_URL — one process, PGlite in GATEHOUSE_DATA_DIR, nothing else to install.
  */
 export async function startEmbeddedShape(options: ShapeOptions): Promise<RestartableShape> {
-  requireBuilt(startScript, apiMain, dataplaneMain);
+  requireBuilt(startScript, embeddedMain);
   const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-embedded-'));
   const [apiPort, trafficPort, adminPort] = [await freePort(), await freePort(), await freePort()];
   const apiUrl = `http://127.0.0.1:${apiPort}`;

@@ -1,4 +1,4 @@
-// Types of db-migrate.mjs for the TypeScript that imports it (the embedded shape migrates at boot).
+// Types of db-migrate.mjs, exported as `@gatehouse/api/migrations` (the embedded shape's root migrates at boot).
 /** The part of a PGlite instance the migration uses (structural: the CommonJS and ESM builds are distinct types). */
 export interface PGliteLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;

@@ -6,8 +6,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditEventsModule } from './audit-events/audit-events.module';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
-import { REDIS_NAMES } from './bus/message-bus';
-import { InProcessMessageBus } from './bus/in-process-message-bus';
+import { type MessageBus, REDIS_NAMES } from './bus/message-bus';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { LOGGER } from './common/logger';
 import { ConfigPublisherModule } from './config-publisher/config-publisher.module';
@@ -40,12 +39,12 @@ export class CoreModule {
 }
 
 /**
- * What the control plane runs on when its caller opened it: the embedded shape passes its PGlite adapter and the bus
- * it shares with its data plane. Unset parts come from the environment (DATABASE_URL, REDIS_URL).
+ * What the control plane runs on when its caller opened it (`createControlPlane`'s ports): the embedded shape passes
+ * its PGlite adapter and its in-process bus. Unset parts come from the environment (DATABASE_URL, REDIS_URL).
  */
 export interface Infrastructure {
-  database?: DatabaseAdapter;
-  bus?: InProcessMessageBus;
+  database?: DatabaseAdapter | undefined;
+  bus?: MessageBus | undefined;
 }
 
 @Module({})

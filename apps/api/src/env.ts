@@ -2,6 +2,7 @@
 // value is provided to Nest as ENV and passed explicitly everywhere else.
 import { randomBytes } from 'node:crypto';
 import { redisPrefixSchema } from '@gatehouse/contracts';
+import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
 import { isCidrOrAddress } from './traffic-policy/policy-engine';
 
@@ -60,9 +61,9 @@ export type Env = z.output<typeof EnvSchema> & {
   GATEHOUSE_DATAPLANE_TOKEN: string;
 };
 
-export class EnvError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+export class EnvError extends EnvironmentError {
+  constructor(problems: readonly string[]) {
+    super(problems);
     this.name = 'EnvError';
   }
 }

@@ -14,6 +14,15 @@ function sourceFiles(directory = SOURCE_ROOT): string[] {
 
 const relative = (file: string) => path.relative(SOURCE_ROOT, file);
 
+/** Every TypeScript and JavaScript file under a directory, tests included. */
+function codeFiles(directory: string): string[] {
+  return readdirSync(directory).flatMap((name) => {
+    const full = path.join(directory, name);
+    if (statSync(full).isDirectory()) return name === 'generated' || name === 'node_modules' ? [] : codeFiles(full);
+    return /\.(ts|mts|mjs|js)$/.test(name) ? [full] : [];
+  });
+}
+
 describe('house rules (STYLE.md)', () => {
   it('only repositories and the database module use the Prisma client at runtime (type imports are fine)', () => {
     const offenders = sourceFiles().filter((file) => {
@@ -27,11 +36,31 @@ describe('house rules (STYLE.md)', () => {
     expect(offenders.map(relative)).toEqual([]);
   });
 
-  it('reads process.env only where the environment is parsed (env.ts names it; the three entry points pass it in)', () => {
+  it('reads process.env only where the environment is parsed (env.ts names it; the two entry points pass it in)', () => {
     const readers = sourceFiles()
       .filter((file) => readFileSync(file, 'utf8').includes('process.env'))
       .map(relative)
       .sort();
-    expect(readers).toEqual(['embedded-main.ts', 'env.ts', 'main.ts', 'worker.ts']);
+    expect(readers).toEqual(['env.ts', 'main.ts', 'worker.ts']);
+  });
+
+  it('never imports the data plane: the embedded shape composes both in apps/gatehouse, through contracts', () => {
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
+    for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) {
+      expect(Object.keys(manifest[field] ?? {}), field).not.toContain('@gatehouse/dataplane');
+    }
+    const appRoot = path.join(__dirname, '..');
+    const importers = ['src', 'test', 'bench', 'scripts']
+      .flatMap((directory) => codeFiles(path.join(appRoot, directory)))
+      .filter(
+        (file) =>
+          file !== __filename &&
+          /from '@gatehouse\/dataplane|import\('@gatehouse\/dataplane/.test(readFileSync(file, 'utf8')),
+      )
+      .map((file) => path.relative(appRoot, file));
+    expect(importers).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 import { compileCidrSet } from '@gatehouse/traffic-policy';
 import { redisPrefixSchema } from '@gatehouse/contracts';
+import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
 
 /**
  * The data plane's environment (DESIGN.md §3), parsed once at boot. Nothing else in the data plane reads
- * `process.env`: `main.ts` turns this into `DataplaneOptions`. A bad value fails the boot with every problem listed.
+ * `process.env`: `dataplaneOptionsFromEnv` turns this into `DataplaneOptions`. A bad value fails the boot with every problem listed.
  */
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
@@ -78,9 +79,9 @@ export const dataplaneEnvSchema = z.object({
 
 export type DataplaneEnv = z.infer<typeof dataplaneEnvSchema>;
 
-export class EnvError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid data plane environment:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+export class EnvError extends EnvironmentError {
+  constructor(problems: readonly string[]) {
+    super(problems, 'Invalid data plane environment');
     this.name = 'EnvError';
   }
 }

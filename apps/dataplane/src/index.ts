@@ -1,18 +1,13 @@
 /**
- * @gatehouse/dataplane as a library, for the embedded shape (API + data plane in one process): construct a data plane
- * with in-process config, counters and event sink. `main.ts` is the distributed shape's entry point.
+ * @gatehouse/dataplane as a library, for the embedded shape's composition root (apps/gatehouse): build the options
+ * from the environment with `dataplaneOptionsFromEnv`, overriding the config source and event sink with in-process
+ * ones, and construct the data plane with `createDataplane`. `main.ts` is the distributed shape's entry point. The
+ * interfaces a config source and an event sink implement are @gatehouse/contracts' (`ConfigApi`, `ChangeFeed`,
+ * `RequestEventSink`).
  */
 export { createDataplane, dataplaneVersion, type Dataplane, type DataplaneOptions } from './dataplane.js';
-export {
-  HttpConfigApi,
-  RedisChangeFeed,
-  ConfigApiError,
-  type ConfigApi,
-  type ChangeFeed,
-  type ChangeFeedHandlers,
-  type SnapshotResult,
-  type ChangesResult,
-} from './config/config-source.js';
+export { dataplaneOptionsFromEnv } from './options-from-env.js';
+export { HttpConfigApi, RedisChangeFeed, ConfigApiError } from './config/config-source.js';
 export { InProcessConfigSource } from './config/in-process-source.js';
 export { LoggingRequestEventSink, MemoryRequestEventSink } from './events/logging-sink.js';
 export {
@@ -20,7 +15,6 @@ export {
   type BullmqRequestEventSinkOptions,
   type BullmqRequestEventSinkStats,
 } from './events/bullmq-event-sink.js';
-export type { RequestEvent, RequestEventSink } from './events/request-event.js';
 export { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 export { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 export { parseDataplaneEnv, EnvError, type DataplaneEnv } from './env.js';

@@ -1,18 +1,9 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { createLogger as createProcessLogger } from '@gatehouse/runtime';
+import type { Logger, LoggerOptions } from 'pino';
 
-/** Header names whose values never reach a log line, wherever they appear in a logged object. */
-export const secretHeaderNames = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
+export { secretHeaderNames } from '@gatehouse/runtime';
 
+/** The data plane's pino logger (the shared factory: JSON lines, RFC 3339 times, secret headers redacted). */
 export function createLogger(level: LoggerOptions['level'], destination?: NodeJS.WritableStream): Logger {
-  const options: LoggerOptions = {
-    level,
-    base: { service: 'gatehouse-dataplane' },
-    // RFC 3339 like the control plane's lines: the embedded shape interleaves both in one stream.
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: secretHeaderNames.flatMap((name) => [`*.headers["${name}"]`, `headers["${name}"]`]),
-      censor: '[REDACTED]',
-    },
-  };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  return createProcessLogger('gatehouse-dataplane', level, destination);
 }

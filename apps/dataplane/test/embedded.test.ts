@@ -9,8 +9,9 @@ import { httpRequest } from './helpers/http.js';
 import { startEchoUpstream, type RunningServer } from './helpers/upstreams.js';
 
 /**
- * The embedded shape: the API constructs the data plane in its own process with in-process config, counters and
- * event sink (no HTTP to itself, no Redis), through the package's public entry point.
+ * The embedded shape: a composition root (apps/gatehouse) constructs the data plane in the control plane's process
+ * with in-process config, counters and event sink (no HTTP to itself, no Redis), through the package's public entry
+ * point.
  */
 describe('embedded data plane', () => {
   let echo: RunningServer;

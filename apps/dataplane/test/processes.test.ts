@@ -162,7 +162,8 @@ describe('data plane processes', () => {
       GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8,not-a-cidr',
       DATAPLANE_TLS_CERT: '/tmp/cert.pem',
     });
-    expect(code).toBe(1);
+    // 2 as every Gatehouse entry point (@gatehouse/runtime): a configuration error, not a crash (1).
+    expect(code).toBe(2);
     expect(output).toContain('DATAPLANE_PORT');
     expect(output).toContain('GATEHOUSE_DATAPLANE_TOKEN');
     expect(output).toContain('not-a-cidr');

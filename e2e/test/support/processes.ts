@@ -52,7 +52,7 @@ export function startProcess(
     cwd: options.cwd ?? repositoryRoot,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so stop() also reaches what it spawns (scripts/start.mjs runs children of its own).
+    // Its own process group, so stop() reaches whatever the process spawns too.
     detached: true,
   });
   let output = '';

@@ -7,13 +7,13 @@ import { RedisMessageBus } from './redis-message-bus';
 
 /**
  * Chooses what connects the control plane's parts (DESIGN.md §2): Redis when REDIS_URL is set (RedisService is then
- * provided too, for the login counters and the health check), otherwise an in-process bus — the one the embedded
- * shape also hands to its data plane, so both ends share it.
+ * provided too, for the login counters and the health check), otherwise the caller's bus (the embedded shape's, which
+ * its data plane's config source subscribes to) or an in-process bus of its own.
  */
 @Global()
 @Module({})
 export class BusModule {
-  static register(env: Env, inProcessBus?: InProcessMessageBus): DynamicModule {
+  static register(env: Env, inProcessBus?: MessageBus): DynamicModule {
     if (env.REDIS_URL) {
       return {
         module: BusModule,

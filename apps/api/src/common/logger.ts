@@ -1,9 +1,10 @@
+import { createLogger as createProcessLogger } from '@gatehouse/runtime';
 import { type LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 
-/** The process's one pino logger (JSON lines). */
+/** The control plane's pino logger (the shared factory: JSON lines, RFC 3339 times, secret headers redacted). */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'gatehouse-api' }, timestamp: pino.stdTimeFunctions.isoTime });
+  return createProcessLogger('gatehouse-api', level);
 }
 
 const BOOT_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);

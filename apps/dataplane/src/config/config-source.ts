@@ -1,13 +1,16 @@
 import {
   CONFIG_CHANNEL,
+  type ChangeFeed,
+  type ChangeFeedHandlers,
+  type ChangesResult,
+  type ConfigApi,
+  type SnapshotResult,
   ConfigChangeEventSchema,
   ConfigChangesResponseSchema,
   ConfigSnapshotSchema,
   DATAPLANE_ROUTES,
   HeartbeatResponseSchema,
   type ConfigChangeEvent,
-  type ConfigChangesResponse,
-  type ConfigSnapshot,
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '@gatehouse/contracts';
@@ -16,39 +19,11 @@ import { Agent, request } from 'undici';
 import type { z } from 'zod';
 
 /**
- * Where configuration comes from (DESIGN.md §6), as two small interfaces so the embedded shape can hand the data
- * plane in-process implementations: `ConfigApi` answers snapshot / changes / heartbeat calls, `ChangeFeed` pushes
- * each committed change. The distributed shape uses the API over HTTP and Redis pub/sub (below).
+ * The distributed shape's config source: the API over HTTP (`HttpConfigApi`) and Redis pub/sub (`RedisChangeFeed`).
+ * The interfaces they implement live in @gatehouse/contracts, because the control plane implements them too (the
+ * embedded shape hands its data plane the sync service and message bus directly).
  */
-
-export type SnapshotResult =
-  { kind: 'snapshot'; snapshot: ConfigSnapshot; etag: string | null } | { kind: 'not-modified' };
-export type ChangesResult = { kind: 'changes'; response: ConfigChangesResponse } | { kind: 'gone' };
-
-export interface ConfigApi {
-  /** The full snapshot; `not-modified` when `etag` still names the newest one. */
-  fetchSnapshot(etag: string | null): Promise<SnapshotResult>;
-  /**
-   * Changes after `since`, oldest first (one page: `has_more` says another follows); `gone` when the API no longer
-   * has every change after `since` (410 CONFIG_REVISION_GONE) and a full snapshot is needed.
-   */
-  fetchChanges(since: number): Promise<ChangesResult>;
-  heartbeat(body: HeartbeatRequest): Promise<HeartbeatResponse>;
-}
-
-export interface ChangeFeedHandlers {
-  onChange(change: ConfigChangeEvent): void;
-  /** The feed (re)subscribed; anything published while it was away is missing and must be fetched. */
-  onSubscribed(): void;
-  /** The feed lost its connection; changes may be missed until `onSubscribed`. */
-  onDisconnected?(): void;
-  onError(error: unknown): void;
-}
-
-export interface ChangeFeed {
-  start(handlers: ChangeFeedHandlers): void;
-  stop(): Promise<void>;
-}
+export type { ChangeFeed, ChangeFeedHandlers, ChangesResult, ConfigApi, SnapshotResult };
 
 export class ConfigApiError extends Error {
   constructor(

@@ -1,30 +1,8 @@
-import type { RequestEventInput } from '@gatehouse/contracts';
-
 /**
- * One event per proxied request (DESIGN.md §7), in the shape of the request-log contract (`requestEventSchema` in
- * `@gatehouse/contracts`, which the worker validates). Header values and bodies are included only when the endpoint
- * that received the request opted in (`request_log_capture`), and never Authorization, Proxy-Authorization, Cookie or
- * Set-Cookie. Secrets that a `log` action copied are redacted before the event leaves the request path. The data plane
- * always fills the list fields; `trace` (every rule evaluated) is filled by the request path too, but optional for
- * other producers.
+ * One event per proxied request and the sink it goes to: shapes of @gatehouse/contracts, since the control plane's
+ * in-process queue (embedded shape) implements the sink too.
  */
-export type RequestEvent = RequestEventInput &
-  Required<Pick<RequestEventInput, 'query' | 'client_ip_categories' | 'rules_matched' | 'logs' | 'runtime_errors'>>;
-
-/**
- * Where request events go. `emit` must return at once and never throw: logging must never slow or fail traffic.
- * It returns false when the event was dropped (a full buffer, a closed sink), which the data plane counts.
- */
-export interface RequestEventSink {
-  emit(event: RequestEvent): boolean;
-  /** Delivers what is buffered (as far as it can), then refuses further events. */
-  close(): Promise<void>;
-  /**
-   * A sink that counts its own drops returns the cumulative number here (refusals included); /metrics then reports
-   * it instead of counting refused emits, so events it accepted but lost (e.g. undelivered at shutdown) show too.
-   */
-  droppedEvents?(): number;
-}
+export type { RequestEvent, RequestEventSink } from '@gatehouse/contracts';
 
 const redacted = '[REDACTED]';
 

@@ -1,28 +1,27 @@
-// The embedded shape (DESIGN.md §2) in this process: PGlite in a temporary GATEHOUSE_DATA_DIR, the in-process bus,
-// counters and request-log queue, a real data plane on a real socket in front of a real upstream. Nothing here
-// touches the machine's Postgres or Redis.
+// The embedded shape (DESIGN.md §2) in this process, composed as `npm start` composes it: PGlite in a temporary
+// GATEHOUSE_DATA_DIR, the in-process bus, counters and request-log queue, the control plane on a real port and a real
+// data plane on a real socket in front of a real upstream. Nothing here touches the machine's Postgres or Redis.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger, parseEnv } from '@gatehouse/api/control-plane';
+import { createLogger as createDataplaneLogger, parseDataplaneEnv } from '@gatehouse/dataplane';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/common/logger';
-import { type EmbeddedGatehouse, startEmbedded } from '../src/embedded/embedded';
-import { parseEnv } from '../src/env';
+import { type EmbeddedGatehouse, startEmbeddedGatehouse } from '../src/embedded-gatehouse.js';
 
 const ADMIN = { email: 'admin@example.com', password: 'correct-horse-battery-staple' };
 
-async function boot(dataDirectory: string): Promise<EmbeddedGatehouse> {
+function boot(dataDirectory: string): Promise<EmbeddedGatehouse> {
   const env = parseEnv({
     API_PORT: '0',
     GATEHOUSE_ADMIN_EMAIL: ADMIN.email,
     GATEHOUSE_ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   });
-  const { parseDataplaneEnv, createLogger: createDataplaneLogger } = await import('@gatehouse/dataplane');
-  return startEmbedded({
+  return startEmbeddedGatehouse({
     env,
     dataplaneEnv: parseDataplaneEnv({
       DATAPLANE_PORT: '0',
@@ -104,8 +103,10 @@ describe('embedded shape', () => {
     return gatehouse;
   };
 
+  const apiUrl = (): string => `http://127.0.0.1:${running().apiPort}`;
+
   async function signIn(): Promise<void> {
-    agent = request.agent(running().app.getHttpServer());
+    agent = request.agent(apiUrl());
     await agent.post('/api/auth/login').send(ADMIN).expect(200);
   }
 
@@ -208,7 +209,7 @@ describe('embedded shape', () => {
   });
 
   it('limits login attempts without Redis', async () => {
-    const http = request(running().app.getHttpServer());
+    const http = request(apiUrl());
     const attempt = () =>
       http.post('/api/auth/login').send({ email: 'nobody@example.com', password: 'wrong-password!' });
     for (let index = 0; index < 10; index += 1) expect((await attempt()).status).toBe(401);

@@ -1,8 +1,7 @@
-import type { RequestEvent } from '@gatehouse/dataplane';
-import pino from 'pino';
+import type { RequestEvent } from '@gatehouse/contracts';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { RequestLogBatchProcessor } from '../request-logs/request-log-ingestion';
-import { InProcessRequestLogQueue } from './in-process-request-log-queue';
+import { InProcessRequestLogQueue } from './in-process-request-log-queue.js';
 
 /** Records batches; fails the next `failures` calls (a database that is briefly away). */
 class RecordingProcessor {
@@ -28,7 +27,7 @@ const event = (id: number) => ({ id: `event-${id}` }) as unknown as RequestEvent
 const silent = pino({ level: 'silent' });
 
 function queueFor(processor: RecordingProcessor, options: ConstructorParameters<typeof InProcessRequestLogQueue>[3]) {
-  return new InProcessRequestLogQueue(processor as unknown as RequestLogBatchProcessor, silent, 'embedded', options);
+  return new InProcessRequestLogQueue((batch) => processor.processBatch(batch), silent, 'embedded', options);
 }
 
 async function until(condition: () => boolean): Promise<void> {

@@ -1,7 +1,14 @@
-import { requestLogBatchMaxEvents, requestLogBatchMaxWaitMs } from '@gatehouse/contracts';
-import type { RequestEvent, RequestEventSink } from '@gatehouse/dataplane';
+import {
+  requestLogBatchMaxEvents,
+  requestLogBatchMaxWaitMs,
+  type RequestEvent,
+  type RequestEventSink,
+  type RequestLogBatch,
+} from '@gatehouse/contracts';
 import type { Logger } from 'pino';
-import type { RequestLogBatchProcessor } from '../request-logs/request-log-ingestion';
+
+/** Stores one batch (the control plane's `processRequestLogBatch`); rejects when the batch must be tried again. */
+export type StoreRequestLogBatch = (batch: RequestLogBatch) => Promise<unknown>;
 
 export interface InProcessRequestLogQueueOptions {
   /** Events held while the database is slow; beyond this, new events are dropped and counted. */
@@ -14,9 +21,9 @@ export interface InProcessRequestLogQueueOptions {
 
 /**
  * The embedded shape's request-log queue (DESIGN.md §7 without BullMQ): the data plane's events are batched exactly
- * as the BullMQ sink batches them and handed to the same batch processor the worker runs, so validation,
- * redaction, idempotent inserts and live-tail publishing are one code path in both shapes. `emit` never waits and
- * never throws; a batch whose insert fails stays at the head of the buffer and is retried.
+ * as the BullMQ sink batches them and handed to the control plane's batch processor, the one the worker runs, so
+ * validation, redaction, idempotent inserts and live-tail publishing are one code path in both shapes. `emit` never
+ * waits and never throws; a batch whose insert fails stays at the head of the buffer and is retried.
  */
 export class InProcessRequestLogQueue implements RequestEventSink {
   readonly #buffer: RequestEvent[] = [];
@@ -29,7 +36,7 @@ export class InProcessRequestLogQueue implements RequestEventSink {
   #dropped = 0;
 
   constructor(
-    private readonly processor: RequestLogBatchProcessor,
+    private readonly store: StoreRequestLogBatch,
     private readonly logger: Logger,
     private readonly source: string,
     options: InProcessRequestLogQueueOptions = {},
@@ -105,7 +112,7 @@ export class InProcessRequestLogQueue implements RequestEventSink {
   async #flushOnce(): Promise<boolean> {
     const batch = this.#buffer.slice(0, requestLogBatchMaxEvents);
     try {
-      await this.processor.processBatch({ source: this.source, events: batch });
+      await this.store({ source: this.source, events: batch });
     } catch (error) {
       this.logger.warn({ err: error, events: batch.length }, 'storing request logs failed; retrying');
       return false;

@@ -1,22 +1,27 @@
 import {
   ConfigChangeEventSchema,
   HeartbeatRequestSchema,
+  type ChangeFeed,
+  type ChangeFeedHandlers,
+  type ChangesResult,
+  type ConfigApi,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type SnapshotResult,
 } from '@gatehouse/contracts';
-import type { ChangeFeed, ChangeFeedHandlers, ChangesResult, ConfigApi, SnapshotResult } from '@gatehouse/dataplane';
 import type { MessageBus } from '../bus/message-bus';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import type { DataplaneSyncService } from '../dataplane-sync/dataplane-sync.service';
+import type { DataplaneSyncService } from './dataplane-sync.service';
 
 /** Changes per catch-up page, as the HTTP route's default. */
 const CHANGES_PAGE = 500;
 
 /**
- * The embedded data plane's view of the control plane in the same process: the sync service's answers without HTTP,
- * and change events from the bus the publisher writes to. Events still travel as the JSON the Redis channel carries
- * and are parsed with the same contract, so both shapes run one code path from the outbox to the data plane.
+ * The contracts' `ConfigApi` and `ChangeFeed` for a data plane in this process (the embedded shape): the sync
+ * service's answers without HTTP, and change events from the bus the publisher writes to. Events still travel as the
+ * JSON the Redis channel carries and are parsed with the same contract, so both shapes run one code path from the
+ * outbox to the data plane.
  */
 export class EmbeddedConfigSource implements ConfigApi, ChangeFeed {
   #unsubscribe: Promise<() => void> | undefined;

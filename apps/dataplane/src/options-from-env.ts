@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { redisNames } from '@gatehouse/contracts';
+import { HttpConfigApi, RedisChangeFeed } from './config/config-source.js';
+import type { DataplaneOptions } from './dataplane.js';
+import type { DataplaneEnv } from './env.js';
+import { BullmqRequestEventSink } from './events/bullmq-event-sink.js';
+import { createLogger } from './logger.js';
+
+/**
+ * The one mapping of the data plane's environment onto `DataplaneOptions`, used by the distributed shape's `main.ts`
+ * and by the embedded shape's composition root, which differ only in what they override. Without overrides the data
+ * plane talks to the API over HTTP and, with REDIS_URL, takes changes from Redis pub/sub, shares its rate-limit
+ * counters there and sends request events to the BullMQ queue (without Redis, events go to the log). A default an
+ * override replaces is never built, so an embedded data plane opens no HTTP agent and no Redis queue of its own.
+ * Reads the TLS certificate and key when DATAPLANE_TLS_CERT / _KEY name them.
+ */
+export async function dataplaneOptionsFromEnv(
+  env: DataplaneEnv,
+  overrides: Partial<DataplaneOptions> = {},
+): Promise<DataplaneOptions> {
+  const logger = overrides.logger ?? createLogger(env.LOG_LEVEL);
+  const names = redisNames(env.GATEHOUSE_REDIS_PREFIX);
+  const tls =
+    env.DATAPLANE_TLS_CERT === undefined || env.DATAPLANE_TLS_KEY === undefined
+      ? undefined
+      : { cert: await readFile(env.DATAPLANE_TLS_CERT), key: await readFile(env.DATAPLANE_TLS_KEY) };
+  const changeFeed =
+    overrides.changeFeed ??
+    (env.REDIS_URL === undefined ? undefined : new RedisChangeFeed(env.REDIS_URL, names.configChannel));
+  const eventSink =
+    overrides.eventSink ??
+    (env.REDIS_URL === undefined
+      ? undefined
+      : new BullmqRequestEventSink({
+          redisUrl: env.REDIS_URL,
+          source: env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
+          logger,
+          ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
+        }));
+  return {
+    port: env.DATAPLANE_PORT,
+    host: env.DATAPLANE_HOST,
+    adminPort: env.DATAPLANE_ADMIN_PORT,
+    ...(tls === undefined ? {} : { tls }),
+    configApi: overrides.configApi ?? new HttpConfigApi(env.GATEHOUSE_API_URL, env.GATEHOUSE_DATAPLANE_TOKEN),
+    ...(changeFeed === undefined ? {} : { changeFeed }),
+    // With Redis, counters are shared by every data plane of the installation; without it they live in this process.
+    ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL, rateLimitKeyPrefix: names.rateLimitKeyPrefix }),
+    rateLimitTimeoutMs: env.DATAPLANE_RATE_LIMIT_TIMEOUT_MS,
+    ...(eventSink === undefined ? {} : { eventSink }),
+    logger,
+    dataDirectory: env.GATEHOUSE_DATA_DIR,
+    trustedProxies: env.GATEHOUSE_TRUSTED_PROXIES,
+    ...(env.DATAPLANE_ID === undefined ? {} : { dataplaneId: env.DATAPLANE_ID }),
+    idleTimeoutMs: env.DATAPLANE_IDLE_TIMEOUT_MS,
+    ...(env.DATAPLANE_HEARTBEAT_INTERVAL_MS === undefined
+      ? {}
+      : { heartbeatIntervalMs: env.DATAPLANE_HEARTBEAT_INTERVAL_MS }),
+    maxBodyBytes: env.DATAPLANE_MAX_BODY_BYTES,
+    collectProcessMetrics: true,
+    ...overrides,
+  };
+}

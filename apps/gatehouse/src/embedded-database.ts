@@ -1,0 +1,55 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { DatabaseAdapter, Env } from '@gatehouse/api/control-plane';
+import { migrateDatabase, migrateEmbeddedDatabase, type MigrationResult } from '@gatehouse/api/migrations';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Logger } from 'pino';
+
+/** Where the data lives: the PGlite directory, or the Postgres URL without credentials. */
+export type Storage = { kind: 'pglite'; directory: string } | { kind: 'postgres'; database: string };
+
+export interface EmbeddedDatabase {
+  /** The control plane's database port; undefined → it connects to DATABASE_URL itself. */
+  adapter: DatabaseAdapter | undefined;
+  storage: Storage;
+  close: () => Promise<void>;
+}
+
+/**
+ * Opens and migrates the embedded shape's database with the API's own migration scripts (what `npm run db:migrate`
+ * runs): Postgres when DATABASE_URL is set, otherwise PGlite in `<data directory>/pgdata`, created on first start.
+ * Migrating at every boot is cheap when nothing is pending and keeps an upgraded Gatehouse on its own schema.
+ */
+export async function openEmbeddedDatabase(env: Env, dataDirectory: string, logger: Logger): Promise<EmbeddedDatabase> {
+  if (env.DATABASE_URL) {
+    logMigration(logger, await migrateDatabase(env.DATABASE_URL));
+    const url = new URL(env.DATABASE_URL);
+    return {
+      adapter: undefined,
+      storage: { kind: 'postgres', database: `${url.hostname}:${url.port || '5432'}${url.pathname}` },
+      close: () => Promise.resolve(),
+    };
+  }
+  const directory = join(dataDirectory, 'pgdata');
+  await mkdir(directory, { recursive: true });
+  const pglite = new PGlite(directory);
+  await pglite.waitReady;
+  try {
+    logMigration(logger, await migrateEmbeddedDatabase(pglite));
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  return {
+    adapter: new PrismaPGlite(pglite),
+    storage: { kind: 'pglite', directory },
+    close: () => pglite.close(),
+  };
+}
+
+function logMigration(logger: Logger, result: MigrationResult): void {
+  if (result.applied.length > 0 || result.seeded > 0) {
+    logger.info({ applied: result.applied, seeded_ip_categories: result.seeded }, 'database migrated');
+  }
+}
