@@ -21,17 +21,9 @@ export type UpstreamHostHeader = Endpoint['upstream_host_header'];
 /** A capture setting with only the options to set; what a request leaves out keeps its value (or defaults to off). */
 export type RequestLogCapturePatch = NonNullable<Schemas['UpdateEndpointBody']['request_log_capture']>;
 
-/**
- * The bodies of POST and PATCH /api/endpoints as openapi.json states them: only `url` is required on creation, and the
- * API fills in the defaults of what is left out. The generated types mark every property that has a default as
- * required (openapi-typescript exempts inline request bodies only, not referenced components), which would make the
- * CLI repeat the API's defaults in every request instead of leaving them to the API.
- */
-export type CreateEndpointBody = Pick<Schemas['CreateEndpointBody'], 'url' | 'type'> &
-  Partial<Omit<Schemas['CreateEndpointBody'], 'request_log_capture'>> & {
-    request_log_capture?: Partial<Schemas['CreateEndpointBody']['request_log_capture']>;
-  };
-export type UpdateEndpointBody = Partial<Schemas['UpdateEndpointBody']>;
+/** The bodies of POST and PATCH /api/endpoints: only `url` is required, the API fills in what is left out. */
+export type CreateEndpointBody = Schemas['CreateEndpointBody'];
+export type UpdateEndpointBody = Schemas['UpdateEndpointBody'];
 
 // Command-line values checked against the contract: a value the API drops fails to compile here.
 export const roles = ['admin', 'editor', 'viewer'] as const satisfies readonly Role[];
@@ -148,15 +140,14 @@ export class GatehouseApi {
   }
 
   createEndpoint(body: CreateEndpointBody): Promise<Endpoint> {
-    // The cast only restores what openapi.json says is optional (see CreateEndpointBody).
-    return unwrap(this.#client.POST('/api/endpoints', { body: body as Schemas['CreateEndpointBody'] }));
+    return unwrap(this.#client.POST('/api/endpoints', { body }));
   }
 
   updateEndpoint(id: string, body: UpdateEndpointBody): Promise<Endpoint> {
     return unwrap(
       this.#client.PATCH('/api/endpoints/{id}', {
         params: { path: { id } },
-        body: body as Schemas['UpdateEndpointBody'],
+        body,
       }),
     );
   }

@@ -25,12 +25,8 @@ export async function answerOf<T>(
   return { status: response.status, body: data };
 }
 
-/**
- * POST /api/endpoints as the README sends it: only the fields it sets, the API fills in the defaults. The generated
- * body type marks every defaulted property as required (openapi-typescript exempts only inline request bodies), hence
- * the cast back to what openapi.json states: only `url` is required.
- */
-export type EndpointCreation = Pick<Schemas['CreateEndpointBody'], 'url'> & Partial<Schemas['CreateEndpointBody']>;
+/** POST /api/endpoints as the README sends it: only the fields it sets, the API fills in the defaults. */
+export type EndpointCreation = Schemas['CreateEndpointBody'];
 
 /** The REST API under /api, authenticated with a session cookie (after `login`) or an API key (after `useApiKey`). */
 export class ApiClient {
@@ -71,7 +67,7 @@ export class ApiClient {
   }
 
   createEndpoint(body: EndpointCreation): Promise<ApiAnswer<Schemas['Endpoint']>> {
-    return answerOf(this.#client.POST('/api/endpoints', { body: body as Schemas['CreateEndpointBody'] }));
+    return answerOf(this.#client.POST('/api/endpoints', { body }));
   }
 
   /** Every request-log row of one endpoint (newest first), following next_page_uri. */

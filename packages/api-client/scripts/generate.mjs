@@ -20,7 +20,13 @@ const header = [
   '// CI runs `npm run check:generated`, which fails when this file no longer matches the OpenAPI document.',
   '',
 ].join('\n');
-const ast = await openapiTS(pathToFileURL(documentPath), { alphabetize: false, exportType: true });
+const ast = await openapiTS(pathToFileURL(documentPath), {
+  alphabetize: false,
+  exportType: true,
+  // openapi.json marks defaulted request fields as optional; by default openapi-typescript would make them required in
+  // referenced components (it cannot tell a request body from a response), so every caller would repeat the defaults.
+  defaultNonNullable: false,
+});
 // Formatted with the repository's Prettier settings, so `prettier --check .` and this check agree.
 const prettierOptions = (await prettier.resolveConfig(targetPath)) ?? {};
 const generated = await prettier.format(header + astToString(ast), { ...prettierOptions, filepath: targetPath });

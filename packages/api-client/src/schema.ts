@@ -555,12 +555,12 @@ export type components = {
     };
     CreateApiKeyBody: {
       /** @default  */
-      description: string;
+      description?: string;
       /**
        * @default editor
        * @enum {string}
        */
-      role: 'admin' | 'editor' | 'viewer';
+      role?: 'admin' | 'editor' | 'viewer';
     };
     CreatedApiKey: {
       id: string;
@@ -583,7 +583,7 @@ export type components = {
        * @default cloud
        * @enum {string}
        */
-      endpoint_type: 'cloud' | 'internal';
+      endpoint_type?: 'cloud' | 'internal';
     };
     ValidatePolicyResult: {
       valid: boolean;
@@ -613,14 +613,14 @@ export type components = {
        * @default cloud
        * @enum {string}
        */
-      type: 'cloud' | 'internal';
+      type?: 'cloud' | 'internal';
       /** @default  */
-      description: string;
+      description?: string;
       /**
        * @description Free text for automation, up to 4096 characters
        * @default
        */
-      metadata: string;
+      metadata?: string;
       /** @description Required and non-empty for cloud endpoints; optional for internal ones */
       traffic_policy?: string;
       /** @description Internal endpoints only (required there): the private http(s) upstream */
@@ -629,7 +629,7 @@ export type components = {
        * @default preserve
        * @enum {string}
        */
-      upstream_host_header: 'preserve' | 'rewrite';
+      upstream_host_header?: 'preserve' | 'rewrite';
       /**
        * @description What data planes copy into the request log for requests this endpoint receives. `headers`: request and response header values; `bodies`: the first 8 KiB of UTF-8 text bodies. Authorization, Proxy-Authorization, Cookie and Set-Cookie are always removed. Cloud endpoints only (internal ones answer 400 ENDPOINT_CAPTURE_UNSUPPORTED). Changing it creates no policy version.
        * @default {
@@ -637,17 +637,17 @@ export type components = {
        *       "bodies": false
        *     }
        */
-      request_log_capture: {
+      request_log_capture?: {
         /** @default false */
-        headers: boolean;
+        headers?: boolean;
         /** @default false */
-        bodies: boolean;
+        bodies?: boolean;
       };
       /**
        * @description Message recorded on the policy version
        * @default
        */
-      policy_message: string;
+      policy_message?: string;
     };
     Endpoint: {
       /** @example ep_01jq8x3m6r2v9c4k7t5w0y1z3b */
@@ -698,7 +698,7 @@ export type components = {
         bodies?: boolean;
       };
       /** @default  */
-      policy_message: string;
+      policy_message?: string;
     };
     PolicyVersionList: {
       versions: components['schemas']['PolicyVersion'][];
@@ -722,7 +722,7 @@ export type components = {
       /** @description A Traffic Policy document as YAML or JSON text, stored exactly as submitted. The parsed document must match the TrafficPolicyDocument schema (x-policy-document-schema). */
       traffic_policy: string;
       /** @default  */
-      message: string;
+      message?: string;
     };
     RestorePolicyVersionBody: {
       message?: string;
@@ -745,7 +745,7 @@ export type components = {
     PutIpCategoryBody: {
       cidrs: string[];
       /** @default  */
-      description: string;
+      description?: string;
     };
     ConfigSnapshot: {
       revision: number;
@@ -807,7 +807,7 @@ export type components = {
       version: string;
       applied_revision: number;
       /** @default null */
-      last_error: string | null;
+      last_error?: string | null;
     };
     HeartbeatResponse: {
       revision: number;
@@ -1036,7 +1036,7 @@ export type components = {
          * @description HTTP status of the denial (default 403).
          * @default 403
          */
-        status_code: number;
+        status_code?: number;
         /** @description Response body; `${}` interpolation allowed. Empty by default. */
         body?: string;
         /** @description Response headers (at most 10); values allow `${}` interpolation. */
@@ -1058,7 +1058,7 @@ export type components = {
          * @description HTTP status (default 200).
          * @default 200
          */
-        status_code: number;
+        status_code?: number;
         /** @description Response body; `${}` interpolation allowed. */
         body?: string;
         /** @description Response headers (at most 10); values allow `${}`. content-type is guessed from the body when absent. */
@@ -1084,7 +1084,7 @@ export type components = {
          * @description A 3xx status (default 302).
          * @default 302
          */
-        status_code: number;
+        status_code?: number;
         /** @description Extra response headers (at most 10); values allow `${}`. */
         headers?: {
           [key: string]: string;
@@ -1122,7 +1122,7 @@ export type components = {
          * @default halt
          * @enum {string}
          */
-        on_error: 'halt' | 'continue';
+        on_error?: 'halt' | 'continue';
       };
     };
     /** @description close-connection: Closes the client connection without an HTTP response. Phases: on_tcp_connect, on_http_request. */
@@ -1180,7 +1180,7 @@ export type components = {
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description rate-limit: Limits requests per bucket with a sliding window; past the limit answers 429 with retry-after. Phases: on_http_request. */
@@ -1209,7 +1209,7 @@ export type components = {
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description basic-auth: Requires HTTP Basic credentials; answers 401 with a challenge when they are missing or wrong. Phases: on_http_request. */
@@ -1227,12 +1227,12 @@ export type components = {
          * @description The realm named in the WWW-Authenticate challenge.
          * @default gatehouse
          */
-        realm: string;
+        realm?: string;
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description jwt-validation: Verifies JWTs (signature, issuer, audience, lifetime); answers 401 with a Bearer challenge when they fail. Phases: on_http_request. */
@@ -1269,23 +1269,23 @@ export type components = {
              * @default jwt
              * @enum {string}
              */
-            type: 'jwt' | 'access_token' | 'at+jwt' | 'id_token' | 'it+jwt' | 'plain';
+            type?: 'jwt' | 'access_token' | 'at+jwt' | 'id_token' | 'it+jwt' | 'plain';
             /**
              * @description Where the token is: a request header or a JSON/form body field.
              * @default header
              * @enum {string}
              */
-            method: 'header' | 'body';
+            method?: 'header' | 'body';
             /**
              * @description The header or body field name.
              * @default Authorization
              */
-            name: string;
+            name?: string;
             /**
              * @description Text before the token, matched case-insensitively (e.g. "Bearer ").
              * @default Bearer
              */
-            prefix: string;
+            prefix?: string;
           }[];
           /** @description Parameters of the `WWW-Authenticate: Bearer` challenge sent with a 401. */
           www_authenticate?: {
@@ -1308,7 +1308,7 @@ export type components = {
            *       "RS256"
            *     ]
            */
-          allowed_algorithms: (
+          allowed_algorithms?: (
             | 'RS256'
             | 'RS384'
             | 'RS512'
@@ -1340,7 +1340,7 @@ export type components = {
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description log: Adds metadata to the request log entry. Phases: on_tcp_connect, on_http_request, on_http_response. */
@@ -1390,7 +1390,7 @@ export type components = {
          *       "br"
          *     ]
          */
-        algorithms: ('gzip' | 'deflate' | 'br')[];
+        algorithms?: ('gzip' | 'deflate' | 'br')[];
       };
     };
     /** @description circuit-breaker: Rejects requests with 503 while the upstream fails too often, giving it time to recover. Phases: on_http_request. */
@@ -1406,27 +1406,27 @@ export type components = {
          * @description Share of failed upstream responses (5xx or no answer) that opens the breaker (default 0.5).
          * @default 0.5
          */
-        error_threshold: number;
+        error_threshold?: number;
         /**
          * @description Requests needed in the window before the breaker may open (default 10).
          * @default 10
          */
-        volume_threshold: number;
+        volume_threshold?: number;
         /**
          * @description Window over which errors are counted (1s to 2m, default 10s).
          * @default 10s
          */
-        window_duration: string;
+        window_duration?: string;
         /**
          * @description How long the breaker stays open (1s to 2m, default 10s).
          * @default 10s
          */
-        tripped_duration: string;
+        tripped_duration?: string;
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description verify-webhook: Verifies a webhook's signature (and timestamp, where the provider sends one); answers 403 when it fails. Phases: on_http_request. */
@@ -1449,7 +1449,7 @@ export type components = {
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
-        enforce: boolean;
+        enforce?: boolean;
       };
     };
     /** @description request-body-find-replace: Rewrites the request body sent upstream with regular-expression replacements. Phases: on_http_request. */
@@ -1469,7 +1469,7 @@ export type components = {
            * @description Replacement; `$1`… refer to groups; `${}` allowed.
            * @default
            */
-          to: string;
+          to?: string;
         }[];
       };
     };
@@ -1490,7 +1490,7 @@ export type components = {
            * @description Replacement; `$1`… refer to groups; `${}` allowed.
            * @default
            */
-          to: string;
+          to?: string;
         }[];
       };
     };
@@ -1511,13 +1511,13 @@ export type components = {
            * @description Replacement; `$1`… refer to groups; `${}` allowed.
            * @default
            */
-          to: string;
+          to?: string;
           /**
            * @description Which field of each event to rewrite (default data).
            * @default data
            * @enum {string}
            */
-          field: 'data' | 'retry';
+          field?: 'data' | 'retry';
         }[];
       };
     };
