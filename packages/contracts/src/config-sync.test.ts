@@ -5,21 +5,14 @@ import {
   HeartbeatRequestSchema,
   SyncEndpointSchema,
   type ConfigSnapshot,
-  type SyncEndpoint,
 } from './config-sync.js';
+import { sampleEndpoint } from './testing/index.js';
 
-const endpoint = {
+const endpoint = sampleEndpoint({
   id: 'ep_1',
-  url: 'https://mcp.example.com',
-  type: 'cloud',
-  proto: 'https',
-  host: 'mcp.example.com',
-  port: 443,
-  upstream_url: null,
-  upstream_host_header: 'preserve',
   policy: { version: 3, sha256: 'a'.repeat(64), source: 'on_http_request: []' },
   request_log_capture: { headers: true, bodies: false },
-} satisfies SyncEndpoint;
+});
 
 describe('config sync contract', () => {
   it('accepts a snapshot and a change that carries the endpoint', () => {

@@ -1,50 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import {
-  redactedHeaderSet,
-  redactLogMetadata,
-  requestEventSchema,
-  type RequestEventInput,
-  withoutRedactedHeaders,
-} from './request-events.js';
+import { redactedHeaderSet, redactLogMetadata, requestEventSchema, withoutRedactedHeaders } from './request-events.js';
+import { sampleRequestEvent } from './testing/index.js';
 
-const event = {
-  id: '5b1c8f0e-2f7d-4a7e-9f55-0a1f3c2b9d11',
-  timestamp: '2026-11-24T09:00:00.000Z',
-  endpoint_id: 'ep_1',
-  endpoint_url: 'https://mcp.example.com',
-  policy_version: 2,
-  method: 'POST',
-  host: 'mcp.example.com',
-  path: '/mcp',
-  query: '',
+const event = sampleRequestEvent({
   status: 401,
-  duration_ms: 1.25,
   upstream_duration_ms: null,
-  bytes_in: 120,
-  bytes_out: 22,
-  client_ip: '160.79.104.10',
-  client_ip_categories: ['com.anthropic.api'],
-  user_agent: 'curl/8',
   forwarded_to: null,
   decision: { phase: 'on_http_request', rule_index: 1, rule_name: 'require-auth', action: 'deny' },
-  rules_matched: [{ phase: 'on_http_request', rule_index: 1, rule_name: 'require-auth', endpoint_id: 'ep_1' }],
-  error_code: null,
-  logs: [],
-  mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
-  trace_id: '0af7651916cd43dd8448eb211c80319c',
-  runtime_errors: [],
-  trace: [
-    { endpoint_id: 'ep_1', phase: 'on_http_request', rule_index: 0, rule_name: null, matched: false, actions: [] },
-    {
-      endpoint_id: 'ep_1',
-      phase: 'on_http_request',
-      rule_index: 1,
-      rule_name: 'require-auth',
-      matched: true,
-      actions: [{ type: 'deny', result: 'responded', detail: 'status 401' }],
-    },
-  ],
-} satisfies RequestEventInput;
+});
 
 describe('request event contract', () => {
   it('accepts a full event and defaults what older data planes do not send', () => {
