@@ -14,10 +14,10 @@ export interface RunUntilSignalOptions {
 
 /**
  * The lifecycle every Gatehouse process shares: start, then run until SIGTERM or SIGINT, stop, exit. The first signal
- * starts the drain and later ones are ignored, so a second Ctrl-C cannot cut a drain short by accident (a third one
- * ends the process, Node's default). The exit code is 0 after a clean stop and 1 when starting or stopping failed.
- * Signals are handled here and nowhere else (no framework shutdown hooks): each entry point's `stop` decides the order
- * its parts stop in.
+ * starts the drain; a second one is only acknowledged, so an impatient Ctrl-C (or an orchestrator repeating SIGTERM)
+ * cannot cut a drain short by accident; a third one ends the process at once with exit 1. The exit code is 0 after a
+ * clean stop and 1 when starting or stopping failed. Signals are handled here and nowhere else (no framework shutdown
+ * hooks): each entry point's `stop` decides the order its parts stop in.
  */
 export async function runUntilSignal<Running>(
   start: () => Promise<Running>,
@@ -32,10 +32,17 @@ export async function runUntilSignal<Running>(
     console.error(options.explainStartFailure?.(error) ?? error);
     process.exit(1);
   }
-  let stopping = false;
+  let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
+    signals += 1;
+    if (signals === 2) {
+      logger.info({ signal }, 'still draining; a third signal exits at once');
+      return;
+    }
+    if (signals > 2) {
+      logger.error({ signal }, 'exiting before the drain finished');
+      process.exit(1);
+    }
     logger.info({ signal }, 'shutting down');
     stop(running).then(
       () => process.exit(0),
@@ -45,6 +52,6 @@ export async function runUntilSignal<Running>(
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 }

@@ -44,17 +44,35 @@ function run(scenario: string): Run {
 }
 
 describe('runUntilSignal', () => {
-  it('stops once on SIGTERM, ignores a second signal while draining, and exits 0', async () => {
-    const process = run('clean');
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'stops once on SIGTERM, acknowledges a second %s while draining, and exits 0',
+    async (second) => {
+      const process = run('clean');
+      await process.waitFor('started');
+      process.signal('SIGTERM');
+      await process.waitFor('stop call 1');
+      process.signal(second);
+      const ended = await process.exited;
+      expect(ended).toMatchObject({ code: 0, signal: null });
+      expect(ended.stdout).toContain('"signal":"SIGTERM"');
+      expect(ended.stdout).toContain('still draining');
+      expect(ended.stdout).toContain('stopped');
+      expect(ended.stdout).not.toContain('stop call 2');
+    },
+  );
+
+  it('exits 1 at once on a third signal, without waiting for the drain', async () => {
+    const process = run('slow-stop');
     await process.waitFor('started');
-    process.signal('SIGTERM');
+    process.signal('SIGINT');
     await process.waitFor('stop call 1');
     process.signal('SIGINT');
+    await process.waitFor('still draining');
+    process.signal('SIGINT');
     const ended = await process.exited;
-    expect(ended).toMatchObject({ code: 0, signal: null });
-    expect(ended.stdout).toContain('"signal":"SIGTERM"');
-    expect(ended.stdout).toContain('stopped');
-    expect(ended.stdout).not.toContain('stop call 2');
+    expect(ended).toMatchObject({ code: 1, signal: null });
+    expect(ended.stdout).toContain('exiting before the drain finished');
+    expect(ended.stdout).not.toContain('stopped');
   });
 
   it('stops on SIGINT too', async () => {
