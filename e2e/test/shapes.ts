@@ -62,17 +62,17 @@ export interface ShapeOptions {
 }
 
 /** The admin every shape bootstraps. The API's own tests use the same one; kept identical so it is recognisable. */
-const admin = { email: 'admin@example.com', password: 'admin-password-1234' };
+export const admin = { email: 'admin@example.com', password: 'admin-password-1234' };
 
-const apiMain = join(repositoryRoot, 'apps/api/dist/main.js');
-const workerMain = join(repositoryRoot, 'apps/api/dist/worker.js');
-const dataplaneMain = join(repositoryRoot, 'apps/dataplane/dist/main.js');
+export const apiMain = join(repositoryRoot, 'apps/api/dist/main.js');
+export const workerMain = join(repositoryRoot, 'apps/api/dist/worker.js');
+export const dataplaneMain = join(repositoryRoot, 'apps/dataplane/dist/main.js');
 /** The embedded shape's composition root, which scripts/start.mjs runs. */
 const embeddedMain = join(repositoryRoot, 'apps/gatehouse/dist/main.js');
-const migrateScript = join(repositoryRoot, 'apps/api/scripts/db-migrate.mjs');
+export const migrateScript = join(repositoryRoot, 'apps/api/scripts/db-migrate.mjs');
 const startScript = join(repositoryRoot, 'scripts/start.mjs');
 
-function requireBuilt(...files: string[]): void {
+export function requireBuilt(...files: string[]): void {
   const missing = files.filter((file) => !existsSync(file));
   if (missing.length > 0)
     throw new Error(
@@ -95,12 +95,12 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T | unde
   }
 }
 
-function outputOf(processes: readonly ManagedProcess[]): string {
+export function outputOf(processes: readonly ManagedProcess[]): string {
   return processes.map((managed) => `----- ${managed.name} -----\n${managed.output().slice(-8_000)}`).join('\n');
 }
 
 /** Waits for GET /api/health to answer 200 while the process that serves it is alive. */
-async function waitForApiHealth(apiUrl: string, owner: ManagedProcess, timeoutMs: number): Promise<Health> {
+export async function waitForApiHealth(apiUrl: string, owner: ManagedProcess, timeoutMs: number): Promise<Health> {
   return waitFor(
     async () => {
       if (owner.hasExited()) throw new Error(`${owner.name} exited`);
@@ -112,7 +112,7 @@ async function waitForApiHealth(apiUrl: string, owner: ManagedProcess, timeoutMs
 }
 
 /** Waits for a data plane's admin /readyz (a config is loaded and it is not draining). */
-async function waitForReady(adminPort: number, owner: ManagedProcess, timeoutMs: number): Promise<void> {
+export async function waitForReady(adminPort: number, owner: ManagedProcess, timeoutMs: number): Promise<void> {
   await waitFor(
     async () => {
       if (owner.hasExited()) throw new Error(`${owner.name} exited`);
@@ -120,6 +120,16 @@ async function waitForReady(adminPort: number, owner: ManagedProcess, timeoutMs:
     },
     { timeoutMs, what: `the data plane admin port ${adminPort} to answer /readyz 200`, context: () => owner.output() },
   );
+}
+
+/** Creates and migrates a run's database with the API's own script, as `npm run db:migrate` does. */
+export async function migrateDatabase(database: RunDatabase): Promise<void> {
+  const migrate = startProcess('db:migrate', [migrateScript], {
+    env: { ...baseEnvironment(), DATABASE_URL: database.url },
+  });
+  await migrate.waitForLine(/^db:migrate: /, 120_000);
+  await waitFor(() => migrate.hasExited(), { timeoutMs: 10_000, what: 'db:migrate to exit' });
+  if (migrate.child.exitCode !== 0) throw new Error(`db:migrate failed:\n${migrate.output()}`);
 }
 
 /**
@@ -148,12 +158,7 @@ export async function startDistributedShape(options: ShapeOptions): Promise<Shap
   try {
     database = runDatabase(runId);
     redis = await startRunRedis();
-    const migrate = startProcess('db:migrate', [migrateScript], {
-      env: { ...baseEnvironment(), DATABASE_URL: database.url },
-    });
-    await migrate.waitForLine(/^db:migrate: /, 120_000);
-    await waitFor(() => migrate.hasExited(), { timeoutMs: 10_000, what: 'db:migrate to exit' });
-    if (migrate.child.exitCode !== 0) throw new Error(`db:migrate failed:\n${migrate.output()}`);
+    await migrateDatabase(database);
 
     const apiPort = await freePort();
     const apiUrl = `http://127.0.0.1:${apiPort}`;

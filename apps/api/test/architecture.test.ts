@@ -23,6 +23,19 @@ function codeFiles(directory: string): string[] {
   });
 }
 
+const APP_ROOT = path.join(__dirname, '..');
+
+/** Every code file of the app: its source, tests, benchmarks and scripts. */
+function appCodeFiles(): string[] {
+  return ['src', 'test', 'bench', 'scripts'].flatMap((directory) => codeFiles(path.join(APP_ROOT, directory)));
+}
+
+/** What a file imports or re-exports: `from '…'`, `import '…'`, `import('…')` and `require('…')`. */
+function importSpecifiersOf(source: string): string[] {
+  const pattern = /(?:\bfrom\s+|^\s*import\s+|\bimport\(\s*|\brequire\(\s*)['"]([^'"]+)['"]/gm;
+  return [...source.matchAll(pattern)].map((match) => match[1]!);
+}
+
 describe('house rules (STYLE.md)', () => {
   it('only repositories and the database module use the Prisma client at runtime (type imports are fine)', () => {
     const offenders = sourceFiles().filter((file) => {
@@ -52,15 +65,25 @@ describe('house rules (STYLE.md)', () => {
     for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) {
       expect(Object.keys(manifest[field] ?? {}), field).not.toContain('@gatehouse/dataplane');
     }
-    const appRoot = path.join(__dirname, '..');
-    const importers = ['src', 'test', 'bench', 'scripts']
-      .flatMap((directory) => codeFiles(path.join(appRoot, directory)))
+    const importers = appCodeFiles()
       .filter(
         (file) =>
           file !== __filename &&
           /from '@gatehouse\/dataplane|import\('@gatehouse\/dataplane/.test(readFileSync(file, 'utf8')),
       )
-      .map((file) => path.relative(appRoot, file));
+      .map((file) => path.relative(APP_ROOT, file));
     expect(importers).toEqual([]);
+  });
+
+  // `npm run lint:deps` flags these too, by where they resolve; an import it cannot resolve (into another workspace's
+  // dist/ before a build, say) passes it unflagged. Reading the specifiers needs neither a build nor resolution.
+  it('imports no other workspace by relative path (packages are imported by name, apps not at all)', () => {
+    const outside = appCodeFiles().flatMap((file) =>
+      importSpecifiersOf(readFileSync(file, 'utf8'))
+        .filter((specifier) => specifier.startsWith('.'))
+        .filter((specifier) => path.relative(APP_ROOT, path.resolve(path.dirname(file), specifier)).startsWith('..'))
+        .map((specifier) => `${path.relative(APP_ROOT, file)} → ${specifier}`),
+    );
+    expect(outside).toEqual([]);
   });
 });

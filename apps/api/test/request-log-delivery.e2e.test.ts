@@ -1,159 +1,92 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
+// The worker's side of at-least-once delivery. Losing nothing when Redis or a whole worker process is killed mid-stream,
+// with a real data plane producing, is a whole-shape test: e2e/test/request-log-durability.test.ts.
+import { redisNames, requestLogBatchSchema, requestLogsQueueName } from '@gatehouse/contracts';
+import { sampleRequestEvent } from '@gatehouse/contracts/testing';
+import { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BullmqRequestEventSink } from '../../dataplane/src/events/bullmq-event-sink';
-import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
 import { createLogger } from '../src/common/logger';
 import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion';
 import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
-import { bodyOf } from './http';
-import { freePort, OwnRedisServer, requestEvent, SseClient, waitFor } from './request-log-support';
-import { createTestApp, resetState, setupAdmin, type TestApp } from './test-app';
+import { waitFor } from './request-log-support';
+import { RequestLogProducer } from './support/request-log-producer';
+import { createTestApp, resetState, type TestApp } from './test-app';
 import { TEST_REDIS_URL } from './test-env';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Emits `total` events in small bursts (like live traffic) and returns their ids; `during` runs half-way. */
-async function emitSteadily(
-  sink: BullmqRequestEventSink,
-  total: number,
-  during: () => Promise<void>,
-): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const burst = 50;
-  for (let sent = 0; sent < total; sent += burst) {
-    if (sent === Math.floor(total / 2 / burst) * burst) await during();
-    for (let index = 0; index < burst && sent + index < total; index++) {
-      const event = requestEvent();
-      ids.add(event.id);
-      expect(sink.emit(event as never)).toBe(true);
-    }
-    await sleep(10);
-  }
-  return ids;
-}
-
-/** `npm run worker`'s ingestion in a child process that the test can SIGKILL. */
-class WorkerProcess {
-  #child: ChildProcess | undefined;
-
-  async start(redisUrl: string, prefix: string): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, 'support/request-log-worker-process.ts'), redisUrl, prefix, '1500'],
-      { cwd: path.join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    this.#child = child;
-    let output = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk;
-    });
-    await waitFor(() => output.includes('ready'), { timeoutMs: 45_000, message: 'worker process did not start' });
-  }
-
-  async kill(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
+const names = redisNames(`gatehouse-delivery-${process.pid}`);
 
 describe('request-log delivery is at least once, stored exactly once', () => {
   let testApp: TestApp;
-  let viewerKey: string;
-  let baseUrl: string;
-  const prefix = `gatehouse-delivery-${process.pid}`;
   const cleanups: (() => Promise<void> | void)[] = [];
-  const count = async () =>
-    Number(
-      (await testApp.db.query<{ count: string }>('SELECT count(DISTINCT id) AS count FROM request_logs')).rows[0]
-        ?.count,
-    );
+  const storedIds = async () =>
+    (await testApp.db.query<{ id: string }>('SELECT id FROM request_logs')).rows.map((row) => row.id);
 
   beforeAll(async () => {
     testApp = await createTestApp();
-    await resetState(testApp);
-    const admin = await setupAdmin(testApp);
-    const key = await admin.post('/api/api-keys').send({ description: 'tail', role: 'viewer' }).expect(201);
-    viewerKey = bodyOf(key, CreatedApiKeyResponseSchema).secret;
-    const server = testApp.app.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   beforeEach(async () => {
     await resetState(testApp, { keepAccounts: true });
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    const keys = await testApp.redis.keys(`${prefix}:*`);
+    const keys = await testApp.redis.keys(`${names.bullmqPrefix}:*`);
     if (keys.length > 0) await testApp.redis.del(...keys);
   });
   afterAll(async () => {
     await testApp.close();
   });
 
-  it('loses nothing when Redis is killed and restarted mid-stream (count in = count out, on the tail too)', async () => {
-    const redis = new OwnRedisServer(await freePort());
-    await redis.start();
-    cleanups.push(() => redis.destroy());
+  it('takes over the batches a dead worker held once their locks expire, and stores each event once', async () => {
+    const producer = new RequestLogProducer({ redisUrl: TEST_REDIS_URL, names });
+    cleanups.push(() => producer.close());
+    const neverStored = Array.from({ length: 40 }, () => sampleRequestEvent());
+    const storedUnacknowledged = Array.from({ length: 60 }, () => sampleRequestEvent());
+    await producer.send(neverStored);
+    await producer.send(storedUnacknowledged);
+
+    // A worker that dies with two jobs in hand: BullMQ's manual fetch locks each job for 1 s and nothing renews the
+    // locks, as with a process killed by SIGKILL. It died before storing the first batch and after storing the
+    // second one, before acknowledging it (the window that makes delivery at least once).
     const processor = new RequestLogBatchProcessor(testApp.app.get(RequestLogsRepository), testApp.redis, logger, []);
-    // A job in hand when Redis died is stalled after the restart: retried once its lock (2 s here) expires.
-    const worker = new RequestLogIngestionWorker(processor, logger, {
-      redisUrl: redis.url,
-      prefix,
-      lockDurationMs: 2_000,
-      stalledIntervalMs: 500,
+    const dead = new Worker(requestLogsQueueName, null, {
+      connection: { url: TEST_REDIS_URL, maxRetriesPerRequest: null },
+      prefix: names.bullmqPrefix!,
+      lockDuration: 1_000,
+      autorun: false,
     });
-    worker.start();
-    cleanups.push(() => worker.close());
-    await worker.waitUntilReady();
-    const sink = new BullmqRequestEventSink({ redisUrl: redis.url, prefix, closeTimeoutMs: 10_000 });
-    cleanups.push(() => sink.close());
-    const tail = await SseClient.connect(`${baseUrl}/api/request-logs/stream`, {
-      authorization: `Bearer ${viewerKey}`,
-    });
-    cleanups.push(() => tail.close());
-    await waitFor(() => tail.comments.includes('connected'));
+    cleanups.push(() => dead.close());
+    const first = await dead.getNextJob('dead-worker');
+    const second = await dead.getNextJob('dead-worker');
+    expect(requestLogBatchSchema.parse(first?.data).events).toEqual(neverStored);
+    expect(requestLogBatchSchema.parse(second?.data).events).toEqual(storedUnacknowledged);
+    expect(await processor.processBatch(second?.data)).toMatchObject({ inserted: 60, duplicates: 0 });
+    await dead.close();
 
-    const ids = await emitSteadily(sink, 3_000, async () => {
-      await redis.kill();
-      await sleep(300);
-      await redis.start();
+    const takeover = new RequestLogIngestionWorker(processor, logger, {
+      redisUrl: TEST_REDIS_URL,
+      prefix: names.bullmqPrefix,
+      lockDurationMs: 1_000,
+      stalledIntervalMs: 250,
     });
-    await waitFor(async () => (await count()) === ids.size, { timeoutMs: 30_000, message: 'rows were lost' });
-    expect(sink.stats.dropped).toBe(0);
-    expect(sink.stats.sendFailures).toBeGreaterThan(0);
-    await waitFor(() => tail.events.length >= ids.size, { message: 'the tail missed rows' });
-    await sleep(200);
-    const streamed = tail.dataOf().map((log) => log.id);
-    expect(streamed).toHaveLength(ids.size);
-    expect(new Set(streamed)).toEqual(ids);
-  }, 90_000);
+    takeover.start();
+    cleanups.push(() => takeover.close());
+    await takeover.waitUntilReady();
+    // Traffic goes on meanwhile.
+    const later = Array.from({ length: 10 }, () => Array.from({ length: 20 }, () => sampleRequestEvent()));
+    await producer.sendBatches(later);
 
-  it('loses nothing when the worker process is killed mid-stream and another one takes over', async () => {
-    const first = new WorkerProcess();
-    await first.start(TEST_REDIS_URL, prefix);
-    cleanups.push(() => first.kill());
-    const sink = new BullmqRequestEventSink({ redisUrl: TEST_REDIS_URL, prefix });
-    cleanups.push(() => sink.close());
-    const second = new WorkerProcess();
-    cleanups.push(() => second.kill());
-
-    const ids = await emitSteadily(sink, 4_000, async () => {
-      await first.kill();
-      await second.start(TEST_REDIS_URL, prefix);
+    const sent = [...neverStored, ...storedUnacknowledged, ...later.flat()].map((event) => event.id);
+    await waitFor(async () => (await storedIds()).length >= sent.length, {
+      timeoutMs: 10_000,
+      message: 'the held batches were not taken over',
     });
-    await waitFor(async () => (await count()) === ids.size, { timeoutMs: 30_000, message: 'rows were lost' });
-    const stored = await testApp.db.query<{ id: string }>('SELECT id FROM request_logs');
-    expect(new Set(stored.rows.map((row) => row.id))).toEqual(ids);
-    expect(stored.rowCount).toBe(ids.size);
-  }, 90_000);
+    // Both held jobs came back: the stored one again (nothing inserted, all duplicates), the other for the first time.
+    await waitFor(() => processor.totals.duplicates === storedUnacknowledged.length, {
+      message: 'the stored but unacknowledged batch was not redelivered',
+    });
+    const stored = await storedIds();
+    expect(stored).toHaveLength(sent.length);
+    expect(new Set(stored)).toEqual(new Set(sent));
+    expect(processor.totals).toMatchObject({ inserted: sent.length, invalid: 0 });
+  });
 });

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type RequestEventInput, requestLogsTailChannel } from '@gatehouse/contracts';
+import { redisNames, type RequestEventInput, requestLogsTailChannel } from '@gatehouse/contracts';
+import { sampleRequestEvent } from '@gatehouse/contracts/testing';
 import type { Agent as TestAgent } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BullmqRequestEventSink } from '../../dataplane/src/events/bullmq-event-sink';
 import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
 import { createLogger } from '../src/common/logger';
 import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion';
@@ -17,13 +17,14 @@ import {
 import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
 import { RequestLogsService } from '../src/request-logs/request-logs.service';
 import { bodyOf, errorOf } from './http';
-import { requestEvent, SseClient, waitFor } from './request-log-support';
+import { SseClient, waitFor } from './request-log-support';
+import { RequestLogProducer } from './support/request-log-producer';
 import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './test-app';
 import { TEST_REDIS_URL } from './test-env';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-/** BullMQ keys of this file: never collide with anything else using the machine's Redis. */
-const PREFIX = `gatehouse-test-${process.pid}`;
+/** Redis names of this file: its BullMQ keys never collide with anything else using the machine's Redis. */
+const names = redisNames(`gatehouse-test-${process.pid}`);
 
 describe('request logs', () => {
   let testApp: TestApp;
@@ -33,7 +34,7 @@ describe('request logs', () => {
   let baseUrl: string;
   let processor: RequestLogBatchProcessor;
   let worker: RequestLogIngestionWorker | undefined;
-  const sinks: BullmqRequestEventSink[] = [];
+  const producers: RequestLogProducer[] = [];
   const streams: SseClient[] = [];
 
   const listAll = async (query: string, agent: TestAgent = viewer): Promise<RequestLogSummary[]> => {
@@ -58,10 +59,10 @@ describe('request logs', () => {
     await waitFor(() => stream.comments.includes('connected'));
     return stream;
   };
-  const newSink = (redisUrl = TEST_REDIS_URL) => {
-    const sink = new BullmqRequestEventSink({ redisUrl, prefix: PREFIX, source: 'test' });
-    sinks.push(sink);
-    return sink;
+  const newProducer = () => {
+    const producer = new RequestLogProducer({ redisUrl: TEST_REDIS_URL, names, source: 'test' });
+    producers.push(producer);
+    return producer;
   };
 
   beforeAll(async () => {
@@ -86,27 +87,28 @@ describe('request logs', () => {
   });
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.close();
-    await Promise.all(sinks.splice(0).map((sink) => sink.close()));
+    await Promise.all(producers.splice(0).map((producer) => producer.close()));
     await worker?.close();
     worker = undefined;
   });
   afterAll(async () => {
-    const keys = await testApp.redis.keys(`${PREFIX}:*`);
+    const keys = await testApp.redis.keys(`${names.bullmqPrefix}:*`);
     if (keys.length > 0) await testApp.redis.del(...keys);
     await testApp.close();
   });
 
-  it('delivers events from the data-plane sink to the query API and the live tail within a second', async () => {
-    worker = new RequestLogIngestionWorker(processor, logger, { redisUrl: TEST_REDIS_URL, prefix: PREFIX });
+  it('delivers events from the request-log queue to the query API and the live tail within a second', async () => {
+    worker = new RequestLogIngestionWorker(processor, logger, { redisUrl: TEST_REDIS_URL, prefix: names.bullmqPrefix });
     worker.start();
     await worker.waitUntilReady();
     const tail = await openStream();
-    const sink = newSink();
+    const producer = newProducer();
     const events = Array.from({ length: 30 }, (_, index) =>
-      requestEvent({ path: `/tools/${index}`, status: index % 3 === 0 ? 401 : 200 }),
+      sampleRequestEvent({ path: `/tools/${index}`, status: index % 3 === 0 ? 401 : 200 }),
     );
     const started = Date.now();
-    for (const event of events) expect(sink.emit(event as never)).toBe(true);
+    // As a data plane sends them: several batches, one job each.
+    await producer.sendBatches([events.slice(0, 10), events.slice(10, 20), events.slice(20)]);
 
     await waitFor(() => tail.events.length >= 30);
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -129,7 +131,7 @@ describe('request logs', () => {
       id: one.id,
       path: '/tools/4',
       policy_version: 2,
-      policy_version_uri: '/api/endpoints/ep_test/policy-versions/2',
+      policy_version_uri: '/api/endpoints/ep_sample/policy-versions/2',
       decision: { action: 'forward-internal', rule_name: 'forward' },
       forwarded_to: 'https://mcp.example.internal',
     });
@@ -158,7 +160,7 @@ describe('request logs', () => {
     for (let index = 0; index < 90; index++) {
       const kind = index % 6;
       dataset.push(
-        requestEvent({
+        sampleRequestEvent({
           // Pairs share a timestamp, so the (timestamp, id) cursor must break ties.
           timestamp: new Date(base + Math.floor(index / 2) * 1000).toISOString(),
           endpoint_id: index % 3 === 0 ? 'ep_other' : 'ep_main',
@@ -265,7 +267,7 @@ describe('request logs', () => {
   });
 
   it('stores no secret headers, even when a data plane sends them', async () => {
-    const event = requestEvent({
+    const event = sampleRequestEvent({
       request_headers: {
         Authorization: 'Bearer top-secret-1',
         'X-Api-Key': 'top-secret-2',
@@ -288,10 +290,10 @@ describe('request logs', () => {
   });
 
   it('inserts idempotently by event id and drops only the invalid events of a batch', async () => {
-    const events = Array.from({ length: 5 }, () => requestEvent());
+    const events = Array.from({ length: 5 }, () => sampleRequestEvent());
     expect(await processor.processBatch({ events })).toMatchObject({ inserted: 5, duplicates: 0, invalid: 0 });
     const again = await processor.processBatch({
-      events: [...events, requestEvent({ status: 9999 }), { id: 'x' }, requestEvent()],
+      events: [...events, sampleRequestEvent({ status: 9999 }), { id: 'x' }, sampleRequestEvent()],
     });
     expect(again).toEqual({ received: 8, inserted: 1, duplicates: 5, invalid: 2 });
     expect(await count()).toBe(6);
@@ -299,18 +301,18 @@ describe('request logs', () => {
   });
 
   it('replays exactly what a disconnected tail missed (Last-Event-ID), without gaps or duplicates', async () => {
-    await processor.processBatch({ events: [requestEvent(), requestEvent()] });
+    await processor.processBatch({ events: [sampleRequestEvent(), sampleRequestEvent()] });
     const first = await openStream();
-    const before = Array.from({ length: 5 }, () => requestEvent());
+    const before = Array.from({ length: 5 }, () => sampleRequestEvent());
     await processor.processBatch({ events: before });
     await waitFor(() => first.events.length === 5);
     const lastId = first.events.at(-1)!.id!;
     first.close();
-    const missed = Array.from({ length: 3 }, () => requestEvent());
+    const missed = Array.from({ length: 3 }, () => sampleRequestEvent());
     for (const event of missed) await processor.processBatch({ events: [event] });
     const resumed = await openStream('', { 'last-event-id': lastId });
     await waitFor(() => resumed.events.length >= 3);
-    const later = Array.from({ length: 4 }, () => requestEvent());
+    const later = Array.from({ length: 4 }, () => sampleRequestEvent());
     await processor.processBatch({ events: later });
     await waitFor(() => resumed.events.length >= 7);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -336,7 +338,7 @@ describe('request logs', () => {
         logger,
         [],
       );
-      const lost = Array.from({ length: 3 }, () => requestEvent());
+      const lost = Array.from({ length: 3 }, () => sampleRequestEvent());
       await silent.processBatch({ events: lost });
       await waitFor(() => tail.events.length >= 3);
       expect(tail.dataOf().map((log) => log.id)).toEqual(lost.map((event) => event.id));
@@ -349,28 +351,28 @@ describe('request logs', () => {
   it('ignores malformed tail messages', async () => {
     const tail = await openStream();
     await testApp.redis.publish(requestLogsTailChannel, '{"nope": true}');
-    await processor.processBatch({ events: [requestEvent()] });
+    await processor.processBatch({ events: [sampleRequestEvent()] });
     await waitFor(() => tail.events.length === 1);
   });
 
   it('deletes rows older than the retention, on a BullMQ schedule', async () => {
     const day = 24 * 60 * 60 * 1000;
     const old = Array.from({ length: 3 }, () =>
-      requestEvent({ timestamp: new Date(Date.now() - 8 * day).toISOString() }),
+      sampleRequestEvent({ timestamp: new Date(Date.now() - 8 * day).toISOString() }),
     );
     const recent = Array.from({ length: 2 }, () =>
-      requestEvent({ timestamp: new Date(Date.now() - 6 * day).toISOString() }),
+      sampleRequestEvent({ timestamp: new Date(Date.now() - 6 * day).toISOString() }),
     );
     await processor.processBatch({ events: [...old, ...recent] });
     const repository = testApp.app.get(RequestLogsRepository);
     expect(await deleteExpiredRequestLogs(repository, 7)).toBe(3);
     expect(await count()).toBe(2);
 
-    const older = requestEvent({ timestamp: new Date(Date.now() - 3 * day).toISOString() });
+    const older = sampleRequestEvent({ timestamp: new Date(Date.now() - 3 * day).toISOString() });
     await processor.processBatch({ events: [older] });
     const retention = new RequestLogRetention(repository, logger, {
       redisUrl: TEST_REDIS_URL,
-      prefix: PREFIX,
+      prefix: names.bullmqPrefix,
       retentionDays: 2,
       everyMs: 200,
     });

@@ -19,6 +19,8 @@ export interface ManagedProcess {
   hasExited(): boolean;
   /** SIGTERM to the process group, then SIGKILL after `graceMs`; resolves when no process of the group is left. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the process group at once, as a crash or the OOM killer would; resolves when it is gone. */
+  kill(): Promise<void>;
 }
 
 const running = new Set<ManagedProcess>();
@@ -116,6 +118,12 @@ export function startProcess(
       // The leader may exit before its children do; wait for the whole group, not only the leader.
       while (groupAlive(child) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       if (groupAlive(child)) signalGroup(child, 'SIGKILL');
+      await exited;
+      running.delete(managed);
+    },
+    async kill() {
+      signalGroup(child, 'SIGKILL');
+      while (groupAlive(child)) await new Promise((resolve) => setTimeout(resolve, 20));
       await exited;
       running.delete(managed);
     },

@@ -42,7 +42,7 @@ export function runDatabase(runId: string): RunDatabase {
 }
 
 /** Answers true once a Redis server at host:port replies +PONG. */
-function redisAnswers(host: string, port: number): Promise<boolean> {
+export function redisAnswers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     let reply = '';
