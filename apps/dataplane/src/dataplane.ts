@@ -169,10 +169,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     bodyTimeout: idleTimeoutMs,
   });
   const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
-  if (sink.droppedEvents !== undefined) {
-    const droppedEvents = sink.droppedEvents.bind(sink);
-    metrics.trackSinkDrops(droppedEvents);
-  }
+  metrics.trackSink(sink);
   const proxyDependencies: ProxyDependencies = {
     store,
     dispatcher,

@@ -1,4 +1,19 @@
+import type { RequestEventSink } from '@gatehouse/contracts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * A prom-client `collect` that makes a counter follow a cumulative number kept elsewhere (read at each scrape), so the
+ * hot path never touches the counter and a number that only grows is never counted twice.
+ */
+function following(read: () => number | undefined): (this: Counter) => void {
+  let seen = 0;
+  return function collect(this: Counter) {
+    const total = read();
+    if (total === undefined) return;
+    if (total > seen) this.inc(total - seen);
+    seen = Math.max(total, seen);
+  };
+}
 
 /**
  * The data plane's Prometheus metrics, on a registry of its own (two data planes in one process, as in tests or the
@@ -51,10 +66,20 @@ export class DataplaneMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
-  readonly eventSinkDrops: Counter;
-  /** A sink that counts its own drops (refusals and events lost after acceptance), read at each scrape. */
-  #sinkDrops: (() => number) | undefined;
-  #sinkDropsSeen = 0;
+  /** The request-event sink, when it counts its own drops and failed sends (read at each scrape). */
+  #sink: Pick<RequestEventSink, 'droppedEvents' | 'failedSends'> | undefined;
+  readonly eventSinkDrops = new Counter({
+    name: 'gatehouse_dataplane_request_event_drops_total',
+    help: 'Request events the sink refused or lost (full buffer, closed, undelivered at shutdown) or that failed to build.',
+    registers: [this.registry],
+    collect: following(() => this.#sink?.droppedEvents?.()),
+  });
+  readonly eventSinkSendFailures = new Counter({
+    name: 'gatehouse_dataplane_request_event_send_failures_total',
+    help: 'Batches of request events the sink could not hand to the request-log queue (Redis down or slow); they stay buffered and are sent again.',
+    registers: [this.registry],
+    collect: following(() => this.#sink?.failedSends?.()),
+  });
   readonly upstreamErrors = new Counter({
     name: 'gatehouse_dataplane_upstream_errors_total',
     help: 'Upstream requests that failed before or while answering, by error code.',
@@ -66,16 +91,16 @@ export class DataplaneMetrics {
   readonly #requestCounters = new Map<string, { inc(): void }>();
 
   /**
-   * Makes the drops metric follow a sink's own cumulative drop counter (the BullMQ sink's `stats.dropped`, which also
-   * counts events it accepted but could not deliver); refusals are then not counted twice.
+   * Makes the drops and send-failure metrics follow a sink's own cumulative counters (the BullMQ sink's drops also
+   * count events it accepted but could not deliver); refusals are then not counted twice.
    */
-  trackSinkDrops(read: () => number): void {
-    this.#sinkDrops = read;
+  trackSink(sink: RequestEventSink): void {
+    this.#sink = sink;
   }
 
   /** A sink's emit() returned false. */
   countRefusedEvent(): void {
-    if (this.#sinkDrops === undefined) this.eventSinkDrops.inc();
+    if (this.#sink?.droppedEvents === undefined) this.eventSinkDrops.inc();
   }
 
   /** Counts one request; the hot path's only metric write besides the latency histogram. */
@@ -92,20 +117,6 @@ export class DataplaneMetrics {
   }
 
   constructor(collectProcessMetrics: boolean) {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the metric as this
-    const metrics = this;
-    this.eventSinkDrops = new Counter({
-      name: 'gatehouse_dataplane_request_event_drops_total',
-      help: 'Request events the sink refused or lost (full buffer, closed, undelivered at shutdown) or that failed to build.',
-      registers: [this.registry],
-      collect() {
-        const read = metrics.#sinkDrops;
-        if (read === undefined) return;
-        const total = read();
-        if (total > metrics.#sinkDropsSeen) this.inc(total - metrics.#sinkDropsSeen);
-        metrics.#sinkDropsSeen = Math.max(total, metrics.#sinkDropsSeen);
-      },
-    });
     if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_dataplane_' });
   }
 }

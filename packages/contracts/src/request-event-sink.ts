@@ -25,4 +25,6 @@ export interface RequestEventSink {
    * it instead of counting refused emits, so events it accepted but lost (e.g. undelivered at shutdown) show too.
    */
   droppedEvents?(): number;
+  /** A sink that hands batches to a queue returns how many hand-overs failed so far (each is retried). */
+  failedSends?(): number;
 }

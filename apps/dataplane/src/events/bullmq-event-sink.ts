@@ -132,6 +132,10 @@ export class BullmqRequestEventSink implements RequestEventSink {
     return this.#stats.dropped;
   }
 
+  failedSends(): number {
+    return this.#stats.sendFailures;
+  }
+
   emit(event: RequestEvent): boolean {
     try {
       if (this.#closed || this.#buffer.length >= this.#maxBufferedEvents) {
