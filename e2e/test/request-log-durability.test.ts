@@ -304,7 +304,7 @@ describe('request-log durability — a data plane, Redis, the worker and the API
   }
 
   it('loses nothing when Redis is killed and restarted mid-stream (count in = count out, on the tail too)', async () => {
-    const { redis, dataplane } = pipeline!;
+    const { redis } = pipeline!;
     const sent: SentRequest[] = [];
     const { endpointId, tail, gateway } = await createServedEndpoint('redis-kill.example.com', sent, true);
     try {
