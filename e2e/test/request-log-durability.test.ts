@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,21 +15,15 @@ import {
   newRunId,
   outputOf,
   requireBuilt,
-  waitForApiHealth,
+  startControlPlaneProcesses,
+  startDataplaneProcess,
   waitForReady,
   workerMain,
 } from './shapes.js';
 import { answerOf, ApiClient } from './support/api.js';
 import { startDurableRedis, type DurableRedis } from './support/durable-redis.js';
 import { GatewayClient, type SentRequest } from './support/gateway.js';
-import {
-  baseEnvironment,
-  freePort,
-  startProcess,
-  stopAllProcesses,
-  waitFor,
-  type ManagedProcess,
-} from './support/processes.js';
+import { stopAllProcesses, waitFor, type ManagedProcess } from './support/processes.js';
 import { RequestLogTail } from './support/request-log-tail.js';
 import { runDatabase, type RunDatabase } from './support/services.js';
 
@@ -63,7 +56,7 @@ interface Pipeline {
   db: pg.Client;
   dataplane: { process: ManagedProcess; trafficPort: number; adminPort: number };
   /** Every worker process started so far, the running one last. */
-  workers: ManagedProcess[];
+  workers: readonly ManagedProcess[];
   startWorker(): Promise<ManagedProcess>;
   output(): string;
   stop(): Promise<void>;
@@ -77,7 +70,6 @@ async function startPipeline(): Promise<Pipeline> {
   requireBuilt(apiMain, workerMain, dataplaneMain, migrateScript);
   const runId = newRunId();
   const processes: ManagedProcess[] = [];
-  const workers: ManagedProcess[] = [];
   let database: RunDatabase | undefined;
   let redis: DurableRedis | undefined;
   let db: pg.Client | undefined;
@@ -97,53 +89,22 @@ async function startPipeline(): Promise<Pipeline> {
     database = runDatabase(runId);
     redis = await startDurableRedis();
     await migrateDatabase(database);
-    const shared = {
-      ...baseEnvironment(),
-      REDIS_URL: redis.url,
-      GATEHOUSE_REDIS_PREFIX: redisPrefix,
-      GATEHOUSE_DATAPLANE_TOKEN: randomBytes(32).toString('base64url'),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
-    const apiPort = await freePort();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const api = startProcess('api', [apiMain], {
-      env: {
-        ...shared,
-        DATABASE_URL: database.url,
-        API_PORT: String(apiPort),
-        GATEHOUSE_ADMIN_EMAIL: admin.email,
-        GATEHOUSE_ADMIN_PASSWORD: admin.password,
-      },
+    const controlPlane = await startControlPlaneProcesses({
+      databaseUrl: database.url,
+      redisUrl: redis.url,
+      redisPrefix,
+      processes,
     });
-    processes.push(api);
-    const startWorker = async () => {
-      // At info level the worker says when it runs; it serves no port to poll.
-      const worker = startProcess(`worker #${workers.length + 1}`, [workerMain], {
-        env: { ...shared, DATABASE_URL: database!.url, LOG_LEVEL: 'info' },
-      });
-      processes.push(worker);
-      workers.push(worker);
-      await worker.waitForLine(/worker running/, 90_000);
-      return worker;
-    };
-    await waitForApiHealth(apiUrl, api, 90_000);
-    await startWorker();
-
-    const [trafficPort, adminPort] = [await freePort(), await freePort()];
     dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-durability-'));
-    const dataplane = startProcess('dataplane', [dataplaneMain], {
-      env: {
-        ...shared,
-        GATEHOUSE_API_URL: apiUrl,
-        DATAPLANE_HOST: '127.0.0.1',
-        DATAPLANE_PORT: String(trafficPort),
-        DATAPLANE_ADMIN_PORT: String(adminPort),
-        DATAPLANE_ID: `dataplane-${runId}`,
-        GATEHOUSE_DATA_DIR: dataDirectory,
-      },
+    const dataplane = await startDataplaneProcess({
+      name: 'dataplane',
+      id: `dataplane-${runId}`,
+      controlPlane,
+      dataDirectory,
+      processes,
     });
-    processes.push(dataplane);
-    await waitForReady(adminPort, dataplane, 60_000);
+    await waitForReady(dataplane.adminPort, dataplane.process, 60_000);
+    const { apiUrl } = controlPlane;
 
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
@@ -160,9 +121,9 @@ async function startPipeline(): Promise<Pipeline> {
       databaseUrl: database.url,
       redis,
       db,
-      dataplane: { process: dataplane, trafficPort, adminPort },
-      workers,
-      startWorker,
+      dataplane,
+      workers: controlPlane.workers,
+      startWorker: controlPlane.startWorker,
       output,
       stop,
     };

@@ -137,6 +137,92 @@ export async function migrateDatabase(database: RunDatabase): Promise<void> {
  * and two data planes sharing one data-plane token and one Redis — the processes and environment of
  * docker-compose.yml, with ports picked free.
  */
+export interface ControlPlaneProcesses {
+  apiUrl: string;
+  api: ManagedProcess;
+  /** What every process of the shape shares (Redis, its prefix, the data-plane token, the log level). */
+  environment: Record<string, string>;
+  /** Every request-log worker started so far, the newest last. */
+  workers: readonly ManagedProcess[];
+  /** Starts another request-log worker and resolves once it runs. */
+  startWorker: () => Promise<ManagedProcess>;
+}
+
+/**
+ * The distributed shape's control plane as docker-compose.yml runs it: the API and one request-log worker, sharing
+ * Redis, the Redis prefix and the data-plane token with every data plane; only they see Postgres. Every process it
+ * starts is appended to `processes`, which the caller stops.
+ */
+export async function startControlPlaneProcesses(options: {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  processes: ManagedProcess[];
+}): Promise<ControlPlaneProcesses> {
+  const { databaseUrl, processes } = options;
+  const environment = {
+    ...baseEnvironment(),
+    REDIS_URL: options.redisUrl,
+    GATEHOUSE_REDIS_PREFIX: options.redisPrefix,
+    GATEHOUSE_DATAPLANE_TOKEN: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+  };
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const api = startProcess('api', [apiMain], {
+    env: {
+      ...environment,
+      DATABASE_URL: databaseUrl,
+      API_PORT: String(apiPort),
+      GATEHOUSE_ADMIN_EMAIL: admin.email,
+      GATEHOUSE_ADMIN_PASSWORD: admin.password,
+    },
+  });
+  processes.push(api);
+  const workers: ManagedProcess[] = [];
+  const launchWorker = () => {
+    // At info level the worker says when it runs; it serves no port to poll.
+    const worker = startProcess(workers.length === 0 ? 'worker' : `worker #${workers.length + 1}`, [workerMain], {
+      env: { ...environment, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
+    });
+    processes.push(worker);
+    workers.push(worker);
+    return worker;
+  };
+  const running = (worker: ManagedProcess) => worker.waitForLine(/worker running/, 90_000).then(() => worker);
+  // The first worker boots while the API does.
+  const firstWorker = launchWorker();
+  await waitForApiHealth(apiUrl, api, 90_000);
+  await running(firstWorker);
+  return { apiUrl, api, environment, workers, startWorker: () => running(launchWorker()) };
+}
+
+/** One data plane process of the distributed shape, on free ports and its own data directory (not yet ready). */
+export async function startDataplaneProcess(options: {
+  name: string;
+  id: string;
+  controlPlane: ControlPlaneProcesses;
+  dataDirectory: string;
+  processes: ManagedProcess[];
+  environment?: Record<string, string>;
+}): Promise<DataplaneAddress & { process: ManagedProcess }> {
+  const [trafficPort, adminPort] = [await freePort(), await freePort()];
+  const dataplane = startProcess(options.name, [dataplaneMain], {
+    env: {
+      ...options.controlPlane.environment,
+      GATEHOUSE_API_URL: options.controlPlane.apiUrl,
+      DATAPLANE_HOST: '127.0.0.1',
+      DATAPLANE_PORT: String(trafficPort),
+      DATAPLANE_ADMIN_PORT: String(adminPort),
+      DATAPLANE_ID: options.id,
+      GATEHOUSE_DATA_DIR: options.dataDirectory,
+      ...options.environment,
+    },
+  });
+  options.processes.push(dataplane);
+  return { name: options.name, trafficPort, adminPort, process: dataplane };
+}
+
 export async function startDistributedShape(options: ShapeOptions): Promise<Shape> {
   requireBuilt(apiMain, workerMain, dataplaneMain, migrateScript);
   const runId = newRunId();
@@ -160,65 +246,37 @@ export async function startDistributedShape(options: ShapeOptions): Promise<Shap
     redis = await startRunRedis();
     await migrateDatabase(database);
 
-    const apiPort = await freePort();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    // As in docker-compose.yml: every process shares Redis and the token; only the API and the worker see Postgres.
-    const shared = {
-      ...baseEnvironment(),
-      REDIS_URL: redis.url,
-      // A namespace, as two installations sharing a Redis would use: every process must agree on it or config
-      // events, request logs and shared counters go astray, which the walkthrough would notice.
-      GATEHOUSE_REDIS_PREFIX: 'gatehouse-e2e',
-      GATEHOUSE_DATAPLANE_TOKEN: randomBytes(32).toString('base64url'),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    };
-    const api = startProcess('api', [apiMain], {
-      env: {
-        ...shared,
-        DATABASE_URL: database.url,
-        API_PORT: String(apiPort),
-        GATEHOUSE_ADMIN_EMAIL: admin.email,
-        GATEHOUSE_ADMIN_PASSWORD: admin.password,
-      },
+    // A namespace, as two installations sharing a Redis would use: every process must agree on it or config events,
+    // request logs and shared counters go astray, which the walkthrough would notice.
+    const controlPlane = await startControlPlaneProcesses({
+      databaseUrl: database.url,
+      redisUrl: redis.url,
+      redisPrefix: 'gatehouse-e2e',
+      processes,
     });
-    processes.push(api);
-    // At info level the worker says when it runs; it serves no port to poll.
-    const worker = startProcess('worker', [workerMain], {
-      env: { ...shared, DATABASE_URL: database.url, LOG_LEVEL: 'info' },
-    });
-    processes.push(worker);
-    await waitForApiHealth(apiUrl, api, 90_000);
-    await worker.waitForLine(/worker running/, 90_000);
 
-    const dataplanes: DataplaneAddress[] = [];
+    const dataplanes: (DataplaneAddress & { process: ManagedProcess })[] = [];
     for (const name of ['dataplane-1', 'dataplane-2']) {
-      const [trafficPort, adminPort] = [await freePort(), await freePort()];
       const dataDirectory = await mkdtemp(join(tmpdir(), `gatehouse-e2e-${name}-`));
       dataDirectories.push(dataDirectory);
-      const dataplane = startProcess(name, [dataplaneMain], {
-        env: {
-          ...shared,
-          GATEHOUSE_API_URL: apiUrl,
-          DATAPLANE_HOST: '127.0.0.1',
-          DATAPLANE_PORT: String(trafficPort),
-          DATAPLANE_ADMIN_PORT: String(adminPort),
-          DATAPLANE_ID: `${name}-${runId}`,
-          GATEHOUSE_DATA_DIR: dataDirectory,
-          GATEHOUSE_TRUSTED_PROXIES: options.trustedProxies.join(','),
-        },
-      });
-      processes.push(dataplane);
-      dataplanes.push({ name, trafficPort, adminPort });
+      dataplanes.push(
+        await startDataplaneProcess({
+          name,
+          id: `${name}-${runId}`,
+          controlPlane,
+          dataDirectory,
+          processes,
+          environment: { GATEHOUSE_TRUSTED_PROXIES: options.trustedProxies.join(',') },
+        }),
+      );
     }
-    await Promise.all(
-      dataplanes.map((address, index) => waitForReady(address.adminPort, processes[2 + index]!, 60_000)),
-    );
+    await Promise.all(dataplanes.map((dataplane) => waitForReady(dataplane.adminPort, dataplane.process, 60_000)));
     return {
       name: 'distributed',
-      apiUrl,
-      dataplanes,
+      apiUrl: controlPlane.apiUrl,
+      dataplanes: dataplanes.map(({ name, trafficPort, adminPort }) => ({ name, trafficPort, adminPort })),
       admin,
-      dataplaneToken: shared.GATEHOUSE_DATAPLANE_TOKEN,
+      dataplaneToken: controlPlane.environment.GATEHOUSE_DATAPLANE_TOKEN,
       output: () => outputOf(processes),
       stop,
     };
