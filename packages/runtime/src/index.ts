@@ -5,4 +5,4 @@
  */
 export { EnvironmentError, invalidEnvironmentExitCode, parseEnvironmentOrExit } from './environment-error.js';
 export { runUntilSignal, type LifecycleLogger, type RunUntilSignalOptions } from './run-until-signal.js';
-export { createLogger, secretHeaderNames } from './logger.js';
+export { createLogger } from './logger.js';

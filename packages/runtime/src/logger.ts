@@ -1,7 +1,5 @@
+import { alwaysRedactedHeaders } from '@gatehouse/contracts';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-
-/** Header names whose values never reach a log line, wherever they appear in a logged object. */
-export const secretHeaderNames = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
 
 /**
  * A process's pino logger: JSON lines naming the service, RFC 3339 timestamps (the embedded shape interleaves the
@@ -17,7 +15,8 @@ export function createLogger(
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: secretHeaderNames.flatMap((name) => [`*.headers["${name}"]`, `headers["${name}"]`]),
+      // The headers the request log never stores (DESIGN.md §7) never reach a log line either.
+      paths: alwaysRedactedHeaders.flatMap((name) => [`*.headers["${name}"]`, `headers["${name}"]`]),
       censor: '[REDACTED]',
     },
   };

@@ -1,3 +1,4 @@
+import { alwaysRedactedHeaders } from '@gatehouse/contracts';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -73,8 +74,6 @@ export type Admission<Body extends RequestBody | undefined> =
       readonly admitted: AdmittedRequest<Body>;
       readonly target: UpstreamEndpoint;
     };
-
-const secretHeaders = ['authorization', 'proxy-authorization', 'cookie'] as const;
 
 /** Until the request phase ran: shared, so admitting a request allocates no array for it. */
 const noHops: readonly Hop[] = [];
@@ -209,7 +208,7 @@ export function upstreamHeadersFor(
 
 function collectSecrets(headers: HeaderMap): string[] {
   const secrets: string[] = [];
-  for (const name of secretHeaders) {
+  for (const name of alwaysRedactedHeaders) {
     const values = headers.get(name);
     if (values !== undefined) secrets.push(...values);
   }
