@@ -1,5 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { registerPolicyFunctions, type CelScopeHolder } from './cel-functions.js';
+import { builtinAliases, registerPolicyFunctions, renameBuiltins, type CelScopeHolder } from './cel-functions.js';
+import { estimateCost, instrumentCelAst, isCelNode, maxExpressionCost, metered, walkCelAst } from './cel-cost.js';
+import { PolicyRegex } from './regex.js';
 import { registerValueTypes } from './cel-values.js';
 import { celExpressionLimits } from './limits.js';
 import {
@@ -125,6 +127,7 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
   let program: Program;
   try {
     program = celEnvironment(phase).parse(source);
+    renameBuiltins(program.ast);
   } catch (error) {
     return failure(error, phase, source);
   }
@@ -136,6 +139,9 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
     return failure(error, phase, source);
   }
   if (!check.valid) return failure(check.error, phase, source);
+  const problem = checkRegexLiterals(program.ast, source) ?? checkCost(program.ast);
+  if (problem !== undefined) return { ok: false, ...problem };
+  instrumentCelAst(program.ast);
   const type = check.type ?? 'dyn';
   return {
     ok: true,
@@ -144,11 +150,48 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
       type,
       evaluate(context) {
         scope.current = context;
-        return program(context.activation) as unknown;
+        return metered(context, () => program(context.activation) as unknown);
       },
     },
   };
 }
+
+/** A literal pattern that RE2 refuses is a save-time error at the pattern's position, not a rule that never matches. */
+function checkRegexLiterals(ast: unknown, source: string): { message: string; offset: number } | undefined {
+  let problem: { message: string; offset: number } | undefined;
+  walkCelAst(ast, (node) => {
+    if (problem !== undefined || (node.op !== 'rcall' && node.op !== 'call') || !Array.isArray(node.args)) return;
+    if (node.args[0] !== builtinAliases.matches) return;
+    const argumentList: unknown = node.op === 'rcall' ? node.args[2] : node.args[1];
+    const patternNode: unknown = Array.isArray(argumentList) ? argumentList.at(-1) : undefined;
+    if (!isCelNode(patternNode) || patternNode.op !== 'value' || typeof patternNode.args !== 'string') return;
+    const compiled = PolicyRegex.compile(patternNode.args);
+    if (compiled instanceof PolicyRegex) return;
+    // Point into the literal when its text is the pattern verbatim (no escapes), else at the literal's start.
+    const literal = source.slice(patternNode.start, patternNode.end);
+    const inner = literal.indexOf(patternNode.args);
+    const offset = inner === -1 ? patternNode.start : patternNode.start + inner + compiled.offset;
+    problem = {
+      message: `invalid regular expression ${JSON.stringify(patternNode.args)}: ${compiled.message} (patterns use RE2 syntax)`,
+      offset,
+    };
+  });
+  return problem;
+}
+
+function checkCost(ast: unknown): { message: string; offset: number } | undefined {
+  const estimate = estimateCost(ast);
+  if (estimate <= maxExpressionCost) return undefined;
+  return {
+    message:
+      `the expression could take about ${estimate.toExponential(1)} evaluation steps, over the limit of ` +
+      `${maxExpressionCost}; nest fewer comprehensions (all, exists, map, filter) or iterate smaller lists`,
+    offset: 0,
+  };
+}
+
+const aliasNames = new RegExp(Object.values(builtinAliases).join('|'), 'g');
+const originalName = Object.fromEntries(Object.entries(builtinAliases).map(([name, alias]) => [alias, name]));
 
 interface CelErrorNode {
   op?: string;
@@ -162,7 +205,10 @@ interface CelErrorNode {
 function failure(error: unknown, phase: Phase, source: string): ExpressionCheck {
   const celError = error as
     { summary?: string; message?: string; range?: { start: number }; node?: CelErrorNode } | undefined;
-  let message = celError?.summary ?? celError?.message ?? String(error);
+  let message = (celError?.summary ?? celError?.message ?? String(error)).replace(
+    aliasNames,
+    (alias) => originalName[alias] ?? alias,
+  );
   const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
   if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
   else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {

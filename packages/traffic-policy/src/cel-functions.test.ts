@@ -2,6 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   registerPolicyFunctions,
+  renameBuiltins,
   replaceOccurrences,
   type CelRequestScope,
   type CelScopeHolder,
@@ -69,8 +70,23 @@ function contextFor(address: string, extraVars: Record<string, unknown> = {}) {
 const holder: CelScopeHolder = { current: undefined };
 const env = createEnvironment(holder);
 
-function evaluate(expression: string, context = contextFor('10.1.2.3')): unknown {
-  return env.evaluate(expression, context) as unknown;
+/** Parses as cel-environment does: `matches`/`join` calls renamed to the RE2 and bounded versions. */
+function parse(expression: string) {
+  const program = env.parse(expression);
+  renameBuiltins(program.ast);
+  return program;
+}
+
+function check(expression: string): { valid: boolean; type?: string; error?: unknown } {
+  try {
+    return parse(expression).check();
+  } catch (error) {
+    return { valid: false, error };
+  }
+}
+
+function evaluate(expression: string, context: object = contextFor('10.1.2.3')): unknown {
+  return parse(expression)(context) as unknown;
 }
 
 beforeEach(() => {
@@ -106,16 +122,16 @@ describe('request lookups', () => {
   });
 
   it('type-checks', () => {
-    expect(env.check("hasReqHeader('a')")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("getReqHeader('a')")).toMatchObject({ valid: true, type: 'list<string>' });
-    expect(env.check("getResHeader('a')[0] == 'x'")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("hasQueryParam('q') && hasReqCookie('c') && hasResHeader('h')")).toMatchObject({ valid: true });
-    expect(env.check("size(getQueryParam('q')) + size(getReqCookie('c'))")).toMatchObject({ valid: true, type: 'int' });
-    expect(env.check('hasReqHeader(1)').valid).toBe(false);
-    expect(env.check('getReqHeader()').valid).toBe(false);
-    expect(env.check("getReqHeader('a', 'b')").valid).toBe(false);
-    expect(env.check("'a'.getReqHeader()").valid).toBe(false);
-    expect(env.check("getReqHeader('a') == 'x'").valid).toBe(false);
+    expect(check("hasReqHeader('a')")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("getReqHeader('a')")).toMatchObject({ valid: true, type: 'list<string>' });
+    expect(check("getResHeader('a')[0] == 'x'")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("hasQueryParam('q') && hasReqCookie('c') && hasResHeader('h')")).toMatchObject({ valid: true });
+    expect(check("size(getQueryParam('q')) + size(getReqCookie('c'))")).toMatchObject({ valid: true, type: 'int' });
+    expect(check('hasReqHeader(1)').valid).toBe(false);
+    expect(check('getReqHeader()').valid).toBe(false);
+    expect(check("getReqHeader('a', 'b')").valid).toBe(false);
+    expect(check("'a'.getReqHeader()").valid).toBe(false);
+    expect(check("getReqHeader('a') == 'x'").valid).toBe(false);
   });
 
   it('reads request headers case-insensitively', () => {
@@ -180,14 +196,14 @@ describe('request lookups', () => {
 
 describe('CIDR functions', () => {
   it('type-checks both the string and the ClientIp forms', () => {
-    expect(env.check("inCidrRange('1.2.3.4', '1.2.3.0/24')")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("inCidrRange(conn.client_ip, '10.0.0.0/8')")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("inCidrRanges(conn.client_ip, ['10.0.0.0/8'])")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("inCidrRanges(text, ['10.0.0.0/8'])")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("inCidrRange(vars.ip, '10.0.0.0/8')")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check("inCidrRange(1, '10.0.0.0/8')").valid).toBe(false);
-    expect(env.check("inCidrRange('1.2.3.4', ['10.0.0.0/8'])").valid).toBe(false);
-    expect(env.check("inCidrRanges('1.2.3.4', '10.0.0.0/8')").valid).toBe(false);
+    expect(check("inCidrRange('1.2.3.4', '1.2.3.0/24')")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("inCidrRange(conn.client_ip, '10.0.0.0/8')")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("inCidrRanges(conn.client_ip, ['10.0.0.0/8'])")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("inCidrRanges(text, ['10.0.0.0/8'])")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("inCidrRange(vars.ip, '10.0.0.0/8')")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check("inCidrRange(1, '10.0.0.0/8')").valid).toBe(false);
+    expect(check("inCidrRange('1.2.3.4', ['10.0.0.0/8'])").valid).toBe(false);
+    expect(check("inCidrRanges('1.2.3.4', '10.0.0.0/8')").valid).toBe(false);
   });
 
   it('matches IPv4 and IPv6 with strings', () => {
@@ -228,9 +244,9 @@ describe('CIDR functions', () => {
   });
 
   it('answers isPrivateIp on strings and the client IP', () => {
-    expect(env.check("'10.0.0.1'.isPrivateIp()")).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check('conn.client_ip.isPrivateIp()')).toMatchObject({ valid: true, type: 'bool' });
-    expect(env.check('(1).isPrivateIp()').valid).toBe(false);
+    expect(check("'10.0.0.1'.isPrivateIp()")).toMatchObject({ valid: true, type: 'bool' });
+    expect(check('conn.client_ip.isPrivateIp()')).toMatchObject({ valid: true, type: 'bool' });
+    expect(check('(1).isPrivateIp()').valid).toBe(false);
     expect(evaluate("'10.0.0.1'.isPrivateIp() && '::1'.isPrivateIp() && 'fd00::1'.isPrivateIp()")).toBe(true);
     expect(evaluate("'8.8.8.8'.isPrivateIp() || 'nope'.isPrivateIp()")).toBe(false);
     expect(evaluate('conn.client_ip.isPrivateIp()')).toBe(true);
@@ -258,12 +274,12 @@ describe('conn.client_ip and req.url as strings', () => {
       "string(conn.client_ip) == '10.1.2.3'",
       "string(conn.client_ip) + '/32' == '10.1.2.3/32'",
     ]) {
-      expect(env.check(expression), expression).toMatchObject({ valid: true, type: 'bool' });
+      expect(check(expression), expression).toMatchObject({ valid: true, type: 'bool' });
       expect(evaluate(expression), expression).toBe(true);
     }
     expect(evaluate("conn.client_ip.startsWith('192.')")).toBe(false);
     expect(evaluate("conn.client_ip.matches('^192')")).toBe(false);
-    expect(env.check('conn.client_ip.startsWith(1)').valid).toBe(false);
+    expect(check('conn.client_ip.startsWith(1)').valid).toBe(false);
   });
 
   it('answers string methods on the request URL', () => {
@@ -278,7 +294,7 @@ describe('conn.client_ip and req.url as strings', () => {
       "req.url == 'https://api.example.com:8443/v1/items?q=1&tag=a&tag=b'",
       "req.url.path == '/v1/items' && req.url.query_params['tag'] == ['a', 'b']",
     ]) {
-      expect(env.check(expression), expression).toMatchObject({ valid: true, type: 'bool' });
+      expect(check(expression), expression).toMatchObject({ valid: true, type: 'bool' });
       expect(evaluate(expression), expression).toBe(true);
     }
     expect(evaluate("req.url.contains('/v2/')")).toBe(false);
@@ -288,12 +304,12 @@ describe('conn.client_ip and req.url as strings', () => {
     const context = contextFor('1.1.1.1');
     const emojiUrl = new RequestUrl('https', 'x.example', '', '/😀', '');
     expect(
-      env.evaluate('req.url.size() == size(string(req.url))', {
+      evaluate('req.url.size() == size(string(req.url))', {
         ...context,
         req: new RequestView(emojiUrl, new Map()),
       }),
     ).toBe(true);
-    expect(env.evaluate('req.url.size()', { ...context, req: new RequestView(emojiUrl, new Map()) })).toBe(19n);
+    expect(evaluate('req.url.size()', { ...context, req: new RequestView(emojiUrl, new Map()) })).toBe(19n);
   });
 
   it('throws on an invalid pattern rather than answering false', () => {
@@ -303,18 +319,18 @@ describe('conn.client_ip and req.url as strings', () => {
 
 describe('string functions', () => {
   it('lower-cases and upper-cases, as methods and as functions', () => {
-    expect(env.check('text.lower()')).toMatchObject({ valid: true, type: 'string' });
+    expect(check('text.lower()')).toMatchObject({ valid: true, type: 'string' });
     expect(evaluate('text.lower()')).toBe('hello world');
     expect(evaluate('text.upper()')).toBe('HELLO WORLD');
     expect(evaluate('lower(text) + upper("é")')).toBe('hello worldÉ');
-    expect(env.check('lower(1)').valid).toBe(false);
+    expect(check('lower(1)').valid).toBe(false);
   });
 
   it('replaces all occurrences or at most n', () => {
-    expect(env.check("text.replace('l', 'L')")).toMatchObject({ valid: true, type: 'string' });
-    expect(env.check("text.replace('l', 'L', 1)")).toMatchObject({ valid: true, type: 'string' });
-    expect(env.check("text.replace('l')").valid).toBe(false);
-    expect(env.check("text.replace('l', 1)").valid).toBe(false);
+    expect(check("text.replace('l', 'L')")).toMatchObject({ valid: true, type: 'string' });
+    expect(check("text.replace('l', 'L', 1)")).toMatchObject({ valid: true, type: 'string' });
+    expect(check("text.replace('l')").valid).toBe(false);
+    expect(check("text.replace('l', 1)").valid).toBe(false);
     expect(evaluate("text.replace('l', 'L')")).toBe('HeLLo WorLd');
     expect(evaluate("text.replace('l', 'L', 2)")).toBe('HeLLo World');
     expect(evaluate("text.replace('l', 'L', 0)")).toBe('Hello World');
@@ -359,7 +375,7 @@ describe('codec functions', () => {
       ["unescapeUrl('a%20b')", 'string'],
       ["'a%20b'.unescapeUrl()", 'string'],
     ] as const) {
-      expect(env.check(expression), expression).toMatchObject({ valid: true, type });
+      expect(check(expression), expression).toMatchObject({ valid: true, type });
     }
     for (const expression of [
       'encodeBase64(1)',
@@ -370,7 +386,7 @@ describe('codec functions', () => {
       'escapeUrl()',
       'nope("x")',
     ]) {
-      expect(env.check(expression).valid, expression).toBe(false);
+      expect(check(expression).valid, expression).toBe(false);
     }
   });
 

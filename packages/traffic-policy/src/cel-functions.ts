@@ -4,8 +4,10 @@
  * cel-js calls handlers with their arguments only, never the activation, so the request-dependent functions read the
  * request through a holder the evaluator points at the current request right before each synchronous evaluation.
  *
- * Built-ins already provided by cel-js (startsWith, endsWith, contains, matches, trim, indexOf, lastIndexOf, substring,
- * split, join, size, lowerAscii, upperAscii) are not registered again: re-registering an overload throws.
+ * Built-ins already provided by cel-js (startsWith, endsWith, contains, trim, indexOf, lastIndexOf, substring, split,
+ * size, lowerAscii, upperAscii) are not registered again: re-registering an overload throws. Two built-ins must not
+ * run as cel-js ships them: `matches` (JavaScript's backtracking RegExp) and `join` (unbounded output). cel-environment
+ * renames their calls in the parsed tree to the aliases below, which use RE2 and the size caps.
  */
 import { type Environment } from '@marcbachmann/cel-js';
 import { type ClientIp, type RequestUrl } from './cel-values.js';
@@ -21,6 +23,14 @@ import {
   unescapeUrl,
 } from './codecs.js';
 import { inCidrRange, inCidrRanges, isPrivateIp } from './ip.js';
+import { charge, checkSize, walkCelAst } from './cel-cost.js';
+import { PolicyRegex } from './regex.js';
+
+/** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
+export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
+  matches: 'gatehouseRe2Matches',
+  join: 'gatehouseBoundedJoin',
+});
 
 /** What the request-dependent functions may ask about the request being evaluated. */
 export interface CelRequestScope {
@@ -38,10 +48,6 @@ export interface CelScopeHolder {
 
 const emptyList: readonly string[] = Object.freeze([]);
 
-/** Compiled patterns for `ClientIp.matches`/`RequestUrl.matches`; bounded because patterns may be built at runtime. */
-const PATTERN_CACHE_LIMIT = 256;
-const patternCache = new Map<string, RegExp>();
-
 /**
  * Registers every Gatehouse function on `env` and returns it. The caller must have registered the `ClientIp` and
  * `RequestUrl` types first, because several overloads take them as receiver or argument.
@@ -54,8 +60,23 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   registerNetworkFunctions(env);
   registerStringLikeReceivers(env);
   registerStringFunctions(env);
+  registerRegexAndJoin(env);
   registerCodecFunctions(env);
   return env;
+}
+
+/**
+ * cel-js's own `matches` uses JavaScript's backtracking RegExp and `join` has no size cap; neither can be
+ * re-registered ("overlaps"). The parser's tree is plain data, so the calls are renamed to Gatehouse's RE2 and bounded
+ * versions before the checker resolves overloads. cel-environment maps the names back in error messages.
+ */
+export function renameBuiltins(ast: unknown): void {
+  walkCelAst(ast, (node) => {
+    if ((node.op === 'rcall' || node.op === 'call') && Array.isArray(node.args)) {
+      const name = node.args[0];
+      if (typeof name === 'string' && Object.hasOwn(builtinAliases, name)) node.args[0] = builtinAliases[name];
+    }
+  });
 }
 
 function registerRequestLookups(env: Environment, holder: CelScopeHolder): void {
@@ -116,27 +137,48 @@ function registerStringLikeType<T>(env: Environment, typeName: string, text: (va
     )
     .registerFunction(`${typeName}.endsWith(string): bool`, (value: T, suffix: string) => text(value).endsWith(suffix))
     .registerFunction(`${typeName}.contains(string): bool`, (value: T, part: string) => text(value).includes(part))
-    .registerFunction(`${typeName}.matches(string): bool`, (value: T, pattern: string) =>
-      compilePattern(pattern).test(text(value)),
+    .registerFunction(`${typeName}.${builtinAliases.matches}(string): bool`, (value: T, pattern: string) =>
+      re2Matches(text(value), pattern),
     )
     .registerFunction(`${typeName}.size(): int`, (value: T) => BigInt(countCodePoints(text(value))))
     .registerFunction(`size(${typeName}): int`, (value: T) => BigInt(countCodePoints(text(value))))
     .registerFunction(`string(${typeName}): string`, (value: T) => text(value));
 }
 
-/** Same semantics as cel-js's `string.matches` (a JavaScript RegExp, unanchored), minus recompiling every request. */
-function compilePattern(pattern: string): RegExp {
-  let regex = patternCache.get(pattern);
-  if (regex === undefined) {
-    try {
-      regex = new RegExp(pattern);
-    } catch {
-      throw new Error(`invalid regular expression: ${pattern}`);
-    }
-    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
-    patternCache.set(pattern, regex);
+/**
+ * cel-go's `matches`: RE2 syntax, unanchored, linear time. A literal pattern was already checked at save time; a
+ * pattern built at runtime that does not compile is a runtime error (the rule fails), never a silent non-match.
+ */
+export function re2Matches(text: string, pattern: string): boolean {
+  const regex = PolicyRegex.compile(pattern);
+  if (!(regex instanceof PolicyRegex))
+    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${regex.message}`);
+  // RE2 runs in time linear in the input; charge it like any other work proportional to size.
+  if (text.length >= 100) charge(Math.floor(text.length / 100));
+  return regex.test(text);
+}
+
+function registerRegexAndJoin(env: Environment): void {
+  const matches = builtinAliases.matches;
+  const join = builtinAliases.join;
+  env
+    .registerFunction(`string.${matches}(string): bool`, (text: string, pattern: string) => re2Matches(text, pattern))
+    .registerFunction(`${matches}(string, string): bool`, (text: string, pattern: string) => re2Matches(text, pattern))
+    .registerFunction(`list<string>.${join}(): string`, (list: readonly unknown[]) => boundedJoin(list, ''))
+    .registerFunction(`list<string>.${join}(string): string`, (list: readonly unknown[], separator: string) =>
+      boundedJoin(list, separator),
+    );
+}
+
+/** `join` with its result size checked before it is built (a list of large strings must not allocate gigabytes). */
+export function boundedJoin(list: readonly unknown[], separator: string): string {
+  let size = separator.length * Math.max(list.length - 1, 0);
+  for (const item of list) {
+    if (typeof item !== 'string') throw new Error('join(): the list must contain only strings');
+    size += item.length;
   }
-  return regex;
+  checkSize('string', size);
+  return list.join(separator);
 }
 
 /** CEL sizes strings in code points, like cel-js's own `size(string)`. */
@@ -176,6 +218,12 @@ function registerStringFunctions(env: Environment): void {
  */
 export function replaceOccurrences(text: string, from: string, to: string, limit: number): string {
   if (limit === 0) return text;
+  // Size the result before building it: nine chained replaces of 'a' by a long string would otherwise allocate
+  // gigabytes in one request (issue 12).
+  if (to.length > from.length) {
+    const occurrences = countOccurrences(text, from, limit);
+    checkSize('string', text.length + occurrences * (to.length - from.length));
+  }
   let result = '';
   let replaced = 0;
   if (from === '') {
@@ -197,6 +245,21 @@ export function replaceOccurrences(text: string, from: string, to: string, limit
     replaced++;
   }
   return result + text.slice(position);
+}
+
+function countOccurrences(text: string, from: string, limit: number): number {
+  if (from === '') {
+    const points = countCodePoints(text) + 1;
+    return limit < 0 ? points : Math.min(points, limit);
+  }
+  let count = 0;
+  for (
+    let at = text.indexOf(from);
+    at !== -1 && (limit < 0 || count < limit);
+    at = text.indexOf(from, at + from.length)
+  )
+    count++;
+  return count;
 }
 
 function registerCodecFunctions(env: Environment): void {

@@ -91,8 +91,16 @@ export interface RuleTrace {
   actions: ActionTrace[];
 }
 
+/**
+ * A compiled find pattern: `text.replace(from, to)` replaces every match. The engine hands out RE2 patterns
+ * (regex.ts); the structural type keeps the data plane free of the regex library.
+ */
+export interface ReplacePattern {
+  [Symbol.replace](text: string, replacement: string): string;
+}
+
 export interface BodyReplacement {
-  from: RegExp;
+  from: ReplacePattern;
   to: string;
 }
 

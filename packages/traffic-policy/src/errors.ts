@@ -73,6 +73,11 @@ export const runtimeErrorCodes = {
     status: 413,
     reason: 'An action needed the request body and it exceeded the buffering limit.',
   },
+  POLICY_COST_EXCEEDED: {
+    status: 500,
+    reason:
+      'CEL evaluation for the request ran over its step budget or built a string or list over the size caps (README, "Limits").',
+  },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;
 

@@ -13,6 +13,7 @@ import {
   type RuleTrace,
 } from './context.js';
 import { respondWithError } from './actions/shared.js';
+import { costExceeded } from './cel-cost.js';
 import type { PolicyPorts } from './ports.js';
 
 export interface PhaseResult {
@@ -62,6 +63,8 @@ export async function evaluate(
         trace.error = context.runtimeErrors.at(-1)?.message ?? 'evaluation failed';
         value = false;
       }
+      const overrun = costExceeded(context);
+      if (overrun !== undefined) return costExceededResult(trace, overrun);
       if (value !== true) {
         trace.matched = false;
         break;
@@ -72,6 +75,9 @@ export async function evaluate(
       const pending = action.run(context, ports);
       const result = pending instanceof Promise ? await pending : pending;
       const { outcome } = result;
+      // An interpolation in the action's config may have run out of the request's CEL budget (it renders '').
+      const overrun = costExceeded(context);
+      if (overrun !== undefined) return costExceededResult(trace, overrun);
       const actionTrace: ActionTrace = { type: action.type, result: traceResult[outcome.kind] };
       if (result.detail !== undefined) actionTrace.detail = result.detail;
       trace.actions.push(actionTrace);
@@ -92,6 +98,13 @@ export async function evaluate(
     };
   }
   return { outcome: continueOutcome };
+}
+
+/** A CEL cost overrun fails the request closed with a stable code; nothing after it runs. */
+function costExceededResult(trace: RuleTrace, reason: string): PhaseResult {
+  trace.matched = false;
+  trace.error = reason;
+  return { outcome: respondWithError('POLICY_COST_EXCEEDED', `Gatehouse: ${reason}.`) };
 }
 
 const traceResult = {

@@ -35,7 +35,10 @@ export {
   type ActionTrace,
   type Directives,
   type BodyReplacement,
+  type ReplacePattern,
 } from './context.js';
+export { PolicyRegex, type RegexSyntaxError } from './regex.js';
+export { CelLimitError } from './cel-cost.js';
 export {
   validationErrorCodes,
   runtimeErrorCodes,

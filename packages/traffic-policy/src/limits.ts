@@ -26,3 +26,29 @@ export const celExpressionLimits = Object.freeze({
   maxMapEntries: 200,
   maxCallArguments: 16,
 });
+
+/*
+ * CEL and regular-expression cost limits (issue 12). One "step" is one evaluated node of an expression's tree, plus
+ * one per 100 characters or elements of each string or list a call or `+` produces, plus one per 100 characters a
+ * regular expression scans. A step costs well under a microsecond, so the request budget bounds CEL work per request
+ * to tens of milliseconds. An overrun fails the request with POLICY_COST_EXCEEDED; the process never stalls.
+ */
+
+/** Steps one evaluation of one expression (a rule expression or one `${}` interpolation) may take. */
+export const maxEvaluationCost = 100_000;
+/** Steps all CEL evaluations of one request may take together, across every phase. */
+export const maxRequestEvaluationCost = 1_000_000;
+/** Save-time estimate above which an expression is refused (nested comprehensions multiply; see cel-cost.ts). */
+export const maxExpressionCost = 1_000_000;
+/** What the save-time estimate assumes a list or map of unknown size (headers, split results) holds. */
+export const assumedIterableSize = 100;
+/** Longest string a CEL function, `+` or a regex replacement may produce (UTF-16 units). */
+export const maxCelStringLength = 1024 * 1024;
+/** Longest list a CEL expression may build. */
+export const maxCelListLength = 100_000;
+/** Longest text a url-rewrite/redirect/find-replace replacement may produce. */
+export const maxRewrittenTextLength = 16 * 1024 * 1024;
+/** Characters of one regular expression (RE2 compiles in time and memory linear in the pattern). */
+export const maxRegexLength = 4096;
+/** Distinct compiled patterns kept (patterns can be built from request data, so the cache is bounded). */
+export const maxRegexCacheEntries = 512;

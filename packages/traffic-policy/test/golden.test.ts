@@ -10,6 +10,7 @@ import {
   createPolicyContext,
   detectMcp,
   evaluate,
+  PolicyRegex,
   parse,
   validatePolicy,
   validationErrorCodes,
@@ -349,11 +350,15 @@ function compileWithoutKeepingTheDocument(testCase: GoldenCase) {
   return { policy, document: new WeakRef(parsed) };
 }
 
-/** BigInts and RegExps made comparable with plain YAML values. */
+/** BigInts and patterns (RE2 or RegExp) made comparable with plain YAML values. */
 function normalize(value: unknown): unknown {
   return JSON.parse(
     JSON.stringify(value, (_key, item: unknown) =>
-      typeof item === 'bigint' ? Number(item) : item instanceof RegExp ? item.source : item,
+      typeof item === 'bigint'
+        ? Number(item)
+        : item instanceof RegExp || item instanceof PolicyRegex
+          ? item.source
+          : item,
     ),
   ) as unknown;
 }

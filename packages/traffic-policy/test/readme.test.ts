@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Environment } from '@marcbachmann/cel-js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { builtinAliases } from '../src/cel-functions.js';
 import { actionDefinitions, celEnvironment, runtimeErrorCodes, validationErrorCodes } from '../src/index.js';
 import * as limits from '../src/limits.js';
 
@@ -149,7 +150,10 @@ describe('README documents the CEL environment', () => {
   it('every function Gatehouse registers', () => {
     const text = section('### Functions');
     const names = new Set(
-      definitions.functions.map((definition) => definition.name).filter((name) => !builtInFunctions.has(name)),
+      definitions.functions
+        .map((definition) => definition.name)
+        // The RE2 `matches` and the bounded `join` are registered under internal aliases that policies never spell.
+        .filter((name) => !builtInFunctions.has(name) && !Object.values(builtinAliases).includes(name)),
     );
     expect(names.size).toBeGreaterThan(10);
     for (const name of names) expect(text, `function ${name}`).toMatch(new RegExp(`\\b${name}\\(`));

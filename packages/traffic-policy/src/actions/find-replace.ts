@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineAction, type ActionCompileContext } from '../action.js';
+import { PolicyRegex } from '../regex.js';
 import { continueOutcome, type BodyReplacement, type Phase, type PolicyContext } from '../context.js';
 import { compileRegex } from './shared.js';
 
@@ -24,7 +25,7 @@ function compileReplacements(
   return items.map((item, index) => {
     const from = context.template(item.from, ['replacements', index, 'from']);
     const to = context.template(item.to, ['replacements', index, 'to']);
-    const staticPattern = from.isStatic ? compileRegex(from.text, 'g') : undefined;
+    const staticPattern = from.isStatic ? compileRegex(from.text) : undefined;
     if (typeof staticPattern === 'string') {
       context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, [
         'replacements',
@@ -40,7 +41,7 @@ function renderReplacements(compiled: ReturnType<typeof compileReplacements>, re
   const rendered: (BodyReplacement & { field: 'data' | 'retry' })[] = [];
   for (const item of compiled) {
     const pattern =
-      item.staticPattern instanceof RegExp ? item.staticPattern : compileRegex(item.from.render(request), 'g');
+      item.staticPattern instanceof PolicyRegex ? item.staticPattern : compileRegex(item.from.render(request));
     if (typeof pattern === 'string') request.recordRuntimeError(item.from.text, new Error(pattern));
     else rendered.push({ from: pattern, to: item.to.render(request), field: item.field });
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
+import { PolicyRegex } from '../regex.js';
 import { continueOutcome } from '../context.js';
 import {
   compileHeaderTemplates,
@@ -43,7 +44,7 @@ export const redirectAction = defineAction({
       let location = to.render(request);
       let matches: string[] = [];
       if (from !== undefined) {
-        const pattern = staticPattern instanceof RegExp ? staticPattern : compileRegex(from.render(request));
+        const pattern = staticPattern instanceof PolicyRegex ? staticPattern : compileRegex(from.render(request));
         if (typeof pattern === 'string') {
           request.actionResults.redirect = {
             url: original,
@@ -58,7 +59,7 @@ export const redirectAction = defineAction({
           return { outcome: continueOutcome, detail: 'URL did not match' };
         }
         matches = [...match].map((group) => group ?? '');
-        location = original.replace(pattern, location);
+        location = pattern.replace(original, location, false);
       }
       request.actionResults.redirect = { url: location, matches };
       if (location === original) return { outcome: continueOutcome, detail: 'target equals the request URL' };

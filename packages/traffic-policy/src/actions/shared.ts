@@ -3,6 +3,7 @@ import type { ActionCompileContext } from '../action.js';
 import type { HeaderMap, Outcome, PolicyContext, SyntheticResponse } from '../context.js';
 import { errorCodeHeader, runtimeErrorCodes, type RuntimeErrorCode } from '../errors.js';
 import type { CompiledTemplate } from '../interpolation.js';
+import { PolicyRegex } from '../regex.js';
 
 /** Schema pieces several actions share, so the same field reads the same everywhere. */
 
@@ -99,11 +100,13 @@ export function respondWithError(code: RuntimeErrorCode, message: string, header
   };
 }
 
-/** Validates a regular expression written in a policy; JavaScript's syntax covers the RE2 patterns ngrok documents. */
-export function compileRegex(source: string, flags = ''): RegExp | string {
-  try {
-    return new RegExp(source, flags);
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+/**
+ * Compiles a regular expression written in a policy with RE2 (regex.ts), as ngrok does: linear-time matching and
+ * RE2's syntax. Returns the error message when the pattern does not compile.
+ */
+export function compileRegex(source: string): PolicyRegex | string {
+  const compiled = PolicyRegex.compile(source);
+  return compiled instanceof PolicyRegex
+    ? compiled
+    : `${compiled.message} (at offset ${compiled.offset}; patterns use RE2 syntax)`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
+import { PolicyRegex } from '../regex.js';
 import { continueOutcome, type PolicyContext } from '../context.js';
 import { compileRegex } from './shared.js';
 
@@ -21,7 +22,7 @@ export const urlRewriteAction = defineAction({
   alwaysTerminates: () => false,
   compile(config, context) {
     const from = config.from === undefined ? undefined : context.template(config.from, ['from']);
-    const staticPattern = from?.isStatic === true ? compileRegex(from.text, 'g') : undefined;
+    const staticPattern = from?.isStatic === true ? compileRegex(from.text) : undefined;
     if (typeof staticPattern === 'string')
       context.issue('POLICY_CONFIG_INVALID', `from is not a valid regular expression: ${staticPattern}`, ['from']);
     const to = context.template(config.to, ['to']);
@@ -30,12 +31,12 @@ export const urlRewriteAction = defineAction({
       const replacement = to.render(request);
       let rewritten = replacement;
       if (from !== undefined) {
-        const pattern = staticPattern instanceof RegExp ? staticPattern : compileRegex(from.render(request), 'g');
+        const pattern = staticPattern instanceof PolicyRegex ? staticPattern : compileRegex(from.render(request));
         if (typeof pattern === 'string') {
           request.actionResults.url_rewrite = { url: original, error: { code: 'INVALID_REGEX', message: pattern } };
           return { outcome: continueOutcome, detail: 'invalid pattern after interpolation' };
         }
-        rewritten = original.replace(pattern, replacement);
+        rewritten = pattern.replace(original, replacement);
       }
       const applied = applyRewrite(request, rewritten);
       // The URL the upstream will see: a scheme or host in the rewritten text is not applied, so it is not reported.
