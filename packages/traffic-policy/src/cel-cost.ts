@@ -153,12 +153,16 @@ export function walkCelAst(root: unknown, visit: (node: CelNode) => void): void 
   }
 }
 
+const maxInt64 = 2n ** 63n - 1n;
+const minInt64 = -(2n ** 63n);
 const allocating = new Set(['+', 'call', 'rcall', 'list', 'map']);
 
 /** Installs the metered `evaluate` on every node of a parsed program. */
 export function instrumentCelAst(root: unknown): void {
   walkCelAst(root, (node) => {
     const measure = allocating.has(node.op);
+    // The literal 9223372036854775808 exists only as the operand of `-` (the int64 minimum), so literals pass.
+    const checkRange = node.op !== 'value';
     node.evaluate = function meteredEvaluate(this: CelNode, ev: unknown, ast: unknown, ctx: unknown): unknown {
       charge(1);
       // Read meta at evaluation time: the checker replaces a node's evaluate (e.g. accuPush) after parsing.
@@ -169,6 +173,11 @@ export function instrumentCelAst(root: unknown): void {
           : meta.macro !== undefined
             ? meta.macro.evaluate(ev, meta.macro, ctx)
             : meta.evaluate.call(this, ev, ast, ctx);
+      if (checkRange && typeof result === 'bigint' && (result > maxInt64 || result < minInt64)) {
+        // cel-js computes ints as BigInt and misses some overflows (`-(-9223372036854775808)`, `int(1e19)`); cel-go
+        // reports them as errors, and an authorization rule must not compute with a value int64 cannot hold.
+        throw new Error('integer overflow: the result does not fit in int64');
+      }
       if (measure) {
         if (typeof result === 'string') {
           checkSize('string', result.length);
