@@ -14,13 +14,15 @@ const engineAllowedImports = [
   '@marcbachmann/cel-js(/.*)?',
   'jose',
   '@noble/hashes/.*',
+  // RE2 for every policy regex (linear time, ngrok's syntax); pure JavaScript, so it bundles for the browser.
+  're2js',
 ];
 const engineForbiddenImports = [
   { group: ['node:*'], message: 'The engine is pure: no Node built-ins (it also runs in the browser).' },
   {
     regex: `^(?!(\\.{1,2}/|(${engineAllowedImports.join('|')})$))`,
     message:
-      'The engine depends only on @gatehouse/contracts, zod, yaml, the CEL library (@marcbachmann/cel-js), jose and @noble/hashes.',
+      'The engine depends only on @gatehouse/contracts, zod, yaml, the CEL library (@marcbachmann/cel-js), re2js, jose and @noble/hashes.',
   },
 ];
 const nodeBuiltins = [

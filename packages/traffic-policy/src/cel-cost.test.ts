@@ -11,7 +11,15 @@ function requestInput(headers: HeaderMap = new Map()) {
   return {
     endpoint: { id: 'ep_1', url: 'https://svc.internal', host: 'svc.internal', type: 'internal' as const },
     connection: { clientIp: '10.1.2.3', clientPort: 40000, serverIp: '127.0.0.1', serverPort: 443 },
-    request: { method: 'GET', scheme: 'https', host: 'svc.internal', port: '443', path: '/x', query: '', headers },
+    request: {
+      method: 'GET',
+      scheme: 'https' as const,
+      host: 'svc.internal',
+      port: '443',
+      path: '/x',
+      query: '',
+      headers,
+    },
   };
 }
 

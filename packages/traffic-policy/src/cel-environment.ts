@@ -143,17 +143,23 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
   if (problem !== undefined) return { ok: false, ...problem };
   instrumentCelAst(program.ast);
   const type = check.type ?? 'dyn';
-  return {
-    ok: true,
-    expression: {
-      source,
-      type,
-      evaluate(context) {
-        scope.current = context;
-        return metered(context, () => program(context.activation) as unknown);
-      },
+  const expression: CompiledExpression = {
+    source,
+    type,
+    evaluate(context) {
+      scope.current = context;
+      return metered(context, () => program(context.activation) as unknown);
     },
   };
+  programAsts.set(expression, program.ast);
+  return { ok: true, expression };
+}
+
+const programAsts = new WeakMap<CompiledExpression, unknown>();
+
+/** The checked tree behind an expression; tests use it to hold the checker's types against evaluated values. */
+export function celAstOf(expression: CompiledExpression): unknown {
+  return programAsts.get(expression);
 }
 
 /** A literal pattern that RE2 refuses is a save-time error at the pattern's position, not a rule that never matches. */

@@ -73,8 +73,9 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
 export function renameBuiltins(ast: unknown): void {
   walkCelAst(ast, (node) => {
     if ((node.op === 'rcall' || node.op === 'call') && Array.isArray(node.args)) {
-      const name = node.args[0];
-      if (typeof name === 'string' && Object.hasOwn(builtinAliases, name)) node.args[0] = builtinAliases[name];
+      const args = node.args as unknown[];
+      const name = args[0];
+      if (typeof name === 'string' && Object.hasOwn(builtinAliases, name)) args[0] = builtinAliases[name];
     }
   });
 }

@@ -178,5 +178,5 @@ function groupText(matcher: Matcher, names: Record<string, number>, name: string
     }
     return '';
   }
-  return Object.hasOwn(names, name) ? (matcher.group(names[name]!) ?? '') : '';
+  return Object.hasOwn(names, name) ? (matcher.group(names[name]) ?? '') : '';
 }

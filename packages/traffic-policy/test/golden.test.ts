@@ -19,6 +19,9 @@ import {
   type Phase,
 } from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
+import { celAstOf } from '../src/cel-environment.js';
+import { walkCelAst } from '../src/cel-cost.js';
+import type { CompiledPolicy } from '../src/compiled-policy.js';
 
 /**
  * Golden cases (after Envoy Gateway's *.in/*.out pairs): each file under test/cases is a policy plus either the issues
@@ -172,6 +175,7 @@ describe('valid policies evaluate to the expected outcomes', () => {
     expect(result.errors).toEqual([]);
     expectIssues(result.warnings, testCase.expect_warnings);
     const policy = compile(testCase.policy, options);
+    auditCheckedTypes(policy);
     const ports = createMemoryPorts({
       categories: testCase.ip_categories,
       internalEndpoints: testCase.internal_endpoints,
@@ -260,7 +264,61 @@ describe('valid policies evaluate to the expected outcomes', () => {
             checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
         }
       }
+      expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
     }
+  });
+});
+
+/**
+ * The checker and the evaluator agree (issue 12): every node of every rule expression of the golden policies must
+ * evaluate to a value of the type the checker inferred for it. Save time and the dashboard editor run the same
+ * checker (validatePolicy), so this holds the editor's answers against what the gateway computes.
+ */
+const typeMismatches: string[] = [];
+const auditedNodes = new WeakSet<object>();
+let auditedNodeCount = 0;
+let auditedEvaluations = 0;
+
+interface CheckedNode {
+  start: number;
+  end: number;
+  checkedType?: { name: string; matchesValueType(value: unknown, evaluator: unknown): boolean };
+  evaluate(evaluator: unknown, ast: unknown, context: unknown): unknown;
+}
+
+function auditCheckedTypes(policy: CompiledPolicy): void {
+  for (const rules of Object.values(policy.phases)) {
+    for (const rule of rules) {
+      for (const expression of rule.expressions) {
+        walkCelAst(celAstOf(expression), (walked) => {
+          const node = walked as unknown as CheckedNode;
+          if (auditedNodes.has(node)) return;
+          auditedNodes.add(node);
+          auditedNodeCount++;
+          const inner = node.evaluate.bind(node);
+          node.evaluate = function auditedEvaluate(evaluator, ast, context) {
+            const value = inner(evaluator, ast, context);
+            auditedEvaluations++;
+            const type = node.checkedType;
+            if (type !== undefined && !(value instanceof Promise) && !type.matchesValueType(value, evaluator)) {
+              const part = expression.source.slice(node.start, node.end);
+              typeMismatches.push(
+                `${expression.source}: \`${part}\` checked as ${type.name}, evaluated ${String(value)}`,
+              );
+            }
+            return value;
+          };
+        });
+      }
+    }
+  }
+}
+
+describe('checker and evaluator agree on the golden cases', () => {
+  it('audited the nodes of every rule expression', () => {
+    // Runs after the golden cases (vitest keeps file order); a zero here means the audit saw nothing.
+    expect(auditedNodeCount).toBeGreaterThan(200);
+    expect(auditedEvaluations).toBeGreaterThan(1000);
   });
 });
 

@@ -131,7 +131,10 @@ function toCel(value: JsonValue): unknown {
 }
 
 function isMapLike(value: unknown): value is Map<unknown, unknown> | Record<string, unknown> {
-  return value instanceof Map || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype);
+  return (
+    value instanceof Map ||
+    (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)
+  );
 }
 
 function entries(value: Map<unknown, unknown> | Record<string, unknown>): [unknown, unknown][] {
@@ -151,10 +154,14 @@ function celEquals(actual: unknown, expected: unknown): boolean {
     return Number.isNaN(expected) ? Number.isNaN(actual) : Object.is(actual, expected) || actual === expected;
   }
   if (expected instanceof Uint8Array) {
-    return actual instanceof Uint8Array && actual.length === expected.length && actual.every((b, i) => b === expected[i]);
+    return (
+      actual instanceof Uint8Array && actual.length === expected.length && actual.every((b, i) => b === expected[i])
+    );
   }
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && actual.length === expected.length && actual.every((a, i) => celEquals(a, expected[i]));
+    return (
+      Array.isArray(actual) && actual.length === expected.length && actual.every((a, i) => celEquals(a, expected[i]))
+    );
   }
   if (expected instanceof Map) {
     if (!isMapLike(actual)) return false;
@@ -206,7 +213,9 @@ function runOne(test: SimpleTest): { status: 'pass' | 'fail' | 'not-runnable'; d
       if (!check.valid) {
         // An expected evaluation error that the checker already catches is the stricter outcome; cel-go's checker
         // would have caught it too when the test does not disable checking.
-        return test.evalError !== undefined ? { status: 'pass' } : { status: 'fail', detail: `check: ${message(check.error)}` };
+        return test.evalError !== undefined
+          ? { status: 'pass' }
+          : { status: 'fail', detail: `check: ${message(check.error)}` };
       }
     }
     if (test.checkOnly === true) return { status: 'pass' };
@@ -235,8 +244,8 @@ function message(error: unknown): string {
 
 function show(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, item: unknown) =>
-      typeof item === 'bigint' ? `${item}n` : item instanceof Map ? Object.fromEntries(item) : item,
+    return JSON.stringify(value, (_key, item: unknown): unknown =>
+      typeof item === 'bigint' ? `${item}n` : item instanceof Map ? (Object.fromEntries(item) as unknown) : item,
     );
   } catch {
     return String(value);
