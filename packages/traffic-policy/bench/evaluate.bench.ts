@@ -12,6 +12,7 @@ import {
   retryAfterSeconds,
   type HeaderMap,
   type RequestFactsInput,
+  benchmarkSwitches,
 } from './engine.js';
 
 const categories = [{ name: 'com.anthropic.api', cidrs: ['160.79.104.0/21', '2607:6bc0::/48'] }];
@@ -138,3 +139,87 @@ console.table([
   },
 ]);
 console.log(`engine / hand-written = ${(engine / hand).toFixed(2)} (target ≥ 0.50)`);
+
+// Issue 12: the cost of RE2 (re2js) and CEL metering, as a ratio to the engine as it was (cel-js's JavaScript-RegExp
+// `matches`, no metering), measured in this run. The old path is reachable only here, through `benchmarkSwitches`.
+const regexHeavyPolicy = `
+on_http_request:
+  - expressions:
+      - "req.url.path.matches('^/api/v[0-9]+/users/[0-9]+$')"
+      - "req.headers['user-agent'][0].matches('^(curl|claude-mcp|Mozilla)/[0-9.]+')"
+      - "!req.url.path.matches('[.](php|asp|cgi)$')"
+      - "!req.headers['user-agent'][0].matches('(bot|crawler|spider|scan)')"
+    actions: [{ type: custom-response, config: { status_code: 200, body: ok } }]
+  - expressions: ["req.url.path.matches('^/health(z)?$')"]
+    actions: [{ type: custom-response, config: { status_code: 204 } }]
+  - actions: [{ type: deny, config: { status_code: 404 } }]
+`;
+
+function regexRequests(count: number): RequestFactsInput[] {
+  const paths = ['/api/v1/users/42', '/api/v2/users/7/x', '/healthz', '/index.php', `/api/v1/users/${'9'.repeat(200)}`];
+  return Array.from({ length: count }, (_, index) => ({
+    endpoint: { id: 'ep_regex', url: 'https://api.example.com', host: 'api.example.com', type: 'cloud' as const },
+    connection: { clientIp: '203.0.113.9', clientPort: 40000, serverIp: '127.0.0.1', serverPort: 443 },
+    request: {
+      method: 'GET',
+      scheme: 'https' as const,
+      host: 'api.example.com',
+      port: '443',
+      path: paths[index % paths.length]!,
+      query: '',
+      headers: new Map([['user-agent', [index % 7 === 0 ? 'evilbot/1.0' : 'claude-mcp/1.0']]]) as HeaderMap,
+    },
+  }));
+}
+
+function compileBoth(policyText: string) {
+  benchmarkSwitches.legacyCel = true;
+  const legacy = compile(policyText, { endpointType: 'cloud' });
+  benchmarkSwitches.legacyCel = false;
+  return { legacy, current: compile(policyText, { endpointType: 'cloud' }) };
+}
+
+function viaPolicy(compiled: ReturnType<typeof compile>): Decide {
+  return async (input, ports) => {
+    const context = createPolicyContext(input, ports);
+    const { outcome } = await evaluate(compiled, 'on_http_request', context, ports);
+    return outcome.kind === 'respond' ? outcome.response.status : 0;
+  };
+}
+
+const comparisons = [
+  { name: 'walkthrough (seed) policy', policies: compileBoth(text), requests },
+  {
+    name: 'regex-heavy policy (5 matches() per request)',
+    policies: compileBoth(regexHeavyPolicy),
+    requests: regexRequests(10_000),
+  },
+];
+const rows = [];
+for (const { name, policies, requests: stream } of comparisons) {
+  const legacyDecide = viaPolicy(policies.legacy);
+  const currentDecide = viaPolicy(policies.current);
+  // Same decisions first.
+  for (const input of stream.slice(0, 2000)) {
+    const ports = createMemoryPorts({ categories, internalEndpoints: [forwardUrl] });
+    const [a, b] = [await legacyDecide(input, ports), await currentDecide(input, ports)];
+    if (a !== b) throw new Error(`${name}: old and new engine disagree: ${a} vs ${b}`);
+  }
+  await measure(legacyDecide, stream, 1);
+  await measure(currentDecide, stream, 1);
+  const legacyRates: number[] = [];
+  const currentRates: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    legacyRates.push((await measure(legacyDecide, stream, 1)).perSecond);
+    currentRates.push((await measure(currentDecide, stream, 1)).perSecond);
+  }
+  const [old, now] = [median(legacyRates), median(currentRates)];
+  rows.push({
+    policy: name,
+    'before (JS RegExp, unmetered) evals/s': format(old),
+    'after (RE2, metered) evals/s': format(now),
+    'after / before': (now / old).toFixed(2),
+  });
+}
+console.log('\nCost of the CEL/RE2 change (issue 12), median of 5 rounds, same run');
+console.table(rows);

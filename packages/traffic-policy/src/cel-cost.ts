@@ -23,6 +23,13 @@ import {
  * pinned and `cel-cost.test.ts` fails if the metering stops seeing evaluations.
  */
 
+/**
+ * Benchmark only (bench/evaluate.bench.ts imports it from dist; it is not exported by the package): when set while a
+ * policy compiles, its expressions are compiled as before issue 12 (cel-js's JavaScript-RegExp `matches`, no
+ * metering, no size caps), so the benchmark can put the cost of RE2 and metering as a ratio in one run.
+ */
+export const benchmarkSwitches = { legacyCel: false };
+
 /** An evaluation ran out of budget or produced a value over a size cap. Sticky: see `CostMeter`. */
 export class CelLimitError extends Error {
   readonly code = 'POLICY_COST_EXCEEDED';

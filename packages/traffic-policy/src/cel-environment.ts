@@ -1,6 +1,14 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { builtinAliases, registerPolicyFunctions, renameBuiltins, type CelScopeHolder } from './cel-functions.js';
-import { estimateCost, instrumentCelAst, isCelNode, maxExpressionCost, metered, walkCelAst } from './cel-cost.js';
+import {
+  benchmarkSwitches,
+  estimateCost,
+  instrumentCelAst,
+  isCelNode,
+  maxExpressionCost,
+  metered,
+  walkCelAst,
+} from './cel-cost.js';
 import { PolicyRegex } from './regex.js';
 import { registerValueTypes } from './cel-values.js';
 import { celExpressionLimits } from './limits.js';
@@ -108,7 +116,7 @@ export type ExpressionCheck =
 export function compileExpression(source: string, phase: Phase): ExpressionCheck {
   // Compiled programs are immutable and hold no request state, so policies that share an expression (10,000
   // endpoints on one template, a policy re-saved with one rule changed) share one program: less memory, faster loads.
-  const key = `${phase}\u0000${source}`;
+  const key = `${phase}\u0000${benchmarkSwitches.legacyCel ? 'legacy\u0000' : ''}${source}`;
   const cached = compiledExpressions.get(key);
   if (cached !== undefined) return cached;
   const check = parseAndCheck(source, phase);
@@ -127,7 +135,7 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
   let program: Program;
   try {
     program = celEnvironment(phase).parse(source);
-    renameBuiltins(program.ast);
+    if (!benchmarkSwitches.legacyCel) renameBuiltins(program.ast);
   } catch (error) {
     return failure(error, phase, source);
   }
@@ -139,10 +147,11 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
     return failure(error, phase, source);
   }
   if (!check.valid) return failure(check.error, phase, source);
+  const type = check.type ?? 'dyn';
+  if (benchmarkSwitches.legacyCel) return { ok: true, expression: legacyExpression(source, type, program) };
   const problem = checkRegexLiterals(program.ast, source) ?? checkCost(program.ast);
   if (problem !== undefined) return { ok: false, ...problem };
   instrumentCelAst(program.ast);
-  const type = check.type ?? 'dyn';
   const expression: CompiledExpression = {
     source,
     type,
@@ -153,6 +162,18 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
   };
   programAsts.set(expression, program.ast);
   return { ok: true, expression };
+}
+
+/** The expression as compiled before issue 12; reachable only through `benchmarkSwitches` (bench). */
+function legacyExpression(source: string, type: string, program: Program): CompiledExpression {
+  return {
+    source,
+    type,
+    evaluate(context) {
+      scope.current = context;
+      return program(context.activation) as unknown;
+    },
+  };
 }
 
 const programAsts = new WeakMap<CompiledExpression, unknown>();

