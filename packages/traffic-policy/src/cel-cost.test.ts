@@ -118,3 +118,25 @@ describe('CEL cost limits', () => {
     expect(context.trace[0]?.error).toMatch(/would exceed/);
   });
 });
+
+describe('CEL semantics that matter for authorization (issue 12)', () => {
+  function value(expression: string): unknown {
+    const check = compileExpression(expression, 'on_http_request');
+    if (!check.ok) throw new Error(check.message);
+    return check.expression.evaluate(createPolicyContext(requestInput(), createMemoryPorts()));
+  }
+
+  it('raises int64 overflow instead of computing with an out-of-range integer', () => {
+    expect(() => value('-(-9223372036854775808) > 0')).toThrow(/overflow/);
+    expect(() => value('int(1e19) > 0')).toThrow(/overflow/);
+    expect(value('-9223372036854775808 < 0')).toBe(true);
+  });
+
+  it('keeps map literal keys typed: no coercion to strings, no dropped __proto__, duplicates are errors', () => {
+    expect(() => value("{1: 'a'}['1'] == 'a'")).toThrow(/No such key/);
+    expect(value("{1: 'a'}[1] == 'a'")).toBe(true);
+    expect(value("size({'__proto__': 1}) == 1 && '__proto__' in {'__proto__': 1}")).toBe(true);
+    expect(() => value("{'a': 1, 'a': 2}.a == 1")).toThrow(/duplicate map key/);
+    expect(value("{'a': 1} == {'a': 1} && {'x': 1}.exists(k, k == 'x')")).toBe(true);
+  });
+});

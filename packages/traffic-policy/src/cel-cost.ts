@@ -170,12 +170,14 @@ export function instrumentCelAst(root: unknown): void {
     const measure = allocating.has(node.op);
     // The literal 9223372036854775808 exists only as the operand of `-` (the int64 minimum), so literals pass.
     const checkRange = node.op !== 'value';
+    const isMapLiteral = node.op === 'map' && Array.isArray(node.args) && node.meta.alternate === undefined;
     node.evaluate = function meteredEvaluate(this: CelNode, ev: unknown, ast: unknown, ctx: unknown): unknown {
       charge(1);
       // Read meta at evaluation time: the checker replaces a node's evaluate (e.g. accuPush) after parsing.
       const meta = this.meta;
-      const result =
-        meta.alternate !== undefined
+      const result = isMapLiteral
+        ? evaluateMapLiteral(this, ev, ctx)
+        : meta.alternate !== undefined
           ? meta.alternate.evaluate(ev, meta.alternate, ctx)
           : meta.macro !== undefined
             ? meta.macro.evaluate(ev, meta.macro, ctx)
@@ -197,6 +199,29 @@ export function instrumentCelAst(root: unknown): void {
       return result;
     };
   });
+}
+
+/**
+ * cel-js builds map literals as plain objects, which coerces keys to strings (`{1: 'a'}['1']` was `'a'`) and drops
+ * `__proto__`, `constructor` and `prototype` keys. A JavaScript Map keeps CEL's typed keys; a duplicate key is an
+ * error, as in cel-go.
+ */
+function evaluateMapLiteral(node: CelNode, ev: unknown, ctx: unknown): Map<unknown, unknown> {
+  const run = (ev as { run(ast: unknown, ctx: unknown): unknown }).run.bind(ev);
+  const map = new Map<unknown, unknown>();
+  for (const [keyNode, valueNode] of node.args as [unknown, unknown][]) {
+    const key = run(keyNode, ctx);
+    const value = run(valueNode, ctx);
+    if (key instanceof Promise || value instanceof Promise)
+      throw new Error('asynchronous map entries are not supported');
+    const mapKey = typeof key === 'object' && key !== null ? key.valueOf() : key;
+    if (typeof mapKey !== 'string' && typeof mapKey !== 'bigint' && typeof mapKey !== 'boolean') {
+      throw new Error(`unsupported map key type: ${typeof mapKey}`);
+    }
+    if (map.has(key)) throw new Error(`duplicate map key ${String(key)}`);
+    map.set(key, value);
+  }
+  return map;
 }
 
 /**

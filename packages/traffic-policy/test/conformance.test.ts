@@ -23,7 +23,7 @@ const exclusions = exclusionsSchema.parse(
 );
 const excludedTests = new Map(exclusions.tests.map(({ id, reason }) => [id, reason]));
 
-/** Raw pass rate of the runnable core tests measured with this change (90.2%: 916 of 1,015); it may only go up. */
+/** Raw pass rate of the runnable core tests measured with this change (90.3%: 917 of 1,015); it may only go up. */
 const minimumRawCoreRate = 0.9;
 const targetCoreRate = 0.99;
 
