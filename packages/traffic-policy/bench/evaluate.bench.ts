@@ -167,7 +167,7 @@ function regexRequests(count: number): RequestFactsInput[] {
       port: '443',
       path: paths[index % paths.length]!,
       query: '',
-      headers: new Map([['user-agent', [index % 7 === 0 ? 'evilbot/1.0' : 'claude-mcp/1.0']]]) as HeaderMap,
+      headers: new Map([['user-agent', [index % 7 === 0 ? 'evilbot/1.0' : 'claude-mcp/1.0']]]),
     },
   }));
 }
