@@ -143,8 +143,8 @@ describe('request hardening (issue 12)', () => {
         decision: { phase: 'on_http_request', rule_index: 0, rule_name: 'deny without the key', action: 'expressions' },
         runtime_errors: [{ expression: "req.headers['x-api-key'][0] != 'k'" }],
       });
-      expect(event.trace[0]).toMatchObject({ rule_index: 0, matched: false, actions: [] });
-      expect(event.trace[0]!.error).toContain("req.headers['x-api-key'][0] != 'k'");
+      expect(event.trace?.[0]).toMatchObject({ rule_index: 0, matched: false, actions: [] });
+      expect(event.trace?.[0]?.error).toContain("req.headers['x-api-key'][0] != 'k'");
     });
 
     it('still lets the right key through and denies a wrong one', async () => {
@@ -170,9 +170,8 @@ describe('request hardening (issue 12)', () => {
       expect(upstreamRequests).toBe(before);
       const event = await gateway.sink.waitFor((candidate) => candidate.path === '/t');
       expect(event.decision).toMatchObject({ action: 'add-headers' });
-      expect(event.trace[0]!.actions).toEqual([
-        expect.objectContaining({ type: 'add-headers', detail: expect.stringContaining("getQueryParam('user')[0]") }),
-      ]);
+      expect(event.trace?.[0]?.actions).toMatchObject([{ type: 'add-headers', result: 'responded' }]);
+      expect(event.trace?.[0]?.actions[0]?.detail).toContain("getQueryParam('user')[0]");
       const passed = await httpRequest({
         port: gateway.port,
         host: 'fragile-template.example.com',
