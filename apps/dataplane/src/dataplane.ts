@@ -27,7 +27,7 @@ import { DataplaneMetrics } from './metrics.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
-import { createHttpProxy } from './proxy/http-proxy.js';
+import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
 import { createUpgradeProxy } from './proxy/websocket-proxy.js';
 
@@ -187,6 +187,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       ? createHttpServer(onRequest)
       : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
   traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
+  traffic.on('checkContinue', createContinueHandler(proxyDependencies));
+  traffic.on('checkExpectation', answerExpectationFailed);
   // Idle timeout: a connection (including a quiet stream) with no bytes either way for this long is closed. The
   // client side gets one more second than the upstream side, so a silent upstream is answered with a 504 first.
   traffic.setTimeout(idleTimeoutMs + 1_000);

@@ -1061,7 +1061,7 @@ export type components = {
         status_code?: number;
         /** @description Response body; `${}` interpolation allowed. */
         body?: string;
-        /** @description Response headers (at most 10); values allow `${}`. content-type is guessed from the body when absent. */
+        /** @description Response headers (at most 10); values allow `${}`. Without content-type the type follows the leading literal text of the body template (default text/plain). */
         headers?: {
           [key: string]: string;
         };
@@ -1203,7 +1203,7 @@ export type components = {
         capacity: number;
         /** @description The window length: a duration, a multiple of 10s, from 60s to 24h. */
         rate: string;
-        /** @description 1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqHeader('Authorization')[0]. */
+        /** @description 1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqBearerToken() or conn.client_ip. */
         bucket_key: string[];
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.

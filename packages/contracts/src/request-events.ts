@@ -74,7 +74,7 @@ export const ruleTraceSchema = z.object({
   rule_index: z.int().min(0),
   rule_name: shortText.nullable(),
   matched: z.boolean(),
-  /** A runtime expression error: the rule was treated as not matching. */
+  /** A runtime expression error (`expression: message`): the request failed closed with POLICY_RUNTIME_ERROR. */
   error: capped(4_096).optional(),
   actions: cappedList(actionTraceSchema, 256),
 });
@@ -110,7 +110,7 @@ export const requestEventSchema = z.object({
   logs: cappedList(z.record(z.string(), z.unknown()), 256).default([]),
   mcp: z.object({ method: shortText, tool: shortText, protocol_version: shortText }).nullable(),
   trace_id: capped(128),
-  /** Expressions that failed at runtime (each made its rule not match). */
+  /** Expressions that failed at runtime (the request failed closed with POLICY_RUNTIME_ERROR). */
   runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),
   /** Every rule evaluated, for each endpoint on the path (cloud first, then the internal one), in order. */
   trace: cappedList(ruleTraceSchema, 1_024).default([]),

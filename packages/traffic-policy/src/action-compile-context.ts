@@ -36,7 +36,10 @@ export class ActionCompilation implements ActionCompileContext {
     const path = [...configPath, ...field];
     walk.noteSource(text);
     const result = compileTemplate(text, this.phase);
-    if (result.ok) return result.template;
+    if (result.ok) {
+      if (!result.template.isStatic) walk.warnAbsentKeys(text, path, `${walk.ruleGuards}\n${text}`);
+      return result.template;
+    }
     for (const problem of result.problems) {
       walk.reportInString(
         'POLICY_INTERPOLATION_INVALID',
@@ -53,7 +56,10 @@ export class ActionCompilation implements ActionCompileContext {
     const path = [...configPath, ...field];
     walk.noteSource(source);
     const check = compileExpression(source, this.phase);
-    if (check.ok) return check.expression;
+    if (check.ok) {
+      walk.warnAbsentKeys(source, path, `${walk.ruleGuards}\n${source}`);
+      return check.expression;
+    }
     walk.reportInvalidExpression(path, check);
     return undefined;
   }

@@ -63,7 +63,12 @@ export function analyzeRule(
   const rawExpressions: unknown = rule.expressions ?? [];
   const conditional = !Array.isArray(rawExpressions) || rawExpressions.length > 0;
   const expressions = analyzeExpressions(walk, rawExpressions, [...rulePath, 'expressions'], phase);
+  // An action's `${}` and bucket keys run only when the rule's expressions are true: those guard them.
+  walk.ruleGuards = Array.isArray(rawExpressions)
+    ? rawExpressions.filter((text) => typeof text === 'string').join('\n')
+    : '';
   const actions = analyzeActions(walk, rule.actions, rulePath, phase);
+  walk.ruleGuards = '';
   if (actions === undefined) return undefined;
   return {
     compiled: Object.freeze({

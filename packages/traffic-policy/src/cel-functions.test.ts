@@ -1,6 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  bearerTokenOf,
   registerPolicyFunctions,
   renameBuiltins,
   replaceOccurrences,
@@ -191,6 +192,31 @@ describe('request lookups', () => {
     expect(parsed(contextFor('1.2.3.4'))).toEqual(['alice']);
     holder.current = createScope({ requestHeaders: { 'x-user': ['bob'] } });
     expect(parsed(contextFor('1.2.3.4'))).toEqual(['bob']);
+  });
+});
+
+describe('getReqBearerToken', () => {
+  it('gives every way of writing one bearer token the same value (a rate-limit bucket cannot be dodged)', () => {
+    const variants = ['Bearer tok.en', 'bearer tok.en', 'bEaReR tok.en', 'Bearer    tok.en  ', '  BEARER\ttok.en'];
+    for (const variant of variants) {
+      holder.current = createScope({ requestHeaders: { authorization: [variant] } });
+      expect(evaluate('getReqBearerToken()'), variant).toBe('tok.en');
+    }
+  });
+
+  it("is '' without a bearer credential, never an error", () => {
+    for (const header of [undefined, '', 'Bearer', 'Bearer   ', 'Basic dTpw', 'Bearertok', 'tok']) {
+      holder.current = createScope(header === undefined ? {} : { requestHeaders: { authorization: [header] } });
+      expect(evaluate('getReqBearerToken()'), String(header)).toBe('');
+    }
+    holder.current = undefined;
+    expect(evaluate("getReqBearerToken() == ''")).toBe(true);
+  });
+
+  it('reads the first Authorization header, as jwt-validation does', () => {
+    holder.current = createScope({ requestHeaders: { authorization: ['Bearer first', 'Bearer second'] } });
+    expect(evaluate('getReqBearerToken()')).toBe('first');
+    expect(bearerTokenOf('bearer a b ')).toBe('a b');
   });
 });
 

@@ -57,6 +57,7 @@ const emptyList: readonly string[] = Object.freeze([]);
  */
 export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder): Environment {
   registerRequestLookups(env, holder);
+  registerBearerToken(env, holder);
   registerNetworkFunctions(env);
   registerStringLikeReceivers(env);
   registerStringFunctions(env);
@@ -100,6 +101,25 @@ function registerRequestLookups(env: Environment, holder: CelScopeHolder): void 
     env.registerFunction(`has${suffix}(string): bool`, (name: string) => values(name).length > 0);
     env.registerFunction(`get${suffix}(string): list<string>`, (name: string) => values(name));
   }
+}
+
+/**
+ * `getReqBearerToken()`: the credential of `Authorization: Bearer <token>` in one canonical form, so a rate-limit
+ * bucket or a comparison cannot be dodged by writing the same token differently. The scheme is matched
+ * case-insensitively (RFC 9110 §11.1) and surrounding whitespace is dropped — exactly what jwt-validation accepts — and
+ * a missing header or another scheme gives '' (never an error). The first Authorization header counts, as in
+ * jwt-validation.
+ */
+function registerBearerToken(env: Environment, holder: CelScopeHolder): void {
+  env.registerFunction('getReqBearerToken(): string', () => {
+    const header = holder.current?.requestHeader('authorization')?.[0];
+    return header === undefined ? '' : bearerTokenOf(header);
+  });
+}
+
+export function bearerTokenOf(header: string): string {
+  const match = /^[ \t]*bearer[ \t]+(.*)$/is.exec(header);
+  return match === null ? '' : match[1]!.trim();
 }
 
 function registerNetworkFunctions(env: Environment): void {

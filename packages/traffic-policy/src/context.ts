@@ -2,6 +2,7 @@ import type { EndpointType } from '@gatehouse/contracts';
 import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
 import type { RuntimeErrorCode } from './errors.js';
+import { describeError } from './expression-failure.js';
 
 export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
 export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
@@ -86,7 +87,7 @@ export interface RuleTrace {
   rule_index: number;
   rule_name: string | null;
   matched: boolean;
-  /** Runtime expression error: the rule was treated as not matching. */
+  /** Runtime expression error (`expression: message`): the request failed closed with POLICY_RUNTIME_ERROR. */
   error?: string;
   actions: ActionTrace[];
 }
@@ -131,7 +132,7 @@ export class PolicyContext implements CelRequestScope {
   readonly trace: RuleTrace[] = [];
   readonly directives: Directives = {};
   decision: Decision | undefined;
-  /** Expressions that failed at runtime (each made its rule not match or rendered as ''); kept for the request log. */
+  /** Expressions that failed at runtime (each failed the request with POLICY_RUNTIME_ERROR); kept for the request log. */
   readonly runtimeErrors: { expression: string; message: string }[] = [];
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
@@ -155,10 +156,7 @@ export class PolicyContext implements CelRequestScope {
   recordRuntimeError(expression: string, error: unknown): void {
     // Bounded: a hostile request must not grow the log record without limit.
     if (this.runtimeErrors.length < 20) {
-      const message =
-        (error as { summary?: string } | undefined)?.summary ??
-        (error instanceof Error ? error.message : String(error));
-      this.runtimeErrors.push({ expression, message });
+      this.runtimeErrors.push({ expression, message: describeError(error) });
     }
   }
 

@@ -25,6 +25,8 @@ export const validationErrorCodes = {
   POLICY_EXPRESSION_INVALID:
     'A CEL expression does not parse or type-check: unknown variable or function, or wrong types.',
   POLICY_EXPRESSION_NOT_BOOL: 'A rule expression does not evaluate to a bool.',
+  POLICY_EXPRESSION_MAY_FAIL:
+    'An expression can fail at runtime on a request that lacks a key (indexing a header map or a possibly empty list); such a failure answers POLICY_RUNTIME_ERROR (warning).',
   POLICY_INTERPOLATION_INVALID:
     'A `${...}` interpolation is unterminated or its expression does not parse or type-check.',
   POLICY_MULTIPLE_AUTH_ACTIONS:
@@ -45,6 +47,11 @@ export const runtimeErrorCodes = {
   POLICY_FELL_THROUGH: {
     status: 500,
     reason: "A cloud endpoint's on_http_request finished without a terminating action.",
+  },
+  POLICY_RUNTIME_ERROR: {
+    status: 500,
+    reason:
+      'A rule expression, bucket key or `${}` interpolation failed at runtime (a missing key, an empty list); the request fails closed.',
   },
   FORWARD_TARGET_OFFLINE: {
     status: 502,
@@ -76,7 +83,11 @@ export const runtimeErrorCodes = {
   POLICY_COST_EXCEEDED: {
     status: 500,
     reason:
-      'CEL evaluation for the request ran over its step budget or built a string or list over the size caps (README, "Limits").',
+      'CEL evaluation for the request ran over its step budget or built a string or list over the size caps (README, "Cost limits").',
+  },
+  EXPECTATION_FAILED: {
+    status: 417,
+    reason: 'The request carried an `Expect` other than `100-continue`.',
   },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;

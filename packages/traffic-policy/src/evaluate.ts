@@ -14,6 +14,7 @@ import {
 } from './context.js';
 import { respondWithError } from './actions/shared.js';
 import { costExceeded } from './cel-cost.js';
+import { ExpressionFailure, failure } from './expression-failure.js';
 import type { PolicyPorts } from './ports.js';
 
 export interface PhaseResult {
@@ -37,8 +38,10 @@ export function createPolicyContext(
 }
 
 /**
- * Runs one phase: rules top to bottom, a rule's actions in order, until an action ends the phase. Expressions that
- * fail at runtime make their rule not match and are recorded on the context (they never fail the request).
+ * Runs one phase: rules top to bottom, a rule's actions in order, until an action ends the phase. An expression that
+ * fails at runtime — a rule expression, a bucket key, a `${}` in an action's config — fails closed: the phase ends with
+ * POLICY_RUNTIME_ERROR (500), and the expression and its error are on the rule's trace and in `runtimeErrors`. Treating
+ * it as "no match" would let a deny rule that throws on a missing header wave the request through to the upstream.
  * For on_http_response, set `context.response` first. Resolves synchronously-computed outcomes without extra awaits.
  */
 export async function evaluate(
@@ -59,21 +62,39 @@ export async function evaluate(
       try {
         value = expression.evaluate(context);
       } catch (error) {
-        context.recordRuntimeError(expression.source, error);
-        trace.error = context.runtimeErrors.at(-1)?.message ?? 'evaluation failed';
-        value = false;
+        trace.matched = false;
+        // Running out of the CEL budget has its own code; any other failure is POLICY_RUNTIME_ERROR.
+        const overrun = costExceeded(context);
+        if (overrun !== undefined) return costExceededResult(trace, overrun);
+        return failClosed(context, trace, failure(expression.source, error, context), 'expressions');
       }
       const overrun = costExceeded(context);
       if (overrun !== undefined) return costExceededResult(trace, overrun);
-      if (value !== true) {
+      if (typeof value !== 'boolean') {
+        // A `dyn` expression (vars.*, actions.*) that turned out not to be a bool: a runtime type error in CEL.
+        trace.matched = false;
+        const problem = failure(expression.source, new Error(`expected a bool, got ${describeType(value)}`), context);
+        return failClosed(context, trace, problem, 'expressions');
+      }
+      if (!value) {
         trace.matched = false;
         break;
       }
     }
     if (!trace.matched) continue;
     for (const action of rule.actions) {
-      const pending = action.run(context, ports);
-      const result = pending instanceof Promise ? await pending : pending;
+      let result: Awaited<ReturnType<typeof action.run>>;
+      try {
+        const pending = action.run(context, ports);
+        result = pending instanceof Promise ? await pending : pending;
+      } catch (error) {
+        // Actions return outcomes; the one thing they let through is a failed `${}` or bucket key.
+        if (!(error instanceof ExpressionFailure)) throw error;
+        const overrun = costExceeded(context);
+        if (overrun !== undefined) return costExceededResult(trace, overrun);
+        trace.actions.push({ type: action.type, result: 'responded', detail: `expression failed: ${error.message}` });
+        return failClosed(context, trace, error, action.type);
+      }
       const { outcome } = result;
       // An interpolation in the action's config may have run out of the request's CEL budget (it renders '').
       const overrun = costExceeded(context);
@@ -105,6 +126,30 @@ function costExceededResult(trace: RuleTrace, reason: string): PhaseResult {
   trace.matched = false;
   trace.error = reason;
   return { outcome: respondWithError('POLICY_COST_EXCEEDED', `Gatehouse: ${reason}.`) };
+}
+
+/**
+ * Ends the phase with POLICY_RUNTIME_ERROR. The client learns only that the policy failed (the expression can quote
+ * the policy's secrets); the expression and the error go to the rule's trace and the request log.
+ */
+function failClosed(context: PolicyContext, trace: RuleTrace, error: ExpressionFailure, action: string): PhaseResult {
+  trace.error = error.message;
+  const decision: Decision = { phase: trace.phase, rule_index: trace.rule_index, rule_name: trace.rule_name, action };
+  context.decision = decision;
+  return {
+    outcome: respondWithError(
+      'POLICY_RUNTIME_ERROR',
+      'Gatehouse: the traffic policy failed to evaluate an expression for this request; the request log has the details.\n',
+    ),
+    decision,
+  };
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'bigint') return 'an int';
+  return `a ${typeof value}`;
 }
 
 const traceResult = {

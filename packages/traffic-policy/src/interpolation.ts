@@ -1,10 +1,12 @@
 import { compileExpression, type CompiledExpression } from './cel-environment.js';
 import { celToJson } from './codecs.js';
 import type { Phase, PolicyContext } from './context.js';
+import { evaluateOrFail } from './expression-failure.js';
 
 /**
- * `${expr}` templates in action configs. Compiled once; at runtime a failing expression renders as the empty string
- * and is recorded on the request (it never fails the request by itself).
+ * `${expr}` templates in action configs. Compiled once; at runtime a failing expression is recorded on the request and
+ * thrown as an ExpressionFailure, which the evaluator answers with POLICY_RUNTIME_ERROR (fail closed: an empty string
+ * in a header, a redirect or a forward target would silently change what the policy does).
  */
 export interface CompiledTemplate {
   readonly isStatic: boolean;
@@ -59,7 +61,7 @@ function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
   const render = (context: PolicyContext): string => {
     let result = '';
     for (const segment of segments) {
-      result += typeof segment === 'string' ? segment : stringifyCelValue(evaluateSafely(segment.expression, context));
+      result += typeof segment === 'string' ? segment : stringifyCelValue(evaluateOrFail(segment.expression, context));
     }
     return result;
   };
@@ -68,17 +70,8 @@ function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
     text,
     render,
     value:
-      only !== undefined && typeof only !== 'string' ? (context) => evaluateSafely(only.expression, context) : render,
+      only !== undefined && typeof only !== 'string' ? (context) => evaluateOrFail(only.expression, context) : render,
   };
-}
-
-function evaluateSafely(expression: CompiledExpression, context: PolicyContext): unknown {
-  try {
-    return expression.evaluate(context);
-  } catch (error) {
-    context.recordRuntimeError(expression.source, error);
-    return '';
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { findAbsentKeyRisks } from './analyze-absent-keys.js';
 import type { EndpointType, PolicyOptions } from './compiled-policy.js';
 import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.js';
 import { formatPath, type DocumentPath, type ParsedPolicy } from './parse.js';
@@ -15,6 +16,8 @@ export class PolicyWalk {
   authenticationActions = 0;
   needsRequestBody = false;
   readsMcp = false;
+  /** The expressions of the rule being analyzed (newline-joined): they guard what its actions' configs evaluate. */
+  ruleGuards = '';
 
   constructor(
     readonly parsed: ParsedPolicy,
@@ -41,14 +44,20 @@ export class PolicyWalk {
   }
 
   /** Records an error inside a string value (CEL, interpolation), at the offending character rather than the value. */
-  reportInString(code: ValidationErrorCode, message: string, path: DocumentPath, offset: number): void {
-    this.issues.push({
-      code,
-      message,
-      path: formatPath(path),
-      ...this.parsed.locateInString(path, offset),
-      severity: 'error',
-    });
+  reportInString(
+    code: ValidationErrorCode,
+    message: string,
+    path: DocumentPath,
+    offset: number,
+    severity: IssueSeverity = 'error',
+  ): void {
+    this.issues.push({ code, message, path: formatPath(path), ...this.parsed.locateInString(path, offset), severity });
+  }
+
+  /** Warns about each access in `source` that fails when the request lacks a key (see analyze-absent-keys.ts). */
+  warnAbsentKeys(source: string, path: DocumentPath, guards: string): void {
+    for (const risk of findAbsentKeyRisks(source, guards))
+      this.reportInString('POLICY_EXPRESSION_MAY_FAIL', risk.message, path, risk.offset, 'warning');
   }
 
   reportInvalidExpression(path: DocumentPath, failure: { message: string; offset: number }): void {

@@ -45,7 +45,8 @@ export const policySnippets: readonly PolicySnippet[] = [
   {
     id: 'rate-limit-per-token',
     title: 'Rate limit per token',
-    description: 'At most 100 requests per 60 s for each Authorization value (sliding window), then 429.',
+    description:
+      'At most 100 requests per 60 s for each bearer token (sliding window), then 429. getReqBearerToken() reads the token in one form whatever the case of "Bearer" or the spacing, so variants share a bucket; after jwt-validation, actions.ngrok.jwt_validation.tokens[0].payload.sub keys on the user instead.',
     placement: 'first',
     rule: `- name: Rate limit per token
   actions:
@@ -56,7 +57,7 @@ export const policySnippets: readonly PolicySnippet[] = [
         capacity: 100
         rate: 60s
         bucket_key:
-          - getReqHeader('Authorization')
+          - getReqBearerToken()
 `,
   },
   {

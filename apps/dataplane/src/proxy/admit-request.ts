@@ -108,8 +108,12 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   // or X-Forwarded-For when the peer is a trusted proxy.
   const socket = req.socket;
   const scheme = (socket as TLSSocket).encrypted === true ? 'https' : 'http';
-  const { hostHeader, host, port, path, query } = requestTargetOf(req.url ?? '/', req.headers.host);
+  const { hostHeader, host, port, path, query, absoluteForm } = requestTargetOf(req.url ?? '/', req.headers.host);
   const headers = headerMapOf(req.rawHeaders);
+  // RFC 9112 §3.2.2: with an absolute-form target the Host header is replaced by the target's authority. Routing used
+  // the authority, so the policy (`req.headers['host']`) and the upstream must see it too, never the client's Host
+  // (`GET http://public.example.com/` with `Host: admin.internal` would otherwise reach the upstream as admin.internal).
+  if (absoluteForm) headers.set('host', [hostHeader]);
   const clientIp = deps.clientIps.clientIpOf(socket.remoteAddress, headers.get('x-forwarded-for'));
   // The URL as the client sent it: no port in Host means the scheme's default port from the client's point of view.
   const method = req.method ?? 'GET';
@@ -148,7 +152,8 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   };
 
   try {
-    // 4a. on_tcp_connect: once per connection and endpoint; anything but continue closes the connection.
+    // 4a. on_tcp_connect: once per connection and endpoint; anything but continue closes the connection, except a
+    // policy that failed at runtime (POLICY_RUNTIME_ERROR): that is answered, so the client sees why.
     if (
       endpoint.policy !== undefined &&
       endpoint.policy.phases.on_tcp_connect.length > 0 &&
@@ -159,6 +164,10 @@ export async function admitRequest<Body extends RequestBody | undefined>(
       if (result.outcome.kind !== 'continue') {
         record.decision = result.decision;
         record.hops = admitted.hops = [{ endpoint, context }];
+        if (result.outcome.kind === 'respond') {
+          record.errorCode = result.outcome.errorCode;
+          return { kind: 'respond', record, admitted, response: result.outcome.response };
+        }
         return { kind: 'closed', record, admitted };
       }
     }

@@ -56,6 +56,7 @@ describe('headers', () => {
       port: '81',
       path: '/a/b',
       query: 'x=1&y',
+      absoluteForm: false,
     });
     expect(requestTargetOf('http://API.example.com:8080/p?q', 'ignored.example.com')).toEqual({
       hostHeader: 'API.example.com:8080',
@@ -63,6 +64,7 @@ describe('headers', () => {
       port: '8080',
       path: '/p',
       query: 'q',
+      absoluteForm: true,
     });
     expect(requestTargetOf('https://api.example.com?q', undefined)).toMatchObject({
       host: 'api.example.com',

@@ -13,6 +13,8 @@ const hopByHop = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Not hop-by-hop in RFC 9110, but the gateway answers `100-continue` itself (undici refuses to send Expect).
+  'expect',
 ]);
 
 /** Request headers as the engine sees them: lower-case names, values in arrival order. */
@@ -132,6 +134,8 @@ export interface RequestTarget {
   path: string;
   /** Raw query without `?`. */
   query: string;
+  /** True for an absolute-form target (`GET http://host/path`): its authority replaces the Host header. */
+  absoluteForm: boolean;
 }
 
 /**
@@ -141,7 +145,9 @@ export interface RequestTarget {
 export function requestTargetOf(target: string, hostHeader: string | undefined): RequestTarget {
   let authority = hostHeader ?? '';
   let pathAndQuery = target;
+  let absoluteForm = false;
   if (target.charCodeAt(0) !== 47 /* / */ && /^https?:\/\//i.test(target)) {
+    absoluteForm = true;
     const afterScheme = target.indexOf('//') + 2;
     const slash = target.indexOf('/', afterScheme);
     const queryMark = target.indexOf('?', afterScheme);
@@ -165,6 +171,7 @@ export function requestTargetOf(target: string, hostHeader: string | undefined):
     port,
     path: queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart),
     query: queryStart === -1 ? '' : pathAndQuery.slice(queryStart + 1),
+    absoluteForm,
   };
 }
 

@@ -10,18 +10,46 @@ import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.j
 import { UpstreamExchange } from './upstream-exchange.js';
 
 export function createHttpProxy(deps: ProxyDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => void proxyRequest(deps, req, res);
+  return (req, res) => void proxyRequest(deps, req, res, false);
+}
+
+/**
+ * node:http's `checkContinue` listener: a request with `Expect: 100-continue` goes through the same path, and
+ * `100 Continue` is sent only once the body is wanted (a policy reads it or it goes upstream). A request refused from
+ * its headers (deny, 401, an oversized Content-Length → 413) gets its final status without the client ever sending the
+ * body. The Expect header itself is not forwarded: undici refuses it, and the upstream gets the body at once.
+ */
+export function createContinueHandler(deps: ProxyDependencies): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => void proxyRequest(deps, req, res, true);
+}
+
+/** node:http's `checkExpectation` listener: an `Expect` other than 100-continue is answered 417 (RFC 9110 §10.1.1). */
+export function answerExpectationFailed(req: IncomingMessage, res: ServerResponse): void {
+  // The client may be holding its body back: end the connection rather than reading what comes next as a request.
+  res.shouldKeepAlive = false;
+  sendSynthetic(
+    res,
+    gatewayError('EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported.'),
+    req.method === 'HEAD',
+  );
 }
 
 /**
  * An HTTP request: admission (steps 1–4, `admit-request.ts`, where the order and its reasons are written down), then
  * its outcome answered over node:http. Never rejects.
  */
-async function proxyRequest(deps: ProxyDependencies, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function proxyRequest(
+  deps: ProxyDependencies,
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectsContinue: boolean,
+): Promise<void> {
   try {
-    const body = new RequestBody(req, deps.maxBodyBytes);
+    const body = new RequestBody(req, deps.maxBodyBytes, expectsContinue ? () => res.writeContinue() : undefined);
     const admission = await admitRequest(deps, req, body);
     const clientLeft = !finishRecordOnClose(deps, res, admission.record);
+    // Answered without 100 Continue: the client never sent its body, so the connection cannot carry another request.
+    if (body.awaitingContinue) res.shouldKeepAlive = false;
     if (admission.kind === 'failed') {
       answerUnexpectedError(deps, req, res, admission.error);
       return;

@@ -20,10 +20,40 @@ export class RequestBody implements PolicyBodyReader {
    */
   capture: BodyPrefix | undefined;
 
+  /** Sends `100 Continue` to a client that asked for it (`Expect: 100-continue`); undefined once sent or not asked. */
+  #sendContinue: (() => void) | undefined;
+
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
-  ) {}
+    sendContinue?: () => void,
+  ) {
+    this.#sendContinue = sendContinue;
+  }
+
+  /**
+   * True while a client that sent `Expect: 100-continue` is still waiting for `100 Continue`: it has not sent its body,
+   * so a final response needs nothing drained and ends the connection instead.
+   */
+  get awaitingContinue(): boolean {
+    return this.#sendContinue !== undefined;
+  }
+
+  /**
+   * The request was admitted far enough that its body is wanted (a policy reads it, or it goes upstream): a client
+   * waiting on `Expect: 100-continue` is told to send it now. A request refused before that never gets the 100.
+   */
+  #wantBody(): void {
+    const send = this.#sendContinue;
+    this.#sendContinue = undefined;
+    send?.();
+  }
+
+  /** The Content-Length the client declared, when it is a valid number. */
+  get declaredLength(): number | undefined {
+    const length = Number(this.req.headers['content-length']);
+    return this.req.headers['content-length'] !== undefined && Number.isSafeInteger(length) ? length : undefined;
+  }
 
   get hasBody(): boolean {
     const length = this.req.headers['content-length'];
@@ -35,6 +65,14 @@ export class RequestBody implements PolicyBodyReader {
     const policy = endpoint.policy;
     if (policy === undefined || this.#state !== 'untouched' || !this.hasBody) return undefined;
     if (!policy.needsRequestBody && !policy.readsMcp) return undefined;
+    const declared = this.declaredLength;
+    if (declared !== undefined && declared > this.limit && policy.needsRequestBody) {
+      // Refused from the headers alone: no byte of the body is read (and no 100 Continue is sent).
+      return Promise.resolve(this.#tooLarge());
+    }
+    // MCP detection only looks at small bodies: one declared larger streams on untouched.
+    if (declared !== undefined && declared > maxMcpDetectionBytes && !policy.needsRequestBody) return undefined;
+    this.#wantBody();
     return this.#read(policy.needsRequestBody ? this.limit : Math.min(this.limit, maxMcpDetectionBytes)).then(
       (complete) => {
         if (complete) {
@@ -42,13 +80,15 @@ export class RequestBody implements PolicyBodyReader {
           request.mcp = detectMcp(request.headers, this.#buffer) ?? request.mcp;
           return undefined;
         }
-        return policy.needsRequestBody
-          ? gatewayError(
-              'REQUEST_BODY_TOO_LARGE',
-              `the request body exceeds ${this.limit} bytes, the most a policy may read.`,
-            )
-          : undefined;
+        return policy.needsRequestBody ? this.#tooLarge() : undefined;
       },
+    );
+  }
+
+  #tooLarge(): SyntheticResponse {
+    return gatewayError(
+      'REQUEST_BODY_TOO_LARGE',
+      `the request body exceeds ${this.limit} bytes, the most a policy may read.`,
     );
   }
 
@@ -62,6 +102,7 @@ export class RequestBody implements PolicyBodyReader {
       case 'untouched':
       case 'streamed': {
         if (!this.hasBody) return undefined;
+        this.#wantBody();
         this.#state = 'streamed';
         // A known length is the byte count; only chunked uploads are counted on the way through.
         const length = Number(this.req.headers['content-length']);
@@ -91,7 +132,8 @@ export class RequestBody implements PolicyBodyReader {
 
   /** A request answered without going upstream: drain what the client still sends so the connection stays usable. */
   discard(): void {
-    if (this.#state === 'streamed' || !this.hasBody) return;
+    // A client still waiting for 100 Continue sends no body: there is nothing to drain.
+    if (this.#state === 'streamed' || !this.hasBody || this.awaitingContinue) return;
     // An opted-in endpoint logs what a refused client sent too, as far as it arrives before the response ends.
     if (this.capture !== undefined && this.#state === 'untouched')
       this.req.on('data', this.capture.add.bind(this.capture));

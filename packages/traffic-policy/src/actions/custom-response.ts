@@ -3,6 +3,7 @@ import { defineAction } from '../action.js';
 import {
   checkBodyAllowed,
   compileHeaderTemplates,
+  contentTypeOfTemplate,
   headersMapField,
   renderHeaders,
   respond,
@@ -13,7 +14,7 @@ const configSchema = z.strictObject({
   status_code: statusCodeField(200, 'HTTP status (default 200).'),
   body: z.string().max(1_048_576).optional().describe('Response body; `${}` interpolation allowed.'),
   headers: headersMapField(
-    'Response headers (at most 10); values allow `${}`. content-type is guessed from the body when absent.',
+    'Response headers (at most 10); values allow `${}`. Without content-type the type follows the leading literal text of the body template (default text/plain).',
   ).optional(),
 });
 
@@ -28,8 +29,10 @@ export const customResponseAction = defineAction({
     checkBodyAllowed(config.status_code, config.body, context);
     const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
+    // Decided once from the template, not per request from the rendered body (see contentTypeOfTemplate).
+    const contentType = contentTypeOfTemplate(config.body ?? '');
     return (request) => ({
-      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request)),
+      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request), contentType),
       detail: `responded ${config.status_code}`,
     });
   },

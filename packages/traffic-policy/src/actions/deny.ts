@@ -4,6 +4,7 @@ import type { Outcome } from '../context.js';
 import {
   checkBodyAllowed,
   compileHeaderTemplates,
+  contentTypeOfTemplate,
   headersMapField,
   renderHeaders,
   respond,
@@ -32,8 +33,10 @@ export const denyAction = defineAction({
     checkBodyAllowed(config.status_code, config.body, context);
     const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
+    // Decided once from the template, not per request from the rendered body (see contentTypeOfTemplate).
+    const contentType = contentTypeOfTemplate(config.body ?? '');
     return (request) => ({
-      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request)),
+      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request), contentType),
       detail: `denied with ${config.status_code}`,
     });
   },

@@ -4,6 +4,7 @@ import type { CompiledExpression } from '../cel-environment.js';
 import { sha256Hex } from '../codecs.js';
 import { continueOutcome } from '../context.js';
 import { parseDuration } from '../duration.js';
+import { evaluateOrFail } from '../expression-failure.js';
 import { stringifyCelValue } from '../interpolation.js';
 import { retryAfterSeconds } from '../ports.js';
 import { enforceField, respondWithError } from './shared.js';
@@ -26,7 +27,7 @@ const configSchema = z.strictObject({
     .min(1)
     .max(10)
     .describe(
-      "1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqHeader('Authorization')[0].",
+      '1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqBearerToken() or conn.client_ip.',
     ),
   enforce: enforceField,
 });
@@ -50,15 +51,8 @@ export const rateLimitAction = defineAction({
       let bucket = '';
       const parts: string[] = [];
       for (const expression of keyExpressions) {
-        let value: unknown;
-        try {
-          value = expression.evaluate(request);
-        } catch (error) {
-          // A key that cannot be computed counts into the shared "" bucket: failing closed, not open.
-          request.recordRuntimeError(expression.source, error);
-          value = '';
-        }
-        const part = stringifyCelValue(value);
+        // A key that cannot be computed fails the request (POLICY_RUNTIME_ERROR) rather than guessing a bucket.
+        const part = stringifyCelValue(evaluateOrFail(expression, request));
         parts.push(part);
         bucket += `${part}\u0000`;
       }

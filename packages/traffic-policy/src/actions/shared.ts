@@ -75,16 +75,32 @@ export function checkBodyAllowed(status: number, body: string | undefined, conte
   }
 }
 
-/** Content types guessed for synthetic bodies without a content-type header. */
-export function guessContentType(body: string): string {
-  const start = body.trimStart()[0];
-  if (start === '{' || start === '[') return 'application/json';
-  if (start === '<') return 'text/html; charset=utf-8';
-  return 'text/plain; charset=utf-8';
+/** The content type of a synthetic body whose action config sets none. */
+export const defaultContentType = 'text/plain; charset=utf-8';
+
+/**
+ * The content type for a body template without a content-type header, decided from what the policy author wrote — the
+ * template's leading literal text — never from the rendered body: `${getQueryParam('q')[0]}` rendering `<script>…`
+ * must not turn a response into HTML (reflected XSS). `{`/`[` reads as JSON, `<` as HTML, anything else — including a
+ * template that starts with `${` — as plain text.
+ */
+export function contentTypeOfTemplate(text: string): string {
+  const start = text.trimStart();
+  if (start.startsWith('${')) return defaultContentType;
+  const first = start[0];
+  if (first === '{' || first === '[') return 'application/json';
+  if (first === '<') return 'text/html; charset=utf-8';
+  return defaultContentType;
 }
 
-export function respond(status: number, body: string, headers: HeaderMap = new Map()): Outcome {
-  if (body !== '' && !headers.has('content-type')) headers.set('content-type', [guessContentType(body)]);
+/** A policy-written response; `contentType` applies when the body is not empty and the headers name none. */
+export function respond(
+  status: number,
+  body: string,
+  headers: HeaderMap = new Map(),
+  contentType: string = defaultContentType,
+): Outcome {
+  if (body !== '' && !headers.has('content-type')) headers.set('content-type', [contentType]);
   const response: SyntheticResponse = { status, headers, body };
   return { kind: 'respond', response };
 }

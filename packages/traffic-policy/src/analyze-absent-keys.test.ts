@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { findAbsentKeyRisks } from './analyze-absent-keys.js';
+import { validatePolicy } from './validate.js';
+
+const risks = (source: string, guards = source) => findAbsentKeyRisks(source, guards);
+
+describe('findAbsentKeyRisks', () => {
+  it('flags indexing a header, cookie or query map with a key the request may lack', () => {
+    expect(risks("req.headers['x-api-key'][0] != 'k'")).toEqual([
+      { offset: 0, message: expect.stringContaining("hasReqHeader('x-api-key')") as string },
+    ]);
+    expect(risks("res.headers['x'] == ['1']")[0]?.message).toContain("getResHeader('x')");
+    expect(risks("req.cookies['session'] == ['a']")[0]?.message).toContain("hasReqCookie('session')");
+    expect(risks("req.url.query_params['id'][0] == '1'")[0]?.message).toContain("hasQueryParam('id')");
+    expect(risks('req.headers.authorization == ["x"]')[0]?.message).toContain("hasReqHeader('authorization')");
+    expect(risks('req.headers[vars.name] == ["x"]')[0]?.message).toContain('getReqHeader(name)');
+  });
+
+  it('flags [i] on a lookup list, which is empty when the key is absent', () => {
+    const [risk] = risks("getReqHeader('Authorization')[0].startsWith('Bearer ')");
+    expect(risk?.offset).toBe(0);
+    expect(risk?.message).toContain("hasReqHeader('Authorization') && getReqHeader('Authorization')[0]");
+    expect(risk?.message).toContain('getReqBearerToken()');
+    expect(risks("getQueryParam('q')[0]")).toHaveLength(1);
+    expect(risks("getReqCookie('c')[1] == 'x'")).toHaveLength(1);
+    expect(risks("getResHeader('x')[0] == 'x'")).toHaveLength(1);
+  });
+
+  it('accepts the guarded and total forms', () => {
+    for (const safe of [
+      "hasReqHeader('X-Api-Key') && req.headers['x-api-key'][0] == 'k'",
+      "'x-api-key' in req.headers && req.headers['x-api-key'][0] == 'k'",
+      'has(req.headers.authorization) && req.headers.authorization[0] == "x"',
+      "size(getReqHeader('a')) > 0 && getReqHeader('a')[0] == 'x'",
+      "getReqHeader('a').size() > 0 && getReqHeader('a')[0] == 'x'",
+      "'k' in getReqHeader('x-api-key')",
+      "getReqHeader('x-api-key').exists(v, v == 'k')",
+      "req.headers.size() > 0 && req.headers.exists(k, k == 'a')",
+      "hasQueryParam('id') && req.url.query_params['id'][0] == '1'",
+      "getReqBearerToken() != ''",
+    ])
+      expect(risks(safe), safe).toEqual([]);
+  });
+
+  it('counts a guard only when it runs first (the rule text before it)', () => {
+    expect(risks("getReqHeader('a')[0] == 'x'", "hasReqHeader('a')\ngetReqHeader('a')[0] == 'x'")).toEqual([]);
+    expect(risks("getReqHeader('a')[0] == 'x'", "getReqHeader('a')[0] == 'x'")).toHaveLength(1);
+    // Cookie and query names are case-sensitive: a guard on another spelling does not count.
+    expect(risks("getReqCookie('Theme')[0] == 'x'", "hasReqCookie('theme')\ngetReqCookie('Theme')[0]")).toHaveLength(1);
+  });
+});
+
+describe('validation warns (never errors) about expressions that can throw on absent keys', () => {
+  const policy = (expressions: string[], body = 'denied') => `
+on_http_request:
+  - expressions: ${JSON.stringify(expressions)}
+    actions:
+      - type: deny
+        config: { body: ${JSON.stringify(body)} }
+  - actions:
+      - type: custom-response
+`;
+
+  it('positions the warning at the access, inside the expression', () => {
+    const result = validatePolicy(policy(["req.method == 'GET' && req.headers['x-api-key'][0] != 'k'"]), {
+      endpointType: 'cloud',
+    });
+    expect(result.valid).toBe(true);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([
+      expect.objectContaining({
+        code: 'POLICY_EXPRESSION_MAY_FAIL',
+        severity: 'warning',
+        path: '/on_http_request/0/expressions/0',
+        line: 3,
+        column: 43,
+      }),
+    ]);
+  });
+
+  it("warns about ${} and bucket keys, which the rule's expressions can guard", () => {
+    const unguarded = validatePolicy(policy(["req.method == 'GET'"], "no ${getQueryParam('q')[0]}"), {
+      endpointType: 'cloud',
+    });
+    expect(unguarded.warnings.map((issue) => issue.path)).toEqual(['/on_http_request/0/actions/0/config/body']);
+    const guarded = validatePolicy(policy(["hasQueryParam('q')"], "no ${getQueryParam('q')[0]}"), {
+      endpointType: 'cloud',
+    });
+    expect(guarded.warnings).toEqual([]);
+  });
+});
