@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import type { Outcome } from '../context.js';
+import { jsonRpcErrorCodes } from '../mcp.js';
 import {
   checkBodyAllowed,
   compileHeaderTemplates,
+  formatField,
+  jsonRpcErrorOutcome,
   headersMapField,
   renderHeaders,
   respond,
@@ -14,6 +17,7 @@ const configSchema = z
   .strictObject({
     status_code: statusCodeField(403, 'HTTP status of the denial (default 403).'),
     body: z.string().max(65536).optional().describe('Response body; `${}` interpolation allowed. Empty by default.'),
+    format: formatField,
     headers: headersMapField('Response headers (at most 10); values allow `${}` interpolation.').optional(),
   })
   .describe('deny config: all fields optional.');
@@ -32,9 +36,17 @@ export const denyAction = defineAction({
     checkBodyAllowed(config.status_code, config.body, context);
     const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
-    return (request) => ({
-      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request)),
-      detail: `denied with ${config.status_code}`,
-    });
+    return (request) => {
+      const text = body?.render(request) ?? '';
+      if (config.format === 'jsonrpc') {
+        const message = text === '' ? 'denied by the gateway policy' : text;
+        const answer = jsonRpcErrorOutcome(request, jsonRpcErrorCodes.denied, message, renderHeaders(headers, request));
+        if (answer !== undefined) return { outcome: answer, detail: 'denied with a JSON-RPC error' };
+      }
+      return {
+        outcome: respond(config.status_code, text, renderHeaders(headers, request)),
+        detail: `denied with ${config.status_code}`,
+      };
+    };
   },
 });
