@@ -193,6 +193,8 @@ export class RequestBody implements PolicyBodyReader {
       this.req.on('data', onData);
       this.req.on('end', onEnd);
       this.req.on('error', onError);
+      // An earlier pull paused the stream; a new 'data' listener does not undo an explicit pause.
+      this.req.resume();
     });
   }
 

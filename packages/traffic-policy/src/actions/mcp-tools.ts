@@ -71,6 +71,17 @@ const sectionOfMethod: Readonly<Record<string, SectionName>> = {
   'resources/unsubscribe': 'resources',
 };
 
+/**
+ * What the MCP spec tells clients to assume of a tool whose annotations leave a hint out. A predicate sees these for
+ * every hint the upstream did not give, and for a tool nobody listed yet: an unknown tool is a destructive one.
+ */
+const toolAnnotationDefaults = Object.freeze({
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+});
+
 /** Entries the upstream listed, per endpoint, so a call is judged by the same annotations its list entry had. */
 const maxRememberedItems = 10_000;
 
@@ -141,10 +152,21 @@ function isVisible(section: Visibility, key: string, item: Record<string, unknow
   if (section.deny.has(normalizeName(key))) return false;
   if (section.allow !== undefined && !section.allow.has(key)) return false;
   if (section.expression === undefined) return true;
+  const annotations = item.annotations;
+  const judged =
+    section.variable === 'tool'
+      ? {
+          ...item,
+          annotations: {
+            ...toolAnnotationDefaults,
+            ...(annotations !== null && typeof annotations === 'object' ? annotations : {}),
+          },
+        }
+      : item;
   try {
-    return section.expression.evaluate(celValueOf(item)) === true;
+    return section.expression.evaluate(celValueOf(judged)) === true;
   } catch {
-    // An entry the predicate cannot judge (say, a call to a tool whose annotations were never listed) is hidden.
+    // An entry the predicate cannot judge is hidden.
     return false;
   }
 }
