@@ -153,7 +153,13 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
 
   it('lists only the visible tools and prompts, over SSE', async () => {
     const tools = await session.client.listTools();
-    expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['ask_model', 'ask_user', 'echo', 'show_roots', 'wipe']);
+    expect(tools.tools.map((tool) => tool.name).sort()).toEqual([
+      'ask_model',
+      'ask_user',
+      'echo',
+      'show_roots',
+      'wipe',
+    ]);
     const prompts = await session.client.listPrompts();
     expect(prompts.prompts.map((prompt) => prompt.name)).toEqual(['greeting']);
   });
@@ -206,7 +212,10 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
       expect(JSON.parse(response.body)).toMatchObject({ jsonrpc: '2.0', id: 77, error: { code: -32600 } });
     }
     // Matching headers are fine.
-    const ok = await raw(call('echo', 78, { arguments: { text: 'x' } }), { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    const ok = await raw(call('echo', 78, { arguments: { text: 'x' } }), {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    });
     expect(ok.status).toBe(200);
     const event = await gateway.sink.waitFor((candidate) => candidate.error_code === 'MCP_HEADER_MISMATCH');
     expect(event.mcp).toMatchObject({ method: 'tools/call', tool: 'danger' });
@@ -245,7 +254,9 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
     expectNotAllowed(await raw(call('Hidden_Admin', 10)), 10);
     const variant = JSON.stringify({ jsonrpc: '2.0', id: 11, method: ' Tools/Call ', params: { name: 'danger' } });
     expectNotAllowed(await raw(variant), 11);
-    const notification = await raw(JSON.stringify({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'danger' } }));
+    const notification = await raw(
+      JSON.stringify({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'danger' } }),
+    );
     expect(notification.status).toBe(403);
     for (const contentType of ['text/plain', 'APPLICATION/JSON; charset=UTF-8', 'application/json-seq', '']) {
       expectNotAllowed(await raw(call('danger', 12), { 'content-type': contentType }), 12);
@@ -265,7 +276,12 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
     const event = await gateway.sink.waitFor(
       (candidate) => candidate.host === 'other.gate.test' && candidate.mcp?.tool === 'echo',
     );
-    expect(event.mcp).toMatchObject({ method: 'tools/call', tool: 'echo', kind: 'request', protocol_version: '2025-06-18' });
+    expect(event.mcp).toMatchObject({
+      method: 'tools/call',
+      tool: 'echo',
+      kind: 'request',
+      protocol_version: '2025-06-18',
+    });
     for (const logged of gateway.sink.events) expect(requestEventSchema.safeParse(logged).error).toBeUndefined();
   });
 });

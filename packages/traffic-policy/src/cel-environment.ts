@@ -107,11 +107,12 @@ const itemEnvironments = new Map<McpItemVariable, Environment>();
 function itemEnvironment(variable: McpItemVariable): Environment {
   let environment = itemEnvironments.get(variable);
   if (environment === undefined) {
-    environment = new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits }).registerVariable(
-      variable,
-      'map<string, dyn>',
-      { description: `The ${variable} being listed or called, as the upstream lists it.` },
-    );
+    environment = new Environment({
+      homogeneousAggregateLiterals: false,
+      limits: celExpressionLimits,
+    }).registerVariable(variable, 'map<string, dyn>', {
+      description: `The ${variable} being listed or called, as the upstream lists it.`,
+    });
     itemEnvironments.set(variable, environment);
   }
   return environment;

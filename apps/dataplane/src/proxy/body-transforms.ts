@@ -153,7 +153,8 @@ export class McpJsonListFilterTransform extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#chunks.push(chunk);
     this.#size += chunk.length;
-    if (this.#size > this.limit) return callback(new Error('MCP_RESPONSE_UNFILTERABLE: the list response is too large'));
+    if (this.#size > this.limit)
+      return callback(new Error('MCP_RESPONSE_UNFILTERABLE: the list response is too large'));
     callback();
   }
 

@@ -86,7 +86,10 @@ export class RequestBody implements PolicyBodyReader {
     if (policy === undefined || !policy.needsRequestBody || !this.hasBody) return undefined;
     if (this.#state === 'streamed') return undefined;
     const tooLarge = () =>
-      gatewayError('REQUEST_BODY_TOO_LARGE', `the request body exceeds ${this.limit} bytes, the most a policy may read.`);
+      gatewayError(
+        'REQUEST_BODY_TOO_LARGE',
+        `the request body exceeds ${this.limit} bytes, the most a policy may read.`,
+      );
     if (this.#state === 'buffered') {
       request.body = this.#buffer;
       return this.#buffer!.length > this.limit ? Promise.resolve(tooLarge()) : undefined;
@@ -176,7 +179,8 @@ export class RequestBody implements PolicyBodyReader {
         if (this.#prefixSize > cap) stop('over');
         else if (enough?.() === true) stop('enough');
       };
-      const onEnd = () => stop('end');
+      // The bytes read before this pull count too: a first chunk can already be over the cap.
+      const onEnd = () => stop(this.#prefixSize > cap ? 'over' : 'end');
       const onError = (error: Error) => {
         cleanup();
         reject(error);
@@ -186,6 +190,10 @@ export class RequestBody implements PolicyBodyReader {
         this.req.off('end', onEnd);
         this.req.off('error', onError);
       };
+      if (this.#prefixSize > cap) {
+        stop('over');
+        return;
+      }
       if (this.req.readableEnded) {
         stop('end');
         return;
@@ -230,11 +238,7 @@ function decode(encoding: string, body: Buffer, cap: number): Buffer | 'over' | 
 }
 
 /** 400 with a JSON-RPC error (the message's id when it has one) when the MCP headers contradict the body. */
-function mismatch(
-  request: RequestFacts,
-  facts: RequestFacts['mcp'],
-  hasBody: boolean,
-): SyntheticResponse | undefined {
+function mismatch(request: RequestFacts, facts: RequestFacts['mcp'], hasBody: boolean): SyntheticResponse | undefined {
   const problem = checkMcpHeaders(request.headers, facts, hasBody);
   if (problem === undefined) return undefined;
   return {

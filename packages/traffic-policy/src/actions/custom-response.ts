@@ -39,7 +39,12 @@ export const customResponseAction = defineAction({
       if (config.format === 'jsonrpc') {
         const answer =
           config.status_code >= 400
-            ? jsonRpcErrorOutcome(request, jsonRpcErrorCodes.denied, text === '' ? 'refused by the gateway policy' : text, renderHeaders(headers, request))
+            ? jsonRpcErrorOutcome(
+                request,
+                jsonRpcErrorCodes.denied,
+                text === '' ? 'refused by the gateway policy' : text,
+                renderHeaders(headers, request),
+              )
             : jsonRpcResultOutcome(request, text, renderHeaders(headers, request));
         if (answer !== undefined) return { outcome: answer, detail: 'responded with a JSON-RPC message' };
       }

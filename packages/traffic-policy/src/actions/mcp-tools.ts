@@ -106,7 +106,8 @@ export const mcpToolsAction = defineAction({
       if (section === undefined) return true;
       const key = list === 'resources' ? item.uri : list === 'resourceTemplates' ? item.uriTemplate : item.name;
       if (typeof key !== 'string') return false;
-      if (list !== 'resourceTemplates') remember(remembered, `${endpointId}\u0000${sectionOfList[list]}\u0000${key}`, item);
+      if (list !== 'resourceTemplates')
+        remember(remembered, `${endpointId}\u0000${sectionOfList[list]}\u0000${key}`, item);
       return isVisible(section, key, item);
     };
 
@@ -117,7 +118,8 @@ export const mcpToolsAction = defineAction({
       const filter: McpListFilter = { visible: (list, item) => visible(endpointId, list, item) };
       (request.directives.mcpListFilters ??= []).push(filter);
       const mcp = request.mcp;
-      if (mcp === undefined || (mcp.kind !== 'request' && mcp.kind !== 'notification')) return { outcome: continueOutcome };
+      if (mcp === undefined || (mcp.kind !== 'request' && mcp.kind !== 'notification'))
+        return { outcome: continueOutcome };
       const sectionName = sectionOfMethod[namedMethodOf(mcp.method) ?? ''];
       const section = sectionName === undefined ? undefined : sections[sectionName];
       if (section === undefined) return { outcome: continueOutcome };
@@ -126,7 +128,10 @@ export const mcpToolsAction = defineAction({
       const item = listed ?? (sectionName === 'resources' ? { uri: mcp.tool } : { name: mcp.tool });
       if (mcp.tool !== '' && isVisible(section, mcp.tool, item))
         return { outcome: continueOutcome, detail: `${section.variable} ${mcp.tool} allowed` };
-      return { outcome: notAllowed(request, section.variable, mcp.tool), detail: `${section.variable} ${mcp.tool} not allowed` };
+      return {
+        outcome: notAllowed(request, section.variable, mcp.tool),
+        detail: `${section.variable} ${mcp.tool} not allowed`,
+      };
     };
   },
 });
