@@ -201,11 +201,12 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
   });
 
   it('refuses Mcp-Method / Mcp-Name headers that contradict the body with a 400 JSON-RPC error', async () => {
-    for (const headers of [
+    const mismatches: Record<string, string>[] = [
       { 'mcp-method': 'ping' },
       { 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
       { 'mcp-method': 'tools/list' },
-    ]) {
+    ];
+    for (const headers of mismatches) {
       const response = await raw(call('danger', 77), headers);
       expect(response.status).toBe(400);
       expect(response.headers['gatehouse-error-code']).toBe('MCP_HEADER_MISMATCH');

@@ -128,20 +128,23 @@ export function compileItemExpression(
   source: string,
   variable: McpItemVariable,
 ): { ok: true; expression: CompiledItemExpression } | { ok: false; message: string; offset: number } {
+  const failed = (error: unknown) => {
+    const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
+    return {
+      ok: false as const,
+      message: celError?.summary ?? celError?.message ?? String(error),
+      offset: celError?.range?.start ?? 0,
+    };
+  };
   let program: Program;
   try {
     program = itemEnvironment(variable).parse(source);
     const check = program.check();
-    if (!check.valid) throw check.error;
+    if (!check.valid) return failed(check.error);
     if (check.type !== 'bool' && check.type !== 'dyn')
       return { ok: false, message: `the expression must be a bool, not ${check.type}`, offset: 0 };
   } catch (error) {
-    const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
-    return {
-      ok: false,
-      message: celError?.summary ?? celError?.message ?? String(error),
-      offset: celError?.range?.start ?? 0,
-    };
+    return failed(error);
   }
   const bound = program;
   return { ok: true, expression: { source, evaluate: (item) => bound({ [variable]: item }) as unknown } };

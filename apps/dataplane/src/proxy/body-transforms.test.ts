@@ -52,6 +52,10 @@ describe('BufferedReplaceTransform', () => {
   });
 });
 
+/** A JSON-RPC message as these tests read it back. */
+type ListMessage = { result: { tools?: unknown[]; resources?: unknown[] } };
+const parse = (text: string) => JSON.parse(text) as ListMessage;
+
 describe('MCP list filters', () => {
   const hideDanger: McpListFilter = {
     visible: (_list, item) => item.name !== 'danger' && item.uri !== 'file:///secret',
@@ -71,7 +75,7 @@ describe('MCP list filters', () => {
       result: { tools: [{ name: 'echo' }], nextCursor: 'c2' },
     });
     const second = await run([page(2, ['danger'])], new McpJsonListFilterTransform([hideDanger], 1024));
-    expect(JSON.parse(second).result.tools).toEqual([]);
+    expect(parse(second).result.tools).toEqual([]);
   });
 
   it('filters list results inside a batch answer and resources, leaving other messages byte for byte', async () => {
@@ -79,9 +83,11 @@ describe('MCP list filters', () => {
       JSON.parse(page(1, ['danger', 'echo'])),
       { jsonrpc: '2.0', id: 2, result: { resources: [{ uri: 'file:///secret' }, { uri: 'file:///ok' }] } },
     ]);
-    const filtered = JSON.parse(await run([batch], new McpJsonListFilterTransform([hideDanger], 4096)));
-    expect(filtered[0].result.tools).toEqual([{ name: 'echo' }]);
-    expect(filtered[1].result.resources).toEqual([{ uri: 'file:///ok' }]);
+    const filtered = JSON.parse(
+      await run([batch], new McpJsonListFilterTransform([hideDanger], 4096)),
+    ) as ListMessage[];
+    expect(filtered[0]!.result.tools).toEqual([{ name: 'echo' }]);
+    expect(filtered[1]!.result.resources).toEqual([{ uri: 'file:///ok' }]);
     const other = '{"jsonrpc":"2.0", "id":3, "result":{"content":[]}}';
     expect(await run([other], new McpJsonListFilterTransform([hideDanger], 4096))).toBe(other);
   });
@@ -105,7 +111,7 @@ describe('MCP list filters', () => {
     );
     const [first, second] = result.split('\n\n');
     expect(first).toContain('id: 7');
-    expect(JSON.parse(first!.split('data: ')[1]!).result.tools).toEqual([{ name: 'echo' }]);
+    expect(parse(first!.split('data: ')[1]!).result.tools).toEqual([{ name: 'echo' }]);
     expect(second).toBe('data: {"jsonrpc":"2.0","method":"x"}');
   });
 });
