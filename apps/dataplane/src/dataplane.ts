@@ -75,6 +75,8 @@ export interface DataplaneOptions {
   /** Fixed heartbeat spacing; default: what the API's heartbeat answers suggest (30 s until the first one). */
   heartbeatIntervalMs?: number;
   maxBodyBytes?: number;
+  /** The most of a JSON request body read to check it for MCP messages (413 above). Default 4 MiB. */
+  mcpMaxBodyBytes?: number;
   hopLimit?: number;
   jwks?: JwksFetcher;
   clock?: Clock;
@@ -178,6 +180,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     logger,
     clientIps: createClientIpResolver(options.trustedProxies ?? []),
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    mcpMaxBodyBytes: options.mcpMaxBodyBytes ?? 4 * 1024 * 1024,
     idleTimeoutMs,
     hopLimit: options.hopLimit ?? 5,
   };

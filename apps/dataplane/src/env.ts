@@ -63,6 +63,8 @@ export const dataplaneEnvSchema = z.object({
     .pipe(z.coerce.number<string | undefined>().int().min(1).max(3_600_000).optional())
     .describe("Fixed heartbeat spacing; unset follows the API's heartbeat_interval_seconds."),
   DATAPLANE_MAX_BODY_BYTES: positiveInt(1024 * 1024, 64 * 1024 * 1024),
+  /** The most of a JSON request body read to check it for MCP (JSON-RPC) messages; larger ones answer 413. */
+  DATAPLANE_MCP_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024, 256 * 1024 * 1024),
   DATAPLANE_RATE_LIMIT_TIMEOUT_MS: positiveInt(100, 10_000),
   GATEHOUSE_API_URL: url('http://127.0.0.1:4000'),
   GATEHOUSE_DATAPLANE_TOKEN: z

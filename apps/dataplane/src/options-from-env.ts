@@ -58,6 +58,7 @@ export async function dataplaneOptionsFromEnv(
       ? {}
       : { heartbeatIntervalMs: env.DATAPLANE_HEARTBEAT_INTERVAL_MS }),
     maxBodyBytes: env.DATAPLANE_MAX_BODY_BYTES,
+    mcpMaxBodyBytes: env.DATAPLANE_MCP_MAX_BODY_BYTES,
     collectProcessMetrics: true,
     ...overrides,
   };

@@ -108,7 +108,16 @@ export const requestEventSchema = z.object({
   error_code: shortText.nullable(),
   /** Metadata of `log` actions (secret header values already replaced by the data plane). */
   logs: cappedList(z.record(z.string(), z.unknown()), 256).default([]),
-  mcp: z.object({ method: shortText, tool: shortText, protocol_version: shortText }).nullable(),
+  mcp: z
+    .object({
+      method: shortText,
+      tool: shortText,
+      protocol_version: shortText,
+      /** request | notification | response | batch (a batch lists its elements' methods and tools comma-separated). */
+      kind: z.enum(['request', 'notification', 'response', 'batch']).optional(),
+      session_id: shortText.optional(),
+    })
+    .nullable(),
   trace_id: capped(128),
   /** Expressions that failed at runtime (the request failed closed with POLICY_RUNTIME_ERROR). */
   runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),

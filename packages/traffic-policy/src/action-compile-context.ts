@@ -1,5 +1,11 @@
 import type { ActionCompileContext } from './action.js';
-import { compileExpression, type CompiledExpression } from './cel-environment.js';
+import {
+  compileExpression,
+  compileItemExpression,
+  type CompiledExpression,
+  type CompiledItemExpression,
+  type McpItemVariable,
+} from './cel-environment.js';
 import type { EndpointType } from './compiled-policy.js';
 import type { Phase } from './context.js';
 import type { IssueSeverity, ValidationErrorCode } from './errors.js';
@@ -61,6 +67,14 @@ export class ActionCompilation implements ActionCompileContext {
       return check.expression;
     }
     walk.reportInvalidExpression(path, check);
+    return undefined;
+  }
+
+  itemExpression(source: string, field: DocumentPath, variable: McpItemVariable): CompiledItemExpression | undefined {
+    const { walk, configPath } = this.#use();
+    const check = compileItemExpression(source, variable);
+    if (check.ok) return check.expression;
+    walk.reportInvalidExpression([...configPath, ...field], check);
     return undefined;
   }
 

@@ -1,6 +1,6 @@
 import type { EndpointType } from '@gatehouse/contracts';
 import type { z } from 'zod';
-import type { CompiledExpression } from './cel-environment.js';
+import type { CompiledExpression, CompiledItemExpression, McpItemVariable } from './cel-environment.js';
 import type { Outcome, Phase, PolicyContext } from './context.js';
 import type { IssueSeverity, ValidationErrorCode } from './errors.js';
 import type { CompiledTemplate } from './interpolation.js';
@@ -73,6 +73,8 @@ export interface ActionCompileContext {
   template(text: string, field: DocumentPath): CompiledTemplate;
   /** Compiles a raw CEL expression found at `field`. */
   expression(source: string, field: DocumentPath): CompiledExpression | undefined;
+  /** Compiles an mcp-tools predicate over one list item (`tool`, `prompt` or `resource`). */
+  itemExpression(source: string, field: DocumentPath, variable: McpItemVariable): CompiledItemExpression | undefined;
   issue(code: ValidationErrorCode, message: string, field: DocumentPath, severity?: IssueSeverity): void;
 }
 

@@ -70,9 +70,22 @@ function createEnvironment(phase: Phase): Environment {
           user_agent: 'string',
         },
       })
-      .registerType('Mcp', { ctor: McpView, fields: { method: 'string', tool: 'string', protocol_version: 'string' } })
+      .registerType('Mcp', {
+        ctor: McpView,
+        fields: {
+          method: 'string',
+          tool: 'string',
+          arguments: 'map<string, dyn>',
+          session_id: 'string',
+          protocol_version: 'string',
+          kind: 'string',
+        },
+      })
       .registerVariable('req', 'Request', { description: 'The HTTP request.' })
-      .registerVariable('mcp', 'Mcp', { description: 'MCP method, tool and protocol version; empty when not MCP.' });
+      .registerVariable('mcp', 'Mcp', {
+        description:
+          'The MCP (JSON-RPC) message in the request body: method, tool, arguments, session_id, protocol_version, kind; empty when not MCP.',
+      });
   }
   if (phase === 'on_http_response') {
     environment
@@ -91,6 +104,61 @@ function createEnvironment(phase: Phase): Environment {
 }
 
 const environments = new Map<Phase, Environment>();
+
+/** The variable an mcp-tools predicate reads: the list item it judges. */
+export type McpItemVariable = 'tool' | 'prompt' | 'resource';
+
+const itemEnvironments = new Map<McpItemVariable, Environment>();
+
+/**
+ * The environment of an mcp-tools predicate: only the item (a map of the list entry as the upstream described it:
+ * `name`, `title`, `annotations`, `uri`, …), so the same predicate decides the list and the call without a request.
+ */
+function itemEnvironment(variable: McpItemVariable): Environment {
+  let environment = itemEnvironments.get(variable);
+  if (environment === undefined) {
+    environment = new Environment({
+      homogeneousAggregateLiterals: false,
+      limits: celExpressionLimits,
+    }).registerVariable(variable, 'map<string, dyn>', {
+      description: `The ${variable} being listed or called, as the upstream lists it.`,
+    });
+    itemEnvironments.set(variable, environment);
+  }
+  return environment;
+}
+
+/** A checked mcp-tools predicate: evaluates to a bool over one item; throws on runtime errors (callers fail closed). */
+export interface CompiledItemExpression {
+  readonly source: string;
+  evaluate(item: unknown): unknown;
+}
+
+export function compileItemExpression(
+  source: string,
+  variable: McpItemVariable,
+): { ok: true; expression: CompiledItemExpression } | { ok: false; message: string; offset: number } {
+  const failed = (error: unknown) => {
+    const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
+    return {
+      ok: false as const,
+      message: celError?.summary ?? celError?.message ?? String(error),
+      offset: celError?.range?.start ?? 0,
+    };
+  };
+  let program: Program;
+  try {
+    program = itemEnvironment(variable).parse(source);
+    const check = program.check();
+    if (!check.valid) return failed(check.error);
+    if (check.type !== 'bool' && check.type !== 'dyn')
+      return { ok: false, message: `the expression must be a bool, not ${check.type}`, offset: 0 };
+  } catch (error) {
+    return failed(error);
+  }
+  const bound = program;
+  return { ok: true, expression: { source, evaluate: (item) => bound({ [variable]: item }) as unknown } };
+}
 
 export function celEnvironment(phase: Phase): Environment {
   let environment = environments.get(phase);

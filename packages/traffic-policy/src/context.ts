@@ -25,11 +25,32 @@ export interface ConnectionFacts {
   tls?: { version: string; cipherSuite: string; sni: string };
 }
 
+/** What one MCP message is: a call (`request`), a `notification`, a client's `response` to a server request, a `batch`. */
+export type McpKind = 'request' | 'notification' | 'response' | 'batch';
+
+/** An MCP (JSON-RPC) message as the data plane read it from the request body; see `detectMcp`. */
 export interface McpFacts {
+  kind: McpKind;
   method: string;
+  /** The tool (tools/call), prompt (prompts/get) or resource URI (resources/*) the message names; '' otherwise. */
   tool: string;
+  /** `params.arguments` when it is an object; an empty map otherwise. */
+  arguments: Readonly<Record<string, unknown>>;
   protocolVersion: string;
+  sessionId: string;
+  /** The JSON-RPC id of a request or response (absent on notifications and batches). */
+  id?: string | number | null;
+  /** A batch's elements, in order; the request phase runs once per element (see `evaluate`). */
+  messages?: readonly McpFacts[];
 }
+
+/** Decides whether one item of a tools/prompts/resources list stays visible; set by mcp-tools for the data plane. */
+export interface McpListFilter {
+  /** `list` is the result field (`tools`, `prompts`, `resources`, `resourceTemplates`). */
+  visible(list: McpListName, item: Record<string, unknown>): boolean;
+}
+
+export type McpListName = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 
 export interface RequestFacts {
   method: string;
@@ -113,6 +134,8 @@ export interface Directives {
   sseReplacements?: readonly (BodyReplacement & { field: 'data' | 'retry' })[];
   /** Circuit breakers whose counters the data plane must feed with the upstream's result. */
   circuitBreakerKeys?: string[];
+  /** mcp-tools: list results (JSON or SSE) are filtered through every one of these before they reach the client. */
+  mcpListFilters?: McpListFilter[];
 }
 
 const emptyList: readonly string[] = Object.freeze([]);
@@ -138,6 +161,11 @@ export class PolicyContext implements CelRequestScope {
   vars: Record<string, unknown> = emptyVars;
 
   readonly clientIp: ClientIp;
+  /**
+   * The MCP message the rules see: the request's facts, or one element of a batch while the request phase runs for
+   * that element (see `evaluate`).
+   */
+  mcp: McpFacts | undefined;
   #cookies: Map<string, string[]> | undefined;
   #url: RequestUrl | undefined;
   #activation: Activation | undefined;
@@ -151,6 +179,15 @@ export class PolicyContext implements CelRequestScope {
     readonly nowMs: number,
   ) {
     this.clientIp = new ClientIp(connection.clientIp, ipCategories);
+    this.mcp = request.mcp;
+    this.#ipCategories = ipCategories;
+  }
+
+  readonly #ipCategories: IpCategoryResolver;
+
+  /** A context for the same request at the same instant, over a copy of `request` (one batch element's run). */
+  fork(request: RequestFacts): PolicyContext {
+    return new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
   }
 
   recordRuntimeError(expression: string, error: unknown): void {
@@ -224,7 +261,7 @@ export class Activation {
     return new TimeView(this.context.nowMs);
   }
   get mcp(): McpView {
-    return (this.#mcp ??= new McpView(this.context.request.mcp));
+    return (this.#mcp ??= new McpView(this.context));
   }
   get actions(): { ngrok: Record<string, unknown>; gatehouse: Record<string, unknown> } {
     const results = this.context.actionResults;
@@ -340,17 +377,39 @@ export class TimeView {
   }
 }
 
+/** Reads the context's current MCP message on every access: a batch's elements take turns in one request. */
 export class McpView {
-  constructor(private readonly mcp: McpFacts | undefined) {}
+  constructor(private readonly context: PolicyContext) {}
   get method(): string {
-    return this.mcp?.method ?? '';
+    return this.context.mcp?.method ?? '';
   }
   get tool(): string {
-    return this.mcp?.tool ?? '';
+    return this.context.mcp?.tool ?? '';
+  }
+  get arguments(): Map<string, unknown> {
+    return new Map(Object.entries(this.context.mcp?.arguments ?? {}).map(([key, value]) => [key, celValueOf(value)]));
+  }
+  get session_id(): string {
+    return this.context.mcp?.sessionId ?? '';
   }
   get protocol_version(): string {
-    return this.mcp?.protocolVersion ?? '';
+    return this.context.mcp?.protocolVersion ?? '';
   }
+  get kind(): string {
+    return this.context.mcp?.kind ?? '';
+  }
+}
+
+/**
+ * A JSON value as CEL sees it: objects become maps, integral numbers become ints (so `mcp.arguments.limit > 10`
+ * type-checks against an int literal), other numbers stay doubles.
+ */
+export function celValueOf(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(celValueOf);
+  if (value !== null && typeof value === 'object')
+    return new Map(Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, celValueOf(item)]));
+  return value;
 }
 
 function parseCookies(headerValues: readonly string[]): Map<string, string[]> {

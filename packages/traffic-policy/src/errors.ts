@@ -89,6 +89,27 @@ export const runtimeErrorCodes = {
     status: 417,
     reason: 'The request carried an `Expect` other than `100-continue`.',
   },
+  MCP_HEADER_MISMATCH: {
+    status: 400,
+    reason: 'The `Mcp-Method`/`Mcp-Name` headers contradict the JSON-RPC body (answered as a JSON-RPC error).',
+  },
+  MCP_BODY_TOO_LARGE: {
+    status: 413,
+    reason: 'A JSON request body exceeded `DATAPLANE_MCP_MAX_BODY_BYTES`, so it could not be checked for MCP messages.',
+  },
+  MCP_BATCH_SPLIT: {
+    status: 400,
+    reason: 'The elements of a JSON-RPC batch were sent different ways by the policy (forwarded to different targets).',
+  },
+  MCP_NOT_ALLOWED: {
+    status: 200,
+    reason:
+      'mcp-tools hides the tool, prompt or resource a call names; the body is a JSON-RPC error (-32602) with its id.',
+  },
+  MCP_RESPONSE_UNFILTERABLE: {
+    status: 502,
+    reason: 'mcp-tools could not filter a list response (compressed, or larger than the body limit); it was cut.',
+  },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;
 

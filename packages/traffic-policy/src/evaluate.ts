@@ -7,6 +7,7 @@ import {
   type ConnectionFacts,
   type Decision,
   type EndpointFacts,
+  type McpFacts,
   type Outcome,
   type Phase,
   type RequestFacts,
@@ -45,6 +46,80 @@ export function createPolicyContext(
  * For on_http_response, set `context.response` first. Resolves synchronously-computed outcomes without extra awaits.
  */
 export async function evaluate(
+  policy: CompiledPolicy,
+  phase: Phase,
+  context: PolicyContext,
+  ports: PolicyPorts,
+): Promise<PhaseResult> {
+  const batch = context.request.mcp;
+  if (phase === 'on_http_request' && batch?.kind === 'batch' && batch.messages !== undefined)
+    return evaluateBatch(policy, context, ports, batch.messages);
+  return evaluateRules(policy, phase, context, ports);
+}
+
+/**
+ * A JSON-RPC batch is judged element by element: the request phase runs once per element, with `mcp.*` describing
+ * that element, so a rule that denies a tool denies every batch that calls it wherever it sits. The first element runs
+ * on the request's own context (its actions change the request that goes upstream); the others run on copies, so
+ * header and URL changes are not applied twice, while their port effects (rate-limit counts) are real. The batch goes
+ * on only when every element would: the first answer or close of any element is the batch's, and elements the policy
+ * would send different ways answer MCP_BATCH_SPLIT.
+ */
+async function evaluateBatch(
+  policy: CompiledPolicy,
+  context: PolicyContext,
+  ports: PolicyPorts,
+  messages: readonly McpFacts[],
+): Promise<PhaseResult> {
+  // Copies taken before the first element's actions change the request.
+  const copies = messages.slice(1).map(() => context.fork(copyRequest(context.request)));
+  let first: PhaseResult | undefined;
+  try {
+    for (let index = 0; index < messages.length; index++) {
+      const elementContext = index === 0 ? context : copies[index - 1]!;
+      elementContext.mcp = messages[index];
+      const result = await evaluateRules(policy, 'on_http_request', elementContext, ports);
+      if (elementContext !== context) mergeElementRun(context, elementContext);
+      if (result.outcome.kind === 'respond' || result.outcome.kind === 'close') {
+        if (result.decision !== undefined) context.decision = result.decision;
+        return result;
+      }
+      if (first === undefined) first = result;
+      else if (!sameWay(first.outcome, result.outcome)) {
+        return {
+          outcome: respondWithError(
+            'MCP_BATCH_SPLIT',
+            'Gatehouse: the policy sends the elements of this JSON-RPC batch different ways; send them one by one.',
+          ),
+        };
+      }
+    }
+  } finally {
+    // The response phase and the request log see the batch as a whole again.
+    context.mcp = context.request.mcp;
+  }
+  return first ?? { outcome: continueOutcome };
+}
+
+function copyRequest(request: RequestFacts): RequestFacts {
+  return { ...request, headers: new Map([...request.headers].map(([name, values]) => [name, [...values]])) };
+}
+
+/** An element run's trace, logs and list filters join the request's; its other effects stay on the copy. */
+function mergeElementRun(context: PolicyContext, element: PolicyContext): void {
+  context.trace.push(...element.trace);
+  context.logs.push(...element.logs);
+  for (const error of element.runtimeErrors) if (context.runtimeErrors.length < 20) context.runtimeErrors.push(error);
+  const filters = element.directives.mcpListFilters;
+  if (filters !== undefined) (context.directives.mcpListFilters ??= []).push(...filters);
+}
+
+function sameWay(a: Outcome, b: Outcome): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 'forward' || a.url === (b as { url: string }).url;
+}
+
+async function evaluateRules(
   policy: CompiledPolicy,
   phase: Phase,
   context: PolicyContext,

@@ -28,6 +28,9 @@ export {
   type RequestFacts,
   type ResponseFacts,
   type McpFacts,
+  type McpKind,
+  type McpListFilter,
+  type McpListName,
   type SyntheticResponse,
   type Outcome,
   type Decision,
@@ -82,7 +85,15 @@ export type { ActionDefinition, ActionTraits, AnyAction, ActionConfigParse, Pars
 export { internalTargetOf } from './actions/forward-internal.js';
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
 export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
-export { detectMcp, maxMcpDetectionBytes } from './mcp.js';
+export {
+  checkMcpHeaders,
+  detectMcp,
+  filterMcpLists,
+  jsonRpcErrorBody,
+  jsonRpcErrorCodes,
+  mayBeJsonRpc,
+  type JsonRpcId,
+} from './mcp.js';
 export { sha256Hex } from './codecs.js';
 export { parseDuration } from './duration.js';
 export { celEnvironment, compileExpression } from './cel-environment.js';

@@ -1,41 +1,220 @@
-import type { HeaderMap, McpFacts } from './context.js';
-
-/** Bodies larger than this are not parsed for MCP detection: the method travels in the first bytes anyway. */
-export const maxMcpDetectionBytes = 64 * 1024;
-
-const toolLikeMethods = new Set(['tools/call', 'resources/read', 'prompts/get']);
+import type { HeaderMap, McpFacts, McpKind, McpListFilter, McpListName } from './context.js';
 
 /**
- * Recognizes an MCP (JSON-RPC) call: from the `Mcp-Method`/`Mcp-Name` headers of newer clients, or else from a
- * size-capped parse of the body. Returns undefined when the request is not MCP.
+ * MCP (JSON-RPC 2.0) facts read from the request body itself. The body is the authority: the `Mcp-Method` /
+ * `Mcp-Name` headers of newer clients are only hints, and `checkMcpHeaders` refuses a request whose hints disagree
+ * with its body, because the upstream runs what the body says.
+ */
+
+/** Methods whose `params` name the tool, prompt or resource they act on (what `mcp.tool` reports). */
+const namedMethods: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'resources/subscribe': 'uri',
+  'resources/unsubscribe': 'uri',
+};
+
+/**
+ * The named method `method` stands for, compared without case or surrounding spaces: a lenient upstream might run
+ * ` Tools/Call ` as tools/call, so the gateway judges it as one.
+ */
+export function namedMethodOf(method: string): string | undefined {
+  const normalized = method.trim().toLowerCase();
+  return Object.hasOwn(namedMethods, normalized) ? normalized : undefined;
+}
+
+const emptyArguments: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * True when a body may carry JSON-RPC: its first significant byte (after an optional UTF-8 BOM and JSON whitespace) is
+ * `{` or `[`. Deliberately independent of Content-Type, which a client can set to anything the upstream tolerates.
+ */
+export function mayBeJsonRpc(prefix: Uint8Array): boolean | undefined {
+  let index = 0;
+  if (prefix[0] === 0xef && prefix[1] === 0xbb && prefix[2] === 0xbf) index = 3;
+  for (; index < prefix.length; index++) {
+    const byte = prefix[index]!;
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b || byte === 0x5b;
+  }
+  // Only whitespace so far: the caller must read more to know.
+  return undefined;
+}
+
+/**
+ * Recognizes an MCP message in a request. With a body, the facts come from the body alone (a JSON-RPC object or
+ * batch); a body that is not JSON-RPC is not MCP. Without a body the `Mcp-Method`/`Mcp-Name` headers describe the
+ * request (there is nothing for the upstream to run, so nothing to contradict them). Returns undefined when not MCP.
  */
 export function detectMcp(headers: HeaderMap, body?: Uint8Array): McpFacts | undefined {
   const protocolVersion = headers.get('mcp-protocol-version')?.[0] ?? '';
-  const headerMethod = headers.get('mcp-method')?.[0];
-  if (headerMethod !== undefined) {
-    return { method: headerMethod, tool: headers.get('mcp-name')?.[0] ?? '', protocolVersion };
+  const sessionId = headers.get('mcp-session-id')?.[0] ?? '';
+  if (body === undefined || body.length === 0) {
+    const headerMethod = headers.get('mcp-method')?.[0];
+    if (headerMethod === undefined) return undefined;
+    return {
+      kind: 'request',
+      method: headerMethod,
+      tool: headers.get('mcp-name')?.[0] ?? '',
+      arguments: emptyArguments,
+      protocolVersion,
+      sessionId,
+    };
   }
-  if (body === undefined || body.length === 0 || body.length > maxMcpDetectionBytes) {
-    return protocolVersion === '' ? undefined : { method: '', tool: '', protocolVersion };
+  const message = parseJson(body);
+  if (message === undefined) return undefined;
+  if (Array.isArray(message)) {
+    const elements = message.filter(isJsonRpcLike);
+    if (elements.length === 0) return undefined;
+    // Every element of the array is judged, including those that are not JSON-RPC objects: the upstream sees them all.
+    const messages = message.map((element) => describeMessage(element, protocolVersion, sessionId));
+    return {
+      kind: 'batch',
+      method: joinUnique(messages.map((facts) => facts.method)),
+      tool: joinUnique(messages.map((facts) => facts.tool)),
+      arguments: emptyArguments,
+      protocolVersion,
+      sessionId,
+      messages,
+    };
   }
-  let message: unknown;
+  return isJsonRpcLike(message) ? describeMessage(message, protocolVersion, sessionId) : undefined;
+}
+
+/**
+ * Why the `Mcp-Method`/`Mcp-Name` headers contradict the body, or undefined when they agree (or are absent). A batch
+ * or a response cannot be described by one method, so either header on one is a mismatch.
+ */
+export function checkMcpHeaders(headers: HeaderMap, facts: McpFacts | undefined, hasBody: boolean): string | undefined {
+  const methods = headers.get('mcp-method');
+  const names = headers.get('mcp-name');
+  if (methods === undefined && names === undefined) return undefined;
+  if (!hasBody) return undefined;
+  if (facts === undefined) return 'Mcp-Method/Mcp-Name headers on a body that is not a JSON-RPC message';
+  if (facts.kind === 'batch' || facts.kind === 'response')
+    return `Mcp-Method/Mcp-Name headers on a JSON-RPC ${facts.kind}`;
+  for (const method of methods ?? []) {
+    if (method !== facts.method) return `the Mcp-Method header "${method}" does not match the body's "${facts.method}"`;
+  }
+  for (const name of names ?? []) {
+    if (name !== facts.tool) return `the Mcp-Name header "${name}" does not match the body's "${facts.tool}"`;
+  }
+  return undefined;
+}
+
+/** A JSON-RPC id as the client sent it, for answering it; undefined when the message has none. */
+export type JsonRpcId = string | number | null;
+
+/** A JSON-RPC error response for `facts`' request (`id: null` when it has none, as JSON-RPC 2.0 §5 says). */
+export function jsonRpcErrorBody(id: JsonRpcId | undefined, code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', id: id ?? null, error: { code, message } });
+}
+
+/** The JSON-RPC error codes the gateway answers with. -32000 to -32099 are reserved for implementations. */
+export const jsonRpcErrorCodes = {
+  /** A list filter hides the tool, prompt or resource (the spec's code for an unknown tool is -32602). */
+  notAllowed: -32602,
+  /** deny / custom-response in the jsonrpc format. */
+  denied: -32001,
+  rateLimited: -32029,
+} as const;
+
+function parseJson(body: Uint8Array): unknown {
   try {
-    message = JSON.parse(new TextDecoder().decode(body));
+    // TextDecoder drops a leading BOM, as a lenient upstream would; invalid UTF-8 becomes U+FFFD on both sides.
+    return JSON.parse(decoder.decode(body)) as unknown;
   } catch {
     return undefined;
   }
-  // A batch is described by its first call.
-  const first = Array.isArray(message) ? (message[0] as unknown) : message;
-  if (first === null || typeof first !== 'object') return undefined;
-  const { jsonrpc, method, params } = first as { jsonrpc?: unknown; method?: unknown; params?: unknown };
-  if (jsonrpc !== '2.0' || typeof method !== 'string') return undefined;
-  const name = params !== null && typeof params === 'object' ? (params as { name?: unknown; uri?: unknown }) : {};
-  const tool = toolLikeMethods.has(method)
-    ? typeof name.name === 'string'
-      ? name.name
-      : typeof name.uri === 'string'
-        ? name.uri
-        : ''
-    : '';
-  return { method, tool, protocolVersion };
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * An object any JSON-RPC server could take for a message. Wider than the spec (a server may be lenient about
+ * `jsonrpc`), because a message that escapes detection would escape the policy.
+ */
+function isJsonRpcLike(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  return 'jsonrpc' in value || 'method' in value || ('id' in value && ('result' in value || 'error' in value));
+}
+
+function describeMessage(value: unknown, protocolVersion: string, sessionId: string): McpFacts {
+  const message: Record<string, unknown> =
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const id = jsonRpcIdOf(message.id);
+  const hasMethod = 'method' in message;
+  const kind: McpKind = hasMethod
+    ? message.id === undefined
+      ? 'notification'
+      : 'request'
+    : 'result' in message || 'error' in message
+      ? 'response'
+      : 'request';
+  const method = typeof message.method === 'string' ? message.method : '';
+  const params =
+    message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params)
+      ? (message.params as Record<string, unknown>)
+      : undefined;
+  const nameField = namedMethods[namedMethodOf(method) ?? ''];
+  const named = nameField === undefined ? undefined : params?.[nameField];
+  const args = params?.arguments;
+  const initializeVersion = method === 'initialize' ? params?.protocolVersion : undefined;
+  return {
+    kind,
+    method,
+    tool: typeof named === 'string' ? named : '',
+    arguments:
+      args !== null && typeof args === 'object' && !Array.isArray(args)
+        ? (args as Record<string, unknown>)
+        : emptyArguments,
+    protocolVersion:
+      protocolVersion === '' && typeof initializeVersion === 'string' ? initializeVersion : protocolVersion,
+    sessionId,
+    ...(id === undefined ? {} : { id }),
+  };
+}
+
+function jsonRpcIdOf(value: unknown): JsonRpcId | undefined {
+  return typeof value === 'string' || typeof value === 'number' || value === null ? value : undefined;
+}
+
+/** A batch's methods (or tools) for the log: each distinct non-empty value once, comma-separated, capped. */
+function joinUnique(values: readonly string[]): string {
+  return [...new Set(values.filter((value) => value !== ''))].join(',').slice(0, 1_024);
+}
+
+const listNames: readonly McpListName[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+
+/**
+ * Removes hidden entries from every list result in a JSON-RPC message (or batch of them) the upstream sent. Returns
+ * the message to send on: the same value when nothing changed, so the caller can keep the original bytes.
+ */
+export function filterMcpLists(message: unknown, filters: readonly McpListFilter[]): unknown {
+  if (Array.isArray(message)) {
+    let changed = false;
+    const filtered = message.map((element) => {
+      const result = filterMcpLists(element, filters);
+      if (result !== element) changed = true;
+      return result;
+    });
+    return changed ? filtered : message;
+  }
+  if (message === null || typeof message !== 'object') return message;
+  const result = (message as { result?: unknown }).result;
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return message;
+  let replaced: Record<string, unknown> | undefined;
+  for (const list of listNames) {
+    const items = (result as Record<string, unknown>)[list];
+    if (!Array.isArray(items)) continue;
+    const kept = items.filter(
+      (item): boolean =>
+        item !== null &&
+        typeof item === 'object' &&
+        filters.every((filter) => filter.visible(list, item as Record<string, unknown>)),
+    );
+    if (kept.length !== items.length) (replaced ??= { ...(result as Record<string, unknown>) })[list] = kept;
+  }
+  return replaced === undefined ? message : { ...(message as Record<string, unknown>), result: replaced };
 }

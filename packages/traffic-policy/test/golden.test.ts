@@ -192,8 +192,8 @@ describe('valid policies evaluate to the expected outcomes', () => {
           ]),
         );
         const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
-        // As the data plane does: MCP facts only when the policy reads mcp.*.
-        const mcp = policy.readsMcp ? detectMcp(headers, body) : undefined;
+        // As the data plane does: MCP facts from the body of every request, whatever the policy reads.
+        const mcp = detectMcp(headers, body);
         const context = createPolicyContext(
           {
             endpoint: {

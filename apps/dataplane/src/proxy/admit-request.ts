@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import {
   createPolicyContext,
   detectMcp,
+  errorCodeHeader,
   evaluate,
   type ConnectionFacts,
   type HeaderMap,
@@ -131,7 +132,7 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   // An upgrade has no body and its frames are not logged: only its request headers can be captured.
   record.capture = requestLogCapturerFor(endpoint.synced.request_log_capture, headers);
   if (body !== undefined) body.capture = record.capture?.requestBody;
-  request.mcp = detectMcp(headers);
+  if (body === undefined) request.mcp = detectMcp(headers);
   const connection: ConnectionFacts = {
     clientIp,
     clientPort: socket.remotePort ?? 0,
@@ -152,6 +153,17 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   };
 
   try {
+    // The MCP message in the body, whatever the policy: rules, mcp-tools and the request log all read these facts, and
+    // a body that cannot be judged does not pass.
+    if (body !== undefined) {
+      const refused = await body.inspectMcp(request, deps.mcpMaxBodyBytes);
+      record.mcp = request.mcp;
+      if (refused !== undefined) {
+        record.errorCode = refused.headers.get(errorCodeHeader)?.[0];
+        return { kind: 'respond', record, admitted, response: refused };
+      }
+    }
+
     // 4a. on_tcp_connect: once per connection and endpoint; anything but continue closes the connection, except a
     // policy that failed at runtime (POLICY_RUNTIME_ERROR): that is answered, so the client sees why.
     if (

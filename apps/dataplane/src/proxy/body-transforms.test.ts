@@ -2,7 +2,13 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { BufferedReplaceTransform, SseReplaceTransform } from './body-transforms.js';
+import type { McpListFilter } from '@gatehouse/traffic-policy';
+import {
+  BufferedReplaceTransform,
+  McpJsonListFilterTransform,
+  McpSseListFilterTransform,
+  SseReplaceTransform,
+} from './body-transforms.js';
 
 async function run(chunks: string[], transform: NodeJS.ReadWriteStream): Promise<string> {
   const output: string[] = [];
@@ -43,5 +49,69 @@ describe('BufferedReplaceTransform', () => {
     const transform = new BufferedReplaceTransform([{ from: /a/g, to: 'b' }], 4);
     const result = text(Readable.from(['aaa', 'aaa', 'aaa'].map((chunk) => Buffer.from(chunk))).pipe(transform));
     expect(await result).toBe('aaaaaaaaa');
+  });
+});
+
+/** A JSON-RPC message as these tests read it back. */
+type ListMessage = { result: { tools?: unknown[]; resources?: unknown[] } };
+const parse = (text: string) => JSON.parse(text) as ListMessage;
+
+describe('MCP list filters', () => {
+  const hideDanger: McpListFilter = {
+    visible: (_list, item) => item.name !== 'danger' && item.uri !== 'file:///secret',
+  };
+  const page = (id: number, names: string[], nextCursor?: string) =>
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      result: { tools: names.map((name) => ({ name })), ...(nextCursor === undefined ? {} : { nextCursor }) },
+    });
+
+  it('filters each page of a paginated JSON tools/list, keeping the cursor', async () => {
+    const first = await run([page(1, ['echo', 'danger'], 'c2')], new McpJsonListFilterTransform([hideDanger], 1024));
+    expect(JSON.parse(first)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { tools: [{ name: 'echo' }], nextCursor: 'c2' },
+    });
+    const second = await run([page(2, ['danger'])], new McpJsonListFilterTransform([hideDanger], 1024));
+    expect(parse(second).result.tools).toEqual([]);
+  });
+
+  it('filters list results inside a batch answer and resources, leaving other messages byte for byte', async () => {
+    const batch = JSON.stringify([
+      JSON.parse(page(1, ['danger', 'echo'])),
+      { jsonrpc: '2.0', id: 2, result: { resources: [{ uri: 'file:///secret' }, { uri: 'file:///ok' }] } },
+    ]);
+    const filtered = JSON.parse(
+      await run([batch], new McpJsonListFilterTransform([hideDanger], 4096)),
+    ) as ListMessage[];
+    expect(filtered[0]!.result.tools).toEqual([{ name: 'echo' }]);
+    expect(filtered[1]!.result.resources).toEqual([{ uri: 'file:///ok' }]);
+    const other = '{"jsonrpc":"2.0", "id":3, "result":{"content":[]}}';
+    expect(await run([other], new McpJsonListFilterTransform([hideDanger], 4096))).toBe(other);
+  });
+
+  it('fails a JSON list larger than the limit instead of passing it unfiltered', async () => {
+    await expect(
+      run([page(1, ['danger'.repeat(100)])], new McpJsonListFilterTransform([hideDanger], 64)),
+    ).rejects.toThrow(/MCP_RESPONSE_UNFILTERABLE/);
+  });
+
+  it('filters an SSE list event split across chunks and multi-line data, keeping its id', async () => {
+    const event = page(4, ['danger', 'echo']);
+    const result = await run(
+      [
+        'id: 7\nevent: message\ndata: ',
+        event.slice(0, 30),
+        event.slice(30),
+        '\n\ndata: {"jsonrpc":"2.0","method":"x"}\n\n',
+      ],
+      new McpSseListFilterTransform([hideDanger]),
+    );
+    const [first, second] = result.split('\n\n');
+    expect(first).toContain('id: 7');
+    expect(parse(first!.split('data: ')[1]!).result.tools).toEqual([{ name: 'echo' }]);
+    expect(second).toBe('data: {"jsonrpc":"2.0","method":"x"}');
   });
 });

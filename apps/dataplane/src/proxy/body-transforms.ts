@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
-import type { BodyReplacement, Directives } from '@gatehouse/traffic-policy';
+import { filterMcpLists, type BodyReplacement, type Directives, type McpListFilter } from '@gatehouse/traffic-policy';
 
 /**
  * The body effects a policy schedules through `context.directives` (the engine decides, the data plane does the I/O):
@@ -116,5 +116,100 @@ export function createCompressor(
       return createDeflate(flushEachWrite ? { flush: constants.Z_SYNC_FLUSH } : {});
     case 'br':
       return createBrotliCompress(flushEachWrite ? { flush: constants.BROTLI_OPERATION_FLUSH } : {});
+  }
+}
+
+/** Cheap pre-check before parsing: only a message that names a list field can carry a list result. */
+const listFieldPattern = /"(?:tools|prompts|resources|resourceTemplates)"/;
+
+/** One JSON-RPC message (or batch) as text with every hidden list entry removed; the same text when nothing is. */
+function filterMcpText(text: string, filters: readonly McpListFilter[]): string {
+  if (!listFieldPattern.test(text)) return text;
+  let message: unknown;
+  try {
+    message = JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+  const filtered = filterMcpLists(message, filters);
+  return filtered === message ? text : JSON.stringify(filtered);
+}
+
+/**
+ * mcp-tools on an `application/json` answer: the whole body is collected (up to `limit`), filtered and sent. A body
+ * over the limit cannot be judged, so the stream fails rather than pass hidden entries (fail closed).
+ */
+export class McpJsonListFilterTransform extends Transform {
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    private readonly filters: readonly McpListFilter[],
+    private readonly limit: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size > this.limit)
+      return callback(new Error('MCP_RESPONSE_UNFILTERABLE: the list response is too large'));
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const text = Buffer.concat(this.#chunks, this.#size).toString('utf8');
+    this.push(filterMcpText(text, this.filters));
+    callback();
+  }
+}
+
+/**
+ * mcp-tools on `text/event-stream`: each event is pushed as soon as its blank line arrives (the stream stays live);
+ * an event whose data is a list result is re-sent with hidden entries removed, as one `data:` line.
+ */
+export class McpSseListFilterTransform extends Transform {
+  #pending = '';
+  readonly #decoder = new TextDecoder();
+
+  constructor(private readonly filters: readonly McpListFilter[]) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    let boundary = findEventBoundary(this.#pending);
+    while (boundary !== undefined) {
+      const [end, next] = boundary;
+      this.push(this.#rewrite(this.#pending.slice(0, end)) + this.#pending.slice(end, next));
+      this.#pending = this.#pending.slice(next);
+      boundary = findEventBoundary(this.#pending);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode();
+    if (this.#pending !== '') this.push(this.#rewrite(this.#pending));
+    callback();
+  }
+
+  #rewrite(event: string): string {
+    if (!listFieldPattern.test(event)) return event;
+    const lines = event.split(/\r\n|\r|\n/);
+    const data: string[] = [];
+    const others: string[] = [];
+    for (const line of lines) {
+      if (line === 'data' || line.startsWith('data:')) {
+        const value = line.slice(5);
+        data.push(value.startsWith(' ') ? value.slice(1) : value);
+      } else others.push(line);
+    }
+    const text = data.join('\n');
+    const filtered = filterMcpText(text, this.filters);
+    if (filtered === text) return event;
+    // JSON.stringify never emits a raw newline, so the filtered message fits one data line.
+    return [...others, `data: ${filtered}`].join('\n');
   }
 }

@@ -123,6 +123,9 @@ function forwardUpstream(
     const replacements = hop.context?.directives.requestBodyReplacements;
     if (replacements !== undefined && replacements.length > 0) (requestReplacements ??= []).push(...replacements);
   }
+  // mcp-tools filters list results: they must arrive uncompressed to be read.
+  if (admitted.hops.some((hop) => (hop.context?.directives.mcpListFilters?.length ?? 0) > 0))
+    request.headers.set('accept-encoding', ['identity']);
   let upstreamBody = body.forUpstream();
   if (requestReplacements !== undefined && Buffer.isBuffer(upstreamBody)) {
     upstreamBody = Buffer.from(applyReplacements(upstreamBody.toString('utf8'), requestReplacements));

@@ -19,6 +19,8 @@ export interface ProxyDependencies {
   clientIps: ClientIpResolver;
   /** Largest request body buffered for a policy that reads it (413 above), and for response find-replace. */
   maxBodyBytes: number;
+  /** Largest JSON request body read to check it for MCP messages (413 MCP_BODY_TOO_LARGE above). */
+  mcpMaxBodyBytes: number;
   /** Upstream idle timeout: waiting for response headers, or between two body chunks. */
   idleTimeoutMs: number;
   /** How many forward-internal hops one request may take. */

@@ -1,18 +1,34 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { detectMcp, maxMcpDetectionBytes, type RequestFacts, type SyntheticResponse } from '@gatehouse/traffic-policy';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import {
+  checkMcpHeaders,
+  detectMcp,
+  errorCodeHeader,
+  jsonRpcErrorBody,
+  mayBeJsonRpc,
+  type RequestFacts,
+  type SyntheticResponse,
+} from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { gatewayError, type PolicyBodyReader } from './policy-chain.js';
 import type { BodyPrefix } from './request-log-capture.js';
 
+/** How a pull ended: the body is complete, the stop condition held, or more than the cap arrived. */
+type PullResult = 'end' | 'enough' | 'over';
+
 /**
- * The request body, read only when a policy needs it: buffered up to the limit for actions that read it (413 above
- * the limit), or — for MCP detection only — buffered when small and otherwise streamed on untouched.
+ * The request body. Every body is looked at for MCP (JSON-RPC) messages before any policy runs: one that may be JSON
+ * (its first significant byte is `{` or `[`, whatever the Content-Type says) is buffered up to the MCP cap and parsed,
+ * anything else streams on after its first bytes. A policy action that reads the body gets it buffered up to the
+ * limit (413 above it).
  */
 export class RequestBody implements PolicyBodyReader {
   #state: 'untouched' | 'buffered' | 'streamed' | 'prefix' = 'untouched';
   #buffer: Buffer | undefined;
+  /** What was read before the rest streams on (state `prefix`). */
   #prefix: Buffer[] = [];
+  #prefixSize = 0;
   bytesRead = 0;
   /**
    * The opted-in endpoint's request-log copy of the first bytes; every path below feeds it what flows past. Set by
@@ -40,8 +56,9 @@ export class RequestBody implements PolicyBodyReader {
   }
 
   /**
-   * The request was admitted far enough that its body is wanted (a policy reads it, or it goes upstream): a client
-   * waiting on `Expect: 100-continue` is told to send it now. A request refused before that never gets the 100.
+   * The request was admitted far enough that its body is wanted (it is checked for MCP, a policy reads it, or it goes
+   * upstream): a client waiting on `Expect: 100-continue` is told to send it now. A request refused before that (a
+   * declared length over the limit, a route that does not exist) never gets the 100.
    */
   #wantBody(): void {
     const send = this.#sendContinue;
@@ -60,29 +77,63 @@ export class RequestBody implements PolicyBodyReader {
     return (length !== undefined && length !== '0') || this.req.headers['transfer-encoding'] !== undefined;
   }
 
+  /**
+   * Sets `request.mcp` from the body (never from headers alone when there is a body), reading at most `cap` bytes.
+   * Answers 413 when a body that may be JSON-RPC is larger than the cap (it cannot be judged, so it does not pass),
+   * and 400 with a JSON-RPC error when `Mcp-Method`/`Mcp-Name` contradict the body.
+   */
+  async inspectMcp(request: RequestFacts, cap: number): Promise<SyntheticResponse | undefined> {
+    if (!this.hasBody) {
+      request.mcp = detectMcp(request.headers);
+      return undefined;
+    }
+    const encoding = (request.headers.get('content-encoding') ?? []).join(',').trim().toLowerCase();
+    this.#wantBody();
+    let pulled: PullResult;
+    if (encoding === '' || encoding === 'identity') {
+      pulled = await this.#pull(cap, () => mayBeJsonRpc(this.#firstBytes()) !== undefined);
+      if (pulled !== 'end' && mayBeJsonRpc(this.#firstBytes()) === false) return mismatch(request, undefined, true);
+      if (pulled === 'enough') {
+        // It may be JSON-RPC and says it is larger than can be checked: refused now, not after `cap` bytes arrive.
+        const declared = this.declaredLength;
+        pulled = declared !== undefined && declared > cap ? 'over' : await this.#pull(cap);
+      }
+    } else {
+      // A compressed body is what a decompressing upstream (express.json inflates) reads: judged decompressed.
+      pulled = await this.#pull(cap);
+    }
+    if (pulled === 'over') {
+      return gatewayError(
+        'MCP_BODY_TOO_LARGE',
+        `the request body exceeds ${cap} bytes, the most the gateway reads to check a JSON-RPC message (DATAPLANE_MCP_MAX_BODY_BYTES).`,
+      );
+    }
+    const body = this.#buffer!;
+    const decoded = encoding === '' || encoding === 'identity' ? body : decode(encoding, body, cap);
+    if (decoded === 'over')
+      return gatewayError('MCP_BODY_TOO_LARGE', `the decompressed request body exceeds ${cap} bytes.`);
+    request.mcp = decoded === undefined ? undefined : detectMcp(request.headers, decoded);
+    return mismatch(request, request.mcp, true);
+  }
+
   /** Buffers what `endpoint`'s policy reads before it runs; a too-large body for an action that needs it is a 413. */
   prepareFor(endpoint: LoadedEndpoint, request: RequestFacts): Promise<SyntheticResponse | undefined> | undefined {
     const policy = endpoint.policy;
-    if (policy === undefined || this.#state !== 'untouched' || !this.hasBody) return undefined;
-    if (!policy.needsRequestBody && !policy.readsMcp) return undefined;
-    const declared = this.declaredLength;
-    if (declared !== undefined && declared > this.limit && policy.needsRequestBody) {
-      // Refused from the headers alone: no byte of the body is read (and no 100 Continue is sent).
-      return Promise.resolve(this.#tooLarge());
+    if (policy === undefined || !policy.needsRequestBody || !this.hasBody) return undefined;
+    if (this.#state === 'streamed') return undefined;
+    if (this.#state === 'buffered') {
+      request.body = this.#buffer;
+      return this.#buffer!.length > this.limit ? Promise.resolve(this.#tooLarge()) : undefined;
     }
-    // MCP detection only looks at small bodies: one declared larger streams on untouched.
-    if (declared !== undefined && declared > maxMcpDetectionBytes && !policy.needsRequestBody) return undefined;
+    const declared = this.declaredLength;
+    // Refused from the headers alone: no more of the body is read (and no 100 Continue is sent if none was yet).
+    if (declared !== undefined && declared > this.limit) return Promise.resolve(this.#tooLarge());
     this.#wantBody();
-    return this.#read(policy.needsRequestBody ? this.limit : Math.min(this.limit, maxMcpDetectionBytes)).then(
-      (complete) => {
-        if (complete) {
-          request.body = this.#buffer;
-          request.mcp = detectMcp(request.headers, this.#buffer) ?? request.mcp;
-          return undefined;
-        }
-        return policy.needsRequestBody ? this.#tooLarge() : undefined;
-      },
-    );
+    return this.#pull(this.limit).then((pulled) => {
+      if (pulled !== 'end') return this.#tooLarge();
+      request.body = this.#buffer;
+      return undefined;
+    });
   }
 
   #tooLarge(): SyntheticResponse {
@@ -133,37 +184,47 @@ export class RequestBody implements PolicyBodyReader {
   /** A request answered without going upstream: drain what the client still sends so the connection stays usable. */
   discard(): void {
     // A client still waiting for 100 Continue sends no body: there is nothing to drain.
-    if (this.#state === 'streamed' || !this.hasBody || this.awaitingContinue) return;
+    if (this.#state === 'streamed' || this.#state === 'buffered' || !this.hasBody || this.awaitingContinue) return;
     // An opted-in endpoint logs what a refused client sent too, as far as it arrives before the response ends.
     if (this.capture !== undefined && this.#state === 'untouched')
       this.req.on('data', this.capture.add.bind(this.capture));
     this.req.resume();
   }
 
-  /** Reads until the end (true) or until more than `cap` bytes arrived (false; the prefix is kept). */
-  #read(cap: number): Promise<boolean> {
+  /** The bytes read so far, joined (only ever called while they are few: before the first significant byte). */
+  #firstBytes(): Buffer {
+    if (this.#prefix.length > 1) this.#prefix = [Buffer.concat(this.#prefix, this.#prefixSize)];
+    return this.#prefix[0] ?? Buffer.alloc(0);
+  }
+
+  /**
+   * Reads on from what was already read until the end ('end': state `buffered`), until `enough()` holds after a chunk
+   * ('enough'), or until more than `cap` bytes arrived in all ('over'); both keep what was read as the prefix.
+   */
+  #pull(cap: number, enough?: () => boolean): Promise<PullResult> {
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
+      const stop = (result: PullResult) => {
+        cleanup();
+        if (result === 'end') {
+          this.#buffer = Buffer.concat(this.#prefix, this.#prefixSize);
+          this.#prefix = [];
+          this.#state = 'buffered';
+        } else {
+          this.req.pause();
+          this.#state = 'prefix';
+        }
+        resolve(result);
+      };
       const onData = (chunk: Buffer) => {
-        chunks.push(chunk);
-        size += chunk.length;
+        this.#prefix.push(chunk);
+        this.#prefixSize += chunk.length;
         this.bytesRead += chunk.length;
         this.capture?.add(chunk);
-        if (size > cap) {
-          cleanup();
-          this.req.pause();
-          this.#prefix = chunks;
-          this.#state = 'prefix';
-          resolve(false);
-        }
+        if (this.#prefixSize > cap) stop('over');
+        else if (enough?.() === true) stop('enough');
       };
-      const onEnd = () => {
-        cleanup();
-        this.#buffer = Buffer.concat(chunks, size);
-        this.#state = 'buffered';
-        resolve(true);
-      };
+      // The bytes read before this pull count too: a first chunk can already be over the cap.
+      const onEnd = () => stop(this.#prefixSize > cap ? 'over' : 'end');
       const onError = (error: Error) => {
         cleanup();
         reject(error);
@@ -173,9 +234,19 @@ export class RequestBody implements PolicyBodyReader {
         this.req.off('end', onEnd);
         this.req.off('error', onError);
       };
+      if (this.#prefixSize > cap) {
+        stop('over');
+        return;
+      }
+      if (this.req.readableEnded) {
+        stop('end');
+        return;
+      }
       this.req.on('data', onData);
       this.req.on('end', onEnd);
       this.req.on('error', onError);
+      // An earlier pull paused the stream; a new 'data' listener does not undo an explicit pause.
+      this.req.resume();
     });
   }
 
@@ -188,4 +259,38 @@ export class RequestBody implements PolicyBodyReader {
       yield chunk as Buffer;
     }
   }
+}
+
+/** A compressed body, decompressed up to `cap` bytes; undefined when it cannot be (the upstream cannot read it either). */
+function decode(encoding: string, body: Buffer, cap: number): Buffer | 'over' | undefined {
+  const options = { maxOutputLength: cap };
+  try {
+    switch (encoding) {
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body, options);
+      case 'deflate':
+        return inflateSync(body, options);
+      case 'br':
+        return brotliDecompressSync(body, options);
+      default:
+        return undefined;
+    }
+  } catch (error) {
+    return (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'over' : undefined;
+  }
+}
+
+/** 400 with a JSON-RPC error (the message's id when it has one) when the MCP headers contradict the body. */
+function mismatch(request: RequestFacts, facts: RequestFacts['mcp'], hasBody: boolean): SyntheticResponse | undefined {
+  const problem = checkMcpHeaders(request.headers, facts, hasBody);
+  if (problem === undefined) return undefined;
+  return {
+    status: 400,
+    headers: new Map([
+      [errorCodeHeader, ['MCP_HEADER_MISMATCH']],
+      ['content-type', ['application/json']],
+    ]),
+    body: jsonRpcErrorBody(facts?.id, -32600, `Gatehouse: ${problem}.`),
+  };
 }

@@ -109,7 +109,13 @@ export class RequestRecord {
       mcp:
         this.mcp === undefined
           ? null
-          : { method: this.mcp.method, tool: this.mcp.tool, protocol_version: this.mcp.protocolVersion },
+          : {
+              method: this.mcp.method.slice(0, 1_024),
+              tool: this.mcp.tool.slice(0, 1_024),
+              protocol_version: this.mcp.protocolVersion.slice(0, 1_024),
+              kind: this.mcp.kind,
+              session_id: this.mcp.sessionId.slice(0, 1_024),
+            },
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),

@@ -1,10 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
-import type { Directives, HeaderMap, RuntimeErrorCode } from '@gatehouse/traffic-policy';
+import type { Directives, HeaderMap, McpListFilter, RuntimeErrorCode } from '@gatehouse/traffic-policy';
 import type { Dispatcher } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { AdmittedRequest } from './admit-request.js';
-import { BufferedReplaceTransform, createCompressor, SseReplaceTransform } from './body-transforms.js';
+import {
+  BufferedReplaceTransform,
+  createCompressor,
+  McpJsonListFilterTransform,
+  McpSseListFilterTransform,
+  SseReplaceTransform,
+} from './body-transforms.js';
 import { headerMapOf, headerMapOfResponse, responseHeaderList } from './headers.js';
 import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
@@ -88,6 +94,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
           return;
         }
         this.#startBody(facts);
+        if (this.#discard) return;
         const pending = this.#pending ?? [];
         this.#pending = undefined;
         for (const chunk of pending) this.#write(chunk);
@@ -157,6 +164,24 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     let transforms: Transform[] | undefined;
     let compression: Directives['compressResponse'];
+    const listFilters = mcpListFiltersOf(this.admitted.hops);
+    if (listFilters !== undefined) {
+      const contentType = (responseHeaders.get('content-type')?.[0] ?? '').toLowerCase();
+      const isJson = /^application\/(?:[\w.+-]*\+)?json\b/.test(contentType);
+      if (isEventStream || isJson) {
+        const encoding = (responseHeaders.get('content-encoding') ?? []).join(',').trim().toLowerCase();
+        if (encoding !== '' && encoding !== 'identity') {
+          // The upstream was asked for identity; a list it compressed anyway cannot be filtered, so it does not pass.
+          this.#refuseUnfilterable();
+          return;
+        }
+        transforms = [
+          isEventStream
+            ? new McpSseListFilterTransform(listFilters)
+            : new McpJsonListFilterTransform(listFilters, this.deps.mcpMaxBodyBytes),
+        ];
+      }
+    }
     for (const hop of this.admitted.hops) {
       const directives = hop.context?.directives;
       if (directives === undefined) continue;
@@ -194,6 +219,20 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#sink = transforms[0];
   }
 
+  /** mcp-tools cannot read the answer: a 502 instead, and the upstream's body is dropped. */
+  #refuseUnfilterable(): void {
+    this.#discard = true;
+    this.#done = true;
+    this.record.errorCode = 'MCP_RESPONSE_UNFILTERABLE';
+    const isHead = this.admitted.request.method === 'HEAD';
+    this.record.bytesOut = sendSynthetic(
+      this.res,
+      gatewayError('MCP_RESPONSE_UNFILTERABLE', 'the upstream compressed a response mcp-tools must filter.'),
+      isHead,
+    );
+    this.#controller?.abort(new ResponseReplacedError());
+  }
+
   #write(chunk: Buffer): boolean {
     if (this.#sink === this.res) this.record.bytesOut += chunk.length;
     // A copy of the first bytes only: the chunk itself goes on at once (SSE stays event by event).
@@ -206,6 +245,16 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.res.off('close', this.#onClientClose);
     this.#sink?.end();
   }
+}
+
+/** Every mcp-tools filter on the request's path, or undefined when there is none (the common case). */
+function mcpListFiltersOf(hops: readonly Hop[]): McpListFilter[] | undefined {
+  let filters: McpListFilter[] | undefined;
+  for (const hop of hops) {
+    const own = hop.context?.directives.mcpListFilters;
+    if (own !== undefined && own.length > 0) (filters ??= []).push(...own);
+  }
+  return filters;
 }
 
 function hasResponseRules(hop: Hop): boolean {

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
+import { jsonRpcErrorCodes } from '../mcp.js';
 import {
   checkBodyAllowed,
   compileHeaderTemplates,
   contentTypeOfTemplate,
+  formatField,
+  jsonRpcErrorOutcome,
+  jsonRpcResultOutcome,
   headersMapField,
   renderHeaders,
   respond,
@@ -13,6 +17,7 @@ import {
 const configSchema = z.strictObject({
   status_code: statusCodeField(200, 'HTTP status (default 200).'),
   body: z.string().max(1_048_576).optional().describe('Response body; `${}` interpolation allowed.'),
+  format: formatField,
   headers: headersMapField(
     'Response headers (at most 10); values allow `${}`. Without content-type the type follows the leading literal text of the body template (default text/plain).',
   ).optional(),
@@ -31,9 +36,25 @@ export const customResponseAction = defineAction({
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     // Decided once from the template, not per request from the rendered body (see contentTypeOfTemplate).
     const contentType = contentTypeOfTemplate(config.body ?? '');
-    return (request) => ({
-      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request), contentType),
-      detail: `responded ${config.status_code}`,
-    });
+    return (request) => {
+      const text = body?.render(request) ?? '';
+      // A success status answers the call with its body as the result text; an error status as a JSON-RPC error.
+      if (config.format === 'jsonrpc') {
+        const answer =
+          config.status_code >= 400
+            ? jsonRpcErrorOutcome(
+                request,
+                jsonRpcErrorCodes.denied,
+                text === '' ? 'refused by the gateway policy' : text,
+                renderHeaders(headers, request),
+              )
+            : jsonRpcResultOutcome(request, text, renderHeaders(headers, request));
+        if (answer !== undefined) return { outcome: answer, detail: 'responded with a JSON-RPC message' };
+      }
+      return {
+        outcome: respond(config.status_code, text, renderHeaders(headers, request), contentType),
+        detail: `responded ${config.status_code}`,
+      };
+    };
   },
 });

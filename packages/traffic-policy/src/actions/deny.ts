@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import type { Outcome } from '../context.js';
+import { jsonRpcErrorCodes } from '../mcp.js';
 import {
   checkBodyAllowed,
   compileHeaderTemplates,
   contentTypeOfTemplate,
+  formatField,
+  jsonRpcErrorOutcome,
   headersMapField,
   renderHeaders,
   respond,
@@ -15,6 +18,7 @@ const configSchema = z
   .strictObject({
     status_code: statusCodeField(403, 'HTTP status of the denial (default 403).'),
     body: z.string().max(65536).optional().describe('Response body; `${}` interpolation allowed. Empty by default.'),
+    format: formatField,
     headers: headersMapField('Response headers (at most 10); values allow `${}` interpolation.').optional(),
   })
   .describe('deny config: all fields optional.');
@@ -35,9 +39,17 @@ export const denyAction = defineAction({
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     // Decided once from the template, not per request from the rendered body (see contentTypeOfTemplate).
     const contentType = contentTypeOfTemplate(config.body ?? '');
-    return (request) => ({
-      outcome: respond(config.status_code, body?.render(request) ?? '', renderHeaders(headers, request), contentType),
-      detail: `denied with ${config.status_code}`,
-    });
+    return (request) => {
+      const text = body?.render(request) ?? '';
+      if (config.format === 'jsonrpc') {
+        const message = text === '' ? 'denied by the gateway policy' : text;
+        const answer = jsonRpcErrorOutcome(request, jsonRpcErrorCodes.denied, message, renderHeaders(headers, request));
+        if (answer !== undefined) return { outcome: answer, detail: 'denied with a JSON-RPC error' };
+      }
+      return {
+        outcome: respond(config.status_code, text, renderHeaders(headers, request), contentType),
+        detail: `denied with ${config.status_code}`,
+      };
+    };
   },
 });

@@ -7,7 +7,8 @@ import { parseDuration } from '../duration.js';
 import { evaluateOrFail } from '../expression-failure.js';
 import { stringifyCelValue } from '../interpolation.js';
 import { retryAfterSeconds } from '../ports.js';
-import { enforceField, respondWithError } from './shared.js';
+import { jsonRpcErrorCodes } from '../mcp.js';
+import { enforceField, formatField, jsonRpcErrorOutcome, respondWithError } from './shared.js';
 
 const rateSchema = z
   .string()
@@ -30,6 +31,7 @@ const configSchema = z.strictObject({
       '1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqBearerToken() or conn.client_ip.',
     ),
   enforce: enforceField,
+  format: formatField,
 });
 
 export const rateLimitAction = defineAction({
@@ -65,11 +67,12 @@ export const rateLimitAction = defineAction({
         return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
       const retryAfter = retryAfterSeconds(counts, window);
       if (!config.enforce) return { outcome: continueOutcome, detail: 'limited (not enforced)' };
-      const outcome = respondWithError(
-        'RATE_LIMITED',
-        `Gatehouse: rate limit "${config.name}" exceeded; retry in ${retryAfter}s.`,
-        new Map([['retry-after', [String(retryAfter)]]]),
-      );
+      const message = `Gatehouse: rate limit "${config.name}" exceeded; retry in ${retryAfter}s.`;
+      const headers = new Map([['retry-after', [String(retryAfter)]]]);
+      const outcome =
+        (config.format === 'jsonrpc'
+          ? jsonRpcErrorOutcome(request, jsonRpcErrorCodes.rateLimited, message, headers, 'RATE_LIMITED')
+          : undefined) ?? respondWithError('RATE_LIMITED', message, headers);
       return { outcome, detail: `limited: ${config.capacity} per ${config.rate}, retry after ${retryAfter}s` };
     };
   },

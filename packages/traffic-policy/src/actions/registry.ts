@@ -10,6 +10,7 @@ import { requestBodyFindReplaceAction, responseBodyFindReplaceAction, sseFindRep
 import { forwardInternalAction } from './forward-internal.js';
 import { jwtValidationAction } from './jwt-validation.js';
 import { logAction } from './log.js';
+import { mcpToolsAction } from './mcp-tools.js';
 import { rateLimitAction } from './rate-limit.js';
 import { redirectAction } from './redirect.js';
 import { removeHeadersAction } from './remove-headers.js';
@@ -44,6 +45,7 @@ export const actionDefinitions: readonly [AnyAction, ...AnyAction[]] = [
   requestBodyFindReplaceAction,
   responseBodyFindReplaceAction,
   sseFindReplaceAction,
+  mcpToolsAction,
   ...unsupportedActions,
 ];
 

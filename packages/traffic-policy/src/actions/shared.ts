@@ -4,6 +4,7 @@ import type { HeaderMap, Outcome, PolicyContext, SyntheticResponse } from '../co
 import { errorCodeHeader, runtimeErrorCodes, type RuntimeErrorCode } from '../errors.js';
 import type { CompiledTemplate } from '../interpolation.js';
 import { PolicyRegex } from '../regex.js';
+import { jsonRpcErrorBody } from '../mcp.js';
 
 /** Schema pieces several actions share, so the same field reads the same everywhere. */
 
@@ -125,4 +126,55 @@ export function compileRegex(source: string): PolicyRegex | string {
   return compiled instanceof PolicyRegex
     ? compiled
     : `${compiled.message} (at offset ${compiled.offset}; patterns use RE2 syntax)`;
+}
+
+/**
+ * How deny, custom-response and rate-limit answer: `http` (the configured status and body) or `jsonrpc`, which answers
+ * an MCP request (one with a JSON-RPC id) with HTTP 200 and a JSON-RPC error carrying that id, because MCP clients
+ * treat any other status as a transport failure the model never reads. Requests without an id (notifications,
+ * responses, non-MCP requests) keep the `http` answer.
+ */
+export const formatField = z
+  .enum(['http', 'jsonrpc'])
+  .default('http')
+  .describe(
+    'http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.',
+  );
+
+/** The JSON-RPC answer to the current MCP message, or undefined when it has no id to answer. */
+export function jsonRpcErrorOutcome(
+  context: PolicyContext,
+  code: number,
+  message: string,
+  headers: HeaderMap = new Map(),
+  errorCode?: RuntimeErrorCode,
+): Outcome | undefined {
+  const mcp = context.mcp;
+  if (mcp === undefined || mcp.kind !== 'request' || mcp.id === undefined) return undefined;
+  headers.set('content-type', ['application/json']);
+  if (errorCode !== undefined) headers.set(errorCodeHeader, [errorCode]);
+  const response: SyntheticResponse = { status: 200, headers, body: jsonRpcErrorBody(mcp.id, code, message) };
+  return errorCode === undefined ? { kind: 'respond', response } : { kind: 'respond', response, errorCode };
+}
+
+/**
+ * custom-response in the jsonrpc format with a success status: the body becomes the JSON-RPC result when it is a JSON
+ * object, else a tool-style result with the body as its text. Undefined when the message has no id to answer.
+ */
+export function jsonRpcResultOutcome(context: PolicyContext, body: string, headers: HeaderMap): Outcome | undefined {
+  const mcp = context.mcp;
+  if (mcp === undefined || mcp.kind !== 'request' || mcp.id === undefined) return undefined;
+  let result: unknown;
+  try {
+    result = JSON.parse(body) as unknown;
+  } catch {
+    result = undefined;
+  }
+  if (result === null || typeof result !== 'object' || Array.isArray(result))
+    result = { content: [{ type: 'text', text: body }] };
+  headers.set('content-type', ['application/json']);
+  return {
+    kind: 'respond',
+    response: { status: 200, headers, body: JSON.stringify({ jsonrpc: '2.0', id: mcp.id, result }) },
+  };
 }
