@@ -9,12 +9,12 @@ import { AuthService } from './auth/auth.service';
 import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from './bus/message-bus';
 import type { DatabaseAdapter } from './database/prisma.service';
 import { EmbeddedConfigSource } from './dataplane-sync/embedded-config-source';
-import { OutboundTargetsService } from './endpoints/outbound-targets.service';
 import { DataplaneSyncService } from './dataplane-sync/dataplane-sync.service';
 import type { Env } from './env';
 import { type BatchResult, RequestLogBatchProcessor } from './request-logs/request-log-ingestion';
 import { deleteExpiredRequestLogs } from './request-logs/request-log-retention';
 import { RequestLogsRepository } from './request-logs/request-logs.repository';
+import { OutboundTargetsService } from './traffic-policy/outbound-targets.service';
 
 export { InProcessMessageBus } from './bus/in-process-message-bus';
 export type { MessageBus } from './bus/message-bus';

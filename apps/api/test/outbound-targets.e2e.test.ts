@@ -91,6 +91,78 @@ describe('outbound targets at save time (defaults: loopback and private networks
   });
 });
 
+const jwtPolicy = (jku: string) => `on_http_request:
+  - actions:
+      - type: jwt-validation
+        config:
+          issuer: { allow_list: [{ value: "https://issuer.example.com" }] }
+          audience: { allow_list: [{ value: "gatehouse" }] }
+          jws:
+            allowed_algorithms: [RS256]
+            keys:
+              sources:
+                additional_jkus:
+                  - ${jku}
+      - type: deny
+`;
+
+describe('JWKS URLs at save time', () => {
+  let testApp: TestApp;
+  let editor: Agent;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    await resetState(testApp);
+    editor = await loginAs(testApp, await setupAdmin(testApp), 'editor');
+  });
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it.each([
+    ['https://169.254.169.254/jwks.json', 'UPSTREAM_FORBIDDEN', 'metadata'],
+    ['https://127.0.0.1:8081/jwks.json', 'UPSTREAM_IS_GATEWAY', 'forwarding loop'],
+    ['http://issuer.example.com/jwks.json', 'UPSTREAM_FORBIDDEN', 'https only'],
+    ['http://10.0.0.5/jwks.json', 'UPSTREAM_FORBIDDEN', 'https only'],
+  ])('refuses a policy whose JWKS URL is %s, on its line', async (jku, code, why) => {
+    const response = await editor
+      .post('/api/endpoints')
+      .send({ url: 'https://jwt.example.com', traffic_policy: jwtPolicy(jku) } satisfies CreateEndpointBody)
+      .expect(400);
+    const error = errorOf(response);
+    expect(error.error_code).toBe('POLICY_INVALID');
+    expect(error.details).toEqual([
+      expect.objectContaining({
+        code,
+        line: 12,
+        path: '/on_http_request/0/actions/0/config/jws/keys/sources/additional_jkus/0',
+        message: expect.stringContaining(why) as unknown,
+      }),
+    ]);
+    const validated = await editor
+      .post('/api/traffic-policy/validate')
+      .send({ traffic_policy: jwtPolicy(jku), endpoint_type: 'cloud' })
+      .expect(200);
+    expect(validated.body).toMatchObject({ valid: false, errors: [expect.objectContaining({ code })] });
+  });
+
+  it('accepts an https JWKS URL and a plain-http one on loopback (a local test issuer)', async () => {
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://jwt.example.com',
+        traffic_policy: jwtPolicy('https://issuer.example.com/.well-known/jwks.json'),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://jwt2.example.com',
+        traffic_policy: jwtPolicy('http://127.0.0.1:9999/jwks.json'),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+  });
+});
+
 describe('outbound targets when the operator narrows the allow list', () => {
   let testApp: TestApp;
   let editor: Agent;

@@ -4,14 +4,12 @@ import { TrafficPolicyModule } from '../traffic-policy/traffic-policy.module';
 import { EndpointsController } from './endpoints.controller';
 import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
-import { OutboundTargetsService } from './outbound-targets.service';
 import { PolicyVersionsController } from './policy-versions.controller';
 import { PolicyVersionsService } from './policy-versions.service';
 
 @Module({
   imports: [AuditEventsModule, TrafficPolicyModule],
   controllers: [EndpointsController, PolicyVersionsController],
-  providers: [EndpointsRepository, EndpointsService, PolicyVersionsService, OutboundTargetsService],
-  exports: [OutboundTargetsService],
+  providers: [EndpointsRepository, EndpointsService, PolicyVersionsService],
 })
 export class EndpointsModule {}

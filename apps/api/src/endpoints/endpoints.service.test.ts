@@ -8,7 +8,7 @@ import type { CreateEndpointInput } from './endpoints.dto';
 import type { EndpointsRepository } from './endpoints.repository';
 import { parseEnv } from '../env';
 import { EndpointsService } from './endpoints.service';
-import { OutboundTargetsService } from './outbound-targets.service';
+import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
 
 const notTerminating = {
   code: 'POLICY_NOT_TERMINATING',

@@ -17,7 +17,7 @@ import type {
   UpdateEndpointInput,
 } from './endpoints.dto';
 import { presentEndpoint } from './endpoints.presenter';
-import { OutboundTargetsService } from './outbound-targets.service';
+import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
 import { type EndpointChanges, EndpointsRepository, type NewPolicyVersion } from './endpoints.repository';
 
 /** The stored spelling of a URL given as a filter; text that is no endpoint URL is kept as is (it matches nothing). */
