@@ -14,6 +14,7 @@ import type { Env } from './env';
 import { type BatchResult, RequestLogBatchProcessor } from './request-logs/request-log-ingestion';
 import { deleteExpiredRequestLogs } from './request-logs/request-log-retention';
 import { RequestLogsRepository } from './request-logs/request-logs.repository';
+import { OutboundTargetsService } from './traffic-policy/outbound-targets.service';
 
 export { InProcessMessageBus } from './bus/in-process-message-bus';
 export type { MessageBus } from './bus/message-bus';
@@ -52,6 +53,8 @@ export interface ControlPlane {
   processRequestLogBatch(batch: RequestLogBatch): Promise<BatchResult>;
   /** Deletes request logs older than REQUEST_LOG_RETENTION_DAYS; resolves with how many. */
   deleteExpiredRequestLogs(): Promise<number>;
+  /** Ports of this gateway bound after boot (the embedded data plane's): upstreams there are refused when saved. */
+  addGatewayPorts(...ports: number[]): void;
 }
 
 export async function createControlPlane(env: Env, ports: ControlPlanePorts): Promise<ControlPlane> {
@@ -62,6 +65,7 @@ export async function createControlPlane(env: Env, ports: ControlPlanePorts): Pr
   const requestLogs = app.get(RequestLogsRepository, { strict: false });
   const sync = app.get(DataplaneSyncService, { strict: false });
   const auth = app.get(AuthService, { strict: false });
+  const outbound = app.get(OutboundTargetsService, { strict: false });
   const processor = new RequestLogBatchProcessor(
     requestLogs,
     bus,
@@ -72,7 +76,9 @@ export async function createControlPlane(env: Env, ports: ControlPlanePorts): Pr
   return {
     async listen() {
       await app.listen(env.API_PORT);
-      return (app.getHttpServer().address() as { port: number }).port;
+      const port = (app.getHttpServer().address() as { port: number }).port;
+      outbound.addGatewayPorts(port);
+      return port;
     },
     close: () => app.close(),
     setupRequired: async () => (await auth.getSetupStatus()).setup_required,
@@ -80,5 +86,6 @@ export async function createControlPlane(env: Env, ports: ControlPlanePorts): Pr
     createConfigSource: () => new EmbeddedConfigSource(sync, bus, names.configChannel),
     processRequestLogBatch: (batch) => processor.processBatch(batch),
     deleteExpiredRequestLogs: () => deleteExpiredRequestLogs(requestLogs, env.REQUEST_LOG_RETENTION_DAYS),
+    addGatewayPorts: (...ports) => outbound.addGatewayPorts(...ports),
   };
 }

@@ -63,6 +63,22 @@ describe('parseEnv', () => {
     ]);
   });
 
+  it('parses the outbound rules and the gateway ports, refusing entries it cannot read', () => {
+    expect(parseEnv({})).toMatchObject({
+      GATEHOUSE_UPSTREAM_ALLOW: ['loopback', 'private'],
+      GATEHOUSE_UPSTREAM_DENY: [],
+      GATEHOUSE_GATEWAY_PORTS: [8080, 8081],
+      GATEHOUSE_GATEWAY_HOSTS: [],
+    });
+    expect(parseEnv({ GATEHOUSE_UPSTREAM_ALLOW: 'private', GATEHOUSE_GATEWAY_PORTS: '8080, 8082' })).toMatchObject({
+      GATEHOUSE_UPSTREAM_ALLOW: ['private'],
+      GATEHOUSE_GATEWAY_PORTS: [8080, 8082],
+    });
+    expect(() => parseEnv({ GATEHOUSE_UPSTREAM_DENY: 'nope!' })).toThrow(EnvError);
+    expect(() => parseEnv({ GATEHOUSE_GATEWAY_PORTS: '8080,http' })).toThrow(EnvError);
+    expect(() => parseEnv({ GATEHOUSE_GATEWAY_PORTS: '70000' })).toThrow(EnvError);
+  });
+
   it('requires the bootstrap admin email and password together', () => {
     expect(() => parseEnv({ GATEHOUSE_ADMIN_EMAIL: 'admin@example.com' })).toThrow(/must be set together/);
   });

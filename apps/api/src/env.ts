@@ -1,7 +1,7 @@
 // The control plane's environment (DESIGN.md §3), parsed once at boot. Nothing else reads process.env: the parsed
 // value is provided to Nest as ENV and passed explicitly everywhere else.
 import { randomBytes } from 'node:crypto';
-import { redisPrefixSchema } from '@gatehouse/contracts';
+import { compileOutboundRules, defaultUpstreamAllow, redisPrefixSchema, splitOutboundList } from '@gatehouse/contracts';
 import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
 import { isCidrOrAddress } from './traffic-policy/policy-engine';
@@ -11,6 +11,17 @@ const postgresUrl = z
   .describe('Postgres connection string');
 const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
 const port = z.coerce.number().int().min(0).max(65_535);
+
+/** GATEHOUSE_UPSTREAM_ALLOW / _DENY (contracts outbound-rules): range names, IPs/CIDRs and host names. */
+const outboundList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform(splitOutboundList)
+    .superRefine((entries, context) => {
+      const compiled = compileOutboundRules(entries, []);
+      if (!compiled.ok) context.addIssue({ code: 'custom', message: compiled.problems.join('; ') });
+    });
 
 export const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -31,6 +42,31 @@ export const EnvSchema = z.object({
         .filter((entry) => entry.length > 0),
     )
     .refine((entries) => entries.every(isCidrOrAddress), 'must be a comma-separated list of CIDRs or IP addresses'),
+  /** Where upstreams and JWKS URLs may point besides public addresses; the data planes enforce the same at dial time. */
+  GATEHOUSE_UPSTREAM_ALLOW: outboundList(defaultUpstreamAllow.join(',')),
+  GATEHOUSE_UPSTREAM_DENY: outboundList(''),
+  /**
+   * The data planes' traffic and admin ports: an upstream on this machine at one of them (or at API_PORT) is refused
+   * as UPSTREAM_IS_GATEWAY when saved. The embedded shape adds its data plane's bound ports itself.
+   */
+  GATEHOUSE_GATEWAY_PORTS: z
+    .string()
+    .default('8080,8081')
+    .transform(splitOutboundList)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^\d{1,5}$/, 'must be comma-separated port numbers')
+          .transform(Number),
+      ),
+    )
+    .refine((ports) => ports.every((port) => port >= 1 && port <= 65_535), 'ports are 1–65535'),
+  /** This gateway's public host names (e.g. its load balancer's): an upstream there is a loop. */
+  GATEHOUSE_GATEWAY_HOSTS: z
+    .string()
+    .default('')
+    .transform((text) => splitOutboundList(text).map((name) => name.toLowerCase())),
   /** The built dashboard served at `/`; unset → apps/dashboard/dist next to this app, when it has been built. */
   GATEHOUSE_DASHBOARD_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

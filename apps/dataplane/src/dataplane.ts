@@ -11,6 +11,7 @@ import {
   type JwksFetcher,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
+import type { OutboundRules } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
@@ -25,9 +26,11 @@ import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
 import { DataplaneMetrics } from './metrics.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
+import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
 import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
+import { randomLoopId } from './proxy/loop-detection.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
 import { createUpgradeProxy } from './proxy/websocket-proxy.js';
 
@@ -78,6 +81,24 @@ export interface DataplaneOptions {
   /** The most of a JSON request body read to check it for MCP messages (413 above). Default 4 MiB. */
   mcpMaxBodyBytes?: number;
   hopLimit?: number;
+  /**
+   * This installation's RFC 8586 CDN-Loop id, appended to every forwarded request; a request arriving with it is a
+   * loop (508 LOOP_DETECTED). `dataplaneOptionsFromEnv` derives it from the data-plane token, so every data plane of
+   * an installation shares it; default: random for this process.
+   */
+  loopId?: string;
+  /** A request arriving with this many CDN-Loop entries or more is refused as a loop (default 10). */
+  maxProxyHops?: number;
+  /**
+   * The operator's outbound rules (GATEHOUSE_UPSTREAM_ALLOW / _DENY), enforced when upstreams and JWKS URLs are
+   * dialed. Default: `defaultOutboundRules()` (loopback and private networks allowed; link-local, metadata,
+   * unspecified and reserved addresses refused). The data plane's own ports are always refused.
+   */
+  outboundRules?: OutboundRules;
+  /** Further ports that are this gateway's own (the embedded shape's API port). */
+  gatewayPorts?: readonly number[];
+  /** Host names that reach this gateway (its public names): an upstream there is a loop. */
+  gatewayHostNames?: readonly string[];
   jwks?: JwksFetcher;
   clock?: Clock;
   /** On stop, how long in-flight requests may finish before their connections are cut (default 10 s). */
@@ -120,10 +141,27 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       onFallback: (reason) => metrics.rateLimitFallbacks.inc({ reason }),
     });
   }
+  const outbound = new OutboundGuard(options.outboundRules, {
+    ports: [
+      ...(options.gatewayPorts ?? []),
+      ...[options.port, options.adminPort].filter((port): port is number => port !== 0 && port !== null),
+    ],
+    hostNames: options.gatewayHostNames ?? [],
+  });
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  // Every connection to an upstream or a JWKS URL is judged by the outbound rules after DNS (outbound-guard.ts).
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    pipelining: 1,
+    headersTimeout: idleTimeoutMs,
+    bodyTimeout: idleTimeoutMs,
+    connect: outbound.connector(),
+  });
   const shared: SharedPorts = {
     clock,
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
-    jwks: options.jwks ?? new HttpJwksFetcher(),
+    jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     circuitBreakers: new MemoryCircuitBreakers(),
   };
 
@@ -162,14 +200,6 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     logger,
   );
 
-  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
-  const dispatcher = new Agent({
-    keepAliveTimeout: 30_000,
-    connections: 256,
-    pipelining: 1,
-    headersTimeout: idleTimeoutMs,
-    bodyTimeout: idleTimeoutMs,
-  });
   const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
   metrics.trackSink(sink);
   const proxyDependencies: ProxyDependencies = {
@@ -183,6 +213,9 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     mcpMaxBodyBytes: options.mcpMaxBodyBytes ?? 4 * 1024 * 1024,
     idleTimeoutMs,
     hopLimit: options.hopLimit ?? 5,
+    loopId: options.loopId ?? randomLoopId(),
+    maxProxyHops: options.maxProxyHops ?? 10,
+    outbound,
   };
   const onRequest = createHttpProxy(proxyDependencies);
   const traffic: Server =
@@ -232,6 +265,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
         adminPort = (admin.address() as AddressInfo).port;
       }
       const port = (traffic.address() as AddressInfo).port;
+      // Known only now when the ports were 0: an upstream at either is this data plane itself.
+      outbound.addGatewayPorts(port, ...(adminPort === null ? [] : [adminPort]));
       logger.info(
         { port, adminPort, revision: store.appliedRevision, endpoints: store.current.endpointsById.size },
         'data plane listening',

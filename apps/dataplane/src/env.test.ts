@@ -25,6 +25,31 @@ describe('parseDataplaneEnv', () => {
     expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
   });
 
+  it('parses the outbound rules and the proxy hop limit, refusing entries it cannot read', () => {
+    const env = parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' });
+    expect(env).toMatchObject({
+      GATEHOUSE_UPSTREAM_ALLOW: ['loopback', 'private'],
+      GATEHOUSE_UPSTREAM_DENY: [],
+      GATEHOUSE_GATEWAY_HOSTS: [],
+      DATAPLANE_MAX_PROXY_HOPS: 10,
+    });
+    expect(
+      parseDataplaneEnv({
+        GATEHOUSE_DATAPLANE_TOKEN: 's',
+        GATEHOUSE_UPSTREAM_ALLOW: ' 10.0.0.0/8 , mcp.corp.example,',
+        GATEHOUSE_UPSTREAM_DENY: '10.9.0.0/16',
+        GATEHOUSE_GATEWAY_HOSTS: 'Gateway.Example.com',
+      }),
+    ).toMatchObject({
+      GATEHOUSE_UPSTREAM_ALLOW: ['10.0.0.0/8', 'mcp.corp.example'],
+      GATEHOUSE_UPSTREAM_DENY: ['10.9.0.0/16'],
+      GATEHOUSE_GATEWAY_HOSTS: ['gateway.example.com'],
+    });
+    expect(() =>
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', GATEHOUSE_UPSTREAM_ALLOW: 'loopback,10.0.0.0/99,bad host' }),
+    ).toThrow(/GATEHOUSE_UPSTREAM_ALLOW: "10\.0\.0\.0\/99" is not a CIDR; "bad host" is neither/);
+  });
+
   it('takes a key-safe GATEHOUSE_REDIS_PREFIX and refuses one that could collide or break hash tags', () => {
     expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' }).GATEHOUSE_REDIS_PREFIX).toBeUndefined();
     expect(

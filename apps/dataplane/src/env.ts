@@ -1,5 +1,5 @@
 import { compileCidrSet } from '@gatehouse/traffic-policy';
-import { redisPrefixSchema } from '@gatehouse/contracts';
+import { compileOutboundRules, defaultUpstreamAllow, redisPrefixSchema, splitOutboundList } from '@gatehouse/contracts';
 import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
 
@@ -32,6 +32,22 @@ const trustedProxies = z
         message: `not CIDRs: ${invalid.join(', ')} (write e.g. 10.0.0.0/8, 127.0.0.1/32)`,
       });
   });
+
+/** GATEHOUSE_UPSTREAM_ALLOW / _DENY: comma-separated range names, IPs/CIDRs and host names (contracts outbound-rules). */
+const outboundList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform(splitOutboundList)
+    .superRefine((entries, context) => {
+      const compiled = compileOutboundRules(entries, []);
+      if (!compiled.ok) context.addIssue({ code: 'custom', message: compiled.problems.join('; ') });
+    });
+
+const hostNames = z
+  .string()
+  .default('')
+  .transform((text) => splitOutboundList(text).map((name) => name.toLowerCase()));
 
 const url = (fallback: string | undefined) =>
   (fallback === undefined ? z.string() : z.string().default(fallback)).refine((text) => {
@@ -76,6 +92,18 @@ export const dataplaneEnvSchema = z.object({
     .describe("This installation's namespace in a shared Redis; the same value as the API's and the worker's."),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
   GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
+  GATEHOUSE_UPSTREAM_ALLOW: outboundList(defaultUpstreamAllow.join(',')).describe(
+    'Where upstreams and JWKS URLs may connect besides public addresses: loopback, private, link-local, metadata, CIDRs, host names.',
+  ),
+  GATEHOUSE_UPSTREAM_DENY: outboundList('').describe(
+    'Refused even when allowed above (CIDRs, host names, range names).',
+  ),
+  GATEHOUSE_GATEWAY_HOSTS: hostNames.describe(
+    "This gateway's public host names (e.g. its load balancer's): an upstream there is a forwarding loop.",
+  ),
+  DATAPLANE_MAX_PROXY_HOPS: positiveInt(10, 1_000).describe(
+    'A request arriving with this many CDN-Loop entries or more is refused (508 LOOP_DETECTED).',
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { redisNames } from '@gatehouse/contracts';
+import { compileOutboundRules, redisNames } from '@gatehouse/contracts';
 import { HttpConfigApi, RedisChangeFeed } from './config/config-source.js';
 import type { DataplaneOptions } from './dataplane.js';
 import type { DataplaneEnv } from './env.js';
 import { BullmqRequestEventSink } from './events/bullmq-event-sink.js';
 import { createLogger } from './logger.js';
+import { loopIdFromSecret } from './proxy/loop-detection.js';
 
 /**
  * The one mapping of the data plane's environment onto `DataplaneOptions`, used by the distributed shape's `main.ts`
@@ -38,6 +39,9 @@ export async function dataplaneOptionsFromEnv(
           logger,
           ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
         }));
+  const outbound = compileOutboundRules(env.GATEHOUSE_UPSTREAM_ALLOW, env.GATEHOUSE_UPSTREAM_DENY);
+  // env.ts already refused bad entries; this cannot fail for a parsed environment.
+  if (!outbound.ok) throw new Error(outbound.problems.join('; '));
   return {
     port: env.DATAPLANE_PORT,
     host: env.DATAPLANE_HOST,
@@ -59,6 +63,12 @@ export async function dataplaneOptionsFromEnv(
       : { heartbeatIntervalMs: env.DATAPLANE_HEARTBEAT_INTERVAL_MS }),
     maxBodyBytes: env.DATAPLANE_MAX_BODY_BYTES,
     mcpMaxBodyBytes: env.DATAPLANE_MCP_MAX_BODY_BYTES,
+    outboundRules: outbound.rules,
+    gatewayHostNames: env.GATEHOUSE_GATEWAY_HOSTS,
+    maxProxyHops: env.DATAPLANE_MAX_PROXY_HOPS,
+    // Every data plane holding the installation's token shares this CDN-Loop id, so a loop through another data
+    // plane of the same installation is recognized too; the HMAC does not reveal the token.
+    loopId: loopIdFromSecret(env.GATEHOUSE_DATAPLANE_TOKEN),
     collectProcessMetrics: true,
     ...overrides,
   };

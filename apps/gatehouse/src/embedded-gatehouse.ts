@@ -97,9 +97,12 @@ export async function startEmbeddedGatehouse(options: EmbeddedGatehouseOptions):
         logger: options.dataplaneLogger,
         dataDirectory: join(dataDirectory, 'dataplane'),
         dataplaneId: dataplaneEnv.DATAPLANE_ID ?? 'embedded',
+        // The API shares this process: an upstream at its port is the gateway too.
+        gatewayPorts: [apiPort],
       }),
     );
     const { port: dataplanePort, adminPort } = await dataplane.start();
+    running.addGatewayPorts(dataplanePort, ...(adminPort === null ? [] : [adminPort]));
     return {
       apiPort,
       dataplanePort,

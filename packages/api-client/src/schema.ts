@@ -2306,7 +2306,7 @@ export interface operations {
           'application/json': components['schemas']['Endpoint'];
         };
       };
-      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
+      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, UPSTREAM_IS_GATEWAY (the upstream is one of the gateway’s own listeners), UPSTREAM_FORBIDDEN (outside GATEHOUSE_UPSTREAM_ALLOW/_DENY), ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2462,7 +2462,7 @@ export interface operations {
           'application/json': components['schemas']['Endpoint'];
         };
       };
-      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
+      /** @description VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, UPSTREAM_IS_GATEWAY (the upstream is one of the gateway’s own listeners), UPSTREAM_FORBIDDEN (outside GATEHOUSE_UPSTREAM_ALLOW/_DENY), ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE */
       400: {
         headers: {
           [name: string]: unknown;

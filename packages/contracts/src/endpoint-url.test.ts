@@ -11,8 +11,8 @@ describe('parseEndpointUrl', () => {
     // A trailing dot names the same host; leading and trailing blanks are the user's, not the URL's.
     ['https://mcp.example.internal.', 'internal', { url: 'https://mcp.example.internal' }],
     ['  https://a.example.com  ', 'cloud', { url: 'https://a.example.com' }],
-    // An IPv4 literal is a valid Host to route on (local testing).
-    ['http://127.0.0.1:8080', 'cloud', { url: 'http://127.0.0.1:8080', host: '127.0.0.1' }],
+    ['https://*.example.co.uk', 'cloud', { host: '*.example.co.uk' }],
+    ['https://*.mcp.example.com', 'cloud', { host: '*.mcp.example.com' }],
   ] as const)('accepts %s (%s)', (text, type, expected) => {
     const parsed = parseEndpointUrl(text, type);
     expect(parsed).toEqual({ ok: true, value: expect.objectContaining(expected) as unknown });
@@ -59,6 +59,16 @@ describe('parseEndpointUrl', () => {
     ['https://a.*.com', 'cloud', 'is not a valid host name'],
     ['https://under_score.example.com', 'cloud', '"under_score.example.com" is not a valid host name'],
     ['https://[::1]', 'cloud', 'is not a valid host name'],
+    // A wildcard on a bare public suffix claims every site under it (issue 12, item 13).
+    ['https://*.com', 'cloud', '"*.com" is a wildcard on the public suffix "com"'],
+    ['https://*.co.uk', 'cloud', '"*.co.uk" is a wildcard on the public suffix "co.uk"'],
+    ['https://*.github.io', 'cloud', 'is a wildcard on the public suffix "github.io"'],
+    ['https://*.COM.', 'cloud', 'is a wildcard on the public suffix "com"'],
+    // IP literals, in every spelling WHATWG URL normalizes to dotted form.
+    ['http://127.0.0.1:8080', 'cloud', '"127.0.0.1" is an IP address; an endpoint host must be a DNS name'],
+    ['https://203.0.113.7', 'cloud', 'is an IP address'],
+    ['http://2130706433', 'cloud', '"127.0.0.1" is an IP address'],
+    ['http://0x7f.1', 'cloud', '"127.0.0.1" is an IP address'],
     [`https://${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`, 'cloud', 'valid host'],
   ] as const)('rejects %s (%s)', (text, type, problem) => {
     const parsed = parseEndpointUrl(text, type);

@@ -1,7 +1,8 @@
 // Endpoint and upstream URL rules (DESIGN.md §4), the one copy. The API enforces them, the CLI spells declarative
 // files the way the API stores them, the dashboard checks a form as the user types, and the engine checks
 // forward-internal targets; all four call these functions, so a URL one of them accepts the others accept too.
-// Pure: WHATWG URL only, so it runs in Node and in the browser.
+// Pure: WHATWG URL and tldts (the Public Suffix List) only, so it runs in Node and in the browser.
+import { parse as parseDomain } from 'tldts';
 
 export const endpointTypes = ['cloud', 'internal'] as const;
 export type EndpointType = (typeof endpointTypes)[number];
@@ -23,6 +24,7 @@ export interface EndpointAddress {
 const hostLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const hostPattern = new RegExp(`^(?:\\*\\.)?(?:${hostLabel}\\.)*${hostLabel}$`);
 const maxHostLength = 253;
+const ipv4Pattern = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** Long enough to recognize the text, short enough that an error message stays one line. */
 const quotedTextLength = 200;
 
@@ -66,8 +68,8 @@ const upstreamWording: HttpUrlWording = {
 };
 
 /**
- * An endpoint URL: http or https, a DNS host or IPv4 literal (a leading `*.` for wildcard cloud hosts), no
- * credentials, path, query or fragment. With `expectedType`, the host must agree with it: internal hosts end in
+ * An endpoint URL: http or https, a DNS host (a leading `*.` for wildcard cloud hosts, never directly on a public
+ * suffix; no IP literals), no credentials, path, query or fragment. With `expectedType`, the host must agree with it: internal hosts end in
  * `.internal`, cloud hosts never do, and internal endpoints cannot be wildcards.
  */
 export function parseEndpointUrl(text: string, expectedType?: EndpointType): UrlCheck<EndpointAddress> {
@@ -87,6 +89,19 @@ export function parseEndpointUrl(text: string, expectedType?: EndpointType): Url
   if (expectedType === 'cloud' && type === 'internal') return invalid('Cloud endpoint hosts must not end in .internal');
   if (expectedType === 'internal' && type === 'cloud') return invalid('Internal endpoint hosts must end in .internal');
   if (type === 'internal' && host.startsWith('*.')) return invalid('Internal endpoints cannot use wildcard hosts');
+  // Data planes route on the Host header: an IP literal is whatever address a client happened to dial, not a name
+  // the endpoint owns, and it would capture every request sent to the gateway's address.
+  if (ipv4Pattern.test(host))
+    return invalid(`"${host}" is an IP address; an endpoint host must be a DNS name such as mcp.example.com`);
+  if (host.startsWith('*.')) {
+    const suffix = host.slice(2);
+    // A wildcard directly on a public suffix (`*.com`, `*.co.uk`, `*.github.io`) would claim every site under it.
+    const domain = parseDomain(suffix, { allowPrivateDomains: true });
+    if (domain.publicSuffix === suffix || domain.domain === null)
+      return invalid(
+        `"${host}" is a wildcard on the public suffix "${suffix}"; put the wildcard under a domain you own, e.g. *.example.${suffix}`,
+      );
+  }
   const proto = parsed.protocol === 'https:' ? 'https' : 'http';
   const defaultPort = proto === 'https' ? 443 : 80;
   const port = parsed.port === '' ? defaultPort : Number(parsed.port);

@@ -62,6 +62,18 @@ export const runtimeErrorCodes = {
     reason: 'forward-internal produced a URL that is not an http(s) `.internal` URL.',
   },
   FORWARD_HOP_LIMIT: { status: 508, reason: 'forward-internal chained through more internal endpoints than allowed.' },
+  LOOP_DETECTED: {
+    status: 508,
+    reason: 'The request already passed this data plane (its CDN-Loop id) or too many proxies: a forwarding loop.',
+  },
+  UPSTREAM_IS_GATEWAY: {
+    status: 508,
+    reason: "The upstream address is one of the gateway's own listeners (a forwarding loop); it is never dialed.",
+  },
+  UPSTREAM_FORBIDDEN: {
+    status: 502,
+    reason: 'The upstream resolved to an address outside the operator allow list (GATEHOUSE_UPSTREAM_ALLOW/DENY).',
+  },
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     reason: "The internal endpoint's upstream refused the connection or failed mid-response.",

@@ -20,6 +20,10 @@ export const ErrorCode = {
   ENDPOINT_SCHEME_IMMUTABLE: 'ENDPOINT_SCHEME_IMMUTABLE',
   /** upstream_url missing, invalid, or given for a cloud endpoint. */
   ENDPOINT_UPSTREAM_INVALID: 'ENDPOINT_UPSTREAM_INVALID',
+  /** upstream_url (or a JWKS URL) is one of the gateway's own listeners: every request would loop through it. */
+  UPSTREAM_IS_GATEWAY: 'UPSTREAM_IS_GATEWAY',
+  /** upstream_url (or a JWKS URL) points where GATEHOUSE_UPSTREAM_ALLOW / _DENY do not allow (link-local, metadata…). */
+  UPSTREAM_FORBIDDEN: 'UPSTREAM_FORBIDDEN',
   /** request_log_capture turned on for an internal endpoint: only the cloud endpoint a request arrives at captures. */
   ENDPOINT_CAPTURE_UNSUPPORTED: 'ENDPOINT_CAPTURE_UNSUPPORTED',
   ENDPOINT_NOT_FOUND: 'ENDPOINT_NOT_FOUND',
@@ -71,6 +75,8 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.ENDPOINT_URL_INVALID:
     case ErrorCode.ENDPOINT_SCHEME_IMMUTABLE:
     case ErrorCode.ENDPOINT_UPSTREAM_INVALID:
+    case ErrorCode.UPSTREAM_IS_GATEWAY:
+    case ErrorCode.UPSTREAM_FORBIDDEN:
     case ErrorCode.ENDPOINT_CAPTURE_UNSUPPORTED:
       return 400;
     case ErrorCode.UNAUTHENTICATED:

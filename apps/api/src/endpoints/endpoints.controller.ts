@@ -28,7 +28,7 @@ import { EndpointsService } from './endpoints.service';
 
 const badRequest = ApiBadRequestResponse({
   description:
-    'VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE',
+    'VALIDATION_FAILED, POLICY_INVALID (details carry line/column), POLICY_REQUIRED, ENDPOINT_URL_INVALID, ENDPOINT_UPSTREAM_INVALID, UPSTREAM_IS_GATEWAY (the upstream is one of the gateway’s own listeners), UPSTREAM_FORBIDDEN (outside GATEHOUSE_UPSTREAM_ALLOW/_DENY), ENDPOINT_CAPTURE_UNSUPPORTED, ENDPOINT_SCHEME_IMMUTABLE',
   standardSchema: ErrorResponseSchema,
 });
 const notFound = ApiNotFoundResponse({ description: 'ENDPOINT_NOT_FOUND', standardSchema: ErrorResponseSchema });

@@ -6,7 +6,9 @@ import type { ConfigPublisherService } from '../config-publisher/config-publishe
 import type { PolicyValidationService } from '../traffic-policy/policy-validation.service';
 import type { CreateEndpointInput } from './endpoints.dto';
 import type { EndpointsRepository } from './endpoints.repository';
+import { parseEnv } from '../env';
 import { EndpointsService } from './endpoints.service';
+import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
 
 const notTerminating = {
   code: 'POLICY_NOT_TERMINATING',
@@ -32,6 +34,7 @@ function createService(policyValid: boolean) {
     repository as unknown as EndpointsRepository,
     policies as unknown as PolicyValidationService,
     publisher as unknown as ConfigPublisherService,
+    new OutboundTargetsService(parseEnv({})),
   );
   return { service, repository, policies, publisher };
 }

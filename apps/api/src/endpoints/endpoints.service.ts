@@ -17,6 +17,7 @@ import type {
   UpdateEndpointInput,
 } from './endpoints.dto';
 import { presentEndpoint } from './endpoints.presenter';
+import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
 import { type EndpointChanges, EndpointsRepository, type NewPolicyVersion } from './endpoints.repository';
 
 /** The stored spelling of a URL given as a filter; text that is no endpoint URL is kept as is (it matches nothing). */
@@ -31,6 +32,7 @@ export class EndpointsService {
     private readonly endpoints: EndpointsRepository,
     private readonly policies: PolicyValidationService,
     private readonly publisher: ConfigPublisherService,
+    private readonly outbound: OutboundTargetsService,
   ) {}
 
   async listEndpoints(query: ListEndpointsQuery): Promise<EndpointListResponse> {
@@ -187,6 +189,9 @@ export class EndpointsService {
         { path: 'upstream_url', message: 'required for internal endpoints' },
       ]);
     }
-    return requireUpstreamUrl(upstreamUrl);
+    const normalized = requireUpstreamUrl(upstreamUrl);
+    // Not the gateway itself (a forwarding loop), nor an address the operator's outbound rules refuse.
+    this.outbound.assertUpstreamAllowed(normalized);
+    return normalized;
   }
 }

@@ -1,5 +1,11 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
-import { parseCidr, policyDocumentJsonSchema, validatePolicy as validateWithEngine } from '@gatehouse/traffic-policy';
+import {
+  formatPath,
+  parse,
+  parseCidr,
+  policyDocumentJsonSchema,
+  validatePolicy as validateWithEngine,
+} from '@gatehouse/traffic-policy';
 
 export interface PolicyIssue {
   code: string;
@@ -35,4 +41,52 @@ export const policyJsonSchema: Record<string, unknown> = policyDocumentJsonSchem
  */
 export function isCidrOrAddress(value: string): boolean {
   return parseCidr(value) !== undefined;
+}
+
+/** A URL the gateway fetches at request time on a policy's behalf (jwt-validation JWKS), with where it is written. */
+export interface PolicyFetchTarget {
+  url: string;
+  path: string;
+  line: number;
+  column: number;
+}
+
+/** Every jwt-validation `jws.keys.sources.additional_jkus` entry of a policy that parses (others have no targets). */
+export function policyFetchTargets(text: string): PolicyFetchTarget[] {
+  const parsed = parse(text);
+  const document = parsed.document;
+  if (document === null || typeof document !== 'object') return [];
+  const targets: PolicyFetchTarget[] = [];
+  for (const [phase, rules] of Object.entries(document as Record<string, unknown>)) {
+    if (!Array.isArray(rules)) continue;
+    rules.forEach((rule: unknown, ruleIndex) => {
+      const actions = (rule as { actions?: unknown } | null)?.actions;
+      if (!Array.isArray(actions)) return;
+      actions.forEach((action: unknown, actionIndex) => {
+        const { type, config } = (action ?? {}) as { type?: unknown; config?: unknown };
+        if (type !== 'jwt-validation') return;
+        const jkus = (config as { jws?: { keys?: { sources?: { additional_jkus?: unknown } } } } | undefined)?.jws?.keys
+          ?.sources?.additional_jkus;
+        if (!Array.isArray(jkus)) return;
+        jkus.forEach((url: unknown, index) => {
+          if (typeof url !== 'string') return;
+          const path = [
+            phase,
+            ruleIndex,
+            'actions',
+            actionIndex,
+            'config',
+            'jws',
+            'keys',
+            'sources',
+            'additional_jkus',
+            index,
+          ];
+          const position = parsed.locate(path);
+          targets.push({ url, path: formatPath(path), line: position.line, column: position.column });
+        });
+      });
+    });
+  }
+  return targets;
 }

@@ -4,7 +4,8 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { LOGGER } from '../common/logger';
 import { InternalEndpointUrlsRepository } from './internal-endpoint-urls.repository';
-import { type PolicyIssue, type PolicyValidationResult, validatePolicyText } from './policy-engine';
+import { OutboundTargetsService } from './outbound-targets.service';
+import { type PolicyIssue, type PolicyValidationResult, policyFetchTargets, validatePolicyText } from './policy-engine';
 
 export type EndpointType = 'cloud' | 'internal';
 
@@ -17,12 +18,15 @@ export class PolicyValidationService {
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly internalEndpointUrls: InternalEndpointUrlsRepository,
+    private readonly outbound: OutboundTargetsService,
   ) {}
 
   async validatePolicy(text: string, endpointType: EndpointType): Promise<PolicyValidationResult> {
     const internalEndpointUrls = await this.internalEndpointUrls.listInternalEndpointUrls();
     try {
-      return validatePolicyText(text, { endpointType, internalEndpointUrls });
+      const result = validatePolicyText(text, { endpointType, internalEndpointUrls });
+      const refused = this.refusedFetchTargets(text);
+      return refused.length === 0 ? result : { ...result, valid: false, errors: [...result.errors, ...refused] };
     } catch (error) {
       this.logger.error({ err: error }, 'the policy engine threw while validating');
       const issue: PolicyIssue = {
@@ -35,6 +39,21 @@ export class PolicyValidationService {
       };
       return { valid: false, errors: [issue], warnings: [] };
     }
+  }
+
+  /**
+   * JWKS URLs are fetched when a request arrives, on the editor's behalf: the same outbound rules as upstreams apply
+   * (and https only unless the allow list names the host), so a policy cannot point the gateway at the metadata
+   * service, its own admin port or an internal network the operator did not open.
+   */
+  private refusedFetchTargets(text: string): PolicyIssue[] {
+    return policyFetchTargets(text).flatMap(({ url, path, line, column }) => {
+      const verdict = this.outbound.checkFetchUrl(url);
+      if (verdict.allowed) return [];
+      return [
+        { code: verdict.code, message: `JWKS URL: ${verdict.problem}`, path, line, column, severity: 'error' as const },
+      ];
+    });
   }
 
   /** Validates and throws POLICY_INVALID (400, every issue in details) unless the policy can be saved. */

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { InternalEndpointUrlsRepository } from './internal-endpoint-urls.repository';
+import { OutboundTargetsService } from './outbound-targets.service';
 import { PolicyValidationService } from './policy-validation.service';
 import { TrafficPolicyController } from './traffic-policy.controller';
 
 @Module({
   controllers: [TrafficPolicyController],
-  providers: [PolicyValidationService, InternalEndpointUrlsRepository],
-  exports: [PolicyValidationService],
+  providers: [PolicyValidationService, InternalEndpointUrlsRepository, OutboundTargetsService],
+  exports: [PolicyValidationService, OutboundTargetsService],
 })
 export class TrafficPolicyModule {}

@@ -1,5 +1,7 @@
 import type { JwksFetcher } from '@gatehouse/traffic-policy';
+import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
+import { OutboundRefusedError, type OutboundGuard } from './outbound-guard.js';
 
 /** A JWK as parsed JSON (the engine's port speaks the DOM's JsonWebKey; the data plane does not load the DOM library). */
 interface JsonWebKey {
@@ -20,8 +22,25 @@ export interface HttpJwksFetcherOptions {
   maxStaleMs?: number;
   timeoutMs?: number;
   maxEntries?: number;
+  /** The data plane's dispatcher, whose connector applies the outbound rules to the address actually dialed. */
   dispatcher?: Dispatcher;
+  /** The outbound rules: a JWKS URL must be https unless the allow list names its host (checked before fetching). */
+  outbound?: OutboundGuard;
+  /** Where fetch failures are told in full (the request and its trace only get a generic error). */
+  logger?: Logger;
   now?: () => number;
+}
+
+/**
+ * What the engine (and so the decision trace, and a policy that interpolates the action's result) gets when the keys
+ * cannot be fetched: one sentence, the same for a refused URL, a closed port, a timeout or a bad document, so the
+ * failure is no oracle for probing the network. The real reason is in the data plane's log.
+ */
+export class JwksUnavailableError extends Error {
+  constructor() {
+    super('the JWKS could not be fetched (the reason is in the data plane log)');
+    this.name = 'JwksUnavailableError';
+  }
 }
 
 /**
@@ -64,26 +83,35 @@ export class HttpJwksFetcher implements JwksFetcher {
 
   async #fetch(url: string, entry: CacheEntry): Promise<readonly JsonWebKey[]> {
     try {
-      const response = await request(url, {
-        method: 'GET',
-        headers: { accept: 'application/jwk-set+json, application/json' },
-        signal: AbortSignal.timeout(this.#timeoutMs),
-        ...(this.options.dispatcher === undefined ? {} : { dispatcher: this.options.dispatcher }),
-      });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        throw new Error(`JWKS ${url} answered ${response.statusCode}`);
-      }
-      const document = (await response.body.json()) as { keys?: unknown };
-      if (!Array.isArray(document.keys)) throw new Error(`JWKS ${url} has no keys array`);
-      const keys = Object.freeze(
-        document.keys.filter((key): key is JsonWebKey => key !== null && typeof key === 'object'),
-      );
-      entry.keys = keys;
-      entry.fetchedAt = this.#now();
-      return keys;
+      return await this.#download(url, entry);
+    } catch (error) {
+      this.options.logger?.warn({ err: error, jwksUrl: url }, 'JWKS fetch failed');
+      throw new JwksUnavailableError();
     } finally {
       entry.pending = undefined;
     }
+  }
+
+  async #download(url: string, entry: CacheEntry): Promise<readonly JsonWebKey[]> {
+    const verdict = this.options.outbound?.checkFetchUrl(url);
+    if (verdict !== undefined && !verdict.allowed) throw new OutboundRefusedError(verdict);
+    const response = await request(url, {
+      method: 'GET',
+      headers: { accept: 'application/jwk-set+json, application/json' },
+      signal: AbortSignal.timeout(this.#timeoutMs),
+      ...(this.options.dispatcher === undefined ? {} : { dispatcher: this.options.dispatcher }),
+    });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new Error(`JWKS ${url} answered ${response.statusCode}`);
+    }
+    const document = (await response.body.json()) as { keys?: unknown };
+    if (!Array.isArray(document.keys)) throw new Error(`JWKS ${url} has no keys array`);
+    const keys = Object.freeze(
+      document.keys.filter((key): key is JsonWebKey => key !== null && typeof key === 'object'),
+    );
+    entry.keys = keys;
+    entry.fetchedAt = this.#now();
+    return keys;
   }
 }

@@ -15,6 +15,7 @@ import {
 import { routeByHost, type LoadedEndpoint, type RuntimeConfig } from '../config/runtime-config.js';
 import { normalizeSocketAddress } from './client-ip.js';
 import { headerMapOf, requestTargetOf, upstreamHeaders } from './headers.js';
+import { cdnLoopHeader, detectLoop } from './loop-detection.js';
 import {
   gatewayError,
   runRequestPhase,
@@ -152,6 +153,22 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     hops: noHops,
   };
 
+  // A request that already passed this installation (its CDN-Loop id) is a forwarding loop: answered here, before
+  // any policy runs or the upstream is dialed again, so the loop ends at this hop with this one request-log row.
+  const loop = detectLoop(headers, deps.loopId, deps.maxProxyHops);
+  if (loop.loop) {
+    record.errorCode = 'LOOP_DETECTED';
+    deps.logger.warn(
+      { endpoint: endpoint.facts.url, reason: loop.reason, cdnLoopEntries: loop.hops },
+      'forwarding loop refused (CDN-Loop)',
+    );
+    const message =
+      loop.reason === 'own-id'
+        ? 'this request already passed this gateway (CDN-Loop): a forwarding loop. Check the upstream URLs.'
+        : `this request passed ${loop.hops} proxies (CDN-Loop), more than the limit of ${deps.maxProxyHops}.`;
+    return { kind: 'respond', record, admitted, response: gatewayError('LOOP_DETECTED', message) };
+  }
+
   try {
     // The MCP message in the body, whatever the policy: rules, mcp-tools and the request log all read these facts, and
     // a body that cannot be judged does not pass.
@@ -206,7 +223,8 @@ export async function admitRequest<Body extends RequestBody | undefined>(
 
 /**
  * The request headers for the upstream, whichever way the entry point talks to it: `Host` kept unless the internal
- * endpoint rewrites it, `X-Forwarded-*` set (a trusted proxy's chain extended), hop-by-hop headers dropped.
+ * endpoint rewrites it, `X-Forwarded-*` set (a trusted proxy's chain extended), hop-by-hop headers dropped, this
+ * installation's id appended to `CDN-Loop`.
  */
 export function upstreamHeadersFor(
   deps: ProxyDependencies,
@@ -215,7 +233,7 @@ export function upstreamHeadersFor(
   bufferedBody: boolean,
 ): string[] {
   const peer = normalizeSocketAddress(admitted.socket.remoteAddress);
-  return upstreamHeaders({
+  const headers = upstreamHeaders({
     headers: admitted.request.headers,
     hostHeader: admitted.hostHeader,
     rewriteHost: target.synced.upstream_host_header === 'rewrite' ? target.upstream.host : undefined,
@@ -225,6 +243,9 @@ export function upstreamHeadersFor(
     scheme: admitted.request.scheme,
     bufferedBody,
   });
+  // RFC 8586: appended after whatever the client sent (kept), so the request is recognized if it comes back.
+  headers.push(cdnLoopHeader, deps.loopId);
+  return headers;
 }
 
 function collectSecrets(headers: HeaderMap): string[] {

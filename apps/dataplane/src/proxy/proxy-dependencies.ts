@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigStore } from '../config/config-store.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
+import type { OutboundGuard } from '../ports/outbound-guard.js';
 import type { ClientIpResolver } from './client-ip.js';
 
 /**
@@ -25,4 +26,10 @@ export interface ProxyDependencies {
   idleTimeoutMs: number;
   /** How many forward-internal hops one request may take. */
   hopLimit: number;
+  /** This installation's RFC 8586 CDN-Loop id (`loop-detection.ts`). */
+  loopId: string;
+  /** More CDN-Loop entries than this on arrival is a loop across proxies. */
+  maxProxyHops: number;
+  /** The operator's outbound rules at dial time (upstreams, upgrades). */
+  outbound: OutboundGuard;
 }

@@ -13,6 +13,7 @@ import {
 } from './body-transforms.js';
 import { headerMapOf, headerMapOfResponse, responseHeaderList } from './headers.js';
 import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
+import { outboundErrorCodes } from '../ports/outbound-guard.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import type { BodyPrefix } from './request-log-capture.js';
@@ -142,12 +143,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     recordBreakers(this.admitted.config, this.admitted.hops, true);
+    // A refused dial names the address and the rule; that is for the operator's log, not for the client.
     this.deps.logger.warn(
       { err: error, upstream: this.target.upstream.origin, endpoint: this.target.facts.id },
       'upstream request failed',
     );
-    const message =
-      code === 'UPSTREAM_TIMEOUT' ? 'the upstream did not answer in time.' : 'the upstream could not be reached.';
+    const message = upstreamErrorMessage(code);
     respondAfterResponsePhase(this.admitted, gatewayError(code, message), this.res).catch(() => this.res.destroy());
   }
 
@@ -265,6 +266,16 @@ function hasResponseRules(hop: Hop): boolean {
   );
 }
 
+/** What the client is told: the code says which case; the address and the rule that refused it stay in the log. */
+export function upstreamErrorMessage(code: RuntimeErrorCode): string {
+  if (code === 'UPSTREAM_TIMEOUT') return 'the upstream did not answer in time.';
+  if (code === 'UPSTREAM_IS_GATEWAY')
+    return "the upstream is this gateway's own listener (a forwarding loop); it was not contacted.";
+  if (code === 'UPSTREAM_FORBIDDEN')
+    return "the upstream address is outside the operator's allow list; it was not contacted.";
+  return 'the upstream could not be reached.';
+}
+
 /** The client went away: the upstream request is aborted on purpose. */
 class ClientClosedError extends Error {
   constructor() {
@@ -291,8 +302,11 @@ function recordBreakers(config: RuntimeConfig, hops: readonly Hop[], failed: boo
   }
 }
 
-function upstreamErrorCode(error: unknown): RuntimeErrorCode {
+/** The runtime code for a failed upstream request; also used by the upgrade path. */
+export function upstreamErrorCode(error: unknown): RuntimeErrorCode {
   const code = (error as { code?: string } | undefined)?.code;
+  if (code === outboundErrorCodes.UPSTREAM_IS_GATEWAY) return 'UPSTREAM_IS_GATEWAY';
+  if (code === outboundErrorCodes.UPSTREAM_FORBIDDEN) return 'UPSTREAM_FORBIDDEN';
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
     ? 'UPSTREAM_TIMEOUT'
     : 'UPSTREAM_UNAVAILABLE';

@@ -5,7 +5,9 @@ import type { SyntheticResponse } from '@gatehouse/traffic-policy';
 import { admitRequest, upstreamHeadersFor, type AdmittedRequest } from './admit-request.js';
 import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList } from './headers.js';
 import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
+import { OutboundRefusedError } from '../ports/outbound-guard.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
+import { upstreamErrorCode, upstreamErrorMessage } from './upstream-exchange.js';
 
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through the same admission as any
@@ -83,17 +85,32 @@ function spliceUpstream(
   outgoingHeaders.connection = 'Upgrade';
   outgoingHeaders.upgrade = request.headers.get('upgrade')?.[0] ?? 'websocket';
 
+  // The outbound rules (outbound-guard.ts): an IP literal or localhost is judged now, a name by `lookup`, the peer
+  // actually connected once the socket is up.
+  const upstreamPort = Number(upstreamUrl.port || (upstreamUrl.protocol === 'https:' ? 443 : 80));
+  const before = deps.outbound.checkHost(upstreamUrl.hostname, upstreamPort);
+  if (!before.allowed) {
+    refuseUpgrade(deps, admitted, new OutboundRefusedError(before));
+    return;
+  }
   record.markUpstreamStart();
   const send = upstreamUrl.protocol === 'https:' ? httpsRequest : httpRequest;
   const upstreamRequest = send({
     host: upstreamUrl.hostname,
     port: upstreamUrl.port,
+    lookup: deps.outbound.lookup,
     method: request.method,
     path: `${target.upstream.basePath}${request.path}${request.query === '' ? '' : `?${request.query}`}`,
     headers: outgoingHeaders,
     timeout: deps.idleTimeoutMs,
   });
   socket.once('close', () => upstreamRequest.destroy());
+  upstreamRequest.once('socket', (upstreamSocket) =>
+    upstreamSocket.once('connect', () => {
+      const refused = deps.outbound.checkSocket(upstreamSocket, upstreamUrl.hostname);
+      if (refused !== undefined) upstreamRequest.destroy(refused);
+    }),
+  );
   upstreamRequest.on('upgrade', (response, upstreamSocket, upstreamHead) => {
     record.markUpstreamHeaders();
     const lines = [statusLine(response.statusCode ?? 101, response.statusMessage, 'Switching Protocols')];
@@ -122,15 +139,21 @@ function spliceUpstream(
   upstreamRequest.on('timeout', () =>
     upstreamRequest.destroy(Object.assign(new Error('upstream timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
   );
-  upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
-    if (socket.destroyed) return;
-    const code = error.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-    record.errorCode = code;
-    const response = gatewayError(code, 'the upstream could not be reached.');
-    writeRawResponse(socket, response);
-    record.finish(response.status, deps.sink, deps.metrics);
-  });
+  upstreamRequest.on('error', (error: NodeJS.ErrnoException) => refuseUpgrade(deps, admitted, error));
   upstreamRequest.end();
+}
+
+/** The upstream could not be used: the client gets the gateway's error response (the details go to the log). */
+function refuseUpgrade(deps: ProxyDependencies, admitted: AdmittedRequest<undefined>, error: unknown): void {
+  const { socket, record } = admitted;
+  if (socket.destroyed) return;
+  const code = upstreamErrorCode(error);
+  if (error instanceof OutboundRefusedError)
+    deps.logger.warn({ endpoint: record.endpoint?.facts.url, problem: error.message }, 'upstream refused');
+  record.errorCode = code;
+  const response = gatewayError(code, upstreamErrorMessage(code));
+  writeRawResponse(socket, response);
+  record.finish(response.status, deps.sink, deps.metrics);
 }
 
 const noSkippedHeaders: ReadonlySet<string> = new Set();
