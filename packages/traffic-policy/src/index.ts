@@ -80,6 +80,7 @@ export { internalTargetOf } from './actions/forward-internal.js';
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseIp, isPrivateIp } from './ip.js';
 export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
 export { detectMcp, maxMcpDetectionBytes } from './mcp.js';
+export { callerOf } from './caller.js';
 export { sha256Hex } from './codecs.js';
 export { parseDuration } from './duration.js';
 export { celEnvironment, compileExpression } from './cel-environment.js';
