@@ -113,14 +113,15 @@ describe('MCP OAuth resource server recipe', () => {
   });
 
   it('runs the SDK client through discovery and the token request for this resource, then calls an admin tool', async () => {
-    const { client, close } = await connectWithOAuth('admin', 'admin-secret');
+    const session = await connectWithOAuth('admin', 'admin-secret');
+    const client = session.client;
     try {
       const tools = await client.listTools();
       expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['add', 'countdown']);
       const result = await client.callTool({ name: 'add', arguments: { a: 20, b: 22 } });
       expect(result.content).toEqual([{ type: 'text', text: '42' }]);
     } finally {
-      await close();
+      await session.close();
     }
     // One token, asked for this resource (RFC 8707) after discovery through the 401 challenge and the metadata. (The
     // SDK's client_credentials flow asks for the client's configured scope, not the challenge's.)
@@ -139,7 +140,8 @@ describe('MCP OAuth resource server recipe', () => {
   });
 
   it('answers insufficient_scope until the authorization server grants the scope (the SDK retries once)', async () => {
-    const { client, close } = await connectWithOAuth('reader', 'reader-secret');
+    const session = await connectWithOAuth('reader', 'reader-secret');
+    const client = session.client;
     try {
       expect((await client.listTools()).tools.length).toBe(2);
       await expect(client.callTool({ name: 'add', arguments: { a: 1, b: 1 } })).rejects.toThrow(
@@ -149,7 +151,7 @@ describe('MCP OAuth resource server recipe', () => {
         content: [{ type: 'text', text: 'liftoff' }],
       });
     } finally {
-      await close();
+      await session.close();
     }
     // The 403 insufficient_scope made the SDK ask for a new token once; the server still would not grant mcp:admin.
     expect(issuer.tokenRequests.filter((request) => request.client === 'reader')).toHaveLength(2);
