@@ -140,7 +140,14 @@ function describeWalkthrough<S extends Shape>(
       expect(ipRule.expressions).toEqual(["!('com.anthropic.api' in conn.client_ip.categories)"]);
       expect(ipRule.actions).toEqual([{ type: 'deny', config: { status_code: 403 } }]);
       expect(authRule.actions).toEqual([
-        { type: 'deny', config: { status_code: 401, body: 'Authorization required' } },
+        {
+          type: 'deny',
+          config: {
+            status_code: 401,
+            body: 'Authorization required',
+            headers: { 'WWW-Authenticate': 'Bearer realm="mcp"' },
+          },
+        },
       ]);
       expect(rateRule.actions).toMatchObject([
         { type: 'rate-limit', config: { algorithm: 'sliding_window', capacity, rate: '60s' } },
@@ -216,6 +223,7 @@ function describeWalkthrough<S extends Shape>(
           { timeoutMs: 10_000, what: `${gateway.name} to enforce policy version 2`, context: () => shape!.output() },
         );
         expect(response.body).toBe('Authorization required');
+        expect(response.headers['www-authenticate']).toBe('Bearer realm="mcp"');
       }
     });
 

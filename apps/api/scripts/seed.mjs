@@ -25,7 +25,9 @@ export async function seedBuiltinIpCategories(databaseUrlOrClient) {
   let changed = 0;
   try {
     await client.query('BEGIN');
-    for (const category of builtins) {
+    // `source`, `retrieved` and `note` document where a list comes from; only name, description and cidrs are stored.
+    for (const { name, description, cidrs } of builtins) {
+      const category = { name, description, cidrs };
       const existing = await client.query('SELECT cidrs, description, builtin FROM ip_categories WHERE name = $1', [
         category.name,
       ]);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { compileOutboundRules, defaultUpstreamAllow, redisPrefixSchema, splitOutboundList } from '@gatehouse/contracts';
 import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
+import { type IpCategorySource, parseIpCategorySources } from './ip-categories/ip-category-refresh';
 import { isCidrOrAddress } from './traffic-policy/policy-engine';
 
 const postgresUrl = z
@@ -89,10 +90,24 @@ export const EnvSchema = z.object({
       (names) => names.every((name) => /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)),
       'must be comma-separated header names',
     ),
+  /**
+   * Built-in IP categories refreshed from published lists: comma-separated `category=location`, a location being an
+   * https URL (http only with GATEHOUSE_IP_CATEGORY_SOURCES_ALLOW_HTTP=true) or a file, e.g.
+   * `com.openai.chatgpt.connectors=https://openai.com/chatgpt-connectors.json`. Unset: no refresh.
+   */
+  GATEHOUSE_IP_CATEGORY_SOURCES: z.string().default(''),
+  GATEHOUSE_IP_CATEGORY_SOURCES_ALLOW_HTTP: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** How often the sources are fetched again (a failed fetch keeps the last good list until the next one). */
+  GATEHOUSE_IP_CATEGORY_REFRESH_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
 });
 
 export type EnvInput = z.input<typeof EnvSchema>;
-export type Env = z.output<typeof EnvSchema> & {
+export type Env = Omit<z.output<typeof EnvSchema>, 'GATEHOUSE_IP_CATEGORY_SOURCES'> & {
+  /** Parsed from the comma-separated variable. */
+  GATEHOUSE_IP_CATEGORY_SOURCES: IpCategorySource[];
   /** Always set after parsing: generated for this process when GATEHOUSE_DATAPLANE_TOKEN is unset (embedded shape). */
   GATEHOUSE_DATAPLANE_TOKEN: string;
 };
@@ -116,9 +131,15 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if ((result.data.GATEHOUSE_ADMIN_EMAIL === undefined) !== (result.data.GATEHOUSE_ADMIN_PASSWORD === undefined)) {
     problems.push('GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD must be set together');
   }
+  const sources = parseIpCategorySources(
+    result.data.GATEHOUSE_IP_CATEGORY_SOURCES,
+    result.data.GATEHOUSE_IP_CATEGORY_SOURCES_ALLOW_HTTP,
+  );
+  problems.push(...sources.problems.map((problem) => `GATEHOUSE_IP_CATEGORY_SOURCES: ${problem}`));
   if (problems.length > 0) throw new EnvError(problems);
   return {
     ...result.data,
+    GATEHOUSE_IP_CATEGORY_SOURCES: sources.sources,
     GATEHOUSE_DATAPLANE_TOKEN: result.data.GATEHOUSE_DATAPLANE_TOKEN ?? randomBytes(32).toString('base64url'),
   };
 }

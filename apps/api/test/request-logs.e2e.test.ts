@@ -173,9 +173,35 @@ describe('request logs', () => {
               ? null
               : { phase: 'on_http_request', rule_index: kind, rule_name: `rule-${kind}`, action: actions[kind]! },
           client_ip: index % 2 === 0 ? '160.79.104.10' : '203.0.113.7',
-          mcp: index % 8 === 0 ? { method: 'tools/call', tool: 'read_file', protocol_version: '2025-06-18' } : null,
+          mcp:
+            index % 8 === 0
+              ? { method: 'tools/call', tool: 'read_file', protocol_version: '2025-06-18' }
+              : index % 8 === 1
+                ? { method: 'tools/call', tool: 'read_file_v2', protocol_version: '2025-06-18' }
+                : null,
+          caller: callerOf(index),
         }),
       );
+    }
+    /** A JWT caller, a basic-auth caller, a rate-limit fingerprint, or nobody. */
+    function callerOf(index: number): RequestEventInput['caller'] {
+      const nobody = {
+        subject: null,
+        client_id: null,
+        issuer: null,
+        basic_auth_user: null,
+        credential_fingerprint: null,
+      };
+      switch (index % 4) {
+        case 0:
+          return { ...nobody, subject: `user-${index % 3}`, client_id: 'claude', issuer: 'https://auth.example.com' };
+        case 1:
+          return { ...nobody, basic_auth_user: 'ops' };
+        case 2:
+          return { ...nobody, credential_fingerprint: 'sha256:0123456789abcdef' };
+        default:
+          return null;
+      }
     }
     const newestFirst = (events: RequestEventInput[]) =>
       [...events]
@@ -199,8 +225,28 @@ describe('request logs', () => {
       ['action=deny', (event) => event.decision?.action === 'deny'],
       ['q=reports', (event) => event.path.toLowerCase().includes('reports')],
       ['q=API.EXAMPLE', (event) => event.host === 'api.example.com'],
-      ['q=read_file', (event) => event.mcp?.tool === 'read_file'],
+      ['q=read_file', (event) => event.mcp?.tool.includes('read_file') ?? false],
       ['q=%25', () => false],
+      ['tool=read_file', (event) => event.mcp?.tool === 'read_file'],
+      ['tool=READ_FILE', () => false],
+      ['tool=read_file_v2', (event) => event.mcp?.tool === 'read_file_v2'],
+      ['caller=user-1', (event) => event.caller?.subject === 'user-1'],
+      ['caller=claude', (event) => event.caller?.client_id === 'claude'],
+      ['caller=ops', (event) => event.caller?.basic_auth_user === 'ops'],
+      [
+        'caller=sha256%3A0123456789abcdef',
+        (event) => event.caller?.credential_fingerprint !== null && event.caller?.credential_fingerprint !== undefined,
+      ],
+      ['caller=https%3A%2F%2Fauth.example.com', () => false],
+      ['caller=us', () => false],
+      [
+        'caller=claude&tool=read_file&status=2xx',
+        (event) =>
+          event.caller?.client_id === 'claude' &&
+          event.mcp?.tool === 'read_file' &&
+          event.status >= 200 &&
+          event.status < 300,
+      ],
       [
         'from=2026-11-20T10:00:10Z&to=2026-11-20T10:00:20Z',
         (event) => event.timestamp >= '2026-11-20T10:00:10.000Z' && event.timestamp < '2026-11-20T10:00:20.000Z',
@@ -244,10 +290,44 @@ describe('request logs', () => {
         'limit=501',
         'before=garbage',
         'method=G%20T',
+        'caller=',
+        'tool=',
+        `caller=${'x'.repeat(1025)}`,
       ]) {
         const response = await viewer.get(`/api/request-logs?${query}`).expect(400);
         expect(errorOf(response).error_code, query).toBe('VALIDATION_FAILED');
       }
+    });
+
+    it('returns who called with each row (the detail too)', async () => {
+      const [row] = await listAll('caller=user-1&limit=1');
+      expect(row!.caller).toEqual({
+        subject: 'user-1',
+        client_id: 'claude',
+        issuer: 'https://auth.example.com',
+        basic_auth_user: null,
+        credential_fingerprint: null,
+      });
+      const detail = bodyOf(await viewer.get(row!.uri).expect(200), RequestLogResponseSchema);
+      expect(detail.caller).toEqual(row!.caller);
+      const anonymous = await listAll('client_ip=203.0.113.7&limit=500');
+      expect(anonymous.filter((log) => log.caller === null).length).toBeGreaterThan(0);
+    });
+
+    it('applies the caller and tool filters to the live tail as the list does', async () => {
+      const filtered = await openStream('?caller=claude&tool=read_file', { 'last-event-id': '0' });
+      const expected = dataset.filter(
+        (event) => event.caller?.client_id === 'claude' && event.mcp?.tool === 'read_file',
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      await waitFor(() => filtered.events.length >= expected.length);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(
+        filtered
+          .dataOf()
+          .map((log) => log.id)
+          .sort(),
+      ).toEqual(expected.map((event) => event.id).sort());
     });
 
     it('applies the same filters to the live tail and replays from Last-Event-ID', async () => {

@@ -444,6 +444,19 @@ step(
     await rowOf('/mcp/from-elsewhere').waitFor();
     await rowOf('/mcp/with-token').waitFor();
 
+    // Who called: the forwarded request's caller is the rate-limit key's fingerprint (never the token); filtering by it
+    // leaves only that caller's requests.
+    const withTokenText = await rowOf('/mcp/with-token').textContent();
+    const fingerprint = /sha256:[0-9a-f]{16}/.exec(withTokenText)?.[0];
+    assert.ok(fingerprint, `the forwarded row names its caller: ${withTokenText}`);
+    assert.doesNotMatch(withTokenText, /walkthrough-token/);
+    await page.getByLabel('Caller').fill(fingerprint);
+    await page.waitForURL(/caller=sha256/);
+    await rowOf('/mcp/without-token').waitFor({ state: 'detached' });
+    await rowOf('/mcp/with-token').waitFor();
+    await page.getByLabel('Caller').fill('');
+    await rowOf('/mcp/without-token').waitFor();
+
     const deniedRow = rowOf('/mcp/without-token');
     await deniedRow.getByRole('button', { name: /^Details of POST \/mcp\/without-token at/ }).click();
     const details = page.getByTestId('request-log-details');

@@ -69,6 +69,8 @@ describe('the MCP gateway walkthrough', () => {
     });
     expect(response.status).toBe(401);
     expect(response.body).toBe('Authorization required');
+    // The challenge is what makes MCP clients (the Inspector, the SDK) start their OAuth flow.
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="mcp"');
     const event = await gateway.sink.waitFor((candidate) => candidate.status === 401);
     expect(event.decision).toEqual({
       phase: 'on_http_request',
@@ -171,6 +173,23 @@ describe('the MCP gateway walkthrough', () => {
       decision: { action: 'rate-limit', rule_name: '100 requests per minute per token' },
     });
     expect((await gateway.dataplane.metrics.rateLimitFallbacks.get()).values).toEqual([]);
+    // The audit trail tells the two callers apart by a fingerprint of the bucket key, never by the token itself.
+    expect(event.caller).toMatchObject({ subject: null, basic_auth_user: null });
+    const limitedFingerprint = event.caller?.credential_fingerprint;
+    expect(limitedFingerprint).toMatch(/^sha256:[0-9a-f]{16}$/);
+    const serialized = JSON.stringify(gateway.sink.events);
+    expect(serialized).not.toContain(token.slice('Bearer '.length));
+    const sameToken = gateway.sink.events.filter(
+      (candidate) => candidate.status === 405 && candidate.caller?.credential_fingerprint === limitedFingerprint,
+    );
+    expect(sameToken.length).toBeGreaterThan(0);
+    const otherEvent = await gateway.sink.waitFor(
+      (candidate) =>
+        candidate.status === 405 &&
+        candidate.caller?.credential_fingerprint !== undefined &&
+        candidate.caller.credential_fingerprint !== limitedFingerprint,
+    );
+    expect(otherEvent.caller?.credential_fingerprint).toMatch(/^sha256:[0-9a-f]{16}$/);
   });
 
   it('emits every request event in the request-log contract shape, with the full decision trace', () => {

@@ -874,6 +874,7 @@ export type components = {
         tool: string;
         protocol_version: string;
       } | null;
+      caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
     };
     RequestDecision: {
@@ -882,6 +883,18 @@ export type components = {
       rule_index: number;
       rule_name: string | null;
       action: string;
+    };
+    RequestCaller: {
+      /** @description `sub` of the JWT jwt-validation verified */
+      subject: string | null;
+      /** @description `client_id` (else `azp`) of the verified JWT */
+      client_id: string | null;
+      /** @description `iss` of the verified JWT */
+      issuer: string | null;
+      /** @description The user basic-auth authorized */
+      basic_auth_user: string | null;
+      /** @description Truncated SHA-256 of the rate-limit bucket key (`sha256:` + 16 hex digits) */
+      credential_fingerprint: string | null;
     };
     RequestLog: {
       id: string;
@@ -922,6 +935,7 @@ export type components = {
         tool: string;
         protocol_version: string;
       } | null;
+      caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
       policy_version_uri: string | null;
       endpoint_uri: string | null;
@@ -3076,6 +3090,10 @@ export interface operations {
         to?: string;
         /** @description Case-insensitive substring of the path, the host or the MCP tool */
         q?: string;
+        /** @description Exact MCP tool (or resource/prompt) name of the request */
+        tool?: string;
+        /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
+        caller?: string;
         limit?: number;
         /** @description Opaque cursor from next_page_uri: the page continues with older requests */
         before?: string;
@@ -3131,6 +3149,10 @@ export interface operations {
         to?: string;
         /** @description Case-insensitive substring of the path, the host or the MCP tool */
         q?: string;
+        /** @description Exact MCP tool (or resource/prompt) name of the request */
+        tool?: string;
+        /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
+        caller?: string;
         /** @description Same as the Last-Event-ID header (for clients that cannot set headers) */
         last_event_id?: string;
       };

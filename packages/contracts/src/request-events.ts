@@ -79,6 +79,38 @@ export const ruleTraceSchema = z.object({
   actions: cappedList(actionTraceSchema, 256),
 });
 
+/**
+ * Who made the request, as the authentication steps that ran established it — never a secret. Only verified facts
+ * land here: the `sub`/`client_id` of a token jwt-validation accepted, the user basic-auth authorized, and a
+ * fingerprint (a truncated, domain-separated SHA-256) of the rate-limit bucket key, which is usually the credential.
+ */
+export const requestCallerSchema = z.object({
+  /** `sub` of the verified JWT. */
+  subject: shortText.nullable().default(null),
+  /** `client_id` (else `azp`) of the verified JWT: the OAuth client acting for the subject. */
+  client_id: shortText.nullable().default(null),
+  /** `iss` of the verified JWT. */
+  issuer: shortText.nullable().default(null),
+  /** The user name basic-auth authorized. */
+  basic_auth_user: shortText.nullable().default(null),
+  /** `sha256:` and 16 hex digits of the rate-limit bucket key; tells callers apart without storing the key. */
+  credential_fingerprint: shortText.nullable().default(null),
+});
+export type RequestCaller = z.output<typeof requestCallerSchema>;
+
+/** Prefix of `credential_fingerprint` values, and the domain string hashed in front of the bucket key. */
+export const callerFingerprintPrefix = 'sha256:';
+
+/**
+ * The distinct identifiers of a caller, as the request-log `caller` filter matches them (any one equal to the filter
+ * value): subject, client id, basic-auth user and fingerprint.
+ */
+export function callerIdentifiers(caller: RequestCaller | null | undefined): string[] {
+  if (caller === null || caller === undefined) return [];
+  const values = [caller.subject, caller.client_id, caller.basic_auth_user, caller.credential_fingerprint];
+  return [...new Set(values.filter((value): value is string => value !== null && value !== ''))];
+}
+
 const headerValuesSchema = z.record(z.string().max(256), z.union([z.string(), z.array(z.string())]));
 
 export const requestEventSchema = z.object({
@@ -118,6 +150,8 @@ export const requestEventSchema = z.object({
       session_id: shortText.optional(),
     })
     .nullable(),
+  /** Who called (null when no authentication or rate-limit step identified the caller). */
+  caller: requestCallerSchema.nullable().default(null),
   trace_id: capped(128),
   /** Expressions that failed at runtime (the request failed closed with POLICY_RUNTIME_ERROR). */
   runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),

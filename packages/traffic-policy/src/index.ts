@@ -94,6 +94,7 @@ export {
   mayBeJsonRpc,
   type JsonRpcId,
 } from './mcp.js';
+export { callerOf } from './caller.js';
 export { sha256Hex } from './codecs.js';
 export { parseDuration } from './duration.js';
 export { celEnvironment, compileExpression } from './cel-environment.js';

@@ -3,10 +3,11 @@ import { AuditEventsModule } from '../audit-events/audit-events.module';
 import { IpCategoriesController } from './ip-categories.controller';
 import { IpCategoriesRepository } from './ip-categories.repository';
 import { IpCategoriesService } from './ip-categories.service';
+import { IpCategoryRefreshService } from './ip-category-refresh.service';
 
 @Module({
   imports: [AuditEventsModule],
   controllers: [IpCategoriesController],
-  providers: [IpCategoriesRepository, IpCategoriesService],
+  providers: [IpCategoriesRepository, IpCategoriesService, IpCategoryRefreshService],
 })
 export class IpCategoriesModule {}

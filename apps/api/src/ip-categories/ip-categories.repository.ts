@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventsRepository } from '../audit-events/audit-events.repository';
-import type { RequestContext } from '../auth/actor';
+import { SYSTEM_CONTEXT, type RequestContext } from '../auth/actor';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
@@ -54,6 +54,40 @@ export class IpCategoriesRepository {
         payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
       });
       return { category, created: before === null };
+    });
+  }
+
+  /**
+   * Stores a list fetched by the IP-category refresh as a built-in category (read-only through the API). Writes, audits
+   * and publishes only when the list changed; refuses to take over a category an admin created.
+   */
+  async replaceRefreshedIpCategory(name: string, cidrs: string[], description: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT name FROM ip_categories WHERE name = ${name} FOR UPDATE`;
+      const before = await tx.ipCategory.findUnique({ where: { name } });
+      if (before && !before.builtin) {
+        throw new AppError(ErrorCode.IP_CATEGORY_BUILTIN, `${name} is a custom category; refresh will not replace it`);
+      }
+      if (before && JSON.stringify(before.cidrs) === JSON.stringify(cidrs) && before.description === description) {
+        return false;
+      }
+      const category = await tx.ipCategory.upsert({
+        where: { name },
+        create: { name, cidrs, description, builtin: true },
+        update: { cidrs, description },
+      });
+      await this.auditEvents.insertAuditEvent(tx, SYSTEM_CONTEXT, {
+        kind: before ? 'ip_category.updated' : 'ip_category.created',
+        entityId: name,
+        before: before ? presentIpCategory(before) : null,
+        after: presentIpCategory(category),
+      });
+      await this.outbox.appendConfigChange(tx, {
+        kind: 'ip_category.upserted',
+        entityId: name,
+        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
+      });
+      return true;
     });
   }
 

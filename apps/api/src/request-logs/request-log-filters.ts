@@ -1,3 +1,4 @@
+import { callerIdentifiers } from '@gatehouse/contracts';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import type { RequestLogFiltersQuery, RequestLogSummary } from './request-logs.dto';
@@ -14,6 +15,10 @@ export interface RequestLogFilters {
   to?: Date;
   /** Lower-cased substring of path, host or MCP tool. */
   q?: string;
+  /** Exact MCP tool name. */
+  tool?: string;
+  /** Exact caller identifier (any of the caller's identifiers). */
+  caller?: string;
 }
 
 /** Position in the newest-first order: (timestamp, id) of the last row of a page. */
@@ -37,6 +42,8 @@ export function parseRequestLogFilters(query: RequestLogFiltersQuery): RequestLo
   if (query.from !== undefined) filters.from = new Date(query.from);
   if (query.to !== undefined) filters.to = new Date(query.to);
   if (query.q !== undefined) filters.q = query.q.toLowerCase();
+  if (query.tool !== undefined) filters.tool = query.tool;
+  if (query.caller !== undefined) filters.caller = query.caller;
   return filters;
 }
 
@@ -52,6 +59,8 @@ export function matchesRequestLogFilters(log: RequestLogSummary, filters: Reques
   const time = Date.parse(log.timestamp);
   if (filters.from !== undefined && time < filters.from.getTime()) return false;
   if (filters.to !== undefined && time >= filters.to.getTime()) return false;
+  if (filters.tool !== undefined && log.mcp?.tool !== filters.tool) return false;
+  if (filters.caller !== undefined && !callerIdentifiers(log.caller).includes(filters.caller)) return false;
   if (filters.q !== undefined) {
     const q = filters.q;
     const found =

@@ -1,4 +1,5 @@
 import {
+  callerIdentifiers,
   redactedHeaderSet,
   redactLogMetadata,
   requestEventSchema,
@@ -64,6 +65,8 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     logs: event.logs.length === 0 ? event.logs : redactLogMetadata(event.logs, redacted),
     mcp: event.mcp,
     mcp_tool: event.mcp?.tool ?? null,
+    caller: event.caller,
+    caller_ids: callerIdentifiers(event.caller),
     trace_id: event.trace_id,
     trace: event.trace,
     runtime_errors: event.runtime_errors,

@@ -30,6 +30,17 @@ export const RequestLogFiltersQuerySchema = z.object({
     .max(200)
     .optional()
     .meta({ description: 'Case-insensitive substring of the path, the host or the MCP tool' }),
+  tool: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .meta({ description: 'Exact MCP tool (or resource/prompt) name of the request', example: 'search' }),
+  caller: z.string().min(1).max(1024).optional().meta({
+    description:
+      'Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`)',
+    example: 'user-42',
+  }),
 });
 export type RequestLogFiltersQuery = z.output<typeof RequestLogFiltersQuerySchema>;
 
@@ -63,6 +74,20 @@ export const RequestDecisionResponseSchema = z
     action: z.string(),
   })
   .meta({ id: 'RequestDecision' });
+
+/** Who called: verified identities only, never a secret (see the request-event contract). */
+export const RequestCallerResponseSchema = z
+  .object({
+    subject: z.string().nullable().meta({ description: '`sub` of the JWT jwt-validation verified' }),
+    client_id: z.string().nullable().meta({ description: '`client_id` (else `azp`) of the verified JWT' }),
+    issuer: z.string().nullable().meta({ description: '`iss` of the verified JWT' }),
+    basic_auth_user: z.string().nullable().meta({ description: 'The user basic-auth authorized' }),
+    credential_fingerprint: z
+      .string()
+      .nullable()
+      .meta({ description: 'Truncated SHA-256 of the rate-limit bucket key (`sha256:` + 16 hex digits)' }),
+  })
+  .meta({ id: 'RequestCaller' });
 
 export const RequestLogSummarySchema = z
   .object({
@@ -99,6 +124,7 @@ export const RequestLogSummarySchema = z
     error_code: z.string().nullable(),
     logs: z.array(z.record(z.string(), z.unknown())),
     mcp: z.object({ method: z.string(), tool: z.string(), protocol_version: z.string() }).nullable(),
+    caller: RequestCallerResponseSchema.nullable(),
     trace_id: z.string().nullable(),
   })
   .meta({ id: 'RequestLogSummary' });

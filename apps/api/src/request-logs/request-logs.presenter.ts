@@ -32,6 +32,7 @@ export function presentRequestLogSummary(row: RequestLogRow): RequestLogSummary 
     error_code: row.error_code,
     logs: arrayOf(row.logs),
     mcp: (row.mcp ?? null) as RequestLogSummary['mcp'],
+    caller: (row.caller ?? null) as RequestLogSummary['caller'],
     trace_id: row.trace_id,
   };
 }

@@ -29,6 +29,7 @@ export interface RequestLogRow {
   error_code: string | null;
   logs: unknown;
   mcp: unknown;
+  caller: unknown;
   trace_id: string | null;
 }
 
@@ -48,6 +49,7 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   bytes_out: number;
   decision_action: string | null;
   mcp_tool: string | null;
+  caller_ids: string[];
 };
 
 export interface InsertedBatch {
@@ -84,6 +86,7 @@ const SUMMARY_COLUMNS = Prisma.raw(
     'error_code',
     'logs',
     'mcp',
+    'caller',
     'trace_id',
   ]
     .map((column) => `"${column}"`)
@@ -117,6 +120,8 @@ const INSERT_COLUMNS: [string, string][] = [
   ['logs', 'jsonb'],
   ['mcp', 'jsonb'],
   ['mcp_tool', 'text'],
+  ['caller', 'jsonb'],
+  ['caller_ids', 'text[]'],
   ['trace_id', 'text'],
   ['trace', 'jsonb'],
   ['runtime_errors', 'jsonb'],
@@ -150,6 +155,9 @@ function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
   if (filters.action !== undefined) conditions.push(Prisma.sql`decision_action = ${filters.action}`);
   if (filters.from !== undefined) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
   if (filters.to !== undefined) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
+  if (filters.tool !== undefined) conditions.push(Prisma.sql`mcp_tool = ${filters.tool}`);
+  // `@>` on a one-element array walks the GIN index of caller_ids.
+  if (filters.caller !== undefined) conditions.push(Prisma.sql`caller_ids @> ARRAY[${filters.caller}]::text[]`);
   if (filters.q !== undefined) {
     const pattern = `%${escapeLike(filters.q)}%`;
     conditions.push(Prisma.sql`(path ILIKE ${pattern} OR host ILIKE ${pattern} OR mcp_tool ILIKE ${pattern})`);

@@ -3,7 +3,7 @@ import { render, screen } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { parseTailMessage, type RequestLog, type RequestLogSummary } from '../api/request-logs.api';
-import { RequestLogDetails } from './request-log-details';
+import { callerLabel, RequestLogDetails } from './request-log-details';
 
 const deniedRequest: RequestLogSummary = {
   id: 'req_1',
@@ -33,6 +33,7 @@ const deniedRequest: RequestLogSummary = {
   error_code: null,
   logs: [],
   mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
+  caller: null,
   trace_id: null,
 };
 
@@ -109,11 +110,51 @@ describe('RequestLogDetails', () => {
       expect(screen.queryByRole('heading', { name })).toBeNull();
   });
 
+  it('says when nothing identified the caller', () => {
+    renderDetails(deniedRequestDetail);
+    expect(screen.getByText(/not identified/)).toBeTruthy();
+  });
+
+  it('shows every fact known about the caller, and only those', () => {
+    const caller = {
+      subject: 'user-42',
+      client_id: 'claude',
+      issuer: 'https://auth.example.com',
+      basic_auth_user: null,
+      credential_fingerprint: 'sha256:0123456789abcdef',
+    };
+    render(
+      <MantineProvider>
+        <MemoryRouter>
+          <RequestLogDetails summary={{ ...deniedRequest, caller }} detail={{ ...deniedRequestDetail, caller }} />
+        </MemoryRouter>
+      </MantineProvider>,
+    );
+    const facts = screen.getByTestId('request-log-caller').textContent ?? '';
+    expect(facts).toContain('subject user-42');
+    expect(facts).toContain('client claude');
+    expect(facts).toContain('issuer https://auth.example.com');
+    expect(facts).toContain('credential fingerprint sha256:0123456789abcdef');
+    expect(facts).not.toContain('basic-auth user');
+  });
+
   it('shows the matched rules while the full trace loads', () => {
     renderDetails(undefined);
     expect(
       screen.getByText(/Loading the trace… Matched: on_http_request #2 Require an Authorization header/),
     ).toBeTruthy();
+  });
+});
+
+describe('callerLabel', () => {
+  const nobody = { subject: null, client_id: null, issuer: null, basic_auth_user: null, credential_fingerprint: null };
+  it('prefers the subject, then the basic-auth user, the client, the fingerprint', () => {
+    expect(callerLabel({ ...nobody, subject: 's', basic_auth_user: 'u', client_id: 'c' })).toBe('s');
+    expect(callerLabel({ ...nobody, basic_auth_user: 'u', client_id: 'c' })).toBe('u');
+    expect(callerLabel({ ...nobody, client_id: 'c', credential_fingerprint: 'sha256:1' })).toBe('c');
+    expect(callerLabel({ ...nobody, credential_fingerprint: 'sha256:1' })).toBe('sha256:1');
+    expect(callerLabel(null)).toBeNull();
+    expect(callerLabel(undefined)).toBeNull();
   });
 });
 

@@ -12,6 +12,36 @@ export function statusColor(status: number): string {
   return 'green';
 }
 
+/**
+ * One short name for who called: the JWT subject, else the basic-auth user, else the OAuth client, else the
+ * rate-limit credential fingerprint. Null when nothing identified the caller.
+ */
+export function callerLabel(caller: RequestLogSummary['caller'] | undefined): string | null {
+  if (!caller) return null;
+  return caller.subject ?? caller.basic_auth_user ?? caller.client_id ?? caller.credential_fingerprint ?? null;
+}
+
+function CallerFacts({ caller }: { caller: NonNullable<RequestLogSummary['caller']> }) {
+  const facts: [string, string | null][] = [
+    ['subject', caller.subject],
+    ['client', caller.client_id],
+    ['issuer', caller.issuer],
+    ['basic-auth user', caller.basic_auth_user],
+    ['credential fingerprint', caller.credential_fingerprint],
+  ];
+  return (
+    <Stack gap={2} data-testid="request-log-caller">
+      {facts
+        .filter((fact): fact is [string, string] => fact[1] !== null)
+        .map(([label, value]) => (
+          <Text key={label} size="sm">
+            {label} <Code>{value}</Code>
+          </Text>
+        ))}
+    </Stack>
+  );
+}
+
 function DetailRow({ label, children }: { label: string; children: ReactNode }) {
   return (
     <Table.Tr>
@@ -174,6 +204,15 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
                 </Badge>
               ))}
             </Group>
+          </DetailRow>
+          <DetailRow label="Caller">
+            {summary.caller ? (
+              <CallerFacts caller={summary.caller} />
+            ) : (
+              <Text size="sm" c="dimmed">
+                not identified (no authentication or rate-limit key)
+              </Text>
+            )}
           </DetailRow>
           {summary.forwarded_to ? <DetailRow label="Forwarded to">{summary.forwarded_to}</DetailRow> : null}
           <DetailRow label="Duration">

@@ -8,7 +8,7 @@ import { requestLogQueries, useRequestLogTail, type RequestLogSummary } from '..
 import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
-import { RequestLogDetails, statusColor } from '../components/request-log-details';
+import { callerLabel, RequestLogDetails, statusColor } from '../components/request-log-details';
 import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { formatAbsoluteTime } from '../lib/format-time';
 
@@ -37,6 +37,8 @@ export function RequestLogsPage() {
   const [clientIp] = useDebouncedValue(read('client_ip').trim(), 300);
   const [status] = useDebouncedValue(read('status').trim(), 300);
   const [text] = useDebouncedValue(read('q').trim(), 300);
+  const [tool] = useDebouncedValue(read('tool').trim(), 300);
+  const [caller] = useDebouncedValue(read('caller').trim(), 300);
   const endpointId = read('endpoint_id');
   const method = read('method');
   const action = read('action');
@@ -50,11 +52,13 @@ export function RequestLogsPage() {
       status: /^(\d{3}|[1-5]xx)$/i.test(status) ? status.toLowerCase() : undefined,
       client_ip: clientIp || undefined,
       q: text || undefined,
+      tool: tool || undefined,
+      caller: caller || undefined,
       from: toIsoTime(from),
       to: toIsoTime(to),
     };
     return Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== undefined));
-  }, [endpointId, method, action, status, clientIp, text, from, to]);
+  }, [endpointId, method, action, status, clientIp, text, tool, caller, from, to]);
   const filtered = Object.keys(filters).length > 0;
   const [liveTail, setLiveTail] = useState(false);
   const [selected, setSelected] = useState<RequestLogSummary | null>(null);
@@ -102,6 +106,8 @@ export function RequestLogsPage() {
         <UrlFilterTextInput name="from" label="From" type="datetime-local" w={200} />
         <UrlFilterTextInput name="to" label="To" type="datetime-local" w={200} />
         <UrlFilterTextInput name="q" label="Path or text" placeholder="e.g. /mcp" w={180} />
+        <UrlFilterTextInput name="tool" label="MCP tool" placeholder="exact, e.g. search" w={160} />
+        <UrlFilterTextInput name="caller" label="Caller" placeholder="sub, client, user or sha256:…" w={200} />
       </Group>
 
       <PagedTable
@@ -174,6 +180,34 @@ export function RequestLogsPage() {
                 {row.client_ip}
               </Text>
             ),
+          },
+          {
+            header: 'MCP tool',
+            cell: (row) =>
+              row.mcp?.tool ? (
+                <Text size="sm" ff="monospace" lineClamp={1}>
+                  {row.mcp.tool}
+                </Text>
+              ) : (
+                <Text size="sm" c="dimmed">
+                  —
+                </Text>
+              ),
+          },
+          {
+            header: 'Caller',
+            cell: (row) => {
+              const label = callerLabel(row.caller);
+              return label ? (
+                <Text size="sm" ff="monospace" lineClamp={1} title={label}>
+                  {label}
+                </Text>
+              ) : (
+                <Text size="sm" c="dimmed">
+                  —
+                </Text>
+              );
+            },
           },
           { header: 'Duration', cell: (row) => `${row.duration_ms.toFixed(1)} ms` },
         ]}

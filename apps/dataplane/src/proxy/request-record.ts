@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
-import type { Decision, McpFacts, RequestFacts } from '@gatehouse/traffic-policy';
+import { callerOf, type Decision, type McpFacts, type RequestFacts } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -116,6 +116,7 @@ export class RequestRecord {
               kind: this.mcp.kind,
               session_id: this.mcp.sessionId.slice(0, 1_024),
             },
+      caller: callerOf(this.hops.map((hop) => hop.context)),
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),

@@ -1291,6 +1291,8 @@ export const RequestLogScalarFieldEnum = {
   logs: 'logs',
   mcp: 'mcp',
   mcpTool: 'mcpTool',
+  caller: 'caller',
+  callerIds: 'callerIds',
   traceId: 'traceId',
   trace: 'trace',
   runtimeErrors: 'runtimeErrors',

@@ -165,6 +165,8 @@ export const RequestLogScalarFieldEnum = {
   logs: 'logs',
   mcp: 'mcp',
   mcpTool: 'mcpTool',
+  caller: 'caller',
+  callerIds: 'callerIds',
   traceId: 'traceId',
   trace: 'trace',
   runtimeErrors: 'runtimeErrors',

@@ -130,6 +130,8 @@ export type RequestLogCountAggregateOutputType = {
   logs: number
   mcp: number
   mcpTool: number
+  caller: number
+  callerIds: number
   traceId: number
   trace: number
   runtimeErrors: number
@@ -242,6 +244,8 @@ export type RequestLogCountAggregateInputType = {
   logs?: true
   mcp?: true
   mcpTool?: true
+  caller?: true
+  callerIds?: true
   traceId?: true
   trace?: true
   runtimeErrors?: true
@@ -365,6 +369,8 @@ export type RequestLogGroupByOutputType = {
   logs: runtime.JsonValue | null
   mcp: runtime.JsonValue | null
   mcpTool: string | null
+  caller: runtime.JsonValue | null
+  callerIds: string[]
   traceId: string | null
   trace: runtime.JsonValue | null
   runtimeErrors: runtime.JsonValue | null
@@ -424,6 +430,8 @@ export type RequestLogWhereInput = {
   logs?: Prisma.JsonNullableFilter<"RequestLog">
   mcp?: Prisma.JsonNullableFilter<"RequestLog">
   mcpTool?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  caller?: Prisma.JsonNullableFilter<"RequestLog">
+  callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   trace?: Prisma.JsonNullableFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
@@ -460,6 +468,8 @@ export type RequestLogOrderByWithRelationInput = {
   logs?: Prisma.SortOrderInput | Prisma.SortOrder
   mcp?: Prisma.SortOrderInput | Prisma.SortOrder
   mcpTool?: Prisma.SortOrderInput | Prisma.SortOrder
+  caller?: Prisma.SortOrderInput | Prisma.SortOrder
+  callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
   trace?: Prisma.SortOrderInput | Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -499,6 +509,8 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   logs?: Prisma.JsonNullableFilter<"RequestLog">
   mcp?: Prisma.JsonNullableFilter<"RequestLog">
   mcpTool?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  caller?: Prisma.JsonNullableFilter<"RequestLog">
+  callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   trace?: Prisma.JsonNullableFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
@@ -535,6 +547,8 @@ export type RequestLogOrderByWithAggregationInput = {
   logs?: Prisma.SortOrderInput | Prisma.SortOrder
   mcp?: Prisma.SortOrderInput | Prisma.SortOrder
   mcpTool?: Prisma.SortOrderInput | Prisma.SortOrder
+  caller?: Prisma.SortOrderInput | Prisma.SortOrder
+  callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
   trace?: Prisma.SortOrderInput | Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -579,6 +593,8 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   logs?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   mcp?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   mcpTool?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  caller?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   trace?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
@@ -615,6 +631,8 @@ export type RequestLogCreateInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -651,6 +669,8 @@ export type RequestLogUncheckedCreateInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -687,6 +707,8 @@ export type RequestLogUpdateInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -723,6 +745,8 @@ export type RequestLogUncheckedUpdateInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -759,6 +783,8 @@ export type RequestLogCreateManyInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -795,6 +821,8 @@ export type RequestLogUpdateManyMutationInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -831,6 +859,8 @@ export type RequestLogUncheckedUpdateManyInput = {
   logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -867,6 +897,8 @@ export type RequestLogCountOrderByAggregateInput = {
   logs?: Prisma.SortOrder
   mcp?: Prisma.SortOrder
   mcpTool?: Prisma.SortOrder
+  caller?: Prisma.SortOrder
+  callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
   trace?: Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrder
@@ -954,6 +986,10 @@ export type RequestLogCreateclientIpCategoriesInput = {
   set: string[]
 }
 
+export type RequestLogCreatecallerIdsInput = {
+  set: string[]
+}
+
 export type FloatFieldUpdateOperationsInput = {
   set?: number
   increment?: number
@@ -971,6 +1007,11 @@ export type NullableFloatFieldUpdateOperationsInput = {
 }
 
 export type RequestLogUpdateclientIpCategoriesInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
+export type RequestLogUpdatecallerIdsInput = {
   set?: string[]
   push?: string | string[]
 }
@@ -1004,6 +1045,8 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   logs?: boolean
   mcp?: boolean
   mcpTool?: boolean
+  caller?: boolean
+  callerIds?: boolean
   traceId?: boolean
   trace?: boolean
   runtimeErrors?: boolean
@@ -1040,6 +1083,8 @@ export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   logs?: boolean
   mcp?: boolean
   mcpTool?: boolean
+  caller?: boolean
+  callerIds?: boolean
   traceId?: boolean
   trace?: boolean
   runtimeErrors?: boolean
@@ -1076,6 +1121,8 @@ export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   logs?: boolean
   mcp?: boolean
   mcpTool?: boolean
+  caller?: boolean
+  callerIds?: boolean
   traceId?: boolean
   trace?: boolean
   runtimeErrors?: boolean
@@ -1112,6 +1159,8 @@ export type RequestLogSelectScalar = {
   logs?: boolean
   mcp?: boolean
   mcpTool?: boolean
+  caller?: boolean
+  callerIds?: boolean
   traceId?: boolean
   trace?: boolean
   runtimeErrors?: boolean
@@ -1121,7 +1170,7 @@ export type RequestLogSelectScalar = {
   responseBody?: boolean
 }
 
-export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
+export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
@@ -1163,9 +1212,17 @@ export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.Internal
     logs: runtime.JsonValue | null
     mcp: runtime.JsonValue | null
     /**
-     * mcp.tool, denormalized for the `q` filter.
+     * mcp.tool, denormalized for the `tool` and `q` filters.
      */
     mcpTool: string | null
+    /**
+     * {subject, client_id, issuer, basic_auth_user, credential_fingerprint}: who called, never a secret.
+     */
+    caller: runtime.JsonValue | null
+    /**
+     * Every non-null identifier of `caller`, denormalized for the `caller` filter (GIN: any element equals).
+     */
+    callerIds: string[]
     traceId: string | null
     /**
      * Every rule evaluated (matched or not) with each action run and its result, per endpoint on the path.
@@ -1628,6 +1685,8 @@ export interface RequestLogFieldRefs {
   readonly logs: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly mcp: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly mcpTool: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly caller: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly callerIds: Prisma.FieldRef<"RequestLog", 'String[]'>
   readonly traceId: Prisma.FieldRef<"RequestLog", 'String'>
   readonly trace: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly runtimeErrors: Prisma.FieldRef<"RequestLog", 'Json'>
