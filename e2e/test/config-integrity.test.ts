@@ -56,6 +56,10 @@ describe('config integrity on the distributed shape', () => {
     return `${response.statusCode} ${await response.body.text()}`;
   };
   const everyDataplane = () => Promise.all(shape.dataplanes.map((dataplane) => through(dataplane.trafficPort)));
+  const latestRevision = async () =>
+    Number(
+      (await db.query<{ revision: string }>('SELECT max(revision) AS revision FROM config_changes')).rows[0]!.revision,
+    );
   const statusOf = async (adminPort: number) =>
     (await (await request(`http://127.0.0.1:${adminPort}/status`)).body.json()) as DataplaneStatus;
 
@@ -67,7 +71,7 @@ describe('config integrity on the distributed shape', () => {
     await db.connect();
     const created = await api.createEndpoint({ url: `https://${host}`, traffic_policy: respondWith('v1') });
     expect(created.status).toBe(201);
-    endpointId = created.body!.id;
+    endpointId = created.body.id;
     await waitFor(async () => (await everyDataplane()).every((answer) => answer === '200 v1'), {
       timeoutMs: 10_000,
       what: 'both data planes to serve v1',
@@ -94,7 +98,7 @@ describe('config integrity on the distributed shape', () => {
       body: { description: 'touched after the bad row' },
     });
     expect(patched.response.status).toBe(200);
-    const revision = Number((await db.query('SELECT max(revision) AS revision FROM config_changes')).rows[0].revision);
+    const revision = await latestRevision();
     for (const dataplane of shape.dataplanes) {
       await waitFor(async () => (await statusOf(dataplane.adminPort)).applied_revision >= revision, {
         timeoutMs: 10_000,
@@ -102,9 +106,10 @@ describe('config integrity on the distributed shape', () => {
         context: () => shape.output(),
       });
       const status = await statusOf(dataplane.adminPort);
-      expect(status.failing_endpoints).toEqual([
-        { id: endpointId, serving: true, message: expect.stringContaining('rejected by the control plane') },
+      expect(status.failing_endpoints.map(({ id, serving }) => ({ id, serving }))).toEqual([
+        { id: endpointId, serving: true },
       ]);
+      expect(status.failing_endpoints[0]?.message).toContain('rejected by the control plane');
       const metrics = await (await request(`http://127.0.0.1:${dataplane.adminPort}/metrics`)).body.text();
       expect(metrics).toMatch(/gatehouse_dataplane_config_apply_errors_total [1-9]/);
       expect(metrics).toContain('gatehouse_dataplane_failing_endpoints 1');
@@ -123,7 +128,9 @@ describe('config integrity on the distributed shape', () => {
       params: { query: { kind: 'policy_version.rejected', entity_id: endpointId } },
     });
     expect(audit.data?.audit_events.length).toBeGreaterThanOrEqual(1);
-    expect(audit.data?.audit_events[0]?.after).toMatchObject({ version: 2, reason: expect.stringMatching(/empty/) });
+    const after = audit.data?.audit_events[0]?.after as { version: number; reason: string } | undefined;
+    expect(after?.version).toBe(2);
+    expect(after?.reason).toMatch(/empty/);
 
     // A valid policy saved through the API clears the failure.
     const fixed = await api.client.PATCH('/api/endpoints/{id}', {
@@ -141,7 +148,7 @@ describe('config integrity on the distributed shape', () => {
   });
 
   it('ignores a change message forged on Redis and still applies the real revision promptly', async () => {
-    const latest = Number((await db.query('SELECT max(revision) AS revision FROM config_changes')).rows[0].revision);
+    const latest = await latestRevision();
     const current = (await api.client.GET('/api/endpoints/{id}', { params: { path: { id: endpointId } } })).data!;
     const source = respondWith('forged', 418);
     const forged: ConfigChangeEvent = {
@@ -176,9 +183,7 @@ describe('config integrity on the distributed shape', () => {
       body: { traffic_policy: respondWith('v4') },
     });
     expect(real.response.status).toBe(200);
-    const realRevision = Number(
-      (await db.query('SELECT max(revision) AS revision FROM config_changes')).rows[0].revision,
-    );
+    const realRevision = await latestRevision();
     expect(realRevision, 'the real change got the revision the forger used').toBe(forged.revision);
     await waitFor(async () => (await everyDataplane()).every((answer) => answer === '200 v4'), {
       timeoutMs: 3_000,
