@@ -110,6 +110,8 @@ describe('config integrity on the distributed shape', () => {
         { id: endpointId, serving: true },
       ]);
       expect(status.failing_endpoints[0]?.message).toContain('rejected by the control plane');
+      // The API's pub/sub copy and its change listing agree: genuine messages never raise the alarm.
+      expect(status.config_conflicts.count).toBe(0);
       const metrics = await (await request(`http://127.0.0.1:${dataplane.adminPort}/metrics`)).body.text();
       expect(metrics).toMatch(/gatehouse_dataplane_config_apply_errors_total [1-9]/);
       expect(metrics).toContain('gatehouse_dataplane_failing_endpoints 1');

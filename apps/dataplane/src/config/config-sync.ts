@@ -32,6 +32,8 @@ export interface ConfigConflict {
 const REMEMBERED_REVISIONS = 1_024;
 /** How soon after a config swap the applied revision is reported, so the fleet view shows the current lag. */
 const PROMPT_HEARTBEAT_DELAY_MS = 50;
+/** Prompt heartbeats are at least this far apart: a burst of changes costs the API one write per second per data plane. */
+const PROMPT_HEARTBEAT_SPACING_MS = 1_000;
 /** How long a conflict stays in the heartbeat's last_error (and so in /api/dataplanes) after it was seen. */
 const CONFLICT_REPORT_MS = 15 * 60 * 1000;
 
@@ -81,6 +83,7 @@ export class ConfigSync {
   #promptHeartbeat: NodeJS.Timeout | undefined;
   /** Set once start() sends its first heartbeat: swaps before that are reported by it. */
   #reporting = false;
+  #lastPromptAt = 0;
 
   constructor(
     private readonly store: ConfigStore,
@@ -109,7 +112,7 @@ export class ConfigSync {
    * its last heartbeat was answered. /status reports it as `synced_with_api`.
    */
   get inSync(): boolean {
-    return this.#synced && this.#lastSyncError === null && this.#lastHeartbeatError === null;
+    return this.#synced && this.#lastSyncError === null && (this.#lastHeartbeatError ?? null) === null;
   }
 
   /** Why the last heartbeat failed; null when it was answered (or none was sent yet). */
@@ -131,10 +134,15 @@ export class ConfigSync {
    */
   reportSoon(): void {
     if (this.#stopped || !this.#reporting || this.#promptHeartbeat !== undefined) return;
-    this.#promptHeartbeat = setTimeout(() => {
-      this.#promptHeartbeat = undefined;
-      void this.heartbeat();
-    }, PROMPT_HEARTBEAT_DELAY_MS);
+    const spacing = PROMPT_HEARTBEAT_SPACING_MS - (Date.now() - this.#lastPromptAt);
+    this.#promptHeartbeat = setTimeout(
+      () => {
+        this.#promptHeartbeat = undefined;
+        this.#lastPromptAt = Date.now();
+        void this.heartbeat();
+      },
+      Math.max(PROMPT_HEARTBEAT_DELAY_MS, spacing),
+    );
     this.#promptHeartbeat.unref();
   }
 
