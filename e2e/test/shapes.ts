@@ -42,6 +42,8 @@ export interface Shape {
   readonly admin: { email: string; password: string };
   /** The shared data-plane token, when the shape sets one (the embedded shape generates its own in process). */
   readonly dataplaneToken: string | undefined;
+  /** The distributed shape's own Postgres database, Redis and Redis prefix (tests that tamper with them). */
+  readonly services?: { databaseUrl: string; redisUrl: string; redisPrefix: string };
   /** Recent output of every process, for failure messages. */
   output(): string;
   /** Stops everything and removes what the run created (database, data directories). Safe to call twice. */
@@ -277,6 +279,7 @@ export async function startDistributedShape(options: ShapeOptions): Promise<Shap
       dataplanes: dataplanes.map(({ name, trafficPort, adminPort }) => ({ name, trafficPort, adminPort })),
       admin,
       dataplaneToken: controlPlane.environment.GATEHOUSE_DATAPLANE_TOKEN,
+      services: { databaseUrl: database.url, redisUrl: redis.url, redisPrefix: 'gatehouse-e2e' },
       output: () => outputOf(processes),
       stop,
     };

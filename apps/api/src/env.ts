@@ -26,6 +26,15 @@ const outboundList = (fallback: string) =>
 
 export const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
+  /**
+   * How long opening a Postgres connection, or waiting for a free one in the pool, may take before the request is
+   * answered 503 SERVICE_UNAVAILABLE.
+   */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(3_000),
+  /** Longest a statement may run: Postgres cancels it (statement_timeout) and the client stops waiting 1 s later. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /** Connections per API or worker process. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(10),
   REDIS_URL: redisUrl.optional(),
   /** Keeps this installation's channels, queues and counters apart from others on the same Redis (contracts/redis-names). */
   GATEHOUSE_REDIS_PREFIX: redisPrefixSchema.optional(),

@@ -37,6 +37,60 @@ describe('data-plane sync', () => {
 
   const dataplane = () => testApp.http();
 
+  it('withholds a stored policy version that bypassed validation from snapshots and changes, and audits it', async () => {
+    const cloud = await editor
+      .post('/api/endpoints')
+      .send({ url: 'https://bypass.example.com', traffic_policy: DENY_ALL_POLICY } satisfies CreateEndpointBody)
+      .expect(201);
+    const id = bodyOf(cloud, EndpointResponseSchema).id;
+    const { rows } = await testApp.db.query<{ revision: string }>(
+      'SELECT max(revision) AS revision FROM config_changes',
+    );
+    const before = Number(rows[0]!.revision);
+    // Three kinds of bad rows, each made active straight in SQL: garbage, an empty text, a sha256 that lies.
+    const garbage = 'on_http_request: [ {{ not yaml';
+    const bad = [
+      { version: 2, source: garbage, sha256: sha256(garbage), reason: /does not validate/ },
+      { version: 3, source: '', sha256: sha256(''), reason: /empty/ },
+      { version: 4, source: DENY_ALL_POLICY.replace('403', '200'), sha256: sha256(DENY_ALL_POLICY), reason: /sha256/ },
+    ];
+    for (const row of bad) {
+      await testApp.db.query(
+        `INSERT INTO policy_versions (endpoint_id, version, source, sha256, created_by) VALUES ($1, $2, $3, $4, 'sql')`,
+        [id, row.version, row.source, row.sha256],
+      );
+      await testApp.db.query('UPDATE endpoints SET active_policy_version = $2 WHERE id = $1', [id, row.version]);
+      await editor
+        .patch(`/api/endpoints/${id}`)
+        .send({ description: `after v${row.version}` })
+        .expect(200);
+      const snapshot = ConfigSnapshotSchema.parse(
+        (await dataplane().get('/api/dataplane/config').set('authorization', DATAPLANE_AUTH).expect(200)).body,
+      );
+      const listed = ConfigChangesResponseSchema.parse(
+        (
+          await dataplane()
+            .get(`/api/dataplane/config/changes?since=${before}`)
+            .set('authorization', DATAPLANE_AUTH)
+            .expect(200)
+        ).body,
+      );
+      for (const endpoint of [
+        snapshot.endpoints.find((candidate) => candidate.id === id),
+        listed.changes.at(-1)?.endpoint,
+      ]) {
+        expect(endpoint?.policy).toBeNull();
+        expect(endpoint?.policy_rejected?.version).toBe(row.version);
+        expect(endpoint?.policy_rejected?.reason).toMatch(row.reason);
+      }
+    }
+    const audit = await admin.get(`/api/audit-events?kind=policy_version.rejected&entity_id=${id}`).expect(200);
+    const versions = (audit.body as { audit_events: { after: { version: number } }[] }).audit_events.map(
+      (event) => event.after.version,
+    );
+    expect(versions.sort()).toEqual([2, 3, 4]);
+  });
+
   it('serves the full snapshot with an ETag and answers 304 when nothing changed', async () => {
     const internal = await editor
       .post('/api/endpoints')

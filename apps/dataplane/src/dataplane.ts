@@ -177,8 +177,11 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     onSwap: (config, buildSeconds) => {
       metrics.configRevision.set(config.revision);
       metrics.endpoints.set(config.endpointsById.size);
+      metrics.failingEndpoints.set(config.failures.size);
       metrics.configBuildSeconds.observe(buildSeconds);
       metrics.configAppliedAt.set(Date.now() / 1000);
+      // The fleet view's lag and last_error follow the swap at once, not one heartbeat interval later.
+      sync.reportSoon();
     },
     onApplyError: () => metrics.configApplyErrors.inc(),
   });
@@ -196,6 +199,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       version: dataplaneVersion,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       dataDirectory: options.dataDirectory,
+      onConflict: () => metrics.configConflicts.inc(),
     },
     logger,
   );

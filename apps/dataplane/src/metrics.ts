@@ -57,7 +57,17 @@ export class DataplaneMetrics {
   });
   readonly configApplyErrors = new Counter({
     name: 'gatehouse_dataplane_config_apply_errors_total',
-    help: 'Config changes rejected (a policy that does not compile); the previous config keeps running.',
+    help: 'Endpoint configs rejected (a policy that does not compile, an empty source, a sha256 that does not match, or one the API rejected); the previous config of that endpoint keeps running.',
+    registers: [this.registry],
+  });
+  readonly failingEndpoints = new Gauge({
+    name: 'gatehouse_dataplane_failing_endpoints',
+    help: 'Endpoints whose newest config was rejected (they run their previous config, or are not served when they have none).',
+    registers: [this.registry],
+  });
+  readonly configConflicts = new Counter({
+    name: 'gatehouse_dataplane_config_conflicts_total',
+    help: "Config revisions seen with two different contents (a change message that disagrees with the API: forged or corrupted). The API's content is applied.",
     registers: [this.registry],
   });
   readonly rateLimitFallbacks = new Counter({

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { syncedEndpoint, TestConfigServer } from './helpers/config-server.js';
+import { policySha256, syncedEndpoint, TestConfigServer } from './helpers/config-server.js';
 import { eventually, startDataplane, walkthroughPolicy, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
@@ -72,14 +72,14 @@ describe('config propagation', () => {
   it('boots from the API snapshot and reports it on /readyz and /status', async () => {
     expect(gateway!.dataplane.store.appliedRevision).toBe(config.revision);
     expect((await get('app.example.com')).status).toBe(200);
-    // A change in order is applied from the message alone: no API call.
+    // The message is only a doorbell: the change itself comes from the API (pub/sub is not authenticated).
     const change = await config.upsertEndpoint({
       id: 'ep_direct',
       url: 'https://direct.example.com',
       traffic_policy: denyWith(418),
     });
     await eventually(() => gateway!.dataplane.store.appliedRevision === change.revision, 5_000, 'the change');
-    expect(config.requests, 'no API call for an in-order change').toEqual([]);
+    expect(config.requests).toContain(`GET /api/dataplane/config/changes?since=${change.revision - 1}`);
     const ready = await httpRequest({ port: gateway!.adminPort, path: '/readyz' });
     expect(ready.status).toBe(200);
     const status = JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as Record<
@@ -318,6 +318,150 @@ describe('config propagation', () => {
     expect(gateway!.dataplane.store.lastError).toBeNull();
   });
 
+  it('never runs a policy whose sha256 does not name its source, or an empty one, and reports it', async () => {
+    const status = async () =>
+      JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as {
+        failing_endpoints: { id: string; serving: boolean; message: string }[];
+      };
+    // A tampered payload: the text of a 418 policy under the sha256 of the one the endpoint runs.
+    const running = config.endpoints.get('ep_app')!;
+    const tampered = config.record({
+      kind: 'endpoint.upserted',
+      entity_id: 'ep_app',
+      endpoint: { ...running, policy: { version: 2, sha256: running.policy!.sha256, source: denyWith(418) } },
+      ip_category: null,
+    });
+    await config.publish(tampered);
+    await eventually(() => gateway!.dataplane.store.appliedRevision === tampered.revision, 5_000, 'the tampered one');
+    expect((await get('app.example.com')).status).toBe(200);
+    expect((await status()).failing_endpoints).toEqual([
+      { id: 'ep_app', serving: true, message: expect.stringMatching(/sha256 .* does not match its source/) },
+    ]);
+    // An empty source is an error, never "no policy" (that is `policy: null`).
+    const empty = config.record({
+      kind: 'endpoint.upserted',
+      entity_id: 'ep_app',
+      endpoint: { ...running, policy: { version: 3, sha256: policySha256(''), source: '' } },
+      ip_category: null,
+    });
+    await config.publish(empty);
+    await eventually(() => gateway!.dataplane.store.appliedRevision === empty.revision, 5_000, 'the empty one');
+    expect((await get('app.example.com')).status).toBe(200);
+    expect((await status()).failing_endpoints[0]?.message).toMatch(/policy source is empty/);
+    // What the control plane withheld (policy_rejected) keeps the previous policy too.
+    const rejected = config.record({
+      kind: 'endpoint.upserted',
+      entity_id: 'ep_app',
+      endpoint: { ...running, policy: null, policy_rejected: { version: 4, reason: 'does not validate' } },
+      ip_category: null,
+    });
+    await config.publish(rejected);
+    await eventually(() => gateway!.dataplane.store.appliedRevision === rejected.revision, 5_000, 'the rejected one');
+    expect((await get('app.example.com')).status).toBe(200);
+    expect((await status()).failing_endpoints[0]?.message).toMatch(/rejected by the control plane: does not validate/);
+    await eventually(
+      () => /rejected by the control plane/.test(config.heartbeats.at(-1)?.last_error ?? ''),
+      5_000,
+      'a prompt heartbeat reporting the failure',
+    );
+    const metrics = (await httpRequest({ port: gateway!.adminPort, path: '/metrics' })).body;
+    expect(metrics).toContain('gatehouse_dataplane_config_apply_errors_total 3');
+    expect(metrics).toContain('gatehouse_dataplane_failing_endpoints 1');
+  });
+
+  it('answers 503 ENDPOINT_CONFIG_INVALID for a new endpoint that failed, and lists it on /readyz', async () => {
+    const change = await config.upsertEndpoint({
+      id: 'ep_new_broken',
+      url: 'https://broken.example.com',
+      traffic_policy: brokenPolicy,
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === change.revision, 5_000, 'the change');
+    const response = await get('broken.example.com');
+    expect(response.status).toBe(503);
+    expect(response.headers['gatehouse-error-code']).toBe('ENDPOINT_CONFIG_INVALID');
+    const ready = await httpRequest({ port: gateway!.adminPort, path: '/readyz' });
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({
+      ready: true,
+      failing_endpoints: [{ id: 'ep_new_broken', serving: false }],
+    });
+    const fixed = await config.upsertEndpoint({
+      id: 'ep_new_broken',
+      url: 'https://broken.example.com',
+      traffic_policy: denyWith(418),
+      policy_version: 2,
+    });
+    await eventually(() => gateway!.dataplane.store.appliedRevision === fixed.revision, 5_000, 'the fix');
+    expect((await get('broken.example.com')).status).toBe(418);
+  });
+
+  it('ignores a forged change message: no response changes and the real revision still applies', async () => {
+    const forged = {
+      revision: config.revision + 1,
+      kind: 'endpoint.upserted' as const,
+      entity_id: 'ep_app',
+      endpoint: syncedEndpoint({ id: 'ep_app', url: 'https://app.example.com', traffic_policy: denyWith(418) }),
+      ip_category: null,
+      created_at: new Date().toISOString(),
+    };
+    await config.publish(forged);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await get('app.example.com')).status).toBe(200);
+    expect(gateway!.dataplane.store.appliedRevision).toBe(forged.revision - 1);
+    // The real change with that revision number applies at once and raises the alarm.
+    const real = await config.upsertEndpoint({
+      id: 'ep_app',
+      url: 'https://app.example.com',
+      traffic_policy: denyWith(451),
+      policy_version: 2,
+    });
+    expect(real.revision).toBe(forged.revision);
+    await eventually(() => gateway!.dataplane.store.appliedRevision === real.revision, 2_000, 'the real change');
+    expect((await get('app.example.com')).status).toBe(451);
+    const status = JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as {
+      config_conflicts: { count: number; last: { revision: number; source: string } };
+    };
+    expect(status.config_conflicts).toMatchObject({
+      count: 1,
+      last: { revision: real.revision, source: 'change-feed' },
+    });
+    const metrics = (await httpRequest({ port: gateway!.adminPort, path: '/metrics' })).body;
+    expect(metrics).toContain('gatehouse_dataplane_config_conflicts_total 1');
+    // Replaying the forged message for the applied revision is an alarm again, never a change.
+    await config.publish(forged);
+    await eventually(() => gateway!.dataplane.sync.conflictCount === 2, 2_000, 'the second alarm');
+    expect((await get('app.example.com')).status).toBe(451);
+  });
+
+  it('reports synced_with_api false while heartbeats fail, and the applied revision promptly', async () => {
+    const change = await config.upsertEndpoint({
+      id: 'ep_prompt',
+      url: 'https://prompt.example.com',
+      traffic_policy: denyWith(418),
+    });
+    // The harness heartbeats every 60 s: this one follows the swap.
+    await eventually(
+      () => config.heartbeats.at(-1)?.applied_revision === change.revision,
+      2_000,
+      'a heartbeat reporting the new revision',
+    );
+    const status = async () =>
+      JSON.parse((await httpRequest({ port: gateway!.adminPort, path: '/status' })).body) as {
+        synced_with_api: boolean;
+        last_heartbeat_error: string | null;
+      };
+    expect((await status()).synced_with_api).toBe(true);
+    config.healthy = false;
+    await gateway!.dataplane.sync.heartbeat();
+    expect(await status()).toMatchObject({
+      synced_with_api: false,
+      last_heartbeat_error: expect.stringMatching(/503/),
+    });
+    config.healthy = true;
+    await gateway!.dataplane.sync.heartbeat();
+    expect(await status()).toMatchObject({ synced_with_api: true, last_heartbeat_error: null });
+  });
+
   it('applies deletes and IP category changes', async () => {
     const deleted = await config.deleteEndpoint('ep_app');
     await eventually(() => gateway!.dataplane.store.appliedRevision === deleted.revision, 5_000, 'the delete');
@@ -369,21 +513,28 @@ describe('config propagation', () => {
     expect((await get('after.example.com')).status).toBe(419);
   });
 
-  it('applies in-order changes from Redis on top of the last-known-good config while the API is down', async () => {
+  it('never applies a change from Redis alone: while the API is down it waits, then fetches it', async () => {
+    await gateway!.dataplane.store.flush();
     await gateway!.stop();
+    const apiPort = Number(new URL(config.url).port);
     await config.stopHttp();
     gateway = await startDataplane(config, { redisUrl: sharedRedisUrl, dataDirectory });
     expect(gateway.dataplane.sync.synced).toBe(false);
     await eventually(() => gateway!.dataplane.sync.feedState === 'subscribed', 5_000, 'the feed to subscribe');
+    const before = gateway.dataplane.store.appliedRevision;
     const change = await config.upsertEndpoint({
       id: 'ep_live',
       url: 'https://live.example.com',
       traffic_policy: denyWith(418),
     });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(gateway.dataplane.store.appliedRevision, 'a message is not authentic config').toBe(before);
+    expect((await get('live.example.com')).status).toBe(404);
+    await config.start(apiPort);
     await eventually(
       () => gateway!.dataplane.store.appliedRevision === change.revision,
-      2_000,
-      'the change from Redis',
+      5_000,
+      'the change fetched from the API once it is back',
     );
     expect((await get('live.example.com')).status).toBe(418);
   });

@@ -161,13 +161,16 @@ describe('data plane against the real API', () => {
     expect(status).toMatchObject({ synced_with_api: true, change_feed: 'subscribed', last_error: null });
 
     // A new policy version through the API reaches the running data plane (published on Redis) and is enforced.
-    const hitsBefore = upstreamHits.length;
     const changed = await call('POST', `/endpoints/${cloudId}/policy-versions`, {
       traffic_policy: 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 418 }\n',
       message: 'data plane real-API test',
     });
     expect(changed.status, JSON.stringify(changed.json)).toBe(201);
+    // The message is a doorbell: the data plane fetches the change from the API, so a request sent the moment the
+    // API answered may still reach the upstream on the old policy; from the first 418 on, none does.
     await eventually(async () => (await get()).status === 418, 10_000, 'the new policy to be enforced');
+    const hitsBefore = upstreamHits.length;
+    expect((await get()).status).toBe(418);
     expect(upstreamHits.length).toBe(hitsBefore);
 
     // The API recorded this data plane's (Bearer-authenticated) heartbeat.

@@ -767,6 +767,11 @@ export type components = {
       /** @enum {string} */
       upstream_host_header: 'preserve' | 'rewrite';
       policy: components['schemas']['SyncPolicy'] | null;
+      /** @default null */
+      policy_rejected: {
+        version: number;
+        reason: string;
+      } | null;
       /**
        * @default {
        *       "headers": false,

@@ -56,8 +56,22 @@ export const SyncEndpointSchema = z
     port: z.number().int(),
     upstream_url: z.string().nullable(),
     upstream_host_header: z.enum(['preserve', 'rewrite']),
-    /** The active policy; null when an internal endpoint has none. */
+    /**
+     * The active policy. `null` is the explicit "no policy" state (internal endpoints only) — unless
+     * `policy_rejected` is set. A policy is never absent by being empty: a data plane rejects an empty `source`, and
+     * one whose `sha256` does not name its `source`, like a policy that does not compile.
+     */
     policy: SyncPolicySchema.nullable(),
+    /**
+     * Set when the control plane found the endpoint's stored active policy invalid while publishing it (a row that
+     * bypassed the API's validation at save): `policy` is then null and data planes keep running the policy they
+     * have for this endpoint, or do not serve it when they have none, and report it. Null otherwise. Defaults to
+     * null for last-known-good files and outbox rows written before the field existed.
+     */
+    policy_rejected: z
+      .object({ version: z.number().int().min(1), reason: z.string() })
+      .nullable()
+      .default(null),
     /**
      * Defaults to capturing nothing: last-known-good files and outbox rows written before the setting existed lack it.
      */

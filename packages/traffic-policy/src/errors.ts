@@ -44,6 +44,11 @@ export type ValidationErrorCode = keyof typeof validationErrorCodes;
 /** Codes of responses the gateway generates itself, with their HTTP status. */
 export const runtimeErrorCodes = {
   ENDPOINT_NOT_FOUND: { status: 404, reason: 'No endpoint is registered for the Host of the request.' },
+  ENDPOINT_CONFIG_INVALID: {
+    status: 503,
+    reason:
+      "The Host's endpoint exists but its config was rejected (the policy does not compile or failed verification) and no earlier version is loaded; the data plane reports it on /status.",
+  },
   POLICY_FELL_THROUGH: {
     status: 500,
     reason: "A cloud endpoint's on_http_request finished without a terminating action.",

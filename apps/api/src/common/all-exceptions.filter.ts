@@ -16,6 +16,39 @@ function isPrismaKnownRequestError(error: unknown): error is PrismaKnownRequestE
   return error instanceof Error && error.name === 'PrismaClientKnownRequestError' && 'code' in error;
 }
 
+/** Prisma codes meaning "the database is not there right now" (unreachable, timed out, pool exhausted). */
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2037']);
+/** What the pg driver adapter reports for the same conditions. */
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+/** Postgres SQLSTATEs: query_canceled (statement_timeout), admin/crash shutdown, cannot connect now, too many connections. */
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '57P01', '57P02', '57P03', '53300']);
+/** Errors the pg driver throws as plain Errors (no Prisma wrapper) when a connection times out or drops. */
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|ECONNREFUSED|ECONNRESET|Can't reach database server|canceling statement due to statement timeout/i;
+/** Seconds a client should wait before retrying while the database is away. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** True when `error` says the database is unreachable, overloaded or timed out, rather than that the request is bad. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'PrismaClientInitializationError') return true;
+  if (isPrismaKnownRequestError(error)) {
+    if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+    const cause = (
+      error.meta?.driverAdapterError as { cause?: { kind?: string; code?: string; originalCode?: string } }
+    )?.cause;
+    if (cause?.kind !== undefined && UNAVAILABLE_ADAPTER_KINDS.has(cause.kind)) return true;
+    if (cause?.originalCode !== undefined && UNAVAILABLE_SQLSTATES.has(cause.originalCode)) return true;
+    if (cause?.code !== undefined && UNAVAILABLE_SQLSTATES.has(cause.code)) return true;
+  }
+  return UNAVAILABLE_MESSAGES.test(error.message);
+}
+
 /**
  * The one place errors become responses: `{error_code, message, details}` with the status mapped from the code.
  * Unknown errors are logged with their stack and answered with an opaque 500 carrying the request id.
@@ -42,6 +75,23 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (exception.code === 'P2002')
         return new AppError(ErrorCode.CONFLICT, 'A record with these values already exists');
       if (exception.code === 'P2025') return new AppError(ErrorCode.NOT_FOUND, 'The record does not exist');
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(
+        {
+          err: exception,
+          req_id: (request as Request & { id?: unknown }).id,
+          method: request.method,
+          url: request.url,
+        },
+        'database unavailable',
+      );
+      return new AppError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'The database is unavailable or not answering; retry shortly',
+        [],
+        { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+      );
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -5,6 +5,7 @@ import type { RedisNames } from '@gatehouse/contracts';
 import { toConfigChangeEvent } from '../dataplane-sync/sync-presenter';
 import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from '../bus/message-bus';
 import { ConfigOutboxRepository } from './config-outbox.repository';
+import { PublishedPolicyGuard } from './published-policy-guard';
 
 /** How often the relay looks for changes that were committed but not published (e.g. a crash after commit). */
 export const RELAY_INTERVAL_MS = 1_000;
@@ -36,6 +37,7 @@ export class ConfigPublisherService implements OnApplicationBootstrap, OnApplica
     @Inject(REDIS_NAMES) private readonly names: RedisNames,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(CONFIG_RELAY_ENABLED) private readonly relayEnabled: boolean,
+    private readonly guard: PublishedPolicyGuard,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -94,7 +96,10 @@ export class ConfigPublisherService implements OnApplicationBootstrap, OnApplica
       const published = await this.outbox.publishPendingChanges(PUBLISH_BATCH, async (changes) => {
         let delivered = 0;
         for (const change of changes) {
-          await this.bus.publish(this.names.configChannel, JSON.stringify(toConfigChangeEvent(change)));
+          await this.bus.publish(
+            this.names.configChannel,
+            JSON.stringify(this.guard.vetChange(toConfigChangeEvent(change))),
+          );
           delivered += 1;
         }
         return delivered;

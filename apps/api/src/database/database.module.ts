@@ -25,6 +25,16 @@ function postgresAdapter(env: Env): DatabaseAdapter {
       'DATABASE_URL is required to run the control plane on its own; `npm start` runs the embedded shape on PGlite',
     );
   }
-  // The pool connects lazily, so building the app (e.g. to write openapi.json) needs no database.
-  return new PrismaPg({ connectionString: env.DATABASE_URL, max: 10 });
+  // The pool connects lazily, so building the app (e.g. to write openapi.json) needs no database. Every wait is
+  // bounded, so an unreachable or frozen Postgres answers 503 in seconds instead of queueing requests for minutes:
+  // connectionTimeoutMillis covers both a new connection and the wait for a free one; statement_timeout makes Postgres
+  // cancel a long statement; query_timeout stops the client waiting on a server that no longer answers at all.
+  return new PrismaPg({
+    connectionString: env.DATABASE_URL,
+    max: env.DATABASE_POOL_SIZE,
+    connectionTimeoutMillis: env.DATABASE_CONNECT_TIMEOUT_MS,
+    statement_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    query_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS + 1_000,
+    keepAlive: true,
+  });
 }

@@ -35,6 +35,7 @@ function toSyncEndpointFromRow(row: SnapshotEndpointRow): SyncEndpoint {
         ? { version: row.policy_version, sha256: row.policy_sha256, source: row.policy_source }
         : null,
     request_log_capture: { headers: row.request_log_capture_headers, bodies: row.request_log_capture_bodies },
+    policy_rejected: null,
   };
 }
 

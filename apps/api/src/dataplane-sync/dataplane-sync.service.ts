@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
+import { PublishedPolicyGuard } from '../config-publisher/published-policy-guard';
 import type { ConfigChangesResponse, ConfigSnapshot, HeartbeatResponse } from '@gatehouse/contracts';
 import { HeartbeatRequestSchema } from '@gatehouse/contracts';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
@@ -29,13 +30,15 @@ export class DataplaneSyncService {
   constructor(
     private readonly sync: DataplaneSyncRepository,
     private readonly outbox: ConfigOutboxRepository,
+    private readonly guard: PublishedPolicyGuard,
   ) {}
 
   /** The snapshot, or null when If-None-Match already names the latest revision. */
   async getConfigSnapshot(ifNoneMatch: string | undefined): Promise<{ etag: string; snapshot: ConfigSnapshot | null }> {
     const latest = await this.outbox.findLatestRevision();
     if (etagMatches(ifNoneMatch, etagForRevision(latest))) return { etag: etagForRevision(latest), snapshot: null };
-    const snapshot = await this.sync.readConfigSnapshot();
+    // Every stored policy is validated again on its way out: one written without the API never reaches traffic.
+    const snapshot = this.guard.vetSnapshot(await this.sync.readConfigSnapshot());
     return { etag: etagForRevision(snapshot.revision), snapshot };
   }
 
@@ -55,7 +58,7 @@ export class DataplaneSyncService {
     const changes = await this.outbox.listChangesSince(sinceRevision, limit + 1);
     return {
       revision: Number(latest),
-      changes: changes.slice(0, limit).map(toConfigChangeEvent),
+      changes: changes.slice(0, limit).map((change) => this.guard.vetChange(toConfigChangeEvent(change))),
       has_more: changes.length > limit,
     };
   }

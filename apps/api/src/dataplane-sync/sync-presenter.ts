@@ -24,6 +24,7 @@ export function toSyncEndpoint(
       ? { version: activeVersion.version, sha256: activeVersion.sha256, source: activeVersion.source }
       : null,
     request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
+    policy_rejected: null,
   };
 }
 

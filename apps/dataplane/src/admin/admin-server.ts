@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ConfigStore } from '../config/config-store.js';
 import type { ConfigSync } from '../config/config-sync.js';
+import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { DataplaneMetrics } from '../metrics.js';
 
 export interface AdminDependencies {
@@ -15,7 +16,8 @@ export interface AdminDependencies {
 }
 
 /**
- * The admin port: `/healthz` (the process answers), `/readyz` (a config is loaded, from the API or last-known-good),
+ * The admin port: `/healthz` (the process answers), `/readyz` (a config is loaded, from the API or last-known-good,
+ * in which every endpoint is either compiled and served or listed as failing — never silently missing),
  * `/status` (what runs and how it got there) and `/metrics` (Prometheus). Kept off the traffic port so no Host can
  * reach it through an endpoint.
  */
@@ -35,11 +37,17 @@ async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: S
       sendJson(res, 200, { status: 'ok' });
       return;
     case '/readyz': {
+      // Readiness is about this process, not one endpoint: a rejected policy must not take the whole fleet out of
+      // rotation. Every endpoint of the loaded config is either compiled or in `failing_endpoints` (a new one is
+      // answered 503 ENDPOINT_CONFIG_INVALID, not a 404), so a 200 here never hides a failure.
+      const config = deps.store.current;
       const ready = deps.store.loaded && !deps.isDraining();
       sendJson(res, ready ? 200 : 503, {
         ready,
         draining: deps.isDraining(),
-        applied_revision: deps.store.appliedRevision,
+        applied_revision: config.revision,
+        endpoint_count: config.endpointsById.size,
+        failing_endpoints: failingEndpoints(config),
       });
       return;
     }
@@ -53,13 +61,27 @@ async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: S
         applied_revision: config.revision,
         endpoint_count: config.endpointsById.size,
         ip_category_count: config.ipCategories.size,
-        synced_with_api: deps.sync.synced,
+        // True only while the API answers: synced once, last catch-up and last heartbeat succeeded.
+        synced_with_api: deps.sync.inSync,
         change_feed: deps.sync.feedState,
         last_sync_error: deps.sync.lastSyncError,
         last_heartbeat_at: deps.sync.lastHeartbeatAt?.toISOString() ?? null,
+        last_heartbeat_error: deps.sync.lastHeartbeatError,
         heartbeat_interval_ms: deps.sync.heartbeatIntervalMs,
         last_error: deps.store.lastError,
-        failing_endpoints: [...config.failures].map(([id, message]) => ({ id, message })),
+        failing_endpoints: failingEndpoints(config),
+        config_conflicts: {
+          count: deps.sync.conflictCount,
+          last:
+            deps.sync.lastConflict === null
+              ? null
+              : {
+                  revision: deps.sync.lastConflict.revision,
+                  source: deps.sync.lastConflict.source,
+                  message: deps.sync.lastConflict.message,
+                  at: deps.sync.lastConflict.at.toISOString(),
+                },
+        },
       });
       return;
     }
@@ -72,6 +94,11 @@ async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: S
     default:
       sendJson(res, 404, { error_code: 'NOT_FOUND', message: 'admin routes: /healthz, /readyz, /status, /metrics' });
   }
+}
+
+/** Each failing endpoint with whether traffic still reaches its previous config (`serving`) or gets a 503. */
+function failingEndpoints(config: RuntimeConfig): { id: string; serving: boolean; message: string }[] {
+  return [...config.failures].map(([id, message]) => ({ id, serving: config.endpointsById.has(id), message }));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -1,4 +1,4 @@
-import type { ConfigChangeEvent } from '@gatehouse/contracts';
+import type { ConfigChangeEvent, ConfigSnapshot } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { ChangeFeed, ConfigApi } from './config-source.js';
 import type { ConfigStore } from './config-store.js';
@@ -16,6 +16,33 @@ export interface ConfigSyncOptions {
   dataDirectory: string | undefined;
   /** First retry delay when the API cannot be reached; doubles up to 30 s. */
   retryDelayMs?: number;
+  /** A revision was seen with two different contents (a forged or corrupted message, or a rewritten history). */
+  onConflict?(conflict: ConfigConflict): void;
+}
+
+export interface ConfigConflict {
+  revision: number;
+  /** Where the disagreeing content came from: the change feed (pub/sub) or the API's change listing. */
+  source: 'change-feed' | 'api';
+  message: string;
+  at: Date;
+}
+
+/** Digests of this many recently applied revisions are kept to compare doorbells against. */
+const REMEMBERED_REVISIONS = 1_024;
+/** How soon after a config swap the applied revision is reported, so the fleet view shows the current lag. */
+const PROMPT_HEARTBEAT_DELAY_MS = 50;
+/** Prompt heartbeats are at least this far apart: a burst of changes costs the API one write per second per data plane. */
+const PROMPT_HEARTBEAT_SPACING_MS = 1_000;
+/** How long a conflict stays in the heartbeat's last_error (and so in /api/dataplanes) after it was seen. */
+const CONFLICT_REPORT_MS = 15 * 60 * 1000;
+
+/**
+ * What a change says, without its timestamp: the pub/sub copy and the API's listing of one revision come from the
+ * same outbox row, so any difference is an alarm. Both were parsed by the same zod schema, so keys are in one order.
+ */
+function digestOf(change: ConfigChangeEvent): string {
+  return JSON.stringify([change.kind, change.entity_id, change.endpoint, change.ip_category]);
 }
 
 /**
@@ -23,8 +50,10 @@ export interface ConfigSyncOptions {
  * 1. boot from the last-known-good file, so traffic flows even when the API is down;
  * 2. subscribe to the change feed before fetching, so nothing published during the fetch is lost;
  * 3. fetch the snapshot (If-None-Match the one we have), retrying with backoff while the API is unreachable;
- * 4. apply feed changes in revision order; a gap (revision > applied + 1) fetches `changes?since=applied`, and a 410
- *    there falls back to a full snapshot;
+ * 4. treat the feed as a doorbell only: a message never changes the config by itself (anything with Redis access can
+ *    publish one). It makes the data plane fetch `changes?since=applied` from the authenticated API (a 410 there falls
+ *    back to a full snapshot), so no message can skip or consume a committed revision. A message whose content
+ *    differs from what the API says for the same revision is a conflict: logged, counted and shown on /status;
  * 5. heartbeat the applied revision; an answer naming a newer revision catches up (pub/sub can drop messages), and
  *    its `heartbeat_interval_seconds` sets the next heartbeat unless the interval is configured.
  * Every step runs on one serial queue, so two catch-ups never interleave and changes apply strictly in order.
@@ -41,6 +70,20 @@ export class ConfigSync {
   #lastSyncError: string | null = null;
   #lastHeartbeatAt: Date | null = null;
   #feedState: 'none' | 'connecting' | 'subscribed' | 'disconnected';
+  /** Null until the first heartbeat answered or failed; then the last outcome. */
+  #lastHeartbeatError: string | null | undefined;
+  /** A catch-up is queued and has not started: further doorbells need no other one. */
+  #catchUpQueued = false;
+  /** Content digests of recently applied revisions (from the API), to compare doorbells with. */
+  readonly #applied = new Map<number, string>();
+  /** Doorbells announcing revisions not applied yet: compared with the API's content once it is applied. */
+  readonly #claims = new Map<number, string>();
+  #conflicts = 0;
+  #lastConflict: ConfigConflict | null = null;
+  #promptHeartbeat: NodeJS.Timeout | undefined;
+  /** Set once start() sends its first heartbeat: swaps before that are reported by it. */
+  #reporting = false;
+  #lastPromptAt = 0;
 
   constructor(
     private readonly store: ConfigStore,
@@ -62,6 +105,45 @@ export class ConfigSync {
   /** True once the API answered at least once (the config is then at least as new as that answer). */
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /**
+   * True while the data plane is in contact with the control plane: it synced once, its last catch-up succeeded and
+   * its last heartbeat was answered. /status reports it as `synced_with_api`.
+   */
+  get inSync(): boolean {
+    return this.#synced && this.#lastSyncError === null && (this.#lastHeartbeatError ?? null) === null;
+  }
+
+  /** Why the last heartbeat failed; null when it was answered (or none was sent yet). */
+  get lastHeartbeatError(): string | null {
+    return this.#lastHeartbeatError ?? null;
+  }
+
+  get conflictCount(): number {
+    return this.#conflicts;
+  }
+
+  get lastConflict(): ConfigConflict | null {
+    return this.#lastConflict;
+  }
+
+  /**
+   * Reports the applied revision soon (coalesced): called after every config swap, so `/api/dataplanes` shows the
+   * lag as it is now rather than as of the last periodic heartbeat.
+   */
+  reportSoon(): void {
+    if (this.#stopped || !this.#reporting || this.#promptHeartbeat !== undefined) return;
+    const spacing = PROMPT_HEARTBEAT_SPACING_MS - (Date.now() - this.#lastPromptAt);
+    this.#promptHeartbeat = setTimeout(
+      () => {
+        this.#promptHeartbeat = undefined;
+        this.#lastPromptAt = Date.now();
+        void this.heartbeat();
+      },
+      Math.max(PROMPT_HEARTBEAT_DELAY_MS, spacing),
+    );
+    this.#promptHeartbeat.unref();
   }
 
   get lastSyncError(): string | null {
@@ -89,7 +171,7 @@ export class ConfigSync {
       }
     }
     this.feed?.start({
-      onChange: (change) => void this.#enqueue(() => this.#receive(change)),
+      onChange: (change) => this.#ring(change),
       onSubscribed: () => {
         this.#feedState = 'subscribed';
         void this.#enqueue(() => this.#catchUp());
@@ -104,6 +186,7 @@ export class ConfigSync {
     });
     await this.#enqueue(() => this.#initialSync());
     // Report at once, so the fleet view shows this data plane now rather than one interval later.
+    this.#reporting = true;
     void this.heartbeat().finally(() => this.#scheduleHeartbeat());
   }
 
@@ -126,6 +209,7 @@ export class ConfigSync {
     this.#stopped = true;
     clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#promptHeartbeat);
     await this.feed?.stop();
     await this.#queue;
   }
@@ -148,9 +232,10 @@ export class ConfigSync {
         hostname: this.options.hostname,
         version: this.options.version,
         applied_revision: config.revision,
-        last_error: this.store.lastError?.slice(0, 4096) ?? null,
+        last_error: this.#reportedError()?.slice(0, 4096) ?? null,
       });
       this.#lastHeartbeatAt = new Date();
+      this.#lastHeartbeatError = null;
       if (this.options.heartbeatIntervalMs === undefined)
         this.#heartbeatIntervalMs = Math.min(answer.heartbeat_interval_seconds, 3_600) * 1000;
       if (answer.revision > this.store.appliedRevision) {
@@ -161,8 +246,18 @@ export class ConfigSync {
         await this.#enqueue(() => this.#catchUp());
       }
     } catch (error) {
+      this.#lastHeartbeatError = error instanceof Error ? error.message : String(error);
       this.logger.warn({ err: error }, 'heartbeat failed');
     }
+  }
+
+  /** The endpoint failure in effect, else a conflict seen recently: what the fleet view shows as last_error. */
+  #reportedError(): string | null {
+    const failure = this.store.lastError;
+    if (failure !== null) return failure;
+    const conflict = this.#lastConflict;
+    if (conflict !== null && Date.now() - conflict.at.getTime() < CONFLICT_REPORT_MS) return conflict.message;
+    return null;
   }
 
   /** Runs `task` after everything queued before it; a failing task is logged and never blocks the queue. */
@@ -179,24 +274,60 @@ export class ConfigSync {
     return run;
   }
 
-  #receive(change: ConfigChangeEvent): Promise<void> | void {
-    const applied = this.store.appliedRevision;
-    if (change.revision <= applied) return;
-    // The hot path of propagation: the next revision applies straight from the message. Changes carry the full new
-    // state, so this is safe on top of the last-known-good config too, while the API is still unreachable.
-    if (this.store.loaded && change.revision === applied + 1) {
-      this.store.applyChanges([change]);
+  /**
+   * A message on the change feed: a doorbell. Its content is only compared with what the API says for the same
+   * revision; the config changes only through `#catchUp`, which asks the authenticated API.
+   */
+  #ring(change: ConfigChangeEvent): void {
+    const digest = digestOf(change);
+    const applied = this.#applied.get(change.revision);
+    if (applied !== undefined) {
+      if (applied !== digest) this.#conflict(change.revision, 'change-feed');
       return;
     }
-    this.logger.info({ applied, received: change.revision }, 'config change gap; fetching the missing changes');
-    return this.#synced ? this.#catchUp() : this.#initialSync();
+    if (change.revision <= this.store.appliedRevision) return;
+    const claimed = this.#claims.get(change.revision);
+    if (claimed !== undefined && claimed !== digest) this.#conflict(change.revision, 'change-feed');
+    this.#claims.set(change.revision, digest);
+    while (this.#claims.size > REMEMBERED_REVISIONS) this.#claims.delete(this.#claims.keys().next().value!);
+    if (this.#catchUpQueued) return;
+    this.#catchUpQueued = true;
+    void this.#enqueue(() => {
+      this.#catchUpQueued = false;
+      return this.#synced ? this.#catchUp() : this.#initialSync();
+    });
+  }
+
+  /** Applies changes fetched from the API and checks them against the doorbells that announced them. */
+  #applyFetched(changes: readonly ConfigChangeEvent[]): void {
+    this.store.applyChanges(changes);
+    for (const change of changes) {
+      const digest = digestOf(change);
+      const claimed = this.#claims.get(change.revision);
+      this.#claims.delete(change.revision);
+      if (claimed !== undefined && claimed !== digest) this.#conflict(change.revision, 'change-feed');
+      this.#applied.set(change.revision, digest);
+    }
+    while (this.#applied.size > REMEMBERED_REVISIONS) this.#applied.delete(this.#applied.keys().next().value!);
+    // Claims for revisions now applied but never listed (e.g. covered by a snapshot) cannot be checked any more.
+    for (const revision of this.#claims.keys())
+      if (revision <= this.store.appliedRevision) this.#claims.delete(revision);
+  }
+
+  /** Two contents for one revision: never a skip, always an alarm (log, metric, /status, heartbeat last_error). */
+  #conflict(revision: number, source: ConfigConflict['source']): void {
+    const message = `config revision ${revision} arrived with content that differs from the control plane's (from the ${source}); the control plane's content is applied — a forged or corrupted change message?`;
+    this.#conflicts += 1;
+    this.#lastConflict = { revision, source, message, at: new Date() };
+    this.logger.error({ revision, source }, message);
+    this.options.onConflict?.(this.#lastConflict);
   }
 
   async #initialSync(): Promise<void> {
     if (this.#synced) return;
     try {
       const result = await this.api.fetchSnapshot(this.store.loaded ? this.store.etag : null);
-      if (result.kind === 'snapshot') await this.store.loadSnapshot(result.snapshot, result.etag);
+      if (result.kind === 'snapshot') await this.#loadSnapshot(result.snapshot, result.etag);
       this.#markSynced();
       this.logger.info(
         {
@@ -223,14 +354,14 @@ export class ConfigSync {
         if (result.kind === 'gone') {
           this.logger.info({ applied }, 'changes since the applied revision are gone; taking a full snapshot');
           const snapshot = await this.api.fetchSnapshot(null);
-          if (snapshot.kind === 'snapshot') await this.store.loadSnapshot(snapshot.snapshot, snapshot.etag);
+          if (snapshot.kind === 'snapshot') await this.#loadSnapshot(snapshot.snapshot, snapshot.etag);
           break;
         }
         const { changes, has_more: hasMore } = result.response;
         const next = changes
           .filter((change) => change.revision > applied)
           .sort((left, right) => left.revision - right.revision);
-        if (next.length > 0) this.store.applyChanges(next);
+        if (next.length > 0) this.#applyFetched(next);
         // Paged answers: ask again (since = the last applied revision) while the API says more follow.
         if (!hasMore || next.length === 0) break;
       }
@@ -238,6 +369,13 @@ export class ConfigSync {
     } catch (error) {
       this.#syncFailed(error);
     }
+  }
+
+  /** A snapshot carries no per-revision content: the remembered digests no longer describe what runs. */
+  async #loadSnapshot(snapshot: ConfigSnapshot, etag: string | null): Promise<void> {
+    await this.store.loadSnapshot(snapshot, etag);
+    this.#applied.clear();
+    for (const revision of this.#claims.keys()) if (revision <= snapshot.revision) this.#claims.delete(revision);
   }
 
   #markSynced(): void {

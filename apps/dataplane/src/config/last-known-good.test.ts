@@ -34,6 +34,7 @@ function configAt(revision: number) {
           upstream_url: null,
           upstream_host_header: 'preserve',
           request_log_capture: { headers: false, bodies: false },
+          policy_rejected: null,
           policy: { version: revision, sha256: createHash('sha256').update(policy).digest('hex'), source: policy },
         },
       ],

@@ -39,6 +39,7 @@ function endpoint(
     upstream_url: internal ? 'http://127.0.0.1:9' : null,
     upstream_host_header: 'preserve',
     request_log_capture: { headers: false, bodies: false },
+    policy_rejected: null,
     policy:
       policy === null
         ? null

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   parseEndpointUrl,
   type ConfigChangeEvent,
@@ -100,6 +101,23 @@ export interface RuntimeConfig {
   readonly ports: PolicyPorts;
   /** Endpoints whose newest policy could not be compiled (the previous one, if any, keeps running), by id. */
   readonly failures: ReadonlyMap<string, string>;
+  /**
+   * Cloud endpoints that failed with no earlier version to run, by host (`*.example.com` for wildcards) → endpoint id:
+   * their traffic is answered 503 ENDPOINT_CONFIG_INVALID rather than a 404 that would hide the failure.
+   */
+  readonly unservedHosts: ReadonlyMap<string, string>;
+}
+
+/** The failing cloud endpoint a Host would have reached (exact, then wildcard), when no running endpoint matched. */
+export function unservedEndpointFor(config: RuntimeConfig, host: string): string | undefined {
+  if (config.unservedHosts.size === 0) return undefined;
+  const exact = config.unservedHosts.get(host);
+  if (exact !== undefined) return exact;
+  for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+    const wildcard = config.unservedHosts.get(`*${host.slice(dot)}`);
+    if (wildcard !== undefined) return wildcard;
+  }
+  return undefined;
 }
 
 export interface ApplyResult {
@@ -132,6 +150,7 @@ export function emptyRuntimeConfig(shared: SharedPorts): RuntimeConfig {
     LayeredMap.empty(),
     LayeredMap.empty(),
     LayeredMap.empty(),
+    new Map(),
     new Map(),
     new Map(),
     shared,
@@ -205,6 +224,8 @@ class ConfigDraft {
   readonly #internal: LayeredMap<string, LoadedEndpoint>;
   readonly #categories: Map<string, SyncIpCategory>;
   readonly #failures: Map<string, string>;
+  /** Failing cloud endpoints with nothing to run: id → host. */
+  readonly #unserved: Map<string, string>;
   readonly #errors: string[] = [];
   /** Compiled policies by (type, sha256), kept across drafts: identical policies on many endpoints compile once. */
   readonly #compiled: CompiledPolicyCache;
@@ -221,6 +242,7 @@ class ConfigDraft {
       this.#internal = LayeredMap.empty();
       this.#categories = new Map();
       this.#failures = new Map();
+      this.#unserved = new Map();
       this.#categoriesChanged = true;
     } else {
       // Derived, not copied: a change to one endpoint must not cost a copy of all 10,000.
@@ -230,6 +252,7 @@ class ConfigDraft {
       this.#internal = previous.internalByUrl.derive();
       this.#categories = new Map(previous.ipCategories);
       this.#failures = new Map(previous.failures);
+      this.#unserved = new Map([...previous.unservedHosts].map(([host, id]) => [id, host]));
     }
   }
 
@@ -269,14 +292,16 @@ class ConfigDraft {
     const existing = this.#previous.endpointsById.get(synced.id);
     const loaded = this.#load(synced, existing);
     if (typeof loaded === 'string') {
-      const message = `endpoint ${synced.id} (${synced.url}) policy version ${synced.policy?.version ?? 'none'}: ${loaded}${existing === undefined ? '; the endpoint is not served until a valid policy arrives' : '; the previous policy keeps running'}`;
+      const message = `endpoint ${synced.id} (${synced.url}) policy version ${synced.policy?.version ?? synced.policy_rejected?.version ?? 'none'}: ${loaded}${existing === undefined ? '; the endpoint is not served until a valid policy arrives' : '; the previous policy keeps running'}`;
       this.#failures.set(synced.id, message);
       this.#errors.push(message);
+      if (existing === undefined && synced.type === 'cloud') this.#unserved.set(synced.id, synced.host.toLowerCase());
       // A snapshot starts from scratch: carry the endpoint that keeps running into the new maps.
       if (existing !== undefined && !this.#endpoints.has(synced.id)) this.#add(existing);
       return;
     }
     this.#failures.delete(synced.id);
+    this.#unserved.delete(synced.id);
     const current = this.#endpoints.get(synced.id);
     if (current !== undefined) this.#remove(current);
     this.#add(loaded);
@@ -286,6 +311,7 @@ class ConfigDraft {
     const current = this.#endpoints.get(id);
     if (current !== undefined) this.#remove(current);
     this.#failures.delete(id);
+    this.#unserved.delete(id);
   }
 
   finish(revision: number): ApplyResult {
@@ -299,6 +325,7 @@ class ConfigDraft {
       this.#internal,
       this.#categories,
       this.#failures,
+      new Map([...this.#unserved].map(([id, host]) => [host, id])),
       this.#shared,
       categories,
     );
@@ -316,7 +343,9 @@ class ConfigDraft {
     }
     let policy: CompiledPolicy | undefined;
     const synchronizedPolicy = synced.policy;
-    if (synchronizedPolicy !== null && synchronizedPolicy.source.trim() !== '') {
+    const problem = policyProblem(synced, existing);
+    if (problem !== undefined) return problem;
+    if (synchronizedPolicy !== null) {
       const text = synchronizedPolicy.source;
       // The sha256 names the policy text: an unchanged one keeps its compiled form without being compared or compiled.
       const reusable =
@@ -384,6 +413,7 @@ function finishConfig(
   internalByUrl: LayeredMap<string, LoadedEndpoint>,
   ipCategories: Map<string, SyncIpCategory>,
   failures: Map<string, string>,
+  unservedHosts: Map<string, string>,
   shared: SharedPorts,
   categoryIndex?: IpCategoryResolver,
 ): RuntimeConfig {
@@ -401,6 +431,7 @@ function finishConfig(
     ipCategories,
     ports,
     failures,
+    unservedHosts,
   });
 }
 
@@ -414,6 +445,32 @@ function parseUpstream(text: string): UpstreamTarget | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
   return Object.freeze({ origin: url.origin, host: url.host, basePath });
+}
+
+/**
+ * Why the endpoint's policy must not run, before compiling it: defence in depth against a row that bypassed the API's
+ * validation, a corrupted message or a forged one. "No policy" is only ever `policy: null` (and only for internal
+ * endpoints): an empty source is an error, never read as "no rules".
+ */
+function policyProblem(synced: SyncEndpoint, existing: LoadedEndpoint | undefined): string | undefined {
+  // `?? null`: shapes built in code (tests, older embedders) may lack the field the contract defaults.
+  const rejected = synced.policy_rejected ?? null;
+  if (rejected !== null) return `rejected by the control plane: ${rejected.reason}`;
+  const policy = synced.policy;
+  if (policy === null) {
+    return synced.type === 'cloud'
+      ? 'a cloud endpoint arrived without a policy (cloud endpoints always have one)'
+      : undefined;
+  }
+  if (policy.source.trim() === '')
+    return 'the policy source is empty (an endpoint without a policy has "policy": null)';
+  // The text already running under this sha256 was verified when it was loaded; only new text is hashed.
+  const known = existing?.synced.policy;
+  if (known?.sha256 === policy.sha256 && known.source === policy.source) return undefined;
+  if (createHash('sha256').update(policy.source, 'utf8').digest('hex') !== policy.sha256) {
+    return `the policy's sha256 ${policy.sha256.slice(0, 12)}… does not match its source (corrupted or forged)`;
+  }
+  return undefined;
 }
 
 function describeCompileError(error: unknown): string {

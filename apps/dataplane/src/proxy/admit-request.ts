@@ -12,7 +12,7 @@ import {
   type RequestFacts,
   type SyntheticResponse,
 } from '@gatehouse/traffic-policy';
-import { routeByHost, type LoadedEndpoint, type RuntimeConfig } from '../config/runtime-config.js';
+import { routeByHost, unservedEndpointFor, type LoadedEndpoint, type RuntimeConfig } from '../config/runtime-config.js';
 import { normalizeSocketAddress } from './client-ip.js';
 import { headerMapOf, requestTargetOf, upstreamHeaders } from './headers.js';
 import { cdnLoopHeader, detectLoop } from './loop-detection.js';
@@ -124,6 +124,15 @@ export async function admitRequest<Body extends RequestBody | undefined>(
 
   const endpoint = routeByHost(config, host, scheme);
   if (endpoint === undefined) {
+    const unserved = unservedEndpointFor(config, host);
+    if (unserved !== undefined) {
+      record.errorCode = 'ENDPOINT_CONFIG_INVALID';
+      const response = gatewayError(
+        'ENDPOINT_CONFIG_INVALID',
+        `the endpoint for host "${host}" has no valid config loaded (its policy was rejected; see the data plane's /status).`,
+      );
+      return { kind: 'not-found', record, response };
+    }
     record.errorCode = 'ENDPOINT_NOT_FOUND';
     const response = gatewayError('ENDPOINT_NOT_FOUND', `no endpoint is registered for host "${host}".`);
     return { kind: 'not-found', record, response };

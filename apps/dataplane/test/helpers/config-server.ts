@@ -268,5 +268,6 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     upstream_host_header: input.upstream_host_header ?? 'preserve',
     policy: source === null ? null : { version: input.policy_version ?? 1, sha256: policySha256(source), source },
     request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
+    policy_rejected: null,
   };
 }
