@@ -120,7 +120,7 @@ export type paths = {
     delete: operations['deleteUser'];
     options?: never;
     head?: never;
-    /** Change a user's role or password */
+    /** Change a user's role or password (their API keys act with at most their new role from the next request) */
     patch: operations['updateUser'];
     trace?: never;
   };
@@ -547,6 +547,12 @@ export type components = {
       prefix: string;
       /** @enum {string} */
       role: 'admin' | 'editor' | 'viewer';
+      /**
+       * @description The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).
+       * @enum {string}
+       */
+      effective_role: 'admin' | 'editor' | 'viewer';
+      /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
       /** Format: date-time */
       last_used_at: string | null;
@@ -569,6 +575,12 @@ export type components = {
       prefix: string;
       /** @enum {string} */
       role: 'admin' | 'editor' | 'viewer';
+      /**
+       * @description The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).
+       * @enum {string}
+       */
+      effective_role: 'admin' | 'editor' | 'viewer';
+      /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
       /** Format: date-time */
       last_used_at: string | null;
@@ -1638,7 +1650,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1691,6 +1703,24 @@ export interface operations {
           'application/json': components['schemas']['Session'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED (sent from another origin) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description SETUP_ALREADY_DONE */
       409: {
         headers: {
@@ -1733,8 +1763,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description LOGIN_RATE_LIMITED, with retry-after */
+      /** @description ORIGIN_NOT_ALLOWED (sent from another origin) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description LOGIN_RATE_LIMITED (per client address, or per address and email), with retry-after */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description PASSWORD_HASHING_BUSY (too many password checks queued), with retry-after */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -1769,7 +1817,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1806,7 +1854,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1846,7 +1894,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1878,6 +1926,15 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description No valid session or API key */
       401: {
         headers: {
@@ -1887,7 +1944,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1935,7 +1992,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1966,7 +2023,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Deleted; the user's sessions end with it */
+      /** @description Deleted; the user's sessions end and their API keys are revoked with it */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1982,7 +2039,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2034,6 +2091,15 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description No valid session or API key */
       401: {
         headers: {
@@ -2043,7 +2109,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2101,7 +2167,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2143,7 +2209,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2181,7 +2247,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2232,7 +2298,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2274,7 +2340,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2324,7 +2390,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2372,7 +2438,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2419,7 +2485,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2480,7 +2546,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2541,7 +2607,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2603,7 +2669,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2652,7 +2718,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2706,7 +2772,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2752,7 +2818,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2791,7 +2857,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2847,7 +2913,7 @@ export interface operations {
       /**
        * @description FORBIDDEN (role) or IP_CATEGORY_BUILTIN (built-ins are read-only)
        *
-       *     Requires role editor or higher
+       *     FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin
        */
       403: {
         headers: {
@@ -2889,7 +2955,7 @@ export interface operations {
       /**
        * @description FORBIDDEN (role) or IP_CATEGORY_BUILTIN (built-ins are read-only)
        *
-       *     Requires role editor or higher
+       *     FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin
        */
       403: {
         headers: {
@@ -3048,7 +3114,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3103,7 +3169,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3158,7 +3224,7 @@ export interface operations {
           'text/event-stream': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3197,7 +3263,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
