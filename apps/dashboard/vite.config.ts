@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatContentSecurityPolicy } from '@gatehouse/contracts';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
@@ -11,6 +12,9 @@ const monacoEsmVs = dirname(fileURLToPath(import.meta.resolve('monaco-editor')))
 // Where `vite dev` and `vite preview` send /api. In production the API serves the built dashboard itself, same origin.
 const apiTarget = process.env.GATEHOUSE_DASHBOARD_API_URL ?? 'http://127.0.0.1:4000';
 const apiProxy = { '/api': { target: apiTarget, changeOrigin: false } };
+// `vite preview` (what the Chromium walkthrough drives) serves the build under the production CSP the API sends, so a
+// change that needs a looser policy fails that test instead of production. (`vite dev` injects inline scripts: none.)
+const previewHeaders = { 'content-security-policy': formatContentSecurityPolicy() };
 
 export default defineConfig({
   plugins: [react()],
@@ -22,5 +26,5 @@ export default defineConfig({
   build: { chunkSizeWarningLimit: 8000, sourcemap: false },
   worker: { format: 'es' },
   server: { host: '127.0.0.1', port: 5173, proxy: apiProxy },
-  preview: { host: '127.0.0.1', port: 4173, proxy: apiProxy },
+  preview: { host: '127.0.0.1', port: 4173, proxy: apiProxy, headers: previewHeaders },
 });

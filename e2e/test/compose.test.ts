@@ -227,6 +227,16 @@ describe('docker-compose.yml (the distributed shape)', () => {
       trafficPorts.push(...published);
       ids.push(environment.DATAPLANE_ID ?? '');
       expect(healthcheckOf(name)).toContain(`http://127.0.0.1:${environment.DATAPLANE_ADMIN_PORT}/readyz`);
+      // The admin port binds loopback by default (issue 12): in a container that would make the published port dead,
+      // so compose opens it inside the container and publishes it on the host's loopback only.
+      expect(environment.DATAPLANE_ADMIN_HOST, `${name} opens its admin port inside the container`).toBe('0.0.0.0');
+      const adminMappings = (service(name).ports ?? [])
+        .map(String)
+        .filter((entry) => entry.endsWith(`:${environment.DATAPLANE_ADMIN_PORT}`));
+      expect(adminMappings.length, `${name} publishes its admin port`).toBe(1);
+      expect(adminMappings[0], `${name} publishes its admin port on the host's loopback only`).toMatch(
+        /^127\.0\.0\.1:/,
+      );
       const dataVolume = service(name)
         .volumes?.map(String)
         .find((volume) => volume.endsWith(`:${environment.GATEHOUSE_DATA_DIR}`));

@@ -82,4 +82,19 @@ describe('parseEnv', () => {
   it('requires the bootstrap admin email and password together', () => {
     expect(() => parseEnv({ GATEHOUSE_ADMIN_EMAIL: 'admin@example.com' })).toThrow(/must be set together/);
   });
+
+  it('refuses a whitespace-only or common bootstrap admin password, without echoing it', () => {
+    for (const password of ['             ', 'password1234', 'qwerty123456!']) {
+      let error: unknown;
+      try {
+        parseEnv({ GATEHOUSE_ADMIN_EMAIL: 'admin@example.com', GATEHOUSE_ADMIN_PASSWORD: password });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, password).toBeInstanceOf(EnvError);
+      const problems = (error as EnvError).problems;
+      expect(new Set(problems.map((problem) => problem.split(':')[0]))).toEqual(new Set(['GATEHOUSE_ADMIN_PASSWORD']));
+      if (password.trim() !== '') expect(problems.join('\n')).not.toContain(password);
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { compileOutboundRules, defaultUpstreamAllow, redisPrefixSchema, splitOutboundList } from '@gatehouse/contracts';
 import { EnvironmentError } from '@gatehouse/runtime';
 import { z } from 'zod';
+import { commonPasswordProblem } from './auth/password-policy';
 import { type IpCategorySource, parseIpCategorySources } from './ip-categories/ip-category-refresh';
 import { isCidrOrAddress } from './traffic-policy/policy-engine';
 
@@ -41,7 +42,16 @@ export const EnvSchema = z.object({
   API_PORT: port.default(4000),
   GATEHOUSE_DATAPLANE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GATEHOUSE_ADMIN_EMAIL: z.email().optional(),
-  GATEHOUSE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GATEHOUSE_ADMIN_PASSWORD: z
+    .string()
+    .min(12, 'must be at least 12 characters')
+    .refine((password) => password.trim().length > 0, 'must not be only whitespace')
+    .superRefine((password, context) => {
+      // The same rule as setup and user creation (PASSWORD_TOO_COMMON there).
+      const problem = commonPasswordProblem(password);
+      if (problem !== null) context.addIssue({ code: 'custom', message: `${problem}; choose another` });
+    })
+    .optional(),
   GATEHOUSE_TRUSTED_PROXIES: z
     .string()
     .default('')

@@ -47,7 +47,11 @@ describe('an installation with GATEHOUSE_REDIS_PREFIX', () => {
 
   it('counts login attempts under its prefix', async () => {
     await testApp.http().post('/api/auth/login').send({ email: 'nobody@example.com', password: 'wrong-password!' });
-    expect(await testApp.redis.keys(`${prefix}:login-attempts:*`)).toHaveLength(1);
+    // Two counters per attempt: the client address's and the (address, email) pair's.
+    const keys = await testApp.redis.keys(`${prefix}:login-attempts:*`);
+    expect(keys).toHaveLength(2);
+    expect(keys.filter((key) => key.startsWith(`${prefix}:login-attempts:address:`))).toHaveLength(1);
     expect(await testApp.redis.keys('gatehouse:login-attempts:*nobody@example.com')).toEqual([]);
+    expect(await testApp.redis.keys('gatehouse:login-attempts:address:*')).toEqual([]);
   });
 });

@@ -118,7 +118,8 @@ async function waitForStillness() {
 
 /** Runs axe-core on the page as it is and keeps every serious or critical violation for the last step. */
 async function checkAccessibility(screenName) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  // Evaluated through the DevTools protocol: an inline <script> tag would be (rightly) refused by the page's CSP.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     // Monaco draws its own text colors (line numbers, syntax); its contrast is outside this check, nothing else is.
     // The inner editors of Monaco's read-only diff view leave their (hidden) edit surface unnamed even with
@@ -267,7 +268,12 @@ after(async () => {
 });
 
 step('first-run setup creates the admin and opens the empty endpoint list', async () => {
-  await page.goto(services.dashboardUrl);
+  const document = await page.goto(services.dashboardUrl);
+  // The production CSP (the same one the API sends) is in force for the whole walkthrough: any script, style, worker
+  // or font it refuses shows up as a console error and fails the run.
+  const csp = document?.headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.match(csp, /frame-ancestors 'none'/);
   await page.waitForURL('**/setup');
   await screenshot('01-first-run-setup');
   await page.getByLabel('Email').fill(admin.email);

@@ -47,6 +47,8 @@ export interface DataplaneOptions {
   host?: string;
   /** Admin port (0 picks a free one); null runs no admin server (the embedding process exposes its own). */
   adminPort: number | null;
+  /** The admin port's interface; default 127.0.0.1 (it tells endpoint counts, ids and errors to whoever asks). */
+  adminHost?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Where snapshots, changes and heartbeats go. */
   configApi: ConfigApi;
@@ -264,7 +266,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       await once(traffic, 'listening');
       let adminPort: number | null = null;
       if (admin !== undefined && options.adminPort !== null) {
-        admin.listen(options.adminPort, options.host ?? '0.0.0.0');
+        admin.listen(options.adminPort, options.adminHost ?? '127.0.0.1');
         await once(admin, 'listening');
         adminPort = (admin.address() as AddressInfo).port;
       }

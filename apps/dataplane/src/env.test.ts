@@ -8,6 +8,8 @@ describe('parseDataplaneEnv', () => {
       DATAPLANE_PORT: 8080,
       DATAPLANE_ADMIN_PORT: 8081,
       DATAPLANE_HOST: '0.0.0.0',
+      // The admin port tells endpoint counts and sync errors: loopback unless opened (issue 12, item 13).
+      DATAPLANE_ADMIN_HOST: '127.0.0.1',
       GATEHOUSE_API_URL: 'http://127.0.0.1:4000',
       GATEHOUSE_DATA_DIR: './.gatehouse',
       GATEHOUSE_TRUSTED_PROXIES: [],

@@ -66,9 +66,14 @@ const url = (fallback: string | undefined) =>
 
 export const dataplaneEnvSchema = z.object({
   DATAPLANE_PORT: port(8080),
-  /** Interface the traffic and admin ports bind to. */
+  /** Interface the traffic port binds to. */
   DATAPLANE_HOST: z.string().min(1).default('0.0.0.0'),
   DATAPLANE_ADMIN_PORT: port(8081),
+  /**
+   * Interface the admin port (/status, /metrics: endpoint counts, ids and errors) binds to: loopback unless an operator
+   * opens it, e.g. in a container whose published port is mapped to the host (docker-compose.yml sets 0.0.0.0).
+   */
+  DATAPLANE_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   DATAPLANE_TLS_CERT: optionalText.describe(
     'PEM certificate file; with DATAPLANE_TLS_KEY the traffic port speaks HTTPS.',
   ),

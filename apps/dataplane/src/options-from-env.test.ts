@@ -31,6 +31,7 @@ describe('dataplaneOptionsFromEnv', () => {
         DATAPLANE_PORT: '9080',
         DATAPLANE_ADMIN_PORT: '9081',
         DATAPLANE_HOST: '127.0.0.1',
+        DATAPLANE_ADMIN_HOST: '0.0.0.0',
         DATAPLANE_ID: 'edge-1',
         DATAPLANE_IDLE_TIMEOUT_MS: '1000',
         DATAPLANE_HEARTBEAT_INTERVAL_MS: '2000',
@@ -44,6 +45,7 @@ describe('dataplaneOptionsFromEnv', () => {
     expect(options).toMatchObject({
       port: 9080,
       adminPort: 9081,
+      adminHost: '0.0.0.0',
       host: '127.0.0.1',
       dataplaneId: 'edge-1',
       idleTimeoutMs: 1000,

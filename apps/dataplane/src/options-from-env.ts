@@ -46,6 +46,7 @@ export async function dataplaneOptionsFromEnv(
     port: env.DATAPLANE_PORT,
     host: env.DATAPLANE_HOST,
     adminPort: env.DATAPLANE_ADMIN_PORT,
+    adminHost: env.DATAPLANE_ADMIN_HOST,
     ...(tls === undefined ? {} : { tls }),
     configApi: overrides.configApi ?? new HttpConfigApi(env.GATEHOUSE_API_URL, env.GATEHOUSE_DATAPLANE_TOKEN),
     ...(changeFeed === undefined ? {} : { changeFeed }),

@@ -120,7 +120,7 @@ export type paths = {
     delete: operations['deleteUser'];
     options?: never;
     head?: never;
-    /** Change a user's role or password */
+    /** Change a user's role or password (their API keys act with at most their new role from the next request) */
     patch: operations['updateUser'];
     trace?: never;
   };
@@ -547,6 +547,12 @@ export type components = {
       prefix: string;
       /** @enum {string} */
       role: 'admin' | 'editor' | 'viewer';
+      /**
+       * @description The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).
+       * @enum {string}
+       */
+      effective_role: 'admin' | 'editor' | 'viewer';
+      /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
       /** Format: date-time */
       last_used_at: string | null;
@@ -569,6 +575,12 @@ export type components = {
       prefix: string;
       /** @enum {string} */
       role: 'admin' | 'editor' | 'viewer';
+      /**
+       * @description The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).
+       * @enum {string}
+       */
+      effective_role: 'admin' | 'editor' | 'viewer';
+      /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
       /** Format: date-time */
       last_used_at: string | null;
@@ -1657,7 +1669,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1710,6 +1722,24 @@ export interface operations {
           'application/json': components['schemas']['Session'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ORIGIN_NOT_ALLOWED (sent from another origin) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description SETUP_ALREADY_DONE */
       409: {
         headers: {
@@ -1752,8 +1782,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description LOGIN_RATE_LIMITED, with retry-after */
+      /** @description ORIGIN_NOT_ALLOWED (sent from another origin) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description LOGIN_RATE_LIMITED (per client address, or per address and email), with retry-after */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description PASSWORD_HASHING_BUSY (too many password checks queued), with retry-after */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -1788,7 +1836,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1825,7 +1873,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1865,7 +1913,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1897,6 +1945,15 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description No valid session or API key */
       401: {
         headers: {
@@ -1906,7 +1963,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1954,7 +2011,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1985,7 +2042,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Deleted; the user's sessions end with it */
+      /** @description Deleted; the user's sessions end and their API keys are revoked with it */
       204: {
         headers: {
           [name: string]: unknown;
@@ -2001,7 +2058,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2053,6 +2110,15 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
+      /** @description VALIDATION_FAILED, PASSWORD_TOO_COMMON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description No valid session or API key */
       401: {
         headers: {
@@ -2062,7 +2128,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2120,7 +2186,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2162,7 +2228,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2200,7 +2266,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role admin or higher */
+      /** @description FORBIDDEN: requires role admin or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2251,7 +2317,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2293,7 +2359,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2343,7 +2409,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2391,7 +2457,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2438,7 +2504,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2499,7 +2565,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2560,7 +2626,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2622,7 +2688,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2671,7 +2737,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2725,7 +2791,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role editor or higher */
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2771,7 +2837,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2810,7 +2876,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2866,7 +2932,7 @@ export interface operations {
       /**
        * @description FORBIDDEN (role) or IP_CATEGORY_BUILTIN (built-ins are read-only)
        *
-       *     Requires role editor or higher
+       *     FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin
        */
       403: {
         headers: {
@@ -2908,7 +2974,7 @@ export interface operations {
       /**
        * @description FORBIDDEN (role) or IP_CATEGORY_BUILTIN (built-ins are read-only)
        *
-       *     Requires role editor or higher
+       *     FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin
        */
       403: {
         headers: {
@@ -3067,7 +3133,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3126,7 +3192,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3185,7 +3251,7 @@ export interface operations {
           'text/event-stream': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3224,7 +3290,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description Requires role viewer or higher */
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
       403: {
         headers: {
           [name: string]: unknown;

@@ -1,6 +1,7 @@
 export * from './api-errors.js';
 export * from './config-source.js';
 export * from './config-sync.js';
+export * from './dashboard-security.js';
 export * from './endpoint-url.js';
 export * from './outbound-rules.js';
 export * from './request-event-sink.js';

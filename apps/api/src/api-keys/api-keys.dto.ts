@@ -21,7 +21,11 @@ export const ApiKeyResponseSchema = z
     /** The visible start of the secret, e.g. `gh_3kq8v2mx`. */
     prefix: z.string(),
     role: RoleSchema,
-    created_by: z.string().nullable(),
+    effective_role: RoleSchema.meta({
+      description:
+        "The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).",
+    }),
+    created_by: z.string().nullable().meta({ description: 'The user who owns the key (null for keys without one)' }),
     last_used_at: z.iso.datetime({ offset: true }).nullable(),
     created_at: z.iso.datetime({ offset: true }),
   })

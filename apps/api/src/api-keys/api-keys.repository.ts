@@ -5,8 +5,10 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { newId } from '../common/ids';
 import { PrismaService } from '../database/prisma.service';
-import type { ApiKey } from '../generated/prisma/client';
-import { presentApiKey } from './api-keys.presenter';
+import { type ApiKeyWithOwner, presentApiKey } from './api-keys.presenter';
+
+/** Every read includes the owner's role: the key's effective role depends on it. */
+const WITH_OWNER = { createdBy: { select: { role: true } } } as const;
 
 /** How stale last_used_at may get before a request refreshes it (avoids a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -21,9 +23,9 @@ export class ApiKeysRepository {
   async createApiKey(
     context: RequestContext,
     key: { description: string; prefix: string; secretHash: string; role: Role; createdById: string | null },
-  ): Promise<ApiKey> {
+  ): Promise<ApiKeyWithOwner> {
     return this.prisma.$transaction(async (tx) => {
-      const created = await tx.apiKey.create({ data: { id: newId('key'), ...key } });
+      const created = await tx.apiKey.create({ data: { id: newId('key'), ...key }, include: WITH_OWNER });
       await this.auditEvents.insertAuditEvent(tx, context, {
         kind: 'api_key.created',
         entityId: created.id,
@@ -34,26 +36,31 @@ export class ApiKeysRepository {
     });
   }
 
-  listApiKeys(limit: number, beforeId?: string): Promise<ApiKey[]> {
+  listApiKeys(limit: number, beforeId?: string): Promise<ApiKeyWithOwner[]> {
     return this.prisma.apiKey.findMany({
+      include: WITH_OWNER,
       where: beforeId ? { id: { lt: beforeId } } : {},
       orderBy: { id: 'desc' },
       take: limit + 1,
     });
   }
 
-  findApiKeyBySecretHash(secretHash: string): Promise<ApiKey | null> {
-    return this.prisma.apiKey.findUnique({ where: { secretHash } });
+  findApiKeyBySecretHash(secretHash: string): Promise<ApiKeyWithOwner | null> {
+    return this.prisma.apiKey.findUnique({ where: { secretHash }, include: WITH_OWNER });
   }
 
-  async recordApiKeyUse(key: ApiKey, now: Date): Promise<void> {
+  findApiKeyById(id: string): Promise<ApiKeyWithOwner | null> {
+    return this.prisma.apiKey.findUnique({ where: { id }, include: WITH_OWNER });
+  }
+
+  async recordApiKeyUse(key: ApiKeyWithOwner, now: Date): Promise<void> {
     if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
     await this.prisma.apiKey.updateMany({ where: { id: key.id }, data: { lastUsedAt: now } });
   }
 
   async deleteApiKey(context: RequestContext, id: string): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      const before = await tx.apiKey.findUnique({ where: { id } });
+      const before = await tx.apiKey.findUnique({ where: { id }, include: WITH_OWNER });
       if (!before) throw new AppError(ErrorCode.API_KEY_NOT_FOUND, `No API key ${id}`);
       await tx.apiKey.delete({ where: { id } });
       await this.auditEvents.insertAuditEvent(tx, context, {

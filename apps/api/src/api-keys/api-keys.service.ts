@@ -32,9 +32,21 @@ export class ApiKeysService {
       role: body.role,
       prefix,
       secretHash: sha256Hex(secret),
-      createdById: context.actor.type === 'user' ? context.actor.id : null,
+      createdById: await this.ownerOf(context),
     });
     return { ...presentApiKey(key), secret };
+  }
+
+  /**
+   * Who owns a new key: the user who made it, or — when an API key made it — that key's owner, so the cap and the
+   * revocation on delete follow a key minted by a key as well.
+   */
+  private async ownerOf(context: RequestContext): Promise<string | null> {
+    if (context.actor.type === 'user') return context.actor.id;
+    if (context.actor.type === 'api_key' && context.actor.id !== null) {
+      return (await this.apiKeys.findApiKeyById(context.actor.id))?.createdById ?? null;
+    }
+    return null;
   }
 
   async deleteApiKey(context: RequestContext, id: string): Promise<void> {

@@ -1,6 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiServiceUnavailableResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -49,6 +52,11 @@ export class AuthController {
     standardSchema: SessionResponseSchema,
   })
   @ApiConflictResponse({ description: 'SETUP_ALREADY_DONE', standardSchema: ErrorResponseSchema })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, PASSWORD_TOO_COMMON', standardSchema: ErrorResponseSchema })
+  @ApiForbiddenResponse({
+    description: 'ORIGIN_NOT_ALLOWED (sent from another origin)',
+    standardSchema: ErrorResponseSchema,
+  })
   async setup(
     @Context() context: RequestContext,
     @Body({ schema: SetupBodySchema }) body: SetupInput,
@@ -67,7 +75,15 @@ export class AuthController {
   @ApiOkResponse({ description: 'Logged in; the session cookie is set', standardSchema: SessionResponseSchema })
   @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS', standardSchema: ErrorResponseSchema })
   @ApiTooManyRequestsResponse({
-    description: 'LOGIN_RATE_LIMITED, with retry-after',
+    description: 'LOGIN_RATE_LIMITED (per client address, or per address and email), with retry-after',
+    standardSchema: ErrorResponseSchema,
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'PASSWORD_HASHING_BUSY (too many password checks queued), with retry-after',
+    standardSchema: ErrorResponseSchema,
+  })
+  @ApiForbiddenResponse({
+    description: 'ORIGIN_NOT_ALLOWED (sent from another origin)',
     standardSchema: ErrorResponseSchema,
   })
   async login(

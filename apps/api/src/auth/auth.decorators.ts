@@ -29,7 +29,10 @@ export const RequireRole = (role: Role): MethodDecorator & ClassDecorator =>
     ApiCookieAuth(SESSION_SECURITY),
     ApiBearerAuth(API_KEY_SECURITY),
     ApiUnauthorizedResponse({ description: 'No valid session or API key', standardSchema: ErrorResponseSchema }),
-    ApiForbiddenResponse({ description: `Requires role ${role} or higher`, standardSchema: ErrorResponseSchema }),
+    ApiForbiddenResponse({
+      description: `FORBIDDEN: requires role ${role} or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin`,
+      standardSchema: ErrorResponseSchema,
+    }),
   );
 
 /** The shared data-plane token (GATEHOUSE_DATAPLANE_TOKEN) as a bearer token. */

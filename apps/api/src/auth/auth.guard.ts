@@ -5,6 +5,7 @@ import { ErrorCode } from '../common/error-codes';
 import { type AuthenticatedRequest, roleAllows } from './actor';
 import { AUTH_POLICY_KEY, type AuthPolicy } from './auth.decorators';
 import { AuthService } from './auth.service';
+import { assertSameOrigin } from './same-origin';
 import { SESSION_COOKIE } from './session-cookie';
 
 function bearerToken(request: AuthenticatedRequest): string | null {
@@ -34,6 +35,8 @@ export class AuthGuard implements CanActivate {
     if (!policy) throw new AppError(ErrorCode.FORBIDDEN, 'This route declares no access policy');
     switch (policy.kind) {
       case 'public':
+        // Login and setup set the session cookie: a cross-site form must not log a browser into someone's account.
+        assertSameOrigin(request);
         return true;
       case 'dataplane': {
         const token = bearerToken(request);
@@ -47,10 +50,13 @@ export class AuthGuard implements CanActivate {
         const sessionToken =
           cookies && typeof cookies === 'object' ? (cookies as Record<string, unknown>)[SESSION_COOKIE] : undefined;
         const token = bearerToken(request);
-        const actor =
-          (typeof sessionToken === 'string' && sessionToken.length > 0
+        const sessionActor =
+          typeof sessionToken === 'string' && sessionToken.length > 0
             ? await this.auth.authenticateSession(sessionToken)
-            : null) ?? (token ? await this.auth.authenticateApiKey(token) : null);
+            : null;
+        // Only the cookie is sent by browsers on their own; a bearer token (API key) is not subject to CSRF.
+        if (sessionActor) assertSameOrigin(request);
+        const actor = sessionActor ?? (token ? await this.auth.authenticateApiKey(token) : null);
         if (!actor) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Log in or send an API key');
         if (!roleAllows(actor.role, policy.role)) {
           throw new AppError(ErrorCode.FORBIDDEN, `This requires the ${policy.role} role; you are ${actor.role}`);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ApiKeysRepository } from '../api-keys/api-keys.repository';
+import { effectiveApiKeyRole } from '../api-keys/api-keys.presenter';
 import { API_KEY_PREFIX } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
@@ -11,7 +12,9 @@ import { UsersRepository } from '../users/users.repository';
 import { type Actor, type RequestContext, SYSTEM_CONTEXT } from './actor';
 import type { LoginInput, MeResponse, SessionResponse, SetupInput, SetupStatusResponse } from './auth.dto';
 import { LoginRateLimiter } from './login-rate-limiter';
-import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, safeEqual, sha256Hex, verifyPassword } from './secrets';
+import { PasswordHasher } from './password-hasher';
+import { assertPasswordAllowed } from './password-policy';
+import { randomToken, safeEqual, sha256Hex } from './secrets';
 import { SessionsRepository } from './sessions.repository';
 
 export const SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -33,6 +36,7 @@ export class AuthService implements OnApplicationBootstrap {
     private readonly sessions: SessionsRepository,
     private readonly apiKeys: ApiKeysRepository,
     private readonly loginRateLimiter: LoginRateLimiter,
+    private readonly passwords: PasswordHasher,
   ) {}
 
   /** Bootstraps the admin from GATEHOUSE_ADMIN_EMAIL/_PASSWORD when no user exists yet. */
@@ -42,7 +46,7 @@ export class AuthService implements OnApplicationBootstrap {
     if (!email || !password) return;
     const created = await this.users.createFirstAdmin(SYSTEM_CONTEXT, {
       email: email.toLowerCase(),
-      passwordHash: await hashPassword(password),
+      passwordHash: await this.passwords.hash(password),
     });
     if (created) this.logger.info({ email: created.email }, 'bootstrapped the admin user from the environment');
   }
@@ -52,22 +56,26 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async setup(context: RequestContext, body: SetupInput, userAgent: string | null): Promise<IssuedSession> {
+    // Cheap refusals first: a finished setup and a common password never cost a hash.
+    if ((await this.users.countUsers()) > 0)
+      throw new AppError(ErrorCode.SETUP_ALREADY_DONE, 'Setup is done; log in instead');
+    assertPasswordAllowed(body.password);
     const user = await this.users.createFirstAdmin(context, {
       email: body.email,
-      passwordHash: await hashPassword(body.password),
+      passwordHash: await this.passwords.hash(body.password),
     });
     if (!user) throw new AppError(ErrorCode.SETUP_ALREADY_DONE, 'Setup is done; log in instead');
     return this.issueSession(user.id, context.ip, userAgent);
   }
 
   async login(context: RequestContext, body: LoginInput, userAgent: string | null): Promise<IssuedSession> {
-    const ip = context.ip ?? 'unknown';
-    await this.loginRateLimiter.registerAttempt(ip, body.email);
+    // Throttled per client address and per (address, email) before any hashing; hashing itself is queued and bounded.
+    await this.loginRateLimiter.registerAttempt(context.ip, body.email);
     const user = await this.users.findUserByEmail(body.email);
-    // Verify against a dummy hash for unknown emails so response time does not reveal which emails exist.
-    const valid = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    // An unknown email is verified against a dummy hash: the same work, so timing does not reveal which emails exist.
+    const valid = await this.passwords.verify(body.password, user?.passwordHash ?? null);
     if (!user || !valid) throw new AppError(ErrorCode.INVALID_CREDENTIALS, 'Wrong email or password');
-    await this.loginRateLimiter.clearAttempts(ip, body.email);
+    await this.loginRateLimiter.clearAttempts(context.ip, body.email);
     await this.users.recordLogin(user.id);
     return this.issueSession(user.id, context.ip, userAgent);
   }
@@ -127,7 +135,13 @@ export class AuthService implements OnApplicationBootstrap {
     const key = await this.apiKeys.findApiKeyBySecretHash(sha256Hex(secret));
     if (!key) return null;
     await this.apiKeys.recordApiKeyUse(key, new Date());
-    return { type: 'api_key', id: key.id, name: key.prefix, role: key.role };
+    // Read with the owner on every request: a demotion takes effect on the key's next request.
+    return {
+      type: 'api_key',
+      id: key.id,
+      name: key.prefix,
+      role: effectiveApiKeyRole(key.role, key.createdBy?.role ?? null),
+    };
   }
 
   isDataplaneToken(token: string): boolean {

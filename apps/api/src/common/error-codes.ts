@@ -48,8 +48,14 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** First-run setup was already done (a user exists). */
   SETUP_ALREADY_DONE: 'SETUP_ALREADY_DONE',
-  /** Too many login attempts for this IP and email; see `retry-after`. */
+  /** Too many login attempts from this client address, or for this email from it; see `retry-after`. */
   LOGIN_RATE_LIMITED: 'LOGIN_RATE_LIMITED',
+  /** Too many password hashes queued (login flood); nothing was checked, retry after `retry-after`. */
+  PASSWORD_HASHING_BUSY: 'PASSWORD_HASHING_BUSY',
+  /** The new password is on the list of the most common passwords. */
+  PASSWORD_TOO_COMMON: 'PASSWORD_TOO_COMMON',
+  /** A cookie-authenticated (or login/setup) state change came from another origin (CSRF protection). */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   /** The requested config revision was pruned from the change log; fetch a full snapshot. */
   CONFIG_REVISION_GONE: 'CONFIG_REVISION_GONE',
   /** No route matches the method and path. */
@@ -78,12 +84,14 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.UPSTREAM_IS_GATEWAY:
     case ErrorCode.UPSTREAM_FORBIDDEN:
     case ErrorCode.ENDPOINT_CAPTURE_UNSUPPORTED:
+    case ErrorCode.PASSWORD_TOO_COMMON:
       return 400;
     case ErrorCode.UNAUTHENTICATED:
     case ErrorCode.INVALID_CREDENTIALS:
       return 401;
     case ErrorCode.FORBIDDEN:
     case ErrorCode.IP_CATEGORY_BUILTIN:
+    case ErrorCode.ORIGIN_NOT_ALLOWED:
       return 403;
     case ErrorCode.ENDPOINT_NOT_FOUND:
     case ErrorCode.POLICY_VERSION_NOT_FOUND:
@@ -110,6 +118,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.INTERNAL_ERROR:
       return 500;
     case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.PASSWORD_HASHING_BUSY:
       return 503;
     default: {
       const unmapped: never = code;

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiCreatedResponse,
@@ -43,6 +44,7 @@ export class UsersController {
   @Post()
   @ApiCreatedResponse({ standardSchema: UserResponseSchema })
   @ApiConflictResponse({ description: 'USER_EMAIL_TAKEN', standardSchema: ErrorResponseSchema })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, PASSWORD_TOO_COMMON', standardSchema: ErrorResponseSchema })
   createUser(
     @Context() context: RequestContext,
     @Body({ schema: CreateUserBodySchema }) body: CreateUserInput,
@@ -58,11 +60,14 @@ export class UsersController {
     return this.users.getUser(id);
   }
 
-  @ApiOperation({ summary: "Change a user's role or password" })
+  @ApiOperation({
+    summary: "Change a user's role or password (their API keys act with at most their new role from the next request)",
+  })
   @Patch(':id')
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiNotFoundResponse({ description: 'USER_NOT_FOUND', standardSchema: ErrorResponseSchema })
   @ApiConflictResponse({ description: 'LAST_ADMIN', standardSchema: ErrorResponseSchema })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED, PASSWORD_TOO_COMMON', standardSchema: ErrorResponseSchema })
   updateUser(
     @Context() context: RequestContext,
     @Param('id') id: string,
@@ -74,7 +79,7 @@ export class UsersController {
   @ApiOperation({ summary: 'Delete a user' })
   @Delete(':id')
   @HttpCode(204)
-  @ApiNoContentResponse({ description: "Deleted; the user's sessions end with it" })
+  @ApiNoContentResponse({ description: "Deleted; the user's sessions end and their API keys are revoked with it" })
   @ApiNotFoundResponse({ description: 'USER_NOT_FOUND', standardSchema: ErrorResponseSchema })
   @ApiConflictResponse({ description: 'LAST_ADMIN', standardSchema: ErrorResponseSchema })
   deleteUser(@Context() context: RequestContext, @Param('id') id: string): Promise<void> {

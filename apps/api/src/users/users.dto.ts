@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { RoleSchema } from '../auth/actor';
 import { PageQuerySchema } from '../common/pagination';
 
-export const PasswordSchema = z.string().min(12, 'must be at least 12 characters').max(1024);
+export const PasswordSchema = z
+  .string()
+  .min(12, 'must be at least 12 characters')
+  .max(1024)
+  .refine((password) => password.trim().length > 0, 'must not be only whitespace');
 export const EmailSchema = z
   .email()
   .max(254)

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditEventsModule } from '../audit-events/audit-events.module';
+import { PasswordHasher } from '../auth/password-hasher';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
@@ -7,7 +8,8 @@ import { UsersService } from './users.service';
 @Module({
   imports: [AuditEventsModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
-  exports: [UsersRepository],
+  // The one PasswordHasher of the app (its queue bounds hashing across login, setup and user changes).
+  providers: [UsersRepository, UsersService, PasswordHasher],
+  exports: [UsersRepository, PasswordHasher],
 })
 export class UsersModule {}

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { presentApiKey } from '../api-keys/api-keys.presenter';
 import type { RequestContext, Role } from '../auth/actor';
 import { AuditEventsRepository } from '../audit-events/audit-events.repository';
 import { AppError } from '../common/app-error';
@@ -85,7 +86,21 @@ export class UsersRepository {
       if (before.role === 'admin' && changes.role && changes.role !== 'admin') {
         await this.assertAnotherAdmin(tx, id);
       }
+      const ownedKeys = await tx.apiKey.findMany({ where: { createdById: id }, orderBy: { id: 'asc' } });
       const after = await tx.user.update({ where: { id }, data: changes });
+      // The user's keys act with at most the user's role (checked on every request); record each key whose
+      // effective role this change moves, so the audit log shows the demotion reaching the keys.
+      for (const key of ownedKeys) {
+        const keyBefore = presentApiKey({ ...key, createdBy: { role: before.role } });
+        const keyAfter = presentApiKey({ ...key, createdBy: { role: after.role } });
+        if (keyBefore.effective_role === keyAfter.effective_role) continue;
+        await this.auditEvents.insertAuditEvent(tx, context, {
+          kind: 'api_key.effective_role_changed',
+          entityId: key.id,
+          before: keyBefore,
+          after: keyAfter,
+        });
+      }
       if (changes.passwordHash) {
         // A new password ends every other session of that user.
         await tx.session.deleteMany({ where: { userId: id } });
@@ -106,6 +121,21 @@ export class UsersRepository {
       const before = await tx.user.findUnique({ where: { id } });
       if (!before) throw new AppError(ErrorCode.USER_NOT_FOUND, `No user ${id}`);
       if (before.role === 'admin') await this.assertAnotherAdmin(tx, id);
+      // A deleted user's API keys are revoked with them (one audit event each), not left behind without an owner.
+      const ownedKeys = await tx.apiKey.findMany({
+        where: { createdById: id },
+        include: { createdBy: { select: { role: true } } },
+        orderBy: { id: 'asc' },
+      });
+      await tx.apiKey.deleteMany({ where: { createdById: id } });
+      for (const key of ownedKeys) {
+        await this.auditEvents.insertAuditEvent(tx, context, {
+          kind: 'api_key.revoked',
+          entityId: key.id,
+          before: presentApiKey(key),
+          after: null,
+        });
+      }
       await tx.user.delete({ where: { id } });
       await this.auditEvents.insertAuditEvent(tx, context, {
         kind: 'user.deleted',

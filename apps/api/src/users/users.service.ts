@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestContext } from '../auth/actor';
-import { hashPassword } from '../auth/secrets';
+import { PasswordHasher } from '../auth/password-hasher';
+import { assertPasswordAllowed } from '../auth/password-policy';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { toPage } from '../common/pagination';
@@ -10,7 +11,10 @@ import { UsersRepository } from './users.repository';
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordHasher,
+  ) {}
 
   async listUsers(query: { limit: number; before_id?: string }): Promise<UserListResponse> {
     const rows = await this.users.listUsers(query.limit, query.before_id);
@@ -25,18 +29,20 @@ export class UsersService {
   }
 
   async createUser(context: RequestContext, body: CreateUserInput): Promise<UserResponse> {
+    assertPasswordAllowed(body.password);
     const user = await this.users.createUser(context, {
       email: body.email,
       role: body.role,
-      passwordHash: await hashPassword(body.password),
+      passwordHash: await this.passwords.hash(body.password),
     });
     return presentUser(user);
   }
 
   async updateUser(context: RequestContext, id: string, body: UpdateUserInput): Promise<UserResponse> {
+    if (body.password !== undefined) assertPasswordAllowed(body.password);
     const user = await this.users.updateUser(context, id, {
       ...(body.role ? { role: body.role } : {}),
-      ...(body.password ? { passwordHash: await hashPassword(body.password) } : {}),
+      ...(body.password ? { passwordHash: await this.passwords.hash(body.password) } : {}),
     });
     return presentUser(user);
   }

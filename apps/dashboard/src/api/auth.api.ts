@@ -58,6 +58,8 @@ export function useSignOutMutation() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () => unwrap(apiClient.POST('/api/auth/logout')),
+    // Stop the signed-in user's reads first: one still in flight when the session ends would come back 401.
+    onMutate: () => queryClient.cancelQueries({ predicate: (query) => query.queryKey[0] !== authKeys.all[0] }),
     onSettled: () => {
       // Forget everything the previous user could see, then show the sign-in page.
       queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== authKeys.all[0] });

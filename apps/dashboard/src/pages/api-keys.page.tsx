@@ -1,4 +1,17 @@
-import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Badge,
+  Button,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Tooltip,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconCheck, IconCopy, IconKey, IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
@@ -140,7 +153,20 @@ export function ApiKeysPage() {
             ),
           },
           { header: 'Description', cell: (apiKey) => <Text size="sm">{apiKey.description}</Text> },
-          { header: 'Role', cell: (apiKey) => <Badge variant="outline">{apiKey.role}</Badge> },
+          {
+            header: 'Role',
+            cell: (apiKey) =>
+              apiKey.effective_role === apiKey.role ? (
+                <Badge variant="outline">{apiKey.role}</Badge>
+              ) : (
+                // The owner was demoted: the key acts with the owner's role until they are promoted again.
+                <Tooltip label={`Capped at its owner's role; created as ${apiKey.role}`}>
+                  <Badge variant="outline" color="orange">
+                    {apiKey.effective_role} (capped)
+                  </Badge>
+                </Tooltip>
+              ),
+          },
           {
             header: 'Last used',
             cell: (apiKey) => (

@@ -26,6 +26,8 @@ const auditEventKinds = [
   'ip_category.deleted',
   'api_key.created',
   'api_key.deleted',
+  'api_key.revoked',
+  'api_key.effective_role_changed',
   'user.setup',
   'user.created',
   'user.updated',
@@ -33,7 +35,13 @@ const auditEventKinds = [
   'user.deleted',
 ];
 
-const kindColor: Record<string, string> = { created: 'green', deleted: 'red', restored: 'grape', setup: 'indigo' };
+const kindColor: Record<string, string> = {
+  created: 'green',
+  deleted: 'red',
+  revoked: 'red',
+  restored: 'grape',
+  setup: 'indigo',
+};
 
 function colorOfKind(kind: string): string {
   return kindColor[kind.split('.')[1] ?? ''] ?? 'blue';
