@@ -1048,6 +1048,7 @@ export type components = {
       | components['schemas']['TrafficPolicyDocument.action.request-body-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.response-body-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.sse-find-replace']
+      | components['schemas']['TrafficPolicyDocument.action.mcp-tools']
       | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.openid-connect']
       | components['schemas']['TrafficPolicyDocument.action.http-request']
@@ -1070,6 +1071,12 @@ export type components = {
         status_code?: number;
         /** @description Response body; `${}` interpolation allowed. Empty by default. */
         body?: string;
+        /**
+         * @description http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.
+         * @default http
+         * @enum {string}
+         */
+        format?: 'http' | 'jsonrpc';
         /** @description Response headers (at most 10); values allow `${}` interpolation. */
         headers?: {
           [key: string]: string;
@@ -1092,6 +1099,12 @@ export type components = {
         status_code?: number;
         /** @description Response body; `${}` interpolation allowed. */
         body?: string;
+        /**
+         * @description http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.
+         * @default http
+         * @enum {string}
+         */
+        format?: 'http' | 'jsonrpc';
         /** @description Response headers (at most 10); values allow `${}`. Without content-type the type follows the leading literal text of the body template (default text/plain). */
         headers?: {
           [key: string]: string;
@@ -1241,6 +1254,12 @@ export type components = {
          * @default true
          */
         enforce?: boolean;
+        /**
+         * @description http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.
+         * @default http
+         * @enum {string}
+         */
+        format?: 'http' | 'jsonrpc';
       };
     };
     /** @description basic-auth: Requires HTTP Basic credentials; answers 401 with a challenge when they are missing or wrong. Phases: on_http_request. */
@@ -1550,6 +1569,44 @@ export type components = {
            */
           field?: 'data' | 'retry';
         }[];
+      };
+    };
+    /** @description mcp-tools: Filters which MCP tools, prompts and resources a client sees and may call: hidden ones leave list results and their calls get a JSON-RPC error. Phases: on_http_request. */
+    'TrafficPolicyDocument.action.mcp-tools': {
+      /**
+       * @description Filters which MCP tools, prompts and resources a client sees and may call: hidden ones leave list results and their calls get a JSON-RPC error.
+       * @constant
+       */
+      type: 'mcp-tools';
+      /** @description Settings of mcp-tools. */
+      config: {
+        /** @description Which tools are visible; every condition given must hold. */
+        tools?: {
+          /** @description Only these names stay visible and callable (exact match). */
+          allow?: string[];
+          /** @description These names are hidden and refused (case and surrounding spaces ignored). */
+          deny?: string[];
+          /** @description A CEL predicate over `tool` (the list entry: name, annotations, …); false or an error hides it. */
+          expression?: string;
+        };
+        /** @description Which prompts are visible; every condition given must hold. */
+        prompts?: {
+          /** @description Only these names stay visible and callable (exact match). */
+          allow?: string[];
+          /** @description These names are hidden and refused (case and surrounding spaces ignored). */
+          deny?: string[];
+          /** @description A CEL predicate over `prompt` (the list entry: name, annotations, …); false or an error hides it. */
+          expression?: string;
+        };
+        /** @description Which resources are visible; every condition given must hold. */
+        resources?: {
+          /** @description Only these uris stay visible and callable (exact match). */
+          allow?: string[];
+          /** @description These uris are hidden and refused (case and surrounding spaces ignored). */
+          deny?: string[];
+          /** @description A CEL predicate over `resource` (the list entry: uri, annotations, …); false or an error hides it. */
+          expression?: string;
+        };
       };
     };
     /** @description oauth: Browser sign-in with an OAuth provider. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
