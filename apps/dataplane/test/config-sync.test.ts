@@ -335,7 +335,7 @@ describe('config propagation', () => {
     await eventually(() => gateway!.dataplane.store.appliedRevision === tampered.revision, 5_000, 'the tampered one');
     expect((await get('app.example.com')).status).toBe(200);
     expect((await status()).failing_endpoints).toEqual([
-      { id: 'ep_app', serving: true, message: expect.stringMatching(/sha256 .* does not match its source/) },
+      { id: 'ep_app', serving: true, message: expect.stringMatching(/sha256 .* does not match its source/) as unknown },
     ]);
     // An empty source is an error, never "no policy" (that is `policy: null`).
     const empty = config.record({
@@ -455,7 +455,7 @@ describe('config propagation', () => {
     await gateway!.dataplane.sync.heartbeat();
     expect(await status()).toMatchObject({
       synced_with_api: false,
-      last_heartbeat_error: expect.stringMatching(/503/),
+      last_heartbeat_error: expect.stringMatching(/503/) as unknown,
     });
     config.healthy = true;
     await gateway!.dataplane.sync.heartbeat();
