@@ -61,12 +61,12 @@ export function parseRangeList(text: string): string[] {
 }
 
 function entriesOf(document: unknown): unknown[] {
-  if (Array.isArray(document)) return document;
+  if (Array.isArray(document)) return document as unknown[];
   if (document !== null && typeof document === 'object') {
     const { prefixes, cidrs } = document as { prefixes?: unknown; cidrs?: unknown };
-    if (Array.isArray(cidrs)) return cidrs;
+    if (Array.isArray(cidrs)) return cidrs as unknown[];
     if (Array.isArray(prefixes)) {
-      return prefixes.map((prefix) => {
+      return (prefixes as unknown[]).map((prefix): unknown => {
         if (prefix === null || typeof prefix !== 'object') return prefix;
         const { ipv4Prefix, ipv6Prefix } = prefix as { ipv4Prefix?: unknown; ipv6Prefix?: unknown };
         return ipv4Prefix ?? ipv6Prefix ?? prefix;
@@ -139,7 +139,7 @@ export async function fetchRangeList(location: string, timeoutMs: number): Promi
     await response.body?.cancel();
     throw new RangeListError(`answered HTTP ${response.status}`);
   }
-  const reader = response.body?.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
