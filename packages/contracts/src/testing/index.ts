@@ -39,6 +39,7 @@ export function sampleRequestEvent(overrides: Partial<RequestEventInput> = {}): 
     error_code: null,
     logs: [],
     mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
+    caller: null,
     trace_id: crypto.randomUUID().replaceAll('-', ''),
     runtime_errors: [],
     trace: [
