@@ -2,7 +2,7 @@ import type { EndpointType } from '@gatehouse/contracts';
 import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
 import type { RuntimeErrorCode } from './errors.js';
-import { describeError } from './expression-failure.js';
+import { describeError } from './error-text.js';
 
 export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
 export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];

@@ -1,5 +1,6 @@
 import type { CompiledExpression } from './cel-environment.js';
 import type { PolicyContext } from './context.js';
+import { describeError } from './error-text.js';
 
 /**
  * A CEL expression (rule expression, `rate-limit` bucket key or `${}` interpolation) that failed at runtime. Thrown
@@ -30,10 +31,4 @@ export function evaluateOrFail(expression: CompiledExpression, context: PolicyCo
 export function failure(source: string, error: unknown, context: PolicyContext): ExpressionFailure {
   context.recordRuntimeError(source, error);
   return new ExpressionFailure(source, describeError(error));
-}
-
-export function describeError(error: unknown): string {
-  const summary = (error as { summary?: unknown } | undefined)?.summary;
-  if (typeof summary === 'string') return summary;
-  return error instanceof Error ? error.message : String(error);
 }
