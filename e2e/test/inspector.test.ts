@@ -11,8 +11,8 @@ import { stopAllProcesses, waitFor } from './support/processes.js';
 /**
  * The MCP Inspector's CLI — a client nobody here wrote, installed from npm as a devDependency — through the gateway
  * (embedded shape) to the example MCP server: it lists the tools, calls one, and is refused a tool the policy denies.
- * The cloud endpoint's host is an IPv4 literal because the Inspector resolves the host it is given (it cannot send
- * another Host header), and the data plane routes by Host.
+ * The cloud endpoint is https://localhost: the Inspector connects to the host it is given (it cannot send another
+ * Host header), the data plane routes by Host, and endpoint hosts must be DNS names (IP literals are refused).
  */
 
 const require = createRequire(import.meta.url);
@@ -50,16 +50,15 @@ function jsonOf(run: InspectorRun): unknown {
 }
 
 /**
- * What "the Inspector reports a failure for the denied tool" means today: the call does not succeed and what it
- * prints names the refusal. MERGER: once the JSON-RPC deny (issue 14 items 3–4) is merged, tighten this one helper to
- * the exact shape — a JSON-RPC error carrying the request's id (or a tool result with `isError: true`), with the
- * policy's "tool not allowed" message — instead of the HTTP 403 the `deny` action sends today.
+ * The denied call reaches the Inspector as a JSON-RPC error (code -32001, the policy's message) rather than an HTTP
+ * failure: that is what an MCP client shows the model, and the tool never ran (no result is printed).
  */
 function expectInspectorReportsDeniedTool(run: InspectorRun): void {
   const printed = `${run.stdout}\n${run.stderr}`;
-  const succeeded = run.code === 0 && !/"isError"\s*:\s*true/.test(run.stdout);
-  expect(succeeded, `the denied call must fail; the Inspector printed:\n${printed}`).toBe(false);
-  expect(printed).toMatch(/403|not allowed|forbidden/i);
+  expect(run.code, `the denied call must fail; the Inspector printed:\n${printed}`).not.toBe(0);
+  expect(printed).toMatch(/-32001/);
+  expect(printed).toMatch(/tool not allowed: add/);
+  expect(printed).not.toMatch(/\b403\b/);
   expect(printed).not.toMatch(/"sum"/);
 }
 
@@ -73,7 +72,7 @@ const deniedToolPolicy = `on_http_request:
     expressions: ["mcp.tool == 'add'"]
     actions:
       - type: deny
-        config: { status_code: 403, body: "Gatehouse: tool not allowed: add" }
+        config: { format: jsonrpc, body: "Gatehouse: tool not allowed: add" }
   - name: Forward to the MCP server
     actions:
       - type: forward-internal
@@ -98,10 +97,10 @@ describe('the MCP Inspector CLI through the gateway', () => {
       upstream_url: mcpServer.origin,
     });
     expect(internal.status).toBe(201);
-    const cloud = await api.createEndpoint({ url: 'https://127.0.0.1', traffic_policy: deniedToolPolicy });
+    const cloud = await api.createEndpoint({ url: 'https://localhost', traffic_policy: deniedToolPolicy });
     expect(cloud.status, JSON.stringify(cloud.body)).toBe(201);
     cloudEndpointId = cloud.body.id;
-    gatewayUrl = `http://127.0.0.1:${shape.dataplanes[0]!.trafficPort}/mcp`;
+    gatewayUrl = `http://localhost:${shape.dataplanes[0]!.trafficPort}/mcp`;
     // The data plane serves the endpoint once the change reached it: 401 from the policy instead of 404.
     await waitFor(
       async () => {
@@ -164,7 +163,8 @@ describe('the MCP Inspector CLI through the gateway', () => {
         { timeoutMs: 10_000, what: `request-log rows for tool ${tool}`, context: () => shape!.output() },
       );
     const denied = await byTool('add');
-    expect(denied.every((row) => row.mcp?.tool === 'add' && row.status === 403)).toBe(true);
+    // A JSON-RPC error travels in a 200: the decision, not the status, says it was denied.
+    expect(denied.every((row) => row.mcp?.tool === 'add' && row.status === 200)).toBe(true);
     expect(denied[0]!.decision).toMatchObject({ action: 'deny', rule_name: 'The add tool is not allowed' });
     const echoed = await byTool('echo');
     expect(echoed.every((row) => row.mcp?.tool === 'echo' && row.status === 200)).toBe(true);
