@@ -279,14 +279,22 @@ describe('request hardening (issue 12)', () => {
       expect((JSON.parse(received.slice(received.lastIndexOf('\r\n\r\n') + 4)) as EchoedRequest).body).toBe('hello');
     });
 
-    it('answers a denied request with its final status and no 100 Continue, then closes', async () => {
-      const { received, closed } = await rawExchange(
-        gateway.port,
+    it('asks for the body before a policy runs (it is checked for MCP), and denies once its first bytes arrive', async () => {
+      // Every body is looked at for a JSON-RPC message before any rule runs, so the gateway wants the body first;
+      // a body that is not JSON is judged from its first bytes, and the rest is never needed for the 403.
+      const socket = connect(gateway.port, '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.write(
         'POST /big HTTP/1.1\r\nHost: denied.example.com\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n',
       );
-      expect(statusLines(received)).toEqual(['403']);
-      expect(received).toMatch(/connection: close/i);
-      expect(closed).toBe(true);
+      await waitUntil(() => received.includes('\r\n\r\n'));
+      expect(received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      socket.write('not json, the first of 2 MiB');
+      await waitUntil(() => statusLines(received).length === 2);
+      socket.destroy();
+      expect(statusLines(received)).toEqual(['100', '403']);
     });
 
     it('refuses a declared Content-Length over the limit with 413 before any byte of the body (with Expect)', async () => {

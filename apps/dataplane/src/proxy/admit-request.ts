@@ -182,7 +182,7 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     // The MCP message in the body, whatever the policy: rules, mcp-tools and the request log all read these facts, and
     // a body that cannot be judged does not pass.
     if (body !== undefined) {
-      const refused = await body.inspectMcp(request, deps.mcpMaxBodyBytes);
+      const refused = body.refuseDeclaredOversize(endpoint) ?? (await body.inspectMcp(request, deps.mcpMaxBodyBytes));
       record.mcp = request.mcp;
       if (refused !== undefined) {
         record.errorCode = refused.headers.get(errorCodeHeader)?.[0];

@@ -116,6 +116,16 @@ export class RequestBody implements PolicyBodyReader {
     return mismatch(request, request.mcp, true);
   }
 
+  /**
+   * 413 from the headers alone when `endpoint`'s policy reads the body and the declared Content-Length is over the
+   * limit: answered before any byte of the body is read (and before any 100 Continue), not after it all arrived.
+   */
+  refuseDeclaredOversize(endpoint: LoadedEndpoint): SyntheticResponse | undefined {
+    if (endpoint.policy?.needsRequestBody !== true || this.#state !== 'untouched') return undefined;
+    const declared = this.declaredLength;
+    return declared !== undefined && declared > this.limit ? this.#tooLarge() : undefined;
+  }
+
   /** Buffers what `endpoint`'s policy reads before it runs; a too-large body for an action that needs it is a 413. */
   prepareFor(endpoint: LoadedEndpoint, request: RequestFacts): Promise<SyntheticResponse | undefined> | undefined {
     const policy = endpoint.policy;
