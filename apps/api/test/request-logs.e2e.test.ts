@@ -175,7 +175,13 @@ describe('request logs', () => {
           client_ip: index % 2 === 0 ? '160.79.104.10' : '203.0.113.7',
           mcp:
             index % 8 === 0
-              ? { method: 'tools/call', tool: 'read_file', protocol_version: '2025-06-18' }
+              ? {
+                  method: 'tools/call',
+                  tool: 'read_file',
+                  protocol_version: '2025-06-18',
+                  kind: 'request' as const,
+                  session_id: `session-${index}`,
+                }
               : index % 8 === 1
                 ? { method: 'tools/call', tool: 'read_file_v2', protocol_version: '2025-06-18' }
                 : null,
@@ -266,6 +272,20 @@ describe('request logs', () => {
       const expected = newestFirst(dataset.filter(predicate));
       const listed = await listAll(`${query}&limit=7`);
       expect(listed.map((log) => log.id)).toEqual(expected);
+    });
+
+    it('answers the MCP facts whole: kind and session id with method, tool and protocol version', async () => {
+      const listed = bodyOf(
+        await viewer.get('/api/request-logs?tool=read_file&limit=1').expect(200),
+        RequestLogListResponseSchema,
+      );
+      expect(listed.request_logs[0]!.mcp).toEqual({
+        method: 'tools/call',
+        tool: 'read_file',
+        protocol_version: '2025-06-18',
+        kind: 'request',
+        session_id: expect.stringMatching(/^session-\d+$/) as unknown,
+      });
     });
 
     it('pages with a cursor that keeps the filters and ends with a null next_page_uri', async () => {

@@ -890,6 +890,9 @@ export type components = {
         method: string;
         tool: string;
         protocol_version: string;
+        /** @enum {string} */
+        kind?: 'request' | 'notification' | 'response' | 'batch';
+        session_id?: string;
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
@@ -951,6 +954,9 @@ export type components = {
         method: string;
         tool: string;
         protocol_version: string;
+        /** @enum {string} */
+        kind?: 'request' | 'notification' | 'response' | 'batch';
+        session_id?: string;
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;

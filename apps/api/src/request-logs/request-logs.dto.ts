@@ -123,7 +123,16 @@ export const RequestLogSummarySchema = z
     ),
     error_code: z.string().nullable(),
     logs: z.array(z.record(z.string(), z.unknown())),
-    mcp: z.object({ method: z.string(), tool: z.string(), protocol_version: z.string() }).nullable(),
+    mcp: z
+      .object({
+        method: z.string(),
+        tool: z.string(),
+        protocol_version: z.string(),
+        /** request | notification | response | batch (a batch lists its elements' methods and tools comma-separated). */
+        kind: z.enum(['request', 'notification', 'response', 'batch']).optional(),
+        session_id: z.string().optional(),
+      })
+      .nullable(),
     caller: RequestCallerResponseSchema.nullable(),
     trace_id: z.string().nullable(),
   })
