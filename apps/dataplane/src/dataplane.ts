@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -223,13 +223,33 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     maxProxyHops: options.maxProxyHops ?? 10,
     outbound,
   };
-  const onRequest = createHttpProxy(proxyDependencies);
+  let draining = false;
+  // While draining, every response ends its connection (`Connection: close`): a keep-alive client could otherwise keep
+  // sending requests on a connection it already holds, so the connection never turns idle and the shutdown waits for
+  // its grace period and then cuts whatever is in flight. Responses already under way when the drain begins are told
+  // too, as long as their headers are not written yet.
+  const unanswered = new Set<ServerResponse>();
+  const closingWhenDraining =
+    (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
+      if (draining) res.shouldKeepAlive = false;
+      else {
+        unanswered.add(res);
+        res.once('close', () => unanswered.delete(res));
+      }
+      handler(req, res);
+    };
+  const beginDrain = () => {
+    draining = true;
+    for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
+    unanswered.clear();
+  };
+  const onRequest = closingWhenDraining(createHttpProxy(proxyDependencies));
   const traffic: Server =
     options.tls === undefined
       ? createHttpServer(onRequest)
       : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
   traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
-  traffic.on('checkContinue', createContinueHandler(proxyDependencies));
+  traffic.on('checkContinue', closingWhenDraining(createContinueHandler(proxyDependencies)));
   traffic.on('checkExpectation', answerExpectationFailed);
   // Idle timeout: a connection (including a quiet stream) with no bytes either way for this long is closed. The
   // client side gets one more second than the upstream side, so a silent upstream is answered with a 504 first.
@@ -241,7 +261,6 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   });
 
   const startedAt = new Date();
-  let draining = false;
   const admin =
     options.adminPort === null
       ? undefined
@@ -281,7 +300,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     },
     async stop() {
       // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
-      draining = true;
+      beginDrain();
       await sync.stop();
       await closeServer(traffic, shutdownGraceMs);
       if (admin !== undefined) await closeServer(admin, 0);
@@ -293,15 +312,22 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   };
 }
 
-/** Stops accepting, closes idle keep-alive connections, lets busy ones finish for up to `graceMs`, then cuts them. */
+/**
+ * Stops accepting, closes idle keep-alive connections — now and as busy ones turn idle — lets busy ones finish for up
+ * to `graceMs`, then cuts them.
+ */
 async function closeServer(server: Server, graceMs: number): Promise<void> {
   if (!server.listening) return;
   const closed = once(server, 'close');
   server.close();
   server.closeIdleConnections();
+  // A response that was already being written when the drain began still said keep-alive: its connection turns idle
+  // afterwards and must be closed then, not at the end of the grace period.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
   clearTimeout(timer);
+  clearInterval(sweep);
   server.closeAllConnections();
   await closed;
 }
