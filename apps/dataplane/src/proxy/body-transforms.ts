@@ -16,23 +16,19 @@ export function applyReplacements(text: string, replacements: readonly BodyRepla
 type SseReplacement = NonNullable<Directives['sseReplacements']>[number];
 
 /**
- * Rewrites `text/event-stream` one event at a time and pushes each event as soon as its blank line arrives, so the
- * stream stays live: nothing waits for the response to end.
+ * A `text/event-stream` rewritten one event at a time: each event is pushed as soon as its blank line arrives, so the
+ * stream stays live and nothing waits for the response to end. Subclasses say what an event becomes.
  */
-export class SseReplaceTransform extends Transform {
+abstract class SseEventTransform extends Transform {
   #pending = '';
   readonly #decoder = new TextDecoder();
-
-  constructor(private readonly replacements: readonly SseReplacement[]) {
-    super();
-  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#pending += this.#decoder.decode(chunk, { stream: true });
     let boundary = findEventBoundary(this.#pending);
     while (boundary !== undefined) {
       const [end, next] = boundary;
-      this.push(this.#rewrite(this.#pending.slice(0, end)) + this.#pending.slice(end, next));
+      this.push(this.rewrite(this.#pending.slice(0, end)) + this.#pending.slice(end, next));
       this.#pending = this.#pending.slice(next);
       boundary = findEventBoundary(this.#pending);
     }
@@ -41,11 +37,21 @@ export class SseReplaceTransform extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.#pending += this.#decoder.decode();
-    if (this.#pending !== '') this.push(this.#rewrite(this.#pending));
+    if (this.#pending !== '') this.push(this.rewrite(this.#pending));
     callback();
   }
 
-  #rewrite(event: string): string {
+  /** The event's text (without its terminating blank line) as it is sent on. */
+  protected abstract rewrite(event: string): string;
+}
+
+/** `sse-find-replace`: the `data:` and `retry:` field values of each event, rewritten by the policy's replacements. */
+export class SseReplaceTransform extends SseEventTransform {
+  constructor(private readonly replacements: readonly SseReplacement[]) {
+    super();
+  }
+
+  protected rewrite(event: string): string {
     return event
       .split(/\r\n|\r|\n/)
       .map((line) => {
@@ -169,33 +175,12 @@ export class McpJsonListFilterTransform extends Transform {
  * mcp-tools on `text/event-stream`: each event is pushed as soon as its blank line arrives (the stream stays live);
  * an event whose data is a list result is re-sent with hidden entries removed, as one `data:` line.
  */
-export class McpSseListFilterTransform extends Transform {
-  #pending = '';
-  readonly #decoder = new TextDecoder();
-
+export class McpSseListFilterTransform extends SseEventTransform {
   constructor(private readonly filters: readonly McpListFilter[]) {
     super();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#pending += this.#decoder.decode(chunk, { stream: true });
-    let boundary = findEventBoundary(this.#pending);
-    while (boundary !== undefined) {
-      const [end, next] = boundary;
-      this.push(this.#rewrite(this.#pending.slice(0, end)) + this.#pending.slice(end, next));
-      this.#pending = this.#pending.slice(next);
-      boundary = findEventBoundary(this.#pending);
-    }
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.#pending += this.#decoder.decode();
-    if (this.#pending !== '') this.push(this.#rewrite(this.#pending));
-    callback();
-  }
-
-  #rewrite(event: string): string {
+  protected rewrite(event: string): string {
     if (!listFieldPattern.test(event)) return event;
     const lines = event.split(/\r\n|\r|\n/);
     const data: string[] = [];
