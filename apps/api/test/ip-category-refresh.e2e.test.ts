@@ -59,6 +59,8 @@ describe('IP category refresh from published lists', () => {
       GATEHOUSE_IP_CATEGORY_SOURCES: `${category}=${url}, ${fileCategory}=${join(directory, 'office.txt')}`,
       GATEHOUSE_IP_CATEGORY_SOURCES_ALLOW_HTTP: 'true',
     });
+    // The app starts a refresh at boot; let it finish first, or its writes race the TRUNCATE below (a deadlock).
+    await refresh();
     await resetState(testApp);
     viewer = await loginAs(testApp, await setupAdmin(testApp), 'editor');
   });
