@@ -242,10 +242,30 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
     const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
     const danger = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'danger' } };
     const wipe = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'wipe' } };
-    expectNotAllowed(await raw(JSON.stringify([ping, danger])), 2);
-    expectNotAllowed(await raw(JSON.stringify([danger, ping])), 2);
+    // Every element with an id is answered (the refused one with its reason, the rest as not run), so a client
+    // waiting on each id of its batch gets them all.
+    const notRun = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32001, message: expect.stringContaining('not run') as string },
+    });
+    for (const batch of [
+      [ping, danger],
+      [danger, ping],
+    ]) {
+      const response = await raw(JSON.stringify(batch));
+      expect(response.status).toBe(200);
+      expect(response.headers['gatehouse-error-code']).toBe('MCP_NOT_ALLOWED');
+      const answers = JSON.parse(response.body) as { id: number }[];
+      expect(answers.map((answer) => answer.id)).toEqual(batch.map((element) => element.id));
+      expect(answers.find((answer) => answer.id === 2)).toMatchObject({ error: { code: -32602 } });
+      expect(answers.find((answer) => answer.id === 1)).toEqual(notRun(1));
+    }
     const denied = await raw(JSON.stringify([ping, wipe]));
-    expect(JSON.parse(denied.body)).toMatchObject({ id: 3, error: { message: 'wipe is disabled' } });
+    expect(JSON.parse(denied.body)).toEqual([
+      notRun(1),
+      { jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'wipe is disabled' } },
+    ]);
     const event = await gateway.sink.waitFor((candidate) => candidate.mcp?.kind === 'batch');
     expect(event.mcp?.method).toContain('tools/call');
   });

@@ -82,7 +82,13 @@ export interface SyntheticResponse {
 
 export type Outcome =
   | { kind: 'continue' }
-  | { kind: 'respond'; response: SyntheticResponse; errorCode?: RuntimeErrorCode }
+  | {
+      kind: 'respond';
+      response: SyntheticResponse;
+      errorCode?: RuntimeErrorCode;
+      /** The body is one JSON-RPC response to the current MCP message (a batch wraps it with its other elements'). */
+      jsonRpc?: true;
+    }
   | { kind: 'forward'; url: string }
   | { kind: 'close' };
 

@@ -14,6 +14,7 @@ import {
   type RuleTrace,
 } from './context.js';
 import { respondWithError } from './actions/shared.js';
+import { jsonRpcErrorBody, jsonRpcErrorCodes } from './mcp.js';
 import { costExceeded } from './cel-cost.js';
 import { ExpressionFailure, failure } from './expression-failure.js';
 import type { PolicyPorts } from './ports.js';
@@ -82,7 +83,9 @@ async function evaluateBatch(
       if (elementContext !== context) mergeElementRun(context, elementContext);
       if (result.outcome.kind === 'respond' || result.outcome.kind === 'close') {
         if (result.decision !== undefined) context.decision = result.decision;
-        return result;
+        return result.outcome.kind === 'respond' && result.outcome.jsonRpc === true
+          ? { ...result, outcome: answerWholeBatch(result.outcome, messages, index) }
+          : result;
       }
       if (first === undefined) first = result;
       else if (!sameWay(first.outcome, result.outcome)) {
@@ -99,6 +102,31 @@ async function evaluateBatch(
     context.mcp = context.request.mcp;
   }
   return first ?? { outcome: continueOutcome };
+}
+
+/**
+ * A JSON-RPC answer to one element of a batch becomes the batch's answer: an array with one response per element that
+ * has an id (JSON-RPC 2.0 §6), in order — the refused element's own answer, and for the others an error saying they
+ * were not run, because the batch never reached the upstream. A client waiting on every id would otherwise hang.
+ */
+function answerWholeBatch(
+  answer: Extract<Outcome, { kind: 'respond' }>,
+  messages: readonly McpFacts[],
+  refused: number,
+): Outcome {
+  const responses: string[] = [];
+  messages.forEach((message, index) => {
+    if (index === refused) responses.push(answer.response.body);
+    else if (message.kind === 'request' && message.id !== undefined)
+      responses.push(
+        jsonRpcErrorBody(
+          message.id,
+          jsonRpcErrorCodes.denied,
+          `not run: element ${refused + 1} of this JSON-RPC batch was refused by the gateway policy`,
+        ),
+      );
+  });
+  return { ...answer, response: { ...answer.response, body: `[${responses.join(',')}]` } };
 }
 
 function copyRequest(request: RequestFacts): RequestFacts {

@@ -154,7 +154,9 @@ export function jsonRpcErrorOutcome(
   headers.set('content-type', ['application/json']);
   if (errorCode !== undefined) headers.set(errorCodeHeader, [errorCode]);
   const response: SyntheticResponse = { status: 200, headers, body: jsonRpcErrorBody(mcp.id, code, message) };
-  return errorCode === undefined ? { kind: 'respond', response } : { kind: 'respond', response, errorCode };
+  return errorCode === undefined
+    ? { kind: 'respond', response, jsonRpc: true }
+    : { kind: 'respond', response, errorCode, jsonRpc: true };
 }
 
 /**
@@ -176,5 +178,6 @@ export function jsonRpcResultOutcome(context: PolicyContext, body: string, heade
   return {
     kind: 'respond',
     response: { status: 200, headers, body: JSON.stringify({ jsonrpc: '2.0', id: mcp.id, result }) },
+    jsonRpc: true,
   };
 }
