@@ -143,7 +143,9 @@ function filterMcpText(text: string, filters: readonly McpListFilter[]): string 
 
 /**
  * mcp-tools on an `application/json` answer: the whole body is collected (up to `limit`), filtered and sent. A body
- * over the limit cannot be judged, so the stream fails rather than pass hidden entries (fail closed).
+ * over the limit cannot be judged, so the stream fails rather than pass hidden entries (fail closed). `beforeOutput`
+ * runs once the whole body is in, just before the filtered text goes out: the caller writes the response head there,
+ * so an over-limit body can still be answered with an error status instead of a cut 200.
  */
 export class McpJsonListFilterTransform extends Transform {
   #chunks: Buffer[] = [];
@@ -152,6 +154,7 @@ export class McpJsonListFilterTransform extends Transform {
   constructor(
     private readonly filters: readonly McpListFilter[],
     private readonly limit: number,
+    private readonly beforeOutput: () => void = () => {},
   ) {
     super();
   }
@@ -166,6 +169,7 @@ export class McpJsonListFilterTransform extends Transform {
 
   override _flush(callback: TransformCallback): void {
     const text = Buffer.concat(this.#chunks, this.#size).toString('utf8');
+    this.beforeOutput();
     this.push(filterMcpText(text, this.filters));
     callback();
   }

@@ -165,6 +165,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     }
     let transforms: Transform[] | undefined;
     let compression: Directives['compressResponse'];
+    /** A JSON list being filtered is held whole anyway, so its head waits for it (an oversize one can still get 502). */
+    let headWaitsForBody = false;
     const listFilters = mcpListFiltersOf(this.admitted.hops);
     if (listFilters !== undefined) {
       const contentType = (responseHeaders.get('content-type')?.[0] ?? '').toLowerCase();
@@ -173,13 +175,19 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
         const encoding = (responseHeaders.get('content-encoding') ?? []).join(',').trim().toLowerCase();
         if (encoding !== '' && encoding !== 'identity') {
           // The upstream was asked for identity; a list it compressed anyway cannot be filtered, so it does not pass.
-          this.#refuseUnfilterable();
+          this.#refuseUnfilterable('the upstream compressed a response mcp-tools must filter.');
           return;
         }
+        const limit = this.deps.mcpMaxBodyBytes;
+        if (!isEventStream && Number(responseHeaders.get('content-length')?.[0] ?? 0) > limit) {
+          this.#refuseUnfilterable(tooLargeToFilter(limit));
+          return;
+        }
+        headWaitsForBody = !isEventStream;
         transforms = [
           isEventStream
             ? new McpSseListFilterTransform(listFilters)
-            : new McpJsonListFilterTransform(listFilters, this.deps.mcpMaxBodyBytes),
+            : new McpJsonListFilterTransform(listFilters, limit, () => sendHead()),
         ];
       }
     }
@@ -205,9 +213,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       responseHeaders.set('vary', [...(responseHeaders.get('vary') ?? []), 'accept-encoding']);
     }
     const headerList = responseHeaderList(responseHeaders, transforms === undefined ? undefined : dropContentLength);
-    res.writeHead(facts.status, headerList);
-    capture?.responseHeadersSent(headerMapOf(headerList));
-    if (isEventStream) res.flushHeaders();
+    const sendHead = (): void => {
+      res.writeHead(facts.status, headerList);
+      capture?.responseHeadersSent(headerMapOf(headerList));
+      if (isEventStream) res.flushHeaders();
+    };
+    if (!headWaitsForBody) sendHead();
     if (transforms === undefined) {
       this.#sink = res;
       return;
@@ -216,21 +227,22 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     const last = transforms.at(-1)!;
     last.on('data', (chunk: Buffer) => (this.record.bytesOut += chunk.length));
     last.pipe(res);
-    for (const transform of transforms) transform.on('error', () => res.destroy());
+    for (const transform of transforms)
+      transform.on('error', () => {
+        // Only the JSON list filter fails before the head is out: its body outgrew the limit.
+        if (res.headersSent) res.destroy();
+        else this.#refuseUnfilterable(tooLargeToFilter(this.deps.mcpMaxBodyBytes));
+      });
     this.#sink = transforms[0];
   }
 
   /** mcp-tools cannot read the answer: a 502 instead, and the upstream's body is dropped. */
-  #refuseUnfilterable(): void {
+  #refuseUnfilterable(message: string): void {
     this.#discard = true;
     this.#done = true;
     this.record.errorCode = 'MCP_RESPONSE_UNFILTERABLE';
     const isHead = this.admitted.request.method === 'HEAD';
-    this.record.bytesOut = sendSynthetic(
-      this.res,
-      gatewayError('MCP_RESPONSE_UNFILTERABLE', 'the upstream compressed a response mcp-tools must filter.'),
-      isHead,
-    );
+    this.record.bytesOut = sendSynthetic(this.res, gatewayError('MCP_RESPONSE_UNFILTERABLE', message), isHead);
     this.#controller?.abort(new ResponseReplacedError());
   }
 
@@ -310,4 +322,8 @@ export function upstreamErrorCode(error: unknown): RuntimeErrorCode {
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
     ? 'UPSTREAM_TIMEOUT'
     : 'UPSTREAM_UNAVAILABLE';
+}
+
+function tooLargeToFilter(limit: number): string {
+  return `the upstream's list response is larger than DATAPLANE_MCP_MAX_BODY_BYTES (${limit} bytes), so mcp-tools cannot filter it.`;
 }
