@@ -32,8 +32,13 @@ export type McpKind = 'request' | 'notification' | 'response' | 'batch';
 export interface McpFacts {
   kind: McpKind;
   method: string;
-  /** The tool (tools/call), prompt (prompts/get) or resource URI (resources/*) the message names; '' otherwise. */
+  /**
+   * The tool (tools/call), prompt (prompts/get) or resource URI (resources/*) the message names — for
+   * completion/complete the prompt or resource its `ref` names; '' otherwise.
+   */
   tool: string;
+  /** Which kind of capability `tool` names (absent when it names none): what mcp-tools judges it by. */
+  names?: McpCapability;
   /** `params.arguments` when it is an object; an empty map otherwise. */
   arguments: Readonly<Record<string, unknown>>;
   protocolVersion: string;
@@ -51,6 +56,9 @@ export interface McpListFilter {
 }
 
 export type McpListName = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+/** The kinds of capability an MCP server lists, and a message can name one of. */
+export type McpCapability = 'tools' | 'prompts' | 'resources';
 
 export interface RequestFacts {
   method: string;

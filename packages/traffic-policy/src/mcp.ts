@@ -1,4 +1,4 @@
-import type { HeaderMap, McpFacts, McpKind, McpListFilter, McpListName } from './context.js';
+import type { HeaderMap, McpCapability, McpFacts, McpKind, McpListFilter, McpListName } from './context.js';
 
 /**
  * MCP (JSON-RPC 2.0) facts read from the request body itself. The body is the authority: the `Mcp-Method` /
@@ -6,20 +6,55 @@ import type { HeaderMap, McpFacts, McpKind, McpListFilter, McpListName } from '.
  * with its body, because the upstream runs what the body says.
  */
 
-/** Methods whose `params` name the tool, prompt or resource they act on (what `mcp.tool` reports). */
-const namedMethods: Readonly<Record<string, 'name' | 'uri'>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'resources/subscribe': 'uri',
-  'resources/unsubscribe': 'uri',
+/**
+ * Methods whose `params` name the tool, prompt or resource they act on (what `mcp.tool` reports), and the kind of
+ * capability it is. completion/complete names its prompt or resource in `params.ref`, by the ref's type.
+ */
+const namedMethods: Readonly<Record<string, { field: 'name' | 'uri'; names: McpCapability } | 'ref'>> = {
+  'tools/call': { field: 'name', names: 'tools' },
+  'prompts/get': { field: 'name', names: 'prompts' },
+  'resources/read': { field: 'uri', names: 'resources' },
+  'resources/subscribe': { field: 'uri', names: 'resources' },
+  'resources/unsubscribe': { field: 'uri', names: 'resources' },
+  'completion/complete': 'ref',
 };
+
+const completionRefs: Readonly<Record<string, { field: 'name' | 'uri'; names: McpCapability }>> = {
+  'ref/prompt': { field: 'name', names: 'prompts' },
+  'ref/resource': { field: 'uri', names: 'resources' },
+};
+
+/** What a message's params name: a tool, prompt or resource (with its kind), or nothing. */
+function namedTarget(
+  method: string,
+  params: Record<string, unknown> | undefined,
+): { name: string; names?: McpCapability } {
+  let naming = namedMethods[namedMethodOf(method) ?? ''];
+  let holder = params;
+  if (naming === 'ref') {
+    holder = asRecord(params?.ref);
+    const type = holder?.type;
+    // Compared like methods: without case or surrounding spaces.
+    const normalized = typeof type === 'string' ? type.trim().toLowerCase() : '';
+    naming = Object.hasOwn(completionRefs, normalized) ? completionRefs[normalized] : undefined;
+  }
+  if (naming === undefined) return { name: '' };
+  const name = holder?.[naming.field];
+  // A named method that names nothing usable still counts as naming its kind: mcp-tools refuses it.
+  return { name: typeof name === 'string' ? name : '', names: naming.names };
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
 
 /**
  * The named method `method` stands for, compared without case or surrounding spaces: a lenient upstream might run
  * ` Tools/Call ` as tools/call, so the gateway judges it as one.
  */
-export function namedMethodOf(method: string): string | undefined {
+function namedMethodOf(method: string): string | undefined {
   const normalized = method.trim().toLowerCase();
   return Object.hasOwn(namedMethods, normalized) ? normalized : undefined;
 }
@@ -53,10 +88,12 @@ export function detectMcp(headers: HeaderMap, body?: Uint8Array): McpFacts | und
   if (body === undefined || body.length === 0) {
     const headerMethod = headers.get('mcp-method')?.[0];
     if (headerMethod === undefined) return undefined;
+    const naming = namedMethods[namedMethodOf(headerMethod) ?? ''];
     return {
       kind: 'request',
       method: headerMethod,
       tool: headers.get('mcp-name')?.[0] ?? '',
+      ...(typeof naming === 'object' ? { names: naming.names } : {}),
       arguments: emptyArguments,
       protocolVersion,
       sessionId,
@@ -153,18 +190,15 @@ function describeMessage(value: unknown, protocolVersion: string, sessionId: str
       ? 'response'
       : 'request';
   const method = typeof message.method === 'string' ? message.method : '';
-  const params =
-    message.params !== null && typeof message.params === 'object' && !Array.isArray(message.params)
-      ? (message.params as Record<string, unknown>)
-      : undefined;
-  const nameField = namedMethods[namedMethodOf(method) ?? ''];
-  const named = nameField === undefined ? undefined : params?.[nameField];
+  const params = asRecord(message.params);
+  const target = namedTarget(method, params);
   const args = params?.arguments;
   const initializeVersion = method === 'initialize' ? params?.protocolVersion : undefined;
   return {
     kind,
     method,
-    tool: typeof named === 'string' ? named : '',
+    tool: target.name,
+    ...(target.names === undefined ? {} : { names: target.names }),
     arguments:
       args !== null && typeof args === 'object' && !Array.isArray(args)
         ? (args as Record<string, unknown>)

@@ -4,13 +4,14 @@ import type { CompiledItemExpression, McpItemVariable } from '../cel-environment
 import {
   celValueOf,
   continueOutcome,
+  type McpCapability,
   type McpListFilter,
   type McpListName,
   type Outcome,
   type PolicyContext,
 } from '../context.js';
 import { errorCodeHeader } from '../errors.js';
-import { jsonRpcErrorBody, jsonRpcErrorCodes, namedMethodOf } from '../mcp.js';
+import { jsonRpcErrorBody, jsonRpcErrorCodes } from '../mcp.js';
 import { jsonRpcErrorOutcome } from './shared.js';
 
 const nameList = (description: string) => z.array(z.string().min(1).max(2_048)).max(1_000).describe(description);
@@ -52,7 +53,7 @@ interface Visibility {
   readonly expression: CompiledItemExpression | undefined;
 }
 
-type SectionName = 'tools' | 'prompts' | 'resources';
+type SectionName = McpCapability;
 
 /** Which section decides about each list a result can carry. */
 const sectionOfList: Readonly<Record<McpListName, SectionName>> = {
@@ -60,15 +61,6 @@ const sectionOfList: Readonly<Record<McpListName, SectionName>> = {
   prompts: 'prompts',
   resources: 'resources',
   resourceTemplates: 'resources',
-};
-
-/** Which section decides about a call, by the (normalized) method it names something with. */
-const sectionOfMethod: Readonly<Record<string, SectionName>> = {
-  'tools/call': 'tools',
-  'prompts/get': 'prompts',
-  'resources/read': 'resources',
-  'resources/subscribe': 'resources',
-  'resources/unsubscribe': 'resources',
 };
 
 /**
@@ -120,7 +112,8 @@ export const mcpToolsAction = defineAction({
       const mcp = request.mcp;
       if (mcp === undefined || (mcp.kind !== 'request' && mcp.kind !== 'notification'))
         return { outcome: continueOutcome };
-      const sectionName = sectionOfMethod[namedMethodOf(mcp.method) ?? ''];
+      // Any message that names a tool, prompt or resource — completion/complete's ref included — is judged by it.
+      const sectionName = mcp.names;
       const section = sectionName === undefined ? undefined : sections[sectionName];
       if (section === undefined) return { outcome: continueOutcome };
       // The call is judged by the list entry the upstream gave (annotations included), or by its name alone.
