@@ -3,6 +3,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthtokensModule } from './authtokens/authtokens.module';
 import { AuditEventsModule } from './audit-events/audit-events.module';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
@@ -61,6 +62,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         ApiKeysModule,
+        AuthtokensModule,
         TrafficPolicyModule,
         EndpointsModule,
         IpCategoriesModule,

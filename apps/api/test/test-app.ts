@@ -53,6 +53,7 @@ const TABLES = [
   'endpoints',
   'sessions',
   'api_keys',
+  'authtokens',
   'users',
   'config_changes',
   'dataplanes',

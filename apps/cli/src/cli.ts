@@ -2,6 +2,7 @@
 // failure into its message and exit code. `runCli` takes its I/O as a parameter so tests can drive it in process.
 import { readFileSync } from 'node:fs';
 import { authCommands } from './auth-commands.js';
+import { authtokensCommands } from './authtokens-commands.js';
 import { ExitCode, exitCodeOf, formatError, isReportedError, UsageError } from './cli-errors.js';
 import {
   CommandContext,
@@ -21,10 +22,12 @@ export const commands: readonly CommandSpec[] = [
   ...endpointsCommands,
   ...policyCommands,
   ...declarativeCommands,
+  ...authtokensCommands,
   ...exportCommands,
 ];
 
 const groups: Record<string, string> = {
+  authtokens: 'list, create and revoke the authtokens gatehouse-agent runs with',
   endpoints: 'list, show, create and delete endpoints',
   policy: 'read, save, list, restore and validate Traffic Policies',
 };

@@ -15,6 +15,7 @@ import { CliError, UsageError } from './cli-errors.js';
 export type Endpoint = Schemas['Endpoint'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type IpCategory = Schemas['IpCategory'];
+export type Authtoken = Schemas['Authtoken'];
 export type Me = Schemas['Me'];
 export type Role = Schemas['User']['role'];
 export type UpstreamHostHeader = Endpoint['upstream_host_header'];
@@ -113,6 +114,33 @@ export class GatehouseApi {
 
   async deleteApiKey(id: string): Promise<void> {
     await unwrap(this.#client.DELETE('/api/api-keys/{id}', { params: { path: { id } } }));
+  }
+
+  // --- agent authtokens ----------------------------------------------------------------------------------------------
+
+  /** Every authtoken (all pages), newest first; `revoked` narrows to revoked or to active ones. */
+  listAuthtokens(filter: { revoked?: 'true' | 'false' } = {}): Promise<Authtoken[]> {
+    return collectPages({
+      fetchPage: (cursor) =>
+        unwrap(
+          this.#client.GET('/api/authtokens', {
+            params: { query: { limit: PAGE_LIMIT, ...filter, before_id: cursor } },
+          }),
+        ),
+      itemsOf: (page) => page.authtokens,
+    });
+  }
+
+  createAuthtoken(description: string, urlPatterns: readonly string[]): Promise<Schemas['CreatedAuthtoken']> {
+    return unwrap(this.#client.POST('/api/authtokens', { body: { description, url_patterns: [...urlPatterns] } }));
+  }
+
+  getAuthtoken(id: string): Promise<Authtoken> {
+    return unwrap(this.#client.GET('/api/authtokens/{id}', { params: { path: { id } } }));
+  }
+
+  async revokeAuthtoken(id: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/authtokens/{id}', { params: { path: { id } } }));
   }
 
   // --- endpoints and policy versions ---------------------------------------------------------------------------------

@@ -159,6 +159,42 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/authtokens': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List agent authtokens, newest first (secrets are never shown again) */
+    get: operations['listAuthtokens'];
+    put?: never;
+    /** Create an authtoken for gatehouse-agent; the secret is returned once */
+    post: operations['createAuthtoken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/authtokens/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get one authtoken */
+    get: operations['getAuthtoken'];
+    put?: never;
+    post?: never;
+    /** Revoke an authtoken (idempotent); agents presenting it are refused from then on */
+    delete: operations['revokeAuthtoken'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/traffic-policy/validate': {
     parameters: {
       query?: never;
@@ -584,6 +620,55 @@ export type components = {
       created_by: string | null;
       /** Format: date-time */
       last_used_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+      secret: string;
+    };
+    AuthtokenList: {
+      authtokens: components['schemas']['Authtoken'][];
+      next_page_uri: string | null;
+    };
+    Authtoken: {
+      id: string;
+      uri: string;
+      description: string;
+      prefix: string;
+      url_patterns: string[];
+      /** @description The user who created the token (null once deleted) */
+      created_by: string | null;
+      /** Format: date-time */
+      last_used_at: string | null;
+      /**
+       * Format: date-time
+       * @description When it was revoked; agents presenting it are refused with AUTHTOKEN_REVOKED
+       */
+      revoked_at: string | null;
+      /** Format: date-time */
+      created_at: string;
+    };
+    CreateAuthtokenBody: {
+      description: string;
+      /**
+       * @description Hosts the token may claim endpoints under: exact (`mcp.example.internal`) or `*.` + suffix (`*.team-a.internal`). Empty: any.
+       * @default []
+       */
+      url_patterns?: string[];
+    };
+    CreatedAuthtoken: {
+      id: string;
+      uri: string;
+      description: string;
+      prefix: string;
+      url_patterns: string[];
+      /** @description The user who created the token (null once deleted) */
+      created_by: string | null;
+      /** Format: date-time */
+      last_used_at: string | null;
+      /**
+       * Format: date-time
+       * @description When it was revoked; agents presenting it are refused with AUTHTOKEN_REVOKED
+       */
+      revoked_at: string | null;
       /** Format: date-time */
       created_at: string;
       secret: string;
@@ -2339,6 +2424,185 @@ export interface operations {
         };
       };
       /** @description API_KEY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listAuthtokens: {
+    parameters: {
+      query?: {
+        limit?: number;
+        before_id?: string;
+        /** @description true: only revoked tokens; false: only active ones; absent: both */
+        revoked?: 'true' | 'false';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuthtokenList'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createAuthtoken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateAuthtokenBody'];
+      };
+    };
+    responses: {
+      /** @description The secret is in this response only */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedAuthtoken'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getAuthtoken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Authtoken'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description AUTHTOKEN_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  revokeAuthtoken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked (or already revoked) */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description AUTHTOKEN_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;

@@ -1,4 +1,5 @@
 export * from './api-errors.js';
+export * from './authtoken-patterns.js';
 export * from './config-source.js';
 export * from './config-sync.js';
 export * from './dashboard-security.js';

@@ -1,5 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { AUTHTOKEN_PREFIX } from '../authtokens/authtokens.service';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { type AuthenticatedRequest, roleAllows } from './actor';
@@ -57,7 +58,15 @@ export class AuthGuard implements CanActivate {
         // Only the cookie is sent by browsers on their own; a bearer token (API key) is not subject to CSRF.
         if (sessionActor) assertSameOrigin(request);
         const actor = sessionActor ?? (token ? await this.auth.authenticateApiKey(token) : null);
-        if (!actor) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Log in or send an API key');
+        if (!actor) {
+          // An authtoken runs agent sessions and nothing else; say so rather than a bare 401.
+          if (token?.startsWith(AUTHTOKEN_PREFIX))
+            throw new AppError(
+              ErrorCode.UNAUTHENTICATED,
+              'That is an agent authtoken: it only runs gatehouse-agent sessions. Use an API key (gh_…) for the API.',
+            );
+          throw new AppError(ErrorCode.UNAUTHENTICATED, 'Log in or send an API key');
+        }
         if (!roleAllows(actor.role, policy.role)) {
           throw new AppError(ErrorCode.FORBIDDEN, `This requires the ${policy.role} role; you are ${actor.role}`);
         }

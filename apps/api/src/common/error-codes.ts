@@ -39,6 +39,7 @@ export const ErrorCode = {
   /** The change would leave no admin. */
   LAST_ADMIN: 'LAST_ADMIN',
   API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
+  AUTHTOKEN_NOT_FOUND: 'AUTHTOKEN_NOT_FOUND',
   REQUEST_LOG_NOT_FOUND: 'REQUEST_LOG_NOT_FOUND',
   /** No valid session cookie, API key or data-plane token. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -98,6 +99,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.IP_CATEGORY_NOT_FOUND:
     case ErrorCode.USER_NOT_FOUND:
     case ErrorCode.API_KEY_NOT_FOUND:
+    case ErrorCode.AUTHTOKEN_NOT_FOUND:
     case ErrorCode.REQUEST_LOG_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
     case ErrorCode.NOT_FOUND:

@@ -90,6 +90,12 @@ export type Session = Prisma.SessionModel
  */
 export type ApiKey = Prisma.ApiKeyModel
 /**
+ * Model Authtoken
+ * Authtokens authenticate gatehouse-agent sessions and can do nothing else (no API route accepts one). The secret is
+ * shown once; only its SHA-256 is stored. Revoking keeps the row, so a revoked token's agent is told why it is refused.
+ */
+export type Authtoken = Prisma.AuthtokenModel
+/**
  * Model Dataplane
  * A data plane as last reported by its heartbeat.
  */

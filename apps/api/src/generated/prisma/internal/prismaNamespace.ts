@@ -406,6 +406,7 @@ export const ModelName = {
   User: 'User',
   Session: 'Session',
   ApiKey: 'ApiKey',
+  Authtoken: 'Authtoken',
   Dataplane: 'Dataplane'
 } as const
 
@@ -422,7 +423,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "auditEvent" | "user" | "session" | "apiKey" | "dataplane"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1092,6 +1093,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    Authtoken: {
+      payload: Prisma.$AuthtokenPayload<ExtArgs>
+      fields: Prisma.AuthtokenFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AuthtokenFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AuthtokenFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        findFirst: {
+          args: Prisma.AuthtokenFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AuthtokenFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        findMany: {
+          args: Prisma.AuthtokenFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>[]
+        }
+        create: {
+          args: Prisma.AuthtokenCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        createMany: {
+          args: Prisma.AuthtokenCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AuthtokenCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>[]
+        }
+        delete: {
+          args: Prisma.AuthtokenDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        update: {
+          args: Prisma.AuthtokenUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        deleteMany: {
+          args: Prisma.AuthtokenDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AuthtokenUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AuthtokenUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>[]
+        }
+        upsert: {
+          args: Prisma.AuthtokenUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AuthtokenPayload>
+        }
+        aggregate: {
+          args: Prisma.AuthtokenAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAuthtoken>
+        }
+        groupBy: {
+          args: Prisma.AuthtokenGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuthtokenGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AuthtokenCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AuthtokenCountAggregateOutputType> | number
+        }
+      }
+    }
     Dataplane: {
       payload: Prisma.$DataplanePayload<ExtArgs>
       fields: Prisma.DataplaneFieldRefs
@@ -1361,6 +1436,21 @@ export const ApiKeyScalarFieldEnum = {
 } as const
 
 export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const AuthtokenScalarFieldEnum = {
+  id: 'id',
+  description: 'description',
+  prefix: 'prefix',
+  secretHash: 'secretHash',
+  urlPatterns: 'urlPatterns',
+  createdById: 'createdById',
+  lastUsedAt: 'lastUsedAt',
+  revokedAt: 'revokedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type AuthtokenScalarFieldEnum = (typeof AuthtokenScalarFieldEnum)[keyof typeof AuthtokenScalarFieldEnum]
 
 
 export const DataplaneScalarFieldEnum = {
@@ -1729,6 +1819,7 @@ export type GlobalOmitConfig = {
   user?: Prisma.UserOmit
   session?: Prisma.SessionOmit
   apiKey?: Prisma.ApiKeyOmit
+  authtoken?: Prisma.AuthtokenOmit
   dataplane?: Prisma.DataplaneOmit
 }
 

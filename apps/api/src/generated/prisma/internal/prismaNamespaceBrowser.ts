@@ -60,6 +60,7 @@ export const ModelName = {
   User: 'User',
   Session: 'Session',
   ApiKey: 'ApiKey',
+  Authtoken: 'Authtoken',
   Dataplane: 'Dataplane'
 } as const
 
@@ -235,6 +236,21 @@ export const ApiKeyScalarFieldEnum = {
 } as const
 
 export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const AuthtokenScalarFieldEnum = {
+  id: 'id',
+  description: 'description',
+  prefix: 'prefix',
+  secretHash: 'secretHash',
+  urlPatterns: 'urlPatterns',
+  createdById: 'createdById',
+  lastUsedAt: 'lastUsedAt',
+  revokedAt: 'revokedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type AuthtokenScalarFieldEnum = (typeof AuthtokenScalarFieldEnum)[keyof typeof AuthtokenScalarFieldEnum]
 
 
 export const DataplaneScalarFieldEnum = {
