@@ -69,7 +69,7 @@ const ACCOUNT_TABLES = new Set(['users', 'sessions', 'api_keys']);
  */
 export async function resetState(testApp: TestApp, options: { keepAccounts?: boolean } = {}): Promise<void> {
   const tables = options.keepAccounts ? TABLES.filter((table) => !ACCOUNT_TABLES.has(table)) : TABLES;
-  await testApp.db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+  await truncate(testApp.db, tables);
   // @ts-expect-error -- plain ESM script without type declarations
   const { seedBuiltinIpCategories } = (await import('../scripts/seed.mjs')) as {
     seedBuiltinIpCategories: (client: pg.Client) => Promise<number>;
@@ -78,6 +78,21 @@ export async function resetState(testApp: TestApp, options: { keepAccounts?: boo
   await testApp.db.query('UPDATE config_changes SET published_at = now()');
   const keys = await testApp.redis.keys('gatehouse:login-attempts:*');
   if (keys.length > 0) await testApp.redis.del(...keys);
+}
+
+/**
+ * TRUNCATE locks every table in turn, so a background transaction of the app under test that writes two of them (a
+ * scheduled refresh, an outbox write) can deadlock with it; Postgres then cancels one side. Try again when it was ours.
+ */
+async function truncate(db: pg.Client, tables: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt === 3) throw error;
+    }
+  }
 }
 
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-1234' } as const;
