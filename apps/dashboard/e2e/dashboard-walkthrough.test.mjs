@@ -665,6 +665,36 @@ step('an API key shows its secret once, with a copy button', async () => {
   assert.equal(answer.status(), 200);
 });
 
+step(
+  'an authtoken for gatehouse-agent shows its secret once, with the agent config, and is refused by the API',
+  async () => {
+    await navigationLink('Authtokens').click();
+    await page.getByText('No authtokens').waitFor();
+    await page.getByRole('button', { name: 'New authtoken' }).first().click();
+    await page.getByLabel('Description').fill('laptop MCP server');
+    const patterns = page.getByPlaceholder('Type a host pattern, then Enter');
+    await patterns.fill('mcp.example.internal');
+    await patterns.press('Enter');
+    await page.getByRole('button', { name: 'Create authtoken' }).click();
+    const secret = (await page.getByTestId('authtoken-secret').textContent()).trim();
+    assert.match(secret, /^gat_[0-9a-f]{8}_/);
+    assert.match(
+      await page.getByTestId('authtoken-agent-config').textContent(),
+      /url: https:\/\/mcp\.example\.internal/,
+    );
+    await screenshot('09b-authtoken-created');
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    const row = page.getByTestId('authtokens-table').locator('tr', { hasText: 'laptop MCP server' });
+    await row.getByText('mcp.example.internal').waitFor();
+    assert.ok(!(await row.textContent()).includes(secret), 'the list must never show the secret');
+    const answer = await page.request.get(`${services.dashboardUrl}/api/endpoints`, {
+      headers: { authorization: `Bearer ${secret}` },
+      failOnStatusCode: false,
+    });
+    assert.equal(answer.status(), 401, 'an authtoken is good for agent sessions only');
+  },
+);
+
 step('an admin adds a viewer on the Users page', async () => {
   await navigationLink('Users').click();
   await page.getByTestId('users-table').getByText(admin.email).waitFor();

@@ -11,6 +11,7 @@ export const paths = {
   requestLogs: '/request-logs',
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
+  authtokens: '/authtokens',
   users: '/users',
   dataplanes: '/data-planes',
   auditEvents: '/audit-events',

@@ -69,6 +69,11 @@ export const apiKeyKeys = {
   list: () => [...apiKeyKeys.all, 'list'] as const,
 };
 
+export const authtokenKeys = {
+  all: ['authtokens'] as const,
+  list: () => [...authtokenKeys.all, 'list'] as const,
+};
+
 export const userKeys = {
   all: ['users'] as const,
   list: () => [...userKeys.all, 'list'] as const,

@@ -4,6 +4,7 @@ import {
   IconActivityHeartbeat,
   IconHistory,
   IconKey,
+  IconPlugConnected,
   IconListDetails,
   IconLogout,
   IconNetwork,
@@ -32,6 +33,7 @@ const navigationItems: NavigationItem[] = [
   { label: 'IP categories', to: paths.ipCategories, icon: IconNetwork },
   { label: 'Data planes', to: paths.dataplanes, icon: IconActivityHeartbeat },
   { label: 'Audit log', to: paths.auditEvents, icon: IconHistory },
+  { label: 'Authtokens', to: paths.authtokens, icon: IconPlugConnected },
   { label: 'API keys', to: paths.apiKeys, icon: IconKey, adminOnly: true },
   { label: 'Users', to: paths.users, icon: IconUsers, adminOnly: true },
 ];
