@@ -342,6 +342,14 @@ describe('chaos: the distributed shape on its own Redis and Postgres, under load
       await redis!.restart();
     });
     expectNoFailures('sigterm', results);
+    // It really was under load when it stopped: it answered requests of this phase, and the ones that found it no
+    // longer listening went to the other data plane.
+    expect(results.filter((result) => result.via === stopping.name).length).toBeGreaterThan(0);
+    console.info(
+      `chaos sigterm: ${results.filter((result) => result.via === stopping.name).length} answered by ${stopping.name}, ` +
+        `${results.filter((result) => result.refused > 0).length} refused and sent to the other, ` +
+        `${spilledLines} events spilled`,
+    );
     expect(spilledLines, 'events the stopped data plane wrote to disk').toBeGreaterThan(0);
     expect(stopping.process.output()).toMatch(/written to disk; the next start delivers them/);
 
