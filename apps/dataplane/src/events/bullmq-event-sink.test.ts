@@ -328,6 +328,29 @@ describe('request events spilled to GATEHOUSE_DATA_DIR (real redis-server, real 
     expect(sink.stats.replayed).toBe(sink.stats.spilled);
   });
 
+  it('moves the buffer to disk once Redis has been away long, and delivers it when Redis is back', async () => {
+    const sink = newSink({ spill: { dataDirectory, maxBytes: 64 * 1024 * 1024, afterFailingMs: 300 } });
+    await waitFor(() => {
+      sink.emit(requestEvent(-1));
+      return sink.stats.delivered > 0;
+    });
+    await sink.flush();
+    await reader.obliterate({ force: true });
+    await redis.kill();
+    const ids = Array.from({ length: 50 }, (_, index) => {
+      const event = requestEvent(index);
+      sink.emit(event);
+      return event.id;
+    });
+    // Far below the memory bound: only the length of the outage moves them to disk.
+    await waitFor(() => sink.stats.spilled === 50 && sink.stats.buffered === 0, 10_000);
+    expect((await spillFiles()).length).toBe(1);
+    await redis.start();
+    await waitFor(async () => sink.stats.replayed === 50 && (await spillFiles()).length === 0, 15_000);
+    expect((await queuedIds()).sort()).toEqual([...ids].sort());
+    expect(sink.stats.dropped).toBe(0);
+  });
+
   it('drops, counts and logs past the spill bound, and never throws', async () => {
     await redis.kill();
     const errors: unknown[] = [];

@@ -39,9 +39,11 @@ export interface BullmqRequestEventSinkOptions {
   /**
    * Where undelivered events go instead of being dropped (GATEHOUSE_DATA_DIR): at shutdown while Redis is down, and
    * while running when the in-memory buffer is full. They are delivered once Redis answers (at the next start at the
-   * latest). `maxBytes` bounds this process's spill file; past it events are dropped, logged and counted.
+   * latest). `maxBytes` bounds this process's spill file; past it events are dropped, logged and counted. After
+   * `afterFailingMs` (default 30 s) of failed sends, what is buffered goes to disk too, so a crash during a long
+   * outage loses at most what arrived since the last failed send.
    */
-  spill?: { dataDirectory: string; maxBytes: number };
+  spill?: { dataDirectory: string; maxBytes: number; afterFailingMs?: number };
   /** Attempts the worker gets per batch (BullMQ retries a failed job with exponential backoff). */
   jobAttempts?: number;
   logger?: Logger;
@@ -95,8 +97,11 @@ export class BullmqRequestEventSink implements RequestEventSink {
   #retryDelayMs = 0;
   #closed = false;
   #lastFailureLogAt = 0;
+  /** When the current run of failed sends began (0: the last send worked). */
+  #failingSince = 0;
   readonly #stats = { accepted: 0, delivered: 0, dropped: 0, batches: 0, sendFailures: 0, spilled: 0, replayed: 0 };
   readonly #spill: EventSpill | undefined;
+  readonly #spillAfterFailingMs: number | undefined;
   /** Events moved out of the buffer on their way to the spill file (counted in `buffered` until written). */
   #spilling = 0;
   /** Events at the head of the buffer that the send loop is sending now. */
@@ -116,6 +121,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#redacted = redactedHeaderSet(options.redactHeaders ?? []);
     this.#logger = options.logger;
     this.#spill = options.spill === undefined ? undefined : new EventSpill(options.spill);
+    this.#spillAfterFailingMs = options.spill === undefined ? undefined : (options.spill.afterFailingMs ?? 30_000);
     // No offline queue: while Redis is down a send fails at once and the batch stays in our bounded buffer, instead
     // of piling up unbounded inside ioredis. ioredis keeps reconnecting in the background.
     this.#redis = new Redis(options.redisUrl, {
@@ -363,6 +369,15 @@ export class BullmqRequestEventSink implements RequestEventSink {
       } catch (error) {
         this.#inFlight = 0;
         this.#stats.sendFailures += 1;
+        if (this.#failingSince === 0) this.#failingSince = Date.now();
+        else if (
+          this.#spill !== undefined &&
+          !this.#closed &&
+          Date.now() - this.#failingSince >= (this.#spillAfterFailingMs ?? Infinity)
+        ) {
+          // Redis has been away long: keep the buffer on disk rather than only in this process's memory.
+          void this.#spillToDisk(this.#buffer.splice(0), false);
+        }
         this.#retryDelayMs = Math.min(this.#maxRetryDelayMs, Math.max(this.#minRetryDelayMs, this.#retryDelayMs * 2));
         if (Date.now() - this.#lastFailureLogAt > 10_000) {
           this.#lastFailureLogAt = Date.now();
@@ -379,6 +394,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
       this.#stats.delivered += batch.length;
       this.#stats.batches += 1;
       this.#retryDelayMs = 0;
+      this.#failingSince = 0;
       if (this.#buffer.length < this.#maxBatchEvents && !this.#closed) return;
     }
   }
