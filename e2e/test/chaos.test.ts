@@ -368,7 +368,8 @@ describe('chaos: the distributed shape on its own Redis and Postgres, under load
     await expectEveryAnswerLoggedOnce();
 
     // Delivered twice (a crash after sending but before removing the file would do this): still stored once.
-    await copyFile(copy, join(spillDirectory, 'spill-999999-feedface.jsonl'));
+    // Named as the stopped process's file (that pid is gone), so the next start takes it over.
+    await copyFile(copy, join(spillDirectory, `spill-${stopping.process.child.pid}-feedface.jsonl`));
     const again = await startDataplane(`${stopping.name}-again`, `${stopping.id}-again`, stopping.dataDirectory);
     dataplanes.push(again);
     load.setTargets(targets());

@@ -295,7 +295,9 @@ describe('request events spilled to GATEHOUSE_DATA_DIR (real redis-server, real 
     const directory = join(dataDirectory, spillDirectoryName);
     await mkdir(directory, { recursive: true });
     const events = [requestEvent(1), requestEvent(2), requestEvent(3)];
-    const file = join(directory, 'spill-999999-deadbeef.jsonl');
+    const gone = spawn(process.execPath, ['-e', '']);
+    await once(gone, 'exit');
+    const file = join(directory, `spill-${gone.pid}-deadbeef.jsonl`);
     await writeFile(file, events.map((event) => `${JSON.stringify(event)}\n`).join(''));
     await appendFile(file, JSON.stringify(requestEvent(4)).slice(0, 40));
     const sink = newSink();
@@ -382,9 +384,11 @@ describe('EventSpill claims', () => {
       const directory = join(dataDirectory, spillDirectoryName);
       await mkdir(directory, { recursive: true });
       const line = `${JSON.stringify(requestEvent(1))}\n`;
-      // The parent of this test runner is running; pid 999999 is not (pid_max is lower on Linux by default).
+      // The parent of this test runner is running; a child that exited is not.
+      const gone = spawn(process.execPath, ['-e', '']);
+      await once(gone, 'exit');
       await writeFile(join(directory, `spill-${process.ppid}-aaaaaaaa.jsonl`), line);
-      await writeFile(join(directory, 'spill-999999-bbbbbbbb.jsonl'), line);
+      await writeFile(join(directory, `spill-${gone.pid}-bbbbbbbb.jsonl`), line);
       const one = new EventSpill({ dataDirectory, maxBytes: 1_024 });
       const two = new EventSpill({ dataDirectory, maxBytes: 1_024 });
       const [first, second] = await Promise.all([one.claim(), two.claim()]);
