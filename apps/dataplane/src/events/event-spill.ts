@@ -22,7 +22,9 @@ export interface ClaimedSpill {
  * this process's own (`spill-<pid>-<random>.jsonl`), bounded in bytes. Each process writes its own file, so several
  * data plane processes may share one GATEHOUSE_DATA_DIR. Delivery claims a file by renaming it (`replay-…`), which is
  * atomic: two processes never deliver the same file, and appends after the claim go to a new file. A file whose
- * writer is gone (a previous run, a crashed worker) is claimed by whoever starts next.
+ * writer is gone (a previous run, a crashed worker) is claimed by whoever starts next. Liveness is a pid check, so
+ * the directory belongs to one host or container (as GATEHOUSE_DATA_DIR does): processes of one data plane may share
+ * it, separate data planes may not.
  *
  * Crash safety: a write interrupted by a crash leaves at most a torn last line, which `read` skips (and counts);
  * `append(…, { sync: true })` fsyncs before it resolves (shutdown).
@@ -68,6 +70,8 @@ export class EventSpill {
         } finally {
           await file.close();
         }
+        // The file's directory entry too, or a power loss right after shutdown could lose a file that was just made.
+        if (options.sync === true) await syncDirectory(this.directory);
         this.#bytes += bytes;
       }
       return { written: lines.length, dropped: events.length - lines.length };
@@ -141,6 +145,15 @@ export class EventSpill {
     const next = this.#chain.catch(() => undefined).then(task);
     this.#chain = next;
     return next;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
   }
 }
 
