@@ -24,7 +24,8 @@ export interface ClaimedSpill {
  * atomic: two processes never deliver the same file, and appends after the claim go to a new file. A file whose
  * writer is gone (a previous run, a crashed worker) is claimed by whoever starts next. Liveness is a pid check, so
  * the directory belongs to one host or container (as GATEHOUSE_DATA_DIR does): processes of one data plane may share
- * it, separate data planes may not.
+ * it, separate data planes may not. One instance per process: a file named with this pid but another id is taken to be
+ * a previous process's (a restarted container gets the same pid).
  *
  * Crash safety: a write interrupted by a crash leaves at most a torn last line, which `read` skips (and counts);
  * `append(…, { sync: true })` fsyncs before it resolves (shutdown).
