@@ -148,6 +148,8 @@ export interface ControlPlaneProcesses {
   workers: readonly ManagedProcess[];
   /** Starts another request-log worker and resolves once it runs. */
   startWorker: () => Promise<ManagedProcess>;
+  /** Starts the API again on the same port and environment (after the test stopped or killed it); resolves when healthy. */
+  restartApi: () => Promise<ManagedProcess>;
 }
 
 /**
@@ -171,16 +173,22 @@ export async function startControlPlaneProcesses(options: {
   };
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const api = startProcess('api', [apiMain], {
-    env: {
-      ...environment,
-      DATABASE_URL: databaseUrl,
-      API_PORT: String(apiPort),
-      GATEHOUSE_ADMIN_EMAIL: admin.email,
-      GATEHOUSE_ADMIN_PASSWORD: admin.password,
-    },
-  });
-  processes.push(api);
+  let apiGenerations = 0;
+  const launchApi = () => {
+    apiGenerations += 1;
+    const launched = startProcess(apiGenerations === 1 ? 'api' : `api #${apiGenerations}`, [apiMain], {
+      env: {
+        ...environment,
+        DATABASE_URL: databaseUrl,
+        API_PORT: String(apiPort),
+        GATEHOUSE_ADMIN_EMAIL: admin.email,
+        GATEHOUSE_ADMIN_PASSWORD: admin.password,
+      },
+    });
+    processes.push(launched);
+    return launched;
+  };
+  const api = launchApi();
   const workers: ManagedProcess[] = [];
   const launchWorker = () => {
     // At info level the worker says when it runs; it serves no port to poll.
@@ -196,7 +204,18 @@ export async function startControlPlaneProcesses(options: {
   const firstWorker = launchWorker();
   await waitForApiHealth(apiUrl, api, 90_000);
   await running(firstWorker);
-  return { apiUrl, api, environment, workers, startWorker: () => running(launchWorker()) };
+  return {
+    apiUrl,
+    api,
+    environment,
+    workers,
+    startWorker: () => running(launchWorker()),
+    restartApi: async () => {
+      const restarted = launchApi();
+      await waitForApiHealth(apiUrl, restarted, 90_000);
+      return restarted;
+    },
+  };
 }
 
 /** One data plane process of the distributed shape, on free ports and its own data directory (not yet ready). */

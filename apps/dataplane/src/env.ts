@@ -96,6 +96,15 @@ export const dataplaneEnvSchema = z.object({
     .pipe(redisPrefixSchema.optional())
     .describe("This installation's namespace in a shared Redis; the same value as the API's and the worker's."),
   GATEHOUSE_DATA_DIR: z.string().min(1).default('./.gatehouse'),
+  DATAPLANE_EVENT_SPILL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe(
+      'Bound of the file under GATEHOUSE_DATA_DIR that keeps request events Redis could not take (shutdown, full buffer); 0 turns spilling off.',
+    ),
   GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
   GATEHOUSE_UPSTREAM_ALLOW: outboundList(defaultUpstreamAllow.join(',')).describe(
     'Where upstreams and JWKS URLs may connect besides public addresses: loopback, private, link-local, metadata, CIDRs, host names.',

@@ -77,7 +77,7 @@ export class DataplaneMetrics {
     registers: [this.registry],
   });
   /** The request-event sink, when it counts its own drops and failed sends (read at each scrape). */
-  #sink: Pick<RequestEventSink, 'droppedEvents' | 'failedSends'> | undefined;
+  #sink: Pick<RequestEventSink, 'droppedEvents' | 'failedSends' | 'spilledEvents' | 'replayedEvents'> | undefined;
   readonly eventSinkDrops = new Counter({
     name: 'gatehouse_dataplane_request_event_drops_total',
     help: 'Request events the sink refused or lost (full buffer, closed, undelivered at shutdown) or that failed to build.',
@@ -89,6 +89,18 @@ export class DataplaneMetrics {
     help: 'Batches of request events the sink could not hand to the request-log queue (Redis down or slow); they stay buffered and are sent again.',
     registers: [this.registry],
     collect: following(() => this.#sink?.failedSends?.()),
+  });
+  readonly eventSinkSpilled = new Counter({
+    name: 'gatehouse_dataplane_request_event_spilled_total',
+    help: 'Request events written to the spill file under GATEHOUSE_DATA_DIR because Redis could not take them (shutdown, full buffer); delivered from there once Redis answers.',
+    registers: [this.registry],
+    collect: following(() => this.#sink?.spilledEvents?.()),
+  });
+  readonly eventSinkReplayed = new Counter({
+    name: 'gatehouse_dataplane_request_event_replayed_total',
+    help: 'Request events delivered from spill files (this run and earlier runs).',
+    registers: [this.registry],
+    collect: following(() => this.#sink?.replayedEvents?.()),
   });
   readonly upstreamErrors = new Counter({
     name: 'gatehouse_dataplane_upstream_errors_total',

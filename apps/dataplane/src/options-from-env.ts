@@ -38,6 +38,9 @@ export async function dataplaneOptionsFromEnv(
           source: env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
           logger,
           ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
+          ...(env.DATAPLANE_EVENT_SPILL_MAX_BYTES === 0
+            ? {}
+            : { spill: { dataDirectory: env.GATEHOUSE_DATA_DIR, maxBytes: env.DATAPLANE_EVENT_SPILL_MAX_BYTES } }),
         }));
   const outbound = compileOutboundRules(env.GATEHOUSE_UPSTREAM_ALLOW, env.GATEHOUSE_UPSTREAM_DENY);
   // env.ts already refused bad entries; this cannot fail for a parsed environment.

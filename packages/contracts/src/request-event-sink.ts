@@ -27,4 +27,8 @@ export interface RequestEventSink {
   droppedEvents?(): number;
   /** A sink that hands batches to a queue returns how many hand-overs failed so far (each is retried). */
   failedSends?(): number;
+  /** A sink that keeps undelivered events on disk returns how many it wrote there so far (delivered later). */
+  spilledEvents?(): number;
+  /** …and how many it delivered from disk so far (this run's and earlier runs' files). */
+  replayedEvents?(): number;
 }

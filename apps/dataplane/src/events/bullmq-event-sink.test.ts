@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { requestEventSchema, requestLogBatchSchema, requestLogsQueueName } from '@gatehouse/contracts';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BullmqRequestEventSink } from './bullmq-event-sink.js';
+import { EventSpill, spillDirectoryName } from './event-spill.js';
 import type { RequestEvent } from './request-event.js';
 
 /** A redis-server of this test's own on a free port, so killing it never touches the machine's Redis. */
@@ -209,5 +213,192 @@ describe('BullmqRequestEventSink (real redis-server)', () => {
     expect(sink.stats.delivered).toBe(10);
     expect(sink.emit(requestEvent(11))).toBe(false);
     expect((await queuedBatches(reader)).events).toHaveLength(10);
+  });
+});
+
+describe('request events spilled to GATEHOUSE_DATA_DIR (real redis-server, real files)', () => {
+  let redis: OwnRedis;
+  let reader: Queue;
+  let dataDirectory: string;
+  const sinks: BullmqRequestEventSink[] = [];
+  const newSink = (options: Partial<ConstructorParameters<typeof BullmqRequestEventSink>[0]> = {}) => {
+    const sink = new BullmqRequestEventSink({
+      redisUrl: redis.url,
+      source: 'dp-spill-test',
+      spill: { dataDirectory, maxBytes: 64 * 1024 * 1024 },
+      ...options,
+    });
+    sinks.push(sink);
+    return sink;
+  };
+  const spillFiles = async () => {
+    try {
+      return await readdir(join(dataDirectory, spillDirectoryName));
+    } catch {
+      return [];
+    }
+  };
+  const queuedIds = async () => (await queuedBatches(reader)).events.map((event) => requestEventSchema.parse(event).id);
+
+  beforeAll(async () => {
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+    reader = new Queue(requestLogsQueueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    reader.on('error', () => undefined);
+  });
+  beforeEach(async () => {
+    dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-spill-'));
+  });
+  afterEach(async () => {
+    await Promise.all(sinks.splice(0).map((sink) => sink.close()));
+    await redis.start();
+    await reader.obliterate({ force: true }).catch(() => undefined);
+    await rm(dataDirectory, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await reader.close().catch(() => undefined);
+    await redis.kill();
+  });
+
+  it('writes what Redis did not take at shutdown to disk, and the next start delivers it and removes the file', async () => {
+    // Far longer than the test's timeout: close must not wait for a Redis that is down when it can spill.
+    const first = newSink({ closeTimeoutMs: 600_000 });
+    await waitFor(() => {
+      first.emit(requestEvent(-1));
+      return first.stats.delivered > 0;
+    });
+    await first.flush();
+    expect(first.stats.buffered).toBe(0);
+    await redis.kill();
+    const ids = Array.from({ length: 1_234 }, (_, index) => {
+      const event = requestEvent(index);
+      expect(first.emit(event)).toBe(true);
+      return event.id;
+    });
+    await first.close();
+    expect(first.stats).toMatchObject({ spilled: 1_234, dropped: 0 });
+    const files = await spillFiles();
+    expect(files).toHaveLength(1);
+    const lines = (await readFile(join(dataDirectory, spillDirectoryName, files[0]!), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(1_234);
+
+    await redis.start();
+    await reader.obliterate({ force: true });
+    const second = newSink();
+    await waitFor(() => second.stats.replayed === 1_234, 15_000);
+    expect((await queuedIds()).sort()).toEqual([...ids].sort());
+    await waitFor(async () => (await spillFiles()).length === 0);
+    expect(second.stats).toMatchObject({ replayed: 1_234, dropped: 0, spilled: 0 });
+  });
+
+  it('skips a torn last line (a crash mid-write) and delivers the rest', async () => {
+    const directory = join(dataDirectory, spillDirectoryName);
+    await mkdir(directory, { recursive: true });
+    const events = [requestEvent(1), requestEvent(2), requestEvent(3)];
+    const gone = spawn(process.execPath, ['-e', '']);
+    await once(gone, 'exit');
+    const file = join(directory, `spill-${gone.pid}-deadbeef.jsonl`);
+    await writeFile(file, events.map((event) => `${JSON.stringify(event)}\n`).join(''));
+    await appendFile(file, JSON.stringify(requestEvent(4)).slice(0, 40));
+    const sink = newSink();
+    await waitFor(() => sink.stats.replayed === 3, 15_000);
+    expect((await queuedIds()).sort()).toEqual(events.map((event) => event.id).sort());
+    await waitFor(async () => (await spillFiles()).length === 0);
+  });
+
+  it('spills to disk instead of dropping when the buffer is full while Redis is down, and delivers it all', async () => {
+    const sink = newSink({ maxBufferedEvents: 100, maxBatchEvents: 50 });
+    await waitFor(() => {
+      sink.emit(requestEvent(-1));
+      return sink.stats.delivered > 0;
+    });
+    await reader.obliterate({ force: true });
+    await redis.kill();
+    const ids = Array.from({ length: 1_000 }, (_, index) => {
+      const event = requestEvent(index);
+      expect(sink.emit(event)).toBe(true);
+      return event.id;
+    });
+    await waitFor(() => sink.stats.spilled > 0 && sink.stats.buffered <= 100);
+    expect(sink.stats.dropped).toBe(0);
+    await redis.start();
+    await waitFor(async () => sink.stats.buffered === 0 && (await spillFiles()).length === 0, 20_000);
+    await waitFor(async () => new Set(await queuedIds()).size >= 1_000, 10_000);
+    const delivered = new Set(await queuedIds());
+    for (const id of ids) expect(delivered.has(id), id).toBe(true);
+    expect(sink.stats.dropped).toBe(0);
+    expect(sink.stats.replayed).toBe(sink.stats.spilled);
+  });
+
+  it('moves the buffer to disk once Redis has been away long, and delivers it when Redis is back', async () => {
+    const sink = newSink({ spill: { dataDirectory, maxBytes: 64 * 1024 * 1024, afterFailingMs: 300 } });
+    await waitFor(() => {
+      sink.emit(requestEvent(-1));
+      return sink.stats.delivered > 0;
+    });
+    await sink.flush();
+    await reader.obliterate({ force: true });
+    await redis.kill();
+    const ids = Array.from({ length: 50 }, (_, index) => {
+      const event = requestEvent(index);
+      sink.emit(event);
+      return event.id;
+    });
+    // Far below the memory bound: only the length of the outage moves them to disk.
+    await waitFor(() => sink.stats.spilled === 50 && sink.stats.buffered === 0, 10_000);
+    expect((await spillFiles()).length).toBe(1);
+    await redis.start();
+    await waitFor(async () => sink.stats.replayed === 50 && (await spillFiles()).length === 0, 15_000);
+    expect((await queuedIds()).sort()).toEqual([...ids].sort());
+    expect(sink.stats.dropped).toBe(0);
+  });
+
+  it('drops, counts and logs past the spill bound, and never throws', async () => {
+    await redis.kill();
+    const errors: unknown[] = [];
+    const logger = { warn: () => undefined, info: () => undefined, error: (...args: unknown[]) => errors.push(args) };
+    const sink = newSink({
+      maxBufferedEvents: 10,
+      closeTimeoutMs: 100,
+      spill: { dataDirectory, maxBytes: 20 * 1_024 },
+      logger: logger as never,
+    });
+    for (let index = 0; index < 200; index++) expect(sink.emit(requestEvent(index))).toBe(true);
+    await sink.close();
+    const { spilled, dropped } = sink.stats;
+    expect(spilled).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+    expect(spilled + dropped).toBe(200);
+    expect(JSON.stringify(errors)).toContain('spill file is full');
+    const files = await spillFiles();
+    const text = await readFile(join(dataDirectory, spillDirectoryName, files[0]!), 'utf8');
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(20 * 1_024);
+    expect(text.trim().split('\n')).toHaveLength(spilled);
+  });
+});
+
+describe('EventSpill claims', () => {
+  it('takes files of processes that are gone, never those of a running one', async () => {
+    const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-spill-claim-'));
+    try {
+      const directory = join(dataDirectory, spillDirectoryName);
+      await mkdir(directory, { recursive: true });
+      const line = `${JSON.stringify(requestEvent(1))}\n`;
+      // The parent of this test runner is running; a child that exited is not.
+      const gone = spawn(process.execPath, ['-e', '']);
+      await once(gone, 'exit');
+      await writeFile(join(directory, `spill-${process.ppid}-aaaaaaaa.jsonl`), line);
+      await writeFile(join(directory, `spill-${gone.pid}-bbbbbbbb.jsonl`), line);
+      const spill = new EventSpill({ dataDirectory, maxBytes: 1_024 });
+      const claimed = await spill.claim();
+      expect(claimed?.path).toMatch(new RegExp(`replay-${process.pid}-[0-9a-f]+-${gone.pid}-bbbbbbbb\\.jsonl$`));
+      expect((await spill.read(claimed!)).events).toHaveLength(1);
+      await spill.remove(claimed!);
+      // The running process's file stays its own.
+      expect(await spill.claim()).toBeUndefined();
+      expect(await readdir(directory)).toEqual([`spill-${process.ppid}-aaaaaaaa.jsonl`]);
+    } finally {
+      await rm(dataDirectory, { recursive: true, force: true });
+    }
   });
 });

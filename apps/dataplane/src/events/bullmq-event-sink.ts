@@ -12,6 +12,7 @@ import {
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { EventSpill } from './event-spill.js';
 import type { RequestEvent, RequestEventSink } from './request-event.js';
 
 export interface BullmqRequestEventSinkOptions {
@@ -35,6 +36,14 @@ export interface BullmqRequestEventSinkOptions {
   closeTimeoutMs?: number;
   /** Header names removed (besides Authorization, Proxy-Authorization, Cookie, Set-Cookie, always removed). */
   redactHeaders?: readonly string[];
+  /**
+   * Where undelivered events go instead of being dropped (GATEHOUSE_DATA_DIR): at shutdown while Redis is down, and
+   * while running when the in-memory buffer is full. They are delivered once Redis answers (at the next start at the
+   * latest). `maxBytes` bounds this process's spill file; past it events are dropped, logged and counted. After
+   * `afterFailingMs` (default 30 s) of failed sends, what is buffered goes to disk too, so a crash during a long
+   * outage loses at most what arrived since the last failed send.
+   */
+  spill?: { dataDirectory: string; maxBytes: number; afterFailingMs?: number };
   /** Attempts the worker gets per batch (BullMQ retries a failed job with exponential backoff). */
   jobAttempts?: number;
   logger?: Logger;
@@ -54,6 +63,10 @@ export interface BullmqRequestEventSinkStats {
   batches: number;
   /** Sends that failed or timed out (the batch was kept and retried). */
   sendFailures: number;
+  /** Events written to the spill file (they are delivered from there later). */
+  spilled: number;
+  /** Events delivered from spill files (this run's and earlier runs'). */
+  replayed: number;
 }
 
 /**
@@ -84,7 +97,17 @@ export class BullmqRequestEventSink implements RequestEventSink {
   #retryDelayMs = 0;
   #closed = false;
   #lastFailureLogAt = 0;
-  readonly #stats = { accepted: 0, delivered: 0, dropped: 0, batches: 0, sendFailures: 0 };
+  /** When the current run of failed sends began (0: the last send worked). */
+  #failingSince = 0;
+  readonly #stats = { accepted: 0, delivered: 0, dropped: 0, batches: 0, sendFailures: 0, spilled: 0, replayed: 0 };
+  readonly #spill: EventSpill | undefined;
+  readonly #spillAfterFailingMs: number | undefined;
+  /** Events moved out of the buffer on their way to the spill file (counted in `buffered` until written). */
+  #spilling = 0;
+  /** Events at the head of the buffer that the send loop is sending now. */
+  #inFlight = 0;
+  #replaying: Promise<void> | undefined;
+  #lastSpillDropLogAt = 0;
 
   constructor(options: BullmqRequestEventSinkOptions) {
     this.#source = options.source ?? '';
@@ -97,6 +120,8 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
     this.#redacted = redactedHeaderSet(options.redactHeaders ?? []);
     this.#logger = options.logger;
+    this.#spill = options.spill === undefined ? undefined : new EventSpill(options.spill);
+    this.#spillAfterFailingMs = options.spill === undefined ? undefined : (options.spill.afterFailingMs ?? 30_000);
     // No offline queue: while Redis is down a send fails at once and the batch stays in our bounded buffer, instead
     // of piling up unbounded inside ioredis. ioredis keeps reconnecting in the background.
     this.#redis = new Redis(options.redisUrl, {
@@ -122,10 +147,20 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#queue.on('error', () => {
       // Same as above: surfaced by the send that failed.
     });
+    // Events an earlier run spilled are delivered as soon as Redis answers.
+    this.#startReplay();
   }
 
   get stats(): BullmqRequestEventSinkStats {
-    return { ...this.#stats, buffered: this.#buffer.length };
+    return { ...this.#stats, buffered: this.#buffer.length + this.#spilling };
+  }
+
+  spilledEvents(): number {
+    return this.#stats.spilled;
+  }
+
+  replayedEvents(): number {
+    return this.#stats.replayed;
   }
 
   droppedEvents(): number {
@@ -138,9 +173,22 @@ export class BullmqRequestEventSink implements RequestEventSink {
 
   emit(event: RequestEvent): boolean {
     try {
-      if (this.#closed || this.#buffer.length >= this.#maxBufferedEvents) {
+      if (this.#closed) {
         this.#stats.dropped += 1;
         return false;
+      }
+      if (this.#buffer.length >= this.#maxBufferedEvents) {
+        if (this.#spill === undefined) {
+          this.#stats.dropped += 1;
+          return false;
+        }
+        // Full: this event and everything buffered but the batch being sent (the send loop owns the head of the
+        // buffer until its send ends) go to disk, in the background.
+        const overflow = this.#buffer.splice(this.#inFlight);
+        overflow.push(this.#redact(event));
+        this.#stats.accepted += 1;
+        void this.#spillToDisk(overflow, false);
+        return true;
       }
       this.#buffer.push(this.#redact(event));
       this.#stats.accepted += 1;
@@ -170,7 +218,8 @@ export class BullmqRequestEventSink implements RequestEventSink {
     if (this.#closed) return;
     this.#closed = true;
     const deadline = Date.now() + this.#closeTimeoutMs;
-    while (this.#buffer.length > 0 && Date.now() < deadline) {
+    // With somewhere to spill, a Redis that is down now is not waited for: the next start delivers the events.
+    while (this.#buffer.length > 0 && Date.now() < deadline && (this.#spill === undefined || this.#redisReady())) {
       if (this.#timer !== undefined) {
         clearTimeout(this.#timer);
         this.#timer = undefined;
@@ -180,13 +229,116 @@ export class BullmqRequestEventSink implements RequestEventSink {
       if (this.#buffer.length > 0 && this.#retryDelayMs > 0) await sleep(Math.min(100, deadline - Date.now()));
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#sending !== undefined) await this.#sending;
+    if (this.#buffer.length > 0 && this.#spill !== undefined) {
+      const undelivered = this.#buffer.length;
+      const result = await this.#spillToDisk(this.#buffer.splice(0), true);
+      if (result.written > 0)
+        this.#logger?.warn(
+          { spilled: result.written, file: this.#spill.path },
+          'request events not delivered before shutdown were written to disk; the next start delivers them',
+        );
+      if (result.written < undelivered)
+        this.#logger?.warn({ undelivered: undelivered - result.written }, 'request events lost at shutdown');
+    }
     if (this.#buffer.length > 0) {
       this.#logger?.warn({ undelivered: this.#buffer.length }, 'request events not delivered before shutdown');
       this.#stats.dropped += this.#buffer.length;
       this.#buffer = [];
     }
+    await this.#spill?.settled();
+    // A delivery from disk in progress stops between batches; what it did not send stays on disk for the next start.
+    if (this.#replaying !== undefined) await Promise.race([this.#replaying, sleep(1_000)]);
     await this.#queue.close().catch(() => undefined);
     this.#redis.disconnect();
+  }
+
+  #redisReady(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
+  /**
+   * Writes events to this process's spill file (fsynced when `sync`); what the size bound refuses is dropped, counted
+   * and logged. A spill while running also starts delivery from disk, which waits for Redis.
+   */
+  async #spillToDisk(events: RequestEventInput[], sync: boolean): Promise<{ written: number }> {
+    const spill = this.#spill!;
+    this.#spilling += events.length;
+    let written = 0;
+    try {
+      const result = await spill.append(events, { sync });
+      written = result.written;
+      this.#stats.spilled += result.written;
+      if (result.dropped > 0) {
+        this.#stats.dropped += result.dropped;
+        if (sync || Date.now() - this.#lastSpillDropLogAt > 10_000) {
+          this.#lastSpillDropLogAt = Date.now();
+          this.#logger?.error(
+            { dropped: result.dropped, file: spill.path },
+            'request-event spill file is full; dropping request events (raise DATAPLANE_EVENT_SPILL_MAX_BYTES or bring Redis back)',
+          );
+        }
+      }
+    } catch (error) {
+      this.#stats.dropped += events.length;
+      this.#logger?.error({ err: error, dropped: events.length }, 'could not write request events to the spill file');
+    } finally {
+      this.#spilling -= events.length;
+    }
+    if (!this.#closed) this.#startReplay();
+    return { written };
+  }
+
+  #startReplay(): void {
+    if (this.#spill === undefined || this.#replaying !== undefined) return;
+    this.#replaying = this.#replayLoop(this.#spill)
+      .catch((error: unknown) => {
+        this.#logger?.error({ err: error }, 'delivering spilled request events failed; they stay on disk');
+      })
+      .finally(() => {
+        this.#replaying = undefined;
+      });
+  }
+
+  /**
+   * Delivers spill files one at a time once Redis answers, batch by batch (a failed batch is retried with backoff),
+   * then removes each file. Stops between batches when the sink closes; a file partly sent is sent again in full by
+   * the next start, which the worker's idempotent insert (by event id) makes harmless.
+   */
+  async #replayLoop(spill: EventSpill): Promise<void> {
+    let delayMs = this.#minRetryDelayMs;
+    const waitForRedis = async () => {
+      while (!this.#closed && !this.#redisReady()) await sleepUnref(this.#minRetryDelayMs);
+      return !this.#closed;
+    };
+    while (await waitForRedis()) {
+      const claimed = await spill.claim();
+      if (claimed === undefined) return;
+      const { events, skipped } = await spill.read(claimed);
+      if (skipped > 0)
+        this.#logger?.warn(
+          { skipped, file: claimed.path },
+          'skipped unreadable lines in a request-event spill file (a torn write)',
+        );
+      for (let start = 0; start < events.length;) {
+        if (this.#closed) return;
+        const batch = events.slice(start, start + this.#maxBatchEvents);
+        try {
+          await this.#send(batch);
+        } catch {
+          this.#stats.sendFailures += 1;
+          await sleepUnref(delayMs);
+          delayMs = Math.min(this.#maxRetryDelayMs, delayMs * 2);
+          continue;
+        }
+        delayMs = this.#minRetryDelayMs;
+        start += batch.length;
+        this.#stats.replayed += batch.length;
+        this.#stats.batches += 1;
+      }
+      await spill.remove(claimed);
+      this.#logger?.info({ delivered: events.length, file: claimed.path }, 'delivered spilled request events');
+    }
   }
 
   #schedule(delayMs: number): void {
@@ -211,10 +363,21 @@ export class BullmqRequestEventSink implements RequestEventSink {
   async #sendLoop(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, this.#maxBatchEvents);
+      this.#inFlight = batch.length;
       try {
         await this.#send(batch);
       } catch (error) {
+        this.#inFlight = 0;
         this.#stats.sendFailures += 1;
+        if (this.#failingSince === 0) this.#failingSince = Date.now();
+        else if (
+          this.#spill !== undefined &&
+          !this.#closed &&
+          Date.now() - this.#failingSince >= (this.#spillAfterFailingMs ?? Infinity)
+        ) {
+          // Redis has been away long: keep the buffer on disk rather than only in this process's memory.
+          void this.#spillToDisk(this.#buffer.splice(0), false);
+        }
         this.#retryDelayMs = Math.min(this.#maxRetryDelayMs, Math.max(this.#minRetryDelayMs, this.#retryDelayMs * 2));
         if (Date.now() - this.#lastFailureLogAt > 10_000) {
           this.#lastFailureLogAt = Date.now();
@@ -227,9 +390,11 @@ export class BullmqRequestEventSink implements RequestEventSink {
       }
       // Only now leave the buffer: a batch that failed is retried as the oldest, so order is kept.
       this.#buffer.splice(0, batch.length);
+      this.#inFlight = 0;
       this.#stats.delivered += batch.length;
       this.#stats.batches += 1;
       this.#retryDelayMs = 0;
+      this.#failingSince = 0;
       if (this.#buffer.length < this.#maxBatchEvents && !this.#closed) return;
     }
   }
@@ -275,4 +440,9 @@ export class BullmqRequestEventSink implements RequestEventSink {
 
 function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
+}
+
+/** A wait that does not keep a stopping process alive (delivery from disk is best effort until close). */
+function sleepUnref(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)).unref());
 }
