@@ -11,34 +11,46 @@ import { Duration } from '@marcbachmann/cel-js/evaluator';
 /** Go's zero `time.Time` (0001-01-01T00:00:00Z), what an unset `Expires` reads as. */
 const zeroTime = -62_135_596_800_000;
 
+/** A cookie with ngrok's field names; own fields are exactly those, so `json.encode(cookie)` reads like ngrok's. */
 export class CelCookie {
+  readonly path: string;
+  readonly domain: string;
+  readonly secure: boolean;
+  readonly http_only: boolean;
+  readonly same_site: string;
+  readonly unparsed_attributes: ReadonlyMap<string, string>;
+  readonly #expiresMs: number;
+  readonly #maxAgeSeconds: number;
+
   constructor(
     readonly name: string,
     readonly value: string,
-    readonly path = '',
-    readonly domain = '',
-    readonly expiresMs: number = zeroTime,
-    readonly maxAgeSeconds = 0,
-    readonly secure = false,
-    readonly httpOnly = false,
-    readonly sameSite = '',
-    readonly unparsed: ReadonlyMap<string, string> = new Map(),
-  ) {}
+    attributes: {
+      path?: string;
+      domain?: string;
+      expiresMs?: number;
+      maxAgeSeconds?: number;
+      secure?: boolean;
+      httpOnly?: boolean;
+      sameSite?: string;
+      unparsed?: ReadonlyMap<string, string>;
+    } = {},
+  ) {
+    this.path = attributes.path ?? '';
+    this.domain = attributes.domain ?? '';
+    this.secure = attributes.secure ?? false;
+    this.http_only = attributes.httpOnly ?? false;
+    this.same_site = attributes.sameSite ?? '';
+    this.unparsed_attributes = attributes.unparsed ?? new Map();
+    this.#expiresMs = attributes.expiresMs ?? zeroTime;
+    this.#maxAgeSeconds = attributes.maxAgeSeconds ?? 0;
+  }
 
   get expires(): Date {
-    return new Date(this.expiresMs);
+    return new Date(this.#expiresMs);
   }
   get max_age(): Duration {
-    return new Duration(this.maxAgeSeconds);
-  }
-  get http_only(): boolean {
-    return this.httpOnly;
-  }
-  get same_site(): string {
-    return this.sameSite;
-  }
-  get unparsed_attributes(): ReadonlyMap<string, string> {
-    return this.unparsed;
+    return new Duration(this.#maxAgeSeconds);
   }
 }
 
@@ -133,7 +145,16 @@ export function parseSetCookie(header: string): CelCookie | undefined {
         unparsed.set(key, attributeValue);
     }
   }
-  return new CelCookie(name, value, path, domain, expiresMs, maxAge, secure, httpOnly, sameSite, unparsed);
+  return new CelCookie(name, value, {
+    path,
+    domain,
+    expiresMs,
+    maxAgeSeconds: maxAge,
+    secure,
+    httpOnly,
+    sameSite,
+    unparsed,
+  });
 }
 
 /** What the cookie functions ask about the request being evaluated (PolicyContext implements it). */
@@ -159,11 +180,13 @@ export const cookieFields = {
 /** Registers `hasReqCookie`/`getReqCookie`/`hasResCookie`/`getResCookie`. */
 export function registerCookieFunctions(env: Environment, holder: { current: CelCookieScope | undefined }): void {
   // The `Cookie` type itself is registered with the other value types (cel-values.ts), before the variables use it.
-  const lookups: readonly [suffix: string, read: (scope: CelCookieScope) => ReadonlyMap<string, readonly CelCookie[]>][] =
-    [
-      ['ReqCookie', (scope) => scope.requestCookies()],
-      ['ResCookie', (scope) => scope.responseCookies()],
-    ];
+  const lookups: readonly [
+    suffix: string,
+    read: (scope: CelCookieScope) => ReadonlyMap<string, readonly CelCookie[]>,
+  ][] = [
+    ['ReqCookie', (scope) => scope.requestCookies()],
+    ['ResCookie', (scope) => scope.responseCookies()],
+  ];
   for (const [suffix, read] of lookups) {
     // Cookie names are case-sensitive.
     const cookies = (name: string): readonly CelCookie[] | undefined => {

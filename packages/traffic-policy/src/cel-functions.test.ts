@@ -51,7 +51,10 @@ function createScope(values: {
     queryParam: lookup(values.query),
     requestCookies: () =>
       new Map(
-        Object.entries(values.cookies ?? {}).map(([name, list]) => [name, list.map((value) => new CelCookie(name, value))]),
+        Object.entries(values.cookies ?? {}).map(([name, list]) => [
+          name,
+          list.map((value) => new CelCookie(name, value)),
+        ]),
       ),
     responseCookies: () => new Map(),
   };
@@ -132,7 +135,10 @@ describe('request lookups', () => {
     expect(check("getReqHeader('a')")).toMatchObject({ valid: true, type: 'list<string>' });
     expect(check("getResHeader('a')[0] == 'x'")).toMatchObject({ valid: true, type: 'bool' });
     expect(check("hasQueryParam('q') && hasReqCookie('c') && hasResHeader('h')")).toMatchObject({ valid: true });
-    expect(check("size(getQueryParam('q')) + size(getReqCookie('c').value)")).toMatchObject({ valid: true, type: 'int' });
+    expect(check("size(getQueryParam('q')) + size(getReqCookie('c').value)")).toMatchObject({
+      valid: true,
+      type: 'int',
+    });
     expect(check('hasReqHeader(1)').valid).toBe(false);
     expect(check('getReqHeader()').valid).toBe(false);
     expect(check("getReqHeader('a', 'b')").valid).toBe(false);

@@ -244,7 +244,8 @@ export function format(template: string, args: readonly unknown[]): string {
       continue;
     }
     const clause = /^%(?:\.(\d+))?([sdfebxXo%])/.exec(template.slice(index));
-    if (clause === null) throw new Error(`format(): unknown clause at position ${index} of ${JSON.stringify(template)}`);
+    if (clause === null)
+      throw new Error(`format(): unknown clause at position ${index} of ${JSON.stringify(template)}`);
     index += clause[0].length - 1;
     const verb = clause[2]!;
     if (verb === '%') {
@@ -284,7 +285,8 @@ function formatClause(verb: string, precision: number | undefined, value: unknow
     case 'o': {
       let text: string | undefined;
       if (typeof integer === 'bigint') text = integer.toString(verb === 'o' ? 8 : 16);
-      else if (typeof integer === 'string' && verb !== 'o') text = [...new TextEncoder().encode(integer)].map(hex2).join('');
+      else if (typeof integer === 'string' && verb !== 'o')
+        text = [...new TextEncoder().encode(integer)].map(hex2).join('');
       else if (integer instanceof Uint8Array && verb !== 'o') text = [...integer].map(hex2).join('');
       if (text !== undefined) return verb === 'X' ? text.toUpperCase() : text;
       break;

@@ -185,7 +185,9 @@ export function randomInt(min: bigint, max: bigint): bigint {
   if (min > max) throw new Error('rand.int(): min must not be greater than max');
   const span = max - min + 1n;
   if (span <= BigInt(Number.MAX_SAFE_INTEGER)) return min + BigInt(Math.floor(randomFraction() * Number(span)));
-  return min + (BigInt(Math.floor(randomFraction() * Number.MAX_SAFE_INTEGER)) * span) / BigInt(Number.MAX_SAFE_INTEGER);
+  return (
+    min + (BigInt(Math.floor(randomFraction() * Number.MAX_SAFE_INTEGER)) * span) / BigInt(Number.MAX_SAFE_INTEGER)
+  );
 }
 
 function registerQueryStrings(env: Environment): void {
@@ -198,9 +200,7 @@ function registerQueryStrings(env: Environment): void {
       'QueryStringNamespace.encode(map): string',
       (_: QueryStringNamespace, map: Map<string, unknown>) => encodeQueryString(map),
     )
-    .registerFunction('map.encodeQueryString(): string', (map: Map<string, unknown>) =>
-      encodeQueryString(map),
-    );
+    .registerFunction('map.encodeQueryString(): string', (map: Map<string, unknown>) => encodeQueryString(map));
 }
 
 /**
@@ -236,13 +236,16 @@ function queryScalar(value: unknown): string {
   if (typeof value === 'bigint' || typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (value === null) return '';
   const json = celToJson(value);
-  if (json !== null && typeof json === 'object') throw new Error('queryString.encode(): values must be scalars or lists');
+  if (json !== null && typeof json === 'object')
+    throw new Error('queryString.encode(): values must be scalars or lists');
   return String(json);
 }
 
 /** Go's `url.QueryEscape`: spaces as `+`, everything but unreserved characters percent-encoded. */
 function queryEscape(text: string): string {
-  return escapeUrl(text).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return escapeUrl(text)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function isJson(text: string): boolean {

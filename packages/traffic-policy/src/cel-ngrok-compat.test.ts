@@ -96,15 +96,21 @@ describe("ngrok's documented macros", () => {
     ["'hello'.crc64()", '3c3eeee2d8100000'],
     ["'hello'.xxhash64('base64')", 'JseCfYifbaM='],
     // JSON
-    ["json.decode('{\"a\":\"b\"}').a", 'b'],
-    ["json.decode('[\"a\",\"b\",\"c\"]')[2]", 'c'],
+    ['json.decode(\'{"a":"b"}\').a', 'b'],
+    ['json.decode(\'["a","b","c"]\')[2]', 'c'],
     ['json.encode({"a": "b"})', '{"a":"b"}'],
     ['json.encode(["a", "b", "c"])', '["a","b","c"]'],
     ['["a","b","c"].encodeJson()', '["a","b","c"]'],
     ['{"a":"b","c":"d"}.encodeJson()', '{"a":"b","c":"d"}'],
     ['json.encode(req.content_type.parameters)', '{"charset":"UTF-8"}'],
     // Query strings
-    ['queryString.decode("a=b&c=d")', new Map([['a', 'b'], ['c', 'd']])],
+    [
+      'queryString.decode("a=b&c=d")',
+      new Map([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]),
+    ],
     ['queryString.decode(req.url.query)["name"] == "jordan"', true],
     ['"a=b&c=d".decodeQueryString()["c"]', 'd'],
     ['queryString.encode({"q":"policy"})', 'q=policy'],
@@ -197,7 +203,7 @@ describe("ngrok's documented macros", () => {
   it('type-checks namespaced calls at save time', () => {
     expect(checkFails('hash.md5(1)')).toMatch(/no matching overload/);
     expect(checkFails("hash.blake3('x')")).toMatch(/no matching overload|blake3/);
-    expect(checkFails("base64.encode(1)")).toMatch(/no matching overload/);
+    expect(checkFails('base64.encode(1)')).toMatch(/no matching overload/);
     expect(checkFails('rand.int(1)')).toMatch(/no matching overload/);
     expect(checkFails("'x'.charAt('1')")).toMatch(/no matching overload/);
     expect(checkFails('[1].sortBy(1, 2)')).toMatch(/variable name/);
@@ -271,7 +277,8 @@ describe("ngrok's documented variables", () => {
   });
 
   it('parses user agents into ngrok’s fields', () => {
-    const read = (header: string, field: string) => evaluate(`req.user_agent.${field}`, context({ 'user-agent': header }));
+    const read = (header: string, field: string) =>
+      evaluate(`req.user_agent.${field}`, context({ 'user-agent': header }));
     expect(read(ua.iphone, 'is_mobile')).toBe(true);
     expect(read(ua.iphone, 'os')).toBe('iOS');
     expect(read(ua.iphone, 'device')).toBe('iPhone');

@@ -63,6 +63,15 @@ interface ParsedUserAgent {
   url: string;
 }
 
+/**
+ * bowser's names where ngrok's parser (Go's mileusna/useragent) spells them differently: ngrok's user-agent filtering
+ * example matches `req.user_agent.name == 'Edge'`.
+ */
+const ngrokNames: ReadonlyMap<string, string> = new Map([
+  ['Microsoft Edge', 'Edge'],
+  ['Chrome OS', 'ChromeOS'],
+]);
+
 /** Header values are bounded by the data plane, but the parser's regexes need not see more than a browser sends. */
 const maxParsedLength = 1024;
 
@@ -79,12 +88,13 @@ export function parseUserAgent(header: string): ParsedUserAgent {
       version = product[2]!;
     }
   }
+  name = ngrokNames.get(name) ?? name;
   const platform = result?.platform.type ?? '';
   const url = /\bhttps?:\/\/[^\s;)]+/.exec(text)?.[0] ?? '';
   return {
     name,
     version,
-    os: result?.os.name ?? '',
+    os: ngrokNames.get(result?.os.name ?? '') ?? result?.os.name ?? '',
     osVersion: result?.os.version ?? '',
     device: result?.platform.model ?? '',
     platform,

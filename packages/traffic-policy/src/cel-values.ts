@@ -107,47 +107,51 @@ function decodeQueryComponent(text: string): string {
  * registering those too would throw "already registered").
  */
 export function registerValueTypes(environment: Environment): Environment {
-  return environment
-    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-    .registerType('RequestUrl', {
-      ctor: RequestUrl,
-      fields: {
-        scheme: 'string',
-        host: 'string',
-        port: 'string',
-        path: 'string',
-        query: 'string',
-        query_params: 'map<string, list<string>>',
-        authority: 'string',
-        raw_path: 'string',
-        uri: 'string',
-        raw: 'string',
-      },
-    })
-    .registerType('UserAgent', {
-      ctor: UserAgent,
-      fields: {
-        name: 'string',
-        version: 'string',
-        os: 'string',
-        os_version: 'string',
-        device: 'string',
-        is_mobile: 'bool',
-        is_tablet: 'bool',
-        is_desktop: 'bool',
-        is_bot: 'bool',
-        url: 'string',
-      },
-    })
-    .registerType('Cookie', { ctor: CelCookie, fields: cookieFields })
-    .registerType('ContentType', { ctor: ContentType, fields: { parameters: 'map<string, string>', raw: 'string' } })
-    .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
-    .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
-    .registerOperator('UserAgent == string', (agent: UserAgent, text: string) => agent.raw === text)
-    .registerOperator('ContentType == string', (type: ContentType, text: string) => type.mediaType === text)
-    // ngrok's own example: `conn.client_ip in ['::1', '127.0.0.1']`; entries are compared as written, like `==`.
-    .registerOperator('ClientIp in list<string>', (ip: ClientIp, list: readonly unknown[]) => list.includes(ip.address))
-    .registerOperator('ContentType in list<string>', (type: ContentType, list: readonly unknown[]) =>
-      list.includes(type.mediaType),
-    );
+  return (
+    environment
+      .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
+      .registerType('RequestUrl', {
+        ctor: RequestUrl,
+        fields: {
+          scheme: 'string',
+          host: 'string',
+          port: 'string',
+          path: 'string',
+          query: 'string',
+          query_params: 'map<string, list<string>>',
+          authority: 'string',
+          raw_path: 'string',
+          uri: 'string',
+          raw: 'string',
+        },
+      })
+      .registerType('UserAgent', {
+        ctor: UserAgent,
+        fields: {
+          name: 'string',
+          version: 'string',
+          os: 'string',
+          os_version: 'string',
+          device: 'string',
+          is_mobile: 'bool',
+          is_tablet: 'bool',
+          is_desktop: 'bool',
+          is_bot: 'bool',
+          url: 'string',
+        },
+      })
+      .registerType('Cookie', { ctor: CelCookie, fields: cookieFields })
+      .registerType('ContentType', { ctor: ContentType, fields: { parameters: 'map<string, string>', raw: 'string' } })
+      .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
+      .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
+      .registerOperator('UserAgent == string', (agent: UserAgent, text: string) => agent.raw === text)
+      .registerOperator('ContentType == string', (type: ContentType, text: string) => type.mediaType === text)
+      // ngrok's own example: `conn.client_ip in ['::1', '127.0.0.1']`; entries are compared as written, like `==`.
+      .registerOperator('ClientIp in list<string>', (ip: ClientIp, list: readonly unknown[]) =>
+        list.includes(ip.address),
+      )
+      .registerOperator('ContentType in list<string>', (type: ContentType, list: readonly unknown[]) =>
+        list.includes(type.mediaType),
+      )
+  );
 }

@@ -80,7 +80,7 @@ export function xxhash64(bytes: Uint8Array): Uint8Array {
     let v1 = (prime1 + prime2) & mask64;
     let v2 = prime2;
     let v3 = 0n;
-    let v4 = (-prime1) & mask64;
+    let v4 = -prime1 & mask64;
     for (; offset + 32 <= length; offset += 32) {
       v1 = round(v1, readLane64(bytes, offset));
       v2 = round(v2, readLane64(bytes, offset + 8));
