@@ -189,6 +189,8 @@ export class PolicyContext implements CelRequestScope {
   ) {
     this.clientIp = new ClientIp(connection.clientIp, ipCategories);
     this.mcp = request.mcp;
+    // `req.url.raw_path` is the path as it arrived: a url-rewrite later changes `path`, not this.
+    request.rawPath ??= request.path;
     this.#ipCategories = ipCategories;
   }
 
