@@ -10,7 +10,7 @@
 import { type Environment } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { charge, checkSize } from './cel-cost.js';
-import { encodeJson } from './codecs.js';
+import { celToJson, encodeJson } from './codecs.js';
 
 function chargeLinear(size: number): void {
   if (size >= 100) charge(Math.floor(size / 100));
@@ -315,5 +315,7 @@ function formatString(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(formatString).join(', ')}]`;
   if (value instanceof Map)
     return `{${[...value.entries()].map(([key, item]) => `${formatString(key)}: ${formatString(item)}`).join(', ')}}`;
-  return String(value);
+  // Durations, conn.client_ip, req.url, …: their CEL text form.
+  const json = celToJson(value);
+  return typeof json === 'string' ? json : JSON.stringify(json);
 }

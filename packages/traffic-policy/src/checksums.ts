@@ -56,7 +56,7 @@ function round(accumulator: bigint, lane: bigint): bigint {
 }
 
 function mergeRound(accumulator: bigint, value: bigint): bigint {
-  return (((accumulator ^ round(0n, value)) * prime1 + prime4) & mask64) as bigint;
+  return ((accumulator ^ round(0n, value)) * prime1 + prime4) & mask64;
 }
 
 function readLane64(bytes: Uint8Array, offset: number): bigint {
