@@ -168,7 +168,7 @@ describe("ngrok's documented macros", () => {
     ['strings.quote("two escape sequences \\a\\n")', '"two escape sequences \\a\\n"'],
     // Random: the documented comparisons type-check and stay in range
     ['rand.double() >= 0.0 && rand.double() < 1.0', true],
-    ['rand.int() == 0 || rand.int() == 1', true],
+    ['rand.int() in [0, 1]', true],
     ['rand.int(0, 10) >= 0 && rand.int(0, 10) <= 10', true],
     ['rand.int(7, 7)', 7n],
     // Addresses: ngrok's own expressions page
@@ -208,6 +208,15 @@ describe("ngrok's documented macros", () => {
     expect(checkFails("'x'.charAt('1')")).toMatch(/no matching overload/);
     expect(checkFails('[1].sortBy(1, 2)')).toMatch(/variable name/);
     expect(checkFails('lists.range(3) == "x"')).toMatch(/no such overload|no matching overload/);
+  });
+
+  it('draws rand.int from both ends of its range (ngrok: `rand.int() == 1` can hold)', () => {
+    // 200 draws of a fair bit miss a value with probability 2^-199.
+    const draws = evaluate('lists.range(200).map(i, rand.int())') as bigint[];
+    expect(new Set(draws)).toEqual(new Set([0n, 1n]));
+    const doubles = evaluate('lists.range(200).map(i, rand.double())') as number[];
+    expect(doubles.every((value) => value >= 0 && value < 1)).toBe(true);
+    expect(new Set(doubles).size).toBeGreaterThan(190);
   });
 
   it('caps the results the input does not bound', () => {
