@@ -69,6 +69,8 @@ export interface RequestFacts {
   /** Raw query string without `?`. */
   query: string;
   headers: HeaderMap;
+  /** Epoch milliseconds when the request's header was read (`req.ts.header_received`); the context's time when absent. */
+  receivedAtMs?: number;
   /** Epoch milliseconds when the body was read (`req.ts.body_received`), when the data plane buffered it. */
   bodyReceivedAtMs?: number;
   httpVersion?: string;
@@ -331,11 +333,12 @@ export class RequestView {
 export class RequestTimesView {
   constructor(private readonly context: PolicyContext) {}
   get header_received(): Date {
-    return new Date(this.context.nowMs);
+    return new Date(this.context.request.receivedAtMs ?? this.context.nowMs);
   }
   /** The header time when the data plane did not buffer the body (it had no reason to, or there was none). */
   get body_received(): Date {
-    return new Date(this.context.request.bodyReceivedAtMs ?? this.context.nowMs);
+    const request = this.context.request;
+    return new Date(request.bodyReceivedAtMs ?? request.receivedAtMs ?? this.context.nowMs);
   }
 }
 

@@ -134,7 +134,18 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   const clientIp = deps.clientIps.clientIpOf(socket.remoteAddress, headers.get('x-forwarded-for'));
   // The URL as the client sent it: no port in Host means the scheme's default port from the client's point of view.
   const method = req.method ?? 'GET';
-  const request: RequestFacts = { method, scheme, host, port, path, query, headers, httpVersion: req.httpVersion };
+  const request: RequestFacts = {
+    method,
+    scheme,
+    host,
+    port,
+    path,
+    query,
+    headers,
+    httpVersion: req.httpVersion,
+    // `req.ts.header_received`: now, before any body is read or any policy runs.
+    receivedAtMs: Date.now(),
+  };
   const record = new RequestRecord(request, clientIp);
 
   const endpoint = routeByHost(config, host, scheme);
