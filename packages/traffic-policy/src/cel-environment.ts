@@ -11,6 +11,7 @@ import {
 } from './cel-cost.js';
 import { PolicyRegex } from './regex.js';
 import { registerValueTypes } from './cel-values.js';
+import { namespaceTypeNames } from './cel-namespaces.js';
 import { celExpressionLimits } from './limits.js';
 import {
   ConnectionTimesView,
@@ -330,6 +331,10 @@ function failure(error: unknown, phase: Phase, source: string): ExpressionCheck 
     aliasNames,
     (alias) => originalName[alias] ?? alias,
   );
+  message = message.replace(/\b(\w+Namespace)\./g, (text, type: string) => {
+    const name = namespaceTypeNames.get(type);
+    return name === undefined ? text : `${name}.`;
+  });
   const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
   if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
   else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {

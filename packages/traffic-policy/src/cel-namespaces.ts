@@ -40,6 +40,19 @@ class RandNamespace {}
 class StringsNamespace {}
 class UrlNamespace {}
 
+/** Each namespace's type name → the name policies write, so error messages say `hash.md5(int)`, not the type. */
+export const namespaceTypeNames: ReadonlyMap<string, string> = new Map([
+  ['Base64Namespace', 'base64'],
+  ['BasicAuthNamespace', 'basic_auth'],
+  ['HashNamespace', 'hash'],
+  ['JsonNamespace', 'json'],
+  ['ListsNamespace', 'lists'],
+  ['QueryStringNamespace', 'queryString'],
+  ['RandNamespace', 'rand'],
+  ['StringsNamespace', 'strings'],
+  ['UrlNamespace', 'url'],
+]);
+
 const utf8Encoder = new TextEncoder();
 
 /** Charges one unit per 100 characters or bytes of input: hashing and codecs run in time linear in it. */
