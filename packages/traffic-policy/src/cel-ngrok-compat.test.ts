@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileExpression } from './cel-environment.js';
-import { createPolicyContext, type HeaderMap } from './index.js';
+import { compile, createPolicyContext, evaluate as evaluatePhase, type HeaderMap } from './index.js';
 import { createMemoryPorts } from './testing/index.js';
 import { tlsVersion } from './context.js';
 
@@ -217,6 +217,19 @@ describe("ngrok's documented macros", () => {
     const doubles = evaluate('lists.range(200).map(i, rand.double())') as number[];
     expect(doubles.every((value) => value >= 0 && value < 1)).toBe(true);
     expect(new Set(doubles).size).toBeGreaterThan(190);
+  });
+
+  it('explains `conn.client_ip in` a list typed only at runtime, and fails closed', async () => {
+    const policy = compile(
+      `on_http_request:\n  - expressions: ["conn.client_ip in json.decode('[\\"127.0.0.1\\"]')"]\n    actions: [{ type: deny }]\n`,
+      { endpointType: 'internal' },
+    );
+    const ports = createMemoryPorts();
+    const policyContext = context();
+    const result = await evaluatePhase(policy, 'on_http_request', policyContext, ports);
+    expect(result.outcome).toMatchObject({ kind: 'respond', response: { status: 500 } });
+    expect(policyContext.runtimeErrors[0]?.message).toContain('write string(conn.client_ip) in');
+    expect(evaluate('string(conn.client_ip) in json.decode(\'["127.0.0.1"]\')')).toBe(true);
   });
 
   it('caps the results the input does not bound', () => {
