@@ -265,8 +265,8 @@ function formatClause(verb: string, precision: number | undefined, value: unknow
     case 's':
       return formatString(value);
     case 'd':
+      // Integers only, as in cel-go: a double would be silently truncated.
       if (typeof integer === 'bigint') return integer.toString();
-      if (typeof integer === 'number' && Number.isFinite(integer)) return Math.trunc(integer).toString();
       break;
     case 'f':
     case 'e': {

@@ -190,6 +190,7 @@ describe("ngrok's documented macros", () => {
     ['[1,2,3].slice(2, 1)', /greater than/],
     ['[1,2,3].slice(0, 4)', /out of range/],
     ['"%d".format(["x"])', /cannot format/],
+    ['"%d".format([1.5])', /cannot format a double/],
     ['"%s %s".format(["x"])', /too few/],
     ['"%q".format(["x"])', /unknown clause/],
     ['rand.int(5, 1)', /greater than max/],
