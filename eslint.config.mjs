@@ -16,13 +16,15 @@ const engineAllowedImports = [
   '@noble/hashes/.*',
   // RE2 for every policy regex (linear time, ngrok's syntax); pure JavaScript, so it bundles for the browser.
   're2js',
+  // req.user_agent.* (ngrok parses the User-Agent): a maintained MIT parser, pure JavaScript, no dependencies.
+  'bowser',
 ];
 const engineForbiddenImports = [
   { group: ['node:*'], message: 'The engine is pure: no Node built-ins (it also runs in the browser).' },
   {
     regex: `^(?!(\\.{1,2}/|(${engineAllowedImports.join('|')})$))`,
     message:
-      'The engine depends only on @gatehouse/contracts, zod, yaml, the CEL library (@marcbachmann/cel-js), re2js, jose and @noble/hashes.',
+      'The engine depends only on @gatehouse/contracts, zod, yaml, the CEL library (@marcbachmann/cel-js), re2js, jose, @noble/hashes and bowser.',
   },
 ];
 const nodeBuiltins = [

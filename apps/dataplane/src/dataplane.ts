@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import {
   MemoryCircuitBreakers,
@@ -29,6 +29,7 @@ import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
+import { recordConnectionStart } from './proxy/admit-request.js';
 import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
 import { randomLoopId } from './proxy/loop-detection.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
@@ -248,6 +249,10 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     options.tls === undefined
       ? createHttpServer(onRequest)
       : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+  // `conn.ts.start`: HTTP sockets are the request's socket; HTTPS requests run on the TLSSocket, known after the handshake.
+  traffic.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
+    recordConnectionStart(socket),
+  );
   traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
   traffic.on('checkContinue', closingWhenDraining(createContinueHandler(proxyDependencies)));
   traffic.on('checkExpectation', answerExpectationFailed);

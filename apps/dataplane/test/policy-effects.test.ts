@@ -97,6 +97,10 @@ ${forward}on_http_response:
       'rewrite-request',
       `on_http_request:\n  - actions: [{ type: request-body-find-replace, config: { replacements: [{ from: "password=\\\\w+", to: "password=***" }] } }]\n${forward}`,
     );
+    await endpoint(
+      'body-times',
+      `on_http_request:\n  - actions: [{ type: request-body-find-replace, config: { replacements: [{ from: "x", to: "y" }] } }, { type: add-headers, config: { headers: { x-times: "\${req.ts.header_received} \${req.ts.body_received}", x-content-type: "\${req.content_type} \${req.content_type.parameters['charset']}" } } }]\n${forward}`,
+    );
     await endpoint('close', `on_http_request:\n  - actions: [{ type: close-connection }]\n`);
     await endpoint('chained', `on_http_request:\n${forward}`, 'https://guarded.internal');
     await endpoint(
@@ -211,6 +215,38 @@ ${forward}on_http_response:
     const echoed = JSON.parse(posted.body) as EchoedRequest;
     expect(echoed.body).toBe('user=a&password=***');
     expect(echoed.headers['content-length']).toBe(String('user=a&password=***'.length));
+  });
+
+  it('gives policies the time the body arrived (req.ts.body_received) when they read it', async () => {
+    // The body follows the headers by 100 ms, so the two times must differ by at least that.
+    const echoed = await new Promise<EchoedRequest>((resolve, reject) => {
+      const req = request(
+        {
+          port: gateway.port,
+          method: 'POST',
+          path: '/',
+          headers: {
+            host: 'body-times.example.com',
+            'content-type': 'text/plain; charset=utf-8',
+            'content-length': '3',
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as EchoedRequest));
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => req.end('xxx'), 100);
+    });
+    expect(echoed.body).toBe('yyy');
+    expect(echoed.headers['x-content-type']).toBe('text/plain utf-8');
+    const [header, body] = String(echoed.headers['x-times'])
+      .split(' ')
+      .map((text) => Date.parse(text));
+    expect(body! - header!).toBeGreaterThanOrEqual(90);
   });
 
   it('answers 413 REQUEST_BODY_TOO_LARGE when a policy must read a body over the limit', async () => {

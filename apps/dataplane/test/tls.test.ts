@@ -34,7 +34,7 @@ describe('HTTPS traffic port', () => {
       url: 'https://secure.example.com',
       traffic_policy: `on_http_request:
   - expressions: ["req.url.path == '/facts'"]
-    actions: [{ type: custom-response, config: { status_code: 200, body: "\${req.url.scheme} \${conn.tls.sni} \${conn.tls.version}" } }]
+    actions: [{ type: custom-response, config: { status_code: 200, body: "\${req.url.scheme} \${conn.tls.sni} \${conn.tls.version} \${conn.ts.start} \${conn.tls.version >= '1.2'}" } }]
   - actions: [{ type: forward-internal, config: { url: "https://echo.internal" } }]
 `,
     });
@@ -47,10 +47,17 @@ describe('HTTPS traffic port', () => {
     await echo?.close();
   });
 
-  it('serves HTTPS and gives policies the TLS facts', async () => {
+  it('serves HTTPS and gives policies the TLS facts, the version as ngrok writes it', async () => {
+    const before = Date.now();
     const response = await httpsGet(gateway.port, 'secure.example.com', '/facts');
     expect(response.status).toBe(200);
-    expect(response.body).toMatch(/^https secure\.example\.com TLSv1\.[23]$/);
+    // ngrok's minimum-TLS rules compare `conn.tls.version < '1.3'`: Node's `TLSv1.3` would never match.
+    const match = /^https secure\.example\.com 1\.[23] (\S+) true$/.exec(response.body);
+    expect(match, response.body).not.toBeNull();
+    // conn.ts.start: when this connection's handshake completed, on the data plane's clock.
+    const started = Date.parse(match![1]!);
+    expect(started).toBeGreaterThanOrEqual(before - 1);
+    expect(started).toBeLessThanOrEqual(Date.now());
   });
 
   it('tells the upstream the original scheme', async () => {

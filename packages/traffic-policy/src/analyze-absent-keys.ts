@@ -21,6 +21,8 @@ interface KeyedMap {
   get: string;
   /** What a missing key is called in messages, and what lacks it. */
   noun: string;
+  /** What `get` returns for an absent key. */
+  absent: string;
   owner: 'request' | 'response';
   caseInsensitive: boolean;
 }
@@ -31,6 +33,7 @@ const keyedMaps: readonly KeyedMap[] = [
     has: 'hasReqHeader',
     get: 'getReqHeader',
     noun: 'header',
+    absent: 'an empty list',
     owner: 'request',
     caseInsensitive: true,
   },
@@ -39,6 +42,7 @@ const keyedMaps: readonly KeyedMap[] = [
     has: 'hasResHeader',
     get: 'getResHeader',
     noun: 'header',
+    absent: 'an empty list',
     owner: 'response',
     caseInsensitive: true,
   },
@@ -47,6 +51,8 @@ const keyedMaps: readonly KeyedMap[] = [
     has: 'hasReqCookie',
     get: 'getReqCookie',
     noun: 'cookie',
+    // ngrok's getReqCookie returns a cookie object, empty (value '') when absent (cel-cookies.ts).
+    absent: 'an empty cookie',
     owner: 'request',
     caseInsensitive: false,
   },
@@ -55,6 +61,7 @@ const keyedMaps: readonly KeyedMap[] = [
     has: 'hasQueryParam',
     get: 'getQueryParam',
     noun: 'query parameter',
+    absent: 'an empty list',
     owner: 'request',
     caseInsensitive: false,
   },
@@ -67,7 +74,7 @@ const keyedMaps: readonly KeyedMap[] = [
 const mapAccess =
   /\b(req\.headers|res\.headers|req\.cookies|req\.url\.query_params)\s*(?:\[\s*(?:(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\]|([^\]]*)\])|\.([A-Za-z_]\w*)\b(?!\s*\())/g;
 /** `getReqHeader('x')[…]` (groups: function, quote, key): an index into a list that is empty when the key is absent. */
-const listIndex = /\b(get(?:ReqHeader|ResHeader|QueryParam|ReqCookie))\(\s*(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\)\s*\[/g;
+const listIndex = /\b(get(?:ReqHeader|ResHeader|QueryParam))\(\s*(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\)\s*\[/g;
 
 /**
  * The risky accesses in `source`. `guards` is the text that runs before it and must be true for it to run (the earlier
@@ -85,14 +92,14 @@ export function findAbsentKeyRisks(source: string, guards: string): AbsentKeyRis
     if (key === undefined) {
       risks.push({
         offset: match.index,
-        message: `${written} fails at runtime when the ${keyed.owner} has no such ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Use ${keyed.get}(name), which is an empty list when it is absent, or test it first with ${keyed.has}(name).`,
+        message: `${written} fails at runtime when the ${keyed.owner} has no such ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Use ${keyed.get}(name), which is ${keyed.absent} when it is absent, or test it first with ${keyed.has}(name).`,
       });
       continue;
     }
     if (isGuarded(guards, keyed, key)) continue;
     risks.push({
       offset: match.index,
-      message: `${written} fails at runtime when the ${keyed.owner} has no ${key} ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Write ${keyed.get}('${key}') (an empty list when absent), or guard it: ${keyed.has}('${key}') && …`,
+      message: `${written} fails at runtime when the ${keyed.owner} has no ${key} ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Write ${keyed.get}('${key}') (${keyed.absent} when absent), or guard it: ${keyed.has}('${key}') && …`,
     });
   }
   for (const match of source.matchAll(listIndex)) {

@@ -98,6 +98,23 @@ describe('CEL cost limits', () => {
     expect(result.errors[0]?.message).toMatch(/evaluation steps, over the limit of 1000000/);
   });
 
+  it('counts sortBy keys once per element, like a comprehension, at save time and at runtime', () => {
+    const list = `[${Array.from({ length: 200 }, (_, index) => index).join(',')}]`;
+    const nested = validatePolicy(
+      `on_http_request:\n  - expressions: ["size(${list}.sortBy(a, ${list}.sortBy(b, ${list}.sortBy(c, a + b + c)))) > 0"]\n` +
+        '    actions: [{ type: deny }]\n',
+      { endpointType: 'internal' },
+    );
+    expect(nested.errors[0]?.message).toMatch(/evaluation steps, over the limit of 1000000/);
+
+    const check = compileExpression('size(lists.range(3000).sortBy(x, -x)) == 3000', 'on_http_request');
+    if (!check.ok) throw new Error(check.message);
+    const context = createPolicyContext(requestInput(), createMemoryPorts());
+    expect(check.expression.evaluate(context)).toBe(true);
+    // Each of the 3,000 keys is a metered evaluation (`-x`: 2 nodes), plus the n log n sort.
+    expect(costMeter(context).spent).toBeGreaterThan(6000);
+  });
+
   it('meters every evaluation (guards the cel-js internals the meter relies on)', () => {
     const check = compileExpression('[1, 2, 3].map(x, x * 2).size() == 3', 'on_http_request');
     if (!check.ok) throw new Error(check.message);

@@ -244,6 +244,15 @@ export function estimateCost(root: unknown): number {
           : assumedIterableSize;
       return 1 + cost(iterable) + cost(args.init) + size * (cost(args.step) + cost(args.condition));
     }
+    if (value.op === 'rcall' && Array.isArray(value.args) && value.args[0] === 'sortBy') {
+      // `l.sortBy(x, key)` (a macro, cel-list-string-extensions.ts) evaluates `key` once per element, like `map`.
+      const [, receiver, macroArgs] = value.args as [string, unknown, unknown[]];
+      const size =
+        isCelNode(receiver) && receiver.op === 'list' && Array.isArray(receiver.args)
+          ? receiver.args.length
+          : assumedIterableSize;
+      return 1 + cost(receiver) + size * cost(macroArgs[1]);
+    }
     if (value.op === 'map' && Array.isArray(value.args)) {
       return 1 + value.args.reduce((sum: number, entry) => sum + cost(entry), 0);
     }

@@ -11,10 +11,13 @@ import {
 } from './cel-cost.js';
 import { PolicyRegex } from './regex.js';
 import { registerValueTypes } from './cel-values.js';
+import { namespaceTypeNames } from './cel-namespaces.js';
 import { celExpressionLimits } from './limits.js';
 import {
+  ConnectionTimesView,
   ConnectionView,
   EndpointView,
+  RequestTimesView,
   McpView,
   RequestView,
   ResponseView,
@@ -37,13 +40,29 @@ function createEnvironment(phase: Phase): Environment {
     new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits }),
   )
     .registerType('Tls', { ctor: TlsView, fields: { version: 'string', cipher_suite: 'string', sni: 'string' } })
+    .registerType('ConnectionTimes', { ctor: ConnectionTimesView, fields: { start: 'google.protobuf.Timestamp' } })
     .registerType('Connection', {
       ctor: ConnectionView,
-      fields: { client_ip: 'ClientIp', client_port: 'int', server_ip: 'string', server_port: 'int', tls: 'Tls' },
+      fields: {
+        client_ip: 'ClientIp',
+        client_port: 'int',
+        server_ip: 'string',
+        server_port: 'int',
+        tls: 'Tls',
+        ts: 'ConnectionTimes',
+      },
     })
     .registerType('Endpoint', {
       ctor: EndpointView,
-      fields: { id: 'string', url: 'string', host: 'string', type: 'string' },
+      fields: {
+        id: 'string',
+        url: 'string',
+        host: 'string',
+        type: 'string',
+        addr: 'string',
+        port: 'int',
+        protocol: 'string',
+      },
     })
     .registerType('Time', { ctor: TimeView, fields: { now: 'string' } })
     .registerVariable('conn', 'Connection', { description: 'The client connection.' })
@@ -56,6 +75,10 @@ function createEnvironment(phase: Phase): Environment {
 
   if (phase !== 'on_tcp_connect') {
     environment
+      .registerType('RequestTimes', {
+        ctor: RequestTimesView,
+        fields: { header_received: 'google.protobuf.Timestamp', body_received: 'google.protobuf.Timestamp' },
+      })
       .registerType('Request', {
         ctor: RequestView,
         fields: {
@@ -63,11 +86,13 @@ function createEnvironment(phase: Phase): Environment {
           url: 'RequestUrl',
           host: 'string',
           headers: 'map<string, list<string>>',
-          cookies: 'map<string, list<string>>',
+          cookies: 'map<string, list<Cookie>>',
           version: 'string',
           content_length: 'int',
-          content_type: 'string',
-          user_agent: 'string',
+          content_type: 'ContentType',
+          user_agent: 'UserAgent',
+          location: 'string',
+          ts: 'RequestTimes',
         },
       })
       .registerType('Mcp', {
@@ -94,8 +119,10 @@ function createEnvironment(phase: Phase): Environment {
         fields: {
           status_code: 'int',
           headers: 'map<string, list<string>>',
-          content_type: 'string',
+          content_type: 'ContentType',
           content_length: 'int',
+          location: 'string',
+          cookies: 'map<string, list<Cookie>>',
         },
       })
       .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
@@ -304,6 +331,10 @@ function failure(error: unknown, phase: Phase, source: string): ExpressionCheck 
     aliasNames,
     (alias) => originalName[alias] ?? alias,
   );
+  message = message.replace(/\b(\w+Namespace)\./g, (text, type: string) => {
+    const name = namespaceTypeNames.get(type);
+    return name === undefined ? text : `${name}.`;
+  });
   const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
   if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
   else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {

@@ -9,6 +9,7 @@ import {
   type CelScopeHolder,
 } from './cel-functions.js';
 import { ClientIp, RequestUrl, registerValueTypes } from './cel-values.js';
+import { CelCookie } from './cel-cookies.js';
 import { createIpCategoryIndex } from './ip.js';
 
 class ConnectionView {
@@ -48,7 +49,14 @@ function createScope(values: {
     requestHeader: lookup(values.requestHeaders),
     responseHeader: lookup(values.responseHeaders),
     queryParam: lookup(values.query),
-    requestCookie: lookup(values.cookies),
+    requestCookies: () =>
+      new Map(
+        Object.entries(values.cookies ?? {}).map(([name, list]) => [
+          name,
+          list.map((value) => new CelCookie(name, value)),
+        ]),
+      ),
+    responseCookies: () => new Map(),
   };
 }
 
@@ -127,7 +135,10 @@ describe('request lookups', () => {
     expect(check("getReqHeader('a')")).toMatchObject({ valid: true, type: 'list<string>' });
     expect(check("getResHeader('a')[0] == 'x'")).toMatchObject({ valid: true, type: 'bool' });
     expect(check("hasQueryParam('q') && hasReqCookie('c') && hasResHeader('h')")).toMatchObject({ valid: true });
-    expect(check("size(getQueryParam('q')) + size(getReqCookie('c'))")).toMatchObject({ valid: true, type: 'int' });
+    expect(check("size(getQueryParam('q')) + size(getReqCookie('c').value)")).toMatchObject({
+      valid: true,
+      type: 'int',
+    });
     expect(check('hasReqHeader(1)').valid).toBe(false);
     expect(check('getReqHeader()').valid).toBe(false);
     expect(check("getReqHeader('a', 'b')").valid).toBe(false);
@@ -171,9 +182,11 @@ describe('request lookups', () => {
     expect(evaluate("hasQueryParam('q') && getQueryParam('tag') == ['a', 'b']")).toBe(true);
     expect(evaluate("hasQueryParam('Q')")).toBe(false);
     expect(evaluate("getQueryParam('missing')")).toEqual([]);
-    expect(evaluate("hasReqCookie('session') && getReqCookie('session')[0] == 's1'")).toBe(true);
+    // ngrok's shape: getReqCookie returns the first cookie of that name as an object.
+    expect(evaluate("hasReqCookie('session') && getReqCookie('session').value == 's1'")).toBe(true);
+    expect(evaluate("getReqCookie('session').name == 'session'")).toBe(true);
     expect(evaluate("hasReqCookie('Theme') && !hasReqCookie('theme')")).toBe(true);
-    expect(evaluate("getReqCookie('nope')")).toEqual([]);
+    expect(evaluate("getReqCookie('nope').value == '' && getReqCookie('nope').name == ''")).toBe(true);
   });
 
   it('behaves as an empty request when no scope is set', () => {
@@ -182,8 +195,8 @@ describe('request lookups', () => {
       evaluate("hasReqHeader('authorization') || hasQueryParam('q') || hasReqCookie('s') || hasResHeader('h')"),
     ).toBe(false);
     expect(
-      evaluate("getReqHeader('authorization') + getQueryParam('q') + getReqCookie('s') + getResHeader('h')"),
-    ).toEqual([]);
+      evaluate("getReqHeader('authorization') + getQueryParam('q') + [getReqCookie('s').value] + getResHeader('h')"),
+    ).toEqual(['']);
   });
 
   it('reads the scope current at evaluation time, not at parse time', () => {

@@ -11,6 +11,7 @@
  */
 import { type Environment } from '@marcbachmann/cel-js';
 import { type ClientIp, type RequestUrl } from './cel-values.js';
+import { type ContentType, type UserAgent } from './cel-request-values.js';
 import {
   decodeBase64,
   decodeJson,
@@ -25,6 +26,9 @@ import {
 import { inCidrRange, inCidrRanges, isPrivateIp } from './ip.js';
 import { charge, checkSize, walkCelAst } from './cel-cost.js';
 import { PolicyRegex } from './regex.js';
+import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
+import { registerNamespaceFunctions } from './cel-namespaces.js';
+import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
@@ -33,12 +37,11 @@ export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** What the request-dependent functions may ask about the request being evaluated. */
-export interface CelRequestScope {
+export interface CelRequestScope extends CelCookieScope {
   requestHeader(lowerName: string): readonly string[] | undefined;
   /** Undefined outside the response phase. */
   responseHeader(lowerName: string): readonly string[] | undefined;
   queryParam(name: string): readonly string[] | undefined;
-  requestCookie(name: string): readonly string[] | undefined;
 }
 
 /** Set by the evaluator around each evaluation; undefined means "no request": every lookup is empty. */
@@ -63,6 +66,10 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   registerStringFunctions(env);
   registerRegexAndJoin(env);
   registerCodecFunctions(env);
+  // ngrok's cookie objects, namespaces (`hash.*`, `json.*`, …) and cel-go list/string extensions, one file each.
+  registerCookieFunctions(env, holder);
+  registerNamespaceFunctions(env);
+  registerListAndStringExtensions(env);
   return env;
 }
 
@@ -89,9 +96,8 @@ function registerRequestLookups(env: Environment, holder: CelScopeHolder): void 
     // Header names are case-insensitive on the wire and the scope keys them lower-case.
     ['ReqHeader', (scope, name) => scope.requestHeader(name.toLowerCase())],
     ['ResHeader', (scope, name) => scope.responseHeader(name.toLowerCase())],
-    // Query parameter and cookie names are case-sensitive.
+    // Query parameter names are case-sensitive.
     ['QueryParam', (scope, name) => scope.queryParam(name)],
-    ['ReqCookie', (scope, name) => scope.requestCookie(name)],
   ];
   for (const [suffix, read] of lookups) {
     const values = (name: string): readonly string[] => {
@@ -149,6 +155,8 @@ function onlyStrings(values: readonly unknown[]): readonly string[] {
 function registerStringLikeReceivers(env: Environment): void {
   registerStringLikeType(env, 'ClientIp', (ip: ClientIp) => ip.address);
   registerStringLikeType(env, 'RequestUrl', (url: RequestUrl) => url.toString());
+  registerStringLikeType(env, 'UserAgent', (agent: UserAgent) => agent.raw);
+  registerStringLikeType(env, 'ContentType', (type: ContentType) => type.mediaType);
 }
 
 function registerStringLikeType<T>(env: Environment, typeName: string, text: (value: T) => string): void {

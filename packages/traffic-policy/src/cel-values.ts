@@ -5,6 +5,8 @@
  */
 
 import type { Environment } from '@marcbachmann/cel-js';
+import { ContentType, UserAgent } from './cel-request-values.js';
+import { CelCookie, cookieFields } from './cel-cookies.js';
 
 /** Resolves the IP categories containing an address; the data plane backs it with the snapshot's categories. */
 export interface IpCategoryResolver {
@@ -40,7 +42,30 @@ export class RequestUrl {
     readonly path: string,
     /** Raw query string without the leading `?`. */
     readonly query: string,
+    /** The path as sent, before normalization; `path` when the host did not say. */
+    readonly rawPath: string = path,
   ) {}
+
+  /** `host[:port]`, the port omitted when it is the scheme's default (ngrok's `req.url.authority`). */
+  get authority(): string {
+    const defaultPort =
+      (this.scheme === 'https' && this.port === '443') || (this.scheme === 'http' && this.port === '80');
+    return this.port === '' || defaultPort ? this.host : `${this.host}:${this.port}`;
+  }
+
+  get raw_path(): string {
+    return this.rawPath;
+  }
+
+  /** The request target: the raw path and, when there is one, `?query`. */
+  get uri(): string {
+    return `${this.rawPath}${this.query === '' ? '' : `?${this.query}`}`;
+  }
+
+  /** The URL with the path as sent (`toString()` has the normalized one). */
+  get raw(): string {
+    return `${this.scheme}://${this.authority}${this.uri}`;
+  }
 
   get query_params(): Map<string, string[]> {
     return (this.#queryParams ??= parseQueryParams(this.query));
@@ -48,10 +73,7 @@ export class RequestUrl {
 
   /** scheme://host[:port]/path[?query], the port omitted when it is the scheme's default. */
   toString(): string {
-    const defaultPort =
-      (this.scheme === 'https' && this.port === '443') || (this.scheme === 'http' && this.port === '80');
-    const authority = this.port === '' || defaultPort ? this.host : `${this.host}:${this.port}`;
-    return `${this.scheme}://${authority}${this.path}${this.query === '' ? '' : `?${this.query}`}`;
+    return `${this.scheme}://${this.authority}${this.path}${this.query === '' ? '' : `?${this.query}`}`;
   }
 }
 
@@ -85,19 +107,51 @@ function decodeQueryComponent(text: string): string {
  * registering those too would throw "already registered").
  */
 export function registerValueTypes(environment: Environment): Environment {
-  return environment
-    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-    .registerType('RequestUrl', {
-      ctor: RequestUrl,
-      fields: {
-        scheme: 'string',
-        host: 'string',
-        port: 'string',
-        path: 'string',
-        query: 'string',
-        query_params: 'map<string, list<string>>',
-      },
-    })
-    .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
-    .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text);
+  return (
+    environment
+      .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
+      .registerType('RequestUrl', {
+        ctor: RequestUrl,
+        fields: {
+          scheme: 'string',
+          host: 'string',
+          port: 'string',
+          path: 'string',
+          query: 'string',
+          query_params: 'map<string, list<string>>',
+          authority: 'string',
+          raw_path: 'string',
+          uri: 'string',
+          raw: 'string',
+        },
+      })
+      .registerType('UserAgent', {
+        ctor: UserAgent,
+        fields: {
+          name: 'string',
+          version: 'string',
+          os: 'string',
+          os_version: 'string',
+          device: 'string',
+          is_mobile: 'bool',
+          is_tablet: 'bool',
+          is_desktop: 'bool',
+          is_bot: 'bool',
+          url: 'string',
+        },
+      })
+      .registerType('Cookie', { ctor: CelCookie, fields: cookieFields })
+      .registerType('ContentType', { ctor: ContentType, fields: { parameters: 'map<string, string>', raw: 'string' } })
+      .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
+      .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
+      .registerOperator('UserAgent == string', (agent: UserAgent, text: string) => agent.raw === text)
+      .registerOperator('ContentType == string', (type: ContentType, text: string) => type.mediaType === text)
+      // ngrok's own example: `conn.client_ip in ['::1', '127.0.0.1']`; entries are compared as written, like `==`.
+      .registerOperator('ClientIp in list<string>', (ip: ClientIp, list: readonly unknown[]) =>
+        list.includes(ip.address),
+      )
+      .registerOperator('ContentType in list<string>', (type: ContentType, list: readonly unknown[]) =>
+        list.includes(type.mediaType),
+      )
+  );
 }

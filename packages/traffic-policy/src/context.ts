@@ -1,6 +1,8 @@
 import type { EndpointType } from '@gatehouse/contracts';
 import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
+import { parseRequestCookies, parseResponseCookies, type CelCookie } from './cel-cookies.js';
+import { ContentType, UserAgent } from './cel-request-values.js';
 import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
 
@@ -22,7 +24,10 @@ export interface ConnectionFacts {
   clientPort: number;
   serverIp: string;
   serverPort: number;
+  /** `1.3` as ngrok writes it; Node's `TLSv1.3` is accepted and read as `1.3`. */
   tls?: { version: string; cipherSuite: string; sni: string };
+  /** Epoch milliseconds when the connection was accepted (`conn.ts.start`); the request time when absent. */
+  startedAtMs?: number;
 }
 
 /** What one MCP message is: a call (`request`), a `notification`, a client's `response` to a server request, a `batch`. */
@@ -67,9 +72,15 @@ export interface RequestFacts {
   host: string;
   port: string;
   path: string;
+  /** The path as the client sent it, before normalization (`req.url.raw_path`); `path` when absent. */
+  rawPath?: string;
   /** Raw query string without `?`. */
   query: string;
   headers: HeaderMap;
+  /** Epoch milliseconds when the request's header was read (`req.ts.header_received`); the context's time when absent. */
+  receivedAtMs?: number;
+  /** Epoch milliseconds when the body was read (`req.ts.body_received`), when the data plane buffered it. */
+  bodyReceivedAtMs?: number;
   httpVersion?: string;
   /** Present only when the compiled policy asked for it (`needsRequestBody`). */
   body?: Uint8Array;
@@ -180,7 +191,7 @@ export class PolicyContext implements CelRequestScope {
    * that element (see `evaluate`).
    */
   mcp: McpFacts | undefined;
-  #cookies: Map<string, string[]> | undefined;
+  #cookies: Map<string, CelCookie[]> | undefined;
   #url: RequestUrl | undefined;
   #activation: Activation | undefined;
 
@@ -194,6 +205,8 @@ export class PolicyContext implements CelRequestScope {
   ) {
     this.clientIp = new ClientIp(connection.clientIp, ipCategories);
     this.mcp = request.mcp;
+    // `req.url.raw_path` is the path as it arrived: a url-rewrite later changes `path`, not this.
+    request.rawPath ??= request.path;
     this.#ipCategories = ipCategories;
   }
 
@@ -223,17 +236,22 @@ export class PolicyContext implements CelRequestScope {
     return this.url.query_params.get(name);
   }
 
-  requestCookie(name: string): readonly string[] | undefined {
-    return this.cookies.get(name);
+  requestCookies(): Map<string, CelCookie[]> {
+    return this.cookies;
+  }
+
+  /** Parsed on every read: response actions edit Set-Cookie in place, and few rules ask. */
+  responseCookies(): Map<string, CelCookie[]> {
+    return parseResponseCookies(this.response?.headers.get('set-cookie') ?? emptyList);
   }
 
   get url(): RequestUrl {
-    const { scheme, host, port, path, query } = this.request;
-    return (this.#url ??= new RequestUrl(scheme, host, port, path, query));
+    const { scheme, host, port, path, query, rawPath } = this.request;
+    return (this.#url ??= new RequestUrl(scheme, host, port, path, query, rawPath));
   }
 
-  get cookies(): Map<string, string[]> {
-    return (this.#cookies ??= parseCookies(this.request.headers.get('cookie') ?? emptyList));
+  get cookies(): Map<string, CelCookie[]> {
+    return (this.#cookies ??= parseRequestCookies(this.request.headers.get('cookie') ?? emptyList));
   }
 
   /** Called by actions that change the request so later expressions see the new values. */
@@ -301,7 +319,7 @@ export class RequestView {
   get headers(): HeaderMap {
     return this.context.request.headers;
   }
-  get cookies(): Map<string, string[]> {
+  get cookies(): Map<string, CelCookie[]> {
     return this.context.cookies;
   }
   get version(): string {
@@ -311,11 +329,30 @@ export class RequestView {
     const value = Number(this.context.request.headers.get('content-length')?.[0] ?? '');
     return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : 0n;
   }
-  get content_type(): string {
-    return this.context.request.headers.get('content-type')?.[0] ?? '';
+  get content_type(): ContentType {
+    return new ContentType(this.context.request.headers.get('content-type')?.[0] ?? '');
   }
-  get user_agent(): string {
-    return this.context.request.headers.get('user-agent')?.[0] ?? '';
+  get user_agent(): UserAgent {
+    return new UserAgent(this.context.request.headers.get('user-agent')?.[0] ?? '');
+  }
+  get location(): string {
+    return this.context.request.headers.get('location')?.[0] ?? '';
+  }
+  get ts(): RequestTimesView {
+    return new RequestTimesView(this.context);
+  }
+}
+
+/** `req.ts.*`: when the data plane received the request's header and body. */
+export class RequestTimesView {
+  constructor(private readonly context: PolicyContext) {}
+  get header_received(): Date {
+    return new Date(this.context.request.receivedAtMs ?? this.context.nowMs);
+  }
+  /** The header time when the data plane did not buffer the body (it had no reason to, or there was none). */
+  get body_received(): Date {
+    const request = this.context.request;
+    return new Date(request.bodyReceivedAtMs ?? request.receivedAtMs ?? this.context.nowMs);
   }
 }
 
@@ -327,8 +364,14 @@ export class ResponseView {
   get headers(): HeaderMap {
     return this.context.response?.headers ?? new Map();
   }
-  get content_type(): string {
-    return this.context.response?.headers.get('content-type')?.[0] ?? '';
+  get content_type(): ContentType {
+    return new ContentType(this.context.response?.headers.get('content-type')?.[0] ?? '');
+  }
+  get location(): string {
+    return this.context.response?.headers.get('location')?.[0] ?? '';
+  }
+  get cookies(): Map<string, CelCookie[]> {
+    return this.context.responseCookies();
   }
   get content_length(): bigint {
     const value = Number(this.context.response?.headers.get('content-length')?.[0] ?? '');
@@ -338,8 +381,9 @@ export class ResponseView {
 
 export class TlsView {
   constructor(private readonly tls: ConnectionFacts['tls']) {}
+  /** ngrok's form (`1.2`, `1.3`), whatever form the host reports (`TLSv1.3` from Node). */
   get version(): string {
-    return this.tls?.version ?? '';
+    return tlsVersion(this.tls?.version ?? '');
   }
   get cipher_suite(): string {
     return this.tls?.cipherSuite ?? '';
@@ -366,10 +410,50 @@ export class ConnectionView {
   get tls(): TlsView {
     return new TlsView(this.context.connection.tls);
   }
+  get ts(): ConnectionTimesView {
+    return new ConnectionTimesView(this.context.connection.startedAtMs ?? this.context.nowMs);
+  }
+}
+
+export class ConnectionTimesView {
+  constructor(private readonly startedAtMs: number) {}
+  get start(): Date {
+    return new Date(this.startedAtMs);
+  }
+}
+
+/** `TLSv1.3` → `1.3`; `TLSv1` (Node's name for 1.0) → `1.0`; anything else unchanged. */
+export function tlsVersion(version: string): string {
+  const match = /^TLSv(\d)(?:\.(\d))?$/i.exec(version);
+  return match === null ? version : `${match[1]}.${match[2] ?? '0'}`;
 }
 
 export class EndpointView {
+  #url: URL | undefined;
   constructor(private readonly endpoint: EndpointFacts) {}
+  private get parsedUrl(): URL | undefined {
+    if (this.#url !== undefined) return this.#url;
+    try {
+      return (this.#url = new URL(this.endpoint.url));
+    } catch {
+      return undefined;
+    }
+  }
+  /** `http`, `https`, `tcp` or `tls`: the endpoint URL's scheme. */
+  get protocol(): string {
+    return this.parsedUrl?.protocol.replace(/:$/, '') ?? '';
+  }
+  /** The endpoint URL's port, or its scheme's default (443 for https, 80 for http). */
+  get port(): bigint {
+    const url = this.parsedUrl;
+    if (url === undefined) return 0n;
+    if (url.port !== '') return BigInt(url.port);
+    return url.protocol === 'https:' ? 443n : url.protocol === 'http:' ? 80n : 0n;
+  }
+  /** `host:port`, as ngrok writes it (`my-subdomain.ngrok.app:443`). */
+  get addr(): string {
+    return `${this.endpoint.host}:${this.port}`;
+  }
   get id(): string {
     return this.endpoint.id;
   }
@@ -424,20 +508,4 @@ export function celValueOf(value: unknown): unknown {
   if (value !== null && typeof value === 'object')
     return new Map(Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, celValueOf(item)]));
   return value;
-}
-
-function parseCookies(headerValues: readonly string[]): Map<string, string[]> {
-  const cookies = new Map<string, string[]>();
-  for (const header of headerValues) {
-    for (const part of header.split(';')) {
-      const separator = part.indexOf('=');
-      if (separator <= 0) continue;
-      const name = part.slice(0, separator).trim();
-      const value = part.slice(separator + 1).trim();
-      const values = cookies.get(name);
-      if (values === undefined) cookies.set(name, [value]);
-      else values.push(value);
-    }
-  }
-  return cookies;
 }

@@ -5,6 +5,15 @@
  */
 export function describeError(error: unknown): string {
   const summary = (error as { summary?: unknown } | undefined)?.summary;
-  if (typeof summary === 'string') return summary;
-  return error instanceof Error ? error.message : String(error);
+  const message = typeof summary === 'string' ? summary : error instanceof Error ? error.message : String(error);
+  // `conn.client_ip in <a list only known at runtime>` (vars, json.decode): cel-js finds two `in` overloads and says
+  // so in its own terms; the policy author needs the form that works.
+  const ambiguous = /^Operator overload 'V in list<V>: bool' overlaps with '(ClientIp|ContentType) in list/.exec(
+    message,
+  );
+  if (ambiguous !== null) {
+    const variable = ambiguous[1] === 'ClientIp' ? 'conn.client_ip' : 'req.content_type';
+    return `${variable} in a list whose type is only known at runtime is ambiguous: write string(${variable}) in […]`;
+  }
+  return message;
 }

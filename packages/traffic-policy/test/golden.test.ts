@@ -64,6 +64,7 @@ const requestCase = z.strictObject({
   advance_ms: z.int().default(0),
   repeat: z.int().min(1).default(1).describe('send the request this many times; expectations apply to the last one'),
   client_ip: z.string().default('203.0.113.10'),
+  tls_version: z.string().optional().describe('the TLS version as the host reports it (Node: TLSv1.3)'),
   method: z.string().default('GET'),
   scheme: z.enum(['http', 'https']).default('https'),
   host: z.string().optional(),
@@ -202,7 +203,15 @@ describe('valid policies evaluate to the expected outcomes', () => {
               host: endpointUrl.hostname,
               type: testCase.endpoint.type,
             },
-            connection: { clientIp: request.client_ip, clientPort: 50000, serverIp: '127.0.0.1', serverPort: 443 },
+            connection: {
+              clientIp: request.client_ip,
+              clientPort: 50000,
+              serverIp: '127.0.0.1',
+              serverPort: 443,
+              ...(request.tls_version === undefined
+                ? {}
+                : { tls: { version: request.tls_version, cipherSuite: 'TLS_AES_128_GCM_SHA256', sni: '' } }),
+            },
             request: {
               method: request.method,
               scheme: request.scheme,

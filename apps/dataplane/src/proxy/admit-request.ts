@@ -83,6 +83,21 @@ const noHops: readonly Hop[] = [];
 /** Sockets whose on_tcp_connect phase already ran, per endpoint id (the phase runs once per connection). */
 const connectedSockets = new WeakMap<Socket, Set<string>>();
 
+/** When each connection was accepted (`conn.ts.start`); the traffic server records it (dataplane.ts). */
+const connectionStarts = new WeakMap<Socket, number>();
+
+/** Called by the traffic server for each accepted connection (HTTPS: once its TLS handshake completed). */
+export function recordConnectionStart(socket: Socket, atMs: number = Date.now()): void {
+  if (!connectionStarts.has(socket)) connectionStarts.set(socket, atMs);
+}
+
+/** A socket the server did not announce (a test's fake) starts at its first request. */
+function connectionStartOf(socket: Socket): number {
+  let started = connectionStarts.get(socket);
+  if (started === undefined) connectionStarts.set(socket, (started = Date.now()));
+  return started;
+}
+
 /**
  * Steps 1–4 of the request path (DESIGN.md §8), shared by the HTTP and the upgrade entry points, in the order they run
  * and why:
@@ -119,7 +134,18 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   const clientIp = deps.clientIps.clientIpOf(socket.remoteAddress, headers.get('x-forwarded-for'));
   // The URL as the client sent it: no port in Host means the scheme's default port from the client's point of view.
   const method = req.method ?? 'GET';
-  const request: RequestFacts = { method, scheme, host, port, path, query, headers, httpVersion: req.httpVersion };
+  const request: RequestFacts = {
+    method,
+    scheme,
+    host,
+    port,
+    path,
+    query,
+    headers,
+    httpVersion: req.httpVersion,
+    // `req.ts.header_received`: now, before any body is read or any policy runs.
+    receivedAtMs: Date.now(),
+  };
   const record = new RequestRecord(request, clientIp);
 
   const endpoint = routeByHost(config, host, scheme);
@@ -149,6 +175,7 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     serverIp: socket.localAddress ?? '',
     serverPort: socket.localPort ?? 0,
     ...(scheme === 'https' ? { tls: tlsFacts(socket as TLSSocket) } : {}),
+    startedAtMs: connectionStartOf(socket),
   };
   const admitted: AdmittedRequest<Body> = {
     config,

@@ -26,6 +26,8 @@ type PullResult = 'end' | 'enough' | 'over';
 export class RequestBody implements PolicyBodyReader {
   #state: 'untouched' | 'buffered' | 'streamed' | 'prefix' = 'untouched';
   #buffer: Buffer | undefined;
+  /** When the whole body had arrived (`req.ts.body_received`). */
+  #bufferedAtMs: number | undefined;
   /** What was read before the rest streams on (state `prefix`). */
   #prefix: Buffer[] = [];
   #prefixSize = 0;
@@ -133,6 +135,7 @@ export class RequestBody implements PolicyBodyReader {
     if (this.#state === 'streamed') return undefined;
     if (this.#state === 'buffered') {
       request.body = this.#buffer;
+      request.bodyReceivedAtMs = this.#bufferedAtMs;
       return this.#buffer!.length > this.limit ? Promise.resolve(this.#tooLarge()) : undefined;
     }
     const declared = this.declaredLength;
@@ -142,6 +145,8 @@ export class RequestBody implements PolicyBodyReader {
     return this.#pull(this.limit).then((pulled) => {
       if (pulled !== 'end') return this.#tooLarge();
       request.body = this.#buffer;
+      // `req.ts.body_received`: when the last byte arrived.
+      request.bodyReceivedAtMs = this.#bufferedAtMs;
       return undefined;
     });
   }
@@ -219,6 +224,7 @@ export class RequestBody implements PolicyBodyReader {
           this.#buffer = Buffer.concat(this.#prefix, this.#prefixSize);
           this.#prefix = [];
           this.#state = 'buffered';
+          this.#bufferedAtMs = Date.now();
         } else {
           this.req.pause();
           this.#state = 'prefix';
