@@ -30,7 +30,7 @@ describe('migrations (offline wasm schema engine)', () => {
     try {
       const first = runScript('db-migrate.mjs', [], url);
       expect(first).toMatch(
-        /^db:migrate: created database, applied 4 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion, \d{14}_endpoint_request_log_capture, \d{14}_request_log_caller\), seeded 4 built-in IP categories/,
+        /^db:migrate: created database, applied 5 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion, \d{14}_endpoint_request_log_capture, \d{14}_request_log_caller, \d{14}_request_log_client_inet\), seeded 4 built-in IP categories/,
       );
 
       const client = new pg.Client({ connectionString: url });
