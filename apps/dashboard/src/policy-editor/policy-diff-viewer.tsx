@@ -7,14 +7,22 @@ interface PolicyDiffViewerProps {
   modified: string;
   originalName: string;
   modifiedName: string;
+  /** CSS height of the comparison; smaller inside a dialog. */
+  height?: string;
 }
 
 /** Two policy versions side by side (read-only), changes highlighted. */
-export function PolicyDiffViewer({ original, modified, originalName, modifiedName }: PolicyDiffViewerProps) {
+export function PolicyDiffViewer({
+  original,
+  modified,
+  originalName,
+  modifiedName,
+  height = '60vh',
+}: PolicyDiffViewerProps) {
   return (
     <div data-testid="policy-diff" style={{ border: '1px solid var(--mantine-color-default-border)', borderRadius: 4 }}>
       <DiffEditor
-        height="60vh"
+        height={height}
         language="yaml"
         original={original}
         modified={modified}
