@@ -266,7 +266,6 @@ export function EndpointVersionsPage() {
                 modified={restoredText}
                 originalName={`${endpoint.id}-active-v${endpoint.policy_version ?? 0}`}
                 modifiedName={`${endpoint.id}-v${versionToRestore.version}`}
-                height="40vh"
               />
             </>
           ) : versionToRestore ? (

@@ -7,22 +7,14 @@ interface PolicyDiffViewerProps {
   modified: string;
   originalName: string;
   modifiedName: string;
-  /** CSS height of the comparison; smaller inside a dialog. */
-  height?: string;
 }
 
 /** Two policy versions side by side (read-only), changes highlighted. */
-export function PolicyDiffViewer({
-  original,
-  modified,
-  originalName,
-  modifiedName,
-  height = '60vh',
-}: PolicyDiffViewerProps) {
+export function PolicyDiffViewer({ original, modified, originalName, modifiedName }: PolicyDiffViewerProps) {
   return (
     <div data-testid="policy-diff" style={{ border: '1px solid var(--mantine-color-default-border)', borderRadius: 4 }}>
       <DiffEditor
-        height={height}
+        height="60vh"
         language="yaml"
         original={original}
         modified={modified}
