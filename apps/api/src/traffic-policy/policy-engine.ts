@@ -4,7 +4,7 @@ import {
   formatPath,
   parse,
   parseCidr,
-  parseIp,
+  parseClientIpFilter,
   policyDocumentJsonSchema,
   validatePolicy as validateWithEngine,
 } from '@gatehouse/traffic-policy';
@@ -45,20 +45,8 @@ export function isCidrOrAddress(value: string): boolean {
   return parseCidr(value) !== undefined;
 }
 
-/**
- * The request log's client filter (issue 19): an address matches itself; a CIDR or the leading octets of an IPv4
- * address (`160.79` = 160.79.0.0/16) match the range. Returns the range as a CIDR, the address as itself, or undefined
- * when the text is neither, so the filter is refused instead of silently matching nothing.
- */
-export function parseClientIpFilter(text: string): { address: string } | { range: string } | undefined {
-  if (parseIp(text) !== undefined) return { address: text };
-  if (text.includes('/')) return parseCidr(text) === undefined ? undefined : { range: text };
-  const octets = text.replace(/\.$/, '').split('.');
-  if (octets.length > 3 || !octets.every((octet) => /^(0|[1-9][0-9]{0,2})$/.test(octet) && Number(octet) <= 255)) {
-    return undefined;
-  }
-  return { range: `${[...octets, '0', '0', '0'].slice(0, 4).join('.')}/${octets.length * 8}` };
-}
+/** The request log's client filter, parsed the way the dashboard checks it (packages/traffic-policy ip.ts). */
+export { parseClientIpFilter };
 
 /** True when the address is inside the range (both as the engine parses them; an unparsable address is in none). */
 export function addressInRange(address: string, range: string): boolean {
