@@ -5,9 +5,15 @@ import type { RequestLog, RequestLogSummary } from '../api/request-logs.api';
 
 type Decision = NonNullable<RequestLogSummary['decision']>;
 
-/** "rule 2 “require-token”" or "rule 2 of on_http_request": which rule decided, as the list and drawer name it. */
-export function decidingRuleLabel(decision: Decision): string {
-  return `rule ${decision.rule_index + 1}${decision.rule_name ? ` “${decision.rule_name}”` : ` of ${decision.phase}`}`;
+/**
+ * What decided, as a list row says it: "deny · require-token (rule 2)", or "rate-limit · rule 3 of on_http_request"
+ * for a rule without a name.
+ */
+export function decisionRowLabel(decision: Decision): string {
+  const position = decision.rule_index + 1;
+  return decision.rule_name
+    ? `${decision.action} · ${decision.rule_name} (rule ${position})`
+    : `${decision.action} · rule ${position} of ${decision.phase}`;
 }
 
 /**

@@ -131,7 +131,7 @@ describe('Request log page', () => {
     });
     vi.stubGlobal('fetch', fetchStub);
     renderPage();
-    await screen.findByText('deny · rule 2 “require-token”');
+    await screen.findByText('deny · require-token (rule 2)');
     expect(screen.getByText('rate-limit · rule 3 of on_http_request')).toBeTruthy();
     expect(screen.getAllByText('tools/call · search')).toHaveLength(2);
     expect(screen.getByText('429 rate limited')).toBeTruthy();

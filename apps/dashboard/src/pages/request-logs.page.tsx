@@ -11,7 +11,7 @@ import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { callerLabel, RequestLogDetails, statusColor } from '../components/request-log-details';
-import { decidingRuleLabel, statusNote } from '../components/request-log-insights';
+import { decisionRowLabel, statusNote } from '../components/request-log-insights';
 import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { formatAbsoluteTime } from '../lib/format-time';
 
@@ -216,8 +216,8 @@ export function RequestLogsPage() {
             header: 'Decision',
             cell: (row) =>
               row.decision ? (
-                <Text size="sm" lineClamp={1} title={`${row.decision.action} by ${decidingRuleLabel(row.decision)}`}>
-                  {row.decision.action} · {decidingRuleLabel(row.decision)}
+                <Text size="sm" lineClamp={1} title={decisionRowLabel(row.decision)}>
+                  {decisionRowLabel(row.decision)}
                 </Text>
               ) : (
                 <Text size="sm" c="dimmed">
