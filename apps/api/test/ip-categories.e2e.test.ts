@@ -1,6 +1,7 @@
 import type { Agent } from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type CreateIpCategoryBody,
   IpCategoryListResponseSchema,
   IpCategoryResponseSchema,
   type PutIpCategoryBody,
@@ -64,6 +65,36 @@ describe('ip categories', () => {
     expect(
       bodyOf(audit, AuditEventListResponseSchema).audit_events.map((event: { kind: string }) => event.kind),
     ).toEqual(['ip_category.deleted', 'ip_category.updated', 'ip_category.created']);
+  });
+
+  it('creates with POST and refuses a taken name instead of replacing it (issue 19)', async () => {
+    const created = await editor
+      .post('/api/ip-categories')
+      .send({ name: 'com.example.office', cidrs: ['203.0.113.0/24'], description: 'HQ' } satisfies CreateIpCategoryBody)
+      .expect(201);
+    expect(created.body).toMatchObject({ name: 'com.example.office', cidrs: ['203.0.113.0/24'], description: 'HQ' });
+    const again = await editor
+      .post('/api/ip-categories')
+      .send({ name: 'com.example.office', cidrs: ['198.51.100.0/24'] } satisfies CreateIpCategoryBody)
+      .expect(409);
+    expect(errorOf(again).error_code).toBe('IP_CATEGORY_EXISTS');
+    expect(errorOf(again).message).toMatch(/com\.example\.office already exists/);
+    const builtin = await editor
+      .post('/api/ip-categories')
+      .send({ name: 'com.anthropic.api', cidrs: ['0.0.0.0/0'] } satisfies CreateIpCategoryBody)
+      .expect(409);
+    expect(errorOf(builtin).error_code).toBe('IP_CATEGORY_EXISTS');
+    const kept = await editor.get('/api/ip-categories/com.example.office').expect(200);
+    expect(bodyOf(kept, IpCategoryResponseSchema)).toMatchObject({ cidrs: ['203.0.113.0/24'], description: 'HQ' });
+    const audit = await editor.get('/api/audit-events?entity_id=com.example.office').expect(200);
+    expect(bodyOf(audit, AuditEventListResponseSchema).audit_events.map((event) => event.kind)).toEqual([
+      'ip_category.created',
+    ]);
+    const badCidr = await editor
+      .post('/api/ip-categories')
+      .send({ name: 'com.example.lab', cidrs: ['10.0.0.0/8', '10.0.0.0/33'] } satisfies CreateIpCategoryBody)
+      .expect(400);
+    expect(errorOf(badCidr).details.map((detail) => detail.path)).toEqual(['cidrs.1']);
   });
 
   it('keeps built-ins read-only', async () => {

@@ -172,7 +172,7 @@ describe('request logs', () => {
             kind === 5
               ? null
               : { phase: 'on_http_request', rule_index: kind, rule_name: `rule-${kind}`, action: actions[kind]! },
-          client_ip: index % 2 === 0 ? '160.79.104.10' : '203.0.113.7',
+          client_ip: index % 10 === 3 ? '2607:6bc0::10' : index % 2 === 0 ? '160.79.104.10' : '203.0.113.7',
           mcp:
             index % 8 === 0
               ? {
@@ -232,6 +232,16 @@ describe('request logs', () => {
       ['q=reports', (event) => event.path.toLowerCase().includes('reports')],
       ['q=API.EXAMPLE', (event) => event.host === 'api.example.com'],
       ['q=read_file', (event) => event.mcp?.tool.includes('read_file') ?? false],
+      // Issue 19: the MCP method is searched too, and CIDRs or leading octets filter by range.
+      ['q=tools%2Fcall', (event) => event.mcp?.method === 'tools/call'],
+      ['q=TOOLS/CALL', (event) => event.mcp?.method === 'tools/call'],
+      ['client_ip=160.79.104.0%2F21', (event) => event.client_ip === '160.79.104.10'],
+      ['client_ip=160.79', (event) => event.client_ip === '160.79.104.10'],
+      ['client_ip=203.0.113.', (event) => event.client_ip === '203.0.113.7'],
+      ['client_ip=2607%3A6bc0%3A%3A%2F48', (event) => event.client_ip === '2607:6bc0::10'],
+      ['client_ip=2607%3A6bc0%3A%3A10', (event) => event.client_ip === '2607:6bc0::10'],
+      ['client_ip=10.0.0.0%2F8', () => false],
+      ['client_ip=0.0.0.0%2F0', (event) => !event.client_ip.includes(':')],
       ['q=%25', () => false],
       ['tool=read_file', (event) => event.mcp?.tool === 'read_file'],
       ['tool=READ_FILE', () => false],
@@ -313,6 +323,11 @@ describe('request logs', () => {
         'caller=',
         'tool=',
         `caller=${'x'.repeat(1025)}`,
+        'client_ip=160.79.104.300',
+        'client_ip=160.79.104.10.5',
+        'client_ip=office',
+        'client_ip=10.0.0.0%2F33',
+        'client_ip=010.1',
       ]) {
         const response = await viewer.get(`/api/request-logs?${query}`).expect(400);
         expect(errorOf(response).error_code, query).toBe('VALIDATION_FAILED');
@@ -348,6 +363,29 @@ describe('request logs', () => {
           .map((log) => log.id)
           .sort(),
       ).toEqual(expected.map((event) => event.id).sort());
+    });
+
+    it('applies the client range and MCP method search to the live tail as the list does', async () => {
+      const filtered = await openStream('?client_ip=160.79&q=tools%2Fcall', { 'last-event-id': '0' });
+      const expected = dataset.filter(
+        (event) => event.client_ip === '160.79.104.10' && event.mcp?.method === 'tools/call',
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      await waitFor(() => filtered.events.length >= expected.length);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(
+        filtered
+          .dataOf()
+          .map((log) => log.id)
+          .sort(),
+      ).toEqual(expected.map((event) => event.id).sort());
+    });
+
+    it('says what a client filter may be when it is none of them', async () => {
+      const response = await viewer.get('/api/request-logs?client_ip=office').expect(400);
+      expect(errorOf(response).details).toEqual([
+        { path: 'client_ip', message: expect.stringMatching(/an IP address .* a CIDR .* leading octets/) as unknown },
+      ]);
     });
 
     it('applies the same filters to the live tail and replays from Last-Event-ID', async () => {

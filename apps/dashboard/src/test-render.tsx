@@ -64,3 +64,31 @@ export function stubFetch(handler: (request: Request) => Response | Promise<Resp
 export function jsonResponse(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
+
+/** Stands in for the browser's EventSource; tests push messages through the last one opened. */
+export class FakeEventSource {
+  static opened: FakeEventSource[] = [];
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  listeners = new Map<string, (message: MessageEvent<string>) => void>();
+  closed = false;
+  constructor(
+    readonly url: string,
+    readonly init?: EventSourceInit,
+  ) {
+    FakeEventSource.opened.push(this);
+  }
+  addEventListener(type: string, listener: (message: MessageEvent<string>) => void): void {
+    this.listeners.set(type, listener);
+  }
+  removeEventListener(type: string): void {
+    this.listeners.delete(type);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  /** What the API sends: `event: request_log`, one request per event. */
+  emit(data: unknown, type = 'request_log'): void {
+    this.listeners.get(type)?.(new MessageEvent(type, { data: JSON.stringify(data) }));
+  }
+}

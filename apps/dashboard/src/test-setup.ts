@@ -25,3 +25,7 @@ if (!('ResizeObserver' in window)) {
   }
   (window as unknown as { ResizeObserver: typeof ResizeObserverStub }).ResizeObserver = ResizeObserverStub;
 }
+if (!('fonts' in document)) {
+  // Textarea's autosize re-measures when web fonts finish loading; jsdom loads no fonts.
+  Object.defineProperty(document, 'fonts', { value: new EventTarget() });
+}

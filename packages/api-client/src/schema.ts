@@ -311,7 +311,11 @@ export type paths = {
     /** List IP categories */
     get: operations['listIpCategories'];
     put?: never;
-    post?: never;
+    /**
+     * Create a custom IP category
+     * @description Fails with 409 IP_CATEGORY_EXISTS when the name is taken; PUT /api/ip-categories/{name} replaces.
+     */
+    post: operations['createIpCategory'];
     delete?: never;
     options?: never;
     head?: never;
@@ -838,6 +842,12 @@ export type components = {
       created_at: string;
       /** Format: date-time */
       updated_at: string;
+    };
+    CreateIpCategoryBody: {
+      cidrs: string[];
+      /** @default  */
+      description?: string;
+      name: string;
     };
     PutIpCategoryBody: {
       cidrs: string[];
@@ -3175,6 +3185,57 @@ export interface operations {
       };
     };
   };
+  createIpCategory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateIpCategoryBody'];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['IpCategory'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description IP_CATEGORY_EXISTS */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   getIpCategory: {
     parameters: {
       query?: never;
@@ -3479,6 +3540,7 @@ export interface operations {
         /** @description Exact status (`404`) or class (`4xx`) */
         status?: string;
         method?: string;
+        /** @description The client address: an exact address, a CIDR, or the leading octets of an IPv4 address (`160.79` = 160.79.0.0/16) */
         client_ip?: string;
         /** @description The deciding action (`deny`, `rate-limit`, `forward-internal`, …) */
         action?: string;
@@ -3486,7 +3548,7 @@ export interface operations {
         from?: string;
         /** @description Exclusive upper bound of the request time (RFC 3339) */
         to?: string;
-        /** @description Case-insensitive substring of the path, the host or the MCP tool */
+        /** @description Case-insensitive substring of the path, the host, the MCP method (`tools/call`) or tool */
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;
@@ -3538,6 +3600,7 @@ export interface operations {
         /** @description Exact status (`404`) or class (`4xx`) */
         status?: string;
         method?: string;
+        /** @description The client address: an exact address, a CIDR, or the leading octets of an IPv4 address (`160.79` = 160.79.0.0/16) */
         client_ip?: string;
         /** @description The deciding action (`deny`, `rate-limit`, `forward-internal`, …) */
         action?: string;
@@ -3545,7 +3608,7 @@ export interface operations {
         from?: string;
         /** @description Exclusive upper bound of the request time (RFC 3339) */
         to?: string;
-        /** @description Case-insensitive substring of the path, the host or the MCP tool */
+        /** @description Case-insensitive substring of the path, the host, the MCP method (`tools/call`) or tool */
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;

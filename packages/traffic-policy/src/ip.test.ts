@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   cidrContains,
   compileCidrSet,
+  parseClientIpFilter,
   createIpCategoryIndex,
   inCidrRange,
   inCidrRanges,
@@ -497,5 +498,20 @@ describe('createIpCategoryIndex', () => {
     const empty = createIpCategoryIndex([]);
     expect(empty.size).toBe(0);
     expect(empty.categoriesOf('1.2.3.4')).toEqual([]);
+  });
+});
+
+describe('parseClientIpFilter (the request log client filter)', () => {
+  it('takes an address, a CIDR or leading IPv4 octets and refuses anything else', () => {
+    expect(parseClientIpFilter('160.79.104.10')).toEqual({ address: '160.79.104.10' });
+    expect(parseClientIpFilter('2607:6bc0::10')).toEqual({ address: '2607:6bc0::10' });
+    expect(parseClientIpFilter('160.79.104.0/21')).toEqual({ range: '160.79.104.0/21' });
+    expect(parseClientIpFilter('2607:6bc0::/48')).toEqual({ range: '2607:6bc0::/48' });
+    expect(parseClientIpFilter('160')).toEqual({ range: '160.0.0.0/8' });
+    expect(parseClientIpFilter('160.79')).toEqual({ range: '160.79.0.0/16' });
+    expect(parseClientIpFilter('203.0.113.')).toEqual({ range: '203.0.113.0/24' });
+    for (const bad of ['', 'office', '10.0.0.0/33', '160.79.104.300', '160.79.104.10.5', '010.1', '1..2', '160.79.']) {
+      expect(parseClientIpFilter(bad), bad).toEqual(bad === '160.79.' ? { range: '160.79.0.0/16' } : undefined);
+    }
   });
 });

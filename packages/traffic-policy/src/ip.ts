@@ -406,3 +406,19 @@ function groupAt(position: number, compressAt: number, gap: number): number {
   if (compressAt < 0 || position < compressAt) return groups[position]!;
   return position < compressAt + gap ? 0 : groups[position - gap]!;
 }
+
+/**
+ * A client filter of the request log (issue 19): an address matches itself; a CIDR or the leading octets of an IPv4
+ * address (`160.79` = 160.79.0.0/16, `203.0.113.` = 203.0.113.0/24) match the range. Undefined when the text is none of
+ * these, so a filter is refused with a message instead of silently matching nothing. The API and the dashboard both
+ * use this one rule.
+ */
+export function parseClientIpFilter(text: string): { address: string } | { range: string } | undefined {
+  if (parseIp(text) !== undefined) return { address: text };
+  if (text.includes('/')) return parseCidr(text) === undefined ? undefined : { range: text };
+  const octets = (text.endsWith('.') ? text.slice(0, -1) : text).split('.');
+  if (octets.length > 3 || !octets.every((octet) => /^(0|[1-9][0-9]{0,2})$/.test(octet) && Number(octet) <= 255)) {
+    return undefined;
+  }
+  return { range: `${[...octets, '0', '0', '0'].slice(0, 4).join('.')}/${octets.length * 8}` };
+}

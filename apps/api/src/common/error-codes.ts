@@ -33,6 +33,8 @@ export const ErrorCode = {
   IP_CATEGORY_NOT_FOUND: 'IP_CATEGORY_NOT_FOUND',
   /** Built-in IP categories are read-only. */
   IP_CATEGORY_BUILTIN: 'IP_CATEGORY_BUILTIN',
+  /** POST /api/ip-categories with a name that is taken (custom or built-in); PUT replaces on purpose. */
+  IP_CATEGORY_EXISTS: 'IP_CATEGORY_EXISTS',
   USER_NOT_FOUND: 'USER_NOT_FOUND',
   /** Another user already has this email. */
   USER_EMAIL_TAKEN: 'USER_EMAIL_TAKEN',
@@ -107,6 +109,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.ENDPOINT_URL_TAKEN:
     case ErrorCode.POLICY_VERSION_CONFLICT:
     case ErrorCode.USER_EMAIL_TAKEN:
+    case ErrorCode.IP_CATEGORY_EXISTS:
     case ErrorCode.LAST_ADMIN:
     case ErrorCode.SETUP_ALREADY_DONE:
     case ErrorCode.CONFLICT:

@@ -1,5 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -11,6 +13,8 @@ import type { RequestContext } from '../auth/actor';
 import { Context, RequireRole } from '../auth/auth.decorators';
 import { ErrorResponseSchema } from '@gatehouse/contracts';
 import {
+  CreateIpCategoryBodySchema,
+  type CreateIpCategoryInput,
   IpCategoryListResponseSchema,
   type IpCategoryListResponse,
   IpCategoryNameSchema,
@@ -46,6 +50,21 @@ export class IpCategoriesController {
   @ApiNotFoundResponse({ description: 'IP_CATEGORY_NOT_FOUND', standardSchema: ErrorResponseSchema })
   getIpCategory(@Param('name') name: string): Promise<IpCategoryResponse> {
     return this.categories.getIpCategory(name);
+  }
+
+  @ApiOperation({
+    summary: 'Create a custom IP category',
+    description: 'Fails with 409 IP_CATEGORY_EXISTS when the name is taken; PUT /api/ip-categories/{name} replaces.',
+  })
+  @Post()
+  @RequireRole('editor')
+  @ApiCreatedResponse({ description: 'Created', standardSchema: IpCategoryResponseSchema })
+  @ApiConflictResponse({ description: 'IP_CATEGORY_EXISTS', standardSchema: ErrorResponseSchema })
+  createIpCategory(
+    @Context() context: RequestContext,
+    @Body({ schema: CreateIpCategoryBodySchema }) body: CreateIpCategoryInput,
+  ): Promise<IpCategoryResponse> {
+    return this.categories.createIpCategory(context, body);
   }
 
   @ApiOperation({ summary: 'Create or replace a custom IP category' })

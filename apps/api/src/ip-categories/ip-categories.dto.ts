@@ -15,6 +15,13 @@ export const PutIpCategoryBodySchema = z
   })
   .meta({ id: 'PutIpCategoryBody' });
 export type PutIpCategoryBody = z.input<typeof PutIpCategoryBodySchema>;
+
+/** POST creates only: the name travels in the body and a taken name is a 409, never a replacement. */
+export const CreateIpCategoryBodySchema = PutIpCategoryBodySchema.extend({ name: IpCategoryNameSchema }).meta({
+  id: 'CreateIpCategoryBody',
+});
+export type CreateIpCategoryBody = z.input<typeof CreateIpCategoryBodySchema>;
+export type CreateIpCategoryInput = z.output<typeof CreateIpCategoryBodySchema>;
 export type PutIpCategoryInput = z.output<typeof PutIpCategoryBodySchema>;
 
 export const IpCategoryResponseSchema = z

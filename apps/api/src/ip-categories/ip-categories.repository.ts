@@ -25,6 +25,42 @@ export class IpCategoriesRepository {
     return this.prisma.ipCategory.findUnique({ where: { name } });
   }
 
+  /**
+   * Creates a custom category; a taken name (custom or built-in) is IP_CATEGORY_EXISTS. The insert skips on conflict (ON
+   * CONFLICT DO NOTHING) instead of checking first, so two creates racing for one name cannot both win.
+   */
+  async createIpCategory(
+    context: RequestContext,
+    name: string,
+    fields: { cidrs: string[]; description: string },
+  ): Promise<IpCategory> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.ipCategory.createMany({
+        data: [{ name, ...fields, builtin: false }],
+        skipDuplicates: true,
+      });
+      if (count === 0) {
+        throw new AppError(
+          ErrorCode.IP_CATEGORY_EXISTS,
+          `An IP category named ${name} already exists; edit it, or choose another name`,
+        );
+      }
+      const category = await tx.ipCategory.findUniqueOrThrow({ where: { name } });
+      await this.auditEvents.insertAuditEvent(tx, context, {
+        kind: 'ip_category.created',
+        entityId: name,
+        before: null,
+        after: presentIpCategory(category),
+      });
+      await this.outbox.appendConfigChange(tx, {
+        kind: 'ip_category.upserted',
+        entityId: name,
+        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
+      });
+      return category;
+    });
+  }
+
   /** Creates or replaces a (non-built-in) category. */
   async putIpCategory(
     context: RequestContext,

@@ -3,7 +3,12 @@ import type { RequestContext } from '../auth/actor';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
-import type { IpCategoryListResponse, IpCategoryResponse, PutIpCategoryInput } from './ip-categories.dto';
+import type {
+  CreateIpCategoryInput,
+  IpCategoryListResponse,
+  IpCategoryResponse,
+  PutIpCategoryInput,
+} from './ip-categories.dto';
 import { presentIpCategory } from './ip-categories.presenter';
 import { IpCategoriesRepository } from './ip-categories.repository';
 
@@ -22,6 +27,15 @@ export class IpCategoriesService {
   async getIpCategory(name: string): Promise<IpCategoryResponse> {
     const category = await this.categories.findIpCategory(name);
     if (!category) throw new AppError(ErrorCode.IP_CATEGORY_NOT_FOUND, `No IP category ${name}`);
+    return presentIpCategory(category);
+  }
+
+  async createIpCategory(context: RequestContext, body: CreateIpCategoryInput): Promise<IpCategoryResponse> {
+    const category = await this.categories.createIpCategory(context, body.name, {
+      cidrs: [...new Set(body.cidrs)],
+      description: body.description,
+    });
+    await this.publisher.publishAfterCommit();
     return presentIpCategory(category);
   }
 

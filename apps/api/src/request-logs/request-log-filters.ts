@@ -1,6 +1,7 @@
 import { callerIdentifiers } from '@gatehouse/contracts';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
+import { addressInRange, parseClientIpFilter } from '../traffic-policy/policy-engine';
 import type { RequestLogFiltersQuery, RequestLogSummary } from './request-logs.dto';
 
 /** The parsed filters. The repository turns them into SQL; the live tail applies the same rules in memory. */
@@ -9,11 +10,12 @@ export interface RequestLogFilters {
   /** Inclusive range: `404` → [404, 404], `4xx` → [400, 499]. */
   status?: { min: number; max: number };
   method?: string;
-  clientIp?: string;
+  /** An exact address, or a range (CIDR; leading IPv4 octets arrive here as their CIDR). */
+  clientIp?: { address: string } | { range: string };
   action?: string;
   from?: Date;
   to?: Date;
-  /** Lower-cased substring of path, host or MCP tool. */
+  /** Lower-cased substring of path, host, MCP method or MCP tool. */
   q?: string;
   /** Exact MCP tool name. */
   tool?: string;
@@ -37,7 +39,16 @@ export function parseRequestLogFilters(query: RequestLogFiltersQuery): RequestLo
       : { min: Number(text), max: Number(text) };
   }
   if (query.method !== undefined) filters.method = query.method.toUpperCase();
-  if (query.client_ip !== undefined) filters.clientIp = query.client_ip;
+  if (query.client_ip !== undefined) {
+    const clientIp = parseClientIpFilter(query.client_ip);
+    // The query schema already refused anything else; this keeps the type honest.
+    if (clientIp === undefined) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, 'The request is invalid', [
+        { path: 'client_ip', message: 'an IP address, a CIDR or the leading octets of an IPv4 address' },
+      ]);
+    }
+    filters.clientIp = clientIp;
+  }
   if (query.action !== undefined) filters.action = query.action;
   if (query.from !== undefined) filters.from = new Date(query.from);
   if (query.to !== undefined) filters.to = new Date(query.to);
@@ -54,7 +65,13 @@ export function matchesRequestLogFilters(log: RequestLogSummary, filters: Reques
     return false;
   }
   if (filters.method !== undefined && log.method !== filters.method) return false;
-  if (filters.clientIp !== undefined && log.client_ip !== filters.clientIp) return false;
+  if (filters.clientIp !== undefined) {
+    const inside =
+      'address' in filters.clientIp
+        ? log.client_ip === filters.clientIp.address
+        : addressInRange(log.client_ip, filters.clientIp.range);
+    if (!inside) return false;
+  }
   if (filters.action !== undefined && log.decision?.action !== filters.action) return false;
   const time = Date.parse(log.timestamp);
   if (filters.from !== undefined && time < filters.from.getTime()) return false;
@@ -66,6 +83,7 @@ export function matchesRequestLogFilters(log: RequestLogSummary, filters: Reques
     const found =
       log.path.toLowerCase().includes(q) ||
       log.host.toLowerCase().includes(q) ||
+      (log.mcp?.method.toLowerCase().includes(q) ?? false) ||
       (log.mcp?.tool.toLowerCase().includes(q) ?? false);
     if (!found) return false;
   }

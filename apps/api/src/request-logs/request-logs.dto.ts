@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../common/pagination';
+import { parseClientIpFilter } from '../traffic-policy/policy-engine';
 
 const Timestamp = z.iso.datetime({ offset: true });
 
@@ -15,7 +16,21 @@ export const RequestLogFiltersQuerySchema = z.object({
     .string()
     .regex(/^[A-Za-z]{1,32}$/, 'an HTTP method')
     .optional(),
-  client_ip: z.string().min(1).max(64).optional(),
+  client_ip: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .refine(
+      (text) => parseClientIpFilter(text) !== undefined,
+      'an IP address (160.79.104.10), a CIDR (160.79.104.0/21, 2607:6bc0::/48) or the leading octets of an IPv4 address (160.79)',
+    )
+    .optional()
+    .meta({
+      description:
+        'The client address: an exact address, a CIDR, or the leading octets of an IPv4 address (`160.79` = 160.79.0.0/16)',
+      example: '160.79.104.0/21',
+    }),
   action: z
     .string()
     .min(1)
@@ -29,7 +44,7 @@ export const RequestLogFiltersQuerySchema = z.object({
     .min(1)
     .max(200)
     .optional()
-    .meta({ description: 'Case-insensitive substring of the path, the host or the MCP tool' }),
+    .meta({ description: 'Case-insensitive substring of the path, the host, the MCP method (`tools/call`) or tool' }),
   tool: z
     .string()
     .min(1)

@@ -151,7 +151,15 @@ function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
     );
   }
   if (filters.method !== undefined) conditions.push(Prisma.sql`method = ${filters.method}`);
-  if (filters.clientIp !== undefined) conditions.push(Prisma.sql`client_ip = ${filters.clientIp}`);
+  if (filters.clientIp !== undefined) {
+    // An address walks the (client_ip, timestamp) index; a range compares as inet (the guarded cast of migration
+    // request_log_client_inet: a stored value that is not an address matches no range instead of failing the query).
+    conditions.push(
+      'address' in filters.clientIp
+        ? Prisma.sql`client_ip = ${filters.clientIp.address}`
+        : Prisma.sql`request_log_client_inet(client_ip) <<= ${filters.clientIp.range}::inet`,
+    );
+  }
   if (filters.action !== undefined) conditions.push(Prisma.sql`decision_action = ${filters.action}`);
   if (filters.from !== undefined) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
   if (filters.to !== undefined) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
@@ -160,7 +168,9 @@ function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
   if (filters.caller !== undefined) conditions.push(Prisma.sql`caller_ids @> ARRAY[${filters.caller}]::text[]`);
   if (filters.q !== undefined) {
     const pattern = `%${escapeLike(filters.q)}%`;
-    conditions.push(Prisma.sql`(path ILIKE ${pattern} OR host ILIKE ${pattern} OR mcp_tool ILIKE ${pattern})`);
+    conditions.push(
+      Prisma.sql`(path ILIKE ${pattern} OR host ILIKE ${pattern} OR mcp_tool ILIKE ${pattern} OR mcp->>'method' ILIKE ${pattern})`,
+    );
   }
   return conditions;
 }

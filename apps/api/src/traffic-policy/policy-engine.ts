@@ -1,8 +1,10 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
 import {
+  compileCidrSet,
   formatPath,
   parse,
   parseCidr,
+  parseClientIpFilter,
   policyDocumentJsonSchema,
   validatePolicy as validateWithEngine,
 } from '@gatehouse/traffic-policy';
@@ -41,6 +43,14 @@ export const policyJsonSchema: Record<string, unknown> = policyDocumentJsonSchem
  */
 export function isCidrOrAddress(value: string): boolean {
   return parseCidr(value) !== undefined;
+}
+
+/** The request log's client filter, parsed the way the dashboard checks it (packages/traffic-policy ip.ts). */
+export { parseClientIpFilter };
+
+/** True when the address is inside the range (both as the engine parses them; an unparsable address is in none). */
+export function addressInRange(address: string, range: string): boolean {
+  return compileCidrSet([range]).contains(address);
 }
 
 /** A URL the gateway fetches at request time on a policy's behalf (jwt-validation JWKS), with where it is written. */

@@ -5,6 +5,7 @@ import { apiClient } from './request-client';
 
 export type IpCategory = components['schemas']['IpCategory'];
 export type PutIpCategoryBody = components['schemas']['PutIpCategoryBody'];
+export type CreateIpCategoryBody = components['schemas']['CreateIpCategoryBody'];
 
 export const ipCategoryQueries = {
   list: () =>
@@ -15,7 +16,16 @@ export const ipCategoryQueries = {
     }),
 };
 
-/** Creates or replaces a custom category (built-ins are read-only). */
+/** Creates a custom category; a taken name fails with 409 IP_CATEGORY_EXISTS instead of replacing it. */
+export function useCreateIpCategoryMutation() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateIpCategoryBody) => unwrap(apiClient.POST('/api/ip-categories', { body })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ipCategoryKeys.all }),
+  });
+}
+
+/** Replaces a custom category (built-ins are read-only); the edit dialog uses it. */
 export function usePutIpCategoryMutation() {
   const queryClient = useQueryClient();
   return useMutation({

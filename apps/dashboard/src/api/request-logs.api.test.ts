@@ -1,34 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeEventSource } from '../test-render';
 import { useRequestLogTail, type RequestLogSummary } from './request-logs.api';
-
-/** Stands in for the browser's EventSource; tests push messages through the last one opened. */
-class FakeEventSource {
-  static opened: FakeEventSource[] = [];
-  onopen: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  listeners = new Map<string, (message: MessageEvent<string>) => void>();
-  closed = false;
-  constructor(
-    readonly url: string,
-    readonly init?: EventSourceInit,
-  ) {
-    FakeEventSource.opened.push(this);
-  }
-  addEventListener(type: string, listener: (message: MessageEvent<string>) => void): void {
-    this.listeners.set(type, listener);
-  }
-  removeEventListener(type: string): void {
-    this.listeners.delete(type);
-  }
-  close(): void {
-    this.closed = true;
-  }
-  /** What the API sends: `event: request_log`, one request per event. */
-  emit(data: unknown, type = 'request_log'): void {
-    this.listeners.get(type)?.(new MessageEvent(type, { data: JSON.stringify(data) }));
-  }
-}
 
 function requestLog(id: string): RequestLogSummary {
   return { id, timestamp: '2026-11-24T09:00:00Z', method: 'GET', path: '/', status: 200 } as RequestLogSummary;
@@ -46,7 +19,7 @@ describe('useRequestLogTail', () => {
     expect(FakeEventSource.opened).toHaveLength(0);
   });
 
-  it('streams request_log events with the filters and cookies, newest first, without duplicates, and closes when off', () => {
+  it('streams request_log events with the filters and cookies, newest first, without duplicates; off closes the stream and keeps the rows until cleared', () => {
     vi.stubGlobal('EventSource', FakeEventSource);
     const filters = { endpoint_id: 'ep_1', status: '429' };
     const { result, rerender } = renderHook(({ enabled }) => useRequestLogTail(enabled, filters), {
@@ -66,7 +39,22 @@ describe('useRequestLogTail', () => {
 
     rerender({ enabled: false });
     expect(source.closed).toBe(true);
-    expect(result.current.rows).toEqual([]);
     expect(result.current.connected).toBe(false);
+    // Kept: the list has not fetched them yet (issue 19); the page clears them once it has.
+    expect(result.current.rows.map((row) => row.id)).toEqual(['req_2', 'req_1']);
+    act(() => result.current.clear());
+    expect(result.current.rows).toEqual([]);
+  });
+
+  it('starts over with no rows when the filters change', () => {
+    vi.stubGlobal('EventSource', FakeEventSource);
+    const { result, rerender } = renderHook(({ status }) => useRequestLogTail(true, { status }), {
+      initialProps: { status: '429' },
+    });
+    act(() => FakeEventSource.opened[0]!.emit(requestLog('req_1')));
+    expect(result.current.rows).toHaveLength(1);
+    rerender({ status: '5xx' });
+    expect(result.current.rows).toEqual([]);
+    expect(FakeEventSource.opened[1]!.url).toBe('/api/request-logs/stream?status=5xx');
   });
 });

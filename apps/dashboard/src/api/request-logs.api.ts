@@ -1,5 +1,5 @@
 import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { cursorOf, unwrap, type components } from '@gatehouse/api-client';
 import { requestLogKeys, type RequestLogFilters } from './query-keys';
 import { apiClient } from './request-client';
@@ -66,17 +66,24 @@ export const maximumTailedRows = 500;
  * The live tail: while enabled, requests arriving on the Server-Sent Events stream, newest first, without duplicates,
  * capped at the most recent `maximumTailedRows`. EventSource reconnects by itself and sends Last-Event-ID, so the
  * API replays what a dropped connection missed.
+ *
+ * Turning the tail off closes the stream but keeps its rows: they are requests the list query has not fetched yet,
+ * and dropping them at once showed the older cached list (or "No requests yet") while they existed (issue 19). The
+ * page calls `clear` once the list has been fetched again. Other filters start over with no rows.
  */
 export function useRequestLogTail(
   enabled: boolean,
   filters: RequestLogFilters,
-): { rows: RequestLogSummary[]; connected: boolean } {
+): { rows: RequestLogSummary[]; connected: boolean; clear: () => void } {
   const [rows, setRows] = useState<RequestLogSummary[]>([]);
   const [connected, setConnected] = useState(false);
   // Keyed by the URL, not the filters object, so an equal filter set never reopens the stream.
-  const streamUrl = enabled ? requestLogStreamUrl(filters) : null;
+  const filtersUrl = requestLogStreamUrl(filters);
+  const streamUrl = enabled ? filtersUrl : null;
   useEffect(() => {
     setRows((current) => (current.length === 0 ? current : []));
+  }, [filtersUrl]);
+  useEffect(() => {
     if (!streamUrl) return;
     const source = new EventSource(streamUrl, { withCredentials: true });
     const receive = (message: MessageEvent<string>) => {
@@ -95,5 +102,6 @@ export function useRequestLogTail(
       setConnected(false);
     };
   }, [streamUrl]);
-  return { rows, connected };
+  const clear = useCallback(() => setRows((current) => (current.length === 0 ? current : [])), []);
+  return { rows, connected, clear };
 }

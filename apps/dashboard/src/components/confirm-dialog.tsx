@@ -1,4 +1,4 @@
-import { Button, Group, Modal, Stack, Text } from '@mantine/core';
+import { Button, Group, Modal, Stack, Text, type ModalProps } from '@mantine/core';
 import type { ReactNode } from 'react';
 
 interface ConfirmDialogProps {
@@ -10,6 +10,8 @@ interface ConfirmDialogProps {
   busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
+  /** Wider for a question that shows what it changes (the restore dialog's diff). */
+  size?: ModalProps['size'];
 }
 
 /** A yes/no question before something that cannot be taken back. The safe choice has the focus. */
@@ -22,9 +24,10 @@ export function ConfirmDialog({
   busy = false,
   onConfirm,
   onCancel,
+  size,
 }: ConfirmDialogProps) {
   return (
-    <Modal opened={opened} onClose={onCancel} title={<Text fw={600}>{title}</Text>} centered>
+    <Modal opened={opened} onClose={onCancel} title={<Text fw={600}>{title}</Text>} centered size={size}>
       <Stack>
         {typeof children === 'string' ? <Text size="sm">{children}</Text> : children}
         <Group justify="flex-end">

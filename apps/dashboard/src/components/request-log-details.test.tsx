@@ -1,7 +1,11 @@
 import { MantineProvider } from '@mantine/core';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render, screen } from '@testing-library/react';
+import type { ReactNode } from 'react';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it } from 'vitest';
+import type { PolicyVersion } from '../api/policy-versions.api';
+import { policyVersionKeys } from '../api/query-keys';
 import { parseTailMessage, type RequestLog, type RequestLogSummary } from '../api/request-logs.api';
 import { callerLabel, RequestLogDetails } from './request-log-details';
 
@@ -66,13 +70,52 @@ const deniedRequestDetail: RequestLog = {
   response_body: null,
 };
 
-function renderDetails(detail: RequestLog | undefined) {
-  render(
+/** Version 2 of ep_1, the policy that decided: already fetched, as the drawer finds it after the first look. */
+const decidingPolicy: PolicyVersion = {
+  endpoint_id: 'ep_1',
+  version: 2,
+  uri: '/api/endpoints/ep_1/policy-versions/2',
+  traffic_policy: `on_http_request:
+  - name: Allow only Anthropic
+    expressions: ["!('com.anthropic.api' in conn.client_ip.categories)"]
+    actions:
+      - type: deny
+        config: { status_code: 403 }
+  - name: Require an Authorization header
+    expressions: ["!('authorization' in req.headers)"]
+    actions:
+      - type: deny
+        config: { status_code: 401 }
+  - name: Limit
+    actions:
+      - type: rate-limit
+        config: { capacity: 1, rate: 1m, bucket_key: [conn.client_ip] }
+`,
+  message: '',
+  sha256: '0'.repeat(64),
+  created_by: 'admin@example.com',
+  created_at: '2026-11-24T09:00:00.000Z',
+  restored_from: null,
+  active: true,
+};
+
+function Providers({ children }: { children: ReactNode }) {
+  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  queryClient.setQueryData(policyVersionKeys.detail('ep_1', 2), decidingPolicy);
+  return (
     <MantineProvider>
-      <MemoryRouter>
-        <RequestLogDetails summary={deniedRequest} detail={detail} />
-      </MemoryRouter>
-    </MantineProvider>,
+      <QueryClientProvider client={queryClient}>
+        <MemoryRouter>{children}</MemoryRouter>
+      </QueryClientProvider>
+    </MantineProvider>
+  );
+}
+
+function renderDetails(detail: RequestLog | undefined, summary: RequestLogSummary = deniedRequest) {
+  render(
+    <Providers>
+      <RequestLogDetails summary={summary} detail={detail} />
+    </Providers>,
   );
 }
 
@@ -99,7 +142,10 @@ describe('RequestLogDetails', () => {
     expect(screen.getByRole('heading', { name: 'Request headers' })).toBeTruthy();
     expect(screen.getByText(/"x-tag": \[/)).toBeTruthy();
     expect(screen.getByRole('heading', { name: 'Request body' })).toBeTruthy();
-    expect(screen.getByText('{"jsonrpc":"2.0","method":"tools/call"}')).toBeTruthy();
+    // JSON is pretty-printed to be read; other bodies are shown as they came.
+    expect(document.querySelector('[data-format=json]')?.textContent).toBe(
+      '{\n  "jsonrpc": "2.0",\n  "method": "tools/call"\n}',
+    );
     expect(screen.getByRole('heading', { name: 'Response body' })).toBeTruthy();
     expect(screen.getByText('Authorization required')).toBeTruthy();
   });
@@ -123,19 +169,65 @@ describe('RequestLogDetails', () => {
       basic_auth_user: null,
       credential_fingerprint: 'sha256:0123456789abcdef',
     };
-    render(
-      <MantineProvider>
-        <MemoryRouter>
-          <RequestLogDetails summary={{ ...deniedRequest, caller }} detail={{ ...deniedRequestDetail, caller }} />
-        </MemoryRouter>
-      </MantineProvider>,
-    );
+    renderDetails({ ...deniedRequestDetail, caller }, { ...deniedRequest, caller });
     const facts = screen.getByTestId('request-log-caller').textContent ?? '';
     expect(facts).toContain('subject user-42');
     expect(facts).toContain('client claude');
     expect(facts).toContain('issuer https://auth.example.com');
     expect(facts).toContain('credential fingerprint sha256:0123456789abcdef');
     expect(facts).not.toContain('basic-auth user');
+  });
+
+  it("shows the deciding rule's expression and why the client is outside the category it tests (issue 19)", () => {
+    const outsider: RequestLogSummary = {
+      ...deniedRequest,
+      status: 403,
+      client_ip: '203.0.113.7',
+      client_ip_categories: [],
+      decision: { phase: 'on_http_request', rule_index: 0, rule_name: 'Allow only Anthropic', action: 'deny' },
+    };
+    renderDetails(undefined, outsider);
+    expect(screen.getByTestId('request-log-rule-expression').textContent).toContain(
+      "!('com.anthropic.api' in conn.client_ip.categories)",
+    );
+    expect(screen.getByTestId('request-log-category-finding').textContent).toBe(
+      '203.0.113.7 is not in the IP category com.anthropic.api (it is in no category).',
+    );
+  });
+
+  it('labels a 429 as a rate limit, not as a gateway error (issue 19)', () => {
+    const limited: RequestLogSummary = {
+      ...deniedRequest,
+      status: 429,
+      error_code: 'RATE_LIMITED',
+      decision: { phase: 'on_http_request', rule_index: 2, rule_name: 'Limit', action: 'rate-limit' },
+    };
+    renderDetails(undefined, limited);
+    const outcome = screen.getByTestId('request-log-outcome').textContent ?? '';
+    expect(outcome).toContain('Rate limited');
+    expect(outcome).not.toContain('Gateway error');
+    expect(screen.getByText('429 rate limited')).toBeTruthy();
+  });
+
+  it('still calls an upstream failure a gateway error', () => {
+    renderDetails(undefined, { ...deniedRequest, status: 502, error_code: 'UPSTREAM_UNAVAILABLE', decision: null });
+    expect(screen.getByTestId('request-log-outcome').textContent).toMatch(/^Gateway error UPSTREAM_UNAVAILABLE — /);
+  });
+
+  it('offers the request as a curl command with what was captured', () => {
+    renderDetails(
+      {
+        ...deniedRequestDetail,
+        query: 'a=1',
+        request_headers: { 'content-type': 'application/json', host: 'mcp.example.com' },
+        request_body: `{"q":"it's"}`,
+      },
+      { ...deniedRequest, query: 'a=1' },
+    );
+    expect(screen.getByTestId('request-log-curl').textContent).toBe(
+      `curl \\\n  -X POST \\\n  'https://mcp.example.com/mcp?a=1' \\\n  -H 'content-type: application/json' \\\n  --data-raw '{"q":"it'\\''s"}'`,
+    );
+    expect(screen.getByRole('button', { name: 'Copy as curl' })).toBeTruthy();
   });
 
   it('shows the matched rules while the full trace loads', () => {

@@ -1,12 +1,38 @@
-import { Anchor, Badge, Code, Divider, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import {
+  Anchor,
+  Badge,
+  Button,
+  Code,
+  CopyButton,
+  Divider,
+  Group,
+  Loader,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core';
+import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
+import { policyVersionQueries } from '../api/policy-versions.api';
 import type { RequestLog, RequestLogSummary } from '../api/request-logs.api';
 import { formatAbsoluteTime } from '../lib/format-time';
 import { paths } from '../paths';
+import {
+  categoryFindings,
+  curlCommand,
+  describeErrorCode,
+  formatBody,
+  ruleExpressions,
+  statusNote,
+} from './request-log-insights';
 
 export function statusColor(status: number): string {
   if (status >= 500) return 'red';
+  // A rate limit is the policy working, not a failure: its own color, apart from refusals.
+  if (status === 429) return 'yellow';
   if (status >= 400) return 'orange';
   if (status >= 300) return 'blue';
   return 'green';
@@ -53,6 +79,20 @@ function DetailRow({ label, children }: { label: string; children: ReactNode }) 
   );
 }
 
+/** A captured body, JSON pretty-printed so it can be read. */
+function BodyBlock({ body }: { body: string }) {
+  const formatted = formatBody(body);
+  return (
+    <Code
+      block
+      data-format={formatted.json ? 'json' : 'text'}
+      style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+    >
+      {formatted.text}
+    </Code>
+  );
+}
+
 function ruleLabel(rule: { phase: string; rule_index: number; rule_name: string | null }): string {
   return `${rule.phase} #${rule.rule_index + 1}${rule.rule_name ? ` ${rule.rule_name}` : ''}`;
 }
@@ -67,6 +107,28 @@ interface RequestLogDetailsProps {
 /** Everything known about one proxied request, the decision first: which rule and action answered it. */
 export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
   const decision = summary.decision;
+  // The deciding rule's text comes from the policy version that decided (versions never change).
+  const policyVersion = useQuery({
+    ...policyVersionQueries.detail(summary.endpoint_id ?? '', summary.policy_version ?? 1),
+    enabled: decision !== null && summary.endpoint_id !== null && summary.policy_version !== null,
+  });
+  const decidedHere =
+    detail === undefined ||
+    detail.trace.some(
+      (trace) =>
+        decision !== null &&
+        trace.endpoint_id === summary.endpoint_id &&
+        trace.phase === decision.phase &&
+        trace.rule_index === decision.rule_index,
+    );
+  const expressions =
+    decision && policyVersion.data && decidedHere
+      ? ruleExpressions(policyVersion.data.traffic_policy, decision.phase, decision.rule_index)
+      : null;
+  const findings = expressions ? categoryFindings(expressions, summary.client_ip_categories) : [];
+  const errorDescription = summary.error_code ? describeErrorCode(summary.error_code) : null;
+  const note = statusNote(summary.status);
+  const curl = curlCommand(summary, detail);
   const versionLink =
     summary.endpoint_id && summary.policy_version !== null ? (
       <Anchor component={Link} to={paths.endpointVersions(summary.endpoint_id)}>
@@ -77,8 +139,9 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
   return (
     <Stack gap="md" data-testid="request-log-details">
       <Group gap="xs">
-        <Badge color={statusColor(summary.status)} variant="light" size="lg">
+        <Badge color={statusColor(summary.status)} variant="light" size="lg" tt="none">
           {summary.status}
+          {note ? ` ${note}` : ''}
         </Badge>
         <Text ff="monospace" fw={600}>
           {summary.method} {summary.path}
@@ -104,9 +167,53 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
             No rule answered{summary.forwarded_to ? `; the request was forwarded to ${summary.forwarded_to}` : ''}.
           </Text>
         )}
-        {summary.error_code ? (
-          <Text size="sm" c="red">
-            Gateway error <Code>{summary.error_code}</Code>
+        {decision && expressions !== null ? (
+          <Stack gap={4} data-testid="request-log-rule-expression">
+            {expressions.length === 0 ? (
+              <Text size="sm" c="dimmed">
+                The rule has no expressions: it applies to every request.
+              </Text>
+            ) : (
+              <>
+                <Text size="sm" c="dimmed">
+                  {expressions.length === 1 ? 'Its expression' : 'Its expressions (all must be true)'}
+                </Text>
+                {expressions.map((expression) => (
+                  <Code block key={expression}>
+                    {expression}
+                  </Code>
+                ))}
+              </>
+            )}
+            {findings.map((finding) => (
+              <Text size="sm" key={finding.category} data-testid="request-log-category-finding">
+                <Code>{summary.client_ip}</Code> is {finding.inside ? 'in' : 'not in'} the IP category{' '}
+                <Code>{finding.category}</Code>
+                {finding.inside
+                  ? '.'
+                  : summary.client_ip_categories.length > 0
+                    ? ` (its categories: ${summary.client_ip_categories.join(', ')}).`
+                    : ' (it is in no category).'}
+              </Text>
+            ))}
+          </Stack>
+        ) : null}
+        {errorDescription ? (
+          <Text
+            component="div"
+            size="sm"
+            c={errorDescription.kind === 'gateway' ? 'red' : undefined}
+            data-testid="request-log-outcome"
+          >
+            {errorDescription.kind === 'policy' ? (
+              <Badge color={statusColor(summary.status)} variant="light" tt="none" mr={6}>
+                {errorDescription.title}
+              </Badge>
+            ) : (
+              `${errorDescription.title} `
+            )}
+            <Code>{summary.error_code}</Code>
+            {errorDescription.reason ? ` — ${errorDescription.reason}` : ''}
           </Text>
         ) : null}
       </Stack>
@@ -178,6 +285,29 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
             ))}
           </Stack>
         ) : null}
+      </Stack>
+
+      <Stack gap={4}>
+        <Group justify="space-between">
+          <Title order={3} size="h5">
+            Send it again
+          </Title>
+          <CopyButton value={curl}>
+            {({ copied, copy }) => (
+              <Button
+                size="xs"
+                variant="default"
+                leftSection={copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
+                onClick={copy}
+              >
+                {copied ? 'Copied' : 'Copy as curl'}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+        <Code block data-testid="request-log-curl">
+          {curl}
+        </Code>
       </Stack>
 
       <Divider />
@@ -271,7 +401,7 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
           <Title order={3} size="h5">
             Request body
           </Title>
-          <Code block>{detail.request_body}</Code>
+          <BodyBlock body={detail.request_body} />
         </Stack>
       ) : null}
       {detail?.response_body ? (
@@ -279,7 +409,7 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
           <Title order={3} size="h5">
             Response body
           </Title>
-          <Code block>{detail.response_body}</Code>
+          <BodyBlock body={detail.response_body} />
         </Stack>
       ) : null}
     </Stack>

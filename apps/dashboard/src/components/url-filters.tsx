@@ -7,6 +7,10 @@ export interface UrlFilters {
   read: (name: string) => string;
   /** Sets a filter; '' or null removes it. Replaces the history entry: typing is not navigation. */
   write: (name: string, value: string | null) => void;
+  /** Removes every filter (the whole query string of the page). */
+  clearAll: () => void;
+  /** True when any filter is set. */
+  any: boolean;
 }
 
 export function useUrlFilters(): UrlFilters {
@@ -19,6 +23,8 @@ export function useUrlFilters(): UrlFilters {
       else next.delete(name);
       setSearchParameters(next, { replace: true });
     },
+    clearAll: () => setSearchParameters(new URLSearchParams(), { replace: true }),
+    any: [...searchParameters.values()].some(Boolean),
   };
 }
 

@@ -1,6 +1,6 @@
-import { Badge, Button, Group, Radio, Select, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, List, Radio, Select, Stack, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconArrowBackUp } from '@tabler/icons-react';
+import { IconAlertTriangle, IconArrowBackUp } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { policyVersionQueries, useRestorePolicyVersionMutation, type PolicyVersion } from '../api/policy-versions.api';
@@ -9,6 +9,7 @@ import { ConfirmDialog } from '../components/confirm-dialog';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { droppedProtections } from '../lib/policy-protection';
 import { PolicyDiffViewer } from '../policy-editor/policy-diff-viewer';
 import { usePermissions } from '../session/session';
 import { useEndpointFromOutlet } from './endpoint-detail.page';
@@ -38,6 +39,14 @@ export function EndpointVersionsPage() {
     ...policyVersionQueries.detail(endpoint.id, comparedVersion ?? 1),
     enabled: comparedVersion !== null,
   });
+
+  // The restore dialog compares the active policy with the version that would replace it.
+  const restoreCandidate = useQuery({
+    ...policyVersionQueries.detail(endpoint.id, versionToRestore?.version ?? 1),
+    enabled: versionToRestore !== null,
+  });
+  const restoredText = versionToRestore !== null ? restoreCandidate.data?.traffic_policy : undefined;
+  const dropped = restoredText === undefined ? [] : droppedProtections(endpoint.traffic_policy, restoredText);
 
   const versionOptions = versions.map((version) => ({ value: String(version.version), label: versionLabel(version) }));
 
@@ -196,6 +205,12 @@ export function EndpointVersionsPage() {
             <ErrorState title="Could not load a version" error={base.error ?? compared.error} />
           ) : base.data && compared.data ? (
             <PolicyDiffViewer
+              // One mounted diff per pair of versions (issue 19, stale diffs). @monaco-editor/react's DiffEditor does
+              // not follow a change of model paths: it swaps the inner editors' models but leaves the diff widget
+              // comparing the old pair, and its `original` effect then writes the new text into the old (kept) model.
+              // Saving v3 or restoring moves the default pair while the viewer stays mounted, so it showed the previous
+              // pair's changes (or none). A new key mounts a fresh diff that sets both models at once.
+              key={`${base.data.version}:${compared.data.version}`}
               original={base.data.traffic_policy}
               modified={compared.data.traffic_policy}
               originalName={`${endpoint.id}-v${base.data.version}`}
@@ -210,12 +225,53 @@ export function EndpointVersionsPage() {
       <ConfirmDialog
         opened={versionToRestore !== null}
         title={`Restore version ${versionToRestore?.version ?? ''}?`}
-        confirmLabel="Restore"
+        confirmLabel={dropped.length > 0 ? 'Restore without these protections' : 'Restore'}
+        danger={dropped.length > 0}
         busy={restore.isPending}
         onConfirm={confirmRestore}
         onCancel={() => setVersionToRestore(null)}
+        size="xl"
       >
-        {`Its text becomes a new version (v${(versions[0]?.version ?? 0) + 1}) and goes live on every data plane. History is kept.`}
+        <Stack gap="sm" data-testid="restore-preview">
+          <Text size="sm">
+            {`Its text becomes a new version (v${(versions[0]?.version ?? 0) + 1}) and goes live on every data plane. History is kept.`}
+          </Text>
+          {dropped.length > 0 ? (
+            <Alert
+              color="red"
+              variant="light"
+              icon={<IconAlertTriangle size={18} />}
+              title={`Version ${versionToRestore?.version ?? ''} drops protection the active policy has`}
+              data-testid="restore-drops-protection"
+            >
+              <Text size="sm">Callers these stop today will get through once it is live:</Text>
+              <List size="sm">
+                {dropped.map((protection) => (
+                  <List.Item key={protection}>{protection}</List.Item>
+                ))}
+              </List>
+            </Alert>
+          ) : null}
+          {restoreCandidate.isError ? (
+            <ErrorState title="Could not load the version to compare" error={restoreCandidate.error} />
+          ) : versionToRestore && restoredText !== undefined ? (
+            <>
+              <Text size="sm" c="dimmed">
+                Left: the active policy (v{endpoint.policy_version ?? '—'}). Right: version {versionToRestore.version},
+                which goes live.
+              </Text>
+              <PolicyDiffViewer
+                key={`restore:${endpoint.policy_version ?? 0}:${versionToRestore.version}`}
+                original={endpoint.traffic_policy ?? ''}
+                modified={restoredText}
+                originalName={`${endpoint.id}-active-v${endpoint.policy_version ?? 0}`}
+                modifiedName={`${endpoint.id}-v${versionToRestore.version}`}
+              />
+            </>
+          ) : versionToRestore ? (
+            <LoadingState label="Loading the version to compare…" />
+          ) : null}
+        </Stack>
       </ConfirmDialog>
     </Stack>
   );

@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import {
   ipCategoryQueries,
+  useCreateIpCategoryMutation,
   useDeleteIpCategoryMutation,
   usePutIpCategoryMutation,
   type IpCategory,
@@ -16,18 +17,12 @@ import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { FormDialog } from '../forms/form-dialog';
 import { useApiForm } from '../forms/use-api-form';
+import { cidrProblems, describeBadCidr, parseCidrEntries } from '../lib/cidr-lines';
 import { usePermissions } from '../session/session';
 
 /** The API's rule for category names (ip-categories.dto.ts). */
 const categoryNamePattern = /^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$/;
 const visibleCidrCount = 4;
-
-function parseCidrLines(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((cidr) => cidr.trim())
-    .filter(Boolean);
-}
 
 interface CategoryDialogProps {
   /** null creates a new category. */
@@ -37,6 +32,7 @@ interface CategoryDialogProps {
 
 function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
   const putCategory = usePutIpCategoryMutation();
+  const createCategory = useCreateIpCategoryMutation();
   const form = useApiForm({
     initialValues: {
       name: category?.name ?? '',
@@ -46,12 +42,17 @@ function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
     validate: {
       name: (name) =>
         categoryNamePattern.test(name) ? null : 'Lower-case letters, digits, ".", "_" and "-", e.g. com.example.office',
+      cidrs: cidrProblems,
     },
-    // The API names a bad address by its place in the list (cidrs.3); the field says which one it is.
+    // Creating never replaces: a taken name is the name field's problem (POST answers 409 IP_CATEGORY_EXISTS).
+    fieldOfErrorCode: { IP_CATEGORY_EXISTS: 'name' },
+    // The API names a bad address by its 0-based place in the list (cidrs.3); the field names its line instead.
     placeDetail: (detail, values) => {
       const [field, index] = detail.path?.split('.') ?? [];
-      const cidr = index === undefined ? undefined : parseCidrLines(values.cidrs)[Number(index)];
-      return field === 'cidrs' && cidr !== undefined ? { field, message: `${cidr}: ${detail.message}` } : undefined;
+      const entry = index === undefined ? undefined : parseCidrEntries(values.cidrs)[Number(index)];
+      return field === 'cidrs' && entry !== undefined
+        ? { field, message: describeBadCidr(entry, detail.message) }
+        : undefined;
     },
   });
 
@@ -62,10 +63,9 @@ function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
       submitLabel="Save category"
       size="lg"
       onSubmit={async ({ name, description, cidrs }) => {
-        await putCategory.mutateAsync({
-          name,
-          body: { description: description.trim(), cidrs: parseCidrLines(cidrs) },
-        });
+        const body = { description: description.trim(), cidrs: parseCidrEntries(cidrs).map((entry) => entry.cidr) };
+        if (category) await putCategory.mutateAsync({ name, body });
+        else await createCategory.mutateAsync({ name, ...body });
         notifications.show({ color: 'green', message: `Saved IP category ${name}.` });
         onClose();
       }}
@@ -86,6 +86,8 @@ function IpCategoryDialog({ category, onClose }: CategoryDialogProps) {
         minRows={4}
         maxRows={14}
         ff="monospace"
+        // One problem per line, as the messages name lines.
+        errorProps={{ style: { whiteSpace: 'pre-line' } }}
         {...form.getInputProps('cidrs')}
       />
     </FormDialog>

@@ -1,5 +1,7 @@
-import { Badge, Drawer, Group, Stack, Switch, Text, UnstyledButton } from '@mantine/core';
+import { parseClientIpFilter } from '@gatehouse/traffic-policy';
+import { Badge, Button, Drawer, Group, Stack, Switch, Text, UnstyledButton } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
+import { IconFilterOff, IconRefresh } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { endpointQueries } from '../api/endpoints.api';
@@ -9,6 +11,7 @@ import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { callerLabel, RequestLogDetails, statusColor } from '../components/request-log-details';
+import { decisionRowLabel, statusNote } from '../components/request-log-insights';
 import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { formatAbsoluteTime } from '../lib/format-time';
 
@@ -32,8 +35,11 @@ function toIsoTime(localValue: string): string | undefined {
   return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
 }
 
+const statusPattern = /^(\d{3}|[1-5]xx)$/i;
+
 export function RequestLogsPage() {
-  const { read } = useUrlFilters();
+  const urlFilters = useUrlFilters();
+  const { read } = urlFilters;
   const [clientIp] = useDebouncedValue(read('client_ip').trim(), 300);
   const [status] = useDebouncedValue(read('status').trim(), 300);
   const [text] = useDebouncedValue(read('q').trim(), 300);
@@ -44,13 +50,20 @@ export function RequestLogsPage() {
   const action = read('action');
   const from = read('from');
   const to = read('to');
+  // A value the API would refuse is said next to its field and left out of the query: it must never quietly match
+  // nothing (issue 19). The client rule is the API's own (an address, a CIDR or leading IPv4 octets).
+  const statusProblem = status && !statusPattern.test(status) ? 'A status (429) or a class (4xx)' : null;
+  const clientIpProblem =
+    clientIp && parseClientIpFilter(clientIp) === undefined
+      ? 'An address (160.79.104.10), a CIDR (160.79.104.0/21) or leading octets (160.79)'
+      : null;
   const filters = useMemo<RequestLogFilters>(() => {
     const chosen: RequestLogFilters = {
       endpoint_id: endpointId || undefined,
       method: method || undefined,
       action: action || undefined,
-      status: /^(\d{3}|[1-5]xx)$/i.test(status) ? status.toLowerCase() : undefined,
-      client_ip: clientIp || undefined,
+      status: statusPattern.test(status) ? status.toLowerCase() : undefined,
+      client_ip: clientIp && parseClientIpFilter(clientIp) !== undefined ? clientIp : undefined,
       q: text || undefined,
       tool: tool || undefined,
       caller: caller || undefined,
@@ -59,7 +72,7 @@ export function RequestLogsPage() {
     };
     return Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== undefined));
   }, [endpointId, method, action, status, clientIp, text, tool, caller, from, to]);
-  const filtered = Object.keys(filters).length > 0;
+  const filtered = Object.keys(filters).length > 0 || urlFilters.any;
   const [liveTail, setLiveTail] = useState(false);
   const [selected, setSelected] = useState<RequestLogSummary | null>(null);
   const selectedDetail = useQuery({ ...requestLogQueries.detail(selected?.id ?? ''), enabled: selected !== null });
@@ -71,6 +84,18 @@ export function RequestLogsPage() {
   );
   const requestLogs = useInfiniteQuery(requestLogQueries.list(filters));
   const tail = useRequestLogTail(liveTail, filters);
+  const { refetch } = requestLogs;
+  /**
+   * Switching the tail either way fetches the list again: on, so nothing between the last fetch and the stream's
+   * start is missing; off, so the requests the tail brought are in the list before its own rows go (issue 19: they
+   * vanished, or "No requests yet" showed, until the cached list was refetched on its own).
+   */
+  const switchLiveTail = (on: boolean) => {
+    setLiveTail(on);
+    void refetch().then(() => {
+      if (!on) tail.clear();
+    });
+  };
   /** Live-tailed requests first, then the listed ones the tail did not bring. */
   const withTailedRows = (listed: readonly RequestLogSummary[]) => {
     const tailedIds = new Set(tail.rows.map((row) => row.id));
@@ -83,11 +108,22 @@ export function RequestLogsPage() {
         title="Request log"
         description="Every request the data planes handled, with the rule and action that decided it."
         actions={
-          <Switch
-            label={liveTail ? (tail.connected ? 'Live tail (connected)' : 'Live tail (connecting…)') : 'Live tail'}
-            checked={liveTail}
-            onChange={(event) => setLiveTail(event.currentTarget.checked)}
-          />
+          <Group gap="md">
+            <Button
+              variant="default"
+              size="xs"
+              leftSection={<IconRefresh size={14} />}
+              loading={requestLogs.isRefetching && !requestLogs.isFetchingNextPage}
+              onClick={() => void refetch()}
+            >
+              Refresh
+            </Button>
+            <Switch
+              label={liveTail ? (tail.connected ? 'Live tail (connected)' : 'Live tail (connecting…)') : 'Live tail'}
+              checked={liveTail}
+              onChange={(event) => switchLiveTail(event.currentTarget.checked)}
+            />
+          </Group>
         }
       />
       <Group align="flex-end" gap="sm">
@@ -99,15 +135,26 @@ export function RequestLogsPage() {
           searchable
           w={260}
         />
-        <UrlFilterTextInput name="status" label="Status" placeholder="429 or 4xx" w={100} />
+        <UrlFilterTextInput name="status" label="Status" placeholder="429 or 4xx" w={100} error={statusProblem} />
         <UrlFilterSelect name="method" label="Method" placeholder="Any" data={methods} w={120} />
         <UrlFilterSelect name="action" label="Decision" placeholder="Any action" data={decisionActions} w={190} />
-        <UrlFilterTextInput name="client_ip" label="Client IP" placeholder="e.g. 160.79.104.10" w={170} />
+        <UrlFilterTextInput
+          name="client_ip"
+          label="Client IP or range"
+          placeholder="160.79.104.0/21"
+          w={190}
+          error={clientIpProblem}
+        />
         <UrlFilterTextInput name="from" label="From" type="datetime-local" w={200} />
         <UrlFilterTextInput name="to" label="To" type="datetime-local" w={200} />
-        <UrlFilterTextInput name="q" label="Path or text" placeholder="e.g. /mcp" w={180} />
+        <UrlFilterTextInput name="q" label="Path, host or MCP method" placeholder="/mcp, tools/call" w={200} />
         <UrlFilterTextInput name="tool" label="MCP tool" placeholder="exact, e.g. search" w={160} />
         <UrlFilterTextInput name="caller" label="Caller" placeholder="sub, client, user or sha256:…" w={200} />
+        {urlFilters.any ? (
+          <Button variant="subtle" leftSection={<IconFilterOff size={16} />} onClick={urlFilters.clearAll}>
+            Clear filters
+          </Button>
+        ) : null}
       </Group>
 
       <PagedTable
@@ -116,10 +163,12 @@ export function RequestLogsPage() {
         loadingLabel="Loading requests…"
         errorTitle="Could not load the request log"
         empty={
-          <EmptyState title={filtered ? 'No request matches' : 'No requests yet'}>
+          <EmptyState title={filtered ? 'No request matches' : liveTail ? 'Waiting for requests' : 'No requests yet'}>
             {filtered
-              ? 'Try wider filters or another time range.'
-              : 'Requests appear here within a second of a data plane handling them. Turn on live tail to watch them arrive.'}
+              ? 'Try wider filters or another time range, or clear the filters.'
+              : liveTail
+                ? 'Live tail is on: requests show here as soon as a data plane handles them.'
+                : 'Requests appear here within a second of a data plane handling them. Turn on live tail to watch them arrive.'}
           </EmptyState>
         }
         minWidth={900}
@@ -153,19 +202,22 @@ export function RequestLogsPage() {
           },
           {
             header: 'Status',
-            cell: (row) => (
-              <Badge color={statusColor(row.status)} variant="light">
-                {row.status}
-              </Badge>
-            ),
+            cell: (row) => {
+              const note = statusNote(row.status);
+              return (
+                <Badge color={statusColor(row.status)} variant="light" tt="none" title={note ?? undefined}>
+                  {row.status}
+                  {note ? ` ${note}` : ''}
+                </Badge>
+              );
+            },
           },
           {
             header: 'Decision',
             cell: (row) =>
               row.decision ? (
-                <Text size="sm" lineClamp={1}>
-                  {row.decision.action}
-                  {row.decision.rule_name ? ` · ${row.decision.rule_name}` : ''}
+                <Text size="sm" lineClamp={1} title={decisionRowLabel(row.decision)}>
+                  {decisionRowLabel(row.decision)}
                 </Text>
               ) : (
                 <Text size="sm" c="dimmed">
@@ -182,11 +234,12 @@ export function RequestLogsPage() {
             ),
           },
           {
-            header: 'MCP tool',
+            header: 'MCP',
             cell: (row) =>
-              row.mcp?.tool ? (
+              row.mcp ? (
                 <Text size="sm" ff="monospace" lineClamp={1}>
-                  {row.mcp.tool}
+                  {row.mcp.method}
+                  {row.mcp.tool ? ` · ${row.mcp.tool}` : ''}
                 </Text>
               ) : (
                 <Text size="sm" c="dimmed">
