@@ -30,7 +30,7 @@ describe('migrations (offline wasm schema engine)', () => {
     try {
       const first = runScript('db-migrate.mjs', [], url);
       expect(first).toMatch(
-        /^db:migrate: created database, applied 4 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion, \d{14}_endpoint_request_log_capture, \d{14}_request_log_caller\), seeded 4 built-in IP categories/,
+        /^db:migrate: created database, applied 5 migration\(s\) \(\d{14}_init, \d{14}_request_log_ingestion, \d{14}_endpoint_request_log_capture, \d{14}_request_log_caller, \d{14}_traffic_rollups\), seeded 4 built-in IP categories/,
       );
 
       const client = new pg.Client({ connectionString: url });
@@ -50,6 +50,8 @@ describe('migrations (offline wasm schema engine)', () => {
           'policy_versions',
           'request_logs',
           'sessions',
+          'traffic_rollup_keys',
+          'traffic_rollups',
           'users',
         ]);
         const anthropic = await client.query('SELECT cidrs, builtin FROM ip_categories WHERE name = $1', [
@@ -59,7 +61,7 @@ describe('migrations (offline wasm schema engine)', () => {
         const applied = await client.query(
           'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
         );
-        expect(applied.rowCount).toBe(4);
+        expect(applied.rowCount).toBe(5);
         const capture = await client.query(
           "SELECT column_name, column_default FROM information_schema.columns WHERE table_name = 'endpoints' AND column_name LIKE 'request_log_capture_%' ORDER BY column_name",
         );
