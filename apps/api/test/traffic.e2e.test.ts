@@ -76,6 +76,8 @@ describe('traffic statistics', () => {
       }),
       event({ status: 502, error_code: 'FORWARD_TARGET_OFFLINE' }),
       event({ endpoint_id: otherEndpointId }),
+      // tools/list names no tool: counted as a request, not as a tool.
+      event({ mcp: { method: 'tools/list', tool: '', protocol_version: '2025-06-18' } }),
       // Older than the 1 h window, inside 24 h.
       event({ timestamp: ago(3 * 60 * 60 * 1000) }),
     ];
@@ -88,7 +90,7 @@ describe('traffic statistics', () => {
       range: '1h',
       endpoint_id: endpointId,
       bucket_seconds: 60,
-      totals: { requests: 9, denied: 3, rate_limited: 1, upstream_errors: 1 },
+      totals: { requests: 10, denied: 3, rate_limited: 1, upstream_errors: 1 },
       top_denied_clients: [
         { client_ip: '203.0.113.7', count: 2 },
         { client_ip: '198.51.100.1', count: 1 },
@@ -96,7 +98,7 @@ describe('traffic statistics', () => {
     });
     expect(hour.series).toHaveLength(60);
     expect(Date.parse(hour.to) - Date.parse(hour.from)).toBe(60 * 60 * 1000);
-    expect(hour.series.reduce((sum, point) => sum + point.requests, 0)).toBe(9);
+    expect(hour.series.reduce((sum, point) => sum + point.requests, 0)).toBe(10);
     expect(hour.top_denied_rules).toEqual([
       {
         key: `${endpointId}:on_http_request:0`,
@@ -125,7 +127,7 @@ describe('traffic statistics', () => {
       { tool: 'search', count: 5 },
       { tool: 'delete_everything', count: 1 },
     ]);
-    // 3.5 ms × 5 (sample default) + 10/20/30/40: p50 is interpolated inside the 3–4 ms bin, p95 inside the bin of
+    // 3.5 ms × 6 (sample default) + 10/20/30/40: p50 is interpolated inside the 3–4 ms bin, p95 inside the bin of
     // the 40 ms request ([40, 50)).
     expect(hour.totals.p50_ms).toBeGreaterThanOrEqual(3);
     expect(hour.totals.p50_ms).toBeLessThan(4);
@@ -133,15 +135,15 @@ describe('traffic statistics', () => {
     expect(hour.totals.p95_ms).toBeLessThan(50);
 
     const day = await summary('range=24h');
-    expect(day).toMatchObject({ endpoint_id: null, bucket_seconds: 900, totals: { requests: 11 } });
+    expect(day).toMatchObject({ endpoint_id: null, bucket_seconds: 900, totals: { requests: 12 } });
     expect(day.series).toHaveLength(96);
     const week = await summary('range=7d');
     expect(week.series).toHaveLength(168);
-    expect(week.totals.requests).toBe(11);
+    expect(week.totals.requests).toBe(12);
 
     const totals = bodyOf(await viewer.get('/api/traffic/endpoints?range=24h').expect(200), TrafficEndpointsSchema);
     expect(totals.endpoints).toEqual([
-      { endpoint_id: endpointId, requests: 10, denied: 3, rate_limited: 1, upstream_errors: 1 },
+      { endpoint_id: endpointId, requests: 11, denied: 3, rate_limited: 1, upstream_errors: 1 },
       { endpoint_id: otherEndpointId, requests: 1, denied: 0, rate_limited: 0, upstream_errors: 0 },
     ]);
   });

@@ -78,6 +78,6 @@ CROSS JOIN LATERAL (
   SELECT 'denied_client', l.client_ip
   WHERE l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection')
   UNION ALL
-  SELECT 'mcp_tool', l.mcp_tool WHERE l.mcp_tool IS NOT NULL
+  SELECT 'mcp_tool', l.mcp_tool WHERE l.mcp_tool IS NOT NULL AND l.mcp_tool <> ''
 ) k
 GROUP BY 1, 2, 3, 4, 5;

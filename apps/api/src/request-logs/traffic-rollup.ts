@@ -149,7 +149,8 @@ export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; ke
         addKey(resolution, bucket, endpointId, 'deny_rule', denyRuleKey(row.decision));
         addKey(resolution, bucket, endpointId, 'denied_client', row.client_ip);
       }
-      if (row.mcp_tool !== null) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
+      // tools/list, initialize and the like name no tool (''): they are MCP traffic, not a tool call.
+      if (row.mcp_tool) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
     }
   }
   return { rollups: [...rollups.values()], keys: [...keys.values()] };
