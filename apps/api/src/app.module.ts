@@ -20,6 +20,7 @@ import { HealthModule } from './health/health.module';
 import { IpCategoriesModule } from './ip-categories/ip-categories.module';
 import { RequestLogsModule } from './request-logs/request-logs.module';
 import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
+import { TrafficModule } from './traffic/traffic.module';
 import { UsersModule } from './users/users.module';
 
 /** Provides the parsed environment and the logger to every module. */
@@ -68,6 +69,7 @@ export class AppModule {
         IpCategoriesModule,
         DataplaneSyncModule,
         RequestLogsModule,
+        TrafficModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -59,6 +59,8 @@ describe('migrations (offline wasm schema engine)', () => {
           'policy_versions',
           'request_logs',
           'sessions',
+          'traffic_rollup_keys',
+          'traffic_rollups',
           'users',
         ]);
         const anthropic = await client.query('SELECT cidrs, builtin FROM ip_categories WHERE name = $1', [

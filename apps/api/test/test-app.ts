@@ -58,6 +58,8 @@ const TABLES = [
   'config_changes',
   'dataplanes',
   'request_logs',
+  'traffic_rollups',
+  'traffic_rollup_keys',
   'ip_categories',
 ];
 

@@ -2,12 +2,14 @@
 export const paths = {
   signIn: '/sign-in',
   setup: '/setup',
+  overview: '/overview',
   endpoints: '/endpoints',
   newEndpoint: '/endpoints/new',
   endpoint: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}`,
   endpointPolicy: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/policy`,
   endpointVersions: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/versions`,
   endpointSettings: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/settings`,
+  endpointTraffic: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/traffic`,
   requestLogs: '/request-logs',
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
@@ -19,6 +21,6 @@ export const paths = {
 
 /** Only same-app paths are followed after sign-in, never another origin. */
 export function safeNextPath(next: string | null): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//')) return paths.endpoints;
+  if (!next || !next.startsWith('/') || next.startsWith('//')) return paths.overview;
   return next;
 }

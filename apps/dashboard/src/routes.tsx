@@ -16,6 +16,8 @@ import { EndpointsListPage } from './pages/endpoints-list.page';
 import { FirstRunSetupPage } from './pages/first-run-setup.page';
 import { NewEndpointPage } from './pages/new-endpoint.page';
 import { NotFoundPage } from './pages/not-found.page';
+import { EndpointTrafficPage } from './pages/endpoint-traffic.page';
+import { OverviewPage } from './pages/overview.page';
 import { SignInPage } from './pages/sign-in.page';
 import { SessionGate } from './session/session-gate';
 
@@ -39,7 +41,9 @@ export const routes: RouteObject[] = [
           {
             element: <AppLayout />,
             children: [
-              { index: true, element: <Navigate to={paths.endpoints} replace /> },
+              // Signing in lands on the overview: is traffic flowing, what is being blocked.
+              { index: true, element: <Navigate to={paths.overview} replace /> },
+              { path: paths.overview, element: <OverviewPage /> },
               { path: paths.endpoints, element: <EndpointsListPage /> },
               { path: paths.newEndpoint, element: <NewEndpointPage /> },
               {
@@ -50,6 +54,7 @@ export const routes: RouteObject[] = [
                   { path: 'policy', lazy: lazyPolicyPage },
                   { path: 'versions', lazy: lazyVersionsPage },
                   { path: 'settings', element: <EndpointSettingsPage /> },
+                  { path: 'traffic', element: <EndpointTrafficPage /> },
                 ],
               },
               { path: paths.requestLogs, element: <RequestLogsPage /> },

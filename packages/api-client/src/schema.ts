@@ -463,6 +463,43 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/traffic/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Traffic over time: requests, denials by rule, 429s, upstream errors, p50/p95 latency, top lists
+     * @description Computed from rollups maintained at ingestion (per minute, 15 minutes and hour), not by scanning the request log. The window ends with the current bucket. Latency percentiles are interpolated in ≤ ×1.33-wide bins.
+     */
+    get: operations['summary'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/traffic/endpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Per-endpoint totals over a window (the endpoint list shows the last 24 h) */
+    get: operations['endpoints'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/health': {
     parameters: {
       query?: never;
@@ -1085,6 +1122,96 @@ export type components = {
         result: 'continued' | 'responded' | 'forwarded' | 'closed';
         detail?: string;
       }[];
+    };
+    TrafficSummary: {
+      /** @enum {string} */
+      range: '1h' | '24h' | '7d';
+      endpoint_id: string | null;
+      /**
+       * Format: date-time
+       * @description Start of the first bucket (inclusive)
+       */
+      from: string;
+      /**
+       * Format: date-time
+       * @description End of the last bucket (exclusive, the current one)
+       */
+      to: string;
+      bucket_seconds: number;
+      totals: {
+        requests: number;
+        /** @description Refused by a blocking action (deny, restrict-ips, auth, verify-webhook, …) */
+        denied: number;
+        /** @description Answered 429 by a rate-limit action */
+        rate_limited: number;
+        /** @description Status ≥ 500: an upstream 5xx or a gateway error (offline target, …) */
+        upstream_errors: number;
+        /** @description Milliseconds; null when no request */
+        p50_ms: number | null;
+        /** @description Milliseconds; null when no request */
+        p95_ms: number | null;
+      };
+      series: components['schemas']['TrafficPoint'][];
+      top_denied_rules: components['schemas']['TrafficDeniedRule'][];
+      top_denied_clients: {
+        client_ip: string;
+        count: number;
+      }[];
+      top_mcp_tools: {
+        tool: string;
+        count: number;
+      }[];
+    };
+    TrafficPoint: {
+      /**
+       * Format: date-time
+       * @description Start of the bucket
+       */
+      time: string;
+      requests: number;
+      /** @description Refused by a blocking action (deny, restrict-ips, auth, verify-webhook, …) */
+      denied: number;
+      /** @description Answered 429 by a rate-limit action */
+      rate_limited: number;
+      /** @description Status ≥ 500: an upstream 5xx or a gateway error (offline target, …) */
+      upstream_errors: number;
+      /** @description Milliseconds; null when no request */
+      p50_ms: number | null;
+      /** @description Milliseconds; null when no request */
+      p95_ms: number | null;
+      /** @description Denials in this bucket per `top_denied_rules[].key` (the top 5; the rest under "other") */
+      denied_by_rule: {
+        [key: string]: number;
+      };
+    };
+    TrafficDeniedRule: {
+      /** @description Stable id of the rule within this answer */
+      key: string;
+      endpoint_id: string | null;
+      phase: string;
+      rule_index: number;
+      rule_name: string | null;
+      count: number;
+    };
+    TrafficEndpoints: {
+      /** @enum {string} */
+      range: '1h' | '24h' | '7d';
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @description Endpoints with at least one request in the window, busiest first */
+      endpoints: components['schemas']['TrafficEndpointTotals'][];
+    };
+    TrafficEndpointTotals: {
+      endpoint_id: string;
+      requests: number;
+      /** @description Refused by a blocking action (deny, restrict-ips, auth, verify-webhook, …) */
+      denied: number;
+      /** @description Answered 429 by a rate-limit action */
+      rate_limited: number;
+      /** @description Status ≥ 500: an upstream 5xx or a gateway error (offline target, …) */
+      upstream_errors: number;
     };
     Health: {
       /** @enum {string} */
@@ -3691,6 +3818,115 @@ export interface operations {
       };
       /** @description REQUEST_LOG_NOT_FOUND */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  summary: {
+    parameters: {
+      query?: {
+        /** @description The window ending now: `1h` (1-minute buckets), `24h` (15-minute buckets) or `7d` (1-hour buckets) */
+        range?: '1h' | '24h' | '7d';
+        /** @description Only this endpoint (404 ENDPOINT_NOT_FOUND when it does not exist) */
+        endpoint_id?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrafficSummary'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  endpoints: {
+    parameters: {
+      query?: {
+        /** @description The window ending now: `1h` (1-minute buckets), `24h` (15-minute buckets) or `7d` (1-hour buckets) */
+        range?: '1h' | '24h' | '7d';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrafficEndpoints'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -8,3 +8,4 @@ export * from './outbound-rules.js';
 export * from './request-event-sink.js';
 export * from './request-events.js';
 export * from './redis-names.js';
+export * from './traffic-stats.js';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
+import { rollUp } from './traffic-rollup';
 
 /** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
 export interface RequestLogRow {
@@ -136,6 +137,36 @@ const INSERT_RECORD_TYPE = Prisma.raw(INSERT_COLUMNS.map(([name, type]) => `"${n
 /** Every writer serializes on this advisory lock, so seq order is commit order (the tail's no-gap guarantee). */
 const INSERT_LOCK_KEY = 0x67_68_72_6c; // "ghrl"
 
+type Transaction = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
+
+/**
+ * Adds the newly inserted rows (not the duplicates of an earlier delivery) to the traffic rollups, in the insert's
+ * transaction: a retried batch can neither count twice nor leave the charts behind the log.
+ */
+async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted: { id: string }[]): Promise<void> {
+  const insertedIds = new Set(inserted.map(({ id }) => id));
+  const { rollups, keys } = rollUp(rows.filter((row) => insertedIds.has(row.id)));
+  await tx.$executeRaw`
+    INSERT INTO traffic_rollups AS t (resolution, bucket, endpoint_id, requests, denied, rate_limited, upstream_errors,
+      duration_sum_ms, latency_histogram)
+    SELECT * FROM jsonb_to_recordset(${JSON.stringify(rollups)}::jsonb) AS x(resolution integer, bucket timestamptz,
+      endpoint_id text, requests bigint, denied bigint, rate_limited bigint, upstream_errors bigint,
+      duration_sum_ms double precision, latency_histogram bigint[])
+    ON CONFLICT (resolution, bucket, endpoint_id) DO UPDATE SET
+      requests = t.requests + excluded.requests,
+      denied = t.denied + excluded.denied,
+      rate_limited = t.rate_limited + excluded.rate_limited,
+      upstream_errors = t.upstream_errors + excluded.upstream_errors,
+      duration_sum_ms = t.duration_sum_ms + excluded.duration_sum_ms,
+      latency_histogram = traffic_histogram_add(t.latency_histogram, excluded.latency_histogram)`;
+  if (keys.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO traffic_rollup_keys AS t (resolution, kind, bucket, endpoint_id, key, count)
+    SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS x(resolution integer, kind text,
+      bucket timestamptz, endpoint_id text, key text, count bigint)
+    ON CONFLICT (resolution, kind, bucket, endpoint_id, key) DO UPDATE SET count = t.count + excluded.count`;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
@@ -204,6 +235,7 @@ export class RequestLogsRepository {
               SELECT ${INSERT_COLUMN_LIST} FROM jsonb_to_recordset(${json}::jsonb) AS x(${INSERT_RECORD_TYPE})
               ON CONFLICT (id) DO NOTHING
               RETURNING id, seq`;
+      if (inserted.length > 0) await upsertRollups(tx, rows, inserted);
       inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
       const lastSeq = inserted.at(-1)?.seq ?? max;
       return { afterSeq: max, lastSeq, inserted };
@@ -254,6 +286,13 @@ export class RequestLogsRepository {
     return this.prisma.$executeRaw`
       DELETE FROM request_logs WHERE id IN (
         SELECT id FROM request_logs WHERE "timestamp" < ${cutoff} ORDER BY "timestamp" LIMIT ${chunk})`;
+  }
+
+  /** Deletes the traffic rollups of buckets that start before `cutoff` (they age out with the rows they count). */
+  async deleteTrafficRollupsOlderThan(cutoff: Date): Promise<number> {
+    const rollups = await this.prisma.$executeRaw`DELETE FROM traffic_rollups WHERE bucket < ${cutoff}`;
+    const keys = await this.prisma.$executeRaw`DELETE FROM traffic_rollup_keys WHERE bucket < ${cutoff}`;
+    return rollups + keys;
   }
 
   countRequestLogs(): Promise<number> {

@@ -78,3 +78,9 @@ export const userKeys = {
   all: ['users'] as const,
   list: () => [...userKeys.all, 'list'] as const,
 };
+
+export const trafficKeys = {
+  all: ['traffic'] as const,
+  summary: (range: string, endpointId: string | null) => [...trafficKeys.all, 'summary', range, endpointId] as const,
+  endpoints: (range: string) => [...trafficKeys.all, 'endpoints', range] as const,
+};

@@ -2,6 +2,7 @@ import { Anchor, AppShell, Badge, Burger, Button, Group, NavLink, ScrollArea, Te
 import { useDisclosure } from '@mantine/hooks';
 import {
   IconActivityHeartbeat,
+  IconChartBar,
   IconHistory,
   IconKey,
   IconPlugConnected,
@@ -28,6 +29,7 @@ interface NavigationItem {
 }
 
 const navigationItems: NavigationItem[] = [
+  { label: 'Overview', to: paths.overview, icon: IconChartBar },
   { label: 'Endpoints', to: paths.endpoints, icon: IconRoute },
   { label: 'Request log', to: paths.requestLogs, icon: IconListDetails },
   { label: 'IP categories', to: paths.ipCategories, icon: IconNetwork },

@@ -20,6 +20,7 @@ const tabs = [
   { value: 'policy', label: 'Policy', to: paths.endpointPolicy },
   { value: 'versions', label: 'Versions', to: paths.endpointVersions },
   { value: 'settings', label: 'Settings', to: paths.endpointSettings },
+  { value: 'traffic', label: 'Traffic', to: paths.endpointTraffic },
 ] as const;
 
 export function EndpointDetailPage() {

@@ -1,16 +1,18 @@
 import { Anchor, Button, Group, SegmentedControl, Stack, Text } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconPlus, IconSearch } from '@tabler/icons-react';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { endpointQueries, type Endpoint, type EndpointType } from '../api/endpoints.api';
 import type { EndpointListFilters } from '../api/query-keys';
+import { trafficQueries } from '../api/traffic.api';
 import { EndpointTypeBadge } from '../components/endpoint-type-badge';
 import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { formatCount } from '../components/traffic-charts';
 import { UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { paths } from '../paths';
 import { usePermissions } from '../session/session';
@@ -35,6 +37,29 @@ export function EndpointsListPage() {
   const [debouncedSearch] = useDebouncedValue(search.trim(), 300);
   const filters = useMemo(() => serverFiltersFor(typeFilter, debouncedSearch), [typeFilter, debouncedSearch]);
   const endpoints = useInfiniteQuery(endpointQueries.list(filters));
+  // Requests and denials of the last 24 h per endpoint (one request for the whole list; absent = no traffic).
+  const traffic = useQuery(trafficQueries.endpoints('24h'));
+  const trafficCell = (endpoint: Endpoint, field: 'requests' | 'denied') => {
+    if (!traffic.data)
+      return (
+        <Text size="sm" c="dimmed">
+          {traffic.isError ? '?' : '…'}
+        </Text>
+      );
+    const value = traffic.data.get(endpoint.id)?.[field] ?? 0;
+    return (
+      <Anchor
+        component={Link}
+        to={paths.endpointTraffic(endpoint.id)}
+        size="sm"
+        c={field === 'denied' && value > 0 ? 'red.9' : undefined}
+        aria-label={`${formatCount(value)} ${field === 'requests' ? 'requests' : 'denied'} in 24 h for ${endpoint.url}`}
+        data-testid={`endpoint-${field}-24h`}
+      >
+        {formatCount(value)}
+      </Anchor>
+    );
+  };
 
   /** A search shorter than a full URL narrows the rows already loaded. */
   const narrowBySearch = (loaded: readonly Endpoint[]) => {
@@ -114,6 +139,8 @@ export function EndpointsListPage() {
             ),
           },
           { header: 'Type', cell: (endpoint) => <EndpointTypeBadge type={endpoint.type} /> },
+          { header: 'Requests 24h', cell: (endpoint) => trafficCell(endpoint, 'requests') },
+          { header: 'Denied 24h', cell: (endpoint) => trafficCell(endpoint, 'denied') },
           {
             header: 'Policy version',
             cell: (endpoint) =>

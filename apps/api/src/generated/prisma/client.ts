@@ -70,6 +70,19 @@ export type ConfigChange = Prisma.ConfigChangeModel
  */
 export type RequestLog = Prisma.RequestLogModel
 /**
+ * Model TrafficRollup
+ * Traffic statistics rolled up at ingestion (the overview charts read these, never request_logs): one row per
+ * resolution (bucket width in seconds: 60, 900, 3600), bucket start and endpoint, upserted in the transaction that
+ * inserts the request-log batch, so the charts stay cheap however many rows request_logs holds.
+ */
+export type TrafficRollup = Prisma.TrafficRollupModel
+/**
+ * Model TrafficRollupKey
+ * Counts per key at the same resolutions: kind `deny_rule` (key "phase#index#name"), `denied_client` (client IP),
+ * `mcp_tool` (tool name). Feeds "denials by rule", "top denied clients" and "top MCP tools".
+ */
+export type TrafficRollupKey = Prisma.TrafficRollupKeyModel
+/**
  * Model AuditEvent
  * Who changed what, when, from where. Written in the same transaction as the change.
  */

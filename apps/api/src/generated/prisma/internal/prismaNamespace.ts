@@ -402,6 +402,8 @@ export const ModelName = {
   IpCategory: 'IpCategory',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
+  TrafficRollup: 'TrafficRollup',
+  TrafficRollupKey: 'TrafficRollupKey',
   AuditEvent: 'AuditEvent',
   User: 'User',
   Session: 'Session',
@@ -423,7 +425,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -794,6 +796,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.RequestLogCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.RequestLogCountAggregateOutputType> | number
+        }
+      }
+    }
+    TrafficRollup: {
+      payload: Prisma.$TrafficRollupPayload<ExtArgs>
+      fields: Prisma.TrafficRollupFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.TrafficRollupFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.TrafficRollupFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        findFirst: {
+          args: Prisma.TrafficRollupFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.TrafficRollupFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        findMany: {
+          args: Prisma.TrafficRollupFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>[]
+        }
+        create: {
+          args: Prisma.TrafficRollupCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        createMany: {
+          args: Prisma.TrafficRollupCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.TrafficRollupCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>[]
+        }
+        delete: {
+          args: Prisma.TrafficRollupDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        update: {
+          args: Prisma.TrafficRollupUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        deleteMany: {
+          args: Prisma.TrafficRollupDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.TrafficRollupUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.TrafficRollupUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>[]
+        }
+        upsert: {
+          args: Prisma.TrafficRollupUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupPayload>
+        }
+        aggregate: {
+          args: Prisma.TrafficRollupAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateTrafficRollup>
+        }
+        groupBy: {
+          args: Prisma.TrafficRollupGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TrafficRollupGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.TrafficRollupCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TrafficRollupCountAggregateOutputType> | number
+        }
+      }
+    }
+    TrafficRollupKey: {
+      payload: Prisma.$TrafficRollupKeyPayload<ExtArgs>
+      fields: Prisma.TrafficRollupKeyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.TrafficRollupKeyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.TrafficRollupKeyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        findFirst: {
+          args: Prisma.TrafficRollupKeyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.TrafficRollupKeyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        findMany: {
+          args: Prisma.TrafficRollupKeyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>[]
+        }
+        create: {
+          args: Prisma.TrafficRollupKeyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        createMany: {
+          args: Prisma.TrafficRollupKeyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.TrafficRollupKeyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>[]
+        }
+        delete: {
+          args: Prisma.TrafficRollupKeyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        update: {
+          args: Prisma.TrafficRollupKeyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        deleteMany: {
+          args: Prisma.TrafficRollupKeyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.TrafficRollupKeyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.TrafficRollupKeyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>[]
+        }
+        upsert: {
+          args: Prisma.TrafficRollupKeyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TrafficRollupKeyPayload>
+        }
+        aggregate: {
+          args: Prisma.TrafficRollupKeyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateTrafficRollupKey>
+        }
+        groupBy: {
+          args: Prisma.TrafficRollupKeyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TrafficRollupKeyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.TrafficRollupKeyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TrafficRollupKeyCountAggregateOutputType> | number
         }
       }
     }
@@ -1380,6 +1530,33 @@ export const RequestLogScalarFieldEnum = {
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
 
 
+export const TrafficRollupScalarFieldEnum = {
+  resolution: 'resolution',
+  bucket: 'bucket',
+  endpointId: 'endpointId',
+  requests: 'requests',
+  denied: 'denied',
+  rateLimited: 'rateLimited',
+  upstreamErrors: 'upstreamErrors',
+  durationSumMs: 'durationSumMs',
+  latencyHistogram: 'latencyHistogram'
+} as const
+
+export type TrafficRollupScalarFieldEnum = (typeof TrafficRollupScalarFieldEnum)[keyof typeof TrafficRollupScalarFieldEnum]
+
+
+export const TrafficRollupKeyScalarFieldEnum = {
+  resolution: 'resolution',
+  kind: 'kind',
+  bucket: 'bucket',
+  endpointId: 'endpointId',
+  key: 'key',
+  count: 'count'
+} as const
+
+export type TrafficRollupKeyScalarFieldEnum = (typeof TrafficRollupKeyScalarFieldEnum)[keyof typeof TrafficRollupKeyScalarFieldEnum]
+
+
 export const AuditEventScalarFieldEnum = {
   id: 'id',
   actorType: 'actorType',
@@ -1815,6 +1992,8 @@ export type GlobalOmitConfig = {
   ipCategory?: Prisma.IpCategoryOmit
   configChange?: Prisma.ConfigChangeOmit
   requestLog?: Prisma.RequestLogOmit
+  trafficRollup?: Prisma.TrafficRollupOmit
+  trafficRollupKey?: Prisma.TrafficRollupKeyOmit
   auditEvent?: Prisma.AuditEventOmit
   user?: Prisma.UserOmit
   session?: Prisma.SessionOmit

@@ -56,6 +56,8 @@ export const ModelName = {
   IpCategory: 'IpCategory',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
+  TrafficRollup: 'TrafficRollup',
+  TrafficRollupKey: 'TrafficRollupKey',
   AuditEvent: 'AuditEvent',
   User: 'User',
   Session: 'Session',
@@ -178,6 +180,33 @@ export const RequestLogScalarFieldEnum = {
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
+
+
+export const TrafficRollupScalarFieldEnum = {
+  resolution: 'resolution',
+  bucket: 'bucket',
+  endpointId: 'endpointId',
+  requests: 'requests',
+  denied: 'denied',
+  rateLimited: 'rateLimited',
+  upstreamErrors: 'upstreamErrors',
+  durationSumMs: 'durationSumMs',
+  latencyHistogram: 'latencyHistogram'
+} as const
+
+export type TrafficRollupScalarFieldEnum = (typeof TrafficRollupScalarFieldEnum)[keyof typeof TrafficRollupScalarFieldEnum]
+
+
+export const TrafficRollupKeyScalarFieldEnum = {
+  resolution: 'resolution',
+  kind: 'kind',
+  bucket: 'bucket',
+  endpointId: 'endpointId',
+  key: 'key',
+  count: 'count'
+} as const
+
+export type TrafficRollupKeyScalarFieldEnum = (typeof TrafficRollupKeyScalarFieldEnum)[keyof typeof TrafficRollupKeyScalarFieldEnum]
 
 
 export const AuditEventScalarFieldEnum = {

@@ -1,0 +1,157 @@
+import { denyingActions, trafficBucketSeconds } from '@gatehouse/contracts';
+
+/**
+ * Upper-exclusive edges of the latency bins, in ms (bin i holds edges[i-1] ≤ duration < edges[i]; the last bin is
+ * ≥ 60 s). Steps of at most ×1.33 above 2 ms keep an interpolated p50/p95 within a few percent of the exact value.
+ * The migration that backfilled the rollups repeats this list: never change it, add a new column instead.
+ */
+export const LATENCY_BIN_EDGES_MS: readonly number[] = [
+  0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500,
+  600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000, 15000, 20000, 30000, 60000,
+];
+export const LATENCY_BIN_COUNT = LATENCY_BIN_EDGES_MS.length + 1;
+
+/** The rollup resolutions, one per chart range (contracts' trafficBucketSeconds). */
+export const ROLLUP_RESOLUTIONS: readonly number[] = [...new Set(Object.values(trafficBucketSeconds))];
+
+const DENYING = new Set(denyingActions);
+
+/** The fields of a request-log row the rollups read. */
+export interface RollupSource {
+  timestamp: string;
+  endpoint_id: string | null;
+  status: number;
+  duration_ms: number;
+  client_ip: string;
+  decision: unknown;
+  decision_action: string | null;
+  mcp_tool: string | null;
+}
+
+export interface RollupRow {
+  resolution: number;
+  bucket: string;
+  endpoint_id: string;
+  requests: number;
+  denied: number;
+  rate_limited: number;
+  upstream_errors: number;
+  duration_sum_ms: number;
+  latency_histogram: number[];
+}
+
+export type RollupKeyKind = 'deny_rule' | 'denied_client' | 'mcp_tool';
+
+export interface RollupKeyRow {
+  resolution: number;
+  kind: RollupKeyKind;
+  bucket: string;
+  endpoint_id: string;
+  key: string;
+  count: number;
+}
+
+/** Index of the bin holding `durationMs` (what Postgres's width_bucket(duration, edges) returns). */
+export function latencyBin(durationMs: number): number {
+  let low = 0;
+  let high = LATENCY_BIN_EDGES_MS.length;
+  // First edge greater than the duration = number of edges ≤ it.
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (LATENCY_BIN_EDGES_MS[middle]! <= durationMs) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * The duration below which `quantile` of the counted requests fall, interpolated linearly inside its bin (null when
+ * the histogram is empty). The open last bin answers its lower edge.
+ */
+export function histogramQuantile(histogram: readonly number[], quantile: number): number | null {
+  const total = histogram.reduce((sum, value) => sum + value, 0);
+  if (total === 0) return null;
+  const rank = quantile * total;
+  let seen = 0;
+  for (let bin = 0; bin < histogram.length; bin += 1) {
+    const inBin = histogram[bin] ?? 0;
+    if (inBin > 0 && seen + inBin >= rank) {
+      const lower = bin === 0 ? 0 : LATENCY_BIN_EDGES_MS[bin - 1]!;
+      const upper = LATENCY_BIN_EDGES_MS[bin];
+      if (upper === undefined) return lower;
+      return lower + ((upper - lower) * (rank - seen)) / inBin;
+    }
+    seen += inBin;
+  }
+  return LATENCY_BIN_EDGES_MS.at(-1)!;
+}
+
+/** "phase#index#name": one denying rule of one endpoint's policy (parsed back by parseDenyRuleKey). */
+export function denyRuleKey(decision: unknown): string {
+  const value = (decision ?? {}) as { phase?: unknown; rule_index?: unknown; rule_name?: unknown };
+  const phase = typeof value.phase === 'string' ? value.phase : 'unknown';
+  const index = typeof value.rule_index === 'number' ? value.rule_index : -1;
+  const name = typeof value.rule_name === 'string' ? value.rule_name : '';
+  return `${phase}#${index}#${name}`;
+}
+
+export function parseDenyRuleKey(key: string): { phase: string; rule_index: number; rule_name: string | null } {
+  const [phase = 'unknown', index = '-1'] = key.split('#', 2);
+  const name = key.slice(phase.length + index.length + 2);
+  return { phase, rule_index: Number(index), rule_name: name === '' ? null : name };
+}
+
+function bucketStart(timestamp: string, resolution: number): string {
+  const milliseconds = Date.parse(timestamp);
+  const step = resolution * 1000;
+  return new Date(Math.floor(milliseconds / step) * step).toISOString();
+}
+
+/** What one inserted batch adds to the rollups: one row per (resolution, bucket, endpoint), one per key. */
+export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; keys: RollupKeyRow[] } {
+  const rollups = new Map<string, RollupRow>();
+  const keys = new Map<string, RollupKeyRow>();
+  const addKey = (resolution: number, bucket: string, endpointId: string, kind: RollupKeyKind, key: string) => {
+    const id = `${resolution}\u0000${bucket}\u0000${endpointId}\u0000${kind}\u0000${key}`;
+    const existing = keys.get(id);
+    if (existing) existing.count += 1;
+    else keys.set(id, { resolution, kind, bucket, endpoint_id: endpointId, key, count: 1 });
+  };
+  for (const row of rows) {
+    const endpointId = row.endpoint_id ?? '';
+    const denied = row.decision_action !== null && DENYING.has(row.decision_action);
+    const bin = latencyBin(row.duration_ms);
+    for (const resolution of ROLLUP_RESOLUTIONS) {
+      const bucket = bucketStart(row.timestamp, resolution);
+      const id = `${resolution}\u0000${bucket}\u0000${endpointId}`;
+      let rollup = rollups.get(id);
+      if (!rollup) {
+        rollup = {
+          resolution,
+          bucket,
+          endpoint_id: endpointId,
+          requests: 0,
+          denied: 0,
+          rate_limited: 0,
+          upstream_errors: 0,
+          duration_sum_ms: 0,
+          latency_histogram: new Array<number>(LATENCY_BIN_COUNT).fill(0),
+        };
+        rollups.set(id, rollup);
+      }
+      rollup.requests += 1;
+      if (denied) rollup.denied += 1;
+      if (row.status === 429) rollup.rate_limited += 1;
+      if (row.status >= 500) rollup.upstream_errors += 1;
+      rollup.duration_sum_ms += row.duration_ms;
+      rollup.latency_histogram[bin]! += 1;
+      if (denied) {
+        addKey(resolution, bucket, endpointId, 'deny_rule', denyRuleKey(row.decision));
+        addKey(resolution, bucket, endpointId, 'denied_client', row.client_ip);
+      }
+      // tools/list, initialize and the like name no tool (''): they are MCP traffic, not a tool call.
+      if (row.mcp_tool) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
+    }
+  }
+  return { rollups: [...rollups.values()], keys: [...keys.values()] };
+}
