@@ -5,6 +5,7 @@
  */
 
 import type { Environment } from '@marcbachmann/cel-js';
+import { celFieldTypes } from './cel-types.js';
 
 /** Resolves the IP categories containing an address; the data plane backs it with the snapshot's categories. */
 export interface IpCategoryResolver {
@@ -86,18 +87,8 @@ function decodeQueryComponent(text: string): string {
  */
 export function registerValueTypes(environment: Environment): Environment {
   return environment
-    .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-    .registerType('RequestUrl', {
-      ctor: RequestUrl,
-      fields: {
-        scheme: 'string',
-        host: 'string',
-        port: 'string',
-        path: 'string',
-        query: 'string',
-        query_params: 'map<string, list<string>>',
-      },
-    })
+    .registerType('ClientIp', { ctor: ClientIp, fields: celFieldTypes('ClientIp') })
+    .registerType('RequestUrl', { ctor: RequestUrl, fields: celFieldTypes('RequestUrl') })
     .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
     .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text);
 }
