@@ -117,6 +117,15 @@ describe('change audit covers every mutation', () => {
       );
       expect(JSON.stringify(event), event.kind).not.toContain(key.secret);
     }
+    // Entities are named for people, not by id — also once deleted (from the recorded snapshot).
+    const labelsOf = (entityId: string) =>
+      new Set(events.filter((event) => event.entity_id === entityId).map((event) => event.entity_label));
+    expect(labelsOf(userId)).toEqual(new Set(['audited@example.com']));
+    expect(labelsOf(key.id)).toEqual(new Set([`${key.prefix}… (automation)`]));
+    const endpointLabels = events
+      .filter((event) => event.entity_id === endpoint.id && event.kind.startsWith('endpoint.'))
+      .map((event) => event.entity_label);
+    expect(new Set(endpointLabels)).toEqual(new Set(['https://audit.example.com']));
     const updated = events.find((event) => event.kind === 'ip_category.updated')!;
     expect(updated.before).toMatchObject({ cidrs: ['10.0.0.0/8'] });
     expect(updated.after).toMatchObject({ cidrs: ['10.0.0.0/8', '192.168.0.0/16'] });

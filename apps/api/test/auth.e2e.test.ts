@@ -140,6 +140,21 @@ describe('auth', () => {
   });
 
   describe('API keys', () => {
+    it('refuses a key without a description (empty or blank) and shows the owner email on keys', async () => {
+      const admin = await setupAdmin(testApp);
+      for (const body of [{ role: 'editor' }, { description: '', role: 'editor' }, { description: '   ' }]) {
+        const refused = await admin.post('/api/api-keys').send(body).expect(400);
+        expect(errorOf(refused).error_code).toBe('VALIDATION_FAILED');
+        expect(JSON.stringify(errorOf(refused))).toContain('description');
+      }
+      const created = bodyOf(
+        await admin.post('/api/api-keys').send({ description: '  nightly job  ' }).expect(201),
+        CreatedApiKeyResponseSchema,
+      );
+      expect(created.description).toBe('nightly job');
+      expect(created.created_by_email).toMatch(/@/);
+    });
+
     it('shows the secret once, stores its SHA-256, authenticates with it and records last use', async () => {
       const admin = await setupAdmin(testApp);
       const created = await admin

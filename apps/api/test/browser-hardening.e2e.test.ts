@@ -161,7 +161,7 @@ describe('browser hardening', () => {
 
     it('does not apply to API keys: a bearer token is never sent by a browser on its own', async () => {
       const key = bodyOf(
-        await admin.post('/api/api-keys').send({ role: 'editor' }).expect(201),
+        await admin.post('/api/api-keys').send({ description: 'csrf', role: 'editor' }).expect(201),
         CreatedApiKeyResponseSchema,
       ).secret;
       await testApp

@@ -138,7 +138,7 @@ describe('config publishing (DESIGN.md §6)', () => {
       const key = bodyOf(
         await admin
           .post('/api/api-keys')
-          .send({ role: 'editor' } satisfies CreateApiKeyBody)
+          .send({ description: 'publishing', role: 'editor' } satisfies CreateApiKeyBody)
           .expect(201),
         CreatedApiKeyResponseSchema,
       ).secret;

@@ -33,7 +33,7 @@ describe('health', () => {
     const key = bodyOf(
       await admin
         .post('/api/api-keys')
-        .send({ role: 'editor' } satisfies CreateApiKeyBody)
+        .send({ description: 'redis outage', role: 'editor' } satisfies CreateApiKeyBody)
         .expect(201),
       CreatedApiKeyResponseSchema,
     ).secret;

@@ -21,12 +21,14 @@ const readableVariantColors: VariantColorsResolver = (input) => {
   if (!input.variant || !variantsWithColoredText.has(input.variant)) return colors;
   const parsed = parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme });
   if (!parsed.isThemeColor) return colors;
-  const readableText = `color-mix(in srgb, var(--mantine-color-${parsed.color}-9) 75%, black)`;
+  // In dark mode (light-dark() follows Mantine's color-scheme) the pale shades swap for dark ones and the text for
+  // light: the same contrast, inverted.
+  const readableText = `light-dark(color-mix(in srgb, var(--mantine-color-${parsed.color}-9) 75%, black), var(--mantine-color-${parsed.color}-2))`;
   if (input.variant === 'light') {
     return {
       ...colors,
-      background: `var(--mantine-color-${parsed.color}-0)`,
-      hover: `var(--mantine-color-${parsed.color}-1)`,
+      background: `light-dark(var(--mantine-color-${parsed.color}-0), color-mix(in srgb, var(--mantine-color-${parsed.color}-9) 45%, var(--mantine-color-dark-7)))`,
+      hover: `light-dark(var(--mantine-color-${parsed.color}-1), color-mix(in srgb, var(--mantine-color-${parsed.color}-9) 60%, var(--mantine-color-dark-7)))`,
       color: readableText,
     };
   }
@@ -39,7 +41,11 @@ export const cssVariablesResolver: CSSVariablesResolver = () => ({
     '--mantine-color-dimmed': 'var(--mantine-color-gray-7)',
     '--mantine-color-error': 'var(--mantine-color-red-9)',
   },
-  dark: {},
+  dark: {
+    '--mantine-color-dimmed': 'var(--mantine-color-dark-1)',
+    '--mantine-color-error': 'var(--mantine-color-red-4)',
+    '--mantine-color-anchor': 'var(--mantine-color-indigo-3)',
+  },
 });
 
 export const theme = createTheme({
@@ -57,15 +63,15 @@ export const theme = createTheme({
     Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close panel' } } }),
     Notification: Notification.extend({
       defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss notification' } },
-      styles: { description: { color: 'var(--mantine-color-gray-8)' } },
+      styles: { description: { color: 'light-dark(var(--mantine-color-gray-8), var(--mantine-color-dark-0))' } },
     }),
     // The active navigation entry: a pale background behind dark text.
     NavLink: NavLink.extend({
       vars: () => ({
         root: {
-          '--nl-bg': 'var(--mantine-color-indigo-0)',
-          '--nl-hover': 'var(--mantine-color-indigo-1)',
-          '--nl-color': 'var(--mantine-color-indigo-9)',
+          '--nl-bg': 'light-dark(var(--mantine-color-indigo-0), var(--mantine-color-indigo-9))',
+          '--nl-hover': 'light-dark(var(--mantine-color-indigo-1), var(--mantine-color-indigo-8))',
+          '--nl-color': 'light-dark(var(--mantine-color-indigo-9), var(--mantine-color-white))',
         },
         children: {},
       }),

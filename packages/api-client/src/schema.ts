@@ -537,6 +537,8 @@ export type components = {
       /** @description e.g. endpoint.created, policy.version_created, policy.restored */
       kind: string;
       entity_id: string | null;
+      /** @description What entity_id names, for display: the endpoint URL, the user email, the API key prefix and description, the IP category name (from the current row, or the recorded snapshot once deleted) */
+      entity_label: string | null;
       before: unknown;
       after: unknown;
       ip: string | null;
@@ -631,14 +633,16 @@ export type components = {
       effective_role: 'admin' | 'editor' | 'viewer';
       /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
+      /** @description The owner's email, for display (null when the key has no owner) */
+      created_by_email: string | null;
       /** Format: date-time */
       last_used_at: string | null;
       /** Format: date-time */
       created_at: string;
     };
     CreateApiKeyBody: {
-      /** @default  */
-      description?: string;
+      /** @description What uses this key; required, shown in the key list and the audit log. */
+      description: string;
       /**
        * @default editor
        * @enum {string}
@@ -659,6 +663,8 @@ export type components = {
       effective_role: 'admin' | 'editor' | 'viewer';
       /** @description The user who owns the key (null for keys without one) */
       created_by: string | null;
+      /** @description The owner's email, for display (null when the key has no owner) */
+      created_by_email: string | null;
       /** Format: date-time */
       last_used_at: string | null;
       /** Format: date-time */

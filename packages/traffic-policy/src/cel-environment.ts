@@ -13,6 +13,8 @@ import { PolicyRegex } from './regex.js';
 import { registerValueTypes } from './cel-values.js';
 import { namespaceTypeNames } from './cel-namespaces.js';
 import { celExpressionLimits } from './limits.js';
+import { celFieldTypes, celObjectTypes } from './cel-types.js';
+import { explainCelMessage, type CelNames } from './cel-messages.js';
 import {
   ConnectionTimesView,
   ConnectionView,
@@ -39,32 +41,11 @@ function createEnvironment(phase: Phase): Environment {
   const environment = registerValueTypes(
     new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits }),
   )
-    .registerType('Tls', { ctor: TlsView, fields: { version: 'string', cipher_suite: 'string', sni: 'string' } })
-    .registerType('ConnectionTimes', { ctor: ConnectionTimesView, fields: { start: 'google.protobuf.Timestamp' } })
-    .registerType('Connection', {
-      ctor: ConnectionView,
-      fields: {
-        client_ip: 'ClientIp',
-        client_port: 'int',
-        server_ip: 'string',
-        server_port: 'int',
-        tls: 'Tls',
-        ts: 'ConnectionTimes',
-      },
-    })
-    .registerType('Endpoint', {
-      ctor: EndpointView,
-      fields: {
-        id: 'string',
-        url: 'string',
-        host: 'string',
-        type: 'string',
-        addr: 'string',
-        port: 'int',
-        protocol: 'string',
-      },
-    })
-    .registerType('Time', { ctor: TimeView, fields: { now: 'string' } })
+    .registerType('Tls', { ctor: TlsView, fields: celFieldTypes('Tls') })
+    .registerType('ConnectionTimes', { ctor: ConnectionTimesView, fields: celFieldTypes('ConnectionTimes') })
+    .registerType('Connection', { ctor: ConnectionView, fields: celFieldTypes('Connection') })
+    .registerType('Endpoint', { ctor: EndpointView, fields: celFieldTypes('Endpoint') })
+    .registerType('Time', { ctor: TimeView, fields: celFieldTypes('Time') })
     .registerVariable('conn', 'Connection', { description: 'The client connection.' })
     .registerVariable('endpoint', 'Endpoint', { description: 'The endpoint whose policy is running.' })
     .registerVariable('time', 'Time', { description: 'time.now: the request time as an RFC 3339 string.' })
@@ -75,37 +56,9 @@ function createEnvironment(phase: Phase): Environment {
 
   if (phase !== 'on_tcp_connect') {
     environment
-      .registerType('RequestTimes', {
-        ctor: RequestTimesView,
-        fields: { header_received: 'google.protobuf.Timestamp', body_received: 'google.protobuf.Timestamp' },
-      })
-      .registerType('Request', {
-        ctor: RequestView,
-        fields: {
-          method: 'string',
-          url: 'RequestUrl',
-          host: 'string',
-          headers: 'map<string, list<string>>',
-          cookies: 'map<string, list<Cookie>>',
-          version: 'string',
-          content_length: 'int',
-          content_type: 'ContentType',
-          user_agent: 'UserAgent',
-          location: 'string',
-          ts: 'RequestTimes',
-        },
-      })
-      .registerType('Mcp', {
-        ctor: McpView,
-        fields: {
-          method: 'string',
-          tool: 'string',
-          arguments: 'map<string, dyn>',
-          session_id: 'string',
-          protocol_version: 'string',
-          kind: 'string',
-        },
-      })
+      .registerType('RequestTimes', { ctor: RequestTimesView, fields: celFieldTypes('RequestTimes') })
+      .registerType('Request', { ctor: RequestView, fields: celFieldTypes('Request') })
+      .registerType('Mcp', { ctor: McpView, fields: celFieldTypes('Mcp') })
       .registerVariable('req', 'Request', { description: 'The HTTP request.' })
       .registerVariable('mcp', 'Mcp', {
         description:
@@ -114,17 +67,7 @@ function createEnvironment(phase: Phase): Environment {
   }
   if (phase === 'on_http_response') {
     environment
-      .registerType('Response', {
-        ctor: ResponseView,
-        fields: {
-          status_code: 'int',
-          headers: 'map<string, list<string>>',
-          content_type: 'ContentType',
-          content_length: 'int',
-          location: 'string',
-          cookies: 'map<string, list<Cookie>>',
-        },
-      })
+      .registerType('Response', { ctor: ResponseView, fields: celFieldTypes('Response') })
       .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
   }
   return registerPolicyFunctions(environment, scope);
@@ -315,6 +258,31 @@ function checkCost(ast: unknown): { message: string; offset: number } | undefine
 const aliasNames = new RegExp(Object.values(builtinAliases).join('|'), 'g');
 const originalName = Object.fromEntries(Object.entries(builtinAliases).map(([name, alias]) => [alias, name]));
 
+const namesByPhase = new Map<Phase, CelNames>();
+
+/** The names a "did you mean" may offer in `phase`: what the environment registered, under the names people type. */
+function celNames(phase: Phase): CelNames {
+  let names = namesByPhase.get(phase);
+  if (names === undefined) {
+    const definitions = celEnvironment(phase).getDefinitions();
+    const functionNames = (receiver: boolean) => [
+      ...new Set(
+        definitions.functions
+          .filter((definition) => (definition.receiverType !== null) === receiver)
+          .map((definition) => originalName[definition.name] ?? definition.name),
+      ),
+    ];
+    names = {
+      variables: definitions.variables.filter((variable) => variable.description !== null).map((v) => v.name),
+      functions: functionNames(false),
+      methods: functionNames(true),
+      fields: [...new Set(Object.values(celObjectTypes).flatMap((members) => Object.keys(members)))],
+    };
+    namesByPhase.set(phase, names);
+  }
+  return names;
+}
+
 interface CelErrorNode {
   op?: string;
   start?: number;
@@ -327,20 +295,22 @@ interface CelErrorNode {
 function failure(error: unknown, phase: Phase, source: string): ExpressionCheck {
   const celError = error as
     { summary?: string; message?: string; range?: { start: number }; node?: CelErrorNode } | undefined;
-  let message = (celError?.summary ?? celError?.message ?? String(error)).replace(
-    aliasNames,
-    (alias) => originalName[alias] ?? alias,
-  );
-  message = message.replace(/\b(\w+Namespace)\./g, (text, type: string) => {
-    const name = namespaceTypeNames.get(type);
-    return name === undefined ? text : `${name}.`;
-  });
-  const unknownVariable = /^Unknown variable: (\w+)/.exec(message)?.[1];
-  if (unknownVariable === 'res' && phase !== 'on_http_response') message += ' (res.* exists only in on_http_response)';
-  else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
-    message += ' (on_tcp_connect runs before any HTTP request is read)';
-  } else if (message.includes('ClientIp in list')) {
-    message += ' (compare addresses with inCidrRanges(conn.client_ip, [...]) or string(conn.client_ip) in [...])';
+  const rawMessage = (celError?.summary ?? celError?.message ?? String(error))
+    .replace(aliasNames, (alias) => originalName[alias] ?? alias)
+    .replace(/\b(\w+Namespace)\./g, (text, type: string) => {
+      const name = namespaceTypeNames.get(type);
+      return name === undefined ? text : `${name}.`;
+    });
+  const unknownVariable = /^Unknown variable: (\w+)/.exec(rawMessage)?.[1];
+  let message: string;
+  if (unknownVariable === 'res' && phase !== 'on_http_response') {
+    message = `${rawMessage} (res.* exists only in on_http_response)`;
+  } else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
+    message = `${rawMessage} (on_tcp_connect runs before any HTTP request is read)`;
+  } else if (rawMessage.includes('ClientIp in list')) {
+    message = `${rawMessage} (compare addresses with inCidrRanges(conn.client_ip, [...]) or string(conn.client_ip) in [...])`;
+  } else {
+    message = explainCelMessage(rawMessage, celNames(phase));
   }
   return { ok: false, message, offset: errorOffset(source, celError?.node) ?? celError?.range?.start ?? 0 };
 }

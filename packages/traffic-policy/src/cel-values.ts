@@ -6,7 +6,8 @@
 
 import type { Environment } from '@marcbachmann/cel-js';
 import { ContentType, UserAgent } from './cel-request-values.js';
-import { CelCookie, cookieFields } from './cel-cookies.js';
+import { CelCookie } from './cel-cookies.js';
+import { celFieldTypes } from './cel-types.js';
 
 /** Resolves the IP categories containing an address; the data plane backs it with the snapshot's categories. */
 export interface IpCategoryResolver {
@@ -109,39 +110,11 @@ function decodeQueryComponent(text: string): string {
 export function registerValueTypes(environment: Environment): Environment {
   return (
     environment
-      .registerType('ClientIp', { ctor: ClientIp, fields: { categories: 'list<string>' } })
-      .registerType('RequestUrl', {
-        ctor: RequestUrl,
-        fields: {
-          scheme: 'string',
-          host: 'string',
-          port: 'string',
-          path: 'string',
-          query: 'string',
-          query_params: 'map<string, list<string>>',
-          authority: 'string',
-          raw_path: 'string',
-          uri: 'string',
-          raw: 'string',
-        },
-      })
-      .registerType('UserAgent', {
-        ctor: UserAgent,
-        fields: {
-          name: 'string',
-          version: 'string',
-          os: 'string',
-          os_version: 'string',
-          device: 'string',
-          is_mobile: 'bool',
-          is_tablet: 'bool',
-          is_desktop: 'bool',
-          is_bot: 'bool',
-          url: 'string',
-        },
-      })
-      .registerType('Cookie', { ctor: CelCookie, fields: cookieFields })
-      .registerType('ContentType', { ctor: ContentType, fields: { parameters: 'map<string, string>', raw: 'string' } })
+      .registerType('ClientIp', { ctor: ClientIp, fields: celFieldTypes('ClientIp') })
+      .registerType('RequestUrl', { ctor: RequestUrl, fields: celFieldTypes('RequestUrl') })
+      .registerType('UserAgent', { ctor: UserAgent, fields: celFieldTypes('UserAgent') })
+      .registerType('Cookie', { ctor: CelCookie, fields: celFieldTypes('Cookie') })
+      .registerType('ContentType', { ctor: ContentType, fields: celFieldTypes('ContentType') })
       .registerOperator('ClientIp == string', (ip: ClientIp, text: string) => ip.address === text)
       .registerOperator('RequestUrl == string', (url: RequestUrl, text: string) => url.toString() === text)
       .registerOperator('UserAgent == string', (agent: UserAgent, text: string) => agent.raw === text)

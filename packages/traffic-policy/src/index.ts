@@ -75,6 +75,7 @@ export {
 export {
   policyDocumentSchema,
   policyDocumentJsonSchema,
+  policyEditorJsonSchema,
   ruleSchema,
   actionSchema,
   type PolicyDocument,
@@ -98,3 +99,12 @@ export { callerOf } from './caller.js';
 export { sha256Hex } from './codecs.js';
 export { parseDuration } from './duration.js';
 export { celEnvironment, compileExpression } from './cel-environment.js';
+export {
+  celCatalog,
+  celCompletions,
+  functionDocs,
+  type CelCatalog,
+  type CelCatalogItem,
+  type CelCatalogKind,
+  type CelCompletion,
+} from './cel-catalog.js';

@@ -76,3 +76,48 @@ export const policyDocumentJsonSchema: Record<string, unknown> = {
   title: 'Gatehouse Traffic Policy',
   ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
 };
+
+/**
+ * The schema the dashboard's editor (monaco-yaml) works from: the document schema with each action as one object
+ * whose `type` is an enum of the actions Gatehouse runs, and its `config` chosen by `if`/`then` on the type. With the
+ * plain `oneOf` of actions the language server shows, for a hover on `type`, the descriptions of whichever
+ * alternatives matched best — unsupported ones with a free-form config among them — and offers unsupported types in
+ * completion. Here the hover on `type` is one list of every supported action, and completion offers only those.
+ */
+export const policyEditorJsonSchema: Record<string, unknown> = editorSchemaOf(policyDocumentJsonSchema);
+
+function editorSchemaOf(documentSchema: Record<string, unknown>): Record<string, unknown> {
+  const definitions = { ...(documentSchema.$defs as Record<string, Record<string, unknown>>) };
+  const supported = actionDefinitions.filter((definition) => definition.supported !== false);
+  for (const definition of actionDefinitions) delete definitions[`action.${definition.type}`];
+  const configOf = (type: string): unknown =>
+    (policyDocumentJsonSchema.$defs as Record<string, { properties: { config: unknown } }>)[`action.${type}`]
+      ?.properties.config;
+  definitions.action = {
+    type: 'object',
+    description: 'An action: its `type` and that type’s `config`.',
+    properties: {
+      type: {
+        type: 'string',
+        enum: supported.map((definition) => definition.type),
+        markdownDescription: [
+          'The action to run. Supported actions:',
+          '',
+          ...supported.map((definition) => `- \`${definition.type}\` — ${definition.description}`),
+        ].join('\n'),
+        enumDescriptions: supported.map((definition) => definition.description),
+      },
+      config: { type: 'object', description: 'Settings of the action; which ones depends on `type`.' },
+    },
+    required: ['type'],
+    additionalProperties: false,
+    allOf: supported.map((definition) => ({
+      if: { properties: { type: { const: definition.type } }, required: ['type'] },
+      then: {
+        properties: { config: configOf(definition.type) },
+        ...(definition.configRequired ? { required: ['config'] } : {}),
+      },
+    })),
+  };
+  return { ...documentSchema, $defs: definitions };
+}

@@ -1,9 +1,12 @@
-/** " Did you mean X?" for near misses (edit distance ≤ 2), which catch most typos in keys and action types. */
-export function suggest(input: string, candidates: readonly string[]): string {
+/**
+ * " Did you mean X?" for near misses (edit distance ≤ 2, ignoring case), which catch most typos in keys, action types
+ * and CEL names (`hasReqHeadr` → `hasReqHeader`).
+ */
+export function suggest(input: string, candidates: readonly string[], maxDistance = 2): string {
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = maxDistance + 1;
   for (const candidate of candidates) {
-    const distance = editDistance(input.toLowerCase(), candidate);
+    const distance = editDistance(input.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

@@ -4,7 +4,13 @@ import { PageQuerySchema } from '../common/pagination';
 
 export const CreateApiKeyBodySchema = z
   .strictObject({
-    description: z.string().max(255).default(''),
+    // A key nobody can name is a key nobody dares revoke: the description is required (400 VALIDATION_FAILED).
+    description: z
+      .string()
+      .trim()
+      .min(1, 'Describe what uses this key, e.g. "CI deploy job".')
+      .max(255)
+      .meta({ description: 'What uses this key; required, shown in the key list and the audit log.' }),
     role: RoleSchema.default('editor'),
   })
   .meta({ id: 'CreateApiKeyBody' });
@@ -26,6 +32,10 @@ export const ApiKeyResponseSchema = z
         "The role the key acts with now: `role`, capped at its owner's current role (a demoted owner's keys are demoted with them; a deleted owner's keys are revoked).",
     }),
     created_by: z.string().nullable().meta({ description: 'The user who owns the key (null for keys without one)' }),
+    created_by_email: z
+      .string()
+      .nullable()
+      .meta({ description: "The owner's email, for display (null when the key has no owner)" }),
     last_used_at: z.iso.datetime({ offset: true }).nullable(),
     created_at: z.iso.datetime({ offset: true }),
   })

@@ -3,7 +3,7 @@ import type { ApiKey } from '../generated/prisma/client';
 import type { ApiKeyResponse } from './api-keys.dto';
 
 /** A key with its owner's current role (null when it has no owner). */
-export type ApiKeyWithOwner = ApiKey & { createdBy: { role: Role } | null };
+export type ApiKeyWithOwner = ApiKey & { createdBy: { role: Role; email: string } | null };
 
 /**
  * The role a key acts with: its own, capped at its owner's current role, so demoting a user demotes every key they
@@ -22,6 +22,7 @@ export function presentApiKey(key: ApiKeyWithOwner): ApiKeyResponse {
     role: key.role,
     effective_role: effectiveApiKeyRole(key.role, key.createdBy?.role ?? null),
     created_by: key.createdById,
+    created_by_email: key.createdBy?.email ?? null,
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
     created_at: key.createdAt.toISOString(),
   };

@@ -7,8 +7,8 @@ import { newId } from '../common/ids';
 import { PrismaService } from '../database/prisma.service';
 import { type ApiKeyWithOwner, presentApiKey } from './api-keys.presenter';
 
-/** Every read includes the owner's role: the key's effective role depends on it. */
-const WITH_OWNER = { createdBy: { select: { role: true } } } as const;
+/** Every read includes the owner's role (the key's effective role depends on it) and email (shown instead of the id). */
+const WITH_OWNER = { createdBy: { select: { role: true, email: true } } } as const;
 
 /** How stale last_used_at may get before a request refreshes it (avoids a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;

@@ -19,6 +19,10 @@ export const AuditEventResponseSchema = z
     actor: z.object({ type: z.enum(['user', 'api_key', 'system']), id: z.string().nullable(), name: z.string() }),
     kind: z.string().meta({ description: 'e.g. endpoint.created, policy.version_created, policy.restored' }),
     entity_id: z.string().nullable(),
+    entity_label: z.string().nullable().meta({
+      description:
+        'What entity_id names, for display: the endpoint URL, the user email, the API key prefix and description, the IP category name (from the current row, or the recorded snapshot once deleted)',
+    }),
     before: z.unknown().nullable(),
     after: z.unknown().nullable(),
     ip: z.string().nullable(),

@@ -62,4 +62,32 @@ export class AuditEventsRepository {
       take: filters.limit + 1,
     });
   }
+
+  /** Display labels of the entities `ids` name, for those that still exist: endpoint URL, user email, API key. */
+  async currentLabels(ids: readonly string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    const [endpoints, users, keys] = await Promise.all([
+      this.prisma.endpoint.findMany({
+        where: { id: { in: unique.filter((id) => id.startsWith('ep_')) } },
+        select: { id: true, url: true },
+      }),
+      this.prisma.user.findMany({
+        where: { id: { in: unique.filter((id) => id.startsWith('usr_')) } },
+        select: { id: true, email: true },
+      }),
+      this.prisma.apiKey.findMany({
+        where: { id: { in: unique.filter((id) => id.startsWith('key_')) } },
+        select: { id: true, prefix: true, description: true },
+      }),
+    ]);
+    return new Map<string, string>([
+      ...endpoints.map((endpoint) => [endpoint.id, endpoint.url] as const),
+      ...users.map((user) => [user.id, user.email] as const),
+      ...keys.map((key) => [key.id, apiKeyLabel(key.prefix, key.description)] as const),
+    ]);
+  }
+}
+
+export function apiKeyLabel(prefix: string, description: string): string {
+  return description === '' ? `${prefix}…` : `${prefix}… (${description})`;
 }

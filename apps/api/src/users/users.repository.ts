@@ -91,8 +91,8 @@ export class UsersRepository {
       // The user's keys act with at most the user's role (checked on every request); record each key whose
       // effective role this change moves, so the audit log shows the demotion reaching the keys.
       for (const key of ownedKeys) {
-        const keyBefore = presentApiKey({ ...key, createdBy: { role: before.role } });
-        const keyAfter = presentApiKey({ ...key, createdBy: { role: after.role } });
+        const keyBefore = presentApiKey({ ...key, createdBy: { role: before.role, email: before.email } });
+        const keyAfter = presentApiKey({ ...key, createdBy: { role: after.role, email: after.email } });
         if (keyBefore.effective_role === keyAfter.effective_role) continue;
         await this.auditEvents.insertAuditEvent(tx, context, {
           kind: 'api_key.effective_role_changed',
@@ -124,7 +124,7 @@ export class UsersRepository {
       // A deleted user's API keys are revoked with them (one audit event each), not left behind without an owner.
       const ownedKeys = await tx.apiKey.findMany({
         where: { createdById: id },
-        include: { createdBy: { select: { role: true } } },
+        include: { createdBy: { select: { role: true, email: true } } },
         orderBy: { id: 'asc' },
       });
       await tx.apiKey.deleteMany({ where: { createdById: id } });

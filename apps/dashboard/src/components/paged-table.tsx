@@ -1,4 +1,5 @@
-import { Button, Group, Table, type TableProps, type TableTrProps } from '@mantine/core';
+import { Button, Group, Table, type MantineBreakpoint, type TableProps, type TableTrProps } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import type { ReactNode } from 'react';
 import { QueryBoundary, type QueryOutcome } from './query-boundary';
 
@@ -27,6 +28,11 @@ export interface TableColumn<Row> {
   header?: string;
   label?: string;
   cell: (row: Row) => ReactNode;
+  /**
+   * Hides the column below this breakpoint. Phones keep what identifies a row and its status; secondary columns
+   * (created, last used, ids) go, rather than the status scrolling out of view.
+   */
+  visibleFrom?: MantineBreakpoint;
 }
 
 export interface PagedTableProps<Row> {
@@ -44,6 +50,8 @@ export interface PagedTableProps<Row> {
   rowProps?: (row: Row) => TableTrProps & { [attribute: `data-${string}`]: string | number };
   /** Below this width the table scrolls sideways instead of squeezing its columns. */
   minWidth: number;
+  /** The same on phones, where `visibleFrom` columns are hidden; `minWidth` when unset. */
+  mobileMinWidth?: number;
   testId: string;
   tableProps?: TableProps;
   loadMoreLabel?: string;
@@ -60,10 +68,12 @@ export function PagedTable<Row>({
   rowKey,
   rowProps,
   minWidth,
+  mobileMinWidth,
   testId,
   tableProps,
   loadMoreLabel,
 }: PagedTableProps<Row>) {
+  const narrow = useMediaQuery('(max-width: 48em)', false, { getInitialValueInEffect: false });
   return (
     <QueryBoundary query={query} loadingLabel={loadingLabel} errorTitle={errorTitle}>
       {(loaded) => {
@@ -71,12 +81,16 @@ export function PagedTable<Row>({
         if (shown.length === 0) return empty;
         return (
           <>
-            <Table.ScrollContainer minWidth={minWidth}>
+            <Table.ScrollContainer minWidth={narrow ? (mobileMinWidth ?? minWidth) : minWidth}>
               <Table verticalSpacing="sm" {...tableProps} data-testid={testId}>
                 <Table.Thead>
                   <Table.Tr>
                     {columns.map((column, index) => (
-                      <Table.Th key={column.header ?? column.label ?? index} aria-label={column.label}>
+                      <Table.Th
+                        key={column.header ?? column.label ?? index}
+                        aria-label={column.label}
+                        visibleFrom={column.visibleFrom}
+                      >
                         {column.header}
                       </Table.Th>
                     ))}
@@ -86,7 +100,9 @@ export function PagedTable<Row>({
                   {shown.map((row) => (
                     <Table.Tr key={rowKey(row)} {...rowProps?.(row)}>
                       {columns.map((column, index) => (
-                        <Table.Td key={column.header ?? column.label ?? index}>{column.cell(row)}</Table.Td>
+                        <Table.Td key={column.header ?? column.label ?? index} visibleFrom={column.visibleFrom}>
+                          {column.cell(row)}
+                        </Table.Td>
                       ))}
                     </Table.Tr>
                   ))}

@@ -129,6 +129,10 @@ export function useApiForm<Values extends object>({
         onBlur: (event: unknown) => {
           onBlur?.(event);
           if (momentOf(field) !== 'blur') return;
+          // Tabbing through (or clicking past) a field not yet filled in is not a mistake: an empty field is
+          // reported on submit, so a fresh form never greets the user in red.
+          const value: unknown = (self.getValues() as Record<string, unknown>)[field];
+          if (typeof value === 'string' && value.trim() === '' && !checkedFields.current.has(field)) return;
           checkedFields.current.add(field);
           if (!serverErrorFields.current.has(field)) self.validateField(field);
         },

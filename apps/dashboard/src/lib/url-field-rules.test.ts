@@ -7,7 +7,10 @@ describe('describeEndpointUrlProblem', () => {
     expect(describeEndpointUrlProblem('', 'cloud')).toBe(
       'Enter the URL clients will call, e.g. https://mcp.example.com',
     );
-    expect(describeEndpointUrlProblem('   ', 'internal')).toMatch(/^Enter the URL/);
+    // The example matches the type: an internal endpoint is never told to use a public host.
+    expect(describeEndpointUrlProblem('   ', 'internal')).toMatch(
+      /^Enter the private URL.*https:\/\/mcp\.example\.internal$/,
+    );
   });
 
   it.each([

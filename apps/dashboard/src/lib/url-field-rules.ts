@@ -6,7 +6,11 @@ import { parseEndpointUrl, parseUpstreamUrl, type EndpointType } from '@gatehous
 
 /** Why `text` is not a valid URL for an endpoint of this type, or null when it is. */
 export function describeEndpointUrlProblem(text: string, type: EndpointType): string | null {
-  if (text.trim() === '') return 'Enter the URL clients will call, e.g. https://mcp.example.com';
+  if (text.trim() === '') {
+    return type === 'cloud'
+      ? 'Enter the URL clients will call, e.g. https://mcp.example.com'
+      : 'Enter the private URL cloud endpoints forward to; its host ends in .internal, e.g. https://mcp.example.internal';
+  }
   const checked = parseEndpointUrl(text, type);
   return checked.ok ? null : checked.problem;
 }

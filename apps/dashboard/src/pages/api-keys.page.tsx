@@ -74,7 +74,11 @@ function CreatedApiKeyDialog({ created, onClose }: { created: CreatedApiKey; onC
 
 function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
   const createApiKey = useCreateApiKeyMutation();
-  const form = useApiForm<{ description: string; role: Role }>({ initialValues: { description: '', role: 'editor' } });
+  const form = useApiForm<{ description: string; role: Role }>({
+    initialValues: { description: '', role: 'editor' },
+    // The API refuses a key nobody can name; say so before sending.
+    validate: { description: (text) => (text.trim() === '' ? 'Describe what uses this key' : null) },
+  });
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
 
   if (created) return <CreatedApiKeyDialog created={created} onClose={onClose} />;
@@ -91,6 +95,8 @@ function CreateApiKeyDialog({ onClose }: { onClose: () => void }) {
       <TextInput
         label="Description"
         description="What uses this key, e.g. the CI deploy job"
+        placeholder="What uses this key"
+        required
         maxLength={255}
         {...form.getInputProps('description')}
         data-autofocus
@@ -138,6 +144,7 @@ export function ApiKeysPage() {
           </EmptyState>
         }
         minWidth={720}
+        mobileMinWidth={340}
         testId="api-keys-table"
         rowKey={(apiKey) => apiKey.id}
         columns={[
@@ -152,7 +159,11 @@ export function ApiKeysPage() {
               </Group>
             ),
           },
-          { header: 'Description', cell: (apiKey) => <Text size="sm">{apiKey.description}</Text> },
+          {
+            header: 'Description',
+            cell: (apiKey) => <Text size="sm">{apiKey.description || '—'}</Text>,
+            visibleFrom: 'sm',
+          },
           {
             header: 'Role',
             cell: (apiKey) =>
@@ -169,16 +180,18 @@ export function ApiKeysPage() {
           },
           {
             header: 'Last used',
+            visibleFrom: 'md',
             cell: (apiKey) => (
               <Text size="sm">{apiKey.last_used_at ? <RelativeTime timestamp={apiKey.last_used_at} /> : 'never'}</Text>
             ),
           },
           {
             header: 'Created',
+            visibleFrom: 'md',
             cell: (apiKey) => (
               <Text size="sm">
                 <RelativeTime timestamp={apiKey.created_at} />
-                {apiKey.created_by ? ` by ${apiKey.created_by}` : ''}
+                {apiKey.created_by_email ? ` by ${apiKey.created_by_email}` : ''}
               </Text>
             ),
           },

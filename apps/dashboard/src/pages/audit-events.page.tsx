@@ -1,4 +1,4 @@
-import { Anchor, Badge, Button, Code, Collapse, Group, Paper, SimpleGrid, Stack, Text, Timeline } from '@mantine/core';
+import { Anchor, Badge, Button, Collapse, Group, Stack, Text, Timeline } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconHistory } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
@@ -6,12 +6,13 @@ import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { auditEventQueries, type AuditEvent } from '../api/audit-events.api';
 import type { AuditEventFilters } from '../api/query-keys';
+import { AuditChange } from '../components/audit-change';
 import { PageHeader } from '../components/page-header';
 import { LoadMoreButton } from '../components/paged-table';
 import { QueryBoundary } from '../components/query-boundary';
 import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
-import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
+import { FilterBar, UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { paths } from '../paths';
 
 /** The kinds the API records (DESIGN.md §4 AuditEvent), for the filter. */
@@ -47,24 +48,22 @@ function colorOfKind(kind: string): string {
   return kindColor[kind.split('.')[1] ?? ''] ?? 'blue';
 }
 
+/** The entity by name (URL, email, key) with its id in a tooltip-free title, linking to live endpoints. */
 function entityLink(event: AuditEvent) {
   if (!event.entity_id) return null;
+  const label = event.entity_label ?? event.entity_id;
   if (event.entity_id.startsWith('ep_') && event.kind !== 'endpoint.deleted') {
     return (
-      <Anchor component={Link} to={paths.endpoint(event.entity_id)} size="sm" ff="monospace">
-        {event.entity_id}
+      <Anchor component={Link} to={paths.endpoint(event.entity_id)} size="sm" title={event.entity_id}>
+        {label}
       </Anchor>
     );
   }
   return (
-    <Text span size="sm" ff="monospace">
-      {event.entity_id}
+    <Text span size="sm" title={event.entity_id}>
+      {label}
     </Text>
   );
-}
-
-function formatJson(value: unknown): string {
-  return value === null || value === undefined ? '—' : JSON.stringify(value, null, 2);
 }
 
 function AuditEventItem({ event }: { event: AuditEvent }) {
@@ -94,20 +93,7 @@ function AuditEventItem({ event }: { event: AuditEvent }) {
             {expanded ? 'Hide the change' : 'Show the change'}
           </Button>
           <Collapse expanded={expanded}>
-            <SimpleGrid cols={{ base: 1, md: 2 }} spacing="xs">
-              <Paper withBorder p="xs">
-                <Text size="xs" fw={600} mb={4}>
-                  Before
-                </Text>
-                <Code block>{formatJson(event.before)}</Code>
-              </Paper>
-              <Paper withBorder p="xs">
-                <Text size="xs" fw={600} mb={4}>
-                  After
-                </Text>
-                <Code block>{formatJson(event.after)}</Code>
-              </Paper>
-            </SimpleGrid>
+            {expanded ? <AuditChange before={event.before} after={event.after} /> : null}
           </Collapse>
         </>
       ) : null}
@@ -139,11 +125,11 @@ export function AuditEventsPage() {
         title="Audit log"
         description="Every change: who made it, when, from where, and what it was before and after."
       />
-      <Group align="flex-end">
+      <FilterBar names={['kind', 'actor', 'entity_id']}>
         <UrlFilterSelect name="kind" label="Kind" placeholder="Any kind" data={auditEventKinds} searchable w={240} />
         <UrlFilterTextInput name="actor" label="Actor" placeholder="Email or API key prefix" w={240} />
-        <UrlFilterTextInput name="entity_id" label="Object id" placeholder="e.g. ep_…" w={240} />
-      </Group>
+        <UrlFilterTextInput name="entity_id" label="Object id" placeholder="An id such as ep_…" w={240} />
+      </FilterBar>
       <QueryBoundary
         query={events}
         loadingLabel="Loading the audit log…"

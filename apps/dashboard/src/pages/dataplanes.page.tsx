@@ -26,6 +26,7 @@ export function DataplanesPage() {
           </EmptyState>
         }
         minWidth={820}
+        mobileMinWidth={340}
         testId="dataplanes-table"
         rowKey={(dataplane) => dataplane.id}
         columns={[
@@ -59,6 +60,7 @@ export function DataplanesPage() {
           },
           {
             header: 'Applied revision',
+            visibleFrom: 'md',
             cell: (dataplane) => (
               <Text size="sm" ff="monospace">
                 {dataplane.applied_revision}
@@ -67,15 +69,17 @@ export function DataplanesPage() {
           },
           {
             header: 'Lag',
+            visibleFrom: 'sm',
             cell: (dataplane) => (
               <Text size="sm" c={dataplane.lag > 0 ? 'orange' : undefined}>
                 {dataplane.lag === 0 ? 'up to date' : `${dataplane.lag} behind`}
               </Text>
             ),
           },
-          { header: 'Version', cell: (dataplane) => <Text size="sm">{dataplane.version}</Text> },
+          { header: 'Version', cell: (dataplane) => <Text size="sm">{dataplane.version}</Text>, visibleFrom: 'md' },
           {
             header: 'Last seen',
+            visibleFrom: 'sm',
             cell: (dataplane) => (
               <Text size="sm">
                 <RelativeTime timestamp={dataplane.last_heartbeat_at} />

@@ -1,3 +1,4 @@
+import { TrafficAddress } from '../components/traffic-address';
 import { Anchor, Breadcrumbs, Group, Stack, Tabs, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, Outlet, useLocation, useNavigate, useOutletContext, useParams } from 'react-router';
@@ -78,6 +79,7 @@ export function EndpointDetailPage() {
           </Text>
         </Text>
       ) : null}
+      <TrafficAddress endpoint={current} />
       <Tabs
         value={activeTab}
         onChange={(value) => {

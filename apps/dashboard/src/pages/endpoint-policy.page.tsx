@@ -187,10 +187,17 @@ export function EndpointPolicyPage() {
         pending={validation.pending}
         onSelect={(line, column) => editorRef.current?.revealPosition(line, column)}
       />
-      <Text size="xs" c="dimmed">
-        Ctrl+Space suggests fields; hover a field for its documentation; Ctrl+S (⌘S) saves. In the editor, Tab indents:
-        press Ctrl+M first to make Tab move the focus instead.
-      </Text>
+      {canEdit ? (
+        <Text size="xs" c="dimmed" data-testid="editor-help">
+          Ctrl+Space suggests fields, and inside expressions variables and functions; hover a field for its
+          documentation; Ctrl+S (⌘S) saves. In the editor, Tab indents: press Ctrl+M first to make Tab move the focus
+          instead.
+        </Text>
+      ) : (
+        <Text size="xs" c="dimmed" data-testid="editor-help">
+          Read-only: your role can view this policy but not change it. Hover a field for its documentation.
+        </Text>
+      )}
 
       <Modal
         opened={saveDialogOpened}

@@ -98,4 +98,36 @@ describe('New endpoint', () => {
     expect(body.traffic_policy).toContain('custom-response');
     expect(body.traffic_policy).toContain('This is your new Gatehouse endpoint');
   });
+
+  it('does not flag a field the user only passed through', async () => {
+    const { fetchStub } = stubFetch(() => jsonResponse(500, {}));
+    vi.stubGlobal('fetch', fetchStub);
+    const user = userEvent.setup({ delay: null });
+    renderRoutes(routes, '/endpoints/new');
+    // The URL field has the focus; choosing the type and tabbing on leaves it empty but is no mistake yet.
+    await user.click(screen.getByRole('radio', { name: /Internal/ }));
+    await user.tab();
+    expect(screen.queryByText(/Enter the/)).toBeNull();
+    // On submit, the example given is the internal one.
+    await user.click(screen.getByRole('button', { name: 'Create endpoint' }));
+    expect(await screen.findByText(/Enter the private URL.*mcp\.example\.internal/)).toBeTruthy();
+  });
+
+  it('creates a cloud endpoint with the policy written in the form', async () => {
+    const { fetchStub, requests } = stubFetch(() => jsonResponse(201, { ...createdEndpoint, type: 'cloud' }));
+    vi.stubGlobal('fetch', fetchStub);
+    const user = userEvent.setup({ delay: null });
+    renderRoutes(routes, '/endpoints/new');
+    await user.click(screen.getByRole('textbox', { name: /^URL/ }));
+    await user.paste('https://api.example.com');
+    await user.click(screen.getByRole('radio', { name: 'Write or paste one' }));
+    const policy = screen.getByRole('textbox', { name: /Policy \(YAML or JSON\)/ });
+    await user.clear(policy);
+    await user.click(policy);
+    await user.paste('on_http_request:\n  - actions:\n      - type: deny\n');
+    await user.click(screen.getByRole('button', { name: 'Create endpoint' }));
+    expect(await screen.findByText('policy editor')).toBeTruthy();
+    const body = (await requests[0]!.json()) as { traffic_policy: string };
+    expect(body.traffic_policy).toBe('on_http_request:\n  - actions:\n      - type: deny\n');
+  });
 });

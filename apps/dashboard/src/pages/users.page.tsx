@@ -33,6 +33,9 @@ function AddUserDialog({ onClose }: { onClose: () => void }) {
   const form = useApiForm<{ email: string; password: string; role: Role }>({
     initialValues: { email: '', password: '', role: 'viewer' },
     validate: { password: describePasswordProblem },
+    // "Already taken" belongs to the email field, so it goes away as soon as the email is edited.
+    fieldOfErrorCode: { USER_EMAIL_TAKEN: 'email' },
+    forgetServerErrorsOnChangeOf: ['email'],
   });
 
   return (
@@ -137,6 +140,7 @@ export function UsersPage() {
         errorTitle="Could not load users"
         empty={<EmptyState title="No users" action={addButton} />}
         minWidth={720}
+        mobileMinWidth={340}
         testId="users-table"
         rowKey={(user) => user.id}
         columns={[
@@ -169,12 +173,14 @@ export function UsersPage() {
           },
           {
             header: 'Last sign-in',
+            visibleFrom: 'md',
             cell: (user) => (
               <Text size="sm">{user.last_login_at ? <RelativeTime timestamp={user.last_login_at} /> : 'never'}</Text>
             ),
           },
           {
             header: 'Added',
+            visibleFrom: 'md',
             cell: (user) => (
               <Text size="sm">
                 <RelativeTime timestamp={user.created_at} />

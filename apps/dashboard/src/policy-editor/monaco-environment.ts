@@ -1,11 +1,12 @@
 // Monaco is bundled with the dashboard: @monaco-editor/react would otherwise fetch it from a CDN, and no request may
 // leave the Gatehouse origin. Importing this module once configures the editor, its workers and the YAML schema.
 import { loader } from '@monaco-editor/react';
-import { policyDocumentJsonSchema } from '@gatehouse/traffic-policy';
+import { celCompletions, policyEditorJsonSchema, type CelCatalogItem } from '@gatehouse/traffic-policy';
 import * as monaco from 'monaco-editor';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { configureMonacoYaml } from 'monaco-yaml';
 import YamlWorker from './yaml.worker?worker';
+import { celCursorAt } from './cel-completion';
 
 /** Policy models are named `<anything>.policy.yaml`; the schema below applies to exactly those. */
 export function policyModelPath(name: string): string {
@@ -42,8 +43,9 @@ const monacoForYaml = {
 } as unknown as typeof monaco;
 
 // yaml-language-server reads draft-07 style schemas; the engine's schema is 2020-12 but only uses keywords both share.
-// Its $schema/$id are dropped so the language service does not try to fetch or reject them.
-const { $schema: _draft, $id: _id, ...policySchema } = policyDocumentJsonSchema;
+// Its $schema/$id are dropped so the language service does not try to fetch or reject them. The editor variant lists
+// only the actions Gatehouse runs, with one hover listing them all (see policyEditorJsonSchema).
+const { $schema: _draft, $id: _id, ...policySchema } = policyEditorJsonSchema;
 
 configureMonacoYaml(monacoForYaml, {
   enableSchemaRequest: false,
@@ -57,6 +59,49 @@ configureMonacoYaml(monacoForYaml, {
       schema: policySchema,
     },
   ],
+});
+
+const completionKinds: Record<CelCatalogItem['kind'], monaco.languages.CompletionItemKind> = {
+  variable: monaco.languages.CompletionItemKind.Variable,
+  field: monaco.languages.CompletionItemKind.Field,
+  function: monaco.languages.CompletionItemKind.Function,
+  method: monaco.languages.CompletionItemKind.Method,
+  macro: monaco.languages.CompletionItemKind.Keyword,
+};
+
+// Inside an expression (an `expressions:` item or a `${…}`), completion comes from the engine's CEL catalog — the same
+// environment that checks the policy — so every suggestion is something the save will accept, with its docs.
+monaco.languages.registerCompletionItemProvider('yaml', {
+  triggerCharacters: ['.'],
+  provideCompletionItems(model, position) {
+    if (!model.uri.path.endsWith('.policy.yaml')) return { suggestions: [] };
+    const cursor = celCursorAt(model.getLinesContent(), position.lineNumber, position.column);
+    if (cursor === null) return { suggestions: [] };
+    const { prefix, items } = celCompletions(cursor.textBeforeCursor, cursor.phase);
+    const range = new monaco.Range(
+      position.lineNumber,
+      position.column - prefix.length,
+      position.lineNumber,
+      position.column,
+    );
+    return {
+      suggestions: items.map((item, index) => {
+        const callable = item.kind === 'function' || item.kind === 'method' || item.kind === 'macro';
+        const takesNoArguments = callable && item.detail.split('\n').every((signature) => /\(\)/.test(signature));
+        return {
+          label: { label: item.name, description: item.kind },
+          kind: completionKinds[item.kind],
+          detail: item.detail,
+          documentation: { value: item.documentation },
+          insertText: callable ? (takesNoArguments ? `${item.name}()` : `${item.name}($0)`) : item.name,
+          insertTextRules: callable ? monaco.languages.CompletionItemInsertTextRule.InsertAsSnippet : undefined,
+          // Fields first, then variables, functions, methods and macros, each alphabetical.
+          sortText: `${['field', 'variable', 'function', 'method', 'macro'].indexOf(item.kind)}${String(index).padStart(4, '0')}`,
+          range,
+        };
+      }),
+    };
+  },
 });
 
 loader.config({ monaco });

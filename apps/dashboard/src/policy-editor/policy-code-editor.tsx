@@ -1,5 +1,5 @@
 import Editor, { type OnMount } from '@monaco-editor/react';
-import { Box, Center, Loader } from '@mantine/core';
+import { Box, Center, Loader, useComputedColorScheme } from '@mantine/core';
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
 import { monaco, policyModelPath } from './monaco-environment';
 import { toPolicyMarkers, type PolicyIssueLike } from './policy-issue-markers';
@@ -49,6 +49,7 @@ export function PolicyCodeEditor({
   ref,
 }: PolicyCodeEditorProps) {
   const [editor, setEditor] = useState<monaco.editor.IStandaloneCodeEditor | null>(null);
+  const colorScheme = useComputedColorScheme('light');
   const saveShortcutRef = useRef(onSaveShortcut);
   useEffect(() => {
     saveShortcutRef.current = onSaveShortcut;
@@ -100,6 +101,7 @@ export function PolicyCodeEditor({
       <Editor
         height={height}
         language="yaml"
+        theme={colorScheme === 'dark' ? 'vs-dark' : 'light'}
         path={policyModelPath(modelName)}
         value={value}
         onChange={(next) => onChange(next ?? '')}

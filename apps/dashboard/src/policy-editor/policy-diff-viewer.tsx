@@ -1,5 +1,5 @@
 import { DiffEditor } from '@monaco-editor/react';
-import { Center, Loader } from '@mantine/core';
+import { Center, Loader, useComputedColorScheme } from '@mantine/core';
 import './monaco-environment';
 
 interface PolicyDiffViewerProps {
@@ -11,11 +11,13 @@ interface PolicyDiffViewerProps {
 
 /** Two policy versions side by side (read-only), changes highlighted. */
 export function PolicyDiffViewer({ original, modified, originalName, modifiedName }: PolicyDiffViewerProps) {
+  const colorScheme = useComputedColorScheme('light');
   return (
     <div data-testid="policy-diff" style={{ border: '1px solid var(--mantine-color-default-border)', borderRadius: 4 }}>
       <DiffEditor
         height="60vh"
         language="yaml"
+        theme={colorScheme === 'dark' ? 'vs-dark' : 'light'}
         original={original}
         modified={modified}
         originalModelPath={`inmemory://gatehouse/diff/${encodeURIComponent(originalName)}.yaml`}

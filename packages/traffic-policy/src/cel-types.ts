@@ -1,0 +1,177 @@
+/**
+ * The members of every object type policies see in CEL, with their documentation. One table feeds both the CEL
+ * environment (the checker's field types) and the catalog the editor completes from, so a field cannot exist in one
+ * and be missing from the other.
+ */
+
+export interface CelFieldDeclaration {
+  readonly type: string;
+  readonly documentation: string;
+}
+
+export const celObjectTypes = {
+  Request: {
+    method: { type: 'string', documentation: 'The request method, upper-case (`GET`, `POST`, …).' },
+    url: {
+      type: 'RequestUrl',
+      documentation: 'The URL as received; compares equal to the full URL string and has `.path`, `.query`, ….',
+    },
+    host: { type: 'string', documentation: 'The Host header without the port.' },
+    headers: {
+      type: 'map<string, list<string>>',
+      documentation: 'Request headers; keys are lower-case, values are lists. Prefer `hasReqHeader(name)`.',
+    },
+    cookies: {
+      type: 'map<string, list<Cookie>>',
+      documentation: 'Request cookies by name; each a list of `Cookie` (`.value`, …). Prefer `getReqCookie(name)`.',
+    },
+    version: { type: 'string', documentation: 'The HTTP version (`HTTP/1.1`, `HTTP/2`).' },
+    content_length: { type: 'int', documentation: 'The Content-Length header as a number (0 when absent).' },
+    content_type: {
+      type: 'ContentType',
+      documentation: 'The Content-Type: compares equal to its media type (`application/json`); `.parameters`, `.raw`.',
+    },
+    user_agent: {
+      type: 'UserAgent',
+      documentation: 'The User-Agent, parsed: compares equal to the header; `.name`, `.os`, `.is_bot`, ….',
+    },
+    location: { type: 'string', documentation: 'The first Location header of the request; empty when absent.' },
+    ts: { type: 'RequestTimes', documentation: 'When the request head and body were received.' },
+  },
+  RequestTimes: {
+    header_received: { type: 'google.protobuf.Timestamp', documentation: 'When the request head was read.' },
+    body_received: {
+      type: 'google.protobuf.Timestamp',
+      documentation: 'When the body was read (the arrival time when no policy needed the body).',
+    },
+  },
+  UserAgent: {
+    name: { type: 'string', documentation: 'The browser or tool (`Chrome`, `Safari`, `curl`); empty when unknown.' },
+    version: { type: 'string', documentation: 'Its version.' },
+    os: { type: 'string', documentation: 'The operating system (`macOS`, `iOS`, `Windows`).' },
+    os_version: { type: 'string', documentation: 'The operating system version.' },
+    device: { type: 'string', documentation: 'The device, when the agent names one.' },
+    is_mobile: { type: 'bool', documentation: 'True for phones.' },
+    is_tablet: { type: 'bool', documentation: 'True for tablets.' },
+    is_desktop: { type: 'bool', documentation: 'True for desktop browsers.' },
+    is_bot: {
+      type: 'bool',
+      documentation: 'True for crawlers and agents that call themselves a bot, crawler or spider.',
+    },
+    url: { type: 'string', documentation: 'The first http(s) URL in the header; empty when none.' },
+  },
+  ContentType: {
+    parameters: {
+      type: 'map<string, string>',
+      documentation: 'Its parameters (`charset`, `boundary`): names lower-case, values unquoted.',
+    },
+    raw: { type: 'string', documentation: 'The header as sent.' },
+  },
+  Cookie: {
+    name: { type: 'string', documentation: 'The cookie name.' },
+    value: { type: 'string', documentation: 'The cookie value.' },
+    path: { type: 'string', documentation: 'The Path attribute (response cookies).' },
+    domain: { type: 'string', documentation: 'The Domain attribute (response cookies).' },
+    expires: {
+      type: 'google.protobuf.Timestamp',
+      documentation: 'The Expires attribute; year 1 when unset.',
+    },
+    max_age: { type: 'google.protobuf.Duration', documentation: 'The Max-Age attribute; 0 when unset.' },
+    secure: { type: 'bool', documentation: 'True with the Secure attribute.' },
+    http_only: { type: 'bool', documentation: 'True with the HttpOnly attribute.' },
+    same_site: { type: 'string', documentation: 'The SameSite attribute (`Lax`, `Strict`, `None`).' },
+    unparsed_attributes: { type: 'map<string, string>', documentation: 'Any other attributes, by name.' },
+  },
+  RequestUrl: {
+    scheme: { type: 'string', documentation: '`http` or `https`.' },
+    host: { type: 'string', documentation: 'The host part of the URL.' },
+    port: { type: 'string', documentation: 'The port as a string; empty when not in the URL.' },
+    path: { type: 'string', documentation: 'The path, starting with `/`.' },
+    query: { type: 'string', documentation: 'The raw query string without the leading `?`.' },
+    query_params: {
+      type: 'map<string, list<string>>',
+      documentation: 'The decoded query: name → list of values. Prefer `hasQueryParam(name)`.',
+    },
+    authority: { type: 'string', documentation: "`host[:port]`, without the scheme's default port." },
+    raw_path: {
+      type: 'string',
+      documentation: 'The path as it arrived (`url-rewrite` changes `path`, not this).',
+    },
+    uri: { type: 'string', documentation: 'The request target: `raw_path` and, when present, `?query`.' },
+    raw: { type: 'string', documentation: 'The URL with the path as it arrived.' },
+  },
+  Response: {
+    status_code: { type: 'int', documentation: 'The response status code.' },
+    headers: { type: 'map<string, list<string>>', documentation: 'Response headers; keys are lower-case.' },
+    content_type: {
+      type: 'ContentType',
+      documentation: 'The Content-Type of the response; compares equal to its media type, `.parameters`, `.raw`.',
+    },
+    content_length: { type: 'int', documentation: 'The Content-Length of the response (0 when absent).' },
+    location: { type: 'string', documentation: 'The first Location header of the response; empty when absent.' },
+    cookies: {
+      type: 'map<string, list<Cookie>>',
+      documentation: 'Cookies from every Set-Cookie header, longest `path` first. Prefer `getResCookie(name)`.',
+    },
+  },
+  Mcp: {
+    method: {
+      type: 'string',
+      documentation: 'The JSON-RPC method (`tools/call`, `tools/list`, …); empty when not MCP.',
+    },
+    tool: { type: 'string', documentation: 'The tool (or prompt/resource) named by a call; empty otherwise.' },
+    arguments: { type: 'map<string, dyn>', documentation: 'The arguments of a tools/call.' },
+    session_id: { type: 'string', documentation: 'The Mcp-Session-Id header.' },
+    protocol_version: { type: 'string', documentation: 'The MCP-Protocol-Version header.' },
+    kind: { type: 'string', documentation: '`request`, `notification` or `response`; empty when not MCP.' },
+  },
+  Connection: {
+    client_ip: {
+      type: 'ClientIp',
+      documentation: 'The client address (after trusted proxies); compares equal to a string and has `.categories`.',
+    },
+    client_port: { type: 'int', documentation: 'The client port.' },
+    server_ip: { type: 'string', documentation: 'The address the client connected to.' },
+    server_port: { type: 'int', documentation: 'The port the client connected to.' },
+    tls: { type: 'Tls', documentation: 'The TLS session; empty strings on plain HTTP.' },
+    ts: { type: 'ConnectionTimes', documentation: 'When the connection started.' },
+  },
+  ConnectionTimes: {
+    start: {
+      type: 'google.protobuf.Timestamp',
+      documentation: 'When the connection was accepted (HTTPS: when its handshake completed).',
+    },
+  },
+  ClientIp: {
+    categories: {
+      type: 'list<string>',
+      documentation: "Names of every IP category containing the client IP, e.g. `'com.anthropic.api' in …`.",
+    },
+  },
+  Tls: {
+    version: {
+      type: 'string',
+      documentation: "The TLS version as ngrok writes it (`1.2`, `1.3`), so `conn.tls.version < '1.3'` works.",
+    },
+    cipher_suite: { type: 'string', documentation: 'The negotiated cipher suite.' },
+    sni: { type: 'string', documentation: 'The server name the client asked for.' },
+  },
+  Endpoint: {
+    id: { type: 'string', documentation: 'The endpoint id (`ep_…`).' },
+    url: { type: 'string', documentation: 'The endpoint URL.' },
+    host: { type: 'string', documentation: 'The host of the endpoint URL.' },
+    type: { type: 'string', documentation: '`cloud` or `internal`.' },
+    addr: { type: 'string', documentation: '`host:port` of the endpoint URL.' },
+    port: { type: 'int', documentation: "The endpoint URL's port (the scheme's default when it has none)." },
+    protocol: { type: 'string', documentation: 'The endpoint URL scheme (`https`).' },
+  },
+  Time: { now: { type: 'string', documentation: 'The request time as an RFC 3339 string.' } },
+} as const satisfies Record<string, Record<string, CelFieldDeclaration>>;
+
+export type CelObjectTypeName = keyof typeof celObjectTypes;
+
+/** The `fields` argument of cel-js `registerType`: name → CEL type. */
+export function celFieldTypes(typeName: CelObjectTypeName): Record<string, string> {
+  const members: Record<string, CelFieldDeclaration> = celObjectTypes[typeName];
+  return Object.fromEntries(Object.entries(members).map(([name, field]) => [name, field.type]));
+}
