@@ -93,6 +93,7 @@ function createEnvironment(phase: Phase): Environment {
           user_agent: 'UserAgent',
           location: 'string',
           ts: 'RequestTimes',
+          content_encoding: 'list<string>',
         },
       })
       .registerType('Mcp', {
@@ -123,6 +124,7 @@ function createEnvironment(phase: Phase): Environment {
           content_length: 'int',
           location: 'string',
           cookies: 'map<string, list<Cookie>>',
+          content_encoding: 'list<string>',
         },
       })
       .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
