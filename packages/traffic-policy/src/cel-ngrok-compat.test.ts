@@ -259,6 +259,8 @@ describe("ngrok's documented variables", () => {
     ["req.user_agent.os == 'macOS'", true],
     ['req.user_agent.is_desktop && !req.user_agent.is_mobile && !req.user_agent.is_bot', true],
     ["req.location == '/index.html'", true],
+    ["req.content_encoding == ['gzip', 'br']", true],
+    ["'gzip' in res.content_encoding", true],
     ["size(req.cookies) > 0 && req.cookies['sessionId'][0].name == 'sessionId'", true],
     ["req.cookies['sessionId'][0].value > 'value'", true],
     ["getReqCookie('sessionId').value == 'value2'", true],
@@ -286,9 +288,11 @@ describe("ngrok's documented variables", () => {
         'user-agent': ua.safariMac,
         location: '/index.html',
         cookie: 'sessionId=value2; theme=dark',
+        'content-encoding': 'gzip, BR',
       },
       {
         location: '/index.html',
+        'content-encoding': 'gzip',
         'content-type': 'application/json; charset=utf-8',
         'set-cookie': [
           'sessionId=short; Path=/',

@@ -37,6 +37,10 @@ export const celObjectTypes = {
     },
     location: { type: 'string', documentation: 'The first Location header of the request; empty when absent.' },
     ts: { type: 'RequestTimes', documentation: 'When the request head and body were received.' },
+    content_encoding: {
+      type: 'list<string>',
+      documentation: 'The codings of the Content-Encoding header, in order, lower-case (`["gzip"]`).',
+    },
   },
   RequestTimes: {
     header_received: { type: 'google.protobuf.Timestamp', documentation: 'When the request head was read.' },
@@ -112,6 +116,10 @@ export const celObjectTypes = {
     cookies: {
       type: 'map<string, list<Cookie>>',
       documentation: 'Cookies from every Set-Cookie header, longest `path` first. Prefer `getResCookie(name)`.',
+    },
+    content_encoding: {
+      type: 'list<string>',
+      documentation: 'The codings of the response Content-Encoding header, in order, lower-case.',
     },
   },
   Mcp: {

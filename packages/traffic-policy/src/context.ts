@@ -338,9 +338,20 @@ export class RequestView {
   get location(): string {
     return this.context.request.headers.get('location')?.[0] ?? '';
   }
+  get content_encoding(): string[] {
+    return contentEncodings(this.context.request.headers);
+  }
   get ts(): RequestTimesView {
     return new RequestTimesView(this.context);
   }
+}
+
+/** Every Content-Encoding header's codings, in order, lower-case (`gzip, br` → ['gzip', 'br']). */
+function contentEncodings(headers: HeaderMap | undefined): string[] {
+  const codings: string[] = [];
+  for (const value of headers?.get('content-encoding') ?? emptyList)
+    for (const coding of value.split(',')) if (coding.trim() !== '') codings.push(coding.trim().toLowerCase());
+  return codings;
 }
 
 /** `req.ts.*`: when the data plane received the request's header and body. */
@@ -369,6 +380,9 @@ export class ResponseView {
   }
   get location(): string {
     return this.context.response?.headers.get('location')?.[0] ?? '';
+  }
+  get content_encoding(): string[] {
+    return contentEncodings(this.context.response?.headers);
   }
   get cookies(): Map<string, CelCookie[]> {
     return this.context.responseCookies();
