@@ -32,6 +32,7 @@ import { createClientIpResolver } from './proxy/client-ip.js';
 import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
 import { randomLoopId } from './proxy/loop-detection.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
+import { LongLivedStreams } from './proxy/long-lived-streams.js';
 import { createUpgradeProxy } from './proxy/websocket-proxy.js';
 
 export const dataplaneVersion = '0.1.0';
@@ -105,6 +106,12 @@ export interface DataplaneOptions {
   clock?: Clock;
   /** On stop, how long in-flight requests may finish before their connections are cut (default 10 s). */
   shutdownGraceMs?: number;
+  /**
+   * On stop, how long SSE responses and WebSocket connections keep flowing before they are ended cleanly (SSE: the
+   * response ends, the client reconnects with Last-Event-ID; WebSocket: close frame 1001 Going Away). Default 2 s:
+   * short enough that a drain with open streams still ends within 5 s.
+   */
+  streamGraceMs?: number;
   /** Node process metrics (heap, event loop lag) on /metrics; off when several data planes share a process. */
   collectProcessMetrics?: boolean;
 }
@@ -208,7 +215,9 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
 
   const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
   metrics.trackSink(sink);
+  const streams = new LongLivedStreams();
   const proxyDependencies: ProxyDependencies = {
+    streams,
     store,
     dispatcher,
     metrics,
@@ -274,6 +283,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
           isDraining: () => draining,
         });
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  const streamGraceMs = Math.min(options.streamGraceMs ?? 2_000, shutdownGraceMs);
 
   return {
     store,
@@ -301,8 +311,10 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     async stop() {
       // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
       beginDrain();
+      const streamGrace = setTimeout(() => streams.closeAll(), streamGraceMs);
       await sync.stop();
-      await closeServer(traffic, shutdownGraceMs);
+      await closeServer(traffic, shutdownGraceMs, () => streams.destroyAll());
+      clearTimeout(streamGrace);
       if (admin !== undefined) await closeServer(admin, 0);
       await dispatcher.destroy().catch(() => undefined);
       redis?.disconnect(false);
@@ -316,7 +328,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
  * Stops accepting, closes idle keep-alive connections — now and as busy ones turn idle — lets busy ones finish for up
  * to `graceMs`, then cuts them.
  */
-async function closeServer(server: Server, graceMs: number): Promise<void> {
+async function closeServer(server: Server, graceMs: number, cutUntracked?: () => void): Promise<void> {
   if (!server.listening) return;
   const closed = once(server, 'close');
   server.close();
@@ -329,5 +341,7 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
   clearTimeout(timer);
   clearInterval(sweep);
   server.closeAllConnections();
+  // Upgraded sockets are no longer the HTTP server's to close, yet `close` waits for them: cut them too.
+  cutUntracked?.();
   await closed;
 }
