@@ -47,7 +47,7 @@ function keepAliveLoad(port: number, connections: number) {
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
         counts.failed++;
-        counts.errors.push(error.code ?? error.message);
+        counts.errors.push(`${error.code ?? error.message}${req.reusedSocket ? ' (reused connection)' : ''}`);
         resolve();
       });
       req.end();
@@ -194,7 +194,7 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     expect(status.workers.map((worker) => worker.id)).toEqual([`${status.id}/worker-0`, `${status.id}/worker-1`]);
     expect(new Set(status.workers.map((worker) => worker.pid)).size).toBe(2);
     expect(await gateway.stop()).toBe(0);
-  }, 30_000);
+  }, 45_000);
 
   it('SIGHUP replaces the workers one at a time under keep-alive load and an SSE stream: 0 failed', async () => {
     const gateway = await start();
@@ -232,7 +232,7 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     const oldPids = before.workers.map((worker) => worker.pid);
     expect(after.workers.map((worker) => worker.pid).some((pid) => oldPids.includes(pid))).toBe(false);
     expect(await gateway.stop()).toBe(0);
-  }, 30_000);
+  }, 45_000);
 
   it('SIGTERM drains every worker and exits in under 5 s with no reset, closing WebSockets with 1001', async () => {
     const gateway = await start();
@@ -257,5 +257,5 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     expect(await client.closed).toEqual({ hadError: false });
     expect(client.frames[1]?.opcode).toBe(0x8);
     expect(client.frames[1]?.payload.readUInt16BE(0)).toBe(1001);
-  }, 30_000);
+  }, 45_000);
 });
