@@ -81,9 +81,12 @@ export const dataplaneEnvSchema = z.object({
   DATAPLANE_TLS_KEY: optionalText,
   DATAPLANE_ID: optionalText.describe('Stable id reported in heartbeats; default hostname:port.'),
   DATAPLANE_IDLE_TIMEOUT_MS: positiveInt(300_000, 86_400_000),
-  DATAPLANE_WORKERS: positiveInt(availableParallelism(), 256).describe(
-    'Worker processes (node:cluster) behind one primary that owns the ports; default: the available cores. 1 runs a single process with no primary (no SIGHUP rolling restart).',
-  ),
+  DATAPLANE_WORKERS: optionalText
+    .pipe(z.coerce.number<string | undefined>().int().min(1).max(256).optional())
+    .transform((workers) => workers ?? availableParallelism())
+    .describe(
+      'Worker processes (node:cluster) behind one primary that owns the ports; default: the available cores. 1 runs a single process with no primary (no SIGHUP rolling restart).',
+    ),
   DATAPLANE_STREAM_GRACE_MS: z.coerce
     .number()
     .int()
