@@ -15,7 +15,14 @@ import type { OutboundRules } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import { createAdminServer } from './admin/admin-server.js';
+import {
+  createAdminServer,
+  readinessReport,
+  statusReport,
+  type AdminReportSources,
+  type ReadinessReport,
+  type StatusReport,
+} from './admin/admin-server.js';
 import type { ChangeFeed, ConfigApi } from './config/config-source.js';
 import { ConfigStore } from './config/config-store.js';
 import { ConfigSync } from './config/config-sync.js';
@@ -33,6 +40,8 @@ import { recordConnectionStart } from './proxy/admit-request.js';
 import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
 import { randomLoopId } from './proxy/loop-detection.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
+import { KeepAliveConnections } from './proxy/keep-alive-connections.js';
+import { LongLivedStreams } from './proxy/long-lived-streams.js';
 import { createUpgradeProxy } from './proxy/websocket-proxy.js';
 
 export const dataplaneVersion = '0.1.0';
@@ -71,6 +80,12 @@ export interface DataplaneOptions {
   /** Directory of the last-known-good snapshot; undefined disables it. */
   dataDirectory?: string;
   /**
+   * Whether this data plane writes the last-known-good snapshot (it always reads it at boot). Default true; with
+   * several workers only worker 0 writes, so the file is never rewritten N times per change by processes that may be
+   * a revision apart (ARCHITECTURE.md, "Data plane workers").
+   */
+  writeLastKnownGood?: boolean;
+  /**
    * Minimum spacing of last-known-good writes, default 1 s: changes in between are coalesced into the next write, so
    * a burst of edits costs one 10 MB write (at 10,000 endpoints) instead of one per change. The newest always lands.
    */
@@ -106,6 +121,12 @@ export interface DataplaneOptions {
   clock?: Clock;
   /** On stop, how long in-flight requests may finish before their connections are cut (default 10 s). */
   shutdownGraceMs?: number;
+  /**
+   * On stop, how long SSE responses and WebSocket connections keep flowing before they are ended cleanly (SSE: the
+   * response ends, the client reconnects with Last-Event-ID; WebSocket: close frame 1001 Going Away). Default 2 s:
+   * short enough that a drain with open streams still ends within 5 s.
+   */
+  streamGraceMs?: number;
   /** Node process metrics (heap, event loop lag) on /metrics; off when several data planes share a process. */
   collectProcessMetrics?: boolean;
 }
@@ -117,6 +138,8 @@ export interface Dataplane {
   /** Boots: last-known-good, then the API; listens once the first sync was attempted (traffic flows on LKG). */
   start(): Promise<{ port: number; adminPort: number | null }>;
   stop(): Promise<void>;
+  /** What `/readyz` and `/status` answer; a cluster worker sends it to the primary, which answers for all workers. */
+  report(): { readiness: ReadinessReport; status: StatusReport };
 }
 
 export function createDataplane(options: DataplaneOptions): Dataplane {
@@ -169,7 +192,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   };
 
   const writer =
-    options.dataDirectory === undefined
+    options.dataDirectory === undefined || options.writeLastKnownGood === false
       ? undefined
       : new LastKnownGoodWriter(
           options.dataDirectory,
@@ -209,7 +232,9 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
 
   const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
   metrics.trackSink(sink);
+  const streams = new LongLivedStreams();
   const proxyDependencies: ProxyDependencies = {
+    streams,
     store,
     dispatcher,
     metrics,
@@ -232,6 +257,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   const unanswered = new Set<ServerResponse>();
   const closingWhenDraining =
     (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
+      connections.track(req, res);
       if (draining) res.shouldKeepAlive = false;
       else {
         unanswered.add(res);
@@ -253,6 +279,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   traffic.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
     recordConnectionStart(socket),
   );
+  const connections = new KeepAliveConnections(traffic, options.tls !== undefined);
   traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
   traffic.on('checkContinue', closingWhenDraining(createContinueHandler(proxyDependencies)));
   traffic.on('checkExpectation', answerExpectationFailed);
@@ -265,25 +292,23 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     else socket.destroy();
   });
 
-  const startedAt = new Date();
-  const admin =
-    options.adminPort === null
-      ? undefined
-      : createAdminServer({
-          store,
-          sync,
-          metrics,
-          dataplaneId,
-          version: dataplaneVersion,
-          startedAt,
-          isDraining: () => draining,
-        });
+  const reportSources: AdminReportSources = {
+    store,
+    sync,
+    dataplaneId,
+    version: dataplaneVersion,
+    startedAt: new Date(),
+    isDraining: () => draining,
+  };
+  const admin = options.adminPort === null ? undefined : createAdminServer({ ...reportSources, metrics });
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  const streamGraceMs = Math.min(options.streamGraceMs ?? 2_000, shutdownGraceMs);
 
   return {
     store,
     sync,
     metrics,
+    report: () => ({ readiness: readinessReport(reportSources), status: statusReport(reportSources) }),
     async start() {
       await sync.start();
       traffic.listen(options.port, options.host ?? '0.0.0.0');
@@ -306,8 +331,10 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     async stop() {
       // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
       beginDrain();
+      const streamGrace = setTimeout(() => streams.closeAll(), streamGraceMs);
       await sync.stop();
-      await closeServer(traffic, shutdownGraceMs);
+      await closeTraffic(traffic, connections, shutdownGraceMs, () => streams.destroyAll());
+      clearTimeout(streamGrace);
       if (admin !== undefined) await closeServer(admin, 0);
       await dispatcher.destroy().catch(() => undefined);
       redis?.disconnect(false);
@@ -315,6 +342,42 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       await sink.close();
     },
   };
+}
+
+/** How long a keep-alive connection must have been idle before a drain closes it (keep-alive-connections.ts). */
+const idleSettleMs = 250;
+
+/**
+ * Stops accepting; closes keep-alive connections once they are settled idle (busy ones end with their next response's
+ * `Connection: close`); lets busy ones finish for up to `graceMs`, then cuts them and the upgraded sockets.
+ */
+async function closeTraffic(
+  server: Server,
+  connections: KeepAliveConnections,
+  graceMs: number,
+  cutUntracked: () => void,
+): Promise<void> {
+  if (!server.listening) return;
+  const closed = once(server, 'close');
+  // http.Server's close also closes every idle connection at once (Node 19+), which resets the requests busy
+  // keep-alive clients are sending at that moment (measured: 5-8 per rolling restart): that step is skipped here, the
+  // rest (timeout checks stopped, listener closed) is kept.
+  server.closeIdleConnections = () => undefined;
+  try {
+    server.close();
+  } finally {
+    delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
+  }
+  connections.closeSettled(idleSettleMs);
+  const sweep = setInterval(() => connections.closeSettled(idleSettleMs), 50);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  clearTimeout(timer);
+  clearInterval(sweep);
+  server.closeAllConnections();
+  // Upgraded sockets are no longer the HTTP server's to close, yet `close` waits for them: cut them too.
+  cutUntracked();
+  await closed;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { EnvError, parseDataplaneEnv } from './env.js';
 
@@ -25,6 +26,19 @@ describe('parseDataplaneEnv', () => {
     });
     expect(env.REDIS_URL).toBeUndefined();
     expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
+  });
+
+  it('runs one worker per available core unless DATAPLANE_WORKERS says otherwise (empty = unset)', () => {
+    const cores = availableParallelism();
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' })).toMatchObject({
+      DATAPLANE_WORKERS: cores,
+      DATAPLANE_STREAM_GRACE_MS: 2_000,
+    });
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_WORKERS: '' }).DATAPLANE_WORKERS).toBe(cores);
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_WORKERS: '1' }).DATAPLANE_WORKERS).toBe(1);
+    expect(() => parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_WORKERS: '0' })).toThrow(
+      /DATAPLANE_WORKERS/,
+    );
   });
 
   it('parses the outbound rules and the proxy hop limit, refusing entries it cannot read', () => {

@@ -1,6 +1,7 @@
 import { compileCidrSet } from '@gatehouse/traffic-policy';
 import { compileOutboundRules, defaultUpstreamAllow, redisPrefixSchema, splitOutboundList } from '@gatehouse/contracts';
 import { EnvironmentError } from '@gatehouse/runtime';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -80,6 +81,21 @@ export const dataplaneEnvSchema = z.object({
   DATAPLANE_TLS_KEY: optionalText,
   DATAPLANE_ID: optionalText.describe('Stable id reported in heartbeats; default hostname:port.'),
   DATAPLANE_IDLE_TIMEOUT_MS: positiveInt(300_000, 86_400_000),
+  DATAPLANE_WORKERS: optionalText
+    .pipe(z.coerce.number<string | undefined>().int().min(1).max(256).optional())
+    .transform((workers) => workers ?? availableParallelism())
+    .describe(
+      'Worker processes (node:cluster) behind one primary that owns the ports; default: the available cores. 1 runs a single process with no primary (no SIGHUP rolling restart).',
+    ),
+  DATAPLANE_STREAM_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(2_000)
+    .describe(
+      'On a drain, how long SSE responses and WebSocket connections keep flowing before they are ended cleanly (SSE end, WebSocket close 1001).',
+    ),
   DATAPLANE_HEARTBEAT_INTERVAL_MS: optionalText
     .pipe(z.coerce.number<string | undefined>().int().min(1).max(3_600_000).optional())
     .describe("Fixed heartbeat spacing; unset follows the API's heartbeat_interval_seconds."),

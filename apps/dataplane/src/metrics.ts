@@ -37,6 +37,8 @@ export class DataplaneMetrics {
   readonly configRevision = new Gauge({
     name: 'gatehouse_dataplane_config_revision',
     help: 'Applied config revision.',
+    // With several workers the primary merges their values: the lowest revision any worker runs (a lagging one shows).
+    aggregator: 'min',
     registers: [this.registry],
   });
   readonly configBuildSeconds = new Histogram({
@@ -48,11 +50,15 @@ export class DataplaneMetrics {
   readonly configAppliedAt = new Gauge({
     name: 'gatehouse_dataplane_config_applied_timestamp_seconds',
     help: 'When the running config was swapped in (Unix time).',
+    // With several workers: the oldest swap among them.
+    aggregator: 'min',
     registers: [this.registry],
   });
   readonly endpoints = new Gauge({
     name: 'gatehouse_dataplane_endpoints',
     help: 'Endpoints in the applied config.',
+    // With several workers: the largest (they hold the same config, a revision apart at most while a change lands).
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly configApplyErrors = new Counter({
@@ -63,6 +69,8 @@ export class DataplaneMetrics {
   readonly failingEndpoints = new Gauge({
     name: 'gatehouse_dataplane_failing_endpoints',
     help: 'Endpoints whose newest config was rejected (they run their previous config, or are not served when they have none).',
+    // With several workers: the largest (they hold the same config, a revision apart at most while a change lands).
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly configConflicts = new Counter({

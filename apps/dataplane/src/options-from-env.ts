@@ -35,7 +35,8 @@ export async function dataplaneOptionsFromEnv(
       ? undefined
       : new BullmqRequestEventSink({
           redisUrl: env.REDIS_URL,
-          source: env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
+          // Each worker's events name the worker (`cluster/worker.ts` passes its id).
+          source: overrides.dataplaneId ?? env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
           logger,
           ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
           ...(env.DATAPLANE_EVENT_SPILL_MAX_BYTES === 0
@@ -74,6 +75,7 @@ export async function dataplaneOptionsFromEnv(
     // plane of the same installation is recognized too; the HMAC does not reveal the token.
     loopId: loopIdFromSecret(env.GATEHOUSE_DATAPLANE_TOKEN),
     collectProcessMetrics: true,
+    streamGraceMs: env.DATAPLANE_STREAM_GRACE_MS,
     ...overrides,
   };
 }

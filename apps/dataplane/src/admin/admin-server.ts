@@ -37,54 +37,13 @@ async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: S
       sendJson(res, 200, { status: 'ok' });
       return;
     case '/readyz': {
-      // Readiness is about this process, not one endpoint: a rejected policy must not take the whole fleet out of
-      // rotation. Every endpoint of the loaded config is either compiled or in `failing_endpoints` (a new one is
-      // answered 503 ENDPOINT_CONFIG_INVALID, not a 404), so a 200 here never hides a failure.
-      const config = deps.store.current;
-      const ready = deps.store.loaded && !deps.isDraining();
-      sendJson(res, ready ? 200 : 503, {
-        ready,
-        draining: deps.isDraining(),
-        applied_revision: config.revision,
-        endpoint_count: config.endpointsById.size,
-        failing_endpoints: failingEndpoints(config),
-      });
+      const readiness = readinessReport(deps);
+      sendJson(res, readiness.ready ? 200 : 503, readiness);
       return;
     }
-    case '/status': {
-      const config = deps.store.current;
-      sendJson(res, 200, {
-        id: deps.dataplaneId,
-        version: deps.version,
-        started_at: deps.startedAt.toISOString(),
-        ready: deps.store.loaded,
-        applied_revision: config.revision,
-        endpoint_count: config.endpointsById.size,
-        ip_category_count: config.ipCategories.size,
-        // True only while the API answers: synced once, last catch-up and last heartbeat succeeded.
-        synced_with_api: deps.sync.inSync,
-        change_feed: deps.sync.feedState,
-        last_sync_error: deps.sync.lastSyncError,
-        last_heartbeat_at: deps.sync.lastHeartbeatAt?.toISOString() ?? null,
-        last_heartbeat_error: deps.sync.lastHeartbeatError,
-        heartbeat_interval_ms: deps.sync.heartbeatIntervalMs,
-        last_error: deps.store.lastError,
-        failing_endpoints: failingEndpoints(config),
-        config_conflicts: {
-          count: deps.sync.conflictCount,
-          last:
-            deps.sync.lastConflict === null
-              ? null
-              : {
-                  revision: deps.sync.lastConflict.revision,
-                  source: deps.sync.lastConflict.source,
-                  message: deps.sync.lastConflict.message,
-                  at: deps.sync.lastConflict.at.toISOString(),
-                },
-        },
-      });
+    case '/status':
+      sendJson(res, 200, statusReport(deps));
       return;
-    }
     case '/metrics': {
       const body = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
@@ -95,6 +54,64 @@ async function handleAdmin(deps: AdminDependencies, req: IncomingMessage, res: S
       sendJson(res, 404, { error_code: 'NOT_FOUND', message: 'admin routes: /healthz, /readyz, /status, /metrics' });
   }
 }
+
+export type AdminReportSources = Omit<AdminDependencies, 'metrics'>;
+
+/**
+ * The body of `/readyz`; also what a worker reports to the primary (`cluster/`), which answers `/readyz` for all
+ * of its workers.
+ */
+export function readinessReport(deps: AdminReportSources) {
+  // Readiness is about this process, not one endpoint: a rejected policy must not take the whole fleet out of
+  // rotation. Every endpoint of the loaded config is either compiled or in `failing_endpoints` (a new one is
+  // answered 503 ENDPOINT_CONFIG_INVALID, not a 404), so a 200 here never hides a failure.
+  const config = deps.store.current;
+  const ready = deps.store.loaded && !deps.isDraining();
+  return {
+    ready,
+    draining: deps.isDraining(),
+    applied_revision: config.revision,
+    endpoint_count: config.endpointsById.size,
+    failing_endpoints: failingEndpoints(config),
+  };
+}
+export type ReadinessReport = ReturnType<typeof readinessReport>;
+
+/** The body of `/status` (and a worker's part of the primary's `/status`). */
+export function statusReport(deps: AdminReportSources) {
+  const config = deps.store.current;
+  return {
+    id: deps.dataplaneId,
+    version: deps.version,
+    started_at: deps.startedAt.toISOString(),
+    ready: deps.store.loaded,
+    applied_revision: config.revision,
+    endpoint_count: config.endpointsById.size,
+    ip_category_count: config.ipCategories.size,
+    // True only while the API answers: synced once, last catch-up and last heartbeat succeeded.
+    synced_with_api: deps.sync.inSync,
+    change_feed: deps.sync.feedState,
+    last_sync_error: deps.sync.lastSyncError,
+    last_heartbeat_at: deps.sync.lastHeartbeatAt?.toISOString() ?? null,
+    last_heartbeat_error: deps.sync.lastHeartbeatError,
+    heartbeat_interval_ms: deps.sync.heartbeatIntervalMs,
+    last_error: deps.store.lastError,
+    failing_endpoints: failingEndpoints(config),
+    config_conflicts: {
+      count: deps.sync.conflictCount,
+      last:
+        deps.sync.lastConflict === null
+          ? null
+          : {
+              revision: deps.sync.lastConflict.revision,
+              source: deps.sync.lastConflict.source,
+              message: deps.sync.lastConflict.message,
+              at: deps.sync.lastConflict.at.toISOString(),
+            },
+    },
+  };
+}
+export type StatusReport = ReturnType<typeof statusReport>;
 
 /** Each failing endpoint with whether traffic still reaches its previous config (`serving`) or gets a 503. */
 function failingEndpoints(config: RuntimeConfig): { id: string; serving: boolean; message: string }[] {

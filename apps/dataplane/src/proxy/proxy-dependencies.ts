@@ -5,6 +5,7 @@ import type { RequestEventSink } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
 import type { OutboundGuard } from '../ports/outbound-guard.js';
 import type { ClientIpResolver } from './client-ip.js';
+import type { LongLivedStreams } from './long-lived-streams.js';
 
 /**
  * What the request path needs from the data plane, built once by `createDataplane` and shared by the HTTP entry, the
@@ -32,4 +33,6 @@ export interface ProxyDependencies {
   maxProxyHops: number;
   /** The operator's outbound rules at dial time (upstreams, upgrades). */
   outbound: OutboundGuard;
+  /** SSE responses and spliced upgrades, ended on purpose by a drain (`long-lived-streams.ts`). */
+  streams: LongLivedStreams;
 }

@@ -132,7 +132,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (error instanceof ClientClosedError || error instanceof ResponseReplacedError) return;
+    if (
+      error instanceof ClientClosedError ||
+      error instanceof ResponseReplacedError ||
+      error instanceof StreamDrainedError
+    )
+      return;
     this.#done = true;
     const code = upstreamErrorCode(error);
     this.deps.metrics.upstreamErrors.inc({ code });
@@ -216,7 +221,13 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     const sendHead = (): void => {
       res.writeHead(facts.status, headerList);
       capture?.responseHeadersSent(headerMapOf(headerList));
-      if (isEventStream) res.flushHeaders();
+      if (isEventStream) {
+        res.flushHeaders();
+        // On a drain the stream ends cleanly after its grace (the terminating chunk, not a cut connection): the client
+        // reconnects, to another worker or data plane, with Last-Event-ID.
+        const unregister = this.deps.streams.add(this.#endStream);
+        res.once('close', unregister);
+      }
     };
     if (!headWaitsForBody) sendHead();
     if (transforms === undefined) {
@@ -252,6 +263,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#capturedBody?.add(chunk);
     return this.#sink!.write(chunk);
   }
+
+  readonly #endStream = (): void => {
+    if (this.#done) return;
+    this.#controller?.abort(new StreamDrainedError());
+    this.#finish();
+  };
 
   #finish(): void {
     this.#done = true;
@@ -301,6 +318,14 @@ class ResponseReplacedError extends Error {
   constructor() {
     super('the response was replaced by the policy');
     this.name = 'ResponseReplacedError';
+  }
+}
+
+/** The data plane is draining: a long-lived stream was ended on purpose after its grace. */
+class StreamDrainedError extends Error {
+  constructor() {
+    super('the data plane is draining');
+    this.name = 'StreamDrainedError';
   }
 }
 

@@ -8,6 +8,7 @@ import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
 import { OutboundRefusedError } from '../ports/outbound-guard.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
 import { upstreamErrorCode, upstreamErrorMessage } from './upstream-exchange.js';
+import { goingAwayFrame, WebSocketFrameRelay } from './long-lived-streams.js';
 
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through. The upgrade request goes through the same admission as any
@@ -29,6 +30,8 @@ async function proxyUpgrade(
   head: Buffer,
 ): Promise<void> {
   try {
+    // node:http no longer tracks this socket: the drain must be able to find it (long-lived-streams.ts).
+    deps.streams.track(socket);
     socket.on('error', () => socket.destroy());
     const admission = await admitRequest(deps, req, undefined);
     const record = admission.record;
@@ -83,7 +86,8 @@ function spliceUpstream(
         : [...(Array.isArray(existing) ? existing : [existing]), outgoing[index + 1]!];
   }
   outgoingHeaders.connection = 'Upgrade';
-  outgoingHeaders.upgrade = request.headers.get('upgrade')?.[0] ?? 'websocket';
+  const protocol = request.headers.get('upgrade')?.[0] ?? 'websocket';
+  outgoingHeaders.upgrade = protocol;
 
   // The outbound rules (outbound-guard.ts): an IP literal or localhost is judged now, a name by `lookup`, the peer
   // actually connected once the socket is up.
@@ -122,8 +126,15 @@ function spliceUpstream(
     socket.on('error', () => upstreamSocket.destroy());
     upstreamSocket.once('close', () => socket.destroy());
     socket.once('close', () => upstreamSocket.destroy());
-    upstreamSocket.pipe(socket);
-    socket.pipe(upstreamSocket);
+    deps.streams.track(upstreamSocket);
+    if (protocol.toLowerCase() === 'websocket') spliceWebSocket(deps, socket, upstreamSocket);
+    else {
+      // Another protocol: its framing is unknown, so a drain can only cut it after the grace.
+      upstreamSocket.pipe(socket);
+      socket.pipe(upstreamSocket);
+      const unregister = deps.streams.add(() => socket.destroy());
+      socket.once('close', unregister);
+    }
     record.finish(response.statusCode ?? 101, deps.sink, deps.metrics);
   });
   upstreamRequest.on('response', (response) => {
@@ -141,6 +152,25 @@ function spliceUpstream(
   );
   upstreamRequest.on('error', (error: NodeJS.ErrnoException) => refuseUpgrade(deps, admitted, error));
   upstreamRequest.end();
+}
+
+/**
+ * Relays frames both ways; on a drain each direction stops at a frame boundary and its receiver gets a close frame
+ * 1001 Going Away (the client reconnects elsewhere, the upstream sees an orderly close), then the sockets are ended.
+ * A peer that never finishes its frame or never closes is cut a second later.
+ */
+function spliceWebSocket(deps: ProxyDependencies, socket: Duplex, upstreamSocket: Duplex): void {
+  const toClient = new WebSocketFrameRelay(upstreamSocket, socket);
+  const toUpstream = new WebSocketFrameRelay(socket, upstreamSocket);
+  const unregister = deps.streams.add(() => {
+    toClient.stop(() => socket.end(goingAwayFrame(false)));
+    toUpstream.stop(() => upstreamSocket.end(goingAwayFrame(true)));
+    setTimeout(() => {
+      socket.destroy();
+      upstreamSocket.destroy();
+    }, 1_000).unref();
+  });
+  socket.once('close', unregister);
 }
 
 /** The upstream could not be used: the client gets the gateway's error response (the details go to the log). */

@@ -12,9 +12,16 @@ export interface DataplaneProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as its own process (the distributed shape), configured only through the environment. */
-export async function startDataplaneProcess(env: Record<string, string>): Promise<DataplaneProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Runs `src/main.ts` as its own process (the distributed shape), configured only through the environment; `built`
+ * runs `dist/main.js` (what ships; build first). One worker unless the test sets DATAPLANE_WORKERS.
+ */
+export async function startDataplaneProcess(
+  env: Record<string, string>,
+  options: { built?: boolean } = {},
+): Promise<DataplaneProcess> {
+  const args = options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: appDirectory,
     env: {
       PATH: process.env.PATH ?? '',
@@ -22,6 +29,7 @@ export async function startDataplaneProcess(env: Record<string, string>): Promis
       DATAPLANE_ADMIN_PORT: '0',
       DATAPLANE_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      DATAPLANE_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

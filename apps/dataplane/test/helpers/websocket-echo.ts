@@ -103,7 +103,7 @@ export async function closeWebSocket(socket: Socket): Promise<void> {
   await closed;
 }
 
-function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
+export function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
   if (buffer.length < 2) return undefined;
   const opcode = buffer[0]! & 0x0f;
   const masked = (buffer[1]! & 0x80) !== 0;
@@ -126,8 +126,42 @@ function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; length: n
   return { opcode, payload, length: offset + length };
 }
 
-function textFrame(text: string): Buffer {
+export function textFrame(text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');
   if (payload.length >= 126) throw new Error('test frames are short');
   return Buffer.concat([Buffer.from([0x81, payload.length]), payload]);
+}
+
+/** A client's (masked) text frame. */
+export function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  if (payload.length >= 126) throw new Error('test frames are short');
+  const key = Buffer.from([1, 2, 3, 4]);
+  return Buffer.concat([
+    Buffer.from([0x81, 0x80 | payload.length]),
+    key,
+    Buffer.from(payload.map((byte, index) => byte ^ key[index % 4]!)),
+  ]);
+}
+
+/** Every frame the socket receives until it closes (text and close frames decoded), and how it ended. */
+export function collectFrames(socket: Socket): {
+  frames: { opcode: number; payload: Buffer }[];
+  closed: Promise<{ hadError: boolean }>;
+} {
+  const frames: { opcode: number; payload: Buffer }[] = [];
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const frame = readFrame(buffer);
+      if (frame === undefined) return;
+      buffer = buffer.subarray(frame.length);
+      frames.push({ opcode: frame.opcode, payload: frame.payload });
+    }
+  });
+  let hadError = false;
+  socket.on('error', () => (hadError = true));
+  const closed = new Promise<{ hadError: boolean }>((resolve) => socket.once('close', () => resolve({ hadError })));
+  return { frames, closed };
 }
