@@ -200,6 +200,15 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     expect(status.ready).toBe(true);
     expect(status.workers.map((worker) => worker.id)).toEqual([`${status.id}/worker-0`, `${status.id}/worker-1`]);
     expect(new Set(status.workers.map((worker) => worker.pid)).size).toBe(2);
+    // Each worker heartbeats under its own id (the fleet view shows a lagging worker on its own).
+    await eventually(
+      () =>
+        [`${status.id}/worker-0`, `${status.id}/worker-1`].every((id) =>
+          config.heartbeats.some((heartbeat) => heartbeat.id === id),
+        ),
+      10_000,
+      'a heartbeat from each worker',
+    );
     expect(await gateway.stop()).toBe(0);
   }, 45_000);
 
