@@ -188,7 +188,7 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     await rm(dataDirectory, { recursive: true, force: true });
   });
 
-  it('answers /readyz and /status for every worker, each with its own identity', async () => {
+  it('answers /readyz, /status and /metrics for every worker, each with its own identity, and replaces a dead worker', async () => {
     const gateway = await start();
     const ready = await httpRequest({ port: gateway.adminPort, path: '/readyz' });
     expect(ready.status).toBe(200);
@@ -200,6 +200,34 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     expect(status.ready).toBe(true);
     expect(status.workers.map((worker) => worker.id)).toEqual([`${status.id}/worker-0`, `${status.id}/worker-1`]);
     expect(new Set(status.workers.map((worker) => worker.pid)).size).toBe(2);
+    // Each worker heartbeats under its own id (the fleet view shows a lagging worker on its own).
+    await eventually(
+      () =>
+        [`${status.id}/worker-0`, `${status.id}/worker-1`].every((id) =>
+          config.heartbeats.some((heartbeat) => heartbeat.id === id),
+        ),
+      10_000,
+      'a heartbeat from each worker',
+    );
+    // /metrics merges the workers: two requests, one on each worker or both on one, count as two.
+    for (let index = 0; index < 2; index++)
+      expect((await httpRequest({ port: gateway.port, host: 'fast.example.com' })).status).toBe(200);
+    const metrics = (await httpRequest({ port: gateway.adminPort, path: '/metrics' })).body;
+    expect(metrics).toMatch(/gatehouse_dataplane_requests_total\{[^}]*endpoint="ep_fast"[^}]*status="200"[^}]*\} 2\n/);
+    // A worker that dies is replaced; /readyz is 200 again once the new one is ready.
+    process.kill(status.workers[1]!.pid, 'SIGKILL');
+    await eventually(
+      async () => {
+        const now = JSON.parse((await httpRequest({ port: gateway.adminPort, path: '/status' })).body) as {
+          ready: boolean;
+          workers: { pid: number | null }[];
+        };
+        return now.ready && now.workers[1]?.pid !== null && now.workers[1]?.pid !== status.workers[1]!.pid;
+      },
+      15_000,
+      'a replacement worker',
+    );
+    expect((await httpRequest({ port: gateway.adminPort, path: '/readyz' })).status).toBe(200);
     expect(await gateway.stop()).toBe(0);
   }, 45_000);
 
