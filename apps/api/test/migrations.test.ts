@@ -59,7 +59,7 @@ describe('migrations (offline wasm schema engine)', () => {
         const applied = await client.query(
           'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL',
         );
-        expect(applied.rowCount).toBe(4);
+        expect(applied.rowCount).toBe(5);
         const capture = await client.query(
           "SELECT column_name, column_default FROM information_schema.columns WHERE table_name = 'endpoints' AND column_name LIKE 'request_log_capture_%' ORDER BY column_name",
         );
