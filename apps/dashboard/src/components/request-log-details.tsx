@@ -305,7 +305,7 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
             )}
           </CopyButton>
         </Group>
-        <Code block data-testid="request-log-curl">
+        <Code block data-testid="request-log-curl" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
           {curl}
         </Code>
       </Stack>

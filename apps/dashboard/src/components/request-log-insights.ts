@@ -128,5 +128,9 @@ export function curlCommand(summary: RequestLogSummary, detail: RequestLog | und
   }
   if (detail?.request_body) parts.push(`--data-raw ${shellQuote(detail.request_body)}`);
   const command = parts.join(' \\\n  ');
-  return summary.caller ? `# Authorization is never stored: add it (-H 'Authorization: …').\n${command}` : command;
+  // A rate-limit fingerprint alone may come from any key (the client address); these three mean credentials were sent.
+  const authenticated = Boolean(
+    summary.caller?.subject ?? summary.caller?.basic_auth_user ?? summary.caller?.client_id,
+  );
+  return authenticated ? `# Authorization is never stored: add it (-H 'Authorization: …').\n${command}` : command;
 }

@@ -194,7 +194,7 @@ export function RequestLogsPage() {
           {
             header: 'Request',
             cell: (row) => (
-              <Text size="sm" ff="monospace" lineClamp={1}>
+              <Text size="sm" ff="monospace" lineClamp={2} style={{ wordBreak: 'break-all' }}>
                 {row.method} {row.host}
                 {row.path}
               </Text>
@@ -205,7 +205,14 @@ export function RequestLogsPage() {
             cell: (row) => {
               const note = statusNote(row.status);
               return (
-                <Badge color={statusColor(row.status)} variant="light" tt="none" title={note ?? undefined}>
+                <Badge
+                  color={statusColor(row.status)}
+                  variant="light"
+                  tt="none"
+                  title={note ?? undefined}
+                  // The note is the point of the badge: never cut to "429 rat…".
+                  styles={{ label: { overflow: 'visible' } }}
+                >
                   {row.status}
                   {note ? ` ${note}` : ''}
                 </Badge>
@@ -216,7 +223,12 @@ export function RequestLogsPage() {
             header: 'Decision',
             cell: (row) =>
               row.decision ? (
-                <Text size="sm" lineClamp={1} title={decisionRowLabel(row.decision)}>
+                <Text
+                  size="sm"
+                  lineClamp={2}
+                  style={{ wordBreak: 'break-word' }}
+                  title={decisionRowLabel(row.decision)}
+                >
                   {decisionRowLabel(row.decision)}
                 </Text>
               ) : (
@@ -237,7 +249,7 @@ export function RequestLogsPage() {
             header: 'MCP',
             cell: (row) =>
               row.mcp ? (
-                <Text size="sm" ff="monospace" lineClamp={1}>
+                <Text size="sm" ff="monospace" lineClamp={2} style={{ wordBreak: 'break-word' }}>
                   {row.mcp.method}
                   {row.mcp.tool ? ` · ${row.mcp.tool}` : ''}
                 </Text>
