@@ -5,6 +5,8 @@ import {
   type TrafficSummary,
 } from '@gatehouse/contracts';
 import { sampleRequestEvent } from '@gatehouse/contracts/testing';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Agent as TestAgent } from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/common/logger';
@@ -148,6 +150,40 @@ describe('traffic statistics', () => {
     ]);
   });
 
+  it("the migration's backfill builds the same rollups as ingestion", async () => {
+    await processor.processBatch({
+      source: 'test',
+      events: [
+        event({ duration_ms: 0.2 }),
+        event({ duration_ms: 75_000, status: 504 }),
+        deny({ client_ip: '203.0.113.7' }),
+        deny({
+          endpoint_id: null,
+          decision: { phase: 'on_tcp_connect', rule_index: 1, rule_name: null, action: 'restrict-ips' },
+        }),
+        event({
+          status: 429,
+          decision: { phase: 'on_http_request', rule_index: 1, rule_name: 'limit', action: 'rate-limit' },
+        }),
+        event({ mcp: { method: 'tools/list', tool: '', protocol_version: '2025-06-18' } }),
+        event({ endpoint_id: otherEndpointId, timestamp: ago(2 * 60 * 60 * 1000) }),
+      ],
+    });
+    const snapshot = async () => [
+      (await testApp.db.query('SELECT * FROM traffic_rollups ORDER BY resolution, endpoint_id, bucket')).rows,
+      (await testApp.db.query('SELECT * FROM traffic_rollup_keys ORDER BY resolution, kind, endpoint_id, bucket, key'))
+        .rows,
+    ];
+    const ingested = await snapshot();
+    const migration = readFileSync(
+      path.join(__dirname, '../../../prisma/migrations/20261206030000_traffic_rollups/migration.sql'),
+      'utf8',
+    );
+    await testApp.db.query('TRUNCATE traffic_rollups, traffic_rollup_keys');
+    await testApp.db.query(migration.slice(migration.indexOf('WITH edges AS')));
+    expect(await snapshot()).toEqual(ingested);
+  });
+
   it('answers zeros and empty lists when nothing was logged', async () => {
     const empty = await summary('');
     expect(empty.range).toBe('24h');
@@ -167,9 +203,28 @@ describe('traffic statistics', () => {
     await processor.processBatch({ source: 'test', events: [event({ timestamp: ago(8 * 24 * 60 * 60 * 1000) })] });
     const rows = async () =>
       Number((await testApp.db.query<{ n: string }>('SELECT count(*) AS n FROM traffic_rollups')).rows[0]?.n);
-    expect(await rows()).toBe(3);
+    // Three resolutions, each for the endpoint and for all endpoints together.
+    expect(await rows()).toBe(6);
     await deleteExpiredRequestLogs(testApp.app.get(RequestLogsRepository), 7);
     expect(await rows()).toBe(0);
+  });
+
+  it('keeps the largest 100 keys per bucket when every denial comes from another address', async () => {
+    const scan = Array.from({ length: 150 }, (_, index) =>
+      deny({ client_ip: `198.18.${Math.floor(index / 250)}.${index % 250}` }),
+    );
+    const repeated = Array.from({ length: 5 }, () => deny({ client_ip: '203.0.113.66' }));
+    await processor.processBatch({ source: 'test', events: scan.slice(0, 80) });
+    await processor.processBatch({ source: 'test', events: [...repeated, ...scan.slice(80)] });
+    const largestGroup = await testApp.db.query<{ n: string }>(
+      `SELECT max(n) AS n FROM (SELECT count(*) AS n FROM traffic_rollup_keys WHERE kind = 'denied_client'
+         GROUP BY resolution, kind, endpoint_id, bucket) groups`,
+    );
+    expect(Number(largestGroup.rows[0]?.n)).toBe(100);
+    const hour = await summary('range=1h');
+    expect(hour.totals.denied).toBe(155);
+    expect(hour.top_denied_clients[0]).toEqual({ client_ip: '203.0.113.66', count: 5 });
+    expect(hour.top_denied_clients).toHaveLength(10);
   });
 
   it('rejects bad queries with stable codes and requires a session', async () => {

@@ -10,7 +10,7 @@ CREATE TABLE "traffic_rollups" (
     "duration_sum_ms" DOUBLE PRECISION NOT NULL DEFAULT 0,
     "latency_histogram" BIGINT[],
 
-    CONSTRAINT "traffic_rollups_pkey" PRIMARY KEY ("resolution","bucket","endpoint_id")
+    CONSTRAINT "traffic_rollups_pkey" PRIMARY KEY ("resolution","endpoint_id","bucket")
 );
 
 -- CreateTable
@@ -22,11 +22,8 @@ CREATE TABLE "traffic_rollup_keys" (
     "key" TEXT NOT NULL,
     "count" BIGINT NOT NULL DEFAULT 0,
 
-    CONSTRAINT "traffic_rollup_keys_pkey" PRIMARY KEY ("resolution","kind","bucket","endpoint_id","key")
+    CONSTRAINT "traffic_rollup_keys_pkey" PRIMARY KEY ("resolution","kind","endpoint_id","bucket","key")
 );
-
--- CreateIndex
-CREATE INDEX "traffic_rollups_resolution_endpoint_id_bucket_idx" ON "traffic_rollups"("resolution", "endpoint_id", "bucket");
 
 -- Element-wise sum of two latency histograms (the upsert at ingestion adds a batch's counts to a stored row).
 CREATE FUNCTION traffic_histogram_add(a BIGINT[], b BIGINT[]) RETURNS BIGINT[]
@@ -35,22 +32,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i)
 $$;
 
--- Backfill from the rows already stored, with the bin edges and the definitions of the ingestion code
--- (apps/api/src/request-logs/traffic-rollup.ts): after this, ingestion keeps both tables current.
+-- Backfill from the rows already stored, with the bin edges, definitions and key limit of the ingestion code
+-- (apps/api/src/request-logs/traffic-rollup.ts): after this, ingestion keeps both tables current. Every request
+-- counts under its endpoint ('' for none) and under '*' (all endpoints).
 WITH edges AS (
   SELECT ARRAY[0.5,1,1.5,2,2.5,3,4,5,6,8,10,12,15,20,25,30,40,50,60,80,100,120,150,200,250,300,400,500,600,800,1000,1200,1500,2000,2500,3000,4000,5000,6000,8000,10000,15000,20000,30000,60000]::float8[] AS e
 ), resolutions AS (
   SELECT unnest(ARRAY[60, 900, 3600]) AS resolution
+), scopes AS (
+  SELECT unnest(ARRAY[false, true]) AS everything
 ), binned AS (
   SELECT r.resolution,
          to_timestamp(floor(extract(epoch FROM l."timestamp") / r.resolution) * r.resolution) AS bucket,
-         coalesce(l.endpoint_id, '') AS endpoint_id,
+         CASE WHEN s.everything THEN '*' ELSE coalesce(l.endpoint_id, '') END AS endpoint_id,
          width_bucket(l.duration_ms, (SELECT e FROM edges)) + 1 AS bin,
          l.duration_ms,
          l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection') AS is_denied,
          l.status = 429 AS is_rate_limited,
          l.status >= 500 AS is_upstream_error
-  FROM request_logs l CROSS JOIN resolutions r
+  FROM request_logs l CROSS JOIN resolutions r CROSS JOIN scopes s
 ), per_bin AS (
   SELECT resolution, bucket, endpoint_id, bin, count(*) AS n, sum(duration_ms) AS duration_sum,
          count(*) FILTER (WHERE is_denied) AS denied, count(*) FILTER (WHERE is_rate_limited) AS rate_limited,
@@ -65,19 +65,26 @@ SELECT p.resolution, p.bucket, p.endpoint_id, sum(p.n), sum(p.denied), sum(p.rat
 FROM per_bin p GROUP BY p.resolution, p.bucket, p.endpoint_id;
 
 INSERT INTO traffic_rollup_keys (resolution, kind, bucket, endpoint_id, key, count)
-SELECT r.resolution, k.kind, to_timestamp(floor(extract(epoch FROM l."timestamp") / r.resolution) * r.resolution),
-       coalesce(l.endpoint_id, ''), k.key, count(*)
-FROM request_logs l
-CROSS JOIN (SELECT unnest(ARRAY[60, 900, 3600]) AS resolution) r
-CROSS JOIN LATERAL (
-  SELECT 'deny_rule' AS kind,
-         coalesce(l.decision->>'phase', 'unknown') || '#' || coalesce(l.decision->>'rule_index', '-1') || '#'
-           || coalesce(l.decision->>'rule_name', '') AS key
-  WHERE l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection')
-  UNION ALL
-  SELECT 'denied_client', l.client_ip
-  WHERE l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection')
-  UNION ALL
-  SELECT 'mcp_tool', l.mcp_tool WHERE l.mcp_tool IS NOT NULL AND l.mcp_tool <> ''
-) k
-GROUP BY 1, 2, 3, 4, 5;
+SELECT resolution, kind, bucket, endpoint_id, key, count FROM (
+  SELECT g.*, row_number() OVER (PARTITION BY resolution, kind, bucket, endpoint_id ORDER BY count DESC, key) AS rank
+  FROM (
+    SELECT r.resolution, k.kind, to_timestamp(floor(extract(epoch FROM l."timestamp") / r.resolution) * r.resolution) AS bucket,
+           CASE WHEN s.everything THEN '*' ELSE coalesce(l.endpoint_id, '') END AS endpoint_id, k.key, count(*) AS count
+    FROM request_logs l
+    CROSS JOIN (SELECT unnest(ARRAY[60, 900, 3600]) AS resolution) r
+    CROSS JOIN (SELECT unnest(ARRAY[false, true]) AS everything) s
+    CROSS JOIN LATERAL (
+      SELECT 'deny_rule' AS kind,
+             coalesce(l.endpoint_id, '') || '#' || coalesce(l.decision->>'phase', 'unknown') || '#'
+               || coalesce(l.decision->>'rule_index', '-1') || '#' || coalesce(l.decision->>'rule_name', '') AS key
+      WHERE l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection')
+      UNION ALL
+      SELECT 'denied_client', l.client_ip
+      WHERE l.decision_action IN ('deny', 'restrict-ips', 'basic-auth', 'jwt-validation', 'verify-webhook', 'close-connection')
+      UNION ALL
+      SELECT 'mcp_tool', l.mcp_tool WHERE l.mcp_tool IS NOT NULL AND l.mcp_tool <> ''
+    ) k
+    GROUP BY 1, 2, 3, 4, 5
+  ) g
+) ranked
+WHERE rank <= 100;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
-import { rollUp } from './traffic-rollup';
+import { rollUp, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
 
 /** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
 export interface RequestLogRow {
@@ -165,6 +165,23 @@ async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted
     SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS x(resolution integer, kind text,
       bucket timestamptz, endpoint_id text, key text, count bigint)
     ON CONFLICT (resolution, kind, bucket, endpoint_id, key) DO UPDATE SET count = t.count + excluded.count`;
+  // Keep the largest TOP_KEYS_PER_BUCKET keys of each group this batch touched (traffic-rollup.ts says why).
+  const groups = [
+    ...new Map(keys.map((key) => [`${key.resolution} ${key.kind} ${key.bucket} ${key.endpoint_id}`, key])).values(),
+  ].map(({ resolution, kind, bucket, endpoint_id }) => ({ resolution, kind, bucket, endpoint_id }));
+  await tx.$executeRaw`
+    DELETE FROM traffic_rollup_keys t USING (
+      SELECT ranked.resolution, ranked.kind, ranked.bucket, ranked.endpoint_id, ranked.key FROM (
+        SELECT k.resolution, k.kind, k.bucket, k.endpoint_id, k.key, row_number() OVER (
+          PARTITION BY k.resolution, k.kind, k.bucket, k.endpoint_id ORDER BY k.count DESC, k.key) AS rank
+        FROM traffic_rollup_keys k
+        JOIN jsonb_to_recordset(${JSON.stringify(groups)}::jsonb)
+          AS g(resolution integer, kind text, bucket timestamptz, endpoint_id text)
+          ON k.resolution = g.resolution AND k.kind = g.kind AND k.bucket = g.bucket AND k.endpoint_id = g.endpoint_id
+      ) ranked WHERE ranked.rank > ${TOP_KEYS_PER_BUCKET}
+    ) doomed
+    WHERE t.resolution = doomed.resolution AND t.kind = doomed.kind AND t.bucket = doomed.bucket
+      AND t.endpoint_id = doomed.endpoint_id AND t.key = doomed.key`;
 }
 
 function escapeLike(text: string): string {

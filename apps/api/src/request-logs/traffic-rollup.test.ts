@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_ENDPOINTS,
   denyRuleKey,
   histogramQuantile,
   LATENCY_BIN_COUNT,
@@ -42,10 +43,20 @@ describe('traffic rollups', () => {
     expect(histogramQuantile(histogram, 0.95)).toBe(60_000);
   });
 
-  it('keys a denying rule by phase, index and name, names with # included', () => {
-    const key = denyRuleKey({ phase: 'on_http_request', rule_index: 2, rule_name: 'a#b', action: 'deny' });
-    expect(parseDenyRuleKey(key)).toEqual({ phase: 'on_http_request', rule_index: 2, rule_name: 'a#b' });
-    expect(parseDenyRuleKey(denyRuleKey(null))).toEqual({ phase: 'unknown', rule_index: -1, rule_name: null });
+  it('keys a denying rule by endpoint, phase, index and name, names with # included', () => {
+    const key = denyRuleKey('ep_1', { phase: 'on_http_request', rule_index: 2, rule_name: 'a#b', action: 'deny' });
+    expect(parseDenyRuleKey(key)).toEqual({
+      endpoint_id: 'ep_1',
+      phase: 'on_http_request',
+      rule_index: 2,
+      rule_name: 'a#b',
+    });
+    expect(parseDenyRuleKey(denyRuleKey('', null))).toEqual({
+      endpoint_id: null,
+      phase: 'unknown',
+      rule_index: -1,
+      rule_name: null,
+    });
   });
 
   it('rolls a batch up per resolution, bucket and endpoint', () => {
@@ -59,17 +70,20 @@ describe('traffic rollups', () => {
       }),
       row({ endpoint_id: null, status: 502 }),
     ]);
-    const minute = rollups.filter((rollup) => rollup.resolution === 60);
+    const minute = rollups.filter((rollup) => rollup.resolution === 60 && rollup.endpoint_id !== ALL_ENDPOINTS);
     expect(minute.map(({ latency_histogram: _h, ...rest }) => rest)).toEqual([
       expect.objectContaining({ bucket: '2026-12-06T10:14:00.000Z', endpoint_id: 'ep_1', requests: 2, denied: 1 }),
       expect.objectContaining({ bucket: '2026-12-06T10:15:00.000Z', requests: 1, rate_limited: 1 }),
       expect.objectContaining({ endpoint_id: '', requests: 1, upstream_errors: 1, duration_sum_ms: 3.5 }),
     ]);
     const hour = rollups.filter((rollup) => rollup.resolution === 3600);
-    expect(hour).toHaveLength(2);
+    expect(hour.map((rollup) => rollup.endpoint_id)).toEqual(['ep_1', ALL_ENDPOINTS, '']);
     expect(hour[0]).toMatchObject({ bucket: '2026-12-06T10:00:00.000Z', requests: 3, denied: 1, rate_limited: 1 });
     expect(hour[0]?.latency_histogram[latencyBin(3.5)]).toBe(3);
-    expect(keys.filter((key) => key.resolution === 900)).toEqual([
+    // All endpoints together: every request, the one of no endpoint included.
+    expect(hour[1]).toMatchObject({ requests: 4, denied: 1, rate_limited: 1, upstream_errors: 1 });
+    expect(hour[1]?.latency_histogram[latencyBin(3.5)]).toBe(4);
+    expect(keys.filter((key) => key.resolution === 900 && key.endpoint_id !== ALL_ENDPOINTS)).toEqual([
       {
         resolution: 900,
         kind: 'mcp_tool',
@@ -83,7 +97,7 @@ describe('traffic rollups', () => {
         kind: 'deny_rule',
         bucket: '2026-12-06T10:00:00.000Z',
         endpoint_id: 'ep_1',
-        key: 'on_http_request#0#',
+        key: 'ep_1#on_http_request#0#',
         count: 1,
       },
       {

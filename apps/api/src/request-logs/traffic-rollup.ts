@@ -16,6 +16,19 @@ export const ROLLUP_RESOLUTIONS: readonly number[] = [...new Set(Object.values(t
 
 const DENYING = new Set(denyingActions);
 
+/**
+ * The rollup rows under this endpoint id count every request, whichever endpoint: the installation-wide charts read
+ * one row per bucket instead of summing one per endpoint (no endpoint id is "*": they are generated `ep_…`).
+ */
+export const ALL_ENDPOINTS = '*';
+
+/**
+ * Keys kept per (resolution, kind, bucket, endpoint): the largest, by count. Bounds what "top denied clients" reads
+ * when every denial comes from another address (a scan from a botnet): a top list sums at most this many keys per
+ * bucket. A key ranked below it in a bucket is dropped from that bucket (its count there is lost if it comes back).
+ */
+export const TOP_KEYS_PER_BUCKET = 100;
+
 /** The fields of a request-log row the rollups read. */
 export interface RollupSource {
   timestamp: string;
@@ -86,19 +99,32 @@ export function histogramQuantile(histogram: readonly number[], quantile: number
   return LATENCY_BIN_EDGES_MS.at(-1)!;
 }
 
-/** "phase#index#name": one denying rule of one endpoint's policy (parsed back by parseDenyRuleKey). */
-export function denyRuleKey(decision: unknown): string {
+/**
+ * "endpoint#phase#index#name": one denying rule of one endpoint's policy (parsed back by parseDenyRuleKey). The
+ * endpoint is part of the key because the rows for all endpoints together count rules of every policy.
+ */
+export function denyRuleKey(endpointId: string, decision: unknown): string {
   const value = (decision ?? {}) as { phase?: unknown; rule_index?: unknown; rule_name?: unknown };
   const phase = typeof value.phase === 'string' ? value.phase : 'unknown';
   const index = typeof value.rule_index === 'number' ? value.rule_index : -1;
   const name = typeof value.rule_name === 'string' ? value.rule_name : '';
-  return `${phase}#${index}#${name}`;
+  return `${endpointId}#${phase}#${index}#${name}`;
 }
 
-export function parseDenyRuleKey(key: string): { phase: string; rule_index: number; rule_name: string | null } {
-  const [phase = 'unknown', index = '-1'] = key.split('#', 2);
-  const name = key.slice(phase.length + index.length + 2);
-  return { phase, rule_index: Number(index), rule_name: name === '' ? null : name };
+export function parseDenyRuleKey(key: string): {
+  endpoint_id: string | null;
+  phase: string;
+  rule_index: number;
+  rule_name: string | null;
+} {
+  const [endpointId = '', phase = 'unknown', index = '-1'] = key.split('#', 3);
+  const name = key.slice(endpointId.length + phase.length + index.length + 3);
+  return {
+    endpoint_id: endpointId === '' ? null : endpointId,
+    phase,
+    rule_index: Number(index),
+    rule_name: name === '' ? null : name,
+  };
 }
 
 function bucketStart(timestamp: string, resolution: number): string {
@@ -118,40 +144,40 @@ export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; ke
     else keys.set(id, { resolution, kind, bucket, endpoint_id: endpointId, key, count: 1 });
   };
   for (const row of rows) {
-    const endpointId = row.endpoint_id ?? '';
     const denied = row.decision_action !== null && DENYING.has(row.decision_action);
     const bin = latencyBin(row.duration_ms);
-    for (const resolution of ROLLUP_RESOLUTIONS) {
-      const bucket = bucketStart(row.timestamp, resolution);
-      const id = `${resolution}\u0000${bucket}\u0000${endpointId}`;
-      let rollup = rollups.get(id);
-      if (!rollup) {
-        rollup = {
-          resolution,
-          bucket,
-          endpoint_id: endpointId,
-          requests: 0,
-          denied: 0,
-          rate_limited: 0,
-          upstream_errors: 0,
-          duration_sum_ms: 0,
-          latency_histogram: new Array<number>(LATENCY_BIN_COUNT).fill(0),
-        };
-        rollups.set(id, rollup);
+    for (const endpointId of [row.endpoint_id ?? '', ALL_ENDPOINTS])
+      for (const resolution of ROLLUP_RESOLUTIONS) {
+        const bucket = bucketStart(row.timestamp, resolution);
+        const id = `${resolution}\u0000${bucket}\u0000${endpointId}`;
+        let rollup = rollups.get(id);
+        if (!rollup) {
+          rollup = {
+            resolution,
+            bucket,
+            endpoint_id: endpointId,
+            requests: 0,
+            denied: 0,
+            rate_limited: 0,
+            upstream_errors: 0,
+            duration_sum_ms: 0,
+            latency_histogram: new Array<number>(LATENCY_BIN_COUNT).fill(0),
+          };
+          rollups.set(id, rollup);
+        }
+        rollup.requests += 1;
+        if (denied) rollup.denied += 1;
+        if (row.status === 429) rollup.rate_limited += 1;
+        if (row.status >= 500) rollup.upstream_errors += 1;
+        rollup.duration_sum_ms += row.duration_ms;
+        rollup.latency_histogram[bin]! += 1;
+        if (denied) {
+          addKey(resolution, bucket, endpointId, 'deny_rule', denyRuleKey(row.endpoint_id ?? '', row.decision));
+          addKey(resolution, bucket, endpointId, 'denied_client', row.client_ip);
+        }
+        // tools/list, initialize and the like name no tool (''): they are MCP traffic, not a tool call.
+        if (row.mcp_tool) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
       }
-      rollup.requests += 1;
-      if (denied) rollup.denied += 1;
-      if (row.status === 429) rollup.rate_limited += 1;
-      if (row.status >= 500) rollup.upstream_errors += 1;
-      rollup.duration_sum_ms += row.duration_ms;
-      rollup.latency_histogram[bin]! += 1;
-      if (denied) {
-        addKey(resolution, bucket, endpointId, 'deny_rule', denyRuleKey(row.decision));
-        addKey(resolution, bucket, endpointId, 'denied_client', row.client_ip);
-      }
-      // tools/list, initialize and the like name no tool (''): they are MCP traffic, not a tool call.
-      if (row.mcp_tool) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
-    }
   }
   return { rollups: [...rollups.values()], keys: [...keys.values()] };
 }

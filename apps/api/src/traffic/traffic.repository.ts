@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
+import { ALL_ENDPOINTS } from '../request-logs/traffic-rollup';
 
 /** One window of one resolution, optionally one endpoint. */
 export interface TrafficWindow {
@@ -39,17 +40,17 @@ export interface EndpointTotalsRow {
   upstream_errors: bigint;
 }
 
+/** Without an endpoint, the rows kept for all of them together (ALL_ENDPOINTS). */
 function windowConditions(table: string, window: TrafficWindow): Prisma.Sql {
   const alias = Prisma.raw(table);
-  const endpoint =
-    window.endpointId === undefined ? Prisma.empty : Prisma.sql`AND ${alias}.endpoint_id = ${window.endpointId}`;
   return Prisma.sql`${alias}.resolution = ${window.resolution} AND ${alias}.bucket >= ${window.from}
-    AND ${alias}.bucket < ${window.to} ${endpoint}`;
+    AND ${alias}.bucket < ${window.to} AND ${alias}.endpoint_id = ${window.endpointId ?? ALL_ENDPOINTS}`;
 }
 
 /**
- * Reads the traffic rollups (request_logs is never scanned here): each query touches at most one row per bucket and
- * endpoint — 60, 96 or 168 buckets — through the primary key (resolution, bucket, …) or (resolution, endpoint, bucket).
+ * Reads the traffic rollups (request_logs is never scanned here): each query touches one row per bucket — 60, 96 or
+ * 168 — of one endpoint or of all together, and at most TOP_KEYS_PER_BUCKET keys per bucket, through the indexes
+ * (resolution, endpoint_id, bucket) and (resolution, kind, endpoint_id, bucket).
  */
 @Injectable()
 export class TrafficRepository {
@@ -77,28 +78,30 @@ export class TrafficRepository {
       GROUP BY r.bucket, u.bin`;
   }
 
-  /** The `limit` largest keys of a kind over the window (per endpoint when `perEndpoint`, else summed over them). */
-  topKeys(window: TrafficWindow, kind: string, limit: number, perEndpoint: boolean): Promise<KeyCountRow[]> {
-    const endpoint = perEndpoint ? Prisma.sql`k.endpoint_id` : Prisma.sql`''`;
-    return this.prisma.$queryRaw<KeyCountRow[]>`
-      SELECT ${endpoint} AS endpoint_id, k.key, sum(k.count)::bigint AS count
+  /** The `limit` largest keys of a kind over the window. */
+  topKeys(window: TrafficWindow, kind: string, limit: number): Promise<Omit<KeyCountRow, 'endpoint_id'>[]> {
+    return this.prisma.$queryRaw<Omit<KeyCountRow, 'endpoint_id'>[]>`
+      SELECT k.key, sum(k.count)::bigint AS count
       FROM traffic_rollup_keys k WHERE k.kind = ${kind} AND ${windowConditions('k', window)}
-      GROUP BY 1, k.key ORDER BY count DESC, k.key LIMIT ${limit}`;
+      GROUP BY k.key ORDER BY count DESC, k.key LIMIT ${limit}`;
   }
 
-  /** Denials per bucket, endpoint and rule (few rules deny, so this stays small). */
-  denyRuleCounts(window: TrafficWindow): Promise<(KeyCountRow & { bucket: Date })[]> {
-    return this.prisma.$queryRaw<(KeyCountRow & { bucket: Date })[]>`
-      SELECT k.bucket, k.endpoint_id, k.key, sum(k.count)::bigint AS count
-      FROM traffic_rollup_keys k WHERE k.kind = 'deny_rule' AND ${windowConditions('k', window)}
-      GROUP BY k.bucket, k.endpoint_id, k.key`;
+  /**
+   * Denials per bucket and rule. The rule's endpoint is in the key when the window spans all endpoints (rule indexes
+   * are per policy), see denyRuleKey.
+   */
+  denyRuleCounts(window: TrafficWindow): Promise<(Omit<KeyCountRow, 'endpoint_id'> & { bucket: Date })[]> {
+    return this.prisma.$queryRaw<(Omit<KeyCountRow, 'endpoint_id'> & { bucket: Date })[]>`
+      SELECT k.bucket, k.key, k.count
+      FROM traffic_rollup_keys k WHERE k.kind = 'deny_rule' AND ${windowConditions('k', window)}`;
   }
 
   endpointTotals(window: TrafficWindow): Promise<EndpointTotalsRow[]> {
     return this.prisma.$queryRaw<EndpointTotalsRow[]>`
       SELECT r.endpoint_id, sum(r.requests)::bigint AS requests, sum(r.denied)::bigint AS denied,
         sum(r.rate_limited)::bigint AS rate_limited, sum(r.upstream_errors)::bigint AS upstream_errors
-      FROM traffic_rollups r WHERE ${windowConditions('r', window)} AND r.endpoint_id <> ''
+      FROM traffic_rollups r WHERE r.resolution = ${window.resolution} AND r.bucket >= ${window.from}
+        AND r.bucket < ${window.to} AND r.endpoint_id NOT IN ('', ${ALL_ENDPOINTS})
       GROUP BY r.endpoint_id ORDER BY requests DESC, r.endpoint_id`;
   }
 }

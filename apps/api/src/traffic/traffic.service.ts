@@ -32,6 +32,10 @@ export function trafficWindow(range: TrafficRange, now: Date, endpointId?: strin
   };
 }
 
+/** The rule's id in an answer: endpoint, phase and index (a renamed rule stays one rule). */
+const ruleKeyOf = (rule: { endpoint_id: string | null; phase: string; rule_index: number }) =>
+  `${rule.endpoint_id ?? ''}:${rule.phase}:${rule.rule_index}`;
+
 const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
 
 @Injectable()
@@ -47,21 +51,16 @@ export class TrafficService {
       this.traffic.bucketCounts(window),
       this.traffic.bucketLatencyBins(window),
       this.traffic.denyRuleCounts(window),
-      this.traffic.topKeys(window, 'denied_client', TOP_LIMIT, false),
-      this.traffic.topKeys(window, 'mcp_tool', TOP_LIMIT, false),
+      this.traffic.topKeys(window, 'denied_client', TOP_LIMIT),
+      this.traffic.topKeys(window, 'mcp_tool', TOP_LIMIT),
     ]);
 
     // Rules: ranked over the window; the top few get their own series, the rest add up under "other".
     const rules = new Map<string, TrafficDeniedRule>();
     for (const row of ruleCounts) {
       const parsed = parseDenyRuleKey(row.key);
-      const key = `${row.endpoint_id}:${parsed.phase}:${parsed.rule_index}`;
-      const rule = rules.get(key) ?? {
-        key,
-        endpoint_id: row.endpoint_id === '' ? null : row.endpoint_id,
-        ...parsed,
-        count: 0,
-      };
+      const key = ruleKeyOf(parsed);
+      const rule = rules.get(key) ?? { key, ...parsed, count: 0 };
       rule.count += Number(row.count);
       rules.set(key, rule);
     }
@@ -101,8 +100,7 @@ export class TrafficService {
     for (const row of ruleCounts) {
       const point = points.get(row.bucket.getTime());
       if (!point) continue;
-      const parsed = parseDenyRuleKey(row.key);
-      const ruleKey = `${row.endpoint_id}:${parsed.phase}:${parsed.rule_index}`;
+      const ruleKey = ruleKeyOf(parseDenyRuleKey(row.key));
       const key = seriesRules.has(ruleKey) ? ruleKey : OTHER_RULES_KEY;
       point.denied_by_rule[key] = (point.denied_by_rule[key] ?? 0) + Number(row.count);
     }

@@ -139,8 +139,6 @@ export function EndpointsListPage() {
             ),
           },
           { header: 'Type', cell: (endpoint) => <EndpointTypeBadge type={endpoint.type} /> },
-          { header: 'Requests 24h', cell: (endpoint) => trafficCell(endpoint, 'requests') },
-          { header: 'Denied 24h', cell: (endpoint) => trafficCell(endpoint, 'denied') },
           {
             header: 'Policy version',
             cell: (endpoint) =>
@@ -152,6 +150,8 @@ export function EndpointsListPage() {
                 <Text size="sm">v{endpoint.policy_version}</Text>
               ),
           },
+          { header: 'Requests 24h', cell: (endpoint) => trafficCell(endpoint, 'requests') },
+          { header: 'Denied 24h', cell: (endpoint) => trafficCell(endpoint, 'denied') },
           {
             header: 'Description',
             cell: (endpoint) => (

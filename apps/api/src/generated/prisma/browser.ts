@@ -56,8 +56,9 @@ export type RequestLog = Prisma.RequestLogModel
 export type TrafficRollup = Prisma.TrafficRollupModel
 /**
  * Model TrafficRollupKey
- * Counts per key at the same resolutions: kind `deny_rule` (key "phase#index#name"), `denied_client` (client IP),
- * `mcp_tool` (tool name). Feeds "denials by rule", "top denied clients" and "top MCP tools".
+ * Counts per key at the same resolutions: kind `deny_rule` (key "endpoint#phase#index#name"), `denied_client`
+ * (client IP), `mcp_tool` (tool name); the largest 100 keys per bucket are kept. Feeds "denials by rule", "top
+ * denied clients" and "top MCP tools".
  */
 export type TrafficRollupKey = Prisma.TrafficRollupKeyModel
 /**

@@ -285,7 +285,7 @@ export type TrafficRollupOrderByWithRelationInput = {
 }
 
 export type TrafficRollupWhereUniqueInput = Prisma.AtLeast<{
-  resolution_bucket_endpointId?: Prisma.TrafficRollupResolutionBucketEndpointIdCompoundUniqueInput
+  resolution_endpointId_bucket?: Prisma.TrafficRollupResolutionEndpointIdBucketCompoundUniqueInput
   AND?: Prisma.TrafficRollupWhereInput | Prisma.TrafficRollupWhereInput[]
   OR?: Prisma.TrafficRollupWhereInput[]
   NOT?: Prisma.TrafficRollupWhereInput | Prisma.TrafficRollupWhereInput[]
@@ -298,7 +298,7 @@ export type TrafficRollupWhereUniqueInput = Prisma.AtLeast<{
   upstreamErrors?: Prisma.BigIntFilter<"TrafficRollup"> | bigint | number
   durationSumMs?: Prisma.FloatFilter<"TrafficRollup"> | number
   latencyHistogram?: Prisma.BigIntNullableListFilter<"TrafficRollup">
-}, "resolution_bucket_endpointId">
+}, "resolution_endpointId_bucket">
 
 export type TrafficRollupOrderByWithAggregationInput = {
   resolution?: Prisma.SortOrder
@@ -424,10 +424,10 @@ export type BigIntNullableListFilter<$PrismaModel = never> = {
   isEmpty?: boolean
 }
 
-export type TrafficRollupResolutionBucketEndpointIdCompoundUniqueInput = {
+export type TrafficRollupResolutionEndpointIdBucketCompoundUniqueInput = {
   resolution: number
-  bucket: Date | string
   endpointId: string
+  bucket: Date | string
 }
 
 export type TrafficRollupCountOrderByAggregateInput = {
@@ -552,7 +552,7 @@ export type $TrafficRollupPayload<ExtArgs extends runtime.Types.Extensions.Inter
     resolution: number
     bucket: Date
     /**
-     * "" for requests that matched no endpoint (a primary key column cannot be null).
+     * "" for requests that matched no endpoint (a primary key column cannot be null); "*" for all endpoints together.
      */
     endpointId: string
     requests: bigint

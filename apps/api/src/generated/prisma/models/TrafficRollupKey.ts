@@ -14,8 +14,9 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model TrafficRollupKey
- * Counts per key at the same resolutions: kind `deny_rule` (key "phase#index#name"), `denied_client` (client IP),
- * `mcp_tool` (tool name). Feeds "denials by rule", "top denied clients" and "top MCP tools".
+ * Counts per key at the same resolutions: kind `deny_rule` (key "endpoint#phase#index#name"), `denied_client`
+ * (client IP), `mcp_tool` (tool name); the largest 100 keys per bucket are kept. Feeds "denials by rule", "top
+ * denied clients" and "top MCP tools".
  */
 export type TrafficRollupKeyModel = runtime.Types.Result.DefaultSelection<Prisma.$TrafficRollupKeyPayload>
 
@@ -241,7 +242,7 @@ export type TrafficRollupKeyOrderByWithRelationInput = {
 }
 
 export type TrafficRollupKeyWhereUniqueInput = Prisma.AtLeast<{
-  resolution_kind_bucket_endpointId_key?: Prisma.TrafficRollupKeyResolutionKindBucketEndpointIdKeyCompoundUniqueInput
+  resolution_kind_endpointId_bucket_key?: Prisma.TrafficRollupKeyResolutionKindEndpointIdBucketKeyCompoundUniqueInput
   AND?: Prisma.TrafficRollupKeyWhereInput | Prisma.TrafficRollupKeyWhereInput[]
   OR?: Prisma.TrafficRollupKeyWhereInput[]
   NOT?: Prisma.TrafficRollupKeyWhereInput | Prisma.TrafficRollupKeyWhereInput[]
@@ -251,7 +252,7 @@ export type TrafficRollupKeyWhereUniqueInput = Prisma.AtLeast<{
   endpointId?: Prisma.StringFilter<"TrafficRollupKey"> | string
   key?: Prisma.StringFilter<"TrafficRollupKey"> | string
   count?: Prisma.BigIntFilter<"TrafficRollupKey"> | bigint | number
-}, "resolution_kind_bucket_endpointId_key">
+}, "resolution_kind_endpointId_bucket_key">
 
 export type TrafficRollupKeyOrderByWithAggregationInput = {
   resolution?: Prisma.SortOrder
@@ -342,11 +343,11 @@ export type TrafficRollupKeyUncheckedUpdateManyInput = {
   count?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
 }
 
-export type TrafficRollupKeyResolutionKindBucketEndpointIdKeyCompoundUniqueInput = {
+export type TrafficRollupKeyResolutionKindEndpointIdBucketKeyCompoundUniqueInput = {
   resolution: number
   kind: string
-  bucket: Date | string
   endpointId: string
+  bucket: Date | string
   key: string
 }
 
