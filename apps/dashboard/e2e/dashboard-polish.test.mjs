@@ -205,6 +205,34 @@ step('CEL completion lists the request fields after "req." with their documentat
   await page.keyboard.press('Escape');
 });
 
+step('action types: completion offers only supported ones, the hover lists them all once', async () => {
+  await replaceEditorText('on_http_request:\n  - actions:\n      - type: ');
+  await page.keyboard.press('Control+Space');
+  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  await suggestions.first().waitFor();
+  const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+  assert.ok(
+    labels.some((label) => label.startsWith('deny')),
+    `deny is offered: ${labels.join(' / ')}`,
+  );
+  assert.ok(!labels.some((label) => /^(oauth|openid-connect|owasp)/.test(label)), `no unsupported action: ${labels}`);
+  await page.keyboard.press('Escape');
+  await replaceEditorText('on_http_request:\n  - actions:\n      - type: rate-limit\n');
+  await page.locator('.monaco-editor .view-line span', { hasText: 'rate-limit' }).last().hover();
+  const hover = page.locator('.monaco-hover-content').filter({ hasText: 'Supported actions' });
+  await hover.waitFor();
+  const text = await hover.textContent();
+  assert.match(text, /rate-limit/);
+  assert.match(text, /forward-internal/);
+  assert.doesNotMatch(text, /oauth|openid-connect|owasp/);
+  assert.equal(text.split('Supported actions').length, 2, 'the list appears once');
+  const box = await hover.boundingBox();
+  const header = await page.locator('header').boundingBox();
+  assert.ok(box.y >= header.y + header.height - 1, 'the hover is not under the header');
+  await screenshot('polish-action-hover-desktop');
+  await page.mouse.move(0, 0);
+});
+
 step('a misspelt function gets a "did you mean" and a parse error plain words', async () => {
   await replaceEditorText(
     'on_http_request:\n  - expressions:\n      - "!hasReqHeadr(\'authorization\')"\n    actions:\n      - type: deny\n',
