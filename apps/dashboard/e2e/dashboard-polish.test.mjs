@@ -207,8 +207,15 @@ step('CEL completion lists the request fields after "req." with their documentat
 
 step('action types: completion offers only supported ones, the hover lists them all once', async () => {
   await replaceEditorText('on_http_request:\n  - actions:\n      - type: ');
-  await page.keyboard.press('Control+Space');
   const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  // The YAML language service runs in a worker that may still be reading the pasted text: ask again until it answers.
+  for (let attempt = 0; attempt < 5 && !(await suggestions.first().isVisible()); attempt++) {
+    await page.keyboard.press('Control+Space');
+    await suggestions
+      .first()
+      .waitFor({ timeout: 3_000 })
+      .catch(() => page.keyboard.press('Escape'));
+  }
   await suggestions.first().waitFor();
   const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
   assert.ok(
@@ -226,6 +233,7 @@ step('action types: completion offers only supported ones, the hover lists them 
   assert.match(text, /forward-internal/);
   assert.doesNotMatch(text, /oauth|openid-connect|owasp/);
   assert.equal(text.split('Supported actions').length, 2, 'the list appears once');
+  assert.doesNotMatch(text, /\((POLICY_\w+)\)\(\1\)/, 'a problem code is shown once');
   const box = await hover.boundingBox();
   const header = await page.locator('header').boundingBox();
   assert.ok(box.y >= header.y + header.height - 1, 'the hover is not under the header');
