@@ -130,7 +130,7 @@ describe('policy validate (local, no server)', () => {
     const [notTerminating, ...rest] = result.stdout.split('\n');
     expect(notTerminating).toMatch(/^bad\.yaml:2:5 POLICY_NOT_TERMINATING A cloud endpoint must end on_http_request /);
     expect(rest).toEqual([
-      'bad.yaml:3:14 POLICY_EXPRESSION_INVALID Invalid expression: No such key: methd',
+      'bad.yaml:3:14 POLICY_EXPRESSION_INVALID Invalid expression: No such key: methd. Did you mean "method"?',
       'bad.yaml:7:24 POLICY_CONFIG_INVALID deny status_code: expected number, got the string "abc"',
       '',
     ]);

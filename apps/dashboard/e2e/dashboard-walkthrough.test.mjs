@@ -603,7 +603,7 @@ step('with the keyboard alone: skip the navigation and create an endpoint', asyn
   await page.keyboard.press('Enter');
   await page.waitForURL('**/endpoints/new');
   // The URL field takes the focus; Enter in it submits the form.
-  await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'https://mcp.example.com');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'Public URL');
   await page.keyboard.type('https://scratch.example.com');
   await page.keyboard.press('Enter');
   await page.getByTestId('endpoint-url').filter({ hasText: 'https://scratch.example.com' }).waitFor();

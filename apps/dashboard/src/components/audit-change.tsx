@@ -108,6 +108,9 @@ function TextDiff({ before, after }: { before: string; after: string }) {
       p="xs"
       style={{ overflowX: 'auto', border: '1px solid var(--mantine-color-default-border)', borderRadius: 4 }}
       data-testid="audit-text-diff"
+      // It scrolls sideways on narrow screens, so keyboard users must be able to focus it.
+      tabIndex={0}
+      aria-label="Line changes"
     >
       {diffLines(before, after).map((line, index) => (
         <div key={index} style={{ background: lineStyle[line.kind].background }} data-diff={line.kind}>

@@ -81,7 +81,15 @@ export function PagedTable<Row>({
         if (shown.length === 0) return empty;
         return (
           <>
-            <Table.ScrollContainer minWidth={narrow ? (mobileMinWidth ?? minWidth) : minWidth}>
+            <Table.ScrollContainer
+              minWidth={narrow ? (mobileMinWidth ?? minWidth) : minWidth}
+              // On a phone the table may scroll sideways: keyboard users must be able to reach and scroll it.
+              scrollAreaProps={
+                narrow
+                  ? { viewportProps: { tabIndex: 0, role: 'region', 'aria-label': 'Table (scrolls sideways)' } }
+                  : undefined
+              }
+            >
               <Table verticalSpacing="sm" {...tableProps} data-testid={testId}>
                 <Table.Thead>
                   <Table.Tr>

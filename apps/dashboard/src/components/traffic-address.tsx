@@ -38,7 +38,10 @@ export function TrafficAddress({ endpoint }: { endpoint: Endpoint }) {
             : `Online data planes: ${online.map((dataplane) => dataplane.hostname).join(', ')}.`}{' '}
           To try it before DNS:
         </Text>
-        <Code block>{`curl -H 'Host: ${endpoint.host}' http://${example}:${defaultTrafficPort}/`}</Code>
+        <Code
+          block
+          style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+        >{`curl -H 'Host: ${endpoint.host}' http://${example}:${defaultTrafficPort}/`}</Code>
       </Stack>
     </Paper>
   );

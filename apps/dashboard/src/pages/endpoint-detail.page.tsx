@@ -62,7 +62,8 @@ export function EndpointDetailPage() {
         <Text size="sm">{current.url}</Text>
       </Breadcrumbs>
       <Group gap="sm" align="center">
-        <Title order={1} size="h2" ff="monospace" data-testid="endpoint-url">
+        {/* A long URL wraps instead of pushing a phone-wide page sideways. */}
+        <Title order={1} size="h2" ff="monospace" data-testid="endpoint-url" style={{ overflowWrap: 'anywhere' }}>
           {current.url}
         </Title>
         <EndpointTypeBadge type={current.type} />

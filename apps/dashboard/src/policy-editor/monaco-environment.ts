@@ -89,7 +89,8 @@ monaco.languages.registerCompletionItemProvider('yaml', {
         const callable = item.kind === 'function' || item.kind === 'method' || item.kind === 'macro';
         const takesNoArguments = callable && item.detail.split('\n').every((signature) => /\(\)/.test(signature));
         return {
-          label: { label: item.name, description: item.kind },
+          // A plain label: Monaco names a row by its label, so visible extras would not match its accessible name.
+          label: item.name,
           kind: completionKinds[item.kind],
           detail: item.detail,
           documentation: { value: item.documentation },

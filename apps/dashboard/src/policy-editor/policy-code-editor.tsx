@@ -123,6 +123,8 @@ export function PolicyCodeEditor({
           quickSuggestions: { other: true, comments: false, strings: true },
           renderValidationDecorations: 'on',
           fixedOverflowWidgets: true,
+          // Hovers open below the line: above it, near the top of the viewport, they slid under the fixed app header.
+          hover: { above: false },
           stickyScroll: { enabled: false },
         }}
       />

@@ -15,7 +15,7 @@ describe('toPolicyMarkers', () => {
     expect(marker).toEqual({
       severity: 'error',
       code: 'POLICY_EXPRESSION_INVALID',
-      message: 'Invalid expression (POLICY_EXPRESSION_INVALID)',
+      message: 'Invalid expression',
       startLineNumber: 3,
       startColumn: 11,
       endLineNumber: 3,

@@ -35,7 +35,8 @@ export function toPolicyMarkers(
     const startColumn = Math.min(Math.max(issue.column ?? 1, 1), Math.max(endColumn - 1, 1));
     return {
       severity: issue.severity ?? 'error',
-      message: issue.code ? `${issue.message} (${issue.code})` : issue.message,
+      // Monaco prints the marker's `code` after its message itself; putting it in the message too showed it twice.
+      message: issue.message,
       ...(issue.code ? { code: issue.code } : {}),
       startLineNumber: line,
       startColumn,

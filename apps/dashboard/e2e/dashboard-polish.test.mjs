@@ -1,0 +1,404 @@
+// Issue 19's polish in Debian Chromium against the real control plane and data plane (services.mjs): CEL completion
+// inside expressions from the engine's catalog, "did you mean" for a misspelt function, dark mode from the OS and the
+// header toggle (kept across reloads, Monaco included), keyboard shortcuts, and every page at 1280×860 and 390×844 with
+// screenshots (output/screenshots/polish-<page>-{desktop,mobile}.png) and axe finding nothing serious or critical.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { chromiumPath, screenshotDirectory, startServices } from './services.mjs';
+
+const admin = { email: 'admin@example.com', password: 'correct horse battery staple' };
+const viewer = { email: 'viewer@example.com', password: 'viewer password 123' };
+const internalEndpointUrl = 'https://tools.example.internal';
+const cloudEndpointUrl = 'https://tools.example.com';
+const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
+const desktop = { width: 1280, height: 860 };
+const mobile = { width: 390, height: 844 };
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let services;
+let browser;
+let context;
+let page;
+let cloudEndpointId;
+const pageErrors = [];
+const accessibilityViolations = [];
+
+let firstFailedStep = null;
+function step(name, body) {
+  test(name, { timeout: 90_000 }, async () => {
+    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
+    try {
+      await body();
+    } catch (error) {
+      firstFailedStep = name;
+      await page
+        ?.screenshot({
+          path: join(screenshotDirectory, `failed-polish-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}.png`),
+        })
+        .catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+async function newPage(options = {}) {
+  await context?.close();
+  context = await browser.newContext({ viewport: desktop, reducedMotion: 'reduce', ...options });
+  context.setDefaultTimeout(20_000);
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+  return page;
+}
+
+async function waitForStillness() {
+  await page.evaluate(
+    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
+  );
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
+  );
+}
+
+/** axe on the page as it is; serious and critical violations are kept for the last step (Monaco's colors excluded). */
+async function checkAccessibility(screenName) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const everythingButContrast = await window.axe.run(
+      // Monaco's own suggest widget names its focused row "label, detail" while also drawing a documentation
+      // expander, which axe reads as a name mismatch; the widget's markup is Monaco's, not ours.
+      { exclude: [['.monaco-diff-editor .native-edit-context'], ['.monaco-editor .suggest-widget']] },
+      { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } },
+    );
+    const contrastOutsideMonaco = await window.axe.run(
+      { exclude: [['.monaco-editor']] },
+      { resultTypes: ['violations'], runOnly: ['color-contrast'] },
+    );
+    return [...everythingButContrast.violations, ...contrastOutsideMonaco.violations]
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map(
+        (violation) =>
+          `${violation.id} (${violation.help}): ${violation.nodes
+            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
+            .slice(0, 3)
+            .join(' | ')}`,
+      );
+  });
+  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
+}
+
+async function screenshot(name) {
+  await waitForStillness();
+  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
+  await checkAccessibility(name);
+}
+
+async function signIn(credentials) {
+  await page.goto(`${services.dashboardUrl}/sign-in`);
+  await page.getByLabel('Email').fill(credentials.email);
+  await page.getByLabel(/^Password/).fill(credentials.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('color-scheme-toggle').waitFor();
+}
+
+/** A same-origin API call from the signed-in page (the API accepts session changes only from its own origin). */
+async function api(method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const response = await fetch(path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'include',
+      });
+      return { status: response.status, body: await response.json().catch(() => null) };
+    },
+    { method, path, body },
+  );
+}
+
+async function replaceEditorText(text) {
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.evaluate((pasted) => {
+    const clipboardData = new DataTransfer();
+    clipboardData.setData('text/plain', pasted);
+    document.activeElement.dispatchEvent(
+      new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
+    );
+  }, text);
+}
+
+before(async () => {
+  mkdirSync(screenshotDirectory, { recursive: true });
+  services = await startServices();
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+  await newPage({ colorScheme: 'light' });
+});
+
+after(async () => {
+  await browser?.close();
+  await services?.stop();
+});
+
+step('setup, endpoints and a viewer exist', async () => {
+  await page.goto(services.dashboardUrl);
+  await page.waitForURL('**/setup');
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel(/^Password/).fill(admin.password);
+  await page.getByLabel(/^Repeat the password/).fill(admin.password);
+  await page.getByRole('button', { name: 'Create administrator' }).click();
+  await page.waitForURL('**/endpoints');
+  const internal = await api('POST', '/api/endpoints', {
+    url: internalEndpointUrl,
+    type: 'internal',
+    upstream_url: services.upstream.url,
+  });
+  assert.equal(internal.status, 201, JSON.stringify(internal.body));
+  // The cloud endpoint gets its policy in the creation form, with no red error shown before anything is typed.
+  await page.goto(`${services.dashboardUrl}/endpoints/new`);
+  await page.getByRole('radio', { name: 'Internal' }).check();
+  await page.getByRole('radio', { name: 'Cloud' }).check();
+  assert.equal(await page.getByText(/^Enter the/).count(), 0, 'no error before the user typed');
+  await page.getByLabel(/^URL/).fill(cloudEndpointUrl);
+  await page.getByText('Write or paste one').click();
+  await page
+    .getByLabel(/^Policy \(YAML or JSON\)/)
+    .fill(
+      'on_http_request:\n  - name: Hello\n    actions:\n      - type: custom-response\n        config:\n          status_code: 200\n          body: hello\n',
+    );
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await page.getByTestId('endpoint-url').filter({ hasText: cloudEndpointUrl }).waitFor();
+  await page.getByTestId('traffic-address').filter({ hasText: 'tools.example.com' }).waitFor();
+  cloudEndpointId = /\/endpoints\/([^/]+)/.exec(page.url())[1];
+  const created = await api('GET', `/api/endpoints/${cloudEndpointId}`);
+  assert.match(created.body.traffic_policy, /name: Hello/);
+  const user = await api('POST', '/api/users', { ...viewer, role: 'viewer' });
+  assert.equal(user.status, 201, JSON.stringify(user.body));
+  const key = await api('POST', '/api/api-keys', { description: '', role: 'viewer' });
+  assert.equal(key.status, 400, 'an API key without a description is refused');
+  assert.equal(key.body.error_code, 'VALIDATION_FAILED');
+  assert.equal((await api('POST', '/api/api-keys', { description: 'CI deploy job', role: 'viewer' })).status, 201);
+});
+
+step('CEL completion lists the request fields after "req." with their documentation', async () => {
+  await page.goto(`${services.dashboardUrl}/endpoints/${cloudEndpointId}/policy`);
+  await page.locator('.monaco-editor .view-lines').waitFor();
+  await replaceEditorText('on_http_request:\n  - expressions:\n      - req.');
+  await page.keyboard.press('Control+Space');
+  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  await suggestions.first().waitFor();
+  const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+  for (const field of ['method', 'headers', 'url']) {
+    assert.ok(
+      labels.some((label) => label.startsWith(field)),
+      `"${field}" is offered after req.: ${labels.join(' / ')}`,
+    );
+  }
+  assert.ok(!labels.some((label) => label.startsWith('hasReqHeader')), 'functions are not offered after req.');
+  await screenshot('polish-cel-completion-desktop');
+  await page.keyboard.press('Escape');
+});
+
+step('action types: completion offers only supported ones, the hover lists them all once', async () => {
+  await replaceEditorText('on_http_request:\n  - actions:\n      - type: ');
+  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  // The YAML language service runs in a worker that may still be reading the pasted text: ask again until it answers.
+  for (let attempt = 0; attempt < 5 && !(await suggestions.first().isVisible()); attempt++) {
+    await page.keyboard.press('Control+Space');
+    await suggestions
+      .first()
+      .waitFor({ timeout: 3_000 })
+      .catch(() => page.keyboard.press('Escape'));
+  }
+  await suggestions.first().waitFor();
+  const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+  assert.ok(
+    labels.some((label) => label.startsWith('deny')),
+    `deny is offered: ${labels.join(' / ')}`,
+  );
+  assert.ok(!labels.some((label) => /^(oauth|openid-connect|owasp)/.test(label)), `no unsupported action: ${labels}`);
+  await page.keyboard.press('Escape');
+  await replaceEditorText('on_http_request:\n  - actions:\n      - type: rate-limit\n');
+  await page.locator('.monaco-editor .view-line span', { hasText: 'rate-limit' }).last().hover();
+  const hover = page.locator('.monaco-hover-content').filter({ hasText: 'Supported actions' });
+  await hover.waitFor();
+  const text = await hover.textContent();
+  assert.match(text, /rate-limit/);
+  assert.match(text, /forward-internal/);
+  assert.doesNotMatch(text, /oauth|openid-connect|owasp/);
+  assert.equal(text.split('Supported actions').length, 2, 'the list appears once');
+  assert.doesNotMatch(text, /\((POLICY_\w+)\)\(\1\)/, 'a problem code is shown once');
+  const box = await hover.boundingBox();
+  const header = await page.locator('header').boundingBox();
+  assert.ok(box.y >= header.y + header.height - 1, 'the hover is not under the header');
+  await screenshot('polish-action-hover-desktop');
+  await page.mouse.move(0, 0);
+});
+
+step('a misspelt function gets a "did you mean" and a parse error plain words', async () => {
+  await replaceEditorText(
+    'on_http_request:\n  - expressions:\n      - "!hasReqHeadr(\'authorization\')"\n    actions:\n      - type: deny\n',
+  );
+  await page
+    .getByText(/Unknown function hasReqHeadr\(\)\. Did you mean "hasReqHeader"\?/)
+    .first()
+    .waitFor();
+  await replaceEditorText(
+    'on_http_request:\n  - expressions:\n      - "(req.method == \'GET\'"\n    actions:\n      - type: deny\n',
+  );
+  await page
+    .getByText(/The expression ends before a closing '\)'/)
+    .first()
+    .waitFor();
+});
+
+step('the dashboard follows the OS color scheme, and the toggle overrides it across reloads', async () => {
+  await newPage({ colorScheme: 'dark' });
+  await signIn(admin);
+  const scheme = () => page.evaluate(() => document.documentElement.getAttribute('data-mantine-color-scheme'));
+  assert.equal(await scheme(), 'dark', 'an OS in dark mode gives a dark dashboard');
+  await page.goto(`${services.dashboardUrl}/endpoints/${cloudEndpointId}/policy`);
+  await page.locator('.monaco-editor.vs-dark').waitFor();
+  await screenshot('polish-dark-policy-desktop');
+  await page.getByTestId('color-scheme-toggle').click();
+  assert.equal(await scheme(), 'light');
+  await page.locator('.monaco-editor.vs').waitFor();
+  await page.reload();
+  await page.getByTestId('color-scheme-toggle').waitFor();
+  assert.equal(await scheme(), 'light', 'the choice is kept across reloads');
+  await page.getByTestId('color-scheme-toggle').click();
+  assert.equal(await scheme(), 'dark');
+
+  await newPage({ colorScheme: 'light' });
+  await signIn(admin);
+  assert.equal(await scheme(), 'light', 'an OS in light mode gives a light dashboard');
+});
+
+step('keyboard shortcuts: ? lists them, g then a letter navigates, / focuses the search', async () => {
+  await page.goto(`${services.dashboardUrl}/endpoints`);
+  await page.getByTestId('color-scheme-toggle').waitFor();
+  await page.locator('body').press('?');
+  const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await dialog.waitFor();
+  await dialog.getByText('Go to Audit log').waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  await page.keyboard.press('g');
+  await page.keyboard.press('a');
+  await page.waitForURL('**/audit-events');
+  await page.keyboard.press('g');
+  await page.keyboard.press('e');
+  await page.waitForURL('**/endpoints');
+  await page.locator('[data-shortcut="search"]').waitFor();
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-shortcut')), 'search');
+});
+
+step('the audit log names endpoints by URL and shows a change as fields, not escaped JSON', async () => {
+  await page.goto(`${services.dashboardUrl}/audit-events`);
+  const timeline = page.getByTestId('audit-timeline');
+  await timeline.getByRole('link', { name: cloudEndpointUrl }).first().waitFor();
+  assert.equal(await timeline.getByText(/^ep_/).count(), 0, 'no endpoint is shown by id');
+  await page.getByRole('button', { name: 'Show the change' }).first().click();
+  await page.getByTestId('audit-change').first().waitFor();
+});
+
+step('a viewer is not told that Ctrl+S saves', async () => {
+  await newPage({ colorScheme: 'light' });
+  await signIn(viewer);
+  await page.goto(`${services.dashboardUrl}/endpoints/${cloudEndpointId}/policy`);
+  await page.getByTestId('editor-help').waitFor();
+  assert.doesNotMatch(await page.getByTestId('editor-help').textContent(), /Ctrl\+S/);
+});
+
+/** Every page, by name: its path and what must be on it once loaded. */
+const pages = () => [
+  ['endpoints', '/endpoints', (p) => p.getByRole('table').first()],
+  ['new-endpoint', '/endpoints/new', (p) => p.getByRole('button', { name: 'Create endpoint' })],
+  ['endpoint-policy', `/endpoints/${cloudEndpointId}/policy`, (p) => p.locator('.monaco-editor .view-lines')],
+  ['endpoint-versions', `/endpoints/${cloudEndpointId}/versions`, (p) => p.getByTestId('traffic-address')],
+  [
+    'endpoint-settings',
+    `/endpoints/${cloudEndpointId}/settings`,
+    (p) => p.getByRole('button', { name: 'Save settings' }),
+  ],
+  ['request-logs', '/request-logs', (p) => p.getByRole('heading', { name: 'Request log' })],
+  ['ip-categories', '/ip-categories', (p) => p.getByRole('table').first()],
+  ['data-planes', '/data-planes', (p) => p.getByRole('table').first()],
+  ['audit-events', '/audit-events', (p) => p.getByTestId('audit-timeline')],
+  ['api-keys', '/api-keys', (p) => p.getByRole('table').first()],
+  ['users', '/users', (p) => p.getByRole('table').first()],
+];
+
+step('every page at 1280×860 and 390×844: screenshots, no header spill, status kept, axe clean', async () => {
+  await newPage({ colorScheme: 'light' });
+  await signIn(admin);
+  for (const [viewportName, viewport] of [
+    ['desktop', desktop],
+    ['mobile', mobile],
+  ]) {
+    await page.setViewportSize(viewport);
+    for (const [name, path, ready] of pages()) {
+      await page.goto(`${services.dashboardUrl}${path}`);
+      await ready(page).waitFor();
+      const layout = await page.evaluate(() => {
+        const header = document.querySelector('header');
+        const main = document.querySelector('main');
+        return {
+          // Content wider or taller than the fixed header bar is what spills over the page below it.
+          headerOverflows: header.scrollWidth > header.clientWidth + 1 || header.scrollHeight > header.clientHeight + 1,
+          headerBottom: header.getBoundingClientRect().bottom,
+          // AppShell.Main starts under the header by its top padding.
+          mainTop: main.getBoundingClientRect().top + Number.parseFloat(getComputedStyle(main).paddingTop),
+          pageOverflows: document.documentElement.scrollWidth > window.innerWidth + 1,
+          // Named in the failure: the outermost elements that stick out to the right.
+          wide: [...document.querySelectorAll('main *:not(.monaco-editor *)')]
+            .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+            .filter(
+              (element) =>
+                !element.parentElement || element.parentElement.getBoundingClientRect().right <= window.innerWidth + 1,
+            )
+            .slice(0, 4)
+            .map(
+              (element) =>
+                `${element.tagName.toLowerCase()}.${[...element.classList].slice(0, 2).join('.')} (${Math.round(element.getBoundingClientRect().right)} px)`,
+            ),
+        };
+      });
+      assert.ok(!layout.headerOverflows, `${name} ${viewportName}: the header content fits its width`);
+      assert.ok(
+        layout.headerBottom <= layout.mainTop + 1,
+        `${name} ${viewportName}: the header ends above the content`,
+      );
+      assert.ok(
+        !layout.pageOverflows,
+        `${name} ${viewportName}: nothing makes the page scroll sideways (${layout.wide.join(', ')})`,
+      );
+      await screenshot(`polish-${name}-${viewportName}`);
+    }
+  }
+  // On a phone the data planes table keeps its Status column in view; secondary columns make way.
+  await page.goto(`${services.dashboardUrl}/data-planes`);
+  const status = page.getByRole('columnheader', { name: 'Status' });
+  await status.waitFor();
+  const box = await status.boundingBox();
+  assert.ok(box && box.x + box.width <= mobile.width, 'the Status column is on screen at 390 px');
+  // Filters fold behind a button on a phone.
+  await page.goto(`${services.dashboardUrl}/audit-events`);
+  const filters = page.getByRole('button', { name: 'Filters' });
+  await filters.waitFor();
+  assert.equal(await page.getByLabel('Actor').isVisible(), false, 'filters start folded on a phone');
+  await filters.click();
+  await page.getByLabel('Actor').waitFor();
+});
+
+step('no page error, and axe found nothing serious or critical', async () => {
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(accessibilityViolations, []);
+});
