@@ -236,6 +236,10 @@ export async function startDataplaneProcess(options: {
       DATAPLANE_PORT: String(trafficPort),
       DATAPLANE_ADMIN_PORT: String(adminPort),
       DATAPLANE_ID: options.id,
+      // One process per data plane: these suites name a data plane by its id (heartbeats, /api/dataplanes, its spill
+      // file), which a worker model splits into `<id>/worker-<n>`. The worker model and its rolling restart are tested
+      // on their own, in apps/dataplane/test/workers.test.ts.
+      DATAPLANE_WORKERS: '1',
       GATEHOUSE_DATA_DIR: options.dataDirectory,
       ...options.environment,
     },

@@ -426,6 +426,8 @@ export async function startServices() {
         DATAPLANE_PORT: '0',
         DATAPLANE_ADMIN_PORT: '0',
         DATAPLANE_ID: dataplaneId,
+        // One process: the pages show this data plane by its id, which workers would split into `<id>/worker-<n>`.
+        DATAPLANE_WORKERS: '1',
         GATEHOUSE_DATA_DIR: join(dataDirectory, 'dataplane'),
         // The walkthrough plays clients behind a proxy on this machine (X-Forwarded-For) to choose their addresses.
         GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1/32',
