@@ -1,19 +1,6 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Tooltip,
-} from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconCheck, IconCopy, IconKey, IconPlus } from '@tabler/icons-react';
+import { IconKey, IconPlus } from '@tabler/icons-react';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { Role } from '../api/auth.api';
@@ -30,6 +17,7 @@ import { PageHeader } from '../components/page-header';
 import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { RelativeTime } from '../components/relative-time';
+import { SecretOnceDialog } from '../components/secret-once-dialog';
 import { FormDialog } from '../forms/form-dialog';
 import { useApiForm } from '../forms/use-api-form';
 
@@ -41,34 +29,11 @@ const roleOptions: Array<{ value: Role; label: string }> = [
 
 function CreatedApiKeyDialog({ created, onClose }: { created: CreatedApiKey; onClose: () => void }) {
   return (
-    <Modal opened onClose={onClose} title={<Text fw={600}>API key created</Text>} size="lg" closeOnClickOutside={false}>
-      <Stack>
-        <Alert color="yellow" title="Copy the secret now">
-          This is the only time Gatehouse shows it; only its hash is stored. Send it as{' '}
-          <Code>Authorization: Bearer &lt;secret&gt;</Code>.
-        </Alert>
-        <Group wrap="nowrap" gap="xs">
-          <Code block style={{ flex: 1, wordBreak: 'break-all' }} data-testid="api-key-secret">
-            {created.secret}
-          </Code>
-          <CopyButton value={created.secret}>
-            {({ copied, copy }) => (
-              <Button
-                onClick={copy}
-                variant={copied ? 'light' : 'filled'}
-                color={copied ? 'green' : undefined}
-                leftSection={copied ? <IconCheck size={16} /> : <IconCopy size={16} />}
-              >
-                {copied ? 'Copied' : 'Copy'}
-              </Button>
-            )}
-          </CopyButton>
-        </Group>
-        <Group justify="flex-end">
-          <Button onClick={onClose}>I have stored it</Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <SecretOnceDialog title="API key created" secret={created.secret} testId="api-key-secret" onClose={onClose}>
+      <Text size="sm">
+        Send it as <Code>Authorization: Bearer &lt;secret&gt;</Code>.
+      </Text>
+    </SecretOnceDialog>
   );
 }
 
