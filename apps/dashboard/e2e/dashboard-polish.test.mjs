@@ -4,6 +4,7 @@
 // screenshots (output/screenshots/polish-<page>-{desktop,mobile}.png) and axe finding nothing serious or critical.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -132,6 +133,51 @@ async function replaceEditorText(text) {
       new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
     );
   }, text);
+}
+
+/** One request through the data plane's traffic port for the cloud endpoint (node:http: fetch drops Host). */
+function sendThroughDataplane(path) {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: services.dataplanePort,
+        method: 'GET',
+        path,
+        headers: { host: new URL(cloudEndpointUrl).host },
+        timeout: 10_000,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`GET ${path} through the data plane timed out`)));
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+/**
+ * At phone width, a table must not scroll sideways and its `headers` must lie within the screen: the status of a row
+ * is what a phone user came for (issue 19: "tables hide status").
+ */
+async function assertTableFitsPhone(testId, headers) {
+  const table = page.getByTestId(testId);
+  await table.waitFor();
+  const scroll = await table.evaluate((element) => {
+    const viewport = element.closest('.mantine-ScrollArea-viewport') ?? element.parentElement;
+    return { scrollWidth: viewport.scrollWidth, clientWidth: viewport.clientWidth };
+  });
+  assert.ok(
+    scroll.scrollWidth <= scroll.clientWidth + 1,
+    `${testId}: the table does not scroll sideways at 390 px (${scroll.scrollWidth} > ${scroll.clientWidth} px)`,
+  );
+  for (const header of headers) {
+    const box = await table.getByRole('columnheader', { name: header, exact: true }).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= mobile.width, `${testId}: ${header} is on screen at 390 px`);
+  }
 }
 
 before(async () => {
@@ -339,6 +385,17 @@ const pages = () => [
 step('every page at 1280×860 and 390×844: screenshots, no header spill, status kept, axe clean', async () => {
   await newPage({ colorScheme: 'light' });
   await signIn(admin);
+  // A few requests through the data plane, so the request log shows rows (its columns are what a phone must fit).
+  const deadline = Date.now() + 15_000;
+  while ((await sendThroughDataplane('/polish/ready')) !== 200) {
+    assert.ok(Date.now() < deadline, 'the data plane never served the cloud endpoint');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (const path of ['/polish/one', '/polish/two']) assert.equal(await sendThroughDataplane(path), 200);
+  while (((await api('GET', '/api/request-logs')).body?.request_logs ?? []).length < 3) {
+    assert.ok(Date.now() < deadline, 'the requests never reached the request log');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   for (const [viewportName, viewport] of [
     ['desktop', desktop],
     ['mobile', mobile],
@@ -389,7 +446,29 @@ step('every page at 1280×860 and 390×844: screenshots, no header spill, status
   await status.waitFor();
   const box = await status.boundingBox();
   assert.ok(box && box.x + box.width <= mobile.width, 'the Status column is on screen at 390 px');
-  // Filters fold behind a button on a phone.
+  // The request log and IP categories keep their status in view without scrolling the table sideways.
+  await page.goto(`${services.dashboardUrl}/request-logs`);
+  await page.getByTestId('request-logs-table').locator('tbody tr').first().waitFor();
+  await assertTableFitsPhone('request-logs-table', ['Status', 'Decision']);
+  await page.goto(`${services.dashboardUrl}/ip-categories`);
+  await assertTableFitsPhone('ip-categories-table', ['Name', 'Actions']);
+  for (const hidden of ['Description', 'Addresses']) {
+    assert.equal(
+      await page.getByRole('columnheader', { name: hidden, exact: true }).isVisible(),
+      false,
+      `${hidden} makes way on a phone`,
+    );
+  }
+  // Filters fold behind a button on a phone, on the request log too.
+  await page.goto(`${services.dashboardUrl}/request-logs?status=4xx`);
+  const logFilters = page.getByRole('button', { name: /^Filters/ });
+  await logFilters.waitFor();
+  assert.match(await logFilters.textContent(), /1/, 'the button counts the filters set');
+  assert.equal(await page.getByLabel('Status', { exact: true }).isVisible(), false, 'filters start folded');
+  await logFilters.click();
+  await page.getByLabel('Status', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.waitForURL((url) => url.search === '');
   await page.goto(`${services.dashboardUrl}/audit-events`);
   const filters = page.getByRole('button', { name: 'Filters' });
   await filters.waitFor();

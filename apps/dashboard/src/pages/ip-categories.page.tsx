@@ -24,6 +24,15 @@ import { usePermissions } from '../session/session';
 const categoryNamePattern = /^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$/;
 const visibleCidrCount = 4;
 
+/**
+ * How many addresses a category holds, for phones where the Addresses column is hidden. A count rather than the
+ * addresses themselves: the same CIDR twice in a row would be two matches for whoever looks it up by text.
+ */
+function addressCount(cidrs: readonly string[]): string {
+  if (cidrs.length === 0) return 'no addresses';
+  return cidrs.length === 1 ? '1 address' : `${cidrs.length} addresses`;
+}
+
 interface CategoryDialogProps {
   /** null creates a new category. */
   category: IpCategory | null;
@@ -133,27 +142,40 @@ export function IpCategoriesPage() {
           </EmptyState>
         }
         minWidth={720}
+        // A phone keeps the name (with how many addresses it holds) and the row's actions in view.
+        mobileMinWidth={300}
         testId="ip-categories-table"
         rowKey={(category) => category.name}
         columns={[
           {
             header: 'Name',
             cell: (category) => (
-              <Group gap={6} wrap="nowrap">
-                <Text ff="monospace" size="sm">
-                  {category.name}
+              <Stack gap={2}>
+                <Group gap={6} wrap="nowrap">
+                  <Text ff="monospace" size="sm" style={{ wordBreak: 'break-all' }}>
+                    {category.name}
+                  </Text>
+                  {category.builtin ? (
+                    <Badge size="xs" variant="light" color="gray">
+                      built-in
+                    </Badge>
+                  ) : null}
+                </Group>
+                {/* The Addresses column is hidden on phones: their number stays under the name. */}
+                <Text size="xs" c="dimmed" hiddenFrom="sm">
+                  {addressCount(category.cidrs)}
                 </Text>
-                {category.builtin ? (
-                  <Badge size="xs" variant="light" color="gray">
-                    built-in
-                  </Badge>
-                ) : null}
-              </Group>
+              </Stack>
             ),
           },
-          { header: 'Description', cell: (category) => <Text size="sm">{category.description}</Text> },
+          {
+            header: 'Description',
+            cell: (category) => <Text size="sm">{category.description}</Text>,
+            visibleFrom: 'sm',
+          },
           {
             header: 'Addresses',
+            visibleFrom: 'sm',
             cell: (category) => (
               <Group gap={4}>
                 {category.cidrs.slice(0, visibleCidrCount).map((cidr) => (

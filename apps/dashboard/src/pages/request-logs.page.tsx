@@ -1,7 +1,7 @@
 import { parseClientIpFilter } from '@gatehouse/traffic-policy';
 import { Badge, Button, Drawer, Group, Stack, Switch, Text, UnstyledButton } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { IconFilterOff, IconRefresh } from '@tabler/icons-react';
+import { IconRefresh } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { endpointQueries } from '../api/endpoints.api';
@@ -12,7 +12,7 @@ import { PagedTable } from '../components/paged-table';
 import { EmptyState } from '../components/query-states';
 import { callerLabel, RequestLogDetails, statusColor } from '../components/request-log-details';
 import { decisionRowLabel, statusNote } from '../components/request-log-insights';
-import { UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
+import { FilterBar, UrlFilterSelect, UrlFilterTextInput, useUrlFilters } from '../components/url-filters';
 import { formatAbsoluteTime } from '../lib/format-time';
 
 const decisionActions = [
@@ -27,6 +27,8 @@ const decisionActions = [
   'close-connection',
 ];
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+/** Every URL parameter the filter bar sets: it counts them on phones and "Clear filters" removes them. */
+const filterNames = ['endpoint_id', 'status', 'method', 'action', 'client_ip', 'from', 'to', 'q', 'tool', 'caller'];
 
 /** datetime-local input value (local time, no zone) to RFC 3339. */
 function toIsoTime(localValue: string): string | undefined {
@@ -126,7 +128,7 @@ export function RequestLogsPage() {
           </Group>
         }
       />
-      <Group align="flex-end" gap="sm">
+      <FilterBar names={filterNames}>
         <UrlFilterSelect
           name="endpoint_id"
           label="Endpoint"
@@ -150,12 +152,7 @@ export function RequestLogsPage() {
         <UrlFilterTextInput name="q" label="Path, host or MCP method" placeholder="/mcp, tools/call" w={200} />
         <UrlFilterTextInput name="tool" label="MCP tool" placeholder="exact, e.g. search" w={160} />
         <UrlFilterTextInput name="caller" label="Caller" placeholder="sub, client, user or sha256:…" w={200} />
-        {urlFilters.any ? (
-          <Button variant="subtle" leftSection={<IconFilterOff size={16} />} onClick={urlFilters.clearAll}>
-            Clear filters
-          </Button>
-        ) : null}
-      </Group>
+      </FilterBar>
 
       <PagedTable
         query={requestLogs}
@@ -172,6 +169,8 @@ export function RequestLogsPage() {
           </EmptyState>
         }
         minWidth={900}
+        // A phone keeps when, what, its status and the decision; the rest is in the drawer a row opens.
+        mobileMinWidth={340}
         testId="request-logs-table"
         tableProps={{ highlightOnHover: true, verticalSpacing: 6, fz: 'sm' }}
         rowKey={(row) => row.id}
@@ -239,6 +238,7 @@ export function RequestLogsPage() {
           },
           {
             header: 'Client IP',
+            visibleFrom: 'sm',
             cell: (row) => (
               <Text size="sm" ff="monospace">
                 {row.client_ip}
@@ -247,6 +247,7 @@ export function RequestLogsPage() {
           },
           {
             header: 'MCP',
+            visibleFrom: 'sm',
             cell: (row) =>
               row.mcp ? (
                 <Text size="sm" ff="monospace" lineClamp={2} style={{ wordBreak: 'break-word' }}>
@@ -261,6 +262,7 @@ export function RequestLogsPage() {
           },
           {
             header: 'Caller',
+            visibleFrom: 'sm',
             cell: (row) => {
               const label = callerLabel(row.caller);
               return label ? (
@@ -274,7 +276,7 @@ export function RequestLogsPage() {
               );
             },
           },
-          { header: 'Duration', cell: (row) => `${row.duration_ms.toFixed(1)} ms` },
+          { header: 'Duration', cell: (row) => `${row.duration_ms.toFixed(1)} ms`, visibleFrom: 'sm' },
         ]}
       />
       <Drawer
