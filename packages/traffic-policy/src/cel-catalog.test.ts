@@ -15,6 +15,7 @@ describe('CEL catalog', () => {
         ...catalog.functions,
         ...catalog.methods,
         ...catalog.macros,
+        ...Object.values(catalog.namespaces).flat(),
       ];
       const undocumented = all.filter((item) => item.documentation.trim() === '').map((item) => item.name);
       expect(undocumented, `${phase}: add the prose to functionDocs or cel-types.ts`).toEqual([]);
@@ -59,6 +60,38 @@ describe('celCompletions', () => {
     const afterList = names(celCompletions('conn.client_ip.categories.', 'on_http_request').items);
     expect(afterList).toEqual(expect.arrayContaining(['exists', 'all', 'filter', 'map', 'size']));
     expect(afterList).not.toContain('startsWith');
+  });
+
+  it("offers a namespace's functions with their docs after `hash.` and the other namespaces", () => {
+    const hash = celCompletions('hash.', 'on_http_request').items;
+    expect(names(hash)).toEqual(['crc32', 'crc64', 'md5', 'sha1', 'sha256', 'sha512', 'xxhash64']);
+    const md5 = hash.find((item) => item.name === 'md5')!;
+    expect(md5.kind).toBe('function');
+    expect(md5.detail).toContain('hash.md5(string): string');
+    expect(md5.documentation).toMatch(/MD5/);
+    expect(names(celCompletions('hash.sh', 'on_http_request').items)).toEqual(['sha1', 'sha256', 'sha512']);
+    const expected: Record<string, string[]> = {
+      base64: ['decode', 'encode'],
+      basic_auth: ['encode'],
+      json: ['decode', 'encode'],
+      url: ['escape', 'parse', 'unescape'],
+      queryString: ['decode', 'encode'],
+      rand: ['double', 'int'],
+      lists: ['range'],
+      strings: ['quote'],
+    };
+    for (const [namespace, functions] of Object.entries(expected)) {
+      const items = celCompletions(`req.method == "GET" && ${namespace}.`, 'on_http_request').items;
+      expect(names(items), namespace).toEqual(functions);
+      for (const item of items) expect(item.documentation, `${namespace}.${item.name}`).not.toBe('');
+    }
+  });
+
+  it('offers the namespaces at the start of a term, never their functions bare', () => {
+    const items = celCompletions('', 'on_http_request').items;
+    expect(names(items)).toEqual(expect.arrayContaining(['hash', 'base64', 'queryString', 'basic_auth']));
+    expect(items.find((item) => item.name === 'hash')?.documentation).toContain('`hash.md5()`');
+    expect(names(items)).not.toContain('quote');
   });
 
   it('offers variables, functions and has() at the start of a term', () => {

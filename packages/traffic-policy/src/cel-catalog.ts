@@ -6,6 +6,7 @@
  */
 import { builtinAliases } from './cel-functions.js';
 import { celEnvironment } from './cel-environment.js';
+import { namespaceTypeNames } from './cel-namespaces.js';
 import { celObjectTypes, type CelFieldDeclaration, type CelObjectTypeName } from './cel-types.js';
 import type { Phase } from './context.js';
 
@@ -29,6 +30,8 @@ export interface CelCatalog {
   readonly functions: readonly CelCatalogItem[];
   readonly methods: readonly CelCatalogItem[];
   readonly macros: readonly CelCatalogItem[];
+  /** Namespace type name (`HashNamespace`) → its functions, named as typed after the dot (`md5`). */
+  readonly namespaces: Readonly<Record<string, readonly CelCatalogItem[]>>;
 }
 
 /** Prose per function or method name. Keys are the names people type (`matches`, not its internal alias). */
@@ -128,6 +131,28 @@ export const functionDocs: Readonly<Record<string, string>> = {
   map: 'A list of each element transformed: `list.map(x, x.lower())` (or `list.map(x, filter, x)`).',
   filter: 'The elements for which the predicate holds: `list.filter(x, x != "")`.',
   bind: 'Binds a name to a value inside an expression: `cel.bind(v, expr, body)`.',
+  // Namespaced functions, keyed as written in a policy (cel-namespaces.ts).
+  'base64.decode': "Decodes standard, padded Base64 into bytes: `base64.decode('aGVsbG8=')`.",
+  'base64.encode': 'The Base64 (standard, padded) of bytes or of a string as UTF-8: `base64.encode(s)`.',
+  'basic_auth.encode': 'An `Authorization` value for HTTP Basic: `basic_auth.encode(user, password)` is `"Basic …"`.',
+  'hash.md5': 'The MD5 of the string as lower-case hex; `hash.md5(s, "base64")` for Base64.',
+  'hash.sha1': 'The SHA-1 of the string as lower-case hex; `hash.sha1(s, "base64")` for Base64.',
+  'hash.sha256': 'The SHA-256 of the string as lower-case hex; `hash.sha256(s, "base64")` for Base64.',
+  'hash.sha512': 'The SHA-512 of the string as lower-case hex; `hash.sha512(s, "base64")` for Base64.',
+  'hash.crc32': 'The CRC-32 (IEEE) of the string as hex; `hash.crc32(s, "base64")` for Base64.',
+  'hash.crc64': 'The CRC-64 (ISO) of the string as hex; `hash.crc64(s, "base64")` for Base64.',
+  'hash.xxhash64': 'The XXH64 (seed 0) of the string as hex; `hash.xxhash64(s, "base64")` for Base64.',
+  'json.decode': 'Parses JSON text into a value: `json.decode(s).user`.',
+  'json.encode': 'The value encoded as JSON text: `json.encode({"a": 1})`.',
+  'lists.range': 'The list of ints from 0 to n − 1: `lists.range(3)` is `[0, 1, 2]`.',
+  'queryString.decode': 'Parses a query string into a map of first values: `queryString.decode(q)["q"]`.',
+  'queryString.encode': 'Encodes a map as a query string, names sorted: `queryString.encode({"a": "b"})`.',
+  'rand.double': 'A random double in [0, 1).',
+  'rand.int': 'A random int in [min, max], both included; 0 or 1 without arguments: `rand.int(1, 6)`.',
+  'strings.quote': 'The string as a double-quoted literal with escapes (Go `strconv.Quote`).',
+  'url.escape': 'Percent-encodes the string for use in a URL.',
+  'url.unescape': 'Decodes percent-encoding.',
+  'url.parse': 'Splits a URL into a map: scheme, host, port, path, query, query_params.',
 };
 
 /** Signature names Gatehouse uses internally; they appear in the catalog under the name people type. */
@@ -164,6 +189,7 @@ function buildCatalog(phase: Phase): CelCatalog {
       documentation: field.documentation,
     }));
   }
+  const namespaceFunctions = new Map<string, { namespaceType: string; name: string; signatures: string[] }>();
   const grouped = new Map<
     string,
     { name: string; kind: CelCatalogKind; signatures: string[]; receivers: Set<string> }
@@ -172,7 +198,19 @@ function buildCatalog(phase: Phase): CelCatalog {
     const name = aliasToName[definition.name] ?? definition.name;
     const isMacro = definition.params.some((param) => param.type === 'ast');
     const kind: CelCatalogKind = isMacro ? 'macro' : definition.receiverType === null ? 'function' : 'method';
-    // Namespaced helpers (optional.of, cel.bind) are reached through their namespace variable, not offered bare.
+    // Namespaced helpers are reached through their namespace variable (`hash.`), never offered bare; cel-js's own
+    // (optional.of, cel.bind) are not offered at all.
+    const namespace = definition.receiverType === null ? undefined : namespaceTypeNames.get(definition.receiverType);
+    if (namespace !== undefined) {
+      const entry = namespaceFunctions.get(`${definition.receiverType}.${name}`) ?? {
+        namespaceType: definition.receiverType!,
+        name,
+        signatures: [],
+      };
+      entry.signatures.push(definition.signature.replace(`${definition.receiverType}.`, `${namespace}.`));
+      namespaceFunctions.set(`${definition.receiverType}.${name}`, entry);
+      continue;
+    }
     if (definition.receiverType?.endsWith('Namespace')) continue;
     const key = `${kind}:${name}`;
     const entry = grouped.get(key) ?? { name, kind, signatures: [], receivers: new Set<string>() };
@@ -191,7 +229,36 @@ function buildCatalog(phase: Phase): CelCatalog {
         ...(entry.receivers.size > 0 ? { receivers: [...entry.receivers] } : {}),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  return { variables, fields, functions: byKind('function'), methods: byKind('method'), macros: byKind('macro') };
+  const namespaces: Record<string, CelCatalogItem[]> = {};
+  for (const { namespaceType, name, signatures } of namespaceFunctions.values()) {
+    const namespace = namespaceTypeNames.get(namespaceType)!;
+    (namespaces[namespaceType] ??= []).push({
+      name,
+      kind: 'function',
+      detail: signatures.join('\n'),
+      documentation: functionDocs[`${namespace}.${name}`] ?? '',
+    });
+  }
+  for (const items of Object.values(namespaces)) items.sort((a, b) => a.name.localeCompare(b.name));
+  // The namespaces themselves are offered where a variable may be typed, documented by what they hold.
+  for (const [namespaceType, namespace] of namespaceTypeNames) {
+    const members = namespaces[namespaceType] ?? [];
+    if (members.length === 0) continue;
+    variables.push({
+      name: namespace,
+      kind: 'variable',
+      detail: namespaceType,
+      documentation: `Functions: ${members.map((member) => `\`${namespace}.${member.name}()\``).join(', ')}.`,
+    });
+  }
+  return {
+    variables,
+    fields,
+    functions: byKind('function'),
+    methods: byKind('method'),
+    macros: byKind('macro'),
+    namespaces,
+  };
 }
 
 /** `list<dyn>` → `list`, `google.protobuf.Timestamp` → `timestamp`: what completion matches a receiver against. */
@@ -213,7 +280,8 @@ export interface CelCompletion {
 
 /**
  * Completion inside a CEL expression: after `req.` the fields of the request (and string-like methods), after a
- * known field its members, after any other `.` the methods and macros, elsewhere variables, functions and `has`.
+ * known field its members, after a namespace (`hash.`) its functions, after any other `.` the methods and macros,
+ * elsewhere variables (namespaces included), functions and `has`.
  */
 export function celCompletions(textBeforeCursor: string, phase: Phase): CelCompletion {
   const catalog = celCatalog(phase);
@@ -236,6 +304,10 @@ export function celCompletions(textBeforeCursor: string, phase: Phase): CelCompl
     .map((part) => part.trim())
     .filter((part) => part !== '');
   const type = chainText === '' ? undefined : resolveChain(catalog, chain);
+  // `hash.` and the like: the namespace's functions, and nothing that applies to values.
+  if (type !== undefined && Object.hasOwn(catalog.namespaces, type)) {
+    return { prefix, items: (catalog.namespaces[type] ?? []).filter(startsWithWord) };
+  }
   const methods = catalog.methods.filter((method) => type === undefined || methodApplies(method, type));
   const macros = catalog.macros.filter((macro) => macro.name !== 'has' && (type === undefined || isListLike(type)));
   const fields = type !== undefined && Object.hasOwn(catalog.fields, type) ? (catalog.fields[type] ?? []) : [];
