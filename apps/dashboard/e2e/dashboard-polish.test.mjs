@@ -251,6 +251,22 @@ step('CEL completion lists the request fields after "req." with their documentat
   await page.keyboard.press('Escape');
 });
 
+step('CEL completion lists a namespace\'s functions after "hash." with their documentation', async () => {
+  await replaceEditorText('on_http_request:\n  - expressions:\n      - hash.');
+  await page.keyboard.press('Control+Space');
+  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  await suggestions.first().waitFor();
+  const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
+  for (const name of ['md5', 'sha256', 'xxhash64']) {
+    assert.ok(
+      labels.some((label) => label.startsWith(name)),
+      `"${name}" is offered after hash.: ${labels.join(' / ')}`,
+    );
+  }
+  assert.ok(!labels.some((label) => label.startsWith('method')), 'request fields are not offered after hash.');
+  await page.keyboard.press('Escape');
+});
+
 step('action types: completion offers only supported ones, the hover lists them all once', async () => {
   await replaceEditorText('on_http_request:\n  - actions:\n      - type: ');
   const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
