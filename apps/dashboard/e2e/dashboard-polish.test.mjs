@@ -253,8 +253,15 @@ step('CEL completion lists the request fields after "req." with their documentat
 
 step('CEL completion lists a namespace\'s functions after "hash." with their documentation', async () => {
   await replaceEditorText('on_http_request:\n  - expressions:\n      - hash.');
-  await page.keyboard.press('Control+Space');
   const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  // Monaco may still be closing the previous widget or reading the pasted text: ask again until it answers.
+  for (let attempt = 0; attempt < 5 && !(await suggestions.first().isVisible()); attempt++) {
+    await page.keyboard.press('Control+Space');
+    await suggestions
+      .first()
+      .waitFor({ timeout: 3_000 })
+      .catch(() => page.keyboard.press('Escape'));
+  }
   await suggestions.first().waitFor();
   const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
   for (const name of ['md5', 'sha256', 'xxhash64']) {
