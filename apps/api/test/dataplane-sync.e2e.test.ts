@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/contracts';
 import type { CreateEndpointBody } from '../src/endpoints/endpoints.dto';
 import { EndpointResponseSchema } from '../src/endpoints/endpoints.dto';
+import { DataplaneListResponseSchema, type DataplaneListResponse } from '../src/dataplane-sync/dataplanes.dto';
 import { ConfigOutboxRepository } from '../src/config-publisher/config-outbox.repository';
 import { CHANGE_RETENTION_MS } from '../src/config-publisher/config-publisher.service';
 import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './test-app';
@@ -228,6 +229,63 @@ describe('data-plane sync', () => {
     expect(bodyOf(next, ConfigChangesResponseSchema).changes.map((change) => change.revision)).toEqual([latest + 1]);
   });
 
+  it('stores the traffic address a heartbeat reports and shows it, with the URL to send traffic to', async () => {
+    const heartbeat = {
+      id: 'dp-traffic',
+      hostname: 'edge-7',
+      version: '0.1.0',
+      applied_revision: 0,
+      last_error: null,
+      traffic: { scheme: 'http', host: '0.0.0.0', port: 8080 },
+    } satisfies HeartbeatRequest;
+    const post = (body: unknown) =>
+      dataplane()
+        .post('/api/dataplane/heartbeat')
+        .set('authorization', DATAPLANE_AUTH)
+        .send(body as object);
+    const fleet = async () =>
+      bodyOf(await editor.get('/api/dataplanes').expect(200), DataplaneListResponseSchema).dataplanes.find(
+        (row) => row.id === 'dp-traffic',
+      );
+
+    await post(heartbeat).expect(200);
+    expect((await fleet())?.traffic).toEqual({
+      scheme: 'http',
+      host: '0.0.0.0',
+      port: 8080,
+      public_url: null,
+      url: 'http://edge-7:8080',
+    });
+
+    await post({
+      ...heartbeat,
+      traffic: { scheme: 'https', host: '10.0.0.7', port: 8443, public_url: 'https://gw.example.com' },
+    }).expect(200);
+    expect((await fleet())?.traffic).toEqual({
+      scheme: 'https',
+      host: '10.0.0.7',
+      port: 8443,
+      public_url: 'https://gw.example.com',
+      url: 'https://gw.example.com',
+    });
+
+    // A heartbeat without one (a downgraded data plane) clears it rather than keep an address it no longer vouches for.
+    const { traffic: _dropped, ...withoutTraffic } = heartbeat;
+    await post(withoutTraffic).expect(200);
+    expect((await fleet())?.traffic).toBeNull();
+
+    const invalid = await post({
+      ...heartbeat,
+      traffic: { scheme: 'ftp', host: '', port: 0, public_url: 'nope' },
+    }).expect(400);
+    expect(errorOf(invalid).error_code).toBe('VALIDATION_FAILED');
+    expect(
+      errorOf(invalid)
+        .details.map((detail) => detail.path)
+        .sort(),
+    ).toEqual(['traffic.host', 'traffic.port', 'traffic.public_url', 'traffic.scheme']);
+  });
+
   it('stores heartbeats, answers with the latest revision, and shows the fleet', async () => {
     const heartbeat = {
       id: 'dp-1',
@@ -266,6 +324,8 @@ describe('data-plane sync', () => {
       ],
       next_page_uri: null,
     });
+    // A heartbeat without a traffic address (data planes before the field) shows none.
+    expect((fleet.body as DataplaneListResponse).dataplanes[0]!.traffic).toBeNull();
     const invalid = await dataplane()
       .post('/api/dataplane/heartbeat')
       .set('authorization', DATAPLANE_AUTH)

@@ -11,7 +11,7 @@ import {
   type JwksFetcher,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
-import type { OutboundRules } from '@gatehouse/contracts';
+import type { DataplaneTraffic, OutboundRules } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
@@ -92,6 +92,11 @@ export interface DataplaneOptions {
   lastKnownGoodIntervalMs?: number;
   trustedProxies?: readonly string[];
   dataplaneId?: string;
+  /**
+   * DATAPLANE_PUBLIC_URL: the address clients use when a load balancer or NAT fronts this data plane. Heartbeats
+   * report it with the scheme, bind host and traffic port, so the dashboard can say where to send traffic.
+   */
+  publicUrl?: string;
   idleTimeoutMs?: number;
   /** Fixed heartbeat spacing; default: what the API's heartbeat answers suggest (30 s until the first one). */
   heartbeatIntervalMs?: number;
@@ -212,6 +217,18 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     onApplyError: () => metrics.configApplyErrors.inc(),
   });
 
+  // The traffic port heartbeats report: with port 0 it is known only once listening (start() fills it in).
+  let trafficPort = options.port === 0 ? undefined : options.port;
+  const trafficAddress = (): DataplaneTraffic | undefined =>
+    trafficPort === undefined
+      ? undefined
+      : {
+          scheme: options.tls === undefined ? 'http' : 'https',
+          host: options.host ?? '0.0.0.0',
+          port: trafficPort,
+          ...(options.publicUrl === undefined ? {} : { public_url: options.publicUrl }),
+        };
+
   // Stable across restarts when the port is fixed; with port 0 (tests, embedded) the pid keeps processes apart.
   const dataplaneId =
     options.dataplaneId ?? `${hostname()}:${options.port === 0 ? `pid-${process.pid}` : options.port}`;
@@ -224,6 +241,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       hostname: hostname(),
       version: dataplaneVersion,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
+      traffic: trafficAddress,
       dataDirectory: options.dataDirectory,
       onConflict: () => metrics.configConflicts.inc(),
     },
@@ -320,6 +338,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
         adminPort = (admin.address() as AddressInfo).port;
       }
       const port = (traffic.address() as AddressInfo).port;
+      // Port 0 (tests, e2e): the boot heartbeat went out without an address; the next periodic one carries it.
+      trafficPort ??= port;
       // Known only now when the ports were 0: an upstream at either is this data plane itself.
       outbound.addGatewayPorts(port, ...(adminPort === null ? [] : [adminPort]));
       logger.info(

@@ -28,6 +28,19 @@ describe('parseDataplaneEnv', () => {
     expect(env.DATAPLANE_TLS_CERT).toBeUndefined();
   });
 
+  it('takes DATAPLANE_PUBLIC_URL as an http(s) URL, unset when empty', () => {
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_PUBLIC_URL: '' }).DATAPLANE_PUBLIC_URL).toBe(
+      undefined,
+    );
+    expect(
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_PUBLIC_URL: ' https://gw.example.com ' })
+        .DATAPLANE_PUBLIC_URL,
+    ).toBe('https://gw.example.com');
+    expect(() =>
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_PUBLIC_URL: 'gw.example.com:8080' }),
+    ).toThrow(/DATAPLANE_PUBLIC_URL: must be an http\(s\) URL/);
+  });
+
   it('runs one worker per available core unless DATAPLANE_WORKERS says otherwise (empty = unset)', () => {
     const cores = availableParallelism();
     expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' })).toMatchObject({

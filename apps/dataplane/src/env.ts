@@ -79,6 +79,16 @@ export const dataplaneEnvSchema = z.object({
     'PEM certificate file; with DATAPLANE_TLS_KEY the traffic port speaks HTTPS.',
   ),
   DATAPLANE_TLS_KEY: optionalText,
+  DATAPLANE_PUBLIC_URL: optionalText
+    .pipe(
+      z
+        .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+        .max(2048)
+        .optional(),
+    )
+    .describe(
+      'The address clients send traffic to when the data plane sits behind a load balancer or NAT (e.g. https://gw.example.com); reported in heartbeats. Unset: scheme://host:DATAPLANE_PORT from this machine.',
+    ),
   DATAPLANE_ID: optionalText.describe('Stable id reported in heartbeats; default hostname:port.'),
   DATAPLANE_IDLE_TIMEOUT_MS: positiveInt(300_000, 86_400_000),
   DATAPLANE_WORKERS: optionalText

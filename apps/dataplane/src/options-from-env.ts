@@ -62,6 +62,7 @@ export async function dataplaneOptionsFromEnv(
     dataDirectory: env.GATEHOUSE_DATA_DIR,
     trustedProxies: env.GATEHOUSE_TRUSTED_PROXIES,
     ...(env.DATAPLANE_ID === undefined ? {} : { dataplaneId: env.DATAPLANE_ID }),
+    ...(env.DATAPLANE_PUBLIC_URL === undefined ? {} : { publicUrl: env.DATAPLANE_PUBLIC_URL }),
     idleTimeoutMs: env.DATAPLANE_IDLE_TIMEOUT_MS,
     ...(env.DATAPLANE_HEARTBEAT_INTERVAL_MS === undefined
       ? {}

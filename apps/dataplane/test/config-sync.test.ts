@@ -6,6 +6,7 @@ import { policySha256, syncedEndpoint, TestConfigServer } from './helpers/config
 import { eventually, startDataplane, walkthroughPolicy, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
+import { createTestCertificate } from './helpers/tls-certificate.js';
 import { listen, startEchoUpstream, type RunningServer } from './helpers/upstreams.js';
 
 const forwardTo = (url: string) =>
@@ -228,12 +229,37 @@ describe('config propagation', () => {
       applied_revision: missed.revision - 1,
       last_error: null,
       version: '0.1.0',
+      traffic: { scheme: 'http', host: '127.0.0.1', port: gateway!.port },
     });
     expect((await get('missed.example.com')).status).toBe(418);
     await gateway!.dataplane.sync.heartbeat();
     expect(config.heartbeats[2]).toMatchObject({ applied_revision: missed.revision });
     // Every call carried the API's auth: `Authorization: Bearer <token>` (the test server refuses anything else).
     expect(new Set(config.authorizations)).toEqual(new Set([`Bearer ${config.token}`]));
+  });
+
+  it('reports its traffic address in heartbeats: scheme, bind host and port, plus DATAPLANE_PUBLIC_URL when set', async () => {
+    await gateway!.dataplane.sync.heartbeat();
+    expect(config.heartbeats.at(-1)?.traffic).toEqual({ scheme: 'http', host: '127.0.0.1', port: gateway!.port });
+
+    // Behind a load balancer the public URL is what clients use; a TLS traffic port says https.
+    const fronted = await startDataplane(config, {
+      adminPort: null,
+      host: '0.0.0.0',
+      publicUrl: 'https://gw.example.com',
+      tls: await createTestCertificate('gw.example.com'),
+    });
+    try {
+      await fronted.dataplane.sync.heartbeat();
+      expect(config.heartbeats.at(-1)?.traffic).toEqual({
+        scheme: 'https',
+        host: '0.0.0.0',
+        port: fronted.port,
+        public_url: 'https://gw.example.com',
+      });
+    } finally {
+      await fronted.stop();
+    }
   });
 
   it('pages through changes while the API answers has_more', async () => {

@@ -132,9 +132,10 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
   let dataDirectory: string;
   const started: DataplaneProcess[] = [];
 
-  const start = async () => {
+  const start = async (extraEnv: Record<string, string> = {}) => {
     const running = await startDataplaneProcess(
       {
+        ...extraEnv,
         GATEHOUSE_API_URL: config.url,
         GATEHOUSE_DATAPLANE_TOKEN: config.token,
         GATEHOUSE_DATA_DIR: dataDirectory,
@@ -297,4 +298,19 @@ describe('data plane workers (DATAPLANE_WORKERS=2)', () => {
     expect(client.frames[1]?.opcode).toBe(0x8);
     expect(client.frames[1]?.payload.readUInt16BE(0)).toBe(1001);
   }, 45_000);
+
+  it('every worker reports the same traffic address in its heartbeats: the public URL, the shared port', async () => {
+    const gateway = await start({
+      DATAPLANE_HEARTBEAT_INTERVAL_MS: '200',
+      DATAPLANE_PUBLIC_URL: 'https://gw.example.com',
+    });
+    const status = JSON.parse((await httpRequest({ port: gateway.adminPort, path: '/status' })).body) as { id: string };
+    const workers = [`${status.id}/worker-0`, `${status.id}/worker-1`];
+    const reported = () =>
+      workers.map((id) => config.heartbeats.findLast((heartbeat) => heartbeat.id === id && heartbeat.traffic)?.traffic);
+    await eventually(() => reported().every(Boolean), 10_000, 'a heartbeat with a traffic address from each worker');
+    const expected = { scheme: 'http', host: '127.0.0.1', port: gateway.port, public_url: 'https://gw.example.com' };
+    expect(reported()).toEqual([expected, expected]);
+    expect(await gateway.stop()).toBe(0);
+  }, 30_000);
 });

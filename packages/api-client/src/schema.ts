@@ -963,6 +963,15 @@ export type components = {
       applied_revision: number;
       /** @default null */
       last_error?: string | null;
+      traffic?: components['schemas']['DataplaneTraffic'];
+    };
+    DataplaneTraffic: {
+      /** @enum {string} */
+      scheme: 'http' | 'https';
+      host: string;
+      port: number;
+      /** Format: uri */
+      public_url?: string;
     };
     HeartbeatResponse: {
       revision: number;
@@ -979,12 +988,21 @@ export type components = {
       applied_revision: number;
       lag: number;
       last_error: string | null;
+      traffic: components['schemas']['DataplaneTrafficAddress'] | null;
       /** @enum {string} */
       status: 'online' | 'stale';
       /** Format: date-time */
       last_heartbeat_at: string;
       /** Format: date-time */
       created_at: string;
+    };
+    DataplaneTrafficAddress: {
+      /** @enum {string} */
+      scheme: 'http' | 'https';
+      host: string;
+      port: number;
+      public_url: string | null;
+      url: string;
     };
     RequestLogList: {
       request_logs: components['schemas']['RequestLogSummary'][];

@@ -4,6 +4,7 @@ import {
   ConfigSnapshotSchema,
   HeartbeatRequestSchema,
   SyncEndpointSchema,
+  trafficUrl,
   type ConfigSnapshot,
 } from './config-sync.js';
 import { sampleEndpoint } from './testing/index.js';
@@ -74,5 +75,37 @@ describe('config sync contract', () => {
       HeartbeatRequestSchema.safeParse({ id: '', hostname: 'h', version: '1', applied_revision: 0, last_error: null })
         .success,
     ).toBe(false);
+  });
+
+  describe('heartbeat traffic address', () => {
+    const base = { id: 'dp-1', hostname: 'gw-1', version: '1', applied_revision: 0, last_error: null };
+
+    it('is optional, so data planes older than the field still heartbeat', () => {
+      const parsed = HeartbeatRequestSchema.parse(base);
+      expect(parsed.traffic).toBeUndefined();
+    });
+
+    it('accepts scheme, bind host, port and a public URL; refuses a bad port, scheme or URL', () => {
+      const traffic = { scheme: 'https', host: '0.0.0.0', port: 8443, public_url: 'https://gw.example.com' };
+      expect(HeartbeatRequestSchema.parse({ ...base, traffic }).traffic).toEqual(traffic);
+      for (const bad of [
+        { ...traffic, port: 0 },
+        { ...traffic, port: 70_000 },
+        { ...traffic, scheme: 'ftp' },
+        { ...traffic, public_url: 'ftp://gw.example.com' },
+        { ...traffic, public_url: 'not a url' },
+      ])
+        expect(HeartbeatRequestSchema.safeParse({ ...base, traffic: bad }).success, JSON.stringify(bad)).toBe(false);
+    });
+
+    it('builds the address clients use: public URL first, the host name for a wildcard bind, brackets for IPv6', () => {
+      expect(trafficUrl({ scheme: 'http', host: '0.0.0.0', port: 8080 }, 'gw-1')).toBe('http://gw-1:8080');
+      expect(trafficUrl({ scheme: 'https', host: '::', port: 8443 }, 'gw-1')).toBe('https://gw-1:8443');
+      expect(trafficUrl({ scheme: 'http', host: '10.0.0.5', port: 80 }, 'gw-1')).toBe('http://10.0.0.5:80');
+      expect(trafficUrl({ scheme: 'http', host: '::1', port: 8080 }, 'gw-1')).toBe('http://[::1]:8080');
+      expect(
+        trafficUrl({ scheme: 'http', host: '0.0.0.0', port: 8080, public_url: 'https://lb.example.com' }, 'gw-1'),
+      ).toBe('https://lb.example.com');
+    });
   });
 });

@@ -151,6 +151,39 @@ export const ConfigChangesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 
+/**
+ * Where a data plane takes traffic, as it reports it in heartbeats so screens can say where to send requests (issue
+ * 19). `host` is the interface the traffic port binds to; `public_url` is DATAPLANE_PUBLIC_URL, the address clients use
+ * when the data plane sits behind a load balancer or NAT (its own bind address means nothing to them then).
+ */
+export const DataplaneTrafficSchema = z
+  .object({
+    scheme: z.enum(['http', 'https']),
+    host: z.string().min(1).max(255),
+    port: z.number().int().min(1).max(65_535),
+    public_url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2048)
+      .optional(),
+  })
+  .meta({ id: 'DataplaneTraffic' });
+export type DataplaneTraffic = z.infer<typeof DataplaneTrafficSchema>;
+
+/** Bind addresses that mean "every interface": no client can dial them, so the machine's host name stands in. */
+const wildcardHosts = new Set(['0.0.0.0', '::', '[::]', '::0', '']);
+
+/**
+ * The address clients send traffic to: the public URL when set, else scheme://host:port where host is the bind host,
+ * or the data plane's host name when it binds every interface. Used by the API's fleet view (one rule for every screen).
+ */
+export function trafficUrl(traffic: DataplaneTraffic, hostname: string): string {
+  if (traffic.public_url !== undefined) return traffic.public_url;
+  const host = wildcardHosts.has(traffic.host) ? hostname : traffic.host;
+  // An IPv6 literal needs brackets in a URL.
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `${traffic.scheme}://${shown}:${traffic.port}`;
+}
+
 /** POST /api/dataplane/heartbeat. */
 export const HeartbeatRequestSchema = z
   .object({
@@ -161,6 +194,8 @@ export const HeartbeatRequestSchema = z
     applied_revision: z.number().int().min(0),
     /** The last config apply/compile failure, or null when the applied config is healthy. */
     last_error: z.string().max(4096).nullable().default(null),
+    /** Where this data plane takes traffic; absent from data planes older than this field (and before listening). */
+    traffic: DataplaneTrafficSchema.optional(),
   })
   .meta({ id: 'HeartbeatRequest' });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;

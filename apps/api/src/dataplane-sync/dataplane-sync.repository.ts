@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { type Dataplane, Prisma } from '../generated/prisma/client';
-import type { ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
+import type { ConfigSnapshot, DataplaneTraffic, SyncEndpoint } from '@gatehouse/contracts';
 import { toSyncIpCategory } from './sync-presenter';
 
 interface SnapshotEndpointRow {
@@ -78,8 +78,11 @@ export class DataplaneSyncRepository {
     version: string;
     appliedRevision: bigint;
     lastError: string | null;
+    /** Null when the heartbeat named no traffic address: an older address is cleared rather than kept. */
+    traffic: DataplaneTraffic | null;
   }): Promise<Dataplane> {
-    const { id, ...fields } = heartbeat;
+    const { id, traffic, ...rest } = heartbeat;
+    const fields = { ...rest, traffic: traffic === null ? Prisma.DbNull : traffic };
     const now = new Date();
     return this.prisma.dataplane.upsert({
       where: { id },

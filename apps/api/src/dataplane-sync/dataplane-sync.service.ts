@@ -4,9 +4,9 @@ import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
 import { PublishedPolicyGuard } from '../config-publisher/published-policy-guard';
 import type { ConfigChangesResponse, ConfigSnapshot, HeartbeatResponse } from '@gatehouse/contracts';
-import { HeartbeatRequestSchema } from '@gatehouse/contracts';
+import { DataplaneTrafficSchema, HeartbeatRequestSchema, trafficUrl } from '@gatehouse/contracts';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
-import type { DataplaneListResponse } from './dataplanes.dto';
+import type { DataplaneListResponse, DataplaneTrafficResponse } from './dataplanes.dto';
 import { toConfigChangeEvent } from './sync-presenter';
 import type { z } from 'zod';
 
@@ -70,6 +70,7 @@ export class DataplaneSyncService {
       version: heartbeat.version,
       appliedRevision: BigInt(heartbeat.applied_revision),
       lastError: heartbeat.last_error,
+      traffic: heartbeat.traffic ?? null,
     });
     const latest = await this.outbox.findLatestRevision();
     return { revision: Number(latest), heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS };
@@ -86,6 +87,7 @@ export class DataplaneSyncService {
         applied_revision: Number(row.appliedRevision),
         lag: Math.max(0, Number(latest - row.appliedRevision)),
         last_error: row.lastError,
+        traffic: toTrafficResponse(row.traffic, row.hostname),
         status: row.lastHeartbeatAt.getTime() >= staleBefore ? 'online' : 'stale',
         last_heartbeat_at: row.lastHeartbeatAt.toISOString(),
         created_at: row.createdAt.toISOString(),
@@ -93,4 +95,21 @@ export class DataplaneSyncService {
       next_page_uri: null,
     };
   }
+}
+
+/**
+ * The stored traffic address with the URL clients use (contracts `trafficUrl`, one rule for every screen). The column
+ * holds what a heartbeat's schema accepted; anything else (hand-edited, an older shape) reads as null, not a 500.
+ */
+function toTrafficResponse(stored: unknown, hostname: string): DataplaneTrafficResponse | null {
+  const parsed = DataplaneTrafficSchema.safeParse(stored);
+  if (!parsed.success) return null;
+  const traffic = parsed.data;
+  return {
+    scheme: traffic.scheme,
+    host: traffic.host,
+    port: traffic.port,
+    public_url: traffic.public_url ?? null,
+    url: trafficUrl(traffic, hostname),
+  };
 }

@@ -1,5 +1,20 @@
 import { z } from 'zod';
 
+/** Where a data plane takes traffic, as its last heartbeat reported it. */
+export const DataplaneTrafficResponseSchema = z
+  .object({
+    scheme: z.enum(['http', 'https']),
+    /** The interface the traffic port binds to (0.0.0.0: every interface). */
+    host: z.string(),
+    port: z.number().int(),
+    /** DATAPLANE_PUBLIC_URL (a load balancer's address), or null. */
+    public_url: z.string().nullable(),
+    /** The address to send traffic to: public_url, else scheme://host:port with the host name for a wildcard bind. */
+    url: z.string(),
+  })
+  .meta({ id: 'DataplaneTrafficAddress' });
+export type DataplaneTrafficResponse = z.infer<typeof DataplaneTrafficResponseSchema>;
+
 export const DataplaneResponseSchema = z
   .object({
     id: z.string(),
@@ -9,6 +24,8 @@ export const DataplaneResponseSchema = z
     /** Latest revision minus applied revision. */
     lag: z.number().int(),
     last_error: z.string().nullable(),
+    /** Null when the data plane did not report it (versions before the field, or a heartbeat before listening). */
+    traffic: DataplaneTrafficResponseSchema.nullable(),
     /** online: heartbeat within 3 intervals; stale otherwise. */
     status: z.enum(['online', 'stale']),
     last_heartbeat_at: z.iso.datetime({ offset: true }),

@@ -25,7 +25,7 @@ export function DataplanesPage() {
             shape); it appears here after its first heartbeat.
           </EmptyState>
         }
-        minWidth={820}
+        minWidth={980}
         mobileMinWidth={340}
         testId="dataplanes-table"
         rowKey={(dataplane) => dataplane.id}
@@ -57,6 +57,20 @@ export function DataplanesPage() {
                 ) : null}
               </Stack>
             ),
+          },
+          {
+            header: 'Traffic address',
+            visibleFrom: 'sm',
+            cell: (dataplane) =>
+              dataplane.traffic === null ? (
+                <Text size="xs" c="dimmed">
+                  not reported
+                </Text>
+              ) : (
+                <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }} data-testid="dataplane-traffic-url">
+                  {dataplane.traffic.url}
+                </Text>
+              ),
           },
           {
             header: 'Applied revision',

@@ -1,4 +1,4 @@
-import type { ConfigChangeEvent, ConfigSnapshot } from '@gatehouse/contracts';
+import type { ConfigChangeEvent, ConfigSnapshot, DataplaneTraffic } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { ChangeFeed, ConfigApi } from './config-source.js';
 import type { ConfigStore } from './config-store.js';
@@ -12,6 +12,8 @@ export interface ConfigSyncOptions {
    * Fixed heartbeat spacing; undefined follows the API's `heartbeat_interval_seconds` (30 s until the first answer).
    */
   heartbeatIntervalMs: number | undefined;
+  /** Where this data plane takes traffic, sent with every heartbeat; undefined while not known (port 0 before listening). */
+  traffic?: () => DataplaneTraffic | undefined;
   /** Directory of the last-known-good snapshot; undefined to boot without one (embedded shape, tests). */
   dataDirectory: string | undefined;
   /** First retry delay when the API cannot be reached; doubles up to 30 s. */
@@ -226,6 +228,7 @@ export class ConfigSync {
   /** Reports the applied revision; catches up when the API names a newer one. Never throws. */
   async heartbeat(): Promise<void> {
     const config = this.store.current;
+    const traffic = this.options.traffic?.();
     try {
       const answer = await this.api.heartbeat({
         id: this.options.dataplaneId,
@@ -233,6 +236,7 @@ export class ConfigSync {
         version: this.options.version,
         applied_revision: config.revision,
         last_error: this.#reportedError()?.slice(0, 4096) ?? null,
+        ...(traffic === undefined ? {} : { traffic }),
       });
       this.#lastHeartbeatAt = new Date();
       this.#lastHeartbeatError = null;

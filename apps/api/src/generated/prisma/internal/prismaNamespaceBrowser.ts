@@ -288,6 +288,7 @@ export const DataplaneScalarFieldEnum = {
   version: 'version',
   appliedRevision: 'appliedRevision',
   lastError: 'lastError',
+  traffic: 'traffic',
   lastHeartbeatAt: 'lastHeartbeatAt',
   createdAt: 'createdAt'
 } as const

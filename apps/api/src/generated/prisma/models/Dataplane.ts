@@ -60,6 +60,7 @@ export type DataplaneCountAggregateOutputType = {
   version: number
   appliedRevision: number
   lastError: number
+  traffic: number
   lastHeartbeatAt: number
   createdAt: number
   _all: number
@@ -100,6 +101,7 @@ export type DataplaneCountAggregateInputType = {
   version?: true
   appliedRevision?: true
   lastError?: true
+  traffic?: true
   lastHeartbeatAt?: true
   createdAt?: true
   _all?: true
@@ -197,6 +199,7 @@ export type DataplaneGroupByOutputType = {
   version: string
   appliedRevision: bigint
   lastError: string | null
+  traffic: runtime.JsonValue | null
   lastHeartbeatAt: Date
   createdAt: Date
   _count: DataplaneCountAggregateOutputType | null
@@ -230,6 +233,7 @@ export type DataplaneWhereInput = {
   version?: Prisma.StringFilter<"Dataplane"> | string
   appliedRevision?: Prisma.BigIntFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableFilter<"Dataplane"> | string | null
+  traffic?: Prisma.JsonNullableFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
 }
@@ -240,6 +244,7 @@ export type DataplaneOrderByWithRelationInput = {
   version?: Prisma.SortOrder
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrderInput | Prisma.SortOrder
+  traffic?: Prisma.SortOrderInput | Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -253,6 +258,7 @@ export type DataplaneWhereUniqueInput = Prisma.AtLeast<{
   version?: Prisma.StringFilter<"Dataplane"> | string
   appliedRevision?: Prisma.BigIntFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableFilter<"Dataplane"> | string | null
+  traffic?: Prisma.JsonNullableFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
 }, "id">
@@ -263,6 +269,7 @@ export type DataplaneOrderByWithAggregationInput = {
   version?: Prisma.SortOrder
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrderInput | Prisma.SortOrder
+  traffic?: Prisma.SortOrderInput | Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.DataplaneCountOrderByAggregateInput
@@ -281,6 +288,7 @@ export type DataplaneScalarWhereWithAggregatesInput = {
   version?: Prisma.StringWithAggregatesFilter<"Dataplane"> | string
   appliedRevision?: Prisma.BigIntWithAggregatesFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableWithAggregatesFilter<"Dataplane"> | string | null
+  traffic?: Prisma.JsonNullableWithAggregatesFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeWithAggregatesFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Dataplane"> | Date | string
 }
@@ -291,6 +299,7 @@ export type DataplaneCreateInput = {
   version: string
   appliedRevision: bigint | number
   lastError?: string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -301,6 +310,7 @@ export type DataplaneUncheckedCreateInput = {
   version: string
   appliedRevision: bigint | number
   lastError?: string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -311,6 +321,7 @@ export type DataplaneUpdateInput = {
   version?: Prisma.StringFieldUpdateOperationsInput | string
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -321,6 +332,7 @@ export type DataplaneUncheckedUpdateInput = {
   version?: Prisma.StringFieldUpdateOperationsInput | string
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -331,6 +343,7 @@ export type DataplaneCreateManyInput = {
   version: string
   appliedRevision: bigint | number
   lastError?: string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -341,6 +354,7 @@ export type DataplaneUpdateManyMutationInput = {
   version?: Prisma.StringFieldUpdateOperationsInput | string
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -351,6 +365,7 @@ export type DataplaneUncheckedUpdateManyInput = {
   version?: Prisma.StringFieldUpdateOperationsInput | string
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -361,6 +376,7 @@ export type DataplaneCountOrderByAggregateInput = {
   version?: Prisma.SortOrder
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrder
+  traffic?: Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -401,6 +417,7 @@ export type DataplaneSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   version?: boolean
   appliedRevision?: boolean
   lastError?: boolean
+  traffic?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -411,6 +428,7 @@ export type DataplaneSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   version?: boolean
   appliedRevision?: boolean
   lastError?: boolean
+  traffic?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -421,6 +439,7 @@ export type DataplaneSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   version?: boolean
   appliedRevision?: boolean
   lastError?: boolean
+  traffic?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -431,11 +450,12 @@ export type DataplaneSelectScalar = {
   version?: boolean
   appliedRevision?: boolean
   lastError?: boolean
+  traffic?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }
 
-export type DataplaneOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "hostname" | "version" | "appliedRevision" | "lastError" | "lastHeartbeatAt" | "createdAt", ExtArgs["result"]["dataplane"]>
+export type DataplaneOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "hostname" | "version" | "appliedRevision" | "lastError" | "traffic" | "lastHeartbeatAt" | "createdAt", ExtArgs["result"]["dataplane"]>
 
 export type $DataplanePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Dataplane"
@@ -446,6 +466,10 @@ export type $DataplanePayload<ExtArgs extends runtime.Types.Extensions.InternalA
     version: string
     appliedRevision: bigint
     lastError: string | null
+    /**
+     * Where the data plane takes traffic (contracts DataplaneTraffic), as its last heartbeat said; null when it did not.
+     */
+    traffic: runtime.JsonValue | null
     lastHeartbeatAt: Date
     createdAt: Date
   }, ExtArgs["result"]["dataplane"]>
@@ -876,6 +900,7 @@ export interface DataplaneFieldRefs {
   readonly version: Prisma.FieldRef<"Dataplane", 'String'>
   readonly appliedRevision: Prisma.FieldRef<"Dataplane", 'BigInt'>
   readonly lastError: Prisma.FieldRef<"Dataplane", 'String'>
+  readonly traffic: Prisma.FieldRef<"Dataplane", 'Json'>
   readonly lastHeartbeatAt: Prisma.FieldRef<"Dataplane", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Dataplane", 'DateTime'>
 }

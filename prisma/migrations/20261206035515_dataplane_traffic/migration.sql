@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "dataplanes" ADD COLUMN     "traffic" JSONB;
