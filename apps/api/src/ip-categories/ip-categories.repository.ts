@@ -4,7 +4,7 @@ import { SYSTEM_CONTEXT, type RequestContext } from '../auth/actor';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
-import { PrismaService } from '../database/prisma.service';
+import { PrismaService, type TransactionClient } from '../database/prisma.service';
 import { toSyncIpCategory } from '../dataplane-sync/sync-presenter';
 import type { IpCategory } from '../generated/prisma/client';
 import { presentIpCategory } from './ip-categories.presenter';
@@ -46,17 +46,7 @@ export class IpCategoriesRepository {
         );
       }
       const category = await tx.ipCategory.findUniqueOrThrow({ where: { name } });
-      await this.auditEvents.insertAuditEvent(tx, context, {
-        kind: 'ip_category.created',
-        entityId: name,
-        before: null,
-        after: presentIpCategory(category),
-      });
-      await this.outbox.appendConfigChange(tx, {
-        kind: 'ip_category.upserted',
-        entityId: name,
-        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
-      });
+      await this.recordUpsert(tx, context, null, category);
       return category;
     });
   }
@@ -78,17 +68,7 @@ export class IpCategoriesRepository {
         create: { name, ...fields, builtin: false },
         update: fields,
       });
-      await this.auditEvents.insertAuditEvent(tx, context, {
-        kind: before ? 'ip_category.updated' : 'ip_category.created',
-        entityId: name,
-        before: before ? presentIpCategory(before) : null,
-        after: presentIpCategory(category),
-      });
-      await this.outbox.appendConfigChange(tx, {
-        kind: 'ip_category.upserted',
-        entityId: name,
-        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
-      });
+      await this.recordUpsert(tx, context, before, category);
       return { category, created: before === null };
     });
   }
@@ -112,18 +92,28 @@ export class IpCategoriesRepository {
         create: { name, cidrs, description, builtin: true },
         update: { cidrs, description },
       });
-      await this.auditEvents.insertAuditEvent(tx, SYSTEM_CONTEXT, {
-        kind: before ? 'ip_category.updated' : 'ip_category.created',
-        entityId: name,
-        before: before ? presentIpCategory(before) : null,
-        after: presentIpCategory(category),
-      });
-      await this.outbox.appendConfigChange(tx, {
-        kind: 'ip_category.upserted',
-        entityId: name,
-        payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
-      });
+      await this.recordUpsert(tx, SYSTEM_CONTEXT, before, category);
       return true;
+    });
+  }
+
+  /** The audit event and the config change of a stored category, in the transaction that stored it. */
+  private async recordUpsert(
+    tx: TransactionClient,
+    context: RequestContext,
+    before: IpCategory | null,
+    category: IpCategory,
+  ): Promise<void> {
+    await this.auditEvents.insertAuditEvent(tx, context, {
+      kind: before ? 'ip_category.updated' : 'ip_category.created',
+      entityId: category.name,
+      before: before ? presentIpCategory(before) : null,
+      after: presentIpCategory(category),
+    });
+    await this.outbox.appendConfigChange(tx, {
+      kind: 'ip_category.upserted',
+      entityId: category.name,
+      payload: { endpoint: null, ip_category: toSyncIpCategory(category) },
     });
   }
 
