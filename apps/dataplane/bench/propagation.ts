@@ -90,6 +90,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
         upstream_host_header: 'preserve',
         request_log_capture: { headers: false, bodies: false },
         policy_rejected: null,
+        agent: null,
         policy: syncPolicy(1, walkthroughPolicy.replace('name: per-token', `name: per-token-${index}`)),
       },
     });
@@ -132,6 +133,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
         upstream_host_header: 'preserve',
         request_log_capture: { headers: false, bodies: false },
         policy_rejected: null,
+        agent: null,
         policy: syncPolicy(
           2 + change,
           `on_http_request:\n  - name: change ${change}\n    actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,

@@ -908,7 +908,7 @@ export type components = {
       id: string;
       url: string;
       /** @enum {string} */
-      type: 'cloud' | 'internal';
+      type: 'cloud' | 'internal' | 'agent';
       /** @enum {string} */
       proto: 'http' | 'https';
       host: string;
@@ -929,11 +929,20 @@ export type components = {
        *     }
        */
       request_log_capture: components['schemas']['RequestLogCapture'];
+      /** @default null */
+      agent: components['schemas']['SyncAgentEndpoint'] | null;
     };
     SyncPolicy: {
       version: number;
       sha256: string;
       source: string;
+    };
+    SyncAgentEndpoint: {
+      pooling_enabled: boolean;
+      members: {
+        session_id: string;
+        upstream: string;
+      }[];
     };
     SyncIpCategory: {
       name: string;
@@ -949,7 +958,12 @@ export type components = {
     ConfigChangeEvent: {
       revision: number;
       /** @enum {string} */
-      kind: 'endpoint.upserted' | 'endpoint.deleted' | 'ip_category.upserted' | 'ip_category.deleted';
+      kind:
+        | 'endpoint.upserted'
+        | 'endpoint.deleted'
+        | 'ip_category.upserted'
+        | 'ip_category.deleted'
+        | 'agent_session.ended';
       entity_id: string;
       endpoint: components['schemas']['SyncEndpoint'] | null;
       ip_category: components['schemas']['SyncIpCategory'] | null;
@@ -964,6 +978,7 @@ export type components = {
       /** @default null */
       last_error?: string | null;
       traffic?: components['schemas']['DataplaneTraffic'];
+      agent_sessions?: string[];
     };
     DataplaneTraffic: {
       /** @enum {string} */
@@ -976,6 +991,12 @@ export type components = {
     HeartbeatResponse: {
       revision: number;
       heartbeat_interval_seconds: number;
+      /** @default [] */
+      agent_dataplanes: components['schemas']['AgentDataplane'][];
+    };
+    AgentDataplane: {
+      id: string;
+      url: string;
     };
     DataplaneList: {
       dataplanes: components['schemas']['Dataplane'][];

@@ -4,7 +4,8 @@
 // the rest of the API. Revisions are JSON numbers (safe integers); they are global, monotonic and gap-free in commit
 // order. Data planes authenticate with `Authorization: Bearer <GATEHOUSE_DATAPLANE_TOKEN>`.
 import { z } from 'zod';
-import { endpointTypes } from './endpoint-url.js';
+import { AgentDataplaneSchema, SyncAgentEndpointSchema } from './agent-tunnel.js';
+import { allEndpointTypes } from './endpoint-url.js';
 
 /** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
 export const CONFIG_CHANNEL = 'gatehouse:config';
@@ -17,6 +18,10 @@ export const DATAPLANE_ROUTES = {
   changes: '/api/dataplane/config/changes',
   /** POST HeartbeatRequest → HeartbeatResponse. */
   heartbeat: '/api/dataplane/heartbeat',
+  /** POST AgentSessionRegisterRequest → AgentSessionRegistration (agent-tunnel.ts). */
+  agentSessions: '/api/dataplane/agent-sessions',
+  /** POST AgentSessionLeaveRequest → 204. */
+  agentSessionLeave: '/api/dataplane/agent-sessions/leave',
 } as const;
 
 export const SyncPolicySchema = z
@@ -49,7 +54,7 @@ export const SyncEndpointSchema = z
   .object({
     id: z.string(),
     url: z.string(),
-    type: z.enum(endpointTypes),
+    type: z.enum(allEndpointTypes),
     proto: z.enum(['http', 'https']),
     /** Lower-case host without port; data planes route on it. */
     host: z.string(),
@@ -76,6 +81,8 @@ export const SyncEndpointSchema = z
      * Defaults to capturing nothing: last-known-good files and outbox rows written before the setting existed lack it.
      */
     request_log_capture: RequestLogCaptureSchema.default(requestLogCaptureOff),
+    /** For `type: agent`: the sessions serving it; null for every other type (and for files older than the field). */
+    agent: SyncAgentEndpointSchema.nullable().default(null),
   })
   .meta({ id: 'SyncEndpoint' });
 export type SyncEndpoint = z.infer<typeof SyncEndpointSchema>;
@@ -110,6 +117,11 @@ export const ConfigChangeKindSchema = z.enum([
   'ip_category.upserted',
   /** The category was deleted; `ip_category` is null. */
   'ip_category.deleted',
+  /**
+   * An agent session ended (revoked authtoken, or no data plane held it for the grace period): every data plane
+   * closes its connections of that session at once. `entity_id` is the session id; both payloads are null.
+   */
+  'agent_session.ended',
 ]);
 export type ConfigChangeKind = z.infer<typeof ConfigChangeKindSchema>;
 
@@ -196,6 +208,8 @@ export const HeartbeatRequestSchema = z
     last_error: z.string().max(4096).nullable().default(null),
     /** Where this data plane takes traffic; absent from data planes older than this field (and before listening). */
     traffic: DataplaneTrafficSchema.optional(),
+    /** Ids of the agent sessions this data plane holds a live connection of; absent from older data planes. */
+    agent_sessions: z.array(z.string().max(64)).max(100_000).optional(),
   })
   .meta({ id: 'HeartbeatRequest' });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;
@@ -206,6 +220,11 @@ export const HeartbeatResponseSchema = z
     revision: z.number().int().min(0),
     /** Suggested seconds until the next heartbeat. */
     heartbeat_interval_seconds: z.number().int().min(1),
+    /**
+     * Every live data plane's traffic address, which a data plane passes on to its agents so they connect to each
+     * (agent-tunnel.ts, step 6). Absent from older control planes.
+     */
+    agent_dataplanes: z.array(AgentDataplaneSchema).default([]),
   })
   .meta({ id: 'HeartbeatResponse' });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;

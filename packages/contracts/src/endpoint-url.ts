@@ -4,8 +4,16 @@
 // Pure: WHATWG URL and tldts (the Public Suffix List) only, so it runs in Node and in the browser.
 import { parse as parseDomain } from 'tldts';
 
+/** The types an operator creates through the API, CLI and dashboard. */
 export const endpointTypes = ['cloud', 'internal'] as const;
 export type EndpointType = (typeof endpointTypes)[number];
+/**
+ * Every type an endpoint can have: `agent` endpoints are created by agent sessions only (agent-tunnel.ts) and are
+ * read-only through the API. A `.internal` agent endpoint is reachable only by forward-internal; any other agent
+ * endpoint is public, routed by Host like a cloud endpoint, and its policy may fall through to the agent's upstream.
+ */
+export const allEndpointTypes = ['cloud', 'internal', 'agent'] as const;
+export type AnyEndpointType = (typeof allEndpointTypes)[number];
 
 /** The outcome of checking a URL: the normalized value, or one sentence saying what is wrong. */
 export type UrlCheck<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -124,4 +132,12 @@ export function parseUpstreamUrl(text: string): UrlCheck<string> {
     ok: true,
     value: parsed.pathname === '/' && parsed.search === '' ? serialized.replace(/\/$/, '') : serialized,
   };
+}
+
+/**
+ * The policy rules an endpoint's type follows. An agent endpoint's policy may fall through to the agent's upstream,
+ * like an internal endpoint's, so it is validated and compiled as one (cloud policies must end in a response).
+ */
+export function policyEndpointType(type: AnyEndpointType): EndpointType {
+  return type === 'agent' ? 'internal' : type;
 }

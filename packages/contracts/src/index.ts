@@ -1,3 +1,4 @@
+export * from './agent-tunnel.js';
 export * from './api-errors.js';
 export * from './authtoken-patterns.js';
 export * from './config-source.js';

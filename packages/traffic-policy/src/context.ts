@@ -1,4 +1,4 @@
-import type { EndpointType } from '@gatehouse/contracts';
+import type { AnyEndpointType } from '@gatehouse/contracts';
 import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
 import { parseRequestCookies, parseResponseCookies, type CelCookie } from './cel-cookies.js';
@@ -16,7 +16,8 @@ export interface EndpointFacts {
   id: string;
   url: string;
   host: string;
-  type: EndpointType;
+  /** `endpoint.type` in expressions; an agent endpoint's policy follows the internal rules (policyEndpointType). */
+  type: AnyEndpointType;
 }
 
 export interface ConnectionFacts {

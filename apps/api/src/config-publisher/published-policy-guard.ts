@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint, SyncPolicy } from '@gatehouse/contracts';
+import {
+  type ConfigChangeEvent,
+  type ConfigSnapshot,
+  policyEndpointType,
+  type SyncEndpoint,
+  type SyncPolicy,
+} from '@gatehouse/contracts';
 import { sha256Hex } from '../auth/secrets';
 import { LOGGER } from '../common/logger';
 import { validatePolicyText } from '../traffic-policy/policy-engine';
@@ -90,7 +96,10 @@ function describeProblem(type: SyncEndpoint['type'], policy: SyncPolicy, actualS
     return `the stored sha256 of policy version ${policy.version} does not match its source`;
   }
   try {
-    const result = validatePolicyText(policy.source, { endpointType: type, internalEndpointUrls: new Set() });
+    const result = validatePolicyText(policy.source, {
+      endpointType: policyEndpointType(type),
+      internalEndpointUrls: new Set(),
+    });
     if (result.valid) return null;
     const issues = result.errors
       .slice(0, 3)

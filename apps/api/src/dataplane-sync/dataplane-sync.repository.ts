@@ -36,6 +36,7 @@ function toSyncEndpointFromRow(row: SnapshotEndpointRow): SyncEndpoint {
         : null,
     request_log_capture: { headers: row.request_log_capture_headers, bodies: row.request_log_capture_bodies },
     policy_rejected: null,
+    agent: null,
   };
 }
 

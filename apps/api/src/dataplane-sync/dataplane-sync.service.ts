@@ -73,7 +73,7 @@ export class DataplaneSyncService {
       traffic: heartbeat.traffic ?? null,
     });
     const latest = await this.outbox.findLatestRevision();
-    return { revision: Number(latest), heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS };
+    return { revision: Number(latest), heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS, agent_dataplanes: [] };
   }
 
   async listDataplanes(): Promise<DataplaneListResponse> {

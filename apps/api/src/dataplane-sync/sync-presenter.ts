@@ -25,6 +25,7 @@ export function toSyncEndpoint(
       : null,
     request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
     policy_rejected: null,
+    agent: null,
   };
 }
 

@@ -44,7 +44,11 @@ export class InProcessConfigSource implements ConfigApi, ChangeFeed {
 
   async heartbeat(body: HeartbeatRequest): Promise<HeartbeatResponse> {
     this.heartbeats.push(body);
-    return { revision: (await this.#snapshot()).revision, heartbeat_interval_seconds: this.heartbeatIntervalSeconds };
+    return {
+      revision: (await this.#snapshot()).revision,
+      heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
+      agent_dataplanes: [],
+    };
   }
 
   start(handlers: ChangeFeedHandlers): void {

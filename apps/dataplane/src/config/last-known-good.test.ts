@@ -35,6 +35,7 @@ function configAt(revision: number) {
           upstream_host_header: 'preserve',
           request_log_capture: { headers: false, bodies: false },
           policy_rejected: null,
+          agent: null,
           policy: { version: revision, sha256: createHash('sha256').update(policy).digest('hex'), source: policy },
         },
       ],

@@ -40,6 +40,7 @@ function endpoint(
     upstream_host_header: 'preserve',
     request_log_capture: { headers: false, bodies: false },
     policy_rejected: null,
+    agent: null,
     policy:
       policy === null
         ? null

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   parseEndpointUrl,
+  policyEndpointType,
   type ConfigChangeEvent,
   type ConfigSnapshot,
   type SyncEndpoint,
@@ -275,6 +276,10 @@ class ConfigDraft {
         this.#categories.delete(change.entity_id);
         this.#categoriesChanged = true;
         return;
+      case 'agent_session.ended':
+        // Routing is unchanged by it (the session's endpoints change in their own events); the tunnel registry closes
+        // the session's connections.
+        return;
     }
   }
 
@@ -359,7 +364,7 @@ class ConfigDraft {
         policy = this.#compiled.get(cacheKey);
         if (policy === undefined) {
           try {
-            policy = compile(parse(text), { endpointType: synced.type });
+            policy = compile(parse(text), { endpointType: policyEndpointType(synced.type) });
           } catch (error) {
             return describeCompileError(error);
           }

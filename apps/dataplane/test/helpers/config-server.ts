@@ -128,6 +128,8 @@ export class TestConfigServer {
       case 'ip_category.deleted':
         this.categories.delete(full.entity_id);
         break;
+      case 'agent_session.ended':
+        break;
     }
     return full;
   }
@@ -269,5 +271,6 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     policy: source === null ? null : { version: input.policy_version ?? 1, sha256: policySha256(source), source },
     request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
     policy_rejected: null,
+    agent: null,
   };
 }

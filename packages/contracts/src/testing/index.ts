@@ -78,6 +78,7 @@ export function sampleEndpoint(overrides: Partial<SyncEndpoint> = {}): SyncEndpo
     policy: { version: 1, sha256: 'a'.repeat(64), source: 'on_http_request: []' },
     request_log_capture: { headers: false, bodies: false },
     policy_rejected: null,
+    agent: null,
     ...overrides,
   };
 }
