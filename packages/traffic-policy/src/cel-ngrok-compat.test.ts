@@ -317,6 +317,14 @@ describe("ngrok's documented variables", () => {
     expect(evaluate("req.user_agent == ''", context())).toBe(true);
   });
 
+  it('reads the user agent the request carries now, after an action rewrote the header', () => {
+    const policyContext = context({ 'user-agent': ua.iphone });
+    expect(evaluate('req.user_agent.is_mobile', policyContext)).toBe(true);
+    policyContext.request.headers.set('user-agent', [ua.googlebot]);
+    expect(evaluate('req.user_agent.is_mobile', policyContext)).toBe(false);
+    expect(evaluate('req.user_agent.is_bot', policyContext)).toBe(true);
+  });
+
   it('reads TLS versions in ngrok’s form whatever the host reports', () => {
     expect(tlsVersion('TLSv1.3')).toBe('1.3');
     expect(tlsVersion('TLSv1.2')).toBe('1.2');

@@ -307,6 +307,9 @@ export class Activation {
 }
 
 export class RequestView {
+  /** Kept while the header is unchanged, so rules reading several members parse the header once per request. */
+  #userAgent: UserAgent | undefined;
+
   constructor(private readonly context: PolicyContext) {}
   get method(): string {
     return this.context.request.method;
@@ -334,7 +337,10 @@ export class RequestView {
     return new ContentType(this.context.request.headers.get('content-type')?.[0] ?? '');
   }
   get user_agent(): UserAgent {
-    return new UserAgent(this.context.request.headers.get('user-agent')?.[0] ?? '');
+    // Actions may rewrite request headers between rules, so the cached value is checked against the current text.
+    const raw = this.context.request.headers.get('user-agent')?.[0] ?? '';
+    if (this.#userAgent?.raw !== raw) this.#userAgent = new UserAgent(raw);
+    return this.#userAgent;
   }
   get location(): string {
     return this.context.request.headers.get('location')?.[0] ?? '';
