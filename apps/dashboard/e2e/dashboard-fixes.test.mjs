@@ -4,31 +4,14 @@
 // live tail off keeps the rows that arrived, and the request log's list, filters and drawer say what decided and why.
 // Screenshots go to output/screenshots with a `fixes-` prefix; every screen shot is also checked with axe-core.
 import assert from 'node:assert/strict';
-import { Buffer } from 'node:buffer';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { chromiumPath, screenshotDirectory, startServices } from './services.mjs';
+import { after, before } from 'node:test';
+import { createBrowserHarness } from './browser-harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'correct horse battery staple' };
 const versionsEndpointUrl = 'https://versions.example.com';
 const logsEndpointUrl = 'https://logs.example.com';
 const anthropicClientIp = '160.79.104.10'; // in com.anthropic.api
 const elsewhereClientIp = '203.0.113.7'; // in com.example.office once the IP category step created it
-const chromiumFlags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const stepTimeoutMs = 60_000;
 const wide = { width: 1440, height: 900 };
 const narrow = { width: 390, height: 844 };
 
@@ -82,101 +65,22 @@ const logsPolicy = `on_http_request:
           body: '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}'
 `;
 
-let firstFailedStep = null;
-let currentStep = 'start-up';
-function step(name, body) {
-  test(name, { timeout: stepTimeoutMs }, async (context) => {
-    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
-    currentStep = name;
-    try {
-      await body(context);
-    } catch (error) {
-      firstFailedStep = name;
-      await screenshot(`fixes-failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-      if (services) {
-        writeFileSync(serviceLogPath, services.logs());
-        context.diagnostic(`what the started processes printed: ${serviceLogPath}`);
-      }
-      throw error;
-    }
-  });
-}
-
+const harness = createBrowserHarness({
+  name: 'fixes',
+  // "New IP category" with a taken name, refused on purpose.
+  expectedFailedResponses: [/^409 POST \/api\/ip-categories$/],
+});
+const {
+  step,
+  screenshot,
+  replaceEditorText,
+  sendThroughDataplane,
+  waitForDataplaneToApplyLatestConfig,
+  navigationLink,
+} = harness;
 let services;
-const serviceLogPath = join(screenshotDirectory, '..', 'dashboard-fixes-e2e-services.log');
-let browser;
 let page;
 let versionsEndpointPath;
-/** Failed answers provoked on purpose; any other 4xx/5xx fails the last step. */
-const expectedFailedResponses = [
-  /^401 GET \/api\/auth\/me$/, // asking who is signed in, before sign-in
-  /^409 POST \/api\/ip-categories$/, // "New IP category" with a taken name
-];
-const pageErrors = [];
-
-function watchPage(watchedPage) {
-  watchedPage.on('pageerror', (error) =>
-    pageErrors.push(
-      `page error in "${currentStep}": ${error.stack?.split('\n').slice(0, 4).join(' | ') ?? error.message}`,
-    ),
-  );
-  watchedPage.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(`console error in "${currentStep}": ${message.text()}`);
-    }
-  });
-  watchedPage.on('response', (response) => {
-    if (response.status() < 400) return;
-    const failure = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
-    if (!expectedFailedResponses.some((expected) => expected.test(failure)))
-      pageErrors.push(`failed request in "${currentStep}": ${failure}`);
-  });
-}
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const accessibilityViolations = [];
-
-async function waitForStillness() {
-  await page.evaluate(
-    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
-  );
-  await page.waitForFunction(() =>
-    document
-      .getAnimations()
-      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
-  );
-}
-
-/** axe-core on the page as it is; serious and critical violations fail the last step (Monaco's own colors aside). */
-async function checkAccessibility(screenName) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const everythingButContrast = await window.axe.run(
-      { exclude: [['.monaco-diff-editor .native-edit-context']] },
-      { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } },
-    );
-    const contrastOutsideMonaco = await window.axe.run(
-      { exclude: [['.monaco-editor']] },
-      { resultTypes: ['violations'], runOnly: ['color-contrast'] },
-    );
-    return [...everythingButContrast.violations, ...contrastOutsideMonaco.violations]
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map(
-        (violation) =>
-          `${violation.id} (${violation.help}): ${violation.nodes
-            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
-            .slice(0, 3)
-            .join(' | ')}`,
-      );
-  });
-  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
-}
-
-async function screenshot(name) {
-  await waitForStillness();
-  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
-  if (!name.startsWith('fixes-failed-')) await checkAccessibility(name);
-}
 
 /** The same screen at phone width (and back): a screenshot and an axe check of each. */
 async function screenshotNarrowToo(name) {
@@ -185,34 +89,11 @@ async function screenshotNarrowToo(name) {
   await page.setViewportSize(wide);
 }
 
-/** The API, called from the signed-in page (its session cookie, same origin) for set-up that is not under test. */
+/** The API, called from the signed-in page for set-up that is not under test: it must succeed. */
 async function api(method, path, body) {
-  const answer = await page.evaluate(
-    async ({ method, path, body }) => {
-      const response = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, text: await response.text() };
-    },
-    { method, path, body },
-  );
-  assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${answer.text}`);
-  return answer.text ? JSON.parse(answer.text) : null;
-}
-
-/** Pastes `text` into the Monaco editor, replacing everything (typing would auto-indent each line). */
-async function replaceEditorText(text) {
-  await page.locator('.monaco-editor .view-lines').first().click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.evaluate((pasted) => {
-    const clipboardData = new DataTransfer();
-    clipboardData.setData('text/plain', pasted);
-    document.activeElement.dispatchEvent(
-      new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
-    );
-  }, text);
+  const answer = await harness.api(method, path, body);
+  assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
 }
 
 async function savePolicyVersion(text, message, expectedVersion) {
@@ -261,79 +142,15 @@ async function expectDiff(oldMarker, newMarker, container) {
 }
 
 /** One request through the data plane's traffic port for `endpointUrl` (node:http: fetch drops Host). */
-function sendThroughDataplane(endpointUrl, { path, headers, body }) {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: services.dataplanePort,
-        method: 'POST',
-        path,
-        headers: { host: new URL(endpointUrl).host, 'content-type': 'application/json', ...headers },
-        timeout: 10_000,
-      },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        response.on('error', reject);
-      },
-    );
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`POST ${path} through the data plane timed out`)));
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
-
-async function waitForDataplaneToApplyLatestConfig() {
-  const snapshot = await fetch(`${services.apiUrl}/api/dataplane/config`, {
-    headers: { authorization: `Bearer ${services.dataplaneToken}` },
-  });
-  assert.equal(snapshot.status, 200, await snapshot.clone().text());
-  const { revision } = await snapshot.json();
-  const deadline = Date.now() + 10_000;
-  let applied;
-  while (Date.now() < deadline) {
-    ({ applied_revision: applied } = await (await fetch(`${services.dataplaneAdminUrl}/status`)).json());
-    if (applied >= revision) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`the data plane applied revision ${applied}, not ${revision}, within 10 s`);
-}
-
-function navigationLink(name) {
-  return page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name });
-}
-
 before(async () => {
-  mkdirSync(screenshotDirectory, { recursive: true });
-  for (const file of readdirSync(screenshotDirectory)) {
-    if (file.startsWith('fixes-failed-')) rmSync(join(screenshotDirectory, file));
-  }
-  rmSync(serviceLogPath, { force: true });
-  services = await startServices();
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-  const context = await browser.newContext({ viewport: wide, reducedMotion: 'reduce' });
-  context.setDefaultTimeout(20_000);
-  page = await context.newPage();
-  watchPage(page);
+  page = await harness.start({ viewport: wide });
+  services = harness.services;
 });
 
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+after(() => harness.stop());
 
 step('set-up: the first admin signs in', async () => {
-  await page.goto(services.dashboardUrl);
-  await page.waitForURL('**/setup');
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel(/^Password/).fill(admin.password);
-  await page.getByLabel(/^Repeat the password/).fill(admin.password);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
+  await harness.completeFirstRunSetup(admin);
 });
 
 step('defect 1: the comparison follows each new version (v2, v3, v4) without a reload', async () => {
@@ -586,7 +403,4 @@ step('the drawer labels a 429 as a rate limit, and offers curl and a readable bo
   await screenshotNarrowToo('fixes-request-log');
 });
 
-step('no page errors, no unexpected failed requests, no serious accessibility violations', () => {
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(accessibilityViolations, []);
-});
+harness.finalChecks();

@@ -3,100 +3,31 @@
 // header toggle (kept across reloads, Monaco included), keyboard shortcuts, and every page at 1280×860 and 390×844 with
 // screenshots (output/screenshots/polish-<page>-{desktop,mobile}.png) and axe finding nothing serious or critical.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { chromiumPath, screenshotDirectory, startServices } from './services.mjs';
+import { after, before } from 'node:test';
+import { createBrowserHarness } from './browser-harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'correct horse battery staple' };
 const viewer = { email: 'viewer@example.com', password: 'viewer password 123' };
 const internalEndpointUrl = 'https://tools.example.internal';
 const cloudEndpointUrl = 'https://tools.example.com';
-const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
 const desktop = { width: 1280, height: 860 };
 const mobile = { width: 390, height: 844 };
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+const harness = createBrowserHarness({
+  name: 'polish',
+  // Creating an API key without saying what it is for, refused on purpose.
+  expectedFailedResponses: [/^400 POST \/api\/api-keys$/],
+  stepTimeoutMs: 90_000,
+});
+const { step, screenshot, api, replaceEditorText } = harness;
 let services;
-let browser;
-let context;
 let page;
 let cloudEndpointId;
-const pageErrors = [];
-const accessibilityViolations = [];
 
-let firstFailedStep = null;
-function step(name, body) {
-  test(name, { timeout: 90_000 }, async () => {
-    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
-    try {
-      await body();
-    } catch (error) {
-      firstFailedStep = name;
-      await page
-        ?.screenshot({
-          path: join(screenshotDirectory, `failed-polish-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}.png`),
-        })
-        .catch(() => undefined);
-      throw error;
-    }
-  });
-}
-
+/** A fresh browser context and page (a new color scheme, no session), at desktop size unless `options` say otherwise. */
 async function newPage(options = {}) {
-  await context?.close();
-  context = await browser.newContext({ viewport: desktop, reducedMotion: 'reduce', ...options });
-  context.setDefaultTimeout(20_000);
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`page error: ${error.message}`));
+  page = await harness.newPage({ viewport: desktop, ...options });
   return page;
-}
-
-async function waitForStillness() {
-  await page.evaluate(
-    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
-  );
-  await page.waitForFunction(() =>
-    document
-      .getAnimations()
-      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
-  );
-}
-
-/** axe on the page as it is; serious and critical violations are kept for the last step (Monaco's colors excluded). */
-async function checkAccessibility(screenName) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const everythingButContrast = await window.axe.run(
-      // Monaco's own suggest widget names its focused row "label, detail" while also drawing a documentation
-      // expander, which axe reads as a name mismatch; the widget's markup is Monaco's, not ours.
-      { exclude: [['.monaco-diff-editor .native-edit-context'], ['.monaco-editor .suggest-widget']] },
-      { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } },
-    );
-    const contrastOutsideMonaco = await window.axe.run(
-      { exclude: [['.monaco-editor']] },
-      { resultTypes: ['violations'], runOnly: ['color-contrast'] },
-    );
-    return [...everythingButContrast.violations, ...contrastOutsideMonaco.violations]
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map(
-        (violation) =>
-          `${violation.id} (${violation.help}): ${violation.nodes
-            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
-            .slice(0, 3)
-            .join(' | ')}`,
-      );
-  });
-  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
-}
-
-async function screenshot(name) {
-  await waitForStillness();
-  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
-  await checkAccessibility(name);
 }
 
 async function signIn(credentials) {
@@ -107,56 +38,9 @@ async function signIn(credentials) {
   await page.getByTestId('color-scheme-toggle').waitFor();
 }
 
-/** A same-origin API call from the signed-in page (the API accepts session changes only from its own origin). */
-async function api(method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const response = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'include',
-      });
-      return { status: response.status, body: await response.json().catch(() => null) };
-    },
-    { method, path, body },
-  );
-}
-
-async function replaceEditorText(text) {
-  await page.locator('.monaco-editor .view-lines').click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.evaluate((pasted) => {
-    const clipboardData = new DataTransfer();
-    clipboardData.setData('text/plain', pasted);
-    document.activeElement.dispatchEvent(
-      new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
-    );
-  }, text);
-}
-
-/** One request through the data plane's traffic port for the cloud endpoint (node:http: fetch drops Host). */
-function sendThroughDataplane(path) {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: services.dataplanePort,
-        method: 'GET',
-        path,
-        headers: { host: new URL(cloudEndpointUrl).host },
-        timeout: 10_000,
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode));
-        response.on('error', reject);
-      },
-    );
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`GET ${path} through the data plane timed out`)));
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
+/** One GET through the data plane for the cloud endpoint; answers its status. */
+async function sendThroughDataplane(path) {
+  return (await harness.sendThroughDataplane(cloudEndpointUrl, { method: 'GET', path })).status;
 }
 
 /**
@@ -181,25 +65,14 @@ async function assertTableFitsPhone(testId, headers) {
 }
 
 before(async () => {
-  mkdirSync(screenshotDirectory, { recursive: true });
-  services = await startServices();
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-  await newPage({ colorScheme: 'light' });
+  page = await harness.start({ viewport: desktop, colorScheme: 'light' });
+  services = harness.services;
 });
 
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+after(() => harness.stop());
 
 step('setup, endpoints and a viewer exist', async () => {
-  await page.goto(services.dashboardUrl);
-  await page.waitForURL('**/setup');
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel(/^Password/).fill(admin.password);
-  await page.getByLabel(/^Repeat the password/).fill(admin.password);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
-  await page.waitForURL('**/endpoints');
+  await harness.completeFirstRunSetup(admin);
   const internal = await api('POST', '/api/endpoints', {
     url: internalEndpointUrl,
     type: 'internal',
@@ -512,7 +385,4 @@ step('every page at 1280×860 and 390×844: screenshots, no header spill, status
   await page.getByLabel('Actor').waitFor();
 });
 
-step('no page error, and axe found nothing serious or critical', async () => {
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(accessibilityViolations, []);
-});
+harness.finalChecks();

@@ -5,14 +5,9 @@
 // an endpoint, and check that a viewer sees no edit controls. Every step is a named subtest; a failing step fails the
 // run (nothing is skipped).
 import assert from 'node:assert/strict';
-import { Buffer } from 'node:buffer';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { chromiumPath, dataplaneId, screenshotDirectory, startServices } from './services.mjs';
+import { after, before } from 'node:test';
+import { createBrowserHarness } from './browser-harness.mjs';
+import { dataplaneId } from './services.mjs';
 import {
   invalidExpressionLine,
   walkthroughPolicy,
@@ -26,191 +21,28 @@ const cloudEndpointUrl = 'https://mcp.example.com';
 /** Client addresses of the walkthrough's requests (X-Forwarded-For: the data plane trusts 127.0.0.1 as a proxy). */
 const anthropicClientIp = '160.79.104.10'; // in com.anthropic.api
 const elsewhereClientIp = '203.0.113.7'; // in no category
-const chromiumFlags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const stepTimeoutMs = 60_000;
 
-// The steps build on each other: after one fails, the rest fail at once naming it, instead of timing out one by one.
-let firstFailedStep = null;
-/** Named in the page errors, which are judged only at the end. */
-let currentStep = 'start-up';
-function step(name, body) {
-  test(name, { timeout: stepTimeoutMs }, async (context) => {
-    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
-    currentStep = name;
-    try {
-      await body(context);
-    } catch (error) {
-      firstFailedStep = name;
-      await screenshot(`failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-      if (services) {
-        writeFileSync(serviceLogPath, services.logs());
-        context.diagnostic(`what the started processes printed: ${serviceLogPath}`);
-      }
-      throw error;
-    }
-  });
-}
-
+const harness = createBrowserHarness({
+  name: 'walkthrough',
+  // Fonts, analytics or anything else from outside would break an offline install: none may be requested.
+  onlyLocalRequests: true,
+  expectedFailedResponses: [
+    /^401 POST \/api\/auth\/login$/, // the deliberately wrong password
+    /^400 POST \/api\/endpoints\/[^/]+\/policy-versions$/, // the simulated refusal of a policy on save
+  ],
+});
+const { step, screenshot, replaceEditorText, waitForDataplaneToApplyLatestConfig, navigationLink } = harness;
 let services;
-/** Written when a step fails: the output of every process the walkthrough started. */
-const serviceLogPath = join(screenshotDirectory, '..', 'dashboard-e2e-services.log');
-let browser;
 let page;
 let cloudEndpointPath;
-const requestsThatLeftLocalhost = [];
-/** Failed answers the walkthrough provokes on purpose; any other 4xx/5xx fails the last step. */
-const expectedFailedResponses = [
-  /^401 GET \/api\/auth\/me$/, // asking who is signed in, before sign-in
-  /^401 POST \/api\/auth\/login$/, // the deliberately wrong password
-  /^400 POST \/api\/endpoints\/[^/]+\/policy-versions$/, // the simulated refusal of a policy on save
-];
-const pageErrors = [];
 
-function watchPage(watchedPage) {
-  watchedPage.on('request', (request) => {
-    const url = new URL(request.url());
-    if (['data:', 'blob:'].includes(url.protocol)) return;
-    if (!['127.0.0.1', 'localhost'].includes(url.hostname)) requestsThatLeftLocalhost.push(request.url());
-  });
-  watchedPage.on('pageerror', (error) =>
-    pageErrors.push(
-      `page error in "${currentStep}": ${error.stack?.split('\n').slice(0, 4).join(' | ') ?? error.message}`,
-    ),
-  );
-  watchedPage.on('console', (message) => {
-    // Failed loads are judged by URL below; the console only repeats them without one.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(`console error in "${currentStep}": ${message.text()}`);
-    }
-  });
-  watchedPage.on('response', (response) => {
-    if (response.status() < 400) return;
-    const failure = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
-    if (!expectedFailedResponses.some((expected) => expected.test(failure)))
-      pageErrors.push(`failed request in "${currentStep}": ${failure}`);
-  });
-}
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const accessibilityViolations = [];
-
-/** Waits until transitions end: fading drawers and notifications would be captured and measured half transparent. */
-async function waitForStillness() {
-  // A transition starts a frame or two after the state that asks for it; let those frames pass before looking.
-  await page.evaluate(
-    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
-  );
-  await page.waitForFunction(() =>
-    document
-      .getAnimations()
-      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
-  );
-}
-
-/** Runs axe-core on the page as it is and keeps every serious or critical violation for the last step. */
-async function checkAccessibility(screenName) {
-  // Evaluated through the DevTools protocol: an inline <script> tag would be (rightly) refused by the page's CSP.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    // Monaco draws its own text colors (line numbers, syntax); its contrast is outside this check, nothing else is.
-    // The inner editors of Monaco's read-only diff view leave their (hidden) edit surface unnamed even with
-    // originalAriaLabel/modifiedAriaLabel set; the diff itself is named, so that one surface is left out.
-    const everythingButContrast = await window.axe.run(
-      { exclude: [['.monaco-diff-editor .native-edit-context']] },
-      { resultTypes: ['violations'], rules: { 'color-contrast': { enabled: false } } },
-    );
-    const contrastOutsideMonaco = await window.axe.run(
-      { exclude: [['.monaco-editor']] },
-      { resultTypes: ['violations'], runOnly: ['color-contrast'] },
-    );
-    return [...everythingButContrast.violations, ...contrastOutsideMonaco.violations]
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map(
-        (violation) =>
-          `${violation.id} (${violation.help}): ${violation.nodes
-            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
-            .slice(0, 3)
-            .join(' | ')}`,
-      );
-  });
-  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
-}
-
-/** One request through the data plane's traffic port, for the cloud endpoint (node:http: fetch drops Host). */
+/** One MCP tools/list through the data plane to the cloud endpoint. */
 function sendThroughDataplane({ path, headers }) {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
-    const outgoing = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: services.dataplanePort,
-        method: 'POST',
-        path,
-        headers: { host: new URL(cloudEndpointUrl).host, 'content-type': 'application/json', ...headers },
-        timeout: 10_000,
-      },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        response.on('error', reject);
-      },
-    );
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`POST ${path} through the data plane timed out`)));
-    outgoing.on('error', reject);
-    outgoing.end(body);
+  return harness.sendThroughDataplane(cloudEndpointUrl, {
+    path,
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
-}
-
-/** Waits until the data plane enforces the control plane's latest config revision (it reports what it applied). */
-async function waitForDataplaneToApplyLatestConfig() {
-  const snapshot = await fetch(`${services.apiUrl}/api/dataplane/config`, {
-    headers: { authorization: `Bearer ${services.dataplaneToken}` },
-  });
-  assert.equal(snapshot.status, 200, await snapshot.clone().text());
-  const { revision } = await snapshot.json();
-  const deadline = Date.now() + 10_000;
-  let applied;
-  while (Date.now() < deadline) {
-    ({ applied_revision: applied } = await (await fetch(`${services.dataplaneAdminUrl}/status`)).json());
-    if (applied >= revision) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`the data plane applied revision ${applied}, not ${revision}, within 10 s`);
-}
-
-/** A screenshot of a main screen, which also gets an accessibility check. */
-async function screenshot(name) {
-  await waitForStillness();
-  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
-  if (!name.startsWith('failed-')) await checkAccessibility(name);
-}
-
-/**
- * Replaces the Monaco editor's text the way a user pasting does: select all, then a paste event carrying the text
- * (typing it would trigger auto-indent on every new line).
- */
-async function replaceEditorText(text) {
-  await page.locator('.monaco-editor .view-lines').click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.evaluate((pasted) => {
-    const clipboardData = new DataTransfer();
-    clipboardData.setData('text/plain', pasted);
-    document.activeElement.dispatchEvent(
-      new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
-    );
-  }, text);
 }
 
 /** Line number of every error squiggle Monaco draws, from its position in the editor's overlay layer. */
@@ -231,10 +63,6 @@ async function signIn(credentials) {
   await page.getByTestId('signed-in-as').waitFor();
 }
 
-function navigationLink(name) {
-  return page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name });
-}
-
 async function createEndpoint({ type, url, upstreamUrl }) {
   await navigationLink('Endpoints').click();
   await page.getByRole('link', { name: 'New endpoint' }).first().click();
@@ -247,25 +75,11 @@ async function createEndpoint({ type, url, upstreamUrl }) {
 }
 
 before(async () => {
-  mkdirSync(screenshotDirectory, { recursive: true });
-  // Screenshots of failed steps and the processes' output describe one run only.
-  for (const file of readdirSync(screenshotDirectory)) {
-    if (file.startsWith('failed-')) rmSync(join(screenshotDirectory, file));
-  }
-  rmSync(serviceLogPath, { force: true });
-  services = await startServices();
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-  // Reduced motion: overlays and notifications appear at once, so no screenshot or contrast check meets one mid-fade.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' });
-  context.setDefaultTimeout(20_000);
-  page = await context.newPage();
-  watchPage(page);
+  page = await harness.start();
+  services = harness.services;
 });
 
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+after(() => harness.stop());
 
 step('first-run setup creates the admin and opens the empty endpoint list', async () => {
   const document = await page.goto(services.dashboardUrl);
@@ -766,11 +580,4 @@ step('a viewer sees endpoints and policies without any edit control', async () =
   assert.equal(await page.getByRole('button', { name: 'Delete endpoint' }).count(), 0);
 });
 
-test('no request left localhost and the pages raised no errors', () => {
-  assert.deepEqual(requestsThatLeftLocalhost, []);
-  assert.deepEqual(pageErrors, []);
-});
-
-test('every main screen passes axe-core without serious or critical violations', () => {
-  assert.deepEqual(accessibilityViolations, []);
-});
+harness.finalChecks();

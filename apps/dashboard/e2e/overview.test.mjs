@@ -4,14 +4,8 @@
 // the endpoint's Traffic tab and the endpoint list showing them, at 1440×900 and 390×844, in light and dark, each
 // screen checked with axe. Every step is a named subtest; after one fails the rest fail at once naming it.
 import assert from 'node:assert/strict';
-import { Buffer } from 'node:buffer';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { chromiumPath, screenshotDirectory, startServices } from './services.mjs';
+import { after, before } from 'node:test';
+import { createBrowserHarness } from './browser-harness.mjs';
 
 const admin = { email: 'admin@example.com', password: 'correct horse battery staple' };
 const internalEndpointUrl = 'https://tools.example.internal';
@@ -19,17 +13,6 @@ const cloudEndpointUrl = 'https://tools.example.com';
 const scannerClientIp = '203.0.113.9';
 const desktop = { width: 1440, height: 900 };
 const phone = { width: 390, height: 844 };
-const chromiumFlags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const stepTimeoutMs = 60_000;
 
 // Three rules, so each outcome has its own cause: a named deny, a rate limit of 3 per minute per token, a forward.
 const overviewPolicy = `on_http_request:
@@ -57,144 +40,19 @@ const overviewPolicy = `on_http_request:
           url: ${internalEndpointUrl}
 `;
 
-let firstFailedStep = null;
-let currentStep = 'start-up';
-function step(name, body) {
-  test(name, { timeout: stepTimeoutMs }, async (context) => {
-    if (firstFailedStep) throw new Error(`not run: the earlier step "${firstFailedStep}" failed`);
-    currentStep = name;
-    try {
-      await body(context);
-    } catch (error) {
-      firstFailedStep = name;
-      await page
-        ?.screenshot({
-          path: join(screenshotDirectory, `failed-overview-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}.png`),
-        })
-        .catch(() => undefined);
-      if (services) {
-        writeFileSync(serviceLogPath, services.logs());
-        context.diagnostic(`what the started processes printed: ${serviceLogPath}`);
-      }
-      throw error;
-    }
-  });
-}
-
+const harness = createBrowserHarness({ name: 'overview' });
+const { step, screenshot, api, waitForDataplaneToApplyLatestConfig } = harness;
 let services;
-const serviceLogPath = join(screenshotDirectory, '..', 'overview-e2e-services.log');
-let browser;
-let context;
 let page;
 let cloudEndpointId;
-const pageErrors = [];
-const accessibilityViolations = [];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-function watchPage(watchedPage) {
-  watchedPage.on('pageerror', (error) => pageErrors.push(`page error in "${currentStep}": ${error.message}`));
-  watchedPage.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      pageErrors.push(`console error in "${currentStep}": ${message.text()}`);
-    }
-  });
-  watchedPage.on('response', (response) => {
-    // Only the first /api/auth/me (before sign-in) may fail here.
-    if (response.status() < 400) return;
-    const failure = `${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`;
-    if (failure !== '401 GET /api/auth/me') pageErrors.push(`failed request in "${currentStep}": ${failure}`);
-  });
-}
-
-async function waitForStillness() {
-  await page.evaluate(
-    () => new Promise((resolve) => window.requestAnimationFrame(() => window.requestAnimationFrame(resolve))),
-  );
-  await page.waitForFunction(() =>
-    document
-      .getAnimations()
-      .every((animation) => animation.effect?.getTiming().iterations === Infinity || animation.playState !== 'running'),
-  );
-}
-
-/** axe-core on the whole page as it is, light or dark: every serious or critical violation is kept for the last step. */
-async function checkAccessibility(screenName) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map(
-        (violation) =>
-          `${violation.id} (${violation.help}): ${violation.nodes
-            .map((node) => `${node.target.join(' ')}${node.any[0]?.message ? ` [${node.any[0].message}]` : ''}`)
-            .slice(0, 3)
-            .join(' | ')}`,
-      );
-  });
-  accessibilityViolations.push(...violations.map((violation) => `${screenName}: ${violation}`));
-}
-
-async function screenshot(name) {
-  await waitForStillness();
-  await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true });
-  await checkAccessibility(name);
-}
-
-/** The API from inside the page: the session cookie and Sec-Fetch-Site: same-origin, as the dashboard sends them. */
-async function api(method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const response = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: await response.json() };
-    },
-    { method, path, body },
-  );
-}
-
-/** One JSON-RPC request through the data plane's traffic port (node:http: fetch drops Host). */
+/** One JSON-RPC request through the data plane to the cloud endpoint. */
 function sendThroughDataplane({ headers = {}, message }) {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: services.dataplanePort,
-        method: 'POST',
-        path: '/mcp',
-        headers: { host: new URL(cloudEndpointUrl).host, 'content-type': 'application/json', ...headers },
-        timeout: 10_000,
-      },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode, body: Buffer.concat(chunks).toString() }));
-        response.on('error', reject);
-      },
-    );
-    outgoing.on('timeout', () => outgoing.destroy(new Error('request through the data plane timed out')));
-    outgoing.on('error', reject);
-    outgoing.end(JSON.stringify({ jsonrpc: '2.0', id: 1, ...message }));
+  return harness.sendThroughDataplane(cloudEndpointUrl, {
+    path: '/mcp',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, ...message }),
   });
-}
-
-async function waitForDataplaneToApplyLatestConfig() {
-  const snapshot = await fetch(`${services.apiUrl}/api/dataplane/config`, {
-    headers: { authorization: `Bearer ${services.dataplaneToken}` },
-  });
-  assert.equal(snapshot.status, 200);
-  const { revision } = await snapshot.json();
-  const deadline = Date.now() + 10_000;
-  let applied;
-  while (Date.now() < deadline) {
-    ({ applied_revision: applied } = await (await fetch(`${services.dataplaneAdminUrl}/status`)).json());
-    if (applied >= revision) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`the data plane applied revision ${applied}, not ${revision}, within 10 s`);
 }
 
 /** Elements of the charts whose right edge lies beyond the viewport (what would make the page scroll sideways). */
@@ -212,28 +70,14 @@ const toolCall = (tool) => ({ method: 'tools/call', params: { name: tool, argume
 const text = (testId) => page.getByTestId(testId).first().textContent();
 
 before(async () => {
-  mkdirSync(screenshotDirectory, { recursive: true });
-  services = await startServices();
-  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-  context = await browser.newContext({ viewport: desktop, reducedMotion: 'reduce' });
-  context.setDefaultTimeout(20_000);
-  page = await context.newPage();
-  watchPage(page);
+  page = await harness.start({ viewport: desktop });
+  services = harness.services;
 });
 
-after(async () => {
-  await browser?.close();
-  await services?.stop();
-});
+after(() => harness.stop());
 
 step('before any endpoint, the overview says so and links to endpoint creation', async () => {
-  await page.goto(services.dashboardUrl);
-  await page.waitForURL('**/setup');
-  await page.getByLabel('Email').fill(admin.email);
-  await page.getByLabel(/^Password/).fill(admin.password);
-  await page.getByLabel(/^Repeat the password/).fill(admin.password);
-  await page.getByRole('button', { name: 'Create administrator' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
+  await harness.completeFirstRunSetup(admin);
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Overview' }).click();
   await page.waitForURL('**/overview');
   await page.getByText('No endpoints yet').waitFor();
@@ -373,7 +217,4 @@ step('in dark mode the charts use the dark palette', async () => {
   await page.evaluate(() => window.localStorage.removeItem('mantine-color-scheme-value'));
 });
 
-step('no page error, no failed request and no serious accessibility violation', () => {
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(accessibilityViolations, []);
-});
+harness.finalChecks();
