@@ -337,6 +337,15 @@ step('filters: "tools/call" is found, partial IPs and CIDRs work, a bad client f
   assert.equal(await logsTable().locator('tbody tr').count(), 4);
   await page.getByLabel(/Path, host or MCP method/).fill('');
 
+  // Issue 14: filtering by MCP tool (exact) keeps only the calls to that tool.
+  await page.getByLabel('MCP tool').fill('fetch');
+  await page.waitForURL(/tool=fetch/);
+  await rowOf('/mcp/first').waitFor({ state: 'detached' });
+  await rowOf('/mcp/while-off').waitFor();
+  assert.equal(await logsTable().locator('tbody tr').count(), 1);
+  await page.getByLabel('MCP tool').fill('');
+  await rowOf('/mcp/first').waitFor();
+
   await page.getByLabel(/Client IP/).fill('160.79');
   // The filtered list replaces the table once fetched: wait for the rows it keeps, then count.
   await page.waitForURL(/client_ip=160\.79/);

@@ -291,6 +291,56 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
     expect(mcp.ran).not.toContain('wipe');
   });
 
+  it('refuses a JSON-RPC message a lenient parser would run but JSON.parse rejects (trailing data, JSON5)', async () => {
+    // Go's json.Decoder, Python's raw_decode and JSON5 parsers run the first value of these bodies — a denied call —
+    // while the gateway could not parse them to judge it. A body that cannot be judged does not pass.
+    const danger = call('danger', 30);
+    const malformed = [
+      `${danger} trailing`,
+      `${danger}\n${call('echo', 31)}`,
+      `${JSON.stringify({ jsonrpc: '2.0', id: 32, method: 'ping' })}${danger}`,
+      `{"jsonrpc":"2.0","id":33,"method":"tools/call","params":{"name":"danger",},}`,
+      `{/* c */ "jsonrpc":"2.0","id":34,'method':'tools/call',"params":{"name":"danger"}}`,
+      `[${danger},]`,
+      `{"jsonrpc":"2.0","id":35,"m\\u0065thod":"tools/call","params":{"name":"danger"}} x`,
+    ];
+    for (const body of malformed) {
+      const response = await raw(body);
+      expect(response.status, body).toBe(400);
+      expect(response.headers['gatehouse-error-code'], body).toBe('MCP_BODY_MALFORMED');
+      expect(JSON.parse(response.body), body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    }
+    expect(mcp.ran).not.toContain('danger');
+    // Invalid JSON that names no JSON-RPC member is not the gateway's to refuse: it reaches the upstream as before.
+    for (const body of ['{"a":1}\n{"b":2}\n', '{not json at all', '[1, 2,]']) {
+      const passed = await raw(body, {}, 'other.gate.test');
+      expect(passed.headers['gatehouse-error-code'], body).toBeUndefined();
+    }
+  });
+
+  it('refuses member names in another case, which servers matching names without case read (Go encoding/json)', async () => {
+    // Each is valid JSON the gateway would judge as harmless while encoding/json (last match wins, any case,
+    // ſ = s) reads a call to danger.
+    const variants = [
+      `{"jsonrpc":"2.0","id":40,"method":"ping","METHOD":"tools/call","params":{"name":"danger"}}`,
+      `{"JSONRPC":"2.0","id":41,"Method":"tools/call","Params":{"Name":"danger"}}`,
+      `{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","Name":"danger"}}`,
+      `{"jsonrpc":"2.0","id":43,"method":"tools/call","params":{"name":"echo"},"paramſ":{"name":"danger"}}`,
+      `[{"jsonrpc":"2.0","id":44,"method":"ping"},{"jsonrpc":"2.0","id":45,"Method":"tools/call","params":{"name":"danger"}}]`,
+    ];
+    for (const body of variants) {
+      const response = await raw(body);
+      expect(response.status, body).toBe(400);
+      expect(response.headers['gatehouse-error-code'], body).toBe('MCP_BODY_MALFORMED');
+      expect(JSON.parse(response.body), body).toMatchObject({ error: { code: -32700 } });
+    }
+    // Case is free inside the tool's own arguments: only the members the gateway reads must be exact.
+    const inArguments = await raw(call('echo', 46, { arguments: { text: 'ok', Method: 'x', NAME: 'y' } }));
+    expect(inArguments.status).toBe(200);
+    expect(inArguments.headers['gatehouse-error-code']).toBeUndefined();
+    expect(mcp.ran).not.toContain('danger');
+  });
+
   it('logs MCP facts for every MCP request, also on endpoints whose policy never mentions mcp', async () => {
     const response = await raw(call('echo', 20, { arguments: { text: 'elsewhere' } }), {}, 'other.gate.test');
     expect(response.status).toBe(200);

@@ -44,6 +44,20 @@ describe('findAbsentKeyRisks', () => {
       expect(risks(safe), safe).toEqual([]);
   });
 
+  it('flags an MCP tool argument the call may lack (issue 14: argument-level rules)', () => {
+    const [risk] = risks("mcp.tool == 'run_query' && string(mcp.arguments.sql).contains('DROP')");
+    expect(risk?.offset).toBe(34);
+    expect(risk?.message).toContain("'sql' in mcp.arguments");
+    expect(risk?.message).toContain('POLICY_RUNTIME_ERROR');
+    expect(risks("mcp.arguments['path'].startsWith('/etc')")[0]?.message).toContain("'path' in mcp.arguments");
+    for (const safe of [
+      "'sql' in mcp.arguments && string(mcp.arguments.sql).contains('DROP')",
+      'has(mcp.arguments.sql) && string(mcp.arguments.sql).contains("DROP")',
+      "mcp.arguments.size() > 0 && mcp.arguments.exists(k, k == 'sql')",
+    ])
+      expect(risks(safe), safe).toEqual([]);
+  });
+
   it('counts a guard only when it runs first (the rule text before it)', () => {
     expect(risks("getReqHeader('a')[0] == 'x'", "hasReqHeader('a')\ngetReqHeader('a')[0] == 'x'")).toEqual([]);
     expect(risks("getReqHeader('a')[0] == 'x'", "getReqHeader('a')[0] == 'x'")).toHaveLength(1);

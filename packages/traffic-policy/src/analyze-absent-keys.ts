@@ -1,7 +1,7 @@
 /**
  * Save-time warnings (POLICY_EXPRESSION_MAY_FAIL) for CEL that fails at runtime when the request lacks a key: a
  * header-map index `req.headers['x']`, a field selection `req.headers.x`, or `[0]` on `getReqHeader('x')` (an empty list
- * when the header is absent). Since a runtime failure answers POLICY_RUNTIME_ERROR (fail closed), such a policy 500s
+ * when the header is absent), or an MCP tool argument `mcp.arguments.x` (issue 14's argument-level rules). Since a runtime failure answers POLICY_RUNTIME_ERROR (fail closed), such a policy 500s
  * on every request without the key; the warning names the safe form. It reads the source text rather than the CEL
  * AST, so it does not depend on the CEL library; it is a heuristic: an access counts as guarded when the same rule
  * also tests the key with `hasReqHeader('x')`, `'x' in req.headers`, `has(req.headers.x)` or `size(getReqHeader('x'))`.
@@ -16,14 +16,14 @@ export interface AbsentKeyRisk {
 interface KeyedMap {
   /** How the map is written in CEL. */
   map: string;
-  /** The lookup functions that never fail. */
-  has: string;
-  get: string;
+  /** The lookup functions that never fail (none for `mcp.arguments`: `'k' in` and `has()` guard it). */
+  has?: string;
+  get?: string;
   /** What a missing key is called in messages, and what lacks it. */
   noun: string;
   /** What `get` returns for an absent key. */
   absent: string;
-  owner: 'request' | 'response';
+  owner: 'request' | 'response' | 'call';
   caseInsensitive: boolean;
 }
 
@@ -65,6 +65,13 @@ const keyedMaps: readonly KeyedMap[] = [
     owner: 'request',
     caseInsensitive: false,
   },
+  {
+    map: 'mcp.arguments',
+    noun: 'argument',
+    absent: 'absent',
+    owner: 'call',
+    caseInsensitive: false,
+  },
 ];
 
 /**
@@ -72,7 +79,7 @@ const keyedMaps: readonly KeyedMap[] = [
  * not a method such as `req.headers.size()`.
  */
 const mapAccess =
-  /\b(req\.headers|res\.headers|req\.cookies|req\.url\.query_params)\s*(?:\[\s*(?:(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\]|([^\]]*)\])|\.([A-Za-z_]\w*)\b(?!\s*\())/g;
+  /\b(req\.headers|res\.headers|req\.cookies|req\.url\.query_params|mcp\.arguments)\s*(?:\[\s*(?:(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\]|([^\]]*)\])|\.([A-Za-z_]\w*)\b(?!\s*\())/g;
 /** `getReqHeader('x')[…]` (groups: function, quote, key): an index into a list that is empty when the key is absent. */
 const listIndex = /\b(get(?:ReqHeader|ResHeader|QueryParam))\(\s*(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\)\s*\[/g;
 
@@ -89,6 +96,15 @@ export function findAbsentKeyRisks(source: string, guards: string): AbsentKeyRis
     if (fieldName !== undefined && /\bhas\(\s*$/.test(source.slice(0, match.index))) continue;
     const key = fieldName ?? match[3];
     const written = match[0].trim();
+    if (keyed.has === undefined || keyed.get === undefined) {
+      if (key !== undefined && isGuarded(guards, keyed, key)) continue;
+      const name = key ?? 'name';
+      risks.push({
+        offset: match.index,
+        message: `${written} fails at runtime when the ${keyed.owner} has no ${key ?? 'such'} ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Guard it: '${name}' in ${keyed.map} && …, or has(${keyed.map}.${name}) && …`,
+      });
+      continue;
+    }
     if (key === undefined) {
       risks.push({
         offset: match.index,
@@ -120,13 +136,17 @@ function isGuarded(guards: string, keyed: KeyedMap, key: string): boolean {
   const fn = (identifier: string) => escapeRegExp(keyed.caseInsensitive ? identifier.toLowerCase() : identifier);
   const quoted = String.raw`(['"])${name}\1`;
   const map = escapeRegExp(keyed.map);
-  return [
-    String.raw`\b${fn(keyed.has)}\(\s*${quoted}\s*\)`,
-    String.raw`${quoted}\s+in\s+${map}\b`,
-    String.raw`\bhas\(\s*${map}\.${name}\s*\)`,
-    String.raw`\bsize\(\s*${fn(keyed.get)}\(\s*${quoted}\s*\)\s*\)`,
-    String.raw`\b${fn(keyed.get)}\(\s*${quoted}\s*\)\s*\.size\(\)`,
-  ].some((pattern) => new RegExp(pattern).test(text));
+  const lookups =
+    keyed.has === undefined || keyed.get === undefined
+      ? []
+      : [
+          String.raw`\b${fn(keyed.has)}\(\s*${quoted}\s*\)`,
+          String.raw`\bsize\(\s*${fn(keyed.get)}\(\s*${quoted}\s*\)\s*\)`,
+          String.raw`\b${fn(keyed.get)}\(\s*${quoted}\s*\)\s*\.size\(\)`,
+        ];
+  return [...lookups, String.raw`${quoted}\s+in\s+${map}\b`, String.raw`\bhas\(\s*${map}\.${name}\s*\)`].some(
+    (pattern) => new RegExp(pattern).test(text),
+  );
 }
 
 function escapeRegExp(text: string): string {

@@ -50,6 +50,20 @@ describe('celCompletions', () => {
     expect(names(completion.items)).not.toContain('hasReqHeader');
   });
 
+  it('completes every mcp.* variable of issue 14 with its type, and kind names all four kinds', () => {
+    const items = celCompletions('mcp.tool == "run_query" && mcp.', 'on_http_request').items;
+    expect(Object.fromEntries(items.map((item) => [item.name, item.detail]))).toEqual({
+      method: 'string',
+      tool: 'string',
+      arguments: 'map<string, dyn>',
+      session_id: 'string',
+      protocol_version: 'string',
+      kind: 'string',
+    });
+    const kind = items.find((item) => item.name === 'kind')?.documentation ?? '';
+    for (const value of ['request', 'notification', 'response', 'batch']) expect(kind).toContain(`\`${value}\``);
+  });
+
   it('walks nested fields and filters by the typed prefix', () => {
     expect(names(celCompletions('req.url.pa', 'on_http_request').items)[0]).toBe('path');
     expect(names(celCompletions("'a' in conn.client_ip.ca", 'on_http_request').items)).toEqual(['categories']);

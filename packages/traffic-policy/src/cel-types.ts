@@ -131,7 +131,11 @@ export const celObjectTypes = {
     arguments: { type: 'map<string, dyn>', documentation: 'The arguments of a tools/call.' },
     session_id: { type: 'string', documentation: 'The Mcp-Session-Id header.' },
     protocol_version: { type: 'string', documentation: 'The MCP-Protocol-Version header.' },
-    kind: { type: 'string', documentation: '`request`, `notification` or `response`; empty when not MCP.' },
+    kind: {
+      type: 'string',
+      documentation:
+        '`request`, `notification`, `response` (a client answering a server request) or `batch` (on_http_response; each element is judged as its own kind); empty when not MCP.',
+    },
   },
   Connection: {
     client_ip: {

@@ -114,6 +114,11 @@ export const runtimeErrorCodes = {
     status: 413,
     reason: 'A JSON request body exceeded `DATAPLANE_MCP_MAX_BODY_BYTES`, so it could not be checked for MCP messages.',
   },
+  MCP_BODY_MALFORMED: {
+    status: 400,
+    reason:
+      'A request body a lenient JSON-RPC server could run (trailing data, JSON5 syntax, a member name in another case) is not a message the gateway can judge exactly (answered as a JSON-RPC parse error).',
+  },
   MCP_BATCH_SPLIT: {
     status: 400,
     reason: 'The elements of a JSON-RPC batch were sent different ways by the policy (forwarded to different targets).',

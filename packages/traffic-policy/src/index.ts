@@ -89,6 +89,7 @@ export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
 export {
   checkMcpHeaders,
   detectMcp,
+  readMcp,
   filterMcpLists,
   jsonRpcErrorBody,
   jsonRpcErrorCodes,

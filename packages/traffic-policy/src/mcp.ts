@@ -83,24 +83,58 @@ export function mayBeJsonRpc(prefix: Uint8Array): boolean | undefined {
  * request (there is nothing for the upstream to run, so nothing to contradict them). Returns undefined when not MCP.
  */
 export function detectMcp(headers: HeaderMap, body?: Uint8Array): McpFacts | undefined {
+  return readMcp(headers, body).facts;
+}
+
+/**
+ * `detectMcp`, plus why a body must be refused instead of judged: `malformed` is set when a lenient JSON-RPC server
+ * could run a message the gateway cannot read exactly — JSON that `JSON.parse` rejects yet names a JSON-RPC member
+ * (trailing data after a message, concatenated messages, JSON5 commas, comments or quotes: Go's `json.Decoder`,
+ * Python's `raw_decode` and JSON5 parsers run the first value), or a member name in another case (`"Method"`,
+ * `"paramſ"`: Go's encoding/json matches field names case-insensitively, so `{"method":"ping","METHOD":"tools/call"}`
+ * is a tools/call there and a ping here).
+ */
+export function readMcp(headers: HeaderMap, body?: Uint8Array): { facts: McpFacts | undefined; malformed?: string } {
+  if (body === undefined || body.length === 0) return { facts: describeHeaders(headers) };
+  const text = decoder.decode(body);
+  let message: unknown;
+  try {
+    message = JSON.parse(text) as unknown;
+  } catch {
+    return namesJsonRpcMember(text)
+      ? { facts: undefined, malformed: 'the body names JSON-RPC members but is not valid JSON' }
+      : { facts: undefined };
+  }
+  const facts = detectParsed(headers, message);
+  if (facts === undefined) return { facts };
+  const elements = Array.isArray(message) ? message : [message];
+  for (const element of elements) {
+    const problem = memberCaseProblem(element);
+    if (problem !== undefined) return { facts, malformed: problem };
+  }
+  return { facts };
+}
+
+function describeHeaders(headers: HeaderMap): McpFacts | undefined {
   const protocolVersion = headers.get('mcp-protocol-version')?.[0] ?? '';
   const sessionId = headers.get('mcp-session-id')?.[0] ?? '';
-  if (body === undefined || body.length === 0) {
-    const headerMethod = headers.get('mcp-method')?.[0];
-    if (headerMethod === undefined) return undefined;
-    const naming = namedMethods[namedMethodOf(headerMethod) ?? ''];
-    return {
-      kind: 'request',
-      method: headerMethod,
-      tool: headers.get('mcp-name')?.[0] ?? '',
-      ...(typeof naming === 'object' ? { names: naming.names } : {}),
-      arguments: emptyArguments,
-      protocolVersion,
-      sessionId,
-    };
-  }
-  const message = parseJson(body);
-  if (message === undefined) return undefined;
+  const headerMethod = headers.get('mcp-method')?.[0];
+  if (headerMethod === undefined) return undefined;
+  const naming = namedMethods[namedMethodOf(headerMethod) ?? ''];
+  return {
+    kind: 'request',
+    method: headerMethod,
+    tool: headers.get('mcp-name')?.[0] ?? '',
+    ...(typeof naming === 'object' ? { names: naming.names } : {}),
+    arguments: emptyArguments,
+    protocolVersion,
+    sessionId,
+  };
+}
+
+function detectParsed(headers: HeaderMap, message: unknown): McpFacts | undefined {
+  const protocolVersion = headers.get('mcp-protocol-version')?.[0] ?? '';
+  const sessionId = headers.get('mcp-session-id')?.[0] ?? '';
   if (Array.isArray(message)) {
     const elements = message.filter(isJsonRpcLike);
     if (elements.length === 0) return undefined;
@@ -157,16 +191,58 @@ export const jsonRpcErrorCodes = {
   rateLimited: -32029,
 } as const;
 
-function parseJson(body: Uint8Array): unknown {
-  try {
-    // TextDecoder drops a leading BOM, as a lenient upstream would; invalid UTF-8 becomes U+FFFD on both sides.
-    return JSON.parse(decoder.decode(body)) as unknown;
-  } catch {
-    return undefined;
-  }
+// TextDecoder drops a leading BOM, as a lenient upstream would; invalid UTF-8 becomes U+FFFD on both sides.
+const decoder = new TextDecoder();
+
+/** The members the gateway reads, per level of a message, in the only case it reads them. */
+const messageMembers = ['jsonrpc', 'id', 'method', 'params', 'result', 'error'];
+const paramsMembers = ['name', 'uri', 'arguments', 'ref'];
+const refMembers = ['type', 'name', 'uri'];
+
+/**
+ * Case folding as Go's `strings.EqualFold` does it for these ASCII names: besides ASCII case, `ſ` (U+017F) is an `s`
+ * and the Kelvin sign (U+212A) a `k`. Upper-then-lower maps both to ASCII.
+ */
+function fold(name: string): string {
+  return name.toUpperCase().toLowerCase();
 }
 
-const decoder = new TextDecoder();
+function caseVariant(record: Record<string, unknown>, members: readonly string[]): string | undefined {
+  for (const key of Object.keys(record)) {
+    const folded = fold(key);
+    if (key !== folded || !members.includes(key)) {
+      if (members.includes(folded)) return key;
+    }
+  }
+  return undefined;
+}
+
+/** Why `element` is ambiguous to a server that matches member names without case, or undefined. */
+function memberCaseProblem(element: unknown): string | undefined {
+  const message = asRecord(element);
+  if (message === undefined) return undefined;
+  const levels: [Record<string, unknown> | undefined, readonly string[]][] = [[message, messageMembers]];
+  const params = asRecord(message.params);
+  levels.push([params, paramsMembers], [asRecord(params?.ref), refMembers]);
+  for (const [record, members] of levels) {
+    const variant = record === undefined ? undefined : caseVariant(record, members);
+    if (variant !== undefined)
+      return `the member "${variant}" is a case variant of "${fold(variant)}", which some servers read as that member`;
+  }
+  return undefined;
+}
+
+/**
+ * True when text that is not valid JSON still has what a lenient parser would take for a JSON-RPC member: `method` or
+ * `jsonrpc` as a key, quoted or not, in any case, with `\u`/`\x` escapes decoded. Invalid JSON without one (NDJSON
+ * logs, a typo) is left to the upstream, as before.
+ */
+function namesJsonRpcMember(text: string): boolean {
+  const unescaped = text
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    .replace(/\\x([0-9a-fA-F]{2})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return /[{,]\s*(?:\/\*[\s\S]*?\*\/\s*|\/\/[^\n]*\n\s*)*["'`]?(?:method|jsonrpc)["'`]?\s*:/i.test(fold(unescaped));
+}
 
 /**
  * An object any JSON-RPC server could take for a message. Wider than the spec (a server may be lenient about
@@ -174,7 +250,10 @@ const decoder = new TextDecoder();
  */
 function isJsonRpcLike(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  return 'jsonrpc' in value || 'method' in value || ('id' in value && ('result' in value || 'error' in value));
+  if ('jsonrpc' in value || 'method' in value || ('id' in value && ('result' in value || 'error' in value)))
+    return true;
+  // `"JSONRPC"` is `jsonrpc` to a server that matches names without case (then refused as a case variant).
+  return Object.keys(value).some((key) => fold(key) === 'jsonrpc');
 }
 
 function describeMessage(value: unknown, protocolVersion: string, sessionId: string): McpFacts {

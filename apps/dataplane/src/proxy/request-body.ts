@@ -7,12 +7,16 @@ import {
   errorCodeHeader,
   jsonRpcErrorBody,
   mayBeJsonRpc,
+  readMcp,
   type RequestFacts,
   type SyntheticResponse,
 } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { gatewayError, type PolicyBodyReader } from './policy-chain.js';
 import type { BodyPrefix } from './request-log-capture.js';
+
+/** JSON-RPC 2.0's "Parse error": the body is not a message the gateway can read exactly. */
+const jsonRpcParseError = -32700;
 
 /** How a pull ended: the body is complete, the stop condition held, or more than the cap arrived. */
 type PullResult = 'end' | 'enough' | 'over';
@@ -114,7 +118,22 @@ export class RequestBody implements PolicyBodyReader {
     const decoded = encoding === '' || encoding === 'identity' ? body : decode(encoding, body, cap);
     if (decoded === 'over')
       return gatewayError('MCP_BODY_TOO_LARGE', `the decompressed request body exceeds ${cap} bytes.`);
-    request.mcp = decoded === undefined ? undefined : detectMcp(request.headers, decoded);
+    if (decoded === undefined) {
+      request.mcp = undefined;
+      return mismatch(request, undefined, true);
+    }
+    const { facts, malformed } = readMcp(request.headers, decoded);
+    request.mcp = facts;
+    if (malformed !== undefined) {
+      return {
+        status: 400,
+        headers: new Map([
+          [errorCodeHeader, ['MCP_BODY_MALFORMED']],
+          ['content-type', ['application/json']],
+        ]),
+        body: jsonRpcErrorBody(null, jsonRpcParseError, `Gatehouse: ${malformed}, so the gateway cannot judge it.`),
+      };
+    }
     return mismatch(request, request.mcp, true);
   }
 
