@@ -70,7 +70,9 @@ export function presentEndpointAgent(members: readonly MemberWithSession[]): End
   };
 }
 
-export function toSyncAgent(members: readonly Pick<AgentEndpointMember, 'sessionId' | 'upstream' | 'poolingEnabled'>[]): SyncAgentEndpoint {
+export function toSyncAgent(
+  members: readonly Pick<AgentEndpointMember, 'sessionId' | 'upstream' | 'poolingEnabled'>[],
+): SyncAgentEndpoint {
   return {
     pooling_enabled: members.some((member) => member.poolingEnabled),
     members: members.map((member) => ({ session_id: member.sessionId, upstream: member.upstream })),

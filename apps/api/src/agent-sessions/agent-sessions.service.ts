@@ -207,7 +207,8 @@ export class AgentSessionsService implements AgentSessionApi {
         `The authtoken ${token.prefix}… may claim only ${token.urlPatterns.join(', ')}; ${host} is outside them`,
       );
     }
-    const text = declared.traffic_policy !== null && declared.traffic_policy.trim() !== '' ? declared.traffic_policy : null;
+    const text =
+      declared.traffic_policy !== null && declared.traffic_policy.trim() !== '' ? declared.traffic_policy : null;
     if (text !== null) {
       const result = await this.policies.validatePolicy(text, policyEndpointType('agent'));
       if (!result.valid) {

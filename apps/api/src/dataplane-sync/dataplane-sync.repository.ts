@@ -63,7 +63,9 @@ export class DataplaneSyncRepository {
           LEFT JOIN policy_versions pv ON pv.endpoint_id = e.id AND pv.version = e.active_policy_version
           ORDER BY e.id`;
         const categories = await tx.ipCategory.findMany({ orderBy: { name: 'asc' } });
-        const members = await tx.agentEndpointMember.findMany({ orderBy: [{ endpointId: 'asc' }, { joinedAt: 'asc' }] });
+        const members = await tx.agentEndpointMember.findMany({
+          orderBy: [{ endpointId: 'asc' }, { joinedAt: 'asc' }],
+        });
         const membersByEndpoint = new Map<string, typeof members>();
         for (const member of members) {
           membersByEndpoint.set(member.endpointId, [...(membersByEndpoint.get(member.endpointId) ?? []), member]);

@@ -1,4 +1,10 @@
-import type { AgentEndpointMember, ConfigChange, Endpoint, IpCategory, PolicyVersion } from '../generated/prisma/client';
+import type {
+  AgentEndpointMember,
+  ConfigChange,
+  Endpoint,
+  IpCategory,
+  PolicyVersion,
+} from '../generated/prisma/client';
 import { toSyncAgent } from '../agent-sessions/agent-sessions.presenter';
 import {
   type ConfigChangeEvent,
