@@ -2,6 +2,7 @@ import { redisNames } from '@gatehouse/contracts';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { AgentSessionsModule } from './agent-sessions/agent-sessions.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthtokensModule } from './authtokens/authtokens.module';
 import { AuditEventsModule } from './audit-events/audit-events.module';
@@ -64,6 +65,7 @@ export class AppModule {
         UsersModule,
         ApiKeysModule,
         AuthtokensModule,
+        AgentSessionsModule,
         TrafficPolicyModule,
         EndpointsModule,
         IpCategoriesModule,

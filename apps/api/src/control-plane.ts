@@ -1,9 +1,10 @@
 // `@gatehouse/api/control-plane`: the control plane as a library. `main.ts` runs it alone (the distributed shape);
 // the embedded shape's composition root (apps/gatehouse) runs it in one process with a data plane. What either needs
 // is on the handle, typed: nothing outside this app reaches into Nest's module graph.
-import type { ChangeFeed, ConfigApi, RedisNames, RequestLogBatch } from '@gatehouse/contracts';
+import type { AgentSessionApi, ChangeFeed, ConfigApi, RedisNames, RequestLogBatch } from '@gatehouse/contracts';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
+import { AgentSessionsService } from './agent-sessions/agent-sessions.service';
 import { createApp } from './app.factory';
 import { AuthService } from './auth/auth.service';
 import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from './bus/message-bus';
@@ -47,6 +48,11 @@ export interface ControlPlane {
   /** A config source and change feed for a data plane in this process (one per data plane). */
   createConfigSource(): ConfigApi & ChangeFeed;
   /**
+   * How a data plane in this process registers and leaves agent sessions: the service the
+   * /api/dataplane/agent-sessions routes call, without HTTP.
+   */
+  createAgentSessionApi(): AgentSessionApi;
+  /**
    * Stores one batch of request events exactly as the worker stores a BullMQ job: contract validation, redaction,
    * idempotent insert, live-tail publishing. Rejects when the database does (the caller keeps the batch and retries).
    */
@@ -66,6 +72,7 @@ export async function createControlPlane(env: Env, ports: ControlPlanePorts): Pr
   const sync = app.get(DataplaneSyncService, { strict: false });
   const auth = app.get(AuthService, { strict: false });
   const outbound = app.get(OutboundTargetsService, { strict: false });
+  const agentSessions = app.get(AgentSessionsService, { strict: false });
   const processor = new RequestLogBatchProcessor(
     requestLogs,
     bus,
@@ -84,6 +91,10 @@ export async function createControlPlane(env: Env, ports: ControlPlanePorts): Pr
     setupRequired: async () => (await auth.getSetupStatus()).setup_required,
     transport: bus.transport,
     createConfigSource: () => new EmbeddedConfigSource(sync, bus, names.configChannel),
+    createAgentSessionApi: () => ({
+      registerAgentSession: (request) => agentSessions.registerAgentSession(request),
+      leaveAgentSession: (request) => agentSessions.leaveAgentSession(request),
+    }),
     processRequestLogBatch: (batch) => processor.processBatch(batch),
     deleteExpiredRequestLogs: () => deleteExpiredRequestLogs(requestLogs, env.REQUEST_LOG_RETENTION_DAYS),
     addGatewayPorts: (...ports) => outbound.addGatewayPorts(...ports),

@@ -117,7 +117,7 @@ describe('authtokens', () => {
   });
 
   it('pages newest first and filters by revocation', async () => {
-    await testApp.db.query('TRUNCATE authtokens');
+    await testApp.db.query('TRUNCATE authtokens CASCADE');
     const ids: string[] = [];
     for (const description of ['one', 'two', 'three'])
       ids.push(bodyOf(await create({ description }).expect(201), CreatedAuthtokenResponseSchema).id);

@@ -49,6 +49,9 @@ describe('migrations (offline wasm schema engine)', () => {
         );
         expect(tables.rows.map((row) => row.table_name)).toEqual([
           '_prisma_migrations',
+          'agent_endpoint_members',
+          'agent_session_dataplanes',
+          'agent_sessions',
           'api_keys',
           'audit_events',
           'authtokens',

@@ -33,6 +33,8 @@ const DATAPLANE_ROUTES = new Set([
   'GET /api/dataplane/config',
   'GET /api/dataplane/config/changes',
   'POST /api/dataplane/heartbeat',
+  'POST /api/dataplane/agent-sessions',
+  'POST /api/dataplane/agent-sessions/leave',
 ]);
 /** Served by Swagger UI (documentation, not data). */
 const isDocumentation = (path: string) => path.startsWith('/api/docs') || path === '/api/openapi.json';

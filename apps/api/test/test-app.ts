@@ -48,6 +48,9 @@ export async function createTestApp(overrides: Partial<Record<keyof EnvInput, st
 }
 
 const TABLES = [
+  'agent_endpoint_members',
+  'agent_session_dataplanes',
+  'agent_sessions',
   'audit_events',
   'policy_versions',
   'endpoints',

@@ -195,6 +195,77 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/agent-sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List agent sessions, newest first */
+    get: operations['listSessions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/agent-sessions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get one agent session with its data planes and endpoints */
+    get: operations['getSession'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/dataplane/agent-sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Data plane: register a connection of an agent
+     * @description Checks the authtoken, finds or starts the session of the declaration’s session_key, records this data plane as holding it, and claims each declared endpoint. A refused authtoken is a 200 with status "refused".
+     */
+    post: operations['register'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/dataplane/agent-sessions/leave': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Data plane: it lost its connection of a session */
+    post: operations['leave'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/traffic-policy/validate': {
     parameters: {
       query?: never;
@@ -530,7 +601,7 @@ export type components = {
       uri: string;
       actor: {
         /** @enum {string} */
-        type: 'user' | 'api_key' | 'system';
+        type: 'user' | 'api_key' | 'system' | 'authtoken';
         id: string | null;
         name: string;
       };
@@ -720,6 +791,110 @@ export type components = {
       created_at: string;
       secret: string;
     };
+    AgentSessionList: {
+      agent_sessions: components['schemas']['AgentSession'][];
+      next_page_uri: string | null;
+    };
+    AgentSession: {
+      /** @example as_01jq8x3m6r2v9c4k7t5w0y1z3b */
+      id: string;
+      uri: string;
+      authtoken_id: string;
+      agent_version: string;
+      hostname: string;
+      remote_address: string;
+      /** @enum {string} */
+      status: 'online' | 'detached' | 'ended';
+      dataplanes: components['schemas']['AgentSessionDataplane'][];
+      endpoints: components['schemas']['AgentSessionEndpoint'][];
+      /** Format: date-time */
+      started_at: string;
+      /** Format: date-time */
+      last_seen_at: string;
+      /** Format: date-time */
+      ended_at: string | null;
+      end_reason: string | null;
+    };
+    AgentSessionDataplane: {
+      id: string;
+      /** Format: date-time */
+      connected_at: string;
+      /** Format: date-time */
+      last_seen_at: string;
+    };
+    AgentSessionEndpoint: {
+      id: string;
+      url: string;
+      upstream: string;
+      upstream_protocol: string;
+      pooling_enabled: boolean;
+    };
+    AgentSessionRegisterRequest: {
+      authtoken: string;
+      declaration: components['schemas']['AgentDeclaration'];
+      remote_address: string;
+      dataplane_id: string;
+    };
+    AgentDeclaration: {
+      agent_version: string;
+      hostname: string;
+      session_key: string;
+      endpoints: components['schemas']['AgentEndpointDeclaration'][];
+    };
+    AgentEndpointDeclaration: {
+      name: string;
+      url: string;
+      upstream: string;
+      /**
+       * @default http1
+       * @enum {string}
+       */
+      upstream_protocol?: 'http1' | 'http2';
+      /** @default  */
+      description?: string;
+      /** @default  */
+      metadata?: string;
+      /** @default false */
+      pooling_enabled?: boolean;
+      /** @default null */
+      traffic_policy?: string | null;
+    };
+    AgentSessionRegistration:
+      | {
+          /** @enum {string} */
+          status: 'accepted';
+          session_id: string;
+          endpoints: components['schemas']['AgentEndpointOutcome'][];
+          dataplanes: components['schemas']['AgentDataplane'][];
+        }
+      | {
+          /** @enum {string} */
+          status: 'refused';
+          error_code: string;
+          message: string;
+        };
+    AgentEndpointOutcome: {
+      name: string;
+      url: string;
+      /** @enum {string} */
+      status: 'online' | 'refused';
+      endpoint_id: string | null;
+      error: {
+        error_code: string;
+        message: string;
+        /** @default [] */
+        details: components['schemas']['ErrorDetail'][];
+      } | null;
+    };
+    AgentDataplane: {
+      id: string;
+      url: string;
+    };
+    AgentSessionLeaveRequest: {
+      session_id: string;
+      dataplane_id: string;
+      reason: string;
+    };
     ValidatePolicyBody: {
       /** @description A Traffic Policy document as YAML or JSON text, stored exactly as submitted. The parsed document must match the TrafficPolicyDocument schema (x-policy-document-schema). */
       traffic_policy: string;
@@ -799,7 +974,7 @@ export type components = {
       uri: string;
       url: string;
       /** @enum {string} */
-      type: 'cloud' | 'internal';
+      type: 'cloud' | 'internal' | 'agent';
       /** @enum {string} */
       proto: 'http' | 'https';
       host: string;
@@ -812,6 +987,7 @@ export type components = {
       request_log_capture: components['schemas']['RequestLogCapture'];
       traffic_policy: string | null;
       policy_version: number | null;
+      agent: components['schemas']['EndpointAgent'] | null;
       policy_warnings?: components['schemas']['PolicyIssue'][];
       /** Format: date-time */
       created_at: string;
@@ -821,6 +997,26 @@ export type components = {
     RequestLogCapture: {
       headers: boolean;
       bodies: boolean;
+    };
+    EndpointAgent: {
+      pooling_enabled: boolean;
+      online_members: number;
+      members: {
+        session_id: string;
+        agent_version: string;
+        hostname: string;
+        remote_address: string;
+        online: boolean;
+        dataplanes: {
+          id: string;
+          /** Format: date-time */
+          connected_at: string;
+        }[];
+        /** Format: date-time */
+        since: string;
+        upstream: string;
+        upstream_protocol: string;
+      }[];
     };
     EndpointList: {
       endpoints: components['schemas']['Endpoint'][];
@@ -855,7 +1051,7 @@ export type components = {
       traffic_policy: string;
       sha256: string;
       message: string;
-      created_by: string;
+      created_by: string | null;
       restored_from: number | null;
       active: boolean;
       policy_warnings?: components['schemas']['PolicyIssue'][];
@@ -993,10 +1189,6 @@ export type components = {
       heartbeat_interval_seconds: number;
       /** @default [] */
       agent_dataplanes: components['schemas']['AgentDataplane'][];
-    };
-    AgentDataplane: {
-      id: string;
-      url: string;
     };
     DataplaneList: {
       dataplanes: components['schemas']['Dataplane'][];
@@ -2795,6 +2987,160 @@ export interface operations {
       };
     };
   };
+  listSessions: {
+    parameters: {
+      query?: {
+        limit?: number;
+        before_id?: string;
+        /** @description true: sessions not ended; false: ended ones */
+        live?: 'true' | 'false';
+        authtoken_id?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AgentSessionList'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AgentSession'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description AGENT_SESSION_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  register: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AgentSessionRegisterRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AgentSessionRegistration'];
+        };
+      };
+      /** @description Missing or wrong data-plane token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  leave: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AgentSessionLeaveRequest'];
+      };
+    };
+    responses: {
+      /** @description Recorded (also when the session or hold is already gone) */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Missing or wrong data-plane token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   validatePolicy: {
     parameters: {
       query?: never;
@@ -2842,7 +3188,7 @@ export interface operations {
       query?: {
         limit?: number;
         before_id?: string;
-        type?: 'cloud' | 'internal';
+        type?: 'cloud' | 'internal' | 'agent';
         url?: string;
       };
       header?: never;

@@ -16,7 +16,11 @@ export const AuditEventResponseSchema = z
   .object({
     id: z.string(),
     uri: z.string(),
-    actor: z.object({ type: z.enum(['user', 'api_key', 'system']), id: z.string().nullable(), name: z.string() }),
+    actor: z.object({
+      type: z.enum(['user', 'api_key', 'system', 'authtoken']),
+      id: z.string().nullable(),
+      name: z.string(),
+    }),
     kind: z.string().meta({ description: 'e.g. endpoint.created, policy.version_created, policy.restored' }),
     entity_id: z.string().nullable(),
     entity_label: z.string().nullable().meta({

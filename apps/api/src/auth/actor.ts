@@ -18,7 +18,8 @@ export type Actor =
 
 /** Who did something, for audit events (includes the system itself, e.g. the boot-time admin bootstrap). */
 export interface AuditActor {
-  type: 'user' | 'api_key' | 'system';
+  /** `authtoken`: an agent session, acting with the authtoken it connected with. */
+  type: 'user' | 'api_key' | 'system' | 'authtoken';
   id: string | null;
   name: string;
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AgentSessionsModule } from '../agent-sessions/agent-sessions.module';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { AuditEventsModule } from '../audit-events/audit-events.module';
 import { AuthtokensController } from './authtokens.controller';
@@ -6,7 +7,7 @@ import { AuthtokensRepository } from './authtokens.repository';
 import { AuthtokensService } from './authtokens.service';
 
 @Module({
-  imports: [AuditEventsModule, ApiKeysModule],
+  imports: [AuditEventsModule, ApiKeysModule, AgentSessionsModule],
   controllers: [AuthtokensController],
   providers: [AuthtokensRepository, AuthtokensService],
   exports: [AuthtokensRepository],

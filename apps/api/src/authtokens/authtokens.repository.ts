@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AgentSessionsRepository } from '../agent-sessions/agent-sessions.repository';
 import type { RequestContext } from '../auth/actor';
 import { AuditEventsRepository } from '../audit-events/audit-events.repository';
 import { AppError } from '../common/app-error';
@@ -13,6 +14,7 @@ export class AuthtokensRepository {
   constructor(
     private readonly prisma: PrismaService,
     private readonly auditEvents: AuditEventsRepository,
+    private readonly agentSessions: AgentSessionsRepository,
   ) {}
 
   async createAuthtoken(
@@ -57,14 +59,18 @@ export class AuthtokensRepository {
   }
 
   /**
-   * Marks the token revoked (kept, so its agent can be told why it is refused). Revoking a revoked token changes
-   * nothing and records nothing: DELETE is idempotent.
+   * Marks the token revoked (kept, so its agent can be told why it is refused) and ends its live sessions in the same
+   * transaction: their endpoints go and `agent_session.ended` is in the outbox the moment the revocation is visible.
+   * Revoking a revoked token changes nothing and records nothing: DELETE is idempotent. Resolves with the ended
+   * sessions' ids.
    */
-  async revokeAuthtoken(context: RequestContext, id: string, now: Date): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+  async revokeAuthtoken(context: RequestContext, id: string, now: Date): Promise<string[]> {
+    return this.prisma.$transaction(async (tx) => {
+      // The row lock orders this after any registration holding a share lock on the token (and vice versa).
+      await tx.$queryRaw`SELECT id FROM authtokens WHERE id = ${id} FOR UPDATE`;
       const before = await tx.authtoken.findUnique({ where: { id } });
       if (!before) throw new AppError(ErrorCode.AUTHTOKEN_NOT_FOUND, `No authtoken ${id}`);
-      if (before.revokedAt !== null) return;
+      if (before.revokedAt !== null) return [];
       const after = await tx.authtoken.update({ where: { id }, data: { revokedAt: now } });
       await this.auditEvents.insertAuditEvent(tx, context, {
         kind: 'authtoken.revoked',
@@ -72,6 +78,7 @@ export class AuthtokensRepository {
         before: presentAuthtoken(before),
         after: presentAuthtoken(after),
       });
+      return this.agentSessions.endSessionsOfAuthtoken(tx, context, id, now);
     });
   }
 }

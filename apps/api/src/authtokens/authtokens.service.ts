@@ -6,6 +6,7 @@ import { randomToken, sha256Hex } from '../auth/secrets';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { toPage } from '../common/pagination';
+import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
 import type {
   AuthtokenListResponse,
   AuthtokenResponse,
@@ -32,6 +33,7 @@ export class AuthtokensService {
   constructor(
     private readonly authtokens: AuthtokensRepository,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly publisher: ConfigPublisherService,
   ) {}
 
   async listAuthtokens(query: ListAuthtokensQuery): Promise<AuthtokenListResponse> {
@@ -71,6 +73,8 @@ export class AuthtokensService {
   }
 
   async revokeAuthtoken(context: RequestContext, id: string): Promise<void> {
-    await this.authtokens.revokeAuthtoken(context, id, new Date());
+    const ended = await this.authtokens.revokeAuthtoken(context, id, new Date());
+    // Data planes hear `agent_session.ended` now and close those connections (issue 13: within 5 s).
+    if (ended.length > 0) await this.publisher.publishAfterCommit();
   }
 }

@@ -27,6 +27,9 @@ export const ErrorCode = {
   /** request_log_capture turned on for an internal endpoint: only the cloud endpoint a request arrives at captures. */
   ENDPOINT_CAPTURE_UNSUPPORTED: 'ENDPOINT_CAPTURE_UNSUPPORTED',
   ENDPOINT_NOT_FOUND: 'ENDPOINT_NOT_FOUND',
+  /** PATCH, DELETE or a policy save on an agent endpoint: the agent session that declared it owns it. */
+  ENDPOINT_OWNED_BY_AGENT: 'ENDPOINT_OWNED_BY_AGENT',
+  AGENT_SESSION_NOT_FOUND: 'AGENT_SESSION_NOT_FOUND',
   POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
   /** Another save claimed the same version number too many times in a row; retry. */
   POLICY_VERSION_CONFLICT: 'POLICY_VERSION_CONFLICT',
@@ -102,11 +105,13 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.USER_NOT_FOUND:
     case ErrorCode.API_KEY_NOT_FOUND:
     case ErrorCode.AUTHTOKEN_NOT_FOUND:
+    case ErrorCode.AGENT_SESSION_NOT_FOUND:
     case ErrorCode.REQUEST_LOG_NOT_FOUND:
     case ErrorCode.ROUTE_NOT_FOUND:
     case ErrorCode.NOT_FOUND:
       return 404;
     case ErrorCode.ENDPOINT_URL_TAKEN:
+    case ErrorCode.ENDPOINT_OWNED_BY_AGENT:
     case ErrorCode.POLICY_VERSION_CONFLICT:
     case ErrorCode.USER_EMAIL_TAKEN:
     case ErrorCode.IP_CATEGORY_EXISTS:

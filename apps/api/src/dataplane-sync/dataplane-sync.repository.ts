@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { type Dataplane, Prisma } from '../generated/prisma/client';
 import type { ConfigSnapshot, DataplaneTraffic, SyncEndpoint } from '@gatehouse/contracts';
+import { toSyncAgent } from '../agent-sessions/agent-sessions.presenter';
 import { toSyncIpCategory } from './sync-presenter';
 
 interface SnapshotEndpointRow {
   id: string;
   url: string;
-  type: 'cloud' | 'internal';
+  type: 'cloud' | 'internal' | 'agent';
   proto: string;
   host: string;
   port: number;
@@ -62,10 +63,22 @@ export class DataplaneSyncRepository {
           LEFT JOIN policy_versions pv ON pv.endpoint_id = e.id AND pv.version = e.active_policy_version
           ORDER BY e.id`;
         const categories = await tx.ipCategory.findMany({ orderBy: { name: 'asc' } });
+        const members = await tx.agentEndpointMember.findMany({
+          orderBy: [{ endpointId: 'asc' }, { joinedAt: 'asc' }],
+        });
+        const membersByEndpoint = new Map<string, typeof members>();
+        for (const member of members) {
+          membersByEndpoint.set(member.endpointId, [...(membersByEndpoint.get(member.endpointId) ?? []), member]);
+        }
         return {
           revision: Number(latest?.revision ?? 0n),
           generated_at: new Date().toISOString(),
-          endpoints: endpoints.map(toSyncEndpointFromRow),
+          endpoints: endpoints.map((row) => {
+            const endpoint = toSyncEndpointFromRow(row);
+            return row.type === 'agent'
+              ? { ...endpoint, agent: toSyncAgent(membersByEndpoint.get(row.id) ?? []) }
+              : endpoint;
+          }),
           ip_categories: categories.map(toSyncIpCategory),
         };
       },

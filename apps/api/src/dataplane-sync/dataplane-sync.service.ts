@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AgentSessionsRepository } from '../agent-sessions/agent-sessions.repository';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
@@ -31,6 +32,7 @@ export class DataplaneSyncService {
     private readonly sync: DataplaneSyncRepository,
     private readonly outbox: ConfigOutboxRepository,
     private readonly guard: PublishedPolicyGuard,
+    private readonly agentSessions: AgentSessionsRepository,
   ) {}
 
   /** The snapshot, or null when If-None-Match already names the latest revision. */
@@ -72,8 +74,17 @@ export class DataplaneSyncService {
       lastError: heartbeat.last_error,
       traffic: heartbeat.traffic ?? null,
     });
+    const now = new Date();
+    // Absent from data planes that predate agents: they hold no sessions, and nothing of theirs is touched.
+    if (heartbeat.agent_sessions !== undefined) {
+      await this.agentSessions.refreshFromHeartbeat(heartbeat.id, heartbeat.agent_sessions, now);
+    }
     const latest = await this.outbox.findLatestRevision();
-    return { revision: Number(latest), heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS, agent_dataplanes: [] };
+    return {
+      revision: Number(latest),
+      heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS,
+      agent_dataplanes: await this.agentSessions.listLiveDataplanes(now),
+    };
   }
 
   async listDataplanes(): Promise<DataplaneListResponse> {

@@ -1,4 +1,11 @@
-import type { ConfigChange, Endpoint, IpCategory, PolicyVersion } from '../generated/prisma/client';
+import type {
+  AgentEndpointMember,
+  ConfigChange,
+  Endpoint,
+  IpCategory,
+  PolicyVersion,
+} from '../generated/prisma/client';
+import { toSyncAgent } from '../agent-sessions/agent-sessions.presenter';
 import {
   type ConfigChangeEvent,
   ConfigChangeKindSchema,
@@ -7,8 +14,9 @@ import {
   type SyncIpCategory,
 } from '@gatehouse/contracts';
 
+/** An agent endpoint needs its members (`agentMembers`) loaded: they become SyncEndpoint.agent. */
 export function toSyncEndpoint(
-  endpoint: Endpoint,
+  endpoint: Endpoint & { agentMembers?: readonly AgentEndpointMember[] },
   activeVersion: Pick<PolicyVersion, 'version' | 'sha256' | 'source'> | null,
 ): SyncEndpoint {
   return {
@@ -25,7 +33,7 @@ export function toSyncEndpoint(
       : null,
     request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
     policy_rejected: null,
-    agent: null,
+    agent: endpoint.type === 'agent' ? toSyncAgent(endpoint.agentMembers ?? []) : null,
   };
 }
 

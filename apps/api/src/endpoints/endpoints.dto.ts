@@ -1,4 +1,5 @@
-import { RequestLogCaptureSchema } from '@gatehouse/contracts';
+import { allEndpointTypes, RequestLogCaptureSchema } from '@gatehouse/contracts';
+import { EndpointAgentResponseSchema } from '../agent-sessions/agent-sessions.dto';
 import { z } from 'zod';
 import { PageQuerySchema } from '../common/pagination';
 import { EndpointTypeSchema, PolicyIssueSchema, TrafficPolicyTextSchema } from '../traffic-policy/traffic-policy.dto';
@@ -67,8 +68,11 @@ export const UpdateEndpointBodySchema = z
 export type UpdateEndpointBody = z.input<typeof UpdateEndpointBodySchema>;
 export type UpdateEndpointInput = z.output<typeof UpdateEndpointBodySchema>;
 
+/** Every type an endpoint can have, as listed and read (`agent` endpoints are created by agent sessions only). */
+const AnyEndpointTypeSchema = z.enum(allEndpointTypes);
+
 export const ListEndpointsQuerySchema = PageQuerySchema.extend({
-  type: EndpointTypeSchema.optional(),
+  type: AnyEndpointTypeSchema.optional(),
   url: z.string().max(MAX_URL_LENGTH).optional(),
 });
 export type ListEndpointsQuery = z.output<typeof ListEndpointsQuerySchema>;
@@ -80,7 +84,7 @@ export const EndpointResponseSchema = z
     id: z.string().meta({ example: 'ep_01jq8x3m6r2v9c4k7t5w0y1z3b' }),
     uri: z.string(),
     url: z.string(),
-    type: EndpointTypeSchema,
+    type: AnyEndpointTypeSchema,
     proto: z.enum(['http', 'https']),
     host: z.string(),
     port: z.number().int(),
@@ -92,6 +96,8 @@ export const EndpointResponseSchema = z
     /** The active policy text, exactly as submitted; null when an internal endpoint has none. */
     traffic_policy: z.string().nullable(),
     policy_version: z.number().int().nullable(),
+    /** For `type: agent`: the sessions serving it; null for every other type. */
+    agent: EndpointAgentResponseSchema.nullable(),
     /** Warnings from validating the policy saved by this request (create/update only). */
     policy_warnings: z.array(PolicyIssueSchema).optional(),
     created_at: Timestamp,
@@ -126,7 +132,8 @@ export const PolicyVersionResponseSchema = z
     traffic_policy: z.string(),
     sha256: z.string(),
     message: z.string(),
-    created_by: z.string(),
+    /** Null for versions an agent session declared (the message names the session). */
+    created_by: z.string().nullable(),
     /** Set when this version was created by restoring an older one. */
     restored_from: z.number().int().nullable(),
     active: z.boolean(),

@@ -1,9 +1,10 @@
+import { type MemberWithSession, presentEndpointAgent } from '../agent-sessions/agent-sessions.presenter';
 import type { Endpoint, PolicyVersion } from '../generated/prisma/client';
 import type { PolicyIssue } from '../traffic-policy/policy-engine';
 import type { EndpointResponse, PolicyVersionResponse } from './endpoints.dto';
 
 /** An endpoint with its active (= latest: history is linear) policy version. */
-export type EndpointWithPolicy = Endpoint & { activePolicy: PolicyVersion | null };
+export type EndpointWithPolicy = Endpoint & { activePolicy: PolicyVersion | null; agentMembers: MemberWithSession[] };
 
 export function presentEndpoint(endpoint: EndpointWithPolicy, policyWarnings?: PolicyIssue[]): EndpointResponse {
   return {
@@ -21,6 +22,7 @@ export function presentEndpoint(endpoint: EndpointWithPolicy, policyWarnings?: P
     request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
     traffic_policy: endpoint.activePolicy?.source ?? null,
     policy_version: endpoint.activePolicy?.version ?? null,
+    agent: endpoint.type === 'agent' ? presentEndpointAgent(endpoint.agentMembers) : null,
     ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),
     created_at: endpoint.createdAt.toISOString(),
     updated_at: endpoint.updatedAt.toISOString(),
@@ -48,7 +50,8 @@ export function presentPolicyVersion(
 }
 
 /** The audit-event view of an endpoint: everything but the policy text (versions are audited separately). */
-export function auditViewOfEndpoint(endpoint: EndpointWithPolicy): Omit<EndpointResponse, 'traffic_policy'> {
-  const { traffic_policy: _policy, ...rest } = presentEndpoint(endpoint);
+export function auditViewOfEndpoint(endpoint: EndpointWithPolicy): Omit<EndpointResponse, 'traffic_policy' | 'agent'> {
+  // Members come and go with sessions (their own audit events); the endpoint's view leaves them out.
+  const { traffic_policy: _policy, agent: _agent, ...rest } = presentEndpoint(endpoint);
   return rest;
 }

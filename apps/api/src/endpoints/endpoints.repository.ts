@@ -8,6 +8,7 @@ import { ConfigOutboxRepository } from '../config-publisher/config-outbox.reposi
 import { PrismaService, type TransactionClient } from '../database/prisma.service';
 import { toSyncEndpoint } from '../dataplane-sync/sync-presenter';
 import { Prisma, type PolicyVersion } from '../generated/prisma/client';
+import { endpointMembers } from '../agent-sessions/agent-sessions.presenter';
 import { auditViewOfEndpoint, type EndpointWithPolicy, presentPolicyVersion } from './endpoints.presenter';
 
 export interface EndpointFields {
@@ -35,19 +36,34 @@ export interface NewPolicyVersion {
 }
 
 export interface EndpointFilters {
-  type?: 'cloud' | 'internal';
+  type?: 'cloud' | 'internal' | 'agent';
   url?: string;
   beforeId?: string;
   limit: number;
 }
 
-const withActivePolicy = { policyVersions: { orderBy: { version: 'desc' }, take: 1 } } as const;
+const withActivePolicy = {
+  policyVersions: { orderBy: { version: 'desc' }, take: 1 },
+  agentMembers: endpointMembers,
+} as const;
 
 function toEndpointWithPolicy(
   row: Prisma.EndpointGetPayload<{ include: typeof withActivePolicy }>,
 ): EndpointWithPolicy {
   const { policyVersions, ...endpoint } = row;
   return { ...endpoint, activePolicy: policyVersions[0] ?? null };
+}
+
+/** Agent endpoints change only through their sessions: the agent's config is the source of truth. */
+export function assertNotAgentOwned(
+  endpoint: EndpointWithPolicy,
+): asserts endpoint is EndpointWithPolicy & { type: 'cloud' | 'internal' } {
+  if (endpoint.type !== 'agent') return;
+  const sessions = endpoint.agentMembers.map((member) => member.sessionId).join(', ');
+  throw new AppError(
+    ErrorCode.ENDPOINT_OWNED_BY_AGENT,
+    `${endpoint.url} is declared by agent session ${sessions || '(ending)'}; change the agent's config instead`,
+  );
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -195,6 +211,7 @@ export class EndpointsRepository {
   async deleteEndpoint(context: RequestContext, id: string): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       const before = await this.loadForUpdate(tx, id);
+      assertNotAgentOwned(before);
       await tx.endpoint.delete({ where: { id } });
       await this.auditEvents.insertAuditEvent(tx, context, {
         kind: 'endpoint.deleted',

@@ -18,7 +18,12 @@ import type {
 } from './endpoints.dto';
 import { presentEndpoint } from './endpoints.presenter';
 import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
-import { type EndpointChanges, EndpointsRepository, type NewPolicyVersion } from './endpoints.repository';
+import {
+  assertNotAgentOwned,
+  type EndpointChanges,
+  EndpointsRepository,
+  type NewPolicyVersion,
+} from './endpoints.repository';
 
 /** The stored spelling of a URL given as a filter; text that is no endpoint URL is kept as is (it matches nothing). */
 function normalizeUrlForLookup(text: string): string {
@@ -87,6 +92,7 @@ export class EndpointsService {
   async updateEndpoint(context: RequestContext, id: string, body: UpdateEndpointInput): Promise<EndpointResponse> {
     const current = await this.endpoints.findEndpointById(id);
     if (!current) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint ${id}`);
+    assertNotAgentOwned(current);
     const changes: EndpointChanges = {};
     if (body.url !== undefined) {
       const address = requireEndpointUrl(body.url, current.type);

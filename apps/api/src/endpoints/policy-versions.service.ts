@@ -11,7 +11,7 @@ import type {
   RestorePolicyVersionInput,
 } from './endpoints.dto';
 import { type EndpointWithPolicy, presentPolicyVersion } from './endpoints.presenter';
-import { EndpointsRepository } from './endpoints.repository';
+import { assertNotAgentOwned, EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
 
 @Injectable()
@@ -55,6 +55,7 @@ export class PolicyVersionsService {
     body: CreatePolicyVersionInput,
   ): Promise<PolicyVersionResponse> {
     const endpoint = await this.requireEndpoint(endpointId);
+    assertNotAgentOwned(endpoint);
     if (endpoint.type === 'cloud' && body.traffic_policy.trim() === '') {
       throw new AppError(ErrorCode.POLICY_REQUIRED, 'A cloud endpoint needs a traffic_policy', [
         { path: 'traffic_policy', message: 'must not be empty for cloud endpoints' },
@@ -79,6 +80,7 @@ export class PolicyVersionsService {
     body: RestorePolicyVersionInput,
   ): Promise<PolicyVersionResponse> {
     const endpoint = await this.requireEndpoint(endpointId);
+    assertNotAgentOwned(endpoint);
     const source = await this.endpoints.findPolicyVersion(endpointId, versionNumber);
     if (!source) {
       throw new AppError(

@@ -114,3 +114,20 @@ export type Authtoken = Prisma.AuthtokenModel
  * A data plane as last reported by its heartbeat.
  */
 export type Dataplane = Prisma.DataplaneModel
+/**
+ * Model AgentSession
+ * One running gatehouse-agent process (agent-tunnel.ts): every connection carrying its session_key, to any data
+ * plane, is this session. Ended sessions are kept (with why) for the session list and audit trail.
+ */
+export type AgentSession = Prisma.AgentSessionModel
+/**
+ * Model AgentSessionDataplane
+ * A data plane holding a live connection of a session. `last_seen_at` is refreshed by registration and by every
+ * heartbeat that lists the session; a row older than 45 s is a data plane that went away without saying so.
+ */
+export type AgentSessionDataplane = Prisma.AgentSessionDataplaneModel
+/**
+ * Model AgentEndpointMember
+ * A session serving an agent endpoint: one row, or several when the endpoint is pooled.
+ */
+export type AgentEndpointMember = Prisma.AgentEndpointMemberModel

@@ -11,7 +11,8 @@
 
 export const EndpointType = {
   cloud: 'cloud',
-  internal: 'internal'
+  internal: 'internal',
+  agent: 'agent'
 } as const
 
 export type EndpointType = (typeof EndpointType)[keyof typeof EndpointType]
@@ -37,7 +38,8 @@ export type UserRole = (typeof UserRole)[keyof typeof UserRole]
 export const ActorType = {
   user: 'user',
   api_key: 'api_key',
-  system: 'system'
+  system: 'system',
+  authtoken: 'authtoken'
 } as const
 
 export type ActorType = (typeof ActorType)[keyof typeof ActorType]

@@ -409,7 +409,10 @@ export const ModelName = {
   Session: 'Session',
   ApiKey: 'ApiKey',
   Authtoken: 'Authtoken',
-  Dataplane: 'Dataplane'
+  Dataplane: 'Dataplane',
+  AgentSession: 'AgentSession',
+  AgentSessionDataplane: 'AgentSessionDataplane',
+  AgentEndpointMember: 'AgentEndpointMember'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -425,7 +428,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1391,6 +1394,228 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AgentSession: {
+      payload: Prisma.$AgentSessionPayload<ExtArgs>
+      fields: Prisma.AgentSessionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AgentSessionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AgentSessionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        findFirst: {
+          args: Prisma.AgentSessionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AgentSessionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        findMany: {
+          args: Prisma.AgentSessionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>[]
+        }
+        create: {
+          args: Prisma.AgentSessionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        createMany: {
+          args: Prisma.AgentSessionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AgentSessionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>[]
+        }
+        delete: {
+          args: Prisma.AgentSessionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        update: {
+          args: Prisma.AgentSessionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        deleteMany: {
+          args: Prisma.AgentSessionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AgentSessionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AgentSessionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>[]
+        }
+        upsert: {
+          args: Prisma.AgentSessionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionPayload>
+        }
+        aggregate: {
+          args: Prisma.AgentSessionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAgentSession>
+        }
+        groupBy: {
+          args: Prisma.AgentSessionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentSessionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AgentSessionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentSessionCountAggregateOutputType> | number
+        }
+      }
+    }
+    AgentSessionDataplane: {
+      payload: Prisma.$AgentSessionDataplanePayload<ExtArgs>
+      fields: Prisma.AgentSessionDataplaneFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AgentSessionDataplaneFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AgentSessionDataplaneFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        findFirst: {
+          args: Prisma.AgentSessionDataplaneFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AgentSessionDataplaneFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        findMany: {
+          args: Prisma.AgentSessionDataplaneFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>[]
+        }
+        create: {
+          args: Prisma.AgentSessionDataplaneCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        createMany: {
+          args: Prisma.AgentSessionDataplaneCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AgentSessionDataplaneCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>[]
+        }
+        delete: {
+          args: Prisma.AgentSessionDataplaneDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        update: {
+          args: Prisma.AgentSessionDataplaneUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        deleteMany: {
+          args: Prisma.AgentSessionDataplaneDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AgentSessionDataplaneUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AgentSessionDataplaneUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>[]
+        }
+        upsert: {
+          args: Prisma.AgentSessionDataplaneUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentSessionDataplanePayload>
+        }
+        aggregate: {
+          args: Prisma.AgentSessionDataplaneAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAgentSessionDataplane>
+        }
+        groupBy: {
+          args: Prisma.AgentSessionDataplaneGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentSessionDataplaneGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AgentSessionDataplaneCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentSessionDataplaneCountAggregateOutputType> | number
+        }
+      }
+    }
+    AgentEndpointMember: {
+      payload: Prisma.$AgentEndpointMemberPayload<ExtArgs>
+      fields: Prisma.AgentEndpointMemberFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AgentEndpointMemberFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AgentEndpointMemberFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        findFirst: {
+          args: Prisma.AgentEndpointMemberFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AgentEndpointMemberFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        findMany: {
+          args: Prisma.AgentEndpointMemberFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>[]
+        }
+        create: {
+          args: Prisma.AgentEndpointMemberCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        createMany: {
+          args: Prisma.AgentEndpointMemberCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AgentEndpointMemberCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>[]
+        }
+        delete: {
+          args: Prisma.AgentEndpointMemberDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        update: {
+          args: Prisma.AgentEndpointMemberUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        deleteMany: {
+          args: Prisma.AgentEndpointMemberDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AgentEndpointMemberUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AgentEndpointMemberUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>[]
+        }
+        upsert: {
+          args: Prisma.AgentEndpointMemberUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AgentEndpointMemberPayload>
+        }
+        aggregate: {
+          args: Prisma.AgentEndpointMemberAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAgentEndpointMember>
+        }
+        groupBy: {
+          args: Prisma.AgentEndpointMemberGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentEndpointMemberGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AgentEndpointMemberCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AgentEndpointMemberCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1642,6 +1867,46 @@ export const DataplaneScalarFieldEnum = {
 } as const
 
 export type DataplaneScalarFieldEnum = (typeof DataplaneScalarFieldEnum)[keyof typeof DataplaneScalarFieldEnum]
+
+
+export const AgentSessionScalarFieldEnum = {
+  id: 'id',
+  authtokenId: 'authtokenId',
+  sessionKey: 'sessionKey',
+  liveSessionKey: 'liveSessionKey',
+  agentVersion: 'agentVersion',
+  hostname: 'hostname',
+  remoteAddress: 'remoteAddress',
+  startedAt: 'startedAt',
+  lastSeenAt: 'lastSeenAt',
+  detachedAt: 'detachedAt',
+  endedAt: 'endedAt',
+  endReason: 'endReason'
+} as const
+
+export type AgentSessionScalarFieldEnum = (typeof AgentSessionScalarFieldEnum)[keyof typeof AgentSessionScalarFieldEnum]
+
+
+export const AgentSessionDataplaneScalarFieldEnum = {
+  sessionId: 'sessionId',
+  dataplaneId: 'dataplaneId',
+  connectedAt: 'connectedAt',
+  lastSeenAt: 'lastSeenAt'
+} as const
+
+export type AgentSessionDataplaneScalarFieldEnum = (typeof AgentSessionDataplaneScalarFieldEnum)[keyof typeof AgentSessionDataplaneScalarFieldEnum]
+
+
+export const AgentEndpointMemberScalarFieldEnum = {
+  endpointId: 'endpointId',
+  sessionId: 'sessionId',
+  upstream: 'upstream',
+  upstreamProtocol: 'upstreamProtocol',
+  poolingEnabled: 'poolingEnabled',
+  joinedAt: 'joinedAt'
+} as const
+
+export type AgentEndpointMemberScalarFieldEnum = (typeof AgentEndpointMemberScalarFieldEnum)[keyof typeof AgentEndpointMemberScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -2001,6 +2266,9 @@ export type GlobalOmitConfig = {
   apiKey?: Prisma.ApiKeyOmit
   authtoken?: Prisma.AuthtokenOmit
   dataplane?: Prisma.DataplaneOmit
+  agentSession?: Prisma.AgentSessionOmit
+  agentSessionDataplane?: Prisma.AgentSessionDataplaneOmit
+  agentEndpointMember?: Prisma.AgentEndpointMemberOmit
 }
 
 /* Types for Logging */

@@ -63,7 +63,10 @@ export const ModelName = {
   Session: 'Session',
   ApiKey: 'ApiKey',
   Authtoken: 'Authtoken',
-  Dataplane: 'Dataplane'
+  Dataplane: 'Dataplane',
+  AgentSession: 'AgentSession',
+  AgentSessionDataplane: 'AgentSessionDataplane',
+  AgentEndpointMember: 'AgentEndpointMember'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -294,6 +297,46 @@ export const DataplaneScalarFieldEnum = {
 } as const
 
 export type DataplaneScalarFieldEnum = (typeof DataplaneScalarFieldEnum)[keyof typeof DataplaneScalarFieldEnum]
+
+
+export const AgentSessionScalarFieldEnum = {
+  id: 'id',
+  authtokenId: 'authtokenId',
+  sessionKey: 'sessionKey',
+  liveSessionKey: 'liveSessionKey',
+  agentVersion: 'agentVersion',
+  hostname: 'hostname',
+  remoteAddress: 'remoteAddress',
+  startedAt: 'startedAt',
+  lastSeenAt: 'lastSeenAt',
+  detachedAt: 'detachedAt',
+  endedAt: 'endedAt',
+  endReason: 'endReason'
+} as const
+
+export type AgentSessionScalarFieldEnum = (typeof AgentSessionScalarFieldEnum)[keyof typeof AgentSessionScalarFieldEnum]
+
+
+export const AgentSessionDataplaneScalarFieldEnum = {
+  sessionId: 'sessionId',
+  dataplaneId: 'dataplaneId',
+  connectedAt: 'connectedAt',
+  lastSeenAt: 'lastSeenAt'
+} as const
+
+export type AgentSessionDataplaneScalarFieldEnum = (typeof AgentSessionDataplaneScalarFieldEnum)[keyof typeof AgentSessionDataplaneScalarFieldEnum]
+
+
+export const AgentEndpointMemberScalarFieldEnum = {
+  endpointId: 'endpointId',
+  sessionId: 'sessionId',
+  upstream: 'upstream',
+  upstreamProtocol: 'upstreamProtocol',
+  poolingEnabled: 'poolingEnabled',
+  joinedAt: 'joinedAt'
+} as const
+
+export type AgentEndpointMemberScalarFieldEnum = (typeof AgentEndpointMemberScalarFieldEnum)[keyof typeof AgentEndpointMemberScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -212,6 +212,7 @@ export type AuthtokenWhereInput = {
   revokedAt?: Prisma.DateTimeNullableFilter<"Authtoken"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Authtoken"> | Date | string
   createdBy?: Prisma.XOR<Prisma.UserNullableScalarRelationFilter, Prisma.UserWhereInput> | null
+  agentSessions?: Prisma.AgentSessionListRelationFilter
 }
 
 export type AuthtokenOrderByWithRelationInput = {
@@ -225,6 +226,7 @@ export type AuthtokenOrderByWithRelationInput = {
   revokedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   createdBy?: Prisma.UserOrderByWithRelationInput
+  agentSessions?: Prisma.AgentSessionOrderByRelationAggregateInput
 }
 
 export type AuthtokenWhereUniqueInput = Prisma.AtLeast<{
@@ -241,6 +243,7 @@ export type AuthtokenWhereUniqueInput = Prisma.AtLeast<{
   revokedAt?: Prisma.DateTimeNullableFilter<"Authtoken"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Authtoken"> | Date | string
   createdBy?: Prisma.XOR<Prisma.UserNullableScalarRelationFilter, Prisma.UserWhereInput> | null
+  agentSessions?: Prisma.AgentSessionListRelationFilter
 }, "id" | "prefix" | "secretHash">
 
 export type AuthtokenOrderByWithAggregationInput = {
@@ -283,6 +286,7 @@ export type AuthtokenCreateInput = {
   revokedAt?: Date | string | null
   createdAt?: Date | string
   createdBy?: Prisma.UserCreateNestedOneWithoutAuthtokensInput
+  agentSessions?: Prisma.AgentSessionCreateNestedManyWithoutAuthtokenInput
 }
 
 export type AuthtokenUncheckedCreateInput = {
@@ -295,6 +299,7 @@ export type AuthtokenUncheckedCreateInput = {
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
   createdAt?: Date | string
+  agentSessions?: Prisma.AgentSessionUncheckedCreateNestedManyWithoutAuthtokenInput
 }
 
 export type AuthtokenUpdateInput = {
@@ -307,6 +312,7 @@ export type AuthtokenUpdateInput = {
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdBy?: Prisma.UserUpdateOneWithoutAuthtokensNestedInput
+  agentSessions?: Prisma.AgentSessionUpdateManyWithoutAuthtokenNestedInput
 }
 
 export type AuthtokenUncheckedUpdateInput = {
@@ -319,6 +325,7 @@ export type AuthtokenUncheckedUpdateInput = {
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  agentSessions?: Prisma.AgentSessionUncheckedUpdateManyWithoutAuthtokenNestedInput
 }
 
 export type AuthtokenCreateManyInput = {
@@ -400,6 +407,11 @@ export type AuthtokenMinOrderByAggregateInput = {
   createdAt?: Prisma.SortOrder
 }
 
+export type AuthtokenScalarRelationFilter = {
+  is?: Prisma.AuthtokenWhereInput
+  isNot?: Prisma.AuthtokenWhereInput
+}
+
 export type AuthtokenCreateNestedManyWithoutCreatedByInput = {
   create?: Prisma.XOR<Prisma.AuthtokenCreateWithoutCreatedByInput, Prisma.AuthtokenUncheckedCreateWithoutCreatedByInput> | Prisma.AuthtokenCreateWithoutCreatedByInput[] | Prisma.AuthtokenUncheckedCreateWithoutCreatedByInput[]
   connectOrCreate?: Prisma.AuthtokenCreateOrConnectWithoutCreatedByInput | Prisma.AuthtokenCreateOrConnectWithoutCreatedByInput[]
@@ -451,6 +463,20 @@ export type AuthtokenUpdateurlPatternsInput = {
   push?: string | string[]
 }
 
+export type AuthtokenCreateNestedOneWithoutAgentSessionsInput = {
+  create?: Prisma.XOR<Prisma.AuthtokenCreateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedCreateWithoutAgentSessionsInput>
+  connectOrCreate?: Prisma.AuthtokenCreateOrConnectWithoutAgentSessionsInput
+  connect?: Prisma.AuthtokenWhereUniqueInput
+}
+
+export type AuthtokenUpdateOneRequiredWithoutAgentSessionsNestedInput = {
+  create?: Prisma.XOR<Prisma.AuthtokenCreateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedCreateWithoutAgentSessionsInput>
+  connectOrCreate?: Prisma.AuthtokenCreateOrConnectWithoutAgentSessionsInput
+  upsert?: Prisma.AuthtokenUpsertWithoutAgentSessionsInput
+  connect?: Prisma.AuthtokenWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AuthtokenUpdateToOneWithWhereWithoutAgentSessionsInput, Prisma.AuthtokenUpdateWithoutAgentSessionsInput>, Prisma.AuthtokenUncheckedUpdateWithoutAgentSessionsInput>
+}
+
 export type AuthtokenCreateWithoutCreatedByInput = {
   id: string
   description?: string
@@ -460,6 +486,7 @@ export type AuthtokenCreateWithoutCreatedByInput = {
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
   createdAt?: Date | string
+  agentSessions?: Prisma.AgentSessionCreateNestedManyWithoutAuthtokenInput
 }
 
 export type AuthtokenUncheckedCreateWithoutCreatedByInput = {
@@ -471,6 +498,7 @@ export type AuthtokenUncheckedCreateWithoutCreatedByInput = {
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
   createdAt?: Date | string
+  agentSessions?: Prisma.AgentSessionUncheckedCreateNestedManyWithoutAuthtokenInput
 }
 
 export type AuthtokenCreateOrConnectWithoutCreatedByInput = {
@@ -514,6 +542,70 @@ export type AuthtokenScalarWhereInput = {
   createdAt?: Prisma.DateTimeFilter<"Authtoken"> | Date | string
 }
 
+export type AuthtokenCreateWithoutAgentSessionsInput = {
+  id: string
+  description?: string
+  prefix: string
+  secretHash: string
+  urlPatterns?: Prisma.AuthtokenCreateurlPatternsInput | string[]
+  lastUsedAt?: Date | string | null
+  revokedAt?: Date | string | null
+  createdAt?: Date | string
+  createdBy?: Prisma.UserCreateNestedOneWithoutAuthtokensInput
+}
+
+export type AuthtokenUncheckedCreateWithoutAgentSessionsInput = {
+  id: string
+  description?: string
+  prefix: string
+  secretHash: string
+  urlPatterns?: Prisma.AuthtokenCreateurlPatternsInput | string[]
+  createdById?: string | null
+  lastUsedAt?: Date | string | null
+  revokedAt?: Date | string | null
+  createdAt?: Date | string
+}
+
+export type AuthtokenCreateOrConnectWithoutAgentSessionsInput = {
+  where: Prisma.AuthtokenWhereUniqueInput
+  create: Prisma.XOR<Prisma.AuthtokenCreateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedCreateWithoutAgentSessionsInput>
+}
+
+export type AuthtokenUpsertWithoutAgentSessionsInput = {
+  update: Prisma.XOR<Prisma.AuthtokenUpdateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedUpdateWithoutAgentSessionsInput>
+  create: Prisma.XOR<Prisma.AuthtokenCreateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedCreateWithoutAgentSessionsInput>
+  where?: Prisma.AuthtokenWhereInput
+}
+
+export type AuthtokenUpdateToOneWithWhereWithoutAgentSessionsInput = {
+  where?: Prisma.AuthtokenWhereInput
+  data: Prisma.XOR<Prisma.AuthtokenUpdateWithoutAgentSessionsInput, Prisma.AuthtokenUncheckedUpdateWithoutAgentSessionsInput>
+}
+
+export type AuthtokenUpdateWithoutAgentSessionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  secretHash?: Prisma.StringFieldUpdateOperationsInput | string
+  urlPatterns?: Prisma.AuthtokenUpdateurlPatternsInput | string[]
+  lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  createdBy?: Prisma.UserUpdateOneWithoutAuthtokensNestedInput
+}
+
+export type AuthtokenUncheckedUpdateWithoutAgentSessionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  secretHash?: Prisma.StringFieldUpdateOperationsInput | string
+  urlPatterns?: Prisma.AuthtokenUpdateurlPatternsInput | string[]
+  createdById?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+}
+
 export type AuthtokenCreateManyCreatedByInput = {
   id: string
   description?: string
@@ -534,6 +626,7 @@ export type AuthtokenUpdateWithoutCreatedByInput = {
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  agentSessions?: Prisma.AgentSessionUpdateManyWithoutAuthtokenNestedInput
 }
 
 export type AuthtokenUncheckedUpdateWithoutCreatedByInput = {
@@ -545,6 +638,7 @@ export type AuthtokenUncheckedUpdateWithoutCreatedByInput = {
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  agentSessions?: Prisma.AgentSessionUncheckedUpdateManyWithoutAuthtokenNestedInput
 }
 
 export type AuthtokenUncheckedUpdateManyWithoutCreatedByInput = {
@@ -559,6 +653,35 @@ export type AuthtokenUncheckedUpdateManyWithoutCreatedByInput = {
 }
 
 
+/**
+ * Count Type AuthtokenCountOutputType
+ */
+
+export type AuthtokenCountOutputType = {
+  agentSessions: number
+}
+
+export type AuthtokenCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  agentSessions?: boolean | AuthtokenCountOutputTypeCountAgentSessionsArgs
+}
+
+/**
+ * AuthtokenCountOutputType without action
+ */
+export type AuthtokenCountOutputTypeDefaultArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AuthtokenCountOutputType
+   */
+  select?: Prisma.AuthtokenCountOutputTypeSelect<ExtArgs> | null
+}
+
+/**
+ * AuthtokenCountOutputType without action
+ */
+export type AuthtokenCountOutputTypeCountAgentSessionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.AgentSessionWhereInput
+}
+
 
 export type AuthtokenSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -571,6 +694,8 @@ export type AuthtokenSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   revokedAt?: boolean
   createdAt?: boolean
   createdBy?: boolean | Prisma.Authtoken$createdByArgs<ExtArgs>
+  agentSessions?: boolean | Prisma.Authtoken$agentSessionsArgs<ExtArgs>
+  _count?: boolean | Prisma.AuthtokenCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["authtoken"]>
 
 export type AuthtokenSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -614,6 +739,8 @@ export type AuthtokenSelectScalar = {
 export type AuthtokenOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "description" | "prefix" | "secretHash" | "urlPatterns" | "createdById" | "lastUsedAt" | "revokedAt" | "createdAt", ExtArgs["result"]["authtoken"]>
 export type AuthtokenInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   createdBy?: boolean | Prisma.Authtoken$createdByArgs<ExtArgs>
+  agentSessions?: boolean | Prisma.Authtoken$agentSessionsArgs<ExtArgs>
+  _count?: boolean | Prisma.AuthtokenCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type AuthtokenIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   createdBy?: boolean | Prisma.Authtoken$createdByArgs<ExtArgs>
@@ -626,6 +753,7 @@ export type $AuthtokenPayload<ExtArgs extends runtime.Types.Extensions.InternalA
   name: "Authtoken"
   objects: {
     createdBy: Prisma.$UserPayload<ExtArgs> | null
+    agentSessions: Prisma.$AgentSessionPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1035,6 +1163,7 @@ readonly fields: AuthtokenFieldRefs;
 export interface Prisma__AuthtokenClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   createdBy<T extends Prisma.Authtoken$createdByArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Authtoken$createdByArgs<ExtArgs>>): Prisma.Prisma__UserClient<runtime.Types.Result.GetResult<Prisma.$UserPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  agentSessions<T extends Prisma.Authtoken$agentSessionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Authtoken$agentSessionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AgentSessionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1490,6 +1619,30 @@ export type Authtoken$createdByArgs<ExtArgs extends runtime.Types.Extensions.Int
    */
   include?: Prisma.UserInclude<ExtArgs> | null
   where?: Prisma.UserWhereInput
+}
+
+/**
+ * Authtoken.agentSessions
+ */
+export type Authtoken$agentSessionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AgentSession
+   */
+  select?: Prisma.AgentSessionSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the AgentSession
+   */
+  omit?: Prisma.AgentSessionOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.AgentSessionInclude<ExtArgs> | null
+  where?: Prisma.AgentSessionWhereInput
+  orderBy?: Prisma.AgentSessionOrderByWithRelationInput | Prisma.AgentSessionOrderByWithRelationInput[]
+  cursor?: Prisma.AgentSessionWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.AgentSessionScalarFieldEnum | Prisma.AgentSessionScalarFieldEnum[]
 }
 
 /**

@@ -301,6 +301,7 @@ export type EndpointWhereInput = {
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   policyVersions?: Prisma.PolicyVersionListRelationFilter
+  agentMembers?: Prisma.AgentEndpointMemberListRelationFilter
 }
 
 export type EndpointOrderByWithRelationInput = {
@@ -320,6 +321,7 @@ export type EndpointOrderByWithRelationInput = {
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   policyVersions?: Prisma.PolicyVersionOrderByRelationAggregateInput
+  agentMembers?: Prisma.AgentEndpointMemberOrderByRelationAggregateInput
 }
 
 export type EndpointWhereUniqueInput = Prisma.AtLeast<{
@@ -342,6 +344,7 @@ export type EndpointWhereUniqueInput = Prisma.AtLeast<{
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   policyVersions?: Prisma.PolicyVersionListRelationFilter
+  agentMembers?: Prisma.AgentEndpointMemberListRelationFilter
 }, "id" | "url">
 
 export type EndpointOrderByWithAggregationInput = {
@@ -405,6 +408,7 @@ export type EndpointCreateInput = {
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionCreateNestedManyWithoutEndpointInput
+  agentMembers?: Prisma.AgentEndpointMemberCreateNestedManyWithoutEndpointInput
 }
 
 export type EndpointUncheckedCreateInput = {
@@ -424,6 +428,7 @@ export type EndpointUncheckedCreateInput = {
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedCreateNestedManyWithoutEndpointInput
+  agentMembers?: Prisma.AgentEndpointMemberUncheckedCreateNestedManyWithoutEndpointInput
 }
 
 export type EndpointUpdateInput = {
@@ -443,6 +448,7 @@ export type EndpointUpdateInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUpdateManyWithoutEndpointNestedInput
+  agentMembers?: Prisma.AgentEndpointMemberUpdateManyWithoutEndpointNestedInput
 }
 
 export type EndpointUncheckedUpdateInput = {
@@ -462,6 +468,7 @@ export type EndpointUncheckedUpdateInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedUpdateManyWithoutEndpointNestedInput
+  agentMembers?: Prisma.AgentEndpointMemberUncheckedUpdateManyWithoutEndpointNestedInput
 }
 
 export type EndpointCreateManyInput = {
@@ -641,6 +648,20 @@ export type EndpointUpdateOneRequiredWithoutPolicyVersionsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.EndpointUpdateToOneWithWhereWithoutPolicyVersionsInput, Prisma.EndpointUpdateWithoutPolicyVersionsInput>, Prisma.EndpointUncheckedUpdateWithoutPolicyVersionsInput>
 }
 
+export type EndpointCreateNestedOneWithoutAgentMembersInput = {
+  create?: Prisma.XOR<Prisma.EndpointCreateWithoutAgentMembersInput, Prisma.EndpointUncheckedCreateWithoutAgentMembersInput>
+  connectOrCreate?: Prisma.EndpointCreateOrConnectWithoutAgentMembersInput
+  connect?: Prisma.EndpointWhereUniqueInput
+}
+
+export type EndpointUpdateOneRequiredWithoutAgentMembersNestedInput = {
+  create?: Prisma.XOR<Prisma.EndpointCreateWithoutAgentMembersInput, Prisma.EndpointUncheckedCreateWithoutAgentMembersInput>
+  connectOrCreate?: Prisma.EndpointCreateOrConnectWithoutAgentMembersInput
+  upsert?: Prisma.EndpointUpsertWithoutAgentMembersInput
+  connect?: Prisma.EndpointWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.EndpointUpdateToOneWithWhereWithoutAgentMembersInput, Prisma.EndpointUpdateWithoutAgentMembersInput>, Prisma.EndpointUncheckedUpdateWithoutAgentMembersInput>
+}
+
 export type EndpointCreateWithoutPolicyVersionsInput = {
   id: string
   url: string
@@ -657,6 +678,7 @@ export type EndpointCreateWithoutPolicyVersionsInput = {
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
+  agentMembers?: Prisma.AgentEndpointMemberCreateNestedManyWithoutEndpointInput
 }
 
 export type EndpointUncheckedCreateWithoutPolicyVersionsInput = {
@@ -675,6 +697,7 @@ export type EndpointUncheckedCreateWithoutPolicyVersionsInput = {
   activePolicyVersion?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
+  agentMembers?: Prisma.AgentEndpointMemberUncheckedCreateNestedManyWithoutEndpointInput
 }
 
 export type EndpointCreateOrConnectWithoutPolicyVersionsInput = {
@@ -709,6 +732,7 @@ export type EndpointUpdateWithoutPolicyVersionsInput = {
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  agentMembers?: Prisma.AgentEndpointMemberUpdateManyWithoutEndpointNestedInput
 }
 
 export type EndpointUncheckedUpdateWithoutPolicyVersionsInput = {
@@ -727,6 +751,99 @@ export type EndpointUncheckedUpdateWithoutPolicyVersionsInput = {
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  agentMembers?: Prisma.AgentEndpointMemberUncheckedUpdateManyWithoutEndpointNestedInput
+}
+
+export type EndpointCreateWithoutAgentMembersInput = {
+  id: string
+  url: string
+  type: $Enums.EndpointType
+  proto: string
+  host: string
+  port: number
+  description?: string
+  metadata?: string
+  upstreamUrl?: string | null
+  upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
+  activePolicyVersion?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  policyVersions?: Prisma.PolicyVersionCreateNestedManyWithoutEndpointInput
+}
+
+export type EndpointUncheckedCreateWithoutAgentMembersInput = {
+  id: string
+  url: string
+  type: $Enums.EndpointType
+  proto: string
+  host: string
+  port: number
+  description?: string
+  metadata?: string
+  upstreamUrl?: string | null
+  upstreamHostHeader?: $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: boolean
+  requestLogCaptureBodies?: boolean
+  activePolicyVersion?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  policyVersions?: Prisma.PolicyVersionUncheckedCreateNestedManyWithoutEndpointInput
+}
+
+export type EndpointCreateOrConnectWithoutAgentMembersInput = {
+  where: Prisma.EndpointWhereUniqueInput
+  create: Prisma.XOR<Prisma.EndpointCreateWithoutAgentMembersInput, Prisma.EndpointUncheckedCreateWithoutAgentMembersInput>
+}
+
+export type EndpointUpsertWithoutAgentMembersInput = {
+  update: Prisma.XOR<Prisma.EndpointUpdateWithoutAgentMembersInput, Prisma.EndpointUncheckedUpdateWithoutAgentMembersInput>
+  create: Prisma.XOR<Prisma.EndpointCreateWithoutAgentMembersInput, Prisma.EndpointUncheckedCreateWithoutAgentMembersInput>
+  where?: Prisma.EndpointWhereInput
+}
+
+export type EndpointUpdateToOneWithWhereWithoutAgentMembersInput = {
+  where?: Prisma.EndpointWhereInput
+  data: Prisma.XOR<Prisma.EndpointUpdateWithoutAgentMembersInput, Prisma.EndpointUncheckedUpdateWithoutAgentMembersInput>
+}
+
+export type EndpointUpdateWithoutAgentMembersInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  url?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumEndpointTypeFieldUpdateOperationsInput | $Enums.EndpointType
+  proto?: Prisma.StringFieldUpdateOperationsInput | string
+  host?: Prisma.StringFieldUpdateOperationsInput | string
+  port?: Prisma.IntFieldUpdateOperationsInput | number
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  metadata?: Prisma.StringFieldUpdateOperationsInput | string
+  upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  policyVersions?: Prisma.PolicyVersionUpdateManyWithoutEndpointNestedInput
+}
+
+export type EndpointUncheckedUpdateWithoutAgentMembersInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  url?: Prisma.StringFieldUpdateOperationsInput | string
+  type?: Prisma.EnumEndpointTypeFieldUpdateOperationsInput | $Enums.EndpointType
+  proto?: Prisma.StringFieldUpdateOperationsInput | string
+  host?: Prisma.StringFieldUpdateOperationsInput | string
+  port?: Prisma.IntFieldUpdateOperationsInput | number
+  description?: Prisma.StringFieldUpdateOperationsInput | string
+  metadata?: Prisma.StringFieldUpdateOperationsInput | string
+  upstreamUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  upstreamHostHeader?: Prisma.EnumUpstreamHostHeaderFieldUpdateOperationsInput | $Enums.UpstreamHostHeader
+  requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  policyVersions?: Prisma.PolicyVersionUncheckedUpdateManyWithoutEndpointNestedInput
 }
 
 
@@ -736,10 +853,12 @@ export type EndpointUncheckedUpdateWithoutPolicyVersionsInput = {
 
 export type EndpointCountOutputType = {
   policyVersions: number
+  agentMembers: number
 }
 
 export type EndpointCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   policyVersions?: boolean | EndpointCountOutputTypeCountPolicyVersionsArgs
+  agentMembers?: boolean | EndpointCountOutputTypeCountAgentMembersArgs
 }
 
 /**
@@ -757,6 +876,13 @@ export type EndpointCountOutputTypeDefaultArgs<ExtArgs extends runtime.Types.Ext
  */
 export type EndpointCountOutputTypeCountPolicyVersionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   where?: Prisma.PolicyVersionWhereInput
+}
+
+/**
+ * EndpointCountOutputType without action
+ */
+export type EndpointCountOutputTypeCountAgentMembersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.AgentEndpointMemberWhereInput
 }
 
 
@@ -777,6 +903,7 @@ export type EndpointSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   createdAt?: boolean
   updatedAt?: boolean
   policyVersions?: boolean | Prisma.Endpoint$policyVersionsArgs<ExtArgs>
+  agentMembers?: boolean | Prisma.Endpoint$agentMembersArgs<ExtArgs>
   _count?: boolean | Prisma.EndpointCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["endpoint"]>
 
@@ -837,6 +964,7 @@ export type EndpointSelectScalar = {
 export type EndpointOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "url" | "type" | "proto" | "host" | "port" | "description" | "metadata" | "upstreamUrl" | "upstreamHostHeader" | "requestLogCaptureHeaders" | "requestLogCaptureBodies" | "activePolicyVersion" | "createdAt" | "updatedAt", ExtArgs["result"]["endpoint"]>
 export type EndpointInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   policyVersions?: boolean | Prisma.Endpoint$policyVersionsArgs<ExtArgs>
+  agentMembers?: boolean | Prisma.Endpoint$agentMembersArgs<ExtArgs>
   _count?: boolean | Prisma.EndpointCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type EndpointIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -846,6 +974,7 @@ export type $EndpointPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
   name: "Endpoint"
   objects: {
     policyVersions: Prisma.$PolicyVersionPayload<ExtArgs>[]
+    agentMembers: Prisma.$AgentEndpointMemberPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1267,6 +1396,7 @@ readonly fields: EndpointFieldRefs;
 export interface Prisma__EndpointClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   policyVersions<T extends Prisma.Endpoint$policyVersionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Endpoint$policyVersionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PolicyVersionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  agentMembers<T extends Prisma.Endpoint$agentMembersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Endpoint$agentMembersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AgentEndpointMemberPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1725,6 +1855,30 @@ export type Endpoint$policyVersionsArgs<ExtArgs extends runtime.Types.Extensions
   take?: number
   skip?: number
   distinct?: Prisma.PolicyVersionScalarFieldEnum | Prisma.PolicyVersionScalarFieldEnum[]
+}
+
+/**
+ * Endpoint.agentMembers
+ */
+export type Endpoint$agentMembersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AgentEndpointMember
+   */
+  select?: Prisma.AgentEndpointMemberSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the AgentEndpointMember
+   */
+  omit?: Prisma.AgentEndpointMemberOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.AgentEndpointMemberInclude<ExtArgs> | null
+  where?: Prisma.AgentEndpointMemberWhereInput
+  orderBy?: Prisma.AgentEndpointMemberOrderByWithRelationInput | Prisma.AgentEndpointMemberOrderByWithRelationInput[]
+  cursor?: Prisma.AgentEndpointMemberWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.AgentEndpointMemberScalarFieldEnum | Prisma.AgentEndpointMemberScalarFieldEnum[]
 }
 
 /**

@@ -208,7 +208,7 @@ export type PolicyVersionGroupByOutputType = {
   source: string
   sha256: string
   message: string
-  createdBy: string
+  createdBy: string | null
   restoredFrom: number | null
   createdAt: Date
   _count: PolicyVersionCountAggregateOutputType | null
@@ -242,7 +242,7 @@ export type PolicyVersionWhereInput = {
   source?: Prisma.StringFilter<"PolicyVersion"> | string
   sha256?: Prisma.StringFilter<"PolicyVersion"> | string
   message?: Prisma.StringFilter<"PolicyVersion"> | string
-  createdBy?: Prisma.StringFilter<"PolicyVersion"> | string
+  createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
   endpoint?: Prisma.XOR<Prisma.EndpointScalarRelationFilter, Prisma.EndpointWhereInput>
@@ -254,7 +254,7 @@ export type PolicyVersionOrderByWithRelationInput = {
   source?: Prisma.SortOrder
   sha256?: Prisma.SortOrder
   message?: Prisma.SortOrder
-  createdBy?: Prisma.SortOrder
+  createdBy?: Prisma.SortOrderInput | Prisma.SortOrder
   restoredFrom?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   endpoint?: Prisma.EndpointOrderByWithRelationInput
@@ -270,7 +270,7 @@ export type PolicyVersionWhereUniqueInput = Prisma.AtLeast<{
   source?: Prisma.StringFilter<"PolicyVersion"> | string
   sha256?: Prisma.StringFilter<"PolicyVersion"> | string
   message?: Prisma.StringFilter<"PolicyVersion"> | string
-  createdBy?: Prisma.StringFilter<"PolicyVersion"> | string
+  createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
   endpoint?: Prisma.XOR<Prisma.EndpointScalarRelationFilter, Prisma.EndpointWhereInput>
@@ -282,7 +282,7 @@ export type PolicyVersionOrderByWithAggregationInput = {
   source?: Prisma.SortOrder
   sha256?: Prisma.SortOrder
   message?: Prisma.SortOrder
-  createdBy?: Prisma.SortOrder
+  createdBy?: Prisma.SortOrderInput | Prisma.SortOrder
   restoredFrom?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.PolicyVersionCountOrderByAggregateInput
@@ -301,7 +301,7 @@ export type PolicyVersionScalarWhereWithAggregatesInput = {
   source?: Prisma.StringWithAggregatesFilter<"PolicyVersion"> | string
   sha256?: Prisma.StringWithAggregatesFilter<"PolicyVersion"> | string
   message?: Prisma.StringWithAggregatesFilter<"PolicyVersion"> | string
-  createdBy?: Prisma.StringWithAggregatesFilter<"PolicyVersion"> | string
+  createdBy?: Prisma.StringNullableWithAggregatesFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableWithAggregatesFilter<"PolicyVersion"> | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PolicyVersion"> | Date | string
 }
@@ -311,7 +311,7 @@ export type PolicyVersionCreateInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
   endpoint: Prisma.EndpointCreateNestedOneWithoutPolicyVersionsInput
@@ -323,7 +323,7 @@ export type PolicyVersionUncheckedCreateInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
 }
@@ -333,7 +333,7 @@ export type PolicyVersionUpdateInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpoint?: Prisma.EndpointUpdateOneRequiredWithoutPolicyVersionsNestedInput
@@ -345,7 +345,7 @@ export type PolicyVersionUncheckedUpdateInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -356,7 +356,7 @@ export type PolicyVersionCreateManyInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
 }
@@ -366,7 +366,7 @@ export type PolicyVersionUpdateManyMutationInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -377,7 +377,7 @@ export type PolicyVersionUncheckedUpdateManyInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -487,7 +487,7 @@ export type PolicyVersionCreateWithoutEndpointInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
 }
@@ -497,7 +497,7 @@ export type PolicyVersionUncheckedCreateWithoutEndpointInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
 }
@@ -537,7 +537,7 @@ export type PolicyVersionScalarWhereInput = {
   source?: Prisma.StringFilter<"PolicyVersion"> | string
   sha256?: Prisma.StringFilter<"PolicyVersion"> | string
   message?: Prisma.StringFilter<"PolicyVersion"> | string
-  createdBy?: Prisma.StringFilter<"PolicyVersion"> | string
+  createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
 }
@@ -547,7 +547,7 @@ export type PolicyVersionCreateManyEndpointInput = {
   source: string
   sha256: string
   message?: string
-  createdBy: string
+  createdBy?: string | null
   restoredFrom?: number | null
   createdAt?: Date | string
 }
@@ -557,7 +557,7 @@ export type PolicyVersionUpdateWithoutEndpointInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -567,7 +567,7 @@ export type PolicyVersionUncheckedUpdateWithoutEndpointInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -577,7 +577,7 @@ export type PolicyVersionUncheckedUpdateManyWithoutEndpointInput = {
   source?: Prisma.StringFieldUpdateOperationsInput | string
   sha256?: Prisma.StringFieldUpdateOperationsInput | string
   message?: Prisma.StringFieldUpdateOperationsInput | string
-  createdBy?: Prisma.StringFieldUpdateOperationsInput | string
+  createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -656,7 +656,10 @@ export type $PolicyVersionPayload<ExtArgs extends runtime.Types.Extensions.Inter
     source: string
     sha256: string
     message: string
-    createdBy: string
+    /**
+     * Null for versions an agent session declared (the message names the session).
+     */
+    createdBy: string | null
     /**
      * Set when this version was created by restoring an older one.
      */
