@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import {
   MemoryCircuitBreakers,
@@ -11,10 +12,12 @@ import {
   type JwksFetcher,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
-import type { DataplaneTraffic, OutboundRules } from '@gatehouse/contracts';
+import { AGENT_TUNNEL_PATH, AGENT_TUNNEL_PROTOCOL, type AgentSessionApi, type DataplaneTraffic, type OutboundRules } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
+import { AgentTunnels } from './agent/agent-tunnels.js';
+import { MemoryMcpAffinity, RedisMcpAffinity, type McpAffinity } from './agent/mcp-affinity.js';
 import {
   createAdminServer,
   readinessReport,
@@ -62,6 +65,14 @@ export interface DataplaneOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Where snapshots, changes and heartbeats go. */
   configApi: ConfigApi;
+  /**
+   * Where agent sessions are registered and left (HTTP with the data-plane token in the distributed shape, the
+   * control plane's service in the embedded one). Without it the traffic port refuses agent tunnels (503).
+   */
+  agentSessionApi?: AgentSessionApi;
+  /** Agent tunnel keep-alive (tests shorten them); defaults AGENT_PING_INTERVAL_MS / AGENT_DEAD_PEER_MS. */
+  agentPingIntervalMs?: number;
+  agentDeadPeerMs?: number;
   /** Pushed changes (Redis pub/sub in the distributed shape); without one, heartbeats are the only catch-up trigger. */
   changeFeed?: ChangeFeed;
   /** Global counters. Default: Redis when `redisUrl` is set, else per-process memory. */
@@ -189,11 +200,42 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     bodyTimeout: idleTimeoutMs,
     connect: outbound.connector(),
   });
+  const clientIps = createClientIpResolver(options.trustedProxies ?? []);
+  // Stable across restarts when the port is fixed; with port 0 (tests, embedded) the pid keeps processes apart.
+  const dataplaneId =
+    options.dataplaneId ?? `${hostname()}:${options.port === 0 ? `pid-${process.pid}` : options.port}`;
+  const agentTunnels =
+    options.agentSessionApi === undefined
+      ? undefined
+      : new AgentTunnels({
+          api: options.agentSessionApi,
+          dataplaneId,
+          logger,
+          clientIps,
+          ...(options.agentPingIntervalMs === undefined ? {} : { pingIntervalMs: options.agentPingIntervalMs }),
+          ...(options.agentDeadPeerMs === undefined ? {} : { deadPeerMs: options.agentDeadPeerMs }),
+        });
+  let affinityRedis: Redis | undefined;
+  if (agentTunnels !== undefined && options.redisUrl !== undefined) {
+    affinityRedis =
+      redis ??
+      new Redis(options.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
+      });
+    affinityRedis.on('error', (error) => logger.debug({ err: error }, 'MCP affinity Redis connection problem'));
+  }
+  const mcpAffinity: McpAffinity =
+    affinityRedis === undefined
+      ? new MemoryMcpAffinity()
+      : new RedisMcpAffinity(affinityRedis, `${options.rateLimitKeyPrefix ?? 'gatehouse:'}mcp-affinity:`);
   const shared: SharedPorts = {
     clock,
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     circuitBreakers: new MemoryCircuitBreakers(),
+    ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
   };
 
   const writer =
@@ -229,9 +271,6 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
           ...(options.publicUrl === undefined ? {} : { public_url: options.publicUrl }),
         };
 
-  // Stable across restarts when the port is fixed; with port 0 (tests, embedded) the pid keeps processes apart.
-  const dataplaneId =
-    options.dataplaneId ?? `${hostname()}:${options.port === 0 ? `pid-${process.pid}` : options.port}`;
   const sync = new ConfigSync(
     store,
     options.configApi,
@@ -244,6 +283,13 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       traffic: trafficAddress,
       dataDirectory: options.dataDirectory,
       onConflict: () => metrics.configConflicts.inc(),
+      ...(agentTunnels === undefined
+        ? {}
+        : {
+            agentSessions: () => agentTunnels.sessionIds(),
+            onAgentDataplanes: (dataplanes) => agentTunnels.updateDataplanes(dataplanes),
+            onAgentSessionEnded: (sessionId) => agentTunnels.endSession(sessionId, 'agent_session.ended'),
+          }),
     },
     logger,
   );
@@ -258,7 +304,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     metrics,
     sink,
     logger,
-    clientIps: createClientIpResolver(options.trustedProxies ?? []),
+    clientIps,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     mcpMaxBodyBytes: options.mcpMaxBodyBytes ?? 4 * 1024 * 1024,
     idleTimeoutMs,
@@ -266,6 +312,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     loopId: options.loopId ?? randomLoopId(),
     maxProxyHops: options.maxProxyHops ?? 10,
     outbound,
+    agentTunnels,
+    mcpAffinity,
   };
   let draining = false;
   // While draining, every response ends its connection (`Connection: close`): a keep-alive client could otherwise keep
@@ -298,7 +346,16 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     recordConnectionStart(socket),
   );
   const connections = new KeepAliveConnections(traffic, options.tls !== undefined);
-  traffic.on('upgrade', createUpgradeProxy(proxyDependencies));
+  const upgradeProxy = createUpgradeProxy(proxyDependencies);
+  traffic.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // The Upgrade token selects an agent tunnel (any Host); every other upgrade is a proxied WebSocket.
+    if (isAgentTunnel(req)) {
+      if (agentTunnels === undefined) refuseAgentTunnel(socket);
+      else agentTunnels.accept(req, socket, head);
+      return;
+    }
+    upgradeProxy(req, socket, head);
+  });
   traffic.on('checkContinue', closingWhenDraining(createContinueHandler(proxyDependencies)));
   traffic.on('checkExpectation', answerExpectationFailed);
   // Idle timeout: a connection (including a quiet stream) with no bytes either way for this long is closed. The
@@ -352,16 +409,39 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
       beginDrain();
       const streamGrace = setTimeout(() => streams.closeAll(), streamGraceMs);
+      // Agents get GOAWAY now (they reconnect elsewhere); their in-flight streams finish within the grace.
+      const tunnelsClosed = agentTunnels?.close(shutdownGraceMs);
       await sync.stop();
       await closeTraffic(traffic, connections, shutdownGraceMs, () => streams.destroyAll());
       clearTimeout(streamGrace);
+      await tunnelsClosed;
       if (admin !== undefined) await closeServer(admin, 0);
       await dispatcher.destroy().catch(() => undefined);
       redis?.disconnect(false);
+      if (affinityRedis !== redis) affinityRedis?.disconnect(false);
       await store.flush();
       await sink.close();
     },
   };
+}
+
+function isAgentTunnel(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return (
+    upgrade !== undefined &&
+    upgrade.trim().toLowerCase() === AGENT_TUNNEL_PROTOCOL &&
+    (req.url ?? '').split('?')[0] === AGENT_TUNNEL_PATH
+  );
+}
+
+function refuseAgentTunnel(socket: Duplex): void {
+  const body = JSON.stringify({
+    error_code: 'AGENT_TUNNELS_DISABLED',
+    message: 'this data plane has no control-plane route for agent sessions; agents cannot connect here.',
+  });
+  socket.end(
+    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** How long a keep-alive connection must have been idle before a drain closes it (keep-alive-connections.ts). */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { compileOutboundRules, redisNames } from '@gatehouse/contracts';
+import { HttpAgentSessionApi } from './config/agent-session-api.js';
 import { HttpConfigApi, RedisChangeFeed } from './config/config-source.js';
 import type { DataplaneOptions } from './dataplane.js';
 import type { DataplaneEnv } from './env.js';
@@ -53,6 +54,8 @@ export async function dataplaneOptionsFromEnv(
     adminHost: env.DATAPLANE_ADMIN_HOST,
     ...(tls === undefined ? {} : { tls }),
     configApi: overrides.configApi ?? new HttpConfigApi(env.GATEHOUSE_API_URL, env.GATEHOUSE_DATAPLANE_TOKEN),
+    agentSessionApi:
+      overrides.agentSessionApi ?? new HttpAgentSessionApi(env.GATEHOUSE_API_URL, env.GATEHOUSE_DATAPLANE_TOKEN),
     ...(changeFeed === undefined ? {} : { changeFeed }),
     // With Redis, counters are shared by every data plane of the installation; without it they live in this process.
     ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL, rateLimitKeyPrefix: names.rateLimitKeyPrefix }),

@@ -62,6 +62,11 @@ export const runtimeErrorCodes = {
     status: 502,
     reason: 'forward-internal named an internal endpoint that does not exist or has no upstream.',
   },
+  ENDPOINT_OFFLINE: {
+    status: 502,
+    reason:
+      'The agent endpoint exists but no agent session serving it is connected to this data plane (the agent is offline).',
+  },
   FORWARD_TARGET_INVALID: {
     status: 502,
     reason: 'forward-internal produced a URL that is not an http(s) `.internal` URL.',

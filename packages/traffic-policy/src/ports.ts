@@ -54,6 +54,11 @@ export interface JwksFetcher {
 /** Which internal endpoints exist; forward-internal asks before it commits to forwarding. */
 export interface InternalEndpointDirectory {
   has(url: string): boolean;
+  /**
+   * An agent endpoint that exists but whose agent is not connected here: forward-internal fails with
+   * ENDPOINT_OFFLINE (or continues, with `on_error: continue`). Absent: every registered endpoint is online.
+   */
+  isOffline?(url: string): boolean;
 }
 
 export interface CircuitBreakerSettings {

@@ -1,4 +1,4 @@
-import type { ConfigChangeEvent, ConfigSnapshot, DataplaneTraffic } from '@gatehouse/contracts';
+import type { AgentDataplane, ConfigChangeEvent, ConfigSnapshot, DataplaneTraffic } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { ChangeFeed, ConfigApi } from './config-source.js';
 import type { ConfigStore } from './config-store.js';
@@ -20,6 +20,12 @@ export interface ConfigSyncOptions {
   retryDelayMs?: number;
   /** A revision was seen with two different contents (a forged or corrupted message, or a rewritten history). */
   onConflict?(conflict: ConfigConflict): void;
+  /** The agent sessions this data plane holds a tunnel of, reported with every heartbeat. */
+  agentSessions?(): string[];
+  /** The heartbeat answer's list of live data planes (agents are told to connect to each). */
+  onAgentDataplanes?(dataplanes: AgentDataplane[]): void;
+  /** An applied `agent_session.ended` change: that session's tunnels close at once. */
+  onAgentSessionEnded?(sessionId: string): void;
 }
 
 export interface ConfigConflict {
@@ -237,7 +243,9 @@ export class ConfigSync {
         applied_revision: config.revision,
         last_error: this.#reportedError()?.slice(0, 4096) ?? null,
         ...(traffic === undefined ? {} : { traffic }),
+        ...(this.options.agentSessions === undefined ? {} : { agent_sessions: this.options.agentSessions() }),
       });
+      this.options.onAgentDataplanes?.(answer.agent_dataplanes);
       this.#lastHeartbeatAt = new Date();
       this.#lastHeartbeatError = null;
       if (this.options.heartbeatIntervalMs === undefined)
@@ -306,6 +314,7 @@ export class ConfigSync {
   #applyFetched(changes: readonly ConfigChangeEvent[]): void {
     this.store.applyChanges(changes);
     for (const change of changes) {
+      if (change.kind === 'agent_session.ended') this.options.onAgentSessionEnded?.(change.entity_id);
       const digest = digestOf(change);
       const claimed = this.#claims.get(change.revision);
       this.#claims.delete(change.revision);

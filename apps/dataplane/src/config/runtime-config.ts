@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  isInternalHost,
   parseEndpointUrl,
   policyEndpointType,
   type ConfigChangeEvent,
   type ConfigSnapshot,
+  type SyncAgentEndpoint,
   type SyncEndpoint,
   type SyncIpCategory,
 } from '@gatehouse/contracts';
@@ -42,8 +44,18 @@ export interface LoadedEndpoint {
   readonly scheme: 'http' | 'https';
   /** Undefined when the endpoint has no policy (an internal endpoint that only passes traffic through). */
   readonly policy: CompiledPolicy | undefined;
-  /** Internal endpoints with an upstream_url. */
+  /** Internal endpoints with an upstream_url; agent endpoints: their own URL, reached through the agent's tunnel. */
   readonly upstream: UpstreamTarget | undefined;
+  /** Agent endpoints: the sessions serving it (requests go over a tunnel, never dialled). */
+  readonly agent: SyncAgentEndpoint | undefined;
+}
+
+/**
+ * Which agent sessions this data plane holds a tunnel of (the tunnel registry): an agent endpoint none of whose
+ * members is connected here is offline, and forward-internal says ENDPOINT_OFFLINE instead of forwarding.
+ */
+export interface AgentPresence {
+  serves(agent: SyncAgentEndpoint): boolean;
 }
 
 /**
@@ -87,7 +99,7 @@ export class CompiledPolicyCache {
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
-export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'>;
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'> & { agentPresence?: AgentPresence };
 
 export interface RuntimeConfig {
   readonly revision: number;
@@ -346,6 +358,10 @@ class ConfigDraft {
       upstream = parseUpstream(synced.upstream_url);
       if (upstream === undefined) return `upstream_url "${synced.upstream_url}" is not an http(s) URL`;
     }
+    // `?? null`: shapes built in code may lack the field the contract defaults.
+    const agent = synced.type === 'agent' ? (synced.agent ?? { pooling_enabled: false, members: [] }) : undefined;
+    // The agent receives the request as addressed to the endpoint (Host = its host); it knows the local upstream.
+    if (agent !== undefined) upstream = parseUpstream(url);
     let policy: CompiledPolicy | undefined;
     const synchronizedPolicy = synced.policy;
     const problem = policyProblem(synced, existing);
@@ -379,12 +395,13 @@ class ConfigDraft {
       scheme,
       policy,
       upstream,
+      agent,
     });
   }
 
   #add(endpoint: LoadedEndpoint): void {
     this.#endpoints.set(endpoint.synced.id, endpoint);
-    if (endpoint.facts.type === 'internal') {
+    if (reachedByForwardOnly(endpoint)) {
       this.#internal.set(endpoint.facts.url, endpoint);
       return;
     }
@@ -394,7 +411,7 @@ class ConfigDraft {
 
   #remove(endpoint: LoadedEndpoint): void {
     this.#endpoints.delete(endpoint.synced.id);
-    if (endpoint.facts.type === 'internal') {
+    if (reachedByForwardOnly(endpoint)) {
       if (this.#internal.get(endpoint.facts.url) === endpoint) this.#internal.delete(endpoint.facts.url);
       return;
     }
@@ -408,6 +425,11 @@ class ConfigDraft {
     const host = endpoint.facts.host;
     return host.startsWith('*.') ? [this.#wildcard, host.slice(1)] : [this.#exact, host];
   }
+}
+
+/** Internal endpoints, and agent endpoints on `.internal` hosts: reachable only through forward-internal. */
+function reachedByForwardOnly(endpoint: LoadedEndpoint): boolean {
+  return endpoint.facts.type === 'internal' || (endpoint.facts.type === 'agent' && isInternalHost(endpoint.facts.host));
 }
 
 function finishConfig(
@@ -425,7 +447,13 @@ function finishConfig(
   const ports: PolicyPorts = {
     ...shared,
     ipCategories: categoryIndex ?? createIpCategoryIndex([...ipCategories.values()]),
-    internalEndpoints: { has: (url) => internalByUrl.has(url) },
+    internalEndpoints: {
+      has: (url) => internalByUrl.has(url),
+      isOffline: (url) => {
+        const agent = internalByUrl.get(url)?.agent;
+        return agent !== undefined && shared.agentPresence?.serves(agent) !== true;
+      },
+    },
   };
   return Object.freeze({
     revision,

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { SyncAgentEndpoint } from '@gatehouse/contracts';
 import type { BodyReplacement } from '@gatehouse/traffic-policy';
+import { dispatchOverTunnel } from '../agent/tunnel-dispatch.js';
 import { admitRequest, upstreamHeadersFor, type AdmittedRequest } from './admit-request.js';
 import { applyReplacements } from './body-transforms.js';
 import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
@@ -109,15 +112,13 @@ function answerUnexpectedError(
   sendSynthetic(res, gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'), req.method === 'HEAD');
 }
 
-/** 5–7: the upstream request, the response phase on its headers, and the streamed body. */
-function forwardUpstream(
+/** The body and headers an upstream request carries, after the policies' request-body replacements. */
+function prepareUpstream(
   deps: ProxyDependencies,
   admitted: AdmittedRequest<RequestBody>,
   target: UpstreamEndpoint,
-  res: ServerResponse,
-): void {
+): { headers: string[]; body: Buffer | Readable | undefined } {
   const { request, body } = admitted;
-  const upstream = target.upstream;
   let requestReplacements: BodyReplacement[] | undefined;
   for (const hop of admitted.hops) {
     const replacements = hop.context?.directives.requestBodyReplacements;
@@ -132,6 +133,27 @@ function forwardUpstream(
   }
   // A buffered body gets its length from undici; a streamed one keeps the client's content-length.
   const headers = upstreamHeadersFor(deps, admitted, target, Buffer.isBuffer(upstreamBody));
+  return { headers, body: upstreamBody };
+}
+
+/** 5–7: the upstream request, the response phase on its headers, and the streamed body. */
+function forwardUpstream(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<RequestBody>,
+  target: UpstreamEndpoint,
+  res: ServerResponse,
+): void {
+  if (target.agent !== undefined) {
+    void forwardToAgent(deps, admitted, target, target.agent, res).catch((error: unknown) => {
+      deps.logger.error({ err: error, endpoint: target.facts.id }, 'unexpected error forwarding to an agent');
+      if (res.headersSent || res.closed) res.destroy();
+      else sendSynthetic(res, gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'), false);
+    });
+    return;
+  }
+  const { request } = admitted;
+  const upstream = target.upstream;
+  const { headers, body: upstreamBody } = prepareUpstream(deps, admitted, target);
 
   admitted.record.markUpstreamStart();
   // undici's dispatch API: the response is written straight into `res` from the handler callbacks, with no
@@ -147,5 +169,63 @@ function forwardUpstream(
       bodyTimeout: deps.idleTimeoutMs,
     },
     new UpstreamExchange(deps, admitted, target, res),
+  );
+}
+
+/**
+ * An agent endpoint: the request goes as one HTTP/2 stream over a tunnel of a pool member this data plane holds
+ * (the MCP session's member when the request carries a known Mcp-Session-Id), through the same UpstreamExchange as
+ * any upstream. No member connected here → 502 ENDPOINT_OFFLINE.
+ */
+async function forwardToAgent(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<RequestBody>,
+  target: UpstreamEndpoint,
+  agent: SyncAgentEndpoint,
+  res: ServerResponse,
+): Promise<void> {
+  const { request, record } = admitted;
+  const endpointId = target.facts.id;
+  const mcpSession = request.headers.get('mcp-session-id')?.[0];
+  const preferred =
+    mcpSession === undefined || agent.members.length < 2 ? undefined : await deps.mcpAffinity.get(endpointId, mcpSession);
+  const connection = deps.agentTunnels?.pick(endpointId, agent, preferred);
+  if (connection === undefined) {
+    record.errorCode = 'ENDPOINT_OFFLINE';
+    admitted.body.discard();
+    await respondAfterResponsePhase(
+      admitted,
+      gatewayError('ENDPOINT_OFFLINE', `no agent serving ${target.facts.url} is connected.`),
+      res,
+    );
+    return;
+  }
+  if (res.closed) return;
+  const { headers, body } = prepareUpstream(deps, admitted, target);
+  record.markUpstreamStart();
+  const exchange = new UpstreamExchange(deps, admitted, target, res);
+  const remember = agent.pooling_enabled;
+  dispatchOverTunnel(
+    connection.session,
+    {
+      method: request.method,
+      path: `${request.path}${request.query === '' ? '' : `?${request.query}`}`,
+      headers,
+      body: body ?? null,
+      endpointUrl: target.facts.url,
+      idleTimeoutMs: deps.idleTimeoutMs,
+    },
+    {
+      onRequestStart: (controller) => exchange.onRequestStart(controller),
+      onResponseStart: (controller, status, responseHeaders) => {
+        const issued = responseHeaders['mcp-session-id'];
+        if (remember && typeof issued === 'string' && issued !== mcpSession)
+          deps.mcpAffinity.set(endpointId, issued, connection.sessionId);
+        exchange.onResponseStart(controller, status, responseHeaders);
+      },
+      onResponseData: (controller, chunk) => exchange.onResponseData(controller, chunk),
+      onResponseEnd: () => exchange.onResponseEnd(),
+      onResponseError: (controller, error) => exchange.onResponseError(controller, error),
+    },
   );
 }

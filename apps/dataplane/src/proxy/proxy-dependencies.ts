@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import type { AgentTunnels } from '../agent/agent-tunnels.js';
+import type { McpAffinity } from '../agent/mcp-affinity.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -35,4 +37,8 @@ export interface ProxyDependencies {
   outbound: OutboundGuard;
   /** SSE responses and spliced upgrades, ended on purpose by a drain (`long-lived-streams.ts`). */
   streams: LongLivedStreams;
+  /** Live agent tunnels: requests to agent endpoints go over them (`agent/agent-tunnels.ts`). */
+  agentTunnels: AgentTunnels | undefined;
+  /** Which pool member holds an MCP session (`agent/mcp-affinity.ts`). */
+  mcpAffinity: McpAffinity;
 }

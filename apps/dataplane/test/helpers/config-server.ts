@@ -3,6 +3,12 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AgentSessionLeaveRequestSchema,
+  AgentSessionRegisterRequestSchema,
+  type AgentDataplane,
+  type AgentEndpointOutcome,
+  type AgentSessionRegistration,
+  type SyncAgentEndpoint,
   CONFIG_CHANNEL,
   ConfigChangeEventSchema,
   ConfigChangesQuerySchema,
@@ -45,6 +51,17 @@ export class TestConfigServer {
   prunedThrough = 0;
   /** When false, answers 503 to everything (the API process is up but broken). */
   healthy = true;
+  /** Agent authtokens it accepts (secret → state); the real API stores them hashed. */
+  readonly authtokens = new Map<string, { revoked: boolean }>();
+  /** Agent sessions by session_key: which data planes hold a connection, and which endpoints it serves. */
+  readonly agentSessions = new Map<
+    string,
+    { id: string; authtoken: string; dataplanes: Set<string>; endpointIds: Set<string> }
+  >();
+  /** What heartbeat answers and registrations list as `agent_dataplanes`. */
+  agentDataplanes: AgentDataplane[] = [];
+  readonly agentRegistrations: z.output<typeof AgentSessionRegisterRequestSchema>[] = [];
+  readonly agentLeaves: z.output<typeof AgentSessionLeaveRequestSchema>[] = [];
   #server: Server | undefined;
   #publisher: Redis | undefined;
   #port = 0;
@@ -169,6 +186,119 @@ export class TestConfigServer {
     return change;
   }
 
+  /**
+   * The control plane's side of an agent connection, as DESIGN.md §4 describes it: check the authtoken, give the
+   * session_key its session id, claim each declared URL (a URL held by another endpoint, or by another session without
+   * pooling on both sides, is refused for that endpoint only), and publish the endpoints' new member lists.
+   */
+  async registerAgent(
+    request: z.output<typeof AgentSessionRegisterRequestSchema>,
+  ): Promise<AgentSessionRegistration> {
+    this.agentRegistrations.push(request);
+    const token = this.authtokens.get(request.authtoken);
+    if (token === undefined)
+      return { status: 'refused', error_code: 'AUTHTOKEN_INVALID', message: 'the authtoken is not known.' };
+    if (token.revoked)
+      return { status: 'refused', error_code: 'AUTHTOKEN_REVOKED', message: 'the authtoken was revoked.' };
+    const key = request.declaration.session_key;
+    let session = this.agentSessions.get(key);
+    if (session === undefined) {
+      session = {
+        id: `as_${Math.random().toString(36).slice(2, 12)}`,
+        authtoken: request.authtoken,
+        dataplanes: new Set(),
+        endpointIds: new Set(),
+      };
+      this.agentSessions.set(key, session);
+    }
+    session.dataplanes.add(request.dataplane_id);
+    const outcomes: AgentEndpointOutcome[] = [];
+    for (const declared of request.declaration.endpoints) {
+      const existing = [...this.endpoints.values()].find((endpoint) => endpoint.url === declared.url);
+      const refuse = (message: string): void => {
+        outcomes.push({
+          name: declared.name,
+          url: declared.url,
+          status: 'refused',
+          endpoint_id: null,
+          error: { error_code: 'ENDPOINT_URL_TAKEN', message, details: [] },
+        });
+      };
+      if (existing !== undefined && existing.type !== 'agent') {
+        refuse(`${declared.url} belongs to a ${existing.type} endpoint.`);
+        continue;
+      }
+      const members = existing?.agent?.members ?? [];
+      const others = members.filter((member) => member.session_id !== session.id);
+      if (others.length > 0 && !(existing!.agent!.pooling_enabled && declared.pooling_enabled)) {
+        refuse(`${declared.url} is served by another agent session without pooling.`);
+        continue;
+      }
+      const id = existing?.id ?? `ep_agent_${Math.random().toString(36).slice(2, 10)}`;
+      const agent: SyncAgentEndpoint = {
+        pooling_enabled: declared.pooling_enabled,
+        members: [...others, { session_id: session.id, upstream: declared.upstream }],
+      };
+      session.endpointIds.add(id);
+      if (!members.some((member) => member.session_id === session.id))
+        await this.upsertEndpoint({
+          id,
+          url: declared.url,
+          type: 'agent',
+          traffic_policy: declared.traffic_policy,
+          agent,
+        });
+      outcomes.push({ name: declared.name, url: declared.url, status: 'online', endpoint_id: id, error: null });
+    }
+    return { status: 'accepted', session_id: session.id, endpoints: outcomes, dataplanes: this.agentDataplanes };
+  }
+
+  /** A data plane lost its connection; with no data plane left the session ends (no grace here: tests are quick). */
+  async leaveAgent(request: z.output<typeof AgentSessionLeaveRequestSchema>): Promise<void> {
+    this.agentLeaves.push(request);
+    const entry = [...this.agentSessions.entries()].find(([, session]) => session.id === request.session_id);
+    if (entry === undefined) return;
+    entry[1].dataplanes.delete(request.dataplane_id);
+    if (entry[1].dataplanes.size === 0) await this.#endAgentSession(entry[0], false);
+  }
+
+  /** Revokes an authtoken: its sessions end at once (`agent_session.ended`), and reconnects are refused. */
+  async revokeAuthtoken(secret: string): Promise<void> {
+    const token = this.authtokens.get(secret);
+    if (token !== undefined) token.revoked = true;
+    for (const [key, session] of [...this.agentSessions.entries()])
+      if (session.authtoken === secret) await this.#endAgentSession(key, true);
+  }
+
+  async #endAgentSession(key: string, announce: boolean): Promise<void> {
+    const session = this.agentSessions.get(key);
+    if (session === undefined) return;
+    this.agentSessions.delete(key);
+    for (const id of session.endpointIds) {
+      const endpoint = this.endpoints.get(id);
+      if (endpoint?.agent === undefined || endpoint.agent === null) continue;
+      const members = endpoint.agent.members.filter((member) => member.session_id !== session.id);
+      if (members.length === 0) await this.deleteEndpoint(id);
+      else
+        await this.upsertEndpoint({
+          id,
+          url: endpoint.url,
+          type: 'agent',
+          traffic_policy: endpoint.policy?.source ?? null,
+          agent: { ...endpoint.agent, members },
+        });
+    }
+    if (announce) {
+      const change = this.record({
+        kind: 'agent_session.ended',
+        entity_id: session.id,
+        endpoint: null,
+        ip_category: null,
+      });
+      if (this.#publisher !== undefined) await this.publish(change);
+    }
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests.push(`${req.method} ${req.url}`);
     if (!this.healthy) return send(res, 503, { error_code: 'UNAVAILABLE', message: 'test: unhealthy' });
@@ -222,8 +352,27 @@ export class TestConfigServer {
         HeartbeatResponseSchema.parse({
           revision: this.revision,
           heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
+          agent_dataplanes: this.agentDataplanes,
         }),
       );
+    }
+    if (
+      req.method === 'POST' &&
+      (url.pathname === DATAPLANE_ROUTES.agentSessions || url.pathname === DATAPLANE_ROUTES.agentSessionLeave)
+    ) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (url.pathname === DATAPLANE_ROUTES.agentSessions) {
+        const parsed = AgentSessionRegisterRequestSchema.strict().safeParse(body);
+        if (!parsed.success) return send(res, 400, { error_code: 'VALIDATION_FAILED', message: parsed.error.message });
+        return send(res, 200, await this.registerAgent(parsed.data));
+      }
+      const parsed = AgentSessionLeaveRequestSchema.strict().safeParse(body);
+      if (!parsed.success) return send(res, 400, { error_code: 'VALIDATION_FAILED', message: parsed.error.message });
+      await this.leaveAgent(parsed.data);
+      res.writeHead(204).end();
+      return;
     }
     send(res, 404, { error_code: 'NOT_FOUND', message: 'not found' });
   }
@@ -239,7 +388,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export interface EndpointInput {
   id: string;
   url: string;
-  type?: 'cloud' | 'internal';
+  type?: 'cloud' | 'internal' | 'agent';
+  /** For type `agent`: its pool (the fake control plane fills it from registrations). */
+  agent?: SyncAgentEndpoint;
   /** The policy source (becomes `policy.source`, with its sha256); null or absent → `policy: null`. */
   traffic_policy?: string | null;
   /** `policy.version` (default 1). */
@@ -271,6 +422,6 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     policy: source === null ? null : { version: input.policy_version ?? 1, sha256: policySha256(source), source },
     request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
     policy_rejected: null,
-    agent: null,
+    agent: input.agent ?? null,
   };
 }

@@ -56,9 +56,11 @@ export const forwardInternalAction = defineAction({
       const failure =
         'problem' in checked
           ? { code: 'FORWARD_TARGET_INVALID' as const, message: checked.problem }
-          : ports.internalEndpoints.has(checked.url)
-            ? undefined
-            : { code: 'FORWARD_TARGET_OFFLINE' as const, message: `no internal endpoint ${checked.url} is registered` };
+          : !ports.internalEndpoints.has(checked.url)
+            ? { code: 'FORWARD_TARGET_OFFLINE' as const, message: `no internal endpoint ${checked.url} is registered` }
+            : ports.internalEndpoints.isOffline?.(checked.url) === true
+              ? { code: 'ENDPOINT_OFFLINE' as const, message: `the agent serving ${checked.url} is not connected` }
+              : undefined;
       if (failure === undefined && 'url' in checked) {
         request.actionResults.forward_internal = { url: checked.url };
         return { outcome: { kind: 'forward', url: checked.url }, detail: `forwarded to ${checked.url}` };

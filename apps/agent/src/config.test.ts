@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { formatProblem, parseAgentConfig, upstreamOrigin } from './config.js';
+
+const good = `version: 3
+agent:
+  authtoken: \${GATEHOUSE_AUTHTOKEN}
+  connect_url: https://gateway.example.com
+endpoints:
+  - name: mcp
+    url: https://mcp.example.internal
+    upstream: { url: 3333, protocol: http1 }
+    description: laptop MCP server
+    pooling_enabled: true
+    traffic_policy:
+      on_http_request:
+        - actions:
+            - type: add-headers
+              config: { headers: { x-from: agent } }
+  - name: api
+    url: https://api.example.internal
+    upstream: { url: "localhost:8081", protocol: http2 }
+`;
+
+function problemsOf(text: string, env: Record<string, string> = {}): string[] {
+  const result = parseAgentConfig(text, env);
+  if (result.ok) throw new Error('expected problems');
+  return result.problems.map((problem) => formatProblem('agent.yml', problem));
+}
+
+describe('parseAgentConfig', () => {
+  it('reads the ngrok v3 shape, interpolates the environment and resolves upstreams', () => {
+    const result = parseAgentConfig(good, { GATEHOUSE_AUTHTOKEN: 'gh_secret' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.authtoken).toBe('gh_secret');
+    expect(result.config.connectUrl).toBe('https://gateway.example.com');
+    expect(result.config.endpoints.map((endpoint) => [endpoint.name, endpoint.url, endpoint.upstream])).toEqual([
+      ['mcp', 'https://mcp.example.internal', 'http://127.0.0.1:3333'],
+      ['api', 'https://api.example.internal', 'http://localhost:8081'],
+    ]);
+    expect(result.config.endpoints[0]!.pooling_enabled).toBe(true);
+    expect(result.config.endpoints[0]!.traffic_policy).toContain('add-headers');
+    expect(result.config.endpoints[1]!.upstream_protocol).toBe('http2');
+    expect(result.config.endpoints[1]!.traffic_policy).toBeNull();
+  });
+
+  it('defaults connect_url to the local embedded install', () => {
+    const result = parseAgentConfig(
+      'version: 3\nendpoints:\n  - { name: a, url: http://a.internal, upstream: { url: 80 } }\n',
+      {},
+    );
+    expect(result.ok && result.config.connectUrl).toBe('http://127.0.0.1:8080');
+  });
+
+  it('names the line and column of an unknown field, a wrong type and a missing variable', () => {
+    const text = `version: 3
+agent:
+  authtoken: \${NOT_SET}
+  conect_url: http://x
+endpoints:
+  - name: mcp
+    url: https://mcp.example.internal
+    upstream: { url: 3333, protcol: http1 }
+    pooling_enabled: "yes"
+`;
+    expect(problemsOf(text)).toEqual(['agent.yml:3:14: agent.authtoken: environment variable NOT_SET is not set']);
+    const problems = problemsOf(text, { NOT_SET: 'x' });
+    expect(problems).toEqual([
+      'agent.yml:4:3: unknown field "agent.conect_url"',
+      'agent.yml:8:28: unknown field "endpoints.0.upstream.protcol"',
+      expect.stringMatching(/^agent\.yml:9:22: endpoints\.0\.pooling_enabled: .*boolean/),
+    ]);
+  });
+
+  it('reports YAML syntax errors, bad URLs, duplicate names and a wrong version with positions', () => {
+    expect(problemsOf('version: 3\nendpoints: [\n')[0]).toMatch(/^agent\.yml:\d+:\d+: /);
+    const problems = problemsOf(`version: 2
+endpoints:
+  - { name: a, url: "ftp://a.internal", upstream: { url: 3333 } }
+  - { name: a, url: "https://b.internal", upstream: { url: "ftp://x" } }
+`);
+    expect(problems[0]).toMatch(/^agent\.yml:1:10: version: version must be 3/);
+    const again = problemsOf(`version: 3
+endpoints:
+  - { name: a, url: "ftp://a.internal", upstream: { url: 3333 } }
+  - { name: a, url: "https://b.internal", upstream: { url: "ftp://x" } }
+`);
+    expect(again).toEqual([
+      expect.stringMatching(/^agent\.yml:3:21: url: /),
+      expect.stringMatching(/^agent\.yml:4:13: endpoint name "a" is used twice/),
+      expect.stringMatching(/^agent\.yml:4:60: upstream\.url: "ftp:\/\/x" uses ftp:/),
+    ]);
+  });
+
+  it("runs the engine's own validation on traffic_policy, inline or as a YAML string", () => {
+    const inline = problemsOf(`version: 3
+endpoints:
+  - name: a
+    url: https://a.internal
+    upstream: { url: 3333 }
+    traffic_policy:
+      on_http_request:
+        - actions: [{ type: no-such-action }]
+`);
+    expect(inline).toHaveLength(1);
+    expect(inline[0]).toMatch(/^agent\.yml:7:7: traffic_policy: /);
+    const block = problemsOf(`version: 3
+endpoints:
+  - name: a
+    url: https://a.internal
+    upstream: { url: 3333 }
+    traffic_policy: |
+      on_http_request:
+        - expressions: ["req.method =="]
+          actions: [{ type: deny }]
+`);
+    expect(block).toHaveLength(1);
+    expect(block[0]).toMatch(/^agent\.yml:8:\d+: traffic_policy: /);
+  });
+
+  it('resolves every upstream form', () => {
+    expect(upstreamOrigin(3333)).toBe('http://127.0.0.1:3333');
+    expect(upstreamOrigin('3333')).toBe('http://127.0.0.1:3333');
+    expect(upstreamOrigin('10.0.0.5:80')).toBe('http://10.0.0.5');
+    expect(upstreamOrigin('https://svc.local:8443')).toBe('https://svc.local:8443');
+    expect(JSON.stringify(upstreamOrigin('http://svc/path'))).toContain('must be an origin');
+    expect(upstreamOrigin('70000')).toEqual({ problem: 'port 70000 is out of range' });
+  });
+});

@@ -1,0 +1,164 @@
+import {
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
+import { pipeline, type Readable } from 'node:stream';
+import { AGENT_ENDPOINT_HEADER } from '@gatehouse/contracts';
+import type { Dispatcher } from 'undici';
+
+/**
+ * A request over an agent tunnel, driven through the same undici handler callbacks an upstream request uses
+ * (`UpstreamExchange`): the response phase, transforms, back-pressure, SSE flushing, request events and abort
+ * propagation stay one implementation whether the upstream is dialled by the data plane or sits behind an agent. The
+ * controller maps pause/resume onto the HTTP/2 stream (flow control then holds the agent back) and abort onto
+ * RST_STREAM(CANCEL), which the agent turns into aborting its upstream request.
+ */
+
+/** Connection-specific headers (RFC 9113 §8.2.2) that node:http2 refuses; the agent sets its own for its hop. */
+const notForHttp2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+
+export interface TunnelRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** `name, value, name, value, …` as `upstreamHeadersFor` builds them. */
+  headers: readonly string[];
+  body: Buffer | Readable | null;
+  /** The endpoint URL, sent as AGENT_ENDPOINT_HEADER so the agent picks the upstream. */
+  endpointUrl: string;
+  idleTimeoutMs: number;
+}
+
+/** Error whose `code` the upstream error mapping reads (UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT). */
+export class TunnelRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'TunnelRequestError';
+  }
+}
+
+export function tunnelHeaders(request: Pick<TunnelRequest, 'headers' | 'endpointUrl'>): {
+  headers: OutgoingHttpHeaders;
+  authority: string | undefined;
+} {
+  const headers: OutgoingHttpHeaders = {};
+  let authority: string | undefined;
+  for (let index = 0; index + 1 < request.headers.length; index += 2) {
+    const name = request.headers[index]!.toLowerCase();
+    const value = request.headers[index + 1]!;
+    if (name === 'host') authority = value;
+    if (notForHttp2.has(name) || name.startsWith(':')) continue;
+    if (name === 'te' && value.trim().toLowerCase() !== 'trailers') continue;
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = value;
+    else headers[name] = Array.isArray(existing) ? [...existing, value] : [String(existing), value];
+  }
+  headers[AGENT_ENDPOINT_HEADER] = request.endpointUrl;
+  return { headers, authority };
+}
+
+export function dispatchOverTunnel(
+  session: ClientHttp2Session,
+  request: TunnelRequest,
+  handler: Dispatcher.DispatchHandler,
+): void {
+  const { headers, authority } = tunnelHeaders(request);
+  let stream: ClientHttp2Stream | undefined;
+  let aborted = false;
+  let paused = false;
+  let reason: Error | null = null;
+  let finished = false;
+  const fail = (error: Error): void => {
+    if (finished) return;
+    finished = true;
+    handler.onResponseError?.(controller, error);
+  };
+  const controller: Dispatcher.DispatchController = {
+    get aborted() {
+      return aborted;
+    },
+    get paused() {
+      return paused;
+    },
+    get reason() {
+      return reason;
+    },
+    abort(error: Error) {
+      if (aborted) return;
+      aborted = true;
+      reason = error;
+      if (stream !== undefined && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      fail(error);
+    },
+    pause() {
+      paused = true;
+      stream?.pause();
+    },
+    resume() {
+      paused = false;
+      stream?.resume();
+    },
+  };
+  handler.onRequestStart?.(controller, {});
+  if (aborted) return;
+  try {
+    stream = session.request(
+      {
+        ...headers,
+        ':method': request.method,
+        ':path': request.path,
+        ...(authority === undefined ? {} : { ':authority': authority }),
+      },
+      { endStream: request.body === null },
+    );
+  } catch (error) {
+    fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
+    return;
+  }
+  const opened = stream;
+  let timedOut = false;
+  opened.setTimeout(request.idleTimeoutMs, () => {
+    timedOut = true;
+    opened.close(constants.NGHTTP2_CANCEL);
+  });
+  if (request.body !== null) {
+    if (Buffer.isBuffer(request.body)) opened.end(request.body);
+    else pipeline(request.body, opened, () => undefined);
+  }
+  opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
+    if (aborted) return;
+    const status = Number(responseHeaders[':status'] ?? 502);
+    const plain: Record<string, string | string[] | undefined> = {};
+    for (const [name, value] of Object.entries(responseHeaders)) if (!name.startsWith(':')) plain[name] = value;
+    handler.onResponseStart?.(controller, status, plain, '');
+  });
+  opened.on('data', (chunk: Buffer) => {
+    if (aborted) return;
+    handler.onResponseData?.(controller, chunk);
+  });
+  opened.on('end', () => {
+    if (aborted || finished) return;
+    finished = true;
+    handler.onResponseEnd?.(controller, {});
+  });
+  opened.on('error', (error: Error) =>
+    fail(new TunnelRequestError(`the agent tunnel stream failed: ${error.message}`, 'UND_ERR_SOCKET')),
+  );
+  opened.on('close', () => {
+    if (finished || aborted) return;
+    fail(
+      timedOut
+        ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
+        : new TunnelRequestError(
+            `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'})`,
+            'UND_ERR_SOCKET',
+          ),
+    );
+  });
+}
