@@ -62,6 +62,10 @@ export interface ActionResult {
   detail?: string;
 }
 
+export type ConstantField =
+  | { readonly known: true; readonly text: string; readonly fromSecrets: boolean }
+  | { readonly known: false; readonly reason: string };
+
 /** What an action's compile step may use; problems are collected as issues instead of thrown. */
 export interface ActionCompileContext {
   readonly phase: Phase;
@@ -71,6 +75,13 @@ export interface ActionCompileContext {
   readonly internalEndpointUrls: ReadonlySet<string> | undefined;
   /** Compiles a `${}`-interpolated config string found at `field` (relative to the action's config). */
   template(text: string, field: DocumentPath): CompiledTemplate;
+  /**
+   * A `${}` string computed once, when the configuration is applied (basic-auth credentials, jwt-validation issuers
+   * and keys), so requests do not interpolate it: literals, `secrets.get(…)` and functions of them, never the request.
+   * `unresolved` when it cannot be computed here: validation without secret values, a secret this data plane lacks,
+   * or a template with errors (reported as issues).
+   */
+  constant(text: string, field: DocumentPath): ConstantField;
   /** Compiles a raw CEL expression found at `field`. */
   expression(source: string, field: DocumentPath): CompiledExpression | undefined;
   /** Compiles an mcp-tools predicate over one list item (`tool`, `prompt` or `resource`). */

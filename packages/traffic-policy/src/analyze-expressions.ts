@@ -59,6 +59,7 @@ export function analyzeExpressions(
       return;
     }
     walk.noteSource(source);
+    walk.noteSecretReferences(check.expression.secretReferences, expressionPath);
     // The expressions before this one (and this one) must be true for it to run: they are its guards.
     const guards = rawExpressions.slice(0, expressionIndex + 1).filter((text) => typeof text === 'string');
     walk.warnAbsentKeys(source, expressionPath, guards.join('\n'));

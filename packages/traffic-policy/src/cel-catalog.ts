@@ -135,6 +135,8 @@ export const functionDocs: Readonly<Record<string, string>> = {
   'base64.decode': "Decodes standard, padded Base64 into bytes: `base64.decode('aGVsbG8=')`.",
   'base64.encode': 'The Base64 (standard, padded) of bytes or of a string as UTF-8: `base64.encode(s)`.',
   'basic_auth.encode': 'An `Authorization` value for HTTP Basic: `basic_auth.encode(user, password)` is `"Basic …"`.',
+  'secrets.get':
+    "The value of a secret in a vault: `secrets.get('vault', 'name')` (string literals; the value never appears in logs).",
   'hash.md5': 'The MD5 of the string as lower-case hex; `hash.md5(s, "base64")` for Base64.',
   'hash.sha1': 'The SHA-1 of the string as lower-case hex; `hash.sha1(s, "base64")` for Base64.',
   'hash.sha256': 'The SHA-256 of the string as lower-case hex; `hash.sha256(s, "base64")` for Base64.',

@@ -10,6 +10,8 @@ import {
   walkCelAst,
 } from './cel-cost.js';
 import { PolicyRegex } from './regex.js';
+import { findSecretReferences, type SecretReference } from './cel-secrets.js';
+import type { CelRequestScope } from './cel-functions.js';
 import { registerValueTypes } from './cel-values.js';
 import { namespaceTypeNames } from './cel-namespaces.js';
 import { celExpressionLimits } from './limits.js';
@@ -36,6 +38,7 @@ import {
 
 /** Custom function handlers read the current request from here; set right before each synchronous evaluation. */
 const scope: CelScopeHolder = { current: undefined };
+const holderScope = scope;
 
 function createEnvironment(phase: Phase): Environment {
   const environment = registerValueTypes(
@@ -143,6 +146,8 @@ export interface CompiledExpression {
   readonly source: string;
   /** The CEL type the checker inferred (`bool`, `string`, `dyn`, …). */
   readonly type: string;
+  /** Its `secrets.get('vault', 'name')` calls (offsets in `source`). */
+  readonly secretReferences: readonly SecretReference[];
   evaluate(context: PolicyContext): unknown;
 }
 
@@ -189,17 +194,39 @@ function parseAndCheck(source: string, phase: Phase): ExpressionCheck {
   if (benchmarkSwitches.legacyCel) return { ok: true, expression: legacyExpression(source, type, program) };
   const problem = checkRegexLiterals(program.ast, source) ?? checkCost(program.ast);
   if (problem !== undefined) return { ok: false, ...problem };
+  const secrets = findSecretReferences(program.ast);
+  if (!secrets.ok) return { ok: false, message: secrets.message, offset: secrets.offset };
   instrumentCelAst(program.ast);
   const expression: CompiledExpression = {
     source,
     type,
+    secretReferences: Object.freeze(secrets.references),
     evaluate(context) {
       scope.current = context;
       return metered(context, () => program(context.activation) as unknown);
     },
   };
   programAsts.set(expression, program.ast);
+  programs.set(expression, program);
   return { ok: true, expression };
+}
+
+const programs = new WeakMap<CompiledExpression, Program>();
+
+/**
+ * Evaluates an expression outside any request (a field computed once when the configuration is applied): `scope`
+ * answers `secrets.get` and refuses request lookups, and no request variable is bound. Throws on failure.
+ */
+export function evaluateOutsideRequest(expression: CompiledExpression, scope: CelRequestScope): unknown {
+  const program = programs.get(expression);
+  if (program === undefined) throw new Error('the expression was not compiled by compileExpression');
+  const saved = holderScope.current;
+  holderScope.current = scope;
+  try {
+    return metered(scope, () => program({}) as unknown);
+  } finally {
+    holderScope.current = saved;
+  }
 }
 
 /** The expression as compiled before issue 12; reachable only through `benchmarkSwitches` (bench). */
@@ -207,11 +234,17 @@ function legacyExpression(source: string, type: string, program: Program): Compi
   return {
     source,
     type,
+    secretReferences: findSecretReferencesOrNone(program.ast),
     evaluate(context) {
       scope.current = context;
       return program(context.activation) as unknown;
     },
   };
+}
+
+function findSecretReferencesOrNone(ast: unknown): readonly SecretReference[] {
+  const found = findSecretReferences(ast);
+  return found.ok ? found.references : [];
 }
 
 const programAsts = new WeakMap<CompiledExpression, unknown>();

@@ -57,6 +57,7 @@ function createScope(values: {
         ]),
       ),
     responseCookies: () => new Map(),
+    secret: () => undefined,
   };
 }
 

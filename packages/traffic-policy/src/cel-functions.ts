@@ -29,6 +29,7 @@ import { PolicyRegex } from './regex.js';
 import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
 import { registerNamespaceFunctions } from './cel-namespaces.js';
 import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
+import { registerSecretsNamespace, type CelSecretScope } from './cel-secrets.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
@@ -37,7 +38,7 @@ export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** What the request-dependent functions may ask about the request being evaluated. */
-export interface CelRequestScope extends CelCookieScope {
+export interface CelRequestScope extends CelCookieScope, CelSecretScope {
   requestHeader(lowerName: string): readonly string[] | undefined;
   /** Undefined outside the response phase. */
   responseHeader(lowerName: string): readonly string[] | undefined;
@@ -69,6 +70,7 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   // ngrok's cookie objects, namespaces (`hash.*`, `json.*`, …) and cel-go list/string extensions, one file each.
   registerCookieFunctions(env, holder);
   registerNamespaceFunctions(env);
+  registerSecretsNamespace(env, holder);
   registerListAndStringExtensions(env);
   return env;
 }

@@ -51,6 +51,7 @@ export const namespaceTypeNames: ReadonlyMap<string, string> = new Map([
   ['RandNamespace', 'rand'],
   ['StringsNamespace', 'strings'],
   ['UrlNamespace', 'url'],
+  ['SecretsNamespace', 'secrets'],
 ]);
 
 const utf8Encoder = new TextEncoder();

@@ -23,7 +23,7 @@ export type {
  */
 export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): PolicyAnalysis {
   const walk = new PolicyWalk(parsed, options);
-  if (walk.hasErrors()) return { policy: undefined, issues: walk.issues };
+  if (walk.hasErrors()) return { policy: undefined, issues: walk.issues, secretReferences: [] };
 
   const document = parsed.document ?? {};
   if (!isPlainObject(document)) {
@@ -32,7 +32,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       `A policy is a map of phases (on_http_request, on_http_response, on_tcp_connect); found ${describeValue(document)}.`,
       [],
     );
-    return { policy: undefined, issues: walk.issues };
+    return { policy: undefined, issues: walk.issues, secretReferences: walk.secretReferences };
   }
 
   const compiledPhases: Record<Phase, readonly CompiledRule[]> = {
@@ -55,7 +55,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     );
   }
 
-  if (walk.hasErrors()) return { policy: undefined, issues: walk.issues };
+  if (walk.hasErrors()) return { policy: undefined, issues: walk.issues, secretReferences: walk.secretReferences };
   const policy: CompiledPolicy = Object.freeze({
     endpointType: options.endpointType,
     phases: Object.freeze({
@@ -65,8 +65,22 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     }),
     needsRequestBody: walk.needsRequestBody,
     readsMcp: walk.readsMcp,
+    secretReferences: Object.freeze(distinctSecrets(walk.secretReferences)),
+    secretValues: walk.secretValues,
   });
-  return { policy, issues: walk.issues };
+  return { policy, issues: walk.issues, secretReferences: walk.secretReferences };
+}
+
+/** Each vault/name pair once, in first-mention order. */
+export function distinctSecrets(
+  references: readonly { vault: string; name: string }[],
+): { vault: string; name: string }[] {
+  const seen = new Map<string, { vault: string; name: string }>();
+  for (const { vault, name } of references) {
+    const key = `${vault}\u0000${name}`;
+    if (!seen.has(key)) seen.set(key, Object.freeze({ vault, name }));
+  }
+  return [...seen.values()];
 }
 
 /** Thrown by `compile` when the policy has errors; carries every issue. */

@@ -12,6 +12,30 @@ export interface PolicyOptions {
   endpointType: EndpointType;
   /** Registered internal endpoint URLs (normalized); when given, unknown forward-internal targets become warnings. */
   internalEndpointUrls?: ReadonlySet<string>;
+  /**
+   * The secrets that exist (vault → secret names). When given, a `secrets.get` naming another is an error: the API
+   * passes the names at save time, the editor the names it listed.
+   */
+  knownSecrets?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Secret values, given when the configuration is applied (the data plane, the embedded gateway). The policy keeps
+   * the values it names; fields computed once (basic-auth credentials, jwt-validation issuers and keys) use them.
+   */
+  secrets?: SecretValues;
+}
+
+/** Looks up a secret's value; undefined when there is none. */
+export interface SecretValues {
+  get(vault: string, name: string): string | undefined;
+}
+
+/** A `secrets.get('vault', 'name')` in a policy, where it is. */
+export interface PolicySecretReference {
+  vault: string;
+  name: string;
+  path: string;
+  line: number;
+  column: number;
 }
 
 export interface CompiledAction {
@@ -34,9 +58,15 @@ export interface CompiledPolicy {
   readonly needsRequestBody: boolean;
   /** Some expression or template reads `mcp.*`, so the data plane should detect MCP calls in bodies too. */
   readonly readsMcp: boolean;
+  /** The distinct secrets the policy names. */
+  readonly secretReferences: readonly { readonly vault: string; readonly name: string }[];
+  /** Values of the named secrets that were given (`secretKey(vault, name)` → value); the evaluator scopes them. */
+  readonly secretValues: ReadonlyMap<string, string>;
 }
 
 export interface PolicyAnalysis {
   policy: CompiledPolicy | undefined;
   issues: PolicyIssue[];
+  /** Every `secrets.get` in the policy, in document order. */
+  secretReferences: PolicySecretReference[];
 }

@@ -5,6 +5,7 @@ import { parseRequestCookies, parseResponseCookies, type CelCookie } from './cel
 import { ContentType, UserAgent } from './cel-request-values.js';
 import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
+import { secretKey } from './cel-secrets.js';
 
 export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
 export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
@@ -165,6 +166,16 @@ export interface Directives {
 }
 
 const emptyList: readonly string[] = Object.freeze([]);
+const noSecrets: ReadonlyMap<string, string> = new Map();
+
+/** Replaces each of `values` found in `text` with `[secret]`, longest first so a value inside another is not half-shown. */
+export function redactSecrets(text: string, values: ReadonlyMap<string, string>): string {
+  if (values.size === 0) return text;
+  let result = text;
+  const ordered = [...new Set(values.values())].filter((value) => value !== '').sort((a, b) => b.length - a.length);
+  for (const value of ordered) if (result.includes(value)) result = result.split(value).join('[secret]');
+  return result;
+}
 /** Shared by every phase that sets no variables; frozen so nothing writes into it by mistake. */
 export const emptyVars: Record<string, unknown> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
@@ -183,6 +194,11 @@ export class PolicyContext implements CelRequestScope {
   decision: Decision | undefined;
   /** Expressions that failed at runtime (each failed the request with POLICY_RUNTIME_ERROR); kept for the request log. */
   readonly runtimeErrors: { expression: string; message: string }[] = [];
+  /**
+   * The values of the secrets the policy names (`secretKey(vault, name)` → value), set by the evaluator from the
+   * compiled policy; they are redacted from everything the request log keeps (`redact`).
+   */
+  secretValues: ReadonlyMap<string, string> = noSecrets;
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 
@@ -215,13 +231,24 @@ export class PolicyContext implements CelRequestScope {
 
   /** A context for the same request at the same instant, over a copy of `request` (one batch element's run). */
   fork(request: RequestFacts): PolicyContext {
-    return new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
+    const forked = new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
+    forked.secretValues = this.secretValues;
+    return forked;
+  }
+
+  secret(vault: string, name: string): string | undefined {
+    return this.secretValues.get(secretKey(vault, name));
+  }
+
+  /** `text` with every secret value of the policy replaced by `[secret]`: for traces, log metadata and errors. */
+  redact(text: string): string {
+    return redactSecrets(text, this.secretValues);
   }
 
   recordRuntimeError(expression: string, error: unknown): void {
     // Bounded: a hostile request must not grow the log record without limit.
     if (this.runtimeErrors.length < 20) {
-      this.runtimeErrors.push({ expression, message: describeError(error) });
+      this.runtimeErrors.push({ expression, message: this.redact(describeError(error)) });
     }
   }
 

@@ -35,6 +35,8 @@ export const validationErrorCodes = {
   POLICY_FORWARD_TARGET_UNKNOWN:
     'A forward-internal URL that names no registered internal endpoint (warning; FORWARD_TARGET_OFFLINE at runtime).',
   POLICY_DEPRECATED_PHASE_NAME: 'The legacy phase names `inbound`/`outbound` are accepted but deprecated (warning).',
+  POLICY_SECRET_NOT_FOUND:
+    "A `secrets.get('vault', 'name')` names a vault or secret that does not exist (create it first, under Vaults).",
   POLICY_ACTION_NOT_SUPPORTED:
     'An action that Gatehouse recognizes but cannot run (for example oauth, which needs a browser flow).',
 } as const;
@@ -136,6 +138,11 @@ export const runtimeErrorCodes = {
   MCP_RESPONSE_UNFILTERABLE: {
     status: 502,
     reason: 'mcp-tools could not filter a list response (compressed, or larger than the body limit); it was cut.',
+  },
+  SECRET_UNAVAILABLE: {
+    status: 500,
+    reason:
+      'A field computed from secrets (basic-auth credentials, jwt-validation settings) could not be computed: the secret is missing on this data plane or its value does not fit the field.',
   },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;

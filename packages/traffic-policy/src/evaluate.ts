@@ -52,6 +52,7 @@ export async function evaluate(
   context: PolicyContext,
   ports: PolicyPorts,
 ): Promise<PhaseResult> {
+  context.secretValues = policy.secretValues;
   const batch = context.request.mcp;
   if (phase === 'on_http_request' && batch?.kind === 'batch' && batch.messages !== undefined)
     return evaluateBatch(policy, context, ports, batch.messages);
@@ -195,7 +196,11 @@ async function evaluateRules(
         if (!(error instanceof ExpressionFailure)) throw error;
         const overrun = costExceeded(context);
         if (overrun !== undefined) return costExceededResult(trace, overrun);
-        trace.actions.push({ type: action.type, result: 'responded', detail: `expression failed: ${error.message}` });
+        trace.actions.push({
+          type: action.type,
+          result: 'responded',
+          detail: context.redact(`expression failed: ${error.message}`),
+        });
         return failClosed(context, trace, error, action.type);
       }
       const { outcome } = result;
@@ -203,7 +208,7 @@ async function evaluateRules(
       const overrun = costExceeded(context);
       if (overrun !== undefined) return costExceededResult(trace, overrun);
       const actionTrace: ActionTrace = { type: action.type, result: traceResult[outcome.kind] };
-      if (result.detail !== undefined) actionTrace.detail = result.detail;
+      if (result.detail !== undefined) actionTrace.detail = context.redact(result.detail);
       trace.actions.push(actionTrace);
       if (outcome.kind !== 'continue') {
         const decision: Decision = { phase, rule_index: rule.index, rule_name: rule.name, action: action.type };
@@ -236,7 +241,7 @@ function costExceededResult(trace: RuleTrace, reason: string): PhaseResult {
  * the policy's secrets); the expression and the error go to the rule's trace and the request log.
  */
 function failClosed(context: PolicyContext, trace: RuleTrace, error: ExpressionFailure, action: string): PhaseResult {
-  trace.error = error.message;
+  trace.error = context.redact(error.message);
   const decision: Decision = { phase: trace.phase, rule_index: trace.rule_index, rule_name: trace.rule_name, action };
   context.decision = decision;
   return {

@@ -16,6 +16,9 @@ export {
   type PolicyOptions,
   type PolicyAnalysis,
 } from './compile.js';
+export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
+export { secretKey } from './cel-secrets.js';
+export { redactSecrets } from './context.js';
 export { evaluate, createPolicyContext, type PhaseResult, type RequestFactsInput } from './evaluate.js';
 export {
   PolicyContext,

@@ -1,4 +1,7 @@
-import { compileExpression, type CompiledExpression } from './cel-environment.js';
+import { celAstOf, compileExpression, evaluateOutsideRequest, type CompiledExpression } from './cel-environment.js';
+import { walkCelAst } from './cel-cost.js';
+import type { CelRequestScope } from './cel-functions.js';
+import type { SecretReference } from './cel-secrets.js';
 import { celToJson } from './codecs.js';
 import type { Phase, PolicyContext } from './context.js';
 import { evaluateOrFail } from './expression-failure.js';
@@ -15,6 +18,12 @@ export interface CompiledTemplate {
   render(context: PolicyContext): string;
   /** The expression's own value when the template is exactly `${expr}`; otherwise the rendered string. */
   value(context: PolicyContext): unknown;
+  /** Its `secrets.get` calls, offsets in `text`. */
+  readonly secretReferences: readonly SecretReference[];
+  /** The root variables its expressions read (`req`, `conn`, …); empty for a template of literals and secrets. */
+  readonly variables: ReadonlySet<string>;
+  /** Renders without a request (fields computed when the configuration is applied); throws on failure. */
+  renderOutsideRequest(scope: CelRequestScope): string;
 }
 
 export interface TemplateProblem {
@@ -23,7 +32,7 @@ export interface TemplateProblem {
   offset: number;
 }
 
-type Segment = string | { expression: CompiledExpression };
+type Segment = string | { expression: CompiledExpression; offset: number };
 
 export function compileTemplate(
   text: string,
@@ -39,7 +48,7 @@ export function compileTemplate(
       continue;
     }
     const check = compileExpression(part.source, phase);
-    if (check.ok) segments.push({ expression: check.expression });
+    if (check.ok) segments.push({ expression: check.expression, offset: part.offset });
     else problems.push({ message: check.message, offset: part.offset + check.offset });
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -52,10 +61,29 @@ export function staticTemplate(text: string): CompiledTemplate {
   return buildTemplate(text, [text]);
 }
 
+const noReferences: readonly SecretReference[] = Object.freeze([]);
+const noVariables: ReadonlySet<string> = new Set();
+
 function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
   if (segments.every((segment) => typeof segment === 'string')) {
     const joined = segments.join('');
-    return { isStatic: true, text: joined, render: () => joined, value: () => joined };
+    return {
+      isStatic: true,
+      text: joined,
+      render: () => joined,
+      value: () => joined,
+      secretReferences: noReferences,
+      variables: noVariables,
+      renderOutsideRequest: () => joined,
+    };
+  }
+  const secretReferences: SecretReference[] = [];
+  const variables = new Set<string>();
+  for (const segment of segments) {
+    if (typeof segment === 'string') continue;
+    for (const reference of segment.expression.secretReferences)
+      secretReferences.push({ ...reference, offset: segment.offset + reference.offset });
+    for (const name of rootVariables(segment.expression)) variables.add(name);
   }
   const only = segments.length === 1 ? segments[0] : undefined;
   const render = (context: PolicyContext): string => {
@@ -71,7 +99,27 @@ function buildTemplate(text: string, segments: Segment[]): CompiledTemplate {
     render,
     value:
       only !== undefined && typeof only !== 'string' ? (context) => evaluateOrFail(only.expression, context) : render,
+    secretReferences: secretReferences.length === 0 ? noReferences : Object.freeze(secretReferences),
+    variables: variables.size === 0 ? noVariables : variables,
+    renderOutsideRequest(scope) {
+      let result = '';
+      for (const segment of segments)
+        result +=
+          typeof segment === 'string' ? segment : stringifyCelValue(evaluateOutsideRequest(segment.expression, scope));
+      return result;
+    },
   };
+}
+
+/** The request-bound variables an expression reads (`req`, `conn`, `vars`, …), from its checked tree. */
+const requestVariables = new Set(['req', 'res', 'conn', 'endpoint', 'time', 'vars', 'actions', 'mcp']);
+
+function rootVariables(expression: CompiledExpression): string[] {
+  const found: string[] = [];
+  walkCelAst(celAstOf(expression), (node) => {
+    if (node.op === 'id' && typeof node.args === 'string' && requestVariables.has(node.args)) found.push(node.args);
+  });
+  return found;
 }
 
 /**

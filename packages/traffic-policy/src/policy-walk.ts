@@ -1,5 +1,6 @@
 import { findAbsentKeyRisks } from './analyze-absent-keys.js';
-import type { EndpointType, PolicyOptions } from './compiled-policy.js';
+import type { EndpointType, PolicyOptions, PolicySecretReference, SecretValues } from './compiled-policy.js';
+import { secretKey, type SecretReference } from './cel-secrets.js';
 import type { IssueSeverity, PolicyIssue, ValidationErrorCode } from './errors.js';
 import { formatPath, type DocumentPath, type ParsedPolicy } from './parse.js';
 
@@ -16,6 +17,11 @@ export class PolicyWalk {
   authenticationActions = 0;
   needsRequestBody = false;
   readsMcp = false;
+  readonly secretReferences: PolicySecretReference[] = [];
+  /** Values of the secrets the policy names, when the options gave values. */
+  readonly secretValues = new Map<string, string>();
+  readonly secrets: SecretValues | undefined;
+  readonly #knownSecrets: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   /** The expressions of the rule being analyzed (newline-joined): they guard what its actions' configs evaluate. */
   ruleGuards = '';
 
@@ -26,6 +32,40 @@ export class PolicyWalk {
     this.issues = [...parsed.issues];
     this.endpointType = options.endpointType;
     this.internalEndpointUrls = options.internalEndpointUrls;
+    this.secrets = options.secrets;
+    this.#knownSecrets = options.knownSecrets;
+  }
+
+  /**
+   * Records the `secrets.get` calls of a CEL string at `path` (offsets inside it), keeps their values when given, and
+   * reports names that do not exist when the options list the existing ones.
+   */
+  noteSecretReferences(references: readonly SecretReference[], path: DocumentPath): void {
+    for (const { vault, name, offset } of references) {
+      const position = this.parsed.locateInString(path, offset);
+      this.secretReferences.push({ vault, name, path: formatPath(path), ...position });
+      const value = this.secrets?.get(vault, name);
+      if (value !== undefined) this.secretValues.set(secretKey(vault, name), value);
+      const known = this.#knownSecrets;
+      if (known === undefined) continue;
+      const names = known.get(vault);
+      if (names === undefined) {
+        const vaults = [...known.keys()].sort();
+        this.reportInString(
+          'POLICY_SECRET_NOT_FOUND',
+          `There is no vault "${vault}"; ${vaults.length === 0 ? 'no vault exists yet (create one under Vaults)' : `vaults: ${vaults.join(', ')}`}.`,
+          path,
+          offset,
+        );
+      } else if (!names.has(name)) {
+        this.reportInString(
+          'POLICY_SECRET_NOT_FOUND',
+          `Vault "${vault}" has no secret "${name}"; ${names.size === 0 ? 'it has no secrets yet' : `its secrets: ${[...names].sort().join(', ')}`}.`,
+          path,
+          offset,
+        );
+      }
+    }
   }
 
   hasErrors(): boolean {

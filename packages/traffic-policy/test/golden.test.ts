@@ -92,6 +92,10 @@ const goldenCase = z.strictObject({
   ip_categories: z.array(z.strictObject({ name: z.string(), cidrs: z.array(z.string()) })).default([]),
   internal_endpoints: z.array(z.string()).default([]),
   static_jwks: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).default({}),
+  secrets: z
+    .record(z.string(), z.record(z.string(), z.string()))
+    .default({})
+    .describe('vault → secret → value: the names for validation, the values for compiling'),
   policy: z.string(),
   expect_errors: z.array(issueExpectation).optional(),
   expect_warnings: z.array(issueExpectation).default([]),
@@ -99,6 +103,10 @@ const goldenCase = z.strictObject({
 });
 
 type GoldenCase = z.infer<typeof goldenCase>;
+
+function secretNames(testCase: GoldenCase): Map<string, Set<string>> {
+  return new Map(Object.entries(testCase.secrets).map(([vault, values]) => [vault, new Set(Object.keys(values))]));
+}
 
 const casesDirectory = join(import.meta.dirname, 'cases');
 function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
@@ -149,6 +157,7 @@ describe('invalid policies report every issue at its position', () => {
     const result = validatePolicy(testCase.policy, {
       endpointType: testCase.endpoint.type,
       internalEndpointUrls: new Set(testCase.internal_endpoints),
+      knownSecrets: secretNames(testCase),
     });
     expect(result.valid).toBe(false);
     expectIssues(result.errors, testCase.expect_errors ?? []);
@@ -171,11 +180,16 @@ describe('valid policies evaluate to the expected outcomes', () => {
     const options = {
       endpointType: testCase.endpoint.type,
       internalEndpointUrls: new Set(testCase.internal_endpoints),
+      knownSecrets: secretNames(testCase),
     };
     const result = validatePolicy(testCase.policy, options);
     expect(result.errors).toEqual([]);
     expectIssues(result.warnings, testCase.expect_warnings);
-    const policy = compile(testCase.policy, options);
+    // Compiled as the data plane does, with the secret values (validation above had only their names).
+    const policy = compile(testCase.policy, {
+      ...options,
+      secrets: { get: (vault, name) => testCase.secrets[vault]?.[name] },
+    });
     auditCheckedTypes(policy);
     const ports = createMemoryPorts({
       categories: testCase.ip_categories,

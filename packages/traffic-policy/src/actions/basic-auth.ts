@@ -4,18 +4,28 @@ import { decodeBase64, sha256Hex } from '../codecs.js';
 import { continueOutcome } from '../context.js';
 import { enforceField, respondWithError } from './shared.js';
 
-const credentialSchema = z.string().refine((text) => {
+const credentialRule = 'credentials are "user:password" with a password of 8 to 128 characters';
+
+function isCredential(text: string): boolean {
   const separator = text.indexOf(':');
   const password = text.slice(separator + 1);
   return separator > 0 && password.length >= 8 && password.length <= 128;
-}, 'credentials are "user:password" with a password of 8 to 128 characters');
+}
+
+// A credential with `${}` (`user:${secrets.get('auth', 'password')}`) is checked once it is computed.
+const credentialSchema = z
+  .string()
+  .max(4096)
+  .refine((text) => text.includes('${') || isCredential(text), credentialRule);
 
 const configSchema = z.strictObject({
   credentials: z
     .array(credentialSchema)
     .min(1)
     .max(10)
-    .describe('1 to 10 "user:password" pairs (the first ":" separates).'),
+    .describe(
+      '1 to 10 "user:password" pairs (the first ":" separates); `${}` may use secrets.get, computed when the configuration is applied.',
+    ),
   realm: z
     .string()
     .max(128)
@@ -35,12 +45,32 @@ export const basicAuthAction = defineAction({
   configSchema,
   configRequired: true,
   alwaysTerminates: () => false,
-  compile(config) {
-    // Passwords are kept only as hashes and compared in constant time.
+  compile(config, context) {
+    // Passwords are kept only as hashes and compared in constant time. A credential written with `${}` is computed
+    // here, when the configuration is applied with the secret values — never compared as the text it is written as.
     const passwordHashes = new Map<string, string>();
-    for (const credential of config.credentials) {
-      const separator = credential.indexOf(':');
-      passwordHashes.set(credential.slice(0, separator), sha256Hex(credential.slice(separator + 1)));
+    let unavailable: string | undefined;
+    config.credentials.forEach((written, index) => {
+      const field = context.constant(written, ['credentials', index]);
+      if (!field.known) {
+        unavailable ??= field.reason;
+        return;
+      }
+      if (!isCredential(field.text)) {
+        // A secret's value is never quoted; a written credential was checked by the schema already.
+        unavailable ??= `credential ${index + 1} computed from secrets is not "user:password" with a password of 8 to 128 characters`;
+        return;
+      }
+      const separator = field.text.indexOf(':');
+      passwordHashes.set(field.text.slice(0, separator), sha256Hex(field.text.slice(separator + 1)));
+    });
+    if (unavailable !== undefined) {
+      const reason = unavailable;
+      // Fail closed: some credential cannot be known, and letting the others in would be guessing.
+      return () => ({
+        outcome: respondWithError('SECRET_UNAVAILABLE', 'Gatehouse: the authentication settings are not available.'),
+        detail: reason,
+      });
     }
     const challenge = `Basic realm="${config.realm}", charset="UTF-8"`;
     return (request) => {

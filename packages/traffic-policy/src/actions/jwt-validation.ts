@@ -67,10 +67,10 @@ const configSchema = z.strictObject({
           sources: z
             .strictObject({
               additional_jkus: z
-                .array(z.url())
+                .array(z.string().refine((text) => text.includes('${') || isUrl(text), 'must be a URL'))
                 .max(5)
                 .optional()
-                .describe('JWKS URLs to fetch signing keys from (cached).'),
+                .describe('JWKS URLs to fetch signing keys from (cached); `${}` may use secrets.get.'),
             })
             .optional()
             .describe('Remote key sources.'),
@@ -78,7 +78,9 @@ const configSchema = z.strictObject({
             .array(z.record(z.string(), z.unknown()))
             .max(20)
             .optional()
-            .describe('Signing keys written inline as JWKs (public keys, or `oct` secrets for HS*).'),
+            .describe(
+              'Signing keys written inline as JWKs (public keys, or `oct` secrets for HS*); string members may use `${}` with secrets.get.',
+            ),
         })
         .describe('Where signing keys come from; at least one JWKS URL or static key.'),
     })
@@ -100,8 +102,34 @@ export const jwtValidationAction = defineAction({
   needsRequestBody: (config) => (config.http?.tokens ?? []).some((token) => token.method === 'body'),
   alwaysTerminates: () => false,
   compile(config, context) {
-    const jkus = config.jws.keys.sources?.additional_jkus ?? [];
-    const staticKeys = config.jws.keys.static ?? [];
+    // Issuers, audiences, JWKS URLs and static keys may come from secrets: computed here, when the configuration is
+    // applied, so a request never interpolates them and a `${…}` is never compared as text.
+    let unavailable: string | undefined;
+    const constant = (text: string, field: (string | number)[]): string => {
+      const computed = context.constant(text, field);
+      if (computed.known) return computed.text;
+      unavailable ??= computed.reason;
+      return '';
+    };
+    const jkus = (config.jws.keys.sources?.additional_jkus ?? []).map((url, index) => {
+      const text = constant(url, ['jws', 'keys', 'sources', 'additional_jkus', index]);
+      if (text !== '' && !isUrl(text)) unavailable ??= `JWKS URL ${index + 1} computed from secrets is not a URL`;
+      return text;
+    });
+    const staticKeys = (config.jws.keys.static ?? []).map((key, index) =>
+      Object.fromEntries(
+        Object.entries(key).map(([member, value]) => [
+          member,
+          typeof value === 'string' ? constant(value, ['jws', 'keys', 'static', index, member]) : value,
+        ]),
+      ),
+    );
+    const issuers = config.issuer.allow_list.map((entry, index) =>
+      constant(entry.value, ['issuer', 'allow_list', index, 'value']),
+    );
+    const audiences = config.audience?.allow_list.map((entry, index) =>
+      constant(entry.value, ['audience', 'allow_list', index, 'value']),
+    );
     if (jkus.length === 0 && staticKeys.length === 0) {
       context.issue(
         'POLICY_CONFIG_INVALID',
@@ -115,9 +143,17 @@ export const jwtValidationAction = defineAction({
     const challengeWithBadToken = buildChallenge(config, true);
     const options = {
       allowedAlgorithms: config.jws.allowed_algorithms,
-      issuers: config.issuer.allow_list.map((entry) => entry.value),
-      audiences: config.audience?.allow_list.map((entry) => entry.value),
+      issuers,
+      audiences,
     };
+    if (unavailable !== undefined) {
+      const reason = unavailable;
+      // Fail closed: a check whose issuer or key cannot be known must not accept (or reject by accident) any token.
+      return () => ({
+        outcome: respondWithError('SECRET_UNAVAILABLE', 'Gatehouse: the authentication settings are not available.'),
+        detail: reason,
+      });
+    }
     return async (request, ports) => {
       const results: Record<string, unknown>[] = [];
       let failure: string | undefined;
@@ -220,4 +256,8 @@ function tokenResult(verification: JwtVerification, token: z.infer<typeof tokenS
       ? { signature: verification.signature }
       : { error: { code: verification.code, message: verification.message } }),
   };
+}
+
+function isUrl(text: string): boolean {
+  return URL.canParse(text);
 }

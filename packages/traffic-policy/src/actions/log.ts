@@ -23,7 +23,9 @@ export const logAction = defineAction({
     );
     return (request) => {
       const metadata: Record<string, unknown> = {};
-      for (const [key, value] of entries) metadata[key] = typeof value === 'object' ? value.render(request) : value;
+      // A logged secret is written as [secret]: log metadata is stored with the request log.
+      for (const [key, value] of entries)
+        metadata[key] = typeof value === 'object' ? request.redact(value.render(request)) : value;
       request.logs.push(metadata);
       request.actionResults.log = { metadata };
       return { outcome: continueOutcome };
