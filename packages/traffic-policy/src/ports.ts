@@ -22,6 +22,12 @@ export interface RateLimitWindow {
   capacity: number;
   windowMs: number;
   nowMs: number;
+  /**
+   * How a shared store may count (the action's `mode`): `exact` asks the shared counter for every request; `leased`
+   * lets a process admit locally against units it reserved on the shared counter beforehand (never more than the
+   * exact rule allows; unused units of a window are lost). Stores without sharing ignore it. Absent means `exact`.
+   */
+  mode?: 'exact' | 'leased';
 }
 
 /**

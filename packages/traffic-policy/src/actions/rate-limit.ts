@@ -30,6 +30,12 @@ const configSchema = z.strictObject({
     .describe(
       '1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqBearerToken() or conn.client_ip.',
     ),
+  mode: z
+    .enum(['leased', 'exact'])
+    .default('leased')
+    .describe(
+      'How data planes share the count. leased (default): each data plane reserves units of the budget on the shared counter (more as its traffic grows, at most 1% of capacity at a time) and admits locally against them, so a busy bucket costs a few round trips per window instead of one per request; never admits more than exact, may admit less (unused reserved units of a window are lost). exact: one round trip to the shared counter per request.',
+    ),
   enforce: enforceField,
   format: formatField,
 });
@@ -60,7 +66,7 @@ export const rateLimitAction = defineAction({
       }
       // Hashed so bearer tokens used as keys never sit in Redis in the clear.
       const key = `${request.endpoint.id}:${config.name}:${sha256Hex(bucket)}`;
-      const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now() };
+      const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now(), mode: config.mode };
       const counts = await ports.rateLimits.consume(key, window);
       request.actionResults.rate_limit = { bucket_key: parts, limited: !counts.admitted };
       if (counts.admitted)

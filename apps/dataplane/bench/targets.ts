@@ -1,0 +1,153 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { freePort } from '../test/helpers/redis-process.js';
+
+/** A server of the bench in its own process; `stop` ends it and removes what it wrote. */
+export interface RunningTarget {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const appDirectory = fileURLToPath(new URL('..', import.meta.url));
+
+export const upstreamBody = '{"jsonrpc":"2.0","id":1,"result":{"ok":true,"message":"hello from upstream"}}';
+
+export function findNginx(): string | undefined {
+  return ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => spawnSync(candidate, ['-v']).status === 0);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Polls `url` until anything answers with `status` (or any status when omitted). */
+export async function waitAnswering(url: string, headers: Record<string, string> = {}, status?: number): Promise<void> {
+  let last = 'no answer';
+  for (let attempt = 0; attempt < 1_200; attempt++) {
+    try {
+      const response = await request(url, { headers });
+      await response.body.dump();
+      if (status === undefined || response.statusCode === status) return;
+      last = `status ${response.statusCode}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not answer: ${last}`);
+}
+
+/**
+ * nginx with one worker and a config generated into a temp directory: either the upstream itself (`return 200` with a
+ * fixed JSON body) or `proxy_pass` to it with upstream keep-alive (the reverse-proxy baseline).
+ */
+export async function startNginx(
+  nginx: string,
+  role: { upstream: true } | { proxyTo: number },
+): Promise<RunningTarget> {
+  const directory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-nginx-'));
+  const port = await freePort();
+  const location =
+    'upstream' in role
+      ? `default_type application/json;\n      return 200 '${upstreamBody}';`
+      : `proxy_pass http://bench_upstream;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";`;
+  await writeFile(
+    join(directory, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+pid ${directory}/nginx.pid;
+error_log ${directory}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${directory}/body;
+  proxy_temp_path ${directory}/proxy;
+  fastcgi_temp_path ${directory}/fastcgi;
+  uwsgi_temp_path ${directory}/uwsgi;
+  scgi_temp_path ${directory}/scgi;
+  ${'proxyTo' in role ? `upstream bench_upstream { server 127.0.0.1:${role.proxyTo}; keepalive 256; keepalive_requests 1000000; }` : ''}
+  server {
+    listen 127.0.0.1:${port} reuseport;
+    keepalive_requests 1000000;
+    location / {
+      ${location}
+    }
+  }
+}
+`,
+  );
+  const child = spawn(nginx, ['-p', directory, '-c', join(directory, 'nginx.conf')], { stdio: 'ignore' });
+  await waitAnswering(`http://127.0.0.1:${port}/`);
+  return {
+    port,
+    pid: child.pid!,
+    async stop() {
+      await stopChild(child);
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The minimal Node reverse proxy (bench/minimal-proxy.ts): node:http + an undici Pool, nothing else. */
+export async function startMinimalProxy(upstreamPort: number): Promise<RunningTarget> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/minimal-proxy.ts', `http://127.0.0.1:${upstreamPort}`, String(port)],
+    { cwd: appDirectory, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitAnswering(`http://127.0.0.1:${port}/`, {}, 200);
+  return { port, pid: child.pid!, stop: () => stopChild(child) };
+}
+
+/**
+ * The data plane as it ships (dist/main.js, one worker), fed by the bench's config server, counters and request
+ * events on Redis under the run's prefix. `extraArgs` go to node (e.g. --cpu-prof).
+ */
+export async function startGatehouse(options: {
+  env: Record<string, string>;
+  readyHost: string;
+  readyHeaders: Record<string, string>;
+  nodeArgs?: string[];
+}): Promise<RunningTarget> {
+  const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-dp-'));
+  const port = await freePort();
+  const adminPort = await freePort();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], {
+    cwd: appDirectory,
+    env: {
+      ...process.env,
+      ...options.env,
+      DATAPLANE_HOST: '127.0.0.1',
+      DATAPLANE_PORT: String(port),
+      DATAPLANE_ADMIN_PORT: String(adminPort),
+      DATAPLANE_WORKERS: '1',
+      GATEHOUSE_DATA_DIR: dataDirectory,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitAnswering(`http://127.0.0.1:${adminPort}/readyz`, {}, 200);
+  // Ready means a snapshot is loaded; the first request through also proves the route and the upstream.
+  await waitAnswering(`http://127.0.0.1:${port}/mcp`, { host: options.readyHost, ...options.readyHeaders }, 200);
+  return {
+    port,
+    pid: child.pid!,
+    async stop() {
+      await stopChild(child);
+      await rm(dataDirectory, { recursive: true, force: true });
+    },
+  };
+}
