@@ -108,3 +108,9 @@ export {
   type CelCatalogKind,
   type CelCompletion,
 } from './cel-catalog.js';
+export {
+  runPolicyTests,
+  defaultPolicyTestTime,
+  defaultPolicyTestClientIp,
+  type PolicyTestOptions,
+} from './policy-tests.js';
