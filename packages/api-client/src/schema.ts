@@ -967,6 +967,78 @@ export type components = {
        * @default
        */
       policy_message?: string;
+      /** @description Policy test cases stored with the new version and run at save (a failing case answers 422 POLICY_TESTS_FAILED). Omitted: the active version's cases carry over; [] removes them. */
+      policy_tests?: components['schemas']['PolicyTestCases'];
+      /**
+       * @description Save even when policy tests fail; the version records the failing result
+       * @default false
+       */
+      allow_failing_tests?: boolean;
+    };
+    PolicyTestCases: components['schemas']['PolicyTestCase'][];
+    PolicyTestCase: {
+      name: string;
+      description?: string;
+      request: components['schemas']['PolicyTestRequest'];
+      expect: components['schemas']['PolicyTestExpectation'];
+    };
+    PolicyTestRequest: {
+      /** @description HTTP method (default GET) */
+      method?: string;
+      /** @description Path and query on the endpoint's own host (default /); give path or url, not both */
+      path?: string;
+      /**
+       * Format: uri
+       * @description Absolute URL, when the host or scheme matters; give path or url, not both
+       */
+      url?: string;
+      /** @description Request headers; a list repeats the header */
+      headers?: {
+        [key: string]: string | string[];
+      };
+      /** @description Request body (UTF-8) */
+      body?: string;
+      /** @description Client address (default 203.0.113.10) */
+      client_ip?: string;
+      /** @description IP categories the client address is in (conn.client_ip.categories); default: the install's categories */
+      client_ip_categories?: string[];
+      /**
+       * Format: date-time
+       * @description When the request arrives (default: a fixed time, 2026-01-01T00:00:00Z)
+       */
+      time?: string;
+    };
+    PolicyTestDecision: {
+      /** @description The deciding rule: its name, or its 0-based index in the phase */
+      rule?: string | number;
+      /** @description The deciding action type, e.g. deny */
+      action?: string;
+      /** @enum {string} */
+      phase?: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+    };
+    PolicyTestExpectation: {
+      /** @description Status the client receives */
+      status?: number;
+      /** @description The rule and action that decided; null: no rule decided (the request went on) */
+      decision?: components['schemas']['PolicyTestDecision'] | null;
+      /** @description The internal endpoint URL forward-internal sent it to, `upstream` for an internal endpoint's own upstream; null: not forwarded */
+      forwarded_to?: string | null;
+      /** @description Headers the upstream receives (exact value; null: absent) */
+      request_headers?: {
+        [key: string]: string | null;
+      };
+      /** @description Response headers (exact value; null: absent) */
+      response_headers?: {
+        [key: string]: string | null;
+      };
+      /** @description Response headers that contain the given text */
+      response_headers_contain?: {
+        [key: string]: string;
+      };
+      /** @description Text the response body contains */
+      body_contains?: string;
+      /** @description N: the first N identical requests are not answered 429 and request N+1 is (the other expectations apply to the first) */
+      rate_limited_after?: number;
     };
     Endpoint: {
       /** @example ep_01jq8x3m6r2v9c4k7t5w0y1z3b */
@@ -1039,6 +1111,13 @@ export type components = {
       };
       /** @default  */
       policy_message?: string;
+      /** @description Policy test cases stored with the new version and run at save (a failing case answers 422 POLICY_TESTS_FAILED). Omitted: the active version's cases carry over; [] removes them. Given without traffic_policy, appends a version of the active text with these cases. */
+      policy_tests?: components['schemas']['PolicyTestCases'];
+      /**
+       * @description Save even when policy tests fail; the version records the failing result
+       * @default false
+       */
+      allow_failing_tests?: boolean;
     };
     PolicyVersionList: {
       versions: components['schemas']['PolicyVersion'][];
@@ -1055,17 +1134,56 @@ export type components = {
       restored_from: number | null;
       active: boolean;
       policy_warnings?: components['schemas']['PolicyIssue'][];
+      /** @description The test cases stored with this version */
+      tests: components['schemas']['PolicyTestCases'];
+      /** @description The cases' result when this version was saved; null when it has none */
+      test_result: components['schemas']['PolicyTestReport'] | null;
       /** Format: date-time */
       created_at: string;
+    };
+    PolicyTestReport: {
+      passed: number;
+      failed: number;
+      results: components['schemas']['PolicyTestCaseResult'][];
+    };
+    PolicyTestCaseResult: {
+      name: string;
+      passed: boolean;
+      mismatches: components['schemas']['PolicyTestMismatch'][];
+      actual: {
+        status: number;
+        decision: {
+          phase: string;
+          rule_index: number;
+          rule_name: string | null;
+          action: string;
+        } | null;
+        forwarded_to: string | null;
+        first_429?: number | null;
+      };
+    };
+    PolicyTestMismatch: {
+      field: string;
+      expected: string;
+      actual: string;
     };
     CreatePolicyVersionBody: {
       /** @description A Traffic Policy document as YAML or JSON text, stored exactly as submitted. The parsed document must match the TrafficPolicyDocument schema (x-policy-document-schema). */
       traffic_policy: string;
       /** @default  */
       message?: string;
+      /** @description Policy test cases stored with the new version and run at save (a failing case answers 422 POLICY_TESTS_FAILED). Omitted: the active version's cases carry over; [] removes them. */
+      tests?: components['schemas']['PolicyTestCases'];
+      /**
+       * @description Save even when policy tests fail; the version records the failing result
+       * @default false
+       */
+      allow_failing_tests?: boolean;
     };
     RestorePolicyVersionBody: {
       message?: string;
+      /** @description The active version's test cases run against the restored text; true saves even when they fail */
+      allow_failing_tests?: boolean;
     };
     IpCategoryList: {
       ip_categories: components['schemas']['IpCategory'][];

@@ -112,3 +112,9 @@ export {
   type CelCatalogKind,
   type CelCompletion,
 } from './cel-catalog.js';
+export {
+  runPolicyTests,
+  defaultPolicyTestTime,
+  defaultPolicyTestClientIp,
+  type PolicyTestOptions,
+} from './policy-tests.js';

@@ -10,6 +10,8 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** The Traffic Policy does not validate; `details` lists each issue with line and column. */
   POLICY_INVALID: 'POLICY_INVALID',
+  /** The policy's test cases do not all pass (422); `details` has one entry per failing case, the message the report. */
+  POLICY_TESTS_FAILED: 'POLICY_TESTS_FAILED',
   /** A cloud endpoint was created or updated without a policy. */
   POLICY_REQUIRED: 'POLICY_REQUIRED',
   /** The endpoint URL breaks a rule (scheme, host suffix, path, port). */
@@ -125,6 +127,8 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
       return 413;
     case ErrorCode.LOGIN_RATE_LIMITED:
       return 429;
+    case ErrorCode.POLICY_TESTS_FAILED:
+      return 422;
     case ErrorCode.INTERNAL_ERROR:
       return 500;
     case ErrorCode.SERVICE_UNAVAILABLE:

@@ -1,4 +1,9 @@
-import { allEndpointTypes, RequestLogCaptureSchema } from '@gatehouse/contracts';
+import {
+  allEndpointTypes,
+  PolicyTestCasesSchema,
+  PolicyTestReportSchema,
+  RequestLogCaptureSchema,
+} from '@gatehouse/contracts';
 import { EndpointAgentResponseSchema } from '../agent-sessions/agent-sessions.dto';
 import { z } from 'zod';
 import { PageQuerySchema } from '../common/pagination';
@@ -27,6 +32,15 @@ const UpdateRequestLogCaptureSchema = z
   .optional()
   .meta({ description: `${captureDescription} Options left out keep their current value.` });
 
+const testsDescription =
+  'Policy test cases stored with the new version and run at save (a failing case answers 422 POLICY_TESTS_FAILED). ' +
+  "Omitted: the active version's cases carry over; [] removes them.";
+const PolicyTestsField = PolicyTestCasesSchema.optional().meta({ description: testsDescription });
+const AllowFailingTestsField = z
+  .boolean()
+  .default(false)
+  .meta({ description: 'Save even when policy tests fail; the version records the failing result' });
+
 export const CreateEndpointBodySchema = z
   .strictObject({
     url: UrlTextSchema.meta({
@@ -46,6 +60,8 @@ export const CreateEndpointBodySchema = z
     upstream_host_header: UpstreamHostHeaderSchema.default('preserve'),
     request_log_capture: CreateRequestLogCaptureSchema,
     policy_message: z.string().max(1024).default('').meta({ description: 'Message recorded on the policy version' }),
+    policy_tests: PolicyTestsField,
+    allow_failing_tests: AllowFailingTestsField,
   })
   .meta({ id: 'CreateEndpointBody' });
 export type CreateEndpointBody = z.input<typeof CreateEndpointBodySchema>;
@@ -63,6 +79,10 @@ export const UpdateEndpointBodySchema = z
     upstream_host_header: UpstreamHostHeaderSchema.optional(),
     request_log_capture: UpdateRequestLogCaptureSchema,
     policy_message: z.string().max(1024).default(''),
+    policy_tests: PolicyTestsField.meta({
+      description: `${testsDescription} Given without traffic_policy, appends a version of the active text with these cases.`,
+    }),
+    allow_failing_tests: AllowFailingTestsField,
   })
   .meta({ id: 'UpdateEndpointBody' });
 export type UpdateEndpointBody = z.input<typeof UpdateEndpointBodySchema>;
@@ -112,13 +132,23 @@ export const EndpointListResponseSchema = z
 export type EndpointListResponse = z.infer<typeof EndpointListResponseSchema>;
 
 export const CreatePolicyVersionBodySchema = z
-  .strictObject({ traffic_policy: TrafficPolicyTextSchema, message: z.string().max(1024).default('') })
+  .strictObject({
+    traffic_policy: TrafficPolicyTextSchema,
+    message: z.string().max(1024).default(''),
+    tests: PolicyTestsField,
+    allow_failing_tests: AllowFailingTestsField,
+  })
   .meta({ id: 'CreatePolicyVersionBody' });
 export type CreatePolicyVersionBody = z.input<typeof CreatePolicyVersionBodySchema>;
 export type CreatePolicyVersionInput = z.output<typeof CreatePolicyVersionBodySchema>;
 
 export const RestorePolicyVersionBodySchema = z
-  .strictObject({ message: z.string().max(1024).optional() })
+  .strictObject({
+    message: z.string().max(1024).optional(),
+    allow_failing_tests: z.boolean().optional().meta({
+      description: "The active version's test cases run against the restored text; true saves even when they fail",
+    }),
+  })
   .meta({ id: 'RestorePolicyVersionBody' })
   .default({});
 export type RestorePolicyVersionBody = z.input<typeof RestorePolicyVersionBodySchema>;
@@ -138,6 +168,10 @@ export const PolicyVersionResponseSchema = z
     restored_from: z.number().int().nullable(),
     active: z.boolean(),
     policy_warnings: z.array(PolicyIssueSchema).optional(),
+    tests: PolicyTestCasesSchema.meta({ description: 'The test cases stored with this version' }),
+    test_result: PolicyTestReportSchema.nullable().meta({
+      description: "The cases' result when this version was saved; null when it has none",
+    }),
     created_at: Timestamp,
   })
   .meta({ id: 'PolicyVersion' });

@@ -45,6 +45,9 @@ export function presentPolicyVersion(
     restored_from: version.restoredFrom,
     active: version.version === activeVersion,
     ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),
+    // Written only through the DTO's schemas (PolicyTestCasesSchema, the runner's report), so read back as those shapes.
+    tests: version.tests as PolicyVersionResponse['tests'],
+    test_result: version.testResult as PolicyVersionResponse['test_result'],
     created_at: version.createdAt.toISOString(),
   };
 }

@@ -1,3 +1,4 @@
+import type { PolicyTestCase, PolicyTestReport } from '@gatehouse/contracts';
 import { Injectable } from '@nestjs/common';
 import { AuditEventsRepository } from '../audit-events/audit-events.repository';
 import type { RequestContext } from '../auth/actor';
@@ -33,6 +34,9 @@ export interface NewPolicyVersion {
   message: string;
   createdBy: string;
   restoredFrom?: number;
+  /** Policy test cases and their report at save (issue 17). */
+  tests?: PolicyTestCase[];
+  testResult?: PolicyTestReport | null;
 }
 
 export interface EndpointFilters {
@@ -265,6 +269,11 @@ export class EndpointsRepository {
         message: policy.message,
         createdBy: policy.createdBy,
         restoredFrom: policy.restoredFrom ?? null,
+        tests: policy.tests ?? [],
+        testResult:
+          policy.testResult === undefined || policy.testResult === null
+            ? Prisma.DbNull
+            : (policy.testResult as Prisma.InputJsonValue),
       },
     });
   }

@@ -9,6 +9,8 @@ import type { EndpointsRepository } from './endpoints.repository';
 import { parseEnv } from '../env';
 import { EndpointsService } from './endpoints.service';
 import { OutboundTargetsService } from '../traffic-policy/outbound-targets.service';
+import { PolicyTestsService } from '../traffic-policy/policy-tests.service';
+import type { PrismaService } from '../database/prisma.service';
 
 const notTerminating = {
   code: 'POLICY_NOT_TERMINATING',
@@ -35,6 +37,8 @@ function createService(policyValid: boolean) {
     policies as unknown as PolicyValidationService,
     publisher as unknown as ConfigPublisherService,
     new OutboundTargetsService(parseEnv({})),
+    // These bodies carry no test cases, and with none the runner returns before it reads IP categories.
+    new PolicyTestsService({} as PrismaService),
   );
   return { service, repository, policies, publisher };
 }
@@ -48,6 +52,7 @@ const cloudBody: CreateEndpointInput = {
   upstream_host_header: 'preserve',
   request_log_capture: { headers: false, bodies: false },
   policy_message: '',
+  allow_failing_tests: false,
 };
 
 describe('EndpointsService (repositories stubbed)', () => {
@@ -101,6 +106,8 @@ describe('EndpointsService (repositories stubbed)', () => {
       sha256: createHash('sha256').update('on_http_request: []').digest('hex'),
       message: '',
       createdBy: 'system',
+      tests: [],
+      testResult: null,
     });
     expect(publisher.publishAfterCommit).toHaveBeenCalledOnce();
   });

@@ -6,7 +6,9 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { toPage } from '../common/pagination';
 import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
+import type { PolicyTestCase } from '@gatehouse/contracts';
 import type { PolicyIssue } from '../traffic-policy/policy-engine';
+import { PolicyTestsService } from '../traffic-policy/policy-tests.service';
 import { type EndpointType, PolicyValidationService } from '../traffic-policy/policy-validation.service';
 import { requireEndpointUrl, requireUpstreamUrl } from './endpoint-url';
 import type {
@@ -31,6 +33,18 @@ function normalizeUrlForLookup(text: string): string {
   return checked.ok ? checked.value.url : text;
 }
 
+/** The test cases a new policy version is saved with, run before it is written (issue 17). */
+export interface PolicyTestRun {
+  endpoint: { id?: string; url: string };
+  cases: PolicyTestCase[];
+  allowFailing: boolean;
+}
+
+/** A version saved without `tests` keeps the cases of the version it replaces. */
+export function inheritedTests(active: { tests: unknown } | null): PolicyTestCase[] {
+  return (active?.tests ?? []) as PolicyTestCase[];
+}
+
 @Injectable()
 export class EndpointsService {
   constructor(
@@ -38,6 +52,7 @@ export class EndpointsService {
     private readonly policies: PolicyValidationService,
     private readonly publisher: ConfigPublisherService,
     private readonly outbound: OutboundTargetsService,
+    private readonly policyTests: PolicyTestsService,
   ) {}
 
   async listEndpoints(query: ListEndpointsQuery): Promise<EndpointListResponse> {
@@ -70,7 +85,11 @@ export class EndpointsService {
     const { policy, warnings } =
       policyText.trim() === ''
         ? { policy: null, warnings: undefined }
-        : await this.preparePolicyVersion(context, policyText, body.type, body.policy_message);
+        : await this.preparePolicyVersion(context, policyText, body.type, body.policy_message, undefined, {
+            endpoint: { url: address.url },
+            cases: body.policy_tests ?? [],
+            allowFailing: body.allow_failing_tests,
+          });
     const created = await this.endpoints.createEndpoint(
       context,
       {
@@ -132,7 +151,21 @@ export class EndpointsService {
           { path: 'traffic_policy', message: 'must not be empty for cloud endpoints' },
         ]);
       }
-      prepared = await this.preparePolicyVersion(context, body.traffic_policy, current.type, body.policy_message);
+    }
+    if (body.traffic_policy !== undefined || body.policy_tests !== undefined) {
+      // Tests alone append a version of the active text: cases are versioned with the policy they were run against.
+      prepared = await this.preparePolicyVersion(
+        context,
+        body.traffic_policy ?? current.activePolicy?.source ?? '',
+        current.type,
+        body.policy_message,
+        undefined,
+        {
+          endpoint: { id: current.id, url: current.url },
+          cases: body.policy_tests ?? inheritedTests(current.activePolicy),
+          allowFailing: body.allow_failing_tests,
+        },
+      );
     }
     // Nothing to change: no write, no audit event, no config change.
     if (Object.keys(changes).length === 0 && !prepared.policy) return presentEndpoint(current);
@@ -153,8 +186,13 @@ export class EndpointsService {
     type: EndpointType,
     message: string,
     restoredFrom?: number,
+    testing?: PolicyTestRun,
   ): Promise<{ policy: NewPolicyVersion; warnings: PolicyIssue[] }> {
     const warnings = await this.policies.assertPolicyValid(text, type);
+    const tests =
+      testing === undefined
+        ? undefined
+        : await this.policyTests.runForSave(text, { ...testing.endpoint, type }, testing.cases, testing.allowFailing);
     return {
       policy: {
         source: text,
@@ -162,6 +200,7 @@ export class EndpointsService {
         message,
         createdBy: context.actor.name,
         ...(restoredFrom === undefined ? {} : { restoredFrom }),
+        ...tests,
       },
       warnings,
     };

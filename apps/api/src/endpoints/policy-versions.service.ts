@@ -12,7 +12,7 @@ import type {
 } from './endpoints.dto';
 import { type EndpointWithPolicy, presentPolicyVersion } from './endpoints.presenter';
 import { assertNotAgentOwned, EndpointsRepository } from './endpoints.repository';
-import { EndpointsService } from './endpoints.service';
+import { EndpointsService, inheritedTests } from './endpoints.service';
 
 @Injectable()
 export class PolicyVersionsService {
@@ -66,6 +66,12 @@ export class PolicyVersionsService {
       body.traffic_policy,
       endpoint.type,
       body.message,
+      undefined,
+      {
+        endpoint: { id: endpoint.id, url: endpoint.url },
+        cases: body.tests ?? inheritedTests(endpoint.activePolicy),
+        allowFailing: body.allow_failing_tests,
+      },
     );
     const { version } = await this.endpoints.appendPolicyVersion(context, endpointId, policy);
     await this.publisher.publishAfterCommit();
@@ -95,6 +101,12 @@ export class PolicyVersionsService {
       endpoint.type,
       body.message ?? `Restored version ${versionNumber}`,
       versionNumber,
+      // The restored text must pass today's cases: restoring is how an old behaviour comes back unnoticed.
+      {
+        endpoint: { id: endpoint.id, url: endpoint.url },
+        cases: inheritedTests(endpoint.activePolicy),
+        allowFailing: body.allow_failing_tests ?? false,
+      },
     );
     const { version } = await this.endpoints.appendPolicyVersion(context, endpointId, policy);
     await this.publisher.publishAfterCommit();

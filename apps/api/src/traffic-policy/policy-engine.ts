@@ -1,11 +1,13 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
 import {
+  compile,
   compileCidrSet,
   formatPath,
   parse,
   parseCidr,
   parseClientIpFilter,
   policyDocumentJsonSchema,
+  runPolicyTests,
   validatePolicy as validateWithEngine,
 } from '@gatehouse/traffic-policy';
 
@@ -100,3 +102,5 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
   }
   return targets;
 }
+
+export { compile as compilePolicy, runPolicyTests };

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { InternalEndpointUrlsRepository } from './internal-endpoint-urls.repository';
 import { OutboundTargetsService } from './outbound-targets.service';
+import { PolicyTestsService } from './policy-tests.service';
 import { PolicyValidationService } from './policy-validation.service';
 import { TrafficPolicyController } from './traffic-policy.controller';
 
 @Module({
   controllers: [TrafficPolicyController],
-  providers: [PolicyValidationService, InternalEndpointUrlsRepository, OutboundTargetsService],
-  exports: [PolicyValidationService, OutboundTargetsService],
+  providers: [PolicyValidationService, PolicyTestsService, InternalEndpointUrlsRepository, OutboundTargetsService],
+  exports: [PolicyValidationService, PolicyTestsService, OutboundTargetsService],
 })
 export class TrafficPolicyModule {}

@@ -114,6 +114,8 @@ export const PolicyVersionScalarFieldEnum = {
   message: 'message',
   createdBy: 'createdBy',
   restoredFrom: 'restoredFrom',
+  tests: 'tests',
+  testResult: 'testResult',
   createdAt: 'createdAt'
 } as const
 
@@ -345,6 +347,13 @@ export const SortOrder = {
 } as const
 
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder]
+
+
+export const JsonNullValueInput = {
+  JsonNull: JsonNull
+} as const
+
+export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
 
 
 export const NullableJsonNullValueInput = {

@@ -67,6 +67,8 @@ export type PolicyVersionCountAggregateOutputType = {
   message: number
   createdBy: number
   restoredFrom: number
+  tests: number
+  testResult: number
   createdAt: number
   _all: number
 }
@@ -112,6 +114,8 @@ export type PolicyVersionCountAggregateInputType = {
   message?: true
   createdBy?: true
   restoredFrom?: true
+  tests?: true
+  testResult?: true
   createdAt?: true
   _all?: true
 }
@@ -210,6 +214,8 @@ export type PolicyVersionGroupByOutputType = {
   message: string
   createdBy: string | null
   restoredFrom: number | null
+  tests: runtime.JsonValue
+  testResult: runtime.JsonValue | null
   createdAt: Date
   _count: PolicyVersionCountAggregateOutputType | null
   _avg: PolicyVersionAvgAggregateOutputType | null
@@ -244,6 +250,8 @@ export type PolicyVersionWhereInput = {
   message?: Prisma.StringFilter<"PolicyVersion"> | string
   createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
+  tests?: Prisma.JsonFilter<"PolicyVersion">
+  testResult?: Prisma.JsonNullableFilter<"PolicyVersion">
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
   endpoint?: Prisma.XOR<Prisma.EndpointScalarRelationFilter, Prisma.EndpointWhereInput>
 }
@@ -256,6 +264,8 @@ export type PolicyVersionOrderByWithRelationInput = {
   message?: Prisma.SortOrder
   createdBy?: Prisma.SortOrderInput | Prisma.SortOrder
   restoredFrom?: Prisma.SortOrderInput | Prisma.SortOrder
+  tests?: Prisma.SortOrder
+  testResult?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   endpoint?: Prisma.EndpointOrderByWithRelationInput
 }
@@ -272,6 +282,8 @@ export type PolicyVersionWhereUniqueInput = Prisma.AtLeast<{
   message?: Prisma.StringFilter<"PolicyVersion"> | string
   createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
+  tests?: Prisma.JsonFilter<"PolicyVersion">
+  testResult?: Prisma.JsonNullableFilter<"PolicyVersion">
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
   endpoint?: Prisma.XOR<Prisma.EndpointScalarRelationFilter, Prisma.EndpointWhereInput>
 }, "endpointId_version">
@@ -284,6 +296,8 @@ export type PolicyVersionOrderByWithAggregationInput = {
   message?: Prisma.SortOrder
   createdBy?: Prisma.SortOrderInput | Prisma.SortOrder
   restoredFrom?: Prisma.SortOrderInput | Prisma.SortOrder
+  tests?: Prisma.SortOrder
+  testResult?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.PolicyVersionCountOrderByAggregateInput
   _avg?: Prisma.PolicyVersionAvgOrderByAggregateInput
@@ -303,6 +317,8 @@ export type PolicyVersionScalarWhereWithAggregatesInput = {
   message?: Prisma.StringWithAggregatesFilter<"PolicyVersion"> | string
   createdBy?: Prisma.StringNullableWithAggregatesFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableWithAggregatesFilter<"PolicyVersion"> | number | null
+  tests?: Prisma.JsonWithAggregatesFilter<"PolicyVersion">
+  testResult?: Prisma.JsonNullableWithAggregatesFilter<"PolicyVersion">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PolicyVersion"> | Date | string
 }
 
@@ -313,6 +329,8 @@ export type PolicyVersionCreateInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   endpoint: Prisma.EndpointCreateNestedOneWithoutPolicyVersionsInput
 }
@@ -325,6 +343,8 @@ export type PolicyVersionUncheckedCreateInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
 }
 
@@ -335,6 +355,8 @@ export type PolicyVersionUpdateInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   endpoint?: Prisma.EndpointUpdateOneRequiredWithoutPolicyVersionsNestedInput
 }
@@ -347,6 +369,8 @@ export type PolicyVersionUncheckedUpdateInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -358,6 +382,8 @@ export type PolicyVersionCreateManyInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
 }
 
@@ -368,6 +394,8 @@ export type PolicyVersionUpdateManyMutationInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -379,6 +407,8 @@ export type PolicyVersionUncheckedUpdateManyInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -405,6 +435,8 @@ export type PolicyVersionCountOrderByAggregateInput = {
   message?: Prisma.SortOrder
   createdBy?: Prisma.SortOrder
   restoredFrom?: Prisma.SortOrder
+  tests?: Prisma.SortOrder
+  testResult?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -489,6 +521,8 @@ export type PolicyVersionCreateWithoutEndpointInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
 }
 
@@ -499,6 +533,8 @@ export type PolicyVersionUncheckedCreateWithoutEndpointInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
 }
 
@@ -539,6 +575,8 @@ export type PolicyVersionScalarWhereInput = {
   message?: Prisma.StringFilter<"PolicyVersion"> | string
   createdBy?: Prisma.StringNullableFilter<"PolicyVersion"> | string | null
   restoredFrom?: Prisma.IntNullableFilter<"PolicyVersion"> | number | null
+  tests?: Prisma.JsonFilter<"PolicyVersion">
+  testResult?: Prisma.JsonNullableFilter<"PolicyVersion">
   createdAt?: Prisma.DateTimeFilter<"PolicyVersion"> | Date | string
 }
 
@@ -549,6 +587,8 @@ export type PolicyVersionCreateManyEndpointInput = {
   message?: string
   createdBy?: string | null
   restoredFrom?: number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
 }
 
@@ -559,6 +599,8 @@ export type PolicyVersionUpdateWithoutEndpointInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -569,6 +611,8 @@ export type PolicyVersionUncheckedUpdateWithoutEndpointInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -579,6 +623,8 @@ export type PolicyVersionUncheckedUpdateManyWithoutEndpointInput = {
   message?: Prisma.StringFieldUpdateOperationsInput | string
   createdBy?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   restoredFrom?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tests?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  testResult?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -592,6 +638,8 @@ export type PolicyVersionSelect<ExtArgs extends runtime.Types.Extensions.Interna
   message?: boolean
   createdBy?: boolean
   restoredFrom?: boolean
+  tests?: boolean
+  testResult?: boolean
   createdAt?: boolean
   endpoint?: boolean | Prisma.EndpointDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["policyVersion"]>
@@ -604,6 +652,8 @@ export type PolicyVersionSelectCreateManyAndReturn<ExtArgs extends runtime.Types
   message?: boolean
   createdBy?: boolean
   restoredFrom?: boolean
+  tests?: boolean
+  testResult?: boolean
   createdAt?: boolean
   endpoint?: boolean | Prisma.EndpointDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["policyVersion"]>
@@ -616,6 +666,8 @@ export type PolicyVersionSelectUpdateManyAndReturn<ExtArgs extends runtime.Types
   message?: boolean
   createdBy?: boolean
   restoredFrom?: boolean
+  tests?: boolean
+  testResult?: boolean
   createdAt?: boolean
   endpoint?: boolean | Prisma.EndpointDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["policyVersion"]>
@@ -628,10 +680,12 @@ export type PolicyVersionSelectScalar = {
   message?: boolean
   createdBy?: boolean
   restoredFrom?: boolean
+  tests?: boolean
+  testResult?: boolean
   createdAt?: boolean
 }
 
-export type PolicyVersionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"endpointId" | "version" | "source" | "sha256" | "message" | "createdBy" | "restoredFrom" | "createdAt", ExtArgs["result"]["policyVersion"]>
+export type PolicyVersionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"endpointId" | "version" | "source" | "sha256" | "message" | "createdBy" | "restoredFrom" | "tests" | "testResult" | "createdAt", ExtArgs["result"]["policyVersion"]>
 export type PolicyVersionInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   endpoint?: boolean | Prisma.EndpointDefaultArgs<ExtArgs>
 }
@@ -664,6 +718,14 @@ export type $PolicyVersionPayload<ExtArgs extends runtime.Types.Extensions.Inter
      * Set when this version was created by restoring an older one.
      */
     restoredFrom: number | null
+    /**
+     * Policy test cases stored with this version (a JSON array of PolicyTestCase, issue 17).
+     */
+    tests: runtime.JsonValue
+    /**
+     * The tests' report at save (PolicyTestReport); null when the version has no tests.
+     */
+    testResult: runtime.JsonValue | null
     createdAt: Date
   }, ExtArgs["result"]["policyVersion"]>
   composites: {}
@@ -1096,6 +1158,8 @@ export interface PolicyVersionFieldRefs {
   readonly message: Prisma.FieldRef<"PolicyVersion", 'String'>
   readonly createdBy: Prisma.FieldRef<"PolicyVersion", 'String'>
   readonly restoredFrom: Prisma.FieldRef<"PolicyVersion", 'Int'>
+  readonly tests: Prisma.FieldRef<"PolicyVersion", 'Json'>
+  readonly testResult: Prisma.FieldRef<"PolicyVersion", 'Json'>
   readonly createdAt: Prisma.FieldRef<"PolicyVersion", 'DateTime'>
 }
     
