@@ -93,6 +93,8 @@ export async function startEmbeddedGatehouse(options: EmbeddedGatehouseOptions):
       await dataplaneOptionsFromEnv(dataplaneEnv, {
         configApi: source,
         changeFeed: source,
+        // Agent sessions register with the control plane in this process, not over HTTP.
+        agentSessionApi: running.createAgentSessionApi(),
         eventSink: queue,
         logger: options.dataplaneLogger,
         dataDirectory: join(dataDirectory, 'dataplane'),
