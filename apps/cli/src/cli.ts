@@ -1,6 +1,7 @@
 // The command table and the dispatcher: finds the command words, parses the rest, runs the command, and turns every
 // failure into its message and exit code. `runCli` takes its I/O as a parameter so tests can drive it in process.
 import { readFileSync } from 'node:fs';
+import { agentSessionsCommands } from './agent-sessions-commands.js';
 import { authCommands } from './auth-commands.js';
 import { authtokensCommands } from './authtokens-commands.js';
 import { ExitCode, exitCodeOf, formatError, isReportedError, UsageError } from './cli-errors.js';
@@ -23,10 +24,12 @@ export const commands: readonly CommandSpec[] = [
   ...policyCommands,
   ...declarativeCommands,
   ...authtokensCommands,
+  ...agentSessionsCommands,
   ...exportCommands,
 ];
 
 const groups: Record<string, string> = {
+  'agent-sessions': 'list the gatehouse-agent sessions and the endpoints they serve',
   authtokens: 'list, create and revoke the authtokens gatehouse-agent runs with',
   endpoints: 'list, show, create and delete endpoints',
   policy: 'read, save, list, restore and validate Traffic Policies',

@@ -3,7 +3,12 @@ import { basename } from 'node:path';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { type DesiredState, loadDeclarativeFile } from './declarative-file.js';
-import type { CreateEndpointBody, GatehouseApi, UpdateEndpointBody } from './gatehouse-api.js';
+import {
+  type CreateEndpointBody,
+  type GatehouseApi,
+  isManagedEndpoint,
+  type UpdateEndpointBody,
+} from './gatehouse-api.js';
 import { printJson, printLines } from './output.js';
 import {
   buildPlan,
@@ -54,7 +59,7 @@ async function preparePlan(context: CommandContext): Promise<{ plan: Plan; clien
     client.listEndpoints(),
     desired.ipCategories === null ? Promise.resolve([]) : client.listIpCategories(),
   ]);
-  const current: CurrentState = { endpoints, ipCategories };
+  const current: CurrentState = { endpoints: endpoints.filter(isManagedEndpoint), ipCategories };
   validateDesiredPolicies(context, desired, current);
   const plan = buildPlan(desired, current, { prune: context.flag('prune') });
   if (plan.problems.length > 0) {

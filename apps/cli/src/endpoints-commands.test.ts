@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { sampleApiEndpoint } from '../test/helpers/sample-api-endpoint.js';
 import { describeEndpoint } from './endpoints-commands.js';
-import type { Endpoint } from './gatehouse-api.js';
+import type { ManagedEndpoint as Endpoint } from './gatehouse-api.js';
 
 function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
   return sampleApiEndpoint({

@@ -1,5 +1,5 @@
 // endpoints list | get | create | delete
-import { type EndpointType, endpointTypes, isInternalHost } from '@gatehouse/contracts';
+import { allEndpointTypes, type EndpointType, endpointTypes, isInternalHost } from '@gatehouse/contracts';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { type CreateEndpointBody, type Endpoint, resolveEndpoint, upstreamHostHeaders } from './gatehouse-api.js';
@@ -50,8 +50,19 @@ export function describeEndpoint(endpoint: Endpoint): string[] {
   return lines;
 }
 
+/** `list --type` also takes `agent`: agent endpoints are listed, never created, by people. */
+function parseListType(context: CommandContext): Endpoint['type'] | undefined {
+  const text = context.string('type');
+  if (text === undefined) return undefined;
+  const type = allEndpointTypes.find((candidate) => candidate === text);
+  if (type === undefined) {
+    throw new UsageError(`--type must be cloud, internal or agent, not "${text}"`, context.command.name);
+  }
+  return type;
+}
+
 async function runList(context: CommandContext): Promise<number> {
-  const type = parseType(context);
+  const type = parseListType(context);
   const client = await context.client();
   const endpoints = await client.listEndpoints(type === undefined ? {} : { type });
   if (context.json) {
@@ -194,8 +205,8 @@ export const endpointsCommands: CommandSpec[] = [
   {
     name: 'endpoints list',
     summary: 'list every endpoint (all pages)',
-    usage: 'gatehouse endpoints list [--type cloud|internal] [--json]',
-    options: { type: { type: 'string', value: 'TYPE', description: 'only cloud or internal endpoints' } },
+    usage: 'gatehouse endpoints list [--type cloud|internal|agent] [--json]',
+    options: { type: { type: 'string', value: 'TYPE', description: 'only cloud, internal or agent endpoints' } },
     positionals: [],
     examples: [
       'gatehouse endpoints list',

@@ -11,7 +11,13 @@ import {
   type ExportIpCategory,
   parseExportFile,
 } from './export-file.js';
-import type { Endpoint, GatehouseApi, IpCategory } from './gatehouse-api.js';
+import {
+  type Endpoint,
+  type GatehouseApi,
+  type IpCategory,
+  isManagedEndpoint,
+  type ManagedEndpoint,
+} from './gatehouse-api.js';
 import { plural, printJson } from './output.js';
 import { validatePolicyText } from './policy-check.js';
 import { readAllStdin } from './prompt.js';
@@ -22,7 +28,7 @@ function byTypeThenUrl(a: { type: string; url: string }, b: { type: string; url:
   return a.url < b.url ? -1 : a.url > b.url ? 1 : 0;
 }
 
-async function exportEndpoint(client: GatehouseApi, endpoint: Endpoint): Promise<ExportEndpoint> {
+async function exportEndpoint(client: GatehouseApi, endpoint: ManagedEndpoint): Promise<ExportEndpoint> {
   const versions = (await client.listPolicyVersions(endpoint.id)).sort((a, b) => a.version - b.version);
   // The `active` flags come with the versions in one answer, so they agree with the list even if a save races.
   const active = versions.find((version) => version.active)?.version ?? null;
@@ -49,7 +55,9 @@ async function exportEndpoint(client: GatehouseApi, endpoint: Endpoint): Promise
 }
 
 export async function buildExport(client: GatehouseApi, now: Date): Promise<ExportFile> {
-  const [endpoints, categories] = await Promise.all([client.listEndpoints(), client.listIpCategories()]);
+  const [all, categories] = await Promise.all([client.listEndpoints(), client.listIpCategories()]);
+  // Agent endpoints live in their agents' config and vanish with their sessions: an import could not recreate them.
+  const endpoints = all.filter(isManagedEndpoint);
   const exported: ExportEndpoint[] = [];
   // One endpoint at a time: an export is rare, and a server under load should not get a burst of parallel reads.
   for (const endpoint of [...endpoints].sort(byTypeThenUrl)) exported.push(await exportEndpoint(client, endpoint));

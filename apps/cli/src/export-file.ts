@@ -30,7 +30,8 @@ const ExportPolicyVersionSchema = z.strictObject({
   /** The version this one restored (a restore appends a copy); replayed as a restore so the link carries over. */
   restored_from: z.number().int().min(1).nullable(),
   /** Informational: the importing key becomes the author of the replayed versions. */
-  created_by: z.string(),
+  /** Null for versions an agent session declared (never in an export today: agent endpoints are left out). */
+  created_by: z.string().nullable(),
   created_at: z.string(),
 });
 export type ExportPolicyVersion = z.infer<typeof ExportPolicyVersionSchema>;

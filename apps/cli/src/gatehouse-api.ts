@@ -13,6 +13,13 @@ import {
 import { CliError, UsageError } from './cli-errors.js';
 
 export type Endpoint = Schemas['Endpoint'];
+/**
+ * An endpoint people manage (cloud or internal). Agent endpoints belong to their agent sessions' config: declarative
+ * files and exports leave them out, so `apply --prune` never tries to delete one.
+ */
+export type ManagedEndpoint = Endpoint & { type: 'cloud' | 'internal' };
+export const isManagedEndpoint = (endpoint: Endpoint): endpoint is ManagedEndpoint => endpoint.type !== 'agent';
+export type AgentSession = Schemas['AgentSession'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type IpCategory = Schemas['IpCategory'];
 export type Authtoken = Schemas['Authtoken'];
@@ -141,6 +148,21 @@ export class GatehouseApi {
 
   async revokeAuthtoken(id: string): Promise<void> {
     await unwrap(this.#client.DELETE('/api/authtokens/{id}', { params: { path: { id } } }));
+  }
+
+  // --- agent sessions -----------------------------------------------------------------------------------------------
+
+  /** Every agent session (all pages), newest first; `live` narrows to live or to ended ones. */
+  listAgentSessions(filter: { live?: 'true' | 'false'; authtoken_id?: string } = {}): Promise<AgentSession[]> {
+    return collectPages({
+      fetchPage: (cursor) =>
+        unwrap(
+          this.#client.GET('/api/agent-sessions', {
+            params: { query: { limit: PAGE_LIMIT, ...filter, before_id: cursor } },
+          }),
+        ),
+      itemsOf: (page) => page.agent_sessions,
+    });
   }
 
   // --- endpoints and policy versions ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleApiEndpoint } from '../test/helpers/sample-api-endpoint.js';
 import type { DesiredEndpoint, DesiredIpCategory, DesiredState } from './declarative-file.js';
-import type { Endpoint, IpCategory } from './gatehouse-api.js';
+import type { IpCategory, ManagedEndpoint as Endpoint } from './gatehouse-api.js';
 import { buildPlan, countSteps, hasChanges, type Plan, planToJson, renderPlan } from './plan.js';
 
 const policyV1 = 'on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: 403 }\n';

@@ -2,7 +2,7 @@
 // equal. Pure: no I/O, so every rule here is unit-tested without a server (plan.test.ts).
 import type { EndpointType } from '@gatehouse/contracts';
 import type { DesiredEndpoint, DesiredIpCategory, DesiredState } from './declarative-file.js';
-import type { Endpoint, IpCategory, UpstreamHostHeader } from './gatehouse-api.js';
+import type { ManagedEndpoint as Endpoint, IpCategory, UpstreamHostHeader } from './gatehouse-api.js';
 import { unifiedDiff } from './text-diff.js';
 
 export interface CurrentState {

@@ -1,5 +1,5 @@
 // policy get | set | versions | restore | validate
-import { endpointTypes } from '@gatehouse/contracts';
+import { endpointTypes, policyEndpointType } from '@gatehouse/contracts';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { endpointArgument } from './endpoints-commands.js';
@@ -57,7 +57,7 @@ async function runSet(context: CommandContext): Promise<number> {
   const source = await readPolicySource(context.io, context.requireString('file'));
   const client = await context.client();
   const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
-  assertPolicyValid(source, endpoint.type);
+  assertPolicyValid(source, policyEndpointType(endpoint.type));
   if (source.text === endpoint.traffic_policy) {
     // Saving the same text again would only add a version identical to the active one.
     if (context.json) {
@@ -97,7 +97,7 @@ async function runVersions(context: CommandContext): Promise<number> {
         version.active ? '*' : '',
         version.restored_from === null ? '' : `v${version.restored_from}`,
         version.created_at,
-        version.created_by,
+        version.created_by ?? 'agent session',
         version.message,
       ]),
     ),

@@ -42,6 +42,9 @@ async function runToCompletion(args: string[], env: NodeJS.ProcessEnv): Promise<
   if (code !== 0) throw new Error(`${args.join(' ')} failed (${code}): ${output}`);
 }
 
+/** The data-plane token the API under test accepts, so a test can stand in for a data plane (agent sessions). */
+export const DATAPLANE_TOKEN = 'cli-test-dataplane-token-0123456789';
+
 export interface ApiProcess {
   /** `http://127.0.0.1:PORT`, what --api-url takes. */
   url: string;
@@ -70,6 +73,7 @@ export async function startApi(databaseName: string): Promise<ApiProcess> {
       GATEHOUSE_ADMIN_EMAIL: admin.email,
       GATEHOUSE_ADMIN_PASSWORD: admin.password,
       LOG_LEVEL: 'warn',
+      GATEHOUSE_DATAPLANE_TOKEN: DATAPLANE_TOKEN,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -106,9 +110,18 @@ export function apiAs(api: { url: string }, key: string): GatehouseApiClient {
   return createApiClient({ baseUrl: api.url, headers: { authorization: `Bearer ${key}` } });
 }
 
-/** Deletes every endpoint and custom IP category, so a test file starts from a known, empty install. */
+/**
+ * Deletes every endpoint and custom IP category, so a test file starts from a known, empty install. Agent endpoints
+ * cannot be deleted (409): revoking every authtoken ends their sessions, which removes them.
+ */
 export async function resetInstall(api: { url: string }, key: string): Promise<void> {
   const client = apiAs(api, key);
+  const { authtokens } = await unwrap(
+    client.GET('/api/authtokens', { params: { query: { limit: 500, revoked: 'false' } } }),
+  );
+  for (const token of authtokens) {
+    await unwrap(client.DELETE('/api/authtokens/{id}', { params: { path: { id: token.id } } }));
+  }
   for (;;) {
     const { endpoints } = await unwrap(client.GET('/api/endpoints', { params: { query: { limit: 500 } } }));
     if (endpoints.length === 0) break;

@@ -3,9 +3,9 @@
 // agree with what every other workspace tests with; the address fields follow the URL, as the API derives them.
 import { parseEndpointUrl } from '@gatehouse/contracts';
 import { sampleEndpoint } from '@gatehouse/contracts/testing';
-import type { Endpoint } from '../../src/gatehouse-api.js';
+import type { ManagedEndpoint } from '../../src/gatehouse-api.js';
 
-export function sampleApiEndpoint(overrides: Partial<Endpoint> = {}): Endpoint {
+export function sampleApiEndpoint(overrides: Partial<ManagedEndpoint> = {}): ManagedEndpoint {
   const address = parseEndpointUrl(overrides.url ?? 'https://mcp.example.com');
   if (!address.ok) throw new Error(`sampleApiEndpoint: ${address.problem}`);
   const { url, proto, host, port, type } = address.value;
@@ -33,6 +33,7 @@ export function sampleApiEndpoint(overrides: Partial<Endpoint> = {}): Endpoint {
     request_log_capture: synced.request_log_capture,
     traffic_policy: synced.policy?.source ?? null,
     policy_version: synced.policy?.version ?? null,
+    agent: null,
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
     ...overrides,
