@@ -52,8 +52,9 @@ async function cloudEndpointForwardingTo(internalUrl: string, onError?: 'continu
   const policy =
     onError === undefined
       ? `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}" }\n`
-      : `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}", on_error: continue }\n      - type: custom-response\n        config: { status_code: 299, content: fallback }\n`;
+      : `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}", on_error: continue }\n      - type: custom-response\n        config: { status_code: 299, body: fallback }\n`;
   await config.upsertEndpoint({ id: uniqueId('ep_cloud'), url: `http://${host}`, traffic_policy: policy });
+  await eventually(() => running.dataplane.store.current.exactRoutes.has(host), 10_000, `${host} in the config`);
   return host;
 }
 
@@ -333,7 +334,10 @@ describe('agent loss and return', () => {
     expect((await httpRequest({ port: running.port, host })).body).toBe('hello from the laptop');
 
     const stream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = httpRequestRaw({ host: '127.0.0.1', port: running.port, path: '/stream', headers: { host } }, resolve);
+      const req = httpRequestRaw(
+        { host: '127.0.0.1', port: running.port, path: '/stream', headers: { host } },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });
