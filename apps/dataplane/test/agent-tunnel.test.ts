@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { request as httpRequestRaw } from 'node:http';
+import { request as httpRequestRaw, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAgentSessionApi } from '../src/config/agent-session-api.js';
@@ -143,7 +143,8 @@ describe('forwarding through the agent', () => {
     await online(agent);
     await servedHere(url);
     const host = await cloudEndpointForwardingTo(url);
-    const { client, close } = await connectMcpClient(host, running.port, {});
+    const connection = await connectMcpClient(host, running.port, {});
+    const client = connection.client;
     try {
       const tools = await client.listTools();
       expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['add', 'countdown']);
@@ -156,7 +157,7 @@ describe('forwarding through the agent', () => {
       expect(countdown.content).toEqual([{ type: 'text', text: 'liftoff' }]);
       expect(progress).toEqual([1, 2, 3]);
     } finally {
-      await close();
+      await connection.close();
     }
     expect(peers.length).toBeGreaterThan(0);
     const agentPorts = tcpPortsOwnedBy(agent.pid);
@@ -245,7 +246,7 @@ describe('forwarding through the agent', () => {
     await servedHere(url);
     const host = await cloudEndpointForwardingTo(url);
 
-    const stream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequestRaw({ host: '127.0.0.1', port: running.port, path: '/sse', headers: { host } }, resolve);
       req.on('error', reject);
       req.end();
@@ -333,7 +334,7 @@ describe('agent loss and return', () => {
     const fallbackHost = await cloudEndpointForwardingTo(url, 'continue');
     expect((await httpRequest({ port: running.port, host })).body).toBe('hello from the laptop');
 
-    const stream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequestRaw(
         { host: '127.0.0.1', port: running.port, path: '/stream', headers: { host } },
         resolve,
