@@ -52,9 +52,7 @@ describe('gatehouse-agent command line', () => {
       '--config',
       file(
         'policy.yml',
-        bad.length > 0
-          ? 'version: 3\nendpoints:\n  - name: mcp\n    url: https://mcp.example.internal\n    upstream: { url: 3333 }\n    traffic_policy:\n      on_http_request:\n        - actions: [{ type: nope }]\n'
-          : '',
+        'version: 3\nendpoints:\n  - name: mcp\n    url: https://mcp.example.internal\n    upstream: { url: 3333 }\n    traffic_policy:\n      on_http_request:\n        - actions: [{ type: nope }]\n',
       ),
     ]);
     expect(policy.status).toBe(2);
