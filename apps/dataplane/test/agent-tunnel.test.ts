@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequestRaw, type IncomingMessage } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAgentSessionApi } from '../src/config/agent-session-api.js';
 import { startAgent, tcpPortsOwnedBy, type AgentProcess } from './helpers/agent-process.js';
@@ -9,6 +12,7 @@ import { TestConfigServer } from './helpers/config-server.js';
 import { eventually, startDataplane, uniqueId, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { connectMcpClient, startMcpServer, type McpTestServer } from './helpers/mcp.js';
+import { startStatefulMcpServer } from './helpers/mcp-stateful.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
 
@@ -478,5 +482,61 @@ describe('pools', () => {
     );
     expect(afterDetection.length).toBeGreaterThan(0);
     expect(afterDetection.every((status) => status === 200)).toBe(true);
+  });
+
+  it('MCP session affinity: every request of an MCP session goes to the member that issued it', async () => {
+    const first = await startStatefulMcpServer();
+    const second = await startStatefulMcpServer();
+    servers.push(first, second);
+    const url = `https://${hostLabel('stateful')}.example.internal`;
+    await online(agentHttp(first.port, url, ['--pooling']));
+    await online(agentHttp(second.port, url, ['--pooling']));
+    await servedHere(url, 2);
+    const host = await cloudEndpointForwardingTo(url);
+    // Each stateful server knows only the sessions it issued (400 "no session" otherwise): without affinity, round
+    // robin would send every other request to the wrong one.
+    for (let session = 0; session < 4; session++) {
+      const connection = await connectMcpClient(host, running.port, {});
+      try {
+        for (let call = 0; call < 6; call++) {
+          const answer = await connection.client.callTool({ name: 'echo', arguments: { text: `s${session}c${call}` } });
+          expect(JSON.stringify(answer.content)).toContain(`s${session}c${call}`);
+        }
+      } finally {
+        await connection.close();
+      }
+    }
+    expect(first.ran.length).toBeGreaterThan(0);
+    expect(second.ran.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a URL refused for one endpoint', () => {
+  it("keeps the agent's other endpoints online", async () => {
+    const upstream = await listen((_req, res) => res.end('still here'));
+    servers.push(upstream);
+    const taken = `https://${hostLabel('taken')}.example.internal`;
+    await config.upsertEndpoint({ id: uniqueId('ep_int'), url: taken, upstream_url: upstream.url });
+    const free = `https://${hostLabel('free')}.example.internal`;
+    const file = join(mkdtempSync(join(tmpdir(), 'agent-config-')), 'agent.yml');
+    writeFileSync(
+      file,
+      `version: 3
+agent:
+  authtoken: \${AGENT_TOKEN}
+  connect_url: http://127.0.0.1:${running.port}
+endpoints:
+  - { name: taken, url: "${taken}", upstream: { url: ${upstream.port} } }
+  - { name: free, url: "${free}", upstream: { url: ${upstream.port} } }
+`,
+    );
+    const agent = startAgent(['start', '--all', '--config', file], { AGENT_TOKEN: token });
+    agents.push(agent);
+    const refused = await agent.waitFor((line) => line.msg === 'endpoint refused');
+    expect(refused).toMatchObject({ endpoint: 'taken', error_code: 'ENDPOINT_URL_TAKEN' });
+    await agent.waitFor((line) => line.msg === 'endpoint online' && line.endpoint === 'free');
+    await servedHere(free);
+    const answer = await httpRequest({ port: running.port, host: await cloudEndpointForwardingTo(free) });
+    expect(answer).toMatchObject({ status: 200, body: 'still here' });
   });
 });
