@@ -127,6 +127,8 @@ export class Tunnel {
     const { socket, head } = outcome;
     if (head.length > 0) socket.unshift(head);
     socket.setNoDelay(true);
+    // A data plane that went away (FIN) ends the tunnel now; the reconnect loop takes over.
+    socket.once('end', () => socket.destroy());
     return { socket };
   }
 

@@ -94,8 +94,9 @@ export class UpstreamForwarder {
       servername: secure ? upstream.hostname : undefined,
     });
     // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
+    let delivered = false;
     stream.once('close', () => {
-      if (!request.destroyed && !stream.writableFinished) request.destroy();
+      if (!delivered) request.destroy();
     });
     request.once('response', (response: IncomingMessage) => {
       if (stream.destroyed) {
@@ -103,7 +104,7 @@ export class UpstreamForwarder {
         return;
       }
       stream.respond({ ':status': response.statusCode ?? 502, ...responseHeadersOf(response.headers) });
-      pipeline(response, stream, () => undefined);
+      pipeline(response, stream, (error) => (delivered = error === undefined || error === null));
     });
     request.once('error', (error) => this.#upstreamFailed(endpoint, stream, error));
     request.setNoDelay(true);
@@ -132,8 +133,9 @@ export class UpstreamForwarder {
       ':path': String(headers[':path'] ?? '/'),
       ':authority': String(headers[':authority'] ?? new URL(endpoint.upstream).host),
     });
+    let delivered = false;
     stream.once('close', () => {
-      if (!request.destroyed && !stream.writableFinished) request.close(constants.NGHTTP2_CANCEL);
+      if (!delivered && !request.destroyed) request.close(constants.NGHTTP2_CANCEL);
     });
     request.once('response', (responseHeaders) => {
       if (stream.destroyed) return;
@@ -142,7 +144,7 @@ export class UpstreamForwarder {
       for (const [name, value] of Object.entries(responseHeaders))
         if (!name.startsWith(':') && !hopByHop.has(name)) forwarded[name] = value;
       stream.respond({ ':status': status, ...forwarded });
-      pipeline(request, stream, () => undefined);
+      pipeline(request, stream, (error) => (delivered = error === undefined || error === null));
     });
     request.once('error', (error: Error) => this.#upstreamFailed(endpoint, stream, error));
     pipeline(stream, request, () => undefined);
@@ -199,11 +201,10 @@ export class UpstreamForwarder {
       upstream: endpoint.upstream,
       error: error.message,
     });
-    if (stream.headersSent) {
-      stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-      return;
-    }
-    respondError(stream, 502, 'UPSTREAM_UNAVAILABLE', `the agent could not reach ${endpoint.upstream}`);
+    // Not a 502 of ours: the data plane does not trust error codes in responses (an upstream could forge them). A
+    // reset with CONNECT_ERROR before any headers is what it reads as "the agent's upstream is unreachable", and
+    // it answers 502 UPSTREAM_UNAVAILABLE itself; after the headers the reset cuts the client's stream.
+    stream.close(stream.headersSent ? constants.NGHTTP2_INTERNAL_ERROR : constants.NGHTTP2_CONNECT_ERROR);
   }
 }
 

@@ -12,7 +12,13 @@ import {
   type JwksFetcher,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
-import { AGENT_TUNNEL_PATH, AGENT_TUNNEL_PROTOCOL, type AgentSessionApi, type DataplaneTraffic, type OutboundRules } from '@gatehouse/contracts';
+import {
+  AGENT_TUNNEL_PATH,
+  AGENT_TUNNEL_PROTOCOL,
+  type AgentSessionApi,
+  type DataplaneTraffic,
+  type OutboundRules,
+} from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';

@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { request as httpRequestRaw } from 'node:http';
+import { request as httpRequestRaw, type IncomingMessage } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAgentSessionApi } from '../src/config/agent-session-api.js';
 import { startAgent, tcpPortsOwnedBy, type AgentProcess } from './helpers/agent-process.js';
@@ -9,6 +12,7 @@ import { TestConfigServer } from './helpers/config-server.js';
 import { eventually, startDataplane, uniqueId, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { connectMcpClient, startMcpServer, type McpTestServer } from './helpers/mcp.js';
+import { startStatefulMcpServer } from './helpers/mcp-stateful.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
 
@@ -52,8 +56,9 @@ async function cloudEndpointForwardingTo(internalUrl: string, onError?: 'continu
   const policy =
     onError === undefined
       ? `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}" }\n`
-      : `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}", on_error: continue }\n      - type: custom-response\n        config: { status_code: 299, content: fallback }\n`;
+      : `on_http_request:\n  - actions:\n      - type: forward-internal\n        config: { url: "${internalUrl}", on_error: continue }\n      - type: custom-response\n        config: { status_code: 299, body: fallback }\n`;
   await config.upsertEndpoint({ id: uniqueId('ep_cloud'), url: `http://${host}`, traffic_policy: policy });
+  await eventually(() => running.dataplane.store.current.exactRoutes.has(host), 10_000, `${host} in the config`);
   return host;
 }
 
@@ -142,7 +147,8 @@ describe('forwarding through the agent', () => {
     await online(agent);
     await servedHere(url);
     const host = await cloudEndpointForwardingTo(url);
-    const { client, close } = await connectMcpClient(host, running.port, {});
+    const connection = await connectMcpClient(host, running.port, {});
+    const client = connection.client;
     try {
       const tools = await client.listTools();
       expect(tools.tools.map((tool) => tool.name).sort()).toEqual(['add', 'countdown']);
@@ -155,7 +161,7 @@ describe('forwarding through the agent', () => {
       expect(countdown.content).toEqual([{ type: 'text', text: 'liftoff' }]);
       expect(progress).toEqual([1, 2, 3]);
     } finally {
-      await close();
+      await connection.close();
     }
     expect(peers.length).toBeGreaterThan(0);
     const agentPorts = tcpPortsOwnedBy(agent.pid);
@@ -244,7 +250,7 @@ describe('forwarding through the agent', () => {
     await servedHere(url);
     const host = await cloudEndpointForwardingTo(url);
 
-    const stream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequestRaw({ host: '127.0.0.1', port: running.port, path: '/sse', headers: { host } }, resolve);
       req.on('error', reject);
       req.end();
@@ -332,8 +338,11 @@ describe('agent loss and return', () => {
     const fallbackHost = await cloudEndpointForwardingTo(url, 'continue');
     expect((await httpRequest({ port: running.port, host })).body).toBe('hello from the laptop');
 
-    const stream = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = httpRequestRaw({ host: '127.0.0.1', port: running.port, path: '/stream', headers: { host } }, resolve);
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequestRaw(
+        { host: '127.0.0.1', port: running.port, path: '/stream', headers: { host } },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });
@@ -473,5 +482,61 @@ describe('pools', () => {
     );
     expect(afterDetection.length).toBeGreaterThan(0);
     expect(afterDetection.every((status) => status === 200)).toBe(true);
+  });
+
+  it('MCP session affinity: every request of an MCP session goes to the member that issued it', async () => {
+    const first = await startStatefulMcpServer();
+    const second = await startStatefulMcpServer();
+    servers.push(first, second);
+    const url = `https://${hostLabel('stateful')}.example.internal`;
+    await online(agentHttp(first.port, url, ['--pooling']));
+    await online(agentHttp(second.port, url, ['--pooling']));
+    await servedHere(url, 2);
+    const host = await cloudEndpointForwardingTo(url);
+    // Each stateful server knows only the sessions it issued (400 "no session" otherwise): without affinity, round
+    // robin would send every other request to the wrong one.
+    for (let session = 0; session < 4; session++) {
+      const connection = await connectMcpClient(host, running.port, {});
+      try {
+        for (let call = 0; call < 6; call++) {
+          const answer = await connection.client.callTool({ name: 'echo', arguments: { text: `s${session}c${call}` } });
+          expect(JSON.stringify(answer.content)).toContain(`s${session}c${call}`);
+        }
+      } finally {
+        await connection.close();
+      }
+    }
+    expect(first.ran.length).toBeGreaterThan(0);
+    expect(second.ran.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a URL refused for one endpoint', () => {
+  it("keeps the agent's other endpoints online", async () => {
+    const upstream = await listen((_req, res) => res.end('still here'));
+    servers.push(upstream);
+    const taken = `https://${hostLabel('taken')}.example.internal`;
+    await config.upsertEndpoint({ id: uniqueId('ep_int'), url: taken, upstream_url: upstream.url });
+    const free = `https://${hostLabel('free')}.example.internal`;
+    const file = join(mkdtempSync(join(tmpdir(), 'agent-config-')), 'agent.yml');
+    writeFileSync(
+      file,
+      `version: 3
+agent:
+  authtoken: \${AGENT_TOKEN}
+  connect_url: http://127.0.0.1:${running.port}
+endpoints:
+  - { name: taken, url: "${taken}", upstream: { url: ${upstream.port} } }
+  - { name: free, url: "${free}", upstream: { url: ${upstream.port} } }
+`,
+    );
+    const agent = startAgent(['start', '--all', '--config', file], { AGENT_TOKEN: token });
+    agents.push(agent);
+    const refused = await agent.waitFor((line) => line.msg === 'endpoint refused');
+    expect(refused).toMatchObject({ endpoint: 'taken', error_code: 'ENDPOINT_URL_TAKEN' });
+    await agent.waitFor((line) => line.msg === 'endpoint online' && line.endpoint === 'free');
+    await servedHere(free);
+    const answer = await httpRequest({ port: running.port, host: await cloudEndpointForwardingTo(free) });
+    expect(answer).toMatchObject({ status: 200, body: 'still here' });
   });
 });

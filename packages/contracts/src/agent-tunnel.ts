@@ -46,6 +46,14 @@ export const AGENT_HEADERS = {
   sessionKey: 'gatehouse-agent-session-key',
 } as const;
 
+/**
+ * Response header of the 101: the id of the data plane (worker) that took the connection. With DATAPLANE_WORKERS > 1
+ * every worker is a data plane of its own (`<id>/worker-<n>`) behind one traffic address, and the primary hands each
+ * connection to the next worker: an agent keeping one connection per listed data plane closes one that landed on a
+ * data plane it already holds (before HTTP/2 starts, so nothing is registered) and dials again.
+ */
+export const AGENT_DATAPLANE_HEADER = 'gatehouse-dataplane-id';
+
 /** Paths the agent's HTTP/2 server answers for the data plane; never routed to an upstream. */
 export const AGENT_CONTROL_PATHS = {
   /** GET → AgentDeclaration. */

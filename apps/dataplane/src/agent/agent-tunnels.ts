@@ -152,9 +152,10 @@ export class AgentTunnels {
       );
       return;
     }
-    socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: gatehouse-agent/1\r\n\r\n',
-    );
+    // node:http sockets allow half-open: an agent that died (its kernel sent FIN) must end the tunnel at once, not
+    // at the next failed ping.
+    socket.once('end', () => socket.destroy());
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: gatehouse-agent/1\r\n\r\n');
     if (head.length > 0) socket.unshift(head);
     const peer = normalizeSocketAddress(req.socket.remoteAddress);
     const forwarded = req.headers['x-forwarded-for'];
@@ -319,10 +320,7 @@ export class AgentTunnels {
     );
     for (const session of sessions) session.close();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(closed),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-    ]);
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     for (const session of sessions) session.destroy();
     await Promise.all(closed);
@@ -376,6 +374,10 @@ function safeJson(text: string): unknown {
 }
 
 function sameDataplanes(a: readonly AgentDataplane[], b: readonly AgentDataplane[]): boolean {
-  const key = (list: readonly AgentDataplane[]) => list.map((entry) => `${entry.id} ${entry.url}`).sort().join('\n');
+  const key = (list: readonly AgentDataplane[]) =>
+    list
+      .map((entry) => `${entry.id} ${entry.url}`)
+      .sort()
+      .join('\n');
   return key(a) === key(b);
 }

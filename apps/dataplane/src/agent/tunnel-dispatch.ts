@@ -147,18 +147,20 @@ export function dispatchOverTunnel(
     finished = true;
     handler.onResponseEnd?.(controller, {});
   });
-  opened.on('error', (error: Error) =>
-    fail(new TunnelRequestError(`the agent tunnel stream failed: ${error.message}`, 'UND_ERR_SOCKET')),
-  );
+  // A reset arrives as 'error' then 'close': the close decides, with the reset code at hand.
+  let streamError: Error | undefined;
+  opened.on('error', (error: Error) => (streamError = error));
   opened.on('close', () => {
     if (finished || aborted) return;
     fail(
       timedOut
         ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
-        : new TunnelRequestError(
-            `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'})`,
-            'UND_ERR_SOCKET',
-          ),
+        : opened.rstCode === constants.NGHTTP2_CONNECT_ERROR
+          ? new TunnelRequestError("the agent could not reach the endpoint's local upstream", 'ECONNREFUSED')
+          : new TunnelRequestError(
+              `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'}${streamError === undefined ? '' : `: ${streamError.message}`})`,
+              'UND_ERR_SOCKET',
+            ),
     );
   });
 }

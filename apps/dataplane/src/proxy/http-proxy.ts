@@ -188,7 +188,9 @@ async function forwardToAgent(
   const endpointId = target.facts.id;
   const mcpSession = request.headers.get('mcp-session-id')?.[0];
   const preferred =
-    mcpSession === undefined || agent.members.length < 2 ? undefined : await deps.mcpAffinity.get(endpointId, mcpSession);
+    mcpSession === undefined || agent.members.length < 2
+      ? undefined
+      : await deps.mcpAffinity.get(endpointId, mcpSession);
   const connection = deps.agentTunnels?.pick(endpointId, agent, preferred);
   if (connection === undefined) {
     record.errorCode = 'ENDPOINT_OFFLINE';

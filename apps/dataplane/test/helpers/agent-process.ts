@@ -32,7 +32,7 @@ export function startAgent(args: string[], env: Record<string, string> = {}): Ag
   const waiters = new Set<() => void>();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
     buffered += text;
     let newline;
     while ((newline = buffered.indexOf('\n')) !== -1) {
@@ -46,7 +46,7 @@ export function startAgent(args: string[], env: Record<string, string> = {}): Ag
       for (const wake of waiters) wake();
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   return {
     child,
     pid: child.pid!,

@@ -191,9 +191,7 @@ export class TestConfigServer {
    * session_key its session id, claim each declared URL (a URL held by another endpoint, or by another session without
    * pooling on both sides, is refused for that endpoint only), and publish the endpoints' new member lists.
    */
-  async registerAgent(
-    request: z.output<typeof AgentSessionRegisterRequestSchema>,
-  ): Promise<AgentSessionRegistration> {
+  async registerAgent(request: z.output<typeof AgentSessionRegisterRequestSchema>): Promise<AgentSessionRegistration> {
     this.agentRegistrations.push(request);
     const token = this.authtokens.get(request.authtoken);
     if (token === undefined)
