@@ -148,18 +148,17 @@ function describeAgentWalkthrough(title: string, startShape: (options: ShapeOpti
 
     it('agent endpoints are read-only through the API: the agent owns them', async () => {
       const endpoint = (await agentEndpoint())!;
-      const patched = await answerOf(
-        api.client.PATCH('/api/endpoints/{id}', {
-          params: { path: { id: endpoint.id } },
-          body: { description: 'changed by hand' },
-        }),
-      );
-      expect(patched.status).toBe(409);
-      expect(patched.body).toMatchObject({ error_code: 'ENDPOINT_OWNED_BY_AGENT' });
-      const deleted = await answerOf(
-        api.client.DELETE('/api/endpoints/{id}', { params: { path: { id: endpoint.id } } }),
-      );
-      expect(deleted.status).toBe(409);
+      await expect(
+        answerOf(
+          api.client.PATCH('/api/endpoints/{id}', {
+            params: { path: { id: endpoint.id } },
+            body: { description: 'changed by hand' },
+          }),
+        ),
+      ).rejects.toMatchObject({ status: 409, code: 'ENDPOINT_OWNED_BY_AGENT' });
+      await expect(
+        answerOf(api.client.DELETE('/api/endpoints/{id}', { params: { path: { id: endpoint.id } } })),
+      ).rejects.toMatchObject({ status: 409, code: 'ENDPOINT_OWNED_BY_AGENT' });
     });
 
     it('the cloud endpoint with the walkthrough policy reaches the agent endpoint through every data plane', async () => {
