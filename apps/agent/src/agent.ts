@@ -24,7 +24,7 @@ export interface AgentOptions {
 
 export interface AgentStatus {
   endpoints: { name: string; url: string; status: 'online' | 'refused' | 'pending'; error: string | null }[];
-  dataplanes: { url: string; connected: boolean }[];
+  dataplanes: { url: string; id: string | null; connected: boolean }[];
   sessionId: string | null;
   requests: number;
   inFlight: number;
@@ -63,7 +63,7 @@ export class GatehouseAgent {
   }
 
   start(): void {
-    this.#ensureLink(this.options.connectUrl, true);
+    this.#ensureLink(primaryKey, this.options.connectUrl, undefined);
   }
 
   async stop(): Promise<void> {
@@ -83,7 +83,11 @@ export class GatehouseAgent {
           error: outcome?.error?.message ?? null,
         };
       }),
-      dataplanes: [...this.#links.values()].map((link) => ({ url: link.url, connected: link.connected })),
+      dataplanes: [...this.#links.values()].map((link) => ({
+        url: link.url,
+        id: link.dataplaneId ?? null,
+        connected: link.connected,
+      })),
       sessionId: this.#sessionId,
       requests: this.#stats.requests,
       inFlight: this.#stats.inFlight,
@@ -91,18 +95,23 @@ export class GatehouseAgent {
     };
   }
 
-  #ensureLink(url: string, primary: boolean): void {
-    const key = new URL(url).origin;
+  #ensureLink(key: string, url: string, targetId: string | undefined): void {
     if (this.#stopped || this.#links.has(key)) return;
-    const link = new Link(key, primary, this);
+    const link = new Link(key, new URL(url).origin, targetId, this);
     this.#links.set(key, link);
     link.start();
   }
 
   /** @internal the Link's view of the agent. */
-  tunnelFor(url: string): Tunnel {
+  tunnelFor(link: Link): Tunnel {
+    const url = link.url;
     return new Tunnel({
       dataplaneUrl: url,
+      // A listed data plane's connection must land on that data plane: behind one address (workers, a load
+      // balancer) the connection may reach another one, which is closed before HTTP/2 and dialled again.
+      ...(link.targetId === undefined
+        ? {}
+        : { accept: (landedOn: string | undefined) => landedOn === undefined || landedOn === link.targetId }),
       authtoken: this.options.authtoken,
       declaration: this.#declaration,
       forwarder: this.#forwarder,
@@ -160,25 +169,28 @@ export class GatehouseAgent {
 
   /** @internal a link ended for good (a data plane that left the list). */
   forget(link: Link): void {
-    if (this.#links.get(link.url) === link) this.#links.delete(link.url);
+    if (this.#links.get(link.key) === link) this.#links.delete(link.key);
   }
 
+  /**
+   * One connection per listed data plane, by id (workers share an address but are data planes of their own). The
+   * data plane the connect_url connection landed on is held already; connect_url stays, whatever the list says.
+   */
   #followDataplanes(dataplanes: AgentDataplane[]): void {
+    const primary = this.#links.get(primaryKey);
     const wanted = new Set<string>();
     for (const dataplane of dataplanes) {
-      let origin: string;
-      try {
-        origin = new URL(dataplane.url).origin;
-      } catch {
-        continue;
-      }
-      wanted.add(origin);
-      this.#ensureLink(origin, false);
+      if (!URL.canParse(dataplane.url) || dataplane.id === primary?.dataplaneId) continue;
+      wanted.add(dataplane.id);
+      this.#ensureLink(dataplane.id, dataplane.url, dataplane.id);
     }
-    // A data plane that left the list: its link goes (connect_url stays, whatever the list says).
-    for (const link of this.#links.values()) if (!link.primary && !wanted.has(link.url)) void link.stop();
+    for (const link of this.#links.values()) if (link.key !== primaryKey && !wanted.has(link.key)) void link.stop();
   }
 }
+
+const primaryKey = '(connect_url)';
+/** Redials after landing on the wrong data plane before the normal backoff applies (a misrouting load balancer). */
+const maxQuickRedials = 20;
 
 /** One data plane's connection, kept up forever (until stopped) with backoff between attempts. */
 class Link {
@@ -186,10 +198,14 @@ class Link {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
+  /** The data plane the current (or last) connection landed on. */
+  dataplaneId: string | undefined;
 
   constructor(
+    readonly key: string,
     readonly url: string,
-    readonly primary: boolean,
+    /** The listed data plane this link must reach; undefined for connect_url (any data plane will do). */
+    readonly targetId: string | undefined,
     private readonly agent: GatehouseAgent,
   ) {}
 
@@ -211,13 +227,21 @@ class Link {
 
   async #loop(): Promise<void> {
     const backoff = this.agent.backoff;
+    let redials = 0;
     while (!this.#stopped && !this.agent.stopped) {
-      const tunnel = this.agent.tunnelFor(this.url);
+      const tunnel = this.agent.tunnelFor(this);
       this.#tunnel = tunnel;
-      this.agent.log('info', 'connecting', { dataplane: this.url });
+      if (redials === 0) this.agent.log('info', 'connecting', { dataplane: this.url, id: this.targetId });
       const end = await tunnel.run();
+      this.dataplaneId = tunnel.dataplaneId ?? this.dataplaneId;
       this.#tunnel = undefined;
       if (this.#stopped || this.agent.stopped) return;
+      if (end.kind === 'wrong-dataplane' && redials < maxQuickRedials) {
+        redials++;
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));
+        continue;
+      }
+      redials = 0;
       if (end.kind === 'closed' && end.registered) backoff.reset();
       const delay = backoff.next();
       this.agent.log(end.kind === 'closed' && end.registered ? 'warn' : 'error', describe(end), {
@@ -244,5 +268,7 @@ function describe(end: TunnelEnd): string {
       return `the gateway refused the session (${end.errorCode}): ${end.message}`;
     case 'closed':
       return end.registered ? `disconnected: ${end.reason}` : `could not connect: ${end.reason}`;
+    case 'wrong-dataplane':
+      return `the connection keeps landing on another data plane (${end.landedOn}) than the one wanted`;
   }
 }

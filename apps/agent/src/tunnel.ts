@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import {
   AGENT_CONTROL_PATHS,
+  AGENT_DATAPLANE_HEADER,
   AGENT_DEAD_PEER_MS,
   AGENT_HEADERS,
   AGENT_PING_INTERVAL_MS,
@@ -32,10 +33,17 @@ export interface TunnelHandlers {
 export type TunnelEnd =
   | { kind: 'refused-upgrade'; status: number; errorCode: string; message: string }
   | { kind: 'refused-registration'; errorCode: string; message: string }
-  | { kind: 'closed'; registered: boolean; reason: string };
+  | { kind: 'closed'; registered: boolean; reason: string }
+  /** The connection landed on a data plane other than the one wanted (a worker already held): dial again. */
+  | { kind: 'wrong-dataplane'; landedOn: string };
 
 export interface TunnelOptions {
   dataplaneUrl: string;
+  /**
+   * Decides from the 101's AGENT_DATAPLANE_HEADER whether to keep the connection (false: closed before HTTP/2
+   * starts, so the data plane registers nothing). Absent: any data plane will do.
+   */
+  accept?: (dataplaneId: string | undefined) => boolean;
   authtoken: string;
   declaration: AgentDeclaration;
   forwarder: UpstreamForwarder;
@@ -50,6 +58,8 @@ export class Tunnel {
   #session: ServerHttp2Session | undefined;
   #closing = false;
   #registration: AgentSessionRegistration | undefined;
+  /** The data plane (worker) that took the connection, from the 101. */
+  dataplaneId: string | undefined;
 
   constructor(private readonly options: TunnelOptions) {}
 
@@ -105,10 +115,15 @@ export class Tunnel {
     request.on('timeout', () => request.destroy(new Error('the data plane did not answer the upgrade within 15 s')));
     request.end();
     const outcome = await Promise.race([
-      once(request, 'upgrade').then((args) => ({ socket: args[1] as Socket, head: args[2] as Buffer })),
-      once(request, 'response').then((args) => ({ response: args[0] as IncomingMessage })),
+      once(request, 'upgrade').then((args) => ({
+        upgraded: true as const,
+        response: args[0] as IncomingMessage,
+        socket: args[1] as Socket,
+        head: args[2] as Buffer,
+      })),
+      once(request, 'response').then((args) => ({ upgraded: false as const, response: args[0] as IncomingMessage })),
     ]);
-    if ('response' in outcome) {
+    if (!outcome.upgraded) {
       const { response } = outcome;
       const chunks: Buffer[] = [];
       for await (const chunk of response) chunks.push(chunk as Buffer);
@@ -124,7 +139,14 @@ export class Tunnel {
       }
       return { kind: 'refused-upgrade', status: response.statusCode ?? 0, errorCode, message };
     }
-    const { socket, head } = outcome;
+    const { socket, head, response } = outcome;
+    const landedOn = response.headers[AGENT_DATAPLANE_HEADER];
+    const dataplaneId = typeof landedOn === 'string' ? landedOn : undefined;
+    this.dataplaneId = dataplaneId;
+    if (this.options.accept !== undefined && !this.options.accept(dataplaneId)) {
+      socket.destroy();
+      return { kind: 'wrong-dataplane', landedOn: dataplaneId ?? '(unnamed)' };
+    }
     if (head.length > 0) socket.unshift(head);
     socket.setNoDelay(true);
     // A data plane that went away (FIN) ends the tunnel now; the reconnect loop takes over.

@@ -15,6 +15,13 @@ import { connectMcpClient, startMcpServer, type McpTestServer } from './helpers/
 import { startStatefulMcpServer } from './helpers/mcp-stateful.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
+import {
+  closeWebSocket,
+  collectFrames,
+  maskedTextFrame,
+  requestUpgrade,
+  startWebSocketEcho,
+} from './helpers/websocket-echo.js';
 
 /**
  * Issue 13 end to end over real sockets: a real data plane (in this process, with the contract-faithful fake control
@@ -316,6 +323,27 @@ describe('forwarding through the agent', () => {
     const answer = await httpRequest({ port: running.port, host: downHost });
     expect(answer.status).toBe(502);
     expect(answer.headers['gatehouse-error-code']).toBe('UPSTREAM_UNAVAILABLE');
+  });
+});
+
+describe('WebSocket through the agent', () => {
+  it('an upgrade goes over the tunnel as extended CONNECT and frames pass both ways', async () => {
+    const echo = await startWebSocketEcho();
+    servers.push(echo);
+    const url = `https://${hostLabel('ws')}.example.internal`;
+    await online(agentHttp(echo.port, url));
+    await servedHere(url);
+    const host = await cloudEndpointForwardingTo(url);
+    const result = await requestUpgrade({ port: running.port, host, path: '/socket' });
+    expect(result.kind).toBe('upgraded');
+    if (result.kind !== 'upgraded') return;
+    const { frames } = collectFrames(result.socket);
+    result.socket.write(maskedTextFrame('hello'));
+    result.socket.write(maskedTextFrame('again'));
+    await eventually(() => frames.length >= 2, 5_000, 'two echoed frames');
+    expect(frames.map((frame) => frame.payload.toString('utf8'))).toEqual(['echo:hello', 'echo:again']);
+    expect(echo.hosts).toEqual([host]);
+    await closeWebSocket(result.socket);
   });
 });
 

@@ -4,6 +4,8 @@ import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import {
   AGENT_CONTROL_PATHS,
+  AGENT_DATAPLANE_HEADER,
+  AGENT_TUNNEL_PROTOCOL,
   AGENT_DEAD_PEER_MS,
   AGENT_HEADERS,
   AGENT_PING_INTERVAL_MS,
@@ -155,7 +157,10 @@ export class AgentTunnels {
     // node:http sockets allow half-open: an agent that died (its kernel sent FIN) must end the tunnel at once, not
     // at the next failed ping.
     socket.once('end', () => socket.destroy());
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: gatehouse-agent/1\r\n\r\n');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${AGENT_TUNNEL_PROTOCOL}\r\n` +
+        `${AGENT_DATAPLANE_HEADER}: ${this.options.dataplaneId}\r\n\r\n`,
+    );
     if (head.length > 0) socket.unshift(head);
     const peer = normalizeSocketAddress(req.socket.remoteAddress);
     const forwarded = req.headers['x-forwarded-for'];

@@ -1,7 +1,10 @@
 import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { SyncAgentEndpoint } from '@gatehouse/contracts';
 import type { SyntheticResponse } from '@gatehouse/traffic-policy';
+import { tunnelHeaders } from '../agent/tunnel-dispatch.js';
 import { admitRequest, upstreamHeadersFor, type AdmittedRequest } from './admit-request.js';
 import { isValidHeaderName, isValidHeaderValue, syntheticHeaderList } from './headers.js';
 import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
@@ -88,6 +91,10 @@ function spliceUpstream(
   outgoingHeaders.connection = 'Upgrade';
   const protocol = request.headers.get('upgrade')?.[0] ?? 'websocket';
   outgoingHeaders.upgrade = protocol;
+  if (target.agent !== undefined) {
+    spliceThroughAgent(deps, admitted, target, target.agent, head, outgoing, protocol);
+    return;
+  }
 
   // The outbound rules (outbound-guard.ts): an IP literal or localhost is judged now, a name by `lookup`, the peer
   // actually connected once the socket is up.
@@ -152,6 +159,90 @@ function spliceUpstream(
   );
   upstreamRequest.on('error', (error: NodeJS.ErrnoException) => refuseUpgrade(deps, admitted, error));
   upstreamRequest.end();
+}
+
+/**
+ * An agent endpoint: the upgrade goes over the tunnel as an RFC 8441 extended CONNECT stream (`:protocol: websocket`,
+ * the client's Sec-WebSocket-* headers carried along so the agent's HTTP/1.1 upgrade to its upstream answers this
+ * client's key); the agent's 200 becomes the client's 101, then frames are relayed between the socket and the stream.
+ */
+function spliceThroughAgent(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<undefined>,
+  target: UpstreamEndpoint,
+  agent: SyncAgentEndpoint,
+  head: Buffer,
+  outgoing: readonly string[],
+  protocol: string,
+): void {
+  const { request, record, socket } = admitted;
+  const connection = deps.agentTunnels?.pick(target.facts.id, agent);
+  const refuse = (code: 'ENDPOINT_OFFLINE' | 'UPSTREAM_UNAVAILABLE', message: string) => {
+    record.errorCode = code;
+    const response = gatewayError(code, message);
+    writeRawResponse(socket, response);
+    record.finish(response.status, deps.sink, deps.metrics);
+  };
+  if (connection === undefined) {
+    refuse('ENDPOINT_OFFLINE', `no agent serving ${target.facts.url} is connected.`);
+    return;
+  }
+  if (protocol.toLowerCase() !== 'websocket') {
+    refuse('UPSTREAM_UNAVAILABLE', 'only WebSocket upgrades pass through an agent tunnel.');
+    return;
+  }
+  const { headers, authority } = tunnelHeaders({ headers: outgoing, endpointUrl: target.facts.url });
+  record.markUpstreamStart();
+  let stream: ClientHttp2Stream;
+  try {
+    stream = connection.session.request({
+      ...headers,
+      ':method': 'CONNECT',
+      ':protocol': 'websocket',
+      ':scheme': 'http',
+      ':path': `${request.path}${request.query === '' ? '' : `?${request.query}`}`,
+      ':authority': authority ?? target.upstream.host,
+    });
+  } catch (error) {
+    deps.logger.warn({ err: error, endpoint: target.facts.id }, 'the agent tunnel refused a WebSocket stream');
+    refuse('UPSTREAM_UNAVAILABLE', upstreamErrorMessage('UPSTREAM_UNAVAILABLE'));
+    return;
+  }
+  let answered = false;
+  stream.on('error', () => undefined);
+  socket.once('close', () => stream.close(constants.NGHTTP2_CANCEL));
+  stream.once('close', () => {
+    if (!answered) refuse('UPSTREAM_UNAVAILABLE', upstreamErrorMessage('UPSTREAM_UNAVAILABLE'));
+    else socket.destroy();
+  });
+  stream.once('response', (responseHeaders: IncomingHttpHeaders) => {
+    answered = true;
+    record.markUpstreamHeaders();
+    const status = Number(responseHeaders[':status'] ?? 502);
+    const rawHeaders: string[] = [];
+    for (const [name, value] of Object.entries(responseHeaders)) {
+      if (name.startsWith(':') || value === undefined) continue;
+      for (const item of [value].flat()) rawHeaders.push(name, String(item));
+    }
+    if (status !== 200) {
+      // The upstream declined the upgrade: its answer is relayed as a normal response, then the connection closes.
+      const lines = [statusLine(status, undefined, STATUS_CODES[status] ?? '')];
+      pushRawHeaders(lines, rawHeaders, declinedUpgradeSkippedHeaders);
+      lines.push('connection: close');
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      stream.pipe(socket);
+      record.finish(status, deps.sink, deps.metrics);
+      return;
+    }
+    const lines = ['HTTP/1.1 101 Switching Protocols', 'connection: Upgrade', 'upgrade: websocket'];
+    pushRawHeaders(lines, rawHeaders, declinedUpgradeSkippedHeaders);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) stream.write(head);
+    socket.on('error', () => stream.close(constants.NGHTTP2_CANCEL));
+    deps.streams.track(stream);
+    spliceWebSocket(deps, socket, stream);
+    record.finish(101, deps.sink, deps.metrics);
+  });
 }
 
 /**
