@@ -446,6 +446,35 @@ describe('agent sessions', () => {
     await leave('as_unknown');
   });
 
+  it('gives a restarted agent its URL at once; an offline session of another token keeps it', async () => {
+    const token = await createToken();
+    const before = await accepted(token.secret, [endpoint()]);
+    const oldEndpointId = outcomeOf(before, 'mcp')!.endpoint_id!;
+    // Still held: a second agent process with the same token is a second agent, refused.
+    const second = await accepted(token.secret, [endpoint()]);
+    expect(outcomeOf(second, 'mcp')).toMatchObject({ status: 'refused', error: { error_code: 'ENDPOINT_URL_TAKEN' } });
+
+    // The first agent is killed (its data plane leaves) and starts again: a new process, a new session_key.
+    await leave(before.session_id);
+    const restarted = await accepted(token.secret, [endpoint()]);
+    expect(outcomeOf(restarted, 'mcp')).toMatchObject({ status: 'online', error: null });
+    const old = await getSession(before.session_id);
+    expect(old).toMatchObject({ status: 'ended', end_reason: 'replaced' });
+    const now = await getEndpoint(outcomeOf(restarted, 'mcp')!.endpoint_id!);
+    expect(now.agent?.members.map((member) => member.session_id)).toEqual([restarted.session_id]);
+    expect(now.id).not.toBe(oldEndpointId);
+
+    // Another token's agent may not take a URL over just because its holder is briefly offline.
+    const other = await createToken();
+    await leave(restarted.session_id);
+    const intruder = await accepted(other.secret, [endpoint()]);
+    expect(outcomeOf(intruder, 'mcp')).toMatchObject({
+      status: 'refused',
+      error: { error_code: 'ENDPOINT_URL_TAKEN' },
+    });
+    expect((await getSession(restarted.session_id)).status).toBe('detached');
+  });
+
   it('refreshes holds from heartbeats and expires a data plane that stops heartbeating', async () => {
     const token = await createToken();
     const answer = await accepted(token.secret, [endpoint()]);

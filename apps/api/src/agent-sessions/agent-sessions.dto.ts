@@ -41,7 +41,7 @@ export const AgentSessionResponseSchema = z
     started_at: Timestamp,
     last_seen_at: Timestamp,
     ended_at: Timestamp.nullable(),
-    /** `no-dataplane` (no data plane held it for the grace period) or `authtoken-revoked`; null while live. */
+    /** `no-dataplane` (no data plane held it for the grace period), `authtoken-revoked`, or `replaced` (the same agent restarted and took its endpoints over); null while live. */
     end_reason: z.string().nullable(),
   })
   .meta({ id: 'AgentSession' });

@@ -25,7 +25,8 @@ export const LIVE_DATAPLANE_WINDOW_MS = 60_000;
  */
 const HEARTBEAT_OMISSION_MARGIN_MS = 10_000;
 
-export type EndReason = 'no-dataplane' | 'authtoken-revoked';
+/** `replaced`: a new session of the same authtoken claimed its endpoint while no data plane held it (a restart). */
+export type EndReason = 'no-dataplane' | 'authtoken-revoked' | 'replaced';
 
 /** One declared endpoint, checked and ready to claim. */
 export interface EndpointClaim {
@@ -187,6 +188,14 @@ export class AgentSessionsRepository {
         const pooled = endpoint.agentMembers.some((member) => member.poolingEnabled);
         const holders = endpoint.agentMembers.map((member) => member.sessionId).join(', ');
         if (!pooled) {
+          if (await this.holdersAreRestartedSelf(tx, sessionId, endpoint.agentMembers)) {
+            // The agent restarted (a new process is a new session) before the old session's grace period ran out:
+            // the old one can serve nothing, so it ends now and the URL goes to the new one, with no operator step.
+            for (const member of endpoint.agentMembers) {
+              await this.endSessionInTransaction(tx, context, member.sessionId, 'replaced', now);
+            }
+            return this.createAgentEndpoint(tx, context, sessionId, claim, now);
+          }
           return {
             status: 'refused',
             errorCode: 'ENDPOINT_URL_TAKEN',
@@ -447,6 +456,33 @@ export class AgentSessionsRepository {
       entityId: sessionId,
       payload: { endpoint: null, ip_category: null },
     });
+  }
+
+  /**
+   * Whether every session holding a non-pooled endpoint is detached (no data plane holds it) and authenticated by the
+   * claimant's own authtoken: then the claimant is the same agent restarted, not a second agent, and may take over.
+   * Another token's offline session keeps its URL until the grace period ends, so a URL never changes owner by race.
+   */
+  private async holdersAreRestartedSelf(
+    tx: TransactionClient,
+    sessionId: string,
+    members: readonly { sessionId: string }[],
+  ): Promise<boolean> {
+    const claimant = await tx.agentSession.findUniqueOrThrow({
+      where: { id: sessionId },
+      select: { authtokenId: true },
+    });
+    const holders = await tx.agentSession.findMany({
+      where: { id: { in: members.map((member) => member.sessionId) } },
+      select: { authtokenId: true, detachedAt: true, endedAt: true },
+    });
+    return (
+      holders.length > 0 &&
+      holders.every(
+        (holder) =>
+          holder.endedAt === null && holder.detachedAt !== null && holder.authtokenId === claimant.authtokenId,
+      )
+    );
   }
 
   /** Live sessions with no data plane left and no detach time yet start their grace period now. */

@@ -1004,7 +1004,7 @@ export type $AgentSessionPayload<ExtArgs extends runtime.Types.Extensions.Intern
     detachedAt: Date | null
     endedAt: Date | null
     /**
-     * `no-dataplane` (grace elapsed), `authtoken-revoked`.
+     * `no-dataplane` (grace elapsed), `authtoken-revoked`, `replaced` (a restart of the same agent took over).
      */
     endReason: string | null
   }, ExtArgs["result"]["agentSession"]>
