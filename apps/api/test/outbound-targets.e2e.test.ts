@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Agent } from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreateEndpointBody } from '../src/endpoints/endpoints.dto';
@@ -36,6 +37,9 @@ describe('outbound targets at save time (defaults: loopback and private networks
     'http://[::1]:8080',
     'http://0.0.0.0:8080',
     'https://gateway.example.com',
+    // The machine's own name resolves here (often through /etc/hosts): judged like localhost on the gateway's ports.
+    `http://${hostname()}:8080`,
+    `http://${hostname().toUpperCase()}:4000/api`,
   ])('refuses upstream_url %s with 400 UPSTREAM_IS_GATEWAY', async (upstream) => {
     const response = await editor.post('/api/endpoints').send(internal(upstream)).expect(400);
     const error = errorOf(response);
@@ -71,6 +75,10 @@ describe('outbound targets at save time (defaults: loopback and private networks
 
   it('keeps the walkthrough working: loopback and private upstreams on other ports are allowed', async () => {
     await editor.post('/api/endpoints').send(internal('http://127.0.0.1:3333')).expect(201);
+    await editor
+      .post('/api/endpoints')
+      .send({ url: 'https://c.example.internal', type: 'internal', upstream_url: `http://${hostname()}:3333` })
+      .expect(201);
     await editor
       .post('/api/endpoints')
       .send({ url: 'https://b.example.internal', type: 'internal', upstream_url: 'http://10.0.0.7:8080' })

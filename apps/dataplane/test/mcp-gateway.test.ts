@@ -270,6 +270,20 @@ describe('the MCP gateway against bypass attempts (real SDK client and server)',
     expect(event.mcp?.method).toContain('tools/call');
   });
 
+  it('refuses a batch of more elements than it judges one by one (a 4 MiB batch of notifications stalled the process)', async () => {
+    // The policy runs once per element: ~90,000 tiny elements in one unauthenticated request kept every endpoint
+    // waiting for seconds. The MCP SDK's own servers refuse batches over 100; the gateway refuses them first.
+    const element = { jsonrpc: '2.0', method: 'notifications/progress' };
+    const tooMany = await raw(JSON.stringify(Array.from({ length: 101 }, () => element)));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.headers['gatehouse-error-code']).toBe('MCP_BATCH_TOO_LARGE');
+    expect(JSON.parse(tooMany.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    const huge = await raw(JSON.stringify(Array.from({ length: 5_000 }, () => element)));
+    expect(huge.headers['gatehouse-error-code']).toBe('MCP_BATCH_TOO_LARGE');
+    const hundred = await raw(JSON.stringify(Array.from({ length: 100 }, () => element)));
+    expect(hundred.headers['gatehouse-error-code']).toBeUndefined();
+  });
+
   it('is not fooled by case and whitespace variants, notifications, content types, a BOM or compression', async () => {
     expectNotAllowed(await raw(call(' DANGER ', 9)), 9);
     expectNotAllowed(await raw(call('Hidden_Admin', 10)), 10);

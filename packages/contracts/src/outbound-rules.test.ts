@@ -22,6 +22,17 @@ function rules(allow: string[], deny: string[] = []): OutboundRules {
 }
 
 describe('outbound rules: the gateway itself (issue 12, item 1)', () => {
+  it("refuses the machine's own host name on a gateway port at save time, and allows it on another port", () => {
+    // `hostname` resolves to this machine (often via /etc/hosts), so http://<hostname>:8080 is a loop like localhost.
+    const here: GatewayListeners = { ...gateway, localNames: ['gw-host-1'] };
+    for (const url of ['http://gw-host-1:8080', 'http://GW-HOST-1.:4000/x'])
+      expect(checkOutboundUrl(rules(['loopback', 'private']), here, url)).toMatchObject({
+        allowed: false,
+        code: 'UPSTREAM_IS_GATEWAY',
+      });
+    expect(checkOutboundUrl(rules(['loopback', 'private']), here, 'http://gw-host-1:3333')).toEqual({ allowed: true });
+  });
+
   it.each([
     'http://127.0.0.1:8080',
     'http://127.0.0.2:8081',

@@ -70,6 +70,11 @@ export interface GatewayListeners {
   readonly localAddresses: readonly string[];
   /** Names that reach the gateway: `localhost` always; configured public host names. Lower-case. */
   readonly hostNames: readonly string[];
+  /**
+   * The machine's own host names (`os.hostname()`), lower-case: loopback-like names the API cannot see through without
+   * DNS, refused on the gateway's ports only (elsewhere on this machine they are an ordinary local upstream).
+   */
+  readonly localNames?: readonly string[];
 }
 
 export const noGatewayListeners: GatewayListeners = { ports: [], localAddresses: [], hostNames: [] };
@@ -246,6 +251,7 @@ export function checkOutboundHost(
   }
   if (gateway.hostNames.some((name) => name === host || (name.startsWith('*.') && host.endsWith(name.slice(1)))))
     return gatewayLoop(host, port);
+  if (gateway.localNames?.includes(host) === true && gateway.ports.includes(port)) return gatewayLoop(host, port);
   const matches = (entry: OutboundEntry) => entryMatchesName(entry, host);
   if (rules.deny.some(matches)) return forbidden(host, 'is listed in GATEHOUSE_UPSTREAM_DENY');
   if (rules.allow.some(matches)) return allowed;

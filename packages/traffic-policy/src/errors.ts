@@ -126,6 +126,11 @@ export const runtimeErrorCodes = {
     reason:
       'A request body a lenient JSON-RPC server could run (trailing data, JSON5 syntax, a member name in another case) is not a message the gateway can judge exactly (answered as a JSON-RPC parse error).',
   },
+  MCP_BATCH_TOO_LARGE: {
+    status: 400,
+    reason:
+      'A JSON-RPC batch has more elements than the gateway judges one by one (100, as the MCP SDK servers allow); answered as a JSON-RPC error.',
+  },
   MCP_BATCH_SPLIT: {
     status: 400,
     reason: 'The elements of a JSON-RPC batch were sent different ways by the policy (forwarded to different targets).',

@@ -3,7 +3,7 @@
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
 export { parse, formatPath, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
-export { maxPolicyTextLength } from './limits.js';
+export { maxMcpBatchElements, maxPolicyTextLength } from './limits.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,

@@ -52,3 +52,10 @@ export const maxRewrittenTextLength = 16 * 1024 * 1024;
 export const maxRegexLength = 4096;
 /** Distinct compiled patterns kept (patterns can be built from request data, so the cache is bounded). */
 export const maxRegexCacheEntries = 512;
+
+/**
+ * Elements of one JSON-RPC batch the gateway judges (the request phase runs once per element). The MCP SDK's servers
+ * refuse more than 100 themselves; without a cap a 4 MiB batch of ~90,000 notifications ran the policy that many
+ * times in one request and stalled the process for seconds.
+ */
+export const maxMcpBatchElements = 100;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeaderMap } from './context.js';
+import { maxMcpBatchElements } from './limits.js';
 import { readMcp } from './mcp.js';
 
 const headers: HeaderMap = new Map();
@@ -57,5 +58,19 @@ describe('readMcp: bodies a lenient server could run but the gateway cannot judg
     ['PascalCase fields of a non-JSON-RPC API', '{"Id":1,"Method":"card"}'],
   ])('leaves %s to the upstream', (_name, text) => {
     expect(read(text)).toEqual({ facts: undefined });
+  });
+});
+
+describe('readMcp: batch size', () => {
+  const batch = (length: number) =>
+    JSON.stringify(Array.from({ length }, (_, id) => ({ jsonrpc: '2.0', id, method: 'ping' })));
+
+  it(`judges a batch of ${maxMcpBatchElements} elements and refuses one more before describing any`, () => {
+    expect(read(batch(maxMcpBatchElements)).facts?.messages).toHaveLength(maxMcpBatchElements);
+    expect(read(batch(maxMcpBatchElements + 1))).toEqual({ facts: undefined, batchTooLarge: true });
+  });
+
+  it('leaves a long JSON array that holds no JSON-RPC message to the upstream', () => {
+    expect(read(JSON.stringify(Array.from({ length: 5_000 }, (_, index) => index)))).toEqual({ facts: undefined });
   });
 });

@@ -1,4 +1,5 @@
 import type { HeaderMap, McpCapability, McpFacts, McpKind, McpListFilter, McpListName } from './context.js';
+import { maxMcpBatchElements } from './limits.js';
 
 /**
  * MCP (JSON-RPC 2.0) facts read from the request body itself. The body is the authority: the `Mcp-Method` /
@@ -94,7 +95,10 @@ export function detectMcp(headers: HeaderMap, body?: Uint8Array): McpFacts | und
  * `"paramſ"`: Go's encoding/json matches field names case-insensitively, so `{"method":"ping","METHOD":"tools/call"}`
  * is a tools/call there and a ping here).
  */
-export function readMcp(headers: HeaderMap, body?: Uint8Array): { facts: McpFacts | undefined; malformed?: string } {
+export function readMcp(
+  headers: HeaderMap,
+  body?: Uint8Array,
+): { facts: McpFacts | undefined; malformed?: string; batchTooLarge?: true } {
   if (body === undefined || body.length === 0) return { facts: describeHeaders(headers) };
   const text = decoder.decode(body);
   let message: unknown;
@@ -105,6 +109,9 @@ export function readMcp(headers: HeaderMap, body?: Uint8Array): { facts: McpFact
       ? { facts: undefined, malformed: 'the body names JSON-RPC members but is not valid JSON' }
       : { facts: undefined };
   }
+  // Refused before any element is described: the cost of judging a batch grows with its length.
+  if (Array.isArray(message) && message.length > maxMcpBatchElements && message.some(isJsonRpcLike))
+    return { facts: undefined, batchTooLarge: true };
   const facts = detectParsed(headers, message);
   if (facts === undefined) return { facts };
   const elements = Array.isArray(message) ? message : [message];

@@ -1,4 +1,4 @@
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import {
   checkFetchUrl,
   checkOutboundUrl,
@@ -20,12 +20,13 @@ import { ENV, type Env } from '../env';
  *
  * The gateway's own ports: API_PORT, GATEHOUSE_GATEWAY_PORTS (the data planes' ports, an operator setting because
  * data planes run on other machines and ports in the distributed shape) and the ports the embedded shape adds once
- * its data plane listens. The machine's own addresses count as local, next to loopback and the unspecified address.
+ * its data plane listens. The machine's own addresses count as local, next to loopback and the unspecified address,
+ * and its own host name like `localhost` on those ports (it usually resolves here through /etc/hosts).
  */
 @Injectable()
 export class OutboundTargetsService {
   readonly #rules: OutboundRules;
-  readonly #gateway: { ports: number[]; localAddresses: string[]; hostNames: string[] };
+  readonly #gateway: { ports: number[]; localAddresses: string[]; hostNames: string[]; localNames: string[] };
 
   constructor(@Inject(ENV) env: Env) {
     const compiled = compileOutboundRules(env.GATEHOUSE_UPSTREAM_ALLOW, env.GATEHOUSE_UPSTREAM_DENY);
@@ -36,6 +37,7 @@ export class OutboundTargetsService {
       ports: [env.API_PORT, ...env.GATEHOUSE_GATEWAY_PORTS].filter((port) => port !== 0),
       localAddresses: Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((e) => e.address)),
       hostNames: env.GATEHOUSE_GATEWAY_HOSTS,
+      localNames: [hostname().toLowerCase().replace(/\.$/, '')],
     };
   }
 

@@ -39,6 +39,24 @@ describe('usePolicyValidation', () => {
     ]);
   });
 
+  it('judges regular expressions as RE2, as the data plane does (issue 12): ngrok syntax passes, lookbehind does not', () => {
+    const policy = (pattern: string) =>
+      `on_http_request:\n  - expressions: ['req.url.path.matches("${pattern}")']\n    actions: [{ type: deny }]\n`;
+    const errorsOf = (pattern: string) =>
+      renderHook(() => usePolicyValidation(policy(pattern), 'internal')).result.current.errors;
+    // RE2-only syntax (JavaScript's RegExp rejects (?P<name>…), \A, \z and [[:alpha:]]).
+    expect(errorsOf('(?i)\\\\A/(?P<w>[[:alpha:]]+)\\\\z')).toEqual([]);
+    // JavaScript-only syntax (lookbehind, backreferences) is refused on its line, not left to never match.
+    for (const pattern of ['(?<=a)b', '(a)\\\\1']) {
+      const errors = errorsOf(pattern);
+      expect(
+        errors.map((error) => [error.code, error.line]),
+        pattern,
+      ).toEqual([['POLICY_EXPRESSION_INVALID', 2]]);
+      expect(errors[0]?.message, pattern).toContain('RE2');
+    }
+  });
+
   it('accepts an empty policy on an internal endpoint', () => {
     const { result } = renderHook(() => usePolicyValidation('', 'internal'));
     expect(result.current.errors).toEqual([]);

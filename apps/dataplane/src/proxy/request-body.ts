@@ -7,6 +7,7 @@ import {
   errorCodeHeader,
   jsonRpcErrorBody,
   mayBeJsonRpc,
+  maxMcpBatchElements,
   readMcp,
   type RequestFacts,
   type SyntheticResponse,
@@ -17,6 +18,8 @@ import type { BodyPrefix } from './request-log-capture.js';
 
 /** JSON-RPC 2.0's "Parse error": the body is not a message the gateway can read exactly. */
 const jsonRpcParseError = -32700;
+/** JSON-RPC 2.0's "Invalid Request". */
+const jsonRpcInvalidRequest = -32600;
 
 /** How a pull ended: the body is complete, the stop condition held, or more than the cap arrived. */
 type PullResult = 'end' | 'enough' | 'over';
@@ -122,8 +125,22 @@ export class RequestBody implements PolicyBodyReader {
       request.mcp = undefined;
       return mismatch(request, undefined, true);
     }
-    const { facts, malformed } = readMcp(request.headers, decoded);
+    const { facts, malformed, batchTooLarge } = readMcp(request.headers, decoded);
     request.mcp = facts;
+    if (batchTooLarge === true) {
+      return {
+        status: 400,
+        headers: new Map([
+          [errorCodeHeader, ['MCP_BATCH_TOO_LARGE']],
+          ['content-type', ['application/json']],
+        ]),
+        body: jsonRpcErrorBody(
+          null,
+          jsonRpcInvalidRequest,
+          `Gatehouse: a JSON-RPC batch may have at most ${maxMcpBatchElements} elements.`,
+        ),
+      };
+    }
     if (malformed !== undefined) {
       return {
         status: 400,
