@@ -461,6 +461,24 @@ describe('agent sessions', () => {
       });
     const response = bodyOf(await beat([answer.session_id]), HeartbeatResponseSchema);
     expect(response.agent_dataplanes).toEqual([{ id: 'dp-a', url: 'https://gw-a.example.com' }]);
+    // Only data planes heard from in the last minute are offered to agents.
+    await heartbeat({
+      id: 'dp-stale',
+      hostname: 'edge-9',
+      version: '0.1.0',
+      applied_revision: 0,
+      last_error: null,
+      traffic: { scheme: 'http', host: 'edge-9.lan', port: 8080 },
+    });
+    await testApp.db.query(
+      "UPDATE dataplanes SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = 'dp-stale'",
+    );
+    expect(bodyOf(await beat([answer.session_id]), HeartbeatResponseSchema).agent_dataplanes).toEqual([
+      { id: 'dp-a', url: 'https://gw-a.example.com' },
+    ]);
+    // A heartbeat listing many sessions (most unknown) is one statement per step, not one parameter per id.
+    await beat([answer.session_id, ...Array.from({ length: 40_000 }, (_, index) => `as_unknown_${index}`)]);
+    expect((await getSession(answer.session_id)).status).toBe('online');
 
     // 30 s later a heartbeat still lists it: the hold is confirmed, the session stays.
     await testApp.db.query("UPDATE agent_session_dataplanes SET last_seen_at = now() - interval '30 seconds'");
