@@ -232,6 +232,13 @@ describe('agent sessions', () => {
     expect((await audit(internalId)).map((row) => [row.kind, row.actor_type])).toEqual([
       ['agent_endpoint.created', 'authtoken'],
     ]);
+    const listedEvents = (await viewer.get(`/api/audit-events?entity_id=${answer.session_id}`).expect(200)).body as {
+      audit_events: { kind: string; entity_label: string | null; actor: { type: string; name: string } }[];
+    };
+    expect(listedEvents.audit_events).toMatchObject([
+      { kind: 'agent_session.started', entity_label: 'agent on laptop-1', actor: { type: 'authtoken' } },
+    ]);
+    expect(listedEvents.audit_events[0]!.actor.name).toBe(`${token.prefix}… (laptop)`);
     const used = await testApp.db.query<{ last_used_at: Date | null }>(
       'SELECT last_used_at FROM authtokens WHERE id = $1',
       [token.id],
