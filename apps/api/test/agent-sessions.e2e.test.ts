@@ -232,6 +232,13 @@ describe('agent sessions', () => {
     expect((await audit(internalId)).map((row) => [row.kind, row.actor_type])).toEqual([
       ['agent_endpoint.created', 'authtoken'],
     ]);
+    const listedEvents = (await viewer.get(`/api/audit-events?entity_id=${answer.session_id}`).expect(200)).body as {
+      audit_events: { kind: string; entity_label: string | null; actor: { type: string; name: string } }[];
+    };
+    expect(listedEvents.audit_events).toMatchObject([
+      { kind: 'agent_session.started', entity_label: 'agent on laptop-1', actor: { type: 'authtoken' } },
+    ]);
+    expect(listedEvents.audit_events[0]!.actor.name).toBe(`${token.prefix}… (laptop)`);
     const used = await testApp.db.query<{ last_used_at: Date | null }>(
       'SELECT last_used_at FROM authtokens WHERE id = $1',
       [token.id],
@@ -490,6 +497,24 @@ describe('agent sessions', () => {
       });
     const response = bodyOf(await beat([answer.session_id]), HeartbeatResponseSchema);
     expect(response.agent_dataplanes).toEqual([{ id: 'dp-a', url: 'https://gw-a.example.com' }]);
+    // Only data planes heard from in the last minute are offered to agents.
+    await heartbeat({
+      id: 'dp-stale',
+      hostname: 'edge-9',
+      version: '0.1.0',
+      applied_revision: 0,
+      last_error: null,
+      traffic: { scheme: 'http', host: 'edge-9.lan', port: 8080 },
+    });
+    await testApp.db.query(
+      "UPDATE dataplanes SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = 'dp-stale'",
+    );
+    expect(bodyOf(await beat([answer.session_id]), HeartbeatResponseSchema).agent_dataplanes).toEqual([
+      { id: 'dp-a', url: 'https://gw-a.example.com' },
+    ]);
+    // A heartbeat listing many sessions (most unknown) is one statement per step, not one parameter per id.
+    await beat([answer.session_id, ...Array.from({ length: 40_000 }, (_, index) => `as_unknown_${index}`)]);
+    expect((await getSession(answer.session_id)).status).toBe('online');
 
     // 30 s later a heartbeat still lists it: the hold is confirmed, the session stays.
     await testApp.db.query("UPDATE agent_session_dataplanes SET last_seen_at = now() - interval '30 seconds'");

@@ -14,6 +14,7 @@ export const paths = {
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
   authtokens: '/authtokens',
+  agents: '/agents',
   users: '/users',
   dataplanes: '/data-planes',
   auditEvents: '/audit-events',

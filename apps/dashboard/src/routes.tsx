@@ -3,6 +3,7 @@ import { AppLayout } from './components/app-layout';
 import { LoadingState } from './components/query-states';
 import { ApiKeysPage } from './pages/api-keys.page';
 import { AuditEventsPage } from './pages/audit-events.page';
+import { AgentsPage } from './pages/agents.page';
 import { AuthtokensPage } from './pages/authtokens.page';
 import { DataplanesPage } from './pages/dataplanes.page';
 import { IpCategoriesPage } from './pages/ip-categories.page';
@@ -62,6 +63,7 @@ export const routes: RouteObject[] = [
               { path: paths.dataplanes, element: <DataplanesPage /> },
               { path: paths.auditEvents, element: <AuditEventsPage /> },
               { path: paths.authtokens, element: <AuthtokensPage /> },
+              { path: paths.agents, element: <AgentsPage /> },
               {
                 element: <RequireRole role="admin" />,
                 children: [

@@ -118,7 +118,9 @@ export const AgentEndpointOutcomeSchema = z
     /**
      * Why it was refused: ENDPOINT_URL_TAKEN (claimed by a non-agent endpoint, or by a session without pooling),
      * AUTHTOKEN_URL_NOT_ALLOWED (outside the token's url_patterns), ENDPOINT_URL_INVALID, POLICY_INVALID (details
-     * carry the policy issues), POOLING_MISMATCH (the pool's members disagree on pooling_enabled).
+     * carry the policy issues), POOLING_MISMATCH (the pool's members disagree on pooling_enabled), POLICY_CONFLICT
+     * (a pool's members must declare byte-identical traffic_policy text, or all none: a later member never replaces
+     * the policy the pool enforces).
      */
     error: z
       .object({ error_code: z.string(), message: z.string(), details: z.array(ErrorDetailSchema).default([]) })

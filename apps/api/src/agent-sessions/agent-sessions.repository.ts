@@ -246,24 +246,19 @@ export class AgentSessionsRepository {
    * that were not confirmed in the last few seconds) are dropped.
    */
   async refreshFromHeartbeat(dataplaneId: string, sessionIds: readonly string[], now: Date): Promise<void> {
+    // One array parameter, not one bind parameter per id: a heartbeat may list up to 100,000 sessions, more than
+    // Postgres accepts as separate parameters.
+    const ids = [...sessionIds];
+    const omittedBefore = new Date(now.getTime() - HEARTBEAT_OMISSION_MARGIN_MS);
     await this.prisma.$transaction(async (tx) => {
-      await tx.agentSessionDataplane.updateMany({
-        where: { dataplaneId, sessionId: { in: [...sessionIds] } },
-        data: { lastSeenAt: now },
-      });
-      await tx.agentSessionDataplane.deleteMany({
-        where: {
-          dataplaneId,
-          sessionId: { notIn: [...sessionIds] },
-          lastSeenAt: { lt: new Date(now.getTime() - HEARTBEAT_OMISSION_MARGIN_MS) },
-        },
-      });
-      if (sessionIds.length > 0) {
-        await tx.agentSession.updateMany({
-          where: { id: { in: [...sessionIds] }, endedAt: null },
-          data: { lastSeenAt: now },
-        });
-      }
+      await tx.$executeRaw`
+        UPDATE agent_session_dataplanes SET last_seen_at = ${now}
+        WHERE dataplane_id = ${dataplaneId} AND session_id = ANY(${ids}::text[])`;
+      await tx.$executeRaw`
+        DELETE FROM agent_session_dataplanes
+        WHERE dataplane_id = ${dataplaneId} AND NOT (session_id = ANY(${ids}::text[])) AND last_seen_at < ${omittedBefore}`;
+      await tx.$executeRaw`
+        UPDATE agent_sessions SET last_seen_at = ${now} WHERE id = ANY(${ids}::text[]) AND ended_at IS NULL`;
       await this.detachOrphans(tx, now);
     });
   }

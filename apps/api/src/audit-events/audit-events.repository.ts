@@ -63,10 +63,13 @@ export class AuditEventsRepository {
     });
   }
 
-  /** Display labels of the entities `ids` name, for those that still exist: endpoint URL, user email, API key. */
+  /**
+   * Display labels of the entities `ids` name, for those that still exist: endpoint URL, user email, API key, agent
+   * session (its host), authtoken.
+   */
   async currentLabels(ids: readonly string[]): Promise<Map<string, string>> {
     const unique = [...new Set(ids)];
-    const [endpoints, users, keys] = await Promise.all([
+    const [endpoints, users, keys, sessions, authtokens] = await Promise.all([
       this.prisma.endpoint.findMany({
         where: { id: { in: unique.filter((id) => id.startsWith('ep_')) } },
         select: { id: true, url: true },
@@ -79,11 +82,21 @@ export class AuditEventsRepository {
         where: { id: { in: unique.filter((id) => id.startsWith('key_')) } },
         select: { id: true, prefix: true, description: true },
       }),
+      this.prisma.agentSession.findMany({
+        where: { id: { in: unique.filter((id) => id.startsWith('as_')) } },
+        select: { id: true, hostname: true },
+      }),
+      this.prisma.authtoken.findMany({
+        where: { id: { in: unique.filter((id) => id.startsWith('atk_')) } },
+        select: { id: true, prefix: true, description: true },
+      }),
     ]);
     return new Map<string, string>([
       ...endpoints.map((endpoint) => [endpoint.id, endpoint.url] as const),
       ...users.map((user) => [user.id, user.email] as const),
       ...keys.map((key) => [key.id, apiKeyLabel(key.prefix, key.description)] as const),
+      ...sessions.map((session) => [session.id, `agent on ${session.hostname}`] as const),
+      ...authtokens.map((token) => [token.id, apiKeyLabel(token.prefix, token.description)] as const),
     ]);
   }
 }

@@ -45,6 +45,7 @@ const cloudEndpoint: Endpoint = {
   request_log_capture: { headers: false, bodies: false },
   traffic_policy: 'version 2 text',
   policy_version: 2,
+  agent: null,
   created_at: '2026-11-24T09:00:00Z',
   updated_at: '2026-11-24T09:05:00Z',
 };
@@ -58,6 +59,7 @@ const internalEndpoint: Endpoint = {
   upstream_url: 'http://127.0.0.1:3333',
   traffic_policy: null,
   policy_version: null,
+  agent: null,
 };
 
 function policyVersion(version: number, active: boolean, restoredFrom: number | null = null): PolicyVersion {

@@ -69,6 +69,11 @@ export const apiKeyKeys = {
   list: () => [...apiKeyKeys.all, 'list'] as const,
 };
 
+export const agentSessionKeys = {
+  all: ['agent-sessions'] as const,
+  list: () => [...agentSessionKeys.all, 'list'] as const,
+};
+
 export const authtokenKeys = {
   all: ['authtokens'] as const,
   list: () => [...authtokenKeys.all, 'list'] as const,

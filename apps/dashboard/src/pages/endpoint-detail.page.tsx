@@ -7,6 +7,8 @@ import { ApiError } from '@gatehouse/api-client';
 import { EndpointTypeBadge } from '../components/endpoint-type-badge';
 import { EmptyState, ErrorState, LoadingState } from '../components/query-states';
 import { paths } from '../paths';
+import { usePermissions } from '../session/session';
+import { AgentEndpointPanel } from '../components/agent-endpoint-panel';
 
 export interface EndpointOutletContext {
   endpoint: Endpoint;
@@ -15,6 +17,15 @@ export interface EndpointOutletContext {
 /** The endpoint the surrounding detail page loaded, for its tabs. */
 export function useEndpointFromOutlet(): Endpoint {
   return useOutletContext<EndpointOutletContext>().endpoint;
+}
+
+/**
+ * Whether this user may change this endpoint. Agent endpoints belong to the agent session that declared them: the API
+ * answers 409 ENDPOINT_OWNED_BY_AGENT, so the tabs offer no edit, delete or policy save (the reason is shown above).
+ */
+export function useEndpointEditing(endpoint: Endpoint): { canEdit: boolean } {
+  const { canEdit } = usePermissions();
+  return { canEdit: canEdit && endpoint.type !== 'agent' };
 }
 
 const tabs = [
@@ -80,6 +91,7 @@ export function EndpointDetailPage() {
           </Text>
         </Text>
       ) : null}
+      {current.type === 'agent' ? <AgentEndpointPanel endpoint={current} /> : null}
       <TrafficAddress endpoint={current} />
       <Tabs
         value={activeTab}

@@ -15,8 +15,7 @@ import { PolicyProblemsList, type LabelledIssue } from '../policy-editor/policy-
 import { insertSnippet, type PolicySnippet } from '../policy-editor/policy-snippets';
 import { SnippetMenu } from '../policy-editor/snippet-menu';
 import { usePolicyValidation } from '../policy-editor/use-policy-validation';
-import { usePermissions } from '../session/session';
-import { useEndpointFromOutlet } from './endpoint-detail.page';
+import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
 /** Problems the API found when saving, kept with the text they describe so they vanish once the text changes. */
 interface ServerFindings {
@@ -26,7 +25,7 @@ interface ServerFindings {
 
 export function EndpointPolicyPage() {
   const endpoint = useEndpointFromOutlet();
-  const { canEdit } = usePermissions();
+  const { canEdit } = useEndpointEditing(endpoint);
   const savedText = endpoint.traffic_policy ?? '';
   // null = showing the saved text; a string = the user's edits.
   const [draft, setDraft] = useState<string | null>(null);

@@ -23,6 +23,7 @@ const cloudEndpoint: Endpoint = {
   request_log_capture: { headers: false, bodies: false },
   traffic_policy: 'on_http_request: []',
   policy_version: 3,
+  agent: null,
   created_at: '2026-11-24T09:00:00Z',
   updated_at: '2026-11-24T09:00:00Z',
 };

@@ -10,8 +10,7 @@ import { ServerErrorAlert } from '../forms/server-error-alert';
 import { useApiForm } from '../forms/use-api-form';
 import { describeUpstreamUrlProblem } from '../lib/url-field-rules';
 import { paths } from '../paths';
-import { usePermissions } from '../session/session';
-import { useEndpointFromOutlet } from './endpoint-detail.page';
+import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
 interface EndpointSettingsValues {
   description: string;
@@ -113,7 +112,7 @@ function EndpointSettingsForm({ endpoint, canEdit }: { endpoint: Endpoint; canEd
 
 export function EndpointSettingsPage() {
   const endpoint = useEndpointFromOutlet();
-  const { canEdit } = usePermissions();
+  const { canEdit } = useEndpointEditing(endpoint);
   const navigate = useNavigate();
   const deleteEndpoint = useDeleteEndpointMutation();
   const [confirmingDelete, setConfirmingDelete] = useState(false);

@@ -11,8 +11,7 @@ import { EmptyState, ErrorState, LoadingState } from '../components/query-states
 import { RelativeTime } from '../components/relative-time';
 import { droppedProtections } from '../lib/policy-protection';
 import { PolicyDiffViewer } from '../policy-editor/policy-diff-viewer';
-import { usePermissions } from '../session/session';
-import { useEndpointFromOutlet } from './endpoint-detail.page';
+import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
 function versionLabel(version: PolicyVersion): string {
   return `v${version.version}${version.active ? ' (active)' : ''}${version.message ? ` — ${version.message}` : ''}`;
@@ -20,7 +19,7 @@ function versionLabel(version: PolicyVersion): string {
 
 export function EndpointVersionsPage() {
   const endpoint = useEndpointFromOutlet();
-  const { canEdit } = usePermissions();
+  const { canEdit } = useEndpointEditing(endpoint);
   const versionsQuery = useInfiniteQuery(policyVersionQueries.list(endpoint.id));
   const versions = versionsQuery.data ?? [];
   const [selectedBase, setSelectedBase] = useState<number | null>(null);

@@ -80,7 +80,7 @@ export function EndpointsListPage() {
     <Stack>
       <PageHeader
         title="Endpoints"
-        description="Cloud endpoints receive traffic; internal endpoints are private upstreams they forward to."
+        description="Cloud endpoints receive traffic; internal endpoints are private upstreams they forward to; agent endpoints are declared by gatehouse-agent sessions."
         actions={newEndpointButton}
       />
       <Group>
@@ -99,6 +99,7 @@ export function EndpointsListPage() {
             { label: 'All', value: 'all' },
             { label: 'Cloud', value: 'cloud' },
             { label: 'Internal', value: 'internal' },
+            { label: 'Agent', value: 'agent' },
           ]}
         />
       </Group>
@@ -133,6 +134,13 @@ export function EndpointsListPage() {
                 {endpoint.upstream_url ? (
                   <Text size="xs" c="dimmed" ff="monospace">
                     → {endpoint.upstream_url}
+                  </Text>
+                ) : null}
+                {endpoint.agent ? (
+                  <Text size="xs" c="dimmed" data-testid="agent-online-members">
+                    {endpoint.agent.online_members} of {endpoint.agent.members.length} agent
+                    {endpoint.agent.members.length === 1 ? '' : 's'} online
+                    {endpoint.agent.pooling_enabled ? ' (pooled)' : ''}
                   </Text>
                 ) : null}
               </>

@@ -9,7 +9,7 @@ import { describeEndpointUrlProblem, describeUpstreamUrlProblem } from '../lib/u
 import { paths } from '../paths';
 
 interface NewEndpointValues {
-  type: EndpointType;
+  type: Exclude<EndpointType, 'agent'>;
   url: string;
   description: string;
   upstream_url: string;

@@ -1,3 +1,4 @@
+import { policyEndpointType } from '@gatehouse/contracts';
 import { validatePolicy, type PolicyIssue } from '@gatehouse/traffic-policy';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useMemo } from 'react';
@@ -24,9 +25,14 @@ export function usePolicyValidation(
 ): BrowserValidation {
   const [debouncedText] = useDebouncedValue(text, validationDebounceMs);
   const result = useMemo(() => {
+    // An agent endpoint's policy follows an internal endpoint's rules (it may fall through to the agent's upstream).
+    const rules = policyEndpointType(endpointType);
     // An internal endpoint may have no policy at all; an empty editor means "none" there.
-    if (endpointType === 'internal' && !debouncedText.trim()) return { errors: [], warnings: [] };
-    return validatePolicy(debouncedText, { endpointType, ...(internalEndpointUrls ? { internalEndpointUrls } : {}) });
+    if (rules === 'internal' && !debouncedText.trim()) return { errors: [], warnings: [] };
+    return validatePolicy(debouncedText, {
+      endpointType: rules,
+      ...(internalEndpointUrls ? { internalEndpointUrls } : {}),
+    });
   }, [debouncedText, endpointType, internalEndpointUrls]);
   return { errors: result.errors, warnings: result.warnings, pending: debouncedText !== text };
 }
