@@ -79,7 +79,7 @@ describe('gatehouse policy test and apply with test cases', () => {
     const { versions } = await unwrap(
       client.GET('/api/endpoints/{id}/policy-versions', { params: { path: { id: shop.id } } }),
     );
-    return versions as StoredVersion[];
+    return versions;
   };
 
   beforeAll(async () => {
