@@ -1,7 +1,9 @@
 import { Alert, Badge, Button, Checkbox, Group, Modal, Stack, Text, Textarea, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconDeviceFloppy, IconInfoCircle } from '@tabler/icons-react';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useLocation, useNavigate } from 'react-router';
+import type { PolicyTestCase } from '@gatehouse/contracts';
 import { parse as parseYaml } from 'yaml';
 import { useQuery } from '@tanstack/react-query';
 import { endpointQueries } from '../api/endpoints.api';
@@ -43,6 +45,13 @@ export function EndpointPolicyPage() {
   const testsText = testsDraft ?? savedTestsText;
   const testsChanged = testsDraft !== null && testsDraft !== savedTestsText;
   const tests = usePolicyTests(text, testsText, endpoint);
+  useAddedTest(endpoint.policy_version === null || activeVersion !== undefined, (added) => {
+    const existing = activeVersion?.tests ?? [];
+    const names = new Set(existing.map((test) => test.name));
+    let name = added.name;
+    for (let suffix = 2; names.has(name); suffix++) name = `${added.name} (${suffix})`;
+    setTestsDraft(testsToYaml([...existing, { ...added, name }]));
+  });
   const failingTests = tests.report?.failed ?? 0;
   const [allowFailingTests, setAllowFailingTests] = useState(false);
   const hasUnsavedChanges = (draft !== null && draft !== savedText) || testsChanged;
@@ -275,4 +284,21 @@ export function EndpointPolicyPage() {
       </Modal>
     </Stack>
   );
+}
+
+/**
+ * "Add as test" on a request-log row navigates here with the case in the history state: it is added to the Tests panel
+ * once the active version's cases are loaded, and the state is cleared so a reload does not add it twice.
+ */
+function useAddedTest(ready: boolean, add: (test: PolicyTestCase) => void): void {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const added = (location.state as { addTest?: PolicyTestCase } | null)?.addTest;
+  useEffect(() => {
+    if (!ready || added === undefined) return;
+    add(added);
+    void navigate(location.pathname + location.search, { replace: true, state: null });
+    // Runs once per arrival with a case; `add` is a new closure each render.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, added]);
 }
