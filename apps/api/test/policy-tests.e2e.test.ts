@@ -227,6 +227,22 @@ describe('policy test cases', () => {
     expect(version.test_result).toMatchObject({ passed: 3, failed: 0 });
   });
 
+  it('refuses cases for an endpoint created without a policy instead of dropping them', async () => {
+    const response = await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://svc.example.internal',
+        type: 'internal',
+        upstream_url: 'http://127.0.0.1:3333',
+        policy_tests: [tests[1]!],
+      } satisfies CreateEndpointBody)
+      .expect(400);
+    expect(errorOf(response)).toMatchObject({
+      error_code: 'VALIDATION_FAILED',
+      details: [{ path: 'policy_tests', message: 'give traffic_policy too, or leave policy_tests out' }],
+    });
+  });
+
   it('refuses malformed cases with 400 VALIDATION_FAILED naming the field', async () => {
     const id = await createWithTests();
     const response = await editor

@@ -1,5 +1,6 @@
 // apply and diff: load gatehouse.yaml, validate its policies locally, read the current state, plan, and (apply) execute.
 import { basename } from 'node:path';
+import type { PolicyTestCase } from '@gatehouse/contracts';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { type DesiredState, loadDeclarativeFile } from './declarative-file.js';
@@ -21,6 +22,7 @@ import {
   renderPlan,
 } from './plan.js';
 import { validatePolicyText } from './policy-check.js';
+import { formatReport, runTests } from './policy-tests.js';
 import { confirm, stdinIsTerminal } from './prompt.js';
 
 /**
@@ -51,6 +53,62 @@ function validateDesiredPolicies(context: CommandContext, desired: DesiredState,
   }
 }
 
+/**
+ * Runs the test cases of every policy the file declares before anything is sent: the file's own cases, or for a
+ * changed policy without them the cases the server would carry over to the new version (it runs them at save too, but
+ * only once apply is under way). Any failing case stops apply and diff with the report; nothing is changed.
+ */
+async function checkPolicyTests(
+  context: CommandContext,
+  client: GatehouseApi,
+  desired: DesiredState,
+  plan: Plan,
+): Promise<void> {
+  const subjects: {
+    url: string;
+    type: DesiredState['endpoints'][number]['type'];
+    text: string;
+    cases: PolicyTestCase[];
+  }[] = [];
+  for (const step of plan.steps) {
+    if (
+      step.resource !== 'endpoint' ||
+      (step.action !== 'create' && step.action !== 'update' && step.action !== 'unchanged')
+    )
+      continue;
+    const endpoint = desired.endpoints.find((candidate) => candidate.url === step.url);
+    if (endpoint?.policy === undefined) continue;
+    let cases = endpoint.tests?.cases;
+    if (cases === undefined && step.action === 'update' && step.policy !== null && step.policy.fromVersion !== null)
+      cases = (await client.getPolicyVersion(step.id, step.policy.fromVersion)).tests;
+    if (cases !== undefined && cases.length > 0)
+      subjects.push({ url: endpoint.url, type: endpoint.type, text: endpoint.policy.text, cases });
+  }
+  if (subjects.length === 0) return;
+  // The install's categories, as the API runs the cases with them; the file's own definitions win.
+  const categories = new Map((await client.listIpCategories()).map((category) => [category.name, category.cidrs]));
+  for (const category of desired.ipCategories ?? []) categories.set(category.name, category.cidrs);
+  const ipCategories = [...categories].map(([name, cidrs]) => ({ name, cidrs }));
+  const failures: string[] = [];
+  let failed = 0;
+  for (const subject of subjects) {
+    const report = await runTests(
+      { name: subject.url, text: subject.text, endpoint: subject, cases: subject.cases },
+      ipCategories,
+    );
+    if (report.failed > 0) {
+      failed += report.failed;
+      failures.push(...formatReport(subject.url, report));
+    } else context.io.stderr(`${subject.url}: ${report.passed} policy test${report.passed === 1 ? '' : 's'} passed\n`);
+  }
+  if (failed > 0)
+    throw new CliError(
+      `${failed} policy test${failed === 1 ? '' : 's'} failed; nothing was changed`,
+      ExitCode.ERROR,
+      failures,
+    );
+}
+
 async function preparePlan(context: CommandContext): Promise<{ plan: Plan; client: GatehouseApi; file: string }> {
   const file = context.requireString('file');
   const desired = await loadDeclarativeFile(file, { cwd: context.io.cwd });
@@ -65,6 +123,7 @@ async function preparePlan(context: CommandContext): Promise<{ plan: Plan; clien
   if (plan.problems.length > 0) {
     throw new CliError(`${file} cannot be applied to ${client.apiUrl}`, ExitCode.ERROR, plan.problems);
   }
+  await checkPolicyTests(context, client, desired, plan);
   return { plan, client, file };
 }
 
@@ -103,6 +162,7 @@ async function executeStep(client: GatehouseApi, step: PlanStep, message: string
         ...(desired.upstreamHostHeader === undefined ? {} : { upstream_host_header: desired.upstreamHostHeader }),
         ...(desired.requestLogCapture === undefined ? {} : { request_log_capture: desired.requestLogCapture }),
         ...(desired.policy === undefined ? {} : { traffic_policy: desired.policy.text, policy_message: message }),
+        ...(desired.tests === undefined ? {} : { policy_tests: desired.tests.cases }),
       };
       const created = await client.createEndpoint(body);
       return {
@@ -137,6 +197,7 @@ async function executeStep(client: GatehouseApi, step: PlanStep, message: string
       if (step.policy !== null) {
         body.traffic_policy = step.policy.text;
         body.policy_message = message;
+        if (step.desired.tests !== undefined) body.policy_tests = step.desired.tests.cases;
       }
       // One PATCH: field changes and the new policy version land in one transaction.
       const updated = await client.updateEndpoint(step.id, body);

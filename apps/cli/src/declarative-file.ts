@@ -3,7 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, stringify } from 'yaml';
-import { type EndpointType, endpointTypes, parseEndpointUrl, parseUpstreamUrl } from '@gatehouse/contracts';
+import {
+  type EndpointType,
+  endpointTypes,
+  parseEndpointUrl,
+  parseUpstreamUrl,
+  type PolicyTestCase,
+  PolicyTestCasesSchema,
+} from '@gatehouse/contracts';
 import { parseCidr } from '@gatehouse/traffic-policy';
 import { z } from 'zod';
 import { CliError } from './cli-errors.js';
@@ -41,6 +48,9 @@ const EndpointEntrySchema = z
       })
       .optional(),
     policy_file: z.string().min(1).optional(),
+    // Policy test cases (issue 17): apply runs them before changing anything and stores them with the new version.
+    tests: PolicyTestCasesSchema.optional(),
+    tests_file: z.string().min(1).optional(),
   })
   .superRefine((entry, context) => {
     // The URL as the API spells and checks it: the type follows the host, and a stated type must agree with it.
@@ -58,6 +68,20 @@ const EndpointEntrySchema = z
     const type = address.value.type;
     if (entry.policy !== undefined && entry.policy_file !== undefined) {
       context.addIssue({ code: 'custom', path: ['policy_file'], message: 'give policy or policy_file, not both' });
+    }
+    if (entry.tests !== undefined && entry.tests_file !== undefined) {
+      context.addIssue({ code: 'custom', path: ['tests_file'], message: 'give tests or tests_file, not both' });
+    }
+    if (
+      (entry.tests !== undefined || entry.tests_file !== undefined) &&
+      entry.policy === undefined &&
+      entry.policy_file === undefined
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: [entry.tests === undefined ? 'tests_file' : 'tests'],
+        message: 'tests need the policy they test: add policy or policy_file',
+      });
     }
     if (type === 'cloud') {
       if (entry.upstream_url !== undefined) {
@@ -173,6 +197,8 @@ export interface DesiredEndpoint {
   /** Only the options the file sets; each one left out is not managed. */
   requestLogCapture?: RequestLogCapturePatch;
   policy?: DesiredPolicy;
+  /** Test cases for `policy`; left out: the server keeps the ones it has. */
+  tests?: { cases: PolicyTestCase[]; origin: string };
 }
 
 export interface DesiredIpCategory {
@@ -199,7 +225,7 @@ export function formatFieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Finds line and column of the node at `path` (or of its nearest existing ancestor) in a parsed YAML document. */
-class SourceLocator {
+export class SourceLocator {
   constructor(
     readonly fileName: string,
     readonly document: Document,
@@ -237,7 +263,7 @@ class SourceLocator {
   }
 }
 
-function zodIssueLines(locator: SourceLocator, issues: readonly z.core.$ZodIssue[]): string[] {
+export function zodIssueLines(locator: SourceLocator, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map(
@@ -359,6 +385,23 @@ export async function parseDeclarativeFile(
         locate: inlinePolicyLocator(locator, source, [...path, 'policy']),
       };
     }
+    let tests: DesiredEndpoint['tests'];
+    if (entry.tests_file !== undefined) {
+      const display = files.displayPolicyFile(entry.tests_file);
+      try {
+        tests = { cases: parseTestsText(await files.readPolicyFile(entry.tests_file), display), origin: display };
+      } catch (error) {
+        if (error instanceof CliError) problems.push(...error.detailLines);
+        else {
+          const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+          problems.push(
+            `${locator.locate([...path, 'tests_file'])} ${formatFieldPath([...path, 'tests_file'])}: cannot read ${display} (${reason})`,
+          );
+        }
+      }
+    } else if (entry.tests !== undefined) {
+      tests = { cases: entry.tests, origin: `${fileName} ${formatFieldPath([...path, 'tests'])}` };
+    }
     const upstream = entry.upstream_url === undefined ? undefined : parseUpstreamUrl(entry.upstream_url);
     endpoints.push({
       path: formatFieldPath(path),
@@ -370,6 +413,7 @@ export async function parseDeclarativeFile(
       ...(entry.upstream_host_header === undefined ? {} : { upstreamHostHeader: entry.upstream_host_header }),
       ...(entry.request_log_capture === undefined ? {} : { requestLogCapture: entry.request_log_capture }),
       ...(policy === undefined ? {} : { policy }),
+      ...(tests === undefined ? {} : { tests }),
     });
   }
   if (problems.length > 0) throw invalid(problems);
@@ -381,4 +425,30 @@ export async function parseDeclarativeFile(
       ...(category.description === undefined ? {} : { description: category.description }),
     })) ?? null;
   return { endpoints, ipCategories };
+}
+
+/** A tests file is a YAML (or JSON) list of cases, or a mapping with the list under `tests`. */
+const TestsMappingSchema = z.strictObject({ tests: PolicyTestCasesSchema });
+
+export function parseTestsText(text: string, fileName: string): PolicyTestCase[] {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locator = new SourceLocator(fileName, document, lines);
+  const invalid = (problems: string[]) =>
+    new CliError(
+      `${fileName} is not a valid tests file (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+      1,
+      problems,
+    );
+  if (document.errors.length > 0)
+    throw invalid(document.errors.map((error) => `${locator.position(error.pos[0])} YAML: ${error.message}`));
+  const raw: unknown = document.toJS();
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const parsed = TestsMappingSchema.safeParse(raw);
+    if (!parsed.success) throw invalid(zodIssueLines(locator, parsed.error.issues));
+    return parsed.data.tests;
+  }
+  const parsed = PolicyTestCasesSchema.safeParse(raw);
+  if (!parsed.success) throw invalid(zodIssueLines(locator, parsed.error.issues));
+  return parsed.data;
 }

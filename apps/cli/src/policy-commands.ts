@@ -1,5 +1,8 @@
 // policy get | set | versions | restore | validate
-import { endpointTypes, policyEndpointType } from '@gatehouse/contracts';
+import { endpointTypes, parseEndpointUrl, policyEndpointType, type PolicyTestReport } from '@gatehouse/contracts';
+import { parse as parseYaml } from 'yaml';
+import { loadDeclarativeFile, parseTestsText } from './declarative-file.js';
+import { formatReport, type PolicyUnderTest, runTests } from './policy-tests.js';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { endpointArgument } from './endpoints-commands.js';
@@ -139,6 +142,65 @@ async function runValidate(context: CommandContext): Promise<number> {
   return result.valid ? ExitCode.OK : ExitCode.ERROR;
 }
 
+/** gatehouse.yaml rather than a policy: a mapping with the declarative file's own keys. */
+function looksDeclarative(text: string): boolean {
+  try {
+    const raw: unknown = parseYaml(text);
+    return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && ('endpoints' in raw || 'version' in raw);
+  } catch {
+    return false;
+  }
+}
+
+async function runTest(context: CommandContext): Promise<number> {
+  const file = context.requireString('file');
+  const testsFile = context.string('tests');
+  const source = await readPolicySource(context.io, file);
+  const subjects: PolicyUnderTest[] = [];
+  let ipCategories: { name: string; cidrs: string[] }[] = [];
+  if (testsFile === undefined && looksDeclarative(source.text)) {
+    if (file === '-')
+      throw new UsageError('read gatehouse.yaml from a file, not stdin (it names other files)', 'policy test');
+    const desired = await loadDeclarativeFile(file, { cwd: context.io.cwd });
+    ipCategories = desired.ipCategories ?? [];
+    for (const endpoint of desired.endpoints) {
+      if (endpoint.policy === undefined || endpoint.tests === undefined) continue;
+      assertPolicyValid({ text: endpoint.policy.text, name: endpoint.policy.origin }, endpoint.type);
+      subjects.push({ name: endpoint.url, text: endpoint.policy.text, endpoint, cases: endpoint.tests.cases });
+    }
+    if (subjects.length === 0) throw new CliError(`${file} declares no tests (add tests or tests_file to an endpoint)`);
+  } else {
+    if (testsFile === undefined)
+      throw new UsageError('give the cases with --tests FILE (or -f gatehouse.yaml with tests in it)', 'policy test');
+    const urlText = context.string('url') ?? 'https://api.example.com';
+    const address = parseEndpointUrl(urlText);
+    if (!address.ok) throw new UsageError(`--url: ${address.problem}`, 'policy test');
+    const typeText = context.string('type') ?? address.value.type;
+    const type = endpointTypes.find((candidate) => candidate === typeText);
+    if (type === undefined) throw new UsageError(`--type must be cloud or internal, not "${typeText}"`, 'policy test');
+    const tests = await readPolicySource(context.io, testsFile);
+    assertPolicyValid(source, type);
+    subjects.push({
+      name: source.name,
+      text: source.text,
+      endpoint: { url: address.value.url, type },
+      cases: parseTestsText(tests.text, tests.name),
+    });
+  }
+  const reports: { name: string; report: PolicyTestReport }[] = [];
+  for (const subject of subjects) reports.push({ name: subject.name, report: await runTests(subject, ipCategories) });
+  const failed = reports.reduce((sum, { report }) => sum + report.failed, 0);
+  const passed = reports.reduce((sum, { report }) => sum + report.passed, 0);
+  if (context.json) printJson(context.io, { file: source.name, passed, failed, reports });
+  else {
+    for (const { name, report } of reports) printLines(context.io.stdout, formatReport(name, report));
+    // One subject's report already ends with its totals.
+    if (reports.length > 1) context.io.stdout(`${passed} passed, ${failed} failed\n`);
+    if (failed > 0) context.io.stderr(`${failed} policy test${failed === 1 ? '' : 's'} failed\n`);
+  }
+  return failed === 0 ? ExitCode.OK : ExitCode.ERROR;
+}
+
 export const policyCommands: CommandSpec[] = [
   {
     name: 'policy get',
@@ -213,5 +275,30 @@ export const policyCommands: CommandSpec[] = [
       'gatehouse policy validate -f upstream-policy.yaml --type internal',
     ],
     run: runValidate,
+  },
+  {
+    name: 'policy test',
+    summary: "run a policy's test cases locally (exit 1 when one fails; no server needed)",
+    usage: 'gatehouse policy test -f FILE [--tests TESTS] [--url URL] [--type cloud|internal] [--json]',
+    description:
+      'With --tests, FILE is a policy and TESTS a YAML list of cases (README: Testing a policy). Without it, FILE is\n' +
+      "gatehouse.yaml and the tests (or tests_file) of each endpoint run against that endpoint's policy. Each case\n" +
+      'runs with its own rate-limit counters and a fixed clock; forwarded requests get 200 from a stand-in upstream.',
+    options: {
+      file: { type: 'string', short: 'f', value: 'FILE', description: 'a policy, or gatehouse.yaml (- for stdin)' },
+      tests: { type: 'string', short: 't', value: 'TESTS', description: 'test cases (YAML/JSON list) for the policy' },
+      url: {
+        type: 'string',
+        value: 'URL',
+        description: 'the endpoint the policy is for (default https://api.example.com)',
+      },
+      type: { type: 'string', value: 'TYPE', description: 'cloud or internal (default: from --url)' },
+    },
+    positionals: [],
+    examples: [
+      'gatehouse policy test -f policy.yaml --tests policy.tests.yaml',
+      'gatehouse policy test -f gatehouse.yaml',
+    ],
+    run: runTest,
   },
 ];

@@ -8,6 +8,11 @@ export const maxPolicyTestCases = 200;
 export const maxPolicyTestBodyLength = 64 * 1024;
 /** How many identical requests `rate_limited_after` may ask for; each one is a full evaluation. */
 export const maxRateLimitedAfter = 1000;
+/**
+ * Evaluations one run may cost, summed over the cases (`rate_limited_after: N` costs N+1): the API runs the cases on
+ * every save, so their cost is bounded like the policy's own.
+ */
+export const maxPolicyTestEvaluations = 5000;
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be an HTTP header name');
 const headerValue = z.string().max(8192);
@@ -113,6 +118,13 @@ export const PolicyTestCasesSchema = z
   .array(PolicyTestCaseSchema)
   .max(maxPolicyTestCases)
   .superRefine((cases, context) => {
+    const evaluations = cases.reduce((sum, testCase) => sum + (testCase.expect.rate_limited_after ?? 0) + 1, 0);
+    if (evaluations > maxPolicyTestEvaluations)
+      context.addIssue({
+        code: 'custom',
+        path: [],
+        message: `the cases need ${evaluations} evaluations (rate_limited_after N counts N+1); at most ${maxPolicyTestEvaluations}`,
+      });
     const seen = new Map<string, number>();
     cases.forEach((testCase, index) => {
       const first = seen.get(testCase.name);

@@ -231,4 +231,17 @@ describe('PolicyTestCasesSchema', () => {
       ['1.name', '"a" is already the name of test 0'],
     ]);
   });
+
+  it('bounds what one run may cost', () => {
+    const heavy = Array.from({ length: 6 }, (_, index) => ({
+      name: `case ${index}`,
+      request: {},
+      expect: { rate_limited_after: 1000 },
+    }));
+    const result = PolicyTestCasesSchema.safeParse(heavy);
+    expect(result.error?.issues.map((issue) => issue.message)).toEqual([
+      'the cases need 6006 evaluations (rate_limited_after N counts N+1); at most 5000',
+    ]);
+    expect(PolicyTestCasesSchema.safeParse(heavy.slice(0, 4)).success).toBe(true);
+  });
 });

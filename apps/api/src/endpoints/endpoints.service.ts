@@ -82,6 +82,12 @@ export class EndpointsService {
         { path: 'traffic_policy', message: 'required for cloud endpoints' },
       ]);
     }
+    // No policy means no version to store cases on; dropping them silently would hide that they never run.
+    if (policyText.trim() === '' && (body.policy_tests?.length ?? 0) > 0) {
+      throw new AppError(ErrorCode.VALIDATION_FAILED, 'policy_tests need a traffic_policy to test', [
+        { path: 'policy_tests', message: 'give traffic_policy too, or leave policy_tests out' },
+      ]);
+    }
     const { policy, warnings } =
       policyText.trim() === ''
         ? { policy: null, warnings: undefined }

@@ -69,6 +69,8 @@ function policyVersion(version: number, active: boolean, restoredFrom: number | 
     uri: `/api/endpoints/ep_cloud/policy-versions/${version}`,
     traffic_policy: `version ${restoredFrom ?? version} text`,
     sha256: '0'.repeat(64),
+    tests: [],
+    test_result: null,
     message: '',
     created_by: 'editor@example.com',
     restored_from: restoredFrom,

@@ -75,11 +75,20 @@ export function useCreatePolicyVersionMutation(endpointId: string) {
 export function useRestorePolicyVersionMutation(endpointId: string) {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ version, message }: { version: number; message?: string }) =>
+    mutationFn: ({
+      version,
+      message,
+      allowFailingTests,
+    }: {
+      version: number;
+      message?: string;
+      /** The active version's cases run against the restored text; true restores even when some fail. */
+      allowFailingTests?: boolean;
+    }) =>
       unwrap(
         apiClient.POST('/api/endpoints/{id}/policy-versions/{version}/restore', {
           params: { path: { id: endpointId, version } },
-          body: message ? { message } : {},
+          body: { ...(message ? { message } : {}), ...(allowFailingTests ? { allow_failing_tests: true } : {}) },
         }),
       ),
     onSuccess: (version) => refreshAfterNewVersion(queryClient, endpointId, version),

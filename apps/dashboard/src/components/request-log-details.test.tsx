@@ -75,6 +75,8 @@ const decidingPolicy: PolicyVersion = {
   endpoint_id: 'ep_1',
   version: 2,
   uri: '/api/endpoints/ep_1/policy-versions/2',
+  tests: [],
+  test_result: null,
   traffic_policy: `on_http_request:
   - name: Allow only Anthropic
     expressions: ["!('com.anthropic.api' in conn.client_ip.categories)"]

@@ -12,14 +12,15 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { IconCheck, IconCopy } from '@tabler/icons-react';
+import { IconCheck, IconCopy, IconTestPipe } from '@tabler/icons-react';
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { Link } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { policyVersionQueries } from '../api/policy-versions.api';
 import type { RequestLog, RequestLogSummary } from '../api/request-logs.api';
 import { formatAbsoluteTime } from '../lib/format-time';
 import { paths } from '../paths';
+import { testCaseFromRequestLog } from '../policy-editor/test-from-request-log';
 import {
   categoryFindings,
   curlCommand,
@@ -107,6 +108,7 @@ interface RequestLogDetailsProps {
 /** Everything known about one proxied request, the decision first: which rule and action answered it. */
 export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
   const decision = summary.decision;
+  const navigate = useNavigate();
   // The deciding rule's text comes from the policy version that decided (versions never change).
   const policyVersion = useQuery({
     ...policyVersionQueries.detail(summary.endpoint_id ?? '', summary.policy_version ?? 1),
@@ -292,18 +294,35 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
           <Title order={3} size="h5">
             Send it again
           </Title>
-          <CopyButton value={curl}>
-            {({ copied, copy }) => (
+          <Group gap="xs">
+            {summary.endpoint_id !== null ? (
               <Button
                 size="xs"
                 variant="default"
-                leftSection={copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
-                onClick={copy}
+                leftSection={<IconTestPipe size={14} />}
+                onClick={() => {
+                  // The policy editor appends the case to its Tests panel (unsaved until the policy is saved).
+                  void navigate(paths.endpointPolicy(summary.endpoint_id!), {
+                    state: { addTest: testCaseFromRequestLog(summary, detail) },
+                  });
+                }}
               >
-                {copied ? 'Copied' : 'Copy as curl'}
+                Add as test
               </Button>
-            )}
-          </CopyButton>
+            ) : null}
+            <CopyButton value={curl}>
+              {({ copied, copy }) => (
+                <Button
+                  size="xs"
+                  variant="default"
+                  leftSection={copied ? <IconCheck size={14} /> : <IconCopy size={14} />}
+                  onClick={copy}
+                >
+                  {copied ? 'Copied' : 'Copy as curl'}
+                </Button>
+              )}
+            </CopyButton>
+          </Group>
         </Group>
         <Code block data-testid="request-log-curl" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
           {curl}

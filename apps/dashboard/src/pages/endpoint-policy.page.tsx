@@ -1,11 +1,13 @@
-import { Alert, Badge, Button, Group, Modal, Stack, Text, Textarea, Tooltip } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, Modal, Stack, Text, Textarea, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconDeviceFloppy, IconInfoCircle } from '@tabler/icons-react';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useLocation, useNavigate } from 'react-router';
+import type { PolicyTestCase } from '@gatehouse/contracts';
 import { parse as parseYaml } from 'yaml';
 import { useQuery } from '@tanstack/react-query';
 import { endpointQueries } from '../api/endpoints.api';
-import { useCreatePolicyVersionMutation } from '../api/policy-versions.api';
+import { policyVersionQueries, useCreatePolicyVersionMutation } from '../api/policy-versions.api';
 import { ApiError } from '@gatehouse/api-client';
 import { describeError } from '../api/request-client';
 import { UnsavedChangesGuard } from '../components/unsaved-changes-guard';
@@ -15,6 +17,8 @@ import { PolicyProblemsList, type LabelledIssue } from '../policy-editor/policy-
 import { insertSnippet, type PolicySnippet } from '../policy-editor/policy-snippets';
 import { SnippetMenu } from '../policy-editor/snippet-menu';
 import { usePolicyValidation } from '../policy-editor/use-policy-validation';
+import { PolicyTestsPanel } from '../policy-editor/policy-tests-panel';
+import { testsToYaml, usePolicyTests } from '../policy-editor/use-policy-tests';
 import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
 /** Problems the API found when saving, kept with the text they describe so they vanish once the text changes. */
@@ -30,7 +34,26 @@ export function EndpointPolicyPage() {
   // null = showing the saved text; a string = the user's edits.
   const [draft, setDraft] = useState<string | null>(null);
   const text = draft ?? savedText;
-  const hasUnsavedChanges = draft !== null && draft !== savedText;
+  // The active version's test cases; a new version carries them over unless the panel changed them.
+  const activeVersion = useQuery({
+    ...policyVersionQueries.detail(endpoint.id, endpoint.policy_version ?? 0),
+    enabled: endpoint.policy_version !== null,
+  }).data;
+  const savedTestsText = useMemo(() => testsToYaml(activeVersion?.tests ?? []), [activeVersion]);
+  const [testsDraft, setTestsDraft] = useState<string | null>(null);
+  const testsText = testsDraft ?? savedTestsText;
+  const testsChanged = testsDraft !== null && testsDraft !== savedTestsText;
+  const tests = usePolicyTests(text, testsText, endpoint);
+  useAddedTest(endpoint.policy_version === null || activeVersion !== undefined, (added) => {
+    const existing = activeVersion?.tests ?? [];
+    const names = new Set(existing.map((test) => test.name));
+    let name = added.name;
+    for (let suffix = 2; names.has(name); suffix++) name = `${added.name} (${suffix})`;
+    setTestsDraft(testsToYaml([...existing, { ...added, name }]));
+  });
+  const failingTests = tests.report?.failed ?? 0;
+  const [allowFailingTests, setAllowFailingTests] = useState(false);
+  const hasUnsavedChanges = (draft !== null && draft !== savedText) || testsChanged;
   const internalEndpointUrls = useQuery(endpointQueries.internalUrls()).data;
   const validation = usePolicyValidation(text, endpoint.type, internalEndpointUrls);
   const [serverFindings, setServerFindings] = useState<ServerFindings | null>(null);
@@ -55,7 +78,8 @@ export function EndpointPolicyPage() {
     [engineIssues, serverIssues],
   );
   const errorCount = validation.errors.length + serverIssues.length;
-  const canSave = canEdit && hasUnsavedChanges && errorCount === 0 && !validation.pending;
+  const canSave =
+    canEdit && hasUnsavedChanges && errorCount === 0 && !validation.pending && tests.parsed.cases !== null;
 
   const openSaveDialog = () => {
     if (!canSave) return;
@@ -65,12 +89,19 @@ export function EndpointPolicyPage() {
   const save = () => {
     const submittedText = text;
     createVersion.mutate(
-      { traffic_policy: submittedText, message: message.trim() },
+      {
+        traffic_policy: submittedText,
+        message: message.trim(),
+        ...(testsChanged && tests.parsed.cases !== null ? { tests: tests.parsed.cases } : {}),
+        ...(allowFailingTests ? { allow_failing_tests: true } : {}),
+      },
       {
         onSuccess: (version) => {
           setSaveDialogOpened(false);
           setMessage('');
           setDraft(null);
+          setTestsDraft(null);
+          setAllowFailingTests(false);
           setServerFindings(null);
           notifications.show({
             color: 'green',
@@ -137,6 +168,7 @@ export function EndpointPolicyPage() {
                 color="gray"
                 onClick={() => {
                   setDraft(null);
+                  setTestsDraft(null);
                   setServerFindings(null);
                 }}
               >
@@ -186,6 +218,7 @@ export function EndpointPolicyPage() {
         pending={validation.pending}
         onSelect={(line, column) => editorRef.current?.revealPosition(line, column)}
       />
+      <PolicyTestsPanel testsText={testsText} onChange={setTestsDraft} state={tests} readOnly={!canEdit} />
       {canEdit ? (
         <Text size="xs" c="dimmed" data-testid="editor-help">
           Ctrl+Space suggests fields, and inside expressions variables and functions; hover a field for its
@@ -224,11 +257,24 @@ export function EndpointPolicyPage() {
               onChange={(event) => setMessage(event.currentTarget.value)}
               data-autofocus
             />
+            {failingTests > 0 ? (
+              <Alert color="red" variant="light" title={`${failingTests} test${failingTests === 1 ? '' : 's'} fail`}>
+                <Checkbox
+                  label="Save anyway (the version records the failing result)"
+                  checked={allowFailingTests}
+                  onChange={(event) => setAllowFailingTests(event.currentTarget.checked)}
+                />
+              </Alert>
+            ) : null}
             <Group justify="flex-end">
               <Button variant="default" onClick={() => setSaveDialogOpened(false)}>
                 Cancel
               </Button>
-              <Button type="submit" loading={createVersion.isPending}>
+              <Button
+                type="submit"
+                loading={createVersion.isPending || tests.pending}
+                disabled={failingTests > 0 && !allowFailingTests}
+              >
                 Save version
               </Button>
             </Group>
@@ -237,4 +283,21 @@ export function EndpointPolicyPage() {
       </Modal>
     </Stack>
   );
+}
+
+/**
+ * "Add as test" on a request-log row navigates here with the case in the history state: it is added to the Tests panel
+ * once the active version's cases are loaded, and the state is cleared so a reload does not add it twice.
+ */
+function useAddedTest(ready: boolean, add: (test: PolicyTestCase) => void): void {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const added = (location.state as { addTest?: PolicyTestCase } | null)?.addTest;
+  useEffect(() => {
+    if (!ready || added === undefined) return;
+    add(added);
+    void navigate(location.pathname + location.search, { replace: true, state: null });
+    // Runs once per arrival with a case; `add` is a new closure each render.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, added]);
 }

@@ -2,7 +2,7 @@ import { Alert, Badge, Button, Group, List, Radio, Select, Stack, Text, Title } 
 import { notifications } from '@mantine/notifications';
 import { IconAlertTriangle, IconArrowBackUp } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { policyVersionQueries, useRestorePolicyVersionMutation, type PolicyVersion } from '../api/policy-versions.api';
 import { describeError } from '../api/request-client';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -11,6 +11,7 @@ import { EmptyState, ErrorState, LoadingState } from '../components/query-states
 import { RelativeTime } from '../components/relative-time';
 import { droppedProtections } from '../lib/policy-protection';
 import { PolicyDiffViewer } from '../policy-editor/policy-diff-viewer';
+import { testsToYaml, usePolicyTests } from '../policy-editor/use-policy-tests';
 import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
 function versionLabel(version: PolicyVersion): string {
@@ -46,13 +47,25 @@ export function EndpointVersionsPage() {
   });
   const restoredText = versionToRestore !== null ? restoreCandidate.data?.traffic_policy : undefined;
   const dropped = restoredText === undefined ? [] : droppedProtections(endpoint.traffic_policy, restoredText);
+  // The API runs the active version's cases against the restored text; the preview runs them here first.
+  const activeVersion = useQuery({
+    ...policyVersionQueries.detail(endpoint.id, endpoint.policy_version ?? 1),
+    enabled: endpoint.policy_version !== null && versionToRestore !== null,
+  }).data;
+  const activeTestsYaml = useMemo(() => testsToYaml(activeVersion?.tests ?? []), [activeVersion]);
+  const restoreTests = usePolicyTests(restoredText ?? '', restoredText === undefined ? '' : activeTestsYaml, endpoint);
+  const failingRestoreTests = restoreTests.report?.failed ?? 0;
 
   const versionOptions = versions.map((version) => ({ value: String(version.version), label: versionLabel(version) }));
 
   const confirmRestore = () => {
     if (!versionToRestore) return;
     restore.mutate(
-      { version: versionToRestore.version, message: `Restore version ${versionToRestore.version}` },
+      {
+        version: versionToRestore.version,
+        message: `Restore version ${versionToRestore.version}`,
+        allowFailingTests: failingRestoreTests > 0,
+      },
       {
         onSuccess: (created) => {
           notifications.show({
@@ -224,8 +237,14 @@ export function EndpointVersionsPage() {
       <ConfirmDialog
         opened={versionToRestore !== null}
         title={`Restore version ${versionToRestore?.version ?? ''}?`}
-        confirmLabel={dropped.length > 0 ? 'Restore without these protections' : 'Restore'}
-        danger={dropped.length > 0}
+        confirmLabel={
+          dropped.length > 0
+            ? 'Restore without these protections'
+            : failingRestoreTests > 0
+              ? 'Restore with failing tests'
+              : 'Restore'
+        }
+        danger={dropped.length > 0 || failingRestoreTests > 0}
         busy={restore.isPending}
         onConfirm={confirmRestore}
         onCancel={() => setVersionToRestore(null)}
@@ -249,6 +268,25 @@ export function EndpointVersionsPage() {
                   <List.Item key={protection}>{protection}</List.Item>
                 ))}
               </List>
+            </Alert>
+          ) : null}
+          {restoreTests.report ? (
+            <Alert
+              color={failingRestoreTests > 0 ? 'red' : 'green'}
+              variant="light"
+              title={`The active version's tests against version ${versionToRestore?.version ?? ''}: ${restoreTests.report.passed} passed, ${failingRestoreTests} failed`}
+              data-testid="restore-tests"
+            >
+              {restoreTests.report.results
+                .filter((result) => !result.passed)
+                .map((result) => (
+                  <Text key={result.name} size="sm">
+                    FAIL {result.name}:{' '}
+                    {result.mismatches
+                      .map((mismatch) => `${mismatch.field} expected ${mismatch.expected}, got ${mismatch.actual}`)
+                      .join('; ')}
+                  </Text>
+                ))}
             </Alert>
           ) : null}
           {restoreCandidate.isError ? (
