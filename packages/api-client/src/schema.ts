@@ -1523,6 +1523,12 @@ export type components = {
         /** @description 1 to 10 raw CEL expressions (no `${}`); the bucket is the tuple of their values, e.g. getReqBearerToken() or conn.client_ip. */
         bucket_key: string[];
         /**
+         * @description How data planes share the count. leased (default): each data plane reserves units of the budget on the shared counter (more as its traffic grows, at most 1% of capacity at a time) and admits locally against them, so a busy bucket costs a few round trips per window instead of one per request; never admits more than exact, may admit less (unused reserved units of a window are lost). exact: one round trip to the shared counter per request.
+         * @default leased
+         * @enum {string}
+         */
+        mode?: 'leased' | 'exact';
+        /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
