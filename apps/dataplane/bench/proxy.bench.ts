@@ -26,13 +26,15 @@ import { redisNames } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
-import { findNginx, startGatehouse, startMinimalProxy, startNginx, type RunningTarget } from './targets.js';
+import { cpuMicros, findNginx, startGatehouse, startMinimalProxy, startNginx, type RunningTarget } from './targets.js';
 import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const rounds = quick ? 2 : 3;
 const durationSeconds = quick ? 2 : 5;
-const warmupSeconds = 1;
+// A fresh data plane is slow for its first seconds (JIT tiers, boot garbage, the first snapshot write): measured
+// with 1 s, the first run after each start came out several times slower than the next, so every target warms longer.
+const warmupSeconds = quick ? 2 : 5;
 const connectionCounts = quick ? [50] : [1, 50, 256];
 /** Paced rates as fractions of the minimal proxy's median max at 50 connections. */
 const pacedFractions = quick ? [0.5] : [0.5, 0.9];
@@ -167,9 +169,27 @@ async function main(): Promise<void> {
         start: gatehouse('exact.example.com', { authorization: token }),
       },
     ];
+    const compareDist = process.env.BENCH_COMPARE_DIST;
+    if (compareDist !== undefined)
+      allTargets.push({
+        key: 'forward-compare',
+        name: `Gatehouse, forward-internal only, ${compareDist}`,
+        headers: { host: 'forward.example.com' },
+        start: () =>
+          startGatehouse({
+            env: gatehouseEnv,
+            readyHost: 'forward.example.com',
+            readyHeaders: {},
+            main: `${compareDist}/main.js`,
+          }),
+      });
     const wanted = process.env.BENCH_TARGETS?.split(',');
     const targets = allTargets.filter(
-      (target) => wanted === undefined || wanted.includes(target.key) || target.key === 'node',
+      (target) =>
+        wanted === undefined ||
+        wanted.includes(target.key) ||
+        target.key === 'node' ||
+        target.key === 'forward-compare',
     );
     const scripts = new Map<string, string>();
     for (const target of targets)
@@ -179,7 +199,10 @@ async function main(): Promise<void> {
       `Gatehouse data plane benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
         `${(totalmem() / 2 ** 30).toFixed(0)} GiB; wrk ${wrk} -t1; ${rounds} rounds × ${connectionCounts.join('/')} ` +
         `connections × ${durationSeconds} s (+${warmupSeconds} s warm-up per target start); POST ${body.length} B JSON-RPC\n` +
-        `The machine is shared: load average printed per round; read medians and spreads, not single numbers.\n`,
+        `The machine is shared: load average printed per round; read medians and spreads, not single numbers.\n` +
+        `CPU µs/req is the target's own CPU time (user + system, its process tree, from /proc) per request: a busy neighbour\n` +
+        `delays the target but does not add to it, so it is the steadier figure here. CPU × minimal Node = the minimal\n` +
+        `proxy's CPU per request ÷ the target's (1.00: as cheap; 0.50: twice the CPU).\n`,
     );
 
     const runTarget = async (target: TargetSpec, run: (server: RunningTarget) => Promise<void>) => {
@@ -202,20 +225,25 @@ async function main(): Promise<void> {
 
     // Throughput: closed loop, fixed connection counts.
     const results = new Map<string, WrkResult[]>(); // `${key}@${connections}` → one per round
+    const cpuPerRequest = new Map<string, number[]>(); // the target's CPU µs per request, same keys
     const roundsOrder = (round: number) => targets.map((_, index) => targets[(index + round) % targets.length]!);
     for (let round = 0; round < rounds; round++) {
       const startLoad = loadText();
       for (const target of roundsOrder(round)) {
         await runTarget(target, async (server) => {
           for (const connections of connectionCounts) {
+            const cpuBefore = cpuMicros(server.pid);
             const result = await runWrk({
               url: `http://127.0.0.1:${server.port}/mcp`,
               script: scripts.get(target.key)!,
               connections,
               durationSeconds,
             });
+            const cpuAfter = cpuMicros(server.pid);
             const key = `${target.key}@${connections}`;
             results.set(key, [...(results.get(key) ?? []), result]);
+            if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0)
+              cpuPerRequest.set(key, [...(cpuPerRequest.get(key) ?? []), (cpuAfter - cpuBefore) / result.requests]);
           }
         });
       }
@@ -225,9 +253,18 @@ async function main(): Promise<void> {
     }
 
     console.log('\n## Throughput (closed loop): median (min–max) over rounds\n');
-    console.log('| target | conns | req/s | p50 ms | p99 ms | × minimal Node | × nginx | non-2xx | socket errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(
+      '| target | conns | req/s | p50 ms | p99 ms | × minimal Node | × nginx | CPU µs/req | CPU × minimal Node | non-2xx | socket errors |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const rps = (key: string) => (results.get(key) ?? []).map((result) => result.requestsPerSecond);
+    const cpu = (key: string) => cpuPerRequest.get(key) ?? [];
+    // How much more CPU the minimal proxy gets done per request: its CPU per request over the target's (> 1 is faster).
+    const cpuRatio = (key: string, connections: number) => {
+      const own = cpu(`${key}@${connections}`);
+      const base = cpu(`node@${connections}`);
+      return own.length === 0 || base.length === 0 ? '—' : (median(base) / median(own)).toFixed(2);
+    };
     for (const connections of connectionCounts) {
       for (const target of targets) {
         const list = results.get(`${target.key}@${connections}`) ?? [];
@@ -245,7 +282,8 @@ async function main(): Promise<void> {
               list.map((result) => result.p99Ms),
               2,
             )} | ` +
-            `${ratio('node')} | ${ratio('nginx')} | ${list.reduce((sum, result) => sum + result.badStatus, 0)} | ` +
+            `${ratio('node')} | ${ratio('nginx')} | ${spread(cpu(`${target.key}@${connections}`), 1)} | ` +
+            `${cpuRatio(target.key, connections)} | ${list.reduce((sum, result) => sum + result.badStatus, 0)} | ` +
             `${list.reduce((sum, result) => sum + result.socketErrors, 0)} |`,
         );
       }

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -121,11 +122,13 @@ export async function startGatehouse(options: {
   readyHost: string;
   readyHeaders: Record<string, string>;
   nodeArgs?: string[];
+  /** The build to run (default dist/main.js); another build's main.js compares two versions in one run. */
+  main?: string;
 }): Promise<RunningTarget> {
   const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-dp-'));
   const port = await freePort();
   const adminPort = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.main ?? 'dist/main.js'], {
     cwd: appDirectory,
     env: {
       ...process.env,
@@ -150,4 +153,31 @@ export async function startGatehouse(options: {
       await rm(dataDirectory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * CPU time (user + system) of a process and its descendants so far, in microseconds, from /proc (Linux; undefined
+ * elsewhere). Per request it is what the target costs whatever else the machine runs: a busy neighbour delays the
+ * target but does not make its requests take more CPU, so it is the steadier figure on a shared machine.
+ */
+export function cpuMicros(pid: number): number | undefined {
+  try {
+    const ticksPerSecond = 100; // USER_HZ: 100 on every Linux architecture the project targets
+    let total = 0;
+    const pending = [pid];
+    while (pending.length > 0) {
+      const current = pending.pop()!;
+      const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces) start at ") ": utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
+      for (const task of readdirSync(`/proc/${current}/task`)) {
+        const children = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
+        if (children !== '') pending.push(...children.split(' ').map(Number));
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }

@@ -329,12 +329,10 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   const unanswered = new Set<ServerResponse>();
   const closingWhenDraining =
     (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
-      connections.track(req, res);
-      if (draining) res.shouldKeepAlive = false;
-      else {
-        unanswered.add(res);
-        res.once('close', () => unanswered.delete(res));
-      }
+      if (draining) {
+        res.shouldKeepAlive = false;
+        connections.track(req, res);
+      } else connections.track(req, res, unanswered);
       handler(req, res);
     };
   const beginDrain = () => {

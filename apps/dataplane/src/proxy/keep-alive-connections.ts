@@ -21,12 +21,20 @@ export class KeepAliveConnections {
     server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => this.#connections.delete(socket));
   }
 
-  /** Called for every request (before the handler): the connection is busy until its response closes. */
-  track(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Called for every request (before the handler): the connection is busy until its response closes. `inFlight`, when
+   * given, holds the response until then too — through the same listener, because every 'close' listener is a closure
+   * and a once-wrapper allocated per request.
+   */
+  track(req: IncomingMessage, res: ServerResponse, inFlight?: Set<ServerResponse>): void {
     const state = this.#connections.get(req.socket);
-    if (state === undefined) return;
-    state.active++;
-    res.once('close', () => {
+    if (state === undefined && inFlight === undefined) return;
+    if (state !== undefined) state.active++;
+    inFlight?.add(res);
+    // A response closes once: `on` spares the wrapper `once` would add.
+    res.on('close', () => {
+      inFlight?.delete(res);
+      if (state === undefined) return;
       state.active--;
       state.idleSince = Date.now();
     });

@@ -48,7 +48,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
   ) {
     this.record = admitted.record;
-    res.once('close', this.#onClientClose);
+    res.on('close', this.#onClientClose);
   }
 
   readonly #onClientClose = (): void => {
