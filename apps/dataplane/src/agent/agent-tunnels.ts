@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import {
   AGENT_CONTROL_PATHS,
   AGENT_DATAPLANE_HEADER,
@@ -174,7 +175,8 @@ export class AgentTunnels {
   async #establish(socket: Duplex, authtoken: string, sessionKey: string, remoteAddress: string): Promise<void> {
     const logger = this.options.logger;
     // Reversed roles: this side speaks the client half of HTTP/2 over the socket the agent dialled.
-    const session = http2Connect('http://agent.tunnel', { createConnection: () => socket });
+    const transport = http2Transport(socket);
+    const session = http2Connect('http://agent.tunnel', { createConnection: () => transport });
     session.on('error', (error) => logger.debug({ err: error, remote: remoteAddress }, 'agent tunnel error'));
     this.#pending.add(session);
     const timeout = setTimeout(() => session.destroy(new Error('agent tunnel setup timed out')), 15_000);
@@ -365,8 +367,8 @@ async function postJson(session: ClientHttp2Session, path: string, body: string)
   const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
   stream.end(body);
   const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+  // The answer is its status; the stream's own end is not waited for.
   stream.resume();
-  await once(stream, 'close');
   if (headers[':status'] !== 204) throw new Error(`POST ${path} answered ${headers[':status']}`);
 }
 
@@ -385,4 +387,35 @@ function sameDataplanes(a: readonly AgentDataplane[], b: readonly AgentDataplane
       .sort()
       .join('\n');
   return key(a) === key(b);
+}
+
+/**
+ * node:http2 over a TLSSocket that an HTTP server (or client) already used hits a native assertion
+ * (`Http2Session::OnStreamAfterWrite: is_write_in_progress()`, aborting the process) on this Node version. Behind a
+ * plain Duplex, http2 drives the socket through its JS stream wrapper instead; plain TCP sockets are used as they are.
+ */
+function http2Transport(socket: Duplex): Duplex {
+  if (!(socket instanceof TLSSocket)) return socket;
+  const wrapped = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(error, callback) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (!wrapped.push(chunk)) socket.pause();
+  });
+  socket.once('end', () => wrapped.push(null));
+  socket.once('close', () => wrapped.destroy());
+  socket.on('error', (error: Error) => wrapped.destroy(error));
+  return wrapped;
 }
