@@ -3,9 +3,10 @@ import { DataplaneSyncController } from './dataplane-sync.controller';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
 import { DataplaneSyncService } from './dataplane-sync.service';
 import { DataplanesController } from './dataplanes.controller';
+import { DataplaneSecretsService } from '../vaults/dataplane-secrets.service';
 
 @Module({
   controllers: [DataplaneSyncController, DataplanesController],
-  providers: [DataplaneSyncRepository, DataplaneSyncService],
+  providers: [DataplaneSyncRepository, DataplaneSyncService, DataplaneSecretsService],
 })
 export class DataplaneSyncModule {}

@@ -28,10 +28,13 @@ export interface PolicyValidationOptions {
   endpointType: 'cloud' | 'internal';
   /** Registered internal endpoint URLs; a cloud policy forwarding elsewhere gets a warning. */
   internalEndpointUrls: ReadonlySet<string>;
+  /** Vault → secret names; a `secrets.get` naming another is POLICY_SECRET_NOT_FOUND. */
+  knownSecrets?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export function validatePolicyText(text: string, options: PolicyValidationOptions): PolicyValidationResult {
-  return validateWithEngine(text, options);
+  const { valid, errors, warnings } = validateWithEngine(text, options);
+  return { valid, errors, warnings };
 }
 
 /** JSON Schema of a policy document, used in the OpenAPI descriptions of policy fields. */
@@ -99,4 +102,14 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
     });
   }
   return targets;
+}
+
+/** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
+export function policySecretReferences(
+  text: string,
+  endpointType: 'cloud' | 'internal',
+): { vault: string; name: string }[] {
+  // Most policies name no secret; skip the engine for them.
+  if (!text.includes('secrets')) return [];
+  return validateWithEngine(text, { endpointType }).secretReferences;
 }
