@@ -87,6 +87,7 @@ describe('data plane against the real API', () => {
         REDIS_URL: redis.url,
         API_PORT: String(apiPort),
         GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+        GATEHOUSE_SECRETS_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
         GATEHOUSE_ADMIN_EMAIL: admin.email,
         GATEHOUSE_ADMIN_PASSWORD: admin.password,
         LOG_LEVEL: 'warn',

@@ -1,6 +1,8 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
 import {
+  analyzePolicy,
   compileCidrSet,
+  distinctSecrets,
   formatPath,
   parse,
   parseCidr,
@@ -33,8 +35,7 @@ export interface PolicyValidationOptions {
 }
 
 export function validatePolicyText(text: string, options: PolicyValidationOptions): PolicyValidationResult {
-  const { valid, errors, warnings } = validateWithEngine(text, options);
-  return { valid, errors, warnings };
+  return validateWithEngine(text, options);
 }
 
 /** JSON Schema of a policy document, used in the OpenAPI descriptions of policy fields. */
@@ -111,5 +112,5 @@ export function policySecretReferences(
 ): { vault: string; name: string }[] {
   // Most policies name no secret; skip the engine for them.
   if (!text.includes('secrets')) return [];
-  return validateWithEngine(text, { endpointType }).secretReferences;
+  return distinctSecrets(analyzePolicy(parse(text), { endpointType }).secretReferences);
 }
