@@ -14,6 +14,7 @@ export const paths = {
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
   authtokens: '/authtokens',
+  vaults: '/vaults',
   users: '/users',
   dataplanes: '/data-planes',
   auditEvents: '/audit-events',

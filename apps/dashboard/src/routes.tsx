@@ -4,6 +4,7 @@ import { LoadingState } from './components/query-states';
 import { ApiKeysPage } from './pages/api-keys.page';
 import { AuditEventsPage } from './pages/audit-events.page';
 import { AuthtokensPage } from './pages/authtokens.page';
+import { VaultsPage } from './pages/vaults.page';
 import { DataplanesPage } from './pages/dataplanes.page';
 import { IpCategoriesPage } from './pages/ip-categories.page';
 import { RequestLogsPage } from './pages/request-logs.page';
@@ -62,6 +63,7 @@ export const routes: RouteObject[] = [
               { path: paths.dataplanes, element: <DataplanesPage /> },
               { path: paths.auditEvents, element: <AuditEventsPage /> },
               { path: paths.authtokens, element: <AuthtokensPage /> },
+              { path: paths.vaults, element: <VaultsPage /> },
               {
                 element: <RequireRole role="admin" />,
                 children: [
