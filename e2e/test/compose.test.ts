@@ -108,7 +108,10 @@ function publishedPorts(name: string, containerPort: number): string[] {
 }
 
 const dataplaneNames = ['dataplane-1', 'dataplane-2'];
-const secrets = { GATEHOUSE_DATAPLANE_TOKEN: 'a-long-random-secret-for-this-test' };
+const secrets = {
+  GATEHOUSE_DATAPLANE_TOKEN: 'a-long-random-secret-for-this-test',
+  GATEHOUSE_SECRETS_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+};
 
 /** Compose's own reading of the file, where a `docker compose` is installed (not on the CI machine). */
 const composeVersion = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });

@@ -169,6 +169,7 @@ export async function startControlPlaneProcesses(options: {
     REDIS_URL: options.redisUrl,
     GATEHOUSE_REDIS_PREFIX: options.redisPrefix,
     GATEHOUSE_DATAPLANE_TOKEN: randomBytes(32).toString('base64url'),
+    GATEHOUSE_SECRETS_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
   };
   const apiPort = await freePort();

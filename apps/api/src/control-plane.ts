@@ -22,6 +22,7 @@ export type { MessageBus } from './bus/message-bus';
 export { createLogger } from './common/logger';
 export type { DatabaseAdapter } from './database/prisma.service';
 export { EnvError, parseEnv, type Env } from './env';
+export { parseSecretsKey } from './vaults/secrets-cipher';
 export type { BatchResult } from './request-logs/request-log-ingestion';
 
 /** What the control plane runs on when its caller provides it; anything unset comes from the environment. */

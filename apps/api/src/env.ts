@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { commonPasswordProblem } from './auth/password-policy';
 import { type IpCategorySource, parseIpCategorySources } from './ip-categories/ip-category-refresh';
 import { isCidrOrAddress } from './traffic-policy/policy-engine';
+import { parseSecretsKey } from './vaults/secrets-cipher';
 
 const postgresUrl = z
   .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
@@ -41,6 +42,18 @@ export const EnvSchema = z.object({
   GATEHOUSE_REDIS_PREFIX: redisPrefixSchema.optional(),
   API_PORT: port.default(4000),
   GATEHOUSE_DATAPLANE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * 32 bytes (base64, base64url or 64 hex digits) sealing vault secrets at rest. Required by the distributed control
+   * plane and worker; the embedded shape generates one into GATEHOUSE_DATA_DIR (mode 0600) when unset.
+   */
+  GATEHOUSE_SECRETS_KEY: z
+    .string()
+    .refine(
+      (text) => parseSecretsKey(text) !== undefined,
+      'must be 32 bytes as base64 or 64 hex digits (e.g. `openssl rand -base64 32`)',
+    )
+    .transform((text) => parseSecretsKey(text)!)
+    .optional(),
   GATEHOUSE_ADMIN_EMAIL: z.email().optional(),
   GATEHOUSE_ADMIN_PASSWORD: z
     .string()
@@ -161,6 +174,16 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     GATEHOUSE_IP_CATEGORY_SOURCES: sources.sources,
     GATEHOUSE_DATAPLANE_TOKEN: result.data.GATEHOUSE_DATAPLANE_TOKEN ?? randomBytes(32).toString('base64url'),
   };
+}
+
+/** The distributed shape's processes refuse to start without a secrets key (the embedded one generates it). */
+export function requireSecretsKey(env: Env): Env {
+  if (env.GATEHOUSE_SECRETS_KEY === undefined) {
+    throw new EnvError([
+      'GATEHOUSE_SECRETS_KEY: required — 32 bytes as base64 or hex that seal vault secrets at rest (generate one with `openssl rand -base64 32` and keep it: secrets cannot be read without it)',
+    ]);
+  }
+  return env;
 }
 
 /** Nest injection token for the parsed Env. */

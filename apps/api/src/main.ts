@@ -2,9 +2,9 @@
 import { parseEnvironmentOrExit, runUntilSignal } from '@gatehouse/runtime';
 import { createLogger } from './common/logger';
 import { createControlPlane } from './control-plane';
-import { parseEnv } from './env';
+import { parseEnv, requireSecretsKey } from './env';
 
-const env = parseEnvironmentOrExit(() => parseEnv(process.env));
+const env = parseEnvironmentOrExit(() => requireSecretsKey(parseEnv(process.env)));
 if (!env.DATABASE_URL) {
   // Only the embedded shape (`npm start`) has a database of its own; this is the distributed shape's control plane.
   console.error('The control plane needs DATABASE_URL; `npm start` runs the embedded shape on PGlite instead.');

@@ -61,10 +61,12 @@ describe('migrations (offline wasm schema engine)', () => {
           'ip_categories',
           'policy_versions',
           'request_logs',
+          'secrets',
           'sessions',
           'traffic_rollup_keys',
           'traffic_rollups',
           'users',
+          'vaults',
         ]);
         const anthropic = await client.query('SELECT cidrs, builtin FROM ip_categories WHERE name = $1', [
           'com.anthropic.api',

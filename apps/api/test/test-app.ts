@@ -5,7 +5,7 @@ import request, { type Agent as TestAgent } from 'supertest';
 import { createApp } from '../src/app.factory';
 import { createLogger } from '../src/common/logger';
 import { type Env, type EnvInput, parseEnv } from '../src/env';
-import { TEST_DATABASE_URL, TEST_DATAPLANE_TOKEN, TEST_REDIS_URL } from './test-env';
+import { TEST_DATABASE_URL, TEST_DATAPLANE_TOKEN, TEST_REDIS_URL, TEST_SECRETS_KEY } from './test-env';
 
 export interface TestApp {
   app: INestApplication;
@@ -24,6 +24,7 @@ export async function createTestApp(overrides: Partial<Record<keyof EnvInput, st
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     GATEHOUSE_DATAPLANE_TOKEN: TEST_DATAPLANE_TOKEN,
+    GATEHOUSE_SECRETS_KEY: TEST_SECRETS_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
@@ -64,6 +65,8 @@ const TABLES = [
   'traffic_rollups',
   'traffic_rollup_keys',
   'ip_categories',
+  'secrets',
+  'vaults',
 ];
 
 const ACCOUNT_TABLES = new Set(['users', 'sessions', 'api_keys']);

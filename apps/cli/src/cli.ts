@@ -17,6 +17,7 @@ import { endpointsCommands } from './endpoints-commands.js';
 import { exportCommands } from './export-commands.js';
 import { type Io, printLines } from './output.js';
 import { policyCommands } from './policy-commands.js';
+import { secretsCommands } from './secrets-commands.js';
 
 export const commands: readonly CommandSpec[] = [
   ...authCommands,
@@ -26,6 +27,7 @@ export const commands: readonly CommandSpec[] = [
   ...authtokensCommands,
   ...agentSessionsCommands,
   ...exportCommands,
+  ...secretsCommands,
 ];
 
 const groups: Record<string, string> = {
@@ -33,6 +35,8 @@ const groups: Record<string, string> = {
   authtokens: 'list, create and revoke the authtokens gatehouse-agent runs with',
   endpoints: 'list, show, create and delete endpoints',
   policy: 'read, save, list, restore and validate Traffic Policies',
+  secrets: 'set (from stdin or a prompt), list and delete secrets in vaults',
+  vaults: 'list, create and delete vaults of secrets',
 };
 
 /** Global options that take a value: the word after them is not a command word. */

@@ -23,6 +23,8 @@ export type AgentSession = Schemas['AgentSession'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type IpCategory = Schemas['IpCategory'];
 export type Authtoken = Schemas['Authtoken'];
+export type Vault = Schemas['Vault'];
+export type Secret = Schemas['Secret'];
 export type Me = Schemas['Me'];
 export type Role = Schemas['User']['role'];
 export type UpstreamHostHeader = Endpoint['upstream_host_header'];
@@ -163,6 +165,37 @@ export class GatehouseApi {
         ),
       itemsOf: (page) => page.agent_sessions,
     });
+  }
+
+  // --- vaults and secrets (values are write-only) ---------------------------------------------------------------------
+
+  async listVaults(): Promise<Vault[]> {
+    return (await unwrap(this.#client.GET('/api/vaults'))).vaults;
+  }
+
+  createVault(name: string, description: string): Promise<Vault> {
+    return unwrap(this.#client.POST('/api/vaults', { body: { name, description } }));
+  }
+
+  async deleteVault(vault: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/vaults/{vault}', { params: { path: { vault } } }));
+  }
+
+  async listSecrets(vault: string): Promise<Secret[]> {
+    return (await unwrap(this.#client.GET('/api/vaults/{vault}/secrets', { params: { path: { vault } } }))).secrets;
+  }
+
+  putSecret(vault: string, name: string, value: string, description: string): Promise<Secret> {
+    return unwrap(
+      this.#client.PUT('/api/vaults/{vault}/secrets/{name}', {
+        params: { path: { vault, name } },
+        body: { value, description },
+      }),
+    );
+  }
+
+  async deleteSecret(vault: string, name: string): Promise<void> {
+    await unwrap(this.#client.DELETE('/api/vaults/{vault}/secrets/{name}', { params: { path: { vault, name } } }));
   }
 
   // --- endpoints and policy versions ---------------------------------------------------------------------------------

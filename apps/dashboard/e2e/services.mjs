@@ -378,6 +378,7 @@ export async function startServices() {
       REDIS_URL: redisUrl,
       GATEHOUSE_DATA_DIR: join(dataDirectory, 'api'),
       GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      GATEHOUSE_SECRETS_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'warn',
       SCARF_ANALYTICS: 'false',
     };

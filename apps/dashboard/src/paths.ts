@@ -15,6 +15,7 @@ export const paths = {
   apiKeys: '/api-keys',
   authtokens: '/authtokens',
   agents: '/agents',
+  vaults: '/vaults',
   users: '/users',
   dataplanes: '/data-planes',
   auditEvents: '/audit-events',

@@ -5,6 +5,7 @@ import { ApiKeysPage } from './pages/api-keys.page';
 import { AuditEventsPage } from './pages/audit-events.page';
 import { AgentsPage } from './pages/agents.page';
 import { AuthtokensPage } from './pages/authtokens.page';
+import { VaultsPage } from './pages/vaults.page';
 import { DataplanesPage } from './pages/dataplanes.page';
 import { IpCategoriesPage } from './pages/ip-categories.page';
 import { RequestLogsPage } from './pages/request-logs.page';
@@ -64,6 +65,7 @@ export const routes: RouteObject[] = [
               { path: paths.auditEvents, element: <AuditEventsPage /> },
               { path: paths.authtokens, element: <AuthtokensPage /> },
               { path: paths.agents, element: <AgentsPage /> },
+              { path: paths.vaults, element: <VaultsPage /> },
               {
                 element: <RequireRole role="admin" />,
                 children: [

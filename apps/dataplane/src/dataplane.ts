@@ -127,6 +127,11 @@ export interface DataplaneOptions {
    * an installation shares it; default: random for this process.
    */
   loopId?: string;
+  /**
+   * Opens the secrets sealed into synced policies; `dataplaneOptionsFromEnv` derives it from the data-plane token
+   * (@gatehouse/runtime `deriveDataplaneSecretsKey`). Without it policies naming secrets fail those requests closed.
+   */
+  secretsKey?: Buffer;
   /** A request arriving with this many CDN-Loop entries or more is refused as a loop (default 10). */
   maxProxyHops?: number;
   /**
@@ -242,6 +247,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     circuitBreakers: new MemoryCircuitBreakers(),
     ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
+    ...(options.secretsKey === undefined ? {} : { secretsKey: options.secretsKey }),
   };
 
   const writer =

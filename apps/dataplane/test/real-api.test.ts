@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ describe('data plane against the real API', () => {
   let dataDirectory: string;
   let cookie = '';
 
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
     const response = await request(`${apiUrl}/api${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(cookie === '' ? {} : { cookie }) },
@@ -87,6 +87,7 @@ describe('data plane against the real API', () => {
         REDIS_URL: redis.url,
         API_PORT: String(apiPort),
         GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+        GATEHOUSE_SECRETS_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
         GATEHOUSE_ADMIN_EMAIL: admin.email,
         GATEHOUSE_ADMIN_PASSWORD: admin.password,
         LOG_LEVEL: 'warn',
@@ -182,5 +183,59 @@ describe('data plane against the real API', () => {
       10_000,
       'the heartbeat in the API fleet view',
     );
+  }, 60_000);
+  it('authenticates against a vault secret and stops accepting the old value after a rotation', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const vault = `v-${suffix}`;
+    const cloudHost = `auth-${suffix}.example.com`;
+    const [first, second] = [`first-${suffix}-password`, `second-${suffix}-password`];
+    expect((await call('POST', '/vaults', { name: vault })).status).toBe(201);
+    expect((await call('PUT', `/vaults/${vault}/secrets/alice`, { value: first })).status).toBe(201);
+    const created = await call('POST', '/endpoints', {
+      url: `https://${cloudHost}`,
+      traffic_policy: `on_http_request:
+  - actions:
+      - type: basic-auth
+        config: { credentials: ["alice:\${secrets.get('${vault}', 'alice')}"] }
+  - actions:
+      - type: deny
+        config: { status_code: 418 }
+`,
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    dataplane ??= await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: dataDirectory,
+      DATAPLANE_ID: `real-api-${suffix}`,
+    });
+    const login = (password: string) =>
+      httpRequest({
+        port: dataplane!.port,
+        host: cloudHost,
+        headers: { authorization: `Basic ${Buffer.from(`alice:${password}`).toString('base64')}` },
+      });
+    await eventually(async () => (await login(first)).status === 418, 10_000, 'the secret-protected endpoint');
+    expect((await login(`\${secrets.get('${vault}', 'alice')}`)).status).toBe(401);
+
+    const rotated = await call('PUT', `/vaults/${vault}/secrets/alice`, { value: second });
+    expect(rotated.status).toBe(200);
+    const started = performance.now();
+    await eventually(async () => (await login(first)).status === 401, 10_000, 'the old value to stop working');
+    console.log(`rotation: old value refused ${(performance.now() - started).toFixed(0)} ms after the API's 200`);
+    expect((await login(second)).status).toBe(418);
+
+    await eventually(
+      async () => {
+        const saved = await readFile(join(dataDirectory, 'dataplane-last-known-good.json'), 'utf8').catch(() => '');
+        return saved.includes(cloudHost);
+      },
+      10_000,
+      'the last-known-good file',
+    );
+    const saved = await readFile(join(dataDirectory, 'dataplane-last-known-good.json'), 'utf8');
+    expect(saved).not.toContain(first);
+    expect(saved).not.toContain(second);
   }, 60_000);
 });

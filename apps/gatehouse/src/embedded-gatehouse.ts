@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/api/control-plane';
 import { createDataplane, dataplaneOptionsFromEnv, type Dataplane, type DataplaneEnv } from '@gatehouse/dataplane';
 import type { Logger } from 'pino';
+import { loadOrCreateSecretsKey } from './secrets-key-file.js';
 import { lockDataDirectory } from './data-directory-lock.js';
 import { openEmbeddedDatabase, type Storage } from './embedded-database.js';
 import { InProcessRequestLogQueue } from './in-process-request-log-queue.js';
@@ -45,12 +46,15 @@ export interface EmbeddedGatehouse {
  * @gatehouse/contracts ports.
  */
 export async function startEmbeddedGatehouse(options: EmbeddedGatehouseOptions): Promise<EmbeddedGatehouse> {
-  const { env, dataplaneEnv, logger } = options;
+  const { dataplaneEnv, logger } = options;
+  let { env } = options;
   const dataDirectory = resolve(dataplaneEnv.GATEHOUSE_DATA_DIR);
   await mkdir(dataDirectory, { recursive: true });
   const unlock = await lockDataDirectory(dataDirectory);
   let database;
   try {
+    if (env.GATEHOUSE_SECRETS_KEY === undefined)
+      env = { ...env, GATEHOUSE_SECRETS_KEY: await loadOrCreateSecretsKey(dataDirectory) };
     database = await openEmbeddedDatabase(env, dataDirectory, logger);
   } catch (error) {
     await unlock();

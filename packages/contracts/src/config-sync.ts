@@ -24,12 +24,26 @@ export const DATAPLANE_ROUTES = {
   agentSessionLeave: '/api/dataplane/agent-sessions/leave',
 } as const;
 
+/**
+ * A secret a policy names (`secrets.get('vault', 'name')`), sealed for data planes (@gatehouse/runtime
+ * dataplane-secrets: AES-256-GCM under a key derived from GATEHOUSE_DATAPLANE_TOKEN, vault and name bound).
+ */
+export const SyncSecretSchema = z
+  .object({ vault: z.string(), name: z.string(), sealed: z.string() })
+  .meta({ id: 'SyncSecret' });
+export type SyncSecret = z.infer<typeof SyncSecretSchema>;
+
 export const SyncPolicySchema = z
   .object({
     version: z.number().int().min(1),
     sha256: z.string().length(64),
     /** The policy text exactly as submitted (YAML or JSON). */
     source: z.string(),
+    /**
+     * The current values of the secrets the policy names, sealed; added by the API when it serves the snapshot or the
+     * change listing (never in the outbox or on pub/sub). A rotated secret re-publishes the endpoints that name it.
+     */
+    secrets: z.array(SyncSecretSchema).optional(),
   })
   .meta({ id: 'SyncPolicy' });
 export type SyncPolicy = z.infer<typeof SyncPolicySchema>;

@@ -6,3 +6,4 @@
 export { EnvironmentError, invalidEnvironmentExitCode, parseEnvironmentOrExit } from './environment-error.js';
 export { runUntilSignal, type LifecycleLogger, type RunUntilSignalOptions } from './run-until-signal.js';
 export { createLogger } from './logger.js';
+export { deriveDataplaneSecretsKey, openFromControlPlane, sealForDataplanes, secretAad } from './dataplane-secrets.js';

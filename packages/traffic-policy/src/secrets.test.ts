@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { compile, createPolicyContext, evaluate, validatePolicy, type PolicyOptions } from './index.js';
+import {
+  analyzePolicy,
+  compile,
+  createPolicyContext,
+  distinctSecrets,
+  evaluate,
+  parse,
+  type PolicyOptions,
+} from './index.js';
 import { createMemoryPorts } from './testing/index.js';
 
 const basicAuth = (credential: string) => `
@@ -38,17 +46,22 @@ const values = (entries: Record<string, string>) => ({
 
 describe('secrets.get', () => {
   it('reports the references a policy makes, each once', () => {
-    const result = validatePolicy(
-      `on_http_request:
+    const result = analyzePolicy(
+      parse(`on_http_request:
   - expressions: ["secrets.get('a', 'x') != secrets.get('a', 'y')"]
     actions:
       - type: add-headers
         config: { headers: { h: "\${secrets.get('a', 'x')}" } }
-`,
+`),
       { endpointType: 'internal' },
     );
-    expect(result.errors).toEqual([]);
-    expect(result.secretReferences).toEqual([
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(result.secretReferences.map(({ vault, name, line }) => ({ vault, name, line }))).toEqual([
+      { vault: 'a', name: 'x', line: 2 },
+      { vault: 'a', name: 'y', line: 2 },
+      { vault: 'a', name: 'x', line: 5 },
+    ]);
+    expect(distinctSecrets(result.secretReferences)).toEqual([
       { vault: 'a', name: 'x' },
       { vault: 'a', name: 'y' },
     ]);

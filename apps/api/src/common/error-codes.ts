@@ -40,6 +40,15 @@ export const ErrorCode = {
   IP_CATEGORY_BUILTIN: 'IP_CATEGORY_BUILTIN',
   /** POST /api/ip-categories with a name that is taken (custom or built-in); PUT replaces on purpose. */
   IP_CATEGORY_EXISTS: 'IP_CATEGORY_EXISTS',
+  VAULT_NOT_FOUND: 'VAULT_NOT_FOUND',
+  /** A vault with that name exists. */
+  VAULT_EXISTS: 'VAULT_EXISTS',
+  /** The vault (or secret) is named by the active policy of an endpoint; `details` lists the endpoints. */
+  VAULT_IN_USE: 'VAULT_IN_USE',
+  SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
+  SECRET_IN_USE: 'SECRET_IN_USE',
+  /** GATEHOUSE_SECRETS_KEY is not configured, so secrets cannot be written or read. */
+  SECRETS_KEY_MISSING: 'SECRETS_KEY_MISSING',
   USER_NOT_FOUND: 'USER_NOT_FOUND',
   /** Another user already has this email. */
   USER_EMAIL_TAKEN: 'USER_EMAIL_TAKEN',
@@ -104,6 +113,8 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.ENDPOINT_NOT_FOUND:
     case ErrorCode.POLICY_VERSION_NOT_FOUND:
     case ErrorCode.IP_CATEGORY_NOT_FOUND:
+    case ErrorCode.VAULT_NOT_FOUND:
+    case ErrorCode.SECRET_NOT_FOUND:
     case ErrorCode.USER_NOT_FOUND:
     case ErrorCode.API_KEY_NOT_FOUND:
     case ErrorCode.AUTHTOKEN_NOT_FOUND:
@@ -117,6 +128,9 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.POLICY_VERSION_CONFLICT:
     case ErrorCode.USER_EMAIL_TAKEN:
     case ErrorCode.IP_CATEGORY_EXISTS:
+    case ErrorCode.VAULT_EXISTS:
+    case ErrorCode.VAULT_IN_USE:
+    case ErrorCode.SECRET_IN_USE:
     case ErrorCode.LAST_ADMIN:
     case ErrorCode.SETUP_ALREADY_DONE:
     case ErrorCode.CONFLICT:
@@ -132,6 +146,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.INTERNAL_ERROR:
       return 500;
     case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.SECRETS_KEY_MISSING:
     case ErrorCode.PASSWORD_HASHING_BUSY:
       return 503;
     default: {

@@ -4,10 +4,11 @@ import { DataplaneSyncController } from './dataplane-sync.controller';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
 import { DataplaneSyncService } from './dataplane-sync.service';
 import { DataplanesController } from './dataplanes.controller';
+import { DataplaneSecretsService } from '../vaults/dataplane-secrets.service';
 
 @Module({
   imports: [AgentSessionsModule],
   controllers: [DataplaneSyncController, DataplanesController],
-  providers: [DataplaneSyncRepository, DataplaneSyncService],
+  providers: [DataplaneSyncRepository, DataplaneSyncService, DataplaneSecretsService],
 })
 export class DataplaneSyncModule {}

@@ -9,6 +9,7 @@ import { DataplaneTrafficSchema, HeartbeatRequestSchema, trafficUrl } from '@gat
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
 import type { DataplaneListResponse, DataplaneTrafficResponse } from './dataplanes.dto';
 import { toConfigChangeEvent } from './sync-presenter';
+import { DataplaneSecretsService } from '../vaults/dataplane-secrets.service';
 import type { z } from 'zod';
 
 export const HEARTBEAT_INTERVAL_SECONDS = 30;
@@ -33,6 +34,7 @@ export class DataplaneSyncService {
     private readonly outbox: ConfigOutboxRepository,
     private readonly guard: PublishedPolicyGuard,
     private readonly agentSessions: AgentSessionsRepository,
+    private readonly secrets: DataplaneSecretsService,
   ) {}
 
   /** The snapshot, or null when If-None-Match already names the latest revision. */
@@ -40,7 +42,9 @@ export class DataplaneSyncService {
     const latest = await this.outbox.findLatestRevision();
     if (etagMatches(ifNoneMatch, etagForRevision(latest))) return { etag: etagForRevision(latest), snapshot: null };
     // Every stored policy is validated again on its way out: one written without the API never reaches traffic.
-    const snapshot = this.guard.vetSnapshot(await this.sync.readConfigSnapshot());
+    const vetted = this.guard.vetSnapshot(await this.sync.readConfigSnapshot());
+    // The secrets the active policies name travel with them, sealed for data planes, read at this moment.
+    const snapshot = { ...vetted, endpoints: await this.secrets.attach(vetted.endpoints) };
     return { etag: etagForRevision(snapshot.revision), snapshot };
   }
 
@@ -58,9 +62,17 @@ export class DataplaneSyncService {
       );
     }
     const changes = await this.outbox.listChangesSince(sinceRevision, limit + 1);
+    const vetted = changes.slice(0, limit).map((change) => this.guard.vetChange(toConfigChangeEvent(change)));
+    // Secret values are the current ones, not those at the change's revision: a rotation is itself a later change.
+    const withEndpoint = vetted.filter((change) => change.endpoint !== null);
+    const attached = await this.secrets.attach(withEndpoint.map((change) => change.endpoint!));
+    const byChange = new Map(withEndpoint.map((change, index) => [change, attached[index]!]));
     return {
       revision: Number(latest),
-      changes: changes.slice(0, limit).map((change) => this.guard.vetChange(toConfigChangeEvent(change))),
+      changes: vetted.map((change) => {
+        const endpoint = byChange.get(change);
+        return endpoint === undefined ? change : { ...change, endpoint };
+      }),
       has_more: changes.length > limit,
     };
   }

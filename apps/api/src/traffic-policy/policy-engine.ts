@@ -1,7 +1,9 @@
 // The one place the API calls the Traffic Policy engine (packages/traffic-policy, ESM, loaded with require()).
 import {
   compile,
+  analyzePolicy,
   compileCidrSet,
+  distinctSecrets,
   formatPath,
   parse,
   parseCidr,
@@ -30,6 +32,8 @@ export interface PolicyValidationOptions {
   endpointType: 'cloud' | 'internal';
   /** Registered internal endpoint URLs; a cloud policy forwarding elsewhere gets a warning. */
   internalEndpointUrls: ReadonlySet<string>;
+  /** Vault → secret names; a `secrets.get` naming another is POLICY_SECRET_NOT_FOUND. */
+  knownSecrets?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export function validatePolicyText(text: string, options: PolicyValidationOptions): PolicyValidationResult {
@@ -104,3 +108,12 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
 }
 
 export { compile as compilePolicy, runPolicyTests };
+/** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
+export function policySecretReferences(
+  text: string,
+  endpointType: 'cloud' | 'internal',
+): { vault: string; name: string }[] {
+  // Most policies name no secret; skip the engine for them.
+  if (!text.includes('secrets')) return [];
+  return distinctSecrets(analyzePolicy(parse(text), { endpointType }).secretReferences);
+}

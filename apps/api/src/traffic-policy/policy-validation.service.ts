@@ -5,6 +5,7 @@ import { ErrorCode } from '../common/error-codes';
 import { LOGGER } from '../common/logger';
 import { InternalEndpointUrlsRepository } from './internal-endpoint-urls.repository';
 import { OutboundTargetsService } from './outbound-targets.service';
+import { SecretNamesRepository } from './secret-names.repository';
 import { type PolicyIssue, type PolicyValidationResult, policyFetchTargets, validatePolicyText } from './policy-engine';
 
 export type EndpointType = 'cloud' | 'internal';
@@ -18,13 +19,20 @@ export class PolicyValidationService {
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly internalEndpointUrls: InternalEndpointUrlsRepository,
+    private readonly secretNames: SecretNamesRepository,
     private readonly outbound: OutboundTargetsService,
   ) {}
 
   async validatePolicy(text: string, endpointType: EndpointType): Promise<PolicyValidationResult> {
     const internalEndpointUrls = await this.internalEndpointUrls.listInternalEndpointUrls();
+    // Names only (never values): a policy naming a secret that does not exist cannot be saved.
+    const knownSecrets = text.includes('secrets') ? await this.secretNames.listSecretNames() : undefined;
     try {
-      const result = validatePolicyText(text, { endpointType, internalEndpointUrls });
+      const result = validatePolicyText(text, {
+        endpointType,
+        internalEndpointUrls,
+        ...(knownSecrets === undefined ? {} : { knownSecrets }),
+      });
       const refused = this.refusedFetchTargets(text);
       return refused.length === 0 ? result : { ...result, valid: false, errors: [...result.errors, ...refused] };
     } catch (error) {

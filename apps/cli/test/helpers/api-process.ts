@@ -70,6 +70,7 @@ export async function startApi(databaseName: string): Promise<ApiProcess> {
       DATABASE_URL: database,
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       API_PORT: String(port),
+      GATEHOUSE_SECRETS_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
       GATEHOUSE_ADMIN_EMAIL: admin.email,
       GATEHOUSE_ADMIN_PASSWORD: admin.password,
       LOG_LEVEL: 'warn',

@@ -79,6 +79,11 @@ export const authtokenKeys = {
   list: () => [...authtokenKeys.all, 'list'] as const,
 };
 
+export const vaultKeys = {
+  all: ['vaults'] as const,
+  list: () => [...vaultKeys.all, 'list'] as const,
+};
+
 export const userKeys = {
   all: ['users'] as const,
   list: () => [...userKeys.all, 'list'] as const,

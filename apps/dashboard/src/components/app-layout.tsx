@@ -20,6 +20,7 @@ import {
   IconHistory,
   IconKeyboard,
   IconKey,
+  IconLock,
   IconPlugConnected,
   IconRobot,
   IconListDetails,
@@ -58,6 +59,7 @@ const navigationItems: NavigationItem[] = [
   { label: 'Audit log', to: paths.auditEvents, icon: IconHistory, shortcut: 'a' },
   { label: 'Agents', to: paths.agents, icon: IconRobot, shortcut: 's' },
   { label: 'Authtokens', to: paths.authtokens, icon: IconPlugConnected, shortcut: 't' },
+  { label: 'Vaults', to: paths.vaults, icon: IconLock, shortcut: 'v' },
   { label: 'API keys', to: paths.apiKeys, icon: IconKey, adminOnly: true, shortcut: 'k' },
   { label: 'Users', to: paths.users, icon: IconUsers, adminOnly: true, shortcut: 'u' },
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { celCursorAt } from './cel-completion';
+import { celCursorAt, secretNameCompletions } from './cel-completion';
 
 const at = (text: string) => {
   const lines = text.split('\n');
@@ -34,5 +34,19 @@ describe('celCursorAt', () => {
   it('is not fooled by other lists', () => {
     expect(at('on_http_request:\n  - actions:\n      - type: deny\n      - ty|')).toBeNull();
     expect(at('on_http_request:\n  - expressions:\n      - req.method == "GET"\n    actions:\n      - |')).toBeNull();
+  });
+});
+
+describe('secrets.get name completion', () => {
+  const known = new Map([
+    ['auth', ['alice', 'bob']],
+    ['jwt', ['hmac']],
+  ]);
+  it('offers vault names in the first argument and that vault secrets in the second', () => {
+    expect(secretNameCompletions("secrets.get('a", known)).toEqual({ prefix: 'a', names: ['auth'] });
+    expect(secretNameCompletions('secrets.get("', known)).toEqual({ prefix: '', names: ['auth', 'jwt'] });
+    expect(secretNameCompletions("x == secrets.get('auth', 'b", known)).toEqual({ prefix: 'b', names: ['bob'] });
+    expect(secretNameCompletions("secrets.get('nope', '", known)).toEqual({ prefix: '', names: [] });
+    expect(secretNameCompletions('req.url.path', known)).toBeNull();
   });
 });

@@ -63,3 +63,24 @@ function unquoted(text: string): string {
 function lastListItem(text: string): string {
   return (text.split(/,\s*(?=["'])/).at(-1) ?? '').trimStart();
 }
+
+/**
+ * Inside `secrets.get('…` the vault names, and inside `secrets.get('vault', '…` that vault's secret names (from the
+ * Vaults API, names only). `prefix` is what is already typed of the name; null anywhere else.
+ */
+export function secretNameCompletions(
+  textBeforeCursor: string,
+  known: ReadonlyMap<string, readonly string[]>,
+): { prefix: string; names: string[] } | null {
+  const secret = /secrets\.get\(\s*(['"])([\w-]+)\1\s*,\s*['"]([\w-]*)$/.exec(textBeforeCursor);
+  if (secret !== null) {
+    const prefix = secret[3]!;
+    return { prefix, names: (known.get(secret[2]!) ?? []).filter((name) => name.startsWith(prefix)) };
+  }
+  const vault = /secrets\.get\(\s*['"]([\w-]*)$/.exec(textBeforeCursor);
+  if (vault !== null) {
+    const prefix = vault[1]!;
+    return { prefix, names: [...known.keys()].filter((name) => name.startsWith(prefix)).sort() };
+  }
+  return null;
+}

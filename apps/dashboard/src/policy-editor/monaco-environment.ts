@@ -6,7 +6,13 @@ import * as monaco from 'monaco-editor';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { configureMonacoYaml } from 'monaco-yaml';
 import YamlWorker from './yaml.worker?worker';
-import { celCursorAt } from './cel-completion';
+import { celCursorAt, secretNameCompletions } from './cel-completion';
+
+/** Vault → secret names the signed-in user may see, for completing `secrets.get('…', '…')`; set by the editor. */
+let knownSecrets: ReadonlyMap<string, readonly string[]> = new Map();
+export function setKnownSecrets(names: ReadonlyMap<string, readonly string[]>): void {
+  knownSecrets = names;
+}
 
 /** Policy models are named `<anything>.policy.yaml`; the schema below applies to exactly those. */
 export function policyModelPath(name: string): string {
@@ -72,11 +78,28 @@ const completionKinds: Record<CelCatalogItem['kind'], monaco.languages.Completio
 // Inside an expression (an `expressions:` item or a `${…}`), completion comes from the engine's CEL catalog — the same
 // environment that checks the policy — so every suggestion is something the save will accept, with its docs.
 monaco.languages.registerCompletionItemProvider('yaml', {
-  triggerCharacters: ['.'],
+  triggerCharacters: ['.', "'", '"'],
   provideCompletionItems(model, position) {
     if (!model.uri.path.endsWith('.policy.yaml')) return { suggestions: [] };
     const cursor = celCursorAt(model.getLinesContent(), position.lineNumber, position.column);
     if (cursor === null) return { suggestions: [] };
+    const secretNames = secretNameCompletions(cursor.textBeforeCursor, knownSecrets);
+    if (secretNames !== null) {
+      const nameRange = new monaco.Range(
+        position.lineNumber,
+        position.column - secretNames.prefix.length,
+        position.lineNumber,
+        position.column,
+      );
+      return {
+        suggestions: secretNames.names.map((name) => ({
+          label: name,
+          kind: monaco.languages.CompletionItemKind.Value,
+          insertText: name,
+          range: nameRange,
+        })),
+      };
+    }
     const { prefix, items } = celCompletions(cursor.textBeforeCursor, cursor.phase);
     const range = new monaco.Range(
       position.lineNumber,

@@ -1,7 +1,9 @@
 import Editor, { type OnMount } from '@monaco-editor/react';
 import { Box, Center, Loader, useComputedColorScheme } from '@mantine/core';
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
-import { monaco, policyModelPath } from './monaco-environment';
+import { useQuery } from '@tanstack/react-query';
+import { vaultQueries } from '../api/vaults.api';
+import { monaco, policyModelPath, setKnownSecrets } from './monaco-environment';
 import { toPolicyMarkers, type PolicyIssueLike } from './policy-issue-markers';
 
 export interface PolicyCodeEditorHandle {
@@ -50,6 +52,12 @@ export function PolicyCodeEditor({
 }: PolicyCodeEditorProps) {
   const [editor, setEditor] = useState<monaco.editor.IStandaloneCodeEditor | null>(null);
   const colorScheme = useComputedColorScheme('light');
+  // Vault and secret names (never values) for completing secrets.get('…', '…'); the editor works without them.
+  const vaults = useQuery({ ...vaultQueries.list(), retry: false });
+  useEffect(() => {
+    const list = Array.isArray(vaults.data) ? vaults.data : [];
+    setKnownSecrets(new Map(list.map((vault) => [vault.name, vault.secrets.map((secret) => secret.name)])));
+  }, [vaults.data]);
   const saveShortcutRef = useRef(onSaveShortcut);
   useEffect(() => {
     saveShortcutRef.current = onSaveShortcut;

@@ -50,7 +50,13 @@ const CONFLICT_REPORT_MS = 15 * 60 * 1000;
  * same outbox row, so any difference is an alarm. Both were parsed by the same zod schema, so keys are in one order.
  */
 function digestOf(change: ConfigChangeEvent): string {
-  return JSON.stringify([change.kind, change.entity_id, change.endpoint, change.ip_category]);
+  // Sealed secrets are added by the API when it serves a change (fresh nonces each time) and never ride pub/sub.
+  const policy = change.endpoint?.policy;
+  const endpoint =
+    policy?.secrets === undefined
+      ? change.endpoint
+      : { ...change.endpoint!, policy: { ...policy, secrets: undefined } };
+  return JSON.stringify([change.kind, change.entity_id, endpoint, change.ip_category]);
 }
 
 /**

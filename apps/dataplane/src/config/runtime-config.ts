@@ -9,13 +9,16 @@ import {
   type SyncEndpoint,
   type SyncIpCategory,
 } from '@gatehouse/contracts';
+import { openFromControlPlane } from '@gatehouse/runtime';
 import { LayeredMap } from './layered-map.js';
 import {
   compile,
   createIpCategoryIndex,
   parse,
   PolicyCompileError,
+  secretKey,
   type CompiledPolicy,
+  type SecretValues,
   type EndpointFacts,
   type IpCategoryResolver,
   type PolicyPorts,
@@ -99,7 +102,14 @@ export class CompiledPolicyCache {
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
-export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'> & { agentPresence?: AgentPresence };
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'> & {
+  agentPresence?: AgentPresence;
+  /**
+   * Opens the secrets that come sealed with policies (@gatehouse/runtime dataplane-secrets, derived from
+   * GATEHOUSE_DATAPLANE_TOKEN). Values live only in compiled policies in memory; without it no secret opens.
+   */
+  readonly secretsKey?: Buffer;
+};
 
 export interface RuntimeConfig {
   readonly revision: number;
@@ -366,7 +376,18 @@ class ConfigDraft {
     const synchronizedPolicy = synced.policy;
     const problem = policyProblem(synced, existing);
     if (problem !== undefined) return problem;
-    if (synchronizedPolicy !== null) {
+    if (synchronizedPolicy !== null && (synchronizedPolicy.secrets?.length ?? 0) > 0) {
+      // Secret values are bound at compile time, and a rotation keeps the text: such a policy is compiled afresh
+      // with the values it came with, never taken from the caches keyed by its text.
+      try {
+        policy = compile(parse(synchronizedPolicy.source), {
+          endpointType: policyEndpointType(synced.type),
+          secrets: this.#openSecrets(synced),
+        });
+      } catch (error) {
+        return describeCompileError(error);
+      }
+    } else if (synchronizedPolicy !== null) {
       const text = synchronizedPolicy.source;
       // The sha256 names the policy text: an unchanged one keeps its compiled form without being compared or compiled.
       const reusable =
@@ -397,6 +418,23 @@ class ConfigDraft {
       upstream,
       agent,
     });
+  }
+
+  /** The endpoint's sealed secrets, opened; one that does not open is left out (requests needing it fail closed). */
+  #openSecrets(synced: SyncEndpoint): SecretValues {
+    const values = new Map<string, string>();
+    const key = this.#shared.secretsKey;
+    for (const { vault, name, sealed } of synced.policy?.secrets ?? []) {
+      try {
+        if (key === undefined) throw new Error('this data plane has no secrets key');
+        values.set(secretKey(vault, name), openFromControlPlane(key, vault, name, sealed));
+      } catch (error) {
+        this.#errors.push(
+          `endpoint ${synced.id}: secret ${vault}/${name} withheld (${error instanceof Error ? error.message : 'unknown'}); requests that need it fail with 500`,
+        );
+      }
+    }
+    return { get: (vault, name) => values.get(secretKey(vault, name)) };
   }
 
   #add(endpoint: LoadedEndpoint): void {

@@ -396,6 +396,8 @@ export interface EndpointInput {
   upstream_url?: string | null;
   upstream_host_header?: 'preserve' | 'rewrite';
   request_log_capture?: SyncEndpoint['request_log_capture'];
+  /** Sealed secrets sent with the policy (`policy.secrets`). */
+  secrets?: NonNullable<SyncEndpoint['policy']>['secrets'];
 }
 
 export type CategoryInput = Pick<SyncIpCategory, 'name' | 'cidrs'> & Partial<SyncIpCategory>;
@@ -417,7 +419,15 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     port: url.port === '' ? (proto === 'https' ? 443 : 80) : Number(url.port),
     upstream_url: input.upstream_url ?? null,
     upstream_host_header: input.upstream_host_header ?? 'preserve',
-    policy: source === null ? null : { version: input.policy_version ?? 1, sha256: policySha256(source), source },
+    policy:
+      source === null
+        ? null
+        : {
+            version: input.policy_version ?? 1,
+            sha256: policySha256(source),
+            source,
+            ...(input.secrets === undefined ? {} : { secrets: input.secrets }),
+          },
     request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
     policy_rejected: null,
     agent: input.agent ?? null,

@@ -56,6 +56,17 @@ export type PolicyVersion = Prisma.PolicyVersionModel
  */
 export type IpCategory = Prisma.IpCategoryModel
 /**
+ * Model Vault
+ * A vault holds secrets that policies read with `secrets.get('vault', 'name')` (issue 15).
+ */
+export type Vault = Prisma.VaultModel
+/**
+ * Model Secret
+ * A secret's value is AES-256-GCM ciphertext under GATEHOUSE_SECRETS_KEY (key id `keyId`, a random `nonce` per row,
+ * vault and name as associated data): the clear value is never stored and never returned.
+ */
+export type Secret = Prisma.SecretModel
+/**
  * Model ConfigChange
  * The config outbox: one row per committed config change, written in the same transaction as the change.
  * `revision` is global and monotonic; writers serialize on an advisory lock so commit order equals revision order.

@@ -11,6 +11,8 @@
 export type * from './models/Endpoint.js'
 export type * from './models/PolicyVersion.js'
 export type * from './models/IpCategory.js'
+export type * from './models/Vault.js'
+export type * from './models/Secret.js'
 export type * from './models/ConfigChange.js'
 export type * from './models/RequestLog.js'
 export type * from './models/TrafficRollup.js'

@@ -400,6 +400,8 @@ export const ModelName = {
   Endpoint: 'Endpoint',
   PolicyVersion: 'PolicyVersion',
   IpCategory: 'IpCategory',
+  Vault: 'Vault',
+  Secret: 'Secret',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
   TrafficRollup: 'TrafficRollup',
@@ -428,7 +430,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "vault" | "secret" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -651,6 +653,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.IpCategoryCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.IpCategoryCountAggregateOutputType> | number
+        }
+      }
+    }
+    Vault: {
+      payload: Prisma.$VaultPayload<ExtArgs>
+      fields: Prisma.VaultFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.VaultFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.VaultFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        findFirst: {
+          args: Prisma.VaultFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.VaultFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        findMany: {
+          args: Prisma.VaultFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>[]
+        }
+        create: {
+          args: Prisma.VaultCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        createMany: {
+          args: Prisma.VaultCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.VaultCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>[]
+        }
+        delete: {
+          args: Prisma.VaultDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        update: {
+          args: Prisma.VaultUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        deleteMany: {
+          args: Prisma.VaultDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.VaultUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.VaultUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>[]
+        }
+        upsert: {
+          args: Prisma.VaultUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VaultPayload>
+        }
+        aggregate: {
+          args: Prisma.VaultAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateVault>
+        }
+        groupBy: {
+          args: Prisma.VaultGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.VaultGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.VaultCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.VaultCountAggregateOutputType> | number
+        }
+      }
+    }
+    Secret: {
+      payload: Prisma.$SecretPayload<ExtArgs>
+      fields: Prisma.SecretFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SecretFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SecretFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        findFirst: {
+          args: Prisma.SecretFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SecretFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        findMany: {
+          args: Prisma.SecretFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>[]
+        }
+        create: {
+          args: Prisma.SecretCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        createMany: {
+          args: Prisma.SecretCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SecretCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>[]
+        }
+        delete: {
+          args: Prisma.SecretDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        update: {
+          args: Prisma.SecretUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        deleteMany: {
+          args: Prisma.SecretDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SecretUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SecretUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>[]
+        }
+        upsert: {
+          args: Prisma.SecretUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SecretPayload>
+        }
+        aggregate: {
+          args: Prisma.SecretAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSecret>
+        }
+        groupBy: {
+          args: Prisma.SecretGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SecretGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SecretCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SecretCountAggregateOutputType> | number
         }
       }
     }
@@ -1704,6 +1854,33 @@ export const IpCategoryScalarFieldEnum = {
 export type IpCategoryScalarFieldEnum = (typeof IpCategoryScalarFieldEnum)[keyof typeof IpCategoryScalarFieldEnum]
 
 
+export const VaultScalarFieldEnum = {
+  name: 'name',
+  description: 'description',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type VaultScalarFieldEnum = (typeof VaultScalarFieldEnum)[keyof typeof VaultScalarFieldEnum]
+
+
+export const SecretScalarFieldEnum = {
+  vaultName: 'vaultName',
+  name: 'name',
+  description: 'description',
+  keyId: 'keyId',
+  nonce: 'nonce',
+  ciphertext: 'ciphertext',
+  createdBy: 'createdBy',
+  updatedBy: 'updatedBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type SecretScalarFieldEnum = (typeof SecretScalarFieldEnum)[keyof typeof SecretScalarFieldEnum]
+
+
 export const ConfigChangeScalarFieldEnum = {
   revision: 'revision',
   kind: 'kind',
@@ -2057,6 +2234,20 @@ export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$Prisma
 
 
 /**
+ * Reference to a field of type 'Bytes'
+ */
+export type BytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Bytes'>
+    
+
+
+/**
+ * Reference to a field of type 'Bytes[]'
+ */
+export type ListBytesFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Bytes[]'>
+    
+
+
+/**
  * Reference to a field of type 'BigInt'
  */
 export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
@@ -2265,6 +2456,8 @@ export type GlobalOmitConfig = {
   endpoint?: Prisma.EndpointOmit
   policyVersion?: Prisma.PolicyVersionOmit
   ipCategory?: Prisma.IpCategoryOmit
+  vault?: Prisma.VaultOmit
+  secret?: Prisma.SecretOmit
   configChange?: Prisma.ConfigChangeOmit
   requestLog?: Prisma.RequestLogOmit
   trafficRollup?: Prisma.TrafficRollupOmit

@@ -54,6 +54,8 @@ export const ModelName = {
   Endpoint: 'Endpoint',
   PolicyVersion: 'PolicyVersion',
   IpCategory: 'IpCategory',
+  Vault: 'Vault',
+  Secret: 'Secret',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
   TrafficRollup: 'TrafficRollup',
@@ -132,6 +134,33 @@ export const IpCategoryScalarFieldEnum = {
 } as const
 
 export type IpCategoryScalarFieldEnum = (typeof IpCategoryScalarFieldEnum)[keyof typeof IpCategoryScalarFieldEnum]
+
+
+export const VaultScalarFieldEnum = {
+  name: 'name',
+  description: 'description',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type VaultScalarFieldEnum = (typeof VaultScalarFieldEnum)[keyof typeof VaultScalarFieldEnum]
+
+
+export const SecretScalarFieldEnum = {
+  vaultName: 'vaultName',
+  name: 'name',
+  description: 'description',
+  keyId: 'keyId',
+  nonce: 'nonce',
+  ciphertext: 'ciphertext',
+  createdBy: 'createdBy',
+  updatedBy: 'updatedBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type SecretScalarFieldEnum = (typeof SecretScalarFieldEnum)[keyof typeof SecretScalarFieldEnum]
 
 
 export const ConfigChangeScalarFieldEnum = {
