@@ -29,6 +29,7 @@ import { PolicyRegex } from './regex.js';
 import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
 import { registerNamespaceFunctions } from './cel-namespaces.js';
 import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
+import { registerStandardLibraryGaps } from './cel-standard.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
@@ -70,6 +71,8 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   registerCookieFunctions(env, holder);
   registerNamespaceFunctions(env);
   registerListAndStringExtensions(env);
+  // Standard-library overloads cel-js lacks (bytes ordering, …).
+  registerStandardLibraryGaps(env);
   return env;
 }
 
