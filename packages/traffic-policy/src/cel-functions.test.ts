@@ -514,3 +514,27 @@ describe('codec functions', () => {
     expect(caught).toBeInstanceOf(Error);
   });
 });
+
+describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
+  it('orders bytes by unsigned byte value, a prefix first', () => {
+    expect(evaluate("b'a' < b'b' && b'' < b'a' && b'ab' > b'a' && b'\\xff' > b'\\x7f'")).toBe(true);
+    expect(evaluate("b'abc' <= b'abc' && b'abc' >= b'abc' && !(b'b' < b'abc')")).toBe(true);
+  });
+
+  it('converts uint to int and refuses what does not fit', () => {
+    expect(evaluate('int(9223372036854775807u)')).toBe(9223372036854775807n);
+    expect(() => evaluate('int(9223372036854775808u)')).toThrow(/out of the int range/);
+  });
+
+  it('converts timestamps and durations as cel-go does', () => {
+    expect(evaluate("int(timestamp('2009-02-13T23:31:30Z'))")).toBe(1234567890n);
+    // Before the epoch time.Unix() rounds toward negative infinity.
+    expect(evaluate("int(timestamp('1969-12-31T23:59:59.5Z'))")).toBe(-1n);
+    expect(evaluate("string(timestamp('2009-02-13T23:31:30Z'))")).toBe('2009-02-13T23:31:30Z');
+    expect(evaluate("string(timestamp('2009-02-13T23:31:30.120Z'))")).toBe('2009-02-13T23:31:30.12Z');
+    expect(evaluate("string(duration('1m30s'))")).toBe('90s');
+    expect(evaluate("timestamp(timestamp(0)) == timestamp(0) && duration(duration('1s')) == duration('1s')")).toBe(
+      true,
+    );
+  });
+});

@@ -71,7 +71,7 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   registerCookieFunctions(env, holder);
   registerNamespaceFunctions(env);
   registerListAndStringExtensions(env);
-  // Standard-library overloads cel-js lacks (bytes ordering, …).
+  // Standard-library overloads cel-js lacks (bytes ordering, int(uint), timestamp/duration conversions).
   registerStandardLibraryGaps(env);
   return env;
 }
