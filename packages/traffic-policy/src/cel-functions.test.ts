@@ -537,4 +537,18 @@ describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
       true,
     );
   });
+
+  it("reads timestamps in cel-go's fixed-offset and IANA time zones", () => {
+    const at = "timestamp('2009-02-13T23:31:30.250Z')";
+    expect(evaluate(`${at}.getHours('02:00')`)).toBe(1n);
+    expect(evaluate(`${at}.getDayOfMonth('+11:00')`)).toBe(13n);
+    expect(evaluate(`${at}.getMinutes('-02:30')`)).toBe(1n);
+    expect(evaluate(`${at}.getMinutes('Asia/Kathmandu')`)).toBe(16n);
+    expect(evaluate(`${at}.getDayOfYear('Australia/Sydney')`)).toBe(44n);
+    expect(evaluate(`${at}.getMilliseconds('-05:00') + ${at}.getSeconds()`)).toBe(280n);
+    expect(evaluate(`${at}.getDayOfWeek() + ${at}.getMonth() + ${at}.getFullYear('UTC')`)).toBe(2015n);
+    expect(evaluate("duration('90m').getHours() + duration('90m').getMinutes()")).toBe(91n);
+    expect(() => evaluate(`${at}.getHours('+25:00')`)).toThrow(/invalid time zone offset/);
+    expect(() => evaluate(`${at}.getHours('Mars/Olympus')`)).toThrow(/unknown time zone 'Mars\/Olympus'/);
+  });
 });

@@ -29,12 +29,14 @@ import { PolicyRegex } from './regex.js';
 import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
 import { registerNamespaceFunctions } from './cel-namespaces.js';
 import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
-import { registerStandardLibraryGaps } from './cel-standard.js';
+import { registerStandardLibraryGaps, timeAccessorAliases } from './cel-standard.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
   matches: 'gatehouseRe2Matches',
   join: 'gatehouseBoundedJoin',
+  // Timestamp accessors with cel-go's fixed-offset time zones (cel-standard.ts).
+  ...timeAccessorAliases,
 });
 
 /** What the request-dependent functions may ask about the request being evaluated. */

@@ -13,6 +13,7 @@ const durationType = 'google.protobuf.Duration';
 export function registerStandardLibraryGaps(env: Environment): Environment {
   registerBytesOrdering(env);
   registerConversions(env);
+  registerTimeAccessors(env);
   return env;
 }
 
@@ -54,4 +55,119 @@ function registerConversions(env: Environment): void {
     .registerFunction(`string(${durationType}): string`, (duration: Duration) => duration.toString())
     .registerFunction(`timestamp(${timestampType}): ${timestampType}`, (date: Date) => date)
     .registerFunction(`duration(${durationType}): ${durationType}`, (duration: Duration) => duration);
+}
+
+/**
+ * cel-js's timestamp accessors take only IANA zone names (through `toLocaleString`), so cel-go's fixed offsets
+ * (`'+11:00'`, `'-02:30'`, `'02:00'`) throw. `getHours` and its siblings cannot be re-registered ("overlaps"), so
+ * cel-functions' `renameBuiltins` renames their calls to these aliases, which implement every overload: timestamp
+ * with and without a time zone, and duration.
+ */
+export const timeAccessorAliases: Readonly<Record<string, string>> = Object.freeze({
+  getDate: 'gatehouseGetDate',
+  getDayOfMonth: 'gatehouseGetDayOfMonth',
+  getDayOfWeek: 'gatehouseGetDayOfWeek',
+  getDayOfYear: 'gatehouseGetDayOfYear',
+  getFullYear: 'gatehouseGetFullYear',
+  getHours: 'gatehouseGetHours',
+  getMilliseconds: 'gatehouseGetMilliseconds',
+  getMinutes: 'gatehouseGetMinutes',
+  getMonth: 'gatehouseGetMonth',
+  getSeconds: 'gatehouseGetSeconds',
+});
+
+const dayMilliseconds = 86_400_000;
+
+/** Each accessor reads the UTC fields of a Date whose UTC wall clock is the local time of the zone asked for. */
+const timestampAccessors: Readonly<Record<keyof typeof timeAccessorAliases, (local: Date) => number>> = {
+  getDate: (local) => local.getUTCDate(),
+  getDayOfMonth: (local) => local.getUTCDate() - 1,
+  getDayOfWeek: (local) => local.getUTCDay(),
+  getDayOfYear: (local) => {
+    const startOfYear = new Date(0);
+    startOfYear.setUTCFullYear(local.getUTCFullYear(), 0, 1);
+    return Math.floor((local.getTime() - startOfYear.getTime()) / dayMilliseconds);
+  },
+  getFullYear: (local) => local.getUTCFullYear(),
+  getHours: (local) => local.getUTCHours(),
+  getMilliseconds: (local) => local.getUTCMilliseconds(),
+  getMinutes: (local) => local.getUTCMinutes(),
+  getMonth: (local) => local.getUTCMonth(),
+  getSeconds: (local) => local.getUTCSeconds(),
+};
+
+const durationAccessors: Partial<Record<keyof typeof timeAccessorAliases, (duration: Duration) => bigint>> = {
+  getHours: (duration) => duration.getHours(),
+  getMilliseconds: (duration) => duration.getMilliseconds(),
+  getMinutes: (duration) => duration.getMinutes(),
+  getSeconds: (duration) => duration.getSeconds(),
+};
+
+function registerTimeAccessors(env: Environment): void {
+  for (const [name, alias] of Object.entries(timeAccessorAliases)) {
+    const read = timestampAccessors[name]!;
+    env
+      .registerFunction(`${timestampType}.${alias}(): int`, (date: Date) => BigInt(read(date)))
+      .registerFunction(`${timestampType}.${alias}(string): int`, (date: Date, zone: string) =>
+        BigInt(read(inTimeZone(date, zone))),
+      );
+    const readDuration = durationAccessors[name];
+    if (readDuration !== undefined) env.registerFunction(`${durationType}.${alias}(): int`, readDuration);
+  }
+}
+
+/** cel-go's fixed offset: `[+|-]HH:MM`, the sign applying to both parts (`-02:30` is 150 minutes west). */
+const fixedOffset = /^([+-]?)(\d{1,2}):(\d{2})$/;
+
+/**
+ * The instant moved by the zone's UTC offset at that instant, so its UTC fields are the local wall clock. A zone with
+ * a `:` is a fixed offset (as in cel-go's `timeZone`); anything else is an IANA name, resolved by Intl (in Node and
+ * in the browser alike).
+ */
+export function inTimeZone(date: Date, zone: string): Date {
+  if (zone.includes(':')) {
+    const match = fixedOffset.exec(zone);
+    if (match === null) throw new Error(`invalid time zone offset '${zone}': use [+|-]HH:MM, such as '-02:30'`);
+    const [hours, minutesPart] = [Number(match[2]), Number(match[3])];
+    if (hours > 23 || minutesPart > 59) throw new Error(`invalid time zone offset '${zone}'`);
+    const minutes = hours * 60 + minutesPart;
+    return new Date(date.getTime() + (match[1] === '-' ? -minutes : minutes) * 60_000);
+  }
+  const parts: Record<string, number> = {};
+  for (const part of zoneFormatter(zone).formatToParts(date)) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  const local = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  local.setUTCFullYear(parts.year!, parts.month! - 1, parts.day);
+  local.setUTCHours(parts.hour!, parts.minute, parts.second, date.getUTCMilliseconds());
+  return local;
+}
+
+const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
+const maxZoneFormatters = 64;
+
+function zoneFormatter(zone: string): Intl.DateTimeFormat {
+  let formatter = zoneFormatters.get(zone);
+  if (formatter !== undefined) return formatter;
+  try {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  } catch {
+    throw new Error(
+      `unknown time zone '${zone}': use an IANA name such as 'Europe/Paris' or an offset such as '+02:00'`,
+    );
+  }
+  // Zone names come from policies: a bounded cache, cleared rather than grown.
+  if (zoneFormatters.size >= maxZoneFormatters) zoneFormatters.clear();
+  zoneFormatters.set(zone, formatter);
+  return formatter;
 }
