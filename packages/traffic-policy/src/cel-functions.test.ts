@@ -551,4 +551,24 @@ describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
     expect(() => evaluate(`${at}.getHours('+25:00')`)).toThrow(/invalid time zone offset/);
     expect(() => evaluate(`${at}.getHours('Mars/Olympus')`)).toThrow(/unknown time zone 'Mars\/Olympus'/);
   });
+
+  it('converts to int and parses durations as cel-go does', () => {
+    expect(evaluate('int(-9223372036854775807.0 / 2.0) < 0 && int(-7.9) == -7 && int(11.5) == 11')).toBe(true);
+    expect(() => evaluate('int(-9223372036854775808.0)')).toThrow(/out of the int range/);
+    expect(() => evaluate('int(1e99)')).toThrow(/out of the int range/);
+    expect(evaluate("int('-9223372036854775808') + int('+42')")).toBe(-9223372036854775766n);
+    for (const text of ['0b101', '0x10', ' 1', '1_000', '9223372036854775808', '']) {
+      expect(() => evaluate(`int('${text}')`), text).toThrow(/is not a decimal int/);
+    }
+    expect(evaluate("duration('-1.5h') == duration('-90m') && duration('0') == duration('0s')")).toBe(true);
+    expect(evaluate("string(duration('1h2m3.5s')) + ' ' + string(duration('2.000000001s'))")).toBe(
+      '3723.5s 2.000000001s',
+    );
+    expect(evaluate("duration('1µs') == duration('1000ns') && duration('1μs') == duration('1us')")).toBe(true);
+    expect(evaluate("duration('-9223372036854775808ns').getSeconds()")).toBe(-9223372036n);
+    expect(() => evaluate("duration('9223372036854775808ns')")).toThrow(/out of the duration range/);
+    for (const text of ['', '1', '.s', '1d', '-', '1h 2m']) {
+      expect(() => evaluate(`duration('${text}')`), text).toThrow(/is not a duration/);
+    }
+  });
 });

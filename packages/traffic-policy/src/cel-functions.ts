@@ -29,7 +29,7 @@ import { PolicyRegex } from './regex.js';
 import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
 import { registerNamespaceFunctions } from './cel-namespaces.js';
 import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
-import { registerStandardLibraryGaps, timeAccessorAliases } from './cel-standard.js';
+import { conversionAliases, registerStandardLibraryGaps, timeAccessorAliases } from './cel-standard.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
@@ -37,6 +37,8 @@ export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
   join: 'gatehouseBoundedJoin',
   // Timestamp accessors with cel-go's fixed-offset time zones (cel-standard.ts).
   ...timeAccessorAliases,
+  // int() and duration() with cel-go's ranges and parsing (cel-standard.ts).
+  ...conversionAliases,
 });
 
 /** What the request-dependent functions may ask about the request being evaluated. */
@@ -88,7 +90,10 @@ export function renameBuiltins(ast: unknown): void {
     if ((node.op === 'rcall' || node.op === 'call') && Array.isArray(node.args)) {
       const args = node.args as unknown[];
       const name = args[0];
-      if (typeof name === 'string' && Object.hasOwn(builtinAliases, name)) args[0] = builtinAliases[name];
+      if (typeof name !== 'string' || !Object.hasOwn(builtinAliases, name)) return;
+      // int()/duration() are global conversions; `rand.int()` is a namespace function of the same name.
+      if (node.op === 'rcall' && Object.hasOwn(conversionAliases, name)) return;
+      args[0] = builtinAliases[name];
     }
   });
 }

@@ -4,7 +4,7 @@
  * ("overlaps"). The official conformance suite (test/conformance.test.ts) is what measures them.
  */
 import { type Environment } from '@marcbachmann/cel-js';
-import { type Duration, type UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { Duration, type UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 
 const maxInt = 9223372036854775807n;
 const timestampType = 'google.protobuf.Timestamp';
@@ -42,19 +42,90 @@ export function formatTimestamp(date: Date): string {
     .replace(/(\.\d*?)0+Z$/, '$1Z');
 }
 
+/**
+ * `int()` and `duration()` as cel-go converts: cel-js's int(double) accepts -2^63 exactly (cel-go: out of range),
+ * its int(string) takes `0b…`/`0o…` literals (cel-go: decimal only, like strconv.ParseInt), and its duration(string)
+ * has no range (cel-go: Go's time.ParseDuration, at most 2^63-1 nanoseconds). Their overloads cannot be re-registered
+ * ("overlaps"), so cel-functions' `renameBuiltins` renames the calls to these aliases, which implement every overload.
+ */
+export const conversionAliases: Readonly<Record<string, string>> = Object.freeze({
+  int: 'gatehouseInt',
+  duration: 'gatehouseDuration',
+});
+
+/** float64(math.MaxInt64) = 2^63: cel-go refuses a double at or beyond ±2^63, both ends excluded. */
+const intRangeLimit = 2 ** 63;
+const decimalInt = /^[+-]?\d+$/;
+
 function registerConversions(env: Environment): void {
+  const int = conversionAliases.int!;
+  const duration = conversionAliases.duration!;
   env
-    .registerFunction('int(uint): int', (value: UnsignedInt) => {
+    .registerFunction(`${int}(int): int`, (value: bigint) => value)
+    .registerFunction(`${int}(uint): int`, (value: UnsignedInt) => {
       const number = value.valueOf();
-      if (number > maxInt) throw new Error(`int(): ${number}u is out of the int range`);
+      if (number > maxInt) throw new Error(`int(): integer overflow, ${number}u is out of the int range`);
+      return number;
+    })
+    .registerFunction(`${int}(double): int`, (value: number) => {
+      if (!(value > -intRangeLimit && value < intRangeLimit))
+        throw new Error(`int(): integer overflow, ${value} is out of the int range`);
+      return BigInt(Math.trunc(value));
+    })
+    .registerFunction(`${int}(string): int`, (text: string) => {
+      const number = decimalInt.test(text) ? BigInt(text) : undefined;
+      if (number === undefined || number > maxInt || number < -maxInt - 1n) {
+        throw new Error(`int(): '${text.slice(0, 40)}' is not a decimal int`);
+      }
       return number;
     })
     // Seconds since the Unix epoch, rounded toward negative infinity as cel-go's time.Unix() does.
-    .registerFunction(`int(${timestampType}): int`, (date: Date) => BigInt(Math.floor(date.getTime() / 1000)))
+    .registerFunction(`${int}(${timestampType}): int`, (date: Date) => BigInt(Math.floor(date.getTime() / 1000)))
     .registerFunction(`string(${timestampType}): string`, (date: Date) => formatTimestamp(date))
-    .registerFunction(`string(${durationType}): string`, (duration: Duration) => duration.toString())
+    .registerFunction(`string(${durationType}): string`, (value: Duration) => value.toString())
     .registerFunction(`timestamp(${timestampType}): ${timestampType}`, (date: Date) => date)
-    .registerFunction(`duration(${durationType}): ${durationType}`, (duration: Duration) => duration);
+    .registerFunction(`${duration}(string): ${durationType}`, (text: string) => parseGoDuration(text))
+    .registerFunction(`${duration}(${durationType}): ${durationType}`, (value: Duration) => value);
+}
+
+const durationUnits: Readonly<Record<string, bigint>> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n, // U+00B5 MICRO SIGN
+  μs: 1_000n, // U+03BC GREEK SMALL LETTER MU
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+const durationPart = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+const maxDurationNanos = (1n << 63n) - 1n;
+
+/** Go's time.ParseDuration (`-1.5h`, `2h45m`, `300ms`, `0`), exact to the nanosecond and bounded like Go's. */
+export function parseGoDuration(text: string): Duration {
+  const invalid = () => new Error(`duration(): '${text.slice(0, 40)}' is not a duration such as '1.5h' or '300ms'`);
+  let rest = text;
+  const negative = rest.startsWith('-');
+  if (negative || rest.startsWith('+')) rest = rest.slice(1);
+  if (rest === '0') return new Duration(0n, 0);
+  if (rest === '') throw invalid();
+  let nanos = 0n;
+  durationPart.lastIndex = 0;
+  while (durationPart.lastIndex < rest.length) {
+    const match = durationPart.exec(rest);
+    if (match === null) throw invalid();
+    const [, whole = '', fraction = '', unit = ''] = match;
+    if (whole === '' && fraction === '') throw invalid();
+    const scale = durationUnits[unit]!;
+    nanos += BigInt(whole || '0') * scale;
+    if (fraction !== '') nanos += (BigInt(fraction) * scale) / 10n ** BigInt(fraction.length);
+    if (nanos > maxDurationNanos + (negative ? 1n : 0n)) {
+      throw new Error(`duration(): '${text.slice(0, 40)}' is out of the duration range (about 292 years)`);
+    }
+  }
+  const signed = negative ? -nanos : nanos;
+  // cel-js's Duration keeps seconds and nanos with the same sign.
+  return new Duration(signed / 1_000_000_000n, Number(signed % 1_000_000_000n));
 }
 
 /**
