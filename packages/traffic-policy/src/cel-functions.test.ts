@@ -571,4 +571,14 @@ describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
       expect(() => evaluate(`duration('${text}')`), text).toThrow(/is not a duration/);
     }
   });
+
+  it('converts to string as cel-go does, failing on invalid UTF-8', () => {
+    expect(evaluate("string(b'\\303\\277') + string(1u) + string(-2) + string(true) + string(1.0/0.0)")).toBe(
+      'ÿ1-2true+Inf',
+    );
+    expect(() => evaluate("string(b'\\000\\xff')")).toThrow(/not valid UTF-8/);
+    expect(evaluate('string(conn.client_ip) + string(req.url)', contextFor('10.1.2.3'))).toBe(
+      '10.1.2.3https://api.example.com:8443/v1/items?q=1&tag=a&tag=b',
+    );
+  });
 });

@@ -37,7 +37,7 @@ export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
   join: 'gatehouseBoundedJoin',
   // Timestamp accessors with cel-go's fixed-offset time zones (cel-standard.ts).
   ...timeAccessorAliases,
-  // int() and duration() with cel-go's ranges and parsing (cel-standard.ts).
+  // int(), duration() and string() with cel-go's ranges and parsing (cel-standard.ts).
   ...conversionAliases,
 });
 
@@ -91,7 +91,7 @@ export function renameBuiltins(ast: unknown): void {
       const args = node.args as unknown[];
       const name = args[0];
       if (typeof name !== 'string' || !Object.hasOwn(builtinAliases, name)) return;
-      // int()/duration() are global conversions; `rand.int()` is a namespace function of the same name.
+      // int()/duration()/string() are global conversions; `rand.int()` is a namespace function of the same name.
       if (node.op === 'rcall' && Object.hasOwn(conversionAliases, name)) return;
       args[0] = builtinAliases[name];
     }
@@ -181,7 +181,7 @@ function registerStringLikeType<T>(env: Environment, typeName: string, text: (va
     )
     .registerFunction(`${typeName}.size(): int`, (value: T) => BigInt(countCodePoints(text(value))))
     .registerFunction(`size(${typeName}): int`, (value: T) => BigInt(countCodePoints(text(value))))
-    .registerFunction(`string(${typeName}): string`, (value: T) => text(value));
+    .registerFunction(`${builtinAliases.string}(${typeName}): string`, (value: T) => text(value));
 }
 
 /**

@@ -51,6 +51,8 @@ export function formatTimestamp(date: Date): string {
 export const conversionAliases: Readonly<Record<string, string>> = Object.freeze({
   int: 'gatehouseInt',
   duration: 'gatehouseDuration',
+  // cel-js's string(bytes) replaces invalid UTF-8 with U+FFFD; cel-go fails.
+  string: 'gatehouseString',
 });
 
 /** float64(math.MaxInt64) = 2^63: cel-go refuses a double at or beyond ±2^63, both ends excluded. */
@@ -81,12 +83,32 @@ function registerConversions(env: Environment): void {
     })
     // Seconds since the Unix epoch, rounded toward negative infinity as cel-go's time.Unix() does.
     .registerFunction(`${int}(${timestampType}): int`, (date: Date) => BigInt(Math.floor(date.getTime() / 1000)))
-    .registerFunction(`string(${timestampType}): string`, (date: Date) => formatTimestamp(date))
-    .registerFunction(`string(${durationType}): string`, (value: Duration) => value.toString())
     .registerFunction(`timestamp(${timestampType}): ${timestampType}`, (date: Date) => date)
     .registerFunction(`${duration}(string): ${durationType}`, (text: string) => parseGoDuration(text))
     .registerFunction(`${duration}(${durationType}): ${durationType}`, (value: Duration) => value);
+  const string = conversionAliases.string!;
+  env
+    .registerFunction(`${string}(string): string`, (text: string) => text)
+    .registerFunction(`${string}(bool): string`, (value: boolean) => String(value))
+    .registerFunction(`${string}(int): string`, (value: bigint) => String(value))
+    .registerFunction(`${string}(uint): string`, (value: UnsignedInt) => String(value.valueOf()))
+    // As cel-js formats doubles (the conformance suite's string(double) tests pass with it), with Go's infinities.
+    .registerFunction(`${string}(double): string`, (value: number) =>
+      value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value),
+    )
+    .registerFunction(`${string}(bytes): string`, (bytes: Uint8Array) => {
+      try {
+        return strictUtf8.decode(bytes);
+      } catch {
+        throw new Error('string(): the bytes are not valid UTF-8');
+      }
+    })
+    .registerFunction(`${string}(${timestampType}): string`, (date: Date) => formatTimestamp(date))
+    .registerFunction(`${string}(${durationType}): string`, (value: Duration) => value.toString());
 }
+
+/** `ignoreBOM`: a leading U+FEFF is content, as in Go's string([]byte). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const durationUnits: Readonly<Record<string, bigint>> = {
   ns: 1n,
