@@ -581,4 +581,30 @@ describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
       '10.1.2.3https://api.example.com:8443/v1/items?q=1&tag=a&tag=b',
     );
   });
+
+  it('parses timestamps as RFC 3339 only, range-checked like cel-go', () => {
+    expect(evaluate("int(timestamp('2009-02-13T23:31:30Z'))")).toBe(1234567890n);
+    expect(evaluate("timestamp('2009-02-14T01:01:30.5+01:30') == timestamp('2009-02-13T23:31:30.500Z')")).toBe(true);
+    expect(evaluate("string(timestamp('2024-02-29T00:00:00.123456789-00:00'))")).toBe('2024-02-29T00:00:00.123Z');
+    expect(evaluate("timestamp('0001-01-01T00:00:00Z') == timestamp(-62135596800)")).toBe(true);
+    for (const text of [
+      '2009-02-13',
+      '2009-02-13 23:31:30Z',
+      '2009-02-13t23:31:30z',
+      '2009-2-13T23:31:30Z',
+      'Feb 13 2009',
+    ]) {
+      expect(() => evaluate(`timestamp('${text}')`), text).toThrow(/not an RFC 3339 timestamp/);
+    }
+    for (const text of [
+      '2023-02-29T00:00:00Z',
+      '2009-13-01T00:00:00Z',
+      '2009-02-13T24:00:00Z',
+      '2009-02-13T23:59:60Z',
+    ]) {
+      expect(() => evaluate(`timestamp('${text}')`), text).toThrow(/out of range/);
+    }
+    expect(() => evaluate("timestamp('0000-12-31T23:59:59Z')")).toThrow(/out of the timestamp range/);
+    expect(() => evaluate('timestamp(253402300800)')).toThrow(/out of the timestamp range/);
+  });
 });

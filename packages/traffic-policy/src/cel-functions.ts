@@ -37,7 +37,7 @@ export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
   join: 'gatehouseBoundedJoin',
   // Timestamp accessors with cel-go's fixed-offset time zones (cel-standard.ts).
   ...timeAccessorAliases,
-  // int(), duration() and string() with cel-go's ranges and parsing (cel-standard.ts).
+  // int(), duration(), string() and timestamp() with cel-go's ranges and parsing (cel-standard.ts).
   ...conversionAliases,
 });
 
@@ -91,7 +91,7 @@ export function renameBuiltins(ast: unknown): void {
       const args = node.args as unknown[];
       const name = args[0];
       if (typeof name !== 'string' || !Object.hasOwn(builtinAliases, name)) return;
-      // int()/duration()/string() are global conversions; `rand.int()` is a namespace function of the same name.
+      // int()/duration()/string()/timestamp() are global conversions; `rand.int()` is a namespace function of the same name.
       if (node.op === 'rcall' && Object.hasOwn(conversionAliases, name)) return;
       args[0] = builtinAliases[name];
     }

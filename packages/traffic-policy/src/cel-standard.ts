@@ -53,6 +53,8 @@ export const conversionAliases: Readonly<Record<string, string>> = Object.freeze
   duration: 'gatehouseDuration',
   // cel-js's string(bytes) replaces invalid UTF-8 with U+FFFD; cel-go fails.
   string: 'gatehouseString',
+  // cel-js's timestamp(string) is JavaScript's Date parser (accepts '2024-1-2 3:04', …); cel-go takes RFC 3339 only.
+  timestamp: 'gatehouseTimestamp',
 });
 
 /** float64(math.MaxInt64) = 2^63: cel-go refuses a double at or beyond ±2^63, both ends excluded. */
@@ -83,9 +85,15 @@ function registerConversions(env: Environment): void {
     })
     // Seconds since the Unix epoch, rounded toward negative infinity as cel-go's time.Unix() does.
     .registerFunction(`${int}(${timestampType}): int`, (date: Date) => BigInt(Math.floor(date.getTime() / 1000)))
-    .registerFunction(`timestamp(${timestampType}): ${timestampType}`, (date: Date) => date)
     .registerFunction(`${duration}(string): ${durationType}`, (text: string) => parseGoDuration(text))
     .registerFunction(`${duration}(${durationType}): ${durationType}`, (value: Duration) => value);
+  const timestamp = conversionAliases.timestamp!;
+  env
+    .registerFunction(`${timestamp}(string): ${timestampType}`, (text: string) => parseRfc3339(text))
+    .registerFunction(`${timestamp}(int): ${timestampType}`, (seconds: bigint) =>
+      inTimestampRange(new Date(Number(seconds) * 1000), `timestamp(${seconds})`),
+    )
+    .registerFunction(`${timestamp}(${timestampType}): ${timestampType}`, (date: Date) => date);
   const string = conversionAliases.string!;
   env
     .registerFunction(`${string}(string): string`, (text: string) => text)
@@ -263,4 +271,61 @@ function zoneFormatter(zone: string): Intl.DateTimeFormat {
   if (zoneFormatters.size >= maxZoneFormatters) zoneFormatters.clear();
   zoneFormatters.set(zone, formatter);
   return formatter;
+}
+
+/** cel-go's timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+const minTimestampMs = -62135596800000;
+const maxTimestampMs = 253402300799999;
+
+function inTimestampRange(date: Date, what: string): Date {
+  const time = date.getTime();
+  if (!(time >= minTimestampMs && time <= maxTimestampMs)) {
+    throw new Error(`${what}: out of the timestamp range 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z`);
+  }
+  return date;
+}
+
+const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Go's time.Parse(time.RFC3339, …) as cel-go uses it: `T` and `Z` upper-case, a numeric offset `±HH:MM`, any number
+ * of fractional digits (JavaScript Dates keep milliseconds; the rest is truncated), every field range-checked.
+ */
+export function parseRfc3339(text: string): Date {
+  const shown = `timestamp('${text.slice(0, 40)}')`;
+  const match = rfc3339.exec(text);
+  if (match === null) throw new Error(`${shown}: not an RFC 3339 timestamp such as '2024-01-02T15:04:05Z'`);
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [offsetHours, offsetMinutes] = [Number(match[9] ?? 0), Number(match[10] ?? 0)];
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    offsetHours > 23 ||
+    offsetMinutes > 59
+  ) {
+    throw new Error(`${shown}: a field is out of range`);
+  }
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Number((match[7] ?? '').slice(0, 3).padEnd(3, '0')));
+  const offset = (offsetHours * 60 + offsetMinutes) * (match[8] === '-' ? -1 : 1);
+  return inTimestampRange(new Date(date.getTime() - offset * 60_000), shown);
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
