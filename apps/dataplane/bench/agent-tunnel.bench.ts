@@ -1,33 +1,36 @@
-import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startAgent } from '../test/helpers/agent-process.js';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { startDataplaneProcess } from '../test/helpers/dataplane-process.js';
-import { runLoad, type LoadResult } from './load.js';
+import { findNginx, startNginx, waitAnswering } from './targets.js';
+import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 /**
  * Issue 13: the same upstream reached two ways through one data plane process (the build) at 50 keep-alive
  * connections — an internal endpoint the data plane dials (`upstream_url`) and an agent endpoint behind the real
- * `gatehouse-agent` process — with the load generated here, in a process of its own. Prints throughput and p99 of
- * both and their ratio; asserts nothing. Run: `npx tsx bench/agent-tunnel.bench.ts` after `npm run build`.
+ * `gatehouse-agent` process. The load comes from wrk (C, its own process, one thread) and the upstream is nginx
+ * `return 200`, as in proxy.bench.ts. Prints throughput and p99 of both and their ratio; asserts nothing. Run:
+ * `npx tsx bench/agent-tunnel.bench.ts` after `npm run build`.
  */
 const connections = 50;
-const warmupMs = 1_000;
-const durationMs = 5_000;
+const durationSeconds = 5;
+
+const nginx = findNginx();
+if (findWrk() === undefined || nginx === undefined) {
+  console.error('agent tunnel bench: needs wrk and nginx (apt-get install -y wrk nginx-light); skipped');
+  process.exit(process.env.BENCH_SKIP_MISSING === '1' ? 0 : 1);
+}
+const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-bench-agent-'));
+const upstream = await startNginx(nginx, { upstream: true });
+const upstreamPort = upstream.port;
 
 const config = new TestConfigServer(undefined);
 await config.start();
 const token = 'gh_bench_token_0123456789';
 config.authtokens.set(token, { revoked: false });
 
-const upstreamProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/upstream-server.ts'], {
-  cwd: new URL('..', import.meta.url).pathname,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const upstreamPort = await new Promise<number>((resolve) =>
-  upstreamProcess.stdout.once('data', (text: Buffer) =>
-    resolve((JSON.parse(text.toString()) as { port: number }).port),
-  ),
-);
 const forwardTo = (url: string) =>
   `on_http_request:\n  - actions: [{ type: forward-internal, config: { url: "${url}" } }]\n`;
 await config.upsertEndpoint({
@@ -67,29 +70,24 @@ const agent = startAgent([
 ]);
 await agent.waitFor((line) => line.msg === 'endpoint online');
 
-const target = `http://127.0.0.1:${dataplane.port}`;
-for (let attempt = 0; ; attempt++) {
-  const probe = await runLoad({
-    url: target,
-    path: '/',
-    headers: { host: 'agent.example.com' },
-    connections: 1,
-    warmupMs: 0,
-    durationMs: 200,
-    maxRequests: 5,
-  });
-  if (probe.statuses.get(200) !== undefined) break;
-  if (attempt > 50) throw new Error('the agent endpoint never answered 200');
-  await new Promise((resolve) => setTimeout(resolve, 200));
-}
+const target = `http://127.0.0.1:${dataplane.port}/`;
+await waitAnswering(target, { host: 'agent.example.com' }, 200);
+await waitAnswering(target, { host: 'direct.example.com' }, 200);
 
-const measure = (host: string): Promise<LoadResult> =>
-  runLoad({ url: target, path: '/', headers: { host }, connections, warmupMs, durationMs });
+const measure = async (host: string): Promise<WrkResult> => {
+  const script = await writeWrkScript(scratch, host, {
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    headers: { host },
+  });
+  // A short unmeasured run first: the first seconds after a start are several times slower (JIT, pools).
+  await runWrk({ url: target, script, connections, durationSeconds: 2 });
+  return runWrk({ url: target, script, connections, durationSeconds });
+};
 const direct = await measure('direct.example.com');
 const tunnel = await measure('agent.example.com');
-const row = (name: string, result: LoadResult) =>
-  `${name.padEnd(22)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}  non-200 ${result.requests - (result.statuses.get(200) ?? 0)}`;
-console.log(`\nAgent tunnel vs direct upstream_url, ${connections} connections, ${durationMs / 1000} s each`);
+const row = (name: string, result: WrkResult) =>
+  `${name.padEnd(22)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  socket errors ${result.socketErrors}  status >= 400 ${result.badStatus}`;
+console.log(`\nAgent tunnel vs direct upstream_url, wrk -t1 -c${connections}, ${durationSeconds} s each`);
 console.log(row('direct (upstream_url)', direct));
 console.log(row('agent tunnel', tunnel));
 console.log(
@@ -98,5 +96,6 @@ console.log(
 
 await agent.kill('SIGTERM');
 await dataplane.stop();
-upstreamProcess.kill();
+await upstream.stop();
 await config.close();
+await rm(scratch, { recursive: true, force: true });

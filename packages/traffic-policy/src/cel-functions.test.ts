@@ -515,3 +515,97 @@ describe('codec functions', () => {
     expect(caught).toBeInstanceOf(Error);
   });
 });
+
+describe('standard-library overloads cel-js lacks (cel-standard.ts)', () => {
+  it('orders bytes by unsigned byte value, a prefix first', () => {
+    expect(evaluate("b'a' < b'b' && b'' < b'a' && b'ab' > b'a' && b'\\xff' > b'\\x7f'")).toBe(true);
+    expect(evaluate("b'abc' <= b'abc' && b'abc' >= b'abc' && !(b'b' < b'abc')")).toBe(true);
+  });
+
+  it('converts uint to int and refuses what does not fit', () => {
+    expect(evaluate('int(9223372036854775807u)')).toBe(9223372036854775807n);
+    expect(() => evaluate('int(9223372036854775808u)')).toThrow(/out of the int range/);
+  });
+
+  it('converts timestamps and durations as cel-go does', () => {
+    expect(evaluate("int(timestamp('2009-02-13T23:31:30Z'))")).toBe(1234567890n);
+    // Before the epoch time.Unix() rounds toward negative infinity.
+    expect(evaluate("int(timestamp('1969-12-31T23:59:59.5Z'))")).toBe(-1n);
+    expect(evaluate("string(timestamp('2009-02-13T23:31:30Z'))")).toBe('2009-02-13T23:31:30Z');
+    expect(evaluate("string(timestamp('2009-02-13T23:31:30.120Z'))")).toBe('2009-02-13T23:31:30.12Z');
+    expect(evaluate("string(duration('1m30s'))")).toBe('90s');
+    expect(evaluate("timestamp(timestamp(0)) == timestamp(0) && duration(duration('1s')) == duration('1s')")).toBe(
+      true,
+    );
+  });
+
+  it("reads timestamps in cel-go's fixed-offset and IANA time zones", () => {
+    const at = "timestamp('2009-02-13T23:31:30.250Z')";
+    expect(evaluate(`${at}.getHours('02:00')`)).toBe(1n);
+    expect(evaluate(`${at}.getDayOfMonth('+11:00')`)).toBe(13n);
+    expect(evaluate(`${at}.getMinutes('-02:30')`)).toBe(1n);
+    expect(evaluate(`${at}.getMinutes('Asia/Kathmandu')`)).toBe(16n);
+    expect(evaluate(`${at}.getDayOfYear('Australia/Sydney')`)).toBe(44n);
+    expect(evaluate(`${at}.getMilliseconds('-05:00') + ${at}.getSeconds()`)).toBe(280n);
+    expect(evaluate(`${at}.getDayOfWeek() + ${at}.getMonth() + ${at}.getFullYear('UTC')`)).toBe(2015n);
+    expect(evaluate("duration('90m').getHours() + duration('90m').getMinutes()")).toBe(91n);
+    expect(() => evaluate(`${at}.getHours('+25:00')`)).toThrow(/invalid time zone offset/);
+    expect(() => evaluate(`${at}.getHours('Mars/Olympus')`)).toThrow(/unknown time zone 'Mars\/Olympus'/);
+  });
+
+  it('converts to int and parses durations as cel-go does', () => {
+    expect(evaluate('int(-9223372036854775807.0 / 2.0) < 0 && int(-7.9) == -7 && int(11.5) == 11')).toBe(true);
+    expect(() => evaluate('int(-9223372036854775808.0)')).toThrow(/out of the int range/);
+    expect(() => evaluate('int(1e99)')).toThrow(/out of the int range/);
+    expect(evaluate("int('-9223372036854775808') + int('+42')")).toBe(-9223372036854775766n);
+    for (const text of ['0b101', '0x10', ' 1', '1_000', '9223372036854775808', '']) {
+      expect(() => evaluate(`int('${text}')`), text).toThrow(/is not a decimal int/);
+    }
+    expect(evaluate("duration('-1.5h') == duration('-90m') && duration('0') == duration('0s')")).toBe(true);
+    expect(evaluate("string(duration('1h2m3.5s')) + ' ' + string(duration('2.000000001s'))")).toBe(
+      '3723.5s 2.000000001s',
+    );
+    expect(evaluate("duration('1µs') == duration('1000ns') && duration('1μs') == duration('1us')")).toBe(true);
+    expect(evaluate("duration('-9223372036854775808ns').getSeconds()")).toBe(-9223372036n);
+    expect(() => evaluate("duration('9223372036854775808ns')")).toThrow(/out of the duration range/);
+    for (const text of ['', '1', '.s', '1d', '-', '1h 2m']) {
+      expect(() => evaluate(`duration('${text}')`), text).toThrow(/is not a duration/);
+    }
+  });
+
+  it('converts to string as cel-go does, failing on invalid UTF-8', () => {
+    expect(evaluate("string(b'\\303\\277') + string(1u) + string(-2) + string(true) + string(1.0/0.0)")).toBe(
+      'ÿ1-2true+Inf',
+    );
+    expect(() => evaluate("string(b'\\000\\xff')")).toThrow(/not valid UTF-8/);
+    expect(evaluate('string(conn.client_ip) + string(req.url)', contextFor('10.1.2.3'))).toBe(
+      '10.1.2.3https://api.example.com:8443/v1/items?q=1&tag=a&tag=b',
+    );
+  });
+
+  it('parses timestamps as RFC 3339 only, range-checked like cel-go', () => {
+    expect(evaluate("int(timestamp('2009-02-13T23:31:30Z'))")).toBe(1234567890n);
+    expect(evaluate("timestamp('2009-02-14T01:01:30.5+01:30') == timestamp('2009-02-13T23:31:30.500Z')")).toBe(true);
+    expect(evaluate("string(timestamp('2024-02-29T00:00:00.123456789-00:00'))")).toBe('2024-02-29T00:00:00.123Z');
+    expect(evaluate("timestamp('0001-01-01T00:00:00Z') == timestamp(-62135596800)")).toBe(true);
+    for (const text of [
+      '2009-02-13',
+      '2009-02-13 23:31:30Z',
+      '2009-02-13t23:31:30z',
+      '2009-2-13T23:31:30Z',
+      'Feb 13 2009',
+    ]) {
+      expect(() => evaluate(`timestamp('${text}')`), text).toThrow(/not an RFC 3339 timestamp/);
+    }
+    for (const text of [
+      '2023-02-29T00:00:00Z',
+      '2009-13-01T00:00:00Z',
+      '2009-02-13T24:00:00Z',
+      '2009-02-13T23:59:60Z',
+    ]) {
+      expect(() => evaluate(`timestamp('${text}')`), text).toThrow(/out of range/);
+    }
+    expect(() => evaluate("timestamp('0000-12-31T23:59:59Z')")).toThrow(/out of the timestamp range/);
+    expect(() => evaluate('timestamp(253402300800)')).toThrow(/out of the timestamp range/);
+  });
+});

@@ -30,11 +30,16 @@ import { registerCookieFunctions, type CelCookieScope } from './cel-cookies.js';
 import { registerNamespaceFunctions } from './cel-namespaces.js';
 import { registerListAndStringExtensions } from './cel-list-string-extensions.js';
 import { registerSecretsNamespace, type CelSecretScope } from './cel-secrets.js';
+import { conversionAliases, registerStandardLibraryGaps, timeAccessorAliases } from './cel-standard.js';
 
 /** Names the parsed tree's `matches`/`join` calls are renamed to (cel-environment.ts); never shown to users. */
 export const builtinAliases: Readonly<Record<string, string>> = Object.freeze({
   matches: 'gatehouseRe2Matches',
   join: 'gatehouseBoundedJoin',
+  // Timestamp accessors with cel-go's fixed-offset time zones (cel-standard.ts).
+  ...timeAccessorAliases,
+  // int(), duration(), string() and timestamp() with cel-go's ranges and parsing (cel-standard.ts).
+  ...conversionAliases,
 });
 
 /** What the request-dependent functions may ask about the request being evaluated. */
@@ -72,6 +77,8 @@ export function registerPolicyFunctions(env: Environment, holder: CelScopeHolder
   registerNamespaceFunctions(env);
   registerSecretsNamespace(env, holder);
   registerListAndStringExtensions(env);
+  // Standard-library overloads cel-js lacks (bytes ordering, int(uint), timestamp/duration conversions).
+  registerStandardLibraryGaps(env);
   return env;
 }
 
@@ -85,7 +92,10 @@ export function renameBuiltins(ast: unknown): void {
     if ((node.op === 'rcall' || node.op === 'call') && Array.isArray(node.args)) {
       const args = node.args as unknown[];
       const name = args[0];
-      if (typeof name === 'string' && Object.hasOwn(builtinAliases, name)) args[0] = builtinAliases[name];
+      if (typeof name !== 'string' || !Object.hasOwn(builtinAliases, name)) return;
+      // int()/duration()/string()/timestamp() are global conversions; `rand.int()` is a namespace function of the same name.
+      if (node.op === 'rcall' && Object.hasOwn(conversionAliases, name)) return;
+      args[0] = builtinAliases[name];
     }
   });
 }
@@ -173,7 +183,7 @@ function registerStringLikeType<T>(env: Environment, typeName: string, text: (va
     )
     .registerFunction(`${typeName}.size(): int`, (value: T) => BigInt(countCodePoints(text(value))))
     .registerFunction(`size(${typeName}): int`, (value: T) => BigInt(countCodePoints(text(value))))
-    .registerFunction(`string(${typeName}): string`, (value: T) => text(value));
+    .registerFunction(`${builtinAliases.string}(${typeName}): string`, (value: T) => text(value));
 }
 
 /**

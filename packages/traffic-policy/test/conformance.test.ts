@@ -23,8 +23,11 @@ const exclusions = exclusionsSchema.parse(
 );
 const excludedTests = new Map(exclusions.tests.map(({ id, reason }) => [id, reason]));
 
-/** Raw pass rate of the runnable core tests measured with this change (90.3%: 917 of 1,015); it may only go up. */
-const minimumRawCoreRate = 0.9;
+/**
+ * Raw pass rate of the runnable core tests, raised with each group fixed (90.3%: 917 of 1,015 when the suite was
+ * added; 93.8%: 952 with cel-standard.ts); it may only go up.
+ */
+const minimumRawCoreRate = 0.937;
 const targetCoreRate = 0.99;
 
 describe('CEL conformance (cel-spec via @bufbuild/cel-spec)', () => {
