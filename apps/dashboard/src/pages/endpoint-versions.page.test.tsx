@@ -34,6 +34,7 @@ const endpoint: Endpoint = {
   upstream_url: null,
   upstream_host_header: 'preserve',
   request_log_capture: { headers: false, bodies: false },
+  agent: null,
   traffic_policy: guarded,
   policy_version: 2,
   created_at: '2026-11-24T09:00:00Z',

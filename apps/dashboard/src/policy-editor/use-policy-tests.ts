@@ -1,5 +1,6 @@
 import {
-  type EndpointType,
+  type AnyEndpointType,
+  policyEndpointType,
   type PolicyTestCase,
   PolicyTestCasesSchema,
   type PolicyTestReport,
@@ -51,7 +52,7 @@ export interface PolicyTestsState {
 export function usePolicyTests(
   policyText: string,
   testsText: string,
-  endpoint: { url: string; type: EndpointType; id: string },
+  endpoint: { url: string; type: AnyEndpointType; id: string },
 ): PolicyTestsState {
   const [debouncedPolicy] = useDebouncedValue(policyText, validationDebounceMs);
   const [debouncedTests] = useDebouncedValue(testsText, validationDebounceMs);
@@ -59,7 +60,7 @@ export function usePolicyTests(
   const compiled = useMemo(() => {
     if (parsed.cases === null || parsed.cases.length === 0) return null;
     try {
-      return { policy: compile(debouncedPolicy, { endpointType: endpoint.type }), problem: null };
+      return { policy: compile(debouncedPolicy, { endpointType: policyEndpointType(endpoint.type) }), problem: null };
     } catch {
       return { policy: null, problem: 'The policy has errors; fix them to run the tests.' };
     }
