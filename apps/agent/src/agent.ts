@@ -198,8 +198,7 @@ class Link {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  /** The data plane the current (or last) connection landed on. */
-  dataplaneId: string | undefined;
+  #lastDataplaneId: string | undefined;
 
   constructor(
     readonly key: string,
@@ -208,6 +207,14 @@ class Link {
     readonly targetId: string | undefined,
     private readonly agent: GatehouseAgent,
   ) {}
+
+  /**
+   * The data plane the current connection landed on (known from its 101, before registration ends), else the last
+   * one's. Read while the connection is up: the data plane list that registration brings must skip this one.
+   */
+  get dataplaneId(): string | undefined {
+    return this.#tunnel?.dataplaneId ?? this.#lastDataplaneId;
+  }
 
   get connected(): boolean {
     return this.#tunnel?.registered ?? false;
@@ -233,7 +240,7 @@ class Link {
       this.#tunnel = tunnel;
       if (redials === 0) this.agent.log('info', 'connecting', { dataplane: this.url, id: this.targetId });
       const end = await tunnel.run();
-      this.dataplaneId = tunnel.dataplaneId ?? this.dataplaneId;
+      this.#lastDataplaneId = tunnel.dataplaneId ?? this.#lastDataplaneId;
       this.#tunnel = undefined;
       if (this.#stopped || this.agent.stopped) return;
       if (end.kind === 'wrong-dataplane' && redials < maxQuickRedials) {

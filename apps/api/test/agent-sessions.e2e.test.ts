@@ -587,6 +587,18 @@ describe('agent sessions', () => {
       status: 'refused',
       error_code: 'AUTHTOKEN_REVOKED',
     });
+    // A data plane that missed the agent_session.ended change (it caught up by snapshot) still lists the sessions:
+    // its heartbeat answer names those that are not live, so it closes them then.
+    const answer = await heartbeat({
+      id: 'dp-a',
+      hostname: 'dp-a.local',
+      version: '0.1.0',
+      applied_revision: 0,
+      agent_sessions: [first.session_id, survivor.session_id, 'as_never_known'],
+    });
+    expect(HeartbeatResponseSchema.parse(answer.body).ended_agent_sessions.sort()).toEqual(
+      [first.session_id, 'as_never_known'].sort(),
+    );
   });
 
   it('keeps agent endpoints read-only for people, and agent a type only sessions create', async () => {

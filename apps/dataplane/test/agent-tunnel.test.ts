@@ -387,7 +387,10 @@ describe('agent loss and return', () => {
 
     const offline = await httpRequest({ port: running.port, host });
     expect(offline.status).toBe(502);
-    expect(offline.headers['gatehouse-error-code']).toBe('ENDPOINT_OFFLINE');
+    // ENDPOINT_OFFLINE while the endpoint exists with no agent here. The fake control plane ends a session the moment
+    // its last data plane leaves (the real API keeps it for a grace period, which e2e/test/agent-walkthrough.test.ts
+    // covers), so the endpoint may already be gone by now: FORWARD_TARGET_OFFLINE.
+    expect(['ENDPOINT_OFFLINE', 'FORWARD_TARGET_OFFLINE']).toContain(offline.headers['gatehouse-error-code']);
     // Until the control plane drops the endpoint, forward-internal with on_error: continue goes on to the next action.
     const fallback = await httpRequest({ port: running.port, host: fallbackHost });
     expect([299, 502]).toContain(fallback.status);
@@ -439,6 +442,25 @@ describe('agent loss and return', () => {
       'the reconnect to be refused',
     );
     expect(refused.reason).toBe('the authtoken was revoked.');
+  });
+});
+
+describe('a session the control plane no longer has', () => {
+  it('is closed on the next heartbeat, even when its agent_session.ended change was never seen', async () => {
+    const upstream = await listen((_req, res) => res.end('ok'));
+    servers.push(upstream);
+    const url = `https://${hostLabel('forgotten')}.example.internal`;
+    const agent = agentHttp(upstream.port, url);
+    await online(agent);
+    await servedHere(url);
+    // The control plane ends the session without any change reaching this data plane (as when it catches up by
+    // snapshot): only the heartbeat's answer can tell it.
+    const registration = config.agentRegistrations.find((candidate) =>
+      candidate.declaration.endpoints.some((endpoint) => endpoint.url === url),
+    )!;
+    expect(config.agentSessions.delete(registration.declaration.session_key)).toBe(true);
+    await running.dataplane.sync.heartbeat();
+    await agent.waitFor((line) => line.msg.startsWith('disconnected'), 5_000, 'the forgotten session to be closed');
   });
 });
 
@@ -573,6 +595,37 @@ endpoints:
     await servedHere(free);
     const answer = await httpRequest({ port: running.port, host: await cloudEndpointForwardingTo(free) });
     expect(answer).toMatchObject({ status: 200, body: 'still here' });
+  });
+});
+
+describe('the data planes an agent is told of', () => {
+  it('it keeps one connection per data plane: the one connect_url landed on is not dialled again by its listed address', async () => {
+    const upstream = await listen((_req, res) => res.end('once'));
+    servers.push(upstream);
+    // Learn this data plane's id from a first registration, then list it under another spelling of its address,
+    // as a data plane advertising DATAPLANE_PUBLIC_URL (or its host name) does.
+    const first = agentHttp(upstream.port, `https://${hostLabel('probe')}.example.internal`);
+    await online(first);
+    const dataplaneId = config.agentRegistrations.at(-1)!.dataplane_id;
+    await first.kill('SIGKILL');
+    config.agentDataplanes = [{ id: dataplaneId, url: `http://localhost:${running.port}` }];
+    try {
+      const url = `https://${hostLabel('once')}.example.internal`;
+      const agent = agentHttp(upstream.port, url);
+      await online(agent);
+      const sessionKey = config.agentRegistrations.find((registration) =>
+        registration.declaration.endpoints.some((endpoint) => endpoint.url === url),
+      )!.declaration.session_key;
+      // A second connection would register within milliseconds; give it ample time to show up.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const registrations = config.agentRegistrations.filter(
+        (registration) => registration.declaration.session_key === sessionKey,
+      );
+      expect(registrations).toHaveLength(1);
+      expect(agent.lines.filter((line) => line.msg === 'connecting')).toHaveLength(1);
+    } finally {
+      config.agentDataplanes = [];
+    }
   });
 });
 

@@ -70,11 +70,17 @@ describe('agent tunnels with DATAPLANE_WORKERS=2', () => {
       15_000,
       'the session to be held by both workers',
     );
-    // Both workers learn the endpoint from their heartbeats (no change feed here).
+    // Both workers learn the endpoint from their own heartbeats (no change feed here), so one 200 says only that one
+    // worker has it: wait until ten in a row (the primary deals connections to both) are answered.
     await eventually(
-      async () => (await httpRequest({ port: dataplane.port, host: 'workers.example.com' })).status === 200,
+      async () => {
+        for (let index = 0; index < 10; index++) {
+          if ((await httpRequest({ port: dataplane.port, host: 'workers.example.com' })).status !== 200) return false;
+        }
+        return true;
+      },
       15_000,
-      'the agent endpoint to be served',
+      'the agent endpoint to be served by both workers',
     );
     const statuses: Record<string, number> = {};
     for (let index = 0; index < 200; index++) {

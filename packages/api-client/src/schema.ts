@@ -1439,6 +1439,8 @@ export type components = {
       heartbeat_interval_seconds: number;
       /** @default [] */
       agent_dataplanes: components['schemas']['AgentDataplane'][];
+      /** @default [] */
+      ended_agent_sessions: string[];
     };
     DataplaneList: {
       dataplanes: components['schemas']['Dataplane'][];

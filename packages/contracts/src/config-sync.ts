@@ -239,6 +239,13 @@ export const HeartbeatResponseSchema = z
      * (agent-tunnel.ts, step 6). Absent from older control planes.
      */
     agent_dataplanes: z.array(AgentDataplaneSchema).default([]),
+    /**
+     * Of the `agent_sessions` the heartbeat listed, those the control plane does not have live (ended, or unknown): the
+     * data plane closes their connections. The `agent_session.ended` change does this at once; this is what still
+     * does it when that change was never seen (a data plane that caught up by snapshot). Absent from older control
+     * planes.
+     */
+    ended_agent_sessions: z.array(z.string()).default([]),
   })
   .meta({ id: 'HeartbeatResponse' });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;

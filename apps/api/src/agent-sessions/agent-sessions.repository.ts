@@ -263,6 +263,16 @@ export class AgentSessionsRepository {
     });
   }
 
+  /** Of `sessionIds`, those that are not live sessions (ended, or never known): their connections must close. */
+  async findNotLive(sessionIds: readonly string[]): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    const ids = [...sessionIds];
+    const live = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id FROM agent_sessions WHERE id = ANY(${ids}::text[]) AND ended_at IS NULL`;
+    const liveIds = new Set(live.map((row) => row.id));
+    return ids.filter((id) => !liveIds.has(id));
+  }
+
   /**
    * The periodic sweep's first half: drops holds of data planes silent for AGENT_DATAPLANE_EXPIRY_MS, marks sessions
    * left with none as detached, and returns the sessions detached for longer than `graceMs` (to be ended).

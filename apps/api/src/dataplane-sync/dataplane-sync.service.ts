@@ -88,14 +88,17 @@ export class DataplaneSyncService {
     });
     const now = new Date();
     // Absent from data planes that predate agents: they hold no sessions, and nothing of theirs is touched.
+    let ended: string[] = [];
     if (heartbeat.agent_sessions !== undefined) {
       await this.agentSessions.refreshFromHeartbeat(heartbeat.id, heartbeat.agent_sessions, now);
+      ended = await this.agentSessions.findNotLive(heartbeat.agent_sessions);
     }
     const latest = await this.outbox.findLatestRevision();
     return {
       revision: Number(latest),
       heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS,
       agent_dataplanes: await this.agentSessions.listLiveDataplanes(now),
+      ended_agent_sessions: ended,
     };
   }
 

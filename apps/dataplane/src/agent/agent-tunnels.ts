@@ -269,7 +269,9 @@ export class AgentTunnels {
       if (held?.size === 0) this.#bySession.delete(connection.sessionId);
       if (this.#closing) reason = 'dataplane-shutdown';
       logger.info({ session_id: connection.sessionId, remote: remoteAddress, reason }, 'agent disconnected');
-      void this.#leave(connection.sessionId, reason);
+      // The hold is this data plane's, not this connection's: while another connection of the session is up here,
+      // the control plane must not start the session's grace period (it would end a session that is still served).
+      if (held === undefined || held.size === 0) void this.#leave(connection.sessionId, reason);
     });
     // The list may have changed while registering.
     if (this.#dataplanes.length > 0 && !sameDataplanes(this.#dataplanes, registration.dataplanes))

@@ -24,7 +24,10 @@ export interface ConfigSyncOptions {
   agentSessions?(): string[];
   /** The heartbeat answer's list of live data planes (agents are told to connect to each). */
   onAgentDataplanes?(dataplanes: AgentDataplane[]): void;
-  /** An applied `agent_session.ended` change: that session's tunnels close at once. */
+  /**
+   * An applied `agent_session.ended` change, or a heartbeat answer naming a listed session the control plane no
+   * longer has live: that session's tunnels close at once.
+   */
   onAgentSessionEnded?(sessionId: string): void;
 }
 
@@ -252,6 +255,7 @@ export class ConfigSync {
         ...(this.options.agentSessions === undefined ? {} : { agent_sessions: this.options.agentSessions() }),
       });
       this.options.onAgentDataplanes?.(answer.agent_dataplanes);
+      for (const sessionId of answer.ended_agent_sessions) this.options.onAgentSessionEnded?.(sessionId);
       this.#lastHeartbeatAt = new Date();
       this.#lastHeartbeatError = null;
       if (this.options.heartbeatIntervalMs === undefined)

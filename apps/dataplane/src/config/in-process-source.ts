@@ -48,6 +48,7 @@ export class InProcessConfigSource implements ConfigApi, ChangeFeed {
       revision: (await this.#snapshot()).revision,
       heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
       agent_dataplanes: [],
+      ended_agent_sessions: [],
     };
   }
 

@@ -351,6 +351,9 @@ export class TestConfigServer {
           revision: this.revision,
           heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
           agent_dataplanes: this.agentDataplanes,
+          ended_agent_sessions: (parsed.data.agent_sessions ?? []).filter(
+            (sessionId) => ![...this.agentSessions.values()].some((session) => session.id === sessionId),
+          ),
         }),
       );
     }
