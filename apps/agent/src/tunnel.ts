@@ -3,8 +3,6 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import {
   AGENT_CONTROL_PATHS,
   AGENT_DATAPLANE_HEADER,
@@ -19,6 +17,7 @@ import {
   type AgentDeclaration,
   type AgentSessionRegistration,
 } from '@gatehouse/contracts';
+import { http2Transport } from '@gatehouse/runtime/http2-transport';
 import type { UpstreamForwarder } from './upstream.js';
 
 /**
@@ -262,35 +261,4 @@ async function readJson(stream: ServerHttp2Stream): Promise<unknown> {
   } catch {
     return undefined;
   }
-}
-
-/**
- * node:http2 over a TLSSocket that an HTTP server (or client) already used hits a native assertion
- * (`Http2Session::OnStreamAfterWrite: is_write_in_progress()`, aborting the process) on this Node version. Behind a
- * plain Duplex, http2 drives the socket through its JS stream wrapper instead; plain TCP sockets are used as they are.
- */
-function http2Transport(socket: Duplex): Duplex {
-  if (!(socket instanceof TLSSocket)) return socket;
-  const wrapped = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      socket.write(chunk, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(error, callback) {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  socket.on('data', (chunk: Buffer) => {
-    if (!wrapped.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => wrapped.push(null));
-  socket.once('close', () => wrapped.destroy());
-  socket.on('error', (error: Error) => wrapped.destroy(error));
-  return wrapped;
 }

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
+import { type Duplex } from 'node:stream';
 import {
   AGENT_CONTROL_PATHS,
   AGENT_DATAPLANE_HEADER,
@@ -17,6 +16,7 @@ import {
   type AgentSessionRegistration,
   type SyncAgentEndpoint,
 } from '@gatehouse/contracts';
+import { http2Transport } from '@gatehouse/runtime/http2-transport';
 import type { Logger } from 'pino';
 import { normalizeSocketAddress, type ClientIpResolver } from '../proxy/client-ip.js';
 
@@ -389,35 +389,4 @@ function sameDataplanes(a: readonly AgentDataplane[], b: readonly AgentDataplane
       .sort()
       .join('\n');
   return key(a) === key(b);
-}
-
-/**
- * node:http2 over a TLSSocket that an HTTP server (or client) already used hits a native assertion
- * (`Http2Session::OnStreamAfterWrite: is_write_in_progress()`, aborting the process) on this Node version. Behind a
- * plain Duplex, http2 drives the socket through its JS stream wrapper instead; plain TCP sockets are used as they are.
- */
-function http2Transport(socket: Duplex): Duplex {
-  if (!(socket instanceof TLSSocket)) return socket;
-  const wrapped = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      socket.write(chunk, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(error, callback) {
-      socket.destroy(error ?? undefined);
-      callback(error);
-    },
-  });
-  socket.on('data', (chunk: Buffer) => {
-    if (!wrapped.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => wrapped.push(null));
-  socket.once('close', () => wrapped.destroy());
-  socket.on('error', (error: Error) => wrapped.destroy(error));
-  return wrapped;
 }
