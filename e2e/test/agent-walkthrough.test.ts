@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Schemas } from '@gatehouse/api-client';
+import { pidsConnectedTo } from '@gatehouse/runtime/testing';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId, startDistributedShape, startEmbeddedShape, type Shape, type ShapeOptions } from './shapes.js';
@@ -17,7 +18,6 @@ import {
   waitFor,
   type ManagedProcess,
 } from './support/processes.js';
-import { pidsConnectedTo } from './support/tcp-owners.js';
 
 /**
  * The README's walkthrough with the agent (DESIGN.md §1 step 1, issue 13), once per shape: the MCP server listens on

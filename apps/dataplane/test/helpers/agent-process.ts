@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built `gatehouse-agent` (apps/agent), run as its own process exactly as users run it. */
@@ -84,36 +84,4 @@ export function startAgent(args: string[], env: Record<string, string> = {}): Ag
       return exited;
     },
   };
-}
-
-/**
- * The local TCP ports of every socket a process holds (its /proc fd table joined with /proc/net/tcp{,6}): a peer
- * port the MCP server saw that is in this set is a connection the process made.
- */
-export function tcpPortsOwnedBy(pid: number): Set<number> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode !== undefined) inodes.add(inode);
-    } catch {
-      // Closed between listing and reading.
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const row of text.split('\n').slice(1)) {
-      const fields = row.trim().split(/\s+/);
-      if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
-      ports.add(Number.parseInt(fields[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
 }
