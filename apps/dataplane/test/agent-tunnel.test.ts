@@ -688,6 +688,62 @@ describe('an https connect_url', () => {
   });
 });
 
+describe('a data plane that drains', () => {
+  it('sends GOAWAY: the in-flight request through the agent finishes, then the agent reconnects', async () => {
+    const draining = await startDataplane(config, {
+      redisUrl: sharedRedisUrl,
+      agentSessionApi: sessionApi,
+      shutdownGraceMs: 5_000,
+    });
+    let stopped: Promise<void> | undefined;
+    try {
+      let arrived = false;
+      const slow = await listen((_req, res) => {
+        arrived = true;
+        setTimeout(() => res.end('finished during the drain'), 1_000);
+      });
+      servers.push(slow);
+      const url = `https://${hostLabel('drain')}.example.internal`;
+      const agent = startAgent([
+        'http',
+        String(slow.port),
+        '--url',
+        url,
+        '--authtoken',
+        token,
+        '--connect-url',
+        `http://127.0.0.1:${draining.port}`,
+      ]);
+      agents.push(agent);
+      await online(agent);
+      const host = await cloudEndpointForwardingTo(url);
+      await eventually(() => draining.dataplane.store.current.exactRoutes.has(host), 10_000, 'the route');
+      await eventually(
+        () => draining.dataplane.store.current.internalByUrl.get(url)?.agent !== undefined,
+        10_000,
+        'the agent endpoint on the draining data plane',
+      );
+      const linesBefore = agent.lines.length;
+      const inFlight = httpRequest({ port: draining.port, host, path: '/slow' });
+      await eventually(() => arrived, 5_000, 'the request to reach the upstream');
+      stopped = draining.stop();
+      const answer = await inFlight;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe('finished during the drain');
+      // The tunnel ended cleanly once its last stream finished (GOAWAY, not a cut), and the agent dials again.
+      const ended = await agent.waitFor(
+        (line) => agent.lines.indexOf(line) >= linesBefore && typeof line.retry_in_ms === 'number',
+        10_000,
+        'the agent to notice the drained tunnel',
+      );
+      expect(ended.level).toBe('warn');
+      await stopped;
+    } finally {
+      await (stopped ?? draining.stop());
+    }
+  });
+});
+
 // Last in the file on purpose: the two idle minutes overlap every test above instead of adding to the suite. The
 // stream's agent and upstream were kept out of the per-test clean-up; the data plane has been serving all along.
 describe('an idle GET SSE stream through the agent', () => {
