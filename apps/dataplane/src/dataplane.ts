@@ -226,6 +226,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
           ...(options.agentPingIntervalMs === undefined ? {} : { pingIntervalMs: options.agentPingIntervalMs }),
           ...(options.agentDeadPeerMs === undefined ? {} : { deadPeerMs: options.agentDeadPeerMs }),
         });
+  if (agentTunnels !== undefined) metrics.trackAgentTunnels(agentTunnels);
   let affinityRedis: Redis | undefined;
   if (agentTunnels !== undefined && options.redisUrl !== undefined) {
     affinityRedis =

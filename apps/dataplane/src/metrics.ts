@@ -15,6 +15,13 @@ function following(read: () => number | undefined): (this: Counter) => void {
   };
 }
 
+/** A prom-client `collect` that sets a gauge to a number kept elsewhere, read at each scrape. */
+function reading(read: () => number): (this: Gauge) => void {
+  return function collect(this: Gauge) {
+    this.set(read());
+  };
+}
+
 /**
  * The data plane's Prometheus metrics, on a registry of its own (two data planes in one process, as in tests or the
  * embedded shape, must not share counters). Label values are bounded: endpoint ids come from the config, status is a
@@ -117,6 +124,23 @@ export class DataplaneMetrics {
     registers: [this.registry],
   });
 
+  readonly agentSessions = new Gauge({
+    name: 'gatehouse_dataplane_agent_sessions',
+    help: 'Agent sessions with at least one tunnel connection to this data plane.',
+    // With several workers: each worker is a data plane the agent connects to, so the same sessions appear in each.
+    aggregator: 'max',
+    registers: [this.registry],
+    collect: reading(() => this.#agentTunnels?.sessionCount ?? 0),
+  });
+  readonly agentConnections = new Gauge({
+    name: 'gatehouse_dataplane_agent_connections',
+    help: 'Agent tunnel connections held by this data plane.',
+    registers: [this.registry],
+    collect: reading(() => this.#agentTunnels?.connectionCount ?? 0),
+  });
+
+  #agentTunnels: { readonly sessionCount: number; readonly connectionCount: number } | undefined;
+
   /** Labelled children by "endpoint status decision": prom-client hashes the label object on every inc otherwise. */
   readonly #requestCounters = new Map<string, { inc(): void }>();
 
@@ -126,6 +150,11 @@ export class DataplaneMetrics {
    */
   trackSink(sink: RequestEventSink): void {
     this.#sink = sink;
+  }
+
+  /** The agent gauges read the tunnels' own counts at each scrape. */
+  trackAgentTunnels(tunnels: { readonly sessionCount: number; readonly connectionCount: number }): void {
+    this.#agentTunnels = tunnels;
   }
 
   /** A sink's emit() returned false. */

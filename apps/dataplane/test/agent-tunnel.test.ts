@@ -180,6 +180,9 @@ describe('forwarding through the agent', () => {
       await connection.close();
     }
     expect(peers.length).toBeGreaterThan(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${running.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^gatehouse_dataplane_agent_sessions 1$/m);
+    expect(metrics).toMatch(/^gatehouse_dataplane_agent_connections 1$/m);
     const agentPorts = tcpPortsOwnedBy(agent.pid);
     const ownPorts = tcpPortsOwnedBy(process.pid);
     for (const port of peers) {

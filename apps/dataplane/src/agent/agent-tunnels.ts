@@ -63,6 +63,10 @@ export class AgentTunnels {
     return [...this.#bySession.keys()];
   }
 
+  get sessionCount(): number {
+    return this.#bySession.size;
+  }
+
   get connectionCount(): number {
     let count = 0;
     for (const connections of this.#bySession.values()) count += connections.size;
