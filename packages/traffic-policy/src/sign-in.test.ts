@@ -225,6 +225,16 @@ describe('openid-connect in the engine', () => {
     expect(answer.outcome.kind === 'respond' && answer.outcome.errorCode).toBe('AUTH_PROVIDER_UNAVAILABLE');
   });
 
+  it('never sends the browser off the host after sign-in (a path such as //evil.example comes back as /)', async () => {
+    const policy = oidcPolicy();
+    const cookies = new Map<string, string>();
+    const first = await send(policy, '//evil.example/x', cookies);
+    if (first.outcome.kind !== 'respond') throw new Error('expected a redirect');
+    const callbackQuery = provider.authorize(first.outcome.response.headers.get('location')![0]!);
+    const callback = await send(policy, '/ngrok/auth/callback', cookies, callbackQuery);
+    expect(callback.outcome.kind === 'respond' && callback.outcome.response.headers.get('location')).toEqual(['/']);
+  });
+
   it('does not accept a session sealed for another endpoint', async () => {
     const policy = oidcPolicy();
     const cookies = await signIn(policy);

@@ -343,7 +343,8 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
       sealed === undefined
         ? undefined
         : ((await openCookie(ports.sessionKeys, binding(context, 'session'), sealed)) as Session | undefined);
-    const returnTo = context.request.query === '' ? path : `${path}?${context.request.query}`;
+    // A request for `//evil.example` must not come back as a protocol-relative Location after sign-in.
+    const returnTo = safeRedirectPath(context.request.query === '' ? path : `${path}?${context.request.query}`) ?? '/';
     if (session === undefined || session.v !== 1 || typeof session.started !== 'number')
       return startFlow(context, ports, returnTo, false);
     if (now - session.started >= settings.maxSessionMs) {
