@@ -13,8 +13,17 @@ import type { SessionKeyring } from './ports.js';
 export type CookiePurpose = 'session' | 'flow';
 
 /** Derived keys by secret id and info; bounded because endpoints come and go with config swaps. */
-const derivedKeys = new Map<string, Promise<Uint8Array>>();
+const derivedKeys = new Map<string, Promise<CryptoKey>>();
 const MAX_DERIVED_KEYS = 4096;
+
+/**
+ * Cookies already opened, by secret id, binding and value → their plaintext. A browser sends the same session cookie
+ * on every request until it is renewed, and opening it (WebCrypto AES-GCM through jose) costs far more than the rest of
+ * a request's policy. Exact: the same value under the same key always opens to the same plaintext; a secret dropped
+ * from the keyring is checked before the cache is read. Bounded, oldest entries first out.
+ */
+const openedCookies = new Map<string, string>();
+const MAX_OPENED_COOKIES = 4096;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -32,7 +41,7 @@ function infoOf(binding: CookieBinding): string {
   return `gatehouse sign-in cookie v1\u0000${binding.endpointId}\u0000${binding.actionType}\u0000${binding.authId}\u0000${binding.purpose}`;
 }
 
-function deriveKey(secretId: string, secret: Uint8Array, info: string): Promise<Uint8Array> {
+function deriveKey(secretId: string, secret: Uint8Array, info: string): Promise<CryptoKey> {
   const cacheKey = `${secretId}\u0000${info}`;
   let key = derivedKeys.get(cacheKey);
   if (key === undefined) {
@@ -46,7 +55,8 @@ function deriveKey(secretId: string, secret: Uint8Array, info: string): Promise<
         material,
         256,
       );
-      return new Uint8Array(bits);
+      // Imported once as a CryptoKey: handing jose raw bytes would import them again on every cookie.
+      return crypto.subtle.importKey('raw', bits, 'AES-GCM', false, ['encrypt', 'decrypt']);
     })();
     derivedKeys.set(cacheKey, key);
   }
@@ -83,13 +93,22 @@ export async function openCookie(
   }
   const entry = keyring.secrets.find((secret) => secret.id === kid);
   if (entry === undefined) return undefined;
+  const info = infoOf(binding);
+  const cacheKey = `${entry.id}\u0000${info}\u0000${value}`;
   try {
-    const key = await deriveKey(entry.id, entry.secret, infoOf(binding));
-    const { plaintext } = await compactDecrypt(value, key, {
-      keyManagementAlgorithms: ['dir'],
-      contentEncryptionAlgorithms: ['A256GCM'],
-    });
-    const payload = JSON.parse(decoder.decode(plaintext)) as unknown;
+    let text = openedCookies.get(cacheKey);
+    if (text === undefined) {
+      const key = await deriveKey(entry.id, entry.secret, info);
+      const { plaintext } = await compactDecrypt(value, key, {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      });
+      text = decoder.decode(plaintext);
+      if (openedCookies.size >= MAX_OPENED_COOKIES) openedCookies.delete(openedCookies.keys().next().value!);
+      openedCookies.set(cacheKey, text);
+    }
+    // Parsed on every use: callers change the session they get (activity, identity) before sealing it again.
+    const payload = JSON.parse(text) as unknown;
     return payload !== null && typeof payload === 'object' && !Array.isArray(payload)
       ? (payload as Record<string, unknown>)
       : undefined;
