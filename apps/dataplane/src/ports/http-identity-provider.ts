@@ -182,7 +182,7 @@ function metadataOf(document: Record<string, unknown>): OpenIdProviderMetadata |
   const text = (name: string) => (typeof document[name] === 'string' ? document[name] : undefined);
   const list = (name: string) =>
     Array.isArray(document[name]) && document[name].every((item) => typeof item === 'string')
-      ? (document[name])
+      ? document[name]
       : undefined;
   const issuer = text('issuer');
   const authorization = text('authorization_endpoint');
