@@ -171,6 +171,78 @@ describe('JWKS URLs at save time', () => {
   });
 });
 
+describe('sign-in provider URLs at save time', () => {
+  let testApp: TestApp;
+  let editor: Agent;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    await resetState(testApp);
+    editor = await loginAs(testApp, await setupAdmin(testApp), 'editor');
+  });
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('refuses an OpenID issuer and oauth endpoints the gateway may not fetch, on their lines', async () => {
+    const policy = `on_http_request:
+  - actions:
+      - type: openid-connect
+        config:
+          issuer_url: "https://169.254.169.254"
+          client_id: gatehouse
+  - actions:
+      - type: deny
+`;
+    const refused = await editor
+      .post('/api/traffic-policy/validate')
+      .send({ traffic_policy: policy, endpoint_type: 'cloud' })
+      .expect(200);
+    expect(refused.body).toMatchObject({
+      valid: false,
+      errors: [
+        expect.objectContaining({
+          code: 'UPSTREAM_FORBIDDEN',
+          line: 5,
+          path: '/on_http_request/0/actions/0/config/issuer_url',
+          message: expect.stringContaining('OpenID issuer URL') as unknown,
+        }),
+      ],
+    });
+    const oauth = `on_http_request:
+  - actions:
+      - type: oauth
+        config:
+          provider: custom
+          client_id: gatehouse
+          client_secret: s3cret
+          endpoints:
+            authorization_url: "https://idp.example.com/authorize"
+            token_url: "http://idp.example.com/token"
+            userinfo_url: "https://idp.example.com/me"
+  - actions:
+      - type: deny
+`;
+    const response = await editor
+      .post('/api/endpoints')
+      .send({ url: 'https://app.example.com', traffic_policy: oauth } satisfies CreateEndpointBody)
+      .expect(400);
+    expect(errorOf(response).details).toEqual([
+      expect.objectContaining({
+        code: 'UPSTREAM_FORBIDDEN',
+        path: '/on_http_request/0/actions/0/config/endpoints/token_url',
+        message: expect.stringContaining('OAuth token URL') as unknown,
+      }),
+    ]);
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://app.example.com',
+        traffic_policy: oauth.replace('http://idp.example.com/token', 'https://idp.example.com/token'),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+  });
+});
+
 describe('outbound targets when the operator narrows the allow list', () => {
   let testApp: TestApp;
   let editor: Agent;

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,6 +11,8 @@ import {
   systemClock,
   type Clock,
   type JwksFetcher,
+  type IdentityProviderClient,
+  type SessionKeyring,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
 import {
@@ -42,6 +45,7 @@ import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
 import { DataplaneMetrics } from './metrics.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
+import { HttpIdentityProviderClient } from './ports/http-identity-provider.js';
 import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
@@ -145,6 +149,15 @@ export interface DataplaneOptions {
   /** Host names that reach this gateway (its public names): an upstream there is a loop. */
   gatewayHostNames?: readonly string[];
   jwks?: JwksFetcher;
+  /** The sign-in actions' provider calls; default: over HTTP through the outbound rules. */
+  identityProviders?: IdentityProviderClient;
+  /**
+   * Secrets the sign-in actions (openid-connect, oauth) derive their cookie keys from: the first seals, all open, so
+   * a new secret goes first while the old one still opens existing sessions. `dataplaneOptionsFromEnv` derives one
+   * from the data-plane token (@gatehouse/runtime `deriveDataplaneSessionSecret`), shared by every data plane of an
+   * installation. Absent: a random secret for this process (sessions end with it and are not shared).
+   */
+  sessionSecrets?: readonly Uint8Array[];
   clock?: Clock;
   /** On stop, how long in-flight requests may finish before their connections are cut (default 10 s). */
   shutdownGraceMs?: number;
@@ -246,6 +259,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     clock,
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
+    identityProviders: options.identityProviders ?? new HttpIdentityProviderClient({ dispatcher, logger, outbound }),
+    sessionKeys: sessionKeyring(options.sessionSecrets, logger),
     circuitBreakers: new MemoryCircuitBreakers(),
     ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
     ...(options.secretsKey === undefined ? {} : { secretsKey: options.secretsKey }),
@@ -509,4 +524,19 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
   clearInterval(sweep);
   server.closeAllConnections();
   await closed;
+}
+
+/** Each secret is named in cookies by a hash prefix, never by itself. */
+function sessionKeyring(secrets: readonly Uint8Array[] | undefined, logger: Logger): SessionKeyring {
+  let list = secrets ?? [];
+  if (list.length === 0) {
+    logger.warn('no session secret configured: sign-in sessions last as long as this process and are not shared');
+    list = [randomBytes(32)];
+  }
+  return {
+    secrets: list.map((secret) => ({
+      id: createHash('sha256').update(secret).digest('base64url').slice(0, 12),
+      secret,
+    })),
+  };
 }

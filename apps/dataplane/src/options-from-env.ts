@@ -8,7 +8,7 @@ import type { DataplaneEnv } from './env.js';
 import { BullmqRequestEventSink } from './events/bullmq-event-sink.js';
 import { createLogger } from './logger.js';
 import { loopIdFromSecret } from './proxy/loop-detection.js';
-import { deriveDataplaneSecretsKey } from '@gatehouse/runtime';
+import { deriveDataplaneSecretsKey, deriveDataplaneSessionSecret } from '@gatehouse/runtime';
 
 /**
  * The one mapping of the data plane's environment onto `DataplaneOptions`, used by the distributed shape's `main.ts`
@@ -80,6 +80,7 @@ export async function dataplaneOptionsFromEnv(
     // plane of the same installation is recognized too; the HMAC does not reveal the token.
     loopId: loopIdFromSecret(env.GATEHOUSE_DATAPLANE_TOKEN),
     secretsKey: deriveDataplaneSecretsKey(env.GATEHOUSE_DATAPLANE_TOKEN),
+    sessionSecrets: [deriveDataplaneSessionSecret(env.GATEHOUSE_DATAPLANE_TOKEN)],
     collectProcessMetrics: true,
     streamGraceMs: env.DATAPLANE_STREAM_GRACE_MS,
     ...overrides,

@@ -1766,8 +1766,8 @@ export type components = {
       | components['schemas']['TrafficPolicyDocument.action.response-body-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.sse-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.mcp-tools']
-      | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.openid-connect']
+      | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.http-request']
       | components['schemas']['TrafficPolicyDocument.action.terminate-tls']
       | components['schemas']['TrafficPolicyDocument.action.owasp-crs-request']
@@ -2332,28 +2332,97 @@ export type components = {
         };
       };
     };
-    /** @description oauth: Browser sign-in with an OAuth provider. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
-    'TrafficPolicyDocument.action.oauth': {
-      /**
-       * @description Browser sign-in with an OAuth provider. Not supported by Gatehouse yet.
-       * @constant
-       */
-      type: 'oauth';
-      /** @description Settings of oauth. */
-      config?: {
-        [key: string]: unknown;
-      };
-    };
-    /** @description openid-connect: Browser sign-in with an OpenID Connect provider. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
+    /** @description openid-connect: Browser sign-in with an OpenID Connect provider (authorization code + PKCE); the identity is kept in an encrypted session cookie. Phases: on_http_request. */
     'TrafficPolicyDocument.action.openid-connect': {
       /**
-       * @description Browser sign-in with an OpenID Connect provider. Not supported by Gatehouse yet.
+       * @description Browser sign-in with an OpenID Connect provider (authorization code + PKCE); the identity is kept in an encrypted session cookie.
        * @constant
        */
       type: 'openid-connect';
       /** @description Settings of openid-connect. */
-      config?: {
-        [key: string]: unknown;
+      config: {
+        /** @description The OpenID Provider; its configuration is read from `<issuer_url>/.well-known/openid-configuration`. */
+        issuer_url: string;
+        /** @description Names this sign-in: the session cookie, and `?auth_id=` on /ngrok/login and /ngrok/logout. */
+        auth_id?: string;
+        /** @description Your application's client ID; `${}` may use secrets.get. */
+        client_id: string;
+        /** @description Your application's client secret; `${secrets.get('vault', 'name')}` keeps it in a vault. */
+        client_secret?: string;
+        /** @description Scopes requested in addition to the ones the action always asks for. */
+        scopes?: string[];
+        /** @description Extra query parameters for the authorization endpoint URL (e.g. `hd` or `login_hint`). */
+        authz_url_params?: {
+          [key: string]: string;
+        };
+        /** @description The longest a session lasts, however active (default 168h). */
+        max_session_duration?: string;
+        /** @description A session unused this long ends (default: no idle limit). */
+        idle_session_duration?: string;
+        /** @description The same as idle_session_duration (the name ngrok uses for oauth). */
+        idle_session_timeout?: string;
+        /** @description How often the user's details are read again from the provider's userinfo endpoint (default: never). */
+        userinfo_refresh_interval?: string;
+        /**
+         * @description Let CORS preflight requests (OPTIONS with Access-Control-Request-Method) through without a session.
+         * @default false
+         */
+        allow_cors_preflight?: boolean;
+        /** @description The session cookie's Domain attribute, to share a session with sibling hosts. */
+        auth_cookie_domain?: string;
+      };
+    };
+    /** @description oauth: Browser sign-in with an OAuth 2.0 provider (authorization code + PKCE); the identity, read from the provider, is kept in an encrypted session cookie. Phases: on_http_request. */
+    'TrafficPolicyDocument.action.oauth': {
+      /**
+       * @description Browser sign-in with an OAuth 2.0 provider (authorization code + PKCE); the identity, read from the provider, is kept in an encrypted session cookie.
+       * @constant
+       */
+      type: 'oauth';
+      /** @description Settings of oauth. */
+      config: {
+        /**
+         * @description The OAuth provider; `custom` (Gatehouse) takes its endpoints from `endpoints`.
+         * @enum {string}
+         */
+        provider:
+          'amazon' | 'facebook' | 'github' | 'gitlab' | 'google' | 'linkedin' | 'microsoft' | 'twitch' | 'custom';
+        /** @description Names this sign-in: the session cookie, and `?auth_id=` on /ngrok/login and /ngrok/logout. */
+        auth_id?: string;
+        /** @description Your application's client ID; `${}` may use secrets.get. */
+        client_id?: string;
+        /** @description Your application's client secret; `${secrets.get('vault', 'name')}` keeps it in a vault. */
+        client_secret?: string;
+        /** @description Scopes requested in addition to the ones the action always asks for. */
+        scopes?: string[];
+        /** @description Extra query parameters for the authorization endpoint URL (e.g. `hd` or `login_hint`). */
+        authz_url_params?: {
+          [key: string]: string;
+        };
+        /** @description The longest a session lasts, however active (default 168h). */
+        max_session_duration?: string;
+        /** @description A session unused this long ends (default: no idle limit). */
+        idle_session_duration?: string;
+        /** @description The same as idle_session_duration (the name ngrok uses for oauth). */
+        idle_session_timeout?: string;
+        /** @description How often the user's details are read again from the provider's userinfo endpoint (default: never). */
+        userinfo_refresh_interval?: string;
+        /**
+         * @description Let CORS preflight requests (OPTIONS with Access-Control-Request-Method) through without a session.
+         * @default false
+         */
+        allow_cors_preflight?: boolean;
+        /** @description The session cookie's Domain attribute, to share a session with sibling hosts. */
+        auth_cookie_domain?: string;
+        /** @description Gatehouse: the provider's endpoints, for `custom` or to point a preset at a self-hosted instance (GitLab). */
+        endpoints?: {
+          /** @description Where the browser is sent to sign in. */
+          authorization_url: string;
+          /** @description Where the authorization code is exchanged for an access token. */
+          token_url: string;
+          /** @description Where the user is read with the access token (JSON with sub or id, email, name). */
+          userinfo_url: string;
+        };
       };
     };
     /** @description http-request: A side call to another endpoint. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */

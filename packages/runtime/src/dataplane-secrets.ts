@@ -24,6 +24,23 @@ export function deriveDataplaneSecretsKey(dataplaneToken: string): Buffer {
   );
 }
 
+/**
+ * The secret data planes derive sign-in cookie keys from (openid-connect, oauth): every data plane of an installation
+ * holds the same token, so a session cookie set by one opens on all of them. A separate HKDF label keeps it
+ * independent of the secrets key.
+ */
+export function deriveDataplaneSessionSecret(dataplaneToken: string): Buffer {
+  return Buffer.from(
+    hkdfSync(
+      'sha256',
+      Buffer.from(dataplaneToken, 'utf8'),
+      Buffer.from('gatehouse', 'utf8'),
+      Buffer.from('gatehouse data-plane sign-in sessions v1', 'utf8'),
+      32,
+    ),
+  );
+}
+
 /** The associated data binding a value to its place: vault and name cannot contain NUL. */
 export function secretAad(vault: string, name: string): Buffer {
   return Buffer.from(`${vault}\u0000${name}`, 'utf8');

@@ -6,4 +6,10 @@
 export { EnvironmentError, invalidEnvironmentExitCode, parseEnvironmentOrExit } from './environment-error.js';
 export { runUntilSignal, type LifecycleLogger, type RunUntilSignalOptions } from './run-until-signal.js';
 export { createLogger } from './logger.js';
-export { deriveDataplaneSecretsKey, openFromControlPlane, sealForDataplanes, secretAad } from './dataplane-secrets.js';
+export {
+  deriveDataplaneSecretsKey,
+  deriveDataplaneSessionSecret,
+  openFromControlPlane,
+  sealForDataplanes,
+  secretAad,
+} from './dataplane-secrets.js';

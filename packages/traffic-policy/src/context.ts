@@ -161,6 +161,11 @@ export interface Directives {
   sseReplacements?: readonly (BodyReplacement & { field: 'data' | 'retry' })[];
   /** Circuit breakers whose counters the data plane must feed with the upstream's result. */
   circuitBreakerKeys?: string[];
+  /**
+   * `Set-Cookie` values for whatever response the client gets (upstream or synthetic), added before on_http_response
+   * runs: a sign-in action renewing its session cookie on a request it let through.
+   */
+  setCookies?: string[];
   /** mcp-tools: list results (JSON or SSE) are filtered through every one of these before they reach the client. */
   mcpListFilters?: McpListFilter[];
 }

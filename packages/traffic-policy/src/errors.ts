@@ -38,7 +38,7 @@ export const validationErrorCodes = {
   POLICY_SECRET_NOT_FOUND:
     "A `secrets.get('vault', 'name')` names a vault or secret that does not exist (create it first, under Vaults).",
   POLICY_ACTION_NOT_SUPPORTED:
-    'An action that Gatehouse recognizes but cannot run (for example oauth, which needs a browser flow).',
+    'An action that Gatehouse recognizes but cannot run (for example terminate-tls, whose settings belong to the listener).',
 } as const;
 
 export type ValidationErrorCode = keyof typeof validationErrorCodes;
@@ -143,6 +143,21 @@ export const runtimeErrorCodes = {
   MCP_RESPONSE_UNFILTERABLE: {
     status: 502,
     reason: 'mcp-tools could not filter a list response (compressed, or larger than the body limit); it was cut.',
+  },
+  AUTH_STATE_INVALID: {
+    status: 400,
+    reason:
+      'A sign-in callback (openid-connect, oauth) whose state does not match the flow cookie, or whose flow cookie is missing, expired or tampered with: start again at the protected URL.',
+  },
+  AUTH_PROVIDER_REFUSED: {
+    status: 401,
+    reason:
+      'The identity provider answered the sign-in with an error, refused the authorization code, or sent an ID token that failed verification (issuer, audience, signature, nonce, lifetime).',
+  },
+  AUTH_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    reason:
+      "The identity provider's discovery, token, JWKS or userinfo endpoint could not be reached or answered garbage; sign-in fails closed.",
   },
   SECRET_UNAVAILABLE: {
     status: 500,

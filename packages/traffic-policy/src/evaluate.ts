@@ -7,6 +7,7 @@ import {
   type ConnectionFacts,
   type Decision,
   type EndpointFacts,
+  type HeaderMap,
   type McpFacts,
   type Outcome,
   type Phase,
@@ -29,6 +30,16 @@ export interface RequestFactsInput {
   endpoint: EndpointFacts;
   connection: ConnectionFacts;
   request: RequestFacts;
+}
+
+/**
+ * Adds what actions scheduled for the response the client gets, whichever it is (the upstream's or a synthetic one):
+ * the Set-Cookie of a renewed sign-in session. Called before on_http_response runs, so its rules see the cookie too.
+ */
+export function applyResponseDirectives(context: PolicyContext, headers: HeaderMap): void {
+  const cookies = context.directives.setCookies;
+  if (cookies === undefined || cookies.length === 0) return;
+  headers.set('set-cookie', [...(headers.get('set-cookie') ?? []), ...cookies]);
 }
 
 /** One context per request (or per connection for on_tcp_connect); it carries state from phase to phase. */

@@ -20,7 +20,13 @@ export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
 export { secretKey } from './cel-secrets.js';
 export { distinctSecrets } from './compile.js';
 export { redactSecrets } from './context.js';
-export { evaluate, createPolicyContext, type PhaseResult, type RequestFactsInput } from './evaluate.js';
+export {
+  evaluate,
+  applyResponseDirectives,
+  createPolicyContext,
+  type PhaseResult,
+  type RequestFactsInput,
+} from './evaluate.js';
 export {
   PolicyContext,
   phases,
@@ -68,6 +74,10 @@ export {
   type InternalEndpointDirectory,
   type CircuitBreakers,
   type CircuitBreakerSettings,
+  type IdentityProviderClient,
+  type OpenIdProviderMetadata,
+  type SessionKeyring,
+  type TokenRequest,
 } from './ports.js';
 export {
   systemClock,
@@ -75,7 +85,11 @@ export {
   MemoryCircuitBreakers,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
 } from './memory-ports.js';
+export { signInPaths } from './sign-in.js';
+export { oauthProviders, oauthProviderNames } from './oauth-providers.js';
 export {
   policyDocumentSchema,
   policyDocumentJsonSchema,

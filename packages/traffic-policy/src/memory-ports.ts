@@ -3,6 +3,9 @@ import {
   type CircuitBreakers,
   type CircuitBreakerSettings,
   type Clock,
+  type IdentityProviderClient,
+  type OpenIdProviderMetadata,
+  type SessionKeyring,
   type InternalEndpointDirectory,
   type Jwk,
   type JwksFetcher,
@@ -131,3 +134,35 @@ export class MemoryCircuitBreakers implements CircuitBreakers {
     return state;
   }
 }
+
+/**
+ * An identity provider for policy tests and the editor: discovery answers for any issuer with endpoints under it, so
+ * a sign-in action validates and an unauthenticated request shows its redirect; the token and userinfo endpoints
+ * refuse (a policy test cannot complete a browser sign-in), which the actions turn into AUTH_PROVIDER_UNAVAILABLE.
+ */
+export class OfflineIdentityProviderClient implements IdentityProviderClient {
+  discover(issuerUrl: string): Promise<OpenIdProviderMetadata> {
+    const base = issuerUrl.replace(/\/$/, '');
+    return Promise.resolve({
+      issuer: issuerUrl,
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      jwks_uri: `${base}/jwks`,
+      userinfo_endpoint: `${base}/userinfo`,
+    });
+  }
+  requestToken(): Promise<never> {
+    return Promise.reject(new Error('the token endpoint is not reachable from a policy test'));
+  }
+  fetchUserinfo(): Promise<never> {
+    return Promise.reject(new Error('the userinfo endpoint is not reachable from a policy test'));
+  }
+}
+
+/**
+ * A keyring with one fixed, public secret: only for policy tests and the editor, where cookies never leave the
+ * simulation. The data plane derives its own from its token.
+ */
+export const policyTestSessionKeys: SessionKeyring = Object.freeze({
+  secrets: Object.freeze([{ id: 'policy-test', secret: new TextEncoder().encode('gatehouse policy tests only') }]),
+});

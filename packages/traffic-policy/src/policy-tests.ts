@@ -7,10 +7,17 @@ import type {
 } from '@gatehouse/contracts';
 import type { CompiledPolicy } from './compiled-policy.js';
 import type { Decision, HeaderMap, PolicyContext } from './context.js';
-import { createPolicyContext, evaluate } from './evaluate.js';
+import { applyResponseDirectives, createPolicyContext, evaluate } from './evaluate.js';
 import { createIpCategoryIndex } from './ip.js';
 import { detectMcp } from './mcp.js';
-import { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, StaticJwksFetcher } from './memory-ports.js';
+import {
+  ManualClock,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
+  StaticJwksFetcher,
+} from './memory-ports.js';
 import type { Jwk, PolicyPorts } from './ports.js';
 import type { IpCategoryResolver } from './cel-values.js';
 
@@ -127,6 +134,8 @@ function portsFor(testCase: PolicyTestCase, options: PolicyTestOptions): PolicyP
     // sends the request, so every target exists here.
     internalEndpoints: { has: () => true },
     circuitBreakers: new MemoryCircuitBreakers(),
+    identityProviders: new OfflineIdentityProviderClient(),
+    sessionKeys: policyTestSessionKeys,
   };
 }
 
@@ -197,6 +206,7 @@ async function send(
     for (const key of context.directives.circuitBreakerKeys ?? [])
       ports.circuitBreakers.record(key, false, ports.clock.now());
   }
+  applyResponseDirectives(context, context.response.headers);
   if (policy.phases.on_http_response.length > 0) {
     const answered = await evaluate(policy, 'on_http_response', context, ports);
     if (answered.outcome.kind === 'respond') {

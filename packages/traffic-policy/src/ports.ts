@@ -80,6 +80,48 @@ export interface CircuitBreakers {
   record(key: string, failed: boolean, nowMs: number): void;
 }
 
+/** The members of an OpenID Provider Configuration Document the sign-in actions use (OpenID Connect Discovery 1.0). */
+export interface OpenIdProviderMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  userinfo_endpoint?: string;
+  end_session_endpoint?: string;
+  id_token_signing_alg_values_supported?: string[];
+  token_endpoint_auth_methods_supported?: string[];
+  code_challenge_methods_supported?: string[];
+}
+
+/** A token endpoint call: the form to post and, for `client_secret_basic`, the client credentials to send. */
+export interface TokenRequest {
+  form: Record<string, string>;
+  basicAuth?: { clientId: string; clientSecret: string };
+}
+
+/**
+ * The identity provider's HTTP endpoints, for openid-connect and oauth. The data plane implements it with the outbound
+ * rules (an issuer or token URL is dialed like a JWKS URL); implementations never put response bodies or secrets in
+ * the errors they reject with, which reach the decision trace.
+ */
+export interface IdentityProviderClient {
+  /** `${issuer}/.well-known/openid-configuration`, cached by implementations. Rejects when it cannot be had. */
+  discover(issuerUrl: string): Promise<OpenIdProviderMetadata>;
+  /** POSTs a form to a token endpoint; resolves with the HTTP status and the JSON object answered (`{}` if none). */
+  requestToken(tokenUrl: string, request: TokenRequest): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** GETs a userinfo endpoint with a bearer access token; the status and the JSON object answered. */
+  fetchUserinfo(url: string, accessToken: string): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/**
+ * Secret bytes the sign-in actions derive their cookie keys from (per endpoint, per action and per purpose, with
+ * HKDF). The first seals new cookies; every one opens cookies, so a new secret can be put first while the previous
+ * one still opens the sessions it sealed. Ids name the secret in the cookie header (never the secret itself).
+ */
+export interface SessionKeyring {
+  readonly secrets: readonly { readonly id: string; readonly secret: Uint8Array }[];
+}
+
 export interface PolicyPorts {
   clock: Clock;
   rateLimits: RateLimitStore;
@@ -87,6 +129,8 @@ export interface PolicyPorts {
   jwks: JwksFetcher;
   internalEndpoints: InternalEndpointDirectory;
   circuitBreakers: CircuitBreakers;
+  identityProviders: IdentityProviderClient;
+  sessionKeys: SessionKeyring;
 }
 
 /** The sliding-window rule shared by every RateLimitStore (the Redis Lua script implements the same formula). */

@@ -244,4 +244,36 @@ describe('PolicyTestCasesSchema', () => {
     ]);
     expect(PolicyTestCasesSchema.safeParse(heavy.slice(0, 4)).success).toBe(true);
   });
+
+  it('runs a sign-in policy offline: a request without a session is sent to the provider, logout answers itself', async () => {
+    const signIn = compile(
+      `
+on_http_request:
+  - actions:
+      - type: openid-connect
+        config: { issuer_url: "https://idp.example.com", client_id: gatehouse, client_secret: s3cret }
+  - actions:
+      - type: forward-internal
+        config: { url: https://web.internal }
+`,
+      { endpointType: 'cloud' },
+    );
+    const report = await runPolicyTests(
+      signIn,
+      cases([
+        {
+          name: 'no session',
+          request: { path: '/reports' },
+          expect: {
+            status: 302,
+            decision: { rule: 0, action: 'openid-connect' },
+            response_headers_contain: { location: 'https://idp.example.com/authorize?' },
+          },
+        },
+        { name: 'logout', request: { path: '/ngrok/logout' }, expect: { status: 200, forwarded_to: null } },
+      ]),
+      options,
+    );
+    expect(report.results.map((result) => result.mismatches)).toEqual([[], []]);
+  });
 });

@@ -59,15 +59,31 @@ export function addressInRange(address: string, range: string): boolean {
   return compileCidrSet([range]).contains(address);
 }
 
-/** A URL the gateway fetches at request time on a policy's behalf (jwt-validation JWKS), with where it is written. */
+/** A URL the gateway fetches at request time on a policy's behalf, with what it is and where it is written. */
 export interface PolicyFetchTarget {
   url: string;
+  /** For messages: `JWKS URL`, `OpenID issuer URL`, … */
+  what: string;
   path: string;
   line: number;
   column: number;
 }
 
-/** Every jwt-validation `jws.keys.sources.additional_jkus` entry of a policy that parses (others have no targets). */
+/**
+ * Where each action names URLs the data plane fetches (a list when the last key holds several): JWKS URLs, the
+ * OpenID issuer (its discovery document, on the same origin) and an oauth provider's token and userinfo endpoints. An
+ * oauth `authorization_url` is only where browsers are sent, so it is not a fetch target.
+ */
+const fetchTargetFields: Readonly<Record<string, readonly { keys: readonly string[]; what: string; list?: true }[]>> = {
+  'jwt-validation': [{ keys: ['jws', 'keys', 'sources', 'additional_jkus'], what: 'JWKS URL', list: true }],
+  'openid-connect': [{ keys: ['issuer_url'], what: 'OpenID issuer URL' }],
+  oauth: [
+    { keys: ['endpoints', 'token_url'], what: 'OAuth token URL' },
+    { keys: ['endpoints', 'userinfo_url'], what: 'OAuth userinfo URL' },
+  ],
+};
+
+/** Every fetch target of a policy that parses (others have none). */
 export function policyFetchTargets(text: string): PolicyFetchTarget[] {
   const parsed = parse(text);
   const document = parsed.document;
@@ -80,27 +96,27 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
       if (!Array.isArray(actions)) return;
       actions.forEach((action: unknown, actionIndex) => {
         const { type, config } = (action ?? {}) as { type?: unknown; config?: unknown };
-        if (type !== 'jwt-validation') return;
-        const jkus = (config as { jws?: { keys?: { sources?: { additional_jkus?: unknown } } } } | undefined)?.jws?.keys
-          ?.sources?.additional_jkus;
-        if (!Array.isArray(jkus)) return;
-        jkus.forEach((url: unknown, index) => {
-          if (typeof url !== 'string') return;
-          const path = [
-            phase,
-            ruleIndex,
-            'actions',
-            actionIndex,
-            'config',
-            'jws',
-            'keys',
-            'sources',
-            'additional_jkus',
-            index,
-          ];
-          const position = parsed.locate(path);
-          targets.push({ url, path: formatPath(path), line: position.line, column: position.column });
-        });
+        for (const field of typeof type === 'string' ? (fetchTargetFields[type] ?? []) : []) {
+          let value: unknown = config;
+          for (const key of field.keys) value = (value as Record<string, unknown> | null | undefined)?.[key];
+          const urls: [unknown, (string | number)[]][] = field.list
+            ? Array.isArray(value)
+              ? value.map((url: unknown, index) => [url, [...field.keys, index]])
+              : []
+            : [[value, [...field.keys]]];
+          for (const [url, keys] of urls) {
+            if (typeof url !== 'string') continue;
+            const path = [phase, ruleIndex, 'actions', actionIndex, 'config', ...keys];
+            const position = parsed.locate(path);
+            targets.push({
+              url,
+              what: field.what,
+              path: formatPath(path),
+              line: position.line,
+              column: position.column,
+            });
+          }
+        }
       });
     });
   }

@@ -50,16 +50,17 @@ export class PolicyValidationService {
   }
 
   /**
-   * JWKS URLs are fetched when a request arrives, on the editor's behalf: the same outbound rules as upstreams apply
+   * JWKS URLs, OpenID issuers and oauth token/userinfo URLs are fetched when a request arrives, on the editor's behalf
+   * (what discovery names is judged by the data plane when it dials): the same outbound rules as upstreams apply
    * (and https only unless the allow list names the host), so a policy cannot point the gateway at the metadata
    * service, its own admin port or an internal network the operator did not open.
    */
   private refusedFetchTargets(text: string): PolicyIssue[] {
-    return policyFetchTargets(text).flatMap(({ url, path, line, column }) => {
+    return policyFetchTargets(text).flatMap(({ url, what, path, line, column }) => {
       const verdict = this.outbound.checkFetchUrl(url);
       if (verdict.allowed) return [];
       return [
-        { code: verdict.code, message: `JWKS URL: ${verdict.problem}`, path, line, column, severity: 'error' as const },
+        { code: verdict.code, message: `${what}: ${verdict.problem}`, path, line, column, severity: 'error' as const },
       ];
     });
   }

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConfigSnapshotSchema } from '@gatehouse/contracts';
-import { MemoryCircuitBreakers, MemoryRateLimitStore, StaticJwksFetcher, systemClock } from '@gatehouse/traffic-policy';
+import {
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
+  StaticJwksFetcher,
+  systemClock,
+} from '@gatehouse/traffic-policy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { applySnapshot, emptyRuntimeConfig, type SharedPorts } from './runtime-config.js';
@@ -13,6 +20,8 @@ const shared: SharedPorts = {
   rateLimits: new MemoryRateLimitStore(),
   jwks: new StaticJwksFetcher(new Map()),
   circuitBreakers: new MemoryCircuitBreakers(),
+  identityProviders: new OfflineIdentityProviderClient(),
+  sessionKeys: policyTestSessionKeys,
 };
 
 const policy = 'on_http_request:\n  - actions: [{ type: deny }]\n';

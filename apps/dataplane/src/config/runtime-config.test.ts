@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
-import { MemoryCircuitBreakers, MemoryRateLimitStore, StaticJwksFetcher, systemClock } from '@gatehouse/traffic-policy';
+import {
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
+  StaticJwksFetcher,
+  systemClock,
+} from '@gatehouse/traffic-policy';
 import { describe, expect, it } from 'vitest';
 import {
   applyChanges,
@@ -17,6 +24,8 @@ const shared: SharedPorts = {
   rateLimits: new MemoryRateLimitStore(),
   jwks: new StaticJwksFetcher(new Map()),
   circuitBreakers: new MemoryCircuitBreakers(),
+  identityProviders: new OfflineIdentityProviderClient(),
+  sessionKeys: policyTestSessionKeys,
 };
 const deny = (status: number) =>
   `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;

@@ -1,6 +1,7 @@
 import {
   createPolicyContext,
   errorCodeHeader,
+  applyResponseDirectives,
   evaluate,
   runtimeErrorCodes,
   type ConnectionFacts,
@@ -166,6 +167,7 @@ export async function runResponsePhase(
   let decision: Decision | undefined;
   for (let index = hops.length - 1; index >= 0; index--) {
     const { endpoint, context } = hops[index]!;
+    if (context !== undefined) applyResponseDirectives(context, response.headers);
     if (context === undefined || endpoint.policy === undefined || endpoint.policy.phases.on_http_response.length === 0)
       continue;
     context.response = response;

@@ -287,12 +287,11 @@ function mcpListFiltersOf(hops: readonly Hop[]): McpListFilter[] | undefined {
   return filters;
 }
 
+/** Whether the response phase has anything to do for this hop: rules to run, or cookies a sign-in action renewed. */
 function hasResponseRules(hop: Hop): boolean {
-  return (
-    hop.context !== undefined &&
-    hop.endpoint.policy !== undefined &&
-    hop.endpoint.policy.phases.on_http_response.length > 0
-  );
+  if (hop.context === undefined) return false;
+  if ((hop.context.directives.setCookies?.length ?? 0) > 0) return true;
+  return hop.endpoint.policy !== undefined && hop.endpoint.policy.phases.on_http_response.length > 0;
 }
 
 /** What the client is told: the code says which case; the address and the rule that refused it stay in the log. */

@@ -11,6 +11,8 @@ import { forwardInternalAction } from './forward-internal.js';
 import { jwtValidationAction } from './jwt-validation.js';
 import { logAction } from './log.js';
 import { mcpToolsAction } from './mcp-tools.js';
+import { oauthAction } from './oauth.js';
+import { openIdConnectAction } from './openid-connect.js';
 import { rateLimitAction } from './rate-limit.js';
 import { redirectAction } from './redirect.js';
 import { removeHeadersAction } from './remove-headers.js';
@@ -46,6 +48,8 @@ export const actionDefinitions: readonly [AnyAction, ...AnyAction[]] = [
   responseBodyFindReplaceAction,
   sseFindReplaceAction,
   mcpToolsAction,
+  openIdConnectAction,
+  oauthAction,
   ...unsupportedActions,
 ];
 

@@ -4,15 +4,14 @@ import { continueOutcome } from '../context.js';
 
 /**
  * ngrok actions Gatehouse recognizes but does not run. Naming them keeps the error precise ("not supported" instead of
- * "unknown action") and keeps the single-auth-action rule correct for oauth and openid-connect.
+ * "unknown action").
  */
-function defineUnsupported(type: string, description: string, isAuthentication = false) {
+function defineUnsupported(type: string, description: string) {
   return defineAction({
     type,
     description: `${description} Not supported by Gatehouse yet.`,
     phases: ['on_http_request', 'on_http_response'],
     supported: false,
-    isAuthentication,
     configSchema: z.record(z.string(), z.unknown()).describe('Accepted for compatibility; the action cannot run.'),
     configRequired: false,
     alwaysTerminates: () => false,
@@ -21,8 +20,6 @@ function defineUnsupported(type: string, description: string, isAuthentication =
 }
 
 export const unsupportedActions = [
-  defineUnsupported('oauth', 'Browser sign-in with an OAuth provider.', true),
-  defineUnsupported('openid-connect', 'Browser sign-in with an OpenID Connect provider.', true),
   defineUnsupported('http-request', 'A side call to another endpoint.'),
   defineUnsupported('terminate-tls', 'TLS termination settings.'),
   defineUnsupported('owasp-crs-request', 'OWASP Core Rule Set on requests.'),

@@ -3,18 +3,29 @@ import {
   ManualClock,
   MemoryCircuitBreakers,
   MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
 } from '../memory-ports.js';
-import type { Jwk, PolicyPorts } from '../ports.js';
+import type { IdentityProviderClient, Jwk, PolicyPorts, SessionKeyring } from '../ports.js';
 
-export { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher };
+export {
+  ManualClock,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  SetInternalEndpointDirectory,
+  StaticJwksFetcher,
+};
 
 export interface MemoryPortsOptions {
   categories?: readonly { name: string; cidrs: readonly string[] }[];
   internalEndpoints?: readonly string[];
   jwks?: ReadonlyMap<string, readonly Jwk[]>;
   clock?: ManualClock;
+  identityProviders?: IdentityProviderClient;
+  sessionKeys?: SessionKeyring;
 }
 
 /** Every port in memory, with a manual clock: the setup engine tests and golden cases run against. */
@@ -28,5 +39,7 @@ export function createMemoryPorts(
     jwks: new StaticJwksFetcher(options.jwks ?? new Map()),
     internalEndpoints: new SetInternalEndpointDirectory(new Set(options.internalEndpoints ?? [])),
     circuitBreakers: new MemoryCircuitBreakers(),
+    identityProviders: options.identityProviders ?? new OfflineIdentityProviderClient(),
+    sessionKeys: options.sessionKeys ?? policyTestSessionKeys,
   };
 }

@@ -1,0 +1,300 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compile } from './compile.js';
+import type { CompiledPolicy } from './compiled-policy.js';
+import type { HeaderMap, Outcome } from './context.js';
+import { createPolicyContext, evaluate } from './evaluate.js';
+import type {
+  IdentityProviderClient,
+  OpenIdProviderMetadata,
+  PolicyPorts,
+  SessionKeyring,
+  TokenRequest,
+} from './ports.js';
+import { openCookie, sealCookie, type CookieBinding } from './sign-in-cookies.js';
+import { createMemoryPorts, ManualClock } from './testing/index.js';
+
+/**
+ * The sign-in flow in the engine against an in-memory provider that signs real ID tokens (jose): what needs a clock
+ * or a provider misbehaving on purpose (userinfo revoked, a replayed nonce, a foreign audience) and the cookie keys'
+ * binding and rotation. The data plane's sign-in.test.ts runs the same flow against a real provider over sockets.
+ */
+
+const issuer = 'https://idp.test';
+
+class FakeProvider implements IdentityProviderClient {
+  readonly codes = new Map<string, { nonce: string; challenge: string; redirectUri: string }>();
+  tokenRequests: TokenRequest[] = [];
+  userinfoStatus = 200;
+  userinfoCalls = 0;
+  email = 'alice@example.com';
+  audience = 'gatehouse';
+  replayNonce: string | undefined;
+  constructor(private readonly sign: (claims: Record<string, unknown>) => Promise<string>) {}
+
+  discover(issuerUrl: string): Promise<OpenIdProviderMetadata> {
+    if (issuerUrl !== issuer) return Promise.reject(new Error('unknown issuer'));
+    return Promise.resolve({
+      issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      userinfo_endpoint: `${issuer}/userinfo`,
+    });
+  }
+
+  /** What the provider does when the user signs in: a code bound to the request's nonce and PKCE challenge. */
+  authorize(location: string): string {
+    const url = new URL(location);
+    const code = `code-${this.codes.size}`;
+    this.codes.set(code, {
+      nonce: url.searchParams.get('nonce')!,
+      challenge: url.searchParams.get('code_challenge')!,
+      redirectUri: url.searchParams.get('redirect_uri')!,
+    });
+    return `code=${code}&state=${url.searchParams.get('state')}`;
+  }
+
+  async requestToken(_url: string, request: TokenRequest): Promise<{ status: number; body: Record<string, unknown> }> {
+    this.tokenRequests.push(request);
+    const grant = this.codes.get(request.form['code'] ?? '');
+    if (grant === undefined) return { status: 400, body: { error: 'invalid_grant' } };
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(request.form['code_verifier']));
+    if (
+      Buffer.from(digest).toString('base64url') !== grant.challenge ||
+      request.form['redirect_uri'] !== grant.redirectUri
+    )
+      return { status: 400, body: { error: 'invalid_grant' } };
+    const now = Math.floor(clock.now() / 1000);
+    const idToken = await this.sign({
+      iss: issuer,
+      aud: this.audience,
+      sub: 'alice',
+      nonce: this.replayNonce ?? grant.nonce,
+      iat: now,
+      exp: now + 300,
+      groups: ['staff'],
+    });
+    return { status: 200, body: { access_token: 'access-1', token_type: 'Bearer', id_token: idToken } };
+  }
+
+  fetchUserinfo(): Promise<{ status: number; body: Record<string, unknown> }> {
+    this.userinfoCalls++;
+    return Promise.resolve({ status: this.userinfoStatus, body: { sub: 'alice', email: this.email, name: 'Alice' } });
+  }
+}
+
+const clock = new ManualClock(Date.UTC(2026, 5, 1));
+let provider: FakeProvider;
+let ports: PolicyPorts;
+
+beforeAll(async () => {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  provider = new FakeProvider((claims) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey),
+  );
+  ports = createMemoryPorts({ clock, jwks: new Map([[`${issuer}/jwks`, [jwk]]]), identityProviders: provider });
+});
+
+const oidcPolicy = (extra = '') =>
+  compile(
+    `on_http_request:
+  - actions:
+      - type: openid-connect
+        config:
+          issuer_url: ${issuer}
+          client_id: gatehouse
+          client_secret: s3cret
+${extra}`,
+    { endpointType: 'internal' },
+  );
+
+interface Sent {
+  outcome: Outcome;
+  results: Record<string, unknown>;
+  setCookies: string[];
+  upstreamCookie: string | undefined;
+}
+
+async function send(
+  policy: CompiledPolicy,
+  path: string,
+  cookies: Map<string, string>,
+  query = '',
+  endpointId = 'ep_app',
+): Promise<Sent> {
+  const headers: HeaderMap = new Map([['host', ['app.example.com']]]);
+  if (cookies.size > 0) headers.set('cookie', [[...cookies].map(([name, value]) => `${name}=${value}`).join('; ')]);
+  const context = createPolicyContext(
+    {
+      endpoint: { id: endpointId, url: 'https://app.example.com', host: 'app.example.com', type: 'internal' },
+      connection: { clientIp: '203.0.113.9', clientPort: 40000, serverIp: '10.0.0.1', serverPort: 443 },
+      request: { method: 'GET', scheme: 'https', host: 'app.example.com', port: '443', path, query, headers },
+    },
+    ports,
+  );
+  const { outcome } = await evaluate(policy, 'on_http_request', context, ports);
+  const setCookies = [
+    ...(outcome.kind === 'respond' ? (outcome.response.headers.get('set-cookie') ?? []) : []),
+    ...(context.directives.setCookies ?? []),
+  ];
+  for (const header of setCookies) {
+    const [pair] = header.split(';');
+    const name = pair!.slice(0, pair!.indexOf('='));
+    const value = pair!.slice(pair!.indexOf('=') + 1);
+    if (value === '') cookies.delete(name);
+    else cookies.set(name, value);
+  }
+  return {
+    outcome,
+    results: context.actionResults,
+    setCookies,
+    upstreamCookie: context.request.headers.get('cookie')?.[0],
+  };
+}
+
+async function signIn(policy: CompiledPolicy, cookies = new Map<string, string>()): Promise<Map<string, string>> {
+  const first = await send(policy, '/start', cookies);
+  if (first.outcome.kind !== 'respond') throw new Error('expected a redirect');
+  const callbackQuery = provider.authorize(first.outcome.response.headers.get('location')![0]!);
+  const callback = await send(policy, '/ngrok/auth/callback', cookies, callbackQuery);
+  if (callback.outcome.kind !== 'respond' || callback.outcome.response.status !== 302)
+    throw new Error(`sign-in failed: ${JSON.stringify(callback.outcome)}`);
+  return cookies;
+}
+
+describe('openid-connect in the engine', () => {
+  it('signs in, verifies the ID token, and exposes identity and claims to later rules', async () => {
+    const policy = oidcPolicy();
+    const cookies = await signIn(policy);
+    expect(provider.tokenRequests.at(-1)?.basicAuth).toEqual({ clientId: 'gatehouse', clientSecret: 's3cret' });
+    const answer = await send(policy, '/start', cookies);
+    expect(answer.outcome.kind).toBe('continue');
+    expect(answer.results['oidc']).toMatchObject({
+      identity: { provider_user_id: 'alice', email: 'alice@example.com', name: 'Alice', claims: { groups: ['staff'] } },
+      session: { timed_out: false, max_duration_reached: false },
+      access_token: 'access-1',
+    });
+    expect(answer.upstreamCookie).toBeUndefined();
+  });
+
+  it('refuses an ID token for another audience or with another nonce', async () => {
+    const policy = oidcPolicy();
+    provider.audience = 'someone-else';
+    await expect(signIn(policy)).rejects.toThrow(/AUTH_PROVIDER_REFUSED/);
+    provider.audience = 'gatehouse';
+    provider.replayNonce = 'a-nonce-from-another-flow';
+    await expect(signIn(policy)).rejects.toThrow(/AUTH_PROVIDER_REFUSED/);
+    provider.replayNonce = undefined;
+  });
+
+  it('reads userinfo again after the refresh interval; a revoked token ends the session', async () => {
+    const policy = oidcPolicy('          userinfo_refresh_interval: 10m\n');
+    const cookies = await signIn(policy);
+    const calls = provider.userinfoCalls;
+    clock.advance(5 * 60_000);
+    expect((await send(policy, '/', cookies)).outcome.kind).toBe('continue');
+    expect(provider.userinfoCalls).toBe(calls);
+
+    clock.advance(6 * 60_000);
+    provider.email = 'alice@new.example.com';
+    const refreshed = await send(policy, '/', cookies);
+    expect(provider.userinfoCalls).toBe(calls + 1);
+    expect(refreshed.results['oidc']).toMatchObject({
+      identity: { email: 'alice@new.example.com' },
+      session: { userinfo_refreshed: true },
+    });
+    expect(refreshed.setCookies.some((cookie) => cookie.startsWith('gatehouse_session_oidc='))).toBe(true);
+    provider.email = 'alice@example.com';
+
+    clock.advance(11 * 60_000);
+    provider.userinfoStatus = 401;
+    const revoked = await send(policy, '/', cookies);
+    expect(revoked.outcome.kind === 'respond' && revoked.outcome.response.status).toBe(302);
+    provider.userinfoStatus = 200;
+  });
+
+  it('fails closed when userinfo is down at refresh time', async () => {
+    const policy = oidcPolicy('          userinfo_refresh_interval: 1m\n');
+    const cookies = await signIn(policy);
+    clock.advance(2 * 60_000);
+    provider.userinfoStatus = 503;
+    const answer = await send(policy, '/', cookies);
+    provider.userinfoStatus = 200;
+    expect(answer.outcome.kind === 'respond' && answer.outcome.errorCode).toBe('AUTH_PROVIDER_UNAVAILABLE');
+  });
+
+  it('never sends the browser off the host after sign-in (a path such as //evil.example comes back as /)', async () => {
+    const policy = oidcPolicy();
+    const cookies = new Map<string, string>();
+    const first = await send(policy, '//evil.example/x', cookies);
+    if (first.outcome.kind !== 'respond') throw new Error('expected a redirect');
+    const callbackQuery = provider.authorize(first.outcome.response.headers.get('location')![0]!);
+    const callback = await send(policy, '/ngrok/auth/callback', cookies, callbackQuery);
+    expect(callback.outcome.kind === 'respond' && callback.outcome.response.headers.get('location')).toEqual(['/']);
+  });
+
+  it('does not accept a session sealed for another endpoint', async () => {
+    const policy = oidcPolicy();
+    const cookies = await signIn(policy);
+    const elsewhere = await send(policy, '/', cookies, '', 'ep_other');
+    expect(elsewhere.outcome.kind === 'respond' && elsewhere.outcome.response.status).toBe(302);
+  });
+});
+
+describe('oauth presets', () => {
+  it('sends the browser to the preset provider with its base scopes plus the policy scopes', async () => {
+    const policy = compile(
+      `on_http_request:
+  - actions:
+      - type: oauth
+        config: { provider: github, client_id: Iv1.abc, client_secret: s3cret, scopes: [read:org] }`,
+      { endpointType: 'internal' },
+    );
+    const answer = await send(policy, '/repos', new Map());
+    if (answer.outcome.kind !== 'respond') throw new Error('expected a redirect');
+    const location = new URL(answer.outcome.response.headers.get('location')![0]!);
+    expect(`${location.origin}${location.pathname}`).toBe('https://github.com/login/oauth/authorize');
+    expect(location.searchParams.get('scope')).toBe('read:user user:email read:org');
+    expect(location.searchParams.get('redirect_uri')).toBe('https://app.example.com/ngrok/auth/callback');
+    expect(location.searchParams.has('nonce')).toBe(false);
+    expect(answer.setCookies[0]).toMatch(
+      /^gatehouse_flow_github=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=600; Secure$/,
+    );
+  });
+});
+
+describe('sealed cookies', () => {
+  const binding: CookieBinding = {
+    endpointId: 'ep_1',
+    actionType: 'openid-connect',
+    authId: 'oidc',
+    purpose: 'session',
+  };
+  const keyring = (...ids: string[]): SessionKeyring => ({
+    secrets: ids.map((id) => ({ id, secret: new TextEncoder().encode(`secret of ${id}`) })),
+  });
+
+  it('opens with any secret of the keyring, so a new secret can go first while the old one still opens sessions', async () => {
+    const sealed = await sealCookie(keyring('old'), binding, { sub: 'alice' });
+    expect(await openCookie(keyring('new', 'old'), binding, sealed)).toEqual({ sub: 'alice' });
+    expect(await openCookie(keyring('new'), binding, sealed)).toBeUndefined();
+    const resealed = await sealCookie(keyring('new', 'old'), binding, { sub: 'alice' });
+    expect(await openCookie(keyring('new'), binding, resealed)).toEqual({ sub: 'alice' });
+  });
+
+  it('is bound to its endpoint, action, auth_id and purpose, and refuses any change', async () => {
+    const ring = keyring('k');
+    const sealed = await sealCookie(ring, binding, { sub: 'alice' });
+    expect(await openCookie(ring, { ...binding, endpointId: 'ep_2' }, sealed)).toBeUndefined();
+    expect(await openCookie(ring, { ...binding, actionType: 'oauth' }, sealed)).toBeUndefined();
+    expect(await openCookie(ring, { ...binding, authId: 'other' }, sealed)).toBeUndefined();
+    expect(await openCookie(ring, { ...binding, purpose: 'flow' }, sealed)).toBeUndefined();
+    const parts = sealed.split('.');
+    const ciphertext = parts[3]!;
+    parts[3] = (ciphertext[0] === 'A' ? 'B' : 'A') + ciphertext.slice(1);
+    expect(await openCookie(ring, binding, parts.join('.'))).toBeUndefined();
+    expect(await openCookie(ring, binding, 'not-a-cookie')).toBeUndefined();
+  });
+});
