@@ -1816,6 +1816,8 @@ export type components = {
         status_code?: number;
         /** @description Response body; `${}` interpolation allowed. */
         body?: string;
+        /** @description Legacy name of `body` (older ngrok policies use it); set one of the two. */
+        content?: string;
         /**
          * @description http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.
          * @default http
@@ -1933,9 +1935,9 @@ export type components = {
       type: 'restrict-ips';
       /** @description Settings of restrict-ips. */
       config: {
-        /** @description CIDRs allowed to connect; when set, every other address is denied. */
+        /** @description CIDRs allowed to connect; when set, every other address is denied. `${}` allowed in an entry. */
         allow?: string[];
-        /** @description CIDRs denied even when they are inside an allow range. */
+        /** @description CIDRs denied even when they are inside an allow range. `${}` allowed in an entry. */
         deny?: string[];
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
@@ -2156,14 +2158,14 @@ export type components = {
       /** @description Settings of compress-response. */
       config?: {
         /**
-         * @description Algorithms offered, in order of preference (default gzip, deflate, br).
+         * @description Algorithms offered, in order of preference (default gzip, deflate, br; `compress` is accepted and never chosen).
          * @default [
          *       "gzip",
          *       "deflate",
          *       "br"
          *     ]
          */
-        algorithms?: ('gzip' | 'deflate' | 'br')[];
+        algorithms?: ('gzip' | 'deflate' | 'br' | 'compress')[];
       };
     };
     /** @description circuit-breaker: Rejects requests with 503 while the upstream fails too often, giving it time to recover. Phases: on_http_request. */
@@ -2195,6 +2197,11 @@ export type components = {
          * @default 10s
          */
         tripped_duration?: string;
+        /**
+         * @description Buckets the window is divided into; fixed at 10, as in ngrok (accepted for compatibility).
+         * @constant
+         */
+        num_buckets?: 10;
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true

@@ -5,12 +5,20 @@ import { continueOutcome } from '../context.js';
 const algorithms = ['gzip', 'deflate', 'br'] as const;
 type Algorithm = (typeof algorithms)[number];
 
+/**
+ * ngrok also lists `compress` (Unix LZW). Policies written for ngrok name it, so it is accepted, but Gatehouse never
+ * chooses it: no current client asks for it alone, and the algorithms it does produce are all better.
+ */
+const acceptedAlgorithms = [...algorithms, 'compress'] as const;
+
 const configSchema = z.strictObject({
   algorithms: z
-    .array(z.enum(algorithms))
+    .array(z.enum(acceptedAlgorithms))
     .min(1)
     .default([...algorithms])
-    .describe('Algorithms offered, in order of preference (default gzip, deflate, br).'),
+    .describe(
+      'Algorithms offered, in order of preference (default gzip, deflate, br; `compress` is accepted and never chosen).',
+    ),
 });
 
 export const compressResponseAction = defineAction({
@@ -22,11 +30,12 @@ export const compressResponseAction = defineAction({
   configRequired: false,
   alwaysTerminates: () => false,
   compile(config) {
+    const offered = config.algorithms.filter((algorithm): algorithm is Algorithm => algorithm !== 'compress');
     return (request) => {
       const alreadyCompressed = (request.response?.headers.get('content-encoding')?.[0] ?? 'identity') !== 'identity';
       const negotiated = alreadyCompressed
         ? undefined
-        : negotiate(request.requestHeader('accept-encoding') ?? [], config.algorithms);
+        : negotiate(request.requestHeader('accept-encoding') ?? [], offered);
       if (negotiated !== undefined) request.directives.compressResponse = negotiated;
       request.actionResults.compress = {
         already_compressed: alreadyCompressed,

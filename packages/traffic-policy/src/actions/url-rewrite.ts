@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { PolicyRegex } from '../regex.js';
 import { continueOutcome, type PolicyContext } from '../context.js';
-import { compileRegex } from './shared.js';
+import { compileRegex, expandNamedVariables } from './shared.js';
 
 const configSchema = z.strictObject({
   from: z
@@ -28,7 +28,7 @@ export const urlRewriteAction = defineAction({
     const to = context.template(config.to, ['to']);
     return (request) => {
       const original = request.url.toString();
-      const replacement = to.render(request);
+      const replacement = expandNamedVariables(to.render(request), request, from !== undefined);
       let rewritten = replacement;
       if (from !== undefined) {
         const pattern = staticPattern instanceof PolicyRegex ? staticPattern : compileRegex(from.render(request));
