@@ -48,9 +48,17 @@ export const urlRewriteAction = defineAction({
 
 /** Only path and query travel upstream; a rewritten host or scheme is ignored (routing is by endpoint). */
 function applyRewrite(context: PolicyContext, target: string): boolean {
+  // The authority of an absolute result is dropped by hand, as Go's URL parser reads it: `https:///x` (a pattern that
+  // matched the host, as ngrok's `${req.url.authority}/…` examples do) has an empty host and the path `/x`, where the
+  // WHATWG parser would take `x` for the host.
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  const relative = authority === null ? target : target.slice(authority[0].length);
   let url: URL;
   try {
-    url = target.startsWith('/') ? new URL(target, 'http://placeholder') : new URL(target);
+    url =
+      authority !== null || relative.startsWith('/')
+        ? new URL(relative.startsWith('/') ? relative : `/${relative}`, 'http://placeholder')
+        : new URL(target);
   } catch {
     return false;
   }
