@@ -2142,10 +2142,14 @@ export type components = {
       type: 'set-vars';
       /** @description Settings of set-vars. */
       config: {
-        /** @description Variables to set, a list of one-key maps (`- name: value`); read them as vars.name. Strings allow `${}`; a string that is exactly `${expr}` keeps the type of expr. */
-        vars: {
-          [key: string]: unknown;
-        }[];
+        /** @description Variables to set, a list of one-key maps (`- name: value`; a map of names to values is read the same way); read them as vars.name. Strings allow `${}`, also inside lists and maps; a string that is exactly `${expr}` keeps the type of expr. */
+        vars:
+          | {
+              [key: string]: unknown;
+            }[]
+          | {
+              [key: string]: unknown;
+            };
       };
     };
     /** @description compress-response: Compresses the response with the best algorithm the client accepts, unless it is already encoded. Phases: on_http_response. */
