@@ -2162,11 +2162,12 @@ export type components = {
       /** @description Settings of compress-response. */
       config?: {
         /**
-         * @description Algorithms offered, in order of preference (default gzip, deflate, br; `compress` is accepted and never chosen).
+         * @description Algorithms offered, in order of preference (default gzip, deflate, br, compress — as in ngrok).
          * @default [
          *       "gzip",
          *       "deflate",
-         *       "br"
+         *       "br",
+         *       "compress"
          *     ]
          */
         algorithms?: ('gzip' | 'deflate' | 'br' | 'compress')[];

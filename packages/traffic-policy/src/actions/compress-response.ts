@@ -2,23 +2,15 @@ import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
 
-const algorithms = ['gzip', 'deflate', 'br'] as const;
+const algorithms = ['gzip', 'deflate', 'br', 'compress'] as const;
 type Algorithm = (typeof algorithms)[number];
-
-/**
- * ngrok also lists `compress` (Unix LZW). Policies written for ngrok name it, so it is accepted, but Gatehouse never
- * chooses it: no current client asks for it alone, and the algorithms it does produce are all better.
- */
-const acceptedAlgorithms = [...algorithms, 'compress'] as const;
 
 const configSchema = z.strictObject({
   algorithms: z
-    .array(z.enum(acceptedAlgorithms))
+    .array(z.enum(algorithms))
     .min(1)
     .default([...algorithms])
-    .describe(
-      'Algorithms offered, in order of preference (default gzip, deflate, br; `compress` is accepted and never chosen).',
-    ),
+    .describe('Algorithms offered, in order of preference (default gzip, deflate, br, compress — as in ngrok).'),
 });
 
 export const compressResponseAction = defineAction({
@@ -30,8 +22,11 @@ export const compressResponseAction = defineAction({
   configRequired: false,
   alwaysTerminates: () => false,
   compile(config) {
-    const offered = config.algorithms.filter((algorithm): algorithm is Algorithm => algorithm !== 'compress');
+    // LZW cannot end a code early, so an event stream (sent event by event) is never given `compress`.
+    const forStreams = config.algorithms.filter((algorithm) => algorithm !== 'compress');
     return (request) => {
+      const contentType = request.response?.headers.get('content-type')?.[0] ?? '';
+      const offered = contentType.startsWith('text/event-stream') ? forStreams : config.algorithms;
       const alreadyCompressed = (request.response?.headers.get('content-encoding')?.[0] ?? 'identity') !== 'identity';
       const negotiated = alreadyCompressed
         ? undefined
