@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -178,6 +179,30 @@ ${forward}on_http_response:
     expect(response.headers['content-encoding']).toBe('gzip');
     expect(response.headers['content-length']).toBeUndefined();
     expect((JSON.parse(gunzipSync(response.body).toString('utf8')) as EchoedRequest).method).toBe('GET');
+  });
+
+  it('compresses with Unix compress (LZW) for a client that accepts only that, as ngrok offers it', async () => {
+    const response = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: gateway.port,
+          headers: { host: 'gzip.example.com', 'accept-encoding': 'compress' },
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(response.headers['content-encoding']).toBe('compress');
+    // gzip's own LZW decoder (unlzw) reads compress(1) streams: an independent implementation of the format.
+    const decoded = execFileSync('gzip', ['-dc'], { input: response.body });
+    expect((JSON.parse(decoded.toString('utf8')) as EchoedRequest).method).toBe('GET');
   });
 
   it('rewrites each server-sent event as it streams', async () => {

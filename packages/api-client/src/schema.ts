@@ -1816,6 +1816,8 @@ export type components = {
         status_code?: number;
         /** @description Response body; `${}` interpolation allowed. */
         body?: string;
+        /** @description Legacy name of `body` (older ngrok policies use it); set one of the two. */
+        content?: string;
         /**
          * @description http (default): the status and body as configured. jsonrpc: an MCP request gets HTTP 200 and a JSON-RPC error with its id.
          * @default http
@@ -1933,9 +1935,9 @@ export type components = {
       type: 'restrict-ips';
       /** @description Settings of restrict-ips. */
       config: {
-        /** @description CIDRs allowed to connect; when set, every other address is denied. */
+        /** @description CIDRs allowed to connect; when set, every other address is denied. `${}` allowed in an entry. */
         allow?: string[];
-        /** @description CIDRs denied even when they are inside an allow range. */
+        /** @description CIDRs denied even when they are inside an allow range. `${}` allowed in an entry. */
         deny?: string[];
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
@@ -2140,10 +2142,14 @@ export type components = {
       type: 'set-vars';
       /** @description Settings of set-vars. */
       config: {
-        /** @description Variables to set, a list of one-key maps (`- name: value`); read them as vars.name. Strings allow `${}`; a string that is exactly `${expr}` keeps the type of expr. */
-        vars: {
-          [key: string]: unknown;
-        }[];
+        /** @description Variables to set, a list of one-key maps (`- name: value`; a map of names to values is read the same way); read them as vars.name. Strings allow `${}`, also inside lists and maps; a string that is exactly `${expr}` keeps the type of expr. */
+        vars:
+          | {
+              [key: string]: unknown;
+            }[]
+          | {
+              [key: string]: unknown;
+            };
       };
     };
     /** @description compress-response: Compresses the response with the best algorithm the client accepts, unless it is already encoded. Phases: on_http_response. */
@@ -2156,14 +2162,15 @@ export type components = {
       /** @description Settings of compress-response. */
       config?: {
         /**
-         * @description Algorithms offered, in order of preference (default gzip, deflate, br).
+         * @description Algorithms offered, in order of preference (default gzip, deflate, br, compress — as in ngrok).
          * @default [
          *       "gzip",
          *       "deflate",
-         *       "br"
+         *       "br",
+         *       "compress"
          *     ]
          */
-        algorithms?: ('gzip' | 'deflate' | 'br')[];
+        algorithms?: ('gzip' | 'deflate' | 'br' | 'compress')[];
       };
     };
     /** @description circuit-breaker: Rejects requests with 503 while the upstream fails too often, giving it time to recover. Phases: on_http_request. */
@@ -2196,6 +2203,11 @@ export type components = {
          */
         tripped_duration?: string;
         /**
+         * @description Buckets the window is divided into; fixed at 10, as in ngrok (accepted for compatibility).
+         * @constant
+         */
+        num_buckets?: 10;
+        /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
          */
@@ -2212,10 +2224,77 @@ export type components = {
       /** @description Settings of verify-webhook. */
       config: {
         /**
-         * @description The sender: github, gitlab, stripe, slack, shopify, standard-webhooks, twilio.
+         * @description The sender, by the id ngrok documents (`github`, `stripe`, `slack`, …).
          * @enum {string}
          */
-        provider: 'github' | 'gitlab' | 'stripe' | 'slack' | 'shopify' | 'standard-webhooks' | 'twilio';
+        provider:
+          | 'aftership'
+          | 'airship'
+          | 'alchemy'
+          | 'autodesk'
+          | 'bitbucket'
+          | 'bolt'
+          | 'box'
+          | 'brex'
+          | 'buildkite'
+          | 'calendly'
+          | 'castle'
+          | 'chargify'
+          | 'circleci'
+          | 'clearbit'
+          | 'clerk'
+          | 'coinbase'
+          | 'contentful'
+          | 'docusign'
+          | 'dropbox'
+          | 'facebook_graph_api'
+          | 'facebook_messenger'
+          | 'frameio'
+          | 'github'
+          | 'gitlab'
+          | 'go1'
+          | 'heroku'
+          | 'hostedhooks'
+          | 'hubspot'
+          | 'graphcms'
+          | 'instagram'
+          | 'intercom'
+          | 'jira'
+          | 'launch_darkly'
+          | 'linear'
+          | 'mailchimp'
+          | 'mailgun'
+          | 'microsoft_teams'
+          | 'modern_treasury'
+          | 'mongodb'
+          | 'mux'
+          | 'orb'
+          | 'pagerduty'
+          | 'pinwheel'
+          | 'plivo'
+          | 'pusher'
+          | 'sendgrid'
+          | 'sentry'
+          | 'shopify'
+          | 'signal_sciences'
+          | 'slack'
+          | 'sonatype'
+          | 'square'
+          | 'stripe'
+          | 'svix'
+          | 'standard-webhooks'
+          | 'terraform'
+          | 'tiktok'
+          | 'trendmicro_conformity'
+          | 'twilio'
+          | 'twitter'
+          | 'typeform'
+          | 'webex'
+          | 'whatsapp'
+          | 'worldline'
+          | 'xero'
+          | 'zendesk'
+          | 'zoom';
         /** @description The signing secret shared with the provider; `${}` allowed. */
         secret: string;
         /**

@@ -17,6 +17,17 @@ describe('findAbsentKeyRisks', () => {
     expect(risks('req.headers[vars.name] == ["x"]')[0]?.message).toContain('getReqHeader(name)');
   });
 
+  it('flags a header-map key with capitals, which never matches even when guarded (ngrok keys are lower-case)', () => {
+    const guarded = "hasReqHeader('X-Api-Version') && '2' in req.headers['X-Api-Version']";
+    expect(risks(guarded)).toEqual([
+      {
+        offset: guarded.indexOf('req.headers'),
+        message: expect.stringContaining("req.headers['x-api-version']") as string,
+      },
+    ]);
+    expect(risks("'2' in req.headers['x-api-version']", "hasReqHeader('x-api-version')")).toEqual([]);
+  });
+
   it('flags [i] on a lookup list, which is empty when the key is absent', () => {
     const [risk] = risks("getReqHeader('Authorization')[0].startsWith('Bearer ')");
     expect(risk?.offset).toBe(0);

@@ -96,6 +96,19 @@ export function findAbsentKeyRisks(source: string, guards: string): AbsentKeyRis
     if (fieldName !== undefined && /\bhas\(\s*$/.test(source.slice(0, match.index))) continue;
     const key = fieldName ?? match[3];
     const written = match[0].trim();
+    // Header maps are keyed by lower-case names (as ngrok documents), so a key with capitals never matches, guarded or
+    // not (hasReqHeader is case-insensitive). ngrok's own gallery has `req.headers['X-Api-Version']`.
+    if (
+      (keyed.map === 'req.headers' || keyed.map === 'res.headers') &&
+      key !== undefined &&
+      key !== key.toLowerCase()
+    ) {
+      risks.push({
+        offset: match.index,
+        message: `${written} never finds a header: ${keyed.map} is keyed by lower-case names, so it fails at runtime (500 POLICY_RUNTIME_ERROR) whenever it is evaluated. Write ${keyed.map}['${key.toLowerCase()}'], or ${keyed.get ?? 'getReqHeader'}('${key}') (an empty list when absent).`,
+      });
+      continue;
+    }
     if (keyed.has === undefined || keyed.get === undefined) {
       if (key !== undefined && isGuarded(guards, keyed, key)) continue;
       const name = key ?? 'name';

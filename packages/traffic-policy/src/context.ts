@@ -155,7 +155,7 @@ export interface BodyReplacement {
 
 /** Effects the data plane carries out after the decision (the engine decides, the adapter does the I/O). */
 export interface Directives {
-  compressResponse?: 'gzip' | 'deflate' | 'br';
+  compressResponse?: 'gzip' | 'deflate' | 'br' | 'compress';
   requestBodyReplacements?: readonly BodyReplacement[];
   responseBodyReplacements?: readonly BodyReplacement[];
   sseReplacements?: readonly (BodyReplacement & { field: 'data' | 'retry' })[];

@@ -71,6 +71,8 @@ export function describeZodIssue(issue: z.core.$ZodIssue, value: { found: boolea
     if (expected.length > 0)
       return `expected ${expected.join(' or ')}, got ${value.found ? describeValue(value.value) : 'nothing'}`;
   }
+  // A schema's own message (e.g. why a known value is refused) wins over the generic list; zod's defaults start so.
+  if (issue.code === 'invalid_value' && !/^Invalid (option|input)/.test(issue.message)) return issue.message;
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((allowedValue) => JSON.stringify(allowedValue)).join(', ');
     return value.found ? `must be one of ${allowed}` : `is required (one of ${allowed})`;

@@ -97,6 +97,15 @@ const goldenCase = z.strictObject({
     .default({})
     .describe('vault → secret → value: the names for validation, the values for compiling'),
   policy: z.string(),
+  // ngrok corpus only (test/ngrok-corpus): where ngrok publishes the policy and what Gatehouse makes of it.
+  source: z.url().optional().describe('the page ngrok publishes the policy on'),
+  docs_file: z.string().optional().describe('the file in github.com/ngrok/ngrok-docs it comes from'),
+  status: z.enum(['supported', 'unsupported', 'invalid-as-published']).optional(),
+  reason: z.string().optional().describe('why a policy is unsupported or invalid as published'),
+  placeholders: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('placeholders in the published text (<YOUR-DOMAIN>) and what a user would write instead'),
   expect_errors: z.array(issueExpectation).optional(),
   expect_warnings: z.array(issueExpectation).default([]),
   requests: z.array(requestCase).default([]),
@@ -109,7 +118,7 @@ function secretNames(testCase: GoldenCase): Map<string, Set<string>> {
 }
 
 const casesDirectory = join(import.meta.dirname, 'cases');
-function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
+function loadCases(kind: 'valid' | 'invalid' | '../ngrok-corpus'): [string, GoldenCase][] {
   const directory = join(casesDirectory, kind);
   return readdirSync(directory)
     .filter((file) => file.endsWith('.yaml'))
@@ -130,6 +139,7 @@ function loadCases(kind: 'valid' | 'invalid'): [string, GoldenCase][] {
 
 const validCases = loadCases('valid');
 const invalidCases = loadCases('invalid');
+const corpusCases = loadCases('../ngrok-corpus');
 
 function expectIssues(
   actual: { code: string; line: number; column: number; path: string; message: string }[],
@@ -177,118 +187,152 @@ describe('invalid policies report every issue at its position', () => {
 
 describe('valid policies evaluate to the expected outcomes', () => {
   it.each(validCases)('%s', async (_file, testCase) => {
-    const options = {
-      endpointType: testCase.endpoint.type,
-      internalEndpointUrls: new Set(testCase.internal_endpoints),
-      knownSecrets: secretNames(testCase),
-    };
-    const result = validatePolicy(testCase.policy, options);
-    expect(result.errors).toEqual([]);
-    expectIssues(result.warnings, testCase.expect_warnings);
-    // Compiled as the data plane does, with the secret values (validation above had only their names).
-    const policy = compile(testCase.policy, {
-      ...options,
-      secrets: { get: (vault, name) => testCase.secrets[vault]?.[name] },
-    });
-    auditCheckedTypes(policy);
-    const ports = createMemoryPorts({
-      categories: testCase.ip_categories,
-      internalEndpoints: testCase.internal_endpoints,
-      jwks: new Map(Object.entries(testCase.static_jwks) as [string, Jwk[]][]),
-    });
-    const endpointUrl = new URL(testCase.endpoint.url);
-    for (const request of testCase.requests) {
-      ports.clock.advance(request.advance_ms);
-      for (let attempt = 1; attempt <= request.repeat; attempt++) {
-        const headers = new Map(
-          Object.entries(request.headers).map(([name, value]) => [
-            name.toLowerCase(),
-            Array.isArray(value) ? [...value] : [value],
-          ]),
-        );
-        const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
-        // As the data plane does: MCP facts from the body of every request, whatever the policy reads.
-        const mcp = detectMcp(headers, body);
-        const context = createPolicyContext(
-          {
-            endpoint: {
-              id: testCase.endpoint.id,
-              url: testCase.endpoint.url,
-              host: endpointUrl.hostname,
-              type: testCase.endpoint.type,
-            },
-            connection: {
-              clientIp: request.client_ip,
-              clientPort: 50000,
-              serverIp: '127.0.0.1',
-              serverPort: 443,
-              ...(request.tls_version === undefined
-                ? {}
-                : { tls: { version: request.tls_version, cipherSuite: 'TLS_AES_128_GCM_SHA256', sni: '' } }),
-            },
-            request: {
-              method: request.method,
-              scheme: request.scheme,
-              host: request.host ?? endpointUrl.hostname,
-              port: request.scheme === 'https' ? '443' : '80',
-              path: request.path,
-              query: request.query,
-              headers,
-              ...(body === undefined ? {} : { body }),
-              ...(mcp === undefined ? {} : { mcp }),
-            },
+    await runValidCase(testCase);
+  });
+});
+
+/** Validates a policy that must be valid, compiles it as the data plane does and runs its requests. */
+async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise<void> {
+  const options = {
+    endpointType: testCase.endpoint.type,
+    internalEndpointUrls: new Set(testCase.internal_endpoints),
+    knownSecrets: secretNames(testCase),
+  };
+  const result = validatePolicy(testCase.policy, options);
+  expect(result.errors).toEqual([]);
+  // Published policies are judged by their errors; warnings (e.g. an expression that may fail) are advice.
+  if (checkWarnings) expectIssues(result.warnings, testCase.expect_warnings);
+  // Compiled as the data plane does, with the secret values (validation above had only their names).
+  const policy = compile(testCase.policy, {
+    ...options,
+    secrets: { get: (vault, name) => testCase.secrets[vault]?.[name] },
+  });
+  auditCheckedTypes(policy);
+  const ports = createMemoryPorts({
+    categories: testCase.ip_categories,
+    internalEndpoints: testCase.internal_endpoints,
+    jwks: new Map(Object.entries(testCase.static_jwks) as [string, Jwk[]][]),
+  });
+  const endpointUrl = new URL(testCase.endpoint.url);
+  for (const request of testCase.requests) {
+    ports.clock.advance(request.advance_ms);
+    for (let attempt = 1; attempt <= request.repeat; attempt++) {
+      const headers = new Map(
+        Object.entries(request.headers).map(([name, value]) => [
+          name.toLowerCase(),
+          Array.isArray(value) ? [...value] : [value],
+        ]),
+      );
+      const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
+      // As the data plane does: MCP facts from the body of every request, whatever the policy reads.
+      const mcp = detectMcp(headers, body);
+      const context = createPolicyContext(
+        {
+          endpoint: {
+            id: testCase.endpoint.id,
+            url: testCase.endpoint.url,
+            host: endpointUrl.hostname,
+            type: testCase.endpoint.type,
           },
-          ports,
+          connection: {
+            clientIp: request.client_ip,
+            clientPort: 50000,
+            serverIp: '127.0.0.1',
+            serverPort: 443,
+            ...(request.tls_version === undefined
+              ? {}
+              : { tls: { version: request.tls_version, cipherSuite: 'TLS_AES_128_GCM_SHA256', sni: '' } }),
+          },
+          request: {
+            method: request.method,
+            scheme: request.scheme,
+            host: request.host ?? endpointUrl.hostname,
+            port: request.scheme === 'https' ? '443' : '80',
+            path: request.path,
+            query: request.query,
+            headers,
+            ...(body === undefined ? {} : { body }),
+            ...(mcp === undefined ? {} : { mcp }),
+          },
+        },
+        ports,
+      );
+      // on_tcp_connect runs first (each golden request is on its own connection); when it ends the connection, `expect`
+      // describes that and the request phase never runs.
+      const connectResult =
+        policy.phases.on_tcp_connect.length > 0 ? await evaluate(policy, 'on_tcp_connect', context, ports) : undefined;
+      const connectEnded = connectResult !== undefined && connectResult.outcome.kind !== 'continue';
+      const requestResult = connectEnded ? connectResult : await evaluate(policy, 'on_http_request', context, ports);
+      // Every attempt runs all phases; expectations apply to the last one.
+      const last = attempt === request.repeat;
+      const label = last ? `${request.name}: ${JSON.stringify(context.trace)}` : request.name;
+      if (last)
+        checkOutcome(
+          label,
+          connectEnded ? 'on_tcp_connect' : 'on_http_request',
+          requestResult,
+          context,
+          request.expect,
         );
-        // on_tcp_connect runs first (each golden request is on its own connection); when it ends the connection, `expect`
-        // describes that and the request phase never runs.
-        const connectResult =
-          policy.phases.on_tcp_connect.length > 0
-            ? await evaluate(policy, 'on_tcp_connect', context, ports)
-            : undefined;
-        const connectEnded = connectResult !== undefined && connectResult.outcome.kind !== 'continue';
-        const requestResult = connectEnded ? connectResult : await evaluate(policy, 'on_http_request', context, ports);
-        // Every attempt runs all phases; expectations apply to the last one.
-        const last = attempt === request.repeat;
-        const label = last ? `${request.name}: ${JSON.stringify(context.trace)}` : request.name;
-        if (last)
-          checkOutcome(
-            label,
-            connectEnded ? 'on_tcp_connect' : 'on_http_request',
-            requestResult,
-            context,
-            request.expect,
-          );
-        if (connectEnded) {
-          expect(
-            request.response,
-            `${label}: the connection was closed, so there is no response phase`,
-          ).toBeUndefined();
-          continue;
-        }
-        if (request.response !== undefined || request.expect_response !== undefined) {
-          const upstream = request.response ?? { status: 200, headers: {} };
-          context.response =
-            requestResult.outcome.kind === 'respond'
-              ? { status: requestResult.outcome.response.status, headers: requestResult.outcome.response.headers }
-              : {
-                  status: upstream.status,
-                  headers: new Map(
-                    Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]]),
-                  ),
-                };
-          if (requestResult.outcome.kind !== 'respond') {
-            // As the data plane does: circuit breakers learn the upstream's result (5xx counts as a failure).
-            for (const key of context.directives.circuitBreakerKeys ?? [])
-              ports.circuitBreakers.record(key, upstream.status >= 500, ports.clock.now());
-          }
-          const responseResult = await evaluate(policy, 'on_http_response', context, ports);
-          if (last && request.expect_response !== undefined)
-            checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
-        }
+      if (connectEnded) {
+        expect(request.response, `${label}: the connection was closed, so there is no response phase`).toBeUndefined();
+        continue;
       }
-      expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
+      if (request.response !== undefined || request.expect_response !== undefined) {
+        const upstream = request.response ?? { status: 200, headers: {} };
+        context.response =
+          requestResult.outcome.kind === 'respond'
+            ? { status: requestResult.outcome.response.status, headers: requestResult.outcome.response.headers }
+            : {
+                status: upstream.status,
+                headers: new Map(
+                  Object.entries(upstream.headers).map(([name, value]) => [name.toLowerCase(), [value]]),
+                ),
+              };
+        if (requestResult.outcome.kind !== 'respond') {
+          // As the data plane does: circuit breakers learn the upstream's result (5xx counts as a failure).
+          for (const key of context.directives.circuitBreakerKeys ?? [])
+            ports.circuitBreakers.record(key, upstream.status >= 500, ports.clock.now());
+        }
+        const responseResult = await evaluate(policy, 'on_http_response', context, ports);
+        if (last && request.expect_response !== undefined)
+          checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
+      }
     }
+    expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
+  }
+}
+
+/**
+ * The ngrok corpus (test/ngrok-corpus, README there): every Traffic Policy ngrok publishes for HTTP endpoints, as
+ * published, with its source. Supported ones must validate and, where ngrok documents the behaviour, behave so; the
+ * others must be refused and say why, so one that starts validating (an action landed) has its status updated.
+ */
+describe('ngrok corpus', () => {
+  it.each(corpusCases)('%s', async (file, testCase) => {
+    expect(testCase.source, `${file} names its source`).toBeDefined();
+    expect(testCase.status, `${file} has a status`).toBeDefined();
+    let policy = testCase.policy;
+    for (const [placeholder, value] of Object.entries(testCase.placeholders))
+      policy = policy.replaceAll(placeholder, value);
+    const withPlaceholders = { ...testCase, policy };
+    if (testCase.status === 'supported') {
+      await runValidCase(withPlaceholders, false);
+      return;
+    }
+    expect(testCase.reason, `${file}: a policy that is not supported says why`).toBeDefined();
+    expect(testCase.requests, `${file}: only supported policies run requests`).toEqual([]);
+    const result = validatePolicy(policy, {
+      endpointType: testCase.endpoint.type,
+      knownSecrets: secretNames(testCase),
+    });
+    expect(result.errors.length, `${file} is ${testCase.status} but validates`).toBeGreaterThan(0);
+  });
+
+  it('holds the published policies, most of them supported', () => {
+    const supported = corpusCases.filter(([, testCase]) => testCase.status === 'supported');
+    expect(corpusCases.length).toBeGreaterThanOrEqual(150);
+    expect(supported.length).toBeGreaterThanOrEqual(100);
   });
 });
 

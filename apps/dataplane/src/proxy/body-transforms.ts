@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
 import { filterMcpLists, type BodyReplacement, type Directives, type McpListFilter } from '@gatehouse/traffic-policy';
+import { LzwCompressTransform } from './lzw-compress.js';
 
 /**
  * The body effects a policy schedules through `context.directives` (the engine decides, the data plane does the I/O):
@@ -122,6 +123,9 @@ export function createCompressor(
       return createDeflate(flushEachWrite ? { flush: constants.Z_SYNC_FLUSH } : {});
     case 'br':
       return createBrotliCompress(flushEachWrite ? { flush: constants.BROTLI_OPERATION_FLUSH } : {});
+    case 'compress':
+      // The engine never chooses compress for an event stream (LZW cannot flush), so flushEachWrite does not apply.
+      return new LzwCompressTransform();
   }
 }
 

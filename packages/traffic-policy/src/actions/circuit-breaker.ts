@@ -37,6 +37,11 @@ const configSchema = z.strictObject({
     'Window over which errors are counted (1s to 2m, default 10s).',
   ),
   tripped_duration: durationBetween(1000, 120_000, '10s', 'How long the breaker stays open (1s to 2m, default 10s).'),
+  // ngrok documents the field as fixed at 10; written policies carry it, so it is accepted with that one value.
+  num_buckets: z
+    .literal(10)
+    .optional()
+    .describe('Buckets the window is divided into; fixed at 10, as in ngrok (accepted for compatibility).'),
   enforce: enforceField,
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { continueOutcome } from '../context.js';
 
-const algorithms = ['gzip', 'deflate', 'br'] as const;
+const algorithms = ['gzip', 'deflate', 'br', 'compress'] as const;
 type Algorithm = (typeof algorithms)[number];
 
 const configSchema = z.strictObject({
@@ -10,7 +10,7 @@ const configSchema = z.strictObject({
     .array(z.enum(algorithms))
     .min(1)
     .default([...algorithms])
-    .describe('Algorithms offered, in order of preference (default gzip, deflate, br).'),
+    .describe('Algorithms offered, in order of preference (default gzip, deflate, br, compress — as in ngrok).'),
 });
 
 export const compressResponseAction = defineAction({
@@ -22,11 +22,15 @@ export const compressResponseAction = defineAction({
   configRequired: false,
   alwaysTerminates: () => false,
   compile(config) {
+    // LZW cannot end a code early, so an event stream (sent event by event) is never given `compress`.
+    const forStreams = config.algorithms.filter((algorithm) => algorithm !== 'compress');
     return (request) => {
+      const contentType = request.response?.headers.get('content-type')?.[0] ?? '';
+      const offered = contentType.startsWith('text/event-stream') ? forStreams : config.algorithms;
       const alreadyCompressed = (request.response?.headers.get('content-encoding')?.[0] ?? 'identity') !== 'identity';
       const negotiated = alreadyCompressed
         ? undefined
-        : negotiate(request.requestHeader('accept-encoding') ?? [], config.algorithms);
+        : negotiate(request.requestHeader('accept-encoding') ?? [], offered);
       if (negotiated !== undefined) request.directives.compressResponse = negotiated;
       request.actionResults.compress = {
         already_compressed: alreadyCompressed,

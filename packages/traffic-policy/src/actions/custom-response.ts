@@ -17,6 +17,11 @@ import {
 const configSchema = z.strictObject({
   status_code: statusCodeField(200, 'HTTP status (default 200).'),
   body: z.string().max(1_048_576).optional().describe('Response body; `${}` interpolation allowed.'),
+  content: z
+    .string()
+    .max(1_048_576)
+    .optional()
+    .describe('Legacy name of `body` (older ngrok policies use it); set one of the two.'),
   format: formatField,
   headers: headersMapField(
     'Response headers (at most 10); values allow `${}`. Without content-type the type follows the leading literal text of the body template (default text/plain).',
@@ -31,11 +36,15 @@ export const customResponseAction = defineAction({
   configRequired: false,
   alwaysTerminates: () => true,
   compile(config, context) {
-    checkBodyAllowed(config.status_code, config.body, context);
-    const body = config.body === undefined ? undefined : context.template(config.body, ['body']);
+    if (config.body !== undefined && config.content !== undefined)
+      context.issue('POLICY_CONFIG_INVALID', 'set body or its legacy name content, not both', ['content']);
+    const bodyField = config.body === undefined && config.content !== undefined ? 'content' : 'body';
+    const bodyText = config.body ?? config.content;
+    checkBodyAllowed(config.status_code, bodyText, context);
+    const body = bodyText === undefined ? undefined : context.template(bodyText, [bodyField]);
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     // Decided once from the template, not per request from the rendered body (see contentTypeOfTemplate).
-    const contentType = contentTypeOfTemplate(config.body ?? '');
+    const contentType = contentTypeOfTemplate(bodyText ?? '');
     return (request) => {
       const text = body?.render(request) ?? '';
       // A success status answers the call with its body as the result text; an error status as a JSON-RPC error.

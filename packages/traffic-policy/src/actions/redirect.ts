@@ -5,6 +5,7 @@ import { continueOutcome } from '../context.js';
 import {
   compileHeaderTemplates,
   compileRegex,
+  expandNamedVariables,
   headerValue,
   headersMapField,
   renderHeaders,
@@ -41,7 +42,7 @@ export const redirectAction = defineAction({
     const headers = compileHeaderTemplates(config.headers, context, 'headers');
     return (request) => {
       const original = request.url.toString();
-      let location = to.render(request);
+      let location = expandNamedVariables(to.render(request), request, from !== undefined);
       let matches: string[] = [];
       if (from !== undefined) {
         const pattern = staticPattern instanceof PolicyRegex ? staticPattern : compileRegex(from.render(request));
@@ -61,6 +62,7 @@ export const redirectAction = defineAction({
         matches = [...match].map((group) => group ?? '');
         location = pattern.replace(original, location, false);
       }
+      location = absoluteLocation(location, original);
       request.actionResults.redirect = { url: location, matches };
       if (location === original) return { outcome: continueOutcome, detail: 'target equals the request URL' };
       const responseHeaders = renderHeaders(headers, request);
@@ -69,3 +71,16 @@ export const redirectAction = defineAction({
     };
   },
 });
+
+/**
+ * As ngrok does: a relative target is resolved against the request URL, and the result is serialized as a URL, so
+ * characters a Location cannot carry (spaces from an interpolated value) are percent-encoded. Text that is no URL at
+ * all is sent as written.
+ */
+function absoluteLocation(location: string, requestUrl: string): string {
+  try {
+    return new URL(location, requestUrl).href;
+  } catch {
+    return location;
+  }
+}

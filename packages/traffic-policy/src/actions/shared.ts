@@ -181,3 +181,32 @@ export function jsonRpcResultOutcome(context: PolicyContext, body: string, heade
     jsonRpc: true,
   };
 }
+
+/**
+ * The nginx-style named variables ngrok expands in redirect and url-rewrite targets (`$host`, `$uri`, `$args`,
+ * `$arg_<name>`, …), read from the request URL. With a `from` pattern the values are escaped for the regex
+ * replacement that follows (`$` doubled), so a query string can never inject a `$1`.
+ */
+const namedVariablePattern =
+  /\$(arg_[A-Za-z0-9_]+|query_string|authority|is_args|is_user|scheme|args|host|port|user|uri)(?![A-Za-z0-9_])/g;
+
+export function expandNamedVariables(text: string, context: PolicyContext, forReplacement: boolean): string {
+  if (!text.includes('$')) return text;
+  const url = new URL(context.url.toString());
+  const query = url.search.startsWith('?') ? url.search.slice(1) : '';
+  const userinfo = url.username + (url.password === '' ? '' : `:${url.password}`);
+  return text.replace(namedVariablePattern, (_match, name: string) => {
+    let value: string;
+    if (name.startsWith('arg_')) value = url.searchParams.get(name.slice('arg_'.length)) ?? '';
+    else if (name === 'args' || name === 'query_string') value = query;
+    else if (name === 'authority') value = url.host;
+    else if (name === 'is_args') value = query === '' ? '' : '?';
+    else if (name === 'uri') value = url.pathname + url.search;
+    else if (name === 'scheme') value = url.protocol.slice(0, -1);
+    else if (name === 'host') value = url.hostname;
+    else if (name === 'port') value = url.port || (url.protocol === 'https:' ? '443' : '80');
+    else if (name === 'user') value = userinfo;
+    else value = userinfo === '' ? '' : '@';
+    return forReplacement ? value.replace(/\$/g, '$$$$') : value;
+  });
+}

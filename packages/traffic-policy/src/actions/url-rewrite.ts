@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { PolicyRegex } from '../regex.js';
 import { continueOutcome, type PolicyContext } from '../context.js';
-import { compileRegex } from './shared.js';
+import { compileRegex, expandNamedVariables } from './shared.js';
 
 const configSchema = z.strictObject({
   from: z
@@ -28,7 +28,7 @@ export const urlRewriteAction = defineAction({
     const to = context.template(config.to, ['to']);
     return (request) => {
       const original = request.url.toString();
-      const replacement = to.render(request);
+      const replacement = expandNamedVariables(to.render(request), request, from !== undefined);
       let rewritten = replacement;
       if (from !== undefined) {
         const pattern = staticPattern instanceof PolicyRegex ? staticPattern : compileRegex(from.render(request));
@@ -48,9 +48,17 @@ export const urlRewriteAction = defineAction({
 
 /** Only path and query travel upstream; a rewritten host or scheme is ignored (routing is by endpoint). */
 function applyRewrite(context: PolicyContext, target: string): boolean {
+  // The authority of an absolute result is dropped by hand, as Go's URL parser reads it: `https:///x` (a pattern that
+  // matched the host, as ngrok's `${req.url.authority}/…` examples do) has an empty host and the path `/x`, where the
+  // WHATWG parser would take `x` for the host.
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  const relative = authority === null ? target : target.slice(authority[0].length);
   let url: URL;
   try {
-    url = target.startsWith('/') ? new URL(target, 'http://placeholder') : new URL(target);
+    url =
+      authority !== null || relative.startsWith('/')
+        ? new URL(relative.startsWith('/') ? relative : `/${relative}`, 'http://placeholder')
+        : new URL(target);
   } catch {
     return false;
   }
