@@ -1766,9 +1766,9 @@ export type components = {
       | components['schemas']['TrafficPolicyDocument.action.response-body-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.sse-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.mcp-tools']
+      | components['schemas']['TrafficPolicyDocument.action.http-request']
       | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.openid-connect']
-      | components['schemas']['TrafficPolicyDocument.action.http-request']
       | components['schemas']['TrafficPolicyDocument.action.terminate-tls']
       | components['schemas']['TrafficPolicyDocument.action.owasp-crs-request']
       | components['schemas']['TrafficPolicyDocument.action.owasp-crs-response'];
@@ -2332,6 +2332,56 @@ export type components = {
         };
       };
     };
+    /** @description http-request: Makes a side call (a tier lookup, an identity check) and exposes its response to later rules as actions.ngrok.http_request.res. Phases: on_http_request, on_http_response. */
+    'TrafficPolicyDocument.action.http-request': {
+      /**
+       * @description Makes a side call (a tier lookup, an identity check) and exposes its response to later rules as actions.ngrok.http_request.res.
+       * @constant
+       */
+      type: 'http-request';
+      /** @description Settings of http-request. */
+      config: {
+        /** @description Where to send the request: an internal endpoint (https://tiers.example.internal/lookup) or an address the outbound allow list admits; `${}` allowed. */
+        url: string;
+        /**
+         * @description GET (default), POST, PUT, PATCH, DELETE or OPTIONS.
+         * @default GET
+         * @enum {string}
+         */
+        method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+        /** @description Query parameters appended to the URL, in order (at most 32). */
+        query_params?: {
+          /** @description Parameter name; `${}` allowed. */
+          key: string;
+          /** @description Parameter value; `${}` allowed. */
+          value: string;
+        }[];
+        /** @description Request headers (at most 10); values allow `${}`. */
+        headers?: {
+          [key: string]: string;
+        };
+        /** @description Request body (POST, PUT, PATCH, …); `${}` allowed. */
+        body?: string;
+        /**
+         * @description Redirects to follow (default 0: a 3xx is the response); each target is checked like the first.
+         * @default 0
+         */
+        max_redirects?: number;
+        /**
+         * @description Time for the whole action, retries and redirects included (1s to 30s, default 3s).
+         * @default 3s
+         */
+        timeout?: string;
+        /** @description CEL over `attempts` and `last_attempt` (req, res, error), evaluated after each attempt; true retries (at most 3 times). */
+        retry_condition?: string;
+        /**
+         * @description continue (default): later actions run and read actions.ngrok.http_request.error; halt: answer 502 HTTP_REQUEST_FAILED.
+         * @default continue
+         * @enum {string}
+         */
+        on_error?: 'continue' | 'halt';
+      };
+    };
     /** @description oauth: Browser sign-in with an OAuth provider. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
     'TrafficPolicyDocument.action.oauth': {
       /**
@@ -2352,18 +2402,6 @@ export type components = {
        */
       type: 'openid-connect';
       /** @description Settings of openid-connect. */
-      config?: {
-        [key: string]: unknown;
-      };
-    };
-    /** @description http-request: A side call to another endpoint. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
-    'TrafficPolicyDocument.action.http-request': {
-      /**
-       * @description A side call to another endpoint. Not supported by Gatehouse yet.
-       * @constant
-       */
-      type: 'http-request';
-      /** @description Settings of http-request. */
       config?: {
         [key: string]: unknown;
       };

@@ -87,6 +87,11 @@ export interface RequestFacts {
   /** Present only when the compiled policy asked for it (`needsRequestBody`). */
   body?: Uint8Array;
   mcp?: McpFacts;
+  /**
+   * http-request attempts made for this request so far. An object so that every context over this request — each
+   * endpoint it passes, each batch element's copy — counts against one budget (`maxSideCallsPerRequest`).
+   */
+  sideCalls?: { made: number };
 }
 
 export interface ResponseFacts {
@@ -224,6 +229,7 @@ export class PolicyContext implements CelRequestScope {
     this.mcp = request.mcp;
     // `req.url.raw_path` is the path as it arrived: a url-rewrite later changes `path`, not this.
     request.rawPath ??= request.path;
+    request.sideCalls ??= { made: 0 };
     this.#ipCategories = ipCategories;
   }
 
@@ -234,6 +240,11 @@ export class PolicyContext implements CelRequestScope {
     const forked = new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
     forked.secretValues = this.secretValues;
     return forked;
+  }
+
+  /** The request's side-call budget, shared by every context over it (set in the constructor). */
+  get sideCalls(): { made: number } {
+    return (this.request.sideCalls ??= { made: 0 });
   }
 
   secret(vault: string, name: string): string | undefined {

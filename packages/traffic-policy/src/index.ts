@@ -3,7 +3,7 @@
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
 export { parse, formatPath, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
-export { maxMcpBatchElements, maxPolicyTextLength } from './limits.js';
+export { maxMcpBatchElements, maxPolicyTextLength, maxSideCallsPerRequest } from './limits.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,
@@ -68,6 +68,14 @@ export {
   type InternalEndpointDirectory,
   type CircuitBreakers,
   type CircuitBreakerSettings,
+  sideCallErrorCodes,
+  sideCallMethods,
+  type HttpRequester,
+  type SideCallErrorCode,
+  type SideCallMethod,
+  type SideCallRequest,
+  type SideCallResponse,
+  type SideCallResult,
 } from './ports.js';
 export {
   systemClock,
@@ -75,6 +83,7 @@ export {
   MemoryCircuitBreakers,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
+  ScriptedHttpRequester,
 } from './memory-ports.js';
 export {
   policyDocumentSchema,

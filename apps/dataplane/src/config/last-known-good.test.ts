@@ -7,12 +7,15 @@ import { MemoryCircuitBreakers, MemoryRateLimitStore, StaticJwksFetcher, systemC
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { applySnapshot, emptyRuntimeConfig, type SharedPorts } from './runtime-config.js';
+import { HttpSideCalls } from '../ports/http-side-calls.js';
+import { randomLoopId } from '../proxy/loop-detection.js';
 
 const shared: SharedPorts = {
   clock: systemClock,
   rateLimits: new MemoryRateLimitStore(),
   jwks: new StaticJwksFetcher(new Map()),
   circuitBreakers: new MemoryCircuitBreakers(),
+  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
 };
 
 const policy = 'on_http_request:\n  - actions: [{ type: deny }]\n';

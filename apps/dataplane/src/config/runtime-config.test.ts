@@ -11,12 +11,15 @@ import {
   snapshotOf,
   type SharedPorts,
 } from './runtime-config.js';
+import { HttpSideCalls } from '../ports/http-side-calls.js';
+import { randomLoopId } from '../proxy/loop-detection.js';
 
 const shared: SharedPorts = {
   clock: systemClock,
   rateLimits: new MemoryRateLimitStore(),
   jwks: new StaticJwksFetcher(new Map()),
   circuitBreakers: new MemoryCircuitBreakers(),
+  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
 };
 const deny = (status: number) =>
   `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;

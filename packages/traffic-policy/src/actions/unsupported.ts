@@ -23,7 +23,6 @@ function defineUnsupported(type: string, description: string, isAuthentication =
 export const unsupportedActions = [
   defineUnsupported('oauth', 'Browser sign-in with an OAuth provider.', true),
   defineUnsupported('openid-connect', 'Browser sign-in with an OpenID Connect provider.', true),
-  defineUnsupported('http-request', 'A side call to another endpoint.'),
   defineUnsupported('terminate-tls', 'TLS termination settings.'),
   defineUnsupported('owasp-crs-request', 'OWASP Core Rule Set on requests.'),
   defineUnsupported('owasp-crs-response', 'OWASP Core Rule Set on responses.'),

@@ -3,24 +3,34 @@ import {
   ManualClock,
   MemoryCircuitBreakers,
   MemoryRateLimitStore,
+  ScriptedHttpRequester,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
 } from '../memory-ports.js';
-import type { Jwk, PolicyPorts } from '../ports.js';
+import type { Jwk, PolicyPorts, SideCallResult } from '../ports.js';
 
-export { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, SetInternalEndpointDirectory, StaticJwksFetcher };
+export {
+  ManualClock,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  ScriptedHttpRequester,
+  SetInternalEndpointDirectory,
+  StaticJwksFetcher,
+};
 
 export interface MemoryPortsOptions {
   categories?: readonly { name: string; cidrs: readonly string[] }[];
   internalEndpoints?: readonly string[];
   jwks?: ReadonlyMap<string, readonly Jwk[]>;
   clock?: ManualClock;
+  /** Scripted http-request results by URL (see ScriptedHttpRequester). */
+  sideCalls?: ReadonlyMap<string, SideCallResult>;
 }
 
 /** Every port in memory, with a manual clock: the setup engine tests and golden cases run against. */
 export function createMemoryPorts(
   options: MemoryPortsOptions = {},
-): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore } {
+): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore; httpRequests: ScriptedHttpRequester } {
   return {
     clock: options.clock ?? new ManualClock(),
     rateLimits: new MemoryRateLimitStore(),
@@ -28,5 +38,6 @@ export function createMemoryPorts(
     jwks: new StaticJwksFetcher(options.jwks ?? new Map()),
     internalEndpoints: new SetInternalEndpointDirectory(new Set(options.internalEndpoints ?? [])),
     circuitBreakers: new MemoryCircuitBreakers(),
+    httpRequests: new ScriptedHttpRequester(options.sideCalls),
   };
 }
