@@ -1729,6 +1729,8 @@ export type components = {
       on_http_request?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Rules run on each response before the client sees it. */
       on_http_response?: components['schemas']['TrafficPolicyDocument.rule'][];
+      /** @description Rules run on each server-sent event of a text/event-stream response as it streams (sse.* is the event). */
+      on_event_stream_message?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Deprecated alias of on_http_request. */
       inbound?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Deprecated alias of on_http_response. */
@@ -2267,7 +2269,7 @@ export type components = {
         }[];
       };
     };
-    /** @description sse-find-replace: Rewrites each server-sent event of a text/event-stream response as it streams. Phases: on_http_response. */
+    /** @description sse-find-replace: Rewrites each server-sent event of a text/event-stream response as it streams. Phases: on_event_stream_message, on_http_response. */
     'TrafficPolicyDocument.action.sse-find-replace': {
       /**
        * @description Rewrites each server-sent event of a text/event-stream response as it streams.

@@ -68,10 +68,16 @@ function createEnvironment(phase: Phase): Environment {
           'The MCP (JSON-RPC) message in the request body: method, tool, arguments, session_id, protocol_version, kind; empty when not MCP.',
       });
   }
-  if (phase === 'on_http_response') {
+  if (phase === 'on_http_response' || phase === 'on_event_stream_message') {
     environment
       .registerType('Response', { ctor: ResponseView, fields: celFieldTypes('Response') })
       .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
+  }
+  if (phase === 'on_event_stream_message') {
+    environment.registerVariable('sse', 'map<string, string>', {
+      description:
+        'The server-sent event being streamed: sse.event, sse.data (data lines joined with newlines), sse.id, sse.retry.',
+    });
   }
   return registerPolicyFunctions(environment, scope);
 }
@@ -380,7 +386,9 @@ function failure(error: unknown, phase: Phase, source: string): ExpressionCheck 
   const unknownVariable = /^Unknown variable: (\w+)/.exec(rawMessage)?.[1];
   let message: string;
   if (unknownVariable === 'res' && phase !== 'on_http_response') {
-    message = `${rawMessage} (res.* exists only in on_http_response)`;
+    message = `${rawMessage} (res.* exists only in on_http_response and on_event_stream_message)`;
+  } else if (unknownVariable === 'sse') {
+    message = `${rawMessage} (sse.* exists only in on_event_stream_message)`;
   } else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
     message = `${rawMessage} (on_tcp_connect runs before any HTTP request is read)`;
   } else if (rawMessage.includes('ClientIp in list')) {

@@ -29,7 +29,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
   if (!isPlainObject(document)) {
     walk.report(
       'POLICY_SCHEMA_INVALID',
-      `A policy is a map of phases (on_http_request, on_http_response, on_tcp_connect); found ${describeValue(document)}.`,
+      `A policy is a map of phases (on_http_request, on_http_response, on_event_stream_message, on_tcp_connect); found ${describeValue(document)}.`,
       [],
     );
     return { policy: undefined, issues: walk.issues, secretReferences: walk.secretReferences };
@@ -39,6 +39,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     on_tcp_connect: [],
     on_http_request: [],
     on_http_response: [],
+    on_event_stream_message: [],
   };
   const seenPhases = new Map<Phase, string>();
   for (const [key, rules] of Object.entries(document)) {
@@ -62,6 +63,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
       on_tcp_connect: frozenExactCopy(compiledPhases.on_tcp_connect),
       on_http_request: frozenExactCopy(compiledPhases.on_http_request),
       on_http_response: frozenExactCopy(compiledPhases.on_http_response),
+      on_event_stream_message: frozenExactCopy(compiledPhases.on_event_stream_message),
     }),
     needsRequestBody: walk.needsRequestBody,
     readsMcp: walk.readsMcp,

@@ -7,8 +7,24 @@ import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
 import { secretKey } from './cel-secrets.js';
 
-export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
-export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
+export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response' | 'on_event_stream_message';
+export const phases: readonly Phase[] = [
+  'on_tcp_connect',
+  'on_http_request',
+  'on_http_response',
+  'on_event_stream_message',
+];
+
+/**
+ * One server-sent event of a `text/event-stream` response, as `on_event_stream_message` rules see it (`sse.*`): the
+ * fields of the event as the WHATWG parser reads them (several `data:` lines joined with `\n`; '' when absent).
+ */
+export interface SseEventFacts {
+  event: string;
+  data: string;
+  id: string;
+  retry: string;
+}
 
 /** Header names are lower-case; values keep their order. Actions mutate this map in place. */
 export type HeaderMap = Map<string, string[]>;
@@ -204,6 +220,8 @@ export class PolicyContext implements CelRequestScope {
    * compiled policy; they are redacted from everything the request log keeps (`redact`).
    */
   secretValues: ReadonlyMap<string, string> = noSecrets;
+  /** The event `on_event_stream_message` runs for (the data plane sets it before each run). */
+  sseEvent: SseEventFacts | undefined;
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 
@@ -337,6 +355,10 @@ export class Activation {
   get actions(): { ngrok: Record<string, unknown>; gatehouse: Record<string, unknown> } {
     const results = this.context.actionResults;
     return (this.#actions ??= { ngrok: results, gatehouse: results });
+  }
+  /** The current server-sent event (on_event_stream_message only; the environment of other phases has no `sse`). */
+  get sse(): SseEventFacts {
+    return this.context.sseEvent ?? { event: '', data: '', id: '', retry: '' };
   }
   /** Replaced at each phase start, so it is read through the context every time. */
   get vars(): Record<string, unknown> {

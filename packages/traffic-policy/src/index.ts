@@ -20,7 +20,14 @@ export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
 export { secretKey } from './cel-secrets.js';
 export { distinctSecrets } from './compile.js';
 export { redactSecrets } from './context.js';
-export { evaluate, createPolicyContext, type PhaseResult, type RequestFactsInput } from './evaluate.js';
+export {
+  evaluate,
+  evaluateStreamEvent,
+  createPolicyContext,
+  type PhaseResult,
+  type RequestFactsInput,
+  type StreamEventResult,
+} from './evaluate.js';
 export {
   PolicyContext,
   phases,
@@ -31,6 +38,7 @@ export {
   type ConnectionFacts,
   type RequestFacts,
   type ResponseFacts,
+  type SseEventFacts,
   type McpFacts,
   type McpKind,
   type McpListFilter,
