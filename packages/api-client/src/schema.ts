@@ -482,7 +482,7 @@ export type paths = {
     get: operations['getSecret'];
     /**
      * Create or rotate a secret
-     * @description The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret.
+     * @description The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret. A rotation is re-validated first: 409 SECRET_ROTATION_BREAKS_POLICY (details: endpoint, position, why; never the value) when the new value does not fit a field an active policy computes from it.
      */
     put: operations['putSecret'];
     post?: never;
@@ -4542,6 +4542,15 @@ export interface operations {
       };
       /** @description VAULT_NOT_FOUND or SECRET_NOT_FOUND */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description SECRET_ROTATION_BREAKS_POLICY */
+      409: {
         headers: {
           [name: string]: unknown;
         };

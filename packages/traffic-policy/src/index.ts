@@ -18,7 +18,7 @@ export {
 } from './compile.js';
 export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
 export { secretKey } from './cel-secrets.js';
-export { distinctSecrets } from './compile.js';
+export { distinctSecrets, checkSecretValues, type SecretValueProblem } from './compile.js';
 export { redactSecrets } from './context.js';
 export {
   evaluate,
