@@ -153,6 +153,30 @@ describe('JWKS URLs at save time', () => {
     expect(validated.body).toMatchObject({ valid: false, errors: [expect.objectContaining({ code })] });
   });
 
+  it('accepts a JWKS URL taken from a secret (its value is judged by the data plane before each fetch)', async () => {
+    await editor.post('/api/vaults').send({ name: 'idp' }).expect(201);
+    await editor
+      .put('/api/vaults/idp/secrets/jwks')
+      .send({ value: 'https://issuer.example.com/.well-known/jwks.json' })
+      .expect(201);
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://jwt-secret.example.com',
+        traffic_policy: jwtPolicy(`"\${secrets.get('idp', 'jwks')}"`),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+    // A secret that does not exist is still a save-time error.
+    const missing = await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://jwt-missing.example.com',
+        traffic_policy: jwtPolicy(`"\${secrets.get('idp', 'nope')}"`),
+      } satisfies CreateEndpointBody)
+      .expect(400);
+    expect(errorOf(missing).details).toEqual([expect.objectContaining({ code: 'POLICY_SECRET_NOT_FOUND' })]);
+  });
+
   it('accepts an https JWKS URL and a plain-http one on loopback (a local test issuer)', async () => {
     await editor
       .post('/api/endpoints')

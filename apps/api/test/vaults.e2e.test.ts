@@ -138,6 +138,39 @@ describe('vaults and secrets', () => {
       .expect(201);
   });
 
+  it('re-validates a rotation against the policies using the secret: a value they cannot use is refused', async () => {
+    await createSecret();
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://svc.internal',
+        type: 'internal',
+        upstream_url: 'http://127.0.0.1:3333',
+        traffic_policy: authPolicy(),
+      })
+      .expect(201);
+    // basic-auth needs a password of 8 to 128 characters: "short" would make every request SECRET_UNAVAILABLE.
+    const refused = await editor.put('/api/vaults/auth/secrets/alice').send({ value: 'short' }).expect(409);
+    expect(refused.body).toMatchObject({
+      error_code: 'SECRET_ROTATION_BREAKS_POLICY',
+      details: [
+        expect.objectContaining({
+          code: 'SECRET_VALUE_UNUSABLE',
+          path: '/on_http_request/0/actions/0/config/credentials/0',
+          line: 5,
+        }),
+      ],
+    });
+    expect(errorOf(refused).details?.[0]?.message).toContain('https://svc.internal');
+    expect(JSON.stringify(refused.body)).not.toContain('"short"');
+    // Nothing changed: the stored secret still opens to the old value, and a fitting value rotates.
+    const kinds = (
+      (await admin.get('/api/audit-events').expect(200)).body as { audit_events: { kind: string }[] }
+    ).audit_events.map((event) => event.kind);
+    expect(kinds).not.toContain('secret.rotated');
+    await editor.put('/api/vaults/auth/secrets/alice').send({ value: 'a-fitting-password-2' }).expect(200);
+  });
+
   it('refuses to delete a secret or vault a live policy names (409 with the endpoints), then allows it', async () => {
     await createSecret();
     const endpoint = await editor

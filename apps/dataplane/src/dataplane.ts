@@ -39,6 +39,7 @@ import type { ChangeFeed, ConfigApi } from './config/config-source.js';
 import { ConfigStore } from './config/config-store.js';
 import { ConfigSync } from './config/config-sync.js';
 import { LastKnownGoodWriter } from './config/last-known-good.js';
+import { HttpSideCalls } from './ports/http-side-calls.js';
 import type { SharedPorts } from './config/runtime-config.js';
 import { LoggingRequestEventSink } from './events/logging-sink.js';
 import type { RequestEventSink } from './events/request-event.js';
@@ -255,8 +256,11 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     affinityRedis === undefined
       ? new MemoryMcpAffinity()
       : new RedisMcpAffinity(affinityRedis, `${options.rateLimitKeyPrefix ?? 'gatehouse:'}mcp-affinity:`);
+  const loopId = options.loopId ?? randomLoopId();
+  const hopLimit = options.hopLimit ?? 5;
   const shared: SharedPorts = {
     clock,
+    sideCalls: new HttpSideCalls({ dispatcher, outbound, loopId, hopLimit, logger }),
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     identityProviders: options.identityProviders ?? new HttpIdentityProviderClient({ dispatcher, logger, outbound }),
@@ -336,8 +340,8 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     mcpMaxBodyBytes: options.mcpMaxBodyBytes ?? 4 * 1024 * 1024,
     idleTimeoutMs,
-    hopLimit: options.hopLimit ?? 5,
-    loopId: options.loopId ?? randomLoopId(),
+    hopLimit,
+    loopId,
     maxProxyHops: options.maxProxyHops ?? 10,
     outbound,
     agentTunnels,

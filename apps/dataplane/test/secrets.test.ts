@@ -8,6 +8,8 @@ import { TestConfigServer } from './helpers/config-server.js';
 import { eventually, startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { assertRedisUp, sharedRedisUrl } from './helpers/redis-process.js';
+import { listen } from './helpers/upstreams.js';
+import { compileOutboundRules } from '@gatehouse/contracts';
 
 const FIRST = 'first-password-1234';
 const SECOND = 'second-password-5678';
@@ -114,6 +116,55 @@ describe('secrets on the data plane', () => {
     expect(saved).toContain('"sealed":"v1.');
     // No request log, trace or detail carries a value.
     expect(JSON.stringify(gateway.sink.events)).not.toContain(SECOND);
+  });
+
+  it('fetches a JWKS URL taken from a secret, and only where the outbound rules allow', async () => {
+    let hits = 0;
+    const jwks = await listen((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}');
+    });
+    const policy = `on_http_request:
+  - actions:
+      - type: jwt-validation
+        config:
+          issuer: { allow_list: [{ value: "https://issuer.example" }] }
+          jws:
+            allowed_algorithms: [RS256]
+            keys: { sources: { additional_jkus: ["\${secrets.get('idp', 'jwks')}"] } }
+  - actions:
+      - type: deny
+        config: { status_code: 418 }
+`;
+    await config.upsertEndpoint({
+      id: 'ep_app',
+      url: 'https://app.example.com',
+      traffic_policy: policy,
+      secrets: [
+        { vault: 'idp', name: 'jwks', sealed: sealForDataplanes(transportKey, 'idp', 'jwks', `${jwks.url}/jwks.json`) },
+      ],
+    });
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const token = `${part({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${part({ iss: 'https://issuer.example' })}.c2ln`;
+    const call = () =>
+      httpRequest({ port: gateway!.port, host: 'app.example.com', headers: { authorization: `Bearer ${token}` } });
+    try {
+      // Loopback is not allowed here: the URL the secret holds is refused before any connection.
+      const strict = compileOutboundRules([], []);
+      if (!strict.ok) throw new Error('rules');
+      gateway = await startDataplane(config, { dataDirectory, secretsKey: transportKey, outboundRules: strict.rules });
+      await eventually(() => gateway!.dataplane.store.loaded, 5_000, 'the config');
+      expect((await call()).status).toBe(401);
+      expect(hits).toBe(0);
+      await gateway.stop();
+      // With the default rules (loopback allowed) the same secret's URL is fetched.
+      gateway = await startDataplane(config, { dataDirectory, secretsKey: transportKey });
+      await eventually(() => gateway!.dataplane.store.loaded, 5_000, 'the config');
+      expect((await call()).status).toBe(401);
+      expect(hits).toBeGreaterThan(0);
+    } finally {
+      await jwks.close();
+    }
   });
 
   it('verifies a jwt-validation HMAC key taken from a secret', async () => {

@@ -121,6 +121,11 @@ export class ActionCompilation implements ActionCompileContext {
     return { known: true, text: rendered, fromSecrets: template.secretReferences.length > 0 };
   }
 
+  secretFieldUnusable(message: string, field: DocumentPath): void {
+    const { walk, configPath } = this.#use();
+    walk.noteUnusableSecretField([...configPath, ...field], message);
+  }
+
   itemExpression(source: string, field: DocumentPath, variable: McpItemVariable): CompiledItemExpression | undefined {
     const { walk, configPath } = this.#use();
     const check = compileItemExpression(source, variable);

@@ -87,6 +87,11 @@ export interface ActionCompileContext {
   /** Compiles an mcp-tools predicate over one list item (`tool`, `prompt` or `resource`). */
   itemExpression(source: string, field: DocumentPath, variable: McpItemVariable): CompiledItemExpression | undefined;
   issue(code: ValidationErrorCode, message: string, field: DocumentPath, severity?: IssueSeverity): void;
+  /**
+   * A field computed from secret values that the values do not fit. The action still compiles (and fails closed at
+   * runtime); this records why, without the value, for `checkSecretValues`.
+   */
+  secretFieldUnusable(message: string, field: DocumentPath): void;
 }
 
 /**

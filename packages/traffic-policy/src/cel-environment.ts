@@ -68,10 +68,16 @@ function createEnvironment(phase: Phase): Environment {
           'The MCP (JSON-RPC) message in the request body: method, tool, arguments, session_id, protocol_version, kind; empty when not MCP.',
       });
   }
-  if (phase === 'on_http_response') {
+  if (phase === 'on_http_response' || phase === 'on_event_stream_message') {
     environment
       .registerType('Response', { ctor: ResponseView, fields: celFieldTypes('Response') })
       .registerVariable('res', 'Response', { description: 'The upstream (or policy-generated) response.' });
+  }
+  if (phase === 'on_event_stream_message') {
+    environment.registerVariable('sse', 'map<string, string>', {
+      description:
+        'The server-sent event being streamed: sse.event, sse.data (data lines joined with newlines), sse.id, sse.retry.',
+    });
   }
   return registerPolicyFunctions(environment, scope);
 }
@@ -131,6 +137,49 @@ export function compileItemExpression(
   }
   const bound = program;
   return { ok: true, expression: { source, evaluate: (item) => bound({ [variable]: item }) as unknown } };
+}
+
+let retryConditionEnvironment: Environment | undefined;
+
+/** A checked http-request `retry_condition`: a bool over `attempts` and `last_attempt`; throws on runtime errors. */
+export interface CompiledRetryCondition {
+  readonly source: string;
+  evaluate(variables: { attempts: bigint; last_attempt: Record<string, unknown> }): unknown;
+}
+
+/**
+ * ngrok evaluates `retry_condition` after an attempt with only `attempts` and `last_attempt` (`req`, `res`, `error`)
+ * in scope, so it gets an environment of its own, like the mcp-tools predicates: the request variables are not there.
+ */
+export function compileRetryCondition(
+  source: string,
+): { ok: true; expression: CompiledRetryCondition } | { ok: false; message: string; offset: number } {
+  retryConditionEnvironment ??= new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits })
+    .registerVariable('attempts', 'int', { description: 'Attempts made so far (1 after the first).' })
+    .registerVariable('last_attempt', 'map<string, dyn>', {
+      description: 'The last attempt: req, res (status_code, header, body, …) and error (a string, empty when none).',
+    });
+  let program: Program;
+  try {
+    program = retryConditionEnvironment.parse(source);
+    const check = program.check();
+    if (!check.valid) return celFailure(check.error);
+    if (check.type !== 'bool' && check.type !== 'dyn')
+      return { ok: false, message: `the expression must be a bool, not ${check.type}`, offset: 0 };
+  } catch (error) {
+    return celFailure(error);
+  }
+  const bound = program;
+  return { ok: true, expression: { source, evaluate: (variables) => bound(variables) as unknown } };
+}
+
+function celFailure(error: unknown): { ok: false; message: string; offset: number } {
+  const celError = error as { summary?: string; message?: string; range?: { start: number } } | undefined;
+  return {
+    ok: false,
+    message: celError?.summary ?? celError?.message ?? String(error),
+    offset: celError?.range?.start ?? 0,
+  };
 }
 
 export function celEnvironment(phase: Phase): Environment {
@@ -337,7 +386,9 @@ function failure(error: unknown, phase: Phase, source: string): ExpressionCheck 
   const unknownVariable = /^Unknown variable: (\w+)/.exec(rawMessage)?.[1];
   let message: string;
   if (unknownVariable === 'res' && phase !== 'on_http_response') {
-    message = `${rawMessage} (res.* exists only in on_http_response)`;
+    message = `${rawMessage} (res.* exists only in on_http_response and on_event_stream_message)`;
+  } else if (unknownVariable === 'sse') {
+    message = `${rawMessage} (sse.* exists only in on_event_stream_message)`;
   } else if ((unknownVariable === 'req' || unknownVariable === 'mcp') && phase === 'on_tcp_connect') {
     message = `${rawMessage} (on_tcp_connect runs before any HTTP request is read)`;
   } else if (rawMessage.includes('ClientIp in list')) {

@@ -29,7 +29,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
   if (!isPlainObject(document)) {
     walk.report(
       'POLICY_SCHEMA_INVALID',
-      `A policy is a map of phases (on_http_request, on_http_response, on_tcp_connect); found ${describeValue(document)}.`,
+      `A policy is a map of phases (on_http_request, on_http_response, on_event_stream_message, on_tcp_connect); found ${describeValue(document)}.`,
       [],
     );
     return { policy: undefined, issues: walk.issues, secretReferences: walk.secretReferences };
@@ -39,6 +39,7 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     on_tcp_connect: [],
     on_http_request: [],
     on_http_response: [],
+    on_event_stream_message: [],
   };
   const seenPhases = new Map<Phase, string>();
   for (const [key, rules] of Object.entries(document)) {
@@ -55,20 +56,58 @@ export function analyzePolicy(parsed: ParsedPolicy, options: PolicyOptions): Pol
     );
   }
 
-  if (walk.hasErrors()) return { policy: undefined, issues: walk.issues, secretReferences: walk.secretReferences };
+  if (walk.hasErrors())
+    return {
+      policy: undefined,
+      issues: walk.issues,
+      secretReferences: walk.secretReferences,
+      unusableSecretFields: walk.unusableSecretFields,
+    };
   const policy: CompiledPolicy = Object.freeze({
     endpointType: options.endpointType,
     phases: Object.freeze({
       on_tcp_connect: frozenExactCopy(compiledPhases.on_tcp_connect),
       on_http_request: frozenExactCopy(compiledPhases.on_http_request),
       on_http_response: frozenExactCopy(compiledPhases.on_http_response),
+      on_event_stream_message: frozenExactCopy(compiledPhases.on_event_stream_message),
     }),
     needsRequestBody: walk.needsRequestBody,
     readsMcp: walk.readsMcp,
     secretReferences: Object.freeze(distinctSecrets(walk.secretReferences)),
     secretValues: walk.secretValues,
   });
-  return { policy, issues: walk.issues, secretReferences: walk.secretReferences };
+  return {
+    policy,
+    issues: walk.issues,
+    secretReferences: walk.secretReferences,
+    unusableSecretFields: walk.unusableSecretFields,
+  };
+}
+
+/** Where a policy cannot use the secret values it would be applied with; `message` never contains a value. */
+export interface SecretValueProblem {
+  path: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/**
+ * What applying `source` with these secret values would break: errors of the compile with the values (a value a
+ * `${}` cannot compute with) and fields the values do not fit (which would answer SECRET_UNAVAILABLE on every
+ * request). The control plane asks before a rotation; an empty list means the policy keeps working.
+ */
+export function checkSecretValues(
+  source: string,
+  options: Pick<PolicyOptions, 'endpointType' | 'secrets'>,
+): SecretValueProblem[] {
+  const analysis = analyzePolicy(parse(source), options);
+  return [
+    ...analysis.issues
+      .filter((issue) => issue.severity === 'error')
+      .map(({ path, line, column, message }) => ({ path, line, column, message })),
+    ...(analysis.unusableSecretFields ?? []),
+  ];
 }
 
 /** Each vault/name pair once, in first-mention order. */

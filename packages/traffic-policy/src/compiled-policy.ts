@@ -69,4 +69,6 @@ export interface PolicyAnalysis {
   issues: PolicyIssue[];
   /** Every `secrets.get` in the policy, in document order. */
   secretReferences: PolicySecretReference[];
+  /** Fields computed from the given secret values that the values do not fit (empty without values). */
+  unusableSecretFields?: { path: string; line: number; column: number; message: string }[];
 }

@@ -7,8 +7,24 @@ import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
 import { secretKey } from './cel-secrets.js';
 
-export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
-export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
+export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response' | 'on_event_stream_message';
+export const phases: readonly Phase[] = [
+  'on_tcp_connect',
+  'on_http_request',
+  'on_http_response',
+  'on_event_stream_message',
+];
+
+/**
+ * One server-sent event of a `text/event-stream` response, as `on_event_stream_message` rules see it (`sse.*`): the
+ * fields of the event as the WHATWG parser reads them (several `data:` lines joined with `\n`; '' when absent).
+ */
+export interface SseEventFacts {
+  event: string;
+  data: string;
+  id: string;
+  retry: string;
+}
 
 /** Header names are lower-case; values keep their order. Actions mutate this map in place. */
 export type HeaderMap = Map<string, string[]>;
@@ -87,6 +103,11 @@ export interface RequestFacts {
   /** Present only when the compiled policy asked for it (`needsRequestBody`). */
   body?: Uint8Array;
   mcp?: McpFacts;
+  /**
+   * http-request attempts made for this request so far. An object so that every context over this request — each
+   * endpoint it passes, each batch element's copy — counts against one budget (`maxSideCallsPerRequest`).
+   */
+  sideCalls?: { made: number };
 }
 
 export interface ResponseFacts {
@@ -204,6 +225,8 @@ export class PolicyContext implements CelRequestScope {
    * compiled policy; they are redacted from everything the request log keeps (`redact`).
    */
   secretValues: ReadonlyMap<string, string> = noSecrets;
+  /** The event `on_event_stream_message` runs for (the data plane sets it before each run). */
+  sseEvent: SseEventFacts | undefined;
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 
@@ -229,6 +252,7 @@ export class PolicyContext implements CelRequestScope {
     this.mcp = request.mcp;
     // `req.url.raw_path` is the path as it arrived: a url-rewrite later changes `path`, not this.
     request.rawPath ??= request.path;
+    request.sideCalls ??= { made: 0 };
     this.#ipCategories = ipCategories;
   }
 
@@ -239,6 +263,11 @@ export class PolicyContext implements CelRequestScope {
     const forked = new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
     forked.secretValues = this.secretValues;
     return forked;
+  }
+
+  /** The request's side-call budget, shared by every context over it (set in the constructor). */
+  get sideCalls(): { made: number } {
+    return (this.request.sideCalls ??= { made: 0 });
   }
 
   secret(vault: string, name: string): string | undefined {
@@ -331,6 +360,10 @@ export class Activation {
   get actions(): { ngrok: Record<string, unknown>; gatehouse: Record<string, unknown> } {
     const results = this.context.actionResults;
     return (this.#actions ??= { ngrok: results, gatehouse: results });
+  }
+  /** The current server-sent event (on_event_stream_message only; the environment of other phases has no `sse`). */
+  get sse(): SseEventFacts {
+    return this.context.sseEvent ?? { event: '', data: '', id: '', retry: '' };
   }
   /** Replaced at each phase start, so it is read through the context every time. */
   get vars(): Record<string, unknown> {

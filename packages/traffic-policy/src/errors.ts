@@ -164,6 +164,11 @@ export const runtimeErrorCodes = {
     reason:
       'A field computed from secrets (basic-auth credentials, jwt-validation settings) could not be computed: the secret is missing on this data plane or its value does not fit the field.',
   },
+  HTTP_REQUEST_FAILED: {
+    status: 502,
+    reason:
+      'An http-request action with `on_error: halt` got no response (timeout, refused target, body too large, …); `actions.ngrok.http_request.error.code` says which.',
+  },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;
 

@@ -13,6 +13,9 @@ import {
   type Phase,
   type RequestFacts,
   type RuleTrace,
+  type SseEventFacts,
+  type BodyReplacement,
+  type ResponseFacts,
 } from './context.js';
 import { respondWithError } from './actions/shared.js';
 import { jsonRpcErrorBody, jsonRpcErrorCodes } from './mcp.js';
@@ -68,6 +71,39 @@ export async function evaluate(
   if (phase === 'on_http_request' && batch?.kind === 'batch' && batch.messages !== undefined)
     return evaluateBatch(policy, context, ports, batch.messages);
   return evaluateRules(policy, phase, context, ports);
+}
+
+/** What on_event_stream_message decided for one event. */
+export interface StreamEventResult {
+  /** `continue`, or the runtime error that failed the run (the stream must end: fail closed). */
+  outcome: Outcome;
+  /** sse-find-replace replacements for this event, in order. */
+  replacements: readonly (BodyReplacement & { field: 'data' | 'retry' })[];
+  trace: readonly RuleTrace[];
+}
+
+/**
+ * on_event_stream_message for one server-sent event, with `response` as the client receives it (`res.*`). Each event runs in a context of its own over the request's facts,
+ * its response and the results of earlier actions, so a long stream neither accumulates traces nor spends the
+ * request's CEL budget: the budget, the trace and `vars` are per event.
+ */
+export async function evaluateStreamEvent(
+  policy: CompiledPolicy,
+  context: PolicyContext,
+  response: ResponseFacts,
+  event: SseEventFacts,
+  ports: PolicyPorts,
+): Promise<StreamEventResult> {
+  const eventContext = context.fork(context.request);
+  eventContext.response = response;
+  Object.assign(eventContext.actionResults, context.actionResults);
+  eventContext.sseEvent = event;
+  const result = await evaluate(policy, 'on_event_stream_message', eventContext, ports);
+  return {
+    outcome: result.outcome,
+    replacements: eventContext.directives.sseReplacements ?? [],
+    trace: eventContext.trace,
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  * Pure: no I/O and no framework; effects are ports the host implements.
  */
 export { parse, formatPath, type ParsedPolicy, type SourcePosition, type DocumentPath } from './parse.js';
-export { maxMcpBatchElements, maxPolicyTextLength } from './limits.js';
+export { maxMcpBatchElements, maxPolicyTextLength, maxSideCallsPerRequest } from './limits.js';
 export { validate, validatePolicy, type ValidationResult } from './validate.js';
 export {
   analyzePolicy,
@@ -18,7 +18,7 @@ export {
 } from './compile.js';
 export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
 export { secretKey } from './cel-secrets.js';
-export { distinctSecrets } from './compile.js';
+export { distinctSecrets, checkSecretValues, type SecretValueProblem } from './compile.js';
 export { redactSecrets } from './context.js';
 export {
   evaluate,
@@ -26,6 +26,8 @@ export {
   createPolicyContext,
   type PhaseResult,
   type RequestFactsInput,
+  evaluateStreamEvent,
+  type StreamEventResult,
 } from './evaluate.js';
 export {
   PolicyContext,
@@ -37,6 +39,7 @@ export {
   type ConnectionFacts,
   type RequestFacts,
   type ResponseFacts,
+  type SseEventFacts,
   type McpFacts,
   type McpKind,
   type McpListFilter,
@@ -78,6 +81,14 @@ export {
   type OpenIdProviderMetadata,
   type SessionKeyring,
   type TokenRequest,
+  sideCallErrorCodes,
+  sideCallMethods,
+  type HttpRequester,
+  type SideCallErrorCode,
+  type SideCallMethod,
+  type SideCallRequest,
+  type SideCallResponse,
+  type SideCallResult,
 } from './ports.js';
 export {
   systemClock,
@@ -87,6 +98,7 @@ export {
   StaticJwksFetcher,
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
+  ScriptedHttpRequester,
 } from './memory-ports.js';
 export { signInPaths } from './sign-in.js';
 export { oauthProviders, oauthProviderNames } from './oauth-providers.js';

@@ -59,3 +59,9 @@ export const maxRegexCacheEntries = 512;
  * times in one request and stalled the process for seconds.
  */
 export const maxMcpBatchElements = 100;
+
+/**
+ * http-request attempts (retries included) one client request may cause, across every endpoint it passes: each one
+ * holds the client's request open and costs the target a request, so a policy cannot turn one request into many.
+ */
+export const maxSideCallsPerRequest = 10;

@@ -6,6 +6,9 @@ import {
   type IdentityProviderClient,
   type OpenIdProviderMetadata,
   type SessionKeyring,
+  type HttpRequester,
+  type SideCallRequest,
+  type SideCallResult,
   type InternalEndpointDirectory,
   type Jwk,
   type JwksFetcher,
@@ -166,3 +169,23 @@ export class OfflineIdentityProviderClient implements IdentityProviderClient {
 export const policyTestSessionKeys: SessionKeyring = Object.freeze({
   secrets: Object.freeze([{ id: 'policy-test', secret: new TextEncoder().encode('gatehouse policy tests only') }]),
 });
+
+/**
+ * http-request without a network, deterministic: a URL in the table gets its scripted result (the first entry whose
+ * URL equals the request's, or equals it without the query), any other URL the same stand-in answer as a forwarded
+ * request in a policy test: 200, no headers, empty body. Every request is kept in `sent` for assertions.
+ */
+export class ScriptedHttpRequester implements HttpRequester {
+  readonly sent: SideCallRequest[] = [];
+
+  constructor(private readonly script: ReadonlyMap<string, SideCallResult> = new Map()) {}
+
+  send(request: SideCallRequest): Promise<SideCallResult> {
+    if (this.sent.length < 1000) this.sent.push(request);
+    const withoutQuery = request.url.split('?', 1)[0]!;
+    const scripted = this.script.get(request.url) ?? this.script.get(withoutQuery);
+    return Promise.resolve(
+      scripted ?? { ok: true, response: { statusCode: 200, headers: {}, body: '', resolvedIp: '', timeMs: 0 } },
+    );
+  }
+}

@@ -16,6 +16,7 @@ import {
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
+  ScriptedHttpRequester,
   StaticJwksFetcher,
 } from './memory-ports.js';
 import type { Jwk, PolicyPorts } from './ports.js';
@@ -23,7 +24,8 @@ import type { IpCategoryResolver } from './cel-values.js';
 
 /**
  * Policy test cases (issue 17): each case runs against in-memory ports of its own (fresh rate-limit and circuit-breaker
- * state, a fixed clock), and a stand-in upstream that answers every forwarded request 200 with no headers and no body,
+ * state, a fixed clock), and a stand-in upstream that answers every forwarded request (and every http-request side
+ * call) 200 with no headers and no body,
  * so "forwarded to X" and the response phase are observable without a network. Pure, so the dashboard runs the same
  * code in the browser as the API at save and the CLI before `apply`.
  */
@@ -136,6 +138,8 @@ function portsFor(testCase: PolicyTestCase, options: PolicyTestOptions): PolicyP
     circuitBreakers: new MemoryCircuitBreakers(),
     identityProviders: new OfflineIdentityProviderClient(),
     sessionKeys: policyTestSessionKeys,
+    // Side calls get the stand-in upstream's answer too (200, no headers, empty body), so a case never needs a network.
+    httpRequests: new ScriptedHttpRequester(),
   };
 }
 

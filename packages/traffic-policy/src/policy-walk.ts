@@ -22,6 +22,11 @@ export class PolicyWalk {
   readonly secretValues = new Map<string, string>();
   readonly secrets: SecretValues | undefined;
   readonly #knownSecrets: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /**
+   * Fields computed from secret values that the values do not fit (a password too short, a JWKS URL that is no URL):
+   * the action fails closed at runtime (SECRET_UNAVAILABLE); `checkSecretValues` reports them before a rotation.
+   */
+  readonly unusableSecretFields: { path: string; line: number; column: number; message: string }[] = [];
   /** The expressions of the rule being analyzed (newline-joined): they guard what its actions' configs evaluate. */
   ruleGuards = '';
 
@@ -73,6 +78,10 @@ export class PolicyWalk {
   }
 
   /** Records an issue at the value at `path`, or at its key with `target: 'key'`. */
+  noteUnusableSecretField(path: DocumentPath, message: string): void {
+    this.unusableSecretFields.push({ path: formatPath(path), ...this.parsed.locate(path), message });
+  }
+
   report(
     code: ValidationErrorCode,
     message: string,

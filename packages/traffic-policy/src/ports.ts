@@ -122,6 +122,70 @@ export interface SessionKeyring {
   readonly secrets: readonly { readonly id: string; readonly secret: Uint8Array }[];
 }
 
+/** The methods ngrok's http-request action allows. */
+export const sideCallMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type SideCallMethod = (typeof sideCallMethods)[number];
+
+/** One attempt of an http-request action, every `${}` already rendered. */
+export interface SideCallRequest {
+  method: SideCallMethod;
+  /** Absolute http(s) URL with the action's query parameters appended; a `.internal` host names an internal endpoint. */
+  url: string;
+  /** Lower-case names, in the order the policy wrote them. */
+  headers: readonly (readonly [string, string])[];
+  body: string | undefined;
+  /** Redirects the port may follow (each target judged like the first); more is HTTP_REQUEST_TOO_MANY_REDIRECTS. */
+  maxRedirects: number;
+  /** What is left of the action's time budget for this attempt. */
+  timeoutMs: number;
+  /** The client the policy runs for (sent as X-Forwarded-For, as ngrok does). */
+  clientIp: string;
+  /**
+   * The client request's side-call budget (`RequestFacts.sideCalls`): a port that runs another policy for the call
+   * (an internal endpoint's) hands it on, so side calls made there count against the same request.
+   */
+  budget: { made: number };
+}
+
+export interface SideCallResponse {
+  statusCode: number;
+  /** Lower-case names. */
+  headers: Record<string, string[]>;
+  /** Decoded as UTF-8; never more than the port's body limit (larger is HTTP_REQUEST_RESPONSE_TOO_LARGE). */
+  body: string;
+  /** The peer address that answered ('' when the port cannot tell). */
+  resolvedIp: string;
+  timeMs: number;
+}
+
+/**
+ * Why a side call got no response. The codes are what `actions.ngrok.http_request.error.code` shows, so they are
+ * part of the policy language (README, "http-request").
+ */
+export const sideCallErrorCodes = {
+  HTTP_REQUEST_INVALID_URL: 'The rendered URL is not an absolute http(s) URL.',
+  HTTP_REQUEST_TARGET_UNKNOWN: 'A `.internal` URL names no internal endpoint with an upstream.',
+  HTTP_REQUEST_FORBIDDEN: "The target is outside the outbound allow list, or is one of the gateway's own listeners.",
+  HTTP_REQUEST_LOOP: 'The side call would come back into this gateway (CDN-Loop), or the hop limit was reached.',
+  HTTP_REQUEST_UNAVAILABLE: 'The target refused the connection or failed mid-response.',
+  HTTP_REQUEST_TIMEOUT: "The action's timeout passed before a response was read (retries included).",
+  HTTP_REQUEST_RESPONSE_TOO_LARGE: 'The response body exceeded the size limit (256 KB, as ngrok).',
+  HTTP_REQUEST_TOO_MANY_REDIRECTS: 'The target redirected more often than `max_redirects` allows.',
+  HTTP_REQUEST_LIMIT_EXCEEDED: 'The request already made as many side calls as one request may make.',
+} as const;
+export type SideCallErrorCode = keyof typeof sideCallErrorCodes;
+
+export type SideCallResult =
+  { ok: true; response: SideCallResponse } | { ok: false; code: SideCallErrorCode; message: string };
+
+/**
+ * The I/O of the http-request action. The data plane's implementation dials through the outbound guard; the
+ * in-memory one answers from a table, so policy tests and the editor run without a network. Never rejects.
+ */
+export interface HttpRequester {
+  send(request: SideCallRequest): Promise<SideCallResult>;
+}
+
 export interface PolicyPorts {
   clock: Clock;
   rateLimits: RateLimitStore;
@@ -131,6 +195,7 @@ export interface PolicyPorts {
   circuitBreakers: CircuitBreakers;
   identityProviders: IdentityProviderClient;
   sessionKeys: SessionKeyring;
+  httpRequests: HttpRequester;
 }
 
 /** The sliding-window rule shared by every RateLimitStore (the Redis Lua script implements the same formula). */

@@ -15,7 +15,7 @@ import {
  * Schema that Monaco uses and the OpenAPI description of policy bodies.
  */
 
-export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
+export const phaseKeys = ['on_tcp_connect', 'on_http_request', 'on_http_response', 'on_event_stream_message'] as const;
 export const legacyPhaseKeys = { inbound: 'on_http_request', outbound: 'on_http_response' } as const;
 
 function actionSchemaOf(definition: AnyAction) {
@@ -62,6 +62,9 @@ export const policyDocumentSchema = z
     ).optional(),
     on_http_request: ruleListSchema('Rules run on each request before it is forwarded.').optional(),
     on_http_response: ruleListSchema('Rules run on each response before the client sees it.').optional(),
+    on_event_stream_message: ruleListSchema(
+      'Rules run on each server-sent event of a text/event-stream response as it streams (sse.* is the event).',
+    ).optional(),
     inbound: ruleListSchema('Deprecated alias of on_http_request.').optional(),
     outbound: ruleListSchema('Deprecated alias of on_http_response.').optional(),
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   analyzePolicy,
+  checkSecretValues,
   compile,
   createPolicyContext,
   distinctSecrets,
@@ -127,5 +128,37 @@ describe('fields computed from secrets when the configuration is applied', () =>
     const { result, context } = await run(policyText, { secrets: values({ 'auth/alice': 'short' }) });
     expect(result.outcome).toMatchObject({ kind: 'respond', errorCode: 'SECRET_UNAVAILABLE' });
     expect(JSON.stringify(context.trace)).not.toContain('short');
+  });
+});
+
+describe('checkSecretValues (before a rotation)', () => {
+  const policy = `on_http_request:
+  - actions:
+      - type: basic-auth
+        config:
+          credentials: ["alice:\${secrets.get('auth', 'alice')}", "\${json.decode(secrets.get('auth', 'bob')).line}"]
+`;
+  const values = (alice: string, bob: string) => ({
+    get: (vault: string, name: string) =>
+      vault === 'auth' ? ({ alice, bob } as Record<string, string>)[name] : undefined,
+  });
+
+  it('finds nothing when the values fit', () => {
+    expect(
+      checkSecretValues(policy, {
+        endpointType: 'internal',
+        secrets: values('long-enough-1', '{"line":"bob:password-2"}'),
+      }),
+    ).toEqual([]);
+  });
+
+  it('names the fields computed once that a value breaks, without the value', () => {
+    const problems = checkSecretValues(policy, { endpointType: 'internal', secrets: values('short', 'not json') });
+    expect(problems.map((problem) => problem.path).sort()).toEqual([
+      '/on_http_request/0/actions/0/config/credentials/0',
+      '/on_http_request/0/actions/0/config/credentials/1',
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('short');
+    expect(JSON.stringify(problems)).not.toContain('not json');
   });
 });

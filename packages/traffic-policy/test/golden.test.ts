@@ -16,6 +16,8 @@ import {
   validationErrorCodes,
   type Jwk,
   type ParsedPolicy,
+  type SideCallErrorCode,
+  type SideCallResult,
   type Phase,
 } from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
@@ -96,6 +98,24 @@ const goldenCase = z.strictObject({
     .record(z.string(), z.record(z.string(), z.string()))
     .default({})
     .describe('vault → secret → value: the names for validation, the values for compiling'),
+  side_calls: z
+    .record(
+      z.string(),
+      z.union([
+        z.strictObject({
+          status: z.int(),
+          headers: z.record(z.string(), z.array(z.string())).default({}),
+          body: z.string().default(''),
+        }),
+        z.strictObject({ error: z.string(), message: z.string().default('scripted failure') }),
+      ]),
+    )
+    .default({})
+    .describe('http-request results by URL (ScriptedHttpRequester); other URLs answer 200 with an empty body'),
+  expect_side_calls: z
+    .array(z.record(z.string(), z.unknown()))
+    .optional()
+    .describe('the side calls every request of the case made together, each matched as a subset'),
   policy: z.string(),
   // ngrok corpus only (test/ngrok-corpus): where ngrok publishes the policy and what Gatehouse makes of it.
   source: z.url().optional().describe('the page ngrok publishes the policy on'),
@@ -212,6 +232,23 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
     categories: testCase.ip_categories,
     internalEndpoints: testCase.internal_endpoints,
     jwks: new Map(Object.entries(testCase.static_jwks) as [string, Jwk[]][]),
+    sideCalls: new Map(
+      Object.entries(testCase.side_calls).map(([url, scripted]): [string, SideCallResult] => [
+        url,
+        'error' in scripted
+          ? { ok: false, code: scripted.error as SideCallErrorCode, message: scripted.message }
+          : {
+              ok: true,
+              response: {
+                statusCode: scripted.status,
+                headers: scripted.headers,
+                body: scripted.body,
+                resolvedIp: '10.0.0.7',
+                timeMs: 3,
+              },
+            },
+      ]),
+    ),
   });
   const endpointUrl = new URL(testCase.endpoint.url);
   for (const request of testCase.requests) {
@@ -300,6 +337,11 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
       }
     }
     expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
+  }
+  if (testCase.expect_side_calls !== undefined) {
+    const sent = ports.httpRequests.sent.map((call) => normalize({ ...call, headers: Object.fromEntries(call.headers) }));
+    expect(sent).toHaveLength(testCase.expect_side_calls.length);
+    testCase.expect_side_calls.forEach((want, index) => expect(sent[index]).toMatchObject(want));
   }
 }
 

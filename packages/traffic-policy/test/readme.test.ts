@@ -110,7 +110,12 @@ describe('README documents every action', () => {
       if (definition.resultName === undefined) expect(text.toLowerCase()).toContain('no result variables');
       else expect(text).toContain(`actions.ngrok.${definition.resultName}`);
       for (const phase of definition.phases) {
-        const short = { on_tcp_connect: 'tcp', on_http_request: 'request', on_http_response: 'response' }[phase];
+        const short = {
+          on_tcp_connect: 'tcp',
+          on_http_request: 'request',
+          on_http_response: 'response',
+          on_event_stream_message: 'event stream',
+        }[phase];
         expect(actionsOverview().get(type)?.split('|')[2], `${type} runs in ${phase}`).toContain(short);
       }
     },

@@ -47,6 +47,8 @@ export const ErrorCode = {
   VAULT_IN_USE: 'VAULT_IN_USE',
   SECRET_NOT_FOUND: 'SECRET_NOT_FOUND',
   SECRET_IN_USE: 'SECRET_IN_USE',
+  /** The new value of a secret does not fit a field an active policy computes from it; nothing was changed. */
+  SECRET_ROTATION_BREAKS_POLICY: 'SECRET_ROTATION_BREAKS_POLICY',
   /** GATEHOUSE_SECRETS_KEY is not configured, so secrets cannot be written or read. */
   SECRETS_KEY_MISSING: 'SECRETS_KEY_MISSING',
   USER_NOT_FOUND: 'USER_NOT_FOUND',
@@ -131,6 +133,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.VAULT_EXISTS:
     case ErrorCode.VAULT_IN_USE:
     case ErrorCode.SECRET_IN_USE:
+    case ErrorCode.SECRET_ROTATION_BREAKS_POLICY:
     case ErrorCode.LAST_ADMIN:
     case ErrorCode.SETUP_ALREADY_DONE:
     case ErrorCode.CONFLICT:

@@ -2,6 +2,7 @@
 import {
   compile,
   analyzePolicy,
+  checkSecretValues,
   compileCidrSet,
   distinctSecrets,
   formatPath,
@@ -123,7 +124,7 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
   return targets;
 }
 
-export { compile as compilePolicy, runPolicyTests };
+export { compile as compilePolicy, runPolicyTests, checkSecretValues };
 /** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
 export function policySecretReferences(
   text: string,

@@ -112,10 +112,11 @@ export class VaultsController {
   @ApiOperation({
     summary: 'Create or rotate a secret',
     description:
-      'The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret.',
+      'The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret. A rotation is re-validated first: 409 SECRET_ROTATION_BREAKS_POLICY (details: endpoint, position, why; never the value) when the new value does not fit a field an active policy computes from it.',
   })
   @Put(':vault/secrets/:name')
   @RequireRole('editor')
+  @ApiConflictResponse({ description: 'SECRET_ROTATION_BREAKS_POLICY', standardSchema: ErrorResponseSchema })
   @ApiOkResponse({ description: 'Rotated', standardSchema: SecretResponseSchema })
   @ApiCreatedResponse({ description: 'Created', standardSchema: SecretResponseSchema })
   @ApiServiceUnavailableResponse({ description: 'SECRETS_KEY_MISSING', standardSchema: ErrorResponseSchema })

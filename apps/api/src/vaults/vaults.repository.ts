@@ -163,6 +163,33 @@ export class VaultsRepository {
   }
 
   /** Endpoints whose active policy names at least one secret. */
+  /** Active policies that name `vault/name`, with their text and how they are compiled (for a rotation check). */
+  async findSecretUserPolicies(
+    vault: string,
+    name: string,
+  ): Promise<
+    {
+      id: string;
+      url: string;
+      endpointType: 'cloud' | 'internal';
+      source: string;
+      secrets: { vault: string; name: string }[];
+    }[]
+  > {
+    const rows = await this.prisma.$queryRaw<{ id: string; url: string; type: SyncEndpoint['type']; source: string }[]>`
+      SELECT e.id, e.url, e.type, pv.source
+        FROM endpoints e
+        JOIN policy_versions pv ON pv.endpoint_id = e.id AND pv.version = e.active_policy_version
+       WHERE pv.source LIKE '%secrets%'
+       ORDER BY e.url`;
+    return rows
+      .map((row) => {
+        const endpointType = policyEndpointType(row.type);
+        return { ...row, endpointType, secrets: policySecretReferences(row.source, endpointType) };
+      })
+      .filter((user) => user.secrets.some((secret) => secret.vault === vault && secret.name === name));
+  }
+
   async findSecretUsers(tx: TransactionClient | PrismaService = this.prisma): Promise<SecretUser[]> {
     const rows = await tx.$queryRaw<{ id: string; url: string; type: SyncEndpoint['type']; source: string }[]>`
       SELECT e.id, e.url, e.type, pv.source

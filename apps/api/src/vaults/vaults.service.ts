@@ -3,6 +3,7 @@ import type { RequestContext } from '../auth/actor';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
+import { checkSecretValues } from '../traffic-policy/policy-engine';
 import { ENV, type Env } from '../env';
 import type { Secret } from '../generated/prisma/client';
 import type {
@@ -92,6 +93,7 @@ export class VaultsService {
     body: PutSecretInput,
   ): Promise<{ secret: SecretResponse; created: boolean }> {
     const cipher = this.#requireCipher();
+    await this.#assertRotationKeepsPoliciesWorking(cipher, vault, name, body.value);
     const { secret, created } = await this.vaults.putSecret(
       context,
       vault,
@@ -106,6 +108,54 @@ export class VaultsService {
 
   async deleteSecret(context: RequestContext, vault: string, name: string): Promise<void> {
     await this.vaults.deleteSecret(context, vault, name);
+  }
+
+  /**
+   * A rotation is re-validated like a save: every active policy naming the secret is compiled with the new value (and
+   * the stored values of the other secrets it names). A value a field computed from secrets cannot use — a basic-auth
+   * password out of bounds, a JWKS URL that is no URL, a `json.decode` of text that is not JSON — would answer
+   * SECRET_UNAVAILABLE on every request or be rejected by the data planes, so the rotation is refused (409) with each
+   * place it breaks; the details name endpoints and positions, never a value. Checked before the write: a policy
+   * saved between this check and the write was validated against the old value only (the window is one request).
+   */
+  async #assertRotationKeepsPoliciesWorking(
+    cipher: SecretsCipher,
+    vault: string,
+    name: string,
+    value: string,
+  ): Promise<void> {
+    const users = await this.vaults.findSecretUserPolicies(vault, name);
+    if (users.length === 0) return;
+    const key = (v: string, n: string) => `${v}\u0000${n}`;
+    const pairs = new Map(users.flatMap((user) => user.secrets).map((pair) => [key(pair.vault, pair.name), pair]));
+    const values = new Map<string, string>();
+    for (const row of await this.vaults.findSecrets([...pairs.values()])) {
+      try {
+        values.set(key(row.vaultName, row.name), cipher.open(row.vaultName, row.name, row));
+      } catch {
+        // An unreadable stored secret is another problem (reported where it is used); it is not this rotation's.
+      }
+    }
+    values.set(key(vault, name), value);
+    const details = users.flatMap((user) =>
+      checkSecretValues(user.source, {
+        endpointType: user.endpointType,
+        secrets: { get: (v, n) => values.get(key(v, n)) },
+      }).map((problem) => ({
+        code: 'SECRET_VALUE_UNUSABLE',
+        message: `${user.url} (${user.id}): ${problem.message}`,
+        path: problem.path,
+        line: problem.line,
+        column: problem.column,
+      })),
+    );
+    if (details.length > 0) {
+      throw new AppError(
+        ErrorCode.SECRET_ROTATION_BREAKS_POLICY,
+        `The new value of ${vault}/${name} does not fit ${details.length} place${details.length === 1 ? '' : 's'} in active policies; the secret was not changed`,
+        details,
+      );
+    }
   }
 
   async #vault(name: string): Promise<VaultWithSecrets> {

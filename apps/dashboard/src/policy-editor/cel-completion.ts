@@ -10,6 +10,7 @@ const phaseOfKey: Record<string, Phase> = {
   on_tcp_connect: 'on_tcp_connect',
   on_http_request: 'on_http_request',
   on_http_response: 'on_http_response',
+  on_event_stream_message: 'on_event_stream_message',
   inbound: 'on_http_request',
   outbound: 'on_http_response',
 };

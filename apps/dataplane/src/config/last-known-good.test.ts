@@ -14,6 +14,8 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { applySnapshot, emptyRuntimeConfig, type SharedPorts } from './runtime-config.js';
+import { HttpSideCalls } from '../ports/http-side-calls.js';
+import { randomLoopId } from '../proxy/loop-detection.js';
 
 const shared: SharedPorts = {
   clock: systemClock,
@@ -22,6 +24,7 @@ const shared: SharedPorts = {
   circuitBreakers: new MemoryCircuitBreakers(),
   identityProviders: new OfflineIdentityProviderClient(),
   sessionKeys: policyTestSessionKeys,
+  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
 };
 
 const policy = 'on_http_request:\n  - actions: [{ type: deny }]\n';

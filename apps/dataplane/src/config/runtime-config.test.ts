@@ -18,6 +18,8 @@ import {
   snapshotOf,
   type SharedPorts,
 } from './runtime-config.js';
+import { HttpSideCalls } from '../ports/http-side-calls.js';
+import { randomLoopId } from '../proxy/loop-detection.js';
 
 const shared: SharedPorts = {
   clock: systemClock,
@@ -26,6 +28,7 @@ const shared: SharedPorts = {
   circuitBreakers: new MemoryCircuitBreakers(),
   identityProviders: new OfflineIdentityProviderClient(),
   sessionKeys: policyTestSessionKeys,
+  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
 };
 const deny = (status: number) =>
   `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;

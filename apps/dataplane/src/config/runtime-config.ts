@@ -23,6 +23,7 @@ import {
   type IpCategoryResolver,
   type PolicyPorts,
 } from '@gatehouse/traffic-policy';
+import type { SideCallPorts } from '../ports/http-side-calls.js';
 
 /**
  * The running configuration: an immutable value built off to the side and swapped in with one assignment
@@ -102,7 +103,9 @@ export class CompiledPolicyCache {
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
-export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'> & {
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints' | 'httpRequests'> & {
+  /** http-request: built per config, because a `.internal` URL resolves against that config's internal endpoints. */
+  sideCalls: SideCallPorts;
   agentPresence?: AgentPresence;
   /**
    * Opens the secrets that come sealed with policies (@gatehouse/runtime dataplane-secrets, derived from
@@ -482,8 +485,13 @@ function finishConfig(
   shared: SharedPorts,
   categoryIndex?: IpCategoryResolver,
 ): RuntimeConfig {
+  // The side-call port needs the config it belongs to (its internal endpoints and their policies); requests only run
+  // once the config is built, so the closure reads it after the assignment below.
+  const built: { config?: RuntimeConfig } = {};
+  const { sideCalls, ...sharedPorts } = shared;
   const ports: PolicyPorts = {
-    ...shared,
+    ...sharedPorts,
+    httpRequests: sideCalls.forConfig(() => built.config!),
     ipCategories: categoryIndex ?? createIpCategoryIndex([...ipCategories.values()]),
     internalEndpoints: {
       has: (url) => internalByUrl.has(url),
@@ -493,7 +501,7 @@ function finishConfig(
       },
     },
   };
-  return Object.freeze({
+  const config: RuntimeConfig = Object.freeze({
     revision,
     endpointsById,
     exactRoutes,
@@ -504,6 +512,8 @@ function finishConfig(
     failures,
     unservedHosts,
   });
+  built.config = config;
+  return config;
 }
 
 function parseUpstream(text: string): UpstreamTarget | undefined {

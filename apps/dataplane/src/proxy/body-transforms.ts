@@ -1,6 +1,12 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
-import { filterMcpLists, type BodyReplacement, type Directives, type McpListFilter } from '@gatehouse/traffic-policy';
+import {
+  filterMcpLists,
+  type BodyReplacement,
+  type Directives,
+  type McpListFilter,
+  type SseEventFacts,
+} from '@gatehouse/traffic-policy';
 import { LzwCompressTransform } from './lzw-compress.js';
 
 /**
@@ -53,20 +59,109 @@ export class SseReplaceTransform extends SseEventTransform {
   }
 
   protected rewrite(event: string): string {
-    return event
-      .split(/\r\n|\r|\n/)
-      .map((line) => {
-        for (const field of ['data', 'retry'] as const) {
-          if (!line.startsWith(`${field}:`)) continue;
-          const applicable = this.replacements.filter((replacement) => replacement.field === field);
-          if (applicable.length === 0) return line;
-          const value = line.slice(field.length + 1);
-          const space = value.startsWith(' ') ? ' ' : '';
-          return `${field}:${space}${applyReplacements(value.slice(space.length), applicable)}`;
-        }
-        return line;
-      })
-      .join('\n');
+    return rewriteSseEvent(event, this.replacements);
+  }
+}
+
+/** An event's `data:` and `retry:` field values with `replacements` applied (each line on its own, as ngrok does). */
+export function rewriteSseEvent(event: string, replacements: readonly SseReplacement[]): string {
+  if (replacements.length === 0) return event;
+  return event
+    .split(/\r\n|\r|\n/)
+    .map((line) => {
+      for (const field of ['data', 'retry'] as const) {
+        if (!line.startsWith(`${field}:`)) continue;
+        const applicable = replacements.filter((replacement) => replacement.field === field);
+        if (applicable.length === 0) return line;
+        const value = line.slice(field.length + 1);
+        const space = value.startsWith(' ') ? ' ' : '';
+        return `${field}:${space}${applyReplacements(value.slice(space.length), applicable)}`;
+      }
+      return line;
+    })
+    .join('\n');
+}
+
+/**
+ * The fields of one event as the WHATWG event-stream parser reads them (`sse.*` in on_event_stream_message): comment
+ * lines skipped, one leading space of a value dropped, `data` lines joined with newlines, the last of the others kept.
+ * Undefined for an event with no field at all (only comments, a keep-alive): no rule runs for it.
+ */
+export function parseSseEvent(event: string): SseEventFacts | undefined {
+  const facts: SseEventFacts = { event: '', data: '', id: '', retry: '' };
+  const data: string[] = [];
+  let fields = 0;
+  for (const line of event.split(/\r\n|\r|\n/)) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const name = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    fields++;
+    if (name === 'data') data.push(value);
+    else if (name === 'event' || name === 'id' || name === 'retry') facts[name] = value;
+  }
+  if (fields === 0) return undefined;
+  facts.data = data.join('\n');
+  return facts;
+}
+
+/** What on_event_stream_message decided for one event: its replacements, or an error that ends the stream. */
+export type SseEventJudge = (event: SseEventFacts) => Promise<readonly SseReplacement[] | Error>;
+
+/**
+ * on_event_stream_message: each event is judged by the policy as soon as its blank line arrives and sent on at once
+ * (events are parsed incrementally; the stream is never buffered beyond the event being read). Events are judged in
+ * order, one at a time, so the output keeps the upstream's order. A run that fails (a runtime error) ends the stream:
+ * sending the event unchanged could pass on what a replacement was meant to remove.
+ */
+export class SsePolicyTransform extends Transform {
+  #pending = '';
+  readonly #decoder = new TextDecoder();
+
+  constructor(private readonly judge: SseEventJudge) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    this.#drain(false).then(
+      () => callback(),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#pending += this.#decoder.decode();
+    this.#drain(true).then(
+      () => callback(),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  async #drain(final: boolean): Promise<void> {
+    let boundary = findEventBoundary(this.#pending);
+    while (boundary !== undefined) {
+      const [end, next] = boundary;
+      const event = this.#pending.slice(0, end);
+      const separator = this.#pending.slice(end, next);
+      this.#pending = this.#pending.slice(next);
+      this.push((await this.#rewrite(event)) + separator);
+      boundary = findEventBoundary(this.#pending);
+    }
+    if (final && this.#pending !== '') {
+      const rest = this.#pending;
+      this.#pending = '';
+      this.push(await this.#rewrite(rest));
+    }
+  }
+
+  async #rewrite(event: string): Promise<string> {
+    const facts = parseSseEvent(event);
+    if (facts === undefined) return event;
+    const decided = await this.judge(facts);
+    if (decided instanceof Error) throw decided;
+    return rewriteSseEvent(event, decided);
   }
 }
 

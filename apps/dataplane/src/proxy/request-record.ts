@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
-import { callerOf, type Decision, type McpFacts, type RequestFacts } from '@gatehouse/traffic-policy';
+import { callerOf, type Decision, type McpFacts, type Phase, type RequestFacts } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -67,7 +67,9 @@ export class RequestRecord {
       if (context === undefined) continue;
       const endpointId = hopEndpoint.facts.id;
       for (const rule of context.trace) {
-        const { phase, rule_index, rule_name } = rule;
+        const { rule_index, rule_name } = rule;
+        const phase = loggedPhase(rule.phase);
+        if (phase === undefined) continue;
         if (rule.matched) rulesMatched.push({ phase, rule_index, rule_name, endpoint_id: endpointId });
         trace.push({
           endpoint_id: endpointId,
@@ -102,7 +104,7 @@ export class RequestRecord {
       client_ip_categories: [...categories],
       user_agent: this.userAgent,
       forwarded_to: this.forwardedTo ?? null,
-      decision: this.decision ?? null,
+      decision: decisionOf(this.decision),
       rules_matched: rulesMatched.slice(0, 1_024),
       error_code: this.errorCode ?? null,
       logs: redactLogMetadata(redactSecrets(logs.slice(0, 256), this.secrets), secretHeaderNames),
@@ -165,4 +167,19 @@ export function traceIdOf(traceparent: string | undefined): string {
   const match = traceparent === undefined ? null : traceparentPattern.exec(traceparent.trim());
   if (match !== null && match[1] !== '00000000000000000000000000000000') return match[1]!;
   return randomUUID().replaceAll('-', '');
+}
+
+type LoggedPhase = Exclude<Phase, 'on_event_stream_message'>;
+
+/**
+ * The phases a request-log row names. on_event_stream_message runs per event in contexts of its own (evaluateStreamEvent)
+ * and never reaches the hops' traces or the decision; a failed run is the row's error_code.
+ */
+function loggedPhase(phase: Phase): LoggedPhase | undefined {
+  return phase === 'on_event_stream_message' ? undefined : phase;
+}
+
+function decisionOf(decision: Decision | undefined): RequestEvent['decision'] {
+  const phase = decision === undefined ? undefined : loggedPhase(decision.phase);
+  return decision === undefined || phase === undefined ? null : { ...decision, phase };
 }

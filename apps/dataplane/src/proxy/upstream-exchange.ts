@@ -1,6 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
-import type { Directives, HeaderMap, McpListFilter, RuntimeErrorCode } from '@gatehouse/traffic-policy';
+import {
+  evaluateStreamEvent,
+  type CompiledPolicy,
+  type Directives,
+  type HeaderMap,
+  type McpListFilter,
+  type PolicyContext,
+  type ResponseFacts,
+  type RuntimeErrorCode,
+} from '@gatehouse/traffic-policy';
 import type { Dispatcher } from 'undici';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import type { AdmittedRequest } from './admit-request.js';
@@ -9,7 +18,9 @@ import {
   createCompressor,
   McpJsonListFilterTransform,
   McpSseListFilterTransform,
+  SsePolicyTransform,
   SseReplaceTransform,
+  type SseEventJudge,
 } from './body-transforms.js';
 import { headerMapOf, headerMapOfResponse, responseHeaderList } from './headers.js';
 import { gatewayError, runResponsePhase, type Hop, type UpstreamEndpoint } from './policy-chain.js';
@@ -201,6 +212,9 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       if (directives === undefined) continue;
       if (directives.sseReplacements !== undefined && directives.sseReplacements.length > 0 && isEventStream)
         (transforms ??= []).push(new SseReplaceTransform(directives.sseReplacements));
+      const policy = hop.endpoint.policy;
+      if (isEventStream && policy !== undefined && policy.phases.on_event_stream_message.length > 0)
+        (transforms ??= []).push(new SsePolicyTransform(this.#streamEventJudge(policy, hop.context!, facts)));
       if (
         directives.responseBodyReplacements !== undefined &&
         directives.responseBodyReplacements.length > 0 &&
@@ -240,11 +254,24 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     last.pipe(res);
     for (const transform of transforms)
       transform.on('error', () => {
-        // Only the JSON list filter fails before the head is out: its body outgrew the limit.
+        // Only the JSON list filter fails before the head is out: its body outgrew the limit. After it (an event
+        // stream whose on_event_stream_message run failed), the stream is cut: fail closed.
         if (res.headersSent) res.destroy();
         else this.#refuseUnfilterable(tooLargeToFilter(this.deps.mcpMaxBodyBytes));
       });
     this.#sink = transforms[0];
+  }
+
+  /** on_event_stream_message of one hop, per event; a failed run ends the stream and is recorded on the log row. */
+  #streamEventJudge(policy: CompiledPolicy, context: PolicyContext, response: ResponseFacts): SseEventJudge {
+    const ports = this.admitted.config.ports;
+    return async (event) => {
+      const result = await evaluateStreamEvent(policy, context, response, event, ports);
+      if (result.outcome.kind === 'continue') return result.replacements;
+      const code = result.outcome.kind === 'respond' ? result.outcome.errorCode : undefined;
+      this.record.errorCode ??= code ?? 'POLICY_RUNTIME_ERROR';
+      return new Error(`on_event_stream_message ended the stream (${code ?? result.outcome.kind})`);
+    };
   }
 
   /** mcp-tools cannot read the answer: a 502 instead, and the upstream's body is dropped. */

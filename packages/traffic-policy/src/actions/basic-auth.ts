@@ -58,7 +58,9 @@ export const basicAuthAction = defineAction({
       }
       if (!isCredential(field.text)) {
         // A secret's value is never quoted; a written credential was checked by the schema already.
-        unavailable ??= `credential ${index + 1} computed from secrets is not "user:password" with a password of 8 to 128 characters`;
+        const problem = `credential ${index + 1} computed from secrets is not "user:password" with a password of 8 to 128 characters`;
+        context.secretFieldUnusable(problem, ['credentials', index]);
+        unavailable ??= problem;
         return;
       }
       const separator = field.text.indexOf(':');

@@ -48,12 +48,17 @@ function renderReplacements(compiled: ReturnType<typeof compileReplacements>, re
   return rendered;
 }
 
-function defineFindReplace(type: string, phase: Phase, description: string, target: 'request' | 'response' | 'sse') {
+function defineFindReplace(
+  type: string,
+  phases: readonly Phase[],
+  description: string,
+  target: 'request' | 'response' | 'sse',
+) {
   const itemSchema = target === 'sse' ? sseReplacement : replacement;
   return defineAction({
     type,
     description,
-    phases: [phase],
+    phases,
     // No result variables: what matched is only known once the data plane applies the replacements.
     configSchema: z.strictObject({
       replacements: z.array(itemSchema).min(1).max(10).describe('Replacements applied in order (1 to 10).'),
@@ -76,19 +81,21 @@ function defineFindReplace(type: string, phase: Phase, description: string, targ
 
 export const requestBodyFindReplaceAction = defineFindReplace(
   'request-body-find-replace',
-  'on_http_request',
+  ['on_http_request'],
   'Rewrites the request body sent upstream with regular-expression replacements.',
   'request',
 );
 export const responseBodyFindReplaceAction = defineFindReplace(
   'response-body-find-replace',
-  'on_http_response',
+  ['on_http_response'],
   'Rewrites the response body with regular-expression replacements.',
   'response',
 );
 export const sseFindReplaceAction = defineFindReplace(
   'sse-find-replace',
-  'on_http_response',
+  // ngrok runs it in on_event_stream_message (once per event); on_http_response (once per response) is kept for the
+  // policies written before that phase existed here.
+  ['on_event_stream_message', 'on_http_response'],
   'Rewrites each server-sent event of a text/event-stream response as it streams.',
   'sse',
 );

@@ -113,7 +113,11 @@ export const jwtValidationAction = defineAction({
     };
     const jkus = (config.jws.keys.sources?.additional_jkus ?? []).map((url, index) => {
       const text = constant(url, ['jws', 'keys', 'sources', 'additional_jkus', index]);
-      if (text !== '' && !isUrl(text)) unavailable ??= `JWKS URL ${index + 1} computed from secrets is not a URL`;
+      if (text !== '' && !isUrl(text)) {
+        const problem = `JWKS URL ${index + 1} computed from secrets is not a URL`;
+        context.secretFieldUnusable(problem, ['jws', 'keys', 'sources', 'additional_jkus', index]);
+        unavailable ??= problem;
+      }
       return text;
     });
     const staticKeys = (config.jws.keys.static ?? []).map((key, index) =>

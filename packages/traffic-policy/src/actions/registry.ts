@@ -8,6 +8,7 @@ import { customResponseAction } from './custom-response.js';
 import { denyAction } from './deny.js';
 import { requestBodyFindReplaceAction, responseBodyFindReplaceAction, sseFindReplaceAction } from './find-replace.js';
 import { forwardInternalAction } from './forward-internal.js';
+import { httpRequestAction } from './http-request.js';
 import { jwtValidationAction } from './jwt-validation.js';
 import { logAction } from './log.js';
 import { mcpToolsAction } from './mcp-tools.js';
@@ -50,6 +51,7 @@ export const actionDefinitions: readonly [AnyAction, ...AnyAction[]] = [
   mcpToolsAction,
   openIdConnectAction,
   oauthAction,
+  httpRequestAction,
   ...unsupportedActions,
 ];
 

@@ -20,7 +20,6 @@ function defineUnsupported(type: string, description: string) {
 }
 
 export const unsupportedActions = [
-  defineUnsupported('http-request', 'A side call to another endpoint.'),
   defineUnsupported('terminate-tls', 'TLS termination settings.'),
   defineUnsupported('owasp-crs-request', 'OWASP Core Rule Set on requests.'),
   defineUnsupported('owasp-crs-response', 'OWASP Core Rule Set on responses.'),

@@ -5,16 +5,18 @@ import {
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
+  ScriptedHttpRequester,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
 } from '../memory-ports.js';
-import type { IdentityProviderClient, Jwk, PolicyPorts, SessionKeyring } from '../ports.js';
+import type { IdentityProviderClient, Jwk, PolicyPorts, SessionKeyring, SideCallResult } from '../ports.js';
 
 export {
   ManualClock,
   MemoryCircuitBreakers,
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
+  ScriptedHttpRequester,
   SetInternalEndpointDirectory,
   StaticJwksFetcher,
 };
@@ -26,12 +28,14 @@ export interface MemoryPortsOptions {
   clock?: ManualClock;
   identityProviders?: IdentityProviderClient;
   sessionKeys?: SessionKeyring;
+  /** Scripted http-request results by URL (see ScriptedHttpRequester). */
+  sideCalls?: ReadonlyMap<string, SideCallResult>;
 }
 
 /** Every port in memory, with a manual clock: the setup engine tests and golden cases run against. */
 export function createMemoryPorts(
   options: MemoryPortsOptions = {},
-): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore } {
+): PolicyPorts & { clock: ManualClock; rateLimits: MemoryRateLimitStore; httpRequests: ScriptedHttpRequester } {
   return {
     clock: options.clock ?? new ManualClock(),
     rateLimits: new MemoryRateLimitStore(),
@@ -41,5 +45,6 @@ export function createMemoryPorts(
     circuitBreakers: new MemoryCircuitBreakers(),
     identityProviders: options.identityProviders ?? new OfflineIdentityProviderClient(),
     sessionKeys: options.sessionKeys ?? policyTestSessionKeys,
+    httpRequests: new ScriptedHttpRequester(options.sideCalls),
   };
 }
