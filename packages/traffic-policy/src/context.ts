@@ -6,6 +6,8 @@ import { ContentType, UserAgent } from './cel-request-values.js';
 import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
 import { secretKey } from './cel-secrets.js';
+import type { AiGatewayRecord } from './ai-gateway/accounting.js';
+import type { AiProviderResponse } from './ports.js';
 
 export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
 export const phases: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
@@ -111,6 +113,8 @@ export type Outcome =
       jsonRpc?: true;
     }
   | { kind: 'forward'; url: string }
+  /** ai-gateway chose this provider response (held by the data plane, unsent): stream it to the client. */
+  | { kind: 'provider-response'; response: AiProviderResponse }
   | { kind: 'close' };
 
 export const continueOutcome: Outcome = Object.freeze({ kind: 'continue' });
@@ -199,6 +203,8 @@ export class PolicyContext implements CelRequestScope {
    * compiled policy; they are redacted from everything the request log keeps (`redact`).
    */
   secretValues: ReadonlyMap<string, string> = noSecrets;
+  /** What ai-gateway did for this request (attempts, tokens, cost), for the request log; the data plane adds usage. */
+  aiGateway: AiGatewayRecord | undefined;
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 

@@ -68,7 +68,20 @@ export {
   type InternalEndpointDirectory,
   type CircuitBreakers,
   type CircuitBreakerSettings,
+  type AiProviders,
+  type AiProviderAttempt,
+  type AiProviderRequest,
+  type AiProviderResponse,
+  type AiWireFormat,
 } from './ports.js';
+export {
+  recordUsage,
+  UsageReader,
+  type AiGatewayRecord,
+  type AiGatewayAttemptRecord,
+  type TokenUsage,
+} from './ai-gateway/accounting.js';
+export { modelCatalog, modelCatalogDate, type CatalogModel } from './ai-gateway/catalog.js';
 export {
   systemClock,
   MemoryRateLimitStore,
