@@ -37,6 +37,7 @@ import { ConfigStore } from './config/config-store.js';
 import { ConfigSync } from './config/config-sync.js';
 import { LastKnownGoodWriter } from './config/last-known-good.js';
 import type { SharedPorts } from './config/runtime-config.js';
+import { createAiProviders } from './proxy/ai-providers.js';
 import { LoggingRequestEventSink } from './events/logging-sink.js';
 import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
@@ -246,6 +247,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     circuitBreakers: new MemoryCircuitBreakers(),
+    aiProvidersFor: (internalByUrl) => createAiProviders({ dispatcher, agentTunnels, idleTimeoutMs }, internalByUrl),
     ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
     ...(options.secretsKey === undefined ? {} : { secretsKey: options.secretsKey }),
   };

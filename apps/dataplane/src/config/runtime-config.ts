@@ -21,6 +21,7 @@ import {
   type SecretValues,
   type EndpointFacts,
   type IpCategoryResolver,
+  type AiProviders,
   type PolicyPorts,
 } from '@gatehouse/traffic-policy';
 
@@ -102,8 +103,10 @@ export class CompiledPolicyCache {
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
-export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints'> & {
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints' | 'aiProviders'> & {
   agentPresence?: AgentPresence;
+  /** ai-gateway's provider port for a config: internal endpoint base URLs resolve in that config's directory. */
+  aiProvidersFor?: (internalByUrl: LayeredMap<string, LoadedEndpoint>) => AiProviders;
   /**
    * Opens the secrets that come sealed with policies (@gatehouse/runtime dataplane-secrets, derived from
    * GATEHOUSE_DATAPLANE_TOKEN). Values live only in compiled policies in memory; without it no secret opens.
@@ -482,8 +485,10 @@ function finishConfig(
   shared: SharedPorts,
   categoryIndex?: IpCategoryResolver,
 ): RuntimeConfig {
+  const { aiProvidersFor, ...sharedPorts } = shared;
   const ports: PolicyPorts = {
-    ...shared,
+    ...sharedPorts,
+    ...(aiProvidersFor === undefined ? {} : { aiProviders: aiProvidersFor(internalByUrl) }),
     ipCategories: categoryIndex ?? createIpCategoryIndex([...ipCategories.values()]),
     internalEndpoints: {
       has: (url) => internalByUrl.has(url),

@@ -1,42 +1,18 @@
+import type { RequestAiGateway } from '@gatehouse/contracts';
 import type { AiWireFormat } from '../ports.js';
 
 /**
- * What one ai-gateway run did, kept for the request log: every attempt with its outcome, the chosen provider and
- * model, token counts and a cost estimate. The engine fills the attempts; the data plane adds the usage the provider
- * reported once the (possibly streamed) response has ended. Plain JSON numbers: this is not what CEL sees.
+ * What one ai-gateway run did, kept for the request log (the contracts' request-event shape): every attempt with its
+ * outcome, the chosen provider and model, token counts and a cost estimate. The engine fills the attempts; the data
+ * plane adds the usage the provider reported once the (possibly streamed) response has ended. Plain JSON numbers:
+ * this is not what CEL sees. `price` stays in the data plane.
  */
-export interface AiGatewayRecord {
-  format: AiWireFormat;
-  status: 'success' | 'error';
-  error_code: string | null;
-  /** The model the client asked for (`model`), and its `models` list when it sent one. */
-  requested_model: string | null;
-  provider: string | null;
-  model: string | null;
-  attempts: AiGatewayAttemptRecord[];
-  input_tokens_estimated: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  /** USD, from the catalog's (or the policy's) prices; null when the model has no price. */
-  cost_usd: number | null;
-  /** `sha256:` + 16 hex of the client's own key (what a usage view groups by); null without one. */
-  client_key_hash: string | null;
-  streamed: boolean;
+export interface AiGatewayRecord extends RequestAiGateway {
   /** Prices of the chosen model per million tokens, for the cost once usage is known. */
   price: { input_per_million: number; output_per_million: number } | null;
 }
 
-export interface AiGatewayAttemptRecord {
-  provider: string;
-  model: string;
-  /** `sha256:` + 16 hex of the provider key used; `passthrough` when the client's own key was forwarded. */
-  api_key: string;
-  status: 'success' | 'error';
-  /** The provider's status; 0 when it never answered. */
-  status_code: number;
-  error: string | null;
-  duration_ms: number;
-}
+export type AiGatewayAttemptRecord = RequestAiGateway['attempts'][number];
 
 export interface TokenUsage {
   input: number | undefined;
@@ -52,8 +28,8 @@ export function recordUsage(record: AiGatewayRecord, usage: TokenUsage): void {
     const cost =
       ((record.input_tokens ?? 0) * price.input_per_million + (record.output_tokens ?? 0) * price.output_per_million) /
       1_000_000;
-    // Micro-dollars are the finest unit worth keeping; floating noise below them is not.
-    record.cost_usd = Math.round(cost * 1e6) / 1e6;
+    // Nano-dollars: a short request costs millionths of a dollar, and floating noise below that is not worth keeping.
+    record.cost_usd = Math.round(cost * 1e9) / 1e9;
   }
 }
 
