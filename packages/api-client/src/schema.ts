@@ -1517,6 +1517,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      ai_gateway: components['schemas']['RequestAiGateway'] | null;
     };
     RequestDecision: {
       /** @enum {string} */
@@ -1536,6 +1537,37 @@ export type components = {
       basic_auth_user: string | null;
       /** @description Truncated SHA-256 of the rate-limit bucket key (`sha256:` + 16 hex digits) */
       credential_fingerprint: string | null;
+    };
+    RequestAiGateway: {
+      /** @enum {string} */
+      format: 'openai' | 'anthropic';
+      /** @enum {string} */
+      status: 'success' | 'error';
+      error_code: string | null;
+      requested_model: string | null;
+      /** @description The provider that answered */
+      provider: string | null;
+      /** @description The model that answered */
+      model: string | null;
+      attempts: {
+        provider: string;
+        model: string;
+        /** @description `sha256:` + 16 hex of the provider key, or `passthrough` */
+        api_key: string;
+        /** @enum {string} */
+        status: 'success' | 'error';
+        /** @description The provider's status; 0 when it never answered */
+        status_code: number;
+        error: string | null;
+        duration_ms: number;
+      }[];
+      input_tokens_estimated: number;
+      input_tokens: number | null;
+      output_tokens: number | null;
+      /** @description Estimate from the model catalog or the policy */
+      cost_usd: number | null;
+      client_key_hash: string | null;
+      streamed: boolean;
     };
     RequestLog: {
       id: string;
@@ -1581,6 +1613,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      ai_gateway: components['schemas']['RequestAiGateway'] | null;
       policy_version_uri: string | null;
       endpoint_uri: string | null;
       trace: components['schemas']['RuleTrace'][];
@@ -1766,6 +1799,7 @@ export type components = {
       | components['schemas']['TrafficPolicyDocument.action.response-body-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.sse-find-replace']
       | components['schemas']['TrafficPolicyDocument.action.mcp-tools']
+      | components['schemas']['TrafficPolicyDocument.action.ai-gateway']
       | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.openid-connect']
       | components['schemas']['TrafficPolicyDocument.action.http-request']
@@ -2330,6 +2364,136 @@ export type components = {
           /** @description A CEL predicate over `resource` (the list entry: uri, annotations, …); false or an error hides it. */
           expression?: string;
         };
+      };
+    };
+    /** @description ai-gateway: Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
+    'TrafficPolicyDocument.action.ai-gateway': {
+      /**
+       * @description Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
+       * @constant
+       */
+      type: 'ai-gateway';
+      /** @description Settings of ai-gateway. */
+      config?: {
+        /**
+         * @description Providers, in order of preference.
+         * @default []
+         */
+        providers?: {
+          /** @description openai, anthropic, or a name of your own for a provider with base_url. */
+          id: string;
+          /** @description Other names for the provider. */
+          id_aliases?: string[];
+          /**
+           * Format: uri
+           * @description Where the provider listens; required for custom providers. An internal endpoint URL (https://llm.internal) is dispatched like forward-internal, so a model behind the agent works.
+           */
+          base_url?: string;
+          /**
+           * @description Gatehouse: the wire format a custom provider speaks (openai, the default, or anthropic); built-ins know theirs.
+           * @enum {string}
+           */
+          api_format?: 'openai' | 'anthropic';
+          /**
+           * @description Keeps the provider configured but unused.
+           * @default false
+           */
+          disabled?: boolean;
+          /** @description Free data, visible to strategies. */
+          metadata?: {
+            [key: string]: unknown;
+          };
+          /** @description Keys tried in order; none means passthrough (the client’s own key is forwarded). */
+          api_keys?: {
+            /** @description The key; `${secrets.get('vault', 'name')}`. */
+            value: string;
+          }[];
+          /** @description The models to offer (with only_allow_configured_models). */
+          models?: {
+            /** @description The model id the provider knows it by. */
+            id: string;
+            /** @description Other names clients may use. */
+            id_aliases?: string[];
+            /** @description Who made the model (for onlyAuthors/ignoreAuthors). */
+            author_id?: string;
+            /**
+             * @description Keeps the model configured but unused.
+             * @default false
+             */
+            disabled?: boolean;
+            /** @description Free data, visible to strategies as m.metadata. */
+            metadata?: {
+              [key: string]: unknown;
+            };
+            /** @description Gatehouse: tokens the model accepts (overrides the catalog). */
+            context_window?: number;
+            /** @description Gatehouse: prices for the cost estimate (override the catalog). */
+            pricing?: {
+              /** @description USD per million input tokens. */
+              input_per_million: number;
+              /** @description USD per million output tokens. */
+              output_per_million: number;
+            };
+          }[];
+        }[];
+        /**
+         * @description Refuse providers the list does not name.
+         * @default false
+         */
+        only_allow_configured_providers?: boolean;
+        /**
+         * @description Refuse models the providers do not list.
+         * @default false
+         */
+        only_allow_configured_models?: boolean;
+        /** @description How candidate models are chosen and ordered. */
+        model_selection?: {
+          /**
+           * @description CEL expressions over ai.models, tried in order; the first that returns a model decides.
+           * @default []
+           */
+          strategy?: string[];
+        };
+        /** @description Accepted for compatibility; Gatehouse tries keys in the listed order. */
+        api_key_selection?: {
+          /**
+           * @description Ignored: keys are tried in the listed order.
+           * @default []
+           */
+          strategy?: string[];
+        };
+        /**
+         * @description Time one attempt may take to answer (head and first bytes).
+         * @default 30s
+         */
+        per_request_timeout?: string;
+        /**
+         * @description Time all attempts together may take.
+         * @default 5m
+         */
+        total_timeout?: string;
+        /** @description Refuse requests whose estimated input exceeds this. */
+        max_input_tokens?: number;
+        /** @description Cap on the completion length sent to the provider. */
+        max_output_tokens?: number;
+        /** @description Headers added to every provider request; `${}` allowed. */
+        headers?: {
+          [key: string]: string;
+        };
+        /** @description Query parameters added to provider URLs. */
+        query_params?: {
+          [key: string]: string;
+        };
+        /** @description JSON fields merged over the request body. */
+        body?: {
+          [key: string]: unknown;
+        };
+        /**
+         * @description halt (default): answer the failure; continue: run the next action with actions.ngrok.ai_gateway set.
+         * @default halt
+         * @enum {string}
+         */
+        on_error?: 'halt' | 'continue';
       };
     };
     /** @description oauth: Browser sign-in with an OAuth provider. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
