@@ -115,6 +115,23 @@ ${keyList('backup', options.backupKeys)}`
     await publish('claude', { anthropicKeys: ['sk-429', 'sk-ok'] });
     await publish('passthrough', {});
     await publish('exhausted', { openaiKeys: ['sk-429', 'sk-429'] });
+    // A self-hosted model behind an internal endpoint: the provider's base_url names it, as forward-internal would.
+    await config.upsertEndpoint({ id: 'ep_llm_internal', url: 'https://llm.internal', upstream_url: openai.url });
+    await config.upsertEndpoint({
+      id: 'ep_selfhosted',
+      url: 'https://selfhosted.example.com',
+      traffic_policy: `on_http_request:
+  - actions:
+      - type: ai-gateway
+        config:
+          only_allow_configured_providers: true
+          providers:
+            - id: local
+              base_url: https://llm.internal/v1
+              api_keys: [{ value: sk-ok }]
+              models: [{ id: llama3.1, pricing: { input_per_million: 0.5, output_per_million: 1 } }]
+`,
+    });
     gateway = await startDataplane(config, { secretsKey: deriveDataplaneSecretsKey(config.token) });
   });
 
@@ -253,6 +270,31 @@ ${keyList('backup', options.backupKeys)}`
     expect(openai.calls.slice(before).map((call) => call.key)).toEqual(['sk-ok']);
     const event = await eventFor('passthrough');
     expect(event.ai_gateway!.attempts[0]!.api_key).toBe('passthrough');
+  });
+
+  it('reaches a self-hosted model through an internal endpoint named as base_url, priced from the policy', async () => {
+    const before = openai.calls.length;
+    const completion = await openaiClient('selfhosted').chat.completions.create({
+      model: 'llama3.1',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe(fakeTokens.join(''));
+    expect(openai.calls.slice(before).map((call) => `${call.key} ${call.path} ${String(call.body.model)}`)).toEqual([
+      'sk-ok /v1/chat/completions llama3.1',
+    ]);
+    const event = await eventFor('selfhosted');
+    expect(event.ai_gateway).toMatchObject({
+      provider: 'local',
+      model: 'llama3.1',
+      cost_usd: (fakeUsage.input * 0.5 + fakeUsage.output * 1) / 1e6,
+    });
+    // only_allow_configured_providers: the built-in OpenAI is not offered, so its models are refused.
+    await expect(
+      openaiClient('selfhosted').chat.completions.create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).rejects.toMatchObject({ status: 400, code: 'AI_GATEWAY_MODEL_NOT_ALLOWED' });
   });
 
   it('answers 429 in OpenAI’s error shape when every attempt was rate limited', async () => {
