@@ -61,13 +61,19 @@ export function addressInRange(address: string, range: string): boolean {
 
 /** A URL the gateway fetches at request time on a policy's behalf (jwt-validation JWKS), with where it is written. */
 export interface PolicyFetchTarget {
+  /** `jwks`: fetched like a JWKS (https only unless allowed); `provider`: an ai-gateway base_url, dialled like an upstream. */
+  kind: 'jwks' | 'provider';
   url: string;
   path: string;
   line: number;
   column: number;
 }
 
-/** Every jwt-validation `jws.keys.sources.additional_jkus` entry of a policy that parses (others have no targets). */
+/**
+ * Every URL a policy makes the gateway dial on its own: jwt-validation `jws.keys.sources.additional_jkus` entries and
+ * ai-gateway `providers[].base_url` values outside `.internal` (internal ones are endpoints, not dials). A policy that
+ * does not parse has none.
+ */
 export function policyFetchTargets(text: string): PolicyFetchTarget[] {
   const parsed = parse(text);
   const document = parsed.document;
@@ -80,6 +86,24 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
       if (!Array.isArray(actions)) return;
       actions.forEach((action: unknown, actionIndex) => {
         const { type, config } = (action ?? {}) as { type?: unknown; config?: unknown };
+        if (type === 'ai-gateway') {
+          const providers = (config as { providers?: unknown } | undefined)?.providers;
+          if (!Array.isArray(providers)) return;
+          providers.forEach((provider: unknown, index) => {
+            const url = (provider as { base_url?: unknown } | null)?.base_url;
+            if (typeof url !== 'string' || isInternalUrl(url)) return;
+            const path = [phase, ruleIndex, 'actions', actionIndex, 'config', 'providers', index, 'base_url'];
+            const position = parsed.locate(path);
+            targets.push({
+              kind: 'provider',
+              url,
+              path: formatPath(path),
+              line: position.line,
+              column: position.column,
+            });
+          });
+          return;
+        }
         if (type !== 'jwt-validation') return;
         const jkus = (config as { jws?: { keys?: { sources?: { additional_jkus?: unknown } } } } | undefined)?.jws?.keys
           ?.sources?.additional_jkus;
@@ -99,12 +123,20 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
             index,
           ];
           const position = parsed.locate(path);
-          targets.push({ url, path: formatPath(path), line: position.line, column: position.column });
+          targets.push({ kind: 'jwks', url, path: formatPath(path), line: position.line, column: position.column });
         });
       });
     });
   }
   return targets;
+}
+
+function isInternalUrl(text: string): boolean {
+  try {
+    return new URL(text).hostname.endsWith('.internal');
+  } catch {
+    return false;
+  }
 }
 
 export { compile as compilePolicy, runPolicyTests };

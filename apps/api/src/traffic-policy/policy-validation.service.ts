@@ -55,11 +55,13 @@ export class PolicyValidationService {
    * service, its own admin port or an internal network the operator did not open.
    */
   private refusedFetchTargets(text: string): PolicyIssue[] {
-    return policyFetchTargets(text).flatMap(({ url, path, line, column }) => {
-      const verdict = this.outbound.checkFetchUrl(url);
+    return policyFetchTargets(text).flatMap(({ kind, url, path, line, column }) => {
+      // A provider may be plain http on a private network (a self-hosted model): upstream rules, not https-only.
+      const verdict = kind === 'jwks' ? this.outbound.checkFetchUrl(url) : this.outbound.checkUpstreamUrl(url);
       if (verdict.allowed) return [];
+      const label = kind === 'jwks' ? 'JWKS URL' : 'ai-gateway base_url';
       return [
-        { code: verdict.code, message: `JWKS URL: ${verdict.problem}`, path, line, column, severity: 'error' as const },
+        { code: verdict.code, message: `${label}: ${verdict.problem}`, path, line, column, severity: 'error' as const },
       ];
     });
   }
