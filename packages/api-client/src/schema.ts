@@ -655,6 +655,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/ai-usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Tokens and estimated cost of ai-gateway requests by day, provider and model, and client key
+     * @description Summed from the request log (so it covers its retention). The client key is a hash of the key the client sent; costs are estimates from the model catalog or the policy.
+     */
+    get: operations['list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/health': {
     parameters: {
       query?: never;
@@ -1734,6 +1754,26 @@ export type components = {
       rate_limited: number;
       /** @description Status ≥ 500: an upstream 5xx or a gateway error (offline target, …) */
       upstream_errors: number;
+    };
+    AiUsage: {
+      /** @description First day counted (UTC) */
+      from: string;
+      /** @description Last day counted (UTC), today */
+      to: string;
+      /** @description Newest day first, then by cost */
+      rows: {
+        day: string;
+        /** @description The provider that answered; empty when every attempt failed */
+        provider: string;
+        model: string;
+        /** @description `sha256:` + 16 hex of the client’s own key; empty when the request carried none */
+        client_key: string;
+        requests: number;
+        input_tokens: number;
+        output_tokens: number;
+        /** @description Sum of the estimates (requests without a price count 0) */
+        cost_usd: number;
+      }[];
     };
     Health: {
       /** @enum {string} */
@@ -5136,6 +5176,57 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TrafficEndpoints'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  list: {
+    parameters: {
+      query?: {
+        /** @description How many days back from today (UTC), today included; 1 to 90, default 7 */
+        days?: number;
+        /** @description Only requests of this endpoint */
+        endpoint_id?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AiUsage'];
         };
       };
       /** @description VALIDATION_FAILED */
