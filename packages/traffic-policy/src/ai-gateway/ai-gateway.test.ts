@@ -114,6 +114,60 @@ describe('ai-gateway validation', () => {
     expect(result.errors).toEqual([]);
   });
 
+  it.each([
+    [
+      'metrics-based strategies (ngrok model-filtering)',
+      `          model_selection:
+            strategy:
+              - "ai.models.filter(m, m.metrics.global.latency.upstream_ms_p95 < 1200)"
+              - "ai.models.filter(m, m.id.contains('mini') || m.id.contains('turbo'))"
+              - "ai.models.onlyProviders(['openai', 'anthropic']).ignore(['gpt-4o'])"
+              - "ai.models.random()"
+`,
+    ],
+    [
+      'debugging with on_error: continue (ngrok debugging guide)',
+      `          on_error: continue
+          providers:
+            - id: openai
+              api_keys:
+                - value: \${secrets.get('openai', 'primary-key')}
+                - value: \${secrets.get('openai', 'backup-key')}
+  - actions:
+      - type: custom-response
+        config:
+          status_code: 502
+          headers: { content-type: application/json }
+          body: "\${actions.ngrok.ai_gateway}"
+`,
+    ],
+    [
+      'a custom provider with aliases, metadata and request additions (ngrok configuring-providers)',
+      `          headers:
+            X-Custom-Header: value
+          query_params:
+            api_version: "2023-10-01"
+          body:
+            temperature: 0.7
+          providers:
+            - id: custom-openai
+              id_aliases: [gpt]
+              base_url: https://api.openai.internal
+              metadata: { team: ml-platform, cost_center: engineering }
+              models:
+                - id: gpt-4o
+                  id_aliases: [fast]
+                  metadata: { tier: premium }
+`,
+    ],
+  ])('accepts ngrok’s published example: %s', (_name, config) => {
+    const result = validatePolicy(
+      `on_http_request:\n  - actions:\n      - type: ai-gateway\n        config:\n${config}`,
+      { endpointType: 'internal' },
+    );
+    expect(result.errors).toEqual([]);
+  });
+
   it('rejects a custom provider without base_url, a strategy that is not a list, and a bad duration', () => {
     const errorsOf = (config: string) =>
       validatePolicy(`on_http_request:\n  - actions:\n      - type: ai-gateway\n        config:\n${config}`, {
@@ -213,6 +267,20 @@ describe('ai-gateway model resolution and failover', () => {
     const { context } = await run(config, { model: 'ngrok/auto', messages: [] }, providers);
     expect(providers.sent[0]!.body.model).toBe('gpt-4.1-nano');
     expect(context.aiGateway!.model).toBe('gpt-4.1-nano');
+  });
+
+  it('skips a strategy that fails at runtime (ngrok’s m.metrics) and records why in the result', async () => {
+    const providers = scriptedProviders(() => providers.respond(200));
+    const config = `${twoOpenAiKeys}          model_selection:
+            strategy:
+              - "ai.models.filter(m, m.metrics.global.error_rate.total < 0.01)"
+              - "ai.models.filter(m, m.id.contains('mini'))"
+`;
+    const { context } = await run(config, { messages: [] }, providers);
+    expect(String(providers.sent[0]!.body.model)).toContain('mini');
+    const result = context.actionResults.ai_gateway as { model_selection: { error: string | null }[] };
+    expect(result.model_selection[0]!.error).toMatch(/metrics/);
+    expect(result.model_selection[1]!.error).toBeNull();
   });
 
   it('lets a strategy filter the client’s list but never add to it, and keeps the client’s order', async () => {
