@@ -23,6 +23,7 @@ import { VaultsModule } from './vaults/vaults.module';
 import { RequestLogsModule } from './request-logs/request-logs.module';
 import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
 import { TrafficModule } from './traffic/traffic.module';
+import { AiUsageModule } from './ai-usage/ai-usage.module';
 import { UsersModule } from './users/users.module';
 
 /** Provides the parsed environment and the logger to every module. */
@@ -74,6 +75,7 @@ export class AppModule {
         DataplaneSyncModule,
         RequestLogsModule,
         TrafficModule,
+        AiUsageModule,
         HealthModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

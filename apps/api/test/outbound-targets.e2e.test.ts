@@ -288,3 +288,84 @@ describe('outbound targets when the operator narrows the allow list', () => {
     await editor.post('/api/endpoints').send(internal('http://10.1.1.1')).expect(201);
   });
 });
+
+describe('ai-gateway provider base URLs at save time', () => {
+  let testApp: TestApp;
+  let editor: Agent;
+  const aiPolicy = (baseUrl: string) => `on_http_request:
+  - actions:
+      - type: ai-gateway
+        config:
+          providers:
+            - id: openai
+            - id: local
+              base_url: ${baseUrl}
+`;
+  beforeAll(async () => {
+    testApp = await createTestApp();
+    await resetState(testApp);
+    editor = await loginAs(testApp, await setupAdmin(testApp), 'editor');
+  });
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('refuses a provider at the metadata address or the gateway itself, on its line', async () => {
+    for (const [baseUrl, code] of [
+      ['http://169.254.169.254/v1', 'UPSTREAM_FORBIDDEN'],
+      ['http://127.0.0.1:8081/v1', 'UPSTREAM_IS_GATEWAY'],
+    ] as const) {
+      const response = await editor
+        .post('/api/endpoints')
+        .send({ url: 'https://ai.example.com', traffic_policy: aiPolicy(baseUrl) } satisfies CreateEndpointBody)
+        .expect(400);
+      expect(errorOf(response).details).toEqual([
+        expect.objectContaining({
+          code,
+          line: 8,
+          path: '/on_http_request/0/actions/0/config/providers/1/base_url',
+          message: expect.stringContaining('ai-gateway base_url') as unknown,
+        }),
+      ]);
+    }
+  });
+
+  it('accepts a plain-http provider on a private network and an internal endpoint', async () => {
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://ai.example.com',
+        traffic_policy: aiPolicy('http://10.0.0.5:11434/v1'),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+    await editor
+      .post('/api/endpoints')
+      .send({
+        url: 'https://ai2.example.com',
+        traffic_policy: aiPolicy('https://llm.internal/v1'),
+      } satisfies CreateEndpointBody)
+      .expect(201);
+  });
+});
+
+describe('outbound targets when the operator narrows the allow list', () => {
+  let testApp: TestApp;
+  let editor: Agent;
+  beforeAll(async () => {
+    testApp = await createTestApp({ GATEHOUSE_UPSTREAM_ALLOW: 'private', GATEHOUSE_UPSTREAM_DENY: '10.9.0.0/16' });
+    await resetState(testApp);
+    editor = await loginAs(testApp, await setupAdmin(testApp), 'editor');
+  });
+  afterAll(async () => {
+    await testApp.close();
+  });
+
+  it('refuses loopback when it is not listed, and what the deny list names', async () => {
+    const loopback = await editor.post('/api/endpoints').send(internal('http://127.0.0.1:3333')).expect(400);
+    expect(errorOf(loopback).error_code).toBe('UPSTREAM_FORBIDDEN');
+    expect(errorOf(loopback).message).toContain('loopback');
+    const denied = await editor.post('/api/endpoints').send(internal('http://10.9.1.1')).expect(400);
+    expect(errorOf(denied).message).toContain('GATEHOUSE_UPSTREAM_DENY');
+    await editor.post('/api/endpoints').send(internal('http://10.1.1.1')).expect(201);
+  });
+});

@@ -427,6 +427,107 @@ describe('request logs', () => {
     expect(stored.rows[0]?.text).not.toMatch(/top-secret/);
   });
 
+  it('stores what ai-gateway did (attempts, tokens, cost) and returns it in the list and the detail', async () => {
+    const aiGateway = {
+      format: 'openai' as const,
+      status: 'success' as const,
+      error_code: null,
+      requested_model: 'gpt-4o',
+      provider: 'openai',
+      model: 'gpt-4o',
+      attempts: [
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          api_key: 'sha256:0123456789abcdef',
+          status: 'error' as const,
+          status_code: 429,
+          error: 'provider answered 429',
+          duration_ms: 12.5,
+        },
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          api_key: 'sha256:fedcba9876543210',
+          status: 'success' as const,
+          status_code: 200,
+          error: null,
+          duration_ms: 80,
+        },
+      ],
+      input_tokens_estimated: 10,
+      input_tokens: 11,
+      output_tokens: 5,
+      cost_usd: 0.0000775,
+      client_key_hash: 'sha256:00112233aabbccdd',
+      streamed: true,
+    };
+    const event = sampleRequestEvent({ ai_gateway: aiGateway });
+    await processor.processBatch({ events: [event, sampleRequestEvent()] });
+    const detail = bodyOf(await viewer.get(`/api/request-logs/${event.id}`).expect(200), RequestLogResponseSchema);
+    expect(detail.ai_gateway).toEqual(aiGateway);
+    const list = await viewer.get('/api/request-logs').expect(200);
+    const rows = (list.body as { request_logs: { id: string; ai_gateway: unknown }[] }).request_logs;
+    expect(rows.find((row) => row.id === event.id)?.ai_gateway).toEqual(aiGateway);
+    expect(rows.find((row) => row.id !== event.id)?.ai_gateway).toBeNull();
+  });
+
+  it('sums ai-gateway tokens and cost by day, model and client key (the usage view)', async () => {
+    const usage = (model: string, key: string, input: number, output: number, cost: number) =>
+      sampleRequestEvent({
+        ai_gateway: {
+          format: 'openai',
+          status: 'success',
+          error_code: null,
+          requested_model: model,
+          provider: 'openai',
+          model,
+          attempts: [],
+          input_tokens_estimated: input,
+          input_tokens: input,
+          output_tokens: output,
+          cost_usd: cost,
+          client_key_hash: key,
+          streamed: false,
+        },
+      });
+    await processor.processBatch({
+      events: [
+        usage('gpt-4o', 'sha256:aaaaaaaaaaaaaaaa', 100, 10, 0.00035),
+        usage('gpt-4o', 'sha256:aaaaaaaaaaaaaaaa', 50, 5, 0.000175),
+        usage('gpt-4o-mini', 'sha256:bbbbbbbbbbbbbbbb', 1000, 100, 0.00021),
+        sampleRequestEvent(),
+      ],
+    });
+    const response = await viewer.get('/api/ai-usage?days=1').expect(200);
+    const body = response.body as { from: string; to: string; rows: Record<string, unknown>[] };
+    const today = new Date().toISOString().slice(0, 10);
+    expect(body.to).toBe(today);
+    expect(body.rows).toEqual([
+      {
+        day: today,
+        provider: 'openai',
+        model: 'gpt-4o',
+        client_key: 'sha256:aaaaaaaaaaaaaaaa',
+        requests: 2,
+        input_tokens: 150,
+        output_tokens: 15,
+        cost_usd: 0.000525,
+      },
+      {
+        day: today,
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        client_key: 'sha256:bbbbbbbbbbbbbbbb',
+        requests: 1,
+        input_tokens: 1000,
+        output_tokens: 100,
+        cost_usd: 0.00021,
+      },
+    ]);
+    expect(errorOf(await viewer.get('/api/ai-usage?days=500').expect(400)).error_code).toBe('VALIDATION_FAILED');
+  });
+
   it('inserts idempotently by event id and drops only the invalid events of a batch', async () => {
     const events = Array.from({ length: 5 }, () => sampleRequestEvent());
     expect(await processor.processBatch({ events })).toMatchObject({ inserted: 5, duplicates: 0, invalid: 0 });

@@ -11,6 +11,7 @@ export const paths = {
   endpointSettings: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/settings`,
   endpointTraffic: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/traffic`,
   requestLogs: '/request-logs',
+  aiUsage: '/ai-usage',
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
   authtokens: '/authtokens',

@@ -4,6 +4,7 @@ import { LoadingState } from './components/query-states';
 import { ApiKeysPage } from './pages/api-keys.page';
 import { AuditEventsPage } from './pages/audit-events.page';
 import { AgentsPage } from './pages/agents.page';
+import { AiUsagePage } from './pages/ai-usage.page';
 import { AuthtokensPage } from './pages/authtokens.page';
 import { VaultsPage } from './pages/vaults.page';
 import { DataplanesPage } from './pages/dataplanes.page';
@@ -60,6 +61,7 @@ export const routes: RouteObject[] = [
                 ],
               },
               { path: paths.requestLogs, element: <RequestLogsPage /> },
+              { path: paths.aiUsage, element: <AiUsagePage /> },
               { path: paths.ipCategories, element: <IpCategoriesPage /> },
               { path: paths.dataplanes, element: <DataplanesPage /> },
               { path: paths.auditEvents, element: <AuditEventsPage /> },

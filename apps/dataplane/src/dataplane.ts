@@ -41,6 +41,7 @@ import { ConfigSync } from './config/config-sync.js';
 import { LastKnownGoodWriter } from './config/last-known-good.js';
 import { HttpSideCalls } from './ports/http-side-calls.js';
 import type { SharedPorts } from './config/runtime-config.js';
+import { createAiProviders } from './proxy/ai-providers.js';
 import { LoggingRequestEventSink } from './events/logging-sink.js';
 import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
@@ -266,6 +267,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     identityProviders: options.identityProviders ?? new HttpIdentityProviderClient({ dispatcher, logger, outbound }),
     sessionKeys: sessionKeyring(options.sessionSecrets, logger),
     circuitBreakers: new MemoryCircuitBreakers(),
+    aiProvidersFor: (internalByUrl) => createAiProviders({ dispatcher, agentTunnels, idleTimeoutMs }, internalByUrl),
     ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
     ...(options.secretsKey === undefined ? {} : { secretsKey: options.secretsKey }),
   };

@@ -10,4 +10,5 @@ export * from './request-event-sink.js';
 export * from './request-events.js';
 export * from './redis-names.js';
 export * from './traffic-stats.js';
+export * from './ai-usage.js';
 export * from './policy-tests.js';

@@ -111,6 +111,42 @@ export function callerIdentifiers(caller: RequestCaller | null | undefined): str
   return [...new Set(values.filter((value): value is string => value !== null && value !== ''))];
 }
 
+/** One provider attempt of the ai-gateway action. */
+export const aiGatewayAttemptSchema = z.object({
+  provider: shortText,
+  model: shortText,
+  /** `sha256:` + 16 hex of the provider key used, or `passthrough` (the client's own key was forwarded). */
+  api_key: shortText,
+  status: z.enum(['success', 'error']),
+  /** The provider's HTTP status; 0 when it never answered (timeout, connection failure). */
+  status_code: z.int().min(0).max(999),
+  /** Why the attempt failed (secret-free), null when it succeeded. */
+  error: capped(1_024).nullable(),
+  duration_ms: z.number().min(0),
+});
+
+/**
+ * What the ai-gateway action did for a request: the provider and model that answered, every attempt, token counts
+ * (estimated before sending; read from the provider's answer, streamed ones too) and a cost estimate in USD.
+ */
+export const requestAiGatewaySchema = z.object({
+  format: z.enum(['openai', 'anthropic']),
+  status: z.enum(['success', 'error']),
+  error_code: shortText.nullable(),
+  requested_model: shortText.nullable(),
+  provider: shortText.nullable(),
+  model: shortText.nullable(),
+  attempts: cappedList(aiGatewayAttemptSchema, 64),
+  input_tokens_estimated: z.int().min(0),
+  input_tokens: z.int().min(0).nullable(),
+  output_tokens: z.int().min(0).nullable(),
+  cost_usd: z.number().min(0).nullable(),
+  /** `sha256:` + 16 hex of the client's own key (bearer token or x-api-key), for usage by key; never the key. */
+  client_key_hash: shortText.nullable(),
+  streamed: z.boolean(),
+});
+export type RequestAiGateway = z.output<typeof requestAiGatewaySchema>;
+
 const headerValuesSchema = z.record(z.string().max(256), z.union([z.string(), z.array(z.string())]));
 
 export const requestEventSchema = z.object({
@@ -153,6 +189,8 @@ export const requestEventSchema = z.object({
   /** Who called (null when no authentication or rate-limit step identified the caller). */
   caller: requestCallerSchema.nullable().default(null),
   trace_id: capped(128),
+  /** The ai-gateway action's attempts, tokens and cost; null when it did not run. */
+  ai_gateway: requestAiGatewaySchema.nullable().default(null),
   /** Expressions that failed at runtime (the request failed closed with POLICY_RUNTIME_ERROR). */
   runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),
   /** Every rule evaluated, for each endpoint on the path (cloud first, then the internal one), in order. */

@@ -6,6 +6,8 @@ import { ContentType, UserAgent } from './cel-request-values.js';
 import type { RuntimeErrorCode } from './errors.js';
 import { describeError } from './error-text.js';
 import { secretKey } from './cel-secrets.js';
+import type { AiGatewayRecord } from './ai-gateway/accounting.js';
+import type { AiProviderResponse } from './ports.js';
 
 export type Phase = 'on_tcp_connect' | 'on_http_request' | 'on_http_response' | 'on_event_stream_message';
 export const phases: readonly Phase[] = [
@@ -132,6 +134,8 @@ export type Outcome =
       jsonRpc?: true;
     }
   | { kind: 'forward'; url: string }
+  /** ai-gateway chose this provider response (held by the data plane, unsent): stream it to the client. */
+  | { kind: 'provider-response'; response: AiProviderResponse }
   | { kind: 'close' };
 
 export const continueOutcome: Outcome = Object.freeze({ kind: 'continue' });
@@ -227,6 +231,8 @@ export class PolicyContext implements CelRequestScope {
   secretValues: ReadonlyMap<string, string> = noSecrets;
   /** The event `on_event_stream_message` runs for (the data plane sets it before each run). */
   sseEvent: SseEventFacts | undefined;
+  /** What ai-gateway did for this request (attempts, tokens, cost), for the request log; the data plane adds usage. */
+  aiGateway: AiGatewayRecord | undefined;
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 

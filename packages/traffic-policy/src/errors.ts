@@ -169,6 +169,36 @@ export const runtimeErrorCodes = {
     reason:
       'An http-request action with `on_error: halt` got no response (timeout, refused target, body too large, …); `actions.ngrok.http_request.error.code` says which.',
   },
+  AI_GATEWAY_PATH_UNSUPPORTED: {
+    status: 404,
+    reason: 'ai-gateway serves POST /v1/chat/completions (OpenAI) and /v1/messages (Anthropic) only.',
+  },
+  AI_GATEWAY_METHOD_NOT_ALLOWED: { status: 405, reason: 'ai-gateway takes POST requests only.' },
+  AI_GATEWAY_BAD_REQUEST: { status: 400, reason: 'The ai-gateway request body is not a JSON object.' },
+  AI_GATEWAY_INPUT_TOO_LARGE: {
+    status: 400,
+    reason: "The request's estimated input tokens exceed max_input_tokens, or every candidate model's context window.",
+  },
+  AI_GATEWAY_MODEL_REQUIRED: {
+    status: 400,
+    reason: 'The request names no model (or ngrok/auto) and the policy has no model_selection strategy.',
+  },
+  AI_GATEWAY_MODEL_NOT_ALLOWED: {
+    status: 400,
+    reason:
+      'No requested model can be used: unknown without a provider prefix, not configured (only_allow_configured_*), or of a provider that does not speak the path’s format.',
+  },
+  AI_GATEWAY_NO_MODEL_SELECTED: { status: 400, reason: 'Every model_selection strategy returned no model.' },
+  AI_GATEWAY_UNAVAILABLE: { status: 502, reason: 'This gateway process cannot reach model providers.' },
+  AI_GATEWAY_TIMEOUT: {
+    status: 504,
+    reason: 'No provider attempt answered within per_request_timeout, or total_timeout ran out.',
+  },
+  AI_GATEWAY_RATE_LIMITED: { status: 429, reason: 'Every provider attempt answered 429.' },
+  AI_GATEWAY_PROVIDERS_FAILED: {
+    status: 502,
+    reason: 'Every provider attempt failed (connection, 401/403, 429, 5xx or timeout); the request log lists them.',
+  },
   GATEWAY_ERROR: { status: 500, reason: 'An unexpected error in the gateway; the request id is in the log.' },
 } as const satisfies Record<string, { status: number; reason: string }>;
 

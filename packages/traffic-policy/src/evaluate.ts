@@ -311,5 +311,6 @@ const traceResult = {
   continue: 'continued',
   respond: 'responded',
   forward: 'forwarded',
+  'provider-response': 'forwarded',
   close: 'closed',
 } as const satisfies Record<Outcome['kind'], RuleTrace['actions'][number]['result']>;

@@ -89,7 +89,20 @@ export {
   type SideCallRequest,
   type SideCallResponse,
   type SideCallResult,
+  type AiProviders,
+  type AiProviderAttempt,
+  type AiProviderRequest,
+  type AiProviderResponse,
+  type AiWireFormat,
 } from './ports.js';
+export {
+  recordUsage,
+  UsageReader,
+  type AiGatewayRecord,
+  type AiGatewayAttemptRecord,
+  type TokenUsage,
+} from './ai-gateway/accounting.js';
+export { modelCatalog, modelCatalogDate, type CatalogModel } from './ai-gateway/catalog.js';
 export {
   systemClock,
   MemoryRateLimitStore,

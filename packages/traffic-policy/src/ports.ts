@@ -186,6 +186,49 @@ export interface HttpRequester {
   send(request: SideCallRequest): Promise<SideCallResult>;
 }
 
+/** The two wire formats the ai-gateway action speaks; the request path decides which one a request uses. */
+export type AiWireFormat = 'openai' | 'anthropic';
+
+/** One attempt of the ai-gateway action: a provider request the data plane sends and holds until it commits. */
+export interface AiProviderRequest {
+  /** Where to send it: an http(s) URL, or (`internal`) an internal endpoint URL followed by the path and query. */
+  readonly url: string;
+  /** True when `url` starts with an internal endpoint's URL: dispatched like forward-internal (agent endpoints too). */
+  readonly internal: boolean;
+  readonly method: 'POST';
+  readonly headers: ReadonlyMap<string, readonly string[]>;
+  readonly body: string;
+  readonly format: AiWireFormat;
+  /** The attempt fails with a timeout unless the response's head and first body bytes arrive within this. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * A provider response the data plane holds, unsent: its status is known, its head and first body bytes arrived.
+ * The engine either hands it to the client (the `provider-response` outcome; the data plane streams it) or discards
+ * it to fail over. Nothing has reached the client while the engine decides, which is what makes failover safe.
+ */
+export interface AiProviderResponse {
+  readonly status: number;
+  /** Aborts the provider request and drops what was buffered. */
+  discard(): void;
+}
+
+export type AiProviderAttempt =
+  | { readonly kind: 'response'; readonly response: AiProviderResponse }
+  | {
+      readonly kind: 'failed';
+      /** `timeout`: no head and first bytes within the attempt's time; `connection`: refused, reset, DNS, TLS. */
+      readonly reason: 'timeout' | 'connection' | 'forbidden' | 'target-offline';
+      /** Secret-free: never the key, never the provider's body. */
+      readonly message: string;
+    };
+
+/** Sends ai-gateway attempts (the data plane's undici pools and agent tunnels, under the outbound guard). */
+export interface AiProviders {
+  send(request: AiProviderRequest): Promise<AiProviderAttempt>;
+}
+
 export interface PolicyPorts {
   clock: Clock;
   rateLimits: RateLimitStore;
@@ -196,6 +239,8 @@ export interface PolicyPorts {
   identityProviders: IdentityProviderClient;
   sessionKeys: SessionKeyring;
   httpRequests: HttpRequester;
+  /** Absent where nothing can reach a provider (validation, the dashboard): ai-gateway then answers 502. */
+  aiProviders?: AiProviders;
 }
 
 /** The sliding-window rule shared by every RateLimitStore (the Redis Lua script implements the same formula). */

@@ -68,6 +68,7 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     caller: event.caller,
     caller_ids: callerIdentifiers(event.caller),
     trace_id: event.trace_id,
+    ai_gateway: event.ai_gateway,
     trace: event.trace,
     runtime_errors: event.runtime_errors,
     request_headers: withoutRedactedHeaders(event.request_headers, redacted),

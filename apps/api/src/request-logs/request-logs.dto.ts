@@ -1,3 +1,4 @@
+import type { RequestAiGateway } from '@gatehouse/contracts';
 import { z } from 'zod';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../common/pagination';
 import { parseClientIpFilter } from '../traffic-policy/policy-engine';
@@ -91,6 +92,38 @@ export const RequestDecisionResponseSchema = z
   .meta({ id: 'RequestDecision' });
 
 /** Who called: verified identities only, never a secret (see the request-event contract). */
+/**
+ * `ai_gateway` as stored: @gatehouse/contracts' requestAiGatewaySchema validated it at ingestion; this is its output
+ * side for OpenAPI (the contract's text caps are transforms, which JSON Schema cannot show).
+ */
+export const RequestAiGatewayResponseSchema = z
+  .object({
+    format: z.enum(['openai', 'anthropic']),
+    status: z.enum(['success', 'error']),
+    error_code: z.string().nullable(),
+    requested_model: z.string().nullable(),
+    provider: z.string().nullable().meta({ description: 'The provider that answered' }),
+    model: z.string().nullable().meta({ description: 'The model that answered' }),
+    attempts: z.array(
+      z.object({
+        provider: z.string(),
+        model: z.string(),
+        api_key: z.string().meta({ description: '`sha256:` + 16 hex of the provider key, or `passthrough`' }),
+        status: z.enum(['success', 'error']),
+        status_code: z.number().int().meta({ description: "The provider's status; 0 when it never answered" }),
+        error: z.string().nullable(),
+        duration_ms: z.number(),
+      }),
+    ),
+    input_tokens_estimated: z.number().int(),
+    input_tokens: z.number().int().nullable(),
+    output_tokens: z.number().int().nullable(),
+    cost_usd: z.number().nullable().meta({ description: 'Estimate from the model catalog or the policy' }),
+    client_key_hash: z.string().nullable(),
+    streamed: z.boolean(),
+  })
+  .meta({ id: 'RequestAiGateway' }) satisfies z.ZodType<RequestAiGateway>;
+
 export const RequestCallerResponseSchema = z
   .object({
     subject: z.string().nullable().meta({ description: '`sub` of the JWT jwt-validation verified' }),
@@ -150,6 +183,8 @@ export const RequestLogSummarySchema = z
       .nullable(),
     caller: RequestCallerResponseSchema.nullable(),
     trace_id: z.string().nullable(),
+    /** The ai-gateway action's provider, model, attempts, tokens and cost; null when it did not run. */
+    ai_gateway: RequestAiGatewayResponseSchema.nullable(),
   })
   .meta({ id: 'RequestLogSummary' });
 export type RequestLogSummary = z.infer<typeof RequestLogSummarySchema>;

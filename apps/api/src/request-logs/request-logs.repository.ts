@@ -32,6 +32,7 @@ export interface RequestLogRow {
   mcp: unknown;
   caller: unknown;
   trace_id: string | null;
+  ai_gateway: unknown;
 }
 
 export interface RequestLogDetailRow extends RequestLogRow {
@@ -89,6 +90,7 @@ const SUMMARY_COLUMNS = Prisma.raw(
     'mcp',
     'caller',
     'trace_id',
+    'ai_gateway',
   ]
     .map((column) => `"${column}"`)
     .join(', '),
@@ -124,6 +126,7 @@ const INSERT_COLUMNS: [string, string][] = [
   ['caller', 'jsonb'],
   ['caller_ids', 'text[]'],
   ['trace_id', 'text'],
+  ['ai_gateway', 'jsonb'],
   ['trace', 'jsonb'],
   ['runtime_errors', 'jsonb'],
   ['request_headers', 'jsonb'],

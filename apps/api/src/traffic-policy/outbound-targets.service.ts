@@ -55,6 +55,11 @@ export class OutboundTargetsService {
     this.#assert(checkOutboundUrl(this.#rules, this.#gateway, url), 'upstream_url');
   }
 
+  /** An ai-gateway provider base_url: the upstream rules, as written (the data plane judges what it dials). */
+  checkUpstreamUrl(url: string): OutboundVerdict {
+    return checkOutboundUrl(this.#rules, this.#gateway, url);
+  }
+
   /** A JWKS URL in a policy: https only (unless allowed explicitly), then the upstream rules. */
   checkFetchUrl(url: string): OutboundVerdict {
     return checkFetchUrl(this.#rules, this.#gateway, url);

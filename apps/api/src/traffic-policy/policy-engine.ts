@@ -65,6 +65,11 @@ export interface PolicyFetchTarget {
   url: string;
   /** For messages: `JWKS URL`, `OpenID issuer URL`, … */
   what: string;
+  /**
+   * Which outbound rules apply: `fetch` (https only unless allowed, like a JWKS) or `upstream` (an ai-gateway
+   * base_url may be plain http on a private network, a self-hosted model, so it is judged like an upstream).
+   */
+  rules: 'fetch' | 'upstream';
   path: string;
   line: number;
   column: number;
@@ -84,7 +89,10 @@ const fetchTargetFields: Readonly<Record<string, readonly { keys: readonly strin
   ],
 };
 
-/** Every fetch target of a policy that parses (others have none). */
+/**
+ * Every URL a policy makes the gateway dial on its own (the fields above, and ai-gateway `providers[].base_url` values
+ * outside `.internal`: internal ones are endpoints, not dials). A policy that does not parse has none.
+ */
 export function policyFetchTargets(text: string): PolicyFetchTarget[] {
   const parsed = parse(text);
   const document = parsed.document;
@@ -97,6 +105,25 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
       if (!Array.isArray(actions)) return;
       actions.forEach((action: unknown, actionIndex) => {
         const { type, config } = (action ?? {}) as { type?: unknown; config?: unknown };
+        if (type === 'ai-gateway') {
+          const providers = (config as { providers?: unknown } | undefined)?.providers;
+          if (!Array.isArray(providers)) return;
+          providers.forEach((provider: unknown, index) => {
+            const url = (provider as { base_url?: unknown } | null)?.base_url;
+            if (typeof url !== 'string' || isInternalUrl(url)) return;
+            const path = [phase, ruleIndex, 'actions', actionIndex, 'config', 'providers', index, 'base_url'];
+            const position = parsed.locate(path);
+            targets.push({
+              url,
+              what: 'ai-gateway base_url',
+              rules: 'upstream',
+              path: formatPath(path),
+              line: position.line,
+              column: position.column,
+            });
+          });
+          return;
+        }
         for (const field of typeof type === 'string' ? (fetchTargetFields[type] ?? []) : []) {
           let value: unknown = config;
           for (const key of field.keys) value = (value as Record<string, unknown> | null | undefined)?.[key];
@@ -112,6 +139,7 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
             targets.push({
               url,
               what: field.what,
+              rules: 'fetch',
               path: formatPath(path),
               line: position.line,
               column: position.column,
@@ -122,6 +150,14 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
     });
   }
   return targets;
+}
+
+function isInternalUrl(text: string): boolean {
+  try {
+    return new URL(text).hostname.endsWith('.internal');
+  } catch {
+    return false;
+  }
 }
 
 export { compile as compilePolicy, runPolicyTests, checkSecretValues };

@@ -56,12 +56,12 @@ export class PolicyValidationService {
    * service, its own admin port or an internal network the operator did not open.
    */
   private refusedFetchTargets(text: string): PolicyIssue[] {
-    return policyFetchTargets(text).flatMap(({ url, what, path, line, column }) => {
+    return policyFetchTargets(text).flatMap(({ url, what, rules, path, line, column }) => {
       // A URL computed from secrets (`\${secrets.get(…)}`) is judged where its value is known: the data plane applies
       // the same fetch rules to the URL before every fetch (HttpJwksFetcher). Here only the `\${…}` text is known,
       // which is no URL, so judging it would refuse every such policy.
       if (url.includes('${')) return [];
-      const verdict = this.outbound.checkFetchUrl(url);
+      const verdict = rules === 'fetch' ? this.outbound.checkFetchUrl(url) : this.outbound.checkUpstreamUrl(url);
       if (verdict.allowed) return [];
       return [
         { code: verdict.code, message: `${what}: ${verdict.problem}`, path, line, column, severity: 'error' as const },

@@ -59,6 +59,11 @@ export const dataplaneKeys = {
   list: () => [...dataplaneKeys.all, 'list'] as const,
 };
 
+export const aiUsageKeys = {
+  all: ['ai-usage'] as const,
+  byDays: (days: number) => [...aiUsageKeys.all, days] as const,
+};
+
 export const auditEventKeys = {
   all: ['audit-events'] as const,
   list: (filters: AuditEventFilters) => [...auditEventKeys.all, 'list', filters] as const,

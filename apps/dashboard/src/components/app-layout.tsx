@@ -17,6 +17,7 @@ import { useDisclosure } from '@mantine/hooks';
 import {
   IconActivityHeartbeat,
   IconChartBar,
+  IconCoin,
   IconHistory,
   IconKeyboard,
   IconKey,
@@ -54,6 +55,7 @@ const navigationItems: NavigationItem[] = [
   { label: 'Overview', to: paths.overview, icon: IconChartBar, shortcut: 'o' },
   { label: 'Endpoints', to: paths.endpoints, icon: IconRoute, shortcut: 'e' },
   { label: 'Request log', to: paths.requestLogs, icon: IconListDetails, shortcut: 'l' },
+  { label: 'AI usage', to: paths.aiUsage, icon: IconCoin, shortcut: 'c' },
   { label: 'IP categories', to: paths.ipCategories, icon: IconNetwork, shortcut: 'i' },
   { label: 'Data planes', to: paths.dataplanes, icon: IconActivityHeartbeat, shortcut: 'd' },
   { label: 'Audit log', to: paths.auditEvents, icon: IconHistory, shortcut: 'a' },

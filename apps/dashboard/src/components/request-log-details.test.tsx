@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyVersion } from '../api/policy-versions.api';
 import { policyVersionKeys } from '../api/query-keys';
 import { parseTailMessage, type RequestLog, type RequestLogSummary } from '../api/request-logs.api';
-import { callerLabel, RequestLogDetails } from './request-log-details';
+import { aiTokensLabel, callerLabel, RequestLogDetails } from './request-log-details';
 
 const deniedRequest: RequestLogSummary = {
   id: 'req_1',
@@ -39,6 +39,7 @@ const deniedRequest: RequestLogSummary = {
   mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
   caller: null,
   trace_id: null,
+  ai_gateway: null,
 };
 
 const deniedRequestDetail: RequestLog = {
@@ -178,6 +179,50 @@ describe('RequestLogDetails', () => {
     expect(facts).toContain('issuer https://auth.example.com');
     expect(facts).toContain('credential fingerprint sha256:0123456789abcdef');
     expect(facts).not.toContain('basic-auth user');
+  });
+
+  it('shows what ai-gateway did: who answered, tokens, cost and every attempt with its error', () => {
+    const ai_gateway: NonNullable<RequestLogSummary['ai_gateway']> = {
+      format: 'openai',
+      status: 'success',
+      error_code: null,
+      requested_model: 'gpt-4o',
+      provider: 'openai',
+      model: 'gpt-4o',
+      attempts: [
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          api_key: 'sha256:0123456789abcdef',
+          status: 'error',
+          status_code: 429,
+          error: 'provider answered 429',
+          duration_ms: 12,
+        },
+        {
+          provider: 'openai',
+          model: 'gpt-4o',
+          api_key: 'sha256:fedcba9876543210',
+          status: 'success',
+          status_code: 200,
+          error: null,
+          duration_ms: 80,
+        },
+      ],
+      input_tokens_estimated: 10,
+      input_tokens: 11,
+      output_tokens: 5,
+      cost_usd: 0.0000775,
+      client_key_hash: null,
+      streamed: true,
+    };
+    renderDetails({ ...deniedRequestDetail, ai_gateway }, { ...deniedRequest, ai_gateway });
+    const facts = screen.getByTestId('request-log-ai-gateway').textContent ?? '';
+    expect(facts).toContain('openai:gpt-4o');
+    expect(facts).toContain('11 in / 5 out, $0.0000775, streamed');
+    expect(facts).toContain('sha256:0123456789abcdef');
+    expect(facts).toContain('provider answered 429');
+    expect(aiTokensLabel({ ...ai_gateway, input_tokens: null, output_tokens: null })).toBe('~10 in (estimated)');
   });
 
   it("shows the deciding rule's expression and why the client is outside the category it tests (issue 19)", () => {

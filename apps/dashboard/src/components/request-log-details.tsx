@@ -69,6 +69,65 @@ function CallerFacts({ caller }: { caller: NonNullable<RequestLogSummary['caller
   );
 }
 
+type AiGatewayFacts = NonNullable<RequestLogSummary['ai_gateway']>;
+
+/** Tokens as "11 in / 5 out", with the estimate when the provider reported nothing (the stream was cut, say). */
+export function aiTokensLabel(ai: AiGatewayFacts): string {
+  if (ai.input_tokens === null && ai.output_tokens === null) return `~${ai.input_tokens_estimated} in (estimated)`;
+  return `${ai.input_tokens ?? '?'} in / ${ai.output_tokens ?? '?'} out`;
+}
+
+/** USD with enough digits for a short request (a few millionths of a dollar). */
+export function formatCost(usd: number | null): string {
+  if (usd === null) return 'unknown (no price for this model)';
+  return usd >= 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toPrecision(3)}`;
+}
+
+/** ai-gateway: who answered, what it cost, and every attempt in order with why it failed. */
+function AiGatewayFactsView({ ai }: { ai: AiGatewayFacts }) {
+  return (
+    <Stack gap={4} data-testid="request-log-ai-gateway">
+      <Text size="sm">
+        {ai.provider !== null && ai.model !== null ? (
+          <>
+            <Code>
+              {ai.provider}:{ai.model}
+            </Code>{' '}
+          </>
+        ) : (
+          <Badge color="red" size="xs" mr={4}>
+            {ai.error_code ?? 'failed'}
+          </Badge>
+        )}
+        {aiTokensLabel(ai)}, {formatCost(ai.cost_usd)}
+        {ai.streamed ? ', streamed' : ''}
+      </Text>
+      <Table withRowBorders={false} verticalSpacing={2} fz="xs">
+        <Table.Tbody>
+          {ai.attempts.map((attempt, index) => (
+            <Table.Tr key={index}>
+              <Table.Td>{index + 1}.</Table.Td>
+              <Table.Td>
+                <Code>
+                  {attempt.provider}:{attempt.model}
+                </Code>
+              </Table.Td>
+              <Table.Td ff="monospace">{attempt.api_key}</Table.Td>
+              <Table.Td>
+                <Badge size="xs" color={attempt.status === 'success' ? 'green' : 'red'} variant="light">
+                  {attempt.status_code === 0 ? 'no answer' : attempt.status_code}
+                </Badge>
+              </Table.Td>
+              <Table.Td>{attempt.duration_ms.toFixed(0)} ms</Table.Td>
+              <Table.Td>{attempt.error ?? ''}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
+  );
+}
+
 function DetailRow({ label, children }: { label: string; children: ReactNode }) {
   return (
     <Table.Tr>
@@ -380,6 +439,11 @@ export function RequestLogDetails({ summary, detail }: RequestLogDetailsProps) {
                   tool <Code>{summary.mcp.tool}</Code>
                 </>
               ) : null}
+            </DetailRow>
+          ) : null}
+          {summary.ai_gateway ? (
+            <DetailRow label="AI gateway">
+              <AiGatewayFactsView ai={summary.ai_gateway} />
             </DetailRow>
           ) : null}
           {summary.user_agent ? <DetailRow label="User agent">{summary.user_agent}</DetailRow> : null}

@@ -35,6 +35,7 @@ function requestLog(id: string, overrides: Partial<RequestLogSummary> = {}): Req
     mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
     caller: null,
     trace_id: null,
+    ai_gateway: null,
     ...overrides,
   };
 }

@@ -21,6 +21,7 @@ import {
   type SecretValues,
   type EndpointFacts,
   type IpCategoryResolver,
+  type AiProviders,
   type PolicyPorts,
 } from '@gatehouse/traffic-policy';
 import type { SideCallPorts } from '../ports/http-side-calls.js';
@@ -103,10 +104,12 @@ export class CompiledPolicyCache {
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */
-export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints' | 'httpRequests'> & {
+export type SharedPorts = Omit<PolicyPorts, 'ipCategories' | 'internalEndpoints' | 'httpRequests' | 'aiProviders'> & {
   /** http-request: built per config, because a `.internal` URL resolves against that config's internal endpoints. */
   sideCalls: SideCallPorts;
   agentPresence?: AgentPresence;
+  /** ai-gateway's provider port for a config: internal endpoint base URLs resolve in that config's directory. */
+  aiProvidersFor?: (internalByUrl: LayeredMap<string, LoadedEndpoint>) => AiProviders;
   /**
    * Opens the secrets that come sealed with policies (@gatehouse/runtime dataplane-secrets, derived from
    * GATEHOUSE_DATAPLANE_TOKEN). Values live only in compiled policies in memory; without it no secret opens.
@@ -488,10 +491,11 @@ function finishConfig(
   // The side-call port needs the config it belongs to (its internal endpoints and their policies); requests only run
   // once the config is built, so the closure reads it after the assignment below.
   const built: { config?: RuntimeConfig } = {};
-  const { sideCalls, ...sharedPorts } = shared;
+  const { sideCalls, aiProvidersFor, ...sharedPorts } = shared;
   const ports: PolicyPorts = {
     ...sharedPorts,
     httpRequests: sideCalls.forConfig(() => built.config!),
+    ...(aiProvidersFor === undefined ? {} : { aiProviders: aiProvidersFor(internalByUrl) }),
     ipCategories: categoryIndex ?? createIpCategoryIndex([...ipCategories.values()]),
     internalEndpoints: {
       has: (url) => internalByUrl.has(url),

@@ -23,6 +23,7 @@ import {
   type RequestPhaseInput,
   type UpstreamEndpoint,
 } from './policy-chain.js';
+import type { HeldProviderResponse } from './ai-providers.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
@@ -75,6 +76,13 @@ export type Admission<Body extends RequestBody | undefined> =
       readonly record: RequestRecord;
       readonly admitted: AdmittedRequest<Body>;
       readonly target: UpstreamEndpoint;
+    }
+  /** ai-gateway chose a provider's answer; the entry point streams it like an upstream response. */
+  | {
+      readonly kind: 'provider';
+      readonly record: RequestRecord;
+      readonly admitted: AdmittedRequest<Body>;
+      readonly response: HeldProviderResponse;
     };
 
 /** Until the request phase ran: shared, so admitting a request allocates no array for it. */
@@ -251,6 +259,8 @@ export async function admitRequest<Body extends RequestBody | undefined>(
         return { kind: 'respond', record, admitted, response: decided.response };
       case 'upstream':
         return { kind: 'upstream', record, admitted, target: decided.target };
+      case 'provider':
+        return { kind: 'provider', record, admitted, response: decided.response };
     }
   } catch (error) {
     return { kind: 'failed', record, error };

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { SyncAgentEndpoint } from '@gatehouse/contracts';
 import type { BodyReplacement } from '@gatehouse/traffic-policy';
 import { dispatchOverTunnel } from '../agent/tunnel-dispatch.js';
+import type { HeldProviderResponse } from './ai-providers.js';
 import { admitRequest, upstreamHeadersFor, type AdmittedRequest } from './admit-request.js';
 import { applyReplacements } from './body-transforms.js';
 import { gatewayError, type UpstreamEndpoint } from './policy-chain.js';
@@ -73,6 +74,9 @@ async function proxyRequest(
         return;
       case 'upstream':
         forwardUpstream(deps, admission.admitted, admission.target, res);
+        return;
+      case 'provider':
+        streamProviderResponse(deps, admission.admitted, admission.response, res);
         return;
     }
   } catch (error) {
@@ -171,6 +175,24 @@ function forwardUpstream(
     },
     new UpstreamExchange(deps, admitted, target, res),
   );
+}
+
+/**
+ * ai-gateway chose a provider's answer, held unsent by the AiProviders port: it goes to the client through the same
+ * UpstreamExchange as any upstream response (response phase, SSE flushed per event, backpressure, client aborts), and
+ * the token usage read on the way lands in the request log.
+ */
+function streamProviderResponse(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<RequestBody>,
+  response: HeldProviderResponse,
+  res: ServerResponse,
+): void {
+  const endpoint = admitted.hops.at(-1)?.endpoint ?? admitted.endpoint;
+  const target: UpstreamEndpoint = { ...endpoint, upstream: { origin: response.origin, host: '', basePath: '' } };
+  const record = admitted.hops.findLast((hop) => hop.context?.aiGateway !== undefined)?.context?.aiGateway;
+  admitted.record.markUpstreamStart();
+  response.attach(new UpstreamExchange(deps, admitted, target, res), record);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type SyntheticResponse,
 } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint, RuntimeConfig } from '../config/runtime-config.js';
+import type { HeldProviderResponse } from './ai-providers.js';
 
 /**
  * The request phase across endpoints: the cloud endpoint's policy, then — for each forward-internal — the internal
@@ -37,6 +38,8 @@ export type RequestDecision =
       hops: Hop[];
     }
   | { kind: 'close'; decision: Decision | undefined; hops: Hop[] }
+  /** ai-gateway chose a provider's answer (held by the data plane, unsent): it is streamed to the client. */
+  | { kind: 'provider'; response: HeldProviderResponse; decision: Decision | undefined; hops: Hop[] }
   | { kind: 'upstream'; target: UpstreamEndpoint; decision: Decision | undefined; hops: Hop[] };
 
 /** Buffers what an endpoint's policy reads of the request body before it runs; a response stops the request. */
@@ -106,6 +109,9 @@ export async function runRequestPhase(input: RequestPhaseInput, hopLimit: number
           return { kind: 'respond', response: outcome.response, errorCode: outcome.errorCode, decision, hops };
         case 'close':
           return { kind: 'close', decision, hops };
+        case 'provider-response':
+          // Only this data plane's AiProviders port makes provider responses, and it makes HeldProviderResponses.
+          return { kind: 'provider', response: outcome.response as HeldProviderResponse, decision, hops };
         case 'forward': {
           // The engine checked the target against this config's directory; the lookup cannot miss within one config.
           const target = config.internalByUrl.get(outcome.url);

@@ -119,6 +119,7 @@ export class RequestRecord {
               session_id: this.mcp.sessionId.slice(0, 1_024),
             },
       caller: callerOf(this.hops.map((hop) => hop.context)),
+      ai_gateway: aiGatewayOf(this.hops),
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),
@@ -138,6 +139,17 @@ export class RequestRecord {
       metrics.eventSinkDrops.inc();
     }
   }
+}
+
+/** The last ai-gateway run on the request's path, without its internal price table. */
+function aiGatewayOf(hops: readonly Hop[]): RequestEvent['ai_gateway'] {
+  for (let index = hops.length - 1; index >= 0; index--) {
+    const record = hops[index]!.context?.aiGateway;
+    if (record === undefined) continue;
+    const { price: _price, ...logged } = record;
+    return { ...logged, attempts: logged.attempts.slice(0, 64).map((attempt) => ({ ...attempt })) };
+  }
+  return null;
 }
 
 function capturedFields(

@@ -54,6 +54,14 @@ async function proxyUpgrade(
       case 'upstream':
         spliceUpstream(deps, admission.admitted, admission.target, head);
         return;
+      case 'provider': {
+        // ai-gateway needs a JSON body, which an upgrade never has; a provider answer here is dropped, not spliced.
+        admission.response.discard();
+        const response = gatewayError('AI_GATEWAY_BAD_REQUEST', 'ai-gateway does not take upgrade requests.');
+        writeRawResponse(socket, response);
+        record.finish(response.status, deps.sink, deps.metrics);
+        return;
+      }
     }
   } catch (error) {
     dropUnexpectedError(deps, req, socket, error);

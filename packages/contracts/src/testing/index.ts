@@ -40,6 +40,7 @@ export function sampleRequestEvent(overrides: Partial<RequestEventInput> = {}): 
     logs: [],
     mcp: { method: 'tools/call', tool: 'search', protocol_version: '2025-06-18' },
     caller: null,
+    ai_gateway: null,
     trace_id: crypto.randomUUID().replaceAll('-', ''),
     runtime_errors: [],
     trace: [

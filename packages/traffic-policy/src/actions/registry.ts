@@ -1,5 +1,6 @@
 import type { AnyAction } from '../action.js';
 import { addHeadersAction } from './add-headers.js';
+import { aiGatewayAction } from './ai-gateway.js';
 import { basicAuthAction } from './basic-auth.js';
 import { circuitBreakerAction } from './circuit-breaker.js';
 import { closeConnectionAction } from './close-connection.js';
@@ -52,6 +53,7 @@ export const actionDefinitions: readonly [AnyAction, ...AnyAction[]] = [
   openIdConnectAction,
   oauthAction,
   httpRequestAction,
+  aiGatewayAction,
   ...unsupportedActions,
 ];
 

@@ -205,6 +205,7 @@ export const RequestLogScalarFieldEnum = {
   caller: 'caller',
   callerIds: 'callerIds',
   traceId: 'traceId',
+  aiGateway: 'aiGateway',
   trace: 'trace',
   runtimeErrors: 'runtimeErrors',
   requestHeaders: 'requestHeaders',

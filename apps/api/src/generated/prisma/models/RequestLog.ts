@@ -133,6 +133,7 @@ export type RequestLogCountAggregateOutputType = {
   caller: number
   callerIds: number
   traceId: number
+  aiGateway: number
   trace: number
   runtimeErrors: number
   requestHeaders: number
@@ -247,6 +248,7 @@ export type RequestLogCountAggregateInputType = {
   caller?: true
   callerIds?: true
   traceId?: true
+  aiGateway?: true
   trace?: true
   runtimeErrors?: true
   requestHeaders?: true
@@ -372,6 +374,7 @@ export type RequestLogGroupByOutputType = {
   caller: runtime.JsonValue | null
   callerIds: string[]
   traceId: string | null
+  aiGateway: runtime.JsonValue | null
   trace: runtime.JsonValue | null
   runtimeErrors: runtime.JsonValue | null
   requestHeaders: runtime.JsonValue | null
@@ -433,6 +436,7 @@ export type RequestLogWhereInput = {
   caller?: Prisma.JsonNullableFilter<"RequestLog">
   callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  aiGateway?: Prisma.JsonNullableFilter<"RequestLog">
   trace?: Prisma.JsonNullableFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
   requestHeaders?: Prisma.JsonNullableFilter<"RequestLog">
@@ -471,6 +475,7 @@ export type RequestLogOrderByWithRelationInput = {
   caller?: Prisma.SortOrderInput | Prisma.SortOrder
   callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  aiGateway?: Prisma.SortOrderInput | Prisma.SortOrder
   trace?: Prisma.SortOrderInput | Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
   requestHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -512,6 +517,7 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   caller?: Prisma.JsonNullableFilter<"RequestLog">
   callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  aiGateway?: Prisma.JsonNullableFilter<"RequestLog">
   trace?: Prisma.JsonNullableFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableFilter<"RequestLog">
   requestHeaders?: Prisma.JsonNullableFilter<"RequestLog">
@@ -550,6 +556,7 @@ export type RequestLogOrderByWithAggregationInput = {
   caller?: Prisma.SortOrderInput | Prisma.SortOrder
   callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  aiGateway?: Prisma.SortOrderInput | Prisma.SortOrder
   trace?: Prisma.SortOrderInput | Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrderInput | Prisma.SortOrder
   requestHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -596,6 +603,7 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   caller?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   callerIds?: Prisma.StringNullableListFilter<"RequestLog">
   traceId?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  aiGateway?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   trace?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   runtimeErrors?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   requestHeaders?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
@@ -634,6 +642,7 @@ export type RequestLogCreateInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -672,6 +681,7 @@ export type RequestLogUncheckedCreateInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -710,6 +720,7 @@ export type RequestLogUpdateInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -748,6 +759,7 @@ export type RequestLogUncheckedUpdateInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -786,6 +798,7 @@ export type RequestLogCreateManyInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
   traceId?: string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -824,6 +837,7 @@ export type RequestLogUpdateManyMutationInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -862,6 +876,7 @@ export type RequestLogUncheckedUpdateManyInput = {
   caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
   traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
@@ -900,6 +915,7 @@ export type RequestLogCountOrderByAggregateInput = {
   caller?: Prisma.SortOrder
   callerIds?: Prisma.SortOrder
   traceId?: Prisma.SortOrder
+  aiGateway?: Prisma.SortOrder
   trace?: Prisma.SortOrder
   runtimeErrors?: Prisma.SortOrder
   requestHeaders?: Prisma.SortOrder
@@ -1048,6 +1064,7 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   caller?: boolean
   callerIds?: boolean
   traceId?: boolean
+  aiGateway?: boolean
   trace?: boolean
   runtimeErrors?: boolean
   requestHeaders?: boolean
@@ -1086,6 +1103,7 @@ export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   caller?: boolean
   callerIds?: boolean
   traceId?: boolean
+  aiGateway?: boolean
   trace?: boolean
   runtimeErrors?: boolean
   requestHeaders?: boolean
@@ -1124,6 +1142,7 @@ export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   caller?: boolean
   callerIds?: boolean
   traceId?: boolean
+  aiGateway?: boolean
   trace?: boolean
   runtimeErrors?: boolean
   requestHeaders?: boolean
@@ -1162,6 +1181,7 @@ export type RequestLogSelectScalar = {
   caller?: boolean
   callerIds?: boolean
   traceId?: boolean
+  aiGateway?: boolean
   trace?: boolean
   runtimeErrors?: boolean
   requestHeaders?: boolean
@@ -1170,7 +1190,7 @@ export type RequestLogSelectScalar = {
   responseBody?: boolean
 }
 
-export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
+export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "aiGateway" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
@@ -1224,6 +1244,10 @@ export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.Internal
      */
     callerIds: string[]
     traceId: string | null
+    /**
+     * What the ai-gateway action did: provider, model, every attempt, tokens and cost estimate (null when it did not run).
+     */
+    aiGateway: runtime.JsonValue | null
     /**
      * Every rule evaluated (matched or not) with each action run and its result, per endpoint on the path.
      */
@@ -1688,6 +1712,7 @@ export interface RequestLogFieldRefs {
   readonly caller: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly callerIds: Prisma.FieldRef<"RequestLog", 'String[]'>
   readonly traceId: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly aiGateway: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly trace: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly runtimeErrors: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly requestHeaders: Prisma.FieldRef<"RequestLog", 'Json'>
