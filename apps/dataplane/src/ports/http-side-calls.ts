@@ -182,6 +182,13 @@ export class HttpSideCalls implements SideCallPorts {
           },
         };
       }
+      case 'provider':
+        // The internal endpoint's policy ran ai-gateway: a side call is not a model request, so its answer is dropped.
+        decision.response.discard();
+        return failure(
+          'HTTP_REQUEST_UNAVAILABLE',
+          `${url.origin} answers through ai-gateway, which side calls cannot use`,
+        );
       case 'upstream': {
         const upstream = decision.target;
         const flat = upstreamHeaders({
