@@ -7,3 +7,4 @@ export { EnvironmentError, invalidEnvironmentExitCode, parseEnvironmentOrExit } 
 export { runUntilSignal, type LifecycleLogger, type RunUntilSignalOptions } from './run-until-signal.js';
 export { createLogger } from './logger.js';
 export { deriveDataplaneSecretsKey, openFromControlPlane, sealForDataplanes, secretAad } from './dataplane-secrets.js';
+export { fingerprintRedactedValue } from './replay-redaction.js';

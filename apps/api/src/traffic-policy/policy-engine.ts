@@ -108,6 +108,7 @@ export function policyFetchTargets(text: string): PolicyFetchTarget[] {
 }
 
 export { compile as compilePolicy, runPolicyTests };
+export { replayRequests, recordedOutcome, diffReplayResults, type ReplayResult } from '@gatehouse/traffic-policy';
 /** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
 export function policySecretReferences(
   text: string,
