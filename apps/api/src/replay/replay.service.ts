@@ -81,8 +81,9 @@ export class ReplayService {
     this.#running += 1;
     try {
       const rows = await this.replay.listRecordedRequests(endpointId, body.limit ?? replayDefaultLimit);
-      // Oldest first: rate limits and circuit breakers count in the order the requests arrived.
-      rows.reverse();
+      // Oldest first by arrival time: rate limits and circuit breakers count in the order requests arrived. The newest
+      // N are chosen by insertion order (seq), but several data planes batch separately, so seq interleaves them.
+      rows.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
       const requests = rows.flatMap((row) =>
         isRecordedRequest(row.facts)
           ? [{ row, replayed: { id: row.id, timeMs: row.timestamp.getTime(), facts: row.facts } }]
