@@ -11,6 +11,8 @@ export const paths = {
   endpointSettings: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/settings`,
   endpointTraffic: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/traffic`,
   requestLogs: '/request-logs',
+  /** The request log with one request opened (replay examples link here). */
+  requestLog: (requestId: string) => `/request-logs?request=${encodeURIComponent(requestId)}`,
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
   authtokens: '/authtokens',
