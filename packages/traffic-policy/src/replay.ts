@@ -256,19 +256,26 @@ function sameOutcome(a: ReplayOutcome, b: ReplayOutcome): boolean {
 
 /**
  * Forwarded requests compare by target only: which forward-internal rule sent them (or, in a recording, which rule of
- * the internal endpoint's own policy decided) does not change what the client gets.
+ * the internal endpoint's own policy decided) does not change what the client gets. A rule is compared by its name
+ * when it has one, so inserting a rule above it (which shifts every index) changes nothing by itself.
  */
 function outcomeKey(outcome: ReplayOutcome): string {
   if (outcome.kind === 'forwarded') return `forwarded|${outcome.forwarded_to ?? ''}`;
-  return `${outcome.kind}|${outcome.status ?? ''}|${outcome.forwarded_to ?? ''}|${outcome.phase ?? ''}|${outcome.rule_index ?? ''}|${outcome.action ?? ''}`;
+  const rule = outcome.rule_name ?? (outcome.rule_index === null ? '' : `#${outcome.rule_index}`);
+  return `${outcome.kind}|${outcome.status ?? ''}|${outcome.phase ?? ''}|${rule}|${outcome.action ?? ''}`;
+}
+
+/** Let through (forwarded, or answered below 400 — a policy's own 200 or redirect) rather than refused. */
+function allows(outcome: ReplayOutcome): boolean {
+  return outcome.kind === 'forwarded' || (outcome.kind === 'responded' && (outcome.status ?? 0) < 400);
 }
 
 function groupKind(before: ReplayOutcome, after: ReplayOutcome): ReplayGroup['kind'] {
   if (after.status === 429 && before.status !== 429) return 'new_rate_limit';
   if (before.status === 429 && after.status !== 429) return 'rate_limit_lifted';
-  if (before.kind !== after.kind) return 'flip';
-  if (before.kind === 'forwarded') return 'target_changed';
-  return before.status === after.status ? 'rule_changed' : 'status_changed';
+  if (allows(before) !== allows(after)) return 'flip';
+  if (before.kind === 'forwarded' && after.kind === 'forwarded') return 'target_changed';
+  return before.status === after.status && before.kind === after.kind ? 'rule_changed' : 'status_changed';
 }
 
 function describeOutcome(outcome: ReplayOutcome): string {
@@ -277,7 +284,7 @@ function describeOutcome(outcome: ReplayOutcome): string {
       // Where it went is what target_changed groups tell; across a flip, "allow" is the fact that matters.
       return 'allow';
     case 'responded':
-      return outcome.status !== null && outcome.status < 400 ? `answer ${outcome.status}` : `deny ${outcome.status}`;
+      return allows(outcome) ? `answer ${outcome.status}` : `deny ${outcome.status}`;
     case 'closed':
       return 'close';
   }

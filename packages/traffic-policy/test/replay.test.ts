@@ -117,6 +117,28 @@ describe('replayRequests and diffReplayResults', () => {
     ).toEqual({ groups: [], changed: 0 });
   });
 
+  it('compares rules by name: a rule inserted above shifts indexes without changing anything', async () => {
+    const shifted = compile(
+      `
+on_http_request:
+  - name: maintenance
+    expressions: ["req.url.path == '/maintenance'"]
+    actions: [{ type: custom-response, config: { status_code: 503, body: later } }]
+  - name: block admin
+    expressions: ["req.url.path.startsWith('/admin')"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - name: everything else
+    actions: [{ type: forward-internal, config: { url: https://api.internal } }]
+`,
+      { endpointType: 'cloud' },
+    );
+    const ids = requests.map((request) => request.id);
+    const before = await replayRequests(active, requests, endpoint);
+    const after = await replayRequests(shifted, requests, endpoint);
+    expect(after[1]!.outcome).toMatchObject({ status: 403, rule_index: 1, rule_name: 'block admin' });
+    expect(diffReplayResults(ids, before, after)).toEqual({ groups: [], changed: 0 });
+  });
+
   it('reads a recorded outcome: request-phase decisions answer, everything else went on', () => {
     const deny = { phase: 'on_http_request', rule_index: 0, rule_name: 'block admin', action: 'deny' };
     expect(recordedOutcome({ status: 403, decision: deny, forwarded_to: null })).toMatchObject({
