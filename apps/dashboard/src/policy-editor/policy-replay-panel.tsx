@@ -118,7 +118,15 @@ function ReplayResult({ report, stale }: { report: ReplayReport; stale: boolean 
                 {group.example_request_ids.map((id, index) => (
                   <span key={id}>
                     {index > 0 ? ', ' : ''}
-                    <Anchor component={Link} to={paths.requestLog(id)} size="xs" ff="monospace">
+                    <Anchor
+                      component={Link}
+                      to={paths.requestLog(id)}
+                      // A new tab: the draft in the editor stays where it is (leaving would discard it).
+                      target="_blank"
+                      rel="noreferrer"
+                      size="xs"
+                      ff="monospace"
+                    >
                       {id.slice(0, 8)}
                     </Anchor>
                   </span>
