@@ -84,7 +84,7 @@ function percentile(sorted: number[], fraction: number): number {
 }
 
 async function measureIngestion(db: pg.Client): Promise<{ rate: number; seconds: number; stored: number }> {
-  await db.query('TRUNCATE request_logs RESTART IDENTITY');
+  await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const redis = new Redis(redisUrl);
   await redis.del('bull:request-logs:wait', 'bull:request-logs:failed');
   const workers = Array.from({ length: workerCount }, startWorker);
@@ -113,7 +113,7 @@ async function measureIngestion(db: pg.Client): Promise<{ rate: number; seconds:
 }
 
 async function seed(db: pg.Client): Promise<number> {
-  await db.query('TRUNCATE request_logs RESTART IDENTITY');
+  await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const started = performance.now();
   // Spread over the last 6 days (inside the default retention), 20 endpoints, a realistic status/action mix.
   await db.query(

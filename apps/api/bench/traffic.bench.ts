@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   if (seed) {
-    await client.query('TRUNCATE request_logs, traffic_rollups, traffic_rollup_keys');
+    await client.query('TRUNCATE request_replay_facts, request_logs, traffic_rollups, traffic_rollup_keys');
     await client.query('SET synchronous_commit = off');
     await timed(
       `seeded ${seededRows} request_logs rows`,

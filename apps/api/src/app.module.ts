@@ -20,6 +20,7 @@ import { ENV, type Env } from './env';
 import { HealthModule } from './health/health.module';
 import { IpCategoriesModule } from './ip-categories/ip-categories.module';
 import { VaultsModule } from './vaults/vaults.module';
+import { ReplayModule } from './replay/replay.module';
 import { RequestLogsModule } from './request-logs/request-logs.module';
 import { TrafficPolicyModule } from './traffic-policy/traffic-policy.module';
 import { TrafficModule } from './traffic/traffic.module';
@@ -70,6 +71,7 @@ export class AppModule {
         AgentSessionsModule,
         TrafficPolicyModule,
         EndpointsModule,
+        ReplayModule,
         IpCategoriesModule,
         VaultsModule,
         DataplaneSyncModule,

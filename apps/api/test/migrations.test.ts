@@ -61,6 +61,7 @@ describe('migrations (offline wasm schema engine)', () => {
           'ip_categories',
           'policy_versions',
           'request_logs',
+          'request_replay_facts',
           'secrets',
           'sessions',
           'traffic_rollup_keys',

@@ -21,6 +21,8 @@ export type ManagedEndpoint = Endpoint & { type: 'cloud' | 'internal' };
 export const isManagedEndpoint = (endpoint: Endpoint): endpoint is ManagedEndpoint => endpoint.type !== 'agent';
 export type AgentSession = Schemas['AgentSession'];
 export type PolicyVersion = Schemas['PolicyVersion'];
+export type ReplayReport = Schemas['ReplayReport'];
+export type ReplayRequestBody = Schemas['ReplayRequestBody'];
 export type IpCategory = Schemas['IpCategory'];
 export type Authtoken = Schemas['Authtoken'];
 export type Vault = Schemas['Vault'];
@@ -280,6 +282,11 @@ export class GatehouseApi {
         body: message === undefined ? {} : { message },
       }),
     );
+  }
+
+  /** "What would this policy do?" on the endpoint's newest recorded requests (issue 17 item 2). */
+  replayPolicy(endpointId: string, body: ReplayRequestBody): Promise<ReplayReport> {
+    return unwrap(this.#client.POST('/api/endpoints/{id}/replay', { params: { path: { id: endpointId } }, body }));
   }
 
   // --- IP categories ---------------------------------------------------------------------------------------------------

@@ -142,6 +142,61 @@ async function runValidate(context: CommandContext): Promise<number> {
   return result.valid ? ExitCode.OK : ExitCode.ERROR;
 }
 
+async function runReplay(context: CommandContext): Promise<number> {
+  const file = context.string('file');
+  const versionText = context.string('version');
+  if ((file === undefined) === (versionText === undefined))
+    throw new UsageError(
+      'give the draft with -f FILE or a stored version with --version N (one of them)',
+      'policy replay',
+    );
+  const baselineText = context.string('against') ?? 'active';
+  const baseline =
+    baselineText === 'active' || baselineText === 'recorded'
+      ? baselineText
+      : parseVersion(baselineText, 'policy replay');
+  const limitText = context.string('limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
+    throw new UsageError(`--limit must be a positive integer, not "${limitText}"`, 'policy replay');
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  let draft: { traffic_policy: string } | { version: number };
+  if (file !== undefined) {
+    const source = await readPolicySource(context.io, file);
+    assertPolicyValid(source, policyEndpointType(endpoint.type));
+    draft = { traffic_policy: source.text };
+  } else draft = { version: parseVersion(versionText, 'policy replay') };
+  const report = await client.replayPolicy(endpoint.id, {
+    ...draft,
+    baseline,
+    ...(limit === undefined ? {} : { limit }),
+  });
+  if (context.json) {
+    printJson(context.io, report);
+    return ExitCode.OK;
+  }
+  const against =
+    report.baseline.kind === 'recorded'
+      ? 'what the data planes did'
+      : `version ${report.baseline.version ?? '?'}${report.baseline.kind === 'active' ? ' (active)' : ''}`;
+  const lines = [
+    `${endpoint.url}: replayed ${report.requests} recorded request${report.requests === 1 ? '' : 's'}` +
+      (report.from === null ? '' : ` from ${report.from} to ${report.to ?? ''}`) +
+      ` against ${against} in ${report.duration_ms} ms`,
+    report.changed === 0
+      ? 'no decision changes'
+      : `${report.changed} decision${report.changed === 1 ? '' : 's'} change, ${report.unchanged} unchanged:`,
+  ];
+  for (const group of report.groups) {
+    lines.push(`  ${group.summary}`);
+    lines.push(`    e.g. ${group.example_request_ids.join(', ')}`);
+  }
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  printLines(context.io.stdout, lines);
+  return ExitCode.OK;
+}
+
 /** gatehouse.yaml rather than a policy: a mapping with the declarative file's own keys. */
 function looksDeclarative(text: string): boolean {
   try {
@@ -253,6 +308,33 @@ export const policyCommands: CommandSpec[] = [
     positionals: [endpointArgument, { name: 'version', required: true, description: 'the version number to restore' }],
     examples: ['gatehouse policy restore https://mcp.example.com 2'],
     run: runRestore,
+  },
+  {
+    name: 'policy replay',
+    summary: "what would this policy do? replay it on the endpoint's recent recorded requests",
+    usage:
+      'gatehouse policy replay <endpoint> (-f FILE | --version N) [--against active|recorded|N] [--limit N] [--json]',
+    description:
+      "Evaluates the draft (or stored version N) on the endpoint's newest recorded requests (default 10,000; data\n" +
+      'planes keep the newest 20,000 per endpoint) and the baseline the same way, and prints the requests whose\n' +
+      'decision changes, grouped, with request-log ids (`gatehouse` request-log views and the dashboard open them).\n' +
+      'Exit 0 whatever changes: a replay reports, it does not judge.',
+    options: {
+      file: { type: 'string', short: 'f', value: 'FILE', description: 'the draft policy (- for stdin)' },
+      version: { type: 'string', value: 'N', description: 'replay stored version N instead of a file' },
+      against: {
+        type: 'string',
+        value: 'BASELINE',
+        description: 'active (default: the active version, replayed), recorded (what happened) or a version number',
+      },
+      limit: { type: 'string', value: 'N', description: 'how many of the newest recorded requests (default 10000)' },
+    },
+    positionals: [endpointArgument],
+    examples: [
+      'gatehouse policy replay https://mcp.example.com -f policy.yaml',
+      'gatehouse policy replay mcp.example.com --version 3 --against recorded --limit 2000',
+    ],
+    run: runReplay,
   },
   {
     name: 'policy validate',

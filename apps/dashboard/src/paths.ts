@@ -12,6 +12,8 @@ export const paths = {
   endpointTraffic: (endpointId: string) => `/endpoints/${encodeURIComponent(endpointId)}/traffic`,
   requestLogs: '/request-logs',
   aiUsage: '/ai-usage',
+  /** The request log with one request opened (replay examples link here). */
+  requestLog: (requestId: string) => `/request-logs?request=${encodeURIComponent(requestId)}`,
   ipCategories: '/ip-categories',
   apiKeys: '/api-keys',
   authtokens: '/authtokens',

@@ -178,6 +178,15 @@ describe('embedded shape', () => {
     expect(decided).toEqual(['deny', 'forward-internal', 'forward-internal', 'forward-internal', 'rate-limit']);
   });
 
+  it('replays the recorded requests on PGlite: the active version matches what happened', async () => {
+    const response = await agent
+      .post(`/api/endpoints/${cloudEndpointId}/replay`)
+      .send({ version: 1, baseline: 'recorded' })
+      .expect(200);
+    // Rate limits are replayed too: the 429 for token alpha's third request is the same decision again.
+    expect(response.body).toMatchObject({ requests: 5, changed: 0, groups: [] });
+  });
+
   it('applies a new policy version to the data plane at once', async () => {
     await agent
       .post(`/api/endpoints/${cloudEndpointId}/policy-versions`)

@@ -372,6 +372,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/endpoints/{id}/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replay a draft policy (or a stored version) on recorded traffic
+     * @description Evaluates the policy against the endpoint's newest recorded requests (oldest first, with in-memory rate limits) and the baseline the same way, and answers the differences grouped, each with example request-log ids.
+     */
+    post: operations['replayPolicy'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/ip-categories': {
     parameters: {
       query?: never;
@@ -1268,6 +1288,73 @@ export type components = {
       message?: string;
       /** @description The active version's test cases run against the restored text; true saves even when they fail */
       allow_failing_tests?: boolean;
+    };
+    ReplayRequestBody: {
+      /** @description The draft policy text */
+      traffic_policy?: string;
+      /** @description Replay a stored version instead of a draft */
+      version?: number;
+      baseline?: components['schemas']['ReplayBaseline'];
+      /** @description The newest N recorded requests (default 10000) */
+      limit?: number;
+    };
+    /** @description What the draft is compared with: `active` (the active version, replayed the same way; default), `recorded` (what the data plane actually did), or a version number (replayed) */
+    ReplayBaseline: ('active' | 'recorded') | number;
+    ReplayReport: {
+      endpoint_id: string;
+      draft: {
+        version: number | null;
+        sha256: string;
+      };
+      baseline: {
+        /** @enum {string} */
+        kind: 'active' | 'recorded' | 'version';
+        version: number | null;
+      };
+      /** @description Recorded requests replayed (oldest first) */
+      requests: number;
+      changed: number;
+      unchanged: number;
+      /** @description Time of the oldest replayed request (RFC 3339) */
+      from: string | null;
+      /** @description Time of the newest replayed request (RFC 3339) */
+      to: string | null;
+      /** @description Time the API spent (load + evaluate + diff) */
+      duration_ms: number;
+      /** @description Largest first */
+      groups: components['schemas']['ReplayGroup'][];
+      /** @description What this replay could not see (bodies, secrets, responses) */
+      notes: string[];
+    };
+    ReplayGroup: {
+      /**
+       * @description flip: forwarded ↔ answered (allow → deny or back); new_rate_limit / rate_limit_lifted: a 429 appears or disappears; rule_changed: the same answer by another rule; status_changed: another status; target_changed: forwarded elsewhere
+       * @enum {string}
+       */
+      kind: 'flip' | 'new_rate_limit' | 'rate_limit_lifted' | 'rule_changed' | 'status_changed' | 'target_changed';
+      /** @description One line for people, e.g. "37 requests flip allow → deny (rule 2)" */
+      summary: string;
+      count: number;
+      from: components['schemas']['ReplayOutcome'];
+      to: components['schemas']['ReplayOutcome'];
+      /** @description For 429 groups: the caller's credential fingerprint (sha256:…) when the bucket key identified one */
+      rate_limit_key: string | null;
+      /** @description Request-log ids (GET /api/request-logs/{id}) */
+      example_request_ids: string[];
+    };
+    ReplayOutcome: {
+      /**
+       * @description forwarded: went upstream (or to an internal endpoint); responded: the policy answered; closed
+       * @enum {string}
+       */
+      kind: 'forwarded' | 'responded' | 'closed';
+      status: number | null;
+      /** @description The internal endpoint URL, or `upstream` */
+      forwarded_to: string | null;
+      rule_index: number | null;
+      rule_name: string | null;
+      phase: string | null;
+      action: string | null;
     };
     IpCategoryList: {
       ip_categories: components['schemas']['IpCategory'][];
@@ -4063,6 +4150,76 @@ export interface operations {
       };
       /** @description ENDPOINT_NOT_FOUND or POLICY_VERSION_NOT_FOUND */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  replayPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReplayRequestBody'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplayReport'];
+        };
+      };
+      /** @description POLICY_INVALID, VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND or POLICY_VERSION_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description REPLAY_BUSY */
+      503: {
         headers: {
           [name: string]: unknown;
         };

@@ -12,3 +12,4 @@ export * from './redis-names.js';
 export * from './traffic-stats.js';
 export * from './ai-usage.js';
 export * from './policy-tests.js';
+export * from './replay.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RecordedRequestSchema } from './replay.js';
 
 /**
  * The request-log pipeline (DESIGN.md §7): data planes batch one event per proxied request into the BullMQ queue
@@ -201,6 +202,11 @@ export const requestEventSchema = z.object({
   /** Only when the endpoint opts in; capped at requestLogBodyMaxLength. */
   request_body: z.string().nullable().optional(),
   response_body: z.string().nullable().optional(),
+  /**
+   * The decision-relevant facts of the request for replaying drafts (replay.ts); absent from data planes that predate
+   * it. A malformed value is dropped, never the event: the request log must not lose a row over a replay detail.
+   */
+  replay: RecordedRequestSchema.nullable().optional().catch(null),
 });
 
 /** What a data plane sends (defaults not applied yet). */

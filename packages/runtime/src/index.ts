@@ -13,3 +13,4 @@ export {
   sealForDataplanes,
   secretAad,
 } from './dataplane-secrets.js';
+export { fingerprintRedactedValue } from './replay-redaction.js';

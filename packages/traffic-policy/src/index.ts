@@ -158,3 +158,12 @@ export {
   defaultPolicyTestClientIp,
   type PolicyTestOptions,
 } from './policy-tests.js';
+export {
+  replayRequests,
+  recordedOutcome,
+  diffReplayResults,
+  type ReplayedRequest,
+  type ReplayEndpoint,
+  type ReplayResult,
+  type ReplayOptions,
+} from './replay.js';

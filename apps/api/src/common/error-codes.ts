@@ -71,6 +71,8 @@ export const ErrorCode = {
   LOGIN_RATE_LIMITED: 'LOGIN_RATE_LIMITED',
   /** Too many password hashes queued (login flood); nothing was checked, retry after `retry-after`. */
   PASSWORD_HASHING_BUSY: 'PASSWORD_HASHING_BUSY',
+  /** Too many policy replays are running in this API process; nothing was replayed, retry in a few seconds. */
+  REPLAY_BUSY: 'REPLAY_BUSY',
   /** The new password is on the list of the most common passwords. */
   PASSWORD_TOO_COMMON: 'PASSWORD_TOO_COMMON',
   /** A cookie-authenticated (or login/setup) state change came from another origin (CSRF protection). */
@@ -151,6 +153,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.SERVICE_UNAVAILABLE:
     case ErrorCode.SECRETS_KEY_MISSING:
     case ErrorCode.PASSWORD_HASHING_BUSY:
+    case ErrorCode.REPLAY_BUSY:
       return 503;
     default: {
       const unmapped: never = code;

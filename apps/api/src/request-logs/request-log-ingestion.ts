@@ -7,9 +7,11 @@ import {
   requestLogBodyMaxLength,
   requestLogsQueueName,
   requestLogsTailChannel,
+  type RecordedRequest,
   type ValidRequestEvent,
   withoutRedactedHeaders,
 } from '@gatehouse/contracts';
+import { fingerprintRedactedValue } from '@gatehouse/runtime';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -75,6 +77,20 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     response_headers: withoutRedactedHeaders(event.response_headers, redacted),
     request_body: truncate(event.request_body),
     response_body: truncate(event.response_body),
+    replay: event.replay === undefined || event.replay === null ? null : redactReplayFacts(event.replay, redacted),
+  };
+}
+
+/**
+ * The configured extra redacted headers become fingerprints in replay facts too (the data plane only knows the
+ * always-redacted ones); an always-redacted value the data plane sent in clear is fingerprinted here as a second line.
+ */
+function redactReplayFacts(facts: RecordedRequest, redacted: ReadonlySet<string>): RecordedRequest {
+  return {
+    ...facts,
+    headers: facts.headers.map(([name, value]) =>
+      redacted.has(name.toLowerCase()) ? [name, fingerprintRedactedValue(value)] : [name, value],
+    ),
   };
 }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { replayFactsPerEndpoint } from '@gatehouse/contracts';
 import { PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
@@ -52,6 +53,8 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   decision_action: string | null;
   mcp_tool: string | null;
   caller_ids: string[];
+  /** RecordedRequest facts for replay (not a request_logs column: stored in request_replay_facts). */
+  replay?: unknown;
 };
 
 export interface InsertedBatch {
@@ -187,6 +190,36 @@ async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted
       AND t.endpoint_id = doomed.endpoint_id AND t.key = doomed.key`;
 }
 
+/**
+ * Stores the replay facts of the newly inserted rows and keeps the newest `replayFactsPerEndpoint` per endpoint the
+ * batch touched (the delete walks the (endpoint_id, seq DESC) index past the kept ones), in the insert's transaction.
+ */
+async function insertReplayFacts(
+  tx: Transaction,
+  rows: NewRequestLogRow[],
+  inserted: { id: string; seq: bigint }[],
+): Promise<void> {
+  const seqById = new Map(inserted.map(({ id, seq }) => [id, seq]));
+  const facts = rows.flatMap((row) => {
+    const seq = seqById.get(row.id);
+    return seq === undefined || row.endpoint_id === null || row.replay === undefined || row.replay === null
+      ? []
+      : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: row.replay }];
+  });
+  if (facts.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
+    SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset(${JSON.stringify(facts)}::jsonb)
+      AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
+    ON CONFLICT (request_log_id) DO NOTHING`;
+  for (const endpointId of new Set(facts.map((fact) => fact.endpoint_id))) {
+    await tx.$executeRaw`
+      DELETE FROM request_replay_facts WHERE endpoint_id = ${endpointId} AND seq <= (
+        SELECT seq FROM request_replay_facts WHERE endpoint_id = ${endpointId}
+        ORDER BY seq DESC OFFSET ${replayFactsPerEndpoint} LIMIT 1)`;
+  }
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
@@ -256,6 +289,7 @@ export class RequestLogsRepository {
               ON CONFLICT (id) DO NOTHING
               RETURNING id, seq`;
       if (inserted.length > 0) await upsertRollups(tx, rows, inserted);
+      if (inserted.length > 0) await insertReplayFacts(tx, rows, inserted);
       inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
       const lastSeq = inserted.at(-1)?.seq ?? max;
       return { afterSeq: max, lastSeq, inserted };

@@ -161,6 +161,7 @@ function isInternalUrl(text: string): boolean {
 }
 
 export { compile as compilePolicy, runPolicyTests, checkSecretValues };
+export { replayRequests, recordedOutcome, diffReplayResults, type ReplayResult } from '@gatehouse/traffic-policy';
 /** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
 export function policySecretReferences(
   text: string,

@@ -37,7 +37,8 @@ export function useUrlFilters(): UrlFilters {
       setSearchParameters(next, { replace: true });
     },
     clearAll: () => setSearchParameters(new URLSearchParams(), { replace: true }),
-    any: [...searchParameters.values()].some(Boolean),
+    // `request` opens one request-log row (paths.requestLog); it filters nothing.
+    any: [...searchParameters.entries()].some(([name, value]) => name !== 'request' && value !== ''),
   };
 }
 

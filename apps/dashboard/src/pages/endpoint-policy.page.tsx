@@ -17,6 +17,7 @@ import { PolicyProblemsList, type LabelledIssue } from '../policy-editor/policy-
 import { insertSnippet, type PolicySnippet } from '../policy-editor/policy-snippets';
 import { SnippetMenu } from '../policy-editor/snippet-menu';
 import { usePolicyValidation } from '../policy-editor/use-policy-validation';
+import { PolicyReplayPanel } from '../policy-editor/policy-replay-panel';
 import { PolicyTestsPanel } from '../policy-editor/policy-tests-panel';
 import { testsToYaml, usePolicyTests } from '../policy-editor/use-policy-tests';
 import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
@@ -219,6 +220,13 @@ export function EndpointPolicyPage() {
         onSelect={(line, column) => editorRef.current?.revealPosition(line, column)}
       />
       <PolicyTestsPanel testsText={testsText} onChange={setTestsDraft} state={tests} readOnly={!canEdit} />
+      <PolicyReplayPanel
+        endpointId={endpoint.id}
+        text={text}
+        disabledReason={
+          validation.errors.length > 0 ? 'Fix the errors first' : text.trim() === '' ? 'No policy to replay' : undefined
+        }
+      />
       {canEdit ? (
         <Text size="xs" c="dimmed" data-testid="editor-help">
           Ctrl+Space suggests fields, and inside expressions variables and functions; hover a field for its

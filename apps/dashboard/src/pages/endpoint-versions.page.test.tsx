@@ -107,4 +107,83 @@ describe('restoring a version (issue 17 item 5)', () => {
     const restore = api.requests.find((request) => request.method === 'POST')!;
     expect(await restore.json()).toEqual({ message: 'Restore version 1', allow_failing_tests: true });
   });
+
+  it('replays the version on recent traffic in the preview, each group linking its example requests', async () => {
+    const report = {
+      endpoint_id: 'ep_1',
+      draft: { version: 1, sha256: '1'.repeat(64) },
+      baseline: { kind: 'active', version: 2 },
+      requests: 120,
+      changed: 37,
+      unchanged: 83,
+      from: '2026-12-06T08:00:00.000Z',
+      to: '2026-12-06T08:10:00.000Z',
+      duration_ms: 412,
+      groups: [
+        {
+          kind: 'flip',
+          summary: '37 requests flip deny 403 → allow (rule 0 "block admin", deny)',
+          count: 37,
+          from: {
+            kind: 'responded',
+            status: 403,
+            forwarded_to: null,
+            rule_index: 0,
+            rule_name: 'block admin',
+            phase: 'on_http_request',
+            action: 'deny',
+          },
+          to: {
+            kind: 'forwarded',
+            status: null,
+            forwarded_to: 'upstream',
+            rule_index: null,
+            rule_name: null,
+            phase: null,
+            action: null,
+          },
+          rate_limit_key: null,
+          example_request_ids: ['0f3c8a1e-aaaa-4bbb-8ccc-000000000001'],
+        },
+      ],
+      notes: ['Bodies are not recorded.'],
+    };
+    const api = stubFetch((request) => {
+      const { pathname } = new URL(request.url);
+      if (request.method === 'GET' && pathname === '/api/endpoints/ep_1') return jsonResponse(200, endpoint);
+      if (request.method === 'GET' && pathname === '/api/endpoints/ep_1/policy-versions')
+        return jsonResponse(200, { versions: [version(2), version(1)], next_page_uri: null });
+      const one = /^\/api\/endpoints\/ep_1\/policy-versions\/([12])$/.exec(pathname);
+      if (request.method === 'GET' && one) return jsonResponse(200, version(Number(one[1]) as 1 | 2));
+      if (request.method === 'POST' && pathname === '/api/endpoints/ep_1/replay') return jsonResponse(200, report);
+      return jsonResponse(404, { error_code: 'NOT_FOUND', message: `no stub for ${request.method} ${pathname}` });
+    });
+    vi.stubGlobal('fetch', api.fetchStub);
+    const user = userEvent.setup({ delay: null });
+    renderRoutes(
+      [
+        {
+          element: <SessionGate />,
+          children: [
+            {
+              path: '/endpoints/:endpointId',
+              element: <EndpointDetailPage />,
+              children: [{ path: 'versions', element: <EndpointVersionsPage /> }],
+            },
+          ],
+        },
+      ],
+      '/endpoints/ep_1/versions',
+    );
+    await user.click(await screen.findByRole('button', { name: 'Restore version 1' }));
+    const dialog = await screen.findByRole('dialog');
+    await user.click(await within(dialog).findByRole('button', { name: 'Replay version 1' }));
+    const groups = await within(dialog).findByTestId('replay-groups');
+    expect(groups.textContent).toContain('37 requests flip deny 403 → allow (rule 0 "block admin", deny)');
+    expect(within(groups).getByRole('link', { name: '0f3c8a1e' }).getAttribute('href')).toBe(
+      '/request-logs?request=0f3c8a1e-aaaa-4bbb-8ccc-000000000001',
+    );
+    const replay = api.requests.find((request) => request.method === 'POST')!;
+    expect(await replay.json()).toEqual({ version: 1, baseline: 'active' });
+  });
 });

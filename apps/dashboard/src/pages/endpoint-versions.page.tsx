@@ -11,6 +11,7 @@ import { EmptyState, ErrorState, LoadingState } from '../components/query-states
 import { RelativeTime } from '../components/relative-time';
 import { droppedProtections } from '../lib/policy-protection';
 import { PolicyDiffViewer } from '../policy-editor/policy-diff-viewer';
+import { PolicyReplayPanel } from '../policy-editor/policy-replay-panel';
 import { testsToYaml, usePolicyTests } from '../policy-editor/use-policy-tests';
 import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
 
@@ -288,6 +289,13 @@ export function EndpointVersionsPage() {
                   </Text>
                 ))}
             </Alert>
+          ) : null}
+          {versionToRestore && endpoint.policy_version !== null ? (
+            <PolicyReplayPanel
+              key={`replay:${versionToRestore.version}`}
+              endpointId={endpoint.id}
+              version={versionToRestore.version}
+            />
           ) : null}
           {restoreCandidate.isError ? (
             <ErrorState title="Could not load the version to compare" error={restoreCandidate.error} />

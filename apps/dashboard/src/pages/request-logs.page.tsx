@@ -4,6 +4,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { IconRefresh } from '@tabler/icons-react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { endpointQueries } from '../api/endpoints.api';
 import type { RequestLogFilters } from '../api/query-keys';
 import { requestLogQueries, useRequestLogTail, type RequestLogSummary } from '../api/request-logs.api';
@@ -76,7 +77,27 @@ export function RequestLogsPage() {
   }, [endpointId, method, action, status, clientIp, text, tool, caller, from, to]);
   const filtered = Object.keys(filters).length > 0 || urlFilters.any;
   const [liveTail, setLiveTail] = useState(false);
-  const [selected, setSelected] = useState<RequestLogSummary | null>(null);
+  const [clicked, setClicked] = useState<RequestLogSummary | null>(null);
+  // `?request=<id>` opens one request (a replay's examples link here), whatever the list shows.
+  const [searchParameters, setSearchParameters] = useSearchParams();
+  const linkedId = searchParameters.get('request');
+  const linked = useQuery({
+    ...requestLogQueries.detail(linkedId ?? ''),
+    enabled: linkedId !== null && clicked === null,
+  });
+  const selected: RequestLogSummary | null = clicked ?? (linkedId !== null ? (linked.data ?? null) : null);
+  const setSelected = (row: RequestLogSummary | null) => {
+    setClicked(row);
+    if (row === null && linkedId !== null)
+      setSearchParameters(
+        (current) => {
+          const next = new URLSearchParams(current);
+          next.delete('request');
+          return next;
+        },
+        { replace: true },
+      );
+  };
   const selectedDetail = useQuery({ ...requestLogQueries.detail(selected?.id ?? ''), enabled: selected !== null });
 
   const endpoints = useInfiniteQuery(endpointQueries.list({}));

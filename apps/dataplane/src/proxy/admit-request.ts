@@ -27,6 +27,7 @@ import type { HeldProviderResponse } from './ai-providers.js';
 import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
+import { recordReplayFacts } from './replay-facts.js';
 import { RequestRecord } from './request-record.js';
 
 /**
@@ -185,6 +186,8 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     ...(scheme === 'https' ? { tls: tlsFacts(socket as TLSSocket) } : {}),
     startedAtMs: connectionStartOf(socket),
   };
+  // Before any policy runs: a replay starts from what the client sent (policies change headers in place).
+  record.replay = recordReplayFacts(request, connection);
   const admitted: AdmittedRequest<Body> = {
     config,
     endpoint,

@@ -7,6 +7,7 @@ import type { DataplaneMetrics } from '../metrics.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { Hop } from './policy-chain.js';
 import type { RequestLogCapturer } from './request-log-capture.js';
+import { recordedMcp, type recordReplayFacts } from './replay-facts.js';
 
 /** What the request path learns about one request as it goes; turned into a RequestEvent when the response ends. */
 export class RequestRecord {
@@ -27,6 +28,8 @@ export class RequestRecord {
   secrets: readonly string[] = [];
   /** Set only when the endpoint opted into header or body capture. */
   capture: RequestLogCapturer | undefined;
+  /** The request as a replay needs it (set once the request was routed to an endpoint). */
+  replay: ReturnType<typeof recordReplayFacts> | undefined;
 
   readonly method: string;
   readonly host: string;
@@ -124,6 +127,9 @@ export class RequestRecord {
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),
       ...(this.capture === undefined ? {} : capturedFields(this.capture)),
+      ...(this.replay === undefined
+        ? {}
+        : { replay: { ...this.replay, client_ip_categories: [...categories], mcp: recordedMcp(this.mcp) } }),
     };
   }
 

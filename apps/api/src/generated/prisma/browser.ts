@@ -59,6 +59,13 @@ export type ConfigChange = Prisma.ConfigChangeModel
  */
 export type RequestLog = Prisma.RequestLogModel
 /**
+ * Model RequestReplayFact
+ * The decision-relevant facts of recent requests (contracts' RecordedRequest), for replaying a draft policy
+ * (issue 17 item 2): inserted with the request-log row, at most `replayFactsPerEndpoint` per endpoint (older ones
+ * are deleted in the insert's transaction), and deleted with their request-log row by retention.
+ */
+export type RequestReplayFact = Prisma.RequestReplayFactModel
+/**
  * Model TrafficRollup
  * Traffic statistics rolled up at ingestion (the overview charts read these, never request_logs): one row per
  * resolution (bucket width in seconds: 60, 900, 3600), bucket start and endpoint, upserted in the transaction that

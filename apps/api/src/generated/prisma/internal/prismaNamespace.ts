@@ -404,6 +404,7 @@ export const ModelName = {
   Secret: 'Secret',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
+  RequestReplayFact: 'RequestReplayFact',
   TrafficRollup: 'TrafficRollup',
   TrafficRollupKey: 'TrafficRollupKey',
   AuditEvent: 'AuditEvent',
@@ -430,7 +431,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "vault" | "secret" | "configChange" | "requestLog" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "vault" | "secret" | "configChange" | "requestLog" | "requestReplayFact" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -949,6 +950,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.RequestLogCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.RequestLogCountAggregateOutputType> | number
+        }
+      }
+    }
+    RequestReplayFact: {
+      payload: Prisma.$RequestReplayFactPayload<ExtArgs>
+      fields: Prisma.RequestReplayFactFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RequestReplayFactFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RequestReplayFactFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        findFirst: {
+          args: Prisma.RequestReplayFactFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RequestReplayFactFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        findMany: {
+          args: Prisma.RequestReplayFactFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>[]
+        }
+        create: {
+          args: Prisma.RequestReplayFactCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        createMany: {
+          args: Prisma.RequestReplayFactCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RequestReplayFactCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>[]
+        }
+        delete: {
+          args: Prisma.RequestReplayFactDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        update: {
+          args: Prisma.RequestReplayFactUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        deleteMany: {
+          args: Prisma.RequestReplayFactDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RequestReplayFactUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RequestReplayFactUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>[]
+        }
+        upsert: {
+          args: Prisma.RequestReplayFactUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RequestReplayFactPayload>
+        }
+        aggregate: {
+          args: Prisma.RequestReplayFactAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRequestReplayFact>
+        }
+        groupBy: {
+          args: Prisma.RequestReplayFactGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RequestReplayFactGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RequestReplayFactCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RequestReplayFactCountAggregateOutputType> | number
         }
       }
     }
@@ -1935,6 +2010,16 @@ export const RequestLogScalarFieldEnum = {
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
 
 
+export const RequestReplayFactScalarFieldEnum = {
+  requestLogId: 'requestLogId',
+  endpointId: 'endpointId',
+  seq: 'seq',
+  facts: 'facts'
+} as const
+
+export type RequestReplayFactScalarFieldEnum = (typeof RequestReplayFactScalarFieldEnum)[keyof typeof RequestReplayFactScalarFieldEnum]
+
+
 export const TrafficRollupScalarFieldEnum = {
   resolution: 'resolution',
   bucket: 'bucket',
@@ -2461,6 +2546,7 @@ export type GlobalOmitConfig = {
   secret?: Prisma.SecretOmit
   configChange?: Prisma.ConfigChangeOmit
   requestLog?: Prisma.RequestLogOmit
+  requestReplayFact?: Prisma.RequestReplayFactOmit
   trafficRollup?: Prisma.TrafficRollupOmit
   trafficRollupKey?: Prisma.TrafficRollupKeyOmit
   auditEvent?: Prisma.AuditEventOmit

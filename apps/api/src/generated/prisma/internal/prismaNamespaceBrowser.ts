@@ -58,6 +58,7 @@ export const ModelName = {
   Secret: 'Secret',
   ConfigChange: 'ConfigChange',
   RequestLog: 'RequestLog',
+  RequestReplayFact: 'RequestReplayFact',
   TrafficRollup: 'TrafficRollup',
   TrafficRollupKey: 'TrafficRollupKey',
   AuditEvent: 'AuditEvent',
@@ -215,6 +216,16 @@ export const RequestLogScalarFieldEnum = {
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
+
+
+export const RequestReplayFactScalarFieldEnum = {
+  requestLogId: 'requestLogId',
+  endpointId: 'endpointId',
+  seq: 'seq',
+  facts: 'facts'
+} as const
+
+export type RequestReplayFactScalarFieldEnum = (typeof RequestReplayFactScalarFieldEnum)[keyof typeof RequestReplayFactScalarFieldEnum]
 
 
 export const TrafficRollupScalarFieldEnum = {

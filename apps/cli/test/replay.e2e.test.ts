@@ -1,0 +1,123 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unwrap } from '@gatehouse/api-client';
+import { apiAs, type ApiProcess, databaseUrl, resetInstall, startApi } from './helpers/api-process.js';
+import { CliWorkspace } from './helpers/cli-process.js';
+
+const databaseName = 'gatehouse_replay_cli_test';
+
+const activePolicy = [
+  'on_http_request:',
+  '  - name: answer',
+  '    actions: [{ type: custom-response, config: { status_code: 200, body: ok } }]',
+  '',
+].join('\n');
+
+const draftPolicy = [
+  'on_http_request:',
+  '  - name: token required',
+  '    expressions: ["!hasReqHeader(\'authorization\')"]',
+  '    actions: [{ type: deny, config: { status_code: 401 } }]',
+  '  - name: answer',
+  '    actions: [{ type: custom-response, config: { status_code: 200, body: ok } }]',
+  '',
+].join('\n');
+
+/** `gatehouse policy replay` through the built CLI against the real API; recorded requests are seeded in Postgres. */
+describe('gatehouse policy replay', () => {
+  let api: ApiProcess;
+  let cli: CliWorkspace;
+  let endpointId = '';
+
+  beforeAll(async () => {
+    api = await startApi(databaseName);
+    cli = await CliWorkspace.create(api.url);
+    const key = await cli.loginAsAdmin();
+    await resetInstall(api, key);
+    const created = await unwrap(
+      apiAs(api, key).POST('/api/endpoints', {
+        body: { url: 'https://replay-cli.example.com', traffic_policy: activePolicy },
+      }),
+    );
+    endpointId = created.id;
+    // What the request-log worker stores for requests a data plane recorded (its own tests cover that path).
+    const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
+    await db.connect();
+    try {
+      for (let index = 0; index < 4; index++) {
+        const id = `req_cli_replay_${index}`;
+        const headers = index < 3 ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [];
+        await db.query(
+          `INSERT INTO request_logs (id, "timestamp", endpoint_id, method, host, path, status, duration_ms, client_ip,
+             client_ip_categories, decision)
+           VALUES ($1, now() - make_interval(secs => $2), $3, 'GET', 'replay-cli.example.com', '/', 200, 1,
+             '203.0.113.7', '{}', '{"phase":"on_http_request","rule_index":0,"rule_name":"answer","action":"custom-response"}')`,
+          [id, 10 - index, endpointId],
+        );
+        await db.query(
+          `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
+           SELECT id, endpoint_id, seq, $2::jsonb FROM request_logs WHERE id = $1`,
+          [
+            id,
+            JSON.stringify({
+              method: 'GET',
+              scheme: 'https',
+              host: 'replay-cli.example.com',
+              port: '443',
+              path: '/',
+              query: '',
+              headers,
+              client_ip: '203.0.113.7',
+              client_ip_categories: [],
+              server_port: 443,
+              tls: null,
+              mcp: null,
+            }),
+          ],
+        );
+      }
+    } finally {
+      await db.end();
+    }
+    await writeFile(join(cli.directory, 'draft.yaml'), draftPolicy);
+  });
+
+  afterAll(async () => {
+    await cli?.run(['logout']);
+    await api?.stop();
+    await cli?.remove();
+  });
+
+  it('prints the groups with example request ids, as JSON too, and refuses an invalid draft before sending it', async () => {
+    const replayed = await cli.run(['policy', 'replay', 'https://replay-cli.example.com', '-f', 'draft.yaml']);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toMatch(
+      /^https:\/\/replay-cli\.example\.com: replayed 4 recorded requests from .+ against version 1 \(active\) in \d+ ms\n/,
+    );
+    expect(replayed.stdout).toContain(
+      '1 decision change, 3 unchanged:\n  1 request flips answer 200 → deny 401 (rule 0 "token required", deny)\n    e.g. req_cli_replay_3\n',
+    );
+
+    const json = await cli.run([
+      'policy',
+      'replay',
+      'replay-cli.example.com',
+      '--version',
+      '1',
+      '--against',
+      'recorded',
+      '--json',
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ requests: 4, changed: 0, baseline: { kind: 'recorded' } });
+
+    await writeFile(join(cli.directory, 'broken.yaml'), 'on_http_request: [{ actions: [{ type: nope }] }]\n');
+    const broken = await cli.run(['policy', 'replay', 'replay-cli.example.com', '-f', 'broken.yaml']);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toContain('nope');
+    const usage = await cli.run(['policy', 'replay', 'replay-cli.example.com']);
+    expect(usage.code).toBe(2);
+  });
+});
