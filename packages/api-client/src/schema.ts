@@ -502,7 +502,7 @@ export type paths = {
     get: operations['getSecret'];
     /**
      * Create or rotate a secret
-     * @description The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret.
+     * @description The value is sealed (AES-256-GCM) and never returned. 201 when created, 200 when rotated; a rotation re-publishes every endpoint whose policy names the secret. A rotation is re-validated first: 409 SECRET_ROTATION_BREAKS_POLICY (details: endpoint, position, why; never the value) when the new value does not fit a field an active policy computes from it.
      */
     put: operations['putSecret'];
     post?: never;
@@ -667,6 +667,26 @@ export type paths = {
     };
     /** Per-endpoint totals over a window (the endpoint list shows the last 24 h) */
     get: operations['endpoints'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/ai-usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Tokens and estimated cost of ai-gateway requests by day, provider and model, and client key
+     * @description Summed from the request log (so it covers its retention). The client key is a hash of the key the client sent; costs are estimates from the model catalog or the policy.
+     */
+    get: operations['list'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1604,6 +1624,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      ai_gateway: components['schemas']['RequestAiGateway'] | null;
     };
     RequestDecision: {
       /** @enum {string} */
@@ -1623,6 +1644,37 @@ export type components = {
       basic_auth_user: string | null;
       /** @description Truncated SHA-256 of the rate-limit bucket key (`sha256:` + 16 hex digits) */
       credential_fingerprint: string | null;
+    };
+    RequestAiGateway: {
+      /** @enum {string} */
+      format: 'openai' | 'anthropic';
+      /** @enum {string} */
+      status: 'success' | 'error';
+      error_code: string | null;
+      requested_model: string | null;
+      /** @description The provider that answered */
+      provider: string | null;
+      /** @description The model that answered */
+      model: string | null;
+      attempts: {
+        provider: string;
+        model: string;
+        /** @description `sha256:` + 16 hex of the provider key, or `passthrough` */
+        api_key: string;
+        /** @enum {string} */
+        status: 'success' | 'error';
+        /** @description The provider's status; 0 when it never answered */
+        status_code: number;
+        error: string | null;
+        duration_ms: number;
+      }[];
+      input_tokens_estimated: number;
+      input_tokens: number | null;
+      output_tokens: number | null;
+      /** @description Estimate from the model catalog or the policy */
+      cost_usd: number | null;
+      client_key_hash: string | null;
+      streamed: boolean;
     };
     RequestLog: {
       id: string;
@@ -1668,6 +1720,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      ai_gateway: components['schemas']['RequestAiGateway'] | null;
       policy_version_uri: string | null;
       endpoint_uri: string | null;
       trace: components['schemas']['RuleTrace'][];
@@ -1789,6 +1842,26 @@ export type components = {
       /** @description Status ≥ 500: an upstream 5xx or a gateway error (offline target, …) */
       upstream_errors: number;
     };
+    AiUsage: {
+      /** @description First day counted (UTC) */
+      from: string;
+      /** @description Last day counted (UTC), today */
+      to: string;
+      /** @description Newest day first, then by cost */
+      rows: {
+        day: string;
+        /** @description The provider that answered; empty when every attempt failed */
+        provider: string;
+        model: string;
+        /** @description `sha256:` + 16 hex of the client’s own key; empty when the request carried none */
+        client_key: string;
+        requests: number;
+        input_tokens: number;
+        output_tokens: number;
+        /** @description Sum of the estimates (requests without a price count 0) */
+        cost_usd: number;
+      }[];
+    };
     Health: {
       /** @enum {string} */
       status: 'ok' | 'error';
@@ -1816,6 +1889,8 @@ export type components = {
       on_http_request?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Rules run on each response before the client sees it. */
       on_http_response?: components['schemas']['TrafficPolicyDocument.rule'][];
+      /** @description Rules run on each server-sent event of a text/event-stream response as it streams (sse.* is the event). */
+      on_event_stream_message?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Deprecated alias of on_http_request. */
       inbound?: components['schemas']['TrafficPolicyDocument.rule'][];
       /** @description Deprecated alias of on_http_response. */
@@ -1856,6 +1931,7 @@ export type components = {
       | components['schemas']['TrafficPolicyDocument.action.openid-connect']
       | components['schemas']['TrafficPolicyDocument.action.oauth']
       | components['schemas']['TrafficPolicyDocument.action.http-request']
+      | components['schemas']['TrafficPolicyDocument.action.ai-gateway']
       | components['schemas']['TrafficPolicyDocument.action.terminate-tls']
       | components['schemas']['TrafficPolicyDocument.action.owasp-crs-request']
       | components['schemas']['TrafficPolicyDocument.action.owasp-crs-response'];
@@ -2433,7 +2509,7 @@ export type components = {
         }[];
       };
     };
-    /** @description sse-find-replace: Rewrites each server-sent event of a text/event-stream response as it streams. Phases: on_http_response. */
+    /** @description sse-find-replace: Rewrites each server-sent event of a text/event-stream response as it streams. Phases: on_event_stream_message, on_http_response. */
     'TrafficPolicyDocument.action.sse-find-replace': {
       /**
        * @description Rewrites each server-sent event of a text/event-stream response as it streams.
@@ -2591,16 +2667,184 @@ export type components = {
         };
       };
     };
-    /** @description http-request: A side call to another endpoint. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
+    /** @description http-request: Makes a side call (a tier lookup, an identity check) and exposes its response to later rules as actions.ngrok.http_request.res. Phases: on_http_request, on_http_response. */
     'TrafficPolicyDocument.action.http-request': {
       /**
-       * @description A side call to another endpoint. Not supported by Gatehouse yet.
+       * @description Makes a side call (a tier lookup, an identity check) and exposes its response to later rules as actions.ngrok.http_request.res.
        * @constant
        */
       type: 'http-request';
       /** @description Settings of http-request. */
+      config: {
+        /** @description Where to send the request: an internal endpoint (https://tiers.example.internal/lookup) or an address the outbound allow list admits; `${}` allowed. */
+        url: string;
+        /**
+         * @description GET (default), POST, PUT, PATCH, DELETE or OPTIONS.
+         * @default GET
+         * @enum {string}
+         */
+        method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+        /** @description Query parameters appended to the URL, in order (at most 32). */
+        query_params?: {
+          /** @description Parameter name; `${}` allowed. */
+          key: string;
+          /** @description Parameter value; `${}` allowed. */
+          value: string;
+        }[];
+        /** @description Request headers (at most 10); values allow `${}`. */
+        headers?: {
+          [key: string]: string;
+        };
+        /** @description Request body (POST, PUT, PATCH, …); `${}` allowed. */
+        body?: string;
+        /**
+         * @description Redirects to follow (default 0: a 3xx is the response); each target is checked like the first.
+         * @default 0
+         */
+        max_redirects?: number;
+        /**
+         * @description Time for the whole action, retries and redirects included (1s to 30s, default 3s).
+         * @default 3s
+         */
+        timeout?: string;
+        /** @description CEL over `attempts` and `last_attempt` (req, res, error), evaluated after each attempt; true retries (at most 3 times). */
+        retry_condition?: string;
+        /**
+         * @description continue (default): later actions run and read actions.ngrok.http_request.error; halt: answer 502 HTTP_REQUEST_FAILED.
+         * @default continue
+         * @enum {string}
+         */
+        on_error?: 'continue' | 'halt';
+      };
+    };
+    /** @description ai-gateway: Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
+    'TrafficPolicyDocument.action.ai-gateway': {
+      /**
+       * @description Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
+       * @constant
+       */
+      type: 'ai-gateway';
+      /** @description Settings of ai-gateway. */
       config?: {
-        [key: string]: unknown;
+        /**
+         * @description Providers, in order of preference.
+         * @default []
+         */
+        providers?: {
+          /** @description openai, anthropic, or a name of your own for a provider with base_url. */
+          id: string;
+          /** @description Other names for the provider. */
+          id_aliases?: string[];
+          /**
+           * Format: uri
+           * @description Where the provider listens; required for custom providers. An internal endpoint URL (https://llm.internal) is dispatched like forward-internal, so a model behind the agent works.
+           */
+          base_url?: string;
+          /**
+           * @description Gatehouse: the wire format a custom provider speaks (openai, the default, or anthropic); built-ins know theirs.
+           * @enum {string}
+           */
+          api_format?: 'openai' | 'anthropic';
+          /**
+           * @description Keeps the provider configured but unused.
+           * @default false
+           */
+          disabled?: boolean;
+          /** @description Free data, visible to strategies. */
+          metadata?: {
+            [key: string]: unknown;
+          };
+          /** @description Keys tried in order; none means passthrough (the client’s own key is forwarded). */
+          api_keys?: {
+            /** @description The key; `${secrets.get('vault', 'name')}`. */
+            value: string;
+          }[];
+          /** @description The models to offer (with only_allow_configured_models). */
+          models?: {
+            /** @description The model id the provider knows it by. */
+            id: string;
+            /** @description Other names clients may use. */
+            id_aliases?: string[];
+            /** @description Who made the model (for onlyAuthors/ignoreAuthors). */
+            author_id?: string;
+            /**
+             * @description Keeps the model configured but unused.
+             * @default false
+             */
+            disabled?: boolean;
+            /** @description Free data, visible to strategies as m.metadata. */
+            metadata?: {
+              [key: string]: unknown;
+            };
+            /** @description Gatehouse: tokens the model accepts (overrides the catalog). */
+            context_window?: number;
+            /** @description Gatehouse: prices for the cost estimate (override the catalog). */
+            pricing?: {
+              /** @description USD per million input tokens. */
+              input_per_million: number;
+              /** @description USD per million output tokens. */
+              output_per_million: number;
+            };
+          }[];
+        }[];
+        /**
+         * @description Refuse providers the list does not name.
+         * @default false
+         */
+        only_allow_configured_providers?: boolean;
+        /**
+         * @description Refuse models the providers do not list.
+         * @default false
+         */
+        only_allow_configured_models?: boolean;
+        /** @description How candidate models are chosen and ordered. */
+        model_selection?: {
+          /**
+           * @description CEL expressions over ai.models, tried in order; the first that returns a model decides.
+           * @default []
+           */
+          strategy?: string[];
+        };
+        /** @description Accepted for compatibility; Gatehouse tries keys in the listed order. */
+        api_key_selection?: {
+          /**
+           * @description Ignored: keys are tried in the listed order.
+           * @default []
+           */
+          strategy?: string[];
+        };
+        /**
+         * @description Time one attempt may take to answer (head and first bytes).
+         * @default 30s
+         */
+        per_request_timeout?: string;
+        /**
+         * @description Time all attempts together may take.
+         * @default 5m
+         */
+        total_timeout?: string;
+        /** @description Refuse requests whose estimated input exceeds this. */
+        max_input_tokens?: number;
+        /** @description Cap on the completion length sent to the provider. */
+        max_output_tokens?: number;
+        /** @description Headers added to every provider request; `${}` allowed. */
+        headers?: {
+          [key: string]: string;
+        };
+        /** @description Query parameters added to provider URLs. */
+        query_params?: {
+          [key: string]: string;
+        };
+        /** @description JSON fields merged over the request body. */
+        body?: {
+          [key: string]: unknown;
+        };
+        /**
+         * @description halt (default): answer the failure; continue: run the next action with actions.ngrok.ai_gateway set.
+         * @default halt
+         * @enum {string}
+         */
+        on_error?: 'halt' | 'continue';
       };
     };
     /** @description terminate-tls: TLS termination settings. Not supported by Gatehouse yet. Phases: on_http_request, on_http_response. */
@@ -4814,6 +5058,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
+      /** @description SECRET_ROTATION_BREAKS_POLICY */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
       /** @description SECRETS_KEY_MISSING */
       503: {
         headers: {
@@ -5277,6 +5530,57 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TrafficEndpoints'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  list: {
+    parameters: {
+      query?: {
+        /** @description How many days back from today (UTC), today included; 1 to 90, default 7 */
+        days?: number;
+        /** @description Only requests of this endpoint */
+        endpoint_id?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AiUsage'];
         };
       };
       /** @description VALIDATION_FAILED */

@@ -9,7 +9,15 @@ import type { CompiledPolicy } from './compiled-policy.js';
 import type { HeaderMap, McpFacts } from './context.js';
 import type { IpCategoryResolver } from './cel-values.js';
 import { createPolicyContext, evaluate } from './evaluate.js';
-import { ManualClock, MemoryCircuitBreakers, MemoryRateLimitStore, StaticJwksFetcher } from './memory-ports.js';
+import {
+  ManualClock,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  policyTestSessionKeys,
+  ScriptedHttpRequester,
+  StaticJwksFetcher,
+} from './memory-ports.js';
 import type { PolicyPorts } from './ports.js';
 
 /**
@@ -71,6 +79,11 @@ export async function replayRequests(
     jwks: new StaticJwksFetcher(new Map()),
     internalEndpoints: { has: () => true },
     circuitBreakers: new MemoryCircuitBreakers(),
+    // A replay never reaches the network: sign-in cannot complete (recordings hold no session cookies that open here)
+    // and side calls get the same stand-in answer as in policy tests (200, no headers, empty body).
+    identityProviders: new OfflineIdentityProviderClient(),
+    sessionKeys: policyTestSessionKeys,
+    httpRequests: new ScriptedHttpRequester(),
   };
   const hasConnectRules = policy.phases.on_tcp_connect.length > 0;
   const results: ReplayResult[] = [];

@@ -443,6 +443,7 @@ export type RequestLogWhereInput = {
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }
 
 export type RequestLogOrderByWithRelationInput = {
@@ -482,6 +483,7 @@ export type RequestLogOrderByWithRelationInput = {
   responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
   requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  replayFact?: Prisma.RequestReplayFactOrderByWithRelationInput
 }
 
 export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
@@ -524,6 +526,7 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }, "id" | "seq">
 
 export type RequestLogOrderByWithAggregationInput = {
@@ -649,6 +652,7 @@ export type RequestLogCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  replayFact?: Prisma.RequestReplayFactCreateNestedOneWithoutRequestLogInput
 }
 
 export type RequestLogUncheckedCreateInput = {
@@ -688,6 +692,7 @@ export type RequestLogUncheckedCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  replayFact?: Prisma.RequestReplayFactUncheckedCreateNestedOneWithoutRequestLogInput
 }
 
 export type RequestLogUpdateInput = {
@@ -727,6 +732,7 @@ export type RequestLogUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  replayFact?: Prisma.RequestReplayFactUpdateOneWithoutRequestLogNestedInput
 }
 
 export type RequestLogUncheckedUpdateInput = {
@@ -766,6 +772,7 @@ export type RequestLogUncheckedUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  replayFact?: Prisma.RequestReplayFactUncheckedUpdateOneWithoutRequestLogNestedInput
 }
 
 export type RequestLogCreateManyInput = {
@@ -998,6 +1005,11 @@ export type RequestLogSumOrderByAggregateInput = {
   bytesOut?: Prisma.SortOrder
 }
 
+export type RequestLogScalarRelationFilter = {
+  is?: Prisma.RequestLogWhereInput
+  isNot?: Prisma.RequestLogWhereInput
+}
+
 export type RequestLogCreateclientIpCategoriesInput = {
   set: string[]
 }
@@ -1030,6 +1042,192 @@ export type RequestLogUpdateclientIpCategoriesInput = {
 export type RequestLogUpdatecallerIdsInput = {
   set?: string[]
   push?: string | string[]
+}
+
+export type RequestLogCreateNestedOneWithoutReplayFactInput = {
+  create?: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
+  connectOrCreate?: Prisma.RequestLogCreateOrConnectWithoutReplayFactInput
+  connect?: Prisma.RequestLogWhereUniqueInput
+}
+
+export type RequestLogUpdateOneRequiredWithoutReplayFactNestedInput = {
+  create?: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
+  connectOrCreate?: Prisma.RequestLogCreateOrConnectWithoutReplayFactInput
+  upsert?: Prisma.RequestLogUpsertWithoutReplayFactInput
+  connect?: Prisma.RequestLogWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.RequestLogUpdateToOneWithWhereWithoutReplayFactInput, Prisma.RequestLogUpdateWithoutReplayFactInput>, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
+}
+
+export type RequestLogCreateWithoutReplayFactInput = {
+  id: string
+  seq?: bigint | number
+  timestamp: Date | string
+  endpointId?: string | null
+  endpointUrl?: string | null
+  policyVersion?: number | null
+  method: string
+  host: string
+  path: string
+  query?: string
+  status: number
+  durationMs: number
+  upstreamDurationMs?: number | null
+  bytesIn?: bigint | number
+  bytesOut?: bigint | number
+  clientIp: string
+  clientIpCategories?: Prisma.RequestLogCreateclientIpCategoriesInput | string[]
+  userAgent?: string | null
+  forwardedTo?: string | null
+  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: string | null
+  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  errorCode?: string | null
+  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
+  traceId?: string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: string | null
+  responseBody?: string | null
+}
+
+export type RequestLogUncheckedCreateWithoutReplayFactInput = {
+  id: string
+  seq?: bigint | number
+  timestamp: Date | string
+  endpointId?: string | null
+  endpointUrl?: string | null
+  policyVersion?: number | null
+  method: string
+  host: string
+  path: string
+  query?: string
+  status: number
+  durationMs: number
+  upstreamDurationMs?: number | null
+  bytesIn?: bigint | number
+  bytesOut?: bigint | number
+  clientIp: string
+  clientIpCategories?: Prisma.RequestLogCreateclientIpCategoriesInput | string[]
+  userAgent?: string | null
+  forwardedTo?: string | null
+  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: string | null
+  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  errorCode?: string | null
+  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
+  traceId?: string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: string | null
+  responseBody?: string | null
+}
+
+export type RequestLogCreateOrConnectWithoutReplayFactInput = {
+  where: Prisma.RequestLogWhereUniqueInput
+  create: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
+}
+
+export type RequestLogUpsertWithoutReplayFactInput = {
+  update: Prisma.XOR<Prisma.RequestLogUpdateWithoutReplayFactInput, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
+  create: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
+  where?: Prisma.RequestLogWhereInput
+}
+
+export type RequestLogUpdateToOneWithWhereWithoutReplayFactInput = {
+  where?: Prisma.RequestLogWhereInput
+  data: Prisma.XOR<Prisma.RequestLogUpdateWithoutReplayFactInput, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
+}
+
+export type RequestLogUpdateWithoutReplayFactInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  policyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  method?: Prisma.StringFieldUpdateOperationsInput | string
+  host?: Prisma.StringFieldUpdateOperationsInput | string
+  path?: Prisma.StringFieldUpdateOperationsInput | string
+  query?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.IntFieldUpdateOperationsInput | number
+  durationMs?: Prisma.FloatFieldUpdateOperationsInput | number
+  upstreamDurationMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  bytesIn?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  bytesOut?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  clientIp?: Prisma.StringFieldUpdateOperationsInput | string
+  clientIpCategories?: Prisma.RequestLogUpdateclientIpCategoriesInput | string[]
+  userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+}
+
+export type RequestLogUncheckedUpdateWithoutReplayFactInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  policyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  method?: Prisma.StringFieldUpdateOperationsInput | string
+  host?: Prisma.StringFieldUpdateOperationsInput | string
+  path?: Prisma.StringFieldUpdateOperationsInput | string
+  query?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.IntFieldUpdateOperationsInput | number
+  durationMs?: Prisma.FloatFieldUpdateOperationsInput | number
+  upstreamDurationMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
+  bytesIn?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  bytesOut?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  clientIp?: Prisma.StringFieldUpdateOperationsInput | string
+  clientIpCategories?: Prisma.RequestLogUpdateclientIpCategoriesInput | string[]
+  userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
+  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 
@@ -1071,6 +1269,7 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1191,10 +1390,17 @@ export type RequestLogSelectScalar = {
 }
 
 export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "aiGateway" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
+export type RequestLogInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
+}
+export type RequestLogIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
+export type RequestLogIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
-  objects: {}
+  objects: {
+    replayFact: Prisma.$RequestReplayFactPayload<ExtArgs> | null
+  }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     /**
@@ -1654,6 +1860,7 @@ readonly fields: RequestLogFieldRefs;
  */
 export interface Prisma__RequestLogClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
+  replayFact<T extends Prisma.RequestLog$replayFactArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.RequestLog$replayFactArgs<ExtArgs>>): Prisma.Prisma__RequestReplayFactClient<runtime.Types.Result.GetResult<Prisma.$RequestReplayFactPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1736,6 +1943,10 @@ export type RequestLogFindUniqueArgs<ExtArgs extends runtime.Types.Extensions.In
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * Filter, which RequestLog to fetch.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -1754,6 +1965,10 @@ export type RequestLogFindUniqueOrThrowArgs<ExtArgs extends runtime.Types.Extens
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * Filter, which RequestLog to fetch.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -1771,6 +1986,10 @@ export type RequestLogFindFirstArgs<ExtArgs extends runtime.Types.Extensions.Int
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * Filter, which RequestLog to fetch.
    */
@@ -1820,6 +2039,10 @@ export type RequestLogFindFirstOrThrowArgs<ExtArgs extends runtime.Types.Extensi
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * Filter, which RequestLog to fetch.
    */
   where?: Prisma.RequestLogWhereInput
@@ -1867,6 +2090,10 @@ export type RequestLogFindManyArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * Filter, which RequestLogs to fetch.
    */
@@ -1916,6 +2143,10 @@ export type RequestLogCreateArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * The data needed to create a RequestLog.
    */
   data: Prisma.XOR<Prisma.RequestLogCreateInput, Prisma.RequestLogUncheckedCreateInput>
@@ -1963,6 +2194,10 @@ export type RequestLogUpdateArgs<ExtArgs extends runtime.Types.Extensions.Intern
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * The data needed to update a RequestLog.
    */
@@ -2030,6 +2265,10 @@ export type RequestLogUpsertArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * The filter to search for the RequestLog to update in case it exists.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2056,6 +2295,10 @@ export type RequestLogDeleteArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
+  /**
    * Filter which RequestLog to delete.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2076,6 +2319,25 @@ export type RequestLogDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.In
 }
 
 /**
+ * RequestLog.replayFact
+ */
+export type RequestLog$replayFactArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the RequestReplayFact
+   */
+  select?: Prisma.RequestReplayFactSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the RequestReplayFact
+   */
+  omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
+  where?: Prisma.RequestReplayFactWhereInput
+}
+
+/**
  * RequestLog without action
  */
 export type RequestLogDefaultArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -2087,4 +2349,8 @@ export type RequestLogDefaultArgs<ExtArgs extends runtime.Types.Extensions.Inter
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.RequestLogInclude<ExtArgs> | null
 }
