@@ -295,6 +295,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       traffic: trafficAddress,
       dataDirectory: options.dataDirectory,
       onConflict: () => metrics.configConflicts.inc(),
+      ruleCounters: metrics.ruleCounters,
       ...(agentTunnels === undefined
         ? {}
         : {

@@ -1,4 +1,5 @@
 import type { RequestEventSink } from '@gatehouse/contracts';
+import { RuleCounterTable } from './rule-counters.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -22,6 +23,8 @@ function following(read: () => number | undefined): (this: Counter) => void {
  */
 export class DataplaneMetrics {
   readonly registry = new Registry();
+  /** Per-rule counters, shipped with heartbeats rather than scraped: their keys (endpoint, version, rule) are unbounded for Prometheus. */
+  readonly ruleCounters = new RuleCounterTable();
   readonly requests = new Counter({
     name: 'gatehouse_dataplane_requests_total',
     help: 'Requests handled, by endpoint id, response status and deciding action (upstream when none decided).',

@@ -238,4 +238,73 @@ describe('data plane against the real API', () => {
     expect(saved).not.toContain(first);
     expect(saved).not.toContain(second);
   }, 60_000);
+
+  it('counts hits, denies and latency per rule and serves them from the API (issue 17 item 4)', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const host = `counted-${suffix}.example.com`;
+    const created = await call('POST', '/endpoints', {
+      url: `https://${host}`,
+      traffic_policy: `on_http_request:
+  - expressions: ["req.url.path == '/deny'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions: [{ type: custom-response, config: { status_code: 200, body: ok } }]
+`,
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const endpointId = created.json.id as string;
+    // A data plane of its own with a short heartbeat: counters travel with heartbeats.
+    const counting = await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: await mkdtemp(join(tmpdir(), 'gatehouse-rule-counters-')),
+      DATAPLANE_ID: `counters-${suffix}`,
+      DATAPLANE_HEARTBEAT_INTERVAL_MS: '300',
+    });
+    try {
+      const send = (path: string) => httpRequest({ port: counting.port, host, path });
+      await eventually(async () => (await send('/deny')).status === 403, 10_000, 'the endpoint to be served');
+      for (let index = 0; index < 2; index++) expect((await send('/deny')).status).toBe(403);
+      for (let index = 0; index < 4; index++) expect((await send('/ok')).status).toBe(200);
+
+      type Stats = {
+        policy_version: number;
+        rules: {
+          phase: string;
+          rule_index: number;
+          last_hour: { evaluations: number; hits: number; denies: number; avg_latency_ms: number | null };
+          last_day: { hits: number };
+          last_match_at: string | null;
+        }[];
+      };
+      let stats: Stats | undefined;
+      await eventually(
+        async () => {
+          const answer = await call('GET', `/endpoints/${endpointId}/policy/rule-stats`);
+          stats = answer.json as unknown as Stats;
+          return answer.status === 200 && stats.rules.find((rule) => rule.rule_index === 1)?.last_hour.hits === 4;
+        },
+        10_000,
+        'the counters to reach the API',
+      );
+      expect(stats!.policy_version).toBe(1);
+      const [deny, fallback] = stats!.rules;
+      expect(deny).toMatchObject({
+        phase: 'on_http_request',
+        rule_index: 0,
+        last_hour: { evaluations: 7, hits: 3, denies: 3 },
+        last_day: { hits: 3 },
+      });
+      expect(deny!.last_hour.avg_latency_ms).toBeGreaterThan(0);
+      expect(deny!.last_match_at).not.toBeNull();
+      expect(fallback).toMatchObject({ rule_index: 1, last_hour: { evaluations: 4, hits: 4, denies: 0 } });
+
+      // Without a session the route is closed, like every API route.
+      const anonymous = await request(`${apiUrl}/api/endpoints/${endpointId}/policy/rule-stats`);
+      expect(anonymous.statusCode).toBe(401);
+      await anonymous.body.dump();
+    } finally {
+      await counting.stop();
+    }
+  }, 60_000);
 });

@@ -672,6 +672,26 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/endpoints/{id}/policy/rule-stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Per-rule counters of an endpoint's policy: hits, denies, last match and added latency
+     * @description Counted by data planes per endpoint, version and rule and shipped with their heartbeats, so the newest counts are up to one heartbeat interval old. Windows are 5-minute buckets: the last 12 and the last 288.
+     */
+    get: operations['getPolicyRuleStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -1425,6 +1445,7 @@ export type components = {
       last_error?: string | null;
       traffic?: components['schemas']['DataplaneTraffic'];
       agent_sessions?: string[];
+      rule_counters?: components['schemas']['RuleCounterDelta'][];
     };
     DataplaneTraffic: {
       /** @enum {string} */
@@ -1433,6 +1454,20 @@ export type components = {
       port: number;
       /** Format: uri */
       public_url?: string;
+    };
+    RuleCounterDelta: {
+      endpoint_id: string;
+      policy_version: number;
+      /** @enum {string} */
+      phase: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+      rule_index: number;
+      evaluations: number;
+      /** @description Evaluations whose expressions all matched */
+      hits: number;
+      /** @description Requests this rule ended with a status outside 2xx */
+      denies: number;
+      latency_ms_sum: number;
+      last_match_ms: number | null;
     };
     HeartbeatResponse: {
       revision: number;
@@ -1717,6 +1752,28 @@ export type components = {
         latency_ms: number;
         error?: string;
       };
+    };
+    PolicyRuleStats: {
+      endpoint_id: string;
+      policy_version: number | null;
+      heartbeat_interval_seconds: number;
+      rules: components['schemas']['RuleStats'][];
+    };
+    RuleStats: {
+      /** @enum {string} */
+      phase: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+      rule_index: number;
+      last_hour: components['schemas']['RuleCounterWindow'];
+      last_day: components['schemas']['RuleCounterWindow'];
+      /** Format: date-time */
+      last_match_at: string | null;
+    };
+    RuleCounterWindow: {
+      evaluations: number;
+      hits: number;
+      denies: number;
+      /** @description Mean milliseconds one evaluation of the rule cost; null when it was not evaluated */
+      avg_latency_ms: number | null;
     };
     /**
      * Gatehouse Traffic Policy
@@ -5028,6 +5085,66 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Health'];
+        };
+      };
+    };
+  };
+  getPolicyRuleStats: {
+    parameters: {
+      query?: {
+        /** @description A policy version of the endpoint; the active one when absent */
+        version?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyRuleStats'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
     };

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AgentDataplaneSchema, SyncAgentEndpointSchema } from './agent-tunnel.js';
 import { allEndpointTypes } from './endpoint-url.js';
+import { MAX_RULE_COUNTERS_PER_HEARTBEAT, RuleCounterDeltaSchema } from './rule-counters.js';
 
 /** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
 export const CONFIG_CHANNEL = 'gatehouse:config';
@@ -224,6 +225,8 @@ export const HeartbeatRequestSchema = z
     traffic: DataplaneTrafficSchema.optional(),
     /** Ids of the agent sessions this data plane holds a live connection of; absent from older data planes. */
     agent_sessions: z.array(z.string().max(64)).max(100_000).optional(),
+    /** Per-rule counters since the previous answered heartbeat (rule-counters.ts); absent from older data planes. */
+    rule_counters: z.array(RuleCounterDeltaSchema).max(MAX_RULE_COUNTERS_PER_HEARTBEAT).optional(),
   })
   .meta({ id: 'HeartbeatRequest' });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;

@@ -11,3 +11,4 @@ export * from './request-events.js';
 export * from './redis-names.js';
 export * from './traffic-stats.js';
 export * from './policy-tests.js';
+export * from './rule-counters.js';

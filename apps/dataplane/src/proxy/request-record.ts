@@ -4,6 +4,7 @@ import { callerOf, type Decision, type McpFacts, type RequestFacts } from '@gate
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
+import type { RuleCounterTable } from '../rule-counters.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { Hop } from './policy-chain.js';
 import type { RequestLogCapturer } from './request-log-capture.js';
@@ -124,12 +125,34 @@ export class RequestRecord {
     };
   }
 
+  /**
+   * Adds this request to the per-rule counters of each policy it ran. A deny is a decision that answered with a status
+   * outside 2xx: a request-phase answer given before any upstream was contacted, or a response-phase replacement (an
+   * upstream's own 404 is not the rule's doing). Index loops and no allocation: this runs for every request.
+   */
+  #countRules(status: number, table: RuleCounterTable): void {
+    const hops = this.hops;
+    if (hops.length === 0) return;
+    const decision = this.decision;
+    const policyAnswered =
+      decision !== undefined && (decision.phase === 'on_http_response' || this.upstreamStartedAt === undefined);
+    const nowMs = Date.now();
+    for (let index = 0; index < hops.length; index++) {
+      const { endpoint, context } = hops[index]!;
+      const version = endpoint.synced.policy?.version;
+      if (context === undefined || endpoint.policy === undefined || version === undefined) continue;
+      const deciding = policyAnswered && context.decision === decision ? decision : undefined;
+      table.record(endpoint.facts.id, version, endpoint.policy, context.trace, deciding, status, nowMs);
+    }
+  }
+
   /** Emits the event and the request metrics; never throws (a logging failure must not affect traffic). */
   finish(status: number, sink: RequestEventSink, metrics: DataplaneMetrics): void {
     const endpointLabel = this.endpoint?.facts.id ?? 'none';
     const decisionLabel = this.decision?.action ?? (this.upstreamStartedAt === undefined ? 'none' : 'upstream');
     metrics.countRequest(endpointLabel, status, decisionLabel);
     metrics.duration.observe((performance.now() - this.startedAt) / 1000);
+    this.#countRules(status, metrics.ruleCounters);
     try {
       if (!sink.emit(this.toEvent(status))) metrics.countRefusedEvent();
     } catch {

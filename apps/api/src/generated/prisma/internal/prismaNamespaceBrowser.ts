@@ -68,7 +68,8 @@ export const ModelName = {
   Dataplane: 'Dataplane',
   AgentSession: 'AgentSession',
   AgentSessionDataplane: 'AgentSessionDataplane',
-  AgentEndpointMember: 'AgentEndpointMember'
+  AgentEndpointMember: 'AgentEndpointMember',
+  PolicyRuleCounter: 'PolicyRuleCounter'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -368,6 +369,22 @@ export const AgentEndpointMemberScalarFieldEnum = {
 } as const
 
 export type AgentEndpointMemberScalarFieldEnum = (typeof AgentEndpointMemberScalarFieldEnum)[keyof typeof AgentEndpointMemberScalarFieldEnum]
+
+
+export const PolicyRuleCounterScalarFieldEnum = {
+  endpointId: 'endpointId',
+  policyVersion: 'policyVersion',
+  phase: 'phase',
+  ruleIndex: 'ruleIndex',
+  bucket: 'bucket',
+  evaluations: 'evaluations',
+  hits: 'hits',
+  denies: 'denies',
+  latencySumMs: 'latencySumMs',
+  lastMatchAt: 'lastMatchAt'
+} as const
+
+export type PolicyRuleCounterScalarFieldEnum = (typeof PolicyRuleCounterScalarFieldEnum)[keyof typeof PolicyRuleCounterScalarFieldEnum]
 
 
 export const SortOrder = {
