@@ -41,6 +41,7 @@ import { LoggingRequestEventSink } from './events/logging-sink.js';
 import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
 import { DataplaneMetrics } from './metrics.js';
+import { ShadowEvaluator } from './proxy/shadow-evaluation.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
@@ -327,6 +328,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     outbound,
     agentTunnels,
     mcpAffinity,
+    shadows: new ShadowEvaluator(),
   };
   let draining = false;
   // While draining, every response ends its connection (`Connection: close`): a keep-alive client could otherwise keep

@@ -113,6 +113,17 @@ export class DataplaneMetrics {
     registers: [this.registry],
     collect: following(() => this.#sink?.replayedEvents?.()),
   });
+  readonly shadowRequests = new Counter({
+    name: 'gatehouse_dataplane_shadow_requests_total',
+    help: "Requests an endpoint's shadow policy judged, by endpoint id and whether it would have decided differently.",
+    labelNames: ['endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  countShadow(endpoint: string, differs: boolean): void {
+    this.shadowRequests.inc({ endpoint, result: differs ? 'differs' : 'same' });
+  }
+
   readonly upstreamErrors = new Counter({
     name: 'gatehouse_dataplane_upstream_errors_total',
     help: 'Upstream requests that failed before or while answering, by error code.',

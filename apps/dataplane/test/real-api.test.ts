@@ -44,7 +44,7 @@ describe('data plane against the real API', () => {
   let dataDirectory: string;
   let cookie = '';
 
-  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
     const response = await request(`${apiUrl}/api${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(cookie === '' ? {} : { cookie }) },
@@ -307,4 +307,109 @@ describe('data plane against the real API', () => {
       await counting.stop();
     }
   }, 60_000);
+
+  it('evaluates a shadow policy beside the live one, lists where it differs, and promotes it (issue 17 item 3)', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const host = `shadowed-${suffix}.example.com`;
+    // The shadow shares the live policy's rate-limit bucket (same name and key) with a larger budget: if it consumed
+    // the live counter, the live policy's four requests below would not all pass.
+    const limit = (capacity: number) =>
+      `{ type: rate-limit, config: { name: api, algorithm: sliding_window, capacity: ${capacity}, rate: 60s, bucket_key: ["conn.client_ip"], mode: exact } }`;
+    const live = `on_http_request:
+  - expressions: ["req.url.path == '/admin'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions:
+      - ${limit(4)}
+      - { type: custom-response, config: { status_code: 200, body: live } }
+`;
+    const candidate = `on_http_request:
+  - expressions: ["req.url.path.startsWith('/beta')"]
+    actions: [{ type: deny, config: { status_code: 404 } }]
+  - expressions: ["req.url.path == '/admin'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions:
+      - ${limit(100)}
+      - { type: custom-response, config: { status_code: 200, body: live } }
+`;
+    const created = await call('POST', '/endpoints', { url: `https://${host}`, traffic_policy: live }).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}: ${apiOutput}`);
+      },
+    );
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const endpointId = created.json.id as string;
+    const published = await call('PUT', `/endpoints/${endpointId}/shadow-policy`, {
+      traffic_policy: candidate,
+      message: 'hide beta',
+    });
+    expect(published.status, JSON.stringify(published.json)).toBe(200);
+    const shadow = published.json.shadow_policy as { sha256: string; message: string };
+    expect(shadow.message).toBe('hide beta');
+
+    const worker = spawn(process.execPath, [join(apiDirectory, 'dist/worker.js')], {
+      cwd: apiDirectory,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+        GATEHOUSE_SECRETS_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    dataplane ??= await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: dataDirectory,
+      DATAPLANE_ID: `real-api-${suffix}`,
+    });
+    try {
+      const send = (path: string) => httpRequest({ port: dataplane!.port, host, path });
+      await eventually(async () => (await send('/admin')).status === 403, 10_000, 'the endpoint to be served');
+      for (let index = 0; index < 3; index++) expect((await send(`/items/${index}`)).status).toBe(200);
+      // The shadow would hide /beta; the live policy still answers it.
+      expect((await send('/beta/feature')).status).toBe(200);
+
+      type Row = {
+        id: string;
+        path: string;
+        status: number;
+        shadow: { differs: boolean; status: number | null; sha256: string } | null;
+      };
+      let rows: Row[] = [];
+      await eventually(
+        async () => {
+          const answer = await call('GET', `/request-logs?endpoint_id=${endpointId}&shadow=differs`);
+          rows = (answer.json as { request_logs?: Row[] }).request_logs ?? [];
+          return answer.status === 200 && rows.length > 0;
+        },
+        15_000,
+        'the difference in the request log',
+      );
+      expect(rows.map((row) => row.path)).toEqual(['/beta/feature']);
+      expect(rows[0]!.shadow).toMatchObject({ differs: true, status: 404, sha256: shadow.sha256 });
+      const all = await call('GET', `/request-logs?endpoint_id=${endpointId}`);
+      const logged = (all.json as { request_logs: Row[] }).request_logs;
+      expect(logged.find((row) => row.path === '/admin')?.shadow).toMatchObject({ differs: false, status: 403 });
+      const metrics = (await httpRequest({ port: dataplane.adminPort, path: '/metrics' })).body;
+      expect(metrics).toMatch(
+        new RegExp(`gatehouse_dataplane_shadow_requests_total\\{endpoint="${endpointId}",result="differs"\\} 1`),
+      );
+
+      // Promote in one call: the shadow becomes version 2 and is enforced; the shadow is gone.
+      const stale = await call('POST', `/endpoints/${endpointId}/shadow-policy/promote`, { sha256: 'f'.repeat(64) });
+      expect(stale.status).toBe(409);
+      const promoted = await call('POST', `/endpoints/${endpointId}/shadow-policy/promote`, { sha256: shadow.sha256 });
+      expect(promoted.status, JSON.stringify(promoted.json)).toBe(201);
+      expect(promoted.json).toMatchObject({ version: 2, active: true, traffic_policy: candidate });
+      await eventually(async () => (await send('/beta/feature')).status === 404, 10_000, 'the promoted policy');
+      expect((await call('GET', `/endpoints/${endpointId}`)).json.shadow_policy).toBeNull();
+      expect((await call('DELETE', `/endpoints/${endpointId}/shadow-policy`)).status).toBe(404);
+    } finally {
+      worker.kill('SIGTERM');
+      await once(worker, 'exit');
+    }
+  }, 90_000);
 });

@@ -372,6 +372,44 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/endpoints/{id}/shadow-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Publish a shadow policy: data planes evaluate it beside the active one and record where they differ
+     * @description Give a policy text or an existing version. Nothing is enforced; its rate limits, circuit breakers and other side effects run on state isolated from the live policy. Replaces any earlier shadow.
+     */
+    put: operations['publishShadowPolicy'];
+    post?: never;
+    /** Discard the shadow policy: data planes stop evaluating it */
+    delete: operations['discardShadowPolicy'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/endpoints/{id}/shadow-policy/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Promote the shadow policy: save it as the next version (validated, test cases run) and clear the shadow */
+    post: operations['promoteShadowPolicy'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/ip-categories': {
     parameters: {
       query?: never;
@@ -1164,6 +1202,7 @@ export type components = {
       traffic_policy: string | null;
       policy_version: number | null;
       agent: components['schemas']['EndpointAgent'] | null;
+      shadow_policy?: components['schemas']['ShadowPolicy'] | null;
       policy_warnings?: components['schemas']['PolicyIssue'][];
       /** Format: date-time */
       created_at: string;
@@ -1193,6 +1232,13 @@ export type components = {
         upstream: string;
         upstream_protocol: string;
       }[];
+    };
+    ShadowPolicy: {
+      traffic_policy: string;
+      sha256: string;
+      message: string;
+      /** Format: date-time */
+      created_at: string;
     };
     EndpointList: {
       endpoints: components['schemas']['Endpoint'][];
@@ -1287,6 +1333,24 @@ export type components = {
     RestorePolicyVersionBody: {
       message?: string;
       /** @description The active version's test cases run against the restored text; true saves even when they fail */
+      allow_failing_tests?: boolean;
+    };
+    PublishShadowPolicyBody: {
+      /** @description A policy text to evaluate as shadow */
+      traffic_policy?: string;
+      /** @description Or: an existing version to evaluate as shadow */
+      from_version?: number;
+      /** @default  */
+      message?: string;
+    };
+    PromoteShadowPolicyBody: {
+      /** @description The shadow being promoted (as read): a shadow replaced meanwhile answers 409 SHADOW_POLICY_CHANGED */
+      sha256: string;
+      message?: string;
+      /**
+       * @description Save even when policy tests fail; the version records the failing result
+       * @default false
+       */
       allow_failing_tests?: boolean;
     };
     IpCategoryList: {
@@ -1391,6 +1455,8 @@ export type components = {
       request_log_capture: components['schemas']['RequestLogCapture'];
       /** @default null */
       agent: components['schemas']['SyncAgentEndpoint'] | null;
+      /** @default null */
+      shadow_policy: components['schemas']['SyncShadowPolicy'] | null;
     };
     SyncPolicy: {
       version: number;
@@ -1409,6 +1475,10 @@ export type components = {
         session_id: string;
         upstream: string;
       }[];
+    };
+    SyncShadowPolicy: {
+      sha256: string;
+      source: string;
     };
     SyncIpCategory: {
       name: string;
@@ -1552,6 +1622,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      shadow?: components['schemas']['RequestShadow'];
     };
     RequestDecision: {
       /** @enum {string} */
@@ -1572,6 +1643,15 @@ export type components = {
       /** @description Truncated SHA-256 of the rate-limit bucket key (`sha256:` + 16 hex digits) */
       credential_fingerprint: string | null;
     };
+    RequestShadow: {
+      sha256: string;
+      /** @enum {string} */
+      outcome: 'respond' | 'forward' | 'close' | 'continue';
+      status: number | null;
+      forwarded_to: string | null;
+      decision: components['schemas']['RequestDecision'] | null;
+      differs: boolean;
+    } | null;
     RequestLog: {
       id: string;
       uri: string;
@@ -1616,6 +1696,7 @@ export type components = {
       } | null;
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
+      shadow?: components['schemas']['RequestShadow'];
       policy_version_uri: string | null;
       endpoint_uri: string | null;
       trace: components['schemas']['RuleTrace'][];
@@ -3981,6 +4062,197 @@ export interface operations {
       };
     };
   };
+  publishShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PublishShadowPolicyBody'];
+      };
+    };
+    responses: {
+      /** @description The endpoint with its shadow_policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      /** @description POLICY_INVALID, VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, POLICY_VERSION_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_OWNED_BY_AGENT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  discardShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint without a shadow policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, SHADOW_POLICY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  promoteShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PromoteShadowPolicyBody'];
+      };
+    };
+    responses: {
+      /** @description The new active version */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyVersion'];
+        };
+      };
+      /** @description POLICY_INVALID, VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, SHADOW_POLICY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description SHADOW_POLICY_CHANGED */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   listIpCategories: {
     parameters: {
       query?: never;
@@ -4803,6 +5075,8 @@ export interface operations {
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;
+        /** @description `differs`: only requests on which the endpoint's shadow policy would have decided differently */
+        shadow?: 'differs';
         /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
         caller?: string;
         limit?: number;
@@ -4863,6 +5137,8 @@ export interface operations {
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;
+        /** @description `differs`: only requests on which the endpoint's shadow policy would have decided differently */
+        shadow?: 'differs';
         /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
         caller?: string;
         /** @description Same as the Last-Event-ID header (for clients that cannot set headers) */

@@ -51,6 +51,9 @@ export const RequestLogFiltersQuerySchema = z.object({
     .max(1024)
     .optional()
     .meta({ description: 'Exact MCP tool (or resource/prompt) name of the request', example: 'search' }),
+  shadow: z.enum(['differs']).optional().meta({
+    description: "`differs`: only requests on which the endpoint's shadow policy would have decided differently",
+  }),
   caller: z.string().min(1).max(1024).optional().meta({
     description:
       'Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`)',
@@ -150,6 +153,20 @@ export const RequestLogSummarySchema = z
       .nullable(),
     caller: RequestCallerResponseSchema.nullable(),
     trace_id: z.string().nullable(),
+    /** What the shadow policy would have done; null when the endpoint had no shadow. */
+    shadow: z
+      .object({
+        sha256: z.string(),
+        outcome: z.enum(['respond', 'forward', 'close', 'continue']),
+        status: z.number().int().nullable(),
+        forwarded_to: z.string().nullable(),
+        decision: RequestDecisionResponseSchema.nullable(),
+        differs: z.boolean(),
+      })
+      .nullable()
+      // Optional only so live-tail messages and fixtures from before the field still parse; answers always carry it.
+      .optional()
+      .meta({ id: 'RequestShadow' }),
   })
   .meta({ id: 'RequestLogSummary' });
 export type RequestLogSummary = z.infer<typeof RequestLogSummarySchema>;

@@ -34,6 +34,7 @@ export function presentRequestLogSummary(row: RequestLogRow): RequestLogSummary 
     mcp: (row.mcp ?? null) as RequestLogSummary['mcp'],
     caller: (row.caller ?? null) as RequestLogSummary['caller'],
     trace_id: row.trace_id,
+    shadow: (row.shadow ?? null) as RequestLogSummary['shadow'],
   };
 }
 

@@ -32,6 +32,7 @@ export interface RequestLogRow {
   mcp: unknown;
   caller: unknown;
   trace_id: string | null;
+  shadow: unknown;
 }
 
 export interface RequestLogDetailRow extends RequestLogRow {
@@ -51,6 +52,7 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   decision_action: string | null;
   mcp_tool: string | null;
   caller_ids: string[];
+  shadow_differs: boolean | null;
 };
 
 export interface InsertedBatch {
@@ -89,6 +91,7 @@ const SUMMARY_COLUMNS = Prisma.raw(
     'mcp',
     'caller',
     'trace_id',
+    'shadow',
   ]
     .map((column) => `"${column}"`)
     .join(', '),
@@ -130,6 +133,8 @@ const INSERT_COLUMNS: [string, string][] = [
   ['response_headers', 'jsonb'],
   ['request_body', 'text'],
   ['response_body', 'text'],
+  ['shadow', 'jsonb'],
+  ['shadow_differs', 'boolean'],
 ];
 const INSERT_COLUMN_LIST = Prisma.raw(INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', '));
 const INSERT_RECORD_TYPE = Prisma.raw(INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
@@ -212,6 +217,7 @@ function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
   if (filters.from !== undefined) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
   if (filters.to !== undefined) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
   if (filters.tool !== undefined) conditions.push(Prisma.sql`mcp_tool = ${filters.tool}`);
+  if (filters.shadowDiffers === true) conditions.push(Prisma.sql`shadow_differs`);
   // `@>` on a one-element array walks the GIN index of caller_ids.
   if (filters.caller !== undefined) conditions.push(Prisma.sql`caller_ids @> ARRAY[${filters.caller}]::text[]`);
   if (filters.q !== undefined) {

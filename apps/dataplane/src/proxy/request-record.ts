@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
+import { redactedHeaderSet, redactLogMetadata, type RequestShadow } from '@gatehouse/contracts';
 import { callerOf, type Decision, type McpFacts, type RequestFacts } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
@@ -24,6 +24,8 @@ export class RequestRecord {
   bytesIn = 0;
   bytesOut = 0;
   mcp: McpFacts | undefined;
+  /** What the endpoint's shadow policy would have done (issue 17 item 3); undefined without a shadow. */
+  shadow: RequestShadow | undefined;
   /** Values of Authorization/Cookie headers, to redact from `log` metadata. */
   secrets: readonly string[] = [];
   /** Set only when the endpoint opted into header or body capture. */
@@ -121,6 +123,7 @@ export class RequestRecord {
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),
+      shadow: this.shadow ?? null,
       ...(this.capture === undefined ? {} : capturedFields(this.capture)),
     };
   }

@@ -79,6 +79,7 @@ export function sampleEndpoint(overrides: Partial<SyncEndpoint> = {}): SyncEndpo
     request_log_capture: { headers: false, bodies: false },
     policy_rejected: null,
     agent: null,
+    shadow_policy: null,
     ...overrides,
   };
 }

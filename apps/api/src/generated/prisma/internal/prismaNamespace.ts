@@ -1894,6 +1894,10 @@ export const EndpointScalarFieldEnum = {
   requestLogCaptureHeaders: 'requestLogCaptureHeaders',
   requestLogCaptureBodies: 'requestLogCaptureBodies',
   activePolicyVersion: 'activePolicyVersion',
+  shadowPolicySource: 'shadowPolicySource',
+  shadowPolicySha256: 'shadowPolicySha256',
+  shadowPolicyMessage: 'shadowPolicyMessage',
+  shadowPolicyCreatedAt: 'shadowPolicyCreatedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
@@ -2003,7 +2007,9 @@ export const RequestLogScalarFieldEnum = {
   requestHeaders: 'requestHeaders',
   responseHeaders: 'responseHeaders',
   requestBody: 'requestBody',
-  responseBody: 'responseBody'
+  responseBody: 'responseBody',
+  shadow: 'shadow',
+  shadowDiffers: 'shadowDiffers'
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]

@@ -74,6 +74,7 @@ export type RequestLogMinAggregateOutputType = {
   traceId: string | null
   requestBody: string | null
   responseBody: string | null
+  shadowDiffers: boolean | null
 }
 
 export type RequestLogMaxAggregateOutputType = {
@@ -101,6 +102,7 @@ export type RequestLogMaxAggregateOutputType = {
   traceId: string | null
   requestBody: string | null
   responseBody: string | null
+  shadowDiffers: boolean | null
 }
 
 export type RequestLogCountAggregateOutputType = {
@@ -139,6 +141,8 @@ export type RequestLogCountAggregateOutputType = {
   responseHeaders: number
   requestBody: number
   responseBody: number
+  shadow: number
+  shadowDiffers: number
   _all: number
 }
 
@@ -188,6 +192,7 @@ export type RequestLogMinAggregateInputType = {
   traceId?: true
   requestBody?: true
   responseBody?: true
+  shadowDiffers?: true
 }
 
 export type RequestLogMaxAggregateInputType = {
@@ -215,6 +220,7 @@ export type RequestLogMaxAggregateInputType = {
   traceId?: true
   requestBody?: true
   responseBody?: true
+  shadowDiffers?: true
 }
 
 export type RequestLogCountAggregateInputType = {
@@ -253,6 +259,8 @@ export type RequestLogCountAggregateInputType = {
   responseHeaders?: true
   requestBody?: true
   responseBody?: true
+  shadow?: true
+  shadowDiffers?: true
   _all?: true
 }
 
@@ -378,6 +386,8 @@ export type RequestLogGroupByOutputType = {
   responseHeaders: runtime.JsonValue | null
   requestBody: string | null
   responseBody: string | null
+  shadow: runtime.JsonValue | null
+  shadowDiffers: boolean | null
   _count: RequestLogCountAggregateOutputType | null
   _avg: RequestLogAvgAggregateOutputType | null
   _sum: RequestLogSumAggregateOutputType | null
@@ -439,6 +449,8 @@ export type RequestLogWhereInput = {
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
 }
 
 export type RequestLogOrderByWithRelationInput = {
@@ -477,6 +489,8 @@ export type RequestLogOrderByWithRelationInput = {
   responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
   requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadow?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrderInput | Prisma.SortOrder
 }
 
 export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
@@ -518,6 +532,8 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
 }, "id" | "seq">
 
 export type RequestLogOrderByWithAggregationInput = {
@@ -556,6 +572,8 @@ export type RequestLogOrderByWithAggregationInput = {
   responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
   requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadow?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.RequestLogCountOrderByAggregateInput
   _avg?: Prisma.RequestLogAvgOrderByAggregateInput
   _max?: Prisma.RequestLogMaxOrderByAggregateInput
@@ -602,6 +620,8 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   responseHeaders?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   requestBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableWithAggregatesFilter<"RequestLog"> | boolean | null
 }
 
 export type RequestLogCreateInput = {
@@ -640,6 +660,8 @@ export type RequestLogCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogUncheckedCreateInput = {
@@ -678,6 +700,8 @@ export type RequestLogUncheckedCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogUpdateInput = {
@@ -716,6 +740,8 @@ export type RequestLogUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogUncheckedUpdateInput = {
@@ -754,6 +780,8 @@ export type RequestLogUncheckedUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogCreateManyInput = {
@@ -792,6 +820,8 @@ export type RequestLogCreateManyInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogUpdateManyMutationInput = {
@@ -830,6 +860,8 @@ export type RequestLogUpdateManyMutationInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogUncheckedUpdateManyInput = {
@@ -868,6 +900,8 @@ export type RequestLogUncheckedUpdateManyInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogCountOrderByAggregateInput = {
@@ -906,6 +940,8 @@ export type RequestLogCountOrderByAggregateInput = {
   responseHeaders?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadow?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogAvgOrderByAggregateInput = {
@@ -943,6 +979,7 @@ export type RequestLogMaxOrderByAggregateInput = {
   traceId?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogMinOrderByAggregateInput = {
@@ -970,6 +1007,7 @@ export type RequestLogMinOrderByAggregateInput = {
   traceId?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogSumOrderByAggregateInput = {
@@ -1016,6 +1054,10 @@ export type RequestLogUpdatecallerIdsInput = {
   push?: string | string[]
 }
 
+export type NullableBoolFieldUpdateOperationsInput = {
+  set?: boolean | null
+}
+
 
 
 export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1054,6 +1096,8 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1092,6 +1136,8 @@ export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1130,6 +1176,8 @@ export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectScalar = {
@@ -1168,9 +1216,11 @@ export type RequestLogSelectScalar = {
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }
 
-export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
+export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody" | "shadow" | "shadowDiffers", ExtArgs["result"]["requestLog"]>
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
@@ -1236,6 +1286,14 @@ export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.Internal
     responseHeaders: runtime.JsonValue | null
     requestBody: string | null
     responseBody: string | null
+    /**
+     * What the endpoint's shadow policy would have done (RequestShadow); null when it had none.
+     */
+    shadow: runtime.JsonValue | null
+    /**
+     * shadow.differs, denormalized for the "shadow differences" list (partial index: only differing rows).
+     */
+    shadowDiffers: boolean | null
   }, ExtArgs["result"]["requestLog"]>
   composites: {}
 }
@@ -1694,6 +1752,8 @@ export interface RequestLogFieldRefs {
   readonly responseHeaders: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly requestBody: Prisma.FieldRef<"RequestLog", 'String'>
   readonly responseBody: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly shadow: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly shadowDiffers: Prisma.FieldRef<"RequestLog", 'Boolean'>
 }
     
 
