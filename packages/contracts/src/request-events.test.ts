@@ -12,8 +12,9 @@ const event = sampleRequestEvent({
 describe('request event contract', () => {
   it('accepts a full event and defaults what older data planes do not send', () => {
     expect(requestEventSchema.parse(event)).toEqual(event);
-    const { trace: _trace, runtime_errors: _errors, caller: _caller, ...older } = event;
+    const { trace: _trace, runtime_errors: _errors, caller: _caller, shadow: _shadow, ...older } = event;
     const parsed = requestEventSchema.parse(older);
+    expect(parsed.shadow).toBeNull();
     expect(parsed.trace).toEqual([]);
     expect(parsed.runtime_errors).toEqual([]);
     expect(parsed.caller).toBeNull();

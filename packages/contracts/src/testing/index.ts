@@ -42,6 +42,7 @@ export function sampleRequestEvent(overrides: Partial<RequestEventInput> = {}): 
     caller: null,
     trace_id: crypto.randomUUID().replaceAll('-', ''),
     runtime_errors: [],
+    shadow: null,
     trace: [
       {
         endpoint_id: 'ep_sample',
