@@ -367,7 +367,16 @@ describe('data plane against the real API', () => {
     });
     try {
       const send = (path: string) => httpRequest({ port: dataplane!.port, host, path });
-      await eventually(async () => (await send('/admin')).status === 403, 10_000, 'the endpoint to be served');
+      // Served, and with the shadow applied (a data plane started earlier may get the endpoint before its shadow).
+      await eventually(
+        async () =>
+          (await send('/admin')).status === 403 &&
+          (await httpRequest({ port: dataplane!.adminPort, path: '/metrics' })).body.includes(
+            `gatehouse_dataplane_shadow_requests_total{endpoint="${endpointId}",result="same"}`,
+          ),
+        10_000,
+        'the endpoint to be served with its shadow',
+      );
       for (let index = 0; index < 3; index++) expect((await send(`/items/${index}`)).status).toBe(200);
       // The shadow would hide /beta; the live policy still answers it.
       expect((await send('/beta/feature')).status).toBe(200);
