@@ -250,6 +250,7 @@ describe('chaos: the distributed shape on its own Redis and Postgres, under load
           upstream_host_header: 'preserve',
           policy: { version: 99, sha256: sha256(forgedSource), source: forgedSource },
           policy_rejected: null,
+          shadow_policy: null,
           agent: null,
           request_log_capture: { headers: false, bodies: false },
         },

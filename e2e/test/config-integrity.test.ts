@@ -168,6 +168,7 @@ describe('config integrity on the distributed shape', () => {
         upstream_host_header: 'preserve',
         policy: { version: 99, sha256: sha256(source), source },
         policy_rejected: null,
+        shadow_policy: null,
         agent: null,
         request_log_capture: { headers: false, bodies: false },
       },

@@ -59,6 +59,7 @@ describe('migrations (offline wasm schema engine)', () => {
           'dataplanes',
           'endpoints',
           'ip_categories',
+          'policy_rule_counters',
           'policy_versions',
           'request_logs',
           'request_replay_facts',

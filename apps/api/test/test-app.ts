@@ -64,6 +64,7 @@ const TABLES = [
   'request_logs',
   'traffic_rollups',
   'traffic_rollup_keys',
+  'policy_rule_counters',
   'ip_categories',
   'secrets',
   'vaults',

@@ -91,6 +91,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
         request_log_capture: { headers: false, bodies: false },
         policy_rejected: null,
         agent: null,
+        shadow_policy: null,
         policy: syncPolicy(1, walkthroughPolicy.replace('name: per-token', `name: per-token-${index}`)),
       },
     });
@@ -134,6 +135,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
         request_log_capture: { headers: false, bodies: false },
         policy_rejected: null,
         agent: null,
+        shadow_policy: null,
         policy: syncPolicy(
           2 + change,
           `on_http_request:\n  - name: change ${change}\n    actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,

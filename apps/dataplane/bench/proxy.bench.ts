@@ -10,7 +10,8 @@
  * Targets, each started fresh in its own process for every round, in an order that rotates per round: nginx
  * proxy_pass (1 worker), the minimal Node proxy (node:http + undici Pool), Gatehouse forward-internal only, and
  * Gatehouse with the walkthrough (seed) policy — IP category, Authorization check, Redis rate limit with a budget that
- * never trips, forward-internal — once with the rate limit's default (leased) mode and once with `mode: exact`.
+ * never trips, forward-internal — once with the rate limit's default (leased) mode and once with `mode: exact`, and
+ * once more with a copy of itself as shadow policy (`seed-shadow`: the cost of shadow evaluation, issue 17).
  *
  * BENCH_QUICK=1: 2 rounds of 2 s at 50 connections and one paced rate. BENCH_TARGETS=a,b picks targets by key.
  * BENCH_SKIP_MISSING=1: without wrk, print how to get it and exit 0 instead of 1. BENCH_NO_PROPAGATION=1 skips the
@@ -117,6 +118,13 @@ async function main(): Promise<void> {
     });
     const seed = walkthroughPolicy.replace('capacity: 100', 'capacity: 2000000000');
     await config.upsertEndpoint({ id: 'ep_bench_seed', url: 'https://mcp.example.com', traffic_policy: seed });
+    // The seed policy shadowed by a copy of itself (issue 17 item 3): the price of evaluating a shadow on every request.
+    await config.upsertEndpoint({
+      id: 'ep_bench_shadow',
+      url: 'https://shadow.example.com',
+      traffic_policy: seed,
+      shadow_policy: `${seed}# shadow\n`,
+    });
     await config.upsertEndpoint({
       id: 'ep_bench_exact',
       url: 'https://exact.example.com',
@@ -161,6 +169,12 @@ async function main(): Promise<void> {
         name: 'Gatehouse, seed policy (rate limit leased, default)',
         headers: seedHeaders('mcp.example.com'),
         start: gatehouse('mcp.example.com', { authorization: token }),
+      },
+      {
+        key: 'seed-shadow',
+        name: 'Gatehouse, seed policy + the seed as shadow policy',
+        headers: seedHeaders('shadow.example.com'),
+        start: gatehouse('shadow.example.com', { authorization: token }),
       },
       {
         key: 'exact',

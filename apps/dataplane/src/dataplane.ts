@@ -46,6 +46,7 @@ import { LoggingRequestEventSink } from './events/logging-sink.js';
 import type { RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
 import { DataplaneMetrics } from './metrics.js';
+import { ShadowEvaluator } from './proxy/shadow-evaluation.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { HttpIdentityProviderClient } from './ports/http-identity-provider.js';
 import { OutboundGuard } from './ports/outbound-guard.js';
@@ -317,6 +318,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       traffic: trafficAddress,
       dataDirectory: options.dataDirectory,
       onConflict: () => metrics.configConflicts.inc(),
+      ruleCounters: metrics.ruleCounters,
       ...(agentTunnels === undefined
         ? {}
         : {
@@ -348,6 +350,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     outbound,
     agentTunnels,
     mcpAffinity,
+    shadows: new ShadowEvaluator(),
   };
   let draining = false;
   // While draining, every response ends its connection (`Connection: close`): a keep-alive client could otherwise keep

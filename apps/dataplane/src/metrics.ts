@@ -1,4 +1,5 @@
 import type { RequestEventSink } from '@gatehouse/contracts';
+import { RuleCounterTable } from './rule-counters.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -29,6 +30,8 @@ function reading(read: () => number): (this: Gauge) => void {
  */
 export class DataplaneMetrics {
   readonly registry = new Registry();
+  /** Per-rule counters, shipped with heartbeats rather than scraped: their keys (endpoint, version, rule) are unbounded for Prometheus. */
+  readonly ruleCounters = new RuleCounterTable();
   readonly requests = new Counter({
     name: 'gatehouse_dataplane_requests_total',
     help: 'Requests handled, by endpoint id, response status and deciding action (upstream when none decided).',
@@ -117,6 +120,17 @@ export class DataplaneMetrics {
     registers: [this.registry],
     collect: following(() => this.#sink?.replayedEvents?.()),
   });
+  readonly shadowRequests = new Counter({
+    name: 'gatehouse_dataplane_shadow_requests_total',
+    help: "Requests an endpoint's shadow policy judged, by endpoint id and whether it would have decided differently.",
+    labelNames: ['endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  countShadow(endpoint: string, differs: boolean): void {
+    this.shadowRequests.inc({ endpoint, result: differs ? 'differs' : 'same' });
+  }
+
   readonly upstreamErrors = new Counter({
     name: 'gatehouse_dataplane_upstream_errors_total',
     help: 'Upstream requests that failed before or while answering, by error code.',

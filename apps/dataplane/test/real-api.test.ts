@@ -44,7 +44,7 @@ describe('data plane against the real API', () => {
   let dataDirectory: string;
   let cookie = '';
 
-  const call = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
     const response = await request(`${apiUrl}/api${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(cookie === '' ? {} : { cookie }) },
@@ -238,4 +238,187 @@ describe('data plane against the real API', () => {
     expect(saved).not.toContain(first);
     expect(saved).not.toContain(second);
   }, 60_000);
+
+  it('counts hits, denies and latency per rule and serves them from the API (issue 17 item 4)', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const host = `counted-${suffix}.example.com`;
+    const created = await call('POST', '/endpoints', {
+      url: `https://${host}`,
+      traffic_policy: `on_http_request:
+  - expressions: ["req.url.path == '/deny'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions: [{ type: custom-response, config: { status_code: 200, body: ok } }]
+`,
+    });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const endpointId = created.json.id as string;
+    // A data plane of its own with a short heartbeat: counters travel with heartbeats.
+    const counting = await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: await mkdtemp(join(tmpdir(), 'gatehouse-rule-counters-')),
+      DATAPLANE_ID: `counters-${suffix}`,
+      DATAPLANE_HEARTBEAT_INTERVAL_MS: '300',
+    });
+    try {
+      const send = (path: string) => httpRequest({ port: counting.port, host, path });
+      await eventually(async () => (await send('/deny')).status === 403, 10_000, 'the endpoint to be served');
+      for (let index = 0; index < 2; index++) expect((await send('/deny')).status).toBe(403);
+      for (let index = 0; index < 4; index++) expect((await send('/ok')).status).toBe(200);
+
+      type Stats = {
+        policy_version: number;
+        rules: {
+          phase: string;
+          rule_index: number;
+          last_hour: { evaluations: number; hits: number; denies: number; avg_latency_ms: number | null };
+          last_day: { hits: number };
+          last_match_at: string | null;
+        }[];
+      };
+      let stats: Stats | undefined;
+      await eventually(
+        async () => {
+          const answer = await call('GET', `/endpoints/${endpointId}/policy/rule-stats`);
+          stats = answer.json as unknown as Stats;
+          return answer.status === 200 && stats.rules.find((rule) => rule.rule_index === 1)?.last_hour.hits === 4;
+        },
+        10_000,
+        'the counters to reach the API',
+      );
+      expect(stats!.policy_version).toBe(1);
+      const [deny, fallback] = stats!.rules;
+      expect(deny).toMatchObject({
+        phase: 'on_http_request',
+        rule_index: 0,
+        last_hour: { evaluations: 7, hits: 3, denies: 3 },
+        last_day: { hits: 3 },
+      });
+      expect(deny!.last_hour.avg_latency_ms).toBeGreaterThan(0);
+      expect(deny!.last_match_at).not.toBeNull();
+      expect(fallback).toMatchObject({ rule_index: 1, last_hour: { evaluations: 4, hits: 4, denies: 0 } });
+
+      // Without a session the route is closed, like every API route.
+      const anonymous = await request(`${apiUrl}/api/endpoints/${endpointId}/policy/rule-stats`);
+      expect(anonymous.statusCode).toBe(401);
+      await anonymous.body.dump();
+    } finally {
+      await counting.stop();
+    }
+  }, 60_000);
+
+  it('evaluates a shadow policy beside the live one, lists where it differs, and promotes it (issue 17 item 3)', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const host = `shadowed-${suffix}.example.com`;
+    // The shadow shares the live policy's rate-limit bucket (same name and key) with a larger budget: if it consumed
+    // the live counter, the live policy's four requests below would not all pass.
+    const limit = (capacity: number) =>
+      `{ type: rate-limit, config: { name: api, algorithm: sliding_window, capacity: ${capacity}, rate: 60s, bucket_key: ["conn.client_ip"], mode: exact } }`;
+    const live = `on_http_request:
+  - expressions: ["req.url.path == '/admin'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions:
+      - ${limit(4)}
+      - { type: custom-response, config: { status_code: 200, body: live } }
+`;
+    const candidate = `on_http_request:
+  - expressions: ["req.url.path.startsWith('/beta')"]
+    actions: [{ type: deny, config: { status_code: 404 } }]
+  - expressions: ["req.url.path == '/admin'"]
+    actions: [{ type: deny, config: { status_code: 403 } }]
+  - actions:
+      - ${limit(100)}
+      - { type: custom-response, config: { status_code: 200, body: live } }
+`;
+    const created = await call('POST', '/endpoints', { url: `https://${host}`, traffic_policy: live }).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}: ${apiOutput}`);
+      },
+    );
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const endpointId = created.json.id as string;
+    const published = await call('PUT', `/endpoints/${endpointId}/shadow-policy`, {
+      traffic_policy: candidate,
+      message: 'hide beta',
+    });
+    expect(published.status, JSON.stringify(published.json)).toBe(200);
+    const shadow = published.json.shadow_policy as { sha256: string; message: string };
+    expect(shadow.message).toBe('hide beta');
+
+    const worker = spawn(process.execPath, [join(apiDirectory, 'dist/worker.js')], {
+      cwd: apiDirectory,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+        GATEHOUSE_SECRETS_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    dataplane ??= await startDataplaneProcess({
+      GATEHOUSE_API_URL: apiUrl,
+      GATEHOUSE_DATAPLANE_TOKEN: dataplaneToken,
+      REDIS_URL: redis.url,
+      GATEHOUSE_DATA_DIR: dataDirectory,
+      DATAPLANE_ID: `real-api-${suffix}`,
+    });
+    try {
+      const send = (path: string) => httpRequest({ port: dataplane!.port, host, path });
+      // Served, and with the shadow applied (a data plane started earlier may get the endpoint before its shadow).
+      await eventually(
+        async () =>
+          (await send('/admin')).status === 403 &&
+          (await httpRequest({ port: dataplane!.adminPort, path: '/metrics' })).body.includes(
+            `gatehouse_dataplane_shadow_requests_total{endpoint="${endpointId}",result="same"}`,
+          ),
+        10_000,
+        'the endpoint to be served with its shadow',
+      );
+      for (let index = 0; index < 3; index++) expect((await send(`/items/${index}`)).status).toBe(200);
+      // The shadow would hide /beta; the live policy still answers it.
+      expect((await send('/beta/feature')).status).toBe(200);
+
+      type Row = {
+        id: string;
+        path: string;
+        status: number;
+        shadow: { differs: boolean; status: number | null; sha256: string } | null;
+      };
+      let rows: Row[] = [];
+      await eventually(
+        async () => {
+          const answer = await call('GET', `/request-logs?endpoint_id=${endpointId}&shadow=differs`);
+          rows = (answer.json as { request_logs?: Row[] }).request_logs ?? [];
+          return answer.status === 200 && rows.length > 0;
+        },
+        15_000,
+        'the difference in the request log',
+      );
+      expect(rows.map((row) => row.path)).toEqual(['/beta/feature']);
+      expect(rows[0]!.shadow).toMatchObject({ differs: true, status: 404, sha256: shadow.sha256 });
+      const all = await call('GET', `/request-logs?endpoint_id=${endpointId}`);
+      const logged = (all.json as { request_logs: Row[] }).request_logs;
+      expect(logged.find((row) => row.path === '/admin')?.shadow).toMatchObject({ differs: false, status: 403 });
+      const metrics = (await httpRequest({ port: dataplane.adminPort, path: '/metrics' })).body;
+      expect(metrics).toMatch(
+        new RegExp(`gatehouse_dataplane_shadow_requests_total\\{endpoint="${endpointId}",result="differs"\\} 1`),
+      );
+
+      // Promote in one call: the shadow becomes version 2 and is enforced; the shadow is gone.
+      const stale = await call('POST', `/endpoints/${endpointId}/shadow-policy/promote`, { sha256: 'f'.repeat(64) });
+      expect(stale.status).toBe(409);
+      const promoted = await call('POST', `/endpoints/${endpointId}/shadow-policy/promote`, { sha256: shadow.sha256 });
+      expect(promoted.status, JSON.stringify(promoted.json)).toBe(201);
+      expect(promoted.json).toMatchObject({ version: 2, active: true, traffic_policy: candidate });
+      await eventually(async () => (await send('/beta/feature')).status === 404, 10_000, 'the promoted policy');
+      expect((await call('GET', `/endpoints/${endpointId}`)).json.shadow_policy).toBeNull();
+      expect((await call('DELETE', `/endpoints/${endpointId}/shadow-policy`)).status).toBe(404);
+    } finally {
+      worker.kill('SIGTERM');
+      await once(worker, 'exit');
+    }
+  }, 90_000);
 });

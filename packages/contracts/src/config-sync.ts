@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AgentDataplaneSchema, SyncAgentEndpointSchema } from './agent-tunnel.js';
 import { allEndpointTypes } from './endpoint-url.js';
+import { MAX_RULE_COUNTERS_PER_HEARTBEAT, RuleCounterDeltaSchema } from './rule-counters.js';
 
 /** Redis pub/sub channel carrying ConfigChangeEvent JSON. */
 export const CONFIG_CHANNEL = 'gatehouse:config';
@@ -64,6 +65,19 @@ export type RequestLogCapture = z.infer<typeof RequestLogCaptureSchema>;
 
 export const requestLogCaptureOff: RequestLogCapture = Object.freeze({ headers: false, bodies: false });
 
+/**
+ * A shadow policy (issue 17 item 3): data planes evaluate it beside the active policy on live traffic, enforce nothing,
+ * and report in each request event whether it would have decided differently. Its side calls run on ports isolated
+ * from the live ones. It is a candidate, not a version: promoting it saves it as the next version.
+ */
+export const SyncShadowPolicySchema = z
+  .object({
+    sha256: z.string().length(64),
+    source: z.string(),
+  })
+  .meta({ id: 'SyncShadowPolicy' });
+export type SyncShadowPolicy = z.infer<typeof SyncShadowPolicySchema>;
+
 export const SyncEndpointSchema = z
   .object({
     id: z.string(),
@@ -97,6 +111,8 @@ export const SyncEndpointSchema = z
     request_log_capture: RequestLogCaptureSchema.default(requestLogCaptureOff),
     /** For `type: agent`: the sessions serving it; null for every other type (and for files older than the field). */
     agent: SyncAgentEndpointSchema.nullable().default(null),
+    /** The shadow policy, or null; absent from files and outbox rows older than the field. */
+    shadow_policy: SyncShadowPolicySchema.nullable().default(null),
   })
   .meta({ id: 'SyncEndpoint' });
 export type SyncEndpoint = z.infer<typeof SyncEndpointSchema>;
@@ -224,6 +240,8 @@ export const HeartbeatRequestSchema = z
     traffic: DataplaneTrafficSchema.optional(),
     /** Ids of the agent sessions this data plane holds a live connection of; absent from older data planes. */
     agent_sessions: z.array(z.string().max(64)).max(100_000).optional(),
+    /** Per-rule counters since the previous answered heartbeat (rule-counters.ts); absent from older data planes. */
+    rule_counters: z.array(RuleCounterDeltaSchema).max(MAX_RULE_COUNTERS_PER_HEARTBEAT).optional(),
   })
   .meta({ id: 'HeartbeatRequest' });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;

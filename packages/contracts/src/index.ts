@@ -13,3 +13,4 @@ export * from './traffic-stats.js';
 export * from './ai-usage.js';
 export * from './policy-tests.js';
 export * from './replay.js';
+export * from './rule-counters.js';

@@ -12,9 +12,17 @@ const event = sampleRequestEvent({
 describe('request event contract', () => {
   it('accepts a full event and defaults what older data planes do not send', () => {
     expect(requestEventSchema.parse(event)).toEqual(event);
-    const { trace: _trace, runtime_errors: _errors, caller: _caller, ai_gateway: _ai, ...older } = event;
+    const {
+      trace: _trace,
+      runtime_errors: _errors,
+      caller: _caller,
+      ai_gateway: _ai,
+      shadow: _shadow,
+      ...older
+    } = event;
     const parsed = requestEventSchema.parse(older);
     expect(parsed.ai_gateway).toBeNull();
+    expect(parsed.shadow).toBeNull();
     expect(parsed.trace).toEqual([]);
     expect(parsed.runtime_errors).toEqual([]);
     expect(parsed.caller).toBeNull();

@@ -52,6 +52,23 @@ export const requestDecisionSchema = z.object({
   action: shortText,
 });
 
+/**
+ * What the endpoint's shadow policy would have done with the request (issue 17 item 3); set only while the endpoint has
+ * a shadow. `differs` compares the request phase's way out with the live one's: answered with another status,
+ * forwarded elsewhere, closed, or let through — not which rule decided (inserting a rule shifts the indexes).
+ */
+export const requestShadowSchema = z.object({
+  /** sha256 of the shadow policy text (which candidate judged). */
+  sha256: z.string().length(64),
+  outcome: z.enum(['respond', 'forward', 'close', 'continue']),
+  /** The status it would have answered (respond only). */
+  status: z.int().min(0).max(999).nullable(),
+  forwarded_to: capped(2_048).nullable(),
+  decision: requestDecisionSchema.nullable(),
+  differs: z.boolean(),
+});
+export type RequestShadow = z.output<typeof requestShadowSchema>;
+
 export const ruleMatchSchema = z.object({
   phase: phaseSchema,
   rule_index: z.int().min(0),
@@ -196,6 +213,7 @@ export const requestEventSchema = z.object({
   runtime_errors: cappedList(z.object({ expression: capped(4_096), message: capped(4_096) }), 64).default([]),
   /** Every rule evaluated, for each endpoint on the path (cloud first, then the internal one), in order. */
   trace: cappedList(ruleTraceSchema, 1_024).default([]),
+  shadow: requestShadowSchema.nullable().default(null),
   /** Only when the endpoint opts in; secret headers are removed. */
   request_headers: headerValuesSchema.nullable().optional(),
   response_headers: headerValuesSchema.nullable().optional(),

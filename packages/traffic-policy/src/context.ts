@@ -163,6 +163,11 @@ export interface RuleTrace {
   /** Runtime expression error (`expression: message`): the request failed closed with POLICY_RUNTIME_ERROR. */
   error?: string;
   actions: ActionTrace[];
+  /**
+   * Milliseconds this rule took (its expressions and actions, awaited side calls included): what the data plane's
+   * per-rule counters report as the latency a rule adds. Set when the rule's evaluation ends, however it ends.
+   */
+  elapsed_ms?: number;
 }
 
 /**

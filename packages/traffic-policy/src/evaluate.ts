@@ -207,61 +207,67 @@ async function evaluateRules(
     const rule = rules[ruleIndex]!;
     const trace: RuleTrace = { phase, rule_index: rule.index, rule_name: rule.name, matched: true, actions: [] };
     context.trace.push(trace);
-    for (let expressionIndex = 0; expressionIndex < rule.expressions.length; expressionIndex++) {
-      const expression = rule.expressions[expressionIndex]!;
-      let value: unknown;
-      try {
-        value = expression.evaluate(context);
-      } catch (error) {
-        trace.matched = false;
-        // Running out of the CEL budget has its own code; any other failure is POLICY_RUNTIME_ERROR.
+    // performance.now() exists in Node and browsers alike; finally covers every way out of the rule (continue, return).
+    const startedAt = performance.now();
+    try {
+      for (let expressionIndex = 0; expressionIndex < rule.expressions.length; expressionIndex++) {
+        const expression = rule.expressions[expressionIndex]!;
+        let value: unknown;
+        try {
+          value = expression.evaluate(context);
+        } catch (error) {
+          trace.matched = false;
+          // Running out of the CEL budget has its own code; any other failure is POLICY_RUNTIME_ERROR.
+          const overrun = costExceeded(context);
+          if (overrun !== undefined) return costExceededResult(trace, overrun);
+          return failClosed(context, trace, failure(expression.source, error, context), 'expressions');
+        }
         const overrun = costExceeded(context);
         if (overrun !== undefined) return costExceededResult(trace, overrun);
-        return failClosed(context, trace, failure(expression.source, error, context), 'expressions');
+        if (typeof value !== 'boolean') {
+          // A `dyn` expression (vars.*, actions.*) that turned out not to be a bool: a runtime type error in CEL.
+          trace.matched = false;
+          const problem = failure(expression.source, new Error(`expected a bool, got ${describeType(value)}`), context);
+          return failClosed(context, trace, problem, 'expressions');
+        }
+        if (!value) {
+          trace.matched = false;
+          break;
+        }
       }
-      const overrun = costExceeded(context);
-      if (overrun !== undefined) return costExceededResult(trace, overrun);
-      if (typeof value !== 'boolean') {
-        // A `dyn` expression (vars.*, actions.*) that turned out not to be a bool: a runtime type error in CEL.
-        trace.matched = false;
-        const problem = failure(expression.source, new Error(`expected a bool, got ${describeType(value)}`), context);
-        return failClosed(context, trace, problem, 'expressions');
-      }
-      if (!value) {
-        trace.matched = false;
-        break;
-      }
-    }
-    if (!trace.matched) continue;
-    for (const action of rule.actions) {
-      let result: Awaited<ReturnType<typeof action.run>>;
-      try {
-        const pending = action.run(context, ports);
-        result = pending instanceof Promise ? await pending : pending;
-      } catch (error) {
-        // Actions return outcomes; the one thing they let through is a failed `${}` or bucket key.
-        if (!(error instanceof ExpressionFailure)) throw error;
+      if (!trace.matched) continue;
+      for (const action of rule.actions) {
+        let result: Awaited<ReturnType<typeof action.run>>;
+        try {
+          const pending = action.run(context, ports);
+          result = pending instanceof Promise ? await pending : pending;
+        } catch (error) {
+          // Actions return outcomes; the one thing they let through is a failed `${}` or bucket key.
+          if (!(error instanceof ExpressionFailure)) throw error;
+          const overrun = costExceeded(context);
+          if (overrun !== undefined) return costExceededResult(trace, overrun);
+          trace.actions.push({
+            type: action.type,
+            result: 'responded',
+            detail: context.redact(`expression failed: ${error.message}`),
+          });
+          return failClosed(context, trace, error, action.type);
+        }
+        const { outcome } = result;
+        // An interpolation in the action's config may have run out of the request's CEL budget (it renders '').
         const overrun = costExceeded(context);
         if (overrun !== undefined) return costExceededResult(trace, overrun);
-        trace.actions.push({
-          type: action.type,
-          result: 'responded',
-          detail: context.redact(`expression failed: ${error.message}`),
-        });
-        return failClosed(context, trace, error, action.type);
+        const actionTrace: ActionTrace = { type: action.type, result: traceResult[outcome.kind] };
+        if (result.detail !== undefined) actionTrace.detail = context.redact(result.detail);
+        trace.actions.push(actionTrace);
+        if (outcome.kind !== 'continue') {
+          const decision: Decision = { phase, rule_index: rule.index, rule_name: rule.name, action: action.type };
+          context.decision = decision;
+          return { outcome, decision };
+        }
       }
-      const { outcome } = result;
-      // An interpolation in the action's config may have run out of the request's CEL budget (it renders '').
-      const overrun = costExceeded(context);
-      if (overrun !== undefined) return costExceededResult(trace, overrun);
-      const actionTrace: ActionTrace = { type: action.type, result: traceResult[outcome.kind] };
-      if (result.detail !== undefined) actionTrace.detail = context.redact(result.detail);
-      trace.actions.push(actionTrace);
-      if (outcome.kind !== 'continue') {
-        const decision: Decision = { phase, rule_index: rule.index, rule_name: rule.name, action: action.type };
-        context.decision = decision;
-        return { outcome, decision };
-      }
+    } finally {
+      trace.elapsed_ms = performance.now() - startedAt;
     }
   }
   if (phase === 'on_http_request' && policy.endpointType === 'cloud' && context.endpoint.type === 'cloud') {

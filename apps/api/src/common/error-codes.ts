@@ -35,6 +35,10 @@ export const ErrorCode = {
   POLICY_VERSION_NOT_FOUND: 'POLICY_VERSION_NOT_FOUND',
   /** Another save claimed the same version number too many times in a row; retry. */
   POLICY_VERSION_CONFLICT: 'POLICY_VERSION_CONFLICT',
+  /** Promote or discard of an endpoint that has no shadow policy. */
+  SHADOW_POLICY_NOT_FOUND: 'SHADOW_POLICY_NOT_FOUND',
+  /** Promote named a shadow (sha256) that another user replaced or discarded meanwhile. */
+  SHADOW_POLICY_CHANGED: 'SHADOW_POLICY_CHANGED',
   IP_CATEGORY_NOT_FOUND: 'IP_CATEGORY_NOT_FOUND',
   /** Built-in IP categories are read-only. */
   IP_CATEGORY_BUILTIN: 'IP_CATEGORY_BUILTIN',
@@ -116,6 +120,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
       return 403;
     case ErrorCode.ENDPOINT_NOT_FOUND:
     case ErrorCode.POLICY_VERSION_NOT_FOUND:
+    case ErrorCode.SHADOW_POLICY_NOT_FOUND:
     case ErrorCode.IP_CATEGORY_NOT_FOUND:
     case ErrorCode.VAULT_NOT_FOUND:
     case ErrorCode.SECRET_NOT_FOUND:
@@ -130,6 +135,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
     case ErrorCode.ENDPOINT_URL_TAKEN:
     case ErrorCode.ENDPOINT_OWNED_BY_AGENT:
     case ErrorCode.POLICY_VERSION_CONFLICT:
+    case ErrorCode.SHADOW_POLICY_CHANGED:
     case ErrorCode.USER_EMAIL_TAKEN:
     case ErrorCode.IP_CATEGORY_EXISTS:
     case ErrorCode.VAULT_EXISTS:

@@ -52,6 +52,17 @@ export class PublishedPolicyGuard {
 
   /** The endpoint itself when its policy may run, else a copy whose policy is withheld and marked rejected. */
   vetEndpoint(endpoint: SyncEndpoint): SyncEndpoint {
+    const vetted = this.#vetActive(endpoint);
+    const shadow = vetted.shadow_policy ?? null;
+    if (shadow === null) return vetted;
+    // A shadow enforces nothing, so an invalid one is simply withheld (logged), never a reason to touch the active one.
+    const problem = this.#problemOf(vetted.type, { version: 1, ...shadow });
+    if (problem === null) return vetted;
+    this.logger.error({ endpoint: endpoint.id, reason: problem }, 'a stored shadow policy is invalid; withheld');
+    return { ...vetted, shadow_policy: null };
+  }
+
+  #vetActive(endpoint: SyncEndpoint): SyncEndpoint {
     const policy = endpoint.policy;
     if (policy === null || (endpoint.policy_rejected ?? null) !== null) return endpoint;
     const problem = this.#problemOf(endpoint.type, policy);

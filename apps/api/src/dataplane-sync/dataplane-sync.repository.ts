@@ -19,6 +19,8 @@ interface SnapshotEndpointRow {
   policy_version: number | null;
   policy_sha256: string | null;
   policy_source: string | null;
+  shadow_policy_sha256: string | null;
+  shadow_policy_source: string | null;
 }
 
 function toSyncEndpointFromRow(row: SnapshotEndpointRow): SyncEndpoint {
@@ -38,6 +40,10 @@ function toSyncEndpointFromRow(row: SnapshotEndpointRow): SyncEndpoint {
     request_log_capture: { headers: row.request_log_capture_headers, bodies: row.request_log_capture_bodies },
     policy_rejected: null,
     agent: null,
+    shadow_policy:
+      row.shadow_policy_sha256 !== null && row.shadow_policy_source !== null
+        ? { sha256: row.shadow_policy_sha256, source: row.shadow_policy_source }
+        : null,
   };
 }
 
@@ -58,7 +64,8 @@ export class DataplaneSyncRepository {
           SELECT e.id, e.url, e.type::text AS type, e.proto, e.host, e.port, e.upstream_url,
                  e.upstream_host_header::text AS upstream_host_header,
                  e.request_log_capture_headers, e.request_log_capture_bodies,
-                 pv.version AS policy_version, pv.sha256 AS policy_sha256, pv.source AS policy_source
+                 pv.version AS policy_version, pv.sha256 AS policy_sha256, pv.source AS policy_source,
+                 e.shadow_policy_sha256, e.shadow_policy_source
           FROM endpoints e
           LEFT JOIN policy_versions pv ON pv.endpoint_id = e.id AND pv.version = e.active_policy_version
           ORDER BY e.id`;

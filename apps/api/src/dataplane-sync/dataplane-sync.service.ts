@@ -7,12 +7,14 @@ import { PublishedPolicyGuard } from '../config-publisher/published-policy-guard
 import type { ConfigChangesResponse, ConfigSnapshot, HeartbeatResponse } from '@gatehouse/contracts';
 import { DataplaneTrafficSchema, HeartbeatRequestSchema, trafficUrl } from '@gatehouse/contracts';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
+import { HEARTBEAT_INTERVAL_SECONDS } from './heartbeat-interval';
+import { RuleCountersService } from '../rule-counters/rule-counters.service';
 import type { DataplaneListResponse, DataplaneTrafficResponse } from './dataplanes.dto';
 import { toConfigChangeEvent } from './sync-presenter';
 import { DataplaneSecretsService } from '../vaults/dataplane-secrets.service';
 import type { z } from 'zod';
 
-export const HEARTBEAT_INTERVAL_SECONDS = 30;
+export { HEARTBEAT_INTERVAL_SECONDS } from './heartbeat-interval';
 
 export function etagForRevision(revision: number | bigint): string {
   return `"rev-${revision.toString()}"`;
@@ -35,6 +37,7 @@ export class DataplaneSyncService {
     private readonly guard: PublishedPolicyGuard,
     private readonly agentSessions: AgentSessionsRepository,
     private readonly secrets: DataplaneSecretsService,
+    private readonly ruleCounters: RuleCountersService,
   ) {}
 
   /** The snapshot, or null when If-None-Match already names the latest revision. */
@@ -87,6 +90,8 @@ export class DataplaneSyncService {
       traffic: heartbeat.traffic ?? null,
     });
     const now = new Date();
+    if (heartbeat.rule_counters !== undefined)
+      await this.ruleCounters.recordHeartbeatCounters(heartbeat.rule_counters, now);
     // Absent from data planes that predate agents: they hold no sessions, and nothing of theirs is touched.
     let ended: string[] = [];
     if (heartbeat.agent_sessions !== undefined) {

@@ -34,6 +34,10 @@ export function toSyncEndpoint(
     request_log_capture: { headers: endpoint.requestLogCaptureHeaders, bodies: endpoint.requestLogCaptureBodies },
     policy_rejected: null,
     agent: endpoint.type === 'agent' ? toSyncAgent(endpoint.agentMembers ?? []) : null,
+    shadow_policy:
+      endpoint.shadowPolicySha256 !== null && endpoint.shadowPolicySource !== null
+        ? { sha256: endpoint.shadowPolicySha256, source: endpoint.shadowPolicySource }
+        : null,
   };
 }
 

@@ -99,6 +99,15 @@ export type ListEndpointsQuery = z.output<typeof ListEndpointsQuerySchema>;
 
 const Timestamp = z.iso.datetime({ offset: true });
 
+export const ShadowPolicyResponseSchema = z
+  .object({
+    traffic_policy: z.string(),
+    sha256: z.string(),
+    message: z.string(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'ShadowPolicy' });
+
 export const EndpointResponseSchema = z
   .object({
     id: z.string().meta({ example: 'ep_01jq8x3m6r2v9c4k7t5w0y1z3b' }),
@@ -118,6 +127,11 @@ export const EndpointResponseSchema = z
     policy_version: z.number().int().nullable(),
     /** For `type: agent`: the sessions serving it; null for every other type. */
     agent: EndpointAgentResponseSchema.nullable(),
+    /**
+     * The shadow policy data planes evaluate beside the active one without enforcing it (issue 17); null when none.
+     * Always present in answers (optional only so older clients' fixtures still parse).
+     */
+    shadow_policy: ShadowPolicyResponseSchema.nullable().optional(),
     /** Warnings from validating the policy saved by this request (create/update only). */
     policy_warnings: z.array(PolicyIssueSchema).optional(),
     created_at: Timestamp,
@@ -153,6 +167,37 @@ export const RestorePolicyVersionBodySchema = z
   .default({});
 export type RestorePolicyVersionBody = z.input<typeof RestorePolicyVersionBodySchema>;
 export type RestorePolicyVersionInput = z.output<typeof RestorePolicyVersionBodySchema>;
+
+export const PublishShadowPolicyBodySchema = z
+  .strictObject({
+    traffic_policy: TrafficPolicyTextSchema.optional().meta({ description: 'A policy text to evaluate as shadow' }),
+    from_version: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Or: an existing version to evaluate as shadow' }),
+    message: z.string().max(1024).default(''),
+  })
+  .refine((body) => (body.traffic_policy === undefined) !== (body.from_version === undefined), {
+    message: 'give exactly one of traffic_policy and from_version',
+    path: ['traffic_policy'],
+  })
+  .meta({ id: 'PublishShadowPolicyBody' });
+export type PublishShadowPolicyBody = z.input<typeof PublishShadowPolicyBodySchema>;
+export type PublishShadowPolicyInput = z.output<typeof PublishShadowPolicyBodySchema>;
+
+export const PromoteShadowPolicyBodySchema = z
+  .strictObject({
+    sha256: z.string().length(64).meta({
+      description: 'The shadow being promoted (as read): a shadow replaced meanwhile answers 409 SHADOW_POLICY_CHANGED',
+    }),
+    message: z.string().max(1024).optional(),
+    allow_failing_tests: AllowFailingTestsField,
+  })
+  .meta({ id: 'PromoteShadowPolicyBody' });
+export type PromoteShadowPolicyBody = z.input<typeof PromoteShadowPolicyBodySchema>;
+export type PromoteShadowPolicyInput = z.output<typeof PromoteShadowPolicyBodySchema>;
 
 export const PolicyVersionResponseSchema = z
   .object({

@@ -6,10 +6,11 @@ import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
 import { PolicyVersionsController } from './policy-versions.controller';
 import { PolicyVersionsService } from './policy-versions.service';
+import { ShadowPolicyController } from './shadow-policy.controller';
 
 @Module({
   imports: [AuditEventsModule, TrafficPolicyModule],
-  controllers: [EndpointsController, PolicyVersionsController],
+  controllers: [EndpointsController, PolicyVersionsController, ShadowPolicyController],
   providers: [EndpointsRepository, EndpointsService, PolicyVersionsService],
 })
 export class EndpointsModule {}

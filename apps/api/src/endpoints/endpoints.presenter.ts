@@ -23,6 +23,15 @@ export function presentEndpoint(endpoint: EndpointWithPolicy, policyWarnings?: P
     traffic_policy: endpoint.activePolicy?.source ?? null,
     policy_version: endpoint.activePolicy?.version ?? null,
     agent: endpoint.type === 'agent' ? presentEndpointAgent(endpoint.agentMembers) : null,
+    shadow_policy:
+      endpoint.shadowPolicySource === null || endpoint.shadowPolicySha256 === null
+        ? null
+        : {
+            traffic_policy: endpoint.shadowPolicySource,
+            sha256: endpoint.shadowPolicySha256,
+            message: endpoint.shadowPolicyMessage ?? '',
+            created_at: (endpoint.shadowPolicyCreatedAt ?? endpoint.updatedAt).toISOString(),
+          },
     ...(policyWarnings ? { policy_warnings: policyWarnings } : {}),
     created_at: endpoint.createdAt.toISOString(),
     updated_at: endpoint.updatedAt.toISOString(),
@@ -53,8 +62,11 @@ export function presentPolicyVersion(
 }
 
 /** The audit-event view of an endpoint: everything but the policy text (versions are audited separately). */
-export function auditViewOfEndpoint(endpoint: EndpointWithPolicy): Omit<EndpointResponse, 'traffic_policy' | 'agent'> {
-  // Members come and go with sessions (their own audit events); the endpoint's view leaves them out.
-  const { traffic_policy: _policy, agent: _agent, ...rest } = presentEndpoint(endpoint);
+export function auditViewOfEndpoint(
+  endpoint: EndpointWithPolicy,
+): Omit<EndpointResponse, 'traffic_policy' | 'agent' | 'shadow_policy'> {
+  // Members come and go with sessions (their own audit events); the endpoint's view leaves them out, and the shadow
+  // has audit events of its own.
+  const { traffic_policy: _policy, agent: _agent, shadow_policy: _shadow, ...rest } = presentEndpoint(endpoint);
   return rest;
 }

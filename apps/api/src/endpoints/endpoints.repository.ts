@@ -46,6 +46,13 @@ export interface EndpointFilters {
   limit: number;
 }
 
+const noShadowPolicy = {
+  shadowPolicySource: null,
+  shadowPolicySha256: null,
+  shadowPolicyMessage: null,
+  shadowPolicyCreatedAt: null,
+} as const;
+
 const withActivePolicy = {
   policyVersions: { orderBy: { version: 'desc' }, take: 1 },
   agentMembers: endpointMembers,
@@ -183,18 +190,35 @@ export class EndpointsRepository {
     }
   }
 
-  /** Appends a policy version (a new text, or a copy of an older version when restoring) and activates it. */
+  /**
+   * Appends a policy version (a new text, or a copy of an older version when restoring) and activates it. With
+   * `promoteShadow` (the shadow's sha256) the version is the endpoint's shadow policy, which is cleared in the same
+   * transaction; a shadow replaced or discarded since the caller read it is 409 SHADOW_POLICY_CHANGED.
+   */
   async appendPolicyVersion(
     context: RequestContext,
     id: string,
     policy: NewPolicyVersion,
+    options: { promoteShadow?: string } = {},
   ): Promise<{ endpoint: EndpointWithPolicy; version: PolicyVersion }> {
     try {
       return await this.prisma.$transaction(async (tx) => {
         const before = await this.loadForUpdate(tx, id);
+        if (options.promoteShadow !== undefined && before.shadowPolicySha256 !== options.promoteShadow) {
+          throw new AppError(
+            ErrorCode.SHADOW_POLICY_CHANGED,
+            'The shadow policy was replaced or discarded meanwhile; reload it and promote again',
+          );
+        }
         const nextVersion = (before.activePolicy?.version ?? 0) + 1;
         const version = await this.insertPolicyVersion(tx, id, nextVersion, policy);
-        await tx.endpoint.update({ where: { id }, data: { activePolicyVersion: nextVersion } });
+        await tx.endpoint.update({
+          where: { id },
+          data: {
+            activePolicyVersion: nextVersion,
+            ...(options.promoteShadow === undefined ? {} : noShadowPolicy),
+          },
+        });
         const after = await this.loadForUpdate(tx, id);
         await this.auditVersion(
           tx,
@@ -210,6 +234,48 @@ export class EndpointsRepository {
       if (isUniqueViolation(error)) throw this.uniqueViolationOnUpdate({});
       throw error;
     }
+  }
+
+  /**
+   * Sets (or, with null, discards) the endpoint's shadow policy and publishes the endpoint, so data planes start or
+   * stop evaluating it. Audited as policy.shadow_published / policy.shadow_discarded.
+   */
+  async setShadowPolicy(
+    context: RequestContext,
+    id: string,
+    shadow: { source: string; sha256: string; message: string } | null,
+  ): Promise<EndpointWithPolicy> {
+    return this.prisma.$transaction(async (tx) => {
+      const before = await this.loadForUpdate(tx, id);
+      assertNotAgentOwned(before);
+      if (shadow === null && before.shadowPolicySha256 === null)
+        throw new AppError(ErrorCode.SHADOW_POLICY_NOT_FOUND, `Endpoint ${id} has no shadow policy`);
+      await tx.endpoint.update({
+        where: { id },
+        data:
+          shadow === null
+            ? noShadowPolicy
+            : {
+                shadowPolicySource: shadow.source,
+                shadowPolicySha256: shadow.sha256,
+                shadowPolicyMessage: shadow.message,
+                shadowPolicyCreatedAt: new Date(),
+              },
+      });
+      const after = await this.loadForUpdate(tx, id);
+      const view = (endpoint: EndpointWithPolicy) =>
+        endpoint.shadowPolicySha256 === null
+          ? null
+          : { sha256: endpoint.shadowPolicySha256, message: endpoint.shadowPolicyMessage ?? '' };
+      await this.auditEvents.insertAuditEvent(tx, context, {
+        kind: shadow === null ? 'policy.shadow_discarded' : 'policy.shadow_published',
+        entityId: id,
+        before: view(before),
+        after: view(after),
+      });
+      await this.appendEndpointChange(tx, after);
+      return after;
+    });
   }
 
   async deleteEndpoint(context: RequestContext, id: string): Promise<void> {

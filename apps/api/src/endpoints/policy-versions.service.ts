@@ -5,12 +5,15 @@ import { ErrorCode } from '../common/error-codes';
 import { ConfigPublisherService } from '../config-publisher/config-publisher.service';
 import type {
   CreatePolicyVersionInput,
+  EndpointResponse,
+  PromoteShadowPolicyInput,
+  PublishShadowPolicyInput,
   ListPolicyVersionsQuery,
   PolicyVersionListResponse,
   PolicyVersionResponse,
   RestorePolicyVersionInput,
 } from './endpoints.dto';
-import { type EndpointWithPolicy, presentPolicyVersion } from './endpoints.presenter';
+import { type EndpointWithPolicy, presentEndpoint, presentPolicyVersion } from './endpoints.presenter';
 import { assertNotAgentOwned, EndpointsRepository } from './endpoints.repository';
 import { EndpointsService, inheritedTests } from './endpoints.service';
 
@@ -109,6 +112,86 @@ export class PolicyVersionsService {
       },
     );
     const { version } = await this.endpoints.appendPolicyVersion(context, endpointId, policy);
+    await this.publisher.publishAfterCommit();
+    return presentPolicyVersion(version, version.version, warnings);
+  }
+
+  /**
+   * Publishes a shadow policy (a new text, or a copy of an existing version): validated like a save, then evaluated by
+   * data planes beside the active policy without being enforced. Test cases are not run: nothing is enforced yet, and
+   * promoting runs them.
+   */
+  async publishShadowPolicy(
+    context: RequestContext,
+    endpointId: string,
+    body: PublishShadowPolicyInput,
+  ): Promise<EndpointResponse> {
+    const endpoint = await this.requireEndpoint(endpointId);
+    assertNotAgentOwned(endpoint);
+    let text = body.traffic_policy;
+    if (body.from_version !== undefined) {
+      const source = await this.endpoints.findPolicyVersion(endpointId, body.from_version);
+      if (!source) {
+        throw new AppError(
+          ErrorCode.POLICY_VERSION_NOT_FOUND,
+          `Endpoint ${endpointId} has no policy version ${body.from_version}`,
+        );
+      }
+      text = source.source;
+    }
+    const { policy, warnings } = await this.endpointsService.preparePolicyVersion(
+      context,
+      text ?? '',
+      endpoint.type,
+      body.message || (body.from_version === undefined ? '' : `Shadow of version ${body.from_version}`),
+    );
+    const updated = await this.endpoints.setShadowPolicy(context, endpointId, {
+      source: policy.source,
+      sha256: policy.sha256,
+      message: policy.message,
+    });
+    await this.publisher.publishAfterCommit();
+    return presentEndpoint(updated, warnings);
+  }
+
+  async discardShadowPolicy(context: RequestContext, endpointId: string): Promise<EndpointResponse> {
+    await this.requireEndpoint(endpointId);
+    const updated = await this.endpoints.setShadowPolicy(context, endpointId, null);
+    await this.publisher.publishAfterCommit();
+    return presentEndpoint(updated);
+  }
+
+  /** Saves the shadow as the next version (a save like any other: validated, tests run) and clears the shadow. */
+  async promoteShadowPolicy(
+    context: RequestContext,
+    endpointId: string,
+    body: PromoteShadowPolicyInput,
+  ): Promise<PolicyVersionResponse> {
+    const endpoint = await this.requireEndpoint(endpointId);
+    assertNotAgentOwned(endpoint);
+    if (endpoint.shadowPolicySource === null || endpoint.shadowPolicySha256 === null)
+      throw new AppError(ErrorCode.SHADOW_POLICY_NOT_FOUND, `Endpoint ${endpointId} has no shadow policy`);
+    if (endpoint.shadowPolicySha256 !== body.sha256) {
+      throw new AppError(
+        ErrorCode.SHADOW_POLICY_CHANGED,
+        'The shadow policy was replaced or discarded meanwhile; reload it and promote again',
+      );
+    }
+    const { policy, warnings } = await this.endpointsService.preparePolicyVersion(
+      context,
+      endpoint.shadowPolicySource,
+      endpoint.type,
+      body.message ?? (endpoint.shadowPolicyMessage || 'Promoted the shadow policy'),
+      undefined,
+      {
+        endpoint: { id: endpoint.id, url: endpoint.url },
+        cases: inheritedTests(endpoint.activePolicy),
+        allowFailing: body.allow_failing_tests,
+      },
+    );
+    const { version } = await this.endpoints.appendPolicyVersion(context, endpointId, policy, {
+      promoteShadow: body.sha256,
+    });
     await this.publisher.publishAfterCommit();
     return presentPolicyVersion(version, version.version, warnings);
   }

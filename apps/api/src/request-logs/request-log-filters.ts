@@ -21,6 +21,8 @@ export interface RequestLogFilters {
   tool?: string;
   /** Exact caller identifier (any of the caller's identifiers). */
   caller?: string;
+  /** Only requests the shadow policy would have decided differently. */
+  shadowDiffers?: true;
 }
 
 /** Position in the newest-first order: (timestamp, id) of the last row of a page. */
@@ -55,6 +57,7 @@ export function parseRequestLogFilters(query: RequestLogFiltersQuery): RequestLo
   if (query.q !== undefined) filters.q = query.q.toLowerCase();
   if (query.tool !== undefined) filters.tool = query.tool;
   if (query.caller !== undefined) filters.caller = query.caller;
+  if (query.shadow === 'differs') filters.shadowDiffers = true;
   return filters;
 }
 
@@ -78,6 +81,7 @@ export function matchesRequestLogFilters(log: RequestLogSummary, filters: Reques
   if (filters.to !== undefined && time >= filters.to.getTime()) return false;
   if (filters.tool !== undefined && log.mcp?.tool !== filters.tool) return false;
   if (filters.caller !== undefined && !callerIdentifiers(log.caller).includes(filters.caller)) return false;
+  if (filters.shadowDiffers === true && log.shadow?.differs !== true) return false;
   if (filters.q !== undefined) {
     const q = filters.q;
     const found =

@@ -77,6 +77,8 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     response_headers: withoutRedactedHeaders(event.response_headers, redacted),
     request_body: truncate(event.request_body),
     response_body: truncate(event.response_body),
+    shadow: event.shadow,
+    shadow_differs: event.shadow?.differs ?? null,
     replay: event.replay === undefined || event.replay === null ? null : redactReplayFacts(event.replay, redacted),
   };
 }

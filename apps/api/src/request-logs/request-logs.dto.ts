@@ -52,6 +52,9 @@ export const RequestLogFiltersQuerySchema = z.object({
     .max(1024)
     .optional()
     .meta({ description: 'Exact MCP tool (or resource/prompt) name of the request', example: 'search' }),
+  shadow: z.enum(['differs']).optional().meta({
+    description: "`differs`: only requests on which the endpoint's shadow policy would have decided differently",
+  }),
   caller: z.string().min(1).max(1024).optional().meta({
     description:
       'Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`)',
@@ -185,6 +188,20 @@ export const RequestLogSummarySchema = z
     trace_id: z.string().nullable(),
     /** The ai-gateway action's provider, model, attempts, tokens and cost; null when it did not run. */
     ai_gateway: RequestAiGatewayResponseSchema.nullable(),
+    /** What the shadow policy would have done; null when the endpoint had no shadow. */
+    shadow: z
+      .object({
+        sha256: z.string(),
+        outcome: z.enum(['respond', 'forward', 'close', 'continue']),
+        status: z.number().int().nullable(),
+        forwarded_to: z.string().nullable(),
+        decision: RequestDecisionResponseSchema.nullable(),
+        differs: z.boolean(),
+      })
+      .nullable()
+      // Optional only so live-tail messages and fixtures from before the field still parse; answers always carry it.
+      .optional()
+      .meta({ id: 'RequestShadow' }),
   })
   .meta({ id: 'RequestLogSummary' });
 export type RequestLogSummary = z.infer<typeof RequestLogSummarySchema>;

@@ -35,6 +35,7 @@ export function presentRequestLogSummary(row: RequestLogRow): RequestLogSummary 
     caller: (row.caller ?? null) as RequestLogSummary['caller'],
     trace_id: row.trace_id,
     ai_gateway: (row.ai_gateway ?? null) as RequestLogSummary['ai_gateway'],
+    shadow: (row.shadow ?? null) as RequestLogSummary['shadow'],
   };
 }
 

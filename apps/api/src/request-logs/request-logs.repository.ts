@@ -34,6 +34,7 @@ export interface RequestLogRow {
   caller: unknown;
   trace_id: string | null;
   ai_gateway: unknown;
+  shadow: unknown;
 }
 
 export interface RequestLogDetailRow extends RequestLogRow {
@@ -55,6 +56,7 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   caller_ids: string[];
   /** RecordedRequest facts for replay (not a request_logs column: stored in request_replay_facts). */
   replay?: unknown;
+  shadow_differs: boolean | null;
 };
 
 export interface InsertedBatch {
@@ -94,6 +96,7 @@ const SUMMARY_COLUMNS = Prisma.raw(
     'caller',
     'trace_id',
     'ai_gateway',
+    'shadow',
   ]
     .map((column) => `"${column}"`)
     .join(', '),
@@ -136,6 +139,8 @@ const INSERT_COLUMNS: [string, string][] = [
   ['response_headers', 'jsonb'],
   ['request_body', 'text'],
   ['response_body', 'text'],
+  ['shadow', 'jsonb'],
+  ['shadow_differs', 'boolean'],
 ];
 const INSERT_COLUMN_LIST = Prisma.raw(INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', '));
 const INSERT_RECORD_TYPE = Prisma.raw(INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
@@ -248,6 +253,7 @@ function filterConditions(filters: RequestLogFilters): Prisma.Sql[] {
   if (filters.from !== undefined) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
   if (filters.to !== undefined) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
   if (filters.tool !== undefined) conditions.push(Prisma.sql`mcp_tool = ${filters.tool}`);
+  if (filters.shadowDiffers === true) conditions.push(Prisma.sql`shadow_differs`);
   // `@>` on a one-element array walks the GIN index of caller_ids.
   if (filters.caller !== undefined) conditions.push(Prisma.sql`caller_ids @> ARRAY[${filters.caller}]::text[]`);
   if (filters.q !== undefined) {

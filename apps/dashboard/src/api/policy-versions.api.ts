@@ -40,6 +40,18 @@ export const policyVersionQueries = {
         ),
       staleTime: Infinity,
     }),
+  /** Per-rule counters of a version; they reach the API with data-plane heartbeats, so polling faster gains nothing. */
+  ruleStats: (endpointId: string, version: number) =>
+    queryOptions({
+      queryKey: policyVersionKeys.ruleStats(endpointId, version),
+      queryFn: () =>
+        unwrap(
+          apiClient.GET('/api/endpoints/{id}/policy/rule-stats', {
+            params: { path: { id: endpointId }, query: { version } },
+          }),
+        ),
+      refetchInterval: 30_000,
+    }),
 };
 
 async function refreshAfterNewVersion(

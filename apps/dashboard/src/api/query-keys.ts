@@ -41,6 +41,8 @@ export const policyVersionKeys = {
   all: (endpointId: string) => ['policy-versions', endpointId] as const,
   list: (endpointId: string) => [...policyVersionKeys.all(endpointId), 'list'] as const,
   detail: (endpointId: string, version: number) => [...policyVersionKeys.all(endpointId), 'detail', version] as const,
+  ruleStats: (endpointId: string, version: number) =>
+    [...policyVersionKeys.all(endpointId), 'rule-stats', version] as const,
 };
 
 export const requestLogKeys = {

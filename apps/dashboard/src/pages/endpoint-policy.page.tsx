@@ -16,6 +16,7 @@ import { policyIssuesFromApiError, type PolicyIssueLike } from '../policy-editor
 import { PolicyProblemsList, type LabelledIssue } from '../policy-editor/policy-problems-list';
 import { insertSnippet, type PolicySnippet } from '../policy-editor/policy-snippets';
 import { SnippetMenu } from '../policy-editor/snippet-menu';
+import { ruleLenses } from '../policy-editor/rule-code-lenses';
 import { usePolicyValidation } from '../policy-editor/use-policy-validation';
 import { PolicyReplayPanel } from '../policy-editor/policy-replay-panel';
 import { PolicyTestsPanel } from '../policy-editor/policy-tests-panel';
@@ -61,6 +62,11 @@ export function EndpointPolicyPage() {
   const [saveDialogOpened, setSaveDialogOpened] = useState(false);
   const [message, setMessage] = useState('');
   const editorRef = useRef<PolicyCodeEditorHandle>(null);
+  const ruleStats = useQuery({
+    ...policyVersionQueries.ruleStats(endpoint.id, endpoint.policy_version ?? 0),
+    enabled: endpoint.policy_version !== null,
+  }).data;
+  const lenses = useMemo(() => ruleLenses(text, ruleStats, savedText, Date.now()), [text, ruleStats, savedText]);
   const createVersion = useCreatePolicyVersionMutation(endpoint.id);
 
   const serverIssues = useMemo(
@@ -213,6 +219,7 @@ export function EndpointPolicyPage() {
         serverIssues={serverIssues}
         readOnly={!canEdit}
         onSaveShortcut={openSaveDialog}
+        ruleLenses={lenses}
       />
       <PolicyProblemsList
         issues={listedIssues}

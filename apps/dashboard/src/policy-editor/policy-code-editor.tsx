@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import { vaultQueries } from '../api/vaults.api';
 import { monaco, policyModelPath, setKnownSecrets } from './monaco-environment';
 import { toPolicyMarkers, type PolicyIssueLike } from './policy-issue-markers';
+import type { RuleLens } from './rule-code-lenses';
 
 export interface PolicyCodeEditorHandle {
   /** Replaces the whole text as one undoable edit and scrolls to `revealLine`. */
@@ -24,6 +25,8 @@ interface PolicyCodeEditorProps {
   readOnly?: boolean;
   onSaveShortcut?: () => void;
   height?: number | string;
+  /** Per-rule counters shown as code lenses above each rule (rule-code-lenses.ts); none when absent. */
+  ruleLenses?: readonly RuleLens[];
   ref?: Ref<PolicyCodeEditorHandle>;
 }
 
@@ -48,6 +51,7 @@ export function PolicyCodeEditor({
   readOnly = false,
   onSaveShortcut,
   height = '60vh',
+  ruleLenses,
   ref,
 }: PolicyCodeEditorProps) {
   const [editor, setEditor] = useState<monaco.editor.IStandaloneCodeEditor | null>(null);
@@ -77,6 +81,33 @@ export function PolicyCodeEditor({
     const model = editor?.getModel();
     if (model) applyMarkers(model, 'gatehouse-server', serverIssues);
   }, [editor, serverIssues, value]);
+
+  // One provider per mounted editor, answering only for its own model; new lenses fire its change event.
+  const lensesRef = useRef<readonly RuleLens[]>([]);
+  const [lensesChanged] = useState(() => new monaco.Emitter<monaco.languages.CodeLensProvider>());
+  useEffect(() => {
+    const model = editor?.getModel();
+    if (!model) return;
+    const registration = monaco.languages.registerCodeLensProvider('yaml', {
+      onDidChange: lensesChanged.event,
+      provideCodeLenses: (asked) => ({
+        lenses:
+          asked === model
+            ? lensesRef.current.map((lens) => ({
+                range: { startLineNumber: lens.line, startColumn: 1, endLineNumber: lens.line, endColumn: 1 },
+                id: `${lens.phase}:${lens.ruleIndex}`,
+                command: { id: '', title: lens.title },
+              }))
+            : [],
+        dispose: () => undefined,
+      }),
+    });
+    return () => registration.dispose();
+  }, [editor, lensesChanged]);
+  useEffect(() => {
+    lensesRef.current = ruleLenses ?? [];
+    lensesChanged.fire(undefined as unknown as monaco.languages.CodeLensProvider);
+  }, [ruleLenses, lensesChanged]);
 
   useImperativeHandle(
     ref,

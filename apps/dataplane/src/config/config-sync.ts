@@ -1,4 +1,11 @@
-import type { AgentDataplane, ConfigChangeEvent, ConfigSnapshot, DataplaneTraffic } from '@gatehouse/contracts';
+import {
+  MAX_RULE_COUNTERS_PER_HEARTBEAT,
+  type AgentDataplane,
+  type ConfigChangeEvent,
+  type ConfigSnapshot,
+  type DataplaneTraffic,
+  type RuleCounterDelta,
+} from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { ChangeFeed, ConfigApi } from './config-source.js';
 import type { ConfigStore } from './config-store.js';
@@ -29,6 +36,14 @@ export interface ConfigSyncOptions {
    * longer has live: that session's tunnels close at once.
    */
   onAgentSessionEnded?(sessionId: string): void;
+  /**
+   * Per-rule counters (rule-counters.ts): drained into every heartbeat, handed back when the heartbeat fails. The
+   * heartbeat is already a periodic, authenticated call per data plane, so shipping them costs no extra request.
+   */
+  ruleCounters?: {
+    drain(limit: number): RuleCounterDelta[];
+    restore(deltas: readonly RuleCounterDelta[]): void;
+  };
 }
 
 export interface ConfigConflict {
@@ -244,6 +259,7 @@ export class ConfigSync {
   async heartbeat(): Promise<void> {
     const config = this.store.current;
     const traffic = this.options.traffic?.();
+    const ruleCounters = this.options.ruleCounters?.drain(MAX_RULE_COUNTERS_PER_HEARTBEAT) ?? [];
     try {
       const answer = await this.api.heartbeat({
         id: this.options.dataplaneId,
@@ -253,6 +269,7 @@ export class ConfigSync {
         last_error: this.#reportedError()?.slice(0, 4096) ?? null,
         ...(traffic === undefined ? {} : { traffic }),
         ...(this.options.agentSessions === undefined ? {} : { agent_sessions: this.options.agentSessions() }),
+        ...(ruleCounters.length === 0 ? {} : { rule_counters: ruleCounters }),
       });
       this.options.onAgentDataplanes?.(answer.agent_dataplanes);
       for (const sessionId of answer.ended_agent_sessions) this.options.onAgentSessionEnded?.(sessionId);
@@ -268,6 +285,8 @@ export class ConfigSync {
         await this.#enqueue(() => this.#catchUp());
       }
     } catch (error) {
+      // The API may or may not have stored them; counting them again is the smaller error than losing them.
+      this.options.ruleCounters?.restore(ruleCounters);
       this.#lastHeartbeatError = error instanceof Error ? error.message : String(error);
       this.logger.warn({ err: error }, 'heartbeat failed');
     }

@@ -48,6 +48,7 @@ function configAt(revision: number) {
           request_log_capture: { headers: false, bodies: false },
           policy_rejected: null,
           agent: null,
+          shadow_policy: null,
           policy: { version: revision, sha256: createHash('sha256').update(policy).digest('hex'), source: policy },
         },
       ],

@@ -53,6 +53,7 @@ function endpoint(
     request_log_capture: { headers: false, bodies: false },
     policy_rejected: null,
     agent: null,
+    shadow_policy: null,
     policy:
       policy === null
         ? null

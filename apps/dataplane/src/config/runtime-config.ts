@@ -53,6 +53,13 @@ export interface LoadedEndpoint {
   readonly upstream: UpstreamTarget | undefined;
   /** Agent endpoints: the sessions serving it (requests go over a tunnel, never dialled). */
   readonly agent: SyncAgentEndpoint | undefined;
+  /** The shadow policy evaluated beside `policy` without being enforced (issue 17 item 3); undefined when none. */
+  readonly shadow: ShadowPolicy | undefined;
+}
+
+export interface ShadowPolicy {
+  readonly sha256: string;
+  readonly policy: CompiledPolicy;
 }
 
 /**
@@ -423,7 +430,35 @@ class ConfigDraft {
       policy,
       upstream,
       agent,
+      shadow: this.#loadShadow(synced, existing),
     });
+  }
+
+  /**
+   * A shadow that does not verify or compile is left out (and reported) without touching the endpoint: it enforces
+   * nothing, so the endpoint keeps serving with its active policy. Shadows are compiled without secret values (the
+   * API seals secrets for active policies only), so a shadow naming a secret does not compile here.
+   */
+  #loadShadow(synced: SyncEndpoint, existing: LoadedEndpoint | undefined): ShadowPolicy | undefined {
+    const shadow = synced.shadow_policy ?? null;
+    if (shadow === null) return undefined;
+    if (existing?.shadow?.sha256 === shadow.sha256 && existing.synced.type === synced.type) return existing.shadow;
+    if (createHash('sha256').update(shadow.source).digest('hex') !== shadow.sha256) {
+      this.#errors.push(`endpoint ${synced.id}: the shadow policy's sha256 does not match its source; not evaluated`);
+      return undefined;
+    }
+    const cacheKey = CompiledPolicyCache.key(synced.type, shadow.sha256);
+    let policy = this.#compiled.get(cacheKey);
+    if (policy === undefined) {
+      try {
+        policy = compile(parse(shadow.source), { endpointType: policyEndpointType(synced.type) });
+      } catch (error) {
+        this.#errors.push(`endpoint ${synced.id}: shadow policy: ${describeCompileError(error)}; not evaluated`);
+        return undefined;
+      }
+      this.#compiled.set(cacheKey, policy);
+    }
+    return Object.freeze({ sha256: shadow.sha256, policy });
   }
 
   /** The endpoint's sealed secrets, opened; one that does not open is left out (requests needing it fail closed). */

@@ -29,6 +29,7 @@ import type { RequestBody } from './request-body.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
 import { recordReplayFacts } from './replay-facts.js';
 import { RequestRecord } from './request-record.js';
+import { copyRequestForShadow } from './shadow-evaluation.js';
 
 /**
  * A routed request and everything the request path learned about it, carried as one object from admission to the
@@ -248,8 +249,24 @@ export async function admitRequest<Body extends RequestBody | undefined>(
       }
     }
 
-    // 4b. on_http_request: the cloud policy, then each internal endpoint's own policy it forwards to.
+    // 4b. on_http_request: the cloud policy, then each internal endpoint's own policy it forwards to. A shadow policy
+    // gets its own copy of the request first: the live policy's actions change the request in place.
+    const shadow = endpoint.shadow;
+    const shadowRequest = shadow === undefined ? undefined : copyRequestForShadow(request);
     const decided = await runRequestPhase(admitted, deps.hopLimit);
+    if (shadow !== undefined) {
+      try {
+        // Only a body the live policy already buffered: reading one for the shadow alone would change how the live
+        // request is handled (buffered instead of streamed, a 413 for a large body).
+        if (shadow.policy.needsRequestBody && endpoint.policy?.needsRequestBody === true && body !== undefined)
+          await body.prepareFor(endpoint, shadowRequest!);
+        record.shadow = await deps.shadows.judge(shadow, endpoint, shadowRequest!, connection, config.ports, decided);
+        deps.metrics.countShadow(endpoint.facts.id, record.shadow.differs);
+      } catch (error) {
+        // The shadow enforces nothing; its failure must not fail the live request.
+        deps.logger.warn({ err: error, endpoint: endpoint.facts.id }, 'shadow policy evaluation failed');
+      }
+    }
     record.hops = admitted.hops = decided.hops;
     record.decision = decided.decision;
     record.forwardedTo = decided.hops.length > 1 ? decided.hops.at(-1)!.endpoint.facts.url : undefined;

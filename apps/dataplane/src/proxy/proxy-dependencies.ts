@@ -6,6 +6,7 @@ import type { ConfigStore } from '../config/config-store.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
 import type { OutboundGuard } from '../ports/outbound-guard.js';
+import type { ShadowEvaluator } from './shadow-evaluation.js';
 import type { ClientIpResolver } from './client-ip.js';
 import type { LongLivedStreams } from './long-lived-streams.js';
 
@@ -41,4 +42,6 @@ export interface ProxyDependencies {
   agentTunnels: AgentTunnels | undefined;
   /** Which pool member holds an MCP session (`agent/mcp-affinity.ts`). */
   mcpAffinity: McpAffinity;
+  /** Evaluates endpoints' shadow policies on isolated ports (`shadow-evaluation.ts`). */
+  shadows: ShadowEvaluator;
 }

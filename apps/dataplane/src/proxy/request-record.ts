@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { redactedHeaderSet, redactLogMetadata } from '@gatehouse/contracts';
+import { redactedHeaderSet, redactLogMetadata, type RequestShadow } from '@gatehouse/contracts';
 import { callerOf, type Decision, type McpFacts, type Phase, type RequestFacts } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
+import type { RuleCounterTable } from '../rule-counters.js';
 import type { RequestEventSink } from '../events/request-event.js';
 import type { Hop } from './policy-chain.js';
 import type { RequestLogCapturer } from './request-log-capture.js';
@@ -24,6 +25,8 @@ export class RequestRecord {
   bytesIn = 0;
   bytesOut = 0;
   mcp: McpFacts | undefined;
+  /** What the endpoint's shadow policy would have done (issue 17 item 3); undefined without a shadow. */
+  shadow: RequestShadow | undefined;
   /** Values of Authorization/Cookie headers, to redact from `log` metadata. */
   secrets: readonly string[] = [];
   /** Set only when the endpoint opted into header or body capture. */
@@ -126,11 +129,33 @@ export class RequestRecord {
       trace_id: this.traceId,
       runtime_errors: runtimeErrors.slice(0, 64),
       trace: trace.slice(0, 1_024),
+      shadow: this.shadow ?? null,
       ...(this.capture === undefined ? {} : capturedFields(this.capture)),
       ...(this.replay === undefined
         ? {}
         : { replay: { ...this.replay, client_ip_categories: [...categories], mcp: recordedMcp(this.mcp) } }),
     };
+  }
+
+  /**
+   * Adds this request to the per-rule counters of each policy it ran. A deny is a decision that answered with a status
+   * outside 2xx: a request-phase answer given before any upstream was contacted, or a response-phase replacement (an
+   * upstream's own 404 is not the rule's doing). Index loops and no allocation: this runs for every request.
+   */
+  #countRules(status: number, table: RuleCounterTable): void {
+    const hops = this.hops;
+    if (hops.length === 0) return;
+    const decision = this.decision;
+    const policyAnswered =
+      decision !== undefined && (decision.phase === 'on_http_response' || this.upstreamStartedAt === undefined);
+    const nowMs = Date.now();
+    for (let index = 0; index < hops.length; index++) {
+      const { endpoint, context } = hops[index]!;
+      const version = endpoint.synced.policy?.version;
+      if (context === undefined || endpoint.policy === undefined || version === undefined) continue;
+      const deciding = policyAnswered && context.decision === decision ? decision : undefined;
+      table.record(endpoint.facts.id, version, endpoint.policy, context.trace, deciding, status, nowMs);
+    }
   }
 
   /** Emits the event and the request metrics; never throws (a logging failure must not affect traffic). */
@@ -139,6 +164,7 @@ export class RequestRecord {
     const decisionLabel = this.decision?.action ?? (this.upstreamStartedAt === undefined ? 'none' : 'upstream');
     metrics.countRequest(endpointLabel, status, decisionLabel);
     metrics.duration.observe((performance.now() - this.startedAt) / 1000);
+    this.#countRules(status, metrics.ruleCounters);
     try {
       if (!sink.emit(this.toEvent(status))) metrics.countRefusedEvent();
     } catch {

@@ -401,6 +401,8 @@ export interface EndpointInput {
   request_log_capture?: SyncEndpoint['request_log_capture'];
   /** Sealed secrets sent with the policy (`policy.secrets`). */
   secrets?: NonNullable<SyncEndpoint['policy']>['secrets'];
+  /** The shadow policy source (issue 17 item 3); absent → none. */
+  shadow_policy?: string;
 }
 
 export type CategoryInput = Pick<SyncIpCategory, 'name' | 'cidrs'> & Partial<SyncIpCategory>;
@@ -434,5 +436,9 @@ export function syncedEndpoint(input: EndpointInput): SyncEndpoint {
     request_log_capture: input.request_log_capture ?? { headers: false, bodies: false },
     policy_rejected: null,
     agent: input.agent ?? null,
+    shadow_policy:
+      input.shadow_policy === undefined
+        ? null
+        : { sha256: policySha256(input.shadow_policy), source: input.shadow_policy },
   };
 }

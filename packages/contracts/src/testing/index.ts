@@ -43,6 +43,7 @@ export function sampleRequestEvent(overrides: Partial<RequestEventInput> = {}): 
     ai_gateway: null,
     trace_id: crypto.randomUUID().replaceAll('-', ''),
     runtime_errors: [],
+    shadow: null,
     trace: [
       {
         endpoint_id: 'ep_sample',
@@ -80,6 +81,7 @@ export function sampleEndpoint(overrides: Partial<SyncEndpoint> = {}): SyncEndpo
     request_log_capture: { headers: false, bodies: false },
     policy_rejected: null,
     agent: null,
+    shadow_policy: null,
     ...overrides,
   };
 }

@@ -149,3 +149,10 @@ export type AgentSessionDataplane = Prisma.AgentSessionDataplaneModel
  * A session serving an agent endpoint: one row, or several when the endpoint is pooled.
  */
 export type AgentEndpointMember = Prisma.AgentEndpointMemberModel
+/**
+ * Model PolicyRuleCounter
+ * Per-rule counters (issue 17 item 4), as data planes report them with heartbeats: one row per rule of an endpoint's
+ * policy version per 5-minute bucket, so "last hour" and "last day" are sums of at most 12 and 288 rows per rule.
+ * No foreign key: a deleted endpoint's rows age out with the rest (kept 25 hours).
+ */
+export type PolicyRuleCounter = Prisma.PolicyRuleCounterModel

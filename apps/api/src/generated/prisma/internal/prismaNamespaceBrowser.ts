@@ -69,7 +69,8 @@ export const ModelName = {
   Dataplane: 'Dataplane',
   AgentSession: 'AgentSession',
   AgentSessionDataplane: 'AgentSessionDataplane',
-  AgentEndpointMember: 'AgentEndpointMember'
+  AgentEndpointMember: 'AgentEndpointMember',
+  PolicyRuleCounter: 'PolicyRuleCounter'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -102,6 +103,10 @@ export const EndpointScalarFieldEnum = {
   requestLogCaptureHeaders: 'requestLogCaptureHeaders',
   requestLogCaptureBodies: 'requestLogCaptureBodies',
   activePolicyVersion: 'activePolicyVersion',
+  shadowPolicySource: 'shadowPolicySource',
+  shadowPolicySha256: 'shadowPolicySha256',
+  shadowPolicyMessage: 'shadowPolicyMessage',
+  shadowPolicyCreatedAt: 'shadowPolicyCreatedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
@@ -212,7 +217,9 @@ export const RequestLogScalarFieldEnum = {
   requestHeaders: 'requestHeaders',
   responseHeaders: 'responseHeaders',
   requestBody: 'requestBody',
-  responseBody: 'responseBody'
+  responseBody: 'responseBody',
+  shadow: 'shadow',
+  shadowDiffers: 'shadowDiffers'
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
@@ -380,6 +387,22 @@ export const AgentEndpointMemberScalarFieldEnum = {
 } as const
 
 export type AgentEndpointMemberScalarFieldEnum = (typeof AgentEndpointMemberScalarFieldEnum)[keyof typeof AgentEndpointMemberScalarFieldEnum]
+
+
+export const PolicyRuleCounterScalarFieldEnum = {
+  endpointId: 'endpointId',
+  policyVersion: 'policyVersion',
+  phase: 'phase',
+  ruleIndex: 'ruleIndex',
+  bucket: 'bucket',
+  evaluations: 'evaluations',
+  hits: 'hits',
+  denies: 'denies',
+  latencySumMs: 'latencySumMs',
+  lastMatchAt: 'lastMatchAt'
+} as const
+
+export type PolicyRuleCounterScalarFieldEnum = (typeof PolicyRuleCounterScalarFieldEnum)[keyof typeof PolicyRuleCounterScalarFieldEnum]
 
 
 export const SortOrder = {

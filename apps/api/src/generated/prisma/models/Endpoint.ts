@@ -50,6 +50,10 @@ export type EndpointMinAggregateOutputType = {
   requestLogCaptureHeaders: boolean | null
   requestLogCaptureBodies: boolean | null
   activePolicyVersion: number | null
+  shadowPolicySource: string | null
+  shadowPolicySha256: string | null
+  shadowPolicyMessage: string | null
+  shadowPolicyCreatedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -68,6 +72,10 @@ export type EndpointMaxAggregateOutputType = {
   requestLogCaptureHeaders: boolean | null
   requestLogCaptureBodies: boolean | null
   activePolicyVersion: number | null
+  shadowPolicySource: string | null
+  shadowPolicySha256: string | null
+  shadowPolicyMessage: string | null
+  shadowPolicyCreatedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -86,6 +94,10 @@ export type EndpointCountAggregateOutputType = {
   requestLogCaptureHeaders: number
   requestLogCaptureBodies: number
   activePolicyVersion: number
+  shadowPolicySource: number
+  shadowPolicySha256: number
+  shadowPolicyMessage: number
+  shadowPolicyCreatedAt: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -116,6 +128,10 @@ export type EndpointMinAggregateInputType = {
   requestLogCaptureHeaders?: true
   requestLogCaptureBodies?: true
   activePolicyVersion?: true
+  shadowPolicySource?: true
+  shadowPolicySha256?: true
+  shadowPolicyMessage?: true
+  shadowPolicyCreatedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -134,6 +150,10 @@ export type EndpointMaxAggregateInputType = {
   requestLogCaptureHeaders?: true
   requestLogCaptureBodies?: true
   activePolicyVersion?: true
+  shadowPolicySource?: true
+  shadowPolicySha256?: true
+  shadowPolicyMessage?: true
+  shadowPolicyCreatedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -152,6 +172,10 @@ export type EndpointCountAggregateInputType = {
   requestLogCaptureHeaders?: true
   requestLogCaptureBodies?: true
   activePolicyVersion?: true
+  shadowPolicySource?: true
+  shadowPolicySha256?: true
+  shadowPolicyMessage?: true
+  shadowPolicyCreatedAt?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -257,6 +281,10 @@ export type EndpointGroupByOutputType = {
   requestLogCaptureHeaders: boolean
   requestLogCaptureBodies: boolean
   activePolicyVersion: number | null
+  shadowPolicySource: string | null
+  shadowPolicySha256: string | null
+  shadowPolicyMessage: string | null
+  shadowPolicyCreatedAt: Date | null
   createdAt: Date
   updatedAt: Date
   _count: EndpointCountAggregateOutputType | null
@@ -298,6 +326,10 @@ export type EndpointWhereInput = {
   requestLogCaptureHeaders?: Prisma.BoolFilter<"Endpoint"> | boolean
   requestLogCaptureBodies?: Prisma.BoolFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableFilter<"Endpoint"> | number | null
+  shadowPolicySource?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicySha256?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicyMessage?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicyCreatedAt?: Prisma.DateTimeNullableFilter<"Endpoint"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   policyVersions?: Prisma.PolicyVersionListRelationFilter
@@ -318,6 +350,10 @@ export type EndpointOrderByWithRelationInput = {
   requestLogCaptureHeaders?: Prisma.SortOrder
   requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicySource?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicySha256?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicyMessage?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicyCreatedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   policyVersions?: Prisma.PolicyVersionOrderByRelationAggregateInput
@@ -341,6 +377,10 @@ export type EndpointWhereUniqueInput = Prisma.AtLeast<{
   requestLogCaptureHeaders?: Prisma.BoolFilter<"Endpoint"> | boolean
   requestLogCaptureBodies?: Prisma.BoolFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableFilter<"Endpoint"> | number | null
+  shadowPolicySource?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicySha256?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicyMessage?: Prisma.StringNullableFilter<"Endpoint"> | string | null
+  shadowPolicyCreatedAt?: Prisma.DateTimeNullableFilter<"Endpoint"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Endpoint"> | Date | string
   policyVersions?: Prisma.PolicyVersionListRelationFilter
@@ -361,6 +401,10 @@ export type EndpointOrderByWithAggregationInput = {
   requestLogCaptureHeaders?: Prisma.SortOrder
   requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicySource?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicySha256?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicyMessage?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowPolicyCreatedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.EndpointCountOrderByAggregateInput
@@ -387,6 +431,10 @@ export type EndpointScalarWhereWithAggregatesInput = {
   requestLogCaptureHeaders?: Prisma.BoolWithAggregatesFilter<"Endpoint"> | boolean
   requestLogCaptureBodies?: Prisma.BoolWithAggregatesFilter<"Endpoint"> | boolean
   activePolicyVersion?: Prisma.IntNullableWithAggregatesFilter<"Endpoint"> | number | null
+  shadowPolicySource?: Prisma.StringNullableWithAggregatesFilter<"Endpoint"> | string | null
+  shadowPolicySha256?: Prisma.StringNullableWithAggregatesFilter<"Endpoint"> | string | null
+  shadowPolicyMessage?: Prisma.StringNullableWithAggregatesFilter<"Endpoint"> | string | null
+  shadowPolicyCreatedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Endpoint"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Endpoint"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Endpoint"> | Date | string
 }
@@ -405,6 +453,10 @@ export type EndpointCreateInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionCreateNestedManyWithoutEndpointInput
@@ -425,6 +477,10 @@ export type EndpointUncheckedCreateInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedCreateNestedManyWithoutEndpointInput
@@ -445,6 +501,10 @@ export type EndpointUpdateInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUpdateManyWithoutEndpointNestedInput
@@ -465,6 +525,10 @@ export type EndpointUncheckedUpdateInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedUpdateManyWithoutEndpointNestedInput
@@ -485,6 +549,10 @@ export type EndpointCreateManyInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -503,6 +571,10 @@ export type EndpointUpdateManyMutationInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -521,6 +593,10 @@ export type EndpointUncheckedUpdateManyInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -539,6 +615,10 @@ export type EndpointCountOrderByAggregateInput = {
   requestLogCaptureHeaders?: Prisma.SortOrder
   requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
+  shadowPolicySource?: Prisma.SortOrder
+  shadowPolicySha256?: Prisma.SortOrder
+  shadowPolicyMessage?: Prisma.SortOrder
+  shadowPolicyCreatedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -562,6 +642,10 @@ export type EndpointMaxOrderByAggregateInput = {
   requestLogCaptureHeaders?: Prisma.SortOrder
   requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
+  shadowPolicySource?: Prisma.SortOrder
+  shadowPolicySha256?: Prisma.SortOrder
+  shadowPolicyMessage?: Prisma.SortOrder
+  shadowPolicyCreatedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -580,6 +664,10 @@ export type EndpointMinOrderByAggregateInput = {
   requestLogCaptureHeaders?: Prisma.SortOrder
   requestLogCaptureBodies?: Prisma.SortOrder
   activePolicyVersion?: Prisma.SortOrder
+  shadowPolicySource?: Prisma.SortOrder
+  shadowPolicySha256?: Prisma.SortOrder
+  shadowPolicyMessage?: Prisma.SortOrder
+  shadowPolicyCreatedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -630,6 +718,10 @@ export type NullableIntFieldUpdateOperationsInput = {
   divide?: number
 }
 
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
+}
+
 export type DateTimeFieldUpdateOperationsInput = {
   set?: Date | string
 }
@@ -676,6 +768,10 @@ export type EndpointCreateWithoutPolicyVersionsInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   agentMembers?: Prisma.AgentEndpointMemberCreateNestedManyWithoutEndpointInput
@@ -695,6 +791,10 @@ export type EndpointUncheckedCreateWithoutPolicyVersionsInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   agentMembers?: Prisma.AgentEndpointMemberUncheckedCreateNestedManyWithoutEndpointInput
@@ -730,6 +830,10 @@ export type EndpointUpdateWithoutPolicyVersionsInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   agentMembers?: Prisma.AgentEndpointMemberUpdateManyWithoutEndpointNestedInput
@@ -749,6 +853,10 @@ export type EndpointUncheckedUpdateWithoutPolicyVersionsInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   agentMembers?: Prisma.AgentEndpointMemberUncheckedUpdateManyWithoutEndpointNestedInput
@@ -768,6 +876,10 @@ export type EndpointCreateWithoutAgentMembersInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionCreateNestedManyWithoutEndpointInput
@@ -787,6 +899,10 @@ export type EndpointUncheckedCreateWithoutAgentMembersInput = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: number | null
+  shadowPolicySource?: string | null
+  shadowPolicySha256?: string | null
+  shadowPolicyMessage?: string | null
+  shadowPolicyCreatedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedCreateNestedManyWithoutEndpointInput
@@ -822,6 +938,10 @@ export type EndpointUpdateWithoutAgentMembersInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUpdateManyWithoutEndpointNestedInput
@@ -841,6 +961,10 @@ export type EndpointUncheckedUpdateWithoutAgentMembersInput = {
   requestLogCaptureHeaders?: Prisma.BoolFieldUpdateOperationsInput | boolean
   requestLogCaptureBodies?: Prisma.BoolFieldUpdateOperationsInput | boolean
   activePolicyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  shadowPolicySource?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicySha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadowPolicyCreatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   policyVersions?: Prisma.PolicyVersionUncheckedUpdateManyWithoutEndpointNestedInput
@@ -900,6 +1024,10 @@ export type EndpointSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
+  shadowPolicySource?: boolean
+  shadowPolicySha256?: boolean
+  shadowPolicyMessage?: boolean
+  shadowPolicyCreatedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   policyVersions?: boolean | Prisma.Endpoint$policyVersionsArgs<ExtArgs>
@@ -921,6 +1049,10 @@ export type EndpointSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exte
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
+  shadowPolicySource?: boolean
+  shadowPolicySha256?: boolean
+  shadowPolicyMessage?: boolean
+  shadowPolicyCreatedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["endpoint"]>
@@ -939,6 +1071,10 @@ export type EndpointSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exte
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
+  shadowPolicySource?: boolean
+  shadowPolicySha256?: boolean
+  shadowPolicyMessage?: boolean
+  shadowPolicyCreatedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["endpoint"]>
@@ -957,11 +1093,15 @@ export type EndpointSelectScalar = {
   requestLogCaptureHeaders?: boolean
   requestLogCaptureBodies?: boolean
   activePolicyVersion?: boolean
+  shadowPolicySource?: boolean
+  shadowPolicySha256?: boolean
+  shadowPolicyMessage?: boolean
+  shadowPolicyCreatedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type EndpointOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "url" | "type" | "proto" | "host" | "port" | "description" | "metadata" | "upstreamUrl" | "upstreamHostHeader" | "requestLogCaptureHeaders" | "requestLogCaptureBodies" | "activePolicyVersion" | "createdAt" | "updatedAt", ExtArgs["result"]["endpoint"]>
+export type EndpointOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "url" | "type" | "proto" | "host" | "port" | "description" | "metadata" | "upstreamUrl" | "upstreamHostHeader" | "requestLogCaptureHeaders" | "requestLogCaptureBodies" | "activePolicyVersion" | "shadowPolicySource" | "shadowPolicySha256" | "shadowPolicyMessage" | "shadowPolicyCreatedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["endpoint"]>
 export type EndpointInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   policyVersions?: boolean | Prisma.Endpoint$policyVersionsArgs<ExtArgs>
   agentMembers?: boolean | Prisma.Endpoint$agentMembersArgs<ExtArgs>
@@ -999,6 +1139,14 @@ export type $EndpointPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
      * The version number (within this endpoint) currently enforced; null when the endpoint has no policy.
      */
     activePolicyVersion: number | null
+    /**
+     * A shadow policy (issue 17 item 3): evaluated beside the active one on live traffic, never enforced; promoting
+     * saves it as the next version. All four are null when there is none.
+     */
+    shadowPolicySource: string | null
+    shadowPolicySha256: string | null
+    shadowPolicyMessage: string | null
+    shadowPolicyCreatedAt: Date | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["endpoint"]>
@@ -1439,6 +1587,10 @@ export interface EndpointFieldRefs {
   readonly requestLogCaptureHeaders: Prisma.FieldRef<"Endpoint", 'Boolean'>
   readonly requestLogCaptureBodies: Prisma.FieldRef<"Endpoint", 'Boolean'>
   readonly activePolicyVersion: Prisma.FieldRef<"Endpoint", 'Int'>
+  readonly shadowPolicySource: Prisma.FieldRef<"Endpoint", 'String'>
+  readonly shadowPolicySha256: Prisma.FieldRef<"Endpoint", 'String'>
+  readonly shadowPolicyMessage: Prisma.FieldRef<"Endpoint", 'String'>
+  readonly shadowPolicyCreatedAt: Prisma.FieldRef<"Endpoint", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Endpoint", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Endpoint", 'DateTime'>
 }

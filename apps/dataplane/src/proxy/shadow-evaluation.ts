@@ -1,0 +1,100 @@
+import type { RequestShadow } from '@gatehouse/contracts';
+import {
+  createPolicyContext,
+  evaluate,
+  MemoryCircuitBreakers,
+  MemoryRateLimitStore,
+  type ConnectionFacts,
+  type PolicyPorts,
+  type RequestFacts,
+} from '@gatehouse/traffic-policy';
+import type { LoadedEndpoint, ShadowPolicy } from '../config/runtime-config.js';
+import type { RequestDecision } from './policy-chain.js';
+
+/**
+ * Shadow policies (issue 17 item 3): the endpoint's shadow runs the request phase beside the live policy, on its own
+ * copy of the request, and its outcome is compared with the live one. It enforces nothing and must change no live
+ * state, so its ports are the live ones (clock, IP categories, JWKS keys, the internal-endpoint directory: read-only)
+ * except rate-limit counters and circuit breakers, which are in-memory stores of its own: a shadow's rate limit
+ * counts the shadow's admissions and never consumes the live budget (nor touches Redis).
+ */
+export class ShadowEvaluator {
+  readonly #rateLimits = new MemoryRateLimitStore();
+  readonly #circuitBreakers = new MemoryCircuitBreakers();
+  /** One isolated port set per running config (its directory and categories change with it). */
+  readonly #portsByConfig = new WeakMap<PolicyPorts, PolicyPorts>();
+
+  #portsFor(live: PolicyPorts): PolicyPorts {
+    let ports = this.#portsByConfig.get(live);
+    if (ports === undefined) {
+      ports = { ...live, rateLimits: this.#rateLimits, circuitBreakers: this.#circuitBreakers };
+      this.#portsByConfig.set(live, ports);
+    }
+    return ports;
+  }
+
+  /** What the shadow would have done with `request` (a copy taken before the live policy changed it). */
+  async judge(
+    shadow: ShadowPolicy,
+    endpoint: LoadedEndpoint,
+    request: RequestFacts,
+    connection: ConnectionFacts,
+    livePorts: PolicyPorts,
+    live: RequestDecision,
+  ): Promise<RequestShadow> {
+    const ports = this.#portsFor(livePorts);
+    const context = createPolicyContext({ endpoint: endpoint.facts, connection, request }, ports);
+    const result = await evaluate(shadow.policy, 'on_http_request', context, ports);
+    const outcome = result.outcome;
+    const decision = result.decision ?? null;
+    let judged: Omit<RequestShadow, 'differs'>;
+    switch (outcome.kind) {
+      case 'respond':
+        judged = {
+          sha256: shadow.sha256,
+          outcome: 'respond',
+          status: outcome.response.status,
+          forwarded_to: null,
+          decision,
+        };
+        break;
+      case 'forward':
+        judged = { sha256: shadow.sha256, outcome: 'forward', status: null, forwarded_to: outcome.url, decision };
+        break;
+      case 'close':
+        judged = { sha256: shadow.sha256, outcome: 'close', status: null, forwarded_to: null, decision };
+        break;
+      case 'continue':
+        // A cloud endpoint's policy that decides nothing is answered 500 POLICY_FELL_THROUGH, as the live one would be.
+        judged =
+          endpoint.facts.type === 'cloud'
+            ? { sha256: shadow.sha256, outcome: 'respond', status: 500, forwarded_to: null, decision }
+            : { sha256: shadow.sha256, outcome: 'continue', status: null, forwarded_to: null, decision };
+        break;
+    }
+    return { ...judged, differs: differsFromLive(judged, live) };
+  }
+}
+
+/**
+ * The live policy's way out of the same endpoint (its first hop): forwarded when the chain went on to an internal
+ * endpoint, else how the request phase ended. Only the result counts, not which rule produced it: a candidate that
+ * inserts a rule shifts every index after it, and would otherwise "differ" on every request.
+ */
+function differsFromLive(shadow: Omit<RequestShadow, 'differs'>, live: RequestDecision): boolean {
+  if (live.hops.length > 1)
+    return shadow.outcome !== 'forward' || shadow.forwarded_to !== live.hops[1]!.endpoint.facts.url;
+  switch (live.kind) {
+    case 'respond':
+      return shadow.outcome !== 'respond' || shadow.status !== live.response.status;
+    case 'close':
+      return shadow.outcome !== 'close';
+    case 'upstream':
+      return shadow.outcome !== 'continue';
+  }
+}
+
+/** A copy the shadow's actions may change without touching the live request (headers are copied one level deep). */
+export function copyRequestForShadow(request: RequestFacts): RequestFacts {
+  return { ...request, headers: new Map([...request.headers].map(([name, values]) => [name, [...values]])) };
+}
