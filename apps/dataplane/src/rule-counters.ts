@@ -8,12 +8,14 @@ import type { CompiledPolicy, Phase, RuleTrace } from '@gatehouse/traffic-policy
  * and the table is bounded by the endpoints that had traffic in one heartbeat interval — never by clients.
  */
 
-const phaseOrder: readonly Phase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
+/** on_event_stream_message rules run per SSE event outside the request's trace, so they are not counted here. */
+type CountedPhase = Exclude<Phase, 'on_event_stream_message'>;
+const phaseOrder: readonly CountedPhase[] = ['on_tcp_connect', 'on_http_request', 'on_http_response'];
 
 /** An endpoint's counters for one policy version. */
 class VersionCounters {
   /** Where each phase's rules start in the arrays. */
-  readonly offsets: Readonly<Record<Phase, number>>;
+  readonly offsets: Readonly<Record<CountedPhase, number>>;
   readonly evaluations: Float64Array;
   readonly hits: Float64Array;
   readonly denies: Float64Array;
@@ -39,6 +41,7 @@ class VersionCounters {
   }
 
   slot(phase: Phase, ruleIndex: number): number {
+    if (phase === 'on_event_stream_message') return -1;
     const slot = this.offsets[phase] + ruleIndex;
     return ruleIndex >= 0 && ruleIndex < this.policy.phases[phase].length ? slot : -1;
   }

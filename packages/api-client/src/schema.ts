@@ -372,6 +372,44 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/api/endpoints/{id}/shadow-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Publish a shadow policy: data planes evaluate it beside the active one and record where they differ
+     * @description Give a policy text or an existing version. Nothing is enforced; its rate limits, circuit breakers and other side effects run on state isolated from the live policy. Replaces any earlier shadow.
+     */
+    put: operations['publishShadowPolicy'];
+    post?: never;
+    /** Discard the shadow policy: data planes stop evaluating it */
+    delete: operations['discardShadowPolicy'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/endpoints/{id}/shadow-policy/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Promote the shadow policy: save it as the next version (validated, test cases run) and clear the shadow */
+    post: operations['promoteShadowPolicy'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/endpoints/{id}/replay': {
     parameters: {
       query?: never;
@@ -704,6 +742,26 @@ export type paths = {
     };
     /** Check Postgres and Redis */
     get: operations['checkHealth'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/endpoints/{id}/policy/rule-stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Per-rule counters of an endpoint's policy: hits, denies, last match and added latency
+     * @description Counted by data planes per endpoint, version and rule and shipped with their heartbeats, so the newest counts are up to one heartbeat interval old. Windows are 5-minute buckets: the last 12 and the last 288.
+     */
+    get: operations['getPolicyRuleStats'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1184,6 +1242,7 @@ export type components = {
       traffic_policy: string | null;
       policy_version: number | null;
       agent: components['schemas']['EndpointAgent'] | null;
+      shadow_policy?: components['schemas']['ShadowPolicy'] | null;
       policy_warnings?: components['schemas']['PolicyIssue'][];
       /** Format: date-time */
       created_at: string;
@@ -1213,6 +1272,13 @@ export type components = {
         upstream: string;
         upstream_protocol: string;
       }[];
+    };
+    ShadowPolicy: {
+      traffic_policy: string;
+      sha256: string;
+      message: string;
+      /** Format: date-time */
+      created_at: string;
     };
     EndpointList: {
       endpoints: components['schemas']['Endpoint'][];
@@ -1307,6 +1373,24 @@ export type components = {
     RestorePolicyVersionBody: {
       message?: string;
       /** @description The active version's test cases run against the restored text; true saves even when they fail */
+      allow_failing_tests?: boolean;
+    };
+    PublishShadowPolicyBody: {
+      /** @description A policy text to evaluate as shadow */
+      traffic_policy?: string;
+      /** @description Or: an existing version to evaluate as shadow */
+      from_version?: number;
+      /** @default  */
+      message?: string;
+    };
+    PromoteShadowPolicyBody: {
+      /** @description The shadow being promoted (as read): a shadow replaced meanwhile answers 409 SHADOW_POLICY_CHANGED */
+      sha256: string;
+      message?: string;
+      /**
+       * @description Save even when policy tests fail; the version records the failing result
+       * @default false
+       */
       allow_failing_tests?: boolean;
     };
     ReplayRequestBody: {
@@ -1478,6 +1562,8 @@ export type components = {
       request_log_capture: components['schemas']['RequestLogCapture'];
       /** @default null */
       agent: components['schemas']['SyncAgentEndpoint'] | null;
+      /** @default null */
+      shadow_policy: components['schemas']['SyncShadowPolicy'] | null;
     };
     SyncPolicy: {
       version: number;
@@ -1496,6 +1582,10 @@ export type components = {
         session_id: string;
         upstream: string;
       }[];
+    };
+    SyncShadowPolicy: {
+      sha256: string;
+      source: string;
     };
     SyncIpCategory: {
       name: string;
@@ -1532,6 +1622,7 @@ export type components = {
       last_error?: string | null;
       traffic?: components['schemas']['DataplaneTraffic'];
       agent_sessions?: string[];
+      rule_counters?: components['schemas']['RuleCounterDelta'][];
     };
     DataplaneTraffic: {
       /** @enum {string} */
@@ -1540,6 +1631,20 @@ export type components = {
       port: number;
       /** Format: uri */
       public_url?: string;
+    };
+    RuleCounterDelta: {
+      endpoint_id: string;
+      policy_version: number;
+      /** @enum {string} */
+      phase: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+      rule_index: number;
+      evaluations: number;
+      /** @description Evaluations whose expressions all matched */
+      hits: number;
+      /** @description Requests this rule ended with a status outside 2xx */
+      denies: number;
+      latency_ms_sum: number;
+      last_match_ms: number | null;
     };
     HeartbeatResponse: {
       revision: number;
@@ -1625,6 +1730,7 @@ export type components = {
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
       ai_gateway: components['schemas']['RequestAiGateway'] | null;
+      shadow?: components['schemas']['RequestShadow'];
     };
     RequestDecision: {
       /** @enum {string} */
@@ -1676,6 +1782,15 @@ export type components = {
       client_key_hash: string | null;
       streamed: boolean;
     };
+    RequestShadow: {
+      sha256: string;
+      /** @enum {string} */
+      outcome: 'respond' | 'forward' | 'close' | 'continue';
+      status: number | null;
+      forwarded_to: string | null;
+      decision: components['schemas']['RequestDecision'] | null;
+      differs: boolean;
+    } | null;
     RequestLog: {
       id: string;
       uri: string;
@@ -1721,6 +1836,7 @@ export type components = {
       caller: components['schemas']['RequestCaller'] | null;
       trace_id: string | null;
       ai_gateway: components['schemas']['RequestAiGateway'] | null;
+      shadow?: components['schemas']['RequestShadow'];
       policy_version_uri: string | null;
       endpoint_uri: string | null;
       trace: components['schemas']['RuleTrace'][];
@@ -1877,6 +1993,28 @@ export type components = {
         latency_ms: number;
         error?: string;
       };
+    };
+    PolicyRuleStats: {
+      endpoint_id: string;
+      policy_version: number | null;
+      heartbeat_interval_seconds: number;
+      rules: components['schemas']['RuleStats'][];
+    };
+    RuleStats: {
+      /** @enum {string} */
+      phase: 'on_tcp_connect' | 'on_http_request' | 'on_http_response';
+      rule_index: number;
+      last_hour: components['schemas']['RuleCounterWindow'];
+      last_day: components['schemas']['RuleCounterWindow'];
+      /** Format: date-time */
+      last_match_at: string | null;
+    };
+    RuleCounterWindow: {
+      evaluations: number;
+      hits: number;
+      denies: number;
+      /** @description Mean milliseconds one evaluation of the rule cost; null when it was not evaluated */
+      avg_latency_ms: number | null;
     };
     /**
      * Gatehouse Traffic Policy
@@ -4403,6 +4541,197 @@ export interface operations {
       };
     };
   };
+  publishShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PublishShadowPolicyBody'];
+      };
+    };
+    responses: {
+      /** @description The endpoint with its shadow_policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      /** @description POLICY_INVALID, VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, POLICY_VERSION_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_OWNED_BY_AGENT */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  discardShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The endpoint without a shadow policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Endpoint'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, SHADOW_POLICY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  promoteShadowPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PromoteShadowPolicyBody'];
+      };
+    };
+    responses: {
+      /** @description The new active version */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyVersion'];
+        };
+      };
+      /** @description POLICY_INVALID, VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role editor or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND, SHADOW_POLICY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description SHADOW_POLICY_CHANGED */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
   replayPolicy: {
     parameters: {
       query?: never;
@@ -5304,6 +5633,8 @@ export interface operations {
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;
+        /** @description `differs`: only requests on which the endpoint's shadow policy would have decided differently */
+        shadow?: 'differs';
         /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
         caller?: string;
         limit?: number;
@@ -5364,6 +5695,8 @@ export interface operations {
         q?: string;
         /** @description Exact MCP tool (or resource/prompt) name of the request */
         tool?: string;
+        /** @description `differs`: only requests on which the endpoint's shadow policy would have decided differently */
+        shadow?: 'differs';
         /** @description Exact caller identifier: a JWT `sub` or `client_id`, a basic-auth user, or a rate-limit credential fingerprint (`sha256:…`) */
         caller?: string;
         /** @description Same as the Last-Event-ID header (for clients that cannot set headers) */
@@ -5637,6 +5970,66 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Health'];
+        };
+      };
+    };
+  };
+  getPolicyRuleStats: {
+    parameters: {
+      query?: {
+        /** @description A policy version of the endpoint; the active one when absent */
+        version?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyRuleStats'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description No valid session or API key */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description FORBIDDEN: requires role viewer or higher; ORIGIN_NOT_ALLOWED: a session-cookie request that changes state from another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description ENDPOINT_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
     };

@@ -4,6 +4,8 @@ import {
   evaluate,
   MemoryCircuitBreakers,
   MemoryRateLimitStore,
+  OfflineIdentityProviderClient,
+  ScriptedHttpRequester,
   type ConnectionFacts,
   type PolicyPorts,
   type RequestFacts,
@@ -27,7 +29,16 @@ export class ShadowEvaluator {
   #portsFor(live: PolicyPorts): PolicyPorts {
     let ports = this.#portsByConfig.get(live);
     if (ports === undefined) {
-      ports = { ...live, rateLimits: this.#rateLimits, circuitBreakers: this.#circuitBreakers };
+      ports = {
+        ...live,
+        rateLimits: this.#rateLimits,
+        circuitBreakers: this.#circuitBreakers,
+        // No side effects beyond this process: side calls get the policy tests' stand-in answer, sign-in never
+        // reaches the identity provider, and ai-gateway has no provider port (it answers AI_GATEWAY_UNAVAILABLE).
+        httpRequests: new ScriptedHttpRequester(),
+        identityProviders: new OfflineIdentityProviderClient(),
+        aiProviders: undefined,
+      };
       this.#portsByConfig.set(live, ports);
     }
     return ports;
@@ -46,7 +57,11 @@ export class ShadowEvaluator {
     const context = createPolicyContext({ endpoint: endpoint.facts, connection, request }, ports);
     const result = await evaluate(shadow.policy, 'on_http_request', context, ports);
     const outcome = result.outcome;
-    const decision = result.decision ?? null;
+    // The request phase only: a decision never names on_event_stream_message here.
+    const decision =
+      result.decision === undefined || result.decision.phase === 'on_event_stream_message'
+        ? null
+        : { ...result.decision, phase: result.decision.phase };
     let judged: Omit<RequestShadow, 'differs'>;
     switch (outcome.kind) {
       case 'respond':
@@ -63,6 +78,17 @@ export class ShadowEvaluator {
         break;
       case 'close':
         judged = { sha256: shadow.sha256, outcome: 'close', status: null, forwarded_to: null, decision };
+        break;
+      case 'provider-response':
+        // Unreachable with no provider port (above); a held answer is dropped rather than leaked.
+        outcome.response.discard();
+        judged = {
+          sha256: shadow.sha256,
+          outcome: 'respond',
+          status: outcome.response.status,
+          forwarded_to: null,
+          decision,
+        };
         break;
       case 'continue':
         // A cloud endpoint's policy that decides nothing is answered 500 POLICY_FELL_THROUGH, as the live one would be.
@@ -91,6 +117,8 @@ function differsFromLive(shadow: Omit<RequestShadow, 'differs'>, live: RequestDe
       return shadow.outcome !== 'close';
     case 'upstream':
       return shadow.outcome !== 'continue';
+    case 'provider':
+      return shadow.outcome !== 'respond' || shadow.status !== live.response.status;
   }
 }
 

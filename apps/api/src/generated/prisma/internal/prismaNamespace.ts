@@ -415,7 +415,8 @@ export const ModelName = {
   Dataplane: 'Dataplane',
   AgentSession: 'AgentSession',
   AgentSessionDataplane: 'AgentSessionDataplane',
-  AgentEndpointMember: 'AgentEndpointMember'
+  AgentEndpointMember: 'AgentEndpointMember',
+  PolicyRuleCounter: 'PolicyRuleCounter'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -431,7 +432,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "vault" | "secret" | "configChange" | "requestLog" | "requestReplayFact" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember"
+    modelProps: "endpoint" | "policyVersion" | "ipCategory" | "vault" | "secret" | "configChange" | "requestLog" | "requestReplayFact" | "trafficRollup" | "trafficRollupKey" | "auditEvent" | "user" | "session" | "apiKey" | "authtoken" | "dataplane" | "agentSession" | "agentSessionDataplane" | "agentEndpointMember" | "policyRuleCounter"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1841,6 +1842,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    PolicyRuleCounter: {
+      payload: Prisma.$PolicyRuleCounterPayload<ExtArgs>
+      fields: Prisma.PolicyRuleCounterFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PolicyRuleCounterFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PolicyRuleCounterFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        findFirst: {
+          args: Prisma.PolicyRuleCounterFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PolicyRuleCounterFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        findMany: {
+          args: Prisma.PolicyRuleCounterFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>[]
+        }
+        create: {
+          args: Prisma.PolicyRuleCounterCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        createMany: {
+          args: Prisma.PolicyRuleCounterCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PolicyRuleCounterCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>[]
+        }
+        delete: {
+          args: Prisma.PolicyRuleCounterDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        update: {
+          args: Prisma.PolicyRuleCounterUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        deleteMany: {
+          args: Prisma.PolicyRuleCounterDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PolicyRuleCounterUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PolicyRuleCounterUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>[]
+        }
+        upsert: {
+          args: Prisma.PolicyRuleCounterUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PolicyRuleCounterPayload>
+        }
+        aggregate: {
+          args: Prisma.PolicyRuleCounterAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePolicyRuleCounter>
+        }
+        groupBy: {
+          args: Prisma.PolicyRuleCounterGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PolicyRuleCounterGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PolicyRuleCounterCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PolicyRuleCounterCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1894,6 +1969,10 @@ export const EndpointScalarFieldEnum = {
   requestLogCaptureHeaders: 'requestLogCaptureHeaders',
   requestLogCaptureBodies: 'requestLogCaptureBodies',
   activePolicyVersion: 'activePolicyVersion',
+  shadowPolicySource: 'shadowPolicySource',
+  shadowPolicySha256: 'shadowPolicySha256',
+  shadowPolicyMessage: 'shadowPolicyMessage',
+  shadowPolicyCreatedAt: 'shadowPolicyCreatedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
@@ -2004,7 +2083,9 @@ export const RequestLogScalarFieldEnum = {
   requestHeaders: 'requestHeaders',
   responseHeaders: 'responseHeaders',
   requestBody: 'requestBody',
-  responseBody: 'responseBody'
+  responseBody: 'responseBody',
+  shadow: 'shadow',
+  shadowDiffers: 'shadowDiffers'
 } as const
 
 export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof typeof RequestLogScalarFieldEnum]
@@ -2172,6 +2253,22 @@ export const AgentEndpointMemberScalarFieldEnum = {
 } as const
 
 export type AgentEndpointMemberScalarFieldEnum = (typeof AgentEndpointMemberScalarFieldEnum)[keyof typeof AgentEndpointMemberScalarFieldEnum]
+
+
+export const PolicyRuleCounterScalarFieldEnum = {
+  endpointId: 'endpointId',
+  policyVersion: 'policyVersion',
+  phase: 'phase',
+  ruleIndex: 'ruleIndex',
+  bucket: 'bucket',
+  evaluations: 'evaluations',
+  hits: 'hits',
+  denies: 'denies',
+  latencySumMs: 'latencySumMs',
+  lastMatchAt: 'lastMatchAt'
+} as const
+
+export type PolicyRuleCounterScalarFieldEnum = (typeof PolicyRuleCounterScalarFieldEnum)[keyof typeof PolicyRuleCounterScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -2558,6 +2655,7 @@ export type GlobalOmitConfig = {
   agentSession?: Prisma.AgentSessionOmit
   agentSessionDataplane?: Prisma.AgentSessionDataplaneOmit
   agentEndpointMember?: Prisma.AgentEndpointMemberOmit
+  policyRuleCounter?: Prisma.PolicyRuleCounterOmit
 }
 
 /* Types for Logging */

@@ -74,6 +74,7 @@ export type RequestLogMinAggregateOutputType = {
   traceId: string | null
   requestBody: string | null
   responseBody: string | null
+  shadowDiffers: boolean | null
 }
 
 export type RequestLogMaxAggregateOutputType = {
@@ -101,6 +102,7 @@ export type RequestLogMaxAggregateOutputType = {
   traceId: string | null
   requestBody: string | null
   responseBody: string | null
+  shadowDiffers: boolean | null
 }
 
 export type RequestLogCountAggregateOutputType = {
@@ -140,6 +142,8 @@ export type RequestLogCountAggregateOutputType = {
   responseHeaders: number
   requestBody: number
   responseBody: number
+  shadow: number
+  shadowDiffers: number
   _all: number
 }
 
@@ -189,6 +193,7 @@ export type RequestLogMinAggregateInputType = {
   traceId?: true
   requestBody?: true
   responseBody?: true
+  shadowDiffers?: true
 }
 
 export type RequestLogMaxAggregateInputType = {
@@ -216,6 +221,7 @@ export type RequestLogMaxAggregateInputType = {
   traceId?: true
   requestBody?: true
   responseBody?: true
+  shadowDiffers?: true
 }
 
 export type RequestLogCountAggregateInputType = {
@@ -255,6 +261,8 @@ export type RequestLogCountAggregateInputType = {
   responseHeaders?: true
   requestBody?: true
   responseBody?: true
+  shadow?: true
+  shadowDiffers?: true
   _all?: true
 }
 
@@ -381,6 +389,8 @@ export type RequestLogGroupByOutputType = {
   responseHeaders: runtime.JsonValue | null
   requestBody: string | null
   responseBody: string | null
+  shadow: runtime.JsonValue | null
+  shadowDiffers: boolean | null
   _count: RequestLogCountAggregateOutputType | null
   _avg: RequestLogAvgAggregateOutputType | null
   _sum: RequestLogSumAggregateOutputType | null
@@ -443,6 +453,8 @@ export type RequestLogWhereInput = {
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
   replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }
 
@@ -483,6 +495,8 @@ export type RequestLogOrderByWithRelationInput = {
   responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
   requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadow?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrderInput | Prisma.SortOrder
   replayFact?: Prisma.RequestReplayFactOrderByWithRelationInput
 }
 
@@ -526,6 +540,8 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   responseHeaders?: Prisma.JsonNullableFilter<"RequestLog">
   requestBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
   replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }, "id" | "seq">
 
@@ -566,6 +582,8 @@ export type RequestLogOrderByWithAggregationInput = {
   responseHeaders?: Prisma.SortOrderInput | Prisma.SortOrder
   requestBody?: Prisma.SortOrderInput | Prisma.SortOrder
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadow?: Prisma.SortOrderInput | Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.RequestLogCountOrderByAggregateInput
   _avg?: Prisma.RequestLogAvgOrderByAggregateInput
   _max?: Prisma.RequestLogMaxOrderByAggregateInput
@@ -613,6 +631,8 @@ export type RequestLogScalarWhereWithAggregatesInput = {
   responseHeaders?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
   requestBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
   responseBody?: Prisma.StringNullableWithAggregatesFilter<"RequestLog"> | string | null
+  shadow?: Prisma.JsonNullableWithAggregatesFilter<"RequestLog">
+  shadowDiffers?: Prisma.BoolNullableWithAggregatesFilter<"RequestLog"> | boolean | null
 }
 
 export type RequestLogCreateInput = {
@@ -652,6 +672,8 @@ export type RequestLogCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
   replayFact?: Prisma.RequestReplayFactCreateNestedOneWithoutRequestLogInput
 }
 
@@ -692,6 +714,8 @@ export type RequestLogUncheckedCreateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
   replayFact?: Prisma.RequestReplayFactUncheckedCreateNestedOneWithoutRequestLogInput
 }
 
@@ -732,6 +756,8 @@ export type RequestLogUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   replayFact?: Prisma.RequestReplayFactUpdateOneWithoutRequestLogNestedInput
 }
 
@@ -772,6 +798,8 @@ export type RequestLogUncheckedUpdateInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   replayFact?: Prisma.RequestReplayFactUncheckedUpdateOneWithoutRequestLogNestedInput
 }
 
@@ -812,6 +840,8 @@ export type RequestLogCreateManyInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogUpdateManyMutationInput = {
@@ -851,6 +881,8 @@ export type RequestLogUpdateManyMutationInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogUncheckedUpdateManyInput = {
@@ -890,6 +922,8 @@ export type RequestLogUncheckedUpdateManyInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogCountOrderByAggregateInput = {
@@ -929,6 +963,8 @@ export type RequestLogCountOrderByAggregateInput = {
   responseHeaders?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadow?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogAvgOrderByAggregateInput = {
@@ -966,6 +1002,7 @@ export type RequestLogMaxOrderByAggregateInput = {
   traceId?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogMinOrderByAggregateInput = {
@@ -993,6 +1030,7 @@ export type RequestLogMinOrderByAggregateInput = {
   traceId?: Prisma.SortOrder
   requestBody?: Prisma.SortOrder
   responseBody?: Prisma.SortOrder
+  shadowDiffers?: Prisma.SortOrder
 }
 
 export type RequestLogSumOrderByAggregateInput = {
@@ -1042,6 +1080,10 @@ export type RequestLogUpdateclientIpCategoriesInput = {
 export type RequestLogUpdatecallerIdsInput = {
   set?: string[]
   push?: string | string[]
+}
+
+export type NullableBoolFieldUpdateOperationsInput = {
+  set?: boolean | null
 }
 
 export type RequestLogCreateNestedOneWithoutReplayFactInput = {
@@ -1095,6 +1137,8 @@ export type RequestLogCreateWithoutReplayFactInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogUncheckedCreateWithoutReplayFactInput = {
@@ -1134,6 +1178,8 @@ export type RequestLogUncheckedCreateWithoutReplayFactInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: string | null
   responseBody?: string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: boolean | null
 }
 
 export type RequestLogCreateOrConnectWithoutReplayFactInput = {
@@ -1189,6 +1235,8 @@ export type RequestLogUpdateWithoutReplayFactInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 export type RequestLogUncheckedUpdateWithoutReplayFactInput = {
@@ -1228,6 +1276,8 @@ export type RequestLogUncheckedUpdateWithoutReplayFactInput = {
   responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 
@@ -1269,6 +1319,8 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
   replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
 }, ExtArgs["result"]["requestLog"]>
 
@@ -1309,6 +1361,8 @@ export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1348,6 +1402,8 @@ export type RequestLogSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectScalar = {
@@ -1387,9 +1443,11 @@ export type RequestLogSelectScalar = {
   responseHeaders?: boolean
   requestBody?: boolean
   responseBody?: boolean
+  shadow?: boolean
+  shadowDiffers?: boolean
 }
 
-export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "aiGateway" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody", ExtArgs["result"]["requestLog"]>
+export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "aiGateway" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody" | "shadow" | "shadowDiffers", ExtArgs["result"]["requestLog"]>
 export type RequestLogInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
 }
@@ -1466,6 +1524,14 @@ export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.Internal
     responseHeaders: runtime.JsonValue | null
     requestBody: string | null
     responseBody: string | null
+    /**
+     * What the endpoint's shadow policy would have done (RequestShadow); null when it had none.
+     */
+    shadow: runtime.JsonValue | null
+    /**
+     * shadow.differs, denormalized for the "shadow differences" list (partial index: only differing rows).
+     */
+    shadowDiffers: boolean | null
   }, ExtArgs["result"]["requestLog"]>
   composites: {}
 }
@@ -1926,6 +1992,8 @@ export interface RequestLogFieldRefs {
   readonly responseHeaders: Prisma.FieldRef<"RequestLog", 'Json'>
   readonly requestBody: Prisma.FieldRef<"RequestLog", 'String'>
   readonly responseBody: Prisma.FieldRef<"RequestLog", 'String'>
+  readonly shadow: Prisma.FieldRef<"RequestLog", 'Json'>
+  readonly shadowDiffers: Prisma.FieldRef<"RequestLog", 'Boolean'>
 }
     
 
