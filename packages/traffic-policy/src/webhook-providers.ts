@@ -5,7 +5,7 @@
  * something unusual, a function of its own. Each row names the provider's own page describing what it signs; the
  * tests sign bodies that way (`webhooks.test.ts`, one block per provider).
  */
-import type { WebhookChallengeResponse, WebhookInput, WebhookVerification } from './webhooks.js';
+import type { WebhookChallengeResponse, WebhookInput, WebhookVerification } from './webhook-types.js';
 import {
   anyMatches,
   constantTimeEqual,

@@ -339,7 +339,9 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
     expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
   }
   if (testCase.expect_side_calls !== undefined) {
-    const sent = ports.httpRequests.sent.map((call) => normalize({ ...call, headers: Object.fromEntries(call.headers) }));
+    const sent = ports.httpRequests.sent.map((call) =>
+      normalize({ ...call, headers: Object.fromEntries(call.headers) }),
+    );
     expect(sent).toHaveLength(testCase.expect_side_calls.length);
     testCase.expect_side_calls.forEach((want, index) => expect(sent[index]).toMatchObject(want));
   }

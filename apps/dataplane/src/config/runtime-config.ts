@@ -22,9 +22,9 @@ import {
   type EndpointFacts,
   type IpCategoryResolver,
   type AiProviders,
+  type HttpRequester,
   type PolicyPorts,
 } from '@gatehouse/traffic-policy';
-import type { SideCallPorts } from '../ports/http-side-calls.js';
 
 /**
  * The running configuration: an immutable value built off to the side and swapped in with one assignment
@@ -108,6 +108,14 @@ export class CompiledPolicyCache {
     this.#entries.clear();
     for (const [key, policy] of live) this.#entries.set(key, policy);
   }
+}
+
+/**
+ * Builds the http-request port of one runtime config (`.internal` URLs resolve against that config's endpoints).
+ * Declared here, not beside its implementation (ports/http-side-calls.ts), which needs this module's types.
+ */
+export interface SideCallPorts {
+  forConfig(config: () => RuntimeConfig): HttpRequester;
 }
 
 /** The per-config ports; the shared ones (clock, counters, JWKS, breakers) come from the data plane. */

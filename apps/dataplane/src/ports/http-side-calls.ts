@@ -12,7 +12,7 @@ import {
 import { isInternalHost } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import type { RuntimeConfig } from '../config/runtime-config.js';
+import type { RuntimeConfig, SideCallPorts } from '../config/runtime-config.js';
 import { headerMapOfResponse, upstreamHeaders } from '../proxy/headers.js';
 import { cdnLoopHeader } from '../proxy/loop-detection.js';
 import { runRequestPhase } from '../proxy/policy-chain.js';
@@ -33,11 +33,6 @@ export interface HttpSideCallsOptions {
   maxResponseBytes?: number;
   /** Where failures are told in full (the policy only sees the error code and a short message). */
   logger?: Logger;
-}
-
-/** Builds the http-request port of one runtime config (`.internal` URLs resolve against that config's endpoints). */
-export interface SideCallPorts {
-  forConfig(config: () => RuntimeConfig): HttpRequester;
 }
 
 /**
