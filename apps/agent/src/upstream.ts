@@ -109,6 +109,17 @@ export class UpstreamForwarder {
       if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
     });
     const onDrain = (): void => controller?.resume();
+    // The newest body chunk waits until the end of the current tick: when undici reads the end of the answer in the
+    // same socket read (most small answers), it goes out as one DATA frame with END_STREAM instead of a DATA frame
+    // and an empty one, and no write is still queued when the finished stream is destroyed (node then builds an
+    // ERR_STREAM_DESTROYED error per queued write: a measured share of the agent's CPU). An SSE event is released
+    // before the event loop goes on, so nothing is delayed.
+    let held: Buffer | undefined;
+    const release = (): void => {
+      const chunk = held;
+      held = undefined;
+      if (chunk !== undefined && !stream.destroyed && !stream.write(chunk)) controller?.pause();
+    };
     stream.on('drain', onDrain);
     this.#http.dispatch(
       {
@@ -129,13 +140,19 @@ export class UpstreamForwarder {
           forwarded[':status'] = status;
           stream.respond(forwarded);
         },
-        onResponseData: (started, chunk) => {
-          if (!stream.destroyed && !stream.write(chunk)) started.pause();
+        onResponseData: (_controller, chunk) => {
+          if (stream.destroyed) return;
+          // A release is already due this tick when a chunk is held; otherwise schedule one.
+          if (held !== undefined) release();
+          else process.nextTick(release);
+          held = chunk;
         },
         onResponseEnd: () => {
           delivered = true;
           stream.off('drain', onDrain);
-          if (!stream.destroyed) stream.end();
+          const last = held;
+          held = undefined;
+          if (!stream.destroyed) stream.end(last);
         },
         onResponseError: (_controller, error) => {
           stream.off('drain', onDrain);
