@@ -7,8 +7,9 @@ import { AGENT_ENDPOINT_HEADER, type AgentEndpointDeclaration } from '@gatehouse
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 
 /**
- * One proxied stream from the data plane → the endpoint's local upstream, both bodies piped with back-pressure, so SSE events pass one by one and a 5 MB upload never sits in memory. A stream the data plane resets
- * (its client went away) destroys the upstream request at once.
+ * One proxied stream from the data plane → the endpoint's local upstream, both bodies streamed with back-pressure,
+ * so SSE events pass one by one and a 5 MB upload never sits in memory. A stream the data plane resets (its client
+ * went away) aborts the upstream request at once.
  */
 
 /** Connection-specific headers (RFC 9113 §8.2.2): never carried between HTTP/1.1 and HTTP/2. */
@@ -279,8 +280,8 @@ export function respondError(stream: ServerHttp2Stream, status: number, code: st
 
 /**
  * The upstream's response body into the tunnel stream. `pipe`, not `pipeline`: pipeline allocates an AbortController
- * per call and aborts it when done (a DOMException with a captured stack), which was a measured share of the agent's
- * CPU per request. pipe keeps the back-pressure (it pauses the source while the HTTP/2 stream's window is spent); the
+ * per call and aborts it when done (a DOMException with a captured stack), a measured share of the agent's CPU per
+ * request when HTTP/1.1 went through node:http. pipe keeps the back-pressure (it pauses the source while the HTTP/2 stream's window is spent); the
  * failure half is here: a body that breaks off resets the stream, so the client sees an error, not a short answer.
  */
 function relayResponse(source: Readable, stream: ServerHttp2Stream, onDelivered: () => void): void {
@@ -296,8 +297,8 @@ function relayResponse(source: Readable, stream: ServerHttp2Stream, onDelivered:
   source.pipe(stream);
 }
 
-// for…in over the header objects (node:http2 and node:http make them without a prototype chain to walk): the
-// Object.entries arrays were a per-request allocation on the hot path.
+// for…in over the header objects (node:http2's have no prototype, undici's a plain one with nothing enumerable to
+// inherit): the Object.entries arrays were a per-request allocation on the hot path.
 function requestHeadersOf(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const outgoing: OutgoingHttpHeaders = {};
   for (const name in headers) {
