@@ -78,10 +78,15 @@ function benchEvent(index: number) {
 function startWorker(): ChildProcess {
   // NODE_OPTIONS refuses --cpu-prof, so profiling is an argument of the worker process itself.
   const profile = cpuProfileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`] : [];
-  const child = spawn(process.execPath, [...profile, path.join(apiRoot, 'dist/worker.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // The flags of `npm run worker` (package.json) and the compose file.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', ...profile, path.join(apiRoot, 'dist/worker.js')],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return child;
 }
 
