@@ -187,6 +187,9 @@ async function measureQueries(): Promise<{ name: string; p50: number; p95: numbe
       { limit: 50, status: '4xx', method: 'POST', from: new Date(Date.now() - 3_600_000).toISOString() },
     ],
     ['q=tool_7 (substring)', { limit: 50, q: 'tool_7' }],
+    // No seeded row has a caller: the partial GIN index of caller_ids (rows with a caller only) must answer this
+    // without reading the table.
+    ['caller=user-1 (no row matches)', { limit: 50, caller: 'user-1' }],
   ];
   const results = [];
   for (const [name, query] of queries) {
