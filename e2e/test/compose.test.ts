@@ -210,7 +210,7 @@ describe('docker-compose.yml (the distributed shape)', () => {
   it('worker: the API image with the worker command, started once the API (which migrates) is healthy', () => {
     expect(service('worker').image).toBe(service('api').image);
     expect(buildOf('worker')).toEqual(buildOf('api'));
-    expect(commandOf('worker')).toBe('node apps/api/dist/worker.js');
+    expect(commandOf('worker')).toBe('node --max-semi-space-size=64 apps/api/dist/worker.js');
     expect(service('worker').depends_on).toMatchObject({ api: { condition: 'service_healthy' } });
     expect(environmentOf('worker', secrets).DATABASE_URL).toBe(environmentOf('api', secrets).DATABASE_URL);
   });

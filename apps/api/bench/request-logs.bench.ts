@@ -7,9 +7,12 @@
 //      seeded with one generate_series INSERT.
 // Environment: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/gatehouse_bench, created and migrated;
 // emptied), REDIS_URL (default redis://127.0.0.1:6379), BENCH_EVENTS (200000), BENCH_WORKERS (1; more only help with
-// more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000).
+// more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000), BENCH_CPU_PROFILE_DIR
+// (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisNames, requestLogBatchMaxEvents } from '@gatehouse/contracts';
@@ -28,6 +31,7 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const totalEvents = Number(process.env.BENCH_EVENTS ?? 200_000);
 const workerCount = Number(process.env.BENCH_WORKERS ?? 1);
 const seededRows = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const cpuProfileDirectory = process.env.BENCH_CPU_PROFILE_DIR;
 const apiRoot = path.join(__dirname, '..');
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -72,10 +76,17 @@ function benchEvent(index: number) {
 }
 
 function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, [path.join(apiRoot, 'dist/worker.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // NODE_OPTIONS refuses --cpu-prof, so profiling is an argument of the worker process itself.
+  const profile = cpuProfileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`] : [];
+  // The flags of `npm run worker` (package.json) and the compose file.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', ...profile, path.join(apiRoot, 'dist/worker.js')],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return child;
 }
 
@@ -83,7 +94,20 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
-async function measureIngestion(db: pg.Client): Promise<{ rate: number; seconds: number; stored: number }> {
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSecondsOf(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 of stat (utime, stime) in clock ticks; USER_HZ is 100 on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function measureIngestion(
+  db: pg.Client,
+): Promise<{ rate: number; seconds: number; stored: number; workerCpuSeconds: number }> {
   await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const redis = new Redis(redisUrl);
   await redis.del('bull:request-logs:wait', 'bull:request-logs:failed');
@@ -96,6 +120,7 @@ async function measureIngestion(db: pg.Client): Promise<{ rate: number; seconds:
   const batches: (typeof events)[] = [];
   for (let index = 0; index < events.length; index += requestLogBatchMaxEvents)
     batches.push(events.slice(index, index + requestLogBatchMaxEvents));
+  const cpuBefore = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0);
   const started = performance.now();
   // Like traffic from a few data planes: a few full batches at a time, never everything at once.
   for (let index = 0; index < batches.length; index += 4) await producer.sendBatches(batches.slice(index, index + 4));
@@ -106,10 +131,11 @@ async function measureIngestion(db: pg.Client): Promise<{ rate: number; seconds:
     await sleep(50);
   }
   const seconds = (performance.now() - started) / 1000;
+  const workerCpuSeconds = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0) - cpuBefore;
   await producer.close();
   for (const worker of workers) worker.kill('SIGTERM');
   redis.disconnect();
-  return { rate: stored / seconds, seconds, stored };
+  return { rate: stored / seconds, seconds, stored, workerCpuSeconds };
 }
 
 async function seed(db: pg.Client): Promise<number> {
@@ -161,6 +187,9 @@ async function measureQueries(): Promise<{ name: string; p50: number; p95: numbe
       { limit: 50, status: '4xx', method: 'POST', from: new Date(Date.now() - 3_600_000).toISOString() },
     ],
     ['q=tool_7 (substring)', { limit: 50, q: 'tool_7' }],
+    // No seeded row has a caller: the partial GIN index of caller_ids (rows with a caller only) must answer this
+    // without reading the table.
+    ['caller=user-1 (no row matches)', { limit: 50, caller: 'user-1' }],
   ];
   const results = [];
   for (const [name, query] of queries) {
@@ -209,6 +238,11 @@ async function main(): Promise<void> {
     );
     console.log(`| events in / rows out / lost | ${totalEvents} / ${ingestion.stored} / ${lost} | 0 lost |`);
     console.log(`| ingestion wall time | ${ingestion.seconds.toFixed(2)} s | |`);
+    // The figure that depends least on what else runs on the machine: the worker's own CPU per stored event.
+    console.log(
+      `| worker CPU per event (user + system) | ${((ingestion.workerCpuSeconds * 1e6) / Math.max(1, ingestion.stored)).toFixed(1)} µs | |`,
+    );
+    console.log(`| load average (1 min) at the end | ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores | |`);
     console.log(`| seed ${seededRows.toLocaleString('en')} rows (generate_series) | ${seedSeconds.toFixed(1)} s | |`);
     for (const query of queries) {
       console.log(

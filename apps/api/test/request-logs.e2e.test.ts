@@ -5,6 +5,7 @@ import { sampleRequestEvent } from '@gatehouse/contracts/testing';
 import type { Agent as TestAgent } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
+import { InProcessMessageBus } from '../src/bus/in-process-message-bus';
 import { createLogger } from '../src/common/logger';
 import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion';
 import { deleteExpiredRequestLogs, RequestLogRetention } from '../src/request-logs/request-log-retention';
@@ -584,6 +585,36 @@ describe('request logs', () => {
       expect(tail.comments).toContain('heartbeat');
     } finally {
       service.heartbeatIntervalMs = 15_000;
+    }
+  });
+
+  it('builds no tail message while nobody tails, and publishes again once a tail subscribes', async () => {
+    // The real in-process bus, counting what is published on the tail channel. Its subscriberCount reads the bus's
+    // own fields, so this fails if the processor calls it detached from the bus.
+    const bus = new InProcessMessageBus();
+    let published = 0;
+    const publish = bus.publish.bind(bus);
+    bus.publish = (channel, message) => {
+      if (channel === requestLogsTailChannel) published += 1;
+      return publish(channel, message);
+    };
+    const quiet = new RequestLogBatchProcessor(testApp.app.get(RequestLogsRepository), bus, logger, []);
+    await quiet.processBatch({ events: [sampleRequestEvent()] });
+    await quiet.processBatch({ events: [sampleRequestEvent()] });
+    expect(published).toBe(0);
+    const received: string[] = [];
+    const unsubscribe = await bus.subscribe(requestLogsTailChannel, (message) => received.push(message));
+    try {
+      // The subscriber count is checked at most once a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const event = sampleRequestEvent();
+      await quiet.processBatch({ events: [event] });
+      expect(published).toBe(1);
+      expect(
+        (JSON.parse(received[0]!) as { request_logs: { id: string }[] }).request_logs.map((log) => log.id),
+      ).toEqual([event.id]);
+    } finally {
+      unsubscribe();
     }
   });
 

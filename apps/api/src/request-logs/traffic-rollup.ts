@@ -127,34 +127,59 @@ export function parseDenyRuleKey(key: string): {
   };
 }
 
-function bucketStart(timestamp: string, resolution: number): string {
-  const milliseconds = Date.parse(timestamp);
-  const step = resolution * 1000;
-  return new Date(Math.floor(milliseconds / step) * step).toISOString();
-}
-
 /** What one inserted batch adds to the rollups: one row per (resolution, bucket, endpoint), one per key. */
 export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; keys: RollupKeyRow[] } {
-  const rollups = new Map<string, RollupRow>();
-  const keys = new Map<string, RollupKeyRow>();
-  const addKey = (resolution: number, bucket: string, endpointId: string, kind: RollupKeyKind, key: string) => {
-    const id = `${resolution}\u0000${bucket}\u0000${endpointId}\u0000${kind}\u0000${key}`;
-    const existing = keys.get(id);
+  // Ingestion calls this for every stored row (tens of thousands a second), so the per-row work is numeric: the
+  // timestamp is parsed once, buckets are epoch milliseconds turned into ISO strings once per distinct bucket, and
+  // the maps are nested by number instead of keyed by concatenated strings.
+  const rollups = new Map<number, Map<number, Map<string, RollupRow>>>();
+  const rollupRows: RollupRow[] = [];
+  const keys: RollupKeyRow[] = [];
+  const keyIndex = new Map<string, RollupKeyRow>();
+  const bucketText = new Map<number, string>();
+  const textOf = (milliseconds: number): string => {
+    let text = bucketText.get(milliseconds);
+    if (text === undefined) {
+      text = new Date(milliseconds).toISOString();
+      bucketText.set(milliseconds, text);
+    }
+    return text;
+  };
+  const addKey = (rollup: RollupRow, kind: RollupKeyKind, key: string) => {
+    const id = `${rollup.resolution}\u0000${rollup.bucket}\u0000${rollup.endpoint_id}\u0000${kind}\u0000${key}`;
+    const existing = keyIndex.get(id);
     if (existing) existing.count += 1;
-    else keys.set(id, { resolution, kind, bucket, endpoint_id: endpointId, key, count: 1 });
+    else {
+      const created = {
+        resolution: rollup.resolution,
+        kind,
+        bucket: rollup.bucket,
+        endpoint_id: rollup.endpoint_id,
+        key,
+        count: 1,
+      };
+      keyIndex.set(id, created);
+      keys.push(created);
+    }
   };
   for (const row of rows) {
     const denied = row.decision_action !== null && DENYING.has(row.decision_action);
     const bin = latencyBin(row.duration_ms);
-    for (const endpointId of [row.endpoint_id ?? '', ALL_ENDPOINTS])
-      for (const resolution of ROLLUP_RESOLUTIONS) {
-        const bucket = bucketStart(row.timestamp, resolution);
-        const id = `${resolution}\u0000${bucket}\u0000${endpointId}`;
-        let rollup = rollups.get(id);
+    const milliseconds = Date.parse(row.timestamp);
+    const denyRule = denied ? denyRuleKey(row.endpoint_id ?? '', row.decision) : undefined;
+    for (const resolution of ROLLUP_RESOLUTIONS) {
+      const step = resolution * 1000;
+      const bucketMilliseconds = Math.floor(milliseconds / step) * step;
+      let byBucket = rollups.get(resolution);
+      if (!byBucket) rollups.set(resolution, (byBucket = new Map<number, Map<string, RollupRow>>()));
+      let byEndpoint = byBucket.get(bucketMilliseconds);
+      if (!byEndpoint) byBucket.set(bucketMilliseconds, (byEndpoint = new Map<string, RollupRow>()));
+      for (const endpointId of [row.endpoint_id ?? '', ALL_ENDPOINTS]) {
+        let rollup = byEndpoint.get(endpointId);
         if (!rollup) {
           rollup = {
             resolution,
-            bucket,
+            bucket: textOf(bucketMilliseconds),
             endpoint_id: endpointId,
             requests: 0,
             denied: 0,
@@ -163,7 +188,8 @@ export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; ke
             duration_sum_ms: 0,
             latency_histogram: new Array<number>(LATENCY_BIN_COUNT).fill(0),
           };
-          rollups.set(id, rollup);
+          byEndpoint.set(endpointId, rollup);
+          rollupRows.push(rollup);
         }
         rollup.requests += 1;
         if (denied) rollup.denied += 1;
@@ -171,13 +197,14 @@ export function rollUp(rows: Iterable<RollupSource>): { rollups: RollupRow[]; ke
         if (row.status >= 500) rollup.upstream_errors += 1;
         rollup.duration_sum_ms += row.duration_ms;
         rollup.latency_histogram[bin]! += 1;
-        if (denied) {
-          addKey(resolution, bucket, endpointId, 'deny_rule', denyRuleKey(row.endpoint_id ?? '', row.decision));
-          addKey(resolution, bucket, endpointId, 'denied_client', row.client_ip);
+        if (denyRule !== undefined) {
+          addKey(rollup, 'deny_rule', denyRule);
+          addKey(rollup, 'denied_client', row.client_ip);
         }
         // tools/list, initialize and the like name no tool (''): they are MCP traffic, not a tool call.
-        if (row.mcp_tool) addKey(resolution, bucket, endpointId, 'mcp_tool', row.mcp_tool);
+        if (row.mcp_tool) addKey(rollup, 'mcp_tool', row.mcp_tool);
       }
+    }
   }
-  return { rollups: [...rollups.values()], keys: [...keys.values()] };
+  return { rollups: rollupRows, keys };
 }
