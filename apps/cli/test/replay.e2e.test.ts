@@ -46,6 +46,9 @@ describe('gatehouse policy replay', () => {
     const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
     await db.connect();
     try {
+      // The database outlives a run (CI reuses this machine's Postgres): rows of an earlier run go first (their replay
+      // facts with them, ON DELETE CASCADE).
+      await db.query(`DELETE FROM request_logs WHERE id LIKE 'req_cli_replay_%'`);
       for (let index = 0; index < 4; index++) {
         const id = `req_cli_replay_${index}`;
         const headers = index < 3 ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [];
