@@ -38,21 +38,24 @@ export function PolicyShadowPanel({
 }) {
   const shadow = endpoint.shadow_policy ?? null;
   const publish = usePublishShadowPolicyMutation(endpoint.id);
+  // Promote and discard live here, not in ActiveShadow: they clear the shadow, which unmounts ActiveShadow before
+  // a callback passed to `mutate` there could run (TanStack Query skips those of unmounted observers).
+  const promote = usePromoteShadowPolicyMutation(endpoint.id);
+  const discard = useDiscardShadowPolicyMutation(endpoint.id);
+  const published = (what: string) => {
+    // A new shadow starts without the previous one's refused promote.
+    promote.reset();
+    notifications.show({ color: 'green', message: `${what} runs as shadow on live traffic.` });
+  };
   const [version, setVersion] = useState<number | string>(endpoint.policy_version ?? '');
   const publishError = publish.isError ? describeError(publish.error) : null;
   const publishDraft = () =>
     publish.mutate(
       { traffic_policy: draft, message: 'Draft from the policy editor' },
-      { onSuccess: () => notifications.show({ color: 'green', message: 'The draft runs as shadow on live traffic.' }) },
+      { onSuccess: () => published('The draft') },
     );
   const publishVersion = () =>
-    publish.mutate(
-      { from_version: Number(version) },
-      {
-        onSuccess: () =>
-          notifications.show({ color: 'green', message: `Version ${version} runs as shadow on live traffic.` }),
-      },
-    );
+    publish.mutate({ from_version: Number(version) }, { onSuccess: () => published(`Version ${version}`) });
   const sameAsShadow = shadow !== null && shadow.traffic_policy === draft;
   return (
     <Paper withBorder p="sm" data-testid="policy-shadow-panel">
@@ -109,26 +112,39 @@ export function PolicyShadowPanel({
             it does what you expect.
           </Text>
         ) : (
-          <ActiveShadow endpoint={endpoint} shadow={shadow} canEdit={canEdit} />
+          <ActiveShadow endpoint={endpoint} shadow={shadow} canEdit={canEdit} promote={promote} discard={discard} />
         )}
       </Stack>
     </Paper>
   );
 }
 
-function ActiveShadow({ endpoint, shadow, canEdit }: { endpoint: Endpoint; shadow: ShadowPolicy; canEdit: boolean }) {
+function ActiveShadow({
+  endpoint,
+  shadow,
+  canEdit,
+  promote,
+  discard,
+}: {
+  endpoint: Endpoint;
+  shadow: ShadowPolicy;
+  canEdit: boolean;
+  promote: ReturnType<typeof usePromoteShadowPolicyMutation>;
+  discard: ReturnType<typeof useDiscardShadowPolicyMutation>;
+}) {
   const differences = useInfiniteQuery(shadowPolicyQueries.differences(endpoint.id, shadow));
-  const promote = usePromoteShadowPolicyMutation(endpoint.id);
-  const discard = useDiscardShadowPolicyMutation(endpoint.id);
-  // A failed promote is about the shadow it was sent for; a newer shadow on screen starts clean.
-  const promoteFailure = promote.isError && promote.variables.sha256 === shadow.sha256 ? promote.error : null;
+  const promoteFailure = promote.isError ? promote.error : null;
   const testsFailed = promoteFailure instanceof ApiError && promoteFailure.code === 'POLICY_TESTS_FAILED';
   const runPromote = (allowFailingTests: boolean) =>
     promote.mutate(
       { sha256: shadow.sha256, ...(allowFailingTests ? { allow_failing_tests: true } : {}) },
       {
         onSuccess: (version) =>
-          notifications.show({ color: 'green', title: `Promoted as version ${version.version}`, message: '' }),
+          notifications.show({
+            color: 'green',
+            title: `Promoted as version ${version.version}`,
+            message: 'Data planes enforce it within moments; the shadow is cleared.',
+          }),
       },
     );
   const count = differences.data?.rows.length ?? 0;
@@ -164,7 +180,6 @@ function ActiveShadow({ endpoint, shadow, canEdit }: { endpoint: Endpoint; shado
           <Group gap="xs">
             <Button
               size="xs"
-              color="green"
               onClick={() => runPromote(false)}
               loading={promote.isPending}
               disabled={discard.isPending}
