@@ -180,4 +180,49 @@ step('a stored version published as shadow is discarded in one click', async () 
   assert.equal(endpoint.policy_version, 2, 'discarding changes nothing live');
 });
 
+step(
+  'the Tests panel is a Monaco editor: cases run in the browser as they are typed, the schema marks a typo',
+  async () => {
+    const panel = page.getByTestId('policy-tests-panel');
+    const pasteIntoTests = async (text) => {
+      await panel.locator('.monaco-editor .view-lines').click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.evaluate((pasted) => {
+        const clipboardData = new DataTransfer();
+        clipboardData.setData('text/plain', pasted);
+        document.activeElement.dispatchEvent(
+          new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true }),
+        );
+      }, text);
+    };
+    // The active version (2) is the guarded policy.
+    await pasteIntoTests(
+      [
+        '- name: no token is refused',
+        '  request: { path: /x }',
+        '  expect: { status: 401, decision: { rule: Token required } }',
+        '- name: a token passes',
+        '  request: { path: /x, headers: { authorization: Bearer t } }',
+        '  expect: { status: 401 }',
+        '',
+      ].join('\n'),
+    );
+    await panel
+      .getByTestId('tests-failed')
+      .filter({ hasText: /^1 failed$/ })
+      .waitFor();
+    assert.match(await panel.getByTestId('tests-passed').textContent(), /^1 passed$/);
+    assert.match(
+      await panel.getByTestId('test-case-result').nth(1).textContent(),
+      /FAILa token passes.*status: expected 401, got 200/,
+    );
+    await screenshot('shadow-tests-editor');
+
+    // A key the test-case schema does not have is marked in the editor by the YAML language service (as a warning).
+    await pasteIntoTests(['- name: typo', '  request: { path: /x }', '  expekt: { status: 401 }', ''].join('\n'));
+    await panel.locator('.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error').first().waitFor();
+    await page.getByRole('button', { name: 'Discard changes' }).click();
+  },
+);
+
 harness.finalChecks();

@@ -227,7 +227,13 @@ export function EndpointPolicyPage() {
         pending={validation.pending}
         onSelect={(line, column) => editorRef.current?.revealPosition(line, column)}
       />
-      <PolicyTestsPanel testsText={testsText} onChange={setTestsDraft} state={tests} readOnly={!canEdit} />
+      <PolicyTestsPanel
+        modelName={`endpoint-${endpoint.id}`}
+        testsText={testsText}
+        onChange={setTestsDraft}
+        state={tests}
+        readOnly={!canEdit}
+      />
       <PolicyReplayPanel
         endpointId={endpoint.id}
         text={text}
