@@ -5,6 +5,7 @@
 import {
   collectPages,
   createApiClient,
+  cursorOf,
   type GatehouseApiClient,
   type Schemas,
   unwrap,
@@ -23,7 +24,11 @@ export type AgentSession = Schemas['AgentSession'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type ReplayReport = Schemas['ReplayReport'];
 export type ReplayRequestBody = Schemas['ReplayRequestBody'];
+export type ShadowPolicy = Schemas['ShadowPolicy'];
+export type PublishShadowPolicyBody = Schemas['PublishShadowPolicyBody'];
+export type PromoteShadowPolicyBody = Schemas['PromoteShadowPolicyBody'];
 export type IpCategory = Schemas['IpCategory'];
+export type RequestLogSummary = Schemas['RequestLogSummary'];
 export type Authtoken = Schemas['Authtoken'];
 export type Vault = Schemas['Vault'];
 export type Secret = Schemas['Secret'];
@@ -287,6 +292,53 @@ export class GatehouseApi {
   /** "What would this policy do?" on the endpoint's newest recorded requests (issue 17 item 2). */
   replayPolicy(endpointId: string, body: ReplayRequestBody): Promise<ReplayReport> {
     return unwrap(this.#client.POST('/api/endpoints/{id}/replay', { params: { path: { id: endpointId } }, body }));
+  }
+
+  /** Publishes a shadow policy (issue 17 item 3); the answer is the endpoint with its `shadow_policy`. */
+  publishShadowPolicy(endpointId: string, body: PublishShadowPolicyBody): Promise<Endpoint> {
+    return unwrap(
+      this.#client.PUT('/api/endpoints/{id}/shadow-policy', { params: { path: { id: endpointId } }, body }),
+    );
+  }
+
+  discardShadowPolicy(endpointId: string): Promise<Endpoint> {
+    return unwrap(this.#client.DELETE('/api/endpoints/{id}/shadow-policy', { params: { path: { id: endpointId } } }));
+  }
+
+  /** Saves the shadow whose sha256 is given as the next version; another shadow answers 409 SHADOW_POLICY_CHANGED. */
+  promoteShadowPolicy(endpointId: string, body: PromoteShadowPolicyBody): Promise<PolicyVersion> {
+    return unwrap(
+      this.#client.POST('/api/endpoints/{id}/shadow-policy/promote', { params: { path: { id: endpointId } }, body }),
+    );
+  }
+
+  /**
+   * How many requests since `since` the endpoint's shadow would have decided differently, counted from the request
+   * log (the API has no count), up to `cap`: `more` says the count stopped there. Also the newest `keep` of them.
+   */
+  async countShadowDifferences(
+    endpointId: string,
+    since: string,
+    cap: number,
+    keep: number,
+  ): Promise<{ count: number; more: boolean; newest: RequestLogSummary[] }> {
+    let count = 0;
+    const newest: RequestLogSummary[] = [];
+    let before: string | undefined;
+    for (;;) {
+      const page = await unwrap(
+        this.#client.GET('/api/request-logs', {
+          params: {
+            query: { endpoint_id: endpointId, shadow: 'differs', from: since, limit: PAGE_LIMIT, before },
+          },
+        }),
+      );
+      count += page.request_logs.length;
+      newest.push(...page.request_logs.slice(0, Math.max(0, keep - newest.length)));
+      before = cursorOf(page.next_page_uri, 'before');
+      if (before === undefined) return { count, more: false, newest };
+      if (count >= cap) return { count, more: true, newest };
+    }
   }
 
   // --- IP categories ---------------------------------------------------------------------------------------------------

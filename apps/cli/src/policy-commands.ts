@@ -1,4 +1,4 @@
-// policy get | set | versions | restore | validate
+// policy get | set | versions | restore | replay | shadow | validate | test
 import { endpointTypes, parseEndpointUrl, policyEndpointType, type PolicyTestReport } from '@gatehouse/contracts';
 import { parse as parseYaml } from 'yaml';
 import { loadDeclarativeFile, parseTestsText } from './declarative-file.js';
@@ -6,7 +6,7 @@ import { formatReport, type PolicyUnderTest, runTests } from './policy-tests.js'
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { endpointArgument } from './endpoints-commands.js';
-import { resolveEndpoint } from './gatehouse-api.js';
+import { type RequestLogSummary, resolveEndpoint } from './gatehouse-api.js';
 import { printJson, printLines, renderTable } from './output.js';
 import {
   assertPolicyValid,
@@ -197,6 +197,134 @@ async function runReplay(context: CommandContext): Promise<number> {
   return ExitCode.OK;
 }
 
+/** How far `policy shadow` counts differences (request-log pages of 500); beyond it says "10000+". */
+const shadowDifferenceCountCap = 10_000;
+/** How many of the newest differing requests `policy shadow` lists. */
+const shadowDifferencesListed = 10;
+
+function shadowOutcome(shadow: NonNullable<RequestLogSummary['shadow']>): string {
+  const decided = shadow.decision ? ` (${shadow.decision.action})` : '';
+  switch (shadow.outcome) {
+    case 'respond':
+      return `${shadow.status ?? '?'}${decided}`;
+    case 'forward':
+      return `forward ${shadow.forwarded_to ?? '?'}${decided}`;
+    case 'close':
+      return `close${decided}`;
+    case 'continue':
+      return `upstream${decided}`;
+  }
+}
+
+function liveOutcome(row: RequestLogSummary): string {
+  const decided = row.decision ? ` (${row.decision.action})` : '';
+  return row.forwarded_to ? `forward ${row.forwarded_to}${decided}` : `${row.status}${decided}`;
+}
+
+async function runShadow(context: CommandContext): Promise<number> {
+  const file = context.string('file');
+  const versionText = context.string('version');
+  const promote = context.flag('promote');
+  const discard = context.flag('discard');
+  const modes = [file !== undefined || versionText !== undefined, promote, discard].filter(Boolean).length;
+  if (modes > 1 || (file !== undefined && versionText !== undefined))
+    throw new UsageError('give one of -f FILE, --version N, --promote or --discard (or none to show)', 'policy shadow');
+  if (context.string('sha256') !== undefined && !promote)
+    throw new UsageError('--sha256 goes with --promote', 'policy shadow');
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  const message = context.string('message');
+
+  if (file !== undefined || versionText !== undefined) {
+    let body: { traffic_policy: string } | { from_version: number };
+    if (file !== undefined) {
+      const source = await readPolicySource(context.io, file);
+      assertPolicyValid(source, policyEndpointType(endpoint.type));
+      body = { traffic_policy: source.text };
+    } else body = { from_version: parseVersion(versionText, 'policy shadow') };
+    const updated = await client.publishShadowPolicy(endpoint.id, {
+      ...body,
+      ...(message === undefined ? {} : { message }),
+    });
+    printPolicyWarnings(context.io, file ?? `${endpoint.url} v${versionText ?? ''}`, updated.policy_warnings);
+    const shadow = updated.shadow_policy ?? null;
+    if (context.json) printJson(context.io, { endpoint_id: endpoint.id, url: endpoint.url, shadow_policy: shadow });
+    else
+      context.io.stdout(
+        `${endpoint.url}: shadow ${shadow?.sha256.slice(0, 12) ?? '?'} published; data planes evaluate it beside ` +
+          `version ${endpoint.policy_version ?? '?'} without enforcing it\n`,
+      );
+    return ExitCode.OK;
+  }
+
+  if (discard) {
+    await client.discardShadowPolicy(endpoint.id);
+    if (context.json) printJson(context.io, { endpoint_id: endpoint.id, url: endpoint.url, shadow_policy: null });
+    else context.io.stdout(`${endpoint.url}: shadow policy discarded\n`);
+    return ExitCode.OK;
+  }
+
+  const shadow = endpoint.shadow_policy ?? null;
+  if (promote) {
+    // The sha256 the user saw (--sha256) or the one just read: a shadow replaced in between is refused (409).
+    const sha256 = context.string('sha256') ?? shadow?.sha256;
+    if (sha256 === undefined) throw new CliError(`${endpoint.url} has no shadow policy to promote`);
+    const version = await client.promoteShadowPolicy(endpoint.id, {
+      sha256,
+      ...(message === undefined ? {} : { message }),
+      ...(context.flag('allow-failing-tests') ? { allow_failing_tests: true } : {}),
+    });
+    printPolicyWarnings(context.io, `${endpoint.url} shadow`, version.policy_warnings);
+    if (context.json) printJson(context.io, version);
+    else context.io.stdout(`${endpoint.url}: promoted the shadow policy as version ${version.version} (active)\n`);
+    return ExitCode.OK;
+  }
+
+  if (shadow === null) {
+    if (context.json) printJson(context.io, { endpoint_id: endpoint.id, url: endpoint.url, shadow_policy: null });
+    else context.io.stdout(`${endpoint.url} has no shadow policy.\n`);
+    return ExitCode.OK;
+  }
+  const differences = await client.countShadowDifferences(
+    endpoint.id,
+    shadow.created_at,
+    shadowDifferenceCountCap,
+    shadowDifferencesListed,
+  );
+  const count = `${differences.count}${differences.more ? '+' : ''}`;
+  if (context.json) {
+    printJson(context.io, {
+      endpoint_id: endpoint.id,
+      url: endpoint.url,
+      shadow_policy: shadow,
+      differences: { count: differences.count, more: differences.more, newest: differences.newest },
+    });
+    return ExitCode.OK;
+  }
+  const lines = [
+    `${endpoint.url}: shadow ${shadow.sha256} published ${shadow.created_at}` +
+      (shadow.message ? ` (${shadow.message})` : ''),
+    `${count} request${count === '1' ? '' : 's'} decided differently since then (active: version ${endpoint.policy_version ?? '?'})`,
+  ];
+  if (differences.newest.length > 0) {
+    lines.push('');
+    lines.push(
+      ...renderTable(
+        ['TIME', 'REQUEST', 'LIVE', 'SHADOW', 'ID'],
+        differences.newest.map((row) => [
+          row.timestamp,
+          `${row.method} ${row.path}${row.query ? `?${row.query}` : ''}`,
+          liveOutcome(row),
+          row.shadow ? shadowOutcome(row.shadow) : '',
+          row.id,
+        ]),
+      ),
+    );
+  }
+  printLines(context.io.stdout, lines);
+  return ExitCode.OK;
+}
+
 /** gatehouse.yaml rather than a policy: a mapping with the declarative file's own keys. */
 function looksDeclarative(text: string): boolean {
   try {
@@ -335,6 +463,38 @@ export const policyCommands: CommandSpec[] = [
       'gatehouse policy replay mcp.example.com --version 3 --against recorded --limit 2000',
     ],
     run: runReplay,
+  },
+  {
+    name: 'policy shadow',
+    summary: 'try a policy on live traffic without enforcing it: publish, show, promote or discard the shadow',
+    usage:
+      'gatehouse policy shadow <endpoint> [-f FILE | --version N | --promote [--sha256 HEX] | --discard] [-m MESSAGE] [--json]',
+    description:
+      'With -f or --version, publishes the policy as shadow (replacing any earlier one): data planes evaluate it beside\n' +
+      'the active policy on every request, enforce nothing, and record where it decides differently. Without an\n' +
+      'option, shows the shadow and how many requests since it was published it decided differently (the newest ten\n' +
+      'listed with request-log ids). --promote saves it as the next version (test cases run; --allow-failing-tests\n' +
+      'saves anyway) and --discard drops it.',
+    options: {
+      file: { type: 'string', short: 'f', value: 'FILE', description: 'publish this policy as shadow (- for stdin)' },
+      version: { type: 'string', value: 'N', description: 'publish stored version N as shadow' },
+      promote: { type: 'boolean', description: 'save the shadow as the next version and clear it' },
+      sha256: {
+        type: 'string',
+        value: 'HEX',
+        description: 'with --promote: the shadow you reviewed (refused if it was replaced since)',
+      },
+      'allow-failing-tests': { type: 'boolean', description: 'with --promote: save even when test cases fail' },
+      discard: { type: 'boolean', description: 'stop evaluating the shadow' },
+      message: { type: 'string', short: 'm', value: 'TEXT', description: 'shadow or version message' },
+    },
+    positionals: [endpointArgument],
+    examples: [
+      'gatehouse policy shadow https://mcp.example.com -f policy.yaml -m "stricter rate limit"',
+      'gatehouse policy shadow mcp.example.com',
+      'gatehouse policy shadow mcp.example.com --promote',
+    ],
+    run: runShadow,
   },
   {
     name: 'policy validate',

@@ -107,10 +107,10 @@ step('setup, endpoints and a viewer exist', async () => {
 
 step('CEL completion lists the request fields after "req." with their documentation', async () => {
   await page.goto(`${services.dashboardUrl}/endpoints/${cloudEndpointId}/policy`);
-  await page.locator('.monaco-editor .view-lines').waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor .view-lines').waitFor();
   await replaceEditorText('on_http_request:\n  - expressions:\n      - req.');
   await page.keyboard.press('Control+Space');
-  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  const suggestions = page.locator('[data-testid=policy-editor] .monaco-editor .suggest-widget .monaco-list-row');
   await suggestions.first().waitFor();
   const labels = await suggestions.evaluateAll((rows) => rows.map((row) => row.getAttribute('aria-label') ?? ''));
   for (const field of ['method', 'headers', 'url']) {
@@ -126,7 +126,7 @@ step('CEL completion lists the request fields after "req." with their documentat
 
 step('CEL completion lists a namespace\'s functions after "hash." with their documentation', async () => {
   await replaceEditorText('on_http_request:\n  - expressions:\n      - hash.');
-  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  const suggestions = page.locator('[data-testid=policy-editor] .monaco-editor .suggest-widget .monaco-list-row');
   // Monaco may still be closing the previous widget or reading the pasted text: ask again until it answers.
   for (let attempt = 0; attempt < 5 && !(await suggestions.first().isVisible()); attempt++) {
     await page.keyboard.press('Control+Space');
@@ -149,7 +149,7 @@ step('CEL completion lists a namespace\'s functions after "hash." with their doc
 
 step('action types: completion offers only supported ones, the hover lists them all once', async () => {
   await replaceEditorText('on_http_request:\n  - actions:\n      - type: ');
-  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  const suggestions = page.locator('[data-testid=policy-editor] .monaco-editor .suggest-widget .monaco-list-row');
   // The YAML language service runs in a worker that may still be reading the pasted text: ask again until it answers.
   for (let attempt = 0; attempt < 5 && !(await suggestions.first().isVisible()); attempt++) {
     await page.keyboard.press('Control+Space');
@@ -167,7 +167,10 @@ step('action types: completion offers only supported ones, the hover lists them 
   assert.ok(!labels.some((label) => /^(owasp|terminate-tls)/.test(label)), `no unsupported action: ${labels}`);
   await page.keyboard.press('Escape');
   await replaceEditorText('on_http_request:\n  - actions:\n      - type: rate-limit\n');
-  await page.locator('.monaco-editor .view-line span', { hasText: 'rate-limit' }).last().hover();
+  await page
+    .locator('[data-testid=policy-editor] .monaco-editor .view-line span', { hasText: 'rate-limit' })
+    .last()
+    .hover();
   const hover = page.locator('.monaco-hover-content').filter({ hasText: 'Supported actions' });
   await hover.waitFor();
   const text = await hover.textContent();
@@ -207,11 +210,11 @@ step('the dashboard follows the OS color scheme, and the toggle overrides it acr
   const scheme = () => page.evaluate(() => document.documentElement.getAttribute('data-mantine-color-scheme'));
   assert.equal(await scheme(), 'dark', 'an OS in dark mode gives a dark dashboard');
   await page.goto(`${services.dashboardUrl}/endpoints/${cloudEndpointId}/policy`);
-  await page.locator('.monaco-editor.vs-dark').waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor.vs-dark').waitFor();
   await screenshot('polish-dark-policy-desktop');
   await page.getByTestId('color-scheme-toggle').click();
   assert.equal(await scheme(), 'light');
-  await page.locator('.monaco-editor.vs').waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor.vs').waitFor();
   await page.reload();
   await page.getByTestId('color-scheme-toggle').waitFor();
   assert.equal(await scheme(), 'light', 'the choice is kept across reloads');
@@ -276,7 +279,11 @@ step('a viewer is not told that Ctrl+S saves', async () => {
 const pages = () => [
   ['endpoints', '/endpoints', (p) => p.getByRole('table').first()],
   ['new-endpoint', '/endpoints/new', (p) => p.getByRole('button', { name: 'Create endpoint' })],
-  ['endpoint-policy', `/endpoints/${cloudEndpointId}/policy`, (p) => p.locator('.monaco-editor .view-lines')],
+  [
+    'endpoint-policy',
+    `/endpoints/${cloudEndpointId}/policy`,
+    (p) => p.locator('[data-testid=policy-editor] .monaco-editor .view-lines'),
+  ],
   ['endpoint-versions', `/endpoints/${cloudEndpointId}/versions`, (p) => p.getByTestId('traffic-address')],
   [
     'endpoint-settings',

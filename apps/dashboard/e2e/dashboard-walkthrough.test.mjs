@@ -45,14 +45,22 @@ function sendThroughDataplane({ path, headers }) {
   });
 }
 
-/** Line number of every error squiggle Monaco draws, from its position in the editor's overlay layer. */
+/**
+ * Line number of every error squiggle Monaco draws in the policy editor: the line number shown in the margin at the
+ * squiggle's height (per-rule code lenses are view zones between lines, so a top divided by the line height is off).
+ */
 async function linesWithErrorSquiggles() {
   return page.evaluate(() => {
-    const lineHeight = Number.parseFloat(getComputedStyle(document.querySelector('.monaco-editor .view-line')).height);
-    return [...document.querySelectorAll('.monaco-editor .view-overlays .squiggly-error')].map((squiggle) => {
-      const lineOverlay = squiggle.closest('.view-overlays > div');
-      return Math.round(Number.parseFloat(lineOverlay.style.top) / lineHeight) + 1;
-    });
+    const editor = document.querySelector('[data-testid=policy-editor] .monaco-editor');
+    const numbers = new Map(
+      [...editor.querySelectorAll('.margin-view-overlays > div')].map((margin) => [
+        margin.style.top,
+        Number(margin.querySelector('.line-numbers')?.textContent),
+      ]),
+    );
+    return [...editor.querySelectorAll('.view-overlays .squiggly-error')].map(
+      (squiggle) => numbers.get(squiggle.closest('.view-overlays > div').style.top) ?? -1,
+    );
   });
 }
 
@@ -71,7 +79,7 @@ async function createEndpoint({ type, url, upstreamUrl }) {
   if (upstreamUrl) await page.getByLabel(/^Upstream URL/).fill(upstreamUrl);
   await page.getByRole('button', { name: 'Create endpoint' }).click();
   await page.getByTestId('endpoint-url').filter({ hasText: url }).waitFor();
-  await page.locator('.monaco-editor .view-lines').waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor .view-lines').waitFor();
 }
 
 before(async () => {
@@ -158,7 +166,10 @@ step('creates the cloud endpoint, which starts with a terminating policy as vers
   await createEndpoint({ type: 'cloud', url: cloudEndpointUrl });
   cloudEndpointPath = new URL(page.url()).pathname.replace(/\/policy$/, '');
   assert.equal(await page.getByTestId('endpoint-policy-version').textContent(), 'Policy version 1');
-  await page.locator('.monaco-editor').getByText('This is your new Gatehouse endpoint', { exact: false }).waitFor();
+  await page
+    .locator('[data-testid=policy-editor] .monaco-editor')
+    .getByText('This is your new Gatehouse endpoint', { exact: false })
+    .waitFor();
   await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
 });
 
@@ -167,7 +178,9 @@ step('an invalid expression is marked on its line before saving', async () => {
   const problem = page.locator(`[data-testid=policy-problems] [data-line="${invalidExpressionLine}"]`);
   await problem.waitFor();
   assert.equal(await problem.getAttribute('data-code'), 'POLICY_EXPRESSION_INVALID');
-  await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-error').length > 0);
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-testid=policy-editor] .monaco-editor .squiggly-error').length > 0,
+  );
   assert.deepEqual([...new Set(await linesWithErrorSquiggles())], [invalidExpressionLine]);
   assert.equal(await page.getByRole('button', { name: 'Save policy' }).isDisabled(), true);
   await screenshot('04-policy-editor-invalid');
@@ -175,13 +188,13 @@ step('an invalid expression is marked on its line before saving', async () => {
 
 step('the schema offers completion inside the policy', async () => {
   // Put the cursor after "type: " of the first action and ask for suggestions: the action types come from the schema.
-  await page.locator('.monaco-editor .view-lines').click();
+  await page.locator('[data-testid=policy-editor] .monaco-editor .view-lines').click();
   await page.keyboard.press('ControlOrMeta+Home');
   for (let line = 1; line < 6; line += 1) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('End');
   for (let index = 0; index < 'deny'.length; index += 1) await page.keyboard.press('Backspace');
   await page.keyboard.press('Control+Space');
-  const suggestions = page.locator('.monaco-editor .suggest-widget .monaco-list-row');
+  const suggestions = page.locator('[data-testid=policy-editor] .monaco-editor .suggest-widget .monaco-list-row');
   await suggestions.first().waitFor();
   const labels = await suggestions.allTextContents();
   assert.ok(
@@ -191,7 +204,7 @@ step('the schema offers completion inside the policy', async () => {
   await page.keyboard.press('Escape');
   // Hovering a field shows its documentation from the same schema.
   await page
-    .locator('.monaco-editor .view-line')
+    .locator('[data-testid=policy-editor] .monaco-editor .view-line')
     .filter({ hasText: 'on_http_request:' })
     .locator('span', { hasText: 'on_http_request' })
     .last()
@@ -302,14 +315,18 @@ step(
     // Back to the policy for the editing steps that follow.
     await page.getByRole('tab', { name: 'Policy' }).click();
     await page.getByTestId('endpoint-policy-version').filter({ hasText: 'Policy version 2' }).waitFor();
-    await page.locator('.monaco-editor').getByText('Require an Authorization header').first().waitFor();
+    await page
+      .locator('[data-testid=policy-editor] .monaco-editor')
+      .getByText('Require an Authorization header')
+      .first()
+      .waitFor();
   },
 );
 
 step('a recipe from the snippet menu lands in the policy, and leaving asks before dropping it', async () => {
   await page.getByRole('button', { name: 'Insert recipe' }).click();
   await page.getByRole('menuitem', { name: /JWT for MCP/ }).click();
-  await page.locator('.monaco-editor').getByText('jwt-validation').first().waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor').getByText('jwt-validation').first().waitFor();
   await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
   // Leaving with unsaved changes asks first; staying keeps them.
   await page.getByRole('tab', { name: 'Versions' }).click();
@@ -353,7 +370,9 @@ step("the API's refusal on save is marked on the line it names", async () => {
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByRole('button', { name: 'Save version' }).click();
     await page.locator('[data-testid=policy-problems] [data-line="4"]').getByText('from server').waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('.monaco-editor .squiggly-error').length > 0);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=policy-editor] .monaco-editor .squiggly-error').length > 0,
+    );
     assert.deepEqual([...new Set(await linesWithErrorSquiggles())], [4]);
     await screenshot('05b-policy-editor-server-refusal');
   } finally {
@@ -387,7 +406,10 @@ step('restoring version 1 appends version 3 with its text', async () => {
   await newest.getByText('restored from v1').waitFor();
   await newest.getByText('active').waitFor();
   await page.getByRole('tab', { name: 'Policy' }).click();
-  await page.locator('.monaco-editor').getByText('This is your new Gatehouse endpoint', { exact: false }).waitFor();
+  await page
+    .locator('[data-testid=policy-editor] .monaco-editor')
+    .getByText('This is your new Gatehouse endpoint', { exact: false })
+    .waitFor();
 });
 
 step('the endpoint list shows both endpoints with their policy versions', async () => {
@@ -569,7 +591,7 @@ step('a viewer sees endpoints and policies without any edit control', async () =
   assert.equal(await page.getByTestId('signed-in-role').textContent(), 'viewer');
   assert.equal(await page.getByRole('link', { name: 'New endpoint' }).count(), 0);
   await page.goto(`${services.dashboardUrl}${cloudEndpointPath}/policy`);
-  await page.locator('.monaco-editor .view-lines').waitFor();
+  await page.locator('[data-testid=policy-editor] .monaco-editor .view-lines').waitFor();
   await page.getByText('Read only').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Save policy' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Insert recipe' }).count(), 0);

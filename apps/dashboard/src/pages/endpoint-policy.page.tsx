@@ -19,6 +19,7 @@ import { SnippetMenu } from '../policy-editor/snippet-menu';
 import { ruleLenses } from '../policy-editor/rule-code-lenses';
 import { usePolicyValidation } from '../policy-editor/use-policy-validation';
 import { PolicyReplayPanel } from '../policy-editor/policy-replay-panel';
+import { PolicyShadowPanel } from '../policy-editor/policy-shadow-panel';
 import { PolicyTestsPanel } from '../policy-editor/policy-tests-panel';
 import { testsToYaml, usePolicyTests } from '../policy-editor/use-policy-tests';
 import { useEndpointEditing, useEndpointFromOutlet } from './endpoint-detail.page';
@@ -226,7 +227,13 @@ export function EndpointPolicyPage() {
         pending={validation.pending}
         onSelect={(line, column) => editorRef.current?.revealPosition(line, column)}
       />
-      <PolicyTestsPanel testsText={testsText} onChange={setTestsDraft} state={tests} readOnly={!canEdit} />
+      <PolicyTestsPanel
+        modelName={`endpoint-${endpoint.id}`}
+        testsText={testsText}
+        onChange={setTestsDraft}
+        state={tests}
+        readOnly={!canEdit}
+      />
       <PolicyReplayPanel
         endpointId={endpoint.id}
         text={text}
@@ -234,6 +241,16 @@ export function EndpointPolicyPage() {
           validation.errors.length > 0 ? 'Fix the errors first' : text.trim() === '' ? 'No policy to replay' : undefined
         }
       />
+      {endpoint.type !== 'agent' ? (
+        <PolicyShadowPanel
+          endpoint={endpoint}
+          draft={text}
+          canEdit={canEdit}
+          draftDisabledReason={
+            validation.errors.length > 0 ? 'Fix the errors first' : validation.pending ? 'Checking…' : undefined
+          }
+        />
+      ) : null}
       {canEdit ? (
         <Text size="xs" c="dimmed" data-testid="editor-help">
           Ctrl+Space suggests fields, and inside expressions variables and functions; hover a field for its

@@ -1,6 +1,7 @@
 // Monaco is bundled with the dashboard: @monaco-editor/react would otherwise fetch it from a CDN, and no request may
 // leave the Gatehouse origin. Importing this module once configures the editor, its workers and the YAML schema.
 import { loader } from '@monaco-editor/react';
+import { policyTestCasesJsonSchema } from '@gatehouse/contracts';
 import { celCompletions, policyEditorJsonSchema, type CelCatalogItem } from '@gatehouse/traffic-policy';
 import * as monaco from 'monaco-editor';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
@@ -17,6 +18,11 @@ export function setKnownSecrets(names: ReadonlyMap<string, readonly string[]>): 
 /** Policy models are named `<anything>.policy.yaml`; the schema below applies to exactly those. */
 export function policyModelPath(name: string): string {
   return `inmemory://gatehouse/${encodeURIComponent(name)}.policy.yaml`;
+}
+
+/** Test-case models are named `<anything>.tests.yaml`; the contracts' test-case schema applies to those. */
+export function policyTestsModelPath(name: string): string {
+  return `inmemory://gatehouse/${encodeURIComponent(name)}.tests.yaml`;
 }
 
 self.MonacoEnvironment = {
@@ -52,6 +58,9 @@ const monacoForYaml = {
 // Its $schema/$id are dropped so the language service does not try to fetch or reject them. The editor variant lists
 // only the actions Gatehouse runs, with one hover listing them all (see policyEditorJsonSchema).
 const { $schema: _draft, $id: _id, ...policySchema } = policyEditorJsonSchema;
+// The same path for the Tests panel: the one zod shape of a test case (packages/contracts) feeds the API's validation,
+// its OpenAPI and this completion/validation. Its `$defs` references resolve as JSON pointers.
+const { $schema: _testsDraft, ...testCasesSchema } = policyTestCasesJsonSchema;
 
 configureMonacoYaml(monacoForYaml, {
   enableSchemaRequest: false,
@@ -63,6 +72,11 @@ configureMonacoYaml(monacoForYaml, {
       uri: 'inmemory://gatehouse/schemas/traffic-policy.json',
       fileMatch: ['**/*.policy.yaml'],
       schema: policySchema,
+    },
+    {
+      uri: 'inmemory://gatehouse/schemas/policy-tests.json',
+      fileMatch: ['**/*.tests.yaml'],
+      schema: testCasesSchema,
     },
   ],
 });

@@ -1,9 +1,17 @@
 import { MantineProvider } from '@mantine/core';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { useState } from 'react';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PolicyTestsPanel } from './policy-tests-panel';
 import { parseTestsYaml, testsToYaml, usePolicyTests } from './use-policy-tests';
+
+// Monaco does not run in jsdom: the cases are typed into a textarea with the editor's label (the browser e2e types
+// into the real editor).
+vi.mock('./policy-tests-code-editor', () => ({
+  PolicyTestsCodeEditor: ({ value, onChange }: { value: string; onChange: (value: string) => void }) => (
+    <textarea aria-label="Test cases (YAML)" value={value} onChange={(event) => onChange(event.currentTarget.value)} />
+  ),
+}));
 
 const endpoint = { id: 'ep_1', url: 'https://shop.example.com', type: 'cloud' as const };
 

@@ -1,5 +1,6 @@
-import { Alert, Badge, Group, Loader, Paper, Stack, Text, Textarea } from '@mantine/core';
+import { Alert, Badge, Group, Loader, Paper, Stack, Text } from '@mantine/core';
 import type { PolicyTestCaseResult } from '@gatehouse/contracts';
+import { PolicyTestsCodeEditor } from './policy-tests-code-editor';
 import type { PolicyTestsState } from './use-policy-tests';
 
 const placeholder = `- name: admin is blocked
@@ -18,7 +19,10 @@ export function PolicyTestsPanel({
   onChange,
   state,
   readOnly,
+  modelName = 'policy',
 }: {
+  /** Names the tests' Monaco model (the endpoint's id on the policy page). */
+  modelName?: string;
   testsText: string;
   onChange: (text: string) => void;
   state: PolicyTestsState;
@@ -44,17 +48,16 @@ export function PolicyTestsPanel({
             ) : null}
           </Group>
         </Group>
-        <Textarea
-          aria-label="Test cases (YAML)"
-          description="A YAML list of cases: a request and what must happen to it. Each runs with fresh rate-limit counters and a fixed clock; forwarded requests get 200 from a stand-in upstream."
-          placeholder={placeholder}
+        <Text size="xs" c="dimmed">
+          A YAML list of cases: a request and what must happen to it. Each runs with fresh rate-limit counters and a
+          fixed clock; forwarded requests get 200 from a stand-in upstream. Ctrl+Space suggests fields.
+        </Text>
+        <PolicyTestsCodeEditor
+          modelName={modelName}
           value={testsText}
-          onChange={(event) => onChange(event.currentTarget.value)}
+          onChange={onChange}
           readOnly={readOnly}
-          autosize
-          minRows={4}
-          maxRows={20}
-          styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)', fontSize: 13 } }}
+          placeholder={placeholder}
         />
         {parsed.problems.length > 0 ? (
           <Alert color="red" variant="light" title="The tests cannot be read" data-testid="tests-problems">
@@ -82,7 +85,8 @@ function CaseResult({ result }: { result: PolicyTestCaseResult }) {
   return (
     <Stack gap={2} data-testid="test-case-result">
       <Group gap="xs">
-        <Badge color={result.passed ? 'green' : 'red'} variant="filled" size="sm">
+        {/* Light, not filled: white on Mantine's green fails the 4.5:1 contrast at this size. */}
+        <Badge color={result.passed ? 'green' : 'red'} variant="light" size="sm">
           {result.passed ? 'PASS' : 'FAIL'}
         </Badge>
         <Text size="sm">{result.name}</Text>
