@@ -11,12 +11,18 @@ export function PageHeader({
   actions?: ReactNode;
 }) {
   return (
-    <Group justify="space-between" align="flex-start" mb="lg" wrap="nowrap">
-      <Stack gap={4}>
+    // On a phone the actions go under the title when both do not fit: a description with a long unbreakable token
+    // (`conn.client_ip.categories`) would otherwise push the button past the screen's edge.
+    <Group justify="space-between" align="flex-start" mb="lg" wrap="wrap">
+      <Stack gap={4} style={{ flex: '1 1 16rem', minWidth: 0 }}>
         <Title order={1} size="h2">
           {title}
         </Title>
-        {description ? <Text c="dimmed">{description}</Text> : null}
+        {description ? (
+          <Text c="dimmed" style={{ overflowWrap: 'anywhere' }}>
+            {description}
+          </Text>
+        ) : null}
       </Stack>
       {actions ? <Group gap="sm">{actions}</Group> : null}
     </Group>
