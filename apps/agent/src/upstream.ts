@@ -1,15 +1,14 @@
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { connect as http2Connect, constants, type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { AGENT_ENDPOINT_HEADER, type AgentEndpointDeclaration } from '@gatehouse/contracts';
-import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 
 /**
- * One proxied stream from the data plane → the endpoint's local upstream, both bodies streamed with back-pressure,
- * so SSE events pass one by one and a 5 MB upload never sits in memory. A stream the data plane resets (its client
- * went away) aborts the upstream request at once.
+ * One proxied stream from the data plane → the endpoint's local upstream, both bodies streamed with back-pressure
+ * (`pipeline`), so SSE events pass one by one and a 5 MB upload never sits in memory. A stream the data plane resets
+ * (its client went away) destroys the upstream request at once.
  */
 
 /** Connection-specific headers (RFC 9113 §8.2.2): never carried between HTTP/1.1 and HTTP/2. */
@@ -33,12 +32,8 @@ export interface UpstreamStats {
 export type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export class UpstreamForwarder {
-  /**
-   * Keep-alive pool to the local upstreams (http and https). Up to 256 connections per origin, as many as requests in
-   * flight need; no timeouts of its own: the data plane's idle timeout governs, and an SSE stream may idle for long.
-   */
-  readonly #http = new UndiciAgent({ connections: 256, headersTimeout: 0, bodyTimeout: 0 });
-  readonly #upstreamUrls = new Map<string, URL>();
+  readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+  readonly #https = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
   readonly #http2Sessions = new Map<string, ClientHttp2Session>();
 
   constructor(
@@ -73,102 +68,47 @@ export class UpstreamForwarder {
   }
 
   close(): void {
-    void this.#http.destroy().catch(() => undefined);
+    this.#http.destroy();
+    this.#https.destroy();
     for (const session of this.#http2Sessions.values()) session.destroy();
     this.#http2Sessions.clear();
   }
 
-  /**
-   * HTTP/1.1 upstreams through undici's dispatch API: the answer is written straight from its callbacks into the
-   * HTTP/2 stream, with no ClientRequest, IncomingMessage or pipe per request (node:http's client and stream
-   * plumbing were most of the agent's CPU per request under load). Back-pressure: a full stream pauses undici's
-   * socket until 'drain'; undici pulls the request body from the HTTP/2 stream chunk by chunk after each socket
-   * drain, and HTTP/2 flow control holds the data plane back meanwhile.
-   */
   #viaHttp1(
     endpoint: AgentEndpointDeclaration,
     stream: ServerHttp2Stream,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    const upstream = this.#upstreamUrl(endpoint);
+    const upstream = new URL(endpoint.upstream);
+    const secure = upstream.protocol === 'https:';
     const outgoing = requestHeadersOf(headers);
     outgoing.host = String(headers[':authority'] ?? upstream.host);
-    // undici refuses `expect` (NotSupportedError); HTTP/2 has no 100-continue to carry anyway (RFC 9113 §8.1.1).
-    delete outgoing.expect;
-    // END_STREAM on the headers (a GET): no body to read; resume so the readable side ends and the stream can close.
-    // Otherwise the body goes as an async iterator, not the stream: undici destroys a stream body once it has sent
-    // it, which would reset the HTTP/2 stream before the answer is written (destroyOnReturn: false keeps it open).
-    // (undici documents and accepts AsyncIterable bodies; its dispatch typings list only Readable.)
-    const body = stream.endAfterHeaders
-      ? null
-      : (stream.iterator({ destroyOnReturn: false }) as unknown as Dispatcher.DispatchOptions['body']);
-    if (body === null) stream.resume();
-    let controller: Dispatcher.DispatchController | undefined;
-    let delivered = false;
-    // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
-    stream.once('close', () => {
-      if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
+    const request = (secure ? httpsRequest : httpRequest)({
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: String(headers[':method']),
+      path: String(headers[':path'] ?? '/'),
+      headers: outgoing,
+      agent: secure ? this.#https : this.#http,
+      servername: secure ? upstream.hostname : undefined,
     });
-    const onDrain = (): void => controller?.resume();
-    // The newest body chunk waits until the end of the current tick: when undici reads the end of the answer in the
-    // same socket read (most small answers), it goes out as one DATA frame with END_STREAM instead of a DATA frame
-    // and an empty one, and no write is still queued when the finished stream is destroyed (node then builds an
-    // ERR_STREAM_DESTROYED error per queued write: a measured share of the agent's CPU). An SSE event is released
-    // before the event loop goes on, so nothing is delayed.
-    let held: Buffer | undefined;
-    const release = (): void => {
-      const chunk = held;
-      held = undefined;
-      if (chunk !== undefined && !stream.destroyed && !stream.write(chunk)) controller?.pause();
-    };
-    stream.on('drain', onDrain);
-    this.#http.dispatch(
-      {
-        origin: upstream.origin,
-        path: String(headers[':path'] ?? '/'),
-        method: String(headers[':method']),
-        headers: outgoing as Record<string, string | string[]>,
-        body,
-      },
-      {
-        onRequestStart: (started) => {
-          controller = started;
-          if (stream.destroyed) started.abort(new Error('the tunnel stream closed'));
-        },
-        onResponseStart: (_controller, status, responseHeaders) => {
-          if (stream.destroyed) return;
-          const forwarded = responseHeadersOf(responseHeaders);
-          forwarded[':status'] = status;
-          stream.respond(forwarded);
-        },
-        onResponseData: (_controller, chunk) => {
-          if (stream.destroyed) return;
-          // A release is already due this tick when a chunk is held; otherwise schedule one.
-          if (held !== undefined) release();
-          else process.nextTick(release);
-          held = chunk;
-        },
-        onResponseEnd: () => {
-          delivered = true;
-          stream.off('drain', onDrain);
-          const last = held;
-          held = undefined;
-          if (!stream.destroyed) stream.end(last);
-        },
-        onResponseError: (_controller, error) => {
-          stream.off('drain', onDrain);
-          // Aborted by the close above: nothing left to tell.
-          if (stream.destroyed) return;
-          this.#upstreamFailed(endpoint, stream, error);
-        },
-      },
-    );
-  }
-
-  #upstreamUrl(endpoint: AgentEndpointDeclaration): URL {
-    let url = this.#upstreamUrls.get(endpoint.upstream);
-    if (url === undefined) this.#upstreamUrls.set(endpoint.upstream, (url = new URL(endpoint.upstream)));
-    return url;
+    // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
+    let delivered = false;
+    stream.once('close', () => {
+      if (!delivered) request.destroy();
+    });
+    request.once('response', (response: IncomingMessage) => {
+      if (stream.destroyed) {
+        response.destroy();
+        return;
+      }
+      stream.respond({ ':status': response.statusCode ?? 502, ...responseHeadersOf(response.headers) });
+      pipeline(response, stream, (error) => (delivered = error === undefined || error === null));
+    });
+    request.once('error', (error) => this.#upstreamFailed(endpoint, stream, error));
+    request.setNoDelay(true);
+    pipeline(stream, request, () => undefined);
   }
 
   #viaHttp2(
@@ -201,13 +141,13 @@ export class UpstreamForwarder {
       if (stream.destroyed) return;
       const status = Number(responseHeaders[':status'] ?? 502);
       const forwarded: OutgoingHttpHeaders = {};
-      for (const name in responseHeaders)
-        if (name.charCodeAt(0) !== 0x3a && !hopByHop.has(name)) forwarded[name] = responseHeaders[name];
+      for (const [name, value] of Object.entries(responseHeaders))
+        if (!name.startsWith(':') && !hopByHop.has(name)) forwarded[name] = value;
       stream.respond({ ':status': status, ...forwarded });
-      relayResponse(request, stream, () => (delivered = true));
+      pipeline(request, stream, (error) => (delivered = error === undefined || error === null));
     });
     request.once('error', (error: Error) => this.#upstreamFailed(endpoint, stream, error));
-    stream.pipe(request);
+    pipeline(stream, request, () => undefined);
   }
 
   /** RFC 8441 extended CONNECT from the data plane → an HTTP/1.1 WebSocket upgrade to the upstream, then spliced. */
@@ -278,42 +218,18 @@ export function respondError(stream: ServerHttp2Stream, status: number, code: st
   stream.end(`Gatehouse agent: ${message}.\n`);
 }
 
-/**
- * The upstream's response body into the tunnel stream. `pipe`, not `pipeline`: pipeline allocates an AbortController
- * per call and aborts it when done (a DOMException with a captured stack), a measured share of the agent's CPU per
- * request when HTTP/1.1 went through node:http. pipe keeps the back-pressure (it pauses the source while the HTTP/2 stream's window is spent); the
- * failure half is here: a body that breaks off resets the stream, so the client sees an error, not a short answer.
- */
-function relayResponse(source: Readable, stream: ServerHttp2Stream, onDelivered: () => void): void {
-  let ended = false;
-  source.once('end', () => {
-    ended = true;
-    onDelivered();
-  });
-  source.once('close', () => {
-    if (!ended && !stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-  });
-  source.on('error', () => undefined);
-  source.pipe(stream);
-}
-
-// for…in over the header objects (node:http2's have no prototype, undici's a plain one with nothing enumerable to
-// inherit): the Object.entries arrays were a per-request allocation on the hot path.
 function requestHeadersOf(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const outgoing: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || name.charCodeAt(0) === 0x3a || hopByHop.has(name) || name === AGENT_ENDPOINT_HEADER)
-      continue;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':') || hopByHop.has(name) || name === AGENT_ENDPOINT_HEADER) continue;
     outgoing[name] = value;
   }
   return outgoing;
 }
 
-function responseHeadersOf(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+function responseHeadersOf(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
   const outgoing: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    const value = headers[name];
+  for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || hopByHop.has(name)) continue;
     outgoing[name] = value;
   }

@@ -1,13 +1,11 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
-import { Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import {
   AGENT_CONTROL_PATHS,
   AGENT_DATAPLANE_HEADER,
   AGENT_TUNNEL_PROTOCOL,
-  AGENT_TUNNEL_WINDOWS,
   AGENT_DEAD_PEER_MS,
   AGENT_HEADERS,
   AGENT_PING_INTERVAL_MS,
@@ -164,9 +162,6 @@ export class AgentTunnels {
     // node:http sockets allow half-open: an agent that died (its kernel sent FIN) must end the tunnel at once, not
     // at the next failed ping.
     socket.once('end', () => socket.destroy());
-    // No Nagle on the tunnel: an SSE event is one small DATA frame that must leave now, not wait for the previous
-    // segment's ACK (node:http servers set this already; said here so the tunnel does not depend on it).
-    if (socket instanceof Socket) socket.setNoDelay(true);
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${AGENT_TUNNEL_PROTOCOL}\r\n` +
         `${AGENT_DATAPLANE_HEADER}: ${this.options.dataplaneId}\r\n\r\n`,
@@ -185,11 +180,7 @@ export class AgentTunnels {
     const logger = this.options.logger;
     // Reversed roles: this side speaks the client half of HTTP/2 over the socket the agent dialled.
     const transport = http2Transport(socket);
-    const session = http2Connect('http://agent.tunnel', {
-      createConnection: () => transport,
-      settings: { initialWindowSize: AGENT_TUNNEL_WINDOWS.stream },
-    });
-    session.once('connect', () => session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection));
+    const session = http2Connect('http://agent.tunnel', { createConnection: () => transport });
     session.on('error', (error) => logger.debug({ err: error, remote: remoteAddress }, 'agent tunnel error'));
     this.#pending.add(session);
     const timeout = setTimeout(() => session.destroy(new Error('agent tunnel setup timed out')), 15_000);

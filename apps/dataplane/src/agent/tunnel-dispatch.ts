@@ -108,12 +108,15 @@ export function dispatchOverTunnel(
   handler.onRequestStart?.(controller, {});
   if (aborted) return;
   try {
-    // The pseudo-headers go into the fresh object tunnelHeaders made (node:http2 sends them first whatever the
-    // order): no second copy of every header per request.
-    headers[':method'] = request.method;
-    headers[':path'] = request.path;
-    if (authority !== undefined) headers[':authority'] = authority;
-    stream = session.request(headers, { endStream: request.body === null });
+    stream = session.request(
+      {
+        ...headers,
+        ':method': request.method,
+        ':path': request.path,
+        ...(authority === undefined ? {} : { ':authority': authority }),
+      },
+      { endStream: request.body === null },
+    );
   } catch (error) {
     fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
     return;
@@ -132,7 +135,7 @@ export function dispatchOverTunnel(
     if (aborted) return;
     const status = Number(responseHeaders[':status'] ?? 502);
     const plain: Record<string, string | string[] | undefined> = {};
-    for (const name in responseHeaders) if (name.charCodeAt(0) !== 0x3a) plain[name] = responseHeaders[name];
+    for (const [name, value] of Object.entries(responseHeaders)) if (!name.startsWith(':')) plain[name] = value;
     handler.onResponseStart?.(controller, status, plain, '');
   });
   opened.on('data', (chunk: Buffer) => {
