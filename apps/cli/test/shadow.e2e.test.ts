@@ -40,6 +40,8 @@ describe('gatehouse policy shadow', () => {
     const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
     await db.connect();
     try {
+      // The database outlives a run (CI reuses this machine's Postgres): a row an earlier run seeded goes first.
+      await db.query('DELETE FROM request_logs WHERE id = $1', [id]);
       await db.query(
         `INSERT INTO request_logs (id, "timestamp", endpoint_id, method, host, path, status, duration_ms, client_ip,
            client_ip_categories, decision, shadow, shadow_differs)
