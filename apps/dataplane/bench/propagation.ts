@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,16 +34,17 @@ function spawnDataplane(env: Record<string, string>): ChildProcess {
   return child;
 }
 
-async function waitReady(adminPort: number): Promise<void> {
-  for (let attempt = 0; attempt < 1_200; attempt++) {
+/** Polls `/readyz` (a config is loaded), or `/healthz` (listening) for a data plane that has no config to load. */
+async function waitReady(adminPort: number, pollMs = 50, path: '/readyz' | '/healthz' = '/readyz'): Promise<void> {
+  for (let attempt = 0; attempt < 60_000 / pollMs; attempt++) {
     try {
-      const response = await request(`http://127.0.0.1:${adminPort}/readyz`);
+      const response = await request(`http://127.0.0.1:${adminPort}${path}`);
       await response.body.dump();
       if (response.statusCode === 200) return;
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error('the data plane did not become ready');
 }
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
       GATEHOUSE_DATAPLANE_TOKEN: config.token,
       REDIS_URL: redisUrl,
       LOG_LEVEL: 'warn',
+      // The targets are per worker: one worker, so boot and RSS are not those of several processes at once.
+      DATAPLANE_WORKERS: '1',
     });
   } finally {
     await config.close();
@@ -169,9 +172,86 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
   console.log(`| RSS after load, settled (target ≤ 150 MB) | ${(rssLoaded / 1024 / 1024).toFixed(1)} MB |`);
   console.log(`| RSS after the changes                     | ${(rssAfter / 1024 / 1024).toFixed(1)} MB |`);
   console.log(`| JS heap used after load                   | ${(heapLoaded / 1024 / 1024).toFixed(1)} MB |`);
+  // Let the last change reach the last-known-good file (writes are coalesced, at most one a second).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
   dataplane.kill('SIGTERM');
   await once(dataplane, 'exit');
+
+  // A restart while the API is down: everything comes from the last-known-good file the run above left.
+  const deadApi = `http://127.0.0.1:${await freePort()}`;
+  const emptyDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-empty-'));
+  const boots: Boot[] = [];
+  const emptyBoots: Boot[] = [];
+  for (let round = 0; round < 3; round++) {
+    boots.push(await bootFromLastKnownGood({ ...env, GATEHOUSE_API_URL: deadApi }, dataDirectory));
+    emptyBoots.push(await bootFromLastKnownGood({ ...env, GATEHOUSE_API_URL: deadApi }, emptyDirectory));
+  }
+  await rm(emptyDirectory, { recursive: true, force: true });
+  console.log(
+    `\nRestart from the last-known-good file with ${endpointCount.toLocaleString('en')} endpoints and the API down (3 boots, median and range):`,
+  );
+  console.log('| measure                                          | value |');
+  console.log('|--------------------------------------------------|------:|');
+  const seconds = (values: number[]) => `${spread(values, (value) => (value / 1000).toFixed(2))} s`;
+  console.log(`| process start → /readyz 200 (target ≤ 1 s)        | ${seconds(boots.map((boot) => boot.readyMs))} |`);
+  console.log(`| process start → first request answered by policy | ${seconds(boots.map((boot) => boot.servedMs))} |`);
+  console.log(
+    `| the same process with no config to load (/healthz) | ${seconds(emptyBoots.map((boot) => boot.readyMs))} |`,
+  );
+  const megabytes = spread(
+    boots.map((boot) => boot.rss),
+    (value) => (value / 1024 / 1024).toFixed(1),
+  );
+  console.log(`| RSS once every policy compiled (target ≤ 150 MB)  | ${megabytes} MB |`);
   await rm(dataDirectory, { recursive: true, force: true });
+}
+
+interface Boot {
+  readyMs: number;
+  servedMs: number;
+  rss: number;
+}
+
+/** "median (min–max)" of a few rounds. */
+function spread(values: number[], format: (value: number) => string): string {
+  const sorted = [...values].sort((left, right) => left - right);
+  return `${format(sorted[Math.floor(sorted.length / 2)]!)} (${format(sorted[0]!)}–${format(sorted.at(-1)!)})`;
+}
+
+/**
+ * One boot from the data directory's last-known-good file: time to ready, to the first answer, and settled RSS. An
+ * empty directory measures what every boot pays (node, the modules, listening) before any endpoint.
+ */
+async function bootFromLastKnownGood(env: Record<string, string>, dataDirectory: string): Promise<Boot> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const started = performance.now();
+  const dataplane = spawnDataplane({
+    ...env,
+    GATEHOUSE_DATA_DIR: dataDirectory,
+    DATAPLANE_PORT: String(port),
+    DATAPLANE_ADMIN_PORT: String(adminPort),
+  });
+  const empty = (await readdir(dataDirectory)).length === 0;
+  await waitReady(adminPort, 10, empty ? '/healthz' : '/readyz');
+  const readyMs = performance.now() - started;
+  if (empty) {
+    dataplane.kill('SIGTERM');
+    await once(dataplane, 'exit');
+    return { readyMs, servedMs: Number.NaN, rss: Number.NaN };
+  }
+  const host = `tenant-${Math.floor(Math.random() * endpointCount)}.example.com`;
+  const response = await request(`http://127.0.0.1:${port}/`, { headers: { host } });
+  await response.body.dump();
+  if (response.statusCode === 404 || response.statusCode >= 500)
+    throw new Error(`${host} answered ${response.statusCode}`);
+  const servedMs = performance.now() - started;
+  // Policies compile on first use and in the background after a boot like this one; RSS is read once that is done.
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  const rss = await metricValue(adminPort, 'gatehouse_dataplane_process_resident_memory_bytes');
+  dataplane.kill('SIGTERM');
+  await once(dataplane, 'exit');
+  return { readyMs, servedMs, rss };
 }
 
 main()

@@ -522,6 +522,11 @@ describe('config propagation', () => {
     expect((await get('lkg.example.com')).status).toBe(418);
     expect((await get('app.example.com')).status).toBe(200);
     expect((await httpRequest({ port: gateway.adminPort, path: '/readyz' })).status).toBe(200);
+    // Booting from the file defers compiling; the background pass leaves no endpoint waiting for its compile.
+    await gateway.dataplane.store.compiled();
+    const deferred = [...gateway.dataplane.store.current.endpointsById.values()].filter((loaded) => loaded.deferred);
+    expect(deferred).toEqual([]);
+    expect((await get('lkg.example.com')).status).toBe(418);
     const status = JSON.parse((await httpRequest({ port: gateway.adminPort, path: '/status' })).body) as {
       synced_with_api: boolean;
       last_sync_error: string;

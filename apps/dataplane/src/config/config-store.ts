@@ -6,6 +6,7 @@ import {
   applySnapshot,
   applySnapshotWhileServing,
   CompiledPolicyCache,
+  compileDeferred,
   emptyRuntimeConfig,
   type ApplyResult,
   type RuntimeConfig,
@@ -28,6 +29,8 @@ export class ConfigStore {
   #current: RuntimeConfig;
   #loaded = false;
   #etag: string | null = null;
+  /** The background compile of a last-known-good boot (see `loadSnapshot`). */
+  #compiling: Promise<void> = Promise.resolve();
   /** Compiled policies by (endpoint type, sha256), shared by every build of this store. */
   readonly #policies = new CompiledPolicyCache();
 
@@ -70,11 +73,42 @@ export class ConfigStore {
    */
   async loadSnapshot(snapshot: ConfigSnapshot, etag: string | null, persist = true): Promise<void> {
     const started = performance.now();
+    // Booting from the last-known-good file (nothing loaded, nothing to persist): its policies compiled when they were
+    // stored, so routing is built now and each policy compiles on first use, then all of them in the background.
+    const deferCompile = !this.#loaded && !persist;
     const result = this.#loaded
       ? await applySnapshotWhileServing(this.#current, snapshot, this.shared, this.#policies)
-      : applySnapshot(this.#current, snapshot, this.shared, this.#policies);
+      : applySnapshot(this.#current, snapshot, this.shared, this.#policies, { deferCompile });
     this.#etag = etag;
     this.#swap(result, persist, started, 'snapshot');
+    if (deferCompile) this.#compiling = this.#compileDeferred();
+  }
+
+  /** Resolves once no endpoint waits for its deferred compile (tests, and the bench's boot measure). */
+  async compiled(): Promise<void> {
+    await this.#compiling;
+  }
+
+  /**
+   * Replaces the deferred endpoints with compiled ones, yielding to requests between slices. A change swapped in
+   * meanwhile wins: the pass starts again from it (compiled policies are cached, so nothing compiles twice).
+   */
+  async #compileDeferred(): Promise<void> {
+    for (;;) {
+      const from = this.#current;
+      const started = performance.now();
+      let result: ApplyResult | undefined;
+      try {
+        result = await compileDeferred(from, this.shared, this.#policies);
+      } catch (error) {
+        this.logger.error({ err: error }, 'compiling the last-known-good policies failed; they compile on first use');
+        return;
+      }
+      if (result === undefined) return;
+      if (this.#current !== from) continue;
+      this.#swap(result, false, started, 'snapshot');
+      return;
+    }
   }
 
   /** Applies changes that follow on from the applied revision (the caller checked there is no gap). */

@@ -13,6 +13,7 @@ import {
   applyChanges,
   applySnapshot,
   CompiledPolicyCache,
+  compileDeferred,
   emptyRuntimeConfig,
   routeByHost,
   snapshotOf,
@@ -231,5 +232,70 @@ describe('runtime config', () => {
     const changed = endpoint('ep_a', 'https://a.example.com', deny(402), { policy_version: 8 });
     const { config: fifth } = applyChanges(fourth, [change(5, 'endpoint.upserted', 'ep_a', changed)], shared, store);
     expect(fifth.endpointsById.get('ep_a')?.policy).not.toBe(compiled);
+  });
+
+  describe('deferred compile (booting from last-known-good)', () => {
+    // Text that passes the data plane's checks (sha256, not empty) but does not compile, as a policy stored by an
+    // older build could after an upgrade.
+    const broken = 'on_http_request:\n  - actions:\n      - type: no-such-action\n';
+
+    it('builds routing without compiling, compiles a policy on its first read, and the background pass the rest', async () => {
+      const cache = new CompiledPolicyCache();
+      const endpoints = [
+        endpoint('ep_a', 'https://a.example.com', deny(401)),
+        endpoint('ep_b', 'https://b.example.com'),
+      ];
+      const { config, errors } = applySnapshot(emptyRuntimeConfig(shared), snapshot(endpoints), shared, cache, {
+        deferCompile: true,
+      });
+      expect(errors).toEqual([]);
+      expect(cache.size).toBe(0);
+      const a = routeByHost(config, 'a.example.com', 'https');
+      expect(a?.deferred).toBe(true);
+      const compiled = a?.policy;
+      expect(compiled?.phases.on_http_request).toHaveLength(1);
+      expect(a?.policy).toBe(compiled);
+      expect(cache.size).toBe(1);
+
+      const result = await compileDeferred(config, shared, cache);
+      expect(result?.errors).toEqual([]);
+      const after = result!.config;
+      expect([...after.endpointsById.values()].filter((loaded) => loaded.deferred === true)).toEqual([]);
+      // The one read already compiled is not compiled again.
+      expect(after.endpointsById.get('ep_a')?.policy).toBe(compiled);
+      expect(after.endpointsById.get('ep_b')?.policy?.phases.on_http_request).toHaveLength(1);
+      expect(await compileDeferred(after, shared, cache)).toBeUndefined();
+    });
+
+    it('fails closed while a stored policy no longer compiles, then stops serving the endpoint and reports it', async () => {
+      const { config } = applySnapshot(
+        emptyRuntimeConfig(shared),
+        snapshot([endpoint('ep_x', 'https://x.example.com', broken)]),
+        shared,
+        new CompiledPolicyCache(),
+        { deferCompile: true },
+      );
+      const rules = routeByHost(config, 'x.example.com', 'https')?.policy?.phases.on_http_request;
+      expect(rules?.[0]?.actions[0]?.type).toBe('custom-response');
+      const result = await compileDeferred(config, shared, new CompiledPolicyCache());
+      expect(routeByHost(result!.config, 'x.example.com', 'https')).toBeUndefined();
+      expect(result!.config.unservedHosts.get('x.example.com')).toBe('ep_x');
+      expect(result!.errors.join()).toMatch(/ep_x.*not served until a valid policy arrives/);
+    });
+
+    it('compiles an endpoint a change replaces at once, and never reuses a deferred entry', () => {
+      const cache = new CompiledPolicyCache();
+      const { config } = applySnapshot(
+        emptyRuntimeConfig(shared),
+        snapshot([endpoint('ep_a', 'https://a.example.com', deny(401))]),
+        shared,
+        cache,
+        { deferCompile: true },
+      );
+      const bumped = endpoint('ep_a', 'https://a.example.com', deny(401), { policy_version: 2 });
+      const { config: next } = applyChanges(config, [change(2, 'endpoint.upserted', 'ep_a', bumped)], shared, cache);
+      expect(next.endpointsById.get('ep_a')?.deferred).toBeUndefined();
+      expect(next.endpointsById.get('ep_a')?.policy).toBeDefined();
+    });
   });
 });

@@ -55,6 +55,11 @@ export interface LoadedEndpoint {
   readonly agent: SyncAgentEndpoint | undefined;
   /** The shadow policy evaluated beside `policy` without being enforced (issue 17 item 3); undefined when none. */
   readonly shadow: ShadowPolicy | undefined;
+  /**
+   * True when `policy` is compiled on its first read instead of when the config was built: only endpoints booted from
+   * the last-known-good file, until the background pass (`compileDeferred`) replaces them with compiled ones.
+   */
+  readonly deferred?: true;
 }
 
 export interface ShadowPolicy {
@@ -102,6 +107,8 @@ export class CompiledPolicyCache {
     const live = new Map<string, CompiledPolicy>();
     for (const endpoint of endpoints) {
       const policy = endpoint.synced.policy;
+      // A deferred endpoint's policy is compiled on first read; reading it here would compile all of them at once.
+      if (endpoint.deferred === true) continue;
       if (endpoint.policy !== undefined && policy !== null)
         live.set(CompiledPolicyCache.key(endpoint.synced.type, policy.sha256), endpoint.policy);
     }
@@ -207,8 +214,9 @@ export function applySnapshot(
   snapshot: ConfigSnapshot,
   shared: SharedPorts,
   cache: CompiledPolicyCache = new CompiledPolicyCache(),
+  options: { deferCompile?: boolean } = {},
 ): ApplyResult {
-  const draft = new ConfigDraft(previous, shared, true, cache);
+  const draft = new ConfigDraft(previous, shared, true, cache, options.deferCompile === true);
   for (const category of snapshot.ip_categories) draft.upsertCategory(category);
   for (const endpoint of snapshot.endpoints) draft.upsertEndpoint(endpoint);
   return draft.finish(snapshot.revision);
@@ -239,6 +247,30 @@ export async function applySnapshotWhileServing(
     }
   }
   return draft.finish(snapshot.revision);
+}
+
+/**
+ * Compiles the endpoints of `config` that were loaded with their compile deferred, in slices that yield to requests,
+ * and answers the config with each of them replaced by its compiled form (a policy that no longer compiles is reported
+ * and its endpoint stops being served, as when a change is rejected). Answers `undefined` when there was none.
+ */
+export async function compileDeferred(
+  config: RuntimeConfig,
+  shared: SharedPorts,
+  cache: CompiledPolicyCache,
+): Promise<ApplyResult | undefined> {
+  const deferred = [...config.endpointsById.values()].filter((endpoint) => endpoint.deferred === true);
+  if (deferred.length === 0) return undefined;
+  const draft = new ConfigDraft(config, shared, false, cache);
+  let sliceStart = performance.now();
+  for (const endpoint of deferred) {
+    draft.upsertEndpoint(endpoint.synced);
+    if (performance.now() - sliceStart > snapshotSliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return draft.finish(config.revision);
 }
 
 /** Applies changes in order on top of `previous`; the caller has checked that they follow on without a gap. */
@@ -273,10 +305,19 @@ class ConfigDraft {
   readonly #errors: string[] = [];
   /** Compiled policies by (type, sha256), kept across drafts: identical policies on many endpoints compile once. */
   readonly #compiled: CompiledPolicyCache;
+  /** Policies not in the cache are compiled on first read (booting from last-known-good; see `LoadedEndpoint`). */
+  readonly #deferCompile: boolean;
   #categoriesChanged = false;
 
-  constructor(previous: RuntimeConfig, shared: SharedPorts, fromScratch: boolean, cache: CompiledPolicyCache) {
+  constructor(
+    previous: RuntimeConfig,
+    shared: SharedPorts,
+    fromScratch: boolean,
+    cache: CompiledPolicyCache,
+    deferCompile = false,
+  ) {
     this.#previous = previous;
+    this.#deferCompile = deferCompile;
     this.#compiled = cache;
     this.#shared = shared;
     if (fromScratch) {
@@ -340,12 +381,18 @@ class ConfigDraft {
     const existing = this.#previous.endpointsById.get(synced.id);
     const loaded = this.#load(synced, existing);
     if (typeof loaded === 'string') {
-      const message = `endpoint ${synced.id} (${synced.url}) policy version ${synced.policy?.version ?? synced.policy_rejected?.version ?? 'none'}: ${loaded}${existing === undefined ? '; the endpoint is not served until a valid policy arrives' : '; the previous policy keeps running'}`;
+      // A deferred endpoint never ran a compiled policy here, so there is no earlier one to keep running.
+      const keep = existing?.deferred === true ? undefined : existing;
+      const message = `endpoint ${synced.id} (${synced.url}) policy version ${synced.policy?.version ?? synced.policy_rejected?.version ?? 'none'}: ${loaded}${keep === undefined ? '; the endpoint is not served until a valid policy arrives' : '; the previous policy keeps running'}`;
       this.#failures.set(synced.id, message);
       this.#errors.push(message);
-      if (existing === undefined && synced.type === 'cloud') this.#unserved.set(synced.id, synced.host.toLowerCase());
+      if (keep === undefined) {
+        const current = this.#endpoints.get(synced.id);
+        if (current !== undefined) this.#remove(current);
+        if (synced.type === 'cloud') this.#unserved.set(synced.id, synced.host.toLowerCase());
+      }
       // A snapshot starts from scratch: carry the endpoint that keeps running into the new maps.
-      if (existing !== undefined && !this.#endpoints.has(synced.id)) this.#add(existing);
+      if (keep !== undefined && !this.#endpoints.has(synced.id)) this.#add(keep);
       return;
     }
     this.#failures.delete(synced.id);
@@ -394,6 +441,7 @@ class ConfigDraft {
     // The agent receives the request as addressed to the endpoint (Host = its host); it knows the local upstream.
     if (agent !== undefined) upstream = parseUpstream(url);
     let policy: CompiledPolicy | undefined;
+    let compileLater: (() => CompiledPolicy) | undefined;
     const synchronizedPolicy = synced.policy;
     const problem = policyProblem(synced, existing);
     if (problem !== undefined) return problem;
@@ -413,6 +461,7 @@ class ConfigDraft {
       // The sha256 names the policy text: an unchanged one keeps its compiled form without being compared or compiled.
       const reusable =
         existing !== undefined &&
+        existing.deferred !== true &&
         existing.policy !== undefined &&
         existing.synced.type === synced.type &&
         existing.synced.policy?.sha256 === synchronizedPolicy.sha256;
@@ -420,7 +469,9 @@ class ConfigDraft {
       else {
         const cacheKey = CompiledPolicyCache.key(synced.type, synchronizedPolicy.sha256);
         policy = this.#compiled.get(cacheKey);
-        if (policy === undefined) {
+        if (policy === undefined && this.#deferCompile) {
+          compileLater = deferredCompile(text, synced.type, cacheKey, this.#compiled);
+        } else if (policy === undefined) {
           try {
             policy = compile(parse(text), { endpointType: policyEndpointType(synced.type) });
           } catch (error) {
@@ -431,7 +482,7 @@ class ConfigDraft {
       }
     }
     const scheme = url.startsWith('https:') ? 'https' : 'http';
-    return Object.freeze({
+    const loaded = {
       synced,
       facts: Object.freeze({ id: synced.id, url, host: synced.host.toLowerCase(), type: synced.type }),
       scheme,
@@ -439,6 +490,15 @@ class ConfigDraft {
       upstream,
       agent,
       shadow: this.#loadShadow(synced, existing),
+    } as const;
+    if (compileLater === undefined) return Object.freeze(loaded);
+    const read = compileLater;
+    return Object.freeze({
+      ...loaded,
+      deferred: true,
+      get policy(): CompiledPolicy {
+        return read();
+      },
     });
   }
 
@@ -561,6 +621,49 @@ function finishConfig(
   });
   built.config = config;
   return config;
+}
+
+/**
+ * Answers every request while a policy booted from last-known-good does not compile any more (it did when it was
+ * stored, so this takes a data plane upgraded in between); the background pass then reports the endpoint and stops
+ * serving it, as for any rejected policy. Fails closed: no rule of the broken policy can let a request through.
+ */
+const uncompilablePolicy = compile(
+  parse(`on_http_request:
+  - name: last-known-good policy does not compile
+    actions:
+      - type: custom-response
+        config:
+          status_code: 503
+          headers: { content-type: text/plain }
+          body: "ENDPOINT_CONFIG_INVALID: this endpoint's stored policy does not compile on this data plane."
+`),
+  { endpointType: 'cloud' },
+);
+
+/**
+ * The compile of a policy booted from last-known-good, run on its first read and kept (in `cache` too, so the
+ * background pass finds it compiled). Booting compiles nothing: 10,000 policies took seconds, mostly YAML parsing.
+ */
+function deferredCompile(
+  text: string,
+  type: SyncEndpoint['type'],
+  cacheKey: string,
+  cache: CompiledPolicyCache,
+): () => CompiledPolicy {
+  let compiled: CompiledPolicy | undefined;
+  return () => {
+    if (compiled !== undefined) return compiled;
+    compiled = cache.get(cacheKey);
+    if (compiled !== undefined) return compiled;
+    try {
+      compiled = compile(parse(text), { endpointType: policyEndpointType(type) });
+      cache.set(cacheKey, compiled);
+    } catch {
+      compiled = uncompilablePolicy;
+    }
+    return compiled;
+  };
 }
 
 function parseUpstream(text: string): UpstreamTarget | undefined {
