@@ -1,9 +1,6 @@
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   AGENT_CONTROL_PATHS,
@@ -15,6 +12,7 @@ import {
 } from '@gatehouse/contracts';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { startDataplaneProcess } from '../test/helpers/dataplane-process.js';
+import { createMemoryProbe } from './process-memory.js';
 
 /**
  * Issue 13: data-plane memory per idle agent session (target ≤ 50 KB). One data plane process (the build) holds N
@@ -24,14 +22,13 @@ import { startDataplaneProcess } from '../test/helpers/dataplane-process.js';
  *
  * The sessions are opened by a minimal client of the tunnel protocol (packages/contracts/src/agent-tunnel.ts) in this
  * process rather than by N `gatehouse-agent` processes, which would need N × ~50 MB here; the data plane cannot tell
- * the difference. The full GC comes from Node's --heapsnapshot-signal (a snapshot forces one; the files are deleted).
- * Run: `npx tsx bench/agent-session-memory.ts` after `npm run build`.
+ * the difference. Memory is read with `process-memory.ts`. Run: `npx tsx bench/agent-session-memory.ts` after `npm run build`.
  */
 const sessionCount = Number(process.env.BENCH_AGENT_SESSIONS ?? 1000);
 const token = 'gh_bench_token_0123456789';
 const pooledUrl = 'https://pool.bench.internal';
 
-const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-bench-sessions-'));
+const memory = await createMemoryProbe();
 const config = new TestConfigServer(undefined);
 await config.start();
 config.authtokens.set(token, { revoked: false });
@@ -41,43 +38,12 @@ const dataplane = await startDataplaneProcess(
     GATEHOUSE_DATAPLANE_TOKEN: config.token,
     DATAPLANE_HEARTBEAT_INTERVAL_MS: '60000',
     LOG_LEVEL: 'info',
-    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${scratch}`,
+    NODE_OPTIONS: memory.nodeOptions,
   },
   { built: true },
 );
-const pid = dataplane.child.pid!;
-
-/** Forces a full GC in the data plane (a heap snapshot does one first), then reads its heap and RSS. */
-/** Forces a full GC in the data plane (a heap snapshot does one first), then reads its heap. */
-async function heapAfterFullGc(): Promise<number> {
-  const before = (await readdir(scratch)).length;
-  process.kill(pid, 'SIGUSR2');
-  const deadline = Date.now() + 60_000;
-  // The snapshot file appears when writing starts; wait until its size stops changing.
-  let lastSize = -1;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error('the data plane wrote no heap snapshot within 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const files = (await readdir(scratch)).filter((name) => name.endsWith('.heapsnapshot'));
-    if (files.length <= before) continue;
-    const { size } = await stat(join(scratch, files.at(-1)!));
-    if (size > 0 && size === lastSize) break;
-    lastSize = size;
-  }
-  for (const name of await readdir(scratch)) await rm(join(scratch, name), { force: true });
-  return (await metrics()).get('gatehouse_dataplane_nodejs_heap_size_used_bytes')!;
-}
-
-async function rss(): Promise<number> {
-  return (await metrics()).get('gatehouse_dataplane_process_resident_memory_bytes')!;
-}
-
-async function metrics(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${dataplane.adminPort}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const match of text.matchAll(/^(\w+) (\S+)$/gm)) values.set(match[1]!, Number(match[2]));
-  return values;
-}
+memory.attach(dataplane.child.pid!, dataplane.adminPort);
+const { heapAfterFullGc, rss, metrics } = memory;
 
 /** One agent session as the protocol defines it: upgrade, HTTP/2 with the roles reversed, declare, get registered. */
 async function openSession(index: number): Promise<Socket> {
@@ -187,4 +153,4 @@ console.log(
 
 await dataplane.stop();
 await config.close();
-await rm(scratch, { recursive: true, force: true });
+await memory.close();

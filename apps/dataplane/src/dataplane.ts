@@ -122,6 +122,12 @@ export interface DataplaneOptions {
    */
   publicUrl?: string;
   idleTimeoutMs?: number;
+  /**
+   * DATAPLANE_UPSTREAM_MAX_CONNECTIONS: most connections to one upstream origin; 0 or unset: no cap. A cap is a queue
+   * in front of the upstream, and an open SSE stream (every MCP client holds one) keeps its connection busy for as
+   * long as it is open, so a cap of N would leave client N+1's stream waiting with no answer.
+   */
+  upstreamMaxConnections?: number;
   /** Fixed heartbeat spacing; default: what the API's heartbeat answers suggest (30 s until the first one). */
   heartbeatIntervalMs?: number;
   maxBodyBytes?: number;
@@ -221,7 +227,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   // Every connection to an upstream or a JWKS URL is judged by the outbound rules after DNS (outbound-guard.ts).
   const dispatcher = new Agent({
     keepAliveTimeout: 30_000,
-    connections: 256,
+    connections: options.upstreamMaxConnections || null,
     pipelining: 1,
     headersTimeout: idleTimeoutMs,
     bodyTimeout: idleTimeoutMs,

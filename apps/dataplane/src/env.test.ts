@@ -15,6 +15,7 @@ describe('parseDataplaneEnv', () => {
       GATEHOUSE_DATA_DIR: './.gatehouse',
       GATEHOUSE_TRUSTED_PROXIES: [],
       DATAPLANE_IDLE_TIMEOUT_MS: 300_000,
+      DATAPLANE_UPSTREAM_MAX_CONNECTIONS: 0,
       LOG_LEVEL: 'info',
     });
     // Unset: heartbeats follow the API's heartbeat_interval_seconds.

@@ -91,6 +91,15 @@ export const dataplaneEnvSchema = z.object({
     ),
   DATAPLANE_ID: optionalText.describe('Stable id reported in heartbeats; default hostname:port.'),
   DATAPLANE_IDLE_TIMEOUT_MS: positiveInt(300_000, 86_400_000),
+  DATAPLANE_UPSTREAM_MAX_CONNECTIONS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .describe(
+      'Most connections to one upstream origin; 0 (default) sets no cap. Requests beyond a cap wait for a free connection, and an open SSE stream holds its connection as long as it is open.',
+    ),
   DATAPLANE_WORKERS: optionalText
     .pipe(z.coerce.number<string | undefined>().int().min(1).max(256).optional())
     .transform((workers) => workers ?? availableParallelism())

@@ -68,6 +68,7 @@ export async function dataplaneOptionsFromEnv(
     ...(env.DATAPLANE_ID === undefined ? {} : { dataplaneId: env.DATAPLANE_ID }),
     ...(env.DATAPLANE_PUBLIC_URL === undefined ? {} : { publicUrl: env.DATAPLANE_PUBLIC_URL }),
     idleTimeoutMs: env.DATAPLANE_IDLE_TIMEOUT_MS,
+    upstreamMaxConnections: env.DATAPLANE_UPSTREAM_MAX_CONNECTIONS,
     ...(env.DATAPLANE_HEARTBEAT_INTERVAL_MS === undefined
       ? {}
       : { heartbeatIntervalMs: env.DATAPLANE_HEARTBEAT_INTERVAL_MS }),

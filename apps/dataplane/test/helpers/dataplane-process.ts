@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const appDirectory = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,13 +17,17 @@ export interface DataplaneProcess {
 
 /**
  * Runs `src/main.ts` as its own process (the distributed shape), configured only through the environment; `built`
- * runs `dist/main.js` (what ships; build first). One worker unless the test sets DATAPLANE_WORKERS.
+ * runs `dist/main.js` (what ships; build first). One worker unless the test sets DATAPLANE_WORKERS. Without a
+ * GATEHOUSE_DATA_DIR it gets a fresh one, removed on stop: the default (`./.gatehouse`) would be shared by every run,
+ * and a last-known-good file another run left there could stand in for this run's config.
  */
 export async function startDataplaneProcess(
   env: Record<string, string>,
   options: { built?: boolean } = {},
 ): Promise<DataplaneProcess> {
   const args = options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const ownDataDirectory =
+    env.GATEHOUSE_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), 'gatehouse-dataplane-')) : undefined;
   const child = spawn(process.execPath, args, {
     cwd: appDirectory,
     env: {
@@ -30,6 +37,7 @@ export async function startDataplaneProcess(
       DATAPLANE_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       DATAPLANE_WORKERS: '1',
+      ...(ownDataDirectory === undefined ? {} : { GATEHOUSE_DATA_DIR: ownDataDirectory }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,10 +65,13 @@ export async function startDataplaneProcess(
     adminPort,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
+      let code = child.exitCode;
+      if (code === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        [code] = (await exited) as [number | null];
+      }
+      if (ownDataDirectory !== undefined) await rm(ownDataDirectory, { recursive: true, force: true });
       return code;
     },
   };
