@@ -209,6 +209,7 @@ export function instrumentCelAst(root: unknown): void {
 function evaluateMapLiteral(node: CelNode, ev: unknown, ctx: unknown): Map<unknown, unknown> {
   const run = (ev as { run(ast: unknown, ctx: unknown): unknown }).run.bind(ev);
   const map = new Map<unknown, unknown>();
+  const keys = new Set<unknown>();
   for (const [keyNode, valueNode] of node.args as [unknown, unknown][]) {
     const key = run(keyNode, ctx);
     const value = run(valueNode, ctx);
@@ -218,7 +219,9 @@ function evaluateMapLiteral(node: CelNode, ev: unknown, ctx: unknown): Map<unkno
     if (typeof mapKey !== 'string' && typeof mapKey !== 'bigint' && typeof mapKey !== 'boolean') {
       throw new Error(`unsupported map key type: ${typeof mapKey}`);
     }
-    if (map.has(key)) throw new Error(`duplicate map key ${String(key)}`);
+    // Keys of different numeric types with one value are one key, as cel-go finds them (`{0: 1, 0u: 2}`).
+    if (keys.has(mapKey)) throw new Error(`duplicate map key ${String(key)}`);
+    keys.add(mapKey);
     map.set(key, value);
   }
   return map;
