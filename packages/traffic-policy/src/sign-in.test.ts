@@ -30,6 +30,10 @@ class FakeProvider implements IdentityProviderClient {
   email = 'alice@example.com';
   audience = 'gatehouse';
   replayNonce: string | undefined;
+  /** When set, token answers carry `expires_in` and a refresh token, rotated on every refresh grant. */
+  expiresIn: number | undefined;
+  readonly liveRefreshTokens = new Set<string>();
+  refreshes = 0;
   constructor(private readonly sign: (claims: Record<string, unknown>) => Promise<string>) {}
 
   discover(issuerUrl: string): Promise<OpenIdProviderMetadata> {
@@ -57,6 +61,13 @@ class FakeProvider implements IdentityProviderClient {
 
   async requestToken(_url: string, request: TokenRequest): Promise<{ status: number; body: Record<string, unknown> }> {
     this.tokenRequests.push(request);
+    if (request.form['grant_type'] === 'refresh_token') {
+      // Rotation with reuse detection: a refresh token works once.
+      if (!this.liveRefreshTokens.delete(request.form['refresh_token'] ?? ''))
+        return { status: 400, body: { error: 'invalid_grant' } };
+      this.refreshes++;
+      return { status: 200, body: { access_token: `access-r${this.refreshes}`, ...this.lifetime() } };
+    }
     const grant = this.codes.get(request.form['code'] ?? '');
     if (grant === undefined) return { status: 400, body: { error: 'invalid_grant' } };
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(request.form['code_verifier']));
@@ -75,10 +86,20 @@ class FakeProvider implements IdentityProviderClient {
       exp: now + 300,
       groups: ['staff'],
     });
-    return { status: 200, body: { access_token: 'access-1', token_type: 'Bearer', id_token: idToken } };
+    return {
+      status: 200,
+      body: { access_token: 'access-1', token_type: 'Bearer', id_token: idToken, ...this.lifetime() },
+    };
   }
 
-  fetchUserinfo(): Promise<{ status: number; body: Record<string, unknown> }> {
+  private lifetime(): Record<string, unknown> {
+    if (this.expiresIn === undefined) return {};
+    const refreshToken = `refresh-${this.liveRefreshTokens.size}-${crypto.randomUUID()}`;
+    this.liveRefreshTokens.add(refreshToken);
+    return { expires_in: this.expiresIn, refresh_token: refreshToken };
+  }
+
+  fetchUserinfo(_url?: string, _accessToken?: string): Promise<{ status: number; body: Record<string, unknown> }> {
     this.userinfoCalls++;
     return Promise.resolve({ status: this.userinfoStatus, body: { sub: 'alice', email: this.email, name: 'Alice' } });
   }
@@ -213,6 +234,98 @@ describe('openid-connect in the engine', () => {
     const revoked = await send(policy, '/', cookies);
     expect(revoked.outcome.kind === 'respond' && revoked.outcome.response.status).toBe(302);
     provider.userinfoStatus = 200;
+  });
+
+  it("exposes ngrok's result variables: identity.id, the session id, expires_at, identity_token", async () => {
+    const policy = oidcPolicy();
+    const first = await send(policy, '/', await signIn(policy));
+    const second = await send(policy, '/', await signIn(policy));
+    const results = first.results['oidc'] as Record<string, unknown> & { identity: Record<string, unknown> };
+    expect(results.identity['id']).toMatch(/^idt_[a-z2-7]{26}$/);
+    // The same user of the same issuer is the same identity in every session; the session ids differ.
+    expect((second.results['oidc'] as typeof results).identity['id']).toBe(results.identity['id']);
+    expect(results.identity['current_session_id']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((second.results['oidc'] as typeof results).identity['current_session_id']).not.toBe(
+      results.identity['current_session_id'],
+    );
+    expect(results).toMatchObject({
+      expires_at: new Date(clock.now() + 168 * 3_600_000).toISOString(),
+      session_timed_out: false,
+      session_max_duration_reached: false,
+      userinfo_refreshed: false,
+    });
+    expect(String(results['identity_token']).split('.')).toHaveLength(3);
+  });
+
+  it('refreshes an expired access token with the refresh token, which stays inside the sealed cookie', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy('          userinfo_refresh_interval: 1h\n');
+      const cookies = await signIn(policy);
+      const fresh = await send(policy, '/', cookies);
+      expect(fresh.results['oidc']).toMatchObject({ access_token: 'access-1' });
+      const sealed = await openCookie(
+        ports.sessionKeys,
+        { endpointId: 'ep_app', actionType: 'openid-connect', authId: 'oidc', purpose: 'session' },
+        cookies.get('gatehouse_session_oidc')!,
+      );
+      expect(sealed?.['refresh_token']).toMatch(/^refresh-/);
+      // Not a policy variable: no rule, header or log line can carry it anywhere.
+      expect(JSON.stringify(fresh.results)).not.toContain('refresh-');
+      const beforeRefresh = new Map(cookies);
+
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const refreshed = await send(policy, '/', cookies);
+      expect(refreshed.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+      const grant = provider.tokenRequests.at(-1)!;
+      expect(grant.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: sealed?.['refresh_token'] });
+      expect(grant.basicAuth).toEqual({ clientId: 'gatehouse', clientSecret: 's3cret' });
+      expect(refreshed.results['oidc']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+      expect(JSON.stringify(refreshed.results)).not.toContain('refresh-');
+      // The new tokens are sealed into a renewed cookie; within their lifetime no further refresh happens.
+      expect(refreshed.setCookies.some((cookie) => cookie.startsWith('gatehouse_session_oidc='))).toBe(true);
+      await send(policy, '/', cookies);
+      expect(provider.refreshes).toBe(refreshes + 1);
+
+      // The cookie from before the refresh holds a rotated-away refresh token: the provider refuses it, sign in again.
+      clock.advance(10 * 60_000);
+      const replayed = await send(policy, '/', beforeRefresh);
+      expect(replayed.outcome.kind === 'respond' && replayed.outcome.response.status).toBe(302);
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
+  it('refreshes once when userinfo refuses an access token before its announced expiry', async () => {
+    provider.expiresIn = 3600;
+    let restore = (): unknown => undefined;
+    try {
+      const policy = oidcPolicy('          userinfo_refresh_interval: 1m\n');
+      const cookies = await signIn(policy);
+      clock.advance(2 * 60_000);
+      const refreshes = provider.refreshes;
+      const original = provider.fetchUserinfo.bind(provider);
+      restore = () => (provider.fetchUserinfo = original);
+      provider.fetchUserinfo = (_url?: string, token?: string) => {
+        provider.userinfoCalls++;
+        // The provider revoked access-1 early; only a refreshed token is accepted.
+        const status = token === 'access-1' ? 401 : 200;
+        return Promise.resolve({ status, body: { sub: 'alice', email: 'alice@example.com', name: 'Alice' } });
+      };
+      const answer = await send(policy, '/', cookies);
+      expect(answer.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+      expect(answer.results['oidc']).toMatchObject({
+        userinfo_refreshed: true,
+        access_token: `access-r${refreshes + 1}`,
+      });
+    } finally {
+      provider.expiresIn = undefined;
+      restore();
+    }
   });
 
   it('fails closed when userinfo is down at refresh time', async () => {
