@@ -357,6 +357,47 @@ describe('openid-connect in the engine', () => {
 });
 
 describe('oauth presets', () => {
+  it('oauth refreshes the same way, with the client credentials in the form, and names results as ngrok does', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = compile(
+        `on_http_request:
+  - actions:
+      - type: oauth
+        config:
+          provider: custom
+          client_id: gatehouse
+          client_secret: s3cret
+          endpoints: { authorization_url: "${issuer}/authorize", token_url: "${issuer}/token", userinfo_url: "${issuer}/userinfo" }`,
+        { endpointType: 'internal' },
+      );
+      const cookies = await signIn(policy);
+      const first = await send(policy, '/', cookies);
+      expect(first.results['oauth']).toMatchObject({
+        access_token: 'access-1',
+        identity: { id: expect.stringMatching(/^idt_[a-z2-7]{26}$/) as unknown, provider_user_id: 'alice' },
+        session_timed_out: false,
+      });
+      const identity = (first.results['oauth'] as { identity: Record<string, unknown> }).identity;
+      expect(identity['current_provider_session_id']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // The ID token some OAuth providers return is not kept: only openid-connect exposes one.
+      expect(first.results['oauth']).not.toHaveProperty('identity_token');
+
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const refreshed = await send(policy, '/', cookies);
+      expect(provider.refreshes).toBe(refreshes + 1);
+      expect(provider.tokenRequests.at(-1)!.form).toMatchObject({
+        grant_type: 'refresh_token',
+        client_id: 'gatehouse',
+        client_secret: 's3cret',
+      });
+      expect(refreshed.results['oauth']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
   it('sends the browser to the preset provider with its base scopes plus the policy scopes', async () => {
     const policy = compile(
       `on_http_request:

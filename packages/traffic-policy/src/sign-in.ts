@@ -303,7 +303,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
       started: now,
       active: now,
       userinfo: now,
-      ...tokenSetOf(token.body, now),
+      ...tokenSetOf(token.body, now, endpoints.idToken !== undefined),
     };
     const headers = clearFlow;
     headers.get('set-cookie')!.push(await sessionCookie(context, ports, session));
@@ -504,14 +504,15 @@ function setResults(
 }
 
 /** The tokens of a token answer; `expires_in` (seconds) becomes an absolute time on the gateway's clock. */
-function tokenSetOf(body: Record<string, unknown>, now: number): TokenSet {
+function tokenSetOf(body: Record<string, unknown>, now: number, keepIdToken: boolean): TokenSet {
   const set: TokenSet = { access_token: body['access_token'] as string };
   const expiresIn = body['expires_in'];
   const seconds = typeof expiresIn === 'string' ? Number(expiresIn) : expiresIn;
   if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) set.access_expires = now + seconds * 1000;
   if (typeof body['refresh_token'] === 'string' && body['refresh_token'] !== '')
     set.refresh_token = body['refresh_token'];
-  if (typeof body['id_token'] === 'string' && body['id_token'] !== '') set.id_token = body['id_token'];
+  // Only OpenID Connect exposes the ID token (`identity_token`); an OAuth provider's would only fill the cookie.
+  if (keepIdToken && typeof body['id_token'] === 'string' && body['id_token'] !== '') set.id_token = body['id_token'];
   return set;
 }
 
@@ -540,7 +541,7 @@ async function refreshTokens(
   if (token.status >= 500) return { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refresh answered ${token.status}` };
   const accessToken = token.body['access_token'];
   if (token.status !== 200 || typeof accessToken !== 'string' || accessToken === '') return false;
-  const tokens = tokenSetOf(token.body, now);
+  const tokens = tokenSetOf(token.body, now, endpoints.idToken !== undefined);
   if (tokens.id_token !== undefined && endpoints.idToken !== undefined) {
     const expected = endpoints.idToken;
     const verification = await verifyJwt(tokens.id_token, {
