@@ -348,6 +348,20 @@ describe('openid-connect in the engine', () => {
     expect(callback.outcome.kind === 'respond' && callback.outcome.response.headers.get('location')).toEqual(['/']);
   });
 
+  it('sends a session back to sign in once the action names another client or issuer (as ngrok re-evaluates)', async () => {
+    const cookies = await signIn(oidcPolicy());
+    expect((await send(oidcPolicy(), '/', cookies)).outcome.kind).toBe('continue');
+    const otherClient = compile(
+      `on_http_request:
+  - actions:
+      - type: openid-connect
+        config: { issuer_url: "${issuer}", client_id: another-client, client_secret: s3cret }`,
+      { endpointType: 'internal' },
+    );
+    const answer = await send(otherClient, '/', cookies);
+    expect(answer.outcome.kind === 'respond' && answer.outcome.response.status).toBe(302);
+  });
+
   it('does not accept a session sealed for another endpoint', async () => {
     const policy = oidcPolicy();
     const cookies = await signIn(policy);

@@ -102,6 +102,12 @@ interface Session {
   refresh_token?: string;
   /** OpenID Connect: the ID token from the last token answer (`actions.ngrok.oidc.identity_token`). */
   id_token?: string;
+  /**
+   * The provider and client the session was signed in with. ngrok re-evaluates sessions when the action's
+   * configuration changes; here a session from another issuer, provider or client ID must sign in again.
+   * Absent in sessions sealed before this field existed, which are accepted as they are.
+   */
+  via?: string;
 }
 
 /** What a token answer (authorization code or refresh grant) gives a session. */
@@ -132,6 +138,7 @@ const messages: Record<Failure['code'], string> = {
 };
 
 export function createSignInRunner(settings: SignInSettings): ActionRunner {
+  const signedInVia = `${settings.identityNamespace}\n${settings.clientId}`;
   const cookieNames = {
     session: `gatehouse_session_${settings.authId}`,
     flow: `gatehouse_flow_${settings.authId}`,
@@ -304,6 +311,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
       active: now,
       userinfo: now,
       ...tokenSetOf(token.body, now, endpoints.idToken !== undefined),
+      via: signedInVia,
     };
     const headers = clearFlow;
     headers.get('set-cookie')!.push(await sessionCookie(context, ports, session));
@@ -376,6 +384,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     const returnTo = safeRedirectPath(context.request.query === '' ? path : `${path}?${context.request.query}`) ?? '/';
     if (session === undefined || session.v !== 1 || typeof session.started !== 'number')
       return startFlow(context, ports, returnTo, false);
+    if (session.via !== undefined && session.via !== signedInVia) return startFlow(context, ports, returnTo, false);
     if (now - session.started >= settings.maxSessionMs) {
       setResults(context, session, settings, { maxDurationReached: true });
       return startFlow(context, ports, returnTo, false);
