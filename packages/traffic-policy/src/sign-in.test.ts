@@ -299,6 +299,27 @@ describe('openid-connect in the engine', () => {
     }
   });
 
+  it('makes one refresh for requests that arrive together with the same cookie (rotation refuses a second)', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy();
+      const cookies = await signIn(policy);
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const answers = await Promise.all([1, 2, 3].map(() => send(policy, '/', new Map(cookies))));
+      expect(answers.map((answer) => answer.outcome.kind)).toEqual(['continue', 'continue', 'continue']);
+      expect(provider.refreshes).toBe(refreshes + 1);
+      // A request a moment later that still carries the old cookie gets the same new tokens, not a refusal.
+      clock.advance(5_000);
+      const late = await send(policy, '/', new Map(cookies));
+      expect(late.outcome.kind).toBe('continue');
+      expect(late.results['oidc']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
   it('refreshes once when userinfo refuses an access token before its announced expiry', async () => {
     provider.expiresIn = 3600;
     let restore = (): unknown => undefined;

@@ -37,6 +37,10 @@ const FLOW_LIFETIME_MS = 10 * 60_000;
 const MAX_COOKIE_VALUE_LENGTH = 3800;
 /** Extra claims kept for `identity.claims` only while they stay this small, so the cookie stays under the limit. */
 const MAX_CLAIMS_JSON_LENGTH = 1024;
+/** How long the outcome of one refresh answers other requests that still carry the refresh token it used. */
+const REFRESH_REUSE_MS = 30_000;
+/** Outcomes remembered at most (oldest out first), so a burst of sessions cannot grow the map without bound. */
+const MAX_SHARED_REFRESHES = 1_000;
 /** An access token this close to its expiry is refreshed already, so it does not expire on its way upstream. */
 const ACCESS_TOKEN_SKEW_MS = 30_000;
 /** OpenID Connect claims that describe the token rather than the user; they are not copied into `identity.claims`. */
@@ -149,6 +153,33 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     authId: settings.authId,
     purpose,
   });
+
+  /**
+   * A browser sends several requests at once with the same cookie, and a provider that rotates refresh tokens
+   * refuses a refresh token used twice (and may revoke the whole grant, as reuse detection does). So one refresh per
+   * refresh token at a time, and its outcome is reused for REFRESH_REUSE_MS by requests still carrying the old
+   * cookie (the browser has not stored the renewed one yet). Within one process; data planes do not share it.
+   */
+  const refreshes = new Map<string, { at: number; outcome: Promise<TokenSet | false | Failure> }>();
+  const sharedRefresh = (
+    refreshToken: string,
+    now: number,
+    exchange: () => Promise<TokenSet | false | Failure>,
+  ): Promise<TokenSet | false | Failure> => {
+    for (const [key, entry] of refreshes) {
+      if (now - entry.at < REFRESH_REUSE_MS && refreshes.size <= MAX_SHARED_REFRESHES) break;
+      refreshes.delete(key);
+    }
+    const known = refreshes.get(refreshToken);
+    if (known !== undefined && now - known.at < REFRESH_REUSE_MS) return known.outcome;
+    const outcome = exchange();
+    refreshes.set(refreshToken, { at: now, outcome });
+    // A provider that could not be reached is asked again by the next request, not answered from memory.
+    void outcome.then((result) => {
+      if (result !== false && 'code' in result) refreshes.delete(refreshToken);
+    });
+    return outcome;
+  };
 
   const cookieHeader = (context: PolicyContext, name: string, value: string, maxAgeSeconds: number): string => {
     const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSeconds}`];
@@ -401,9 +432,20 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     const endpoints = () => (endpointsOnce ??= settings.endpoints(ports));
     /** Trades the refresh token for a new access token; false when the provider refused it (sign in again). */
     const refresh = async (): Promise<boolean | Failure> => {
-      const outcome = await refreshTokens(ports, settings, await endpoints(), session, now);
-      if (outcome === true) refreshed = renew = true;
-      return outcome;
+      const outcome = await sharedRefresh(session.refresh_token!, now, async () =>
+        exchangeRefreshToken(
+          ports,
+          settings,
+          await endpoints(),
+          session.refresh_token!,
+          session.identity.provider_user_id,
+          now,
+        ),
+      );
+      if (outcome === false || 'code' in outcome) return outcome;
+      applyTokens(session, outcome);
+      refreshed = renew = true;
+      return true;
     };
     try {
       if (
@@ -531,18 +573,19 @@ function tokenSetOf(body: Record<string, unknown>, now: number, keepIdToken: boo
  * failure when the provider could not be reached or answered something unbelievable. An ID token in the answer must
  * name the same issuer, audience and subject (OpenID Connect Core 12.2).
  */
-async function refreshTokens(
+async function exchangeRefreshToken(
   ports: PolicyPorts,
   settings: SignInSettings,
   endpoints: ProviderEndpoints,
-  session: Session,
+  refreshToken: string,
+  subject: string,
   now: number,
-): Promise<boolean | Failure> {
+): Promise<TokenSet | false | Failure> {
   let token: { status: number; body: Record<string, unknown> };
   try {
     token = await clientTokenRequest(ports, settings, endpoints, {
       grant_type: 'refresh_token',
-      refresh_token: session.refresh_token!,
+      refresh_token: refreshToken,
     });
   } catch (error) {
     return { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refresh failed: ${describe(error)}` };
@@ -564,15 +607,18 @@ async function refreshTokens(
       return verification.code === 'JWKS_UNAVAILABLE'
         ? { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refreshed id_token: ${verification.code}` }
         : false;
-    if (verification.payload['sub'] !== session.identity.provider_user_id) return false;
+    if (verification.payload['sub'] !== subject) return false;
   }
+  return tokens;
+}
+
+function applyTokens(session: Session, tokens: TokenSet): void {
   session.access_token = tokens.access_token;
   if (tokens.access_expires === undefined) delete session.access_expires;
   else session.access_expires = tokens.access_expires;
   // A provider that does not rotate refresh tokens answers without one: the old one stays valid.
   if (tokens.refresh_token !== undefined) session.refresh_token = tokens.refresh_token;
   if (tokens.id_token !== undefined) session.id_token = tokens.id_token;
-  return true;
 }
 
 /** A token endpoint call with the client's credentials, sent the way the provider asks for them. */
