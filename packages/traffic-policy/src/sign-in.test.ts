@@ -36,8 +36,10 @@ class FakeProvider implements IdentityProviderClient {
   refreshes = 0;
   constructor(private readonly sign: (claims: Record<string, unknown>) => Promise<string>) {}
 
+  discoveryDown = false;
+
   discover(issuerUrl: string): Promise<OpenIdProviderMetadata> {
-    if (issuerUrl !== issuer) return Promise.reject(new Error('unknown issuer'));
+    if (issuerUrl !== issuer || this.discoveryDown) return Promise.reject(new Error('unknown issuer'));
     return Promise.resolve({
       issuer,
       authorization_endpoint: `${issuer}/authorize`,
@@ -317,6 +319,26 @@ describe('openid-connect in the engine', () => {
       expect(provider.refreshes).toBe(refreshes + 1);
     } finally {
       provider.expiresIn = undefined;
+    }
+  });
+
+  it('fails closed while the provider is down at refresh time, and refreshes once it is back', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy();
+      const cookies = await signIn(policy);
+      clock.advance(10 * 60_000);
+      provider.discoveryDown = true;
+      const down = await send(policy, '/', cookies);
+      expect(down.outcome.kind === 'respond' && down.outcome.errorCode).toBe('AUTH_PROVIDER_UNAVAILABLE');
+      provider.discoveryDown = false;
+      const refreshes = provider.refreshes;
+      const back = await send(policy, '/', cookies);
+      expect(back.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+      provider.discoveryDown = false;
     }
   });
 

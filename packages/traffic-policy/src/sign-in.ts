@@ -174,10 +174,13 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     if (known !== undefined && now - known.at < REFRESH_REUSE_MS) return known.outcome;
     const outcome = exchange();
     refreshes.set(refreshToken, { at: now, outcome });
-    // A provider that could not be reached is asked again by the next request, not answered from memory.
-    void outcome.then((result) => {
-      if (result !== false && 'code' in result) refreshes.delete(refreshToken);
-    });
+    // A provider that could not be reached (or discovery that failed) is asked again by the next request.
+    outcome.then(
+      (result) => {
+        if (result !== false && 'code' in result) refreshes.delete(refreshToken);
+      },
+      () => refreshes.delete(refreshToken),
+    );
     return outcome;
   };
 
@@ -568,9 +571,9 @@ function tokenSetOf(body: Record<string, unknown>, now: number, keepIdToken: boo
 }
 
 /**
- * The refresh grant (RFC 6749 section 6): true when the session now holds a new access token (and the new refresh
- * token when the provider rotates it), false when the provider refused the refresh token (the session is over), a
- * failure when the provider could not be reached or answered something unbelievable. An ID token in the answer must
+ * The refresh grant (RFC 6749 section 6): the new tokens (a new refresh token only when the provider rotates it),
+ * false when the provider refused the refresh token (the session is over), a failure when the provider could not be
+ * reached. An ID token in the answer must
  * name the same issuer, audience and subject (OpenID Connect Core 12.2).
  */
 async function exchangeRefreshToken(
