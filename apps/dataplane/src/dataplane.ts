@@ -49,6 +49,7 @@ import { DataplaneMetrics } from './metrics.js';
 import { ShadowEvaluator } from './proxy/shadow-evaluation.js';
 import { HttpJwksFetcher } from './ports/http-jwks-fetcher.js';
 import { HttpIdentityProviderClient } from './ports/http-identity-provider.js';
+import { HttpWebhookCertificates } from './ports/http-webhook-certificates.js';
 import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
@@ -161,6 +162,11 @@ export interface DataplaneOptions {
   /** The sign-in actions' provider calls; default: over HTTP through the outbound rules. */
   identityProviders?: IdentityProviderClient;
   /**
+   * Hosts (`host` or `host:port`) whose certificates verify-webhook's `sns` fetches besides AWS's own
+   * (GATEHOUSE_SNS_CERT_HOSTS); the outbound rules still apply.
+   */
+  snsCertificateHosts?: readonly string[];
+  /**
    * Secrets the sign-in actions (openid-connect, oauth) derive their cookie keys from: the first seals, all open, so
    * a new secret goes first while the old one still opens existing sessions. `dataplaneOptionsFromEnv` derives one
    * from the data-plane token (@gatehouse/runtime `deriveDataplaneSessionSecret`), shared by every data plane of an
@@ -272,6 +278,12 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     rateLimits: rateLimits ?? new MemoryRateLimitStore(),
     jwks: options.jwks ?? new HttpJwksFetcher({ dispatcher, logger, outbound }),
     identityProviders: options.identityProviders ?? new HttpIdentityProviderClient({ dispatcher, logger, outbound }),
+    webhookCertificates: new HttpWebhookCertificates({
+      dispatcher,
+      logger,
+      outbound,
+      ...(options.snsCertificateHosts === undefined ? {} : { extraHosts: options.snsCertificateHosts }),
+    }),
     sessionKeys: sessionKeyring(options.sessionSecrets, logger),
     circuitBreakers: new MemoryCircuitBreakers(),
     aiProvidersFor: (internalByUrl) => createAiProviders({ dispatcher, agentTunnels, idleTimeoutMs }, internalByUrl),

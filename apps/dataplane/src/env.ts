@@ -147,6 +147,9 @@ export const dataplaneEnvSchema = z.object({
   GATEHOUSE_UPSTREAM_DENY: outboundList('').describe(
     'Refused even when allowed above (CIDRs, host names, range names).',
   ),
+  GATEHOUSE_SNS_CERT_HOSTS: hostNames.describe(
+    "verify-webhook sns: further host or host:port names whose SigningCertURL is fetched (default: only AWS's sns.<region>.amazonaws.com over https).",
+  ),
   GATEHOUSE_GATEWAY_HOSTS: hostNames.describe(
     "This gateway's public host names (e.g. its load balancer's): an upstream there is a forwarding loop.",
   ),

@@ -76,6 +76,7 @@ export async function dataplaneOptionsFromEnv(
     mcpMaxBodyBytes: env.DATAPLANE_MCP_MAX_BODY_BYTES,
     outboundRules: outbound.rules,
     gatewayHostNames: env.GATEHOUSE_GATEWAY_HOSTS,
+    snsCertificateHosts: env.GATEHOUSE_SNS_CERT_HOSTS,
     maxProxyHops: env.DATAPLANE_MAX_PROXY_HOPS,
     // Every data plane holding the installation's token shares this CDN-Loop id, so a loop through another data
     // plane of the same installation is recognized too; the HMAC does not reveal the token.

@@ -18,6 +18,9 @@ describe('browser sign-in against a real OpenID Provider', () => {
   const config = new TestConfigServer(undefined);
   const clock = new ManualClock(Date.now());
   let idp: TestOpenIdProvider;
+  /** A second provider with refresh tokens (rotated) and access tokens that live a minute. */
+  let refreshingIdp: TestOpenIdProvider;
+  let refreshingApp: string;
   let echo: RunningServer;
   let gateway: RunningDataplane;
   let deadIssuer: string;
@@ -50,6 +53,10 @@ describe('browser sign-in against a real OpenID Provider', () => {
       alice: { email: 'alice@example.com', name: 'Alice' },
       mallory: { email: 'mallory@evil.test', name: 'Mallory' },
     });
+    refreshingIdp = await startOpenIdProvider(
+      { alice: { email: 'alice@example.com', name: 'Alice' } },
+      { accessTokenTtl: 60, refreshTokens: true },
+    );
     const closed = await listen(() => undefined);
     deadIssuer = closed.url;
     await closed.close();
@@ -98,12 +105,45 @@ describe('browser sign-in against a real OpenID Provider', () => {
 `,
       secrets,
     });
+    await config.upsertEndpoint({
+      id: 'ep_refresh',
+      url: 'https://refresh.example.com',
+      traffic_policy: `on_http_request:
+  - actions:
+      - type: openid-connect
+        config:
+          issuer_url: "${refreshingIdp.issuer}"
+          client_id: gatehouse-refresh
+          client_secret: "\${secrets.get('idp', 'client-secret')}"
+          userinfo_refresh_interval: 2m
+      - type: add-headers
+        config:
+          headers:
+            x-access-token: "\${actions.ngrok.oidc.access_token}"
+            x-identity-id: "\${actions.ngrok.oidc.identity.id}"
+            x-session-id: "\${actions.ngrok.oidc.identity.current_session_id}"
+            x-userinfo-refreshed: "\${string(actions.ngrok.oidc.userinfo_refreshed)}"
+      - type: forward-internal
+        config: { url: "https://echo.internal" }
+`,
+      secrets,
+    });
     gateway = await startDataplane(config, {
       secretsKey: transportKey,
       clock,
       sessionSecrets: [randomBytes(32)],
     });
     app = `http://app.example.com:${gateway.port}`;
+    refreshingApp = `http://refresh.example.com:${gateway.port}`;
+    refreshingIdp.register([
+      {
+        client_id: 'gatehouse-refresh',
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${refreshingApp}/ngrok/auth/callback`],
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ]);
     idp.register([
       {
         client_id: 'gatehouse',
@@ -124,6 +164,7 @@ describe('browser sign-in against a real OpenID Provider', () => {
     await gateway?.stop();
     await config.close();
     await idp?.close();
+    await refreshingIdp?.close();
     await echo?.close();
   });
 
@@ -252,6 +293,49 @@ describe('browser sign-in against a real OpenID Provider', () => {
     expect(answer.status).toBe(502);
     expect(answer.headers['gatehouse-error-code']).toBe('AUTH_PROVIDER_UNAVAILABLE');
     expect(answer.body).not.toContain(deadIssuer);
+  });
+
+  it('refreshes an expired access token with the rotated refresh token, which never leaves the sealed cookie', async () => {
+    const landed = await browser.open(`${refreshingApp}/`);
+    expect(landed.status).toBe(200);
+    const first = JSON.parse(landed.body) as EchoedRequest;
+    const firstToken = String(first.headers['x-access-token']);
+    expect(firstToken).not.toBe('');
+    expect(first.headers['x-identity-id']).toMatch(/^idt_[a-z2-7]{26}$/);
+    const sealedBefore = (await browser.cookie(refreshingApp, 'gatehouse_session_oidc'))!;
+
+    // The provider announced a 60 s access token: three minutes on, the gateway trades the refresh token for a new
+    // one, then reads userinfo with it (the provider checks that token for real).
+    clock.advance(3 * 60_000);
+    const refreshesBefore = refreshingIdp.refreshGrants;
+    const authorizationsBefore = refreshingIdp.authorizationRequests.length;
+    const later = await browser.send(new URL(`${refreshingApp}/later`));
+    expect(later.status).toBe(200);
+    expect(refreshingIdp.refreshGrants).toBe(refreshesBefore + 1);
+    expect(refreshingIdp.authorizationRequests.length).toBe(authorizationsBefore);
+    const second = JSON.parse(later.body) as EchoedRequest;
+    expect(second.headers['x-access-token']).not.toBe(firstToken);
+    expect(second.headers['x-userinfo-refreshed']).toBe('true');
+    expect(second.headers['x-identity-id']).toBe(first.headers['x-identity-id']);
+    expect(second.headers['x-session-id']).toBe(first.headers['x-session-id']);
+    expect(setCookies(later).some((cookie) => cookie.startsWith('gatehouse_session_oidc='))).toBe(true);
+    // Nothing the upstream received carries a refresh token (the sealed cookie was stripped, no variable holds one).
+    expect(refreshingIdp.issuedRefreshTokens.length).toBeGreaterThanOrEqual(2);
+    for (const refreshToken of refreshingIdp.issuedRefreshTokens) {
+      expect(landed.body).not.toContain(refreshToken);
+      expect(later.body).not.toContain(refreshToken);
+    }
+    expect(String(second.headers['cookie'] ?? '')).not.toContain('gatehouse_');
+
+    // The cookie from before the refresh holds the refresh token the provider rotated away: presenting it again is
+    // a reuse the provider refuses, so that browser signs in again.
+    const replaying = new TestBrowser();
+    await replaying.setCookieValue(refreshingApp, 'gatehouse_session_oidc', sealedBefore);
+    clock.advance(60_000);
+    const replayed = await replaying.send(new URL(`${refreshingApp}/later`));
+    expect(replayed.status).toBe(302);
+    expect(replayed.headers['location']).toMatch(new RegExp(`^${refreshingIdp.issuer}/auth\\?`));
+    expect(refreshingIdp.refreshGrants).toBe(refreshesBefore + 1);
   });
 
   it('oauth with custom endpoints signs in with the identity read from userinfo', async () => {

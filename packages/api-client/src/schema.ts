@@ -2595,6 +2595,8 @@ export type components = {
           | 'worldline'
           | 'xero'
           | 'zendesk'
+          | 'sns'
+          | 'vmware'
           | 'zoom';
         /** @description The signing secret shared with the provider; `${}` allowed. */
         secret: string;

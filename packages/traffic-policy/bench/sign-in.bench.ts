@@ -2,7 +2,7 @@
 // setting the identity results, against the same request through a policy without the action. Prints one table.
 // Run: npm run bench -w @gatehouse/traffic-policy
 import { compile, createMemoryPorts, createPolicyContext, evaluate, type RequestFactsInput } from './engine.js';
-import { sealCookie } from '../dist/sign-in-cookies.js';
+import { identityIdOf, sealCookie } from '../dist/sign-in-cookies.js';
 
 const withSignIn = compile(
   `on_http_request:
@@ -27,11 +27,22 @@ const session = await sealCookie(
   {
     v: 1,
     sid: 'bench-session',
-    identity: { provider_user_id: 'alice', email: 'alice@example.com', name: 'Alice', claims: { groups: ['staff'] } },
+    // What a session sealed at sign-in holds: the derived identity id, tokens with their expiry, the provider it came
+    // from; the access token is an hour from expiry, so no refresh is due.
+    identity: {
+      id: await identityIdOf('https://idp.example.com', 'alice'),
+      provider_user_id: 'alice',
+      email: 'alice@example.com',
+      name: 'Alice',
+      claims: { groups: ['staff'] },
+    },
     started: now,
     active: now,
     userinfo: now,
     access_token: 'x'.repeat(800),
+    access_expires: now + 3_600_000,
+    refresh_token: 'r'.repeat(64),
+    via: 'https://idp.example.com\ngatehouse',
   },
 );
 

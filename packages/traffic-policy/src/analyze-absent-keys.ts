@@ -83,6 +83,9 @@ const mapAccess =
 /** `getReqHeader('x')[…]` (groups: function, quote, key): an index into a list that is empty when the key is absent. */
 const listIndex = /\b(get(?:ReqHeader|ResHeader|QueryParam))\(\s*(['"])((?:\\.|(?!\2)[^\\])*)\2\s*\)\s*\[/g;
 
+/** `actions.ngrok.oidc.refresh_token` (group: the action's results). */
+const refreshToken = /\b(actions\.(?:ngrok|gatehouse)\.(?:oidc|oauth))\.refresh_token\b/g;
+
 /**
  * The risky accesses in `source`. `guards` is the text that runs before it and must be true for it to run (the earlier
  * expressions of the same rule, and for an action's config the whole rule's expressions), plus `source` itself.
@@ -129,6 +132,14 @@ export function findAbsentKeyRisks(source: string, guards: string): AbsentKeyRis
     risks.push({
       offset: match.index,
       message: `${written} fails at runtime when the ${keyed.owner} has no ${key} ${keyed.noun}, and a failing expression answers 500 POLICY_RUNTIME_ERROR. Write ${keyed.get}('${key}') (${keyed.absent} when absent), or guard it: ${keyed.has}('${key}') && …`,
+    });
+  }
+  // ngrok documents `refresh_token` among the sign-in results; Gatehouse keeps the refresh token inside the sealed
+  // session cookie only (it mints access tokens for the session's whole life), so the key is never there.
+  for (const match of source.matchAll(refreshToken)) {
+    risks.push({
+      offset: match.index,
+      message: `${match[0]} is never set: Gatehouse keeps the refresh token inside the sealed session cookie (it refreshes the access token itself), so reading it fails at runtime (500 POLICY_RUNTIME_ERROR). Use ${match[1]}.access_token, which is refreshed before it expires.`,
     });
   }
   for (const match of source.matchAll(listIndex)) {

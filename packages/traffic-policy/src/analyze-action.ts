@@ -34,7 +34,7 @@ export function analyzeAction(
   if (definition.isAuthentication === true && ++walk.authenticationActions > 1) {
     walk.report(
       'POLICY_MULTIPLE_AUTH_ACTIONS',
-      `A policy may have one authentication action (basic-auth, jwt-validation, oauth, openid-connect); ${definition.type} is another.`,
+      `A policy may have one authentication action (basic-auth, jwt-validation, oauth, openid-connect); ${definition.type} is another. ngrok refuses such a policy too (ERR_NGROK_2239: only one auth action allowed per endpoint).`,
       [...actionPath, 'type'],
     );
   }

@@ -30,7 +30,7 @@ export const validationErrorCodes = {
   POLICY_INTERPOLATION_INVALID:
     'A `${...}` interpolation is unterminated or its expression does not parse or type-check.',
   POLICY_MULTIPLE_AUTH_ACTIONS:
-    'More than one authentication action (basic-auth, jwt-validation, oauth, openid-connect) in one policy.',
+    'More than one authentication action (basic-auth, jwt-validation, oauth, openid-connect) in one policy; ngrok refuses the same (ERR_NGROK_2239).',
   POLICY_FORWARD_TARGET_INVALID: 'A forward-internal URL that is not an http(s) URL whose host ends in `.internal`.',
   POLICY_FORWARD_TARGET_UNKNOWN:
     'A forward-internal URL that names no registered internal endpoint (warning; FORWARD_TARGET_OFFLINE at runtime).',

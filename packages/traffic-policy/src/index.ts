@@ -73,6 +73,7 @@ export {
   type RateLimitWindow,
   type SlidingWindowCounts,
   type JwksFetcher,
+  type WebhookCertificateFetcher,
   type Jwk,
   type InternalEndpointDirectory,
   type CircuitBreakers,

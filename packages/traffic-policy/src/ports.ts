@@ -57,6 +57,17 @@ export interface JwksFetcher {
   keys(url: string): Promise<readonly Jwk[]>;
 }
 
+/**
+ * Signing certificates a webhook names by URL (Amazon SNS's `SigningCertURL`). The implementation decides which URLs
+ * it fetches (SNS: `https://sns.<region>.amazonaws.com/…` only, as AWS requires, plus what the operator allows), goes
+ * through the outbound rules, caches, and checks the certificate's validity dates. Rejects when there is no usable
+ * certificate; the engine then refuses the webhook.
+ */
+export interface WebhookCertificateFetcher {
+  /** The certificate's public key as DER SubjectPublicKeyInfo. */
+  publicKey(url: string): Promise<Uint8Array>;
+}
+
 /** Which internal endpoints exist; forward-internal asks before it commits to forwarding. */
 export interface InternalEndpointDirectory {
   has(url: string): boolean;
@@ -239,6 +250,8 @@ export interface PolicyPorts {
   identityProviders: IdentityProviderClient;
   sessionKeys: SessionKeyring;
   httpRequests: HttpRequester;
+  /** Absent where nothing can fetch (validation, the dashboard, policy tests): SNS webhooks then fail to verify. */
+  webhookCertificates?: WebhookCertificateFetcher;
   /** Absent where nothing can reach a provider (validation, the dashboard): ai-gateway then answers 502. */
   aiProviders?: AiProviders;
 }

@@ -126,3 +126,28 @@ export function randomToken(): string {
 export async function pkceChallenge(verifier: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier))));
 }
+
+/**
+ * `identity.id`: ngrok's is the id of an Identity record it stores; Gatehouse keeps no identity store (sessions live
+ * in sealed cookies), so the id is derived — `idt_` and 26 base32 characters of SHA-256 over the issuer and the
+ * provider's user id. The same user of the same issuer gets the same id on every endpoint, data plane and session;
+ * it does not reveal the user id (which `identity.provider_user_id` gives anyway) to anyone without the issuer.
+ */
+export async function identityIdOf(namespace: string, providerUserId: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', encoder.encode(`gatehouse-identity\n${namespace}\n${providerUserId}`)),
+  );
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest.subarray(0, 17)) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 26) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return `idt_${out}`;
+}

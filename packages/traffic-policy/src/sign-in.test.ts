@@ -30,10 +30,16 @@ class FakeProvider implements IdentityProviderClient {
   email = 'alice@example.com';
   audience = 'gatehouse';
   replayNonce: string | undefined;
+  /** When set, token answers carry `expires_in` and a refresh token, rotated on every refresh grant. */
+  expiresIn: number | undefined;
+  readonly liveRefreshTokens = new Set<string>();
+  refreshes = 0;
   constructor(private readonly sign: (claims: Record<string, unknown>) => Promise<string>) {}
 
+  discoveryDown = false;
+
   discover(issuerUrl: string): Promise<OpenIdProviderMetadata> {
-    if (issuerUrl !== issuer) return Promise.reject(new Error('unknown issuer'));
+    if (issuerUrl !== issuer || this.discoveryDown) return Promise.reject(new Error('unknown issuer'));
     return Promise.resolve({
       issuer,
       authorization_endpoint: `${issuer}/authorize`,
@@ -57,6 +63,13 @@ class FakeProvider implements IdentityProviderClient {
 
   async requestToken(_url: string, request: TokenRequest): Promise<{ status: number; body: Record<string, unknown> }> {
     this.tokenRequests.push(request);
+    if (request.form['grant_type'] === 'refresh_token') {
+      // Rotation with reuse detection: a refresh token works once.
+      if (!this.liveRefreshTokens.delete(request.form['refresh_token'] ?? ''))
+        return { status: 400, body: { error: 'invalid_grant' } };
+      this.refreshes++;
+      return { status: 200, body: { access_token: `access-r${this.refreshes}`, ...this.lifetime() } };
+    }
     const grant = this.codes.get(request.form['code'] ?? '');
     if (grant === undefined) return { status: 400, body: { error: 'invalid_grant' } };
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(request.form['code_verifier']));
@@ -75,10 +88,20 @@ class FakeProvider implements IdentityProviderClient {
       exp: now + 300,
       groups: ['staff'],
     });
-    return { status: 200, body: { access_token: 'access-1', token_type: 'Bearer', id_token: idToken } };
+    return {
+      status: 200,
+      body: { access_token: 'access-1', token_type: 'Bearer', id_token: idToken, ...this.lifetime() },
+    };
   }
 
-  fetchUserinfo(): Promise<{ status: number; body: Record<string, unknown> }> {
+  private lifetime(): Record<string, unknown> {
+    if (this.expiresIn === undefined) return {};
+    const refreshToken = `refresh-${this.liveRefreshTokens.size}-${crypto.randomUUID()}`;
+    this.liveRefreshTokens.add(refreshToken);
+    return { expires_in: this.expiresIn, refresh_token: refreshToken };
+  }
+
+  fetchUserinfo(_url?: string, _accessToken?: string): Promise<{ status: number; body: Record<string, unknown> }> {
     this.userinfoCalls++;
     return Promise.resolve({ status: this.userinfoStatus, body: { sub: 'alice', email: this.email, name: 'Alice' } });
   }
@@ -215,6 +238,139 @@ describe('openid-connect in the engine', () => {
     provider.userinfoStatus = 200;
   });
 
+  it("exposes ngrok's result variables: identity.id, the session id, expires_at, identity_token", async () => {
+    const policy = oidcPolicy();
+    const first = await send(policy, '/', await signIn(policy));
+    const second = await send(policy, '/', await signIn(policy));
+    const results = first.results['oidc'] as Record<string, unknown> & { identity: Record<string, unknown> };
+    expect(results.identity['id']).toMatch(/^idt_[a-z2-7]{26}$/);
+    // The same user of the same issuer is the same identity in every session; the session ids differ.
+    expect((second.results['oidc'] as typeof results).identity['id']).toBe(results.identity['id']);
+    expect(results.identity['current_session_id']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((second.results['oidc'] as typeof results).identity['current_session_id']).not.toBe(
+      results.identity['current_session_id'],
+    );
+    expect(results).toMatchObject({
+      expires_at: new Date(clock.now() + 168 * 3_600_000).toISOString(),
+      session_timed_out: false,
+      session_max_duration_reached: false,
+      userinfo_refreshed: false,
+    });
+    expect(String(results['identity_token']).split('.')).toHaveLength(3);
+  });
+
+  it('refreshes an expired access token with the refresh token, which stays inside the sealed cookie', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy('          userinfo_refresh_interval: 1h\n');
+      const cookies = await signIn(policy);
+      const fresh = await send(policy, '/', cookies);
+      expect(fresh.results['oidc']).toMatchObject({ access_token: 'access-1' });
+      const sealed = await openCookie(
+        ports.sessionKeys,
+        { endpointId: 'ep_app', actionType: 'openid-connect', authId: 'oidc', purpose: 'session' },
+        cookies.get('gatehouse_session_oidc')!,
+      );
+      expect(sealed?.['refresh_token']).toMatch(/^refresh-/);
+      // Not a policy variable: no rule, header or log line can carry it anywhere.
+      expect(JSON.stringify(fresh.results)).not.toContain('refresh-');
+      const beforeRefresh = new Map(cookies);
+
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const refreshed = await send(policy, '/', cookies);
+      expect(refreshed.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+      const grant = provider.tokenRequests.at(-1)!;
+      expect(grant.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: sealed?.['refresh_token'] });
+      expect(grant.basicAuth).toEqual({ clientId: 'gatehouse', clientSecret: 's3cret' });
+      expect(refreshed.results['oidc']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+      expect(JSON.stringify(refreshed.results)).not.toContain('refresh-');
+      // The new tokens are sealed into a renewed cookie; within their lifetime no further refresh happens.
+      expect(refreshed.setCookies.some((cookie) => cookie.startsWith('gatehouse_session_oidc='))).toBe(true);
+      await send(policy, '/', cookies);
+      expect(provider.refreshes).toBe(refreshes + 1);
+
+      // The cookie from before the refresh holds a rotated-away refresh token: the provider refuses it, sign in again.
+      clock.advance(10 * 60_000);
+      const replayed = await send(policy, '/', beforeRefresh);
+      expect(replayed.outcome.kind === 'respond' && replayed.outcome.response.status).toBe(302);
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
+  it('makes one refresh for requests that arrive together with the same cookie (rotation refuses a second)', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy();
+      const cookies = await signIn(policy);
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const answers = await Promise.all([1, 2, 3].map(() => send(policy, '/', new Map(cookies))));
+      expect(answers.map((answer) => answer.outcome.kind)).toEqual(['continue', 'continue', 'continue']);
+      expect(provider.refreshes).toBe(refreshes + 1);
+      // A request a moment later that still carries the old cookie gets the same new tokens, not a refusal.
+      clock.advance(5_000);
+      const late = await send(policy, '/', new Map(cookies));
+      expect(late.outcome.kind).toBe('continue');
+      expect(late.results['oidc']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
+  it('fails closed while the provider is down at refresh time, and refreshes once it is back', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = oidcPolicy();
+      const cookies = await signIn(policy);
+      clock.advance(10 * 60_000);
+      provider.discoveryDown = true;
+      const down = await send(policy, '/', cookies);
+      expect(down.outcome.kind === 'respond' && down.outcome.errorCode).toBe('AUTH_PROVIDER_UNAVAILABLE');
+      provider.discoveryDown = false;
+      const refreshes = provider.refreshes;
+      const back = await send(policy, '/', cookies);
+      expect(back.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+    } finally {
+      provider.expiresIn = undefined;
+      provider.discoveryDown = false;
+    }
+  });
+
+  it('refreshes once when userinfo refuses an access token before its announced expiry', async () => {
+    provider.expiresIn = 3600;
+    let restore = (): unknown => undefined;
+    try {
+      const policy = oidcPolicy('          userinfo_refresh_interval: 1m\n');
+      const cookies = await signIn(policy);
+      clock.advance(2 * 60_000);
+      const refreshes = provider.refreshes;
+      const original = provider.fetchUserinfo.bind(provider);
+      restore = () => (provider.fetchUserinfo = original);
+      provider.fetchUserinfo = (_url?: string, token?: string) => {
+        provider.userinfoCalls++;
+        // The provider revoked access-1 early; only a refreshed token is accepted.
+        const status = token === 'access-1' ? 401 : 200;
+        return Promise.resolve({ status, body: { sub: 'alice', email: 'alice@example.com', name: 'Alice' } });
+      };
+      const answer = await send(policy, '/', cookies);
+      expect(answer.outcome.kind).toBe('continue');
+      expect(provider.refreshes).toBe(refreshes + 1);
+      expect(answer.results['oidc']).toMatchObject({
+        userinfo_refreshed: true,
+        access_token: `access-r${refreshes + 1}`,
+      });
+    } finally {
+      provider.expiresIn = undefined;
+      restore();
+    }
+  });
+
   it('fails closed when userinfo is down at refresh time', async () => {
     const policy = oidcPolicy('          userinfo_refresh_interval: 1m\n');
     const cookies = await signIn(policy);
@@ -235,6 +391,20 @@ describe('openid-connect in the engine', () => {
     expect(callback.outcome.kind === 'respond' && callback.outcome.response.headers.get('location')).toEqual(['/']);
   });
 
+  it('sends a session back to sign in once the action names another client or issuer (as ngrok re-evaluates)', async () => {
+    const cookies = await signIn(oidcPolicy());
+    expect((await send(oidcPolicy(), '/', cookies)).outcome.kind).toBe('continue');
+    const otherClient = compile(
+      `on_http_request:
+  - actions:
+      - type: openid-connect
+        config: { issuer_url: "${issuer}", client_id: another-client, client_secret: s3cret }`,
+      { endpointType: 'internal' },
+    );
+    const answer = await send(otherClient, '/', cookies);
+    expect(answer.outcome.kind === 'respond' && answer.outcome.response.status).toBe(302);
+  });
+
   it('does not accept a session sealed for another endpoint', async () => {
     const policy = oidcPolicy();
     const cookies = await signIn(policy);
@@ -244,6 +414,47 @@ describe('openid-connect in the engine', () => {
 });
 
 describe('oauth presets', () => {
+  it('oauth refreshes the same way, with the client credentials in the form, and names results as ngrok does', async () => {
+    provider.expiresIn = 600;
+    try {
+      const policy = compile(
+        `on_http_request:
+  - actions:
+      - type: oauth
+        config:
+          provider: custom
+          client_id: gatehouse
+          client_secret: s3cret
+          endpoints: { authorization_url: "${issuer}/authorize", token_url: "${issuer}/token", userinfo_url: "${issuer}/userinfo" }`,
+        { endpointType: 'internal' },
+      );
+      const cookies = await signIn(policy);
+      const first = await send(policy, '/', cookies);
+      expect(first.results['oauth']).toMatchObject({
+        access_token: 'access-1',
+        identity: { id: expect.stringMatching(/^idt_[a-z2-7]{26}$/) as unknown, provider_user_id: 'alice' },
+        session_timed_out: false,
+      });
+      const identity = (first.results['oauth'] as { identity: Record<string, unknown> }).identity;
+      expect(identity['current_provider_session_id']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // The ID token some OAuth providers return is not kept: only openid-connect exposes one.
+      expect(first.results['oauth']).not.toHaveProperty('identity_token');
+
+      clock.advance(10 * 60_000);
+      const refreshes = provider.refreshes;
+      const refreshed = await send(policy, '/', cookies);
+      expect(provider.refreshes).toBe(refreshes + 1);
+      expect(provider.tokenRequests.at(-1)!.form).toMatchObject({
+        grant_type: 'refresh_token',
+        client_id: 'gatehouse',
+        client_secret: 's3cret',
+      });
+      expect(refreshed.results['oauth']).toMatchObject({ access_token: `access-r${refreshes + 1}` });
+    } finally {
+      provider.expiresIn = undefined;
+    }
+  });
+
   it('sends the browser to the preset provider with its base scopes plus the policy scopes', async () => {
     const policy = compile(
       `on_http_request:

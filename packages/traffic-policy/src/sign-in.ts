@@ -3,7 +3,14 @@ import { continueOutcome, type HeaderMap, type PolicyContext } from './context.j
 import { respondWithError } from './actions/shared.js';
 import { supportedJwsAlgorithms, verifyJwt, type JwsAlgorithm } from './jws.js';
 import type { PolicyPorts } from './ports.js';
-import { openCookie, pkceChallenge, randomToken, sealCookie, type CookieBinding } from './sign-in-cookies.js';
+import {
+  identityIdOf,
+  openCookie,
+  pkceChallenge,
+  randomToken,
+  sealCookie,
+  type CookieBinding,
+} from './sign-in-cookies.js';
 
 /**
  * The browser sign-in both `openid-connect` and `oauth` run: authorization code flow with PKCE (S256), `state` and
@@ -11,6 +18,10 @@ import { openCookie, pkceChallenge, randomToken, sealCookie, type CookieBinding 
  * lifetime and an optional idle limit. The engine decides and seals; every network call (discovery, token exchange,
  * JWKS, userinfo) goes through the `identityProviders` and `jwks` ports, which the data plane implements with its
  * outbound rules. Any failure to reach or believe the provider fails closed with a stable code.
+ *
+ * Tokens: the access token is refreshed with the refresh token (RFC 6749 section 6) once it has expired, so
+ * `access_token` and userinfo refreshes keep working for the whole session, as ngrok's continuous authorization does.
+ * The refresh token lives only inside the sealed session cookie: it is never a policy variable, never logged.
  */
 
 /** ngrok's special paths; the callback is Gatehouse's own (ngrok's lives on its own domain). */
@@ -26,6 +37,12 @@ const FLOW_LIFETIME_MS = 10 * 60_000;
 const MAX_COOKIE_VALUE_LENGTH = 3800;
 /** Extra claims kept for `identity.claims` only while they stay this small, so the cookie stays under the limit. */
 const MAX_CLAIMS_JSON_LENGTH = 1024;
+/** How long the outcome of one refresh answers other requests that still carry the refresh token it used. */
+const REFRESH_REUSE_MS = 30_000;
+/** Outcomes remembered at most (oldest out first), so a burst of sessions cannot grow the map without bound. */
+const MAX_SHARED_REFRESHES = 1_000;
+/** An access token this close to its expiry is refreshed already, so it does not expire on its way upstream. */
+const ACCESS_TOKEN_SKEW_MS = 30_000;
 /** OpenID Connect claims that describe the token rather than the user; they are not copied into `identity.claims`. */
 const tokenClaims = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 'azp', 'jti', 'sid']);
 
@@ -53,11 +70,18 @@ export interface SignInSettings {
   userinfoRefreshMs: number | undefined;
   allowCorsPreflight: boolean;
   cookieDomain: string | undefined;
+  /**
+   * Who issues the identities (the OpenID issuer, or the OAuth provider and its token URL): with the user's id at the
+   * provider it makes `identity.id`, the same for one user on every endpoint and data plane.
+   */
+  identityNamespace: string;
   /** Discovery (cached by the port) or a provider preset; rejects when the provider cannot be reached. */
   endpoints(ports: PolicyPorts): Promise<ProviderEndpoints>;
 }
 
 interface Identity {
+  /** `identity.id`: derived from the issuer and the user, so stable across sessions, endpoints and data planes. */
+  id?: string;
   provider_user_id: string;
   email: string;
   name: string;
@@ -76,6 +100,26 @@ interface Session {
   /** When userinfo was last read. */
   userinfo: number;
   access_token?: string;
+  /** When the access token expires (from the token answer's `expires_in`); unknown when the provider did not say. */
+  access_expires?: number;
+  /** Only ever here, inside the sealed cookie: never a policy variable, a header or a log line. */
+  refresh_token?: string;
+  /** OpenID Connect: the ID token from the last token answer (`actions.ngrok.oidc.identity_token`). */
+  id_token?: string;
+  /**
+   * The provider and client the session was signed in with. ngrok re-evaluates sessions when the action's
+   * configuration changes; here a session from another issuer, provider or client ID must sign in again.
+   * Absent in sessions sealed before this field existed, which are accepted as they are.
+   */
+  via?: string;
+}
+
+/** What a token answer (authorization code or refresh grant) gives a session. */
+interface TokenSet {
+  access_token: string;
+  access_expires?: number;
+  refresh_token?: string;
+  id_token?: string;
 }
 
 interface Flow {
@@ -98,6 +142,7 @@ const messages: Record<Failure['code'], string> = {
 };
 
 export function createSignInRunner(settings: SignInSettings): ActionRunner {
+  const signedInVia = `${settings.identityNamespace}\n${settings.clientId}`;
   const cookieNames = {
     session: `gatehouse_session_${settings.authId}`,
     flow: `gatehouse_flow_${settings.authId}`,
@@ -108,6 +153,36 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     authId: settings.authId,
     purpose,
   });
+
+  /**
+   * A browser sends several requests at once with the same cookie, and a provider that rotates refresh tokens
+   * refuses a refresh token used twice (and may revoke the whole grant, as reuse detection does). So one refresh per
+   * refresh token at a time, and its outcome is reused for REFRESH_REUSE_MS by requests still carrying the old
+   * cookie (the browser has not stored the renewed one yet). Within one process; data planes do not share it.
+   */
+  const refreshes = new Map<string, { at: number; outcome: Promise<TokenSet | false | Failure> }>();
+  const sharedRefresh = (
+    refreshToken: string,
+    now: number,
+    exchange: () => Promise<TokenSet | false | Failure>,
+  ): Promise<TokenSet | false | Failure> => {
+    for (const [key, entry] of refreshes) {
+      if (now - entry.at < REFRESH_REUSE_MS && refreshes.size <= MAX_SHARED_REFRESHES) break;
+      refreshes.delete(key);
+    }
+    const known = refreshes.get(refreshToken);
+    if (known !== undefined && now - known.at < REFRESH_REUSE_MS) return known.outcome;
+    const outcome = exchange();
+    refreshes.set(refreshToken, { at: now, outcome });
+    // A provider that could not be reached (or discovery that failed) is asked again by the next request.
+    outcome.then(
+      (result) => {
+        if (result !== false && 'code' in result) refreshes.delete(refreshToken);
+      },
+      () => refreshes.delete(refreshToken),
+    );
+    return outcome;
+  };
 
   const cookieHeader = (context: PolicyContext, name: string, value: string, maxAgeSeconds: number): string => {
     const attributes = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSeconds}`];
@@ -203,22 +278,13 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
         clearFlow,
       );
     }
-    const form: Record<string, string> = {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri(context),
-      code_verifier: flow.verifier,
-    };
-    const basic = endpoints.tokenAuth === 'client_secret_basic' && settings.clientSecret !== '';
-    if (!basic) {
-      form['client_id'] = settings.clientId;
-      if (settings.clientSecret !== '') form['client_secret'] = settings.clientSecret;
-    }
     let token: { status: number; body: Record<string, unknown> };
     try {
-      token = await ports.identityProviders.requestToken(endpoints.tokenUrl, {
-        form,
-        ...(basic ? { basicAuth: { clientId: settings.clientId, clientSecret: settings.clientSecret } } : {}),
+      token = await clientTokenRequest(ports, settings, endpoints, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri(context),
+        code_verifier: flow.verifier,
       });
     } catch (error) {
       return fail(
@@ -270,6 +336,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     if (identity === undefined || identity.provider_user_id === '')
       return fail(context, { code: 'AUTH_PROVIDER_REFUSED', detail: 'the provider named no user' }, clearFlow);
 
+    identity.id = await identityIdOf(settings.identityNamespace, identity.provider_user_id);
     const session: Session = {
       v: 1,
       sid: randomToken(),
@@ -277,7 +344,8 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
       started: now,
       active: now,
       userinfo: now,
-      access_token: accessToken,
+      ...tokenSetOf(token.body, now, endpoints.idToken !== undefined),
+      via: signedInVia,
     };
     const headers = clearFlow;
     headers.get('set-cookie')!.push(await sessionCookie(context, ports, session));
@@ -291,12 +359,15 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
   };
 
   const sessionCookie = async (context: PolicyContext, ports: PolicyPorts, session: Session): Promise<string> => {
-    let sealed = await sealCookie(ports.sessionKeys, binding(context, 'session'), { ...session });
-    if (sealed.length > MAX_COOKIE_VALUE_LENGTH) {
-      // Too large for a browser to keep: the claims and the access token go first (userinfo refresh then stops).
-      const { access_token: _dropped, ...smaller } = session;
-      const { claims: _claims, ...identity } = smaller.identity;
-      sealed = await sealCookie(ports.sessionKeys, binding(context, 'session'), { ...smaller, identity });
+    // Too large for a browser to keep: the ID token goes first, then the extra claims, then the tokens (userinfo
+    // refresh and token refresh then stop, the session itself lasts).
+    const { id_token: _idToken, ...withoutIdToken } = session;
+    const { claims: _claims, ...identity } = session.identity;
+    const { access_token: _access, access_expires: _expires, refresh_token: _refresh, ...bare } = withoutIdToken;
+    let sealed = '';
+    for (const candidate of [session, withoutIdToken, { ...withoutIdToken, identity }, { ...bare, identity }]) {
+      sealed = await sealCookie(ports.sessionKeys, binding(context, 'session'), { ...candidate });
+      if (sealed.length <= MAX_COOKIE_VALUE_LENGTH) break;
     }
     const expiresInMs = session.started + settings.maxSessionMs - ports.clock.now();
     return cookieHeader(context, cookieNames.session, sealed, Math.max(1, Math.ceil(expiresInMs / 1000)));
@@ -347,6 +418,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
     const returnTo = safeRedirectPath(context.request.query === '' ? path : `${path}?${context.request.query}`) ?? '/';
     if (session === undefined || session.v !== 1 || typeof session.started !== 'number')
       return startFlow(context, ports, returnTo, false);
+    if (session.via !== undefined && session.via !== signedInVia) return startFlow(context, ports, returnTo, false);
     if (now - session.started >= settings.maxSessionMs) {
       setResults(context, session, settings, { maxDurationReached: true });
       return startFlow(context, ports, returnTo, false);
@@ -358,19 +430,60 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
 
     let renew = false;
     let userinfoRefreshed = false;
+    let refreshed = false;
+    let endpointsOnce: Promise<ProviderEndpoints> | undefined;
+    const endpoints = () => (endpointsOnce ??= settings.endpoints(ports));
+    /** Trades the refresh token for a new access token; false when the provider refused it (sign in again). */
+    const refresh = async (): Promise<boolean | Failure> => {
+      const outcome = await sharedRefresh(session.refresh_token!, now, async () =>
+        exchangeRefreshToken(
+          ports,
+          settings,
+          await endpoints(),
+          session.refresh_token!,
+          session.identity.provider_user_id,
+          now,
+        ),
+      );
+      if (outcome === false || 'code' in outcome) return outcome;
+      applyTokens(session, outcome);
+      refreshed = renew = true;
+      return true;
+    };
+    try {
+      if (
+        session.refresh_token !== undefined &&
+        session.access_expires !== undefined &&
+        now >= session.access_expires - ACCESS_TOKEN_SKEW_MS
+      ) {
+        const outcome = await refresh();
+        if (outcome === false) return startFlow(context, ports, returnTo, false);
+        if (outcome !== true) return fail(context, outcome);
+      }
+    } catch (error) {
+      return fail(context, { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `discovery failed: ${describe(error)}` });
+    }
     if (
       settings.userinfoRefreshMs !== undefined &&
       session.access_token !== undefined &&
       now - session.userinfo >= settings.userinfoRefreshMs
     ) {
-      let endpoints: ProviderEndpoints;
+      let resolved: ProviderEndpoints;
       try {
-        endpoints = await settings.endpoints(ports);
+        resolved = await endpoints();
       } catch (error) {
         return fail(context, { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `discovery failed: ${describe(error)}` });
       }
-      if (endpoints.userinfoUrl !== undefined) {
-        const userinfo = await readUserinfo(ports, endpoints.userinfoUrl, session.access_token);
+      if (resolved.userinfoUrl !== undefined) {
+        let userinfo = await readUserinfo(ports, resolved.userinfoUrl, session.access_token);
+        // An access token the provider stopped accepting before its announced expiry (or with none announced):
+        // one refresh, then the userinfo read again with the new token.
+        if (!userinfo.ok && userinfo.failure.code === 'AUTH_PROVIDER_REFUSED' && session.refresh_token && !refreshed) {
+          const outcome = await refresh();
+          if (outcome === false) return startFlow(context, ports, returnTo, false);
+          if (outcome !== true) return fail(context, outcome);
+          userinfo = await readUserinfo(ports, resolved.userinfoUrl, session.access_token);
+        }
         if (!userinfo.ok) {
           // The provider no longer accepts the access token: the session is over, sign in again.
           if (userinfo.failure.code === 'AUTH_PROVIDER_REFUSED') return startFlow(context, ports, returnTo, false);
@@ -392,6 +505,8 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
       (context.directives.setCookies ??= []).push(await sessionCookie(context, ports, session));
     }
     removeCookies(context, [cookieNames.session, cookieNames.flow]);
+    // Sessions sealed before identity ids existed get theirs here (it is derived, so it is the same every time).
+    session.identity.id ??= await identityIdOf(settings.identityNamespace, session.identity.provider_user_id);
     setResults(context, session, settings, { userinfoRefreshed });
     return { outcome: continueOutcome, detail: `session of ${session.identity.provider_user_id}` };
   };
@@ -399,7 +514,7 @@ export function createSignInRunner(settings: SignInSettings): ActionRunner {
 
 /** Before anyone signed in the identity fields are empty strings, so `identity.email.endsWith(…)` is false, not an error. */
 function noIdentity(): Record<string, string> {
-  return { provider_user_id: '', email: '', name: '' };
+  return { id: '', provider_user_id: '', email: '', name: '' };
 }
 
 function setResults(
@@ -408,23 +523,124 @@ function setResults(
   settings: SignInSettings,
   flags: { timedOut?: boolean; maxDurationReached?: boolean; userinfoRefreshed?: boolean },
 ): void {
+  const oidc = settings.actionType === 'openid-connect';
   const identity: Record<string, unknown> = {
+    id: session.identity.id ?? '',
     provider_user_id: session.identity.provider_user_id,
     email: session.identity.email,
     name: session.identity.name,
+    // ngrok names the session id differently for the two actions.
+    [oidc ? 'current_session_id' : 'current_provider_session_id']: session.sid,
   };
-  if (settings.actionType === 'openid-connect') identity['claims'] = session.identity.claims ?? {};
+  if (oidc) identity['claims'] = session.identity.claims ?? {};
+  const expiresAt = new Date(session.started + settings.maxSessionMs).toISOString();
+  const timedOut = flags.timedOut ?? false;
+  const maxDurationReached = flags.maxDurationReached ?? false;
+  const userinfoRefreshed = flags.userinfoRefreshed ?? false;
   context.actionResults[settings.resultName] = {
     identity,
+    // ngrok's names (https://ngrok.com/docs/traffic-policy/actions/oidc/#action-result-variables).
+    expires_at: expiresAt,
+    session_timed_out: timedOut,
+    session_max_duration_reached: maxDurationReached,
+    userinfo_refreshed: userinfoRefreshed,
+    // The names Gatehouse used before it followed ngrok's; kept so existing policies keep working.
     session: {
       id: session.sid,
-      expires_at: new Date(session.started + settings.maxSessionMs).toISOString(),
-      timed_out: flags.timedOut ?? false,
-      max_duration_reached: flags.maxDurationReached ?? false,
-      userinfo_refreshed: flags.userinfoRefreshed ?? false,
+      expires_at: expiresAt,
+      timed_out: timedOut,
+      max_duration_reached: maxDurationReached,
+      userinfo_refreshed: userinfoRefreshed,
     },
     access_token: session.access_token ?? '',
+    ...(oidc ? { identity_token: session.id_token ?? '' } : {}),
   };
+}
+
+/** The tokens of a token answer; `expires_in` (seconds) becomes an absolute time on the gateway's clock. */
+function tokenSetOf(body: Record<string, unknown>, now: number, keepIdToken: boolean): TokenSet {
+  const set: TokenSet = { access_token: body['access_token'] as string };
+  const expiresIn = body['expires_in'];
+  const seconds = typeof expiresIn === 'string' ? Number(expiresIn) : expiresIn;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) set.access_expires = now + seconds * 1000;
+  if (typeof body['refresh_token'] === 'string' && body['refresh_token'] !== '')
+    set.refresh_token = body['refresh_token'];
+  // Only OpenID Connect exposes the ID token (`identity_token`); an OAuth provider's would only fill the cookie.
+  if (keepIdToken && typeof body['id_token'] === 'string' && body['id_token'] !== '') set.id_token = body['id_token'];
+  return set;
+}
+
+/**
+ * The refresh grant (RFC 6749 section 6): the new tokens (a new refresh token only when the provider rotates it),
+ * false when the provider refused the refresh token (the session is over), a failure when the provider could not be
+ * reached. An ID token in the answer must
+ * name the same issuer, audience and subject (OpenID Connect Core 12.2).
+ */
+async function exchangeRefreshToken(
+  ports: PolicyPorts,
+  settings: SignInSettings,
+  endpoints: ProviderEndpoints,
+  refreshToken: string,
+  subject: string,
+  now: number,
+): Promise<TokenSet | false | Failure> {
+  let token: { status: number; body: Record<string, unknown> };
+  try {
+    token = await clientTokenRequest(ports, settings, endpoints, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
+  } catch (error) {
+    return { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refresh failed: ${describe(error)}` };
+  }
+  if (token.status >= 500) return { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refresh answered ${token.status}` };
+  const accessToken = token.body['access_token'];
+  if (token.status !== 200 || typeof accessToken !== 'string' || accessToken === '') return false;
+  const tokens = tokenSetOf(token.body, now, endpoints.idToken !== undefined);
+  if (tokens.id_token !== undefined && endpoints.idToken !== undefined) {
+    const expected = endpoints.idToken;
+    const verification = await verifyJwt(tokens.id_token, {
+      allowedAlgorithms: expected.algorithms,
+      issuers: [expected.issuer],
+      audiences: [settings.clientId],
+      nowSeconds: Math.floor(now / 1000),
+      resolveKeys: () => ports.jwks.keys(expected.jwksUri),
+    });
+    if (!verification.ok)
+      return verification.code === 'JWKS_UNAVAILABLE'
+        ? { code: 'AUTH_PROVIDER_UNAVAILABLE', detail: `refreshed id_token: ${verification.code}` }
+        : false;
+    if (verification.payload['sub'] !== subject) return false;
+  }
+  return tokens;
+}
+
+function applyTokens(session: Session, tokens: TokenSet): void {
+  session.access_token = tokens.access_token;
+  if (tokens.access_expires === undefined) delete session.access_expires;
+  else session.access_expires = tokens.access_expires;
+  // A provider that does not rotate refresh tokens answers without one: the old one stays valid.
+  if (tokens.refresh_token !== undefined) session.refresh_token = tokens.refresh_token;
+  if (tokens.id_token !== undefined) session.id_token = tokens.id_token;
+}
+
+/** A token endpoint call with the client's credentials, sent the way the provider asks for them. */
+function clientTokenRequest(
+  ports: PolicyPorts,
+  settings: SignInSettings,
+  endpoints: ProviderEndpoints,
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const basic = endpoints.tokenAuth === 'client_secret_basic' && settings.clientSecret !== '';
+  const body = { ...form };
+  if (!basic) {
+    body['client_id'] = settings.clientId;
+    if (settings.clientSecret !== '') body['client_secret'] = settings.clientSecret;
+  }
+  return ports.identityProviders.requestToken(endpoints.tokenUrl, {
+    form: body,
+    ...(basic ? { basicAuth: { clientId: settings.clientId, clientSecret: settings.clientSecret } } : {}),
+  });
 }
 
 type UserinfoResult = { ok: true; identity: Identity } | { ok: false; failure: Failure };
@@ -463,6 +679,7 @@ export function identityOf(claims: Record<string, unknown>): Identity {
 function mergeIdentity(base: Identity | undefined, update: Identity): Identity {
   if (base === undefined) return update;
   return {
+    ...(base.id === undefined ? {} : { id: base.id }),
     provider_user_id: base.provider_user_id,
     email: update.email || base.email,
     name: update.name || base.name,

@@ -38,6 +38,24 @@ export async function verifyEcdsaP256(publicKeySpki: Uint8Array, derSignature: U
   return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, ownBuffer(raw), ownBuffer(data));
 }
 
+/** RSA PKCS #1 v1.5 with a public key given as DER SubjectPublicKeyInfo (Amazon SNS); false for a key that is not RSA. */
+export async function verifyRsaPkcs1(
+  hash: HashName,
+  publicKeySpki: Uint8Array,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<boolean> {
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey('spki', ownBuffer(publicKeySpki), { name: 'RSASSA-PKCS1-v1_5', hash }, false, [
+      'verify',
+    ]);
+  } catch {
+    return false;
+  }
+  return crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, ownBuffer(signature), ownBuffer(data));
+}
+
 /** `SEQUENCE { INTEGER r, INTEGER s }` → r‖s, each left-padded to `size` bytes; undefined when it is not that shape. */
 function derToRawEcdsaSignature(der: Uint8Array, size: number): Uint8Array | undefined {
   if (der[0] !== 0x30) return undefined;

@@ -17,6 +17,7 @@ import {
   hmac,
   utf8,
   verifyEcdsaP256,
+  verifyRsaPkcs1,
   type HashName,
 } from './webhook-crypto.js';
 
@@ -611,6 +612,78 @@ function json(value: unknown): WebhookChallengeResponse {
   return { status: 200, contentType: 'application/json', body: JSON.stringify(value) };
 }
 
+/**
+ * Amazon SNS (https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html): the JSON body carries
+ * the signature (base64, RSA PKCS #1 v1.5 with SHA-1 for SignatureVersion 1, SHA-256 for 2) over `name\nvalue\n`
+ * lines of fixed fields in byte order, and the URL of the certificate that signed it. The certificate is fetched by
+ * the `webhookCertificates` port, which only fetches from SNS's own hosts (`sns.<region>.amazonaws.com`). ngrok's
+ * secret for SNS is the topic owner, the AWS account id in `TopicArn`: a message of another account's topic is
+ * refused even though AWS signed it. The Timestamp is signed but not held to a window: SNS retries a delivery for
+ * as long as its delivery policy says, so an old message is not a forgery.
+ */
+async function verifySns(input: WebhookInput): Promise<WebhookVerification> {
+  const message = parseJsonObject(input);
+  const text = (name: string): string | undefined => (typeof message?.[name] === 'string' ? message[name] : undefined);
+  const signature = text('Signature');
+  const certificateUrl = text('SigningCertURL');
+  const type = text('Type');
+  if (signature === undefined || certificateUrl === undefined) return rejected('missing Signature in the SNS message');
+  const fields =
+    type === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : type === 'SubscriptionConfirmation' || type === 'UnsubscribeConfirmation'
+        ? ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type']
+        : undefined;
+  if (fields === undefined) return rejected('unknown SNS message Type');
+  const headerType = input.header('x-amz-sns-message-type');
+  if (headerType !== undefined && headerType !== type) return rejected('x-amz-sns-message-type differs from Type');
+  const hash = text('SignatureVersion') === '1' ? 'SHA-1' : text('SignatureVersion') === '2' ? 'SHA-256' : undefined;
+  if (hash === undefined) return rejected('unsupported SNS SignatureVersion');
+  // arn:aws:sns:<region>:<account>:<topic>
+  if (text('TopicArn')?.split(':')[4] !== input.secret) return rejected('the topic belongs to another AWS account');
+  let signed = '';
+  for (const name of fields) {
+    const value = text(name);
+    // Subject is optional on notifications and left out when absent; every other field is required.
+    if (value === undefined) {
+      if (name === 'Subject') continue;
+      return rejected(`missing ${name} in the SNS message`);
+    }
+    signed += `${name}\n${value}\n`;
+  }
+  const signatureBytes = decodeBase64(signature);
+  if (signatureBytes === undefined) return rejected('Signature is not base64');
+  if (input.signingCertificate === undefined) return rejected('no signing certificate source here');
+  let spki: Uint8Array;
+  try {
+    spki = await input.signingCertificate(certificateUrl);
+  } catch {
+    return rejected('the signing certificate could not be had (the reason is in the data plane log)');
+  }
+  return (await verifyRsaPkcs1(hash, spki, signatureBytes, utf8(signed))) ? verified : rejected('signature mismatch');
+}
+
+/**
+ * VMware Workspace ONE UEM event notifications carry no signature; the console sends the username and password set on
+ * the notification as HTTP Basic credentials. ngrok's guide takes them as the secret `username::password`
+ * (https://ngrok.com/docs/integrations/webhooks/vmware-webhooks/). Only the sender is authenticated, not the body.
+ */
+function verifyVmware(input: WebhookInput): Promise<WebhookVerification> {
+  return Promise.resolve(vmwareCredentials(input));
+}
+
+function vmwareCredentials(input: WebhookInput): WebhookVerification {
+  const authorization = input.header('authorization')?.trim();
+  if (!authorization) return rejected('missing authorization header');
+  const separator = input.secret.indexOf('::');
+  if (separator <= 0) return rejected('the secret must be username::password');
+  const match = /^basic\s+(\S+)$/i.exec(authorization);
+  const presented = match === null ? undefined : decodeBase64(match[1]!);
+  if (presented === undefined) return rejected('authorization is not Basic credentials');
+  const expected = utf8(`${input.secret.slice(0, separator)}:${input.secret.slice(separator + 2)}`);
+  return constantTimeEqual(presented, expected) ? verified : rejected('credentials mismatch');
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The table
 
@@ -1111,6 +1184,18 @@ export const providerTable: readonly WebhookProviderSpec[] = [
     }),
   },
   {
+    id: 'sns',
+    name: 'Amazon SNS',
+    docs: 'https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html',
+    verify: verifySns,
+  },
+  {
+    id: 'vmware',
+    name: 'VMware Workspace ONE',
+    docs: 'https://ngrok.com/docs/integrations/webhooks/vmware-webhooks/',
+    verify: verifyVmware,
+  },
+  {
     id: 'zoom',
     name: 'Zoom',
     docs: 'https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events',
@@ -1121,9 +1206,7 @@ export const providerTable: readonly WebhookProviderSpec[] = [
 /** ngrok ids without a row, and why: `verify-webhook` refuses them at save time with this reason. */
 export const unsupportedProviders: ReadonlyMap<string, string> = new Map([
   [
-    'sns',
-    'Amazon SNS signs with a certificate fetched from the URL in each message; Gatehouse does not fetch certificates while verifying',
+    'orbit',
+    "Orbit (orbit.love) has shut down and its webhook documentation is gone; ngrok's guide names no header or algorithm, so there is no scheme to verify against",
   ],
-  ['orbit', 'Orbit no longer publishes its signing scheme (the service has shut down), so it cannot be verified'],
-  ['vmware', 'VMware Workspace ONE does not publish a signing scheme Gatehouse could verify'],
 ]);

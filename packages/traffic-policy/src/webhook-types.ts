@@ -12,6 +12,8 @@ export interface WebhookInput {
   /** The full URL as the sender addressed it (scheme://host/path?query); Twilio, Square, HubSpot and others sign it. */
   url: string;
   nowSeconds: number;
+  /** The public key (DER SPKI) of a signing certificate the message names by URL; absent where nothing can fetch. */
+  signingCertificate?: (url: string) => Promise<Uint8Array>;
 }
 
 /** A response the action sends instead of forwarding: a provider's endpoint-verification handshake. */

@@ -14,6 +14,7 @@ interface RequestShape {
   method?: string;
   url?: string;
   now?: number;
+  signingCertificate?: (url: string) => Promise<Uint8Array>;
 }
 
 function input(shape: RequestShape): WebhookInput {
@@ -26,6 +27,7 @@ function input(shape: RequestShape): WebhookInput {
     method: shape.method ?? 'POST',
     url: shape.url ?? 'https://hooks.example.com/incoming',
     nowSeconds: shape.now ?? NOW,
+    ...(shape.signingCertificate === undefined ? {} : { signingCertificate: shape.signingCertificate }),
   };
 }
 
@@ -39,7 +41,7 @@ function hmacBase64(algorithm: string, key: string | Buffer, data: string): stri
 
 describe('verifyWebhook', () => {
   it('rejects an unknown provider', async () => {
-    expect(await verifyWebhook('sns', input({}))).toEqual({ verified: false, reason: 'unknown provider' });
+    expect(await verifyWebhook('orbit', input({}))).toEqual({ verified: false, reason: 'unknown provider' });
     // Inherited object keys are not providers either.
     expect(await verifyWebhook('constructor', input({}))).toEqual({ verified: false, reason: 'unknown provider' });
   });
@@ -559,6 +561,45 @@ const mandrillUrl = 'https://hooks.example.com/mandrill';
 const mandrillForm = `mandrill_events=${encodeURIComponent(BODY)}`;
 const zoomValidation = '{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}';
 
+const SNS_ACCOUNT = '123456789012';
+const SNS_CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem';
+const snsKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** What the data plane's certificate port answers: the key of the certificate at SNS_CERT_URL, nothing elsewhere. */
+const snsCertificates = (url: string): Promise<Uint8Array> =>
+  url === SNS_CERT_URL
+    ? Promise.resolve(new Uint8Array(snsKeys.publicKey.export({ type: 'spki', format: 'der' })))
+    : Promise.reject(new Error(`no certificate at ${url}`));
+
+/** An SNS message signed as AWS documents: `name\nvalue\n` for the type's fields in order, RSA over SHA-1 or SHA-256. */
+function snsMessage(account: string, fields: Record<string, string>, version: '1' | '2' = '2'): RequestShape {
+  const message: Record<string, string> = {
+    Type: 'Notification',
+    MessageId: '22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324',
+    TopicArn: `arn:aws:sns:us-east-1:${account}:orders`,
+    Message: BODY,
+    Timestamp: '2026-11-28T09:00:00.000Z',
+    SignatureVersion: version,
+    SigningCertURL: SNS_CERT_URL,
+    ...fields,
+  };
+  const order =
+    message['Type'] === 'Notification'
+      ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
+      : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+  const signed = order
+    .filter((name) => message[name] !== undefined)
+    .map((name) => `${name}\n${message[name]}\n`)
+    .join('');
+  message['Signature'] = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256')
+    .update(signed)
+    .sign(snsKeys.privateKey, 'base64');
+  return {
+    headers: { 'x-amz-sns-message-type': message['Type']!, 'content-type': 'text/plain; charset=UTF-8' },
+    body: JSON.stringify(message),
+    signingCertificate: snsCertificates,
+  };
+}
+
 const providerCases: Record<string, ProviderCase> = {
   aftership: { sign: bodySigned('aftership-hmac-sha256', (body) => b64('sha256', body)) },
   airship: {
@@ -860,6 +901,24 @@ const providerCases: Record<string, ProviderCase> = {
       },
     }),
   },
+  sns: {
+    secret: SNS_ACCOUNT,
+    otherSecret: '210987654321',
+    sign: (secret) => snsMessage(secret, { Subject: 'Order 1299' }),
+    tamper: (shape) => ({ ...shape, body: String(shape.body).replace('"amount\\":1299', '"amount\\":9999') }),
+  },
+  vmware: {
+    secret: 'gatehouse::correct horse::battery',
+    otherSecret: 'gatehouse::wrong',
+    sign: (secret) => ({
+      headers: { authorization: `Basic ${Buffer.from(secret.replace('::', ':')).toString('base64')}` },
+    }),
+    // Only the sender is authenticated (Workspace ONE signs nothing): a changed username is what must fail.
+    tamper: (shape) => ({
+      ...shape,
+      headers: { authorization: `Basic ${Buffer.from('intruder:correct horse::battery').toString('base64')}` },
+    }),
+  },
   zoom: {
     timestamped: true,
     sign: (secret, time) => ({
@@ -872,7 +931,7 @@ const providerCases: Record<string, ProviderCase> = {
 };
 
 describe('every provider ngrok documents', () => {
-  it('has a row for each id on ngrok’s list, except the three it refuses with a reason', () => {
+  it('has a row for each id on ngrok’s list, except orbit, refused with a reason', () => {
     const ngrokIds = [
       ...['aftership', 'airship', 'alchemy', 'sns', 'autodesk', 'bitbucket', 'bolt', 'box', 'brex', 'buildkite'],
       ...['calendly', 'castle', 'chargify', 'circleci', 'clearbit', 'clerk', 'coinbase', 'contentful', 'docusign'],
@@ -886,7 +945,7 @@ describe('every provider ngrok documents', () => {
     expect(ngrokIds).toHaveLength(69);
     const missing = ngrokIds.filter((id) => !webhookProviders.includes(id) && !unsupportedWebhookProviders.has(id));
     expect(missing).toEqual([]);
-    expect([...unsupportedWebhookProviders.keys()].sort()).toEqual(['orbit', 'sns', 'vmware']);
+    expect([...unsupportedWebhookProviders.keys()].sort()).toEqual(['orbit']);
     // Gatehouse's one addition: the Standard Webhooks spec by name.
     expect(webhookProviders.filter((id) => !ngrokIds.includes(id))).toEqual(['standard-webhooks']);
     expect(Object.keys(providerCases).sort()).toEqual([...webhookProviders].sort());
@@ -917,6 +976,44 @@ describe('every provider ngrok documents', () => {
       const result = await verifyWebhook(provider, input({ secret, ...testCase.sign(secret, NOW - 3600) }));
       expect(result.verified).toBe(false);
       if (!result.verified) expect(result.reason).toMatch(/^timestamp is \d+ s old/);
+    });
+  });
+});
+
+describe('sns', () => {
+  const verifySns = (shape: RequestShape) => verifyWebhook('sns', input({ secret: SNS_ACCOUNT, ...shape }));
+
+  it('verifies a SubscriptionConfirmation (its own field list) and SignatureVersion 1 (SHA-1)', async () => {
+    const confirmation = snsMessage(SNS_ACCOUNT, {
+      Type: 'SubscriptionConfirmation',
+      Message: 'You have chosen to subscribe to the topic arn:aws:sns:us-east-1:123456789012:orders.',
+      SubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=2336412f37',
+      Token: '2336412f37',
+    });
+    expect(await verifySns(confirmation)).toEqual({ verified: true });
+    expect(await verifySns(snsMessage(SNS_ACCOUNT, {}, '1'))).toEqual({ verified: true });
+  });
+
+  it('refuses a message whose certificate cannot be had, or where nothing can fetch one', async () => {
+    const elsewhere = snsMessage(SNS_ACCOUNT, { SigningCertURL: 'https://attacker.example/cert.pem' });
+    // The URL is signed over by nobody: it only says where the key is, and the port refuses anything not SNS's.
+    expect(await verifySns(elsewhere)).toMatchObject({ verified: false, reason: /certificate could not be had/ });
+    const { signingCertificate: _fetcher, ...withoutFetcher } = snsMessage(SNS_ACCOUNT, {});
+    expect(await verifySns(withoutFetcher)).toMatchObject({ verified: false, reason: /no signing certificate/ });
+  });
+
+  it('refuses an unknown Type, a header that disagrees with it, and an unknown SignatureVersion', async () => {
+    const signed = snsMessage(SNS_ACCOUNT, {});
+    const body = JSON.parse(String(signed.body)) as Record<string, string>;
+    expect(await verifySns({ ...signed, body: JSON.stringify({ ...body, Type: 'Other' }) })).toMatchObject({
+      verified: false,
+    });
+    expect(
+      await verifySns({ ...signed, headers: { 'x-amz-sns-message-type': 'SubscriptionConfirmation' } }),
+    ).toMatchObject({ verified: false, reason: 'x-amz-sns-message-type differs from Type' });
+    expect(await verifySns({ ...signed, body: JSON.stringify({ ...body, SignatureVersion: '3' }) })).toMatchObject({
+      verified: false,
+      reason: 'unsupported SNS SignatureVersion',
     });
   });
 });

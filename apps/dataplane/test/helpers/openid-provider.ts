@@ -17,6 +17,20 @@ export interface TestOpenIdProvider extends RunningServer {
   authorizationRequests: URLSearchParams[];
   /** Token requests that arrived. */
   tokenRequests: number;
+  /** Refresh grants the provider granted (a refused one is not counted). */
+  refreshGrants: number;
+  /** Every refresh token the provider handed out, to look for where it must never appear. */
+  issuedRefreshTokens: string[];
+}
+
+export interface OpenIdProviderOptions {
+  /** Seconds an access token lives (announced as `expires_in`); default an hour. */
+  accessTokenTtl?: number;
+  /**
+   * Refresh tokens for every client allowed the refresh_token grant (not only with `offline_access`), rotated on every
+   * use: a refresh token used twice is refused and its grant revoked, as the provider's reuse detection does.
+   */
+  refreshTokens?: boolean;
 }
 
 export interface TestClient {
@@ -32,7 +46,10 @@ export interface TestClient {
  * PKCE required, token, JWKS and userinfo. Its interactive login and consent are completed by the test itself, as a
  * user clicking through would: the account named by `signInAs` signs in and grants the scopes asked for.
  */
-export async function startOpenIdProvider(accounts: Record<string, TestAccount>): Promise<TestOpenIdProvider> {
+export async function startOpenIdProvider(
+  accounts: Record<string, TestAccount>,
+  options: OpenIdProviderOptions = {},
+): Promise<TestOpenIdProvider> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const running = await listen((req, res) => {
     if (handler === undefined) res.writeHead(503).end();
@@ -45,8 +62,10 @@ export async function startOpenIdProvider(accounts: Record<string, TestAccount>)
     signInAs: Object.keys(accounts)[0]!,
     authorizationRequests: [],
     tokenRequests: 0,
+    refreshGrants: 0,
+    issuedRefreshTokens: [],
     register: (clients) => {
-      handler = createHandler(issuer, accounts, clients, state);
+      handler = createHandler(issuer, accounts, clients, state, options);
     },
   };
   return state;
@@ -57,6 +76,7 @@ function createHandler(
   accounts: Record<string, TestAccount>,
   clients: TestClient[],
   state: TestOpenIdProvider,
+  options: OpenIdProviderOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const configuration: Configuration = {
     clients,
@@ -65,7 +85,20 @@ function createHandler(
     claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
     features: { devInteractions: { enabled: false } },
     cookies: { keys: ['gatehouse-test-provider-cookie-key'] },
-    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 3600, IdToken: 3600 },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AccessToken: options.accessTokenTtl ?? 3600,
+      IdToken: 3600,
+      RefreshToken: 3600,
+    },
+    ...(options.refreshTokens === true
+      ? {
+          issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+          rotateRefreshToken: () => true,
+        }
+      : {}),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: (_ctx, id) => {
       const account = accounts[id];
@@ -76,6 +109,11 @@ function createHandler(
   const provider = new Provider(issuer, configuration);
   // Quiet: a refused request is an expected outcome in these tests.
   provider.on('server_error', () => undefined);
+  provider.on('grant.success', (ctx) => {
+    if (ctx.oidc.params?.['grant_type'] === 'refresh_token') state.refreshGrants++;
+    const issued = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+    if (typeof issued === 'string') state.issuedRefreshTokens.push(issued);
+  });
   const callback = provider.callback();
   return (req, res) => {
     const url = new URL(req.url ?? '/', issuer);

@@ -90,6 +90,8 @@ export const oauthAction = defineAction({
       ...sessionTimes(config),
       allowCorsPreflight: config.allow_cors_preflight,
       cookieDomain: config.auth_cookie_domain,
+      // The token URL tells a self-hosted GitLab (or a custom provider) from another with the same preset name.
+      identityNamespace: `oauth:${config.provider}:${endpoints.tokenUrl}`,
       endpoints: () => Promise.resolve(endpoints),
     });
   },

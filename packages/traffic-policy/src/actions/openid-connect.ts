@@ -59,6 +59,7 @@ export const openIdConnectAction = defineAction({
       ...sessionTimes(config),
       allowCorsPreflight: config.allow_cors_preflight,
       cookieDomain: config.auth_cookie_domain,
+      identityNamespace: withoutTrailingSlash(issuer),
       endpoints: (ports) => discover(ports, issuer),
     });
   },

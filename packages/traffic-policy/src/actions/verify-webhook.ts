@@ -40,6 +40,9 @@ export const verifyWebhookAction = defineAction({
         method: request.request.method,
         url: request.url.toString(),
         nowSeconds: Math.floor(ports.clock.now() / 1000),
+        ...(ports.webhookCertificates === undefined
+          ? {}
+          : { signingCertificate: (url: string) => ports.webhookCertificates!.publicKey(url) }),
       });
       request.actionResults.verify_webhook = { verified: verification.verified };
       const { challenge } = verification;
