@@ -2857,10 +2857,10 @@ export type components = {
         on_error?: 'continue' | 'halt';
       };
     };
-    /** @description ai-gateway: Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
+    /** @description ai-gateway: Sends OpenAI Chat Completions and Responses and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
     'TrafficPolicyDocument.action.ai-gateway': {
       /**
-       * @description Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
+       * @description Sends OpenAI Chat Completions and Responses and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
        * @constant
        */
       type: 'ai-gateway';
