@@ -1,12 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CONFIG_CHANNEL } from '@gatehouse/contracts';
-import { request } from 'undici';
 import { TestConfigServer } from '../test/helpers/config-server.js';
-import { freePort } from '../test/helpers/redis-process.js';
+import { measureEventLatencies, printLatencyTable, startBenchDataplane, startUpstream } from './stream-latency.js';
 
 /**
  * Per-event latency of a streamed MCP tool call (`tsx bench/mcp-streaming.bench.ts`, after `npm run build`): a POST
@@ -15,31 +9,8 @@ import { freePort } from '../test/helpers/redis-process.js';
  * forward-only policy, and with an mcp-tools policy (every event passes the list filter). The overhead is a target's
  * p50 minus the direct p50.
  */
-const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const streams = Number(process.env.BENCH_STREAMS ?? 30);
-const children: ChildProcess[] = [];
-const now = () => performance.timeOrigin + performance.now();
-
-function spawnProcess(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    cwd: appDirectory,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function portOf(child: ChildProcess): Promise<number> {
-  let output = '';
-  for await (const chunk of child.stdout!) {
-    output += (chunk as Buffer).toString('utf8');
-    const match = /"port":(\d+)/.exec(output);
-    if (match !== null) return Number(match[1]);
-  }
-  throw new Error('no port');
-}
 
 const body = JSON.stringify({
   jsonrpc: '2.0',
@@ -47,47 +18,16 @@ const body = JSON.stringify({
   method: 'tools/call',
   params: { name: 'countdown', arguments: { text: 'x'.repeat(1_000) } },
 });
+const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
-/** Latencies (ms) of every event of `streams` sequential calls; undefined when the target refuses the call. */
-async function measure(port: number, host: string): Promise<number[] | undefined> {
-  const latencies: number[] = [];
-  for (let index = 0; index < streams; index++) {
-    const response = await request(`http://127.0.0.1:${port}/mcp`, {
-      method: 'POST',
-      headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body,
-    });
-    if (response.statusCode !== 200) {
-      await response.body.text();
-      return undefined;
-    }
-    let pending = '';
-    for await (const chunk of response.body) {
-      const arrived = now();
-      pending += (chunk as Buffer).toString('utf8');
-      let end = pending.indexOf('\n\n');
-      while (end !== -1) {
-        const sent = /"sent":([\d.]+)/.exec(pending.slice(0, end));
-        if (sent !== null && index > 0) latencies.push(arrived - Number(sent[1]));
-        pending = pending.slice(end + 2);
-        end = pending.indexOf('\n\n');
-      }
-    }
-  }
-  return latencies.sort((a, b) => a - b);
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-
-async function main(): Promise<void> {
-  const upstream = spawnProcess(['--import', 'tsx', 'bench/sse-upstream.ts']);
-  const upstreamPort = await portOf(upstream);
-  const config = new TestConfigServer(redisUrl, CONFIG_CHANNEL);
+const upstream = await startUpstream('sse-upstream.ts');
+const config = new TestConfigServer(redisUrl, CONFIG_CHANNEL);
+try {
   await config.start();
   await config.upsertEndpoint({
     id: 'ep_stream_internal',
     url: 'https://stream.example.internal',
-    upstream_url: `http://127.0.0.1:${upstreamPort}`,
+    upstream_url: `http://127.0.0.1:${upstream.port}`,
   });
   const forward =
     '  - actions:\n      - type: forward-internal\n        config: { url: "https://stream.example.internal" }\n';
@@ -101,53 +41,19 @@ async function main(): Promise<void> {
     url: 'https://tools.example.com',
     traffic_policy: `on_http_request:\n  - actions:\n      - type: mcp-tools\n        config: { tools: { deny: [danger] } }\n${forward}`,
   });
-  const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-stream-'));
-  const port = await freePort();
-  const adminPort = await freePort();
-  spawnProcess(['dist/main.js'], {
-    DATAPLANE_HOST: '127.0.0.1',
-    DATAPLANE_PORT: String(port),
-    DATAPLANE_ADMIN_PORT: String(adminPort),
-    GATEHOUSE_API_URL: config.url,
-    GATEHOUSE_DATAPLANE_TOKEN: config.token,
-    GATEHOUSE_DATA_DIR: dataDirectory,
-    LOG_LEVEL: 'warn',
-  });
-  for (let attempt = 0; ; attempt++) {
-    const ready = await request(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined);
-    if (ready?.statusCode === 200) break;
-    await ready?.body.text();
-    if (attempt > 300) throw new Error('the data plane did not become ready');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const dataplane = await startBenchDataplane(config);
+  try {
+    const measure = (port: number, host: string) =>
+      measureEventLatencies({ port, host, path: '/mcp', headers, body, streams });
+    printLatencyTable(`per-event latency, ${streams - 1} streams × 101 events (first stream is warm-up)`, [
+      ['upstream direct', await measure(upstream.port, 'upstream')],
+      ['data plane, forward-only', await measure(dataplane.port, 'forward.example.com')],
+      ['data plane, mcp-tools filter', await measure(dataplane.port, 'tools.example.com')],
+    ]);
+  } finally {
+    await dataplane.stop();
   }
-  const direct = (await measure(upstreamPort, 'upstream'))!;
-  const rows: [string, number[] | undefined][] = [
-    ['upstream direct', direct],
-    ['data plane, forward-only', await measure(port, 'forward.example.com')],
-    ['data plane, mcp-tools filter', await measure(port, 'tools.example.com')],
-  ];
-  console.log(`per-event latency, ${streams - 1} streams × 101 events (first stream is warm-up)\n`);
-  console.log('| target | p50 ms | p99 ms | p50 overhead ms |');
-  console.log('|---|---:|---:|---:|');
-  for (const [name, latencies] of rows) {
-    if (latencies === undefined) {
-      console.log(`| ${name} | n/a | n/a | n/a |`);
-      continue;
-    }
-    const p50 = percentile(latencies, 0.5);
-    console.log(
-      `| ${name} | ${p50.toFixed(3)} | ${percentile(latencies, 0.99).toFixed(3)} | ${(p50 - percentile(direct, 0.5)).toFixed(3)} |`,
-    );
-  }
+} finally {
   await config.close();
-  await rm(dataDirectory, { recursive: true, force: true });
+  upstream.child.kill('SIGTERM');
 }
-
-main()
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });

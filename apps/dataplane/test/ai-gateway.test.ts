@@ -237,6 +237,64 @@ ${keyList('backup', options.backupKeys)}`
     expect(openai.calls.slice(before).map((call) => call.key)).toEqual(['sk-cut']);
   });
 
+  it('serves the Responses API (/v1/responses), plain after a 429 and streamed after a 500, with usage in the log', async () => {
+    const before = openai.calls.length;
+    const response = await openaiClient('failover').responses.create({ model: 'gpt-4o', input: 'hi' });
+    expect(response.output_text).toBe(fakeTokens.join(''));
+    expect(openai.calls.slice(before).map((call) => `${call.key} ${call.path}`)).toEqual([
+      'sk-429 /v1/responses',
+      'sk-ok /v1/responses',
+    ]);
+    const plain = await gateway.sink.waitFor(
+      (event) => event.host === 'failover.example.com' && event.path === '/v1/responses',
+    );
+    expect(plain.ai_gateway).toMatchObject({
+      status: 'success',
+      streamed: false,
+      input_tokens: fakeUsage.input,
+      output_tokens: fakeUsage.output,
+    });
+    expect(plain.ai_gateway!.attempts.map((attempt) => attempt.status_code)).toEqual([429, 200]);
+
+    const streamedBefore = openai.calls.length;
+    const stream = await openaiClient('stream').responses.create({ model: 'gpt-4o-mini', input: 'hi', stream: true });
+    const deltas: string[] = [];
+    let completed: { status?: string; output_tokens?: number } | undefined;
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta') deltas.push(event.delta);
+      if (event.type === 'response.completed')
+        completed = { status: event.response.status, output_tokens: event.response.usage?.output_tokens };
+    }
+    expect(deltas).toEqual(fakeTokens);
+    // The client still gets the final event (the gateway reads the usage from it on the way, it does not consume it).
+    expect(completed).toEqual({ status: 'completed', output_tokens: fakeUsage.output });
+    const calls = openai.calls.slice(streamedBefore);
+    expect(calls.map((call) => call.key)).toEqual(['sk-500', 'sk-ok']);
+    // Nothing is added to a Responses request: usage comes with response.completed.
+    expect(calls[1]!.body.stream_options).toBeUndefined();
+    const streamed = await gateway.sink.waitFor(
+      (event) => event.host === 'stream.example.com' && event.path === '/v1/responses',
+    );
+    expect(streamed.ai_gateway).toMatchObject({
+      streamed: true,
+      input_tokens: fakeUsage.input,
+      output_tokens: fakeUsage.output,
+    });
+  });
+
+  it('never fails over a Responses stream once its first event reached the client', async () => {
+    const before = openai.calls.length;
+    const stream = await openaiClient('cut').responses.create({ model: 'gpt-4o', input: 'hi', stream: true });
+    const deltas: string[] = [];
+    await expect(
+      (async () => {
+        for await (const event of stream) if (event.type === 'response.output_text.delta') deltas.push(event.delta);
+      })(),
+    ).rejects.toThrow();
+    expect(deltas).toEqual([fakeTokens[0]]);
+    expect(openai.calls.slice(before).map((call) => call.key)).toEqual(['sk-cut']);
+  });
+
   it('speaks Anthropic Messages on /v1/messages, plain and streamed', async () => {
     const client = anthropicClient('claude');
     const message = await client.messages.create({

@@ -2247,10 +2247,10 @@ export type components = {
         enforce?: boolean;
       };
     };
-    /** @description rate-limit: Limits requests per bucket with a sliding window; past the limit answers 429 with retry-after. Phases: on_http_request. */
+    /** @description rate-limit: Limits requests (or, with cost, units such as tokens) per bucket with a sliding window; past the limit answers 429 with retry-after. Phases: on_http_request, on_http_response. */
     'TrafficPolicyDocument.action.rate-limit': {
       /**
-       * @description Limits requests per bucket with a sliding window; past the limit answers 429 with retry-after.
+       * @description Limits requests (or, with cost, units such as tokens) per bucket with a sliding window; past the limit answers 429 with retry-after.
        * @constant
        */
       type: 'rate-limit';
@@ -2275,6 +2275,8 @@ export type components = {
          * @enum {string}
          */
         mode?: 'leased' | 'exact';
+        /** @description Gatehouse extension: a raw CEL expression (no `${}`) for the units a request uses, evaluated when the exchange ends (the response has ended or the client left), e.g. actions.ngrok.ai_gateway.total_tokens. With it the rule admits while the bucket has at least one unit left and charges the cost afterwards, so capacity is in those units (tokens per minute); a cost that cannot be computed charges the whole capacity (fails closed). */
+        cost?: string;
         /**
          * @description When true (default) a failed check ends the request; when false it only sets result variables.
          * @default true
@@ -2857,10 +2859,10 @@ export type components = {
         on_error?: 'continue' | 'halt';
       };
     };
-    /** @description ai-gateway: Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
+    /** @description ai-gateway: Sends OpenAI Chat Completions and Responses and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase. Phases: on_http_request. */
     'TrafficPolicyDocument.action.ai-gateway': {
       /**
-       * @description Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
+       * @description Sends OpenAI Chat Completions and Responses and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.
        * @constant
        */
       type: 'ai-gateway';

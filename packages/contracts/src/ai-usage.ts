@@ -12,7 +12,17 @@ export const AiUsageQuerySchema = z.strictObject({
     .max(90)
     .default(7)
     .meta({ description: 'How many days back from today (UTC), today included; 1 to 90, default 7' }),
-  endpoint_id: z.string().min(1).max(255).optional().meta({ description: 'Only requests of this endpoint' }),
+  endpoint_id: z
+    .string()
+    .min(1)
+    .max(255)
+    // Postgres text cannot hold NUL (the query would fail with a 500), and no endpoint id has control characters.
+    .refine(
+      (id) => ![...id].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f),
+      'must not contain control characters',
+    )
+    .optional()
+    .meta({ description: 'Only requests of this endpoint' }),
 });
 export type AiUsageQuery = z.output<typeof AiUsageQuerySchema>;
 

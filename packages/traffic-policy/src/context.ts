@@ -219,6 +219,9 @@ export const emptyVars: Record<string, unknown> = Object.freeze(Object.create(nu
  * their results (`actions.ngrok.*`), `log` metadata and the decision trace. It is also the scope the custom CEL
  * functions read, because the CEL library does not pass the activation to function handlers.
  */
+/** A task `settleExchange` runs: its synchronous part sees the finished exchange, the promise is its port effect. */
+export type ExchangeEndTask = (context: PolicyContext) => Promise<void>;
+
 export class PolicyContext implements CelRequestScope {
   response: ResponseFacts | undefined;
   /** Results of actions by their ngrok name (`rate_limit`, `jwt_validation`, …); the most recent run of each type. */
@@ -238,6 +241,12 @@ export class PolicyContext implements CelRequestScope {
   sseEvent: SseEventFacts | undefined;
   /** What ai-gateway did for this request (attempts, tokens, cost), for the request log; the data plane adds usage. */
   aiGateway: AiGatewayRecord | undefined;
+  /**
+   * Work left for the end of the exchange (a `rate-limit` with `cost` charges what the request used once it is known,
+   * e.g. the tokens a provider reported at the end of a stream). Shared with forks (batch elements). The host calls
+   * `settleExchange` once the response has ended or the client has left.
+   */
+  atExchangeEnd: ExchangeEndTask[] = [];
   /** `vars.*` is scoped to one phase: the evaluator resets it to the shared empty map, set-vars copies on write. */
   vars: Record<string, unknown> = emptyVars;
 
@@ -273,6 +282,7 @@ export class PolicyContext implements CelRequestScope {
   fork(request: RequestFacts): PolicyContext {
     const forked = new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
     forked.secretValues = this.secretValues;
+    forked.atExchangeEnd = this.atExchangeEnd;
     return forked;
   }
 

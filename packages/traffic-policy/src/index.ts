@@ -20,6 +20,7 @@ export type { SecretValues, PolicySecretReference } from './compiled-policy.js';
 export { secretKey } from './cel-secrets.js';
 export { distinctSecrets, checkSecretValues, type SecretValueProblem } from './compile.js';
 export { redactSecrets } from './context.js';
+export { settleExchange } from './exchange-end.js';
 export {
   evaluate,
   applyResponseDirectives,

@@ -48,6 +48,39 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   /** The synchronous core, also used directly by the data plane's fallback path. */
   consumeNow(key: string, capacity: number, windowMs: number, nowMs: number): SlidingWindowCounts {
+    const state = this.#window(key, windowMs, nowMs);
+    const admitted = admitsRequest(state.previous, state.current, (nowMs % windowMs) / windowMs, capacity);
+    if (admitted) state.current++;
+    this.#sweep(nowMs);
+    return { previous: state.previous, current: state.current, admitted };
+  }
+
+  check(
+    key: string,
+    { capacity, windowMs, nowMs }: { capacity: number; windowMs: number; nowMs: number },
+  ): Promise<SlidingWindowCounts> {
+    return Promise.resolve(this.checkNow(key, capacity, windowMs, nowMs));
+  }
+
+  /** The synchronous core of `check` (also the data plane's fallback path). */
+  checkNow(key: string, capacity: number, windowMs: number, nowMs: number): SlidingWindowCounts {
+    const state = this.#window(key, windowMs, nowMs);
+    const admitted = admitsRequest(state.previous, state.current, (nowMs % windowMs) / windowMs, capacity);
+    return { previous: state.previous, current: state.current, admitted };
+  }
+
+  charge(key: string, { windowMs, nowMs }: { windowMs: number; nowMs: number }, units: number): Promise<void> {
+    this.chargeNow(key, windowMs, nowMs, units);
+    return Promise.resolve();
+  }
+
+  chargeNow(key: string, windowMs: number, nowMs: number, units: number): void {
+    this.#window(key, windowMs, nowMs).current += units;
+    this.#sweep(nowMs);
+  }
+
+  /** The bucket's counts with the window rolled forward to `nowMs`. */
+  #window(key: string, windowMs: number, nowMs: number): { index: number; current: number; previous: number } {
     const index = Math.floor(nowMs / windowMs);
     const storeKey = `${windowMs}:${key}`;
     let state = this.#windows.get(storeKey);
@@ -57,10 +90,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       state.current = 0;
       state.index = index;
     }
-    const admitted = admitsRequest(state.previous, state.current, (nowMs % windowMs) / windowMs, capacity);
-    if (admitted) state.current++;
-    this.#sweep(nowMs);
-    return { previous: state.previous, current: state.current, admitted };
+    return state;
   }
 
   get size(): number {

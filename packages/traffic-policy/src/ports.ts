@@ -37,6 +37,18 @@ export interface RateLimitWindow {
  */
 export interface RateLimitStore {
   consume(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts>;
+  /**
+   * Weighted limits (the action's `cost`): whether one more unit fits (`admitsRequest`) without counting anything;
+   * what the request uses is charged once known. `admitted` reports the verdict, `current` the window's count. In
+   * leased mode a store may answer from units it reserved (and reserve more when it has none left).
+   */
+  check(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts>;
+  /**
+   * Adds `units` to the current window whether or not they fit: a charge for work already done (tokens a provider
+   * reported), which can take a bucket past its capacity so the next requests wait for the debt to decay. In leased
+   * mode units this process reserved are spent first.
+   */
+  charge(key: string, window: RateLimitWindow, units: number): Promise<void>;
 }
 
 /**

@@ -12,6 +12,8 @@ import {
   evaluate,
   PolicyRegex,
   parse,
+  recordUsage,
+  settleExchange,
   validatePolicy,
   validationErrorCodes,
   type Jwk,
@@ -39,7 +41,7 @@ const issueExpectation = z.strictObject({
 });
 
 const outcomeExpectation = z.strictObject({
-  kind: z.enum(['continue', 'respond', 'forward', 'close']),
+  kind: z.enum(['continue', 'respond', 'forward', 'close', 'provider-response']),
   status: z.int().optional(),
   body: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
@@ -80,6 +82,10 @@ const requestCase = z.strictObject({
     .optional()
     .describe('upstream response to run on_http_response against'),
   expect_response: outcomeExpectation.optional(),
+  ai_usage: z
+    .strictObject({ input_tokens: z.int().optional(), output_tokens: z.int().optional() })
+    .optional()
+    .describe('the token usage the provider reports (as the data plane reads it) before the exchange ends'),
 });
 
 const goldenCase = z.strictObject({
@@ -112,6 +118,10 @@ const goldenCase = z.strictObject({
     )
     .default({})
     .describe('http-request results by URL (ScriptedHttpRequester); other URLs answer 200 with an empty body'),
+  ai_provider_status: z
+    .int()
+    .optional()
+    .describe('ai-gateway attempts are answered with this status (a provider port that answers every attempt)'),
   expect_side_calls: z
     .array(z.record(z.string(), z.unknown()))
     .optional()
@@ -250,6 +260,11 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
       ]),
     ),
   });
+  const providerStatus = testCase.ai_provider_status;
+  if (providerStatus !== undefined)
+    ports.aiProviders = {
+      send: () => Promise.resolve({ kind: 'response', response: { status: providerStatus, discard: () => undefined } }),
+    };
   const endpointUrl = new URL(testCase.endpoint.url);
   for (const request of testCase.requests) {
     ports.clock.advance(request.advance_ms);
@@ -335,6 +350,14 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
         if (last && request.expect_response !== undefined)
           checkOutcome(label, 'on_http_response', responseResult, context, request.expect_response);
       }
+      // As the data plane does when the response has ended: usage read from the provider's answer, then the work left
+      // for the end of the exchange (rate-limit costs) runs before the next request.
+      if (request.ai_usage !== undefined && context.aiGateway !== undefined)
+        recordUsage(context.aiGateway, {
+          input: request.ai_usage.input_tokens,
+          output: request.ai_usage.output_tokens,
+        });
+      await settleExchange(context);
     }
     expect(typeMismatches.splice(0), `${request.name}: checker and evaluator disagree`).toEqual([]);
   }

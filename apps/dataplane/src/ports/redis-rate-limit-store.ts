@@ -54,6 +54,29 @@ end
 return {previous, current, 0}
 `;
 
+/** KEYS as above; ARGV capacity, elapsed fraction. Whether one more unit fits, counting nothing (weighted limits). */
+const checkScript = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * (1 - tonumber(ARGV[2])) + current + 1 <= tonumber(ARGV[1]) then return {previous, current, 1} end
+return {previous, current, 0}
+`;
+
+/** KEYS[1] current window; ARGV units, expiry ms. A charge for work done: counted whether it fits or not. */
+const chargeScript = `
+local current = redis.call('INCRBY', KEYS[1], ARGV[1])
+if current == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return current
+`;
+
+type CheckCommand = (
+  current: string,
+  previous: string,
+  capacity: number,
+  fraction: string,
+) => Promise<[number, number, number]>;
+type ChargeCommand = (current: string, units: number, expiryMs: number) => Promise<number>;
+
 type LeaseCommand = (
   current: string,
   previous: string,
@@ -102,6 +125,8 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #prefix: string;
   readonly #command: SlidingWindowCommand;
   readonly #lease: LeaseCommand;
+  readonly #check: CheckCommand;
+  readonly #charge: ChargeCommand;
   readonly #leases = new Map<string, Lease>();
   readonly #maxLeaseFraction: number;
   #lastSweepMs = 0;
@@ -117,17 +142,71 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (!('gatehouseSlidingWindow' in redis)) {
       redis.defineCommand('gatehouseSlidingWindow', { numberOfKeys: 2, lua: slidingWindowScript });
       redis.defineCommand('gatehouseSlidingWindowLease', { numberOfKeys: 2, lua: leaseScript });
+      redis.defineCommand('gatehouseSlidingWindowCheck', { numberOfKeys: 2, lua: checkScript });
+      redis.defineCommand('gatehouseSlidingWindowCharge', { numberOfKeys: 1, lua: chargeScript });
     }
     const commands = redis as unknown as {
       gatehouseSlidingWindow: SlidingWindowCommand;
       gatehouseSlidingWindowLease: LeaseCommand;
+      gatehouseSlidingWindowCheck: CheckCommand;
+      gatehouseSlidingWindowCharge: ChargeCommand;
     };
     this.#command = commands.gatehouseSlidingWindow.bind(redis);
     this.#lease = commands.gatehouseSlidingWindowLease.bind(redis);
+    this.#check = commands.gatehouseSlidingWindowCheck.bind(redis);
+    this.#charge = commands.gatehouseSlidingWindowCharge.bind(redis);
+  }
+
+  /**
+   * Weighted limits. Exact mode: one round trip that reads both windows and counts nothing. Leased mode: admitted
+   * locally while this process holds reserved units of the window (they stay reserved for the charge); with none left
+   * it reserves more with the same rule as `consume`, and admits when at least one unit was granted.
+   */
+  check(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts> {
+    const { capacity, windowMs, nowMs } = window;
+    if (window.mode === 'leased') return this.#consumeLeased(key, window, false);
+    const index = Math.floor(nowMs / windowMs);
+    const base = this.#base(key, windowMs);
+    return this.#withFallback(
+      () => this.#check(`${base}${index}`, `${base}${index - 1}`, capacity, String((nowMs % windowMs) / windowMs)),
+      ([previous, current, admitted]) => ({
+        previous: Number(previous),
+        current: Number(current),
+        admitted: admitted === 1,
+      }),
+      () => this.fallback.checkNow(key, capacity, windowMs, nowMs),
+    );
+  }
+
+  /**
+   * Counts `units` in the bucket's current window, fitting or not. Leased mode spends this process's reserved units
+   * first (they are already counted in Redis) and sends only the rest, so a small charge costs no round trip.
+   */
+  async charge(key: string, window: RateLimitWindow, units: number): Promise<void> {
+    const { windowMs, nowMs } = window;
+    let rest = units;
+    if (window.mode === 'leased') {
+      const lease = this.#leases.get(`${windowMs}:${key}`);
+      if (lease !== undefined && lease.index === Math.floor(nowMs / windowMs)) {
+        const spent = Math.min(lease.remaining, rest);
+        lease.remaining -= spent;
+        rest -= spent;
+      }
+    }
+    if (rest > 0) await this.#chargeLater(key, window, rest);
+  }
+
+  #chargeLater(key: string, { windowMs, nowMs }: RateLimitWindow, units: number): Promise<void> {
+    const index = Math.floor(nowMs / windowMs);
+    return this.#withFallback(
+      () => this.#charge(`${this.#base(key, windowMs)}${index}`, units, windowMs * 2 + 1_000),
+      () => undefined,
+      () => this.fallback.chargeNow(key, windowMs, nowMs, units),
+    );
   }
 
   consume(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts> {
-    if (window.mode === 'leased') return this.#consumeLeased(key, window);
+    if (window.mode === 'leased') return this.#consumeLeased(key, window, true);
     const { capacity, windowMs, nowMs } = window;
     const index = Math.floor(nowMs / windowMs);
     const base = this.#base(key, windowMs);
@@ -143,7 +222,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     );
   }
 
-  async #consumeLeased(key: string, window: RateLimitWindow): Promise<SlidingWindowCounts> {
+  /** `spend`: take one unit (consume); without, only make sure one is held (check: the charge spends them later). */
+  async #consumeLeased(key: string, window: RateLimitWindow, spend: boolean): Promise<SlidingWindowCounts> {
     const { capacity, windowMs, nowMs } = window;
     const index = Math.floor(nowMs / windowMs);
     const leaseKey = `${windowMs}:${key}`;
@@ -152,7 +232,8 @@ export class RedisRateLimitStore implements RateLimitStore {
       if (lease === undefined || lease.index !== index) {
         if (lease !== undefined && lease.index > index) {
           // A request stamped before a rollover this process has already seen: ask Redis for it alone.
-          return this.consume(key, { ...window, mode: 'exact' });
+          const exact = { ...window, mode: 'exact' as const };
+          return spend ? this.consume(key, exact) : this.check(key, exact);
         }
         // A new window: keep the size a busy bucket reached (capped again in case the capacity changed).
         lease = {
@@ -168,7 +249,7 @@ export class RedisRateLimitStore implements RateLimitStore {
         this.#sweep(nowMs);
       }
       if (lease.remaining > 0) {
-        lease.remaining--;
+        if (spend) lease.remaining--;
         return { previous: lease.previous, current: lease.current - lease.remaining, admitted: true };
       }
       let outcome: Reservation;
@@ -193,7 +274,10 @@ export class RedisRateLimitStore implements RateLimitStore {
       }
       // Requests that waited for the same reservation share its verdict: during an outage they all fall back at once
       // (not one timeout after another), and when the window is full they are all refused, as exact mode would.
-      if (outcome === 'fallback') return this.fallback.consumeNow(key, capacity, windowMs, nowMs);
+      if (outcome === 'fallback')
+        return spend
+          ? this.fallback.consumeNow(key, capacity, windowMs, nowMs)
+          : this.fallback.checkNow(key, capacity, windowMs, nowMs);
       if (outcome[2] === 0) return { previous: outcome[0], current: outcome[1], admitted: false };
     }
   }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { redactedHeaderSet, redactLogMetadata, type RequestShadow } from '@gatehouse/contracts';
-import { callerOf, type Decision, type McpFacts, type Phase, type RequestFacts } from '@gatehouse/traffic-policy';
+import {
+  callerOf,
+  settleExchange,
+  type Decision,
+  type McpFacts,
+  type Phase,
+  type RequestFacts,
+} from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -165,6 +172,12 @@ export class RequestRecord {
     metrics.countRequest(endpointLabel, status, decisionLabel);
     metrics.duration.observe((performance.now() - this.startedAt) / 1000);
     this.#countRules(status, metrics.ruleCounters);
+    // Work the policies left for the end of the exchange (rate-limit costs such as the tokens just read): their
+    // expressions run now, so a failure is in this event; the charges go to the store in the background.
+    for (let index = 0; index < this.hops.length; index++) {
+      const context = this.hops[index]!.context;
+      if (context !== undefined && context.atExchangeEnd.length > 0) void settleExchange(context);
+    }
     try {
       if (!sink.emit(this.toEvent(status))) metrics.countRefusedEvent();
     } catch {

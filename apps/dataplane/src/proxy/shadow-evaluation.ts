@@ -6,6 +6,7 @@ import {
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
   ScriptedHttpRequester,
+  settleExchange,
   type ConnectionFacts,
   type PolicyPorts,
   type RequestFacts,
@@ -56,6 +57,9 @@ export class ShadowEvaluator {
     const ports = this.#portsFor(livePorts);
     const context = createPolicyContext({ endpoint: endpoint.facts, connection, request }, ports);
     const result = await evaluate(shadow.policy, 'on_http_request', context, ports);
+    // A rate-limit cost is charged when the exchange ends; the shadow's exchange ends here (it sees no response, and
+    // its ai-gateway never reaches a provider, so token costs count 0), on its own in-memory counters.
+    void settleExchange(context);
     const outcome = result.outcome;
     // The request phase only: a decision never names on_event_stream_message here.
     const decision =

@@ -53,7 +53,7 @@ export async function startFakeOpenAi(): Promise<FakeProvider> {
     void readJson(req).then((body) => {
       const key = keyOf(req);
       calls.push({ key, path: req.url ?? '', body });
-      if (req.url !== '/v1/chat/completions') {
+      if (req.url !== '/v1/chat/completions' && req.url !== '/v1/responses') {
         res.writeHead(404).end();
         return;
       }
@@ -63,6 +63,10 @@ export async function startFakeOpenAi(): Promise<FakeProvider> {
         }))
       )
         return;
+      if (req.url === '/v1/responses') {
+        answerResponses(body, key, res);
+        return;
+      }
       const model = String(body.model);
       const base = { id: 'chatcmpl-fake', created: 1_700_000_000, model };
       if (body.stream !== true) {
@@ -108,6 +112,71 @@ export async function startFakeOpenAi(): Promise<FakeProvider> {
     });
   });
   return Object.assign(server, { calls });
+}
+
+/**
+ * The Responses API (`POST /v1/responses`): a response object with one output message, or (stream) the typed events
+ * response.created, one response.output_text.delta per token and response.completed with the usage, as OpenAI sends
+ * them (`event:` line, `type` and `sequence_number` in the data).
+ */
+function answerResponses(body: Record<string, unknown>, key: string, res: ServerResponse): void {
+  const model = String(body.model);
+  const response = (status: string, text: string, usage: unknown) => ({
+    id: 'resp_fake',
+    object: 'response',
+    created_at: 1_700_000_000,
+    status,
+    model,
+    output:
+      text === ''
+        ? []
+        : [
+            {
+              type: 'message',
+              id: 'msg_fake',
+              status: 'completed',
+              role: 'assistant',
+              content: [{ type: 'output_text', text, annotations: [] }],
+            },
+          ],
+    usage,
+  });
+  const usage = {
+    input_tokens: fakeUsage.input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: fakeUsage.output,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: fakeUsage.input + fakeUsage.output,
+  };
+  if (body.stream !== true) {
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(response('completed', fakeTokens.join(''), usage)));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let sequence = 0;
+  const send = (type: string, data: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`);
+  const delta = (token: string) =>
+    send('response.output_text.delta', { item_id: 'msg_fake', output_index: 0, content_index: 0, delta: token });
+  send('response.created', { response: response('in_progress', '', null) });
+  delta(fakeTokens[0]!);
+  if (key === 'sk-cut') {
+    setTimeout(() => res.destroy(), 20);
+    return;
+  }
+  let index = 1;
+  const next = () => {
+    if (index < fakeTokens.length) {
+      delta(fakeTokens[index++]!);
+      setTimeout(next, 5);
+      return;
+    }
+    send('response.completed', { response: response('completed', fakeTokens.join(''), usage) });
+    res.end();
+  };
+  setTimeout(next, 5);
 }
 
 export async function startFakeAnthropic(): Promise<FakeProvider> {

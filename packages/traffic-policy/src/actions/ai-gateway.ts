@@ -7,6 +7,7 @@ import {
   builtinFor,
   clientKeyOf,
   estimateInputTokens,
+  openAiApiOfPath,
   providerBody,
   providerHeaders,
   providerUrl,
@@ -277,7 +278,7 @@ function celResult(record: AiGatewayRecord, extra: Record<string, unknown>): Rec
 export const aiGatewayAction = defineAction({
   type: 'ai-gateway',
   description:
-    'Sends OpenAI Chat Completions and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.',
+    'Sends OpenAI Chat Completions and Responses and Anthropic Messages requests to model providers, choosing models and failing over across keys, models and providers; ends the phase.',
   phases: ['on_http_request'],
   resultName: 'ai_gateway',
   configSchema,
@@ -318,6 +319,7 @@ export const aiGatewayAction = defineAction({
     return async (request, ports) => {
       const startedAt = ports.clock.now();
       const format = wireFormatOfPath(request.request.path);
+      const responses = format === 'openai' && openAiApiOfPath(request.request.path) === 'responses';
       const record: AiGatewayRecord = {
         format: format ?? 'openai',
         status: 'error',
@@ -347,7 +349,7 @@ export const aiGatewayAction = defineAction({
       if (format === undefined)
         return fail(
           'AI_GATEWAY_PATH_UNSUPPORTED',
-          `${request.request.path} is not /v1/chat/completions or /v1/messages.`,
+          `${request.request.path} is not /v1/chat/completions, /v1/responses or /v1/messages.`,
         );
       if (request.request.method !== 'POST')
         return fail(
@@ -421,6 +423,7 @@ export const aiGatewayAction = defineAction({
         const sentBody = providerBody(body, attempt.candidate, format, {
           maxOutputTokens: config.max_output_tokens,
           merge,
+          responses,
         });
         const attemptStarted = ports.clock.now();
         const outcome = await aiProviders.send({

@@ -4,7 +4,7 @@ import type { CompiledExpression } from '../cel-environment.js';
 import { sha256Hex } from '../codecs.js';
 import { continueOutcome } from '../context.js';
 import { parseDuration } from '../duration.js';
-import { evaluateOrFail } from '../expression-failure.js';
+import { evaluateOrFail, ExpressionFailure } from '../expression-failure.js';
 import { stringifyCelValue } from '../interpolation.js';
 import { retryAfterSeconds } from '../ports.js';
 import { jsonRpcErrorCodes } from '../mcp.js';
@@ -36,14 +36,33 @@ const configSchema = z.strictObject({
     .describe(
       'How data planes share the count. leased (default): each data plane reserves units of the budget on the shared counter (more as its traffic grows, at most 1% of capacity at a time) and admits locally against them, so a busy bucket costs a few round trips per window instead of one per request; never admits more than exact, may admit less (unused reserved units of a window are lost). exact: one round trip to the shared counter per request.',
     ),
+  cost: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe(
+      'Gatehouse extension: a raw CEL expression (no `${}`) for the units a request uses, evaluated when the exchange ends (the response has ended or the client left), e.g. actions.ngrok.ai_gateway.total_tokens. With it the rule admits while the bucket has at least one unit left and charges the cost afterwards, so capacity is in those units (tokens per minute); a cost that cannot be computed charges the whole capacity (fails closed).',
+    ),
   enforce: enforceField,
   format: formatField,
 });
 
+/** The largest charge one request can make: the bucket's counters stay well inside exact doubles. */
+const maxCharge = 2_000_000_000;
+
+/** The units a `cost` value stands for: a whole number ≥ 0 (fractions round up, so a cost is never under-charged). */
+function unitsOf(value: unknown): number {
+  const units = typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? Math.ceil(value) : Number.NaN;
+  if (!Number.isFinite(units) || units < 0) throw new Error(`cost must be a number ≥ 0, not ${String(value)}`);
+  return Math.min(units, maxCharge);
+}
+
 export const rateLimitAction = defineAction({
   type: 'rate-limit',
-  description: 'Limits requests per bucket with a sliding window; past the limit answers 429 with retry-after.',
-  phases: ['on_http_request'],
+  description:
+    'Limits requests (or, with cost, units such as tokens) per bucket with a sliding window; past the limit answers 429 with retry-after.',
+  phases: ['on_http_request', 'on_http_response'],
   resultName: 'rate_limit',
   configSchema,
   configRequired: true,
@@ -55,6 +74,7 @@ export const rateLimitAction = defineAction({
       .filter((expression): expression is CompiledExpression => expression !== undefined)
       // `filter` leaves spare capacity, and the runner keeps this list as long as the policy runs.
       .slice();
+    const costExpression = config.cost === undefined ? undefined : context.expression(config.cost, ['cost']);
     return async (request, ports) => {
       let bucket = '';
       const parts: string[] = [];
@@ -67,10 +87,32 @@ export const rateLimitAction = defineAction({
       // Hashed so bearer tokens used as keys never sit in Redis in the clear.
       const key = `${request.endpoint.id}:${config.name}:${sha256Hex(bucket)}`;
       const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now(), mode: config.mode };
-      const counts = await ports.rateLimits.consume(key, window);
+      const counts =
+        costExpression === undefined
+          ? await ports.rateLimits.consume(key, window)
+          : await ports.rateLimits.check(key, window);
       request.actionResults.rate_limit = { bucket_key: parts, limited: !counts.admitted };
-      if (counts.admitted)
+      if (counts.admitted) {
+        if (costExpression !== undefined) {
+          request.atExchangeEnd.push((ended) => {
+            let units: number;
+            try {
+              units = unitsOf(evaluateOrFail(costExpression, ended));
+            } catch (error) {
+              // Recorded on the request (evaluateOrFail) when it is the expression; a bad value is recorded here.
+              if (!(error instanceof ExpressionFailure)) ended.recordRuntimeError(costExpression.source, error);
+              units = config.capacity;
+            }
+            if (units === 0) return Promise.resolve();
+            return ports.rateLimits.charge(key, { ...window, nowMs: ports.clock.now() }, units);
+          });
+          return {
+            outcome: continueOutcome,
+            detail: `${counts.current}/${config.capacity} in window; cost charged at the end`,
+          };
+        }
         return { outcome: continueOutcome, detail: `${counts.current}/${config.capacity} in window` };
+      }
       const retryAfter = retryAfterSeconds(counts, window);
       if (!config.enforce) return { outcome: continueOutcome, detail: 'limited (not enforced)' };
       const message = `Gatehouse: rate limit "${config.name}" exceeded; retry in ${retryAfter}s.`;

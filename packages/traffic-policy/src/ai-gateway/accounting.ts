@@ -36,7 +36,7 @@ export function recordUsage(record: AiGatewayRecord, usage: TokenUsage): void {
 /**
  * Reads token usage from a provider response as it passes, without holding it: a JSON body is kept only up to a bound
  * (its `usage` comes at the end), an event stream is read event by event (OpenAI: the chunk with `usage`, sent when
- * `stream_options.include_usage` is on; Anthropic: `message_start`'s input and `message_delta`'s output tokens).
+ * `stream_options.include_usage` is on, or the Responses API's response.completed; Anthropic: `message_start`'s input and `message_delta`'s output tokens).
  */
 export class UsageReader {
   readonly #format: AiWireFormat;
@@ -91,17 +91,25 @@ export class UsageReader {
     if (this.#format === 'anthropic') {
       const message = field(value, 'message');
       if (message !== undefined) this.#readObject(message);
+    } else {
+      // Responses API streams: response.completed (or .incomplete / .failed) carries the response with its usage.
+      const response = field(value, 'response');
+      if (response !== undefined) this.#readObject(response);
     }
     this.#readObject(value);
   }
 
-  /** OpenAI: usage.prompt_tokens / completion_tokens; Anthropic: usage.input_tokens (+ cache) / output_tokens. */
+  /**
+   * OpenAI: usage.prompt_tokens / completion_tokens (Chat Completions) or usage.input_tokens / output_tokens
+   * (Responses, whose input count already includes cached tokens); Anthropic: usage.input_tokens (+ cache) /
+   * output_tokens.
+   */
   #readObject(value: unknown): void {
     const usage = field(value, 'usage');
     if (usage === undefined) return;
     if (this.#format === 'openai') {
-      const input = numberField(usage, 'prompt_tokens');
-      const output = numberField(usage, 'completion_tokens');
+      const input = numberField(usage, 'prompt_tokens') ?? numberField(usage, 'input_tokens');
+      const output = numberField(usage, 'completion_tokens') ?? numberField(usage, 'output_tokens');
       if (input !== undefined) this.usage.input = input;
       if (output !== undefined) this.usage.output = output;
       return;

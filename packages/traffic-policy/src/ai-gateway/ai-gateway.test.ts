@@ -312,6 +312,46 @@ describe('ai-gateway model resolution and failover', () => {
     expect(body.stream_options).toEqual({ include_usage: true });
   });
 
+  it('serves the Responses API at /v1/responses: OpenAI-format providers only, max_output_tokens capped, nothing added for usage', async () => {
+    const providers = scriptedProviders((request) =>
+      providers.respond(request.headers.get('authorization')?.[0] === 'Bearer sk-openai-a' ? 429 : 200),
+    );
+    const { context, outcome } = await run(
+      `${twoOpenAiKeys}          max_output_tokens: 100
+`,
+      {
+        model: 'o3-mini',
+        models: ['claude-3-5-haiku-latest', 'gpt-4o-mini'],
+        input: 'Tell me a story',
+        instructions: 'Be brief',
+        temperature: 0.2,
+        max_output_tokens: 500,
+        stream: true,
+      },
+      providers,
+      { path: '/v1/responses' },
+    );
+    expect(outcome.kind).toBe('provider-response');
+    // The first key's 429 fails over to the next key, as on /v1/chat/completions.
+    expect(providers.sent.map(({ request }) => request.url)).toEqual([
+      'https://api.openai.com/v1/responses',
+      'https://api.openai.com/v1/responses',
+    ]);
+    const body = providers.sent[1]!.body;
+    expect(body).toMatchObject({ model: 'o3-mini', input: 'Tell me a story', max_output_tokens: 100, stream: true });
+    expect(body.temperature).toBeUndefined();
+    expect(body.stream_options).toBeUndefined();
+    expect(body.max_tokens).toBeUndefined();
+    expect(body.max_completion_tokens).toBeUndefined();
+    // Anthropic speaks another format, so the client's Claude model is refused for this path.
+    expect(context.actionResults.ai_gateway).toMatchObject({
+      client: { rejected_models: [expect.objectContaining({ model: 'claude-3-5-haiku-latest' })] },
+    });
+    expect(context.aiGateway!.input_tokens_estimated).toBe(
+      Math.ceil(('Tell me a story'.length + 'Be brief'.length) / 4),
+    );
+  });
+
   it('refuses input over max_input_tokens before sending anything', async () => {
     const providers = scriptedProviders(() => providers.respond(200));
     const { outcome } = await run(
@@ -439,6 +479,22 @@ describe('ai-gateway accounting', () => {
       'data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\ndata: [DONE]\n\n';
     for (let index = 0; index < text.length; index += 7) stream.push(encode(text.slice(index, index + 7)));
     expect(stream.finish()).toEqual({ input: 7, output: 3 });
+  });
+
+  it('reads Responses API usage from a JSON answer and from the response.completed event', () => {
+    const json = new UsageReader('openai', false);
+    json.push(
+      encode('{"id":"resp_1","object":"response","usage":{"input_tokens":21,"output_tokens":4,"total_tokens":25}}'),
+    );
+    expect(json.finish()).toEqual({ input: 21, output: 4 });
+
+    const stream = new UsageReader('openai', true);
+    const text =
+      'event: response.created\ndata: {"type":"response.created","response":{"id":"resp_1","usage":null}}\n\n' +
+      'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"hi"}\n\n' +
+      'event: response.completed\ndata: {"type":"response.completed","response":{"id":"resp_1","usage":{"input_tokens":9,"output_tokens":2,"total_tokens":11}}}\n\n';
+    for (let index = 0; index < text.length; index += 5) stream.push(encode(text.slice(index, index + 5)));
+    expect(stream.finish()).toEqual({ input: 9, output: 2 });
   });
 
   it('reads Anthropic usage from message_start and message_delta', () => {

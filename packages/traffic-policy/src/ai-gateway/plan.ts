@@ -79,8 +79,19 @@ export const maxAttempts = 50;
 export function wireFormatOfPath(path: string): AiWireFormat | undefined {
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   if (trimmed === '/v1/chat/completions' || trimmed === '/chat/completions') return 'openai';
+  if (trimmed === '/v1/responses' || trimmed === '/responses') return 'openai';
   if (trimmed === '/v1/messages' || trimmed === '/messages') return 'anthropic';
   return undefined;
+}
+
+/**
+ * Which OpenAI API an openai-format path is. The Responses API (`/v1/responses`) goes to the same providers with the
+ * same keys, errors and failover as Chat Completions; its body names the output cap `max_output_tokens` and its
+ * stream always ends with the usage (`response.completed`), so nothing is added to ask for it.
+ */
+export function openAiApiOfPath(path: string): 'chat' | 'responses' {
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed === '/v1/responses' || trimmed === '/responses' ? 'responses' : 'chat';
 }
 
 /** `model` first, then each of `models`, without repeats: the client's order of preference. */
@@ -311,11 +322,27 @@ export function providerBody(
   body: Readonly<Record<string, unknown>>,
   candidate: Candidate,
   format: AiWireFormat,
-  options: { maxOutputTokens: number | undefined; merge: Readonly<Record<string, unknown>> },
+  options: {
+    maxOutputTokens: number | undefined;
+    merge: Readonly<Record<string, unknown>>;
+    /** The OpenAI Responses API (`/v1/responses`) rather than Chat Completions. */
+    responses?: boolean;
+  },
 ): Record<string, unknown> {
   const sent: Record<string, unknown> = { ...body, ...options.merge, model: candidate.model.id };
   for (const name of gatewayOnlyFields) delete sent[name];
   const reasoning = candidate.model.reasoning === true;
+  if (options.responses === true) {
+    // Responses: the sampling parameters reasoning models refuse are the same; the cap is max_output_tokens, and
+    // stream_options.include_usage does not exist (the final response.completed event carries the usage).
+    if (reasoning) for (const name of reasoningUnsupported) delete sent[name];
+    const cap = options.maxOutputTokens;
+    if (cap !== undefined) {
+      const current = sent.max_output_tokens;
+      sent.max_output_tokens = typeof current === 'number' && current > 0 ? Math.min(current, cap) : cap;
+    }
+    return sent;
+  }
   if (reasoning) {
     for (const name of reasoningUnsupported) delete sent[name];
     // Reasoning models take max_completion_tokens only.
@@ -348,7 +375,7 @@ export function providerBody(
  */
 export function estimateInputTokens(body: Readonly<Record<string, unknown>>): number {
   let characters = 0;
-  for (const field of ['messages', 'system', 'tools', 'input', 'prompt']) {
+  for (const field of ['messages', 'system', 'instructions', 'tools', 'input', 'prompt']) {
     const value = body[field];
     if (value === undefined) continue;
     characters += typeof value === 'string' ? value.length : JSON.stringify(value).length;
