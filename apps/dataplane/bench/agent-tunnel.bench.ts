@@ -12,9 +12,13 @@ import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
  * connections — an internal endpoint the data plane dials (`upstream_url`) and an agent endpoint behind the real
  * `gatehouse-agent` process. The load comes from wrk (C, its own process, one thread) and the upstream is nginx
  * `return 200`, as in proxy.bench.ts. Prints throughput and p99 of both and their ratio; asserts nothing. Run:
- * `npx tsx bench/agent-tunnel.bench.ts` after `npm run build`.
+ * `npx tsx bench/agent-tunnel.bench.ts` after `npm run build`. With `BENCH_CPU_PROF=DIR` the data plane and the agent
+ * run under `node --cpu-prof` and write their profiles into DIR when they exit (read them with cpuprofile-summary.ts).
  */
 const connections = 50;
+const profileDir = process.env.BENCH_CPU_PROF;
+// node refuses --cpu-prof in NODE_OPTIONS, so it goes on each command line; profiles are written at graceful exit.
+const profiling = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 const durationSeconds = 5;
 
 const nginx = findNginx();
@@ -56,18 +60,22 @@ const dataplane = await startDataplaneProcess(
     DATAPLANE_HEARTBEAT_INTERVAL_MS: '300',
     LOG_LEVEL: 'info',
   },
-  { built: true },
+  { built: true, nodeArgs: profiling },
 );
-const agent = startAgent([
-  'http',
-  String(upstreamPort),
-  '--url',
-  'https://laptop.bench.internal',
-  '--authtoken',
-  token,
-  '--connect-url',
-  `http://127.0.0.1:${dataplane.port}`,
-]);
+const agent = startAgent(
+  [
+    'http',
+    String(upstreamPort),
+    '--url',
+    'https://laptop.bench.internal',
+    '--authtoken',
+    token,
+    '--connect-url',
+    `http://127.0.0.1:${dataplane.port}`,
+  ],
+  {},
+  profiling,
+);
 await agent.waitFor((line) => line.msg === 'endpoint online');
 
 const target = `http://127.0.0.1:${dataplane.port}/`;

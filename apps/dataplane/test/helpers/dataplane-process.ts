@@ -14,13 +14,16 @@ export interface DataplaneProcess {
 
 /**
  * Runs `src/main.ts` as its own process (the distributed shape), configured only through the environment; `built`
- * runs `dist/main.js` (what ships; build first). One worker unless the test sets DATAPLANE_WORKERS.
+ * runs `dist/main.js` (what ships; build first); `nodeArgs` go to node itself (a bench's `--cpu-prof`). One worker unless the test sets DATAPLANE_WORKERS.
  */
 export async function startDataplaneProcess(
   env: Record<string, string>,
-  options: { built?: boolean } = {},
+  options: { built?: boolean; nodeArgs?: string[] } = {},
 ): Promise<DataplaneProcess> {
-  const args = options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: appDirectory,
     env: {
