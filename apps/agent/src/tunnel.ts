@@ -11,6 +11,7 @@ import {
   AGENT_PING_INTERVAL_MS,
   AGENT_TUNNEL_PATH,
   AGENT_TUNNEL_PROTOCOL,
+  AGENT_TUNNEL_WINDOWS,
   AgentDataplanesSchema,
   AgentSessionRegistrationSchema,
   type AgentDataplane,
@@ -156,12 +157,15 @@ export class Tunnel {
   }
 
   async #serve(socket: Socket): Promise<TunnelEnd> {
-    const server = createServer({ settings: { enableConnectProtocol: true } });
+    const server = createServer({
+      settings: { enableConnectProtocol: true, initialWindowSize: AGENT_TUNNEL_WINDOWS.stream },
+    });
     let end: TunnelEnd | undefined;
     const ended = new Promise<TunnelEnd>((resolve) => {
       server.once('session', (session: ServerHttp2Session) => {
         this.#session = session;
         if (this.#closing) session.close();
+        else session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);
         const pinger = this.#keepAlive(session);
         session.on('error', () => undefined);
         session.once('close', () => {
