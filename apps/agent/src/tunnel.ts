@@ -60,8 +60,11 @@ export class Tunnel {
   #session: ServerHttp2Session | undefined;
   #closing = false;
   #registration: AgentSessionRegistration | undefined;
+  #settle: (accepted: boolean) => void = () => undefined;
   /** The data plane (worker) that took the connection, from the 101. */
   dataplaneId: string | undefined;
+  /** Resolves when the data plane tells the registration's outcome: true when accepted. */
+  readonly settled = new Promise<boolean>((resolve) => (this.#settle = resolve));
 
   constructor(private readonly options: TunnelOptions) {}
 
@@ -200,6 +203,7 @@ export class Tunnel {
           stream.respond({ ':status': 204 });
           stream.end();
           this.options.handlers.onRegistration(parsed.data);
+          this.#settle(parsed.data.status === 'accepted');
         });
         return;
       }
