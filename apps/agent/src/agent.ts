@@ -47,6 +47,9 @@ export class GatehouseAgent {
   #sessionId: string | null = null;
   #lastError: string | null = null;
   #stopped = false;
+  /** Delays between attempts to claim endpoints refused for a reason that can clear (see retryableRefusals). */
+  readonly #endpointRetries: Backoff;
+  #endpointRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.#declaration = {
@@ -55,6 +58,7 @@ export class GatehouseAgent {
       session_key: this.sessionKey,
       endpoints: options.endpoints,
     };
+    this.#endpointRetries = options.backoff?.() ?? new Backoff();
     this.#forwarder = new UpstreamForwarder(
       new Map(options.endpoints.map((endpoint) => [endpoint.url, endpoint])),
       this.#stats,
@@ -68,6 +72,7 @@ export class GatehouseAgent {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#endpointRetry);
     await Promise.all([...this.#links.values()].map((link) => link.stop()));
     this.#forwarder.close();
   }
@@ -103,15 +108,15 @@ export class GatehouseAgent {
   }
 
   /** @internal the Link's view of the agent. */
-  tunnelFor(link: Link): Tunnel {
+  tunnelFor(link: Link, landOn: string | undefined = link.targetId): Tunnel {
     const url = link.url;
     return new Tunnel({
       dataplaneUrl: url,
       // A listed data plane's connection must land on that data plane: behind one address (workers, a load
       // balancer) the connection may reach another one, which is closed before HTTP/2 and dialled again.
-      ...(link.targetId === undefined
+      ...(landOn === undefined
         ? {}
-        : { accept: (landedOn: string | undefined) => landedOn === undefined || landedOn === link.targetId }),
+        : { accept: (landedOn: string | undefined) => landedOn === undefined || landedOn === landOn }),
       authtoken: this.options.authtoken,
       declaration: this.#declaration,
       forwarder: this.#forwarder,
@@ -146,10 +151,43 @@ export class GatehouseAgent {
               });
           }
           this.#followDataplanes(registration.dataplanes);
+          this.#retryRefusedEndpoints(registration.endpoints);
         },
         onDataplanes: (dataplanes) => this.#followDataplanes(dataplanes),
       },
     });
+  }
+
+  /**
+   * An endpoint refused because its URL is held elsewhere (another session without pooling, a pool it does not fit)
+   * may be free later: the holder's agent stops, its token is revoked. Its claim is tried again with backoff and
+   * jitter, forever, by registering anew over a second connection to the connect_url data plane (Link.renew), so the
+   * endpoints already online stay served throughout. Refusals that only a config change can clear are not retried.
+   */
+  #retryRefusedEndpoints(outcomes: AgentEndpointOutcome[]): void {
+    const waiting = outcomes.filter(
+      (outcome) => outcome.status === 'refused' && retryableRefusals.has(outcome.error?.error_code ?? ''),
+    );
+    if (waiting.length === 0) {
+      this.#endpointRetries.reset();
+      return;
+    }
+    if (this.#endpointRetry !== undefined || this.#stopped) return;
+    const delay = this.#endpointRetries.next();
+    this.options.log('info', 'retrying refused endpoints', {
+      endpoints: waiting.map((outcome) => outcome.name),
+      retry_in_ms: delay,
+    });
+    this.#endpointRetry = setTimeout(() => {
+      this.#endpointRetry = undefined;
+      const primary = this.#links.get(primaryKey);
+      void (primary?.renew() ?? Promise.resolve(false)).then((renewed) => {
+        // No new registration came (the dial failed, or landed on another worker): try again later. A registration
+        // that came calls back here with its own outcomes.
+        if (!renewed) this.#retryRefusedEndpoints(waiting);
+      });
+    }, delay);
+    this.#endpointRetry.unref();
   }
 
   /** @internal */
@@ -189,12 +227,17 @@ export class GatehouseAgent {
 }
 
 const primaryKey = '(connect_url)';
+/** Refusals that can clear without a change to this agent's config: the URL's holder or the pool may change. */
+const retryableRefusals = new Set(['ENDPOINT_URL_TAKEN', 'POOLING_MISMATCH', 'POLICY_CONFLICT']);
 /** Redials after landing on the wrong data plane before the normal backoff applies (a misrouting load balancer). */
 const maxQuickRedials = 20;
 
 /** One data plane's connection, kept up forever (until stopped) with backoff between attempts. */
 class Link {
   #tunnel: Tunnel | undefined;
+  /** A renewal's connection, registered and waiting to take over when the current one has closed. */
+  #handover: { tunnel: Tunnel; running: Promise<TunnelEnd> } | undefined;
+  #renewing: Tunnel | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
@@ -227,22 +270,53 @@ class Link {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#tunnel?.close();
+    this.#handover?.tunnel.close();
+    this.#renewing?.close();
     this.#wake?.();
     this.agent.forget(this);
     await this.#running;
+  }
+
+  /**
+   * A fresh registration with no gap in service: a second connection carrying the same session key registers while
+   * the current one serves (it must land on the same data plane), then the current one closes after its in-flight
+   * requests and the new one takes over. The data plane holds both for that moment and tells the control plane
+   * nothing when the old one closes (one leave per session, for its last connection). False: no new registration.
+   */
+  async renew(): Promise<boolean> {
+    const current = this.#tunnel;
+    if (this.#stopped || this.agent.stopped || current === undefined || !current.registered) return false;
+    if (this.#handover !== undefined || this.#renewing !== undefined) return false;
+    const tunnel = this.agent.tunnelFor(this, current.dataplaneId ?? this.targetId);
+    this.#renewing = tunnel;
+    const running = tunnel.run();
+    const accepted = await Promise.race([tunnel.settled, running.then(() => false)]);
+    this.#renewing = undefined;
+    if (!accepted || this.#stopped || this.agent.stopped || this.#tunnel !== current) {
+      tunnel.close();
+      return false;
+    }
+    this.#handover = { tunnel, running };
+    current.close();
+    return true;
   }
 
   async #loop(): Promise<void> {
     const backoff = this.agent.backoff;
     let redials = 0;
     while (!this.#stopped && !this.agent.stopped) {
-      const tunnel = this.agent.tunnelFor(this);
+      const handover = this.#handover;
+      this.#handover = undefined;
+      const tunnel = handover?.tunnel ?? this.agent.tunnelFor(this);
       this.#tunnel = tunnel;
-      if (redials === 0) this.agent.log('info', 'connecting', { dataplane: this.url, id: this.targetId });
-      const end = await tunnel.run();
+      if (handover === undefined && redials === 0)
+        this.agent.log('info', 'connecting', { dataplane: this.url, id: this.targetId });
+      const end = await (handover?.running ?? tunnel.run());
       this.#lastDataplaneId = tunnel.dataplaneId ?? this.#lastDataplaneId;
       this.#tunnel = undefined;
       if (this.#stopped || this.agent.stopped) return;
+      // This connection closed for a renewal: the one that replaces it is registered already.
+      if (this.#handover !== undefined) continue;
       if (end.kind === 'wrong-dataplane' && redials < maxQuickRedials) {
         redials++;
         await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));

@@ -11,6 +11,7 @@ import {
   AGENT_PING_INTERVAL_MS,
   AGENT_TUNNEL_PATH,
   AGENT_TUNNEL_PROTOCOL,
+  AGENT_TUNNEL_WINDOWS,
   AgentDataplanesSchema,
   AgentSessionRegistrationSchema,
   type AgentDataplane,
@@ -59,8 +60,11 @@ export class Tunnel {
   #session: ServerHttp2Session | undefined;
   #closing = false;
   #registration: AgentSessionRegistration | undefined;
+  #settle: (accepted: boolean) => void = () => undefined;
   /** The data plane (worker) that took the connection, from the 101. */
   dataplaneId: string | undefined;
+  /** Resolves when the data plane tells the registration's outcome: true when accepted. */
+  readonly settled = new Promise<boolean>((resolve) => (this.#settle = resolve));
 
   constructor(private readonly options: TunnelOptions) {}
 
@@ -156,12 +160,15 @@ export class Tunnel {
   }
 
   async #serve(socket: Socket): Promise<TunnelEnd> {
-    const server = createServer({ settings: { enableConnectProtocol: true } });
+    const server = createServer({
+      settings: { enableConnectProtocol: true, initialWindowSize: AGENT_TUNNEL_WINDOWS.stream },
+    });
     let end: TunnelEnd | undefined;
     const ended = new Promise<TunnelEnd>((resolve) => {
       server.once('session', (session: ServerHttp2Session) => {
         this.#session = session;
         if (this.#closing) session.close();
+        else session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);
         const pinger = this.#keepAlive(session);
         session.on('error', () => undefined);
         session.once('close', () => {
@@ -196,6 +203,7 @@ export class Tunnel {
           stream.respond({ ':status': 204 });
           stream.end();
           this.options.handlers.onRegistration(parsed.data);
+          this.#settle(parsed.data.status === 'accepted');
         });
         return;
       }

@@ -1,9 +1,10 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { connect as http2Connect, constants, type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { AGENT_ENDPOINT_HEADER, type AgentEndpointDeclaration } from '@gatehouse/contracts';
+import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 
 /**
  * One proxied stream from the data plane → the endpoint's local upstream, both bodies streamed with back-pressure
@@ -32,8 +33,12 @@ export interface UpstreamStats {
 export type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export class UpstreamForwarder {
-  readonly #http = new HttpAgent({ keepAlive: true, maxSockets: 256 });
-  readonly #https = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+  /**
+   * Keep-alive pool to the local upstreams (http and https), up to 256 connections per origin. No timeouts of its
+   * own: the data plane's idle timeout governs, and an SSE stream may idle for long.
+   */
+  readonly #http = new UndiciAgent({ connections: 256, headersTimeout: 0, bodyTimeout: 0 });
+  readonly #upstreamUrls = new Map<string, URL>();
   readonly #http2Sessions = new Map<string, ClientHttp2Session>();
 
   constructor(
@@ -68,47 +73,91 @@ export class UpstreamForwarder {
   }
 
   close(): void {
-    this.#http.destroy();
-    this.#https.destroy();
+    void this.#http.destroy().catch(() => undefined);
     for (const session of this.#http2Sessions.values()) session.destroy();
     this.#http2Sessions.clear();
   }
 
+  /**
+   * HTTP/1.1 upstreams through undici's dispatch API: the answer goes from its callbacks straight into the HTTP/2
+   * stream, with no ClientRequest, IncomingMessage or pipeline per request (node:http's client and pipeline's
+   * AbortController/DOMException were most of the agent's CPU per request under load). Back-pressure: a full stream
+   * pauses undici's socket until 'drain'; undici pulls the request body from the HTTP/2 stream as it sends, and HTTP/2
+   * flow control holds the data plane back meanwhile. Every way this exchange ends closes the stream: an answer ends
+   * it, an upstream failure resets it (#upstreamFailed), and a stream the data plane resets aborts the exchange.
+   */
   #viaHttp1(
     endpoint: AgentEndpointDeclaration,
     stream: ServerHttp2Stream,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    const upstream = new URL(endpoint.upstream);
-    const secure = upstream.protocol === 'https:';
+    const upstream = this.#upstreamUrl(endpoint);
     const outgoing = requestHeadersOf(headers);
     outgoing.host = String(headers[':authority'] ?? upstream.host);
-    const request = (secure ? httpsRequest : httpRequest)({
-      protocol: upstream.protocol,
-      hostname: upstream.hostname,
-      port: upstream.port,
-      method: String(headers[':method']),
-      path: String(headers[':path'] ?? '/'),
-      headers: outgoing,
-      agent: secure ? this.#https : this.#http,
-      servername: secure ? upstream.hostname : undefined,
-    });
-    // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
+    // undici refuses `expect` (NotSupportedError); HTTP/2 has no 100-continue to carry anyway (RFC 9113 §8.1.1).
+    delete outgoing.expect;
+    // END_STREAM on the headers (a GET): no body; resume so the readable side ends and the stream can close.
+    // Otherwise the body goes as an async iterator, not the stream: undici destroys a stream body once it has sent
+    // it, which would reset the HTTP/2 stream before the answer is written (destroyOnReturn: false keeps it open).
+    // (undici documents and accepts AsyncIterable bodies; its dispatch typings list only Readable.)
+    const body = stream.endAfterHeaders
+      ? null
+      : (stream.iterator({ destroyOnReturn: false }) as unknown as Dispatcher.DispatchOptions['body']);
+    if (body === null) stream.resume();
+    let controller: Dispatcher.DispatchController | undefined;
     let delivered = false;
+    // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
     stream.once('close', () => {
-      if (!delivered) request.destroy();
+      if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
     });
-    request.once('response', (response: IncomingMessage) => {
-      if (stream.destroyed) {
-        response.destroy();
-        return;
-      }
-      stream.respond({ ':status': response.statusCode ?? 502, ...responseHeadersOf(response.headers) });
-      pipeline(response, stream, (error) => (delivered = error === undefined || error === null));
-    });
-    request.once('error', (error) => this.#upstreamFailed(endpoint, stream, error));
-    request.setNoDelay(true);
-    pipeline(stream, request, () => undefined);
+    const onDrain = (): void => controller?.resume();
+    stream.on('drain', onDrain);
+    try {
+      this.#http.dispatch(
+        {
+          origin: upstream.origin,
+          path: String(headers[':path'] ?? '/'),
+          method: String(headers[':method']),
+          headers: outgoing as Record<string, string | string[]>,
+          body,
+        },
+        {
+          onRequestStart: (started) => {
+            controller = started;
+            if (stream.destroyed) started.abort(new Error('the tunnel stream closed'));
+          },
+          onResponseStart: (_controller, status, responseHeaders) => {
+            if (stream.destroyed) return;
+            const forwarded = responseHeadersOf(responseHeaders);
+            forwarded[':status'] = status;
+            stream.respond(forwarded);
+          },
+          onResponseData: (_controller, chunk) => {
+            if (!stream.destroyed && !stream.write(chunk)) controller?.pause();
+          },
+          onResponseEnd: () => {
+            delivered = true;
+            stream.off('drain', onDrain);
+            if (!stream.destroyed) stream.end();
+          },
+          onResponseError: (_controller, error) => {
+            stream.off('drain', onDrain);
+            this.#upstreamFailed(endpoint, stream, error);
+          },
+        },
+      );
+    } catch (error) {
+      // A dispatcher that refuses synchronously (closed, bad header) must still end the stream, or the data plane's
+      // request would wait for its idle timeout.
+      stream.off('drain', onDrain);
+      this.#upstreamFailed(endpoint, stream, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #upstreamUrl(endpoint: AgentEndpointDeclaration): URL {
+    let url = this.#upstreamUrls.get(endpoint.upstream);
+    if (url === undefined) this.#upstreamUrls.set(endpoint.upstream, (url = new URL(endpoint.upstream)));
+    return url;
   }
 
   #viaHttp2(

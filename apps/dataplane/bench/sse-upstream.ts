@@ -2,10 +2,10 @@ import { createServer } from 'node:http';
 
 /**
  * The streaming bench's upstream: reads the request body, then answers `text/event-stream` with `events` JSON-RPC
- * progress notifications, 2 ms apart, each stamped with its send time (fractional epoch ms), then a tools/call
- * result. Prints its port.
+ * progress notifications (SSE_EVENTS, default 100), 2 ms apart, each stamped with its send time (fractional epoch
+ * ms), then a tools/call result. Prints its port.
  */
-const events = 100;
+const events = Number(process.env.SSE_EVENTS ?? 100);
 const now = () => performance.timeOrigin + performance.now();
 const server = createServer((req, res) => {
   req.resume();

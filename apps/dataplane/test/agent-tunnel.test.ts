@@ -302,7 +302,8 @@ describe('forwarding through the agent', () => {
       req.on('error', reject);
       req.end(body);
     });
-    expect(echoed.length).toBe(body.length);
+    // A short answer is an error from the data plane or the agent: its text says which (a rare flake under load).
+    expect(echoed.length, echoed.length < 4096 ? echoed.toString('utf8') : 'echo').toBe(body.length);
     expect(createHash('sha256').update(echoed).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
@@ -606,6 +607,67 @@ endpoints:
     await servedHere(free);
     const answer = await httpRequest({ port: running.port, host: await cloudEndpointForwardingTo(free) });
     expect(answer).toMatchObject({ status: 200, body: 'still here' });
+  });
+
+  it('claims a URL another token held once it is free: refused, retried with backoff, then online, other endpoints served throughout', async () => {
+    const otherToken = 'gh_other_team_token_0123456789';
+    config.authtokens.set(otherToken, { revoked: false });
+    const holderUpstream = await listen((_req, res) => res.end('holder'));
+    const ours = await listen((_req, res) => res.end('ours'));
+    servers.push(holderUpstream, ours);
+    const contested = `https://${hostLabel('contested')}.example.internal`;
+    const holder = agentHttp(holderUpstream.port, contested, [], otherToken);
+    await online(holder);
+    await servedHere(contested);
+    const free = `https://${hostLabel('kept')}.example.internal`;
+    const file = join(mkdtempSync(join(tmpdir(), 'agent-config-')), 'agent.yml');
+    writeFileSync(
+      file,
+      `version: 3
+agent:
+  authtoken: \${AGENT_TOKEN}
+  connect_url: http://127.0.0.1:${running.port}
+endpoints:
+  - { name: contested, url: "${contested}", upstream: { url: ${ours.port} } }
+  - { name: kept, url: "${free}", upstream: { url: ${ours.port} } }
+`,
+    );
+    const agent = startAgent(['start', '--all', '--config', file], { AGENT_TOKEN: token });
+    agents.push(agent);
+    const refused = await agent.waitFor((line) => line.msg === 'endpoint refused');
+    expect(refused).toMatchObject({ endpoint: 'contested', error_code: 'ENDPOINT_URL_TAKEN' });
+    const retry = await agent.waitFor((line) => line.msg === 'retrying refused endpoints');
+    expect(retry.endpoints).toEqual(['contested']);
+    await agent.waitFor((line) => line.msg === 'endpoint online' && line.endpoint === 'kept');
+    const contestedHost = await cloudEndpointForwardingTo(contested);
+    const keptHost = await cloudEndpointForwardingTo(free);
+    expect(await httpRequest({ port: running.port, host: contestedHost })).toMatchObject({ body: 'holder' });
+
+    // The holder goes away: its session ends and the URL is free. The next retry claims it with no restart.
+    await holder.kill('SIGKILL');
+    const keptAnswers: number[] = [];
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        keptAnswers.push((await httpRequest({ port: running.port, host: keptHost })).status);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await agent.waitFor(
+      (line) => line.msg === 'endpoint online' && line.endpoint === 'contested',
+      30_000,
+      'the contested endpoint to be claimed on a retry',
+    );
+    await eventually(
+      async () => (await httpRequest({ port: running.port, host: contestedHost })).body === 'ours',
+      10_000,
+      'the contested URL to reach this agent',
+    );
+    polling = false;
+    await poll;
+    // The retry registered over a second connection before the first closed: the kept endpoint never went offline.
+    expect(keptAnswers.length).toBeGreaterThan(0);
+    expect(keptAnswers.every((status) => status === 200)).toBe(true);
   });
 });
 

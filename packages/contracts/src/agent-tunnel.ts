@@ -68,6 +68,15 @@ export const AGENT_CONTROL_PATHS = {
 export const AGENT_ENDPOINT_HEADER = 'gatehouse-agent-endpoint';
 
 export const AGENT_PING_INTERVAL_MS = 5_000;
+
+/**
+ * HTTP/2 flow-control windows each end of the tunnel grants its peer (SETTINGS_INITIAL_WINDOW_SIZE per stream, and
+ * the connection window raised with WINDOW_UPDATE). HTTP/2's default 64 KiB connection window is shared by every
+ * request in flight over the one tunnel, so 50 concurrent answers or one large body waited on WINDOW_UPDATE round
+ * trips. Back-pressure is unchanged: node:http2 grants window only as the reader consumes, so a paused stream buffers
+ * at most `stream` bytes and a whole connection at most `connection` (under node's 10 MB maxSessionMemory).
+ */
+export const AGENT_TUNNEL_WINDOWS = { stream: 512 * 1024, connection: 4 * 1024 * 1024 } as const;
 /** A peer that has not answered a ping for this long is dead (issue 13: "pings detect a dead peer within 15 s"). */
 export const AGENT_DEAD_PEER_MS = 15_000;
 /** How long a session with no connected data plane keeps its endpoints before they go offline (≤ 30 s in total). */

@@ -6,6 +6,7 @@ import {
   AGENT_CONTROL_PATHS,
   AGENT_DATAPLANE_HEADER,
   AGENT_TUNNEL_PROTOCOL,
+  AGENT_TUNNEL_WINDOWS,
   AGENT_DEAD_PEER_MS,
   AGENT_HEADERS,
   AGENT_PING_INTERVAL_MS,
@@ -180,7 +181,14 @@ export class AgentTunnels {
     const logger = this.options.logger;
     // Reversed roles: this side speaks the client half of HTTP/2 over the socket the agent dialled.
     const transport = http2Transport(socket);
-    const session = http2Connect('http://agent.tunnel', { createConnection: () => transport });
+    const session = http2Connect('http://agent.tunnel', {
+      createConnection: () => transport,
+      settings: { initialWindowSize: AGENT_TUNNEL_WINDOWS.stream },
+    });
+    session.once('connect', () => {
+      // The connection window only grows by WINDOW_UPDATE; a session already torn down has none to grow.
+      if (!session.destroyed) session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);
+    });
     session.on('error', (error) => logger.debug({ err: error, remote: remoteAddress }, 'agent tunnel error'));
     this.#pending.add(session);
     const timeout = setTimeout(() => session.destroy(new Error('agent tunnel setup timed out')), 15_000);

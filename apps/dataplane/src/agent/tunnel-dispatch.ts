@@ -131,7 +131,9 @@ export function dispatchOverTunnel(
     if (Buffer.isBuffer(request.body)) opened.end(request.body);
     else pipeline(request.body, opened, () => undefined);
   }
+  let responded = false;
   opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
+    responded = true;
     if (aborted) return;
     const status = Number(responseHeaders[':status'] ?? 502);
     const plain: Record<string, string | string[] | undefined> = {};
@@ -143,7 +145,11 @@ export function dispatchOverTunnel(
     handler.onResponseData?.(controller, chunk);
   });
   opened.on('end', () => {
-    if (aborted || finished) return;
+    // A stream closed before any response head also ends its readable side: the peer reset it with NO_ERROR, or
+    // it was cut by the session's GOAWAY/teardown (a revoked session, a draining agent). That is no answer: the
+    // close below fails it. Taken for the end of a response, it left the client's request waiting for its idle
+    // timeout, with nothing to write.
+    if (aborted || finished || !responded) return;
     finished = true;
     handler.onResponseEnd?.(controller, {});
   });

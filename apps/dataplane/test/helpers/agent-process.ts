@@ -21,9 +21,10 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startAgent(args: string[], env: Record<string, string> = {}): AgentProcess {
+/** `nodeArgs` go to node itself (a bench's `--cpu-prof`). */
+export function startAgent(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): AgentProcess {
   if (!existsSync(agentMain)) throw new Error(`${agentMain} is missing: run \`npm run build -w @gatehouse/agent\``);
-  const child = spawn(process.execPath, [agentMain, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, agentMain, ...args], {
     env: { ...process.env, GATEHOUSE_AGENT_LOG: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -17,15 +17,19 @@ export interface DataplaneProcess {
 
 /**
  * Runs `src/main.ts` as its own process (the distributed shape), configured only through the environment; `built`
- * runs `dist/main.js` (what ships; build first). One worker unless the test sets DATAPLANE_WORKERS. Without a
- * GATEHOUSE_DATA_DIR it gets a fresh one, removed on stop: the default (`./.gatehouse`) would be shared by every run,
- * and a last-known-good file another run left there could stand in for this run's config.
+ * runs `dist/main.js` (what ships; build first); `nodeArgs` go to node itself (a bench's `--cpu-prof`). One worker
+ * unless the test sets DATAPLANE_WORKERS. Without a GATEHOUSE_DATA_DIR it gets a fresh one, removed on stop: the
+ * default (`./.gatehouse`) would be shared by every run, and a last-known-good file another run left there could
+ * stand in for this run's config.
  */
 export async function startDataplaneProcess(
   env: Record<string, string>,
-  options: { built?: boolean } = {},
+  options: { built?: boolean; nodeArgs?: string[] } = {},
 ): Promise<DataplaneProcess> {
-  const args = options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.built === true ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']),
+  ];
   const ownDataDirectory =
     env.GATEHOUSE_DATA_DIR === undefined ? await mkdtemp(join(tmpdir(), 'gatehouse-dataplane-')) : undefined;
   const child = spawn(process.execPath, args, {
