@@ -1,3 +1,4 @@
+import type { IpIntelligence, IpIntelligenceRecord } from './cel-values.js';
 import {
   admitsRequest,
   type CircuitBreakers,
@@ -75,6 +76,17 @@ export class MemoryRateLimitStore implements RateLimitStore {
       const windowMs = Number(storeKey.slice(0, storeKey.indexOf(':')));
       if (Math.floor(nowMs / windowMs) - state.index > 1) this.#windows.delete(storeKey);
     }
+  }
+}
+
+/**
+ * Geo/AS records by exact address, for tests, policy tests and replays: a replay has the country its recording kept,
+ * a policy test the records its cases state. An address without a record reads as unknown (every field empty).
+ */
+export class StaticIpIntelligence implements IpIntelligence {
+  constructor(private readonly records: ReadonlyMap<string, IpIntelligenceRecord>) {}
+  lookup(address: string): IpIntelligenceRecord | undefined {
+    return this.records.get(address);
   }
 }
 
