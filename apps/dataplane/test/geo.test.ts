@@ -116,6 +116,18 @@ describe('conn.geo.* and conn.server_region on the wire', () => {
           body: "\${conn.client_ip}|\${conn.geo.country_code}|\${conn.geo.country}|\${conn.geo.city}|\${conn.server_region}|\${conn.client_ip.geo.location.continent}|\${conn.client_ip.geo.location.is_eu}"
 `,
     });
+    // A public agent endpoint may have on_tcp_connect (ngrok allows it); no agent is connected, so an admitted
+    // request ends at the offline agent, while a refused connection is closed before that.
+    await config.upsertEndpoint({
+      id: 'ep_laptop',
+      url: 'https://laptop.example.com',
+      type: 'agent',
+      agent: { pooling_enabled: false, members: [{ session_id: 'as_offline', upstream: 'http://127.0.0.1:9' }] },
+      traffic_policy: `on_tcp_connect:
+  - expressions: ["conn.geo.country_code == 'GB'"]
+    actions: [{ type: deny }]
+`,
+    });
     intelligence = await MmdbIpIntelligence.open({ geoPath: bundledGeoDatabase(), refreshMs: 0, logger });
     gateway = await startDataplane(config, {
       trustedProxies: ['127.0.0.1/32'],
@@ -155,5 +167,14 @@ describe('conn.geo.* and conn.server_region on the wire', () => {
   it('a loopback or private client has no geo', async () => {
     expect((await get()).body).toBe('127.0.0.1||||eu||false');
     expect((await get('10.0.0.7')).body).toBe('10.0.0.7||||eu||false');
+  });
+
+  it('runs on_tcp_connect on a public agent endpoint: a refused country is disconnected, others reach the agent', async () => {
+    const laptop = (forwardedFor: string) =>
+      httpRequest({ port: gateway.port, host: 'laptop.example.com', headers: { 'x-forwarded-for': forwardedFor } });
+    await expect(laptop('81.2.69.160')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    const admitted = await laptop('8.8.8.8');
+    expect(admitted.status).toBe(502);
+    expect(admitted.headers['gatehouse-error-code']).toBe('ENDPOINT_OFFLINE');
   });
 });

@@ -208,3 +208,15 @@ describe("conn.client_ip.geo, as ngrok's agent examples use it", () => {
     expect(run(source, contextFor(address, { intelligence: records }))).toBe(expected);
   });
 });
+
+describe('on_tcp_connect where clients connect', () => {
+  const policy =
+    'on_tcp_connect:\n  - expressions: ["conn.geo.country_code == \'KP\'"]\n    actions: [{ type: deny }]\n';
+  it('is allowed on cloud endpoints and on internal-rules endpoints that accept connections (public agent URLs)', () => {
+    expect(validatePolicy(policy, { endpointType: 'internal', acceptsConnections: true }).errors).toEqual([]);
+    expect(validatePolicy(policy, { endpointType: 'internal' }).errors.map((issue) => issue.code)).toEqual([
+      'POLICY_PHASE_NOT_ALLOWED',
+    ]);
+    expect(validatePolicy(policy, { endpointType: 'internal', acceptsConnections: false }).valid).toBe(false);
+  });
+});
