@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { bundledGeoDatabase, MmdbIpIntelligence, recordFromMmdb } from '../src/ports/mmdb-ip-intelligence.js';
 import { TestConfigServer } from './helpers/config-server.js';
-import { startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
+import { eventually, startDataplane, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 
 /**
@@ -153,6 +153,14 @@ describe('conn.geo.* and conn.server_region on the wire', () => {
     expect(response.status).toBe(200);
     // The bundled database is country-level: the city reads empty, as ngrok's would for an unknown city.
     expect(response.body).toBe('8.8.8.8|US|United States||eu|North America|false');
+    // The request's replay facts keep what the database said, so a replay judges a draft on the same country.
+    const event = await eventually(() => gateway.sink.events.find((candidate) => candidate.client_ip === '8.8.8.8'));
+    expect(event.replay?.client_geo).toEqual({
+      country: 'United States',
+      country_code: 'US',
+      continent: 'North America',
+      registered_country_code: 'US',
+    });
   });
 
   it('an EU client is in the EU', async () => {

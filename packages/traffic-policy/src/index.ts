@@ -112,6 +112,9 @@ export {
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
   ScriptedHttpRequester,
+  StaticIpIntelligence,
+  ipRecordOf,
+  clientGeoOf,
 } from './memory-ports.js';
 export { signInPaths } from './sign-in.js';
 export { oauthProviders, oauthProviderNames } from './oauth-providers.js';

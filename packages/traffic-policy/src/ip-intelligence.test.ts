@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { compileExpression } from './cel-environment.js';
-import { compile, createPolicyContext, evaluate, parse, validatePolicy } from './index.js';
+import { PolicyTestCasesSchema, RecordedRequestSchema } from '@gatehouse/contracts';
+import {
+  compile,
+  createPolicyContext,
+  evaluate,
+  parse,
+  replayRequests,
+  runPolicyTests,
+  validatePolicy,
+} from './index.js';
 import type { IpIntelligence, IpIntelligenceRecord } from './cel-values.js';
 import type { PolicyContext } from './context.js';
 import { createMemoryPorts } from './testing/index.js';
@@ -218,5 +227,61 @@ describe('on_tcp_connect where clients connect', () => {
       'POLICY_PHASE_NOT_ALLOWED',
     ]);
     expect(validatePolicy(policy, { endpointType: 'internal', acceptsConnections: false }).valid).toBe(false);
+  });
+});
+
+describe('policy tests and replays state the geo record', () => {
+  const blockCountries = compile(
+    `on_http_request:
+  - expressions: ["conn.geo.country_code in ['KP', 'IR']"]
+    actions: [{ type: custom-response, config: { status_code: 401, body: "Unauthorized request due to country of origin." } }]
+  - actions: [{ type: custom-response, config: { status_code: 200, body: "\${conn.client_ip.as.organization}" } }]
+`,
+    { endpointType: 'cloud' },
+  );
+
+  it('a policy test case states what the database knows about its client; without it nothing is known', async () => {
+    const report = await runPolicyTests(
+      blockCountries,
+      PolicyTestCasesSchema.parse([
+        { name: 'North Korea is refused', request: { client_geo: { country_code: 'KP' } }, expect: { status: 401 } },
+        { name: 'unknown passes', request: {}, expect: { status: 200 } },
+        {
+          name: 'another country passes',
+          request: { client_ip: '198.51.100.1', client_geo: { country_code: 'DE', as_number: 3320 } },
+          expect: { status: 200 },
+        },
+      ]),
+      { endpoint: { url: 'https://shop.example.com', type: 'cloud' } },
+    );
+    expect(report).toMatchObject({ passed: 3, failed: 0 });
+  });
+
+  it('a replay judges each request on the geo record kept with it; older recordings read unknown', async () => {
+    const recorded = (index: number, geo?: { country_code: string }) => ({
+      id: `req_${index}`,
+      timeMs: Date.UTC(2026, 11, 1, 9, 0, index),
+      facts: RecordedRequestSchema.parse({
+        method: 'GET',
+        scheme: 'https',
+        host: 'api.example.com',
+        port: '443',
+        path: '/',
+        query: '',
+        headers: [],
+        client_ip: '203.0.113.7',
+        client_ip_categories: [],
+        ...(geo === undefined ? {} : { client_geo: geo }),
+        server_port: 443,
+        tls: null,
+        mcp: null,
+      }),
+    });
+    const results = await replayRequests(
+      blockCountries,
+      [recorded(0, { country_code: 'IR' }), recorded(1, { country_code: 'US' }), recorded(2)],
+      { id: 'ep_1', url: 'https://api.example.com', host: 'api.example.com', type: 'cloud' },
+    );
+    expect(results.map((result) => result.outcome.status)).toEqual([401, 200, 200]);
   });
 });

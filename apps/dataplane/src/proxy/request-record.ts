@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { redactedHeaderSet, redactLogMetadata, type RequestShadow } from '@gatehouse/contracts';
-import { callerOf, type Decision, type McpFacts, type Phase, type RequestFacts } from '@gatehouse/traffic-policy';
+import { redactedHeaderSet, redactLogMetadata, type ClientGeo, type RequestShadow } from '@gatehouse/contracts';
+import {
+  callerOf,
+  clientGeoOf,
+  type Decision,
+  type McpFacts,
+  type Phase,
+  type RequestFacts,
+} from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
 import type { DataplaneMetrics } from '../metrics.js';
@@ -133,8 +140,26 @@ export class RequestRecord {
       ...(this.capture === undefined ? {} : capturedFields(this.capture)),
       ...(this.replay === undefined
         ? {}
-        : { replay: { ...this.replay, client_ip_categories: [...categories], mcp: recordedMcp(this.mcp) } }),
+        : {
+            replay: {
+              ...this.replay,
+              client_ip_categories: [...categories],
+              ...this.#recordedGeo(),
+              mcp: recordedMcp(this.mcp),
+            },
+          }),
     };
+  }
+
+  /**
+   * The client's geo/AS record for replays, so a draft reading `conn.geo.*` is judged on the country the request came
+   * from. Read through the first hop's context: memoised there when the policy already looked it up, otherwise looked
+   * up now, after the response (a lookup is a tree walk behind an LRU). No policy ran: nothing to read it through.
+   */
+  #recordedGeo(): { client_geo?: ClientGeo } {
+    const context = this.hops[0]?.context;
+    const geo = context === undefined ? undefined : clientGeoOf(context.clientIp.record);
+    return geo === undefined ? {} : { client_geo: geo };
   }
 
   /**
