@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { policyOptionsFor } from '@gatehouse/contracts';
 import {
   compile,
   createPolicyContext,
@@ -86,7 +87,7 @@ const goldenCase = z.strictObject({
   description: z.string(),
   endpoint: z
     .strictObject({
-      type: z.enum(['cloud', 'internal']).default('cloud'),
+      type: z.enum(['cloud', 'internal', 'agent']).default('cloud'),
       url: z.string().default('https://api.example.com'),
       id: z.string().default('ep_golden'),
     })
@@ -205,7 +206,7 @@ describe('invalid policies report every issue at its position', () => {
   it.each(invalidCases)('%s', (_file, testCase) => {
     expect(testCase.expect_errors, 'invalid cases must list expect_errors').toBeDefined();
     const result = validatePolicy(testCase.policy, {
-      endpointType: testCase.endpoint.type,
+      ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
       internalEndpointUrls: new Set(testCase.internal_endpoints),
       knownSecrets: secretNames(testCase),
     });
@@ -234,7 +235,7 @@ describe('valid policies evaluate to the expected outcomes', () => {
 /** Validates a policy that must be valid, compiles it as the data plane does and runs its requests. */
 async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise<void> {
   const options = {
-    endpointType: testCase.endpoint.type,
+    ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
     internalEndpointUrls: new Set(testCase.internal_endpoints),
     knownSecrets: secretNames(testCase),
   };
@@ -406,7 +407,7 @@ describe('ngrok corpus', () => {
     expect(testCase.reason, `${file}: a policy that is not supported says why`).toBeDefined();
     expect(testCase.requests, `${file}: only supported policies run requests`).toEqual([]);
     const result = validatePolicy(policy, {
-      endpointType: testCase.endpoint.type,
+      ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
       knownSecrets: secretNames(testCase),
     });
     expect(result.errors.length, `${file} is ${testCase.status} but validates`).toBeGreaterThan(0);
@@ -415,7 +416,7 @@ describe('ngrok corpus', () => {
   it('holds the published policies, most of them supported', () => {
     const supported = corpusCases.filter(([, testCase]) => testCase.status === 'supported');
     expect(corpusCases.length).toBeGreaterThanOrEqual(150);
-    expect(supported.length).toBeGreaterThanOrEqual(159);
+    expect(supported.length).toBeGreaterThanOrEqual(162);
   });
 });
 
@@ -552,7 +553,7 @@ describe('a compiled policy keeps nothing of its compilation alive', () => {
 function compileWithoutKeepingTheDocument(testCase: GoldenCase) {
   const parsed: ParsedPolicy = parse(testCase.policy);
   const policy = compile(parsed, {
-    endpointType: testCase.endpoint.type,
+    ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
     internalEndpointUrls: new Set(testCase.internal_endpoints),
   });
   return { policy, document: new WeakRef(parsed) };
