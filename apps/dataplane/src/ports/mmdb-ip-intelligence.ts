@@ -43,14 +43,21 @@ interface MmdbRecord {
 }
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+/** Names by ISO code, computed once per code (there are about 250): Intl.DisplayNames is slow per call. */
+const countryNames = new Map<string, string | undefined>();
+const continentNames = new Map<string, string | undefined>();
 
 /** The English country name for an ISO code (`US` → `United States`), for databases that carry only the code. */
 function countryName(code: string): string | undefined {
+  if (countryNames.has(code)) return countryNames.get(code);
+  let name: string | undefined;
   try {
-    return regionNames.of(code);
+    name = regionNames.of(code);
   } catch {
-    return undefined;
+    name = undefined;
   }
+  if (countryNames.size < 1_000) countryNames.set(code, name);
+  return name;
 }
 
 function text(value: unknown): string | undefined {
@@ -63,8 +70,11 @@ function finite(value: unknown): number | undefined {
 
 /** The English continent of a country (`US` → `North America`), for databases that carry only the country. */
 function continentOf(code: string): string | undefined {
+  if (continentNames.has(code)) return continentNames.get(code);
   const country = (countries as Partial<Record<string, { continent: keyof typeof continents }>>)[code];
-  return country === undefined ? undefined : continents[country.continent];
+  const name = country === undefined ? undefined : continents[country.continent];
+  if (continentNames.size < 1_000) continentNames.set(code, name);
+  return name;
 }
 
 /** Maps either record shape onto the engine's; absent fields stay absent (they read as ''). */
