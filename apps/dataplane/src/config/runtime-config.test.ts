@@ -140,6 +140,17 @@ describe('runtime config', () => {
     );
     expect(config.endpointsById.get('ep_public')?.policy?.phases.on_tcp_connect).toHaveLength(1);
     expect(config.failures.get('ep_private')).toMatch(/POLICY_PHASE_NOT_ALLOWED|on_tcp_connect/);
+    // Booted from last-known-good, the compile on first read follows the same rules.
+    const { config: booted } = applySnapshot(
+      emptyRuntimeConfig(shared),
+      snapshot([agent('ep_public', 'https://laptop.example.com')]),
+      shared,
+      new CompiledPolicyCache(),
+      { deferCompile: true },
+    );
+    const deferred = routeByHost(booted, 'laptop.example.com', 'https');
+    expect(deferred?.deferred).toBe(true);
+    expect(deferred?.policy?.phases.on_tcp_connect).toHaveLength(1);
   });
 
   it('recompiles only what changed and never mutates the previous config', () => {

@@ -473,7 +473,7 @@ class ConfigDraft {
         const cacheKey = CompiledPolicyCache.key(synced, synchronizedPolicy.sha256);
         policy = this.#compiled.get(cacheKey);
         if (policy === undefined && this.#deferCompile) {
-          compileLater = deferredCompile(text, synced.type, cacheKey, this.#compiled);
+          compileLater = deferredCompile(text, synced, cacheKey, this.#compiled);
         } else if (policy === undefined) {
           try {
             policy = compile(parse(text), policyOptionsFor(synced.type, synced.url));
@@ -655,7 +655,7 @@ const uncompilablePolicy = compile(
  */
 function deferredCompile(
   text: string,
-  type: SyncEndpoint['type'],
+  endpoint: Pick<SyncEndpoint, 'type' | 'url'>,
   cacheKey: string,
   cache: CompiledPolicyCache,
 ): () => CompiledPolicy {
@@ -665,7 +665,7 @@ function deferredCompile(
     compiled = cache.get(cacheKey);
     if (compiled !== undefined) return compiled;
     try {
-      compiled = compile(parse(text), { endpointType: policyEndpointType(type) });
+      compiled = compile(parse(text), policyOptionsFor(endpoint.type, endpoint.url));
       cache.set(cacheKey, compiled);
     } catch {
       compiled = uncompilablePolicy;
