@@ -118,6 +118,23 @@ endpoints:
     expect(block[0]).toMatch(/^agent\.yml:8:\d+: traffic_policy: /);
   });
 
+  it('accepts on_tcp_connect on a public agent URL and refuses it on a .internal one', () => {
+    const config = (url: string) => `version: 3
+endpoints:
+  - name: a
+    url: ${url}
+    upstream: { url: 3333 }
+    traffic_policy:
+      on_tcp_connect:
+        - expressions: ["conn.client_ip == '192.0.2.1'"]
+          actions: [{ type: deny }]
+`;
+    expect(parseAgentConfig(config('https://a.example.com'), {}).ok).toBe(true);
+    const refused = problemsOf(config('https://a.internal'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/POLICY_PHASE_NOT_ALLOWED/);
+  });
+
   it('resolves every upstream form', () => {
     expect(upstreamOrigin(3333)).toBe('http://127.0.0.1:3333');
     expect(upstreamOrigin('3333')).toBe('http://127.0.0.1:3333');

@@ -3,6 +3,7 @@ import {
   agentUpstreamProtocols,
   parseEndpointUrl,
   policyEndpointType,
+  policyOptionsFor,
   type AgentEndpointDeclaration,
 } from '@gatehouse/contracts';
 import { validatePolicy } from '@gatehouse/traffic-policy';
@@ -132,7 +133,11 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
         typeof endpoint.traffic_policy === 'string' ? endpoint.traffic_policy : stringify(endpoint.traffic_policy);
       const policyPath = [...base, 'traffic_policy'];
       const policyNode = nodeAt(policyPath);
-      const validation = validatePolicy(policyText, { endpointType: policyEndpointType('agent') });
+      // A public agent URL accepts connections itself (on_tcp_connect runs there); a `.internal` one does not.
+      const options = address.ok
+        ? policyOptionsFor('agent', address.value.url)
+        : { endpointType: policyEndpointType('agent') };
+      const validation = validatePolicy(policyText, options);
       for (const issue of validation.errors) {
         problems.push({
           ...policyIssuePosition(policyNode, issue.line, issue.column, positionOf(policyPath), at),

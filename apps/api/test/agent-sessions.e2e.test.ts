@@ -331,6 +331,19 @@ describe('agent sessions', () => {
     expect(agentEndpoints.rows).toEqual([{ url: 'https://mcp.team-a.internal' }]);
   });
 
+  it('accepts on_tcp_connect on a public agent URL, as ngrok does, and refuses it on a .internal one', async () => {
+    const token = await createToken(['*.team-a.internal', '*.example.com']);
+    const connectPolicy =
+      'on_tcp_connect:\n  - expressions: ["conn.client_ip == \'192.0.2.1\'"]\n    actions: [{ type: deny }]\n';
+    const answer = await accepted(token.secret, [
+      endpoint({ name: 'public', url: 'https://connect.example.com', traffic_policy: connectPolicy }),
+      endpoint({ name: 'internal', url: 'https://connect.team-a.internal', traffic_policy: connectPolicy }),
+    ]);
+    expect(outcomeOf(answer, 'public')!.error).toBeNull();
+    expect(outcomeOf(answer, 'internal')!.error!.error_code).toBe('POLICY_INVALID');
+    expect(outcomeOf(answer, 'internal')!.error!.details[0]).toMatchObject({ code: 'POLICY_PHASE_NOT_ALLOWED' });
+  });
+
   it('refuses malformed registrations and callers without the data-plane token', async () => {
     const token = await createToken();
     const invalid = await registerRaw({ authtoken: token.secret, declaration: { endpoints: [] } }).expect(400);

@@ -12,6 +12,7 @@ import {
   type Clock,
   type JwksFetcher,
   type IdentityProviderClient,
+  type IpIntelligence,
   type SessionKeyring,
   type RateLimitStore,
 } from '@gatehouse/traffic-policy';
@@ -116,6 +117,13 @@ export interface DataplaneOptions {
    */
   lastKnownGoodIntervalMs?: number;
   trustedProxies?: readonly string[];
+  /**
+   * `conn.geo.*` and `conn.client_ip.as.*` (`ports/mmdb-ip-intelligence.ts`); absent, every field reads empty.
+   * `close()`, when it has one, runs on stop (it ends the file-change checks).
+   */
+  ipIntelligence?: IpIntelligence & { close?(): void };
+  /** `conn.server_region` (GATEHOUSE_SERVER_REGION); absent reads ''. */
+  serverRegion?: string;
   dataplaneId?: string;
   /**
    * DATAPLANE_PUBLIC_URL: the address clients use when a load balancer or NAT fronts this data plane. Heartbeats
@@ -286,6 +294,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     }),
     sessionKeys: sessionKeyring(options.sessionSecrets, logger),
     circuitBreakers: new MemoryCircuitBreakers(),
+    ...(options.ipIntelligence === undefined ? {} : { ipIntelligence: options.ipIntelligence }),
     aiProvidersFor: (internalByUrl) => createAiProviders({ dispatcher, agentTunnels, idleTimeoutMs }, internalByUrl),
     ...(agentTunnels === undefined ? {} : { agentPresence: agentTunnels }),
     ...(options.secretsKey === undefined ? {} : { secretsKey: options.secretsKey }),
@@ -359,6 +368,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     sink,
     logger,
     clientIps,
+    serverRegion: options.serverRegion,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     mcpMaxBodyBytes: options.mcpMaxBodyBytes ?? 4 * 1024 * 1024,
     idleTimeoutMs,
@@ -474,6 +484,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       if (affinityRedis !== redis) affinityRedis?.disconnect(false);
       await store.flush();
       await sink.close();
+      options.ipIntelligence?.close?.();
     },
   };
 }

@@ -141,6 +141,22 @@ export const dataplaneEnvSchema = z.object({
       'Bound of the file under GATEHOUSE_DATA_DIR that keeps request events Redis could not take (shutdown, full buffer); 0 turns spilling off.',
     ),
   GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
+  GATEHOUSE_GEOIP_DB: optionalText.describe(
+    'MMDB file behind conn.geo.* (MaxMind GeoLite2/GeoIP2 City or Country, DB-IP or ip-location-db layouts). Unset: the bundled country database (CC0, country only); `off`: no geo data.',
+  ),
+  GATEHOUSE_ASN_DB: optionalText.describe(
+    'MMDB file behind conn.client_ip.as.* (GeoLite2-ASN or ip-location-db asn). Unset: AS fields read 0 and empty.',
+  ),
+  GATEHOUSE_GEOIP_REFRESH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(300)
+    .describe('How often the geo/ASN files are checked for a change and reopened (0: loaded once at boot).'),
+  GATEHOUSE_SERVER_REGION: optionalText
+    .pipe(z.string().max(64).optional())
+    .describe("conn.server_region: this data plane's region as policies compare it (e.g. eu, us-east). Unset: ''."),
   GATEHOUSE_UPSTREAM_ALLOW: outboundList(defaultUpstreamAllow.join(',')).describe(
     'Where upstreams and JWKS URLs may connect besides public addresses: loopback, private, link-local, metadata, CIDRs, host names.',
   ),

@@ -122,4 +122,19 @@ describe('dataplaneOptionsFromEnv', () => {
       redisUrl: 'redis://127.0.0.1:1',
     });
   });
+
+  it('loads the bundled geo database by default, an operator file or none, and the server region', async () => {
+    const base = { GATEHOUSE_DATAPLANE_TOKEN: token, GATEHOUSE_DATA_DIR: directory, LOG_LEVEL: 'silent' };
+    const defaults = await dataplaneOptionsFromEnv(parseDataplaneEnv({ ...base, GATEHOUSE_SERVER_REGION: ' eu ' }));
+    expect(defaults.serverRegion).toBe('eu');
+    expect(defaults.ipIntelligence?.lookup('8.8.8.8')).toMatchObject({ countryCode: 'US' });
+    defaults.ipIntelligence?.close?.();
+    const off = await dataplaneOptionsFromEnv(parseDataplaneEnv({ ...base, GATEHOUSE_GEOIP_DB: 'off' }));
+    expect(off.ipIntelligence).toBeUndefined();
+    expect(off.serverRegion).toBeUndefined();
+    // A path that does not exist fails the boot rather than serving empty geo without a word.
+    await expect(
+      dataplaneOptionsFromEnv(parseDataplaneEnv({ ...base, GATEHOUSE_GEOIP_DB: join(directory, 'missing.mmdb') })),
+    ).rejects.toThrow(/missing\.mmdb/);
+  });
 });

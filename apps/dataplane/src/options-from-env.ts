@@ -7,6 +7,7 @@ import type { DataplaneOptions } from './dataplane.js';
 import type { DataplaneEnv } from './env.js';
 import { BullmqRequestEventSink } from './events/bullmq-event-sink.js';
 import { createLogger } from './logger.js';
+import { bundledGeoDatabase, MmdbIpIntelligence } from './ports/mmdb-ip-intelligence.js';
 import { loopIdFromSecret } from './proxy/loop-detection.js';
 import { deriveDataplaneSecretsKey, deriveDataplaneSessionSecret } from '@gatehouse/runtime';
 
@@ -45,6 +46,17 @@ export async function dataplaneOptionsFromEnv(
             ? {}
             : { spill: { dataDirectory: env.GATEHOUSE_DATA_DIR, maxBytes: env.DATAPLANE_EVENT_SPILL_MAX_BYTES } }),
         }));
+  const geoPath = env.GATEHOUSE_GEOIP_DB === 'off' ? undefined : (env.GATEHOUSE_GEOIP_DB ?? bundledGeoDatabase());
+  const ipIntelligence =
+    overrides.ipIntelligence ??
+    (geoPath === undefined && env.GATEHOUSE_ASN_DB === undefined
+      ? undefined
+      : await MmdbIpIntelligence.open({
+          ...(geoPath === undefined ? {} : { geoPath }),
+          ...(env.GATEHOUSE_ASN_DB === undefined ? {} : { asnPath: env.GATEHOUSE_ASN_DB }),
+          refreshMs: env.GATEHOUSE_GEOIP_REFRESH_SECONDS * 1000,
+          logger,
+        }));
   const outbound = compileOutboundRules(env.GATEHOUSE_UPSTREAM_ALLOW, env.GATEHOUSE_UPSTREAM_DENY);
   // env.ts already refused bad entries; this cannot fail for a parsed environment.
   if (!outbound.ok) throw new Error(outbound.problems.join('; '));
@@ -65,6 +77,8 @@ export async function dataplaneOptionsFromEnv(
     logger,
     dataDirectory: env.GATEHOUSE_DATA_DIR,
     trustedProxies: env.GATEHOUSE_TRUSTED_PROXIES,
+    ...(ipIntelligence === undefined ? {} : { ipIntelligence }),
+    ...(env.GATEHOUSE_SERVER_REGION === undefined ? {} : { serverRegion: env.GATEHOUSE_SERVER_REGION }),
     ...(env.DATAPLANE_ID === undefined ? {} : { dataplaneId: env.DATAPLANE_ID }),
     ...(env.DATAPLANE_PUBLIC_URL === undefined ? {} : { publicUrl: env.DATAPLANE_PUBLIC_URL }),
     idleTimeoutMs: env.DATAPLANE_IDLE_TIMEOUT_MS,

@@ -1184,11 +1184,26 @@ export type components = {
       client_ip?: string;
       /** @description IP categories the client address is in (conn.client_ip.categories); default: the install's categories */
       client_ip_categories?: string[];
+      /** @description What the geo database says about the client address (conn.geo.*, conn.client_ip.as.*); default: nothing known */
+      client_geo?: components['schemas']['ClientGeo'];
       /**
        * Format: date-time
        * @description When the request arrives (default: a fixed time, 2026-01-01T00:00:00Z)
        */
       time?: string;
+    };
+    ClientGeo: {
+      city?: string;
+      country?: string;
+      country_code?: string;
+      continent?: string;
+      registered_country_code?: string;
+      latitude?: number;
+      longitude?: number;
+      radius_km?: number;
+      subdivision?: string;
+      as_number?: number;
+      as_organization?: string;
     };
     PolicyTestDecision: {
       /** @description The deciding rule: its name, or its 0-based index in the phase */

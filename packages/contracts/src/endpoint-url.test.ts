@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEndpointUrl, parseUpstreamUrl } from './endpoint-url.js';
+import { parseEndpointUrl, parseUpstreamUrl, policyOptionsFor } from './endpoint-url.js';
 
 describe('parseEndpointUrl', () => {
   it.each([
@@ -103,5 +103,19 @@ describe('parseUpstreamUrl', () => {
     const parsed = parseUpstreamUrl(text);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.problem).toContain(problem);
+  });
+});
+
+describe('policyOptionsFor', () => {
+  it.each([
+    ['cloud', 'https://api.example.com', { endpointType: 'cloud', acceptsConnections: true }],
+    ['internal', 'https://svc.internal', { endpointType: 'internal', acceptsConnections: false }],
+    // Agent policies may fall through to the upstream (internal rules); a public one is connected to directly.
+    ['agent', 'https://laptop.example.com', { endpointType: 'internal', acceptsConnections: true }],
+    ['agent', 'https://laptop.team.internal', { endpointType: 'internal', acceptsConnections: false }],
+    ['agent', 'https://LAPTOP.TEAM.INTERNAL:8443', { endpointType: 'internal', acceptsConnections: false }],
+    ['agent', 'not a url', { endpointType: 'internal', acceptsConnections: false }],
+  ] as const)('%s %s', (type, url, expected) => {
+    expect(policyOptionsFor(type, url)).toEqual(expected);
   });
 });

@@ -141,3 +141,25 @@ export function parseUpstreamUrl(text: string): UrlCheck<string> {
 export function policyEndpointType(type: AnyEndpointType): EndpointType {
   return type === 'agent' ? 'internal' : type;
 }
+
+/**
+ * How an endpoint's policy is validated and compiled: its rules (`policyEndpointType`) and whether clients connect to
+ * the endpoint itself, so on_tcp_connect runs there. That is true for cloud endpoints and for agent endpoints on a
+ * public URL (ngrok allows on_tcp_connect on agent endpoints); an internal endpoint and an agent endpoint on a
+ * `.internal` URL are reached only through forward-internal, without a connection of their own.
+ */
+export function policyOptionsFor(
+  type: AnyEndpointType,
+  url: string,
+): { endpointType: EndpointType; acceptsConnections: boolean } {
+  const endpointType = policyEndpointType(type);
+  if (type !== 'agent') return { endpointType, acceptsConnections: type === 'cloud' };
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    // An unparseable URL is refused elsewhere; here it gets the stricter rules.
+    return { endpointType, acceptsConnections: false };
+  }
+  return { endpointType, acceptsConnections: !isInternalHost(host) };
+}

@@ -3,6 +3,7 @@
 // dashboard editor as you type. The schema has no defaults, so what a client sends is exactly what is stored and
 // returned; the runner fills the defaults in (documented on each field).
 import { z } from 'zod';
+import { ClientGeoSchema } from './replay.js';
 
 export const maxPolicyTestCases = 200;
 export const maxPolicyTestBodyLength = 64 * 1024;
@@ -47,6 +48,10 @@ export const PolicyTestRequestSchema = z
     client_ip_categories: z.array(z.string().min(1).max(128)).max(50).optional().meta({
       description:
         "IP categories the client address is in (conn.client_ip.categories); default: the install's categories",
+    }),
+    client_geo: ClientGeoSchema.optional().meta({
+      description:
+        'What the geo database says about the client address (conn.geo.*, conn.client_ip.as.*); default: nothing known',
     }),
     time: z.iso
       .datetime({ offset: true, error: 'must be an RFC 3339 time, e.g. 2026-01-01T09:00:00Z' })

@@ -25,6 +25,27 @@ export const redactedFingerprintPrefix = 'redacted:sha256:';
 
 const cut = (max: number) => z.string().transform((text) => (text.length > max ? text.slice(0, max) : text));
 
+/**
+ * What the geo/AS database knew about a client address (`conn.geo.*`, `conn.client_ip.as.*`, `conn.client_ip.geo.*`):
+ * recorded with each request for replays, stated by a policy test case. Absent fields read as unknown ('' and 0).
+ */
+export const ClientGeoSchema = z
+  .object({
+    city: z.string().max(256).optional(),
+    country: z.string().max(256).optional(),
+    country_code: z.string().max(8).optional(),
+    continent: z.string().max(64).optional(),
+    registered_country_code: z.string().max(8).optional(),
+    latitude: z.number().min(-90).max(90).optional(),
+    longitude: z.number().min(-180).max(180).optional(),
+    radius_km: z.number().min(0).max(100_000).optional(),
+    subdivision: z.string().max(256).optional(),
+    as_number: z.int().min(0).max(4_294_967_295).optional(),
+    as_organization: z.string().max(256).optional(),
+  })
+  .meta({ id: 'ClientGeo' });
+export type ClientGeo = z.infer<typeof ClientGeoSchema>;
+
 const recordedMcpMessageSchema = z.object({
   kind: z.enum(['request', 'notification', 'response', 'batch']),
   method: cut(256),
@@ -53,6 +74,8 @@ export const RecordedRequestSchema = z
       .transform((lines) => lines.slice(0, recordedHeadersMax)),
     client_ip: z.string().max(64),
     client_ip_categories: z.array(z.string().max(128)).max(256),
+    /** The geo/AS record of `client_ip` when the request was recorded; absent in older recordings (reads unknown). */
+    client_geo: ClientGeoSchema.optional(),
     server_port: z.int().min(0).max(65_535),
     tls: z.object({ version: cut(16), cipher_suite: cut(128), sni: cut(1_024) }).nullable(),
     /** Epoch milliseconds when the connection was accepted (`conn.ts.start`). */

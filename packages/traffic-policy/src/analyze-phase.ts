@@ -55,10 +55,10 @@ export function analyzePhase(
     return undefined;
   }
   seenPhases.set(phase, key);
-  if (phase === 'on_tcp_connect' && walk.endpointType === 'internal') {
+  if (phase === 'on_tcp_connect' && !walk.acceptsConnections) {
     walk.report(
       'POLICY_PHASE_NOT_ALLOWED',
-      'on_tcp_connect never runs on an internal endpoint: traffic reaches it through forward-internal, without a new connection.',
+      'on_tcp_connect never runs on an internal endpoint (or an agent endpoint on a .internal URL): traffic reaches it through forward-internal, without a new connection.',
       [key],
       'error',
       'key',

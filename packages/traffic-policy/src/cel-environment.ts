@@ -21,6 +21,7 @@ import {
   ConnectionTimesView,
   ConnectionView,
   EndpointView,
+  GeoView,
   RequestTimesView,
   McpView,
   RequestView,
@@ -46,6 +47,7 @@ function createEnvironment(phase: Phase): Environment {
   )
     .registerType('Tls', { ctor: TlsView, fields: celFieldTypes('Tls') })
     .registerType('ConnectionTimes', { ctor: ConnectionTimesView, fields: celFieldTypes('ConnectionTimes') })
+    .registerType('Geo', { ctor: GeoView, fields: celFieldTypes('Geo') })
     .registerType('Connection', { ctor: ConnectionView, fields: celFieldTypes('Connection') })
     .registerType('Endpoint', { ctor: EndpointView, fields: celFieldTypes('Endpoint') })
     .registerType('Time', { ctor: TimeView, fields: celFieldTypes('Time') })

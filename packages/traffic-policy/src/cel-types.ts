@@ -147,6 +147,33 @@ export const celObjectTypes = {
     server_port: { type: 'int', documentation: 'The port the client connected to.' },
     tls: { type: 'Tls', documentation: 'The TLS session; empty strings on plain HTTP.' },
     ts: { type: 'ConnectionTimes', documentation: 'When the connection started.' },
+    geo: {
+      type: 'Geo',
+      documentation:
+        "Where the client IP is likely to be, from the data plane's geo database; empty strings when unknown.",
+    },
+    server_region: {
+      type: 'string',
+      documentation: "The data plane's region (GATEHOUSE_SERVER_REGION); empty when it is not set.",
+    },
+  },
+  Geo: {
+    city: { type: 'string', documentation: "The city, in English (`'Strongsville'`); needs a city database." },
+    country: { type: 'string', documentation: "The country, in English (`'United States'`)." },
+    country_code: { type: 'string', documentation: "The two-letter ISO 3166 country code (`'US'`)." },
+    latitude: {
+      type: 'string',
+      documentation: 'The approximate latitude, as a string as ngrok types it: `double(conn.geo.latitude) >= 45.0`.',
+    },
+    longitude: { type: 'string', documentation: 'The approximate longitude, as a string.' },
+    radius: {
+      type: 'string',
+      documentation: 'The radius in kilometres around latitude/longitude the address is likely within, as a string.',
+    },
+    subdivision: {
+      type: 'string',
+      documentation: "The largest subdivision (state, province), in English (`'California'`); needs a city database.",
+    },
   },
   ConnectionTimes: {
     start: {
@@ -159,6 +186,47 @@ export const celObjectTypes = {
       type: 'list<string>',
       documentation: "Names of every IP category containing the client IP, e.g. `'com.anthropic.api' in …`.",
     },
+    as: {
+      type: 'AutonomousSystem',
+      documentation: 'The autonomous system announcing the client IP (needs an ASN database).',
+    },
+    geo: {
+      type: 'ClientIpGeo',
+      documentation: '`.location` (where the address is used) and `.registered_location` (where it is registered).',
+    },
+    is_tor_node: {
+      type: 'bool',
+      documentation: 'True when a category `proxy.anonymous.tor` (or one under it) contains the client IP.',
+    },
+    is_on_blocklist: {
+      type: 'bool',
+      documentation: 'True when a category named `blocklist` or `blocklist.<feed>` contains the client IP.',
+    },
+  },
+  ClientIpGeo: {
+    location: { type: 'IpLocation', documentation: 'Where the address is used.' },
+    registered_location: {
+      type: 'IpRegisteredLocation',
+      documentation: 'Where the address block is registered; can differ for CDNs, clouds and mobile carriers.',
+    },
+  },
+  IpLocation: {
+    country_code: {
+      type: 'string',
+      documentation: "The two-letter ISO country code (`'US'`); same as `conn.geo.country_code`.",
+    },
+    continent: { type: 'string', documentation: "The continent, in English (`'Europe'`, `'North America'`)." },
+    is_eu: { type: 'bool', documentation: 'True when the country is a member state of the European Union.' },
+  },
+  IpRegisteredLocation: {
+    country_code: {
+      type: 'string',
+      documentation: 'The two-letter ISO code of the country the block is registered in.',
+    },
+  },
+  AutonomousSystem: {
+    number: { type: 'int', documentation: 'The autonomous system number (`15169`); 0 when unknown.' },
+    organization: { type: 'string', documentation: "The AS organization (`'GOOGLE'`); empty when unknown." },
   },
   Tls: {
     version: {

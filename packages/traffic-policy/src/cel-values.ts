@@ -14,17 +14,132 @@ export interface IpCategoryResolver {
   categoriesOf(address: string): readonly string[];
 }
 
+/**
+ * What a geo/AS database knows about one address (ngrok's `conn.geo.*` and `conn.client_ip.as.*`). Every field may be
+ * absent: a country-only database has no city, private and loopback addresses have no record at all.
+ */
+export interface IpIntelligenceRecord {
+  readonly city?: string;
+  /** The English country name (`United States`). */
+  readonly country?: string;
+  /** ISO 3166-1 alpha-2 (`US`). */
+  readonly countryCode?: string;
+  readonly latitude?: number;
+  readonly longitude?: number;
+  /** The accuracy radius around latitude/longitude, in kilometres. */
+  readonly radiusKm?: number;
+  /** The English name of the largest subdivision (`California`). */
+  readonly subdivision?: string;
+  /** The English continent name (`North America`, `Europe`). */
+  readonly continent?: string;
+  /** Where the address block is registered (ISO 3166-1 alpha-2); can differ from `countryCode` for CDNs and carriers. */
+  readonly registeredCountryCode?: string;
+  readonly asNumber?: number;
+  readonly asOrganization?: string;
+}
+
+/**
+ * Looks up geo and AS data for an address. A port, so the engine stays pure: the data plane backs it with MMDB files,
+ * policy tests and replays with fixed records, the editor with nothing (every field reads as empty).
+ */
+export interface IpIntelligence {
+  lookup(address: string): IpIntelligenceRecord | undefined;
+}
+
+const noRecord: IpIntelligenceRecord = Object.freeze({});
+
+/** `conn.client_ip.as`: ngrok types the number as an integer and the organization as a string; 0 and '' when unknown. */
+export class AutonomousSystem {
+  constructor(private readonly record: IpIntelligenceRecord) {}
+  get number(): bigint {
+    const value = this.record.asNumber;
+    return value !== undefined && Number.isSafeInteger(value) ? BigInt(value) : 0n;
+  }
+  get organization(): string {
+    return this.record.asOrganization ?? '';
+  }
+}
+
+/** EU member states (ISO 3166-1 alpha-2), for `conn.client_ip.geo.location.is_eu`. */
+const euCountries: ReadonlySet<string> = new Set(
+  'AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE'.split(' '),
+);
+
+/** `conn.client_ip.geo.location`: where the address is used (ngrok's agent examples and skills use these three). */
+export class IpLocation {
+  constructor(private readonly record: IpIntelligenceRecord) {}
+  get country_code(): string {
+    return this.record.countryCode ?? '';
+  }
+  get continent(): string {
+    return this.record.continent ?? '';
+  }
+  get is_eu(): boolean {
+    return euCountries.has(this.record.countryCode ?? '');
+  }
+}
+
+/** `conn.client_ip.geo.registered_location`: where the address block is registered. */
+export class IpRegisteredLocation {
+  constructor(private readonly record: IpIntelligenceRecord) {}
+  get country_code(): string {
+    return this.record.registeredCountryCode ?? '';
+  }
+}
+
+/** `conn.client_ip.geo`: the IP-intelligence view of the same record `conn.geo.*` reads. */
+export class ClientIpGeo {
+  constructor(private readonly record: IpIntelligenceRecord) {}
+  get location(): IpLocation {
+    return new IpLocation(this.record);
+  }
+  get registered_location(): IpRegisteredLocation {
+    return new IpRegisteredLocation(this.record);
+  }
+}
+
 export class ClientIp {
   #categories: readonly string[] | undefined;
+  #record: IpIntelligenceRecord | undefined;
 
   constructor(
     readonly address: string,
     private readonly resolver: IpCategoryResolver,
+    private readonly intelligence?: IpIntelligence,
   ) {}
 
   /** Computed on first use: most requests never ask. */
   get categories(): readonly string[] {
     return (this.#categories ??= this.resolver.categoriesOf(this.address));
+  }
+
+  /**
+   * The geo/AS record, looked up on first use and kept for the request: only policies that read `conn.geo.*` or
+   * `conn.client_ip.as.*` pay for a lookup, and they pay once however many rules read it.
+   */
+  get record(): IpIntelligenceRecord {
+    return (this.#record ??= this.intelligence?.lookup(this.address) ?? noRecord);
+  }
+
+  get as(): AutonomousSystem {
+    return new AutonomousSystem(this.record);
+  }
+
+  get geo(): ClientIpGeo {
+    return new ClientIpGeo(this.record);
+  }
+
+  /** ngrok: the same as `'proxy.anonymous.tor' in conn.client_ip.categories` (categories are hierarchical there). */
+  get is_tor_node(): boolean {
+    return this.categories.some((name) => name === 'proxy.anonymous.tor' || name.startsWith('proxy.anonymous.tor.'));
+  }
+
+  /**
+   * ngrok: true when the address is on any blocklist category. Categories are the operator's own here, so a
+   * blocklist is any category named `blocklist` or `blocklist.<feed>` (documented in the README).
+   */
+  get is_on_blocklist(): boolean {
+    return this.categories.some((name) => name === 'blocklist' || name.startsWith('blocklist.'));
   }
 
   toString(): string {
@@ -110,6 +225,13 @@ function decodeQueryComponent(text: string): string {
 export function registerValueTypes(environment: Environment): Environment {
   return (
     environment
+      .registerType('AutonomousSystem', { ctor: AutonomousSystem, fields: celFieldTypes('AutonomousSystem') })
+      .registerType('IpLocation', { ctor: IpLocation, fields: celFieldTypes('IpLocation') })
+      .registerType('IpRegisteredLocation', {
+        ctor: IpRegisteredLocation,
+        fields: celFieldTypes('IpRegisteredLocation'),
+      })
+      .registerType('ClientIpGeo', { ctor: ClientIpGeo, fields: celFieldTypes('ClientIpGeo') })
       .registerType('ClientIp', { ctor: ClientIp, fields: celFieldTypes('ClientIp') })
       .registerType('RequestUrl', { ctor: RequestUrl, fields: celFieldTypes('RequestUrl') })
       .registerType('UserAgent', { ctor: UserAgent, fields: celFieldTypes('UserAgent') })

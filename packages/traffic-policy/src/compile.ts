@@ -99,7 +99,7 @@ export interface SecretValueProblem {
  */
 export function checkSecretValues(
   source: string,
-  options: Pick<PolicyOptions, 'endpointType' | 'secrets'>,
+  options: Pick<PolicyOptions, 'endpointType' | 'acceptsConnections' | 'secrets'>,
 ): SecretValueProblem[] {
   const analysis = analyzePolicy(parse(source), options);
   return [

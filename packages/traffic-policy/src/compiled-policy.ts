@@ -10,6 +10,12 @@ export type { EndpointType } from '@gatehouse/contracts';
 
 export interface PolicyOptions {
   endpointType: EndpointType;
+  /**
+   * Clients connect to the endpoint itself, so on_tcp_connect runs: cloud endpoints, and agent endpoints on a public
+   * URL (their policies otherwise follow the internal rules: they may fall through to the agent's upstream). Default:
+   * true for cloud, false for internal. Contracts `policyOptionsFor` derives it from an endpoint's type and URL.
+   */
+  acceptsConnections?: boolean;
   /** Registered internal endpoint URLs (normalized); when given, unknown forward-internal targets become warnings. */
   internalEndpointUrls?: ReadonlySet<string>;
   /**

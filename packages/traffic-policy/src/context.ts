@@ -1,5 +1,11 @@
 import type { AnyEndpointType } from '@gatehouse/contracts';
-import { ClientIp, RequestUrl, type IpCategoryResolver } from './cel-values.js';
+import {
+  ClientIp,
+  RequestUrl,
+  type IpCategoryResolver,
+  type IpIntelligence,
+  type IpIntelligenceRecord,
+} from './cel-values.js';
 import type { CelRequestScope } from './cel-functions.js';
 import { parseRequestCookies, parseResponseCookies, type CelCookie } from './cel-cookies.js';
 import { ContentType, UserAgent } from './cel-request-values.js';
@@ -48,6 +54,8 @@ export interface ConnectionFacts {
   tls?: { version: string; cipherSuite: string; sni: string };
   /** Epoch milliseconds when the connection was accepted (`conn.ts.start`); the request time when absent. */
   startedAtMs?: number;
+  /** `conn.server_region`: the data plane's configured region; '' when absent. */
+  serverRegion?: string;
 }
 
 /** What one MCP message is: a call (`request`), a `notification`, a client's `response` to a server request, a `batch`. */
@@ -267,20 +275,30 @@ export class PolicyContext implements CelRequestScope {
     ipCategories: IpCategoryResolver,
     /** Epoch milliseconds when the request arrived (from the clock port); `time.now` reports it. */
     readonly nowMs: number,
+    ipIntelligence?: IpIntelligence,
   ) {
-    this.clientIp = new ClientIp(connection.clientIp, ipCategories);
+    this.clientIp = new ClientIp(connection.clientIp, ipCategories, ipIntelligence);
     this.mcp = request.mcp;
     // `req.url.raw_path` is the path as it arrived: a url-rewrite later changes `path`, not this.
     request.rawPath ??= request.path;
     request.sideCalls ??= { made: 0 };
     this.#ipCategories = ipCategories;
+    this.#ipIntelligence = ipIntelligence;
   }
 
   readonly #ipCategories: IpCategoryResolver;
+  readonly #ipIntelligence: IpIntelligence | undefined;
 
   /** A context for the same request at the same instant, over a copy of `request` (one batch element's run). */
   fork(request: RequestFacts): PolicyContext {
-    const forked = new PolicyContext(this.endpoint, this.connection, request, this.#ipCategories, this.nowMs);
+    const forked = new PolicyContext(
+      this.endpoint,
+      this.connection,
+      request,
+      this.#ipCategories,
+      this.nowMs,
+      this.#ipIntelligence,
+    );
     forked.secretValues = this.secretValues;
     forked.atExchangeEnd = this.atExchangeEnd;
     return forked;
@@ -520,6 +538,45 @@ export class ConnectionView {
   get ts(): ConnectionTimesView {
     return new ConnectionTimesView(this.context.connection.startedAtMs ?? this.context.nowMs);
   }
+  get geo(): GeoView {
+    return new GeoView(this.context.clientIp.record);
+  }
+  get server_region(): string {
+    return this.context.connection.serverRegion ?? '';
+  }
+}
+
+/**
+ * `conn.geo.*`, every member a string as ngrok types them (`double(conn.geo.latitude)`, `conn.geo.radius <= '5'`);
+ * '' when the database does not know.
+ */
+export class GeoView {
+  constructor(private readonly record: IpIntelligenceRecord) {}
+  get city(): string {
+    return this.record.city ?? '';
+  }
+  get country(): string {
+    return this.record.country ?? '';
+  }
+  get country_code(): string {
+    return this.record.countryCode ?? '';
+  }
+  get latitude(): string {
+    return numberText(this.record.latitude);
+  }
+  get longitude(): string {
+    return numberText(this.record.longitude);
+  }
+  get radius(): string {
+    return numberText(this.record.radiusKm);
+  }
+  get subdivision(): string {
+    return this.record.subdivision ?? '';
+  }
+}
+
+function numberText(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '' : String(value);
 }
 
 export class ConnectionTimesView {

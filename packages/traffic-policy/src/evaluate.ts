@@ -48,9 +48,16 @@ export function applyResponseDirectives(context: PolicyContext, headers: HeaderM
 /** One context per request (or per connection for on_tcp_connect); it carries state from phase to phase. */
 export function createPolicyContext(
   input: RequestFactsInput,
-  ports: Pick<PolicyPorts, 'ipCategories' | 'clock'>,
+  ports: Pick<PolicyPorts, 'ipCategories' | 'ipIntelligence' | 'clock'>,
 ): PolicyContext {
-  return new PolicyContext(input.endpoint, input.connection, input.request, ports.ipCategories, ports.clock.now());
+  return new PolicyContext(
+    input.endpoint,
+    input.connection,
+    input.request,
+    ports.ipCategories,
+    ports.clock.now(),
+    ports.ipIntelligence,
+  );
 }
 
 /**

@@ -114,6 +114,9 @@ export {
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
   ScriptedHttpRequester,
+  StaticIpIntelligence,
+  ipRecordOf,
+  clientGeoOf,
 } from './memory-ports.js';
 export { signInPaths } from './sign-in.js';
 export { oauthProviders, oauthProviderNames } from './oauth-providers.js';
@@ -130,7 +133,13 @@ export { actionDefinitions, actionsByType } from './actions/registry.js';
 export type { ActionDefinition, ActionTraits, AnyAction, ActionConfigParse, ParsedActionConfig } from './action.js';
 export { internalTargetOf } from './actions/forward-internal.js';
 export { createIpCategoryIndex, compileCidrSet, parseCidr, parseClientIpFilter, parseIp, isPrivateIp } from './ip.js';
-export { type IpCategoryResolver, ClientIp, RequestUrl } from './cel-values.js';
+export {
+  type IpCategoryResolver,
+  type IpIntelligence,
+  type IpIntelligenceRecord,
+  ClientIp,
+  RequestUrl,
+} from './cel-values.js';
 export {
   checkMcpHeaders,
   detectMcp,

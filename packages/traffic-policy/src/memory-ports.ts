@@ -1,3 +1,5 @@
+import type { ClientGeo } from '@gatehouse/contracts';
+import type { IpIntelligence, IpIntelligenceRecord } from './cel-values.js';
 import {
   admitsRequest,
   type CircuitBreakers,
@@ -105,6 +107,51 @@ export class MemoryRateLimitStore implements RateLimitStore {
       const windowMs = Number(storeKey.slice(0, storeKey.indexOf(':')));
       if (Math.floor(nowMs / windowMs) - state.index > 1) this.#windows.delete(storeKey);
     }
+  }
+}
+
+/** The engine's record for a recorded or stated `ClientGeo` (contracts: snake_case, as the API and files carry it). */
+export function ipRecordOf(geo: ClientGeo): IpIntelligenceRecord {
+  const record: { -readonly [K in keyof IpIntelligenceRecord]: IpIntelligenceRecord[K] } = {};
+  if (geo.city !== undefined) record.city = geo.city;
+  if (geo.country !== undefined) record.country = geo.country;
+  if (geo.country_code !== undefined) record.countryCode = geo.country_code;
+  if (geo.continent !== undefined) record.continent = geo.continent;
+  if (geo.registered_country_code !== undefined) record.registeredCountryCode = geo.registered_country_code;
+  if (geo.latitude !== undefined) record.latitude = geo.latitude;
+  if (geo.longitude !== undefined) record.longitude = geo.longitude;
+  if (geo.radius_km !== undefined) record.radiusKm = geo.radius_km;
+  if (geo.subdivision !== undefined) record.subdivision = geo.subdivision;
+  if (geo.as_number !== undefined) record.asNumber = geo.as_number;
+  if (geo.as_organization !== undefined) record.asOrganization = geo.as_organization;
+  return record;
+}
+
+/** The `ClientGeo` a data plane records for replays; undefined when nothing is known. */
+export function clientGeoOf(record: IpIntelligenceRecord): ClientGeo | undefined {
+  const geo: ClientGeo = {};
+  if (record.city !== undefined) geo.city = record.city;
+  if (record.country !== undefined) geo.country = record.country;
+  if (record.countryCode !== undefined) geo.country_code = record.countryCode;
+  if (record.continent !== undefined) geo.continent = record.continent;
+  if (record.registeredCountryCode !== undefined) geo.registered_country_code = record.registeredCountryCode;
+  if (record.latitude !== undefined) geo.latitude = record.latitude;
+  if (record.longitude !== undefined) geo.longitude = record.longitude;
+  if (record.radiusKm !== undefined) geo.radius_km = record.radiusKm;
+  if (record.subdivision !== undefined) geo.subdivision = record.subdivision;
+  if (record.asNumber !== undefined) geo.as_number = record.asNumber;
+  if (record.asOrganization !== undefined) geo.as_organization = record.asOrganization;
+  return Object.keys(geo).length === 0 ? undefined : geo;
+}
+
+/**
+ * Geo/AS records by exact address, for tests, policy tests and replays: a replay has the country its recording kept,
+ * a policy test the records its cases state. An address without a record reads as unknown (every field empty).
+ */
+export class StaticIpIntelligence implements IpIntelligence {
+  constructor(private readonly records: ReadonlyMap<string, IpIntelligenceRecord>) {}
+  lookup(address: string): IpIntelligenceRecord | undefined {
+    return this.records.get(address);
   }
 }
 

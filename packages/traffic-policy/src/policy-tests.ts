@@ -16,7 +16,9 @@ import {
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
+  ipRecordOf,
   ScriptedHttpRequester,
+  StaticIpIntelligence,
   StaticJwksFetcher,
 } from './memory-ports.js';
 import type { Jwk, PolicyPorts } from './ports.js';
@@ -127,10 +129,13 @@ function portsFor(testCase: PolicyTestCase, options: PolicyTestOptions): PolicyP
     stated === undefined
       ? createIpCategoryIndex(options.ipCategories ?? [])
       : { categoriesOf: (address) => (address === clientIp ? stated : []) };
+  // The case states what the geo database knows about its client; without it nothing is known ('' and 0).
+  const geo = testCase.request.client_geo;
   return {
     clock: new ManualClock(Date.parse(testCase.request.time ?? defaultPolicyTestTime)),
     rateLimits: new MemoryRateLimitStore(),
     ipCategories,
+    ...(geo === undefined ? {} : { ipIntelligence: new StaticIpIntelligence(new Map([[clientIp, ipRecordOf(geo)]])) }),
     jwks: new StaticJwksFetcher(options.jwks ?? new Map()),
     // Whether a target is registered is deployment state (validation warns about it); a test asserts where the policy
     // sends the request, so every target exists here.

@@ -12,6 +12,8 @@ import { formatPath, type DocumentPath, type ParsedPolicy } from './parse.js';
 export class PolicyWalk {
   readonly issues: PolicyIssue[];
   readonly endpointType: EndpointType;
+  /** on_tcp_connect is allowed (PolicyOptions.acceptsConnections). */
+  readonly acceptsConnections: boolean;
   readonly internalEndpointUrls: ReadonlySet<string> | undefined;
   /** Counted across the whole policy: only one authentication action may run. */
   authenticationActions = 0;
@@ -36,6 +38,7 @@ export class PolicyWalk {
   ) {
     this.issues = [...parsed.issues];
     this.endpointType = options.endpointType;
+    this.acceptsConnections = options.acceptsConnections ?? options.endpointType === 'cloud';
     this.internalEndpointUrls = options.internalEndpointUrls;
     this.secrets = options.secrets;
     this.#knownSecrets = options.knownSecrets;

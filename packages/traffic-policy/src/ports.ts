@@ -1,4 +1,4 @@
-import type { IpCategoryResolver } from './cel-values.js';
+import type { IpCategoryResolver, IpIntelligence } from './cel-values.js';
 
 /**
  * Effects that need I/O or shared state are ports: the engine declares them, the data plane implements them (Redis,
@@ -256,6 +256,8 @@ export interface PolicyPorts {
   clock: Clock;
   rateLimits: RateLimitStore;
   ipCategories: IpCategoryResolver;
+  /** `conn.geo.*` and `conn.client_ip.as.*`; absent where no database is loaded (every field then reads empty). */
+  ipIntelligence?: IpIntelligence;
   jwks: JwksFetcher;
   internalEndpoints: InternalEndpointDirectory;
   circuitBreakers: CircuitBreakers;

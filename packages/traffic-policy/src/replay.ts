@@ -7,7 +7,7 @@ import {
 import { callerOf } from './caller.js';
 import type { CompiledPolicy } from './compiled-policy.js';
 import type { HeaderMap, McpFacts } from './context.js';
-import type { IpCategoryResolver } from './cel-values.js';
+import type { IpCategoryResolver, IpIntelligence, IpIntelligenceRecord } from './cel-values.js';
 import { createPolicyContext, evaluate } from './evaluate.js';
 import {
   ManualClock,
@@ -15,6 +15,7 @@ import {
   MemoryRateLimitStore,
   OfflineIdentityProviderClient,
   policyTestSessionKeys,
+  ipRecordOf,
   ScriptedHttpRequester,
   StaticJwksFetcher,
 } from './memory-ports.js';
@@ -67,14 +68,23 @@ export async function replayRequests(
   const pauseEvery = options.pauseEvery ?? 256;
   const clock = new ManualClock(requests[0]?.timeMs ?? 0);
   // The categories recorded with each request are the truth for its time; the install's lists may have changed since.
-  let current: { ip: string; categories: readonly string[] } = { ip: '', categories: [] };
+  let current: { ip: string; categories: readonly string[]; geo: IpIntelligenceRecord | undefined } = {
+    ip: '',
+    categories: [],
+    geo: undefined,
+  };
   const ipCategories: IpCategoryResolver = {
     categoriesOf: (address) => (address === current.ip ? current.categories : []),
+  };
+  // Likewise the geo/AS record kept with each request (recordings from before it was kept read as unknown).
+  const ipIntelligence: IpIntelligence = {
+    lookup: (address) => (address === current.ip ? current.geo : undefined),
   };
   const ports: PolicyPorts = {
     clock,
     rateLimits: new MemoryRateLimitStore(),
     ipCategories,
+    ipIntelligence,
     // Recordings hold no JWKS; a jwt-validation step fails as it would with its JWKS unreachable.
     jwks: new StaticJwksFetcher(new Map()),
     internalEndpoints: { has: () => true },
@@ -91,7 +101,11 @@ export async function replayRequests(
     if (options.pause !== undefined && results.length > 0 && results.length % pauseEvery === 0) await options.pause();
     const facts = request.facts;
     clock.set(request.timeMs);
-    current = { ip: facts.client_ip, categories: facts.client_ip_categories };
+    current = {
+      ip: facts.client_ip,
+      categories: facts.client_ip_categories,
+      geo: facts.client_geo === undefined ? undefined : ipRecordOf(facts.client_geo),
+    };
     const context = createPolicyContext(
       {
         endpoint,

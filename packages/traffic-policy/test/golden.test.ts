@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { policyOptionsFor } from '@gatehouse/contracts';
 import {
   compile,
   createPolicyContext,
@@ -92,13 +93,33 @@ const goldenCase = z.strictObject({
   description: z.string(),
   endpoint: z
     .strictObject({
-      type: z.enum(['cloud', 'internal']).default('cloud'),
+      type: z.enum(['cloud', 'internal', 'agent']).default('cloud'),
       url: z.string().default('https://api.example.com'),
       id: z.string().default('ep_golden'),
     })
     .default({ type: 'cloud', url: 'https://api.example.com', id: 'ep_golden' }),
   ip_categories: z.array(z.strictObject({ name: z.string(), cidrs: z.array(z.string()) })).default([]),
   internal_endpoints: z.array(z.string()).default([]),
+  ip_intelligence: z
+    .record(
+      z.string(),
+      z.strictObject({
+        city: z.string().optional(),
+        country: z.string().optional(),
+        country_code: z.string().optional(),
+        latitude: z.number().optional(),
+        longitude: z.number().optional(),
+        radius_km: z.number().optional(),
+        subdivision: z.string().optional(),
+        continent: z.string().optional(),
+        registered_country_code: z.string().optional(),
+        as_number: z.int().optional(),
+        as_organization: z.string().optional(),
+      }),
+    )
+    .default({})
+    .describe('geo/AS records by client IP (conn.geo.*, conn.client_ip.as.*); other addresses have none'),
+  server_region: z.string().optional().describe('conn.server_region'),
   static_jwks: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).default({}),
   secrets: z
     .record(z.string(), z.record(z.string(), z.string()))
@@ -195,7 +216,7 @@ describe('invalid policies report every issue at its position', () => {
   it.each(invalidCases)('%s', (_file, testCase) => {
     expect(testCase.expect_errors, 'invalid cases must list expect_errors').toBeDefined();
     const result = validatePolicy(testCase.policy, {
-      endpointType: testCase.endpoint.type,
+      ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
       internalEndpointUrls: new Set(testCase.internal_endpoints),
       knownSecrets: secretNames(testCase),
     });
@@ -224,7 +245,7 @@ describe('valid policies evaluate to the expected outcomes', () => {
 /** Validates a policy that must be valid, compiles it as the data plane does and runs its requests. */
 async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise<void> {
   const options = {
-    endpointType: testCase.endpoint.type,
+    ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
     internalEndpointUrls: new Set(testCase.internal_endpoints),
     knownSecrets: secretNames(testCase),
   };
@@ -240,6 +261,24 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
   auditCheckedTypes(policy);
   const ports = createMemoryPorts({
     categories: testCase.ip_categories,
+    ipIntelligence: new Map(
+      Object.entries(testCase.ip_intelligence).map(([address, geo]) => [
+        address,
+        {
+          ...(geo.city === undefined ? {} : { city: geo.city }),
+          ...(geo.country === undefined ? {} : { country: geo.country }),
+          ...(geo.country_code === undefined ? {} : { countryCode: geo.country_code }),
+          ...(geo.latitude === undefined ? {} : { latitude: geo.latitude }),
+          ...(geo.longitude === undefined ? {} : { longitude: geo.longitude }),
+          ...(geo.radius_km === undefined ? {} : { radiusKm: geo.radius_km }),
+          ...(geo.subdivision === undefined ? {} : { subdivision: geo.subdivision }),
+          ...(geo.continent === undefined ? {} : { continent: geo.continent }),
+          ...(geo.registered_country_code === undefined ? {} : { registeredCountryCode: geo.registered_country_code }),
+          ...(geo.as_number === undefined ? {} : { asNumber: geo.as_number }),
+          ...(geo.as_organization === undefined ? {} : { asOrganization: geo.as_organization }),
+        },
+      ]),
+    ),
     internalEndpoints: testCase.internal_endpoints,
     jwks: new Map(Object.entries(testCase.static_jwks) as [string, Jwk[]][]),
     sideCalls: new Map(
@@ -291,6 +330,7 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
             clientPort: 50000,
             serverIp: '127.0.0.1',
             serverPort: 443,
+            ...(testCase.server_region === undefined ? {} : { serverRegion: testCase.server_region }),
             ...(request.tls_version === undefined
               ? {}
               : { tls: { version: request.tls_version, cipherSuite: 'TLS_AES_128_GCM_SHA256', sni: '' } }),
@@ -390,7 +430,7 @@ describe('ngrok corpus', () => {
     expect(testCase.reason, `${file}: a policy that is not supported says why`).toBeDefined();
     expect(testCase.requests, `${file}: only supported policies run requests`).toEqual([]);
     const result = validatePolicy(policy, {
-      endpointType: testCase.endpoint.type,
+      ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
       knownSecrets: secretNames(testCase),
     });
     expect(result.errors.length, `${file} is ${testCase.status} but validates`).toBeGreaterThan(0);
@@ -399,7 +439,7 @@ describe('ngrok corpus', () => {
   it('holds the published policies, most of them supported', () => {
     const supported = corpusCases.filter(([, testCase]) => testCase.status === 'supported');
     expect(corpusCases.length).toBeGreaterThanOrEqual(150);
-    expect(supported.length).toBeGreaterThanOrEqual(148);
+    expect(supported.length).toBeGreaterThanOrEqual(162);
   });
 });
 
@@ -536,7 +576,7 @@ describe('a compiled policy keeps nothing of its compilation alive', () => {
 function compileWithoutKeepingTheDocument(testCase: GoldenCase) {
   const parsed: ParsedPolicy = parse(testCase.policy);
   const policy = compile(parsed, {
-    endpointType: testCase.endpoint.type,
+    ...policyOptionsFor(testCase.endpoint.type, testCase.endpoint.url),
     internalEndpointUrls: new Set(testCase.internal_endpoints),
   });
   return { policy, document: new WeakRef(parsed) };

@@ -10,7 +10,7 @@ import {
   type AgentSessionRegistration,
   authtokenAllowsHost,
   parseEndpointUrl,
-  policyEndpointType,
+  policyOptionsFor,
 } from '@gatehouse/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -210,7 +210,8 @@ export class AgentSessionsService implements AgentSessionApi {
     const text =
       declared.traffic_policy !== null && declared.traffic_policy.trim() !== '' ? declared.traffic_policy : null;
     if (text !== null) {
-      const result = await this.policies.validatePolicy(text, policyEndpointType('agent'));
+      const { endpointType, acceptsConnections } = policyOptionsFor('agent', url);
+      const result = await this.policies.validatePolicy(text, endpointType, acceptsConnections);
       if (!result.valid) {
         return refusedOutcome(
           declared,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import {
   type ConfigChangeEvent,
   type ConfigSnapshot,
-  policyEndpointType,
+  policyOptionsFor,
   type SyncEndpoint,
   type SyncPolicy,
 } from '@gatehouse/contracts';
@@ -56,7 +56,7 @@ export class PublishedPolicyGuard {
     const shadow = vetted.shadow_policy ?? null;
     if (shadow === null) return vetted;
     // A shadow enforces nothing, so an invalid one is simply withheld (logged), never a reason to touch the active one.
-    const problem = this.#problemOf(vetted.type, { version: 1, ...shadow });
+    const problem = this.#problemOf(vetted.type, vetted.url, { version: 1, ...shadow });
     if (problem === null) return vetted;
     this.logger.error({ endpoint: endpoint.id, reason: problem }, 'a stored shadow policy is invalid; withheld');
     return { ...vetted, shadow_policy: null };
@@ -65,18 +65,19 @@ export class PublishedPolicyGuard {
   #vetActive(endpoint: SyncEndpoint): SyncEndpoint {
     const policy = endpoint.policy;
     if (policy === null || (endpoint.policy_rejected ?? null) !== null) return endpoint;
-    const problem = this.#problemOf(endpoint.type, policy);
+    const problem = this.#problemOf(endpoint.type, endpoint.url, policy);
     if (problem === null) return endpoint;
     this.#report(endpoint, policy, problem);
     return { ...endpoint, policy: null, policy_rejected: { version: policy.version, reason: problem } };
   }
 
-  #problemOf(type: SyncEndpoint['type'], policy: SyncPolicy): string | null {
+  #problemOf(type: SyncEndpoint['type'], url: string, policy: SyncPolicy): string | null {
     const actual = sha256Hex(policy.source);
-    const key = `${type}:${actual}:${policy.sha256}`;
+    // The verdict depends on the rules the endpoint follows, which for an agent endpoint depend on its URL.
+    const key = `${type}:${policyOptionsFor(type, url).acceptsConnections}:${actual}:${policy.sha256}`;
     const known = this.#verdicts.get(key);
     if (known !== undefined) return known;
-    const problem = describeProblem(type, policy, actual);
+    const problem = describeProblem(type, url, policy, actual);
     if (this.#verdicts.size >= MAX_VERDICTS) this.#verdicts.clear();
     this.#verdicts.set(key, problem);
     return problem;
@@ -101,14 +102,19 @@ export class PublishedPolicyGuard {
   }
 }
 
-function describeProblem(type: SyncEndpoint['type'], policy: SyncPolicy, actualSha256: string): string | null {
+function describeProblem(
+  type: SyncEndpoint['type'],
+  url: string,
+  policy: SyncPolicy,
+  actualSha256: string,
+): string | null {
   if (policy.source.trim() === '') return `the stored source of policy version ${policy.version} is empty`;
   if (actualSha256 !== policy.sha256) {
     return `the stored sha256 of policy version ${policy.version} does not match its source`;
   }
   try {
     const result = validatePolicyText(policy.source, {
-      endpointType: policyEndpointType(type),
+      ...policyOptionsFor(type, url),
       internalEndpointUrls: new Set(),
     });
     if (result.valid) return null;

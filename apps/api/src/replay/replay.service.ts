@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   type AnyEndpointType,
-  policyEndpointType,
+  policyOptionsFor,
   type RecordedRequest,
   replayDefaultLimit,
   type ReplayReport,
@@ -53,10 +53,11 @@ export class ReplayService {
     const started = performance.now();
     const endpoint = await this.replay.findEndpoint(endpointId);
     if (endpoint === null) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint with id ${endpointId}`);
-    const type = policyEndpointType(endpoint.type as AnyEndpointType);
+    const rules = policyOptionsFor(endpoint.type as AnyEndpointType, endpoint.url);
+    const type = rules.endpointType;
     let draftText: string;
     if (body.traffic_policy !== undefined) {
-      await this.policies.assertPolicyValid(body.traffic_policy, type);
+      await this.policies.assertPolicyValid(body.traffic_policy, type, rules.acceptsConnections);
       draftText = body.traffic_policy;
     } else {
       draftText = await this.requireVersion(endpointId, body.version!);
@@ -97,12 +98,7 @@ export class ReplayService {
         type: endpoint.type as AnyEndpointType,
       };
       const options = { pause: yieldToEventLoop };
-      const draftResults = await replayRequests(
-        compilePolicy(draftText, { endpointType: type }),
-        replayed,
-        replayEndpoint,
-        options,
-      );
+      const draftResults = await replayRequests(compilePolicy(draftText, rules), replayed, replayEndpoint, options);
       const baselineResults: ReplayResult[] =
         baselineText === null
           ? requests.map(({ row }) => ({
@@ -113,12 +109,7 @@ export class ReplayService {
               }),
               rateLimitKey: null,
             }))
-          : await replayRequests(
-              compilePolicy(baselineText, { endpointType: type }),
-              replayed,
-              replayEndpoint,
-              options,
-            );
+          : await replayRequests(compilePolicy(baselineText, rules), replayed, replayEndpoint, options);
       const { groups, changed } = diffReplayResults(
         replayed.map((request) => request.id),
         baselineResults,

@@ -165,9 +165,9 @@ export { replayRequests, recordedOutcome, diffReplayResults, type ReplayResult }
 /** The distinct secrets a policy names (`secrets.get('vault', 'name')`); none when it does not parse. */
 export function policySecretReferences(
   text: string,
-  endpointType: 'cloud' | 'internal',
+  rules: { endpointType: 'cloud' | 'internal'; acceptsConnections?: boolean },
 ): { vault: string; name: string }[] {
   // Most policies name no secret; skip the engine for them.
   if (!text.includes('secrets')) return [];
-  return distinctSecrets(analyzePolicy(parse(text), { endpointType }).secretReferences);
+  return distinctSecrets(analyzePolicy(parse(text), rules).secretReferences);
 }

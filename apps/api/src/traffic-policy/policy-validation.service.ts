@@ -23,13 +23,19 @@ export class PolicyValidationService {
     private readonly outbound: OutboundTargetsService,
   ) {}
 
-  async validatePolicy(text: string, endpointType: EndpointType): Promise<PolicyValidationResult> {
+  /** `acceptsConnections`: on_tcp_connect is allowed (a public agent endpoint; contracts `policyOptionsFor`). */
+  async validatePolicy(
+    text: string,
+    endpointType: EndpointType,
+    acceptsConnections?: boolean,
+  ): Promise<PolicyValidationResult> {
     const internalEndpointUrls = await this.internalEndpointUrls.listInternalEndpointUrls();
     // Names only (never values): a policy naming a secret that does not exist cannot be saved.
     const knownSecrets = text.includes('secrets') ? await this.secretNames.listSecretNames() : undefined;
     try {
       const result = validatePolicyText(text, {
         endpointType,
+        ...(acceptsConnections === undefined ? {} : { acceptsConnections }),
         internalEndpointUrls,
         ...(knownSecrets === undefined ? {} : { knownSecrets }),
       });
@@ -70,8 +76,12 @@ export class PolicyValidationService {
   }
 
   /** Validates and throws POLICY_INVALID (400, every issue in details) unless the policy can be saved. */
-  async assertPolicyValid(text: string, endpointType: EndpointType): Promise<PolicyIssue[]> {
-    const result = await this.validatePolicy(text, endpointType);
+  async assertPolicyValid(
+    text: string,
+    endpointType: EndpointType,
+    acceptsConnections?: boolean,
+  ): Promise<PolicyIssue[]> {
+    const result = await this.validatePolicy(text, endpointType, acceptsConnections);
     if (!result.valid) {
       throw new AppError(
         ErrorCode.POLICY_INVALID,

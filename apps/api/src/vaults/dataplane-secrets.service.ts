@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { policyEndpointType, type SyncEndpoint, type SyncSecret } from '@gatehouse/contracts';
+import { policyOptionsFor, type SyncEndpoint, type SyncSecret } from '@gatehouse/contracts';
 import { deriveDataplaneSecretsKey, sealForDataplanes } from '@gatehouse/runtime';
 import { LOGGER } from '../common/logger';
 import { PrismaService } from '../database/prisma.service';
@@ -55,10 +55,11 @@ export class DataplaneSecretsService {
 
   #referencesOf(endpoint: SyncEndpoint): { vault: string; name: string }[] {
     const policy = endpoint.policy!;
-    const key = `${endpoint.type}:${policy.sha256}`;
+    const rules = policyOptionsFor(endpoint.type, endpoint.url);
+    const key = `${endpoint.type}:${rules.acceptsConnections}:${policy.sha256}`;
     let references = this.#references.get(key);
     if (references === undefined) {
-      references = policySecretReferences(policy.source, policyEndpointType(endpoint.type));
+      references = policySecretReferences(policy.source, rules);
       if (this.#references.size >= MAX_CACHED) this.#references.clear();
       this.#references.set(key, references);
     }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { policyEndpointType, type SyncEndpoint } from '@gatehouse/contracts';
+import { policyOptionsFor, type SyncEndpoint } from '@gatehouse/contracts';
 import { AuditEventsRepository } from '../audit-events/audit-events.repository';
 import type { RequestContext } from '../auth/actor';
 import { AppError } from '../common/app-error';
@@ -172,6 +172,7 @@ export class VaultsRepository {
       id: string;
       url: string;
       endpointType: 'cloud' | 'internal';
+      acceptsConnections: boolean;
       source: string;
       secrets: { vault: string; name: string }[];
     }[]
@@ -184,8 +185,8 @@ export class VaultsRepository {
        ORDER BY e.url`;
     return rows
       .map((row) => {
-        const endpointType = policyEndpointType(row.type);
-        return { ...row, endpointType, secrets: policySecretReferences(row.source, endpointType) };
+        const rules = policyOptionsFor(row.type, row.url);
+        return { ...row, ...rules, secrets: policySecretReferences(row.source, rules) };
       })
       .filter((user) => user.secrets.some((secret) => secret.vault === vault && secret.name === name));
   }
@@ -201,7 +202,7 @@ export class VaultsRepository {
       .map((row) => ({
         id: row.id,
         url: row.url,
-        secrets: policySecretReferences(row.source, policyEndpointType(row.type)),
+        secrets: policySecretReferences(row.source, policyOptionsFor(row.type, row.url)),
       }))
       .filter((user) => user.secrets.length > 0);
   }

@@ -140,6 +140,7 @@ export class VaultsService {
     const details = users.flatMap((user) =>
       checkSecretValues(user.source, {
         endpointType: user.endpointType,
+        acceptsConnections: user.acceptsConnections,
         secrets: { get: (v, n) => values.get(key(v, n)) },
       }).map((problem) => ({
         code: 'SECRET_VALUE_UNUSABLE',

@@ -58,7 +58,7 @@ export function EndpointPolicyPage() {
   const [allowFailingTests, setAllowFailingTests] = useState(false);
   const hasUnsavedChanges = (draft !== null && draft !== savedText) || testsChanged;
   const internalEndpointUrls = useQuery(endpointQueries.internalUrls()).data;
-  const validation = usePolicyValidation(text, endpoint.type, internalEndpointUrls);
+  const validation = usePolicyValidation(text, endpoint.type, internalEndpointUrls, endpoint.url);
   const [serverFindings, setServerFindings] = useState<ServerFindings | null>(null);
   const [saveDialogOpened, setSaveDialogOpened] = useState(false);
   const [message, setMessage] = useState('');

@@ -1,6 +1,6 @@
 import {
   type AnyEndpointType,
-  policyEndpointType,
+  policyOptionsFor,
   type PolicyTestCase,
   PolicyTestCasesSchema,
   type PolicyTestReport,
@@ -60,11 +60,11 @@ export function usePolicyTests(
   const compiled = useMemo(() => {
     if (parsed.cases === null || parsed.cases.length === 0) return null;
     try {
-      return { policy: compile(debouncedPolicy, { endpointType: policyEndpointType(endpoint.type) }), problem: null };
+      return { policy: compile(debouncedPolicy, policyOptionsFor(endpoint.type, endpoint.url)), problem: null };
     } catch {
       return { policy: null, problem: 'The policy has errors; fix them to run the tests.' };
     }
-  }, [debouncedPolicy, endpoint.type, parsed]);
+  }, [debouncedPolicy, endpoint.type, endpoint.url, parsed]);
   const runnable = compiled !== null && compiled.policy !== null ? compiled.policy : null;
   const [result, setResult] = useState<{ report: PolicyTestReport; for: unknown } | null>(null);
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { policyEndpointType } from '@gatehouse/contracts';
+import { policyOptionsFor } from '@gatehouse/contracts';
 import { validatePolicy, type PolicyIssue } from '@gatehouse/traffic-policy';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useMemo } from 'react';
@@ -22,17 +22,19 @@ export function usePolicyValidation(
   text: string,
   endpointType: EndpointType,
   internalEndpointUrls?: ReadonlySet<string>,
+  /** The endpoint URL: an agent endpoint on a public URL accepts on_tcp_connect, one on `.internal` does not. */
+  url = '',
 ): BrowserValidation {
   const [debouncedText] = useDebouncedValue(text, validationDebounceMs);
   const result = useMemo(() => {
     // An agent endpoint's policy follows an internal endpoint's rules (it may fall through to the agent's upstream).
-    const rules = policyEndpointType(endpointType);
+    const rules = policyOptionsFor(endpointType, url);
     // An internal endpoint may have no policy at all; an empty editor means "none" there.
-    if (rules === 'internal' && !debouncedText.trim()) return { errors: [], warnings: [] };
+    if (rules.endpointType === 'internal' && !debouncedText.trim()) return { errors: [], warnings: [] };
     return validatePolicy(debouncedText, {
-      endpointType: rules,
+      ...rules,
       ...(internalEndpointUrls ? { internalEndpointUrls } : {}),
     });
-  }, [debouncedText, endpointType, internalEndpointUrls]);
+  }, [debouncedText, endpointType, internalEndpointUrls, url]);
   return { errors: result.errors, warnings: result.warnings, pending: debouncedText !== text };
 }

@@ -121,6 +121,38 @@ describe('runtime config', () => {
     expect(config.ports.ipCategories.categoriesOf('10.1.1.1')).toEqual(['office']);
   });
 
+  it('compiles on_tcp_connect for an agent endpoint on a public URL, and refuses it on a .internal one', () => {
+    const connect =
+      'on_tcp_connect:\n  - expressions: ["conn.client_ip == \'192.0.2.1\'"]\n    actions: [{ type: deny }]\n';
+    const agent = (id: string, url: string): SyncEndpoint => ({
+      ...endpoint(id, url, connect),
+      type: 'agent',
+      upstream_url: null,
+      agent: { pooling_enabled: false, members: [{ session_id: 'as_1', upstream: 'http://127.0.0.1:3000' }] },
+    });
+    const cache = new CompiledPolicyCache();
+    const { config } = applySnapshot(
+      emptyRuntimeConfig(shared),
+      // The same text on both: one compiled form must not be reused for the other (the cache key says which).
+      snapshot([agent('ep_public', 'https://laptop.example.com'), agent('ep_private', 'https://laptop.team.internal')]),
+      shared,
+      cache,
+    );
+    expect(config.endpointsById.get('ep_public')?.policy?.phases.on_tcp_connect).toHaveLength(1);
+    expect(config.failures.get('ep_private')).toMatch(/POLICY_PHASE_NOT_ALLOWED|on_tcp_connect/);
+    // Booted from last-known-good, the compile on first read follows the same rules.
+    const { config: booted } = applySnapshot(
+      emptyRuntimeConfig(shared),
+      snapshot([agent('ep_public', 'https://laptop.example.com')]),
+      shared,
+      new CompiledPolicyCache(),
+      { deferCompile: true },
+    );
+    const deferred = routeByHost(booted, 'laptop.example.com', 'https');
+    expect(deferred?.deferred).toBe(true);
+    expect(deferred?.policy?.phases.on_tcp_connect).toHaveLength(1);
+  });
+
   it('recompiles only what changed and never mutates the previous config', () => {
     const endpoints = Array.from({ length: 10_000 }, (_, index) =>
       endpoint(`ep_${index}`, `https://host-${index}.example.com`, deny(400 + (index % 50))),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   isInternalHost,
   parseEndpointUrl,
-  policyEndpointType,
+  policyOptionsFor,
   type ConfigChangeEvent,
   type ConfigSnapshot,
   type SyncAgentEndpoint,
@@ -85,8 +85,10 @@ export interface AgentPresence {
 export class CompiledPolicyCache {
   readonly #entries = new Map<string, CompiledPolicy>();
 
-  static key(type: SyncEndpoint['type'], sha256: string): string {
-    return `${type}:${sha256}`;
+  /** A policy compiles differently per type, and for an agent endpoint per URL (public ones allow on_tcp_connect). */
+  static key(endpoint: Pick<SyncEndpoint, 'type' | 'url'>, sha256: string): string {
+    const connect = policyOptionsFor(endpoint.type, endpoint.url).acceptsConnections ? '+connect' : '';
+    return `${endpoint.type}${connect}:${sha256}`;
   }
 
   get size(): number {
@@ -110,7 +112,7 @@ export class CompiledPolicyCache {
       // A deferred endpoint's policy is compiled on first read; reading it here would compile all of them at once.
       if (endpoint.deferred === true) continue;
       if (endpoint.policy !== undefined && policy !== null)
-        live.set(CompiledPolicyCache.key(endpoint.synced.type, policy.sha256), endpoint.policy);
+        live.set(CompiledPolicyCache.key(endpoint.synced, policy.sha256), endpoint.policy);
     }
     this.#entries.clear();
     for (const [key, policy] of live) this.#entries.set(key, policy);
@@ -450,7 +452,7 @@ class ConfigDraft {
       // with the values it came with, never taken from the caches keyed by its text.
       try {
         policy = compile(parse(synchronizedPolicy.source), {
-          endpointType: policyEndpointType(synced.type),
+          ...policyOptionsFor(synced.type, synced.url),
           secrets: this.#openSecrets(synced),
         });
       } catch (error) {
@@ -464,16 +466,17 @@ class ConfigDraft {
         existing.deferred !== true &&
         existing.policy !== undefined &&
         existing.synced.type === synced.type &&
+        existing.synced.url === synced.url &&
         existing.synced.policy?.sha256 === synchronizedPolicy.sha256;
       if (reusable) policy = existing.policy;
       else {
-        const cacheKey = CompiledPolicyCache.key(synced.type, synchronizedPolicy.sha256);
+        const cacheKey = CompiledPolicyCache.key(synced, synchronizedPolicy.sha256);
         policy = this.#compiled.get(cacheKey);
         if (policy === undefined && this.#deferCompile) {
-          compileLater = deferredCompile(text, synced.type, cacheKey, this.#compiled);
+          compileLater = deferredCompile(text, synced, cacheKey, this.#compiled);
         } else if (policy === undefined) {
           try {
-            policy = compile(parse(text), { endpointType: policyEndpointType(synced.type) });
+            policy = compile(parse(text), policyOptionsFor(synced.type, synced.url));
           } catch (error) {
             return describeCompileError(error);
           }
@@ -510,16 +513,21 @@ class ConfigDraft {
   #loadShadow(synced: SyncEndpoint, existing: LoadedEndpoint | undefined): ShadowPolicy | undefined {
     const shadow = synced.shadow_policy ?? null;
     if (shadow === null) return undefined;
-    if (existing?.shadow?.sha256 === shadow.sha256 && existing.synced.type === synced.type) return existing.shadow;
+    if (
+      existing?.shadow?.sha256 === shadow.sha256 &&
+      existing.synced.type === synced.type &&
+      existing.synced.url === synced.url
+    )
+      return existing.shadow;
     if (createHash('sha256').update(shadow.source).digest('hex') !== shadow.sha256) {
       this.#errors.push(`endpoint ${synced.id}: the shadow policy's sha256 does not match its source; not evaluated`);
       return undefined;
     }
-    const cacheKey = CompiledPolicyCache.key(synced.type, shadow.sha256);
+    const cacheKey = CompiledPolicyCache.key(synced, shadow.sha256);
     let policy = this.#compiled.get(cacheKey);
     if (policy === undefined) {
       try {
-        policy = compile(parse(shadow.source), { endpointType: policyEndpointType(synced.type) });
+        policy = compile(parse(shadow.source), policyOptionsFor(synced.type, synced.url));
       } catch (error) {
         this.#errors.push(`endpoint ${synced.id}: shadow policy: ${describeCompileError(error)}; not evaluated`);
         return undefined;
@@ -647,7 +655,7 @@ const uncompilablePolicy = compile(
  */
 function deferredCompile(
   text: string,
-  type: SyncEndpoint['type'],
+  endpoint: Pick<SyncEndpoint, 'type' | 'url'>,
   cacheKey: string,
   cache: CompiledPolicyCache,
 ): () => CompiledPolicy {
@@ -657,7 +665,7 @@ function deferredCompile(
     compiled = cache.get(cacheKey);
     if (compiled !== undefined) return compiled;
     try {
-      compiled = compile(parse(text), { endpointType: policyEndpointType(type) });
+      compiled = compile(parse(text), policyOptionsFor(endpoint.type, endpoint.url));
       cache.set(cacheKey, compiled);
     } catch {
       compiled = uncompilablePolicy;

@@ -186,6 +186,7 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     serverPort: socket.localPort ?? 0,
     ...(scheme === 'https' ? { tls: tlsFacts(socket as TLSSocket) } : {}),
     startedAtMs: connectionStartOf(socket),
+    ...(deps.serverRegion === undefined ? {} : { serverRegion: deps.serverRegion }),
   };
   // Before any policy runs: a replay starts from what the client sent (policies change headers in place).
   record.replay = recordReplayFacts(request, connection);

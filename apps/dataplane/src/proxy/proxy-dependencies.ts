@@ -22,6 +22,8 @@ export interface ProxyDependencies {
   sink: RequestEventSink;
   logger: Logger;
   clientIps: ClientIpResolver;
+  /** `conn.server_region` (GATEHOUSE_SERVER_REGION); undefined reads ''. */
+  serverRegion: string | undefined;
   /** Largest request body buffered for a policy that reads it (413 above), and for response find-replace. */
   maxBodyBytes: number;
   /** Largest JSON request body read to check it for MCP messages (413 MCP_BODY_TOO_LARGE above). */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { redactedHeaderSet, redactLogMetadata, type RequestShadow } from '@gatehouse/contracts';
+import { redactedHeaderSet, redactLogMetadata, type ClientGeo, type RequestShadow } from '@gatehouse/contracts';
 import {
   callerOf,
+  clientGeoOf,
   settleExchange,
   type Decision,
   type McpFacts,
@@ -140,8 +141,26 @@ export class RequestRecord {
       ...(this.capture === undefined ? {} : capturedFields(this.capture)),
       ...(this.replay === undefined
         ? {}
-        : { replay: { ...this.replay, client_ip_categories: [...categories], mcp: recordedMcp(this.mcp) } }),
+        : {
+            replay: {
+              ...this.replay,
+              client_ip_categories: [...categories],
+              ...this.#recordedGeo(),
+              mcp: recordedMcp(this.mcp),
+            },
+          }),
     };
+  }
+
+  /**
+   * The client's geo/AS record for replays, so a draft reading `conn.geo.*` is judged on the country the request came
+   * from. Read through the first hop's context: memoised there when the policy already looked it up, otherwise looked
+   * up now, after the response (a lookup is a tree walk behind an LRU). No policy ran: nothing to read it through.
+   */
+  #recordedGeo(): { client_geo?: ClientGeo } {
+    const context = this.hops[0]?.context;
+    const geo = context === undefined ? undefined : clientGeoOf(context.clientIp.record);
+    return geo === undefined ? {} : { client_geo: geo };
   }
 
   /**

@@ -7,8 +7,10 @@ import {
   policyTestSessionKeys,
   ScriptedHttpRequester,
   SetInternalEndpointDirectory,
+  StaticIpIntelligence,
   StaticJwksFetcher,
 } from '../memory-ports.js';
+import type { IpIntelligenceRecord } from '../cel-values.js';
 import type { IdentityProviderClient, Jwk, PolicyPorts, SessionKeyring, SideCallResult } from '../ports.js';
 
 export {
@@ -18,6 +20,7 @@ export {
   OfflineIdentityProviderClient,
   ScriptedHttpRequester,
   SetInternalEndpointDirectory,
+  StaticIpIntelligence,
   StaticJwksFetcher,
 };
 
@@ -30,6 +33,8 @@ export interface MemoryPortsOptions {
   sessionKeys?: SessionKeyring;
   /** Scripted http-request results by URL (see ScriptedHttpRequester). */
   sideCalls?: ReadonlyMap<string, SideCallResult>;
+  /** Geo/AS records by address (`conn.geo.*`, `conn.client_ip.as.*`); without it every field reads empty. */
+  ipIntelligence?: ReadonlyMap<string, IpIntelligenceRecord>;
 }
 
 /** Every port in memory, with a manual clock: the setup engine tests and golden cases run against. */
@@ -46,5 +51,8 @@ export function createMemoryPorts(
     identityProviders: options.identityProviders ?? new OfflineIdentityProviderClient(),
     sessionKeys: options.sessionKeys ?? policyTestSessionKeys,
     httpRequests: new ScriptedHttpRequester(options.sideCalls),
+    ...(options.ipIntelligence === undefined
+      ? {}
+      : { ipIntelligence: new StaticIpIntelligence(options.ipIntelligence) }),
   };
 }
