@@ -36,7 +36,7 @@ const durationSeconds = quick ? 2 : 5;
 // A fresh data plane is slow for its first seconds (JIT tiers, boot garbage, the first snapshot write): measured
 // with 1 s, the first run after each start came out several times slower than the next, so every target warms longer.
 const warmupSeconds = quick ? 2 : 5;
-const connectionCounts = quick ? [50] : [1, 50, 256];
+const connectionCounts = process.env.BENCH_CONNECTIONS?.split(',').map(Number) ?? (quick ? [50] : [1, 50, 256]);
 /** Paced rates as fractions of the minimal proxy's median max at 50 connections. */
 const pacedFractions = quick ? [0.5] : [0.5, 0.9];
 const pacedConnections = 64;
@@ -118,12 +118,19 @@ async function main(): Promise<void> {
     });
     const seed = walkthroughPolicy.replace('capacity: 100', 'capacity: 2000000000');
     await config.upsertEndpoint({ id: 'ep_bench_seed', url: 'https://mcp.example.com', traffic_policy: seed });
-    // The seed policy shadowed by a copy of itself (issue 17 item 3): the price of evaluating a shadow on every request.
+    // The seed policy with a shadow (issue 17 item 3): the price of evaluating a shadow on every request. The shadow
+    // is an edit a user would try — the per-token rate limit tightened — so some of its decisions differ (429 once
+    // 5,000 requests of a 10 s window were admitted) and the difference path is measured as well.
+    const shadowPolicy = seed.replace(
+      'capacity: 2000000000\n          rate: 60s',
+      'capacity: 5000\n          rate: 10s',
+    );
+    if (shadowPolicy === seed) throw new Error('the seed policy no longer has the rate limit the shadow edits');
     await config.upsertEndpoint({
       id: 'ep_bench_shadow',
       url: 'https://shadow.example.com',
       traffic_policy: seed,
-      shadow_policy: `${seed}# shadow\n`,
+      shadow_policy: shadowPolicy,
     });
     await config.upsertEndpoint({
       id: 'ep_bench_exact',
@@ -142,8 +149,17 @@ async function main(): Promise<void> {
       REDIS_URL: redisUrl,
       GATEHOUSE_REDIS_PREFIX: prefix,
     };
-    const gatehouse = (host: string, headers: Record<string, string>) => () =>
-      startGatehouse({ env: gatehouseEnv, readyHost: host, readyHeaders: headers });
+    const cpuProfileDirectory = process.env.BENCH_CPU_PROF;
+    const gatehouse = (host: string, headers: Record<string, string>, key: string, main?: string) => () =>
+      startGatehouse({
+        env: gatehouseEnv,
+        readyHost: host,
+        readyHeaders: headers,
+        ...(main === undefined ? {} : { main }),
+        ...(cpuProfileDirectory === undefined
+          ? {}
+          : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(cpuProfileDirectory, key)] }),
+      });
     const seedHeaders = (host: string) => ({ host, authorization: token });
     const allTargets: TargetSpec[] = [
       {
@@ -162,25 +178,25 @@ async function main(): Promise<void> {
         key: 'forward',
         name: 'Gatehouse, forward-internal only',
         headers: { host: 'forward.example.com' },
-        start: gatehouse('forward.example.com', {}),
+        start: gatehouse('forward.example.com', {}, 'forward'),
       },
       {
         key: 'seed',
         name: 'Gatehouse, seed policy (rate limit leased, default)',
         headers: seedHeaders('mcp.example.com'),
-        start: gatehouse('mcp.example.com', { authorization: token }),
+        start: gatehouse('mcp.example.com', { authorization: token }, 'seed'),
       },
       {
         key: 'seed-shadow',
-        name: 'Gatehouse, seed policy + the seed as shadow policy',
+        name: 'Gatehouse, seed policy + a shadow (rate limit tightened)',
         headers: seedHeaders('shadow.example.com'),
-        start: gatehouse('shadow.example.com', { authorization: token }),
+        start: gatehouse('shadow.example.com', { authorization: token }, 'seed-shadow'),
       },
       {
         key: 'exact',
         name: 'Gatehouse, seed policy (rate limit mode: exact)',
         headers: seedHeaders('exact.example.com'),
-        start: gatehouse('exact.example.com', { authorization: token }),
+        start: gatehouse('exact.example.com', { authorization: token }, 'exact'),
       },
     ];
     const compareDist = process.env.BENCH_COMPARE_DIST;
@@ -197,6 +213,24 @@ async function main(): Promise<void> {
             main: `${compareDist}/main.js`,
           }),
       });
+    for (const variant of process.env.BENCH_VARIANTS?.split(',') ?? []) {
+      const [label, directory] = variant.split('=');
+      if (label === undefined || directory === undefined)
+        throw new Error(`BENCH_VARIANTS: "${variant}" is not label=DIR`);
+      const main = join(directory, 'apps/dataplane/dist/main.js');
+      allTargets.push({
+        key: `seed~${label}`,
+        name: `Gatehouse, seed policy, ${label}`,
+        headers: seedHeaders('mcp.example.com'),
+        start: gatehouse('mcp.example.com', { authorization: token }, `seed~${label}`, main),
+      });
+      allTargets.push({
+        key: `seed-shadow~${label}`,
+        name: `Gatehouse, seed policy + shadow, ${label}`,
+        headers: seedHeaders('shadow.example.com'),
+        start: gatehouse('shadow.example.com', { authorization: token }, `seed-shadow~${label}`, main),
+      });
+    }
     const wanted = process.env.BENCH_TARGETS?.split(',');
     const targets = allTargets.filter(
       (target) =>
@@ -303,6 +337,36 @@ async function main(): Promise<void> {
       }
     }
 
+    // Ratios within a round: each target against the seed started in the same round (minutes apart at most), so the
+    // machine's other load moves both; the median over rounds with its spread.
+    if (targets.some((target) => target.key === 'seed')) {
+      console.log('\n## Ratios within a round: target ÷ seed policy of the same round, median (min–max) over rounds\n');
+      console.log(
+        "req/s ratio > 1 is faster than the seed; CPU ratio is the target's CPU µs/req ÷ the seed's (> 1 costs more).\n",
+      );
+      console.log('| target | conns | req/s ÷ seed | CPU µs/req ÷ seed | per round (req/s) |');
+      console.log('|---|---:|---:|---:|---|');
+      for (const connections of connectionCounts) {
+        const seedRps = rps(`seed@${connections}`);
+        const seedCpu = cpu(`seed@${connections}`);
+        for (const target of targets) {
+          if (target.key === 'seed' || target.key === 'node' || target.key === 'nginx') continue;
+          const own = rps(`${target.key}@${connections}`);
+          const ownCpu = cpu(`${target.key}@${connections}`);
+          const rpsRatios = own.map((value, round) => value / seedRps[round]!);
+          const cpuRatios = ownCpu.map((value, round) => value / seedCpu[round]!);
+          console.log(
+            `| ${target.name} | ${connections} | ${spread(rpsRatios, 3)} | ${spread(cpuRatios, 3)} | ` +
+              `${rpsRatios.map((ratio) => ratio.toFixed(3)).join(', ')} |`,
+          );
+        }
+      }
+    }
+
+    if (process.env.BENCH_NO_PACED === '1') {
+      console.log(`\nload average at the end: ${loadText()}`);
+      return;
+    }
     // Paced (constant offered rate): added latency at a fraction of the minimal proxy's max.
     const nodeMax = median(rps('node@50'));
     const paced = new Map<string, WrkResult[]>();
