@@ -90,8 +90,14 @@ describe('per-rule counters (issue 17 item 4)', () => {
         last_match_at: expect.any(String) as string,
       },
     ]);
-    // Another version has counters of its own.
+    // Another version has counters of its own (none yet); a version the endpoint never had is a 404.
+    await admin
+      .post(`/api/endpoints/${endpointId}/policy-versions`)
+      .send({ traffic_policy: `${POLICY}# v2\n` })
+      .expect(201);
     expect((await stats('?version=2')).rules).toEqual([]);
+    const missing = await viewer.get(`/api/endpoints/${endpointId}/policy/rule-stats?version=3`).expect(404);
+    expect(errorOf(missing).error_code).toBe('POLICY_VERSION_NOT_FOUND');
   });
 
   it('splits the last hour from the last day and drops rows past retention', async () => {

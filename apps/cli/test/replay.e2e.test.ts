@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '@gatehouse/api-client';
-import { apiAs, type ApiProcess, databaseUrl, resetInstall, startApi } from './helpers/api-process.js';
+import { apiAs, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
+import { seedRequestLogs } from './helpers/request-log-seed.js';
 
 const databaseName = 'gatehouse_replay_cli_test';
 
@@ -42,48 +42,31 @@ describe('gatehouse policy replay', () => {
       }),
     );
     endpointId = created.id;
-    // What the request-log worker stores for requests a data plane recorded (its own tests cover that path).
-    const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
-    await db.connect();
-    try {
-      // The database outlives a run (CI reuses this machine's Postgres): rows of an earlier run go first (their replay
-      // facts with them, ON DELETE CASCADE).
-      await db.query(`DELETE FROM request_logs WHERE id LIKE 'req_cli_replay_%'`);
-      for (let index = 0; index < 4; index++) {
-        const id = `req_cli_replay_${index}`;
-        const headers = index < 3 ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [];
-        await db.query(
-          `INSERT INTO request_logs (id, "timestamp", endpoint_id, method, host, path, status, duration_ms, client_ip,
-             client_ip_categories, decision)
-           VALUES ($1, now() - make_interval(secs => $2), $3, 'GET', 'replay-cli.example.com', '/', 200, 1,
-             '203.0.113.7', '{}', '{"phase":"on_http_request","rule_index":0,"rule_name":"answer","action":"custom-response"}')`,
-          [id, 10 - index, endpointId],
-        );
-        await db.query(
-          `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-           SELECT id, endpoint_id, seq, $2::jsonb FROM request_logs WHERE id = $1`,
-          [
-            id,
-            JSON.stringify({
-              method: 'GET',
-              scheme: 'https',
-              host: 'replay-cli.example.com',
-              port: '443',
-              path: '/',
-              query: '',
-              headers,
-              client_ip: '203.0.113.7',
-              client_ip_categories: [],
-              server_port: 443,
-              tls: null,
-              mcp: null,
-            }),
-          ],
-        );
-      }
-    } finally {
-      await db.end();
-    }
+    // Four recorded requests, oldest first; the newest carries no Authorization header.
+    await seedRequestLogs(
+      databaseName,
+      [0, 1, 2, 3].map((index) => ({
+        id: `req_cli_replay_${index}`,
+        endpointId,
+        host: 'replay-cli.example.com',
+        secondsFromNow: index - 10,
+        decision: { phase: 'on_http_request', rule_index: 0, rule_name: 'answer', action: 'custom-response' },
+        replay: {
+          method: 'GET',
+          scheme: 'https',
+          host: 'replay-cli.example.com',
+          port: '443',
+          path: '/',
+          query: '',
+          headers: index < 3 ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [],
+          client_ip: '203.0.113.7',
+          client_ip_categories: [],
+          server_port: 443,
+          tls: null,
+          mcp: null,
+        },
+      })),
+    );
     await writeFile(join(cli.directory, 'draft.yaml'), draftPolicy);
   });
 

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '@gatehouse/api-client';
-import { apiAs, type ApiProcess, databaseUrl, resetInstall, startApi } from './helpers/api-process.js';
+import { apiAs, type ApiProcess, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
+import { seedRequestLogs } from './helpers/request-log-seed.js';
 
 const databaseName = 'gatehouse_shadow_cli_test';
 const host = 'shadow-cli.example.com';
@@ -36,40 +36,29 @@ describe('gatehouse policy shadow', () => {
   let key = '';
   let endpointId = '';
 
-  async function seedRequest(id: string, secondsFromNow: number, differs: boolean, sha256: string): Promise<void> {
-    const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
-    await db.connect();
-    try {
-      // The database outlives a run (CI reuses this machine's Postgres): a row an earlier run seeded goes first.
-      await db.query('DELETE FROM request_logs WHERE id = $1', [id]);
-      await db.query(
-        `INSERT INTO request_logs (id, "timestamp", endpoint_id, method, host, path, status, duration_ms, client_ip,
-           client_ip_categories, decision, shadow, shadow_differs)
-         VALUES ($1, now() + make_interval(secs => $2), $3, 'GET', $4, $5, 200, 1, '203.0.113.7', '{}',
-           '{"phase":"on_http_request","rule_index":0,"rule_name":"answer","action":"custom-response"}', $6::jsonb, $7)`,
-        [
-          id,
-          secondsFromNow,
-          endpointId,
-          host,
-          differs ? '/admin/users' : '/',
-          JSON.stringify({
-            sha256,
-            outcome: 'respond',
-            status: differs ? 403 : 200,
-            forwarded_to: null,
-            decision: differs
-              ? { phase: 'on_http_request', rule_index: 0, rule_name: 'block admin', action: 'deny' }
-              : { phase: 'on_http_request', rule_index: 1, rule_name: 'answer', action: 'custom-response' },
-            differs,
-          }),
+  /** A request the shadow judged (as the request-log worker stores it): `differs` → it would have blocked /admin. */
+  const seedRequest = (id: string, secondsFromNow: number, differs: boolean, sha256: string) =>
+    seedRequestLogs(databaseName, [
+      {
+        id,
+        endpointId,
+        host,
+        path: differs ? '/admin/users' : '/',
+        secondsFromNow,
+        decision: { phase: 'on_http_request', rule_index: 0, rule_name: 'answer', action: 'custom-response' },
+        shadow: {
+          sha256,
+          outcome: 'respond',
+          status: differs ? 403 : 200,
+          forwarded_to: null,
+          decision: differs
+            ? { phase: 'on_http_request', rule_index: 0, rule_name: 'block admin', action: 'deny' }
+            : { phase: 'on_http_request', rule_index: 1, rule_name: 'answer', action: 'custom-response' },
           differs,
-        ],
-      );
-    } finally {
-      await db.end();
-    }
-  }
+          response: null,
+        },
+      },
+    ]);
 
   beforeAll(async () => {
     api = await startApi(databaseName);

@@ -110,6 +110,27 @@ step('the restore preview replays the version being restored against the active 
   await page.getByRole('tab', { name: 'Versions' }).click();
   await page.getByRole('button', { name: 'Restore version 1' }).click();
   const dialog = page.getByRole('dialog');
+  // First the diff against the active version: version 2's token rule marked as removed (the diff is computed in a
+  // worker, so it is read until it shows).
+  const deadline = Date.now() + 10_000;
+  let diff;
+  for (;;) {
+    diff = await dialog.locator('.monaco-diff-editor').evaluate((element) => {
+      const textOf = (side) =>
+        [...element.querySelectorAll(`.editor.${side} .view-line`)]
+          .map((line) => line.textContent.replace(/\u00a0/g, ' '))
+          .join('\n');
+      return {
+        original: textOf('original'),
+        modified: textOf('modified'),
+        deleted: element.querySelectorAll('.line-delete, .char-delete').length,
+      };
+    });
+    // The removed lines are marked (the inline view shows them on the modified side too, so their text is no test).
+    if (diff.original.includes('Token required') && diff.modified.includes('name: Answer') && diff.deleted > 0) break;
+    assert.ok(Date.now() < deadline, `the restore dialog's diff showed ${JSON.stringify(diff)}`);
+    await page.waitForTimeout(200);
+  }
   await dialog.getByRole('button', { name: 'Replay version 1' }).click();
   const groups = dialog.getByTestId('replay-groups');
   await groups.waitFor();

@@ -1,7 +1,8 @@
 // Issue 17 items 3 and 4 in Debian Chromium against the real control plane, its request-log worker and a data plane
 // (services.mjs): the policy editor publishes its draft as shadow, traffic through the data plane shows the requests
 // the shadow decides differently (each opening in the request log), the per-rule code lenses count the live rules, a
-// shadow replaced behind the page's back is refused on promote, and Promote / Discard finish it in one click.
+// shadow replaced behind the page's back is refused on promote, and Promote / Discard finish it in one click. Issue 17
+// item 1 too: the Tests panel runs cases as they are typed, and a stored case an edit breaks blocks the save.
 // Screenshots go to output/screenshots with a `shadow-` prefix; each is also checked with axe-core.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
@@ -224,5 +225,37 @@ step(
     await page.getByRole('button', { name: 'Discard changes' }).click();
   },
 );
+
+step('a stored test the edit breaks blocks the save until "Save anyway"; the version records the failure', async () => {
+  // Version 3: the guarded policy with a stored test that holds for it.
+  await api('POST', `/api/endpoints/${endpointId}/policy-versions`, {
+    traffic_policy: guardedPolicy,
+    message: 'A token is required',
+    tests: [{ name: 'no token is refused', request: { path: '/x' }, expect: { status: 401 } }],
+  });
+  await page.goto(policyUrl);
+  await page.locator('.monaco-editor .view-lines').first().waitFor();
+  // The edit drops the token rule: the stored case fails in the browser as soon as the text changes.
+  await replaceEditorText(openPolicy);
+  await page.locator('[data-testid=policy-problems][data-state=valid]').waitFor();
+  await page
+    .getByTestId('policy-tests-panel')
+    .getByTestId('tests-failed')
+    .filter({ hasText: /^1 failed$/ })
+    .waitFor();
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('1 test fail', { exact: true }).waitFor();
+  const save = dialog.getByRole('button', { name: 'Save version' });
+  assert.equal(await save.isDisabled(), true, 'a failing stored test blocks the save');
+  await dialog.getByLabel('What changed?').fill('Open again');
+  await screenshot('shadow-tests-block-save');
+  await dialog.getByLabel(/Save anyway/).check();
+  await save.click();
+  await page.getByText('Saved as version 4').waitFor();
+  const saved = await api('GET', `/api/endpoints/${endpointId}/policy-versions/4`);
+  assert.equal(saved.test_result?.failed, 1, 'the version records the failing result');
+  assert.equal(saved.tests.length, 1, 'the stored case stays with the new version');
+});
 
 harness.finalChecks();

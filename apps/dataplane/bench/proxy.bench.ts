@@ -11,7 +11,16 @@
  * proxy_pass (1 worker), the minimal Node proxy (node:http + undici Pool), Gatehouse forward-internal only, and
  * Gatehouse with the walkthrough (seed) policy — IP category, Authorization check, Redis rate limit with a budget that
  * never trips, forward-internal — once with the rate limit's default (leased) mode and once with `mode: exact`, and
- * once more with a copy of itself as shadow policy (`seed-shadow`: the cost of shadow evaluation, issue 17).
+ * once more with a shadow policy beside it (`seed-shadow`: the cost of shadow evaluation, issue 17). The shadow is a
+ * realistic edit of the seed — its rate limit tightened to 20,000 requests a minute — so the shadow decides some
+ * requests differently (429 where the live policy forwards) and both the agreeing and the differing path are paid.
+ * The section "Ratios within a round" divides each target's req/s and CPU per request by the seed's of the same round.
+ *
+ * BENCH_VARIANTS=label=DIR,…: the seed and the shadow target (pick with BENCH_TARGETS) once more per variant, run from
+ * another build (DIR/apps/dataplane/dist/main.js, made by bench/build-variant.sh from a git ref and patches), keyed
+ * `seed~label` / `seed-shadow~label`: before/after and with/without a per-request cost, in the same run.
+ * BENCH_CONNECTIONS=50,256 overrides the closed-loop connection counts; BENCH_NO_PACED=1 skips the paced part (and
+ * propagation); BENCH_CPU_PROF=DIR runs every Gatehouse target under node --cpu-prof into DIR/<key>/.
  *
  * BENCH_QUICK=1: 2 rounds of 2 s at 50 connections and one paced rate. BENCH_TARGETS=a,b picks targets by key.
  * BENCH_SKIP_MISSING=1: without wrk, print how to get it and exit 0 instead of 1. BENCH_NO_PROPAGATION=1 skips the
@@ -36,7 +45,7 @@ const durationSeconds = quick ? 2 : 5;
 // A fresh data plane is slow for its first seconds (JIT tiers, boot garbage, the first snapshot write): measured
 // with 1 s, the first run after each start came out several times slower than the next, so every target warms longer.
 const warmupSeconds = quick ? 2 : 5;
-const connectionCounts = quick ? [50] : [1, 50, 256];
+const connectionCounts = process.env.BENCH_CONNECTIONS?.split(',').map(Number) ?? (quick ? [50] : [1, 50, 256]);
 /** Paced rates as fractions of the minimal proxy's median max at 50 connections. */
 const pacedFractions = quick ? [0.5] : [0.5, 0.9];
 const pacedConnections = 64;
@@ -118,12 +127,18 @@ async function main(): Promise<void> {
     });
     const seed = walkthroughPolicy.replace('capacity: 100', 'capacity: 2000000000');
     await config.upsertEndpoint({ id: 'ep_bench_seed', url: 'https://mcp.example.com', traffic_policy: seed });
-    // The seed policy shadowed by a copy of itself (issue 17 item 3): the price of evaluating a shadow on every request.
+    // The seed policy with a shadow (issue 17 item 3): the price of evaluating a shadow on every request. The shadow
+    // is an edit a user would try — the per-token rate limit tightened — so some of its decisions differ (429 once
+    // 20,000 requests of a minute were admitted: a fresh process passes that during its warm-up or measured run) and
+    // the difference path is measured as well. Each round prints the share that differed (the data plane's metrics):
+    // a shadow the data plane refused (it once was: a rate below 60 s) would make this target the seed by another name.
+    const shadowPolicy = seed.replace('capacity: 2000000000', 'capacity: 20000');
+    if (shadowPolicy === seed) throw new Error('the seed policy no longer has the rate limit the shadow edits');
     await config.upsertEndpoint({
       id: 'ep_bench_shadow',
       url: 'https://shadow.example.com',
       traffic_policy: seed,
-      shadow_policy: `${seed}# shadow\n`,
+      shadow_policy: shadowPolicy,
     });
     await config.upsertEndpoint({
       id: 'ep_bench_exact',
@@ -142,8 +157,17 @@ async function main(): Promise<void> {
       REDIS_URL: redisUrl,
       GATEHOUSE_REDIS_PREFIX: prefix,
     };
-    const gatehouse = (host: string, headers: Record<string, string>) => () =>
-      startGatehouse({ env: gatehouseEnv, readyHost: host, readyHeaders: headers });
+    const cpuProfileDirectory = process.env.BENCH_CPU_PROF;
+    const gatehouse = (host: string, headers: Record<string, string>, key: string, main?: string) => () =>
+      startGatehouse({
+        env: gatehouseEnv,
+        readyHost: host,
+        readyHeaders: headers,
+        ...(main === undefined ? {} : { main }),
+        ...(cpuProfileDirectory === undefined
+          ? {}
+          : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(cpuProfileDirectory, key)] }),
+      });
     const seedHeaders = (host: string) => ({ host, authorization: token });
     const allTargets: TargetSpec[] = [
       {
@@ -162,25 +186,25 @@ async function main(): Promise<void> {
         key: 'forward',
         name: 'Gatehouse, forward-internal only',
         headers: { host: 'forward.example.com' },
-        start: gatehouse('forward.example.com', {}),
+        start: gatehouse('forward.example.com', {}, 'forward'),
       },
       {
         key: 'seed',
         name: 'Gatehouse, seed policy (rate limit leased, default)',
         headers: seedHeaders('mcp.example.com'),
-        start: gatehouse('mcp.example.com', { authorization: token }),
+        start: gatehouse('mcp.example.com', { authorization: token }, 'seed'),
       },
       {
         key: 'seed-shadow',
-        name: 'Gatehouse, seed policy + the seed as shadow policy',
+        name: 'Gatehouse, seed policy + a shadow (rate limit tightened)',
         headers: seedHeaders('shadow.example.com'),
-        start: gatehouse('shadow.example.com', { authorization: token }),
+        start: gatehouse('shadow.example.com', { authorization: token }, 'seed-shadow'),
       },
       {
         key: 'exact',
         name: 'Gatehouse, seed policy (rate limit mode: exact)',
         headers: seedHeaders('exact.example.com'),
-        start: gatehouse('exact.example.com', { authorization: token }),
+        start: gatehouse('exact.example.com', { authorization: token }, 'exact'),
       },
     ];
     const compareDist = process.env.BENCH_COMPARE_DIST;
@@ -197,6 +221,24 @@ async function main(): Promise<void> {
             main: `${compareDist}/main.js`,
           }),
       });
+    for (const variant of process.env.BENCH_VARIANTS?.split(',') ?? []) {
+      const [label, directory] = variant.split('=');
+      if (label === undefined || directory === undefined)
+        throw new Error(`BENCH_VARIANTS: "${variant}" is not label=DIR`);
+      const main = join(directory, 'apps/dataplane/dist/main.js');
+      allTargets.push({
+        key: `seed~${label}`,
+        name: `Gatehouse, seed policy, ${label}`,
+        headers: seedHeaders('mcp.example.com'),
+        start: gatehouse('mcp.example.com', { authorization: token }, `seed~${label}`, main),
+      });
+      allTargets.push({
+        key: `seed-shadow~${label}`,
+        name: `Gatehouse, seed policy + shadow, ${label}`,
+        headers: seedHeaders('shadow.example.com'),
+        start: gatehouse('shadow.example.com', { authorization: token }, `seed-shadow~${label}`, main),
+      });
+    }
     const wanted = process.env.BENCH_TARGETS?.split(',');
     const targets = allTargets.filter(
       (target) =>
@@ -219,6 +261,7 @@ async function main(): Promise<void> {
         `proxy's CPU per request ÷ the target's (1.00: as cheap; 0.50: twice the CPU).\n`,
     );
 
+    const shadowMixes: string[] = [];
     const runTarget = async (target: TargetSpec, run: (server: RunningTarget) => Promise<void>) => {
       const server = await target.start();
       running.add(server);
@@ -230,6 +273,12 @@ async function main(): Promise<void> {
           durationSeconds: warmupSeconds,
         });
         await run(server);
+        if (target.key.startsWith('seed-shadow')) {
+          const mix = await shadowMix(server);
+          if (mix.same + mix.differs === 0)
+            throw new Error(`${target.key}: the data plane evaluated no shadow (see its /status): not a shadow run`);
+          shadowMixes.push(`${target.key}: ${mix.differs} of ${mix.same + mix.differs} requests differed`);
+        }
       } finally {
         running.delete(server);
         await server.stop();
@@ -262,7 +311,8 @@ async function main(): Promise<void> {
         });
       }
       console.log(
-        `round ${round + 1}/${rounds} (throughput): load average ${startLoad} at start, ${loadText()} at end`,
+        `round ${round + 1}/${rounds} (throughput): load average ${startLoad} at start, ${loadText()} at end` +
+          (shadowMixes.length > 0 ? `; shadow ${shadowMixes.splice(0).join(', ')}` : ''),
       );
     }
 
@@ -303,6 +353,36 @@ async function main(): Promise<void> {
       }
     }
 
+    // Ratios within a round: each target against the seed started in the same round (minutes apart at most), so the
+    // machine's other load moves both; the median over rounds with its spread.
+    if (targets.some((target) => target.key === 'seed')) {
+      console.log('\n## Ratios within a round: target ÷ seed policy of the same round, median (min–max) over rounds\n');
+      console.log(
+        "req/s ratio > 1 is faster than the seed; CPU ratio is the target's CPU µs/req ÷ the seed's (> 1 costs more).\n",
+      );
+      console.log('| target | conns | req/s ÷ seed | CPU µs/req ÷ seed | per round (req/s) |');
+      console.log('|---|---:|---:|---:|---|');
+      for (const connections of connectionCounts) {
+        const seedRps = rps(`seed@${connections}`);
+        const seedCpu = cpu(`seed@${connections}`);
+        for (const target of targets) {
+          if (target.key === 'seed' || target.key === 'node' || target.key === 'nginx') continue;
+          const own = rps(`${target.key}@${connections}`);
+          const ownCpu = cpu(`${target.key}@${connections}`);
+          const rpsRatios = own.map((value, round) => value / seedRps[round]!);
+          const cpuRatios = ownCpu.map((value, round) => value / seedCpu[round]!);
+          console.log(
+            `| ${target.name} | ${connections} | ${spread(rpsRatios, 3)} | ${spread(cpuRatios, 3)} | ` +
+              `${rpsRatios.map((ratio) => ratio.toFixed(3)).join(', ')} |`,
+          );
+        }
+      }
+    }
+
+    if (process.env.BENCH_NO_PACED === '1') {
+      console.log(`\nload average at the end: ${loadText()}`);
+      return;
+    }
     // Paced (constant offered rate): added latency at a fraction of the minimal proxy's max.
     const nodeMax = median(rps('node@50'));
     const paced = new Map<string, WrkResult[]>();
@@ -390,6 +470,18 @@ async function main(): Promise<void> {
   });
   const [code] = (await once(propagation, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the propagation benchmark failed (${code})`);
+}
+
+/** What the shadow decided over a target's life (warm-up included), from the data plane's own counter. */
+async function shadowMix(server: RunningTarget): Promise<{ same: number; differs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+  const count = (result: string) =>
+    Number(
+      new RegExp(`^gatehouse_dataplane_shadow_requests_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { same: count('same'), differs: count('differs') };
 }
 
 /** Request events of a finished target (nobody consumes the queue in the bench) would otherwise pile up in Redis. */

@@ -12,6 +12,8 @@ import { freePort } from '../test/helpers/redis-process.js';
 export interface RunningTarget {
   port: number;
   pid: number;
+  /** The data plane's admin port (/metrics, /status); Gatehouse targets only. */
+  adminPort?: number;
   stop(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export async function startGatehouse(options: {
   return {
     port,
     pid: child.pid!,
+    adminPort,
     async stop() {
       await stopChild(child);
       await rm(dataDirectory, { recursive: true, force: true });

@@ -1805,6 +1805,13 @@ export type components = {
       forwarded_to: string | null;
       decision: components['schemas']['RequestDecision'] | null;
       differs: boolean;
+      response?: {
+        /** @enum {string} */
+        outcome: 'respond' | 'continue';
+        status: number;
+        decision: components['schemas']['RequestDecision'] | null;
+        differs: boolean;
+      } | null;
     } | null;
     RequestLog: {
       id: string;
@@ -6042,7 +6049,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorResponse'];
         };
       };
-      /** @description ENDPOINT_NOT_FOUND */
+      /** @description ENDPOINT_NOT_FOUND, POLICY_VERSION_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;

@@ -3,6 +3,7 @@
 // `replayFactsPerEndpoint` of them per endpoint and answers "what would this draft do?" (`ReplayReport`) by running
 // the engine over them. One schema per shape: validation, types, OpenAPI and the dashboard all read these.
 import { z } from 'zod';
+import { policyVersionMax } from './rule-counters.js';
 
 /** How many recorded requests the API keeps per endpoint (older ones are deleted as new ones arrive). */
 export const replayFactsPerEndpoint = 20_000;
@@ -128,18 +129,25 @@ export const ReplayGroupSchema = z
   .meta({ id: 'ReplayGroup' });
 export type ReplayGroup = z.infer<typeof ReplayGroupSchema>;
 
-export const ReplayBaselineSchema = z.union([z.enum(['active', 'recorded']), z.int().min(1)]).meta({
-  id: 'ReplayBaseline',
-  description:
-    'What the draft is compared with: `active` (the active version, replayed the same way; default), `recorded` ' +
-    '(what the data plane actually did), or a version number (replayed)',
-});
+export const ReplayBaselineSchema = z
+  .union([z.enum(['active', 'recorded']), z.int().min(1).max(policyVersionMax)])
+  .meta({
+    id: 'ReplayBaseline',
+    description:
+      'What the draft is compared with: `active` (the active version, replayed the same way; default), `recorded` ' +
+      '(what the data plane actually did), or a version number (replayed)',
+  });
 export type ReplayBaseline = z.infer<typeof ReplayBaselineSchema>;
 
 export const ReplayRequestBodySchema = z
   .strictObject({
     traffic_policy: z.string().min(1).max(1_000_000).optional().meta({ description: 'The draft policy text' }),
-    version: z.int().min(1).optional().meta({ description: 'Replay a stored version instead of a draft' }),
+    version: z
+      .int()
+      .min(1)
+      .max(policyVersionMax)
+      .optional()
+      .meta({ description: 'Replay a stored version instead of a draft' }),
     baseline: ReplayBaselineSchema.optional(),
     limit: z
       .int()

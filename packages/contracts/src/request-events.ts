@@ -65,7 +65,25 @@ export const requestShadowSchema = z.object({
   status: z.int().min(0).max(999).nullable(),
   forwarded_to: capped(2_048).nullable(),
   decision: requestDecisionSchema.nullable(),
+  /** True when either phase decided differently: the request phase (above) or the response phase (`response`). */
   differs: z.boolean(),
+  /**
+   * The shadow's on_http_response, run on the upstream's answer as the live policy received it (a copy: the client
+   * gets the live answer). Null when it did not run: no response rules, or the request phase already differed (there
+   * is no upstream answer the shadow's request would have got). Absent from data planes that predate it.
+   */
+  response: z
+    .object({
+      /** respond: a rule replaced the answer; continue: it would have passed the upstream's answer on. */
+      outcome: z.enum(['respond', 'continue']),
+      /** The status the client would have got: the replacement's, or the upstream's. */
+      status: z.int().min(0).max(999),
+      decision: requestDecisionSchema.nullable(),
+      /** Whether that status differs from the one the live policy answered. */
+      differs: z.boolean(),
+    })
+    .nullable()
+    .default(null),
 });
 export type RequestShadow = z.output<typeof requestShadowSchema>;
 

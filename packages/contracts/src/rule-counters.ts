@@ -68,11 +68,15 @@ export const PolicyRuleStatsSchema = z
   .meta({ id: 'PolicyRuleStats' });
 export type PolicyRuleStats = z.infer<typeof PolicyRuleStatsSchema>;
 
+/** Policy versions are Postgres `integer`s: a larger number is bad input (400), not a query that fails (500). */
+export const policyVersionMax = 2_147_483_647;
+
 export const PolicyRuleStatsQuerySchema = z.strictObject({
   version: z.coerce
     .number()
     .int()
     .min(1)
+    .max(policyVersionMax)
     .optional()
     .meta({ description: 'A policy version of the endpoint; the active one when absent' }),
 });

@@ -27,6 +27,23 @@ const UNAVAILABLE_ADAPTER_KINDS = new Set([
 ]);
 /** Postgres SQLSTATEs: query_canceled (statement_timeout), admin/crash shutdown, cannot connect now, too many connections. */
 const UNAVAILABLE_SQLSTATES = new Set(['57014', '57P01', '57P02', '57P03', '53300']);
+/**
+ * Postgres refusing the text itself (22021: a NUL byte, which no text column can hold; 22P05: a character it cannot
+ * convert) — an id in the URL like `%00` or a body string with `\u0000`. The request is bad, not the server: a 400,
+ * never a 500. Prisma wraps the driver's error (meta.driverAdapterError.cause); raw queries throw it as it is.
+ */
+function isUnstorableText(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })
+    .meta;
+  const codes = [
+    (error as { code?: unknown }).code,
+    meta?.driverAdapterError?.cause?.originalCode,
+    meta?.driverAdapterError?.cause?.code,
+  ];
+  return codes.some((code) => code === '22021' || code === '22P05');
+}
+
 /** Errors the pg driver throws as plain Errors (no Prisma wrapper) when a connection times out or drops. */
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|ECONNREFUSED|ECONNRESET|Can't reach database server|canceling statement due to statement timeout/i;
@@ -71,6 +88,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private toAppError(exception: unknown, request: Request): AppError {
     if (exception instanceof AppError) return exception;
+    if (isUnstorableText(exception))
+      return new AppError(
+        ErrorCode.VALIDATION_FAILED,
+        'The request contains a NUL character (\\u0000) or other text the database cannot store or look up',
+      );
     if (isPrismaKnownRequestError(exception)) {
       if (exception.code === 'P2002')
         return new AppError(ErrorCode.CONFLICT, 'A record with these values already exists');

@@ -1,6 +1,7 @@
 import {
   allEndpointTypes,
   PolicyTestCasesSchema,
+  policyVersionMax,
   PolicyTestReportSchema,
   RequestLogCaptureSchema,
 } from '@gatehouse/contracts';
@@ -175,6 +176,7 @@ export const PublishShadowPolicyBodySchema = z
       .number()
       .int()
       .min(1)
+      .max(policyVersionMax)
       .optional()
       .meta({ description: 'Or: an existing version to evaluate as shadow' }),
     message: z.string().max(1024).default(''),

@@ -197,6 +197,16 @@ export const RequestLogSummarySchema = z
         forwarded_to: z.string().nullable(),
         decision: RequestDecisionResponseSchema.nullable(),
         differs: z.boolean(),
+        /** The shadow's on_http_response on the live upstream answer; null when it did not run (or from older data planes). */
+        response: z
+          .object({
+            outcome: z.enum(['respond', 'continue']),
+            status: z.number().int(),
+            decision: RequestDecisionResponseSchema.nullable(),
+            differs: z.boolean(),
+          })
+          .nullable()
+          .optional(),
       })
       .nullable()
       // Optional only so live-tail messages and fixtures from before the field still parse; answers always carry it.

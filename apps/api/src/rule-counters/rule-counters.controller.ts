@@ -25,7 +25,10 @@ export class RuleCountersController {
   @RequireRole('viewer')
   @ApiOkResponse({ standardSchema: PolicyRuleStatsSchema })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED', standardSchema: ErrorResponseSchema })
-  @ApiNotFoundResponse({ description: 'ENDPOINT_NOT_FOUND', standardSchema: ErrorResponseSchema })
+  @ApiNotFoundResponse({
+    description: 'ENDPOINT_NOT_FOUND, POLICY_VERSION_NOT_FOUND',
+    standardSchema: ErrorResponseSchema,
+  })
   getPolicyRuleStats(
     @Param('id') endpointId: string,
     @Query({ schema: PolicyRuleStatsQuerySchema }) query: PolicyRuleStatsQuery,

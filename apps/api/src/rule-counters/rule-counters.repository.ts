@@ -25,6 +25,14 @@ export interface RuleCounterWindowRow {
 export class RuleCountersRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  async versionExists(endpointId: string, version: number): Promise<boolean> {
+    const row = await this.prisma.policyVersion.findUnique({
+      where: { endpointId_version: { endpointId, version } },
+      select: { version: true },
+    });
+    return row !== null;
+  }
+
   async findEndpointActiveVersion(endpointId: string): Promise<{ activeVersion: number | null } | null> {
     const endpoint = await this.prisma.endpoint.findUnique({
       where: { id: endpointId },

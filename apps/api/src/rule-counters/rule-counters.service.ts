@@ -35,6 +35,9 @@ export class RuleCountersService {
   ): Promise<PolicyRuleStats> {
     const endpoint = await this.counters.findEndpointActiveVersion(endpointId);
     if (endpoint === null) throw new AppError(ErrorCode.ENDPOINT_NOT_FOUND, `No endpoint ${endpointId}`);
+    // A version the endpoint never had is a wrong question, not one with no counts yet.
+    if (version !== undefined && !(await this.counters.versionExists(endpointId, version)))
+      throw new AppError(ErrorCode.POLICY_VERSION_NOT_FOUND, `Endpoint ${endpointId} has no policy version ${version}`);
     const policyVersion = version ?? endpoint.activeVersion;
     const rows = policyVersion === null ? [] : await this.counters.readWindows(endpointId, policyVersion, now);
     return {

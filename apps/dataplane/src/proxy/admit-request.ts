@@ -261,8 +261,20 @@ export async function admitRequest<Body extends RequestBody | undefined>(
         // request is handled (buffered instead of streamed, a 413 for a large body).
         if (shadow.policy.needsRequestBody && endpoint.policy?.needsRequestBody === true && body !== undefined)
           await body.prepareFor(endpoint, shadowRequest!);
-        record.shadow = await deps.shadows.judge(shadow, endpoint, shadowRequest!, connection, config.ports, decided);
-        deps.metrics.countShadow(endpoint.facts.id, record.shadow.differs);
+        const { judged, context } = await deps.shadows.judge(
+          shadow,
+          endpoint,
+          shadowRequest!,
+          connection,
+          config.ports,
+          decided,
+        );
+        record.shadow = judged;
+        // The response phase needs the upstream's answer the live request gets: only when both went the same way to
+        // the upstream (a request phase that already differs has no answer the shadow's request would have got).
+        if (!judged.differs && decided.kind === 'upstream' && shadow.policy.phases.on_http_response.length > 0)
+          record.shadowResponse = (upstream, liveStatus) =>
+            deps.shadows.judgeResponse(shadow, context, config.ports, upstream, liveStatus);
       } catch (error) {
         // The shadow enforces nothing; its failure must not fail the live request.
         deps.logger.warn({ err: error, endpoint: endpoint.facts.id }, 'shadow policy evaluation failed');

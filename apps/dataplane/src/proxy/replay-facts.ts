@@ -10,6 +10,25 @@ import type { ConnectionFacts, McpFacts, RequestFacts } from '@gatehouse/traffic
 const secretHeaders = new Set(alwaysRedactedHeaders);
 
 /**
+ * Fingerprints of recently seen secret values. A client sends the same credential on every request, and a SHA-256
+ * per secret header per request was a measurable share of a request's CPU (bench: seed policy, Authorization on
+ * every request). Bounded: emptied whole when full, so a flood of distinct tokens costs a hash each, never memory.
+ * The raw values it keys on are already in this process for the request's lifetime (and in rate-limit bucket keys).
+ */
+const fingerprintCache = new Map<string, string>();
+const fingerprintCacheMax = 1_024;
+
+function cachedFingerprint(value: string): string {
+  let fingerprint = fingerprintCache.get(value);
+  if (fingerprint === undefined) {
+    if (fingerprintCache.size >= fingerprintCacheMax) fingerprintCache.clear();
+    fingerprint = fingerprintRedactedValue(value);
+    fingerprintCache.set(value, fingerprint);
+  }
+  return fingerprint;
+}
+
+/**
  * The facts a replay needs (contracts' RecordedRequest), copied at admission: policies change the request's headers
  * in place, and a replay must start from what the client sent. Secret header values become fingerprints here, so
  * they never leave the data plane; client IP categories and MCP facts are added when the event is built
@@ -24,7 +43,7 @@ export function recordReplayFacts(
     const secret = secretHeaders.has(name);
     for (const value of values) {
       if (headers.length >= recordedHeadersMax) break collect;
-      const kept = secret ? fingerprintRedactedValue(value) : value;
+      const kept = secret ? cachedFingerprint(value) : value;
       headers.push([
         name,
         kept.length > recordedHeaderValueMaxLength ? kept.slice(0, recordedHeaderValueMaxLength) : kept,

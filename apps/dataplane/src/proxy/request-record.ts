@@ -8,6 +8,7 @@ import {
   type McpFacts,
   type Phase,
   type RequestFacts,
+  type ResponseFacts,
 } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint } from '../config/runtime-config.js';
 import { redactSecrets, type RequestEvent } from '../events/request-event.js';
@@ -35,6 +36,11 @@ export class RequestRecord {
   mcp: McpFacts | undefined;
   /** What the endpoint's shadow policy would have done (issue 17 item 3); undefined without a shadow. */
   shadow: RequestShadow | undefined;
+  /** The shadow's response phase, set when it applies (issue 17 item 3; `admitRequest`); run once the response ends. */
+  shadowResponse:
+    ((upstream: ResponseFacts, liveStatus: number) => Promise<NonNullable<RequestShadow['response']>>) | undefined;
+  /** A copy of the upstream's answer as the live policy received it, kept only for `shadowResponse`. */
+  upstreamResponse: ResponseFacts | undefined;
   /** Values of Authorization/Cookie headers, to redact from `log` metadata. */
   secrets: readonly string[] = [];
   /** Set only when the endpoint opted into header or body capture. */
@@ -197,6 +203,28 @@ export class RequestRecord {
       const context = this.hops[index]!.context;
       if (context !== undefined && context.atExchangeEnd.length > 0) void settleExchange(context);
     }
+    if (this.shadowResponse === undefined || this.upstreamResponse === undefined || this.shadow === undefined) {
+      this.#emit(status, sink, metrics);
+      return;
+    }
+    // After the response: the shadow's response phase costs the live request no latency, and its verdict joins the
+    // event (emitted once it is known).
+    const shadow = this.shadow;
+    this.shadowResponse(this.upstreamResponse, status).then(
+      (response) => {
+        this.shadow = { ...shadow, response, differs: shadow.differs || response.differs };
+        this.#emit(status, sink, metrics);
+      },
+      () => {
+        // The shadow enforces nothing; a failure of its response phase leaves the request phase's verdict alone.
+        this.#emit(status, sink, metrics);
+      },
+    );
+  }
+
+  #emit(status: number, sink: RequestEventSink, metrics: DataplaneMetrics): void {
+    if (this.shadow !== undefined && this.endpoint !== undefined)
+      metrics.countShadow(this.endpoint.facts.id, this.shadow.differs);
     try {
       if (!sink.emit(this.toEvent(status))) metrics.countRefusedEvent();
     } catch {

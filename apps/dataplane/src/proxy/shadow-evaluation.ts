@@ -7,9 +7,12 @@ import {
   OfflineIdentityProviderClient,
   ScriptedHttpRequester,
   settleExchange,
+  applyResponseDirectives,
   type ConnectionFacts,
+  type PolicyContext,
   type PolicyPorts,
   type RequestFacts,
+  type ResponseFacts,
 } from '@gatehouse/traffic-policy';
 import type { LoadedEndpoint, ShadowPolicy } from '../config/runtime-config.js';
 import type { RequestDecision } from './policy-chain.js';
@@ -45,7 +48,10 @@ export class ShadowEvaluator {
     return ports;
   }
 
-  /** What the shadow would have done with `request` (a copy taken before the live policy changed it). */
+  /**
+   * What the shadow would have done with `request` (a copy taken before the live policy changed it), and the context
+   * it ran in (its response phase continues in it, `judgeResponse`).
+   */
   async judge(
     shadow: ShadowPolicy,
     endpoint: LoadedEndpoint,
@@ -53,7 +59,7 @@ export class ShadowEvaluator {
     connection: ConnectionFacts,
     livePorts: PolicyPorts,
     live: RequestDecision,
-  ): Promise<RequestShadow> {
+  ): Promise<{ judged: RequestShadow; context: PolicyContext }> {
     const ports = this.#portsFor(livePorts);
     const context = createPolicyContext({ endpoint: endpoint.facts, connection, request }, ports);
     const result = await evaluate(shadow.policy, 'on_http_request', context, ports);
@@ -66,7 +72,7 @@ export class ShadowEvaluator {
       result.decision === undefined || result.decision.phase === 'on_event_stream_message'
         ? null
         : { ...result.decision, phase: result.decision.phase };
-    let judged: Omit<RequestShadow, 'differs'>;
+    let judged: Omit<RequestShadow, 'differs' | 'response'>;
     switch (outcome.kind) {
       case 'respond':
         judged = {
@@ -102,7 +108,38 @@ export class ShadowEvaluator {
             : { sha256: shadow.sha256, outcome: 'continue', status: null, forwarded_to: null, decision };
         break;
     }
-    return { ...judged, differs: differsFromLive(judged, live) };
+    return { judged: { ...judged, differs: differsFromLive(judged, live), response: null }, context };
+  }
+
+  /**
+   * The shadow's on_http_response on `upstream` — a copy of the upstream's answer as the live policy received it —
+   * compared with the status the client actually got (`liveStatus`, after the live response phase). Runs once the
+   * response is finished, so it adds nothing to the live response's latency and cannot change it.
+   */
+  async judgeResponse(
+    shadow: ShadowPolicy,
+    context: PolicyContext,
+    livePorts: PolicyPorts,
+    upstream: ResponseFacts,
+    liveStatus: number,
+  ): Promise<NonNullable<RequestShadow['response']>> {
+    const ports = this.#portsFor(livePorts);
+    // What the shadow's request phase asked to do to the response (add-headers on responses and the like) first.
+    applyResponseDirectives(context, upstream.headers);
+    context.response = upstream;
+    const result = await evaluate(shadow.policy, 'on_http_response', context, ports);
+    const decision =
+      result.decision === undefined || result.decision.phase === 'on_event_stream_message'
+        ? null
+        : { ...result.decision, phase: result.decision.phase };
+    // Only a replacement changes what the client gets; a runtime error fails closed (its 500) as it would live.
+    const status = result.outcome.kind === 'respond' ? result.outcome.response.status : upstream.status;
+    return {
+      outcome: result.outcome.kind === 'respond' ? 'respond' : 'continue',
+      status,
+      decision: result.outcome.kind === 'respond' ? decision : null,
+      differs: status !== liveStatus,
+    };
   }
 }
 
@@ -111,7 +148,7 @@ export class ShadowEvaluator {
  * endpoint, else how the request phase ended. Only the result counts, not which rule produced it: a candidate that
  * inserts a rule shifts every index after it, and would otherwise "differ" on every request.
  */
-function differsFromLive(shadow: Omit<RequestShadow, 'differs'>, live: RequestDecision): boolean {
+function differsFromLive(shadow: Omit<RequestShadow, 'differs' | 'response'>, live: RequestDecision): boolean {
   if (live.hops.length > 1)
     return shadow.outcome !== 'forward' || shadow.forwarded_to !== live.hops[1]!.endpoint.facts.url;
   switch (live.kind) {
@@ -128,5 +165,16 @@ function differsFromLive(shadow: Omit<RequestShadow, 'differs'>, live: RequestDe
 
 /** A copy the shadow's actions may change without touching the live request (headers are copied one level deep). */
 export function copyRequestForShadow(request: RequestFacts): RequestFacts {
-  return { ...request, headers: new Map([...request.headers].map(([name, values]) => [name, [...values]])) };
+  return { ...request, headers: copyHeaders(request.headers) };
+}
+
+/** The upstream's answer for the shadow's response phase: its actions change headers in place. */
+export function copyResponseForShadow(response: ResponseFacts): ResponseFacts {
+  return { status: response.status, headers: copyHeaders(response.headers) };
+}
+
+function copyHeaders(headers: RequestFacts['headers']): RequestFacts['headers'] {
+  const copy: RequestFacts['headers'] = new Map();
+  for (const [name, values] of headers) copy.set(name, [...values]);
+  return copy;
 }

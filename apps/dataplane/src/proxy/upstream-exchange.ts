@@ -29,6 +29,7 @@ import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import type { BodyPrefix } from './request-log-capture.js';
 import type { RequestRecord } from './request-record.js';
+import { copyResponseForShadow } from './shadow-evaluation.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 
 const dropContentLength = new Set(['content-length']);
@@ -84,6 +85,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.record.bytesIn = this.admitted.body.bytesRead;
     recordBreakers(config, hops, statusCode >= 500);
     const facts = { status: statusCode, headers: headerMapOfResponse(headers) };
+    // The shadow's response phase judges the answer as the live policy received it, before the live phase changes it.
+    if (this.record.shadowResponse !== undefined) this.record.upstreamResponse = copyResponseForShadow(facts);
     if (!hops.some(hasResponseRules)) {
       this.#startBody(facts);
       return;

@@ -10,6 +10,8 @@ import { retryAfterSeconds } from '../ports.js';
 import { jsonRpcErrorCodes } from '../mcp.js';
 import { enforceField, formatField, jsonRpcErrorOutcome, respondWithError } from './shared.js';
 
+const hashedBucketsMax = 1_024;
+
 const rateSchema = z
   .string()
   .refine((text) => {
@@ -75,6 +77,11 @@ export const rateLimitAction = defineAction({
       // `filter` leaves spare capacity, and the runner keeps this list as long as the policy runs.
       .slice();
     const costExpression = config.cost === undefined ? undefined : context.expression(config.cost, ['cost']);
+    // Hashes of recent buckets: a client sends the same key on every request, and SHA-256 in JavaScript (the engine
+    // runs in browsers too: no node:crypto) was a visible share of a request's CPU, twice with a shadow policy beside
+    // the live one. Bounded per action, emptied whole when full; the raw keys are request values this process already
+    // holds while it serves them.
+    const hashedBuckets = new Map<string, string>();
     return async (request, ports) => {
       let bucket = '';
       const parts: string[] = [];
@@ -85,7 +92,13 @@ export const rateLimitAction = defineAction({
         bucket += `${part}\u0000`;
       }
       // Hashed so bearer tokens used as keys never sit in Redis in the clear.
-      const key = `${request.endpoint.id}:${config.name}:${sha256Hex(bucket)}`;
+      let hashed = hashedBuckets.get(bucket);
+      if (hashed === undefined) {
+        if (hashedBuckets.size >= hashedBucketsMax) hashedBuckets.clear();
+        hashed = sha256Hex(bucket);
+        hashedBuckets.set(bucket, hashed);
+      }
+      const key = `${request.endpoint.id}:${config.name}:${hashed}`;
       const window = { capacity: config.capacity, windowMs, nowMs: ports.clock.now(), mode: config.mode };
       const counts =
         costExpression === undefined
