@@ -34,6 +34,18 @@ export function analyzeRule(
     );
     return undefined;
   }
+  // An action written straight under the phase (`- type: ai-gateway` with its config beside it), as some of ngrok's
+  // own AI-gateway pages print it: one error that says where it goes, not one per stray field.
+  if (typeof rule.type === 'string' && rule.actions === undefined) {
+    walk.report(
+      'POLICY_UNKNOWN_FIELD',
+      `This rule is written as an action ("type: ${rule.type.slice(0, 40)}"); a rule has name, expressions and actions, so nest the action in the rule's actions list: "- actions: [{ type: ${rule.type.slice(0, 40)}, config: … }]".`,
+      [...rulePath, 'type'],
+      'error',
+      'key',
+    );
+    return undefined;
+  }
   for (const ruleKey of Object.keys(rule)) {
     if (!ruleKeys.has(ruleKey)) {
       walk.report(
