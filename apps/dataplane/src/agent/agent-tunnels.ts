@@ -102,12 +102,18 @@ export class AgentTunnels {
     return undefined;
   }
 
+  /**
+   * The newest live connection of a session: an agent renewing its registration (a retried endpoint) opens a second
+   * connection and then closes the first, so new streams go to the new one as soon as it is registered and the old
+   * one only finishes what it carries. A stream opened on the old one after the agent's GOAWAY would be refused.
+   */
   #liveConnectionOf(sessionId: string): AgentConnection | undefined {
     const connections = this.#bySession.get(sessionId);
     if (connections === undefined) return undefined;
+    let newest: AgentConnection | undefined;
     for (const connection of connections)
-      if (!connection.session.closed && !connection.session.destroyed) return connection;
-    return undefined;
+      if (!connection.session.closed && !connection.session.destroyed) newest = connection;
+    return newest;
   }
 
   /** The control plane ended the session (revoked authtoken, grace over): its connections close at once. */
@@ -272,6 +278,10 @@ export class AgentTunnels {
       },
       'agent connected',
     );
+    // The agent is closing this connection (a drain, a renewal): take no new stream on it, finish the open ones.
+    session.once('goaway', () => {
+      if (!session.closed && !session.destroyed) session.close();
+    });
     let reason = 'agent-closed';
     const pinger = this.#keepAlive(session, () => (reason = 'dead-peer'));
     session.once('close', () => {
