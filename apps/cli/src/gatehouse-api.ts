@@ -24,6 +24,7 @@ export type AgentSession = Schemas['AgentSession'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type ReplayReport = Schemas['ReplayReport'];
 export type ReplayRequestBody = Schemas['ReplayRequestBody'];
+export type PolicyRuleStats = Schemas['PolicyRuleStats'];
 export type ShadowPolicy = Schemas['ShadowPolicy'];
 export type PublishShadowPolicyBody = Schemas['PublishShadowPolicyBody'];
 export type PromoteShadowPolicyBody = Schemas['PromoteShadowPolicyBody'];
@@ -280,11 +281,28 @@ export class GatehouseApi {
     );
   }
 
-  restorePolicyVersion(endpointId: string, version: number, message?: string): Promise<PolicyVersion> {
+  restorePolicyVersion(
+    endpointId: string,
+    version: number,
+    message?: string,
+    options: { allowFailingTests?: boolean } = {},
+  ): Promise<PolicyVersion> {
     return unwrap(
       this.#client.POST('/api/endpoints/{id}/policy-versions/{version}/restore', {
         params: { path: { id: endpointId, version } },
-        body: message === undefined ? {} : { message },
+        body: {
+          ...(message === undefined ? {} : { message }),
+          ...(options.allowFailingTests === true ? { allow_failing_tests: true } : {}),
+        },
+      }),
+    );
+  }
+
+  /** Per-rule counters of a version (the active one without `version`) over the last hour and day (issue 17 item 4). */
+  getPolicyRuleStats(endpointId: string, version?: number): Promise<PolicyRuleStats> {
+    return unwrap(
+      this.#client.GET('/api/endpoints/{id}/policy/rule-stats', {
+        params: { path: { id: endpointId }, query: version === undefined ? {} : { version } },
       }),
     );
   }

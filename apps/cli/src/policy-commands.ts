@@ -1,13 +1,22 @@
-// policy get | set | versions | restore | replay | shadow | validate | test
+// policy get | set | versions | restore | replay | shadow | stats | validate | test
 import { endpointTypes, parseEndpointUrl, policyEndpointType, type PolicyTestReport } from '@gatehouse/contracts';
+import { parse as parsePolicyText } from '@gatehouse/traffic-policy';
 import { parse as parseYaml } from 'yaml';
 import { loadDeclarativeFile, parseTestsText } from './declarative-file.js';
 import { formatReport, type PolicyUnderTest, runTests } from './policy-tests.js';
 import { CliError, ExitCode, UsageError } from './cli-errors.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { endpointArgument } from './endpoints-commands.js';
-import { type RequestLogSummary, resolveEndpoint } from './gatehouse-api.js';
+import {
+  type Endpoint,
+  type PolicyRuleStats,
+  type ReplayReport,
+  type RequestLogSummary,
+  resolveEndpoint,
+} from './gatehouse-api.js';
 import { printJson, printLines, renderTable } from './output.js';
+import { confirm, stdinIsTerminal } from './prompt.js';
+import { unifiedDiff } from './text-diff.js';
 import {
   assertPolicyValid,
   formatValidation,
@@ -110,11 +119,49 @@ async function runVersions(context: CommandContext): Promise<number> {
 
 async function runRestore(context: CommandContext): Promise<number> {
   const version = parseVersion(context.positional(1), 'policy restore');
+  const yes = context.flag('yes');
+  // Decided before anything is read (as `apply` does): a CI job without --yes fails the same way every time.
+  if (!yes && !stdinIsTerminal(context.io))
+    throw new UsageError(
+      'refusing to restore without confirmation: stdin is not a terminal; pass --yes',
+      'policy restore',
+    );
   const client = await context.client();
   const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
-  const restored = await client.restorePolicyVersion(endpoint.id, version, context.string('message'));
+  if (version === endpoint.policy_version)
+    throw new CliError(`${endpoint.url}: version ${version} is already active; nothing to restore`);
+  const target = await client.getPolicyVersion(endpoint.id, version);
+
+  // The preview: what the text change is, and what it would have decided differently on recorded traffic.
+  const activeLabel =
+    endpoint.policy_version === null ? 'no active policy' : `version ${endpoint.policy_version} (active)`;
+  const diff = unifiedDiff(endpoint.traffic_policy ?? '', target.traffic_policy, {
+    old: activeLabel,
+    new: `version ${version}`,
+  });
+  // Without an active policy there is nothing to replay against but what the data planes did.
+  const replay = await client.replayPolicy(endpoint.id, {
+    version,
+    baseline: endpoint.policy_version === null ? 'recorded' : 'active',
+  });
+  if (!context.json) {
+    printLines(context.io.stdout, [
+      `${endpoint.url}: restoring version ${version} over ${activeLabel}`,
+      '',
+      ...(diff.length === 0 ? ['(the texts are identical)'] : diff),
+      '',
+      ...replaySummaryLines(endpoint, replay),
+      '',
+    ]);
+  }
+  if (!yes && !(await confirm(context.io, `Restore version ${version} of ${endpoint.url} as the active policy?`)))
+    throw new CliError('cancelled; nothing was restored');
+
+  const restored = await client.restorePolicyVersion(endpoint.id, version, context.string('message'), {
+    allowFailingTests: context.flag('allow-failing-tests'),
+  });
   printPolicyWarnings(context.io, `${endpoint.url} v${version}`, restored.policy_warnings);
-  if (context.json) printJson(context.io, restored);
+  if (context.json) printJson(context.io, { endpoint_id: endpoint.id, url: endpoint.url, diff, replay, restored });
   else context.io.stdout(`${endpoint.url}: restored version ${version} as version ${restored.version} (active)\n`);
   return ExitCode.OK;
 }
@@ -140,6 +187,28 @@ async function runValidate(context: CommandContext): Promise<number> {
     (result.valid ? context.io.stdout : context.io.stderr)(`${summary}${warnings}\n`);
   }
   return result.valid ? ExitCode.OK : ExitCode.ERROR;
+}
+
+/** What `policy replay` prints (and `policy restore` previews): totals, then each group with example request ids. */
+function replaySummaryLines(endpoint: Pick<Endpoint, 'url'>, report: ReplayReport): string[] {
+  const against =
+    report.baseline.kind === 'recorded'
+      ? 'what the data planes did'
+      : `version ${report.baseline.version ?? '?'}${report.baseline.kind === 'active' ? ' (active)' : ''}`;
+  const lines = [
+    `${endpoint.url}: replayed ${report.requests} recorded request${report.requests === 1 ? '' : 's'}` +
+      (report.from === null ? '' : ` from ${report.from} to ${report.to ?? ''}`) +
+      ` against ${against} in ${report.duration_ms} ms`,
+    report.changed === 0
+      ? 'no decision changes'
+      : `${report.changed} decision${report.changed === 1 ? '' : 's'} change, ${report.unchanged} unchanged:`,
+  ];
+  for (const group of report.groups) {
+    lines.push(`  ${group.summary}`);
+    lines.push(`    e.g. ${group.example_request_ids.join(', ')}`);
+  }
+  for (const note of report.notes) lines.push(`note: ${note}`);
+  return lines;
 }
 
 async function runReplay(context: CommandContext): Promise<number> {
@@ -176,23 +245,7 @@ async function runReplay(context: CommandContext): Promise<number> {
     printJson(context.io, report);
     return ExitCode.OK;
   }
-  const against =
-    report.baseline.kind === 'recorded'
-      ? 'what the data planes did'
-      : `version ${report.baseline.version ?? '?'}${report.baseline.kind === 'active' ? ' (active)' : ''}`;
-  const lines = [
-    `${endpoint.url}: replayed ${report.requests} recorded request${report.requests === 1 ? '' : 's'}` +
-      (report.from === null ? '' : ` from ${report.from} to ${report.to ?? ''}`) +
-      ` against ${against} in ${report.duration_ms} ms`,
-    report.changed === 0
-      ? 'no decision changes'
-      : `${report.changed} decision${report.changed === 1 ? '' : 's'} change, ${report.unchanged} unchanged:`,
-  ];
-  for (const group of report.groups) {
-    lines.push(`  ${group.summary}`);
-    lines.push(`    e.g. ${group.example_request_ids.join(', ')}`);
-  }
-  for (const note of report.notes) lines.push(`note: ${note}`);
+  const lines = replaySummaryLines(endpoint, report);
   printLines(context.io.stdout, lines);
   return ExitCode.OK;
 }
@@ -325,6 +378,124 @@ async function runShadow(context: CommandContext): Promise<number> {
   return ExitCode.OK;
 }
 
+/** The windows the API counts in (`last_hour` and `last_day` of each rule), by their command-line names. */
+const statsWindows = { '1h': 'last_hour', '24h': 'last_day' } as const;
+const statsPhases = ['on_tcp_connect', 'on_http_request', 'on_http_response'] as const;
+/** The deprecated names of the counted phases: their rules are counted under the phase they alias. */
+const phaseAliases: Record<string, (typeof statsPhases)[number]> = {
+  inbound: 'on_http_request',
+  outbound: 'on_http_response',
+};
+
+/** Rule names per phase, read from the version's text (counters carry only the phase and the index). */
+function ruleNames(text: string | null): Map<string, (string | null)[]> {
+  const names = new Map<string, (string | null)[]>();
+  const document = text === null ? undefined : parsePolicyText(text).document;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return names;
+  for (const [key, rules] of Object.entries(document)) {
+    const phase = phaseAliases[key] ?? key;
+    if (!(statsPhases as readonly string[]).includes(phase) || !Array.isArray(rules)) continue;
+    names.set(
+      phase,
+      rules.map((rule: unknown) =>
+        rule !== null && typeof rule === 'object' && 'name' in rule && typeof rule.name === 'string' ? rule.name : null,
+      ),
+    );
+  }
+  return names;
+}
+
+function formatLatency(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`;
+}
+
+async function runStats(context: CommandContext): Promise<number> {
+  const versionText = context.string('version');
+  const requested = versionText === undefined ? undefined : parseVersion(versionText, 'policy stats');
+  const windowText = context.string('window') ?? '1h';
+  if (!(windowText in statsWindows))
+    throw new UsageError(`--window must be 1h or 24h, not "${windowText}"`, 'policy stats');
+  const window = statsWindows[windowText as keyof typeof statsWindows];
+  const client = await context.client();
+  const endpoint = await resolveEndpoint(client, context.positional(0) ?? '');
+  const stats: PolicyRuleStats = await client.getPolicyRuleStats(endpoint.id, requested);
+  const version = stats.policy_version;
+  const text =
+    version === null
+      ? null
+      : version === endpoint.policy_version
+        ? endpoint.traffic_policy
+        : (await client.getPolicyVersion(endpoint.id, version)).traffic_policy;
+  const names = ruleNames(text);
+  const nameOf = (phase: string, index: number): string | null => names.get(phase)?.[index] ?? null;
+  if (context.json) {
+    printJson(context.io, {
+      ...stats,
+      url: endpoint.url,
+      window: windowText,
+      rules: stats.rules.map((rule) => ({ ...rule, rule_name: nameOf(rule.phase, rule.rule_index) })),
+    });
+    return ExitCode.OK;
+  }
+  if (version === null) {
+    context.io.stdout(`${endpoint.url} has no active policy, so no rule counters.\n`);
+    return ExitCode.OK;
+  }
+  const label = `version ${version}${version === endpoint.policy_version ? ' (active)' : ''}`;
+  const windowName = windowText === '1h' ? 'the last hour' : 'the last day';
+  const counted = stats.rules.filter((rule) => rule[window].evaluations > 0);
+  if (counted.length === 0) {
+    // Counts reach the API with data-plane heartbeats, so a version published seconds ago has none yet.
+    context.io.stdout(
+      `${endpoint.url}: ${label} has no traffic in ${windowName} yet ` +
+        `(data planes report counts every ${stats.heartbeat_interval_seconds} s)\n`,
+    );
+    return ExitCode.OK;
+  }
+  // Every rule of the version gets a row, so a rule that never matched shows as 0 hits rather than missing.
+  const byRule = new Map(stats.rules.map((rule) => [`${rule.phase}/${rule.rule_index}`, rule]));
+  const keys = new Set<string>();
+  for (const phase of statsPhases)
+    for (let index = 0; index < (names.get(phase)?.length ?? 0); index++) keys.add(`${phase}/${index}`);
+  for (const rule of stats.rules) keys.add(`${rule.phase}/${rule.rule_index}`);
+  const ordered = [...keys].sort((a, b) => {
+    const [phaseA = '', indexA = '0'] = a.split('/');
+    const [phaseB = '', indexB = '0'] = b.split('/');
+    return (
+      statsPhases.indexOf(phaseA as (typeof statsPhases)[number]) -
+        statsPhases.indexOf(phaseB as (typeof statsPhases)[number]) || Number(indexA) - Number(indexB)
+    );
+  });
+  const lines = [`${endpoint.url}: rule counters of ${label} over ${windowName}`, ''];
+  lines.push(
+    ...renderTable(
+      ['PHASE', 'RULE', 'NAME', 'EVALUATED', 'HITS', 'DENIES', 'AVG LATENCY', 'LAST MATCH'],
+      ordered.map((key) => {
+        const [phase = '', indexText = '0'] = key.split('/');
+        const rule = byRule.get(key);
+        const counts = rule?.[window];
+        return [
+          phase,
+          indexText,
+          nameOf(phase, Number(indexText)) ?? '',
+          String(counts?.evaluations ?? 0),
+          String(counts?.hits ?? 0),
+          String(counts?.denies ?? 0),
+          formatLatency(counts?.avg_latency_ms ?? null),
+          rule?.last_match_at ?? 'never',
+        ];
+      }),
+    ),
+  );
+  lines.push(
+    '',
+    `Counts are up to ${stats.heartbeat_interval_seconds} s old (they arrive with data-plane heartbeats).`,
+  );
+  printLines(context.io.stdout, lines);
+  return ExitCode.OK;
+}
+
 /** gatehouse.yaml rather than a policy: a mapping with the declarative file's own keys. */
 function looksDeclarative(text: string): boolean {
   try {
@@ -423,8 +594,13 @@ export const policyCommands: CommandSpec[] = [
   },
   {
     name: 'policy restore',
-    summary: 'activate an older version (appends a copy of it as the newest version)',
-    usage: 'gatehouse policy restore <endpoint> <version> [-m MESSAGE]',
+    summary: 'activate an older version after previewing its diff and replay (appends a copy as the newest version)',
+    usage: 'gatehouse policy restore <endpoint> <version> [--yes] [--allow-failing-tests] [-m MESSAGE] [--json]',
+    description:
+      'First prints the diff of the version against the active one and the replay of the version on recorded traffic\n' +
+      '(as `policy replay --version N` does), then asks for confirmation; without a terminal (scripts, CI) --yes is\n' +
+      "required. The active version's test cases run against the restored text: when one fails the API refuses\n" +
+      '(POLICY_TESTS_FAILED, its report printed, exit 1) unless --allow-failing-tests.',
     options: {
       message: {
         type: 'string',
@@ -432,9 +608,14 @@ export const policyCommands: CommandSpec[] = [
         value: 'TEXT',
         description: 'version message (default: "Restored version N")',
       },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (the preview is still printed)' },
+      'allow-failing-tests': { type: 'boolean', description: 'restore even when test cases fail' },
     },
     positionals: [endpointArgument, { name: 'version', required: true, description: 'the version number to restore' }],
-    examples: ['gatehouse policy restore https://mcp.example.com 2'],
+    examples: [
+      'gatehouse policy restore https://mcp.example.com 2',
+      'gatehouse policy restore mcp.example.com 2 --yes',
+    ],
     run: runRestore,
   },
   {
@@ -495,6 +676,22 @@ export const policyCommands: CommandSpec[] = [
       'gatehouse policy shadow mcp.example.com --promote',
     ],
     run: runShadow,
+  },
+  {
+    name: 'policy stats',
+    summary: 'per-rule counters of a version: hits, denies, last match and added latency',
+    usage: 'gatehouse policy stats <endpoint> [--version N] [--window 1h|24h] [--json]',
+    description:
+      'One row per rule of the version (the active one unless --version), per phase, over the last hour (default) or\n' +
+      'day. Data planes count per rule (never per client) and report with their heartbeats, so the newest counts\n' +
+      'are up to one heartbeat old. LAST MATCH is the newest match in the last day.',
+    options: {
+      version: { type: 'string', value: 'N', description: 'counters of version N instead of the active one' },
+      window: { type: 'string', value: 'WINDOW', description: '1h (default) or 24h' },
+    },
+    positionals: [endpointArgument],
+    examples: ['gatehouse policy stats https://mcp.example.com', 'gatehouse policy stats mcp.example.com --window 24h'],
+    run: runStats,
   },
   {
     name: 'policy validate',

@@ -189,11 +189,10 @@ describe('gatehouse endpoints and policy', () => {
   });
 
   it('restores an old version as a new one and shows the history as a table', async () => {
-    const restored = await cli.run(['policy', 'restore', 'mcp.example.com', '1']);
-    expect(restored).toMatchObject({
-      code: 0,
-      stdout: 'https://mcp.example.com: restored version 1 as version 3 (active)\n',
-    });
+    // --yes: stdin is not a terminal here; the preview (diff and replay) comes first, the result last.
+    const restored = await cli.run(['policy', 'restore', 'mcp.example.com', '1', '--yes']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toMatch(/\nhttps:\/\/mcp\.example\.com: restored version 1 as version 3 \(active\)\n$/);
     expect((await cli.run(['policy', 'get', 'mcp.example.com'])).stdout).toBe(forwardPolicy);
     expect((await cli.run(['policy', 'get', 'mcp.example.com', '--version', '2'])).stdout).toBe(denyPolicy(403));
 
@@ -202,7 +201,7 @@ describe('gatehouse endpoints and policy', () => {
     expect(table[1]).toMatch(/^3\s+\*\s+v1\s+\S+Z\s+gh_[0-9a-f]{8}\s+Restored version 1$/);
     expect(table).toHaveLength(4);
 
-    const missing = await cli.run(['policy', 'restore', 'mcp.example.com', '9']);
+    const missing = await cli.run(['policy', 'restore', 'mcp.example.com', '9', '--yes']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error POLICY_VERSION_NOT_FOUND: Endpoint ep_\w+ has no policy version 9\n/);
   });

@@ -97,7 +97,7 @@ describe('gatehouse export and import', () => {
     const steps = [
       ['apply', '-f', 'gatehouse.yaml', '--yes', '-m', 'initial'],
       ['policy', 'set', 'mcp.example.com', '-f', 'v2.yaml', '-m', 'second'],
-      ['policy', 'restore', 'mcp.example.com', '1', '-m', 'back to 403'],
+      ['policy', 'restore', 'mcp.example.com', '1', '--yes', '-m', 'back to 403'],
       ['policy', 'set', 'mcp.example.com', '-f', 'v4.yaml', '-m', 'legal'],
     ];
     for (const args of steps) {
