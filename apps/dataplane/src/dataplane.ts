@@ -77,7 +77,12 @@ export interface DataplaneOptions {
   adminPort: number | null;
   /** The admin port's interface; default 127.0.0.1 (it tells endpoint counts, ids and errors to whoever asks). */
   adminHost?: string;
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * HTTPS on the traffic port. With `clientCa` (mutual TLS, DATAPLANE_TLS_CLIENT_CA) every client must present a
+   * certificate those CAs issued, as ngrok's terminate-tls does with `mutual_tls_certificate_authorities`: a client
+   * without one is refused at the handshake, so `conn.tls.client.*` always describes a verified certificate.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
   /** Where snapshots, changes and heartbeats go. */
   configApi: ConfigApi;
   /**
@@ -403,7 +408,16 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   const traffic: Server =
     options.tls === undefined
       ? createHttpServer(onRequest)
-      : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+      : createHttpsServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            ...(options.tls.clientCa === undefined
+              ? {}
+              : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
+          onRequest,
+        );
   // `conn.ts.start`: HTTP sockets are the request's socket; HTTPS requests run on the TLSSocket, known after the handshake.
   traffic.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
     recordConnectionStart(socket),

@@ -133,4 +133,17 @@ describe('parseDataplaneEnv', () => {
     }
     expect(problems).not.toContain('/secret/key.pem');
   });
+
+  it('refuses client CAs (mutual TLS) without a server certificate', () => {
+    expect(() =>
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 'secret', DATAPLANE_TLS_CLIENT_CA: '/etc/ca.pem' }),
+    ).toThrow(/DATAPLANE_TLS_CLIENT_CA: needs DATAPLANE_TLS_CERT/);
+    const env = parseDataplaneEnv({
+      GATEHOUSE_DATAPLANE_TOKEN: 'secret',
+      DATAPLANE_TLS_CERT: '/etc/cert.pem',
+      DATAPLANE_TLS_KEY: '/etc/key.pem',
+      DATAPLANE_TLS_CLIENT_CA: '/etc/ca.pem',
+    });
+    expect(env.DATAPLANE_TLS_CLIENT_CA).toBe('/etc/ca.pem');
+  });
 });

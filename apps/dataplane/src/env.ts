@@ -79,6 +79,9 @@ export const dataplaneEnvSchema = z.object({
     'PEM certificate file; with DATAPLANE_TLS_KEY the traffic port speaks HTTPS.',
   ),
   DATAPLANE_TLS_KEY: optionalText,
+  DATAPLANE_TLS_CLIENT_CA: optionalText.describe(
+    'PEM file of CA certificates for mutual TLS (needs DATAPLANE_TLS_CERT): clients must present a certificate they issued or the handshake is refused; policies read it as conn.tls.client.*.',
+  ),
   DATAPLANE_PUBLIC_URL: optionalText
     .pipe(
       z
@@ -191,6 +194,9 @@ export function parseDataplaneEnv(source: Record<string, string | undefined>): D
   const crossField: string[] = [];
   if (isSet(source.DATAPLANE_TLS_CERT) !== isSet(source.DATAPLANE_TLS_KEY)) {
     crossField.push('DATAPLANE_TLS_CERT / DATAPLANE_TLS_KEY: set both (HTTPS) or neither (HTTP)');
+  }
+  if (isSet(source.DATAPLANE_TLS_CLIENT_CA) && !isSet(source.DATAPLANE_TLS_CERT)) {
+    crossField.push('DATAPLANE_TLS_CLIENT_CA: needs DATAPLANE_TLS_CERT / DATAPLANE_TLS_KEY (mutual TLS is HTTPS)');
   }
   if (result.success && crossField.length === 0) return result.data;
   const problems = (result.success ? [] : result.error.issues).map((issue) => {

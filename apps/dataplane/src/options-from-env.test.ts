@@ -97,6 +97,22 @@ describe('dataplaneOptionsFromEnv', () => {
     ).rejects.toThrow(/ENOENT/);
   });
 
+  it('reads the client CAs for mutual TLS when DATAPLANE_TLS_CLIENT_CA names them', async () => {
+    const environment = {
+      GATEHOUSE_DATAPLANE_TOKEN: token,
+      DATAPLANE_TLS_CERT: join(directory, 'cert.pem'),
+      DATAPLANE_TLS_KEY: join(directory, 'key.pem'),
+    };
+    const configApi = new InProcessConfigSource({ snapshot: () => ({}) as never, changesSince: () => [] });
+    const plain = await dataplaneOptionsFromEnv(parseDataplaneEnv(environment), { configApi });
+    expect(plain.tls?.clientCa).toBeUndefined();
+    const mutual = await dataplaneOptionsFromEnv(
+      parseDataplaneEnv({ ...environment, DATAPLANE_TLS_CLIENT_CA: join(directory, 'cert.pem') }),
+      { configApi },
+    );
+    expect(mutual.tls?.clientCa?.toString()).toBe('certificate');
+  });
+
   it('lets the embedded shape replace the config source, feed, sink, logger and directory, building none of the defaults', async () => {
     const source = new InProcessConfigSource({ snapshot: () => ({}) as never, changesSince: () => [] });
     const sink = new MemoryRequestEventSink();

@@ -17,7 +17,8 @@ import { deriveDataplaneSecretsKey, deriveDataplaneSessionSecret } from '@gateho
  * plane talks to the API over HTTP and, with REDIS_URL, takes changes from Redis pub/sub, shares its rate-limit
  * counters there and sends request events to the BullMQ queue (without Redis, events go to the log). A default an
  * override replaces is never built, so an embedded data plane opens no HTTP agent and no Redis queue of its own.
- * Reads the TLS certificate and key when DATAPLANE_TLS_CERT / _KEY name them.
+ * Reads the TLS certificate and key when DATAPLANE_TLS_CERT / _KEY name them, and the client CAs (mutual TLS) when
+ * DATAPLANE_TLS_CLIENT_CA names them.
  */
 export async function dataplaneOptionsFromEnv(
   env: DataplaneEnv,
@@ -28,7 +29,13 @@ export async function dataplaneOptionsFromEnv(
   const tls =
     env.DATAPLANE_TLS_CERT === undefined || env.DATAPLANE_TLS_KEY === undefined
       ? undefined
-      : { cert: await readFile(env.DATAPLANE_TLS_CERT), key: await readFile(env.DATAPLANE_TLS_KEY) };
+      : {
+          cert: await readFile(env.DATAPLANE_TLS_CERT),
+          key: await readFile(env.DATAPLANE_TLS_KEY),
+          ...(env.DATAPLANE_TLS_CLIENT_CA === undefined
+            ? {}
+            : { clientCa: await readFile(env.DATAPLANE_TLS_CLIENT_CA) }),
+        };
   const changeFeed =
     overrides.changeFeed ??
     (env.REDIS_URL === undefined ? undefined : new RedisChangeFeed(env.REDIS_URL, names.configChannel));

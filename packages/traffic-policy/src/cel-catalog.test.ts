@@ -67,6 +67,11 @@ describe('celCompletions', () => {
   it('walks nested fields and filters by the typed prefix', () => {
     expect(names(celCompletions('req.url.pa', 'on_http_request').items)[0]).toBe('path');
     expect(names(celCompletions("'a' in conn.client_ip.ca", 'on_http_request').items)).toEqual(['categories']);
+    // Mutual TLS: the client certificate's members complete down to the distinguished name's attributes.
+    expect(names(celCompletions('conn.tls.client.subject.comm', 'on_http_request').items)).toEqual(['common_name']);
+    expect(names(celCompletions('conn.tls.client.san.', 'on_http_request').items)).toEqual(
+      expect.arrayContaining(['dns_names', 'email_addresses', 'ip_addresses', 'uris']),
+    );
   });
 
   it('offers string methods after a string field and macros after a list', () => {

@@ -28,6 +28,10 @@ import {
   ResponseView,
   TimeView,
   TlsView,
+  CertificateValidityView,
+  ClientCertificateView,
+  DistinguishedNameView,
+  SubjectAltNamesView,
   type Phase,
   type PolicyContext,
 } from './context.js';
@@ -45,6 +49,13 @@ function createEnvironment(phase: Phase): Environment {
   const environment = registerValueTypes(
     new Environment({ homogeneousAggregateLiterals: false, limits: celExpressionLimits }),
   )
+    .registerType('DistinguishedName', { ctor: DistinguishedNameView, fields: celFieldTypes('DistinguishedName') })
+    .registerType('SubjectAltNames', { ctor: SubjectAltNamesView, fields: celFieldTypes('SubjectAltNames') })
+    .registerType('CertificateValidity', {
+      ctor: CertificateValidityView,
+      fields: celFieldTypes('CertificateValidity'),
+    })
+    .registerType('ClientCertificate', { ctor: ClientCertificateView, fields: celFieldTypes('ClientCertificate') })
     .registerType('Tls', { ctor: TlsView, fields: celFieldTypes('Tls') })
     .registerType('ConnectionTimes', { ctor: ConnectionTimesView, fields: celFieldTypes('ConnectionTimes') })
     .registerType('Geo', { ctor: GeoView, fields: celFieldTypes('Geo') })

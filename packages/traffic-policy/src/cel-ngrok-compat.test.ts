@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileExpression } from './cel-environment.js';
 import { compile, createPolicyContext, evaluate as evaluatePhase, type HeaderMap } from './index.js';
 import { createMemoryPorts } from './testing/index.js';
-import { tlsVersion } from './context.js';
+import { tlsVersion, type ClientCertificateFacts } from './context.js';
 
 /**
  * Golden cases from ngrok's Traffic Policy reference (macros and variables pages): each documented example, evaluated
@@ -331,5 +331,114 @@ describe("ngrok's documented variables", () => {
     expect(tlsVersion('TLSv1')).toBe('1.0');
     expect(tlsVersion('1.3')).toBe('1.3');
     expect(tlsVersion('')).toBe('');
+  });
+});
+
+describe("ngrok's documented conn.tls.client variables", () => {
+  // The values of ngrok's examples on the connection variables page, as the data plane would read them.
+  const certificate: ClientCertificateFacts = {
+    subject: {
+      commonName: 'www.example.com',
+      country: ['US'],
+      locality: ['Mountain View'],
+      organization: ['Example Corp'],
+      organizationalUnit: ['Web Services'],
+      postalCode: ['94043'],
+      province: ['California'],
+      streetAddress: ['1234 Secure Blvd'],
+    },
+    issuer: {
+      commonName: 'exampleca.com',
+      country: ['US'],
+      locality: ['Mountain View'],
+      organization: ['Example CA'],
+      organizationalUnit: ['Certification Authority Division'],
+      postalCode: ['94043'],
+      province: ['California'],
+      streetAddress: ['1234 Encryption Way'],
+    },
+    san: {
+      dnsNames: ['www.example.com', 'example.com'],
+      emailAddresses: ['ngrok-email1@example.com', 'ngrok-email2@example.com'],
+      ipAddresses: ['192.168.1.1'],
+      uris: ['https://example.com/example'],
+    },
+    serialNumber: 'b53017e79d4a5208b314a55d3574e0a8',
+    signatureAlgorithm: 'SHA256-RSA',
+    pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+    notBeforeMs: Date.parse('2020-01-01T00:00:00Z'),
+    notAfterMs: Date.parse('2023-01-01T00:00:00Z'),
+  };
+
+  function withCertificate(read: () => ClientCertificateFacts | undefined) {
+    const policyContext = context();
+    const tls = policyContext.connection.tls!;
+    policyContext.connection.tls = { ...tls, clientCertificate: read };
+    return policyContext;
+  }
+
+  it.each([
+    "conn.tls.client.subject.common_name == 'www.example.com'",
+    "conn.tls.client.subject.country == ['US']",
+    "conn.tls.client.subject.locality == ['Mountain View']",
+    "conn.tls.client.subject.organization == ['Example Corp']",
+    "conn.tls.client.subject.organizational_unit == ['Web Services']",
+    "conn.tls.client.subject.postal_code == ['94043']",
+    "conn.tls.client.subject.province == ['California']",
+    "conn.tls.client.subject.street_address == ['1234 Secure Blvd']",
+    "conn.tls.client.issuer.common_name == 'exampleca.com'",
+    "conn.tls.client.issuer.country == ['US']",
+    "conn.tls.client.issuer.locality == ['Mountain View']",
+    "conn.tls.client.issuer.organization == ['Example CA']",
+    "conn.tls.client.issuer.organizational_unit == ['Certification Authority Division']",
+    "conn.tls.client.issuer.postal_code == ['94043']",
+    "conn.tls.client.issuer.province == ['California']",
+    "conn.tls.client.issuer.street_address == ['1234 Encryption Way']",
+    "conn.tls.client.san.dns_names == ['www.example.com', 'example.com']",
+    "conn.tls.client.san.email_addresses == ['ngrok-email1@example.com', 'ngrok-email2@example.com']",
+    "conn.tls.client.san.ip_addresses == ['192.168.1.1']",
+    "conn.tls.client.san.uris == ['https://example.com/example']",
+    "conn.tls.client.serial_number == 'b53017e79d4a5208b314a55d3574e0a8'",
+    "conn.tls.client.signature_algorithm == 'SHA256-RSA'",
+    "conn.tls.client.pem.startsWith('-----BEGIN CERTIFICATE-----')",
+    "conn.tls.client.pem.endsWith('-----END CERTIFICATE-----')",
+    "conn.tls.client.validity.not_after == timestamp('2023-01-01T00:00:00Z')",
+    "conn.tls.client.validity.not_before == timestamp('2020-01-01T00:00:00Z')",
+  ])('%s', (source) => {
+    expect(
+      evaluate(
+        source,
+        withCertificate(() => certificate),
+      ),
+    ).toBe(true);
+  });
+
+  it('is empty without a client certificate, as the other absent conn.* variables are', () => {
+    for (const policyContext of [context(), withCertificate(() => undefined)]) {
+      expect(evaluate("conn.tls.client.subject.common_name == ''", policyContext)).toBe(true);
+      expect(evaluate('size(conn.tls.client.issuer.organization) == 0', policyContext)).toBe(true);
+      expect(evaluate('size(conn.tls.client.san.dns_names) == 0', policyContext)).toBe(true);
+      expect(evaluate("conn.tls.client.serial_number == '' && conn.tls.client.pem == ''", policyContext)).toBe(true);
+      expect(evaluate("conn.tls.client.validity.not_after == timestamp('1970-01-01T00:00:00Z')", policyContext)).toBe(
+        true,
+      );
+    }
+  });
+
+  it('reads the certificate only when an expression reads conn.tls.client', () => {
+    let reads = 0;
+    const policyContext = withCertificate(() => {
+      reads += 1;
+      return certificate;
+    });
+    expect(evaluate("conn.tls.version == '1.3' && conn.tls.sni == 'client.example.com'", policyContext)).toBe(true);
+    expect(reads).toBe(0);
+    expect(evaluate("conn.tls.client.subject.common_name == 'www.example.com'", policyContext)).toBe(true);
+    expect(reads).toBe(1);
+  });
+
+  it('type-checks the members at save time, for the editor', () => {
+    expect(checkFails("conn.tls.client.subject.country == 'US'")).toMatch(/no such overload|no matching overload/);
+    expect(checkFails('conn.tls.client.subject.nickname')).toMatch(/nickname/);
   });
 });

@@ -145,7 +145,7 @@ export const celObjectTypes = {
     client_port: { type: 'int', documentation: 'The client port.' },
     server_ip: { type: 'string', documentation: 'The address the client connected to.' },
     server_port: { type: 'int', documentation: 'The port the client connected to.' },
-    tls: { type: 'Tls', documentation: 'The TLS session; empty strings on plain HTTP.' },
+    tls: { type: 'Tls', documentation: 'The TLS session and client certificate; empty strings on plain HTTP.' },
     ts: { type: 'ConnectionTimes', documentation: 'When the connection started.' },
     geo: {
       type: 'Geo',
@@ -235,6 +235,52 @@ export const celObjectTypes = {
     },
     cipher_suite: { type: 'string', documentation: 'The negotiated cipher suite.' },
     sni: { type: 'string', documentation: 'The server name the client asked for.' },
+    client: {
+      type: 'ClientCertificate',
+      documentation:
+        'The client certificate the handshake verified (mutual TLS, `DATAPLANE_TLS_CLIENT_CA`); empty when there is none.',
+    },
+  },
+  ClientCertificate: {
+    subject: {
+      type: 'DistinguishedName',
+      documentation: 'Whom the certificate was issued to: `.common_name`, `.organization`, `.country`, …',
+    },
+    issuer: {
+      type: 'DistinguishedName',
+      documentation: 'The authority that issued the certificate: `.common_name`, `.organization`, …',
+    },
+    san: {
+      type: 'SubjectAltNames',
+      documentation: 'Subject alternative names: `.dns_names`, `.email_addresses`, `.ip_addresses`, `.uris`.',
+    },
+    serial_number: { type: 'string', documentation: "The serial number in lower-case hex (`'b53017e7…'`)." },
+    signature_algorithm: {
+      type: 'string',
+      documentation: "The signing algorithm as ngrok names it (`'SHA256-RSA'`, `'ECDSA-SHA256'`).",
+    },
+    pem: { type: 'string', documentation: 'The whole certificate, PEM-encoded.' },
+    validity: { type: 'CertificateValidity', documentation: '`.not_before` and `.not_after`.' },
+  },
+  DistinguishedName: {
+    common_name: { type: 'string', documentation: 'The common name (CN).' },
+    country: { type: 'list<string>', documentation: 'The country names (C).' },
+    locality: { type: 'list<string>', documentation: 'The localities or cities (L).' },
+    organization: { type: 'list<string>', documentation: 'The organizations (O).' },
+    organizational_unit: { type: 'list<string>', documentation: 'The organizational units (OU).' },
+    postal_code: { type: 'list<string>', documentation: 'The postal codes.' },
+    province: { type: 'list<string>', documentation: 'The provinces or states (ST).' },
+    street_address: { type: 'list<string>', documentation: 'The street addresses.' },
+  },
+  SubjectAltNames: {
+    dns_names: { type: 'list<string>', documentation: 'DNS names.' },
+    email_addresses: { type: 'list<string>', documentation: 'Email addresses.' },
+    ip_addresses: { type: 'list<string>', documentation: 'IP addresses.' },
+    uris: { type: 'list<string>', documentation: 'URIs.' },
+  },
+  CertificateValidity: {
+    not_before: { type: 'google.protobuf.Timestamp', documentation: 'When the certificate becomes valid.' },
+    not_after: { type: 'google.protobuf.Timestamp', documentation: 'When the certificate expires.' },
   },
   Endpoint: {
     id: { type: 'string', documentation: 'The endpoint id (`ep_…`).' },

@@ -51,11 +51,46 @@ export interface ConnectionFacts {
   serverIp: string;
   serverPort: number;
   /** `1.3` as ngrok writes it; Node's `TLSv1.3` is accepted and read as `1.3`. */
-  tls?: { version: string; cipherSuite: string; sni: string };
+  tls?: {
+    version: string;
+    cipherSuite: string;
+    sni: string;
+    /**
+     * The verified client certificate (mutual TLS), read only when a policy reads `conn.tls.client.*`: parsing a
+     * certificate is work most policies never need. Absent (or returning undefined) when the client sent none.
+     */
+    clientCertificate?: () => ClientCertificateFacts | undefined;
+  };
   /** Epoch milliseconds when the connection was accepted (`conn.ts.start`); the request time when absent. */
   startedAtMs?: number;
   /** `conn.server_region`: the data plane's configured region; '' when absent. */
   serverRegion?: string;
+}
+
+/** A distinguished name's attributes; each list keeps the certificate's order (an attribute may repeat). */
+export interface DistinguishedNameFacts {
+  commonName: string;
+  country: string[];
+  locality: string[];
+  organization: string[];
+  organizationalUnit: string[];
+  postalCode: string[];
+  province: string[];
+  streetAddress: string[];
+}
+
+/** `conn.tls.client.*`: what the data plane read from the client certificate the TLS handshake verified. */
+export interface ClientCertificateFacts {
+  subject: DistinguishedNameFacts;
+  issuer: DistinguishedNameFacts;
+  san: { dnsNames: string[]; emailAddresses: string[]; ipAddresses: string[]; uris: string[] };
+  /** Lower-case hex without separators, as ngrok writes it. */
+  serialNumber: string;
+  /** ngrok's (Go's) name, e.g. `SHA256-RSA`, `ECDSA-SHA256`; '' when the algorithm has no such name. */
+  signatureAlgorithm: string;
+  pem: string;
+  notBeforeMs: number;
+  notAfterMs: number;
 }
 
 /** What one MCP message is: a call (`request`), a `notification`, a client's `response` to a server request, a `batch`. */
@@ -515,6 +550,103 @@ export class TlsView {
   }
   get sni(): string {
     return this.tls?.sni ?? '';
+  }
+  /** Empty strings, lists and the epoch when the client sent no certificate (or on plain HTTP). */
+  get client(): ClientCertificateView {
+    return new ClientCertificateView(this.tls?.clientCertificate?.());
+  }
+}
+
+const noDistinguishedName: DistinguishedNameFacts = {
+  commonName: '',
+  country: [],
+  locality: [],
+  organization: [],
+  organizationalUnit: [],
+  postalCode: [],
+  province: [],
+  streetAddress: [],
+};
+
+export class ClientCertificateView {
+  constructor(private readonly certificate: ClientCertificateFacts | undefined) {}
+  get subject(): DistinguishedNameView {
+    return new DistinguishedNameView(this.certificate?.subject ?? noDistinguishedName);
+  }
+  get issuer(): DistinguishedNameView {
+    return new DistinguishedNameView(this.certificate?.issuer ?? noDistinguishedName);
+  }
+  get san(): SubjectAltNamesView {
+    return new SubjectAltNamesView(this.certificate?.san);
+  }
+  get serial_number(): string {
+    return this.certificate?.serialNumber ?? '';
+  }
+  get signature_algorithm(): string {
+    return this.certificate?.signatureAlgorithm ?? '';
+  }
+  get pem(): string {
+    return this.certificate?.pem ?? '';
+  }
+  get validity(): CertificateValidityView {
+    return new CertificateValidityView(this.certificate?.notBeforeMs ?? 0, this.certificate?.notAfterMs ?? 0);
+  }
+}
+
+export class DistinguishedNameView {
+  constructor(private readonly name: DistinguishedNameFacts) {}
+  get common_name(): string {
+    return this.name.commonName;
+  }
+  get country(): string[] {
+    return [...this.name.country];
+  }
+  get locality(): string[] {
+    return [...this.name.locality];
+  }
+  get organization(): string[] {
+    return [...this.name.organization];
+  }
+  get organizational_unit(): string[] {
+    return [...this.name.organizationalUnit];
+  }
+  get postal_code(): string[] {
+    return [...this.name.postalCode];
+  }
+  get province(): string[] {
+    return [...this.name.province];
+  }
+  get street_address(): string[] {
+    return [...this.name.streetAddress];
+  }
+}
+
+export class SubjectAltNamesView {
+  constructor(private readonly san: ClientCertificateFacts['san'] | undefined) {}
+  get dns_names(): string[] {
+    return [...(this.san?.dnsNames ?? [])];
+  }
+  get email_addresses(): string[] {
+    return [...(this.san?.emailAddresses ?? [])];
+  }
+  get ip_addresses(): string[] {
+    return [...(this.san?.ipAddresses ?? [])];
+  }
+  get uris(): string[] {
+    return [...(this.san?.uris ?? [])];
+  }
+}
+
+export class CertificateValidityView {
+  constructor(
+    private readonly notBeforeMs: number,
+    private readonly notAfterMs: number,
+  ) {}
+  get not_before(): Date {
+    return new Date(this.notBeforeMs);
+  }
+  get not_after(): Date {
+    return new Date(this.notAfterMs);
   }
 }
 

@@ -38,6 +38,8 @@ export {
   type HeaderMap,
   type EndpointFacts,
   type ConnectionFacts,
+  type ClientCertificateFacts,
+  type DistinguishedNameFacts,
   type RequestFacts,
   type ResponseFacts,
   type SseEventFacts,

@@ -22,6 +22,7 @@ import {
   type SideCallErrorCode,
   type SideCallResult,
   type Phase,
+  type ClientCertificateFacts,
 } from '../src/index.js';
 import { createMemoryPorts } from '../src/testing/index.js';
 import { celAstOf } from '../src/cel-environment.js';
@@ -70,6 +71,10 @@ const requestCase = z.strictObject({
   repeat: z.int().min(1).default(1).describe('send the request this many times; expectations apply to the last one'),
   client_ip: z.string().default('203.0.113.10'),
   tls_version: z.string().optional().describe('the TLS version as the host reports it (Node: TLSv1.3)'),
+  client_certificate: z
+    .strictObject({ subject_common_name: z.string(), issuer_common_name: z.string().default('') })
+    .optional()
+    .describe('a verified mutual-TLS client certificate (conn.tls.client.*); implies TLS 1.3 unless tls_version says'),
   method: z.string().default('GET'),
   scheme: z.enum(['http', 'https']).default('https'),
   host: z.string().optional(),
@@ -331,9 +336,18 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
             serverIp: '127.0.0.1',
             serverPort: 443,
             ...(testCase.server_region === undefined ? {} : { serverRegion: testCase.server_region }),
-            ...(request.tls_version === undefined
+            ...(request.tls_version === undefined && request.client_certificate === undefined
               ? {}
-              : { tls: { version: request.tls_version, cipherSuite: 'TLS_AES_128_GCM_SHA256', sni: '' } }),
+              : {
+                  tls: {
+                    version: request.tls_version ?? 'TLSv1.3',
+                    cipherSuite: 'TLS_AES_128_GCM_SHA256',
+                    sni: '',
+                    ...(request.client_certificate === undefined
+                      ? {}
+                      : { clientCertificate: () => clientCertificateOf(request.client_certificate!) }),
+                  },
+                }),
           },
           request: {
             method: request.method,
@@ -415,6 +429,33 @@ async function runValidCase(testCase: GoldenCase, checkWarnings = true): Promise
  * published, with its source. Supported ones must validate and, where ngrok documents the behaviour, behave so; the
  * others must be refused and say why, so one that starts validating (an action landed) has its status updated.
  */
+/** A certificate naming only its subject and issuer; every other conn.tls.client.* member is empty. */
+function clientCertificateOf(names: {
+  subject_common_name: string;
+  issuer_common_name: string;
+}): ClientCertificateFacts {
+  const name = (commonName: string) => ({
+    commonName,
+    country: [],
+    locality: [],
+    organization: [],
+    organizationalUnit: [],
+    postalCode: [],
+    province: [],
+    streetAddress: [],
+  });
+  return {
+    subject: name(names.subject_common_name),
+    issuer: name(names.issuer_common_name),
+    san: { dnsNames: [], emailAddresses: [], ipAddresses: [], uris: [] },
+    serialNumber: '',
+    signatureAlgorithm: '',
+    pem: '',
+    notBeforeMs: 0,
+    notAfterMs: 0,
+  };
+}
+
 describe('ngrok corpus', () => {
   it.each(corpusCases)('%s', async (file, testCase) => {
     expect(testCase.source, `${file} names its source`).toBeDefined();
@@ -439,7 +480,7 @@ describe('ngrok corpus', () => {
   it('holds the published policies, most of them supported', () => {
     const supported = corpusCases.filter(([, testCase]) => testCase.status === 'supported');
     expect(corpusCases.length).toBeGreaterThanOrEqual(150);
-    expect(supported.length).toBeGreaterThanOrEqual(162);
+    expect(supported.length).toBeGreaterThanOrEqual(163);
   });
 });
 

@@ -28,6 +28,7 @@ import type { ProxyDependencies } from './proxy-dependencies.js';
 import type { RequestBody } from './request-body.js';
 import { requestLogCapturerFor } from './request-log-capture.js';
 import { recordReplayFacts } from './replay-facts.js';
+import { clientCertificateReader } from './client-certificate.js';
 import { RequestRecord } from './request-record.js';
 import { copyRequestForShadow } from './shadow-evaluation.js';
 
@@ -351,5 +352,7 @@ function tlsFacts(socket: TLSSocket): NonNullable<ConnectionFacts['tls']> {
     version: socket.getProtocol?.() ?? '',
     cipherSuite: cipher?.standardName ?? cipher?.name ?? '',
     sni: typeof sni === 'string' ? sni : '',
+    // Parsed only when a policy reads conn.tls.client.*.
+    clientCertificate: clientCertificateReader(socket),
   };
 }
