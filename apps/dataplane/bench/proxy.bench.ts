@@ -15,6 +15,7 @@
  * realistic edit of the seed — its rate limit tightened to 20,000 requests a minute — so the shadow decides some
  * requests differently (429 where the live policy forwards) and both the agreeing and the differing path are paid.
  * The section "Ratios within a round" divides each target's req/s and CPU per request by the seed's of the same round.
+ * `forward-2w` is forward-only with DATAPLANE_WORKERS=2; "Worker scaling" divides it by one worker of the same round.
  *
  * BENCH_VARIANTS=label=DIR,…: the seed and the shadow target (pick with BENCH_TARGETS) once more per variant, run from
  * another build (DIR/apps/dataplane/dist/main.js, made by bench/build-variant.sh from a git ref and patches), keyed
@@ -158,16 +159,18 @@ async function main(): Promise<void> {
       GATEHOUSE_REDIS_PREFIX: prefix,
     };
     const cpuProfileDirectory = process.env.BENCH_CPU_PROF;
-    const gatehouse = (host: string, headers: Record<string, string>, key: string, main?: string) => () =>
-      startGatehouse({
-        env: gatehouseEnv,
-        readyHost: host,
-        readyHeaders: headers,
-        ...(main === undefined ? {} : { main }),
-        ...(cpuProfileDirectory === undefined
-          ? {}
-          : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(cpuProfileDirectory, key)] }),
-      });
+    const gatehouse =
+      (host: string, headers: Record<string, string>, key: string, main?: string, workers?: number) => () =>
+        startGatehouse({
+          env: gatehouseEnv,
+          readyHost: host,
+          readyHeaders: headers,
+          ...(main === undefined ? {} : { main }),
+          ...(workers === undefined ? {} : { workers }),
+          ...(cpuProfileDirectory === undefined
+            ? {}
+            : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(cpuProfileDirectory, key)] }),
+        });
     const seedHeaders = (host: string) => ({ host, authorization: token });
     const allTargets: TargetSpec[] = [
       {
@@ -187,6 +190,12 @@ async function main(): Promise<void> {
         name: 'Gatehouse, forward-internal only',
         headers: { host: 'forward.example.com' },
         start: gatehouse('forward.example.com', {}, 'forward'),
+      },
+      {
+        key: 'forward-2w',
+        name: 'Gatehouse, forward-internal only, 2 workers',
+        headers: { host: 'forward.example.com' },
+        start: gatehouse('forward.example.com', {}, 'forward-2w', undefined, 2),
       },
       {
         key: 'seed',
@@ -349,6 +358,33 @@ async function main(): Promise<void> {
             `${ratio('node')} | ${ratio('nginx')} | ${spread(cpu(`${target.key}@${connections}`), 1)} | ` +
             `${cpuRatio(target.key, connections)} | ${list.reduce((sum, result) => sum + result.badStatus, 0)} | ` +
             `${list.reduce((sum, result) => sum + result.socketErrors, 0)} |`,
+        );
+      }
+    }
+
+    // Worker scaling (issue 18 item 4): two workers against one, both started in the same round. The target is 0.8× per
+    // added core (≥ 1.8× with two), which needs cores the load generator and the upstream do not use; here wrk and
+    // nginx share the same cores, so the req/s ratio is bounded well below 2 and the CPU ratio (the whole process
+    // tree's CPU per request, two workers ÷ one) says whether a second worker adds work per request.
+    if (targets.some((target) => target.key === 'forward-2w') && targets.some((target) => target.key === 'forward')) {
+      console.log('\n## Worker scaling: forward-internal, 2 workers ÷ 1 worker of the same round, median (min–max)\n');
+      console.log(
+        `${cpus().length} cores, shared with wrk and the nginx upstream: a second worker can only take the CPU they ` +
+          'leave, so req/s cannot reach 2× here; CPU per request ≈ 1.00× means the second worker adds no work per ' +
+          'request (it would scale with cores of its own).\n',
+      );
+      console.log('| conns | req/s 2 workers ÷ 1 | CPU µs/req 2 workers ÷ 1 | per round (req/s) |');
+      console.log('|---:|---:|---:|---|');
+      for (const connections of connectionCounts) {
+        const one = rps(`forward@${connections}`);
+        const two = rps(`forward-2w@${connections}`);
+        const oneCpu = cpu(`forward@${connections}`);
+        const twoCpu = cpu(`forward-2w@${connections}`);
+        const rpsRatios = two.map((value, round) => value / one[round]!);
+        const cpuRatios = twoCpu.map((value, round) => value / oneCpu[round]!);
+        console.log(
+          `| ${connections} | ${spread(rpsRatios, 3)} | ${spread(cpuRatios, 3)} | ` +
+            `${rpsRatios.map((ratio) => ratio.toFixed(3)).join(', ')} |`,
         );
       }
     }

@@ -116,7 +116,7 @@ export async function startMinimalProxy(upstreamPort: number): Promise<RunningTa
 }
 
 /**
- * The data plane as it ships (dist/main.js, one worker), fed by the bench's config server, counters and request
+ * The data plane as it ships (dist/main.js, one worker unless `workers` says otherwise), fed by the bench's config server, counters and request
  * events on Redis under the run's prefix. `extraArgs` go to node (e.g. --cpu-prof).
  */
 export async function startGatehouse(options: {
@@ -126,6 +126,8 @@ export async function startGatehouse(options: {
   nodeArgs?: string[];
   /** The build to run (default dist/main.js); another build's main.js compares two versions in one run. */
   main?: string;
+  /** DATAPLANE_WORKERS (default 1): the scaling target runs two. */
+  workers?: number;
 }): Promise<RunningTarget> {
   const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-bench-dp-'));
   const port = await freePort();
@@ -138,7 +140,7 @@ export async function startGatehouse(options: {
       DATAPLANE_HOST: '127.0.0.1',
       DATAPLANE_PORT: String(port),
       DATAPLANE_ADMIN_PORT: String(adminPort),
-      DATAPLANE_WORKERS: '1',
+      DATAPLANE_WORKERS: String(options.workers ?? 1),
       GATEHOUSE_DATA_DIR: dataDirectory,
       LOG_LEVEL: 'warn',
     },
