@@ -15,12 +15,14 @@ import {
   CompiledPolicyCache,
   compileDeferred,
   emptyRuntimeConfig,
+  isUncompilablePolicy,
   routeByHost,
   snapshotOf,
   type SharedPorts,
 } from './runtime-config.js';
 import { HttpSideCalls } from '../ports/http-side-calls.js';
 import { randomLoopId } from '../proxy/loop-detection.js';
+import { runRequestPhase } from '../proxy/policy-chain.js';
 
 const shared: SharedPorts = {
   clock: systemClock,
@@ -307,8 +309,29 @@ describe('runtime config', () => {
         new CompiledPolicyCache(),
         { deferCompile: true },
       );
-      const rules = routeByHost(config, 'x.example.com', 'https')?.policy?.phases.on_http_request;
-      expect(rules?.[0]?.actions[0]?.type).toBe('custom-response');
+      const loaded = routeByHost(config, 'x.example.com', 'https')!;
+      expect(isUncompilablePolicy(loaded.policy)).toBe(true);
+      // Answered and logged as the background pass will report it, not as some policy's custom response.
+      const answered = await runRequestPhase(
+        {
+          config,
+          endpoint: loaded,
+          request: {
+            method: 'GET',
+            scheme: 'https',
+            host: 'x.example.com',
+            port: '443',
+            path: '/',
+            query: '',
+            headers: new Map(),
+          },
+          connection: { clientIp: '127.0.0.1', clientPort: 50_000, serverIp: '127.0.0.1', serverPort: 443 },
+          body: undefined,
+        },
+        4,
+      );
+      expect(answered).toMatchObject({ kind: 'respond', errorCode: 'ENDPOINT_CONFIG_INVALID' });
+      expect(answered.kind === 'respond' && answered.response.status).toBe(503);
       const result = await compileDeferred(config, shared, new CompiledPolicyCache());
       expect(routeByHost(result!.config, 'x.example.com', 'https')).toBeUndefined();
       expect(result!.config.unservedHosts.get('x.example.com')).toBe('ep_x');

@@ -650,6 +650,15 @@ const uncompilablePolicy = compile(
 );
 
 /**
+ * Whether `policy` stands in for a last-known-good policy that no longer compiles: the request phase answers such an
+ * endpoint 503 `ENDPOINT_CONFIG_INVALID` itself (logged with that code, as once the background pass has found it),
+ * so the stand-in's own answer is only the fail-closed default for any other reader.
+ */
+export function isUncompilablePolicy(policy: CompiledPolicy | undefined): boolean {
+  return policy === uncompilablePolicy;
+}
+
+/**
  * The compile of a policy booted from last-known-good, run on its first read and kept (in `cache` too, so the
  * background pass finds it compiled). Booting compiles nothing: 10,000 policies took seconds, mostly YAML parsing.
  */

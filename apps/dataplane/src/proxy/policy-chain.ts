@@ -12,7 +12,7 @@ import {
   type RuntimeErrorCode,
   type SyntheticResponse,
 } from '@gatehouse/traffic-policy';
-import type { LoadedEndpoint, RuntimeConfig } from '../config/runtime-config.js';
+import { isUncompilablePolicy, type LoadedEndpoint, type RuntimeConfig } from '../config/runtime-config.js';
 import type { HeldProviderResponse } from './ai-providers.js';
 
 /**
@@ -86,6 +86,15 @@ export async function runRequestPhase(input: RequestPhaseInput, hopLimit: number
   let endpoint = input.endpoint;
   for (let hop = 0; ; hop++) {
     const policy = endpoint.policy;
+    if (isUncompilablePolicy(policy)) {
+      hops.push({ endpoint, context: undefined });
+      return gatewayRespond(
+        'ENDPOINT_CONFIG_INVALID',
+        `the stored policy of ${endpoint.facts.url} does not compile on this data plane (see its /status).`,
+        decision,
+        hops,
+      );
+    }
     if (policy === undefined) {
       hops.push({ endpoint, context: undefined });
       // A cloud endpoint without a policy has nowhere to send traffic; an internal one passes it to its upstream.
