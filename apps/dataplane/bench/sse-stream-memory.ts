@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { startDataplaneProcess } from '../test/helpers/dataplane-process.js';
+import { openRawEventStream } from '../test/helpers/raw-event-stream.js';
 import { createMemoryProbe } from './process-memory.js';
 
 /**
@@ -67,24 +68,17 @@ memory.attach(dataplane.child.pid!, dataplane.adminPort);
 
 /** One idle event stream through the gateway; resolves once the upstream's first bytes arrived. */
 async function openStream(): Promise<Socket> {
-  const socket = connect(dataplane.port, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(`GET /mcp HTTP/1.1\r\nhost: ${host}\r\naccept: text/event-stream\r\nmcp-session-id: bench\r\n\r\n`);
-  let received = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no event stream within 30 s: ${received.slice(0, 300)}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (!received.includes(': open') && !/^HTTP\/1\.1 [^2]/.test(received)) return;
-      clearTimeout(timer);
-      socket.off('data', onData);
-      if (!received.startsWith('HTTP/1.1 200')) reject(new Error(`stream refused: ${received.slice(0, 200)}`));
-      else resolve();
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
+  const stream = await openRawEventStream({
+    port: dataplane.port,
+    host,
+    path: '/mcp',
+    headers: { 'mcp-session-id': 'bench' },
+    marker: ': open',
+    waitMs: 30_000,
   });
-  return socket;
+  if (stream.outcome === 'open') return stream.socket;
+  stream.socket.destroy();
+  throw new Error(`stream ${stream.outcome}: ${stream.received.slice(0, 300)}`);
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 2_000));

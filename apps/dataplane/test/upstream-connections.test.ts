@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestConfigServer } from './helpers/config-server.js';
 import { startDataplaneProcess, type DataplaneProcess } from './helpers/dataplane-process.js';
+import { openRawEventStream } from './helpers/raw-event-stream.js';
 import { listen, type RunningServer } from './helpers/upstreams.js';
 
 /**
@@ -55,21 +56,16 @@ describe('connections to one upstream', () => {
   /** Opens `count` event streams at once; answers how many delivered their first event within `waitMs`. */
   async function openStreams(port: number, count: number, waitMs: number): Promise<number> {
     const opened = await Promise.all(
-      Array.from({ length: count }, (_, index) => {
-        const socket = connect(port, '127.0.0.1');
-        sockets.push(socket);
-        socket.write(`GET /events/${index} HTTP/1.1\r\nhost: streams.example.com\r\naccept: text/event-stream\r\n\r\n`);
-        return new Promise<boolean>((resolve) => {
-          let received = '';
-          const timer = setTimeout(() => resolve(false), waitMs);
-          socket.on('data', (chunk: Buffer) => {
-            received += chunk.toString('latin1');
-            if (!received.includes('data: open')) return;
-            clearTimeout(timer);
-            resolve(received.startsWith('HTTP/1.1 200'));
-          });
-          socket.on('error', () => resolve(false));
+      Array.from({ length: count }, async (_, index) => {
+        const stream = await openRawEventStream({
+          port,
+          host: 'streams.example.com',
+          path: `/events/${index}`,
+          marker: 'data: open',
+          waitMs,
         });
+        sockets.push(stream.socket);
+        return stream.outcome === 'open';
       }),
     );
     return opened.filter(Boolean).length;
