@@ -338,6 +338,53 @@ async function main(): Promise<void> {
       const base = cpu(`node@${connections}`);
       return own.length === 0 || base.length === 0 ? '—' : (median(base) / median(own)).toFixed(2);
     };
+    // The issues' targets, each against this run's medians at 50 connections (ratios within the run).
+    const verdict = (met: boolean) => (met ? 'met' : 'not met');
+    const againstTargets = (addedP99AtHalf: number | undefined) => {
+      if (!connectionCounts.includes(50)) return;
+      const ratioToNode = (key: string) =>
+        rps(`${key}@50`).length === 0 || rps('node@50').length === 0
+          ? undefined
+          : median(rps(`${key}@50`)) / median(rps('node@50'));
+      const perRound = (key: string, baseline: string) => {
+        const own = rps(`${key}@50`);
+        const base = rps(`${baseline}@50`);
+        return own.length === 0 || base.length === 0
+          ? undefined
+          : median(own.map((value, round) => value / base[round]!));
+      };
+      const lines: string[] = [];
+      const add = (label: string, value: number | undefined, target: string, met: (value: number) => boolean) => {
+        if (value !== undefined) lines.push(`| ${label} | ${value.toFixed(2)} | ${target} | ${verdict(met(value))} |`);
+      };
+      add('forward-only ÷ minimal Node, req/s (issue 18)', ratioToNode('forward'), '≥ 0.95', (value) => value >= 0.95);
+      add('seed policy ÷ minimal Node, req/s (issue 18)', ratioToNode('seed'), '≥ 0.90', (value) => value >= 0.9);
+      add(
+        'seed + shadow ÷ seed, req/s per round (issue 17)',
+        perRound('seed-shadow', 'seed'),
+        '≥ 0.85',
+        (value) => value >= 0.85,
+      );
+      add(
+        '2 workers ÷ 1, req/s per round (issue 18; cores shared with wrk and nginx)',
+        perRound('forward-2w', 'forward'),
+        '≥ 1.80',
+        (value) => value >= 1.8,
+      );
+      if (addedP99AtHalf !== undefined)
+        add(
+          "seed policy added p99 ms at 50% of the minimal proxy's max (issue 18)",
+          addedP99AtHalf,
+          '≤ 1 ms',
+          (value) => value <= 1,
+        );
+      if (lines.length === 0) return;
+      console.log('\n## Against the targets (medians of this run, 50 connections)\n');
+      console.log('| measure | this run | target | |');
+      console.log('|---|---:|---:|---|');
+      for (const line of lines) console.log(line);
+    };
+
     for (const connections of connectionCounts) {
       for (const target of targets) {
         const list = results.get(`${target.key}@${connections}`) ?? [];
@@ -416,6 +463,7 @@ async function main(): Promise<void> {
     }
 
     if (process.env.BENCH_NO_PACED === '1') {
+      againstTargets(undefined);
       console.log(`\nload average at the end: ${loadText()}`);
       return;
     }
@@ -487,6 +535,13 @@ async function main(): Promise<void> {
         );
       }
     }
+    const halfRate = rates[0]!;
+    const pacedP99 = (key: string) => (paced.get(`${key}@${halfRate}`) ?? []).map((result) => result.p99Ms);
+    againstTargets(
+      pacedFractions[0] === 0.5 && pacedP99('seed').length > 0 && pacedP99('node').length > 0
+        ? median(pacedP99('seed')) - median(pacedP99('node'))
+        : undefined,
+    );
     console.log(`\nload average at the end: ${loadText()}`);
   } finally {
     for (const server of running) await server.stop();
