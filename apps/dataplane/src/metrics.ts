@@ -155,8 +155,13 @@ export class DataplaneMetrics {
 
   #agentTunnels: { readonly sessionCount: number; readonly connectionCount: number } | undefined;
 
-  /** Labelled children by "endpoint status decision": prom-client hashes the label object on every inc otherwise. */
-  readonly #requestCounters = new Map<string, { inc(): void }>();
+  /**
+   * Labelled children by endpoint, then status, then decision: prom-client hashes the label object on every inc
+   * otherwise. Nested maps rather than one "endpoint status decision" key: the strings' hashes are cached on them, a
+   * joined key was a new string to build and hash per request.
+   */
+  readonly #requestCounters = new Map<string, Map<number, Map<string, { inc(): void }>>>();
+  #requestCounterCount = 0;
 
   /**
    * Makes the drops and send-failure metrics follow a sink's own cumulative counters (the BullMQ sink's drops also
@@ -178,13 +183,21 @@ export class DataplaneMetrics {
 
   /** Counts one request; the hot path's only metric write besides the latency histogram. */
   countRequest(endpoint: string, status: number, decision: string): void {
-    const key = `${endpoint} ${status} ${decision}`;
-    let counter = this.#requestCounters.get(key);
+    let counter = this.#requestCounters.get(endpoint)?.get(status)?.get(decision);
     if (counter === undefined) {
       // Bounded like any per-label cache: endpoints come and go with the config.
-      if (this.#requestCounters.size >= 50_000) this.#requestCounters.clear();
+      if (this.#requestCounterCount >= 50_000) {
+        this.#requestCounters.clear();
+        this.#requestCounterCount = 0;
+      }
+      let byStatus = this.#requestCounters.get(endpoint);
+      if (byStatus === undefined)
+        this.#requestCounters.set(endpoint, (byStatus = new Map<number, Map<string, { inc(): void }>>()));
+      let byDecision = byStatus.get(status);
+      if (byDecision === undefined) byStatus.set(status, (byDecision = new Map<string, { inc(): void }>()));
       counter = this.requests.labels(endpoint, String(status), decision);
-      this.#requestCounters.set(key, counter);
+      byDecision.set(decision, counter);
+      this.#requestCounterCount += 1;
     }
     counter.inc();
   }

@@ -216,10 +216,9 @@ function fold(name: string): string {
 
 function caseVariant(record: Record<string, unknown>, members: readonly string[]): string | undefined {
   for (const key of Object.keys(record)) {
-    const folded = fold(key);
-    if (key !== folded || !members.includes(key)) {
-      if (members.includes(folded)) return key;
-    }
+    // A member's own (lower-case) name folds to itself: no variant, and no two strings folded per key of a message.
+    if (members.includes(key)) continue;
+    if (members.includes(fold(key))) return key;
   }
   return undefined;
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RequestEventInput } from '@gatehouse/contracts';
 
 /** The directory under GATEHOUSE_DATA_DIR that holds request events not yet handed to the request-log queue. */
 export const spillDirectoryName = 'request-events';
@@ -49,14 +48,17 @@ export class EventSpill {
     return join(this.directory, `spill-${this.#id}.jsonl`);
   }
 
-  /** Appends events as JSON lines, as many as fit under the byte bound; the rest are reported as dropped. */
-  append(events: readonly RequestEventInput[], options: { sync?: boolean } = {}): Promise<SpillAppendResult> {
+  /**
+   * Appends events (each the JSON text of a RequestEventInput, as the sink buffers them) as lines, as many as fit
+   * under the byte bound; the rest are reported as dropped.
+   */
+  append(events: readonly string[], options: { sync?: boolean } = {}): Promise<SpillAppendResult> {
     return this.#serialized(async () => {
       if (events.length === 0) return { written: 0, dropped: 0 };
       const lines: string[] = [];
       let bytes = 0;
       for (const event of events) {
-        const line = `${JSON.stringify(event)}\n`;
+        const line = `${event}\n`;
         const size = Buffer.byteLength(line);
         if (this.#bytes + bytes + size > this.#maxBytes) break;
         lines.push(line);
@@ -114,17 +116,20 @@ export class EventSpill {
     });
   }
 
-  /** The events of a spill file; lines that are not a JSON object with an id (a torn last line) are skipped. */
-  async read(spill: ClaimedSpill): Promise<{ events: RequestEventInput[]; skipped: number }> {
+  /**
+   * The events of a spill file, as their JSON texts; lines that are not a JSON object with an id (a torn last line)
+   * are skipped.
+   */
+  async read(spill: ClaimedSpill): Promise<{ events: string[]; skipped: number }> {
     const text = await readFile(spill.path, 'utf8');
-    const events: RequestEventInput[] = [];
+    const events: string[] = [];
     let skipped = 0;
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
         const value = JSON.parse(line) as unknown;
         if (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string')
-          events.push(value as RequestEventInput);
+          events.push(line);
         else skipped += 1;
       } catch {
         skipped += 1;
