@@ -95,9 +95,12 @@ export class UpstreamForwarder {
     // undici refuses `expect` (NotSupportedError); HTTP/2 has no 100-continue to carry anyway (RFC 9113 §8.1.1).
     const outgoing = requestHeadersOf(headers, 'expect');
     outgoing.host = String(headers[':authority'] ?? upstream.host);
-    // END_STREAM on the headers (a GET): no body; resume so the readable side ends and the stream can close.
+    // END_STREAM on the headers (a GET): no body. The readable side is left unread on purpose: node:http2 ends it
+    // when the stream closes, and destroys the stream once the last write of the answer has completed. Resumed here,
+    // the stream was destroyed as soon as it closed, with that write still pending, and node built an
+    // ERR_STREAM_DESTROYED error (with a full stack trace, unused) for every answer. (A body's END_STREAM ends the
+    // readable side as it arrives, so requests with a body still pay for it.)
     if (stream.endAfterHeaders) {
-      stream.resume();
       this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, null);
       return;
     }
@@ -112,8 +115,7 @@ export class UpstreamForwarder {
         // Paused before anything else is emitted: without a 'data' listener a flowing stream would drop chunks.
         stream.pause();
         if (first.length >= declared) {
-          // nghttp2 holds the peer to content-length: nothing follows but the end, which resume lets through.
-          stream.resume();
+          // nghttp2 holds the peer to content-length: nothing follows but the end, which node:http2 reads itself.
           this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, first);
         } else {
           const rest = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
