@@ -111,7 +111,14 @@ const scripts = new Map<string, string>();
 for (const host of ['direct.example.com', 'base.example.com', 'new.example.com'])
   scripts.set(
     host,
-    await writeWrkScript(scratch, host, { body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', headers: { host } }),
+    await writeWrkScript(scratch, host, {
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      headers: { host },
+      // AB_RATE: requests per second in all (wrk paces its thread), so CPU per request compares at the same
+      // batching whatever else the machine runs: at full speed a slowed run packs fewer requests per event-loop turn,
+      // which costs more CPU per request by itself.
+      ...(process.env.AB_RATE === undefined ? {} : { ratePerSecond: Number(process.env.AB_RATE) }),
+    }),
   );
 type Measured = WrkResult & { dataplaneUs: number; agentUs: number };
 async function measure(pair: Pair, host: string, duration: number): Promise<Measured> {
@@ -142,6 +149,7 @@ if (profileDir !== undefined) {
   await measure(candidate, 'direct.example.com', 2);
   const figures = { direct: [] as number[], base: [] as number[], new: [] as number[] };
   const cpu = { direct: [] as number[], base: [] as number[], new: [] as number[] };
+  const cpuRatios: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     const direct = await measure(candidate, 'direct.example.com', seconds);
     const base = await measure(pairs[0]!, 'base.example.com', seconds);
@@ -159,10 +167,12 @@ if (profileDir !== undefined) {
     cpu.direct.push(direct.dataplaneUs + direct.agentUs);
     cpu.base.push(base.dataplaneUs + base.agentUs);
     cpu.new.push(fresh.dataplaneUs + fresh.agentUs);
+    cpuRatios.push(cpu.new.at(-1)! / cpu.base.at(-1)!);
   }
   console.log(
     `median of ${rounds}: tunnel/direct base ${median(figures.base).toFixed(2)}x, new ${median(figures.new).toFixed(2)}x; ` +
-      `cpu us/req direct ${median(cpu.direct).toFixed(0)}, base tunnel ${median(cpu.base).toFixed(0)}, new tunnel ${median(cpu.new).toFixed(0)}`,
+      `cpu us/req direct ${median(cpu.direct).toFixed(0)}, base tunnel ${median(cpu.base).toFixed(0)}, new tunnel ${median(cpu.new).toFixed(0)}; ` +
+      `new/base cpu per round: median ${median(cpuRatios).toFixed(2)}x (${cpuRatios.map((ratio) => ratio.toFixed(2)).join(' ')})`,
   );
 }
 
