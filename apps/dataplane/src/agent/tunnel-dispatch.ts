@@ -140,7 +140,7 @@ export function dispatchOverTunnel(
   });
   if (!bodiless) {
     if (Buffer.isBuffer(body)) opened.end(body);
-    else pipeline(body!, opened, () => undefined);
+    else pipeline(body, opened, () => undefined);
   }
   let responded = false;
   opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
