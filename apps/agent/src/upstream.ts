@@ -99,7 +99,7 @@ export class UpstreamForwarder {
     // when the stream closes, and destroys the stream once the last write of the answer has completed. Resumed here,
     // the stream was destroyed as soon as it closed, with that write still pending, and node built an
     // ERR_STREAM_DESTROYED error (with a full stack trace, unused) for every answer. (A body's END_STREAM ends the
-    // readable side as it arrives, so requests with a body still pay for it.)
+    // readable side as it arrives: a body taken whole below is held back for that reason.)
     if (stream.endAfterHeaders) {
       this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, null);
       return;
@@ -115,7 +115,13 @@ export class UpstreamForwarder {
         // Paused before anything else is emitted: without a 'data' listener a flowing stream would drop chunks.
         stream.pause();
         if (first.length >= declared) {
-          // nghttp2 holds the peer to content-length: nothing follows but the end, which node:http2 reads itself.
+          // nghttp2 holds the peer to content-length: nothing follows but the end. The chunk also goes back into the
+          // readable side until the answer is written: with the readable side drained, the END_STREAM behind it ends
+          // the stream's readable half at once and the stream was destroyed before the answer's last write completed
+          // (the same unused ERR_STREAM_DESTROYED as above). Once the answer is finished it is let go, and node:http2
+          // destroys the stream. A reset destroys it whatever is buffered.
+          stream.unshift(first);
+          stream.once('finish', () => stream.resume());
           this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, first);
         } else {
           const rest = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
