@@ -51,6 +51,8 @@ export default tseslint.config(
   {
     ignores: [
       '**/dist/**',
+      // bench/agent-tunnel-ab.ts's base builds (copies of dist)
+      '**/dist-base/**',
       '**/node_modules/**',
       '**/coverage/**',
       '**/.turbo/**',

@@ -92,26 +92,74 @@ export class UpstreamForwarder {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     const upstream = this.#upstreamUrl(endpoint);
-    const outgoing = requestHeadersOf(headers);
-    outgoing.host = String(headers[':authority'] ?? upstream.host);
     // undici refuses `expect` (NotSupportedError); HTTP/2 has no 100-continue to carry anyway (RFC 9113 §8.1.1).
-    delete outgoing.expect;
-    // END_STREAM on the headers (a GET): no body; resume so the readable side ends and the stream can close.
+    const outgoing = requestHeadersOf(headers, 'expect');
+    outgoing.host = String(headers[':authority'] ?? upstream.host);
+    // END_STREAM on the headers (a GET): no body. The readable side is left unread on purpose: node:http2 ends it
+    // when the stream closes, and destroys the stream once the last write of the answer has completed. Resumed here,
+    // the stream was destroyed as soon as it closed, with that write still pending, and node built an
+    // ERR_STREAM_DESTROYED error (with a full stack trace, unused) for every answer. (A body's END_STREAM ends the
+    // readable side as it arrives: a body taken whole below is held back for that reason.)
+    if (stream.endAfterHeaders) {
+      this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, null);
+      return;
+    }
+    // A body with a declared length waits for its first chunk: when that chunk is the whole body (the usual case: the
+    // data plane sends a buffered body in one DATA frame, right behind the headers) it goes to undici as a Buffer,
+    // which writes head and body at once with content-length and no async iteration. Otherwise the first chunk leads
+    // the rest of the stream; nothing is held beyond the chunk that already arrived, so bodies still stream.
+    // (undici writes no byte of a request before its body's first chunk anyway.)
+    const declared = Number(headers['content-length']);
+    if (Number.isSafeInteger(declared) && declared > 0) {
+      const onFirst = (first: Buffer): void => {
+        // Paused before anything else is emitted: without a 'data' listener a flowing stream would drop chunks.
+        stream.pause();
+        if (first.length >= declared) {
+          // nghttp2 holds the peer to content-length: nothing follows but the end. The chunk also goes back into the
+          // readable side until the answer is written: with the readable side drained, the END_STREAM behind it ends
+          // the stream's readable half at once and the stream was destroyed before the answer's last write completed
+          // (the same unused ERR_STREAM_DESTROYED as above). Once the answer is finished it is let go, and node:http2
+          // destroys the stream. A reset destroys it whatever is buffered.
+          stream.unshift(first);
+          stream.once('finish', () => stream.resume());
+          this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, first);
+        } else {
+          const rest = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+          this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, prefixed(first, rest));
+        }
+      };
+      stream.once('data', onFirst);
+      return;
+    }
     // Otherwise the body goes as an async iterator, not the stream: undici destroys a stream body once it has sent
     // it, which would reset the HTTP/2 stream before the answer is written (destroyOnReturn: false keeps it open).
+    this.#dispatchHttp1(
+      endpoint,
+      stream,
+      headers,
+      upstream,
+      outgoing,
+      stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>,
+    );
+  }
+
+  #dispatchHttp1(
+    endpoint: AgentEndpointDeclaration,
+    stream: ServerHttp2Stream,
+    headers: Record<string, string | string[] | undefined>,
+    upstream: URL,
+    outgoing: OutgoingHttpHeaders,
     // (undici documents and accepts AsyncIterable bodies; its dispatch typings list only Readable.)
-    const body = stream.endAfterHeaders
-      ? null
-      : (stream.iterator({ destroyOnReturn: false }) as unknown as Dispatcher.DispatchOptions['body']);
-    if (body === null) stream.resume();
+    body: Buffer | AsyncIterable<Buffer> | null,
+  ): void {
     let controller: Dispatcher.DispatchController | undefined;
     let delivered = false;
     // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
     stream.once('close', () => {
       if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
     });
+    // Listened for only while undici is paused on a full stream (most answers never fill it).
     const onDrain = (): void => controller?.resume();
-    stream.on('drain', onDrain);
     try {
       this.#http.dispatch(
         {
@@ -119,7 +167,7 @@ export class UpstreamForwarder {
           path: String(headers[':path'] ?? '/'),
           method: String(headers[':method']),
           headers: outgoing as Record<string, string | string[]>,
-          body,
+          body: body as Dispatcher.DispatchOptions['body'],
         },
         {
           onRequestStart: (started) => {
@@ -132,24 +180,22 @@ export class UpstreamForwarder {
             forwarded[':status'] = status;
             stream.respond(forwarded);
           },
-          onResponseData: (_controller, chunk) => {
-            if (!stream.destroyed && !stream.write(chunk)) controller?.pause();
+          onResponseData: (active, chunk) => {
+            if (!stream.destroyed && !stream.write(chunk) && !active.paused) {
+              active.pause();
+              stream.once('drain', onDrain);
+            }
           },
           onResponseEnd: () => {
             delivered = true;
-            stream.off('drain', onDrain);
             if (!stream.destroyed) stream.end();
           },
-          onResponseError: (_controller, error) => {
-            stream.off('drain', onDrain);
-            this.#upstreamFailed(endpoint, stream, error);
-          },
+          onResponseError: (_controller, error) => this.#upstreamFailed(endpoint, stream, error),
         },
       );
     } catch (error) {
       // A dispatcher that refuses synchronously (closed, bad header) must still end the stream, or the data plane's
       // request would wait for its idle timeout.
-      stream.off('drain', onDrain);
       this.#upstreamFailed(endpoint, stream, error instanceof Error ? error : new Error(String(error)));
     }
   }
@@ -267,10 +313,18 @@ export function respondError(stream: ServerHttp2Stream, status: number, code: st
   stream.end(`Gatehouse agent: ${message}.\n`);
 }
 
-function requestHeadersOf(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+async function* prefixed(first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+/** `also`: one more header to leave out. (for-in, not Object.entries: no array per header on every request.) */
+function requestHeadersOf(headers: Record<string, string | string[] | undefined>, also?: string): OutgoingHttpHeaders {
   const outgoing: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || hopByHop.has(name) || name === AGENT_ENDPOINT_HEADER) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name.charCodeAt(0) === 0x3a /* ':' */ || hopByHop.has(name)) continue;
+    if (name === AGENT_ENDPOINT_HEADER || name === also) continue;
     outgoing[name] = value;
   }
   return outgoing;
@@ -278,7 +332,8 @@ function requestHeadersOf(headers: Record<string, string | string[] | undefined>
 
 function responseHeadersOf(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
   const outgoing: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || hopByHop.has(name)) continue;
     outgoing[name] = value;
   }

@@ -1,5 +1,12 @@
 import { once } from 'node:events';
-import { connect, constants, createServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import {
+  connect,
+  constants,
+  createServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dispatchOverTunnel } from './tunnel-dispatch.js';
@@ -10,7 +17,10 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 
-async function exchange(onStream: (stream: ServerHttp2Stream) => void): Promise<string[]> {
+async function exchange(
+  onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+  body: Buffer | null = Buffer.from('{}'),
+): Promise<string[]> {
   const server = createServer();
   servers.push(server);
   server.on('stream', onStream);
@@ -25,7 +35,7 @@ async function exchange(onStream: (stream: ServerHttp2Stream) => void): Promise<
         method: 'POST',
         path: '/mcp',
         headers: ['host', 'mcp.example.com', 'content-type', 'application/json'],
-        body: Buffer.from('{}'),
+        body,
         endpointUrl: 'https://mcp.example.internal',
         idleTimeoutMs: 10_000,
       },
@@ -61,5 +71,19 @@ describe('dispatchOverTunnel', () => {
     // of a response, the data plane had nothing to write and the client waited for the idle timeout.
     const events = await exchange((stream) => stream.close(constants.NGHTTP2_NO_ERROR));
     expect(events).toEqual(['error UND_ERR_SOCKET']);
+  });
+
+  it('a buffered body goes with its content-length; an empty one ends the stream with the headers', async () => {
+    // The agent hands a body that arrives whole to its upstream in one write with content-length (no chunked body).
+    const seen: string[] = [];
+    const answer = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      seen.push(`${headers['content-length'] ?? 'no length'} ${stream.endAfterHeaders ? 'ended' : 'open'}`);
+      stream.respond({ ':status': 204 });
+      stream.end();
+    };
+    await exchange(answer, Buffer.from('{"a":1}'));
+    await exchange(answer, Buffer.alloc(0));
+    await exchange(answer, null);
+    expect(seen).toEqual(['7 open', 'no length ended', 'no length ended']);
   });
 });

@@ -48,6 +48,14 @@ export function tunnelHeaders(request: Pick<TunnelRequest, 'headers' | 'endpoint
   authority: string | undefined;
 } {
   const headers: OutgoingHttpHeaders = {};
+  return { headers, authority: copyTunnelHeaders(request, headers) };
+}
+
+/** Fills `headers` with what goes over the tunnel (see tunnelHeaders) and answers the client's Host. */
+function copyTunnelHeaders(
+  request: Pick<TunnelRequest, 'headers' | 'endpointUrl'>,
+  headers: OutgoingHttpHeaders,
+): string | undefined {
   let authority: string | undefined;
   for (let index = 0; index + 1 < request.headers.length; index += 2) {
     const name = request.headers[index]!.toLowerCase();
@@ -60,7 +68,7 @@ export function tunnelHeaders(request: Pick<TunnelRequest, 'headers' | 'endpoint
     else headers[name] = Array.isArray(existing) ? [...existing, value] : [String(existing), value];
   }
   headers[AGENT_ENDPOINT_HEADER] = request.endpointUrl;
-  return { headers, authority };
+  return authority;
 }
 
 export function dispatchOverTunnel(
@@ -68,7 +76,18 @@ export function dispatchOverTunnel(
   request: TunnelRequest,
   handler: Dispatcher.DispatchHandler,
 ): void {
-  const { headers, authority } = tunnelHeaders(request);
+  // One object, pseudo-headers included: node:http2 copies and validates whatever it is given once more, so the
+  // spread copies this used to make were pure cost on every request.
+  const headers: OutgoingHttpHeaders = { ':method': request.method, ':path': request.path };
+  const authority = copyTunnelHeaders(request, headers);
+  if (authority !== undefined) headers[':authority'] = authority;
+  const body = request.body;
+  // A buffered body (the data plane read it whole: MCP JSON, replaced text) is sent with its length, as undici does
+  // for the direct path. The agent then hands its upstream one write with content-length instead of a chunked body
+  // (the chunked terminator was a second write to the upstream per request), and nghttp2 checks the length.
+  // An empty one ends the stream with the headers, as no body does.
+  const bodiless = body === null || (Buffer.isBuffer(body) && body.length === 0);
+  if (!bodiless && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
   let stream: ClientHttp2Stream | undefined;
   let aborted = false;
   let paused = false;
@@ -108,15 +127,7 @@ export function dispatchOverTunnel(
   handler.onRequestStart?.(controller, {});
   if (aborted) return;
   try {
-    stream = session.request(
-      {
-        ...headers,
-        ':method': request.method,
-        ':path': request.path,
-        ...(authority === undefined ? {} : { ':authority': authority }),
-      },
-      { endStream: request.body === null },
-    );
+    stream = session.request(headers, { endStream: bodiless });
   } catch (error) {
     fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
     return;
@@ -127,9 +138,9 @@ export function dispatchOverTunnel(
     timedOut = true;
     opened.close(constants.NGHTTP2_CANCEL);
   });
-  if (request.body !== null) {
-    if (Buffer.isBuffer(request.body)) opened.end(request.body);
-    else pipeline(request.body, opened, () => undefined);
+  if (!bodiless) {
+    if (Buffer.isBuffer(body)) opened.end(body);
+    else pipeline(body, opened, () => undefined);
   }
   let responded = false;
   opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
@@ -137,7 +148,7 @@ export function dispatchOverTunnel(
     if (aborted) return;
     const status = Number(responseHeaders[':status'] ?? 502);
     const plain: Record<string, string | string[] | undefined> = {};
-    for (const [name, value] of Object.entries(responseHeaders)) if (!name.startsWith(':')) plain[name] = value;
+    for (const name in responseHeaders) if (name.charCodeAt(0) !== 0x3a /* ':' */) plain[name] = responseHeaders[name];
     handler.onResponseStart?.(controller, status, plain, '');
   });
   opened.on('data', (chunk: Buffer) => {

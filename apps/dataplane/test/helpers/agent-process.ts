@@ -21,10 +21,15 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `nodeArgs` go to node itself (a bench's `--cpu-prof`). */
-export function startAgent(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): AgentProcess {
-  if (!existsSync(agentMain)) throw new Error(`${agentMain} is missing: run \`npm run build -w @gatehouse/agent\``);
-  const child = spawn(process.execPath, [...nodeArgs, agentMain, ...args], {
+/** `nodeArgs` go to node itself (a bench's `--cpu-prof`); `main` is another build (a bench comparing two). */
+export function startAgent(
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  main: string = agentMain,
+): AgentProcess {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build -w @gatehouse/agent\``);
+  const child = spawn(process.execPath, [...nodeArgs, main, ...args], {
     env: { ...process.env, GATEHOUSE_AGENT_LOG: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

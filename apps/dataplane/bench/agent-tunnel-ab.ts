@@ -1,0 +1,185 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAgent, type AgentProcess } from '../test/helpers/agent-process.js';
+import { TestConfigServer } from '../test/helpers/config-server.js';
+import { cpuMicros, findNginx, startGatehouse, startNginx, waitAnswering, type RunningTarget } from './targets.js';
+import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
+
+/**
+ * Two builds of the tunnel in one run: `npx tsx bench/agent-tunnel-ab.ts [BASE_DATAPLANE_MAIN BASE_AGENT_MAIN]`.
+ * The base is a data plane build plus an agent build (default dist-base/main.js of each app: copy `dist` there before
+ * changing the code); the candidate is this checkout's dist. Each pair runs its own data plane and agent process in
+ * front of the same nginx, and every round drives direct `upstream_url` (through the candidate's data plane), the
+ * base tunnel and the candidate tunnel with wrk -c50 one after the other, so all three see the same machine. Prints
+ * req/s, the tunnel/direct ratio and CPU microseconds per request summed over data plane + agent (utime+stime from
+ * /proc), per round and as medians. With AB_PROFILE=DIR only the candidate tunnel runs, for AB_SECONDS, under
+ * `node --cpu-prof` (data plane and agent), and the profiles land in DIR.
+ */
+const connections = 50;
+const seconds = Number(process.env.AB_SECONDS ?? 5);
+const rounds = Number(process.env.AB_ROUNDS ?? 3);
+const profileDir = process.env.AB_PROFILE;
+// AB_PROFILE=perf: no --cpu-prof; the pids are printed for `perf record -p` while the candidate runs.
+const profiling =
+  profileDir === undefined || profileDir === 'perf' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+const appDirectory = fileURLToPath(new URL('..', import.meta.url));
+const baseDataplane = process.argv[2] ?? join(appDirectory, 'dist-base/main.js');
+const baseAgent = process.argv[3] ?? join(appDirectory, '../agent/dist-base/main.js');
+
+const nginx = findNginx();
+if (findWrk() === undefined || nginx === undefined) throw new Error('needs wrk and nginx');
+const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-bench-ab-'));
+const upstream = await startNginx(nginx, { upstream: true });
+const config = new TestConfigServer(undefined);
+await config.start();
+const token = 'gh_bench_token_0123456789';
+config.authtokens.set(token, { revoked: false });
+const forwardTo = (url: string) =>
+  `on_http_request:\n  - actions: [{ type: forward-internal, config: { url: "${url}" } }]\n`;
+await config.upsertEndpoint({
+  id: 'ep_direct',
+  url: 'https://direct.bench.internal',
+  upstream_url: `http://127.0.0.1:${upstream.port}`,
+});
+await config.upsertEndpoint({
+  id: 'ep_gw_direct',
+  url: 'http://direct.example.com',
+  traffic_policy: forwardTo('https://direct.bench.internal'),
+});
+for (const variant of ['base', 'new'])
+  await config.upsertEndpoint({
+    id: `ep_gw_${variant}`,
+    url: `http://${variant}.example.com`,
+    traffic_policy: forwardTo(`https://${variant}.bench.internal`),
+  });
+
+const env = {
+  GATEHOUSE_API_URL: config.url,
+  GATEHOUSE_DATAPLANE_TOKEN: config.token,
+  DATAPLANE_HEARTBEAT_INTERVAL_MS: '300',
+};
+interface Pair {
+  name: string;
+  dataplane: RunningTarget;
+  agent: AgentProcess;
+}
+async function startPair(name: string, dataplaneMain: string, agentMain: string, nodeArgs: string[]): Promise<Pair> {
+  const dataplane = await startGatehouse({
+    env,
+    readyHost: 'direct.example.com',
+    readyHeaders: {},
+    nodeArgs,
+    main: dataplaneMain,
+  });
+  const agent = startAgent(
+    [
+      'http',
+      String(upstream.port),
+      '--url',
+      `https://${name}.bench.internal`,
+      '--authtoken',
+      token,
+      '--connect-url',
+      `http://127.0.0.1:${dataplane.port}`,
+    ],
+    {},
+    nodeArgs,
+    agentMain,
+  );
+  await agent.waitFor((line) => line.msg === 'endpoint online');
+  await waitAnswering(`http://127.0.0.1:${dataplane.port}/`, { host: `${name}.example.com` }, 200);
+  return { name, dataplane, agent };
+}
+
+const pairs: Pair[] = [];
+if (profileDir === undefined) pairs.push(await startPair('base', baseDataplane, baseAgent, []));
+// AB_NEW_NODE_ARGS: extra node flags for the candidate's two processes (a V8 flag, say), space-separated.
+const candidateArgs = [...profiling, ...(process.env.AB_NEW_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+pairs.push(
+  await startPair(
+    'new',
+    join(appDirectory, 'dist/main.js'),
+    join(appDirectory, '../agent/dist/main.js'),
+    candidateArgs,
+  ),
+);
+const candidate = pairs.at(-1)!;
+
+const scripts = new Map<string, string>();
+for (const host of ['direct.example.com', 'base.example.com', 'new.example.com'])
+  scripts.set(
+    host,
+    await writeWrkScript(scratch, host, {
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      headers: { host },
+      // AB_RATE: requests per second in all (wrk paces its thread), so CPU per request compares at the same
+      // batching whatever else the machine runs: at full speed a slowed run packs fewer requests per event-loop turn,
+      // which costs more CPU per request by itself.
+      ...(process.env.AB_RATE === undefined ? {} : { ratePerSecond: Number(process.env.AB_RATE) }),
+    }),
+  );
+type Measured = WrkResult & { dataplaneUs: number; agentUs: number };
+async function measure(pair: Pair, host: string, duration: number): Promise<Measured> {
+  const before = [cpuMicros(pair.dataplane.pid) ?? 0, cpuMicros(pair.agent.pid) ?? 0];
+  const result = await runWrk({
+    url: `http://127.0.0.1:${pair.dataplane.port}/`,
+    script: scripts.get(host)!,
+    connections,
+    durationSeconds: duration,
+  });
+  const after = [cpuMicros(pair.dataplane.pid) ?? 0, cpuMicros(pair.agent.pid) ?? 0];
+  const requests = Math.max(1, result.requests);
+  return { ...result, dataplaneUs: (after[0]! - before[0]!) / requests, agentUs: (after[1]! - before[1]!) / requests };
+}
+const row = (name: string, result: Measured) =>
+  `  ${name.padEnd(14)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  cpu ${(result.dataplaneUs + result.agentUs).toFixed(0).padStart(4)} us/req (data plane ${result.dataplaneUs.toFixed(0)}, agent ${result.agentUs.toFixed(0)})  p99 ${result.p99Ms.toFixed(1)} ms  errors ${result.socketErrors + result.badStatus}`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+if (profileDir !== undefined) {
+  // AB_PROFILE_HOST=direct profiles the direct path through the same data plane instead.
+  const host = `${process.env.AB_PROFILE_HOST ?? 'new'}.example.com`;
+  await measure(candidate, host, 2);
+  console.log(JSON.stringify({ dataplane: candidate.dataplane.pid, agent: candidate.agent.pid }));
+  const result = await measure(candidate, host, seconds);
+  console.log(row(host, result));
+} else {
+  for (const pair of pairs) await measure(pair, `${pair.name}.example.com`, 2);
+  await measure(candidate, 'direct.example.com', 2);
+  const figures = { direct: [] as number[], base: [] as number[], new: [] as number[] };
+  const cpu = { direct: [] as number[], base: [] as number[], new: [] as number[] };
+  const cpuRatios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const direct = await measure(candidate, 'direct.example.com', seconds);
+    const base = await measure(pairs[0]!, 'base.example.com', seconds);
+    const fresh = await measure(candidate, 'new.example.com', seconds);
+    console.log(`round ${round}, load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(row('direct', direct));
+    console.log(row('base tunnel', base));
+    console.log(row('new tunnel', fresh));
+    console.log(
+      `  tunnel/direct: base ${(base.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x, new ${(fresh.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x`,
+    );
+    figures.direct.push(direct.requestsPerSecond);
+    figures.base.push(base.requestsPerSecond / direct.requestsPerSecond);
+    figures.new.push(fresh.requestsPerSecond / direct.requestsPerSecond);
+    cpu.direct.push(direct.dataplaneUs + direct.agentUs);
+    cpu.base.push(base.dataplaneUs + base.agentUs);
+    cpu.new.push(fresh.dataplaneUs + fresh.agentUs);
+    cpuRatios.push(cpu.new.at(-1)! / cpu.base.at(-1)!);
+  }
+  console.log(
+    `median of ${rounds}: tunnel/direct base ${median(figures.base).toFixed(2)}x, new ${median(figures.new).toFixed(2)}x; ` +
+      `cpu us/req direct ${median(cpu.direct).toFixed(0)}, base tunnel ${median(cpu.base).toFixed(0)}, new tunnel ${median(cpu.new).toFixed(0)}; ` +
+      `new/base cpu per round: median ${median(cpuRatios).toFixed(2)}x (${cpuRatios.map((ratio) => ratio.toFixed(2)).join(' ')})`,
+  );
+}
+
+for (const pair of pairs) {
+  await pair.agent.kill('SIGTERM');
+  await pair.dataplane.stop();
+}
+await upstream.stop();
+await config.close();
+await rm(scratch, { recursive: true, force: true });
