@@ -66,7 +66,7 @@ export class ShadowEvaluator {
     const result = await evaluate(shadow.policy, 'on_http_request', context, ports);
     // A rate-limit cost is charged when the exchange ends; the shadow's exchange ends here (it sees no response, and
     // its ai-gateway never reaches a provider, so token costs count 0), on its own in-memory counters.
-    void settleExchange(context);
+    if (context.atExchangeEnd.length > 0) void settleExchange(context);
     const outcome = result.outcome;
     // Built field by field, never by spreading: on the request path a spread of these objects took V8's generic copy
     // (microseconds each, most of what judging a request cost beside the evaluation itself).
