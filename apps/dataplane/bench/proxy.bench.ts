@@ -23,7 +23,7 @@
  * BENCH_CONNECTIONS=50,256 overrides the closed-loop connection counts; BENCH_NO_PACED=1 skips the paced part (and
  * propagation); BENCH_CPU_PROF=DIR runs every Gatehouse target under node --cpu-prof into DIR/<key>/.
  *
- * BENCH_QUICK=1: 2 rounds of 2 s at 50 connections and one paced rate. BENCH_TARGETS=a,b picks targets by key.
+ * BENCH_QUICK=1: 2 rounds of 2 s at 50 connections and one paced rate. BENCH_ROUNDS=N: N rounds instead of 3 (or 2). BENCH_TARGETS=a,b picks targets by key.
  * BENCH_SKIP_MISSING=1: without wrk, print how to get it and exit 0 instead of 1. BENCH_NO_PROPAGATION=1 skips the
  * propagation part.
  */
@@ -41,7 +41,7 @@ import { cpuMicros, findNginx, startGatehouse, startMinimalProxy, startNginx, ty
 import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 const quick = process.env.BENCH_QUICK === '1';
-const rounds = quick ? 2 : 3;
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 2 : 3));
 const durationSeconds = quick ? 2 : 5;
 // A fresh data plane is slow for its first seconds (JIT tiers, boot garbage, the first snapshot write): measured
 // with 1 s, the first run after each start came out several times slower than the next, so every target warms longer.

@@ -127,8 +127,19 @@ export class DataplaneMetrics {
     registers: [this.registry],
   });
 
+  /** Per endpoint: its `same` and `differs` children, so a shadowed request does not hash its labels again. */
+  readonly #shadowCounters = new Map<string, (Counter.Internal | undefined)[]>();
+
   countShadow(endpoint: string, differs: boolean): void {
-    this.shadowRequests.inc({ endpoint, result: differs ? 'differs' : 'same' });
+    let counters = this.#shadowCounters.get(endpoint);
+    if (counters === undefined) {
+      // Bounded like the request counters' cache: endpoints come and go with the config.
+      if (this.#shadowCounters.size >= 50_000) this.#shadowCounters.clear();
+      this.#shadowCounters.set(endpoint, (counters = [undefined, undefined]));
+    }
+    // Created on first use, so /metrics shows a result only once it happened (as it did before the cache).
+    const index = differs ? 1 : 0;
+    (counters[index] ??= this.shadowRequests.labels(endpoint, differs ? 'differs' : 'same')).inc();
   }
 
   readonly upstreamErrors = new Counter({
