@@ -10,7 +10,7 @@
 // more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000), BENCH_CPU_PROFILE_DIR
 // (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop),
 // BENCH_WORKER_ENTRY (dist/worker.js; another build's worker.js to compare builds in one session), BENCH_SKIP_QUERIES
-// (1: ingestion only, no seeding).
+// (1: ingestion only, no seeding), BENCH_REPLAY (1: every event carries replay facts, as data planes record them).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -36,8 +36,49 @@ const seededRows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const cpuProfileDirectory = process.env.BENCH_CPU_PROFILE_DIR;
 const apiRoot = path.join(__dirname, '..');
 // Another build of the worker (e.g. a copy of dist from before a change), so two builds compare in one session.
+// Replay facts on every event, as data planes record them for every request (README "What is recorded").
+const withReplayFacts = process.env.BENCH_REPLAY === '1';
 const workerEntry = process.env.BENCH_WORKER_ENTRY ?? path.join(apiRoot, 'dist/worker.js');
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** What a data plane records of an MCP client's POST (headers as such a client sends them, the token fingerprinted). */
+function replayFacts(index: number) {
+  return {
+    method: 'POST',
+    scheme: 'https' as const,
+    host: 'mcp.example.com',
+    port: '443',
+    path: '/mcp',
+    query: '',
+    http_version: '1.1',
+    headers: [
+      ['host', 'mcp.example.com'],
+      ['user-agent', 'claude-mcp/1.0'],
+      ['accept', 'application/json, text/event-stream'],
+      ['content-type', 'application/json'],
+      ['content-length', '310'],
+      ['authorization', 'Bearer redacted:sha256:aa1921046c1891f9'],
+      ['mcp-protocol-version', '2025-06-18'],
+      ['mcp-session-id', `session-${index % 50}`],
+      ['x-request-id', randomUUID()],
+      ['traceparent', `00-${randomUUID().replaceAll('-', '')}-${'0'.repeat(15)}1-01`],
+      ['accept-encoding', 'gzip, deflate, br'],
+      ['connection', 'keep-alive'],
+    ] as [string, string][],
+    client_ip: `160.79.104.${index % 250}`,
+    client_ip_categories: ['com.anthropic.api'],
+    server_port: 443,
+    tls: { version: 'TLSv1.3', cipher_suite: 'TLS_AES_128_GCM_SHA256', sni: 'mcp.example.com' },
+    connection_started_at_ms: Date.now(),
+    mcp: {
+      kind: 'request' as const,
+      method: 'tools/call',
+      tool: `tool_${index % 12}`,
+      protocol_version: '2025-06-18',
+      session_id: `session-${index % 50}`,
+    },
+  };
+}
 
 function benchEvent(index: number) {
   const status = index % 10 === 0 ? 401 : index % 17 === 0 ? 429 : 200;
@@ -68,6 +109,7 @@ function benchEvent(index: number) {
     mcp: { method: 'tools/call', tool: `tool_${index % 12}`, protocol_version: '2025-06-18' },
     trace_id: randomUUID().replaceAll('-', ''),
     runtime_errors: [],
+    ...(withReplayFacts ? { replay: replayFacts(index) } : {}),
     trace: [0, 1, 2, 3].map((rule) => ({
       endpoint_id: 'ep_bench',
       phase: 'on_http_request' as const,

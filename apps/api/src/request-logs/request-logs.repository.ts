@@ -47,6 +47,13 @@ export interface RequestLogDetailRow extends RequestLogRow {
   response_body: string | null;
 }
 
+/**
+ * Where a row keeps its replay facts: a symbol key, which JSON.stringify skips, so the request_logs insert's JSON
+ * parameter leaves them out. As an ordinary key they went into that parameter and Postgres parsed them as jsonb for
+ * nothing (request_logs has no such column): every recorded request carries them, often as many bytes as the row.
+ */
+export const REPLAY_FACTS: unique symbol = Symbol('replay facts');
+
 /** One row to insert, keyed by column name (nulls may be omitted). */
 export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | 'bytes_in' | 'bytes_out'> & {
   timestamp: string;
@@ -56,7 +63,7 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   mcp_tool: string | null;
   caller_ids: string[];
   /** RecordedRequest facts for replay (not a request_logs column: stored in request_replay_facts). */
-  replay?: unknown;
+  [REPLAY_FACTS]?: unknown;
   shadow_differs: boolean | null;
 };
 
@@ -260,9 +267,10 @@ async function insertReplayFacts(
   const seqById = new Map(inserted.map(({ id, seq }) => [id, seq]));
   const facts = rows.flatMap((row) => {
     const seq = seqById.get(row.id);
-    return seq === undefined || row.endpoint_id === null || row.replay === undefined || row.replay === null
+    const replay = row[REPLAY_FACTS];
+    return seq === undefined || row.endpoint_id === null || replay === undefined || replay === null
       ? []
-      : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: row.replay }];
+      : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: replay }];
   });
   if (facts.length === 0) return;
   await sql(
