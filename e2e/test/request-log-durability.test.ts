@@ -235,7 +235,8 @@ describe('request-log durability — a data plane, Redis, the worker and the API
   /**
    * Blocks inserts into request_logs (reads go on) and resolves once the worker is stuck in one: from then on it holds
    * jobs it took from the queue and has not finished, and the batches arriving meanwhile wait in Redis. Returns the
-   * release. Held briefly: the worker's insert transaction gives up after 5 s (BullMQ then retries the job later).
+   * release. Held briefly: the worker's insert statement gives up after DATABASE_STATEMENT_TIMEOUT_MS (10 s; BullMQ then
+   * retries the job later).
    */
   async function holdWorkerMidInsert(): Promise<() => Promise<void>> {
     const holder = new pg.Client({ connectionString: pipeline!.databaseUrl });

@@ -8,7 +8,9 @@
 // Environment: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/gatehouse_bench, created and migrated;
 // emptied), REDIS_URL (default redis://127.0.0.1:6379), BENCH_EVENTS (200000), BENCH_WORKERS (1; more only help with
 // more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000), BENCH_CPU_PROFILE_DIR
-// (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop).
+// (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop),
+// BENCH_WORKER_ENTRY (dist/worker.js; another build's worker.js to compare builds in one session), BENCH_SKIP_QUERIES
+// (1: ingestion only, no seeding), BENCH_REPLAY (1: every event carries replay facts, as data planes record them).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -33,7 +35,50 @@ const workerCount = Number(process.env.BENCH_WORKERS ?? 1);
 const seededRows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const cpuProfileDirectory = process.env.BENCH_CPU_PROFILE_DIR;
 const apiRoot = path.join(__dirname, '..');
+// Another build of the worker (e.g. a copy of dist from before a change), so two builds compare in one session.
+// Replay facts on every event, as data planes record them for every request (README "What is recorded").
+const withReplayFacts = process.env.BENCH_REPLAY === '1';
+const workerEntry = process.env.BENCH_WORKER_ENTRY ?? path.join(apiRoot, 'dist/worker.js');
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** What a data plane records of an MCP client's POST (headers as such a client sends them, the token fingerprinted). */
+function replayFacts(index: number) {
+  return {
+    method: 'POST',
+    scheme: 'https' as const,
+    host: 'mcp.example.com',
+    port: '443',
+    path: '/mcp',
+    query: '',
+    http_version: '1.1',
+    headers: [
+      ['host', 'mcp.example.com'],
+      ['user-agent', 'claude-mcp/1.0'],
+      ['accept', 'application/json, text/event-stream'],
+      ['content-type', 'application/json'],
+      ['content-length', '310'],
+      ['authorization', 'Bearer redacted:sha256:aa1921046c1891f9'],
+      ['mcp-protocol-version', '2025-06-18'],
+      ['mcp-session-id', `session-${index % 50}`],
+      ['x-request-id', randomUUID()],
+      ['traceparent', `00-${randomUUID().replaceAll('-', '')}-${'0'.repeat(15)}1-01`],
+      ['accept-encoding', 'gzip, deflate, br'],
+      ['connection', 'keep-alive'],
+    ] as [string, string][],
+    client_ip: `160.79.104.${index % 250}`,
+    client_ip_categories: ['com.anthropic.api'],
+    server_port: 443,
+    tls: { version: 'TLSv1.3', cipher_suite: 'TLS_AES_128_GCM_SHA256', sni: 'mcp.example.com' },
+    connection_started_at_ms: Date.now(),
+    mcp: {
+      kind: 'request' as const,
+      method: 'tools/call',
+      tool: `tool_${index % 12}`,
+      protocol_version: '2025-06-18',
+      session_id: `session-${index % 50}`,
+    },
+  };
+}
 
 function benchEvent(index: number) {
   const status = index % 10 === 0 ? 401 : index % 17 === 0 ? 429 : 200;
@@ -64,6 +109,7 @@ function benchEvent(index: number) {
     mcp: { method: 'tools/call', tool: `tool_${index % 12}`, protocol_version: '2025-06-18' },
     trace_id: randomUUID().replaceAll('-', ''),
     runtime_errors: [],
+    ...(withReplayFacts ? { replay: replayFacts(index) } : {}),
     trace: [0, 1, 2, 3].map((rule) => ({
       endpoint_id: 'ep_bench',
       phase: 'on_http_request' as const,
@@ -79,14 +125,10 @@ function startWorker(): ChildProcess {
   // NODE_OPTIONS refuses --cpu-prof, so profiling is an argument of the worker process itself.
   const profile = cpuProfileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`] : [];
   // The flags of `npm run worker` (package.json) and the compose file.
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=64', ...profile, path.join(apiRoot, 'dist/worker.js')],
-    {
-      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ...profile, workerEntry], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return child;
 }
 
@@ -94,10 +136,11 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
-/** CPU seconds (user + system) a child process has used so far, from /proc (Linux; NaN elsewhere). */
-function cpuSecondsOf(child: ChildProcess): number {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSecondsOf(child: ChildProcess | number): number {
   try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const pid = typeof child === 'number' ? child : child.pid;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     // Fields 14 and 15 of stat (utime, stime) in clock ticks; USER_HZ is 100 on Linux.
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
@@ -107,7 +150,7 @@ function cpuSecondsOf(child: ChildProcess): number {
 
 async function measureIngestion(
   db: pg.Client,
-): Promise<{ rate: number; seconds: number; stored: number; workerCpuSeconds: number }> {
+): Promise<{ rate: number; seconds: number; stored: number; workerCpuSeconds: number; postgresCpuSeconds: number }> {
   await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const redis = new Redis(redisUrl);
   await redis.del('bull:request-logs:wait', 'bull:request-logs:failed');
@@ -132,10 +175,16 @@ async function measureIngestion(
   }
   const seconds = (performance.now() - started) / 1000;
   const workerCpuSeconds = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0) - cpuBefore;
+  // The Postgres side: the CPU of the workers' backends (every connection to the bench database but this one; they
+  // connect after the clock starts, so all of their CPU is the run's). Needs Postgres on this machine (NaN otherwise).
+  const backends = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  const postgresCpuSeconds = backends.rows.reduce((sum, { pid }) => sum + cpuSecondsOf(pid), 0);
   await producer.close();
   for (const worker of workers) worker.kill('SIGTERM');
   redis.disconnect();
-  return { rate: stored / seconds, seconds, stored, workerCpuSeconds };
+  return { rate: stored / seconds, seconds, stored, workerCpuSeconds, postgresCpuSeconds };
 }
 
 async function seed(db: pg.Client): Promise<number> {
@@ -226,9 +275,10 @@ async function main(): Promise<void> {
       `request-log ingestion: ${totalEvents} events, BullMQ queue → ${workerCount} worker process(es) → Postgres`,
     );
     const ingestion = await measureIngestion(db);
-    console.log(`request-log queries: seeding ${seededRows} rows…`);
-    const seedSeconds = await seed(db);
-    const queries = await measureQueries();
+    const skipQueries = process.env.BENCH_SKIP_QUERIES === '1';
+    if (!skipQueries) console.log(`request-log queries: seeding ${seededRows} rows…`);
+    const seedSeconds = skipQueries ? Number.NaN : await seed(db);
+    const queries = skipQueries ? [] : await measureQueries();
     const lost = totalEvents - ingestion.stored;
     console.log('');
     console.log('| measure | value | target |');
@@ -242,14 +292,18 @@ async function main(): Promise<void> {
     console.log(
       `| worker CPU per event (user + system) | ${((ingestion.workerCpuSeconds * 1e6) / Math.max(1, ingestion.stored)).toFixed(1)} µs | |`,
     );
+    console.log(
+      `| Postgres CPU per event (the workers' backends) | ${((ingestion.postgresCpuSeconds * 1e6) / Math.max(1, ingestion.stored)).toFixed(1)} µs | |`,
+    );
     console.log(`| load average (1 min) at the end | ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores | |`);
-    console.log(`| seed ${seededRows.toLocaleString('en')} rows (generate_series) | ${seedSeconds.toFixed(1)} s | |`);
+    if (!skipQueries)
+      console.log(`| seed ${seededRows.toLocaleString('en')} rows (generate_series) | ${seedSeconds.toFixed(1)} s | |`);
     for (const query of queries) {
       console.log(
         `| query ${query.name}: p50 / p95 / p99 ms (rows) | ${query.p50.toFixed(2)} / ${query.p95.toFixed(2)} / ${query.p99.toFixed(2)} (${query.rows}) | ${query.name.startsWith('default') ? 'p95 ≤ 100 ms' : ''} |`,
       );
     }
-    const ok = lost === 0 && ingestion.rate >= 20_000 && (queries[0]?.p95 ?? Infinity) <= 100;
+    const ok = lost === 0 && ingestion.rate >= 20_000 && (skipQueries || (queries[0]?.p95 ?? Infinity) <= 100);
     console.log('');
     console.log(ok ? 'targets met' : 'TARGETS MISSED');
     process.exitCode = lost === 0 ? 0 : 1;

@@ -7,6 +7,12 @@ export type DatabaseAdapter = NonNullable<NonNullable<ConstructorParameters<type
 /** Nest injection token of the DatabaseAdapter the PrismaService runs on. */
 export const DATABASE_ADAPTER = Symbol('DATABASE_ADAPTER');
 
+/**
+ * Nest injection token of the node-postgres Pool under the PrismaService when it runs on Postgres; null on PGlite
+ * (the embedded shape). Only repositories inject it, for statements Prisma makes expensive.
+ */
+export const POSTGRES_POOL = Symbol('POSTGRES_POOL');
+
 /** The database client. Only repositories (`*.repository.ts`) inject it. */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {

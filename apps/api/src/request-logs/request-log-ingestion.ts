@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RequestLogTailMessage } from './request-logs.dto';
 import { presentRequestLogSummary } from './request-logs.presenter';
-import type { InsertedBatch, NewRequestLogRow } from './request-logs.repository';
+import { type InsertedBatch, type NewRequestLogRow, REPLAY_FACTS } from './request-logs.repository';
 
 /** What ingestion needs from storage (RequestLogsRepository). */
 export interface RequestLogWriter {
@@ -79,7 +79,8 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     response_body: truncate(event.response_body),
     shadow: event.shadow,
     shadow_differs: event.shadow?.differs ?? null,
-    replay: event.replay === undefined || event.replay === null ? null : redactReplayFacts(event.replay, redacted),
+    [REPLAY_FACTS]:
+      event.replay === undefined || event.replay === null ? null : redactReplayFacts(event.replay, redacted),
   };
 }
 

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { replayFactsPerEndpoint } from '@gatehouse/contracts';
-import { PrismaService } from '../database/prisma.service';
+import type pg from 'pg';
+import { POSTGRES_POOL, PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
 import { rollUp, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
@@ -46,6 +47,13 @@ export interface RequestLogDetailRow extends RequestLogRow {
   response_body: string | null;
 }
 
+/**
+ * Where a row keeps its replay facts: a symbol key, which JSON.stringify skips, so the request_logs insert's JSON
+ * parameter leaves them out. As an ordinary key they went into that parameter and Postgres parsed them as jsonb for
+ * nothing (request_logs has no such column): every recorded request carries them, often as many bytes as the row.
+ */
+export const REPLAY_FACTS: unique symbol = Symbol('replay facts');
+
 /** One row to insert, keyed by column name (nulls may be omitted). */
 export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | 'bytes_in' | 'bytes_out'> & {
   timestamp: string;
@@ -55,7 +63,7 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   mcp_tool: string | null;
   caller_ids: string[];
   /** RecordedRequest facts for replay (not a request_logs column: stored in request_replay_facts). */
-  replay?: unknown;
+  [REPLAY_FACTS]?: unknown;
   shadow_differs: boolean | null;
 };
 
@@ -142,19 +150,60 @@ const INSERT_COLUMNS: [string, string][] = [
   ['shadow', 'jsonb'],
   ['shadow_differs', 'boolean'],
 ];
-const INSERT_COLUMN_LIST = Prisma.raw(INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', '));
-const INSERT_RECORD_TYPE = Prisma.raw(INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
+const INSERT_COLUMN_LIST = INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', ');
+const INSERT_RECORD_TYPE = INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', ');
 
 /** Every writer serializes on this advisory lock, so seq order is commit order (the tail's no-gap guarantee). */
 const INSERT_LOCK_KEY = 0x67_68_72_6c; // "ghrl"
 
+/**
+ * One statement with positional parameters ($1, $2, …) inside the insert's transaction: a node-postgres client on
+ * Postgres, a Prisma transaction on PGlite. The batch insert's SQL is written once for both.
+ */
+type SqlRunner = <T>(sql: string, parameters: unknown[]) => Promise<T[]>;
+
 type Transaction = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
+
+function prismaRunner(tx: Transaction): SqlRunner {
+  return <T>(sql: string, parameters: unknown[]) => tx.$queryRawUnsafe<T[]>(sql, ...parameters);
+}
+
+function pgRunner(client: pg.PoolClient): SqlRunner {
+  return async <T>(sql: string, parameters: unknown[]) => (await client.query(sql, parameters)).rows as T[];
+}
+
+/**
+ * The statements of one batch insert (insertRequestLogs), on either runner: lock, insert, rollups, replay facts.
+ * `json` is the rows as one JSON array (JSON.stringify(rows)).
+ */
+async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: string): Promise<InsertedBatch> {
+  await sql(`SELECT 1 AS locked FROM pg_advisory_xact_lock(${INSERT_LOCK_KEY}::bigint)`, []);
+  // Text, not bigint: node-postgres and Prisma return bigint columns differently.
+  const [latest] = await sql<{ max: string }>('SELECT coalesce(max(seq), 0)::text AS max FROM request_logs', []);
+  const afterSeq = BigInt(latest?.max ?? 0);
+  if (rows.length === 0) return { afterSeq, lastSeq: afterSeq, inserted: [] };
+  const [result] = await sql<{ ids: string[] | null; seqs: string[] | null }>(
+    `WITH inserted AS (
+      INSERT INTO request_logs (${INSERT_COLUMN_LIST})
+      SELECT ${INSERT_COLUMN_LIST} FROM jsonb_to_recordset($1::jsonb) AS x(${INSERT_RECORD_TYPE})
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, seq)
+    SELECT array_agg(id ORDER BY seq) AS ids, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`,
+    [json],
+  );
+  const ids = result?.ids ?? [];
+  const seqs = result?.seqs ?? [];
+  const inserted = ids.map((id, index) => ({ id, seq: BigInt(seqs[index]!) }));
+  if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
+  if (inserted.length > 0) await insertReplayFacts(sql, rows, inserted);
+  return { afterSeq, lastSeq: inserted.at(-1)?.seq ?? afterSeq, inserted };
+}
 
 /**
  * Adds the newly inserted rows (not the duplicates of an earlier delivery) to the traffic rollups, in the insert's
  * transaction: a retried batch can neither count twice nor leave the charts behind the log.
  */
-async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted: { id: string }[]): Promise<void> {
+async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted: { id: string }[]): Promise<void> {
   // Usually every row is new: then there is nothing to filter out.
   let counted = rows;
   if (inserted.length < rows.length) {
@@ -162,10 +211,10 @@ async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted
     counted = rows.filter((row) => insertedIds.has(row.id));
   }
   const { rollups, keys } = rollUp(counted);
-  await tx.$executeRaw`
-    INSERT INTO traffic_rollups AS t (resolution, bucket, endpoint_id, requests, denied, rate_limited, upstream_errors,
+  await sql(
+    `INSERT INTO traffic_rollups AS t (resolution, bucket, endpoint_id, requests, denied, rate_limited, upstream_errors,
       duration_sum_ms, latency_histogram)
-    SELECT * FROM jsonb_to_recordset(${JSON.stringify(rollups)}::jsonb) AS x(resolution integer, bucket timestamptz,
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(resolution integer, bucket timestamptz,
       endpoint_id text, requests bigint, denied bigint, rate_limited bigint, upstream_errors bigint,
       duration_sum_ms double precision, latency_histogram bigint[])
     ON CONFLICT (resolution, bucket, endpoint_id) DO UPDATE SET
@@ -174,30 +223,36 @@ async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted
       rate_limited = t.rate_limited + excluded.rate_limited,
       upstream_errors = t.upstream_errors + excluded.upstream_errors,
       duration_sum_ms = t.duration_sum_ms + excluded.duration_sum_ms,
-      latency_histogram = traffic_histogram_add(t.latency_histogram, excluded.latency_histogram)`;
+      latency_histogram = traffic_histogram_add(t.latency_histogram, excluded.latency_histogram)`,
+    [JSON.stringify(rollups)],
+  );
   if (keys.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO traffic_rollup_keys AS t (resolution, kind, bucket, endpoint_id, key, count)
-    SELECT * FROM jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS x(resolution integer, kind text,
+  await sql(
+    `INSERT INTO traffic_rollup_keys AS t (resolution, kind, bucket, endpoint_id, key, count)
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(resolution integer, kind text,
       bucket timestamptz, endpoint_id text, key text, count bigint)
-    ON CONFLICT (resolution, kind, bucket, endpoint_id, key) DO UPDATE SET count = t.count + excluded.count`;
+    ON CONFLICT (resolution, kind, bucket, endpoint_id, key) DO UPDATE SET count = t.count + excluded.count`,
+    [JSON.stringify(keys)],
+  );
   // Keep the largest TOP_KEYS_PER_BUCKET keys of each group this batch touched (traffic-rollup.ts says why).
   const groups = [
     ...new Map(keys.map((key) => [`${key.resolution} ${key.kind} ${key.bucket} ${key.endpoint_id}`, key])).values(),
   ].map(({ resolution, kind, bucket, endpoint_id }) => ({ resolution, kind, bucket, endpoint_id }));
-  await tx.$executeRaw`
-    DELETE FROM traffic_rollup_keys t USING (
+  await sql(
+    `DELETE FROM traffic_rollup_keys t USING (
       SELECT ranked.resolution, ranked.kind, ranked.bucket, ranked.endpoint_id, ranked.key FROM (
         SELECT k.resolution, k.kind, k.bucket, k.endpoint_id, k.key, row_number() OVER (
           PARTITION BY k.resolution, k.kind, k.bucket, k.endpoint_id ORDER BY k.count DESC, k.key) AS rank
         FROM traffic_rollup_keys k
-        JOIN jsonb_to_recordset(${JSON.stringify(groups)}::jsonb)
+        JOIN jsonb_to_recordset($1::jsonb)
           AS g(resolution integer, kind text, bucket timestamptz, endpoint_id text)
           ON k.resolution = g.resolution AND k.kind = g.kind AND k.bucket = g.bucket AND k.endpoint_id = g.endpoint_id
-      ) ranked WHERE ranked.rank > ${TOP_KEYS_PER_BUCKET}
+      ) ranked WHERE ranked.rank > $2::int
     ) doomed
     WHERE t.resolution = doomed.resolution AND t.kind = doomed.kind AND t.bucket = doomed.bucket
-      AND t.endpoint_id = doomed.endpoint_id AND t.key = doomed.key`;
+      AND t.endpoint_id = doomed.endpoint_id AND t.key = doomed.key`,
+    [JSON.stringify(groups), TOP_KEYS_PER_BUCKET],
+  );
 }
 
 /**
@@ -205,28 +260,33 @@ async function upsertRollups(tx: Transaction, rows: NewRequestLogRow[], inserted
  * batch touched (the delete walks the (endpoint_id, seq DESC) index past the kept ones), in the insert's transaction.
  */
 async function insertReplayFacts(
-  tx: Transaction,
+  sql: SqlRunner,
   rows: NewRequestLogRow[],
   inserted: { id: string; seq: bigint }[],
 ): Promise<void> {
   const seqById = new Map(inserted.map(({ id, seq }) => [id, seq]));
   const facts = rows.flatMap((row) => {
     const seq = seqById.get(row.id);
-    return seq === undefined || row.endpoint_id === null || row.replay === undefined || row.replay === null
+    const replay = row[REPLAY_FACTS];
+    return seq === undefined || row.endpoint_id === null || replay === undefined || replay === null
       ? []
-      : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: row.replay }];
+      : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: replay }];
   });
   if (facts.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-    SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset(${JSON.stringify(facts)}::jsonb)
+  await sql(
+    `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
+    SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
       AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
-    ON CONFLICT (request_log_id) DO NOTHING`;
+    ON CONFLICT (request_log_id) DO NOTHING`,
+    [JSON.stringify(facts)],
+  );
   for (const endpointId of new Set(facts.map((fact) => fact.endpoint_id))) {
-    await tx.$executeRaw`
-      DELETE FROM request_replay_facts WHERE endpoint_id = ${endpointId} AND seq <= (
-        SELECT seq FROM request_replay_facts WHERE endpoint_id = ${endpointId}
-        ORDER BY seq DESC OFFSET ${replayFactsPerEndpoint} LIMIT 1)`;
+    await sql(
+      `DELETE FROM request_replay_facts WHERE endpoint_id = $1 AND seq <= (
+        SELECT seq FROM request_replay_facts WHERE endpoint_id = $1
+        ORDER BY seq DESC OFFSET $2::int LIMIT 1)`,
+      [endpointId, replayFactsPerEndpoint],
+    );
   }
 }
 
@@ -283,36 +343,37 @@ function where(conditions: Prisma.Sql[]): Prisma.Sql {
  */
 @Injectable()
 export class RequestLogsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    /** Postgres only (null or absent on PGlite): the batch insert runs on a plain client, without Prisma. */
+    @Optional() @Inject(POSTGRES_POOL) private readonly pool: pg.Pool | null = null,
+  ) {}
 
   /**
    * Inserts the rows, skipping ids already stored (at-least-once delivery), and says which were new. The new ids and
    * their seqs come back as two arrays in one result row: thousands of RETURNING rows each cost the driver and Prisma
-   * an object per row, which showed in the worker's profile.
+   * an object per row, which showed in the worker's profile. On Postgres the transaction runs on a node-postgres
+   * client of Prisma's pool: Prisma's raw queries JSON-serialize and re-parse every parameter (the batch is megabytes
+   * of JSON), which was about a third of the worker's CPU per event.
    */
   async insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch> {
     const json = JSON.stringify(rows);
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${INSERT_LOCK_KEY}::bigint)`;
-      const [{ max }] = await tx.$queryRaw<
-        [{ max: bigint }]
-      >`SELECT coalesce(max(seq), 0)::bigint AS max FROM request_logs`;
-      if (rows.length === 0) return { afterSeq: max, lastSeq: max, inserted: [] };
-      const [result] = await tx.$queryRaw<[{ ids: string[] | null; seqs: string[] | null }]>`
-        WITH inserted AS (
-          INSERT INTO request_logs (${INSERT_COLUMN_LIST})
-          SELECT ${INSERT_COLUMN_LIST} FROM jsonb_to_recordset(${json}::jsonb) AS x(${INSERT_RECORD_TYPE})
-          ON CONFLICT (id) DO NOTHING
-          RETURNING id, seq)
-        SELECT array_agg(id ORDER BY seq) AS ids, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`;
-      const ids = result.ids ?? [];
-      const seqs = result.seqs ?? [];
-      const inserted = ids.map((id, index) => ({ id, seq: BigInt(seqs[index]!) }));
-      if (inserted.length > 0) await upsertRollups(tx, rows, inserted);
-      if (inserted.length > 0) await insertReplayFacts(tx, rows, inserted);
-      const lastSeq = inserted.at(-1)?.seq ?? max;
-      return { afterSeq: max, lastSeq, inserted };
-    });
+    if (this.pool === null) return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const batch = await insertBatch(pgRunner(client), rows, json);
+      await client.query('COMMIT');
+      client.release();
+      return batch;
+    } catch (error) {
+      // A failed ROLLBACK means the connection is broken: release(error) discards it instead of pooling it.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: unknown) => client.release(rollbackError as Error),
+      );
+      throw error;
+    }
   }
 
   /** Newest first (timestamp, then id), `limit + 1` rows so the caller can tell whether another page exists. */
