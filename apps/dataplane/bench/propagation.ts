@@ -23,11 +23,18 @@ const propagationChanges = 200;
 const endpointCount = 10_000;
 const children: ChildProcess[] = [];
 
+/**
+ * The malloc settings the data plane's image sets (apps/dataplane/Dockerfile) unless the caller sets others;
+ * BENCH_MALLOC=glibc leaves glibc's defaults (per-thread arenas, a dynamic mmap threshold) to compare with.
+ */
+const imageMalloc: Record<string, string> =
+  process.env.BENCH_MALLOC === 'glibc' ? {} : { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
+
 /** The data plane as it ships, from the build (`bench` depends on it): tsx's loader would add to the RSS measured. */
 function spawnDataplane(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: appDirectory,
-    env: { ...process.env, ...env },
+    env: { ...imageMalloc, ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);

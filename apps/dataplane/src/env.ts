@@ -109,6 +109,15 @@ export const dataplaneEnvSchema = z.object({
     .describe(
       'Worker processes (node:cluster) behind one primary that owns the ports; default: the available cores. 1 runs a single process with no primary (no SIGHUP rolling restart).',
     ),
+  DATAPLANE_COMPILED_POLICIES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .default(2_000)
+    .describe(
+      'Compiled policies kept in memory per worker (least recently used go first); the others are kept as text and compile on their next request (about 0.3 ms for a walkthrough-size policy). A compiled walkthrough-size policy takes about 5.5 KB; set it above the number of endpoints with traffic.',
+    ),
   DATAPLANE_STREAM_GRACE_MS: z.coerce
     .number()
     .int()

@@ -164,6 +164,26 @@ export class DataplaneMetrics {
     collect: reading(() => this.#agentTunnels?.connectionCount ?? 0),
   });
 
+  readonly compiledPolicies = new Gauge({
+    name: 'gatehouse_dataplane_compiled_policies',
+    help: 'Compiled policies held in memory (at most DATAPLANE_COMPILED_POLICIES); the others are kept as text and compile on their next request.',
+    registers: [this.registry],
+    collect: reading(() => this.#policyCache?.residentCount ?? 0),
+  });
+  readonly policyCompilesOnRead = new Counter({
+    name: 'gatehouse_dataplane_policy_compiles_on_request_total',
+    help: 'Policies compiled because a request needed one that was not held compiled (evicted, or not compiled yet after a last-known-good boot). Growing fast means DATAPLANE_COMPILED_POLICIES is below the endpoints with traffic.',
+    registers: [this.registry],
+    collect: following(() => this.#policyCache?.compiles.reads),
+  });
+
+  #policyCache: { readonly residentCount: number; readonly compiles: { readonly reads: number } } | undefined;
+
+  /** The compiled-policy metrics read the cache's own counts at each scrape. */
+  trackPolicyCache(cache: { readonly residentCount: number; readonly compiles: { readonly reads: number } }): void {
+    this.#policyCache = cache;
+  }
+
   #agentTunnels: { readonly sessionCount: number; readonly connectionCount: number } | undefined;
 
   /**

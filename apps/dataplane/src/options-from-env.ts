@@ -80,6 +80,7 @@ export async function dataplaneOptionsFromEnv(
     // With Redis, counters are shared by every data plane of the installation; without it they live in this process.
     ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL, rateLimitKeyPrefix: names.rateLimitKeyPrefix }),
     rateLimitTimeoutMs: env.DATAPLANE_RATE_LIMIT_TIMEOUT_MS,
+    compiledPolicies: env.DATAPLANE_COMPILED_POLICIES,
     ...(eventSink === undefined ? {} : { eventSink }),
     logger,
     dataDirectory: env.GATEHOUSE_DATA_DIR,

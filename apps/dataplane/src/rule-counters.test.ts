@@ -56,6 +56,16 @@ describe('RuleCounterTable', () => {
     expect(table.drain(100)).toEqual([]);
   });
 
+  it('counts a version compiled again (evicted from the compiled-policy cache) into the same rows', () => {
+    const table = new RuleCounterTable();
+    const denied = [rule('on_http_request', 0, true, 0.5)];
+    table.record('ep_1', 3, compiled(), denied, { phase: 'on_http_request', rule_index: 0 }, 403, 1_000);
+    table.record('ep_1', 3, compiled(), denied, { phase: 'on_http_request', rule_index: 0 }, 403, 2_000);
+    const rows = table.drain(100);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ policy_version: 3, rule_index: 0, evaluations: 2, denies: 2 });
+  });
+
   it('ignores rule indexes the policy does not have, and keeps what a full heartbeat could not carry', () => {
     const table = new RuleCounterTable();
     const policy = compiled();

@@ -90,6 +90,10 @@ class VersionCounters {
   }
 }
 
+function samePhases(left: CompiledPolicy, right: CompiledPolicy): boolean {
+  return left === right || phaseOrder.every((phase) => left.phases[phase].length === right.phases[phase].length);
+}
+
 /** Older versions' counters still waiting for a heartbeat are kept up to this many; beyond, the oldest are dropped. */
 const MAX_RETIRED = 1_024;
 
@@ -103,7 +107,9 @@ export class RuleCounterTable {
   /** The counters of this endpoint's running version; a new version retires the previous one's. */
   #countersFor(endpointId: string, version: number, policy: CompiledPolicy): VersionCounters {
     const current = this.#byEndpoint.get(endpointId);
-    if (current !== undefined && current.version === version && current.policy === policy) return current;
+    // The same version compiled again (the compiled-policy cache evicted it and a request recompiled it) is the same
+    // policy: keep counting into the same rows, so one heartbeat never carries two rows for one rule.
+    if (current !== undefined && current.version === version && samePhases(current.policy, policy)) return current;
     const next = new VersionCounters(endpointId, version, policy);
     if (current?.touched === true) {
       this.#retired.push(current);

@@ -31,16 +31,23 @@ export class ConfigStore {
   #etag: string | null = null;
   /** The background compile of a last-known-good boot (see `loadSnapshot`). */
   #compiling: Promise<void> = Promise.resolve();
-  /** Compiled policies by (endpoint type, sha256), shared by every build of this store. */
-  readonly #policies = new CompiledPolicyCache();
+  /** Compiled policies by (endpoint type, sha256), shared by every build of this store; at most `compiledPolicies`. */
+  readonly #policies: CompiledPolicyCache;
 
   constructor(
     private readonly shared: SharedPorts,
     private readonly logger: Logger,
     private readonly writer: LastKnownGoodWriter | undefined,
     private readonly events: ConfigStoreEvents = {},
+    compiledPolicies?: number,
   ) {
     this.#current = emptyRuntimeConfig(shared);
+    this.#policies = new CompiledPolicyCache(compiledPolicies);
+  }
+
+  /** The compiled-policy cache, for its metrics (resident count, compiles on read). */
+  get policies(): CompiledPolicyCache {
+    return this.#policies;
   }
 
   get current(): RuntimeConfig {
@@ -90,7 +97,8 @@ export class ConfigStore {
   }
 
   /**
-   * Replaces the deferred endpoints with compiled ones, yielding to requests between slices. A change swapped in
+   * Replaces the deferred endpoints with checked ones (each compiled once; the cache keeps the compiled form only while
+   * it has room), yielding to requests between slices. A change swapped in
    * meanwhile wins: the pass starts again from it (compiled policies are cached, so nothing compiles twice).
    */
   async #compileDeferred(): Promise<void> {

@@ -268,6 +268,36 @@ describe('runtime config', () => {
     expect(fifth.endpointsById.get('ep_a')?.policy).not.toBe(compiled);
   });
 
+  it('keeps at most `capacity` compiled policies, compiles an evicted one again on its next read, and prefers the ones read', () => {
+    const cache = new CompiledPolicyCache(2);
+    const endpoints = [401, 402, 403, 404].map((status, index) =>
+      endpoint(`ep_${index}`, `https://h${index}.example.com`, deny(status)),
+    );
+    const { config, errors } = applySnapshot(emptyRuntimeConfig(shared), snapshot(endpoints), shared, cache);
+    expect(errors).toEqual([]);
+    // Every policy was checked; only the first two stayed compiled (checks never evict).
+    expect(cache.residentCount).toBe(2);
+    expect(cache.compiles).toEqual({ checks: 4, reads: 0 });
+    const read = (id: string) => config.endpointsById.get(id)!.policy!;
+    const first = read('ep_0');
+    expect(read('ep_0')).toBe(first);
+    expect(cache.compiles.reads).toBe(0);
+    // ep_2 is not resident: reading it compiles it and evicts ep_1, the one not read since it was compiled.
+    const third = read('ep_2');
+    expect(third.phases.on_http_request).toHaveLength(1);
+    expect(cache.compiles.reads).toBe(1);
+    expect(cache.residentCount).toBe(2);
+    expect(read('ep_0')).toBe(first);
+    expect(cache.compiles.reads).toBe(1);
+    // An evicted policy comes back as an equal compile of the same text.
+    const second = read('ep_1');
+    expect(cache.compiles.reads).toBe(2);
+    expect(second.phases.on_http_request[0]?.actions[0]?.type).toBe('deny');
+    expect(cache.residentCount).toBe(2);
+    // A spread copy (as the ai-gateway response path makes) still carries the policy.
+    expect({ ...config.endpointsById.get('ep_3')! }.policy?.phases.on_http_request).toHaveLength(1);
+  });
+
   describe('deferred compile (booting from last-known-good)', () => {
     // Text that passes the data plane's checks (sha256, not empty) but does not compile, as a policy stored by an
     // older build could after an upgrade.
@@ -283,13 +313,13 @@ describe('runtime config', () => {
         deferCompile: true,
       });
       expect(errors).toEqual([]);
-      expect(cache.size).toBe(0);
+      expect(cache.residentCount).toBe(0);
       const a = routeByHost(config, 'a.example.com', 'https');
       expect(a?.deferred).toBe(true);
       const compiled = a?.policy;
       expect(compiled?.phases.on_http_request).toHaveLength(1);
       expect(a?.policy).toBe(compiled);
-      expect(cache.size).toBe(1);
+      expect(cache.residentCount).toBe(1);
 
       const result = await compileDeferred(config, shared, cache);
       expect(result?.errors).toEqual([]);

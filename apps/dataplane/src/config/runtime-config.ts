@@ -56,10 +56,16 @@ export interface LoadedEndpoint {
   /** The shadow policy evaluated beside `policy` without being enforced (issue 17 item 3); undefined when none. */
   readonly shadow: ShadowPolicy | undefined;
   /**
-   * True when `policy` is compiled on its first read instead of when the config was built: only endpoints booted from
-   * the last-known-good file, until the background pass (`compileDeferred`) replaces them with compiled ones.
+   * True when the policy was not yet checked to compile (`policy` compiles it on its first read): only endpoints booted
+   * from the last-known-good file, until the background pass (`compileDeferred`) replaces them with checked ones.
    */
   readonly deferred?: true;
+  /**
+   * Where `policy` comes from for a policy kept by its text (every one without secrets): the compiled form lives in the
+   * bounded `CompiledPolicyCache` and is compiled again on a read after it was evicted. Undefined for no policy and
+   * for a policy with secrets (held compiled by the endpoint itself).
+   */
+  readonly policySlot?: PolicySlot;
 }
 
 export interface ShadowPolicy {
@@ -76,14 +82,62 @@ export interface AgentPresence {
 }
 
 /**
- * Compiled policies by (endpoint type, policy sha256), shared across config builds: 10,000 endpoints carrying the same
- * policy compile it once, and so does a change that hands an endpoint a policy another endpoint already runs. Safe
- * because a compiled policy is immutable and holds no per-endpoint state (rate-limit and circuit-breaker state is
- * keyed by `request.endpoint.id` at run time, in the shared ports). Entries no endpoint uses any more are pruned when
- * the cache grows well past the endpoint count.
+ * One policy text as one endpoint type compiles it, shared by every endpoint (and config build) that runs it. The
+ * compiled form is kept only while the cache has room for it: a data plane with 10,000 endpoints held about 55 MB of
+ * compiled policies (≈5.5 KB each for the walkthrough policy) although most endpoints serve no traffic at a time.
+ * An evicted policy compiles again on its next read (≈0.3 ms for the walkthrough policy); its text, which the
+ * last-known-good file needs anyway, is all that stays.
+ */
+export class PolicySlot {
+  /** The compiled form while resident in the cache. */
+  compiled: CompiledPolicy | undefined;
+  /** Set by every read: the cache's clock sweep gives a referenced policy a second chance before evicting it. */
+  referenced = false;
+  /** The text compiled at least once here; reads after that never meet a compile error (same text, same compiler). */
+  checked = false;
+
+  constructor(
+    readonly key: string,
+    readonly text: string,
+    readonly endpoint: Pick<SyncEndpoint, 'type' | 'url'>,
+    private readonly cache: CompiledPolicyCache,
+  ) {}
+
+  /** The compiled policy, compiling it when it is not resident. Fails closed when the text does not compile. */
+  read(): CompiledPolicy {
+    const compiled = this.compiled;
+    if (compiled !== undefined) {
+      this.referenced = true;
+      return compiled;
+    }
+    const result = this.cache.compile(this, true);
+    return typeof result === 'string' ? uncompilablePolicy : result;
+  }
+}
+
+/**
+ * Policies by (endpoint type, policy sha256), shared across config builds: 10,000 endpoints carrying the same policy
+ * compile it once, and so does a change that hands an endpoint a policy another endpoint already runs. Safe because a
+ * compiled policy is immutable and holds no per-endpoint state (rate-limit and circuit-breaker state is keyed by
+ * `request.endpoint.id` at run time, in the shared ports). At most `capacity` compiled forms are resident; beyond
+ * that the least recently read one (clock approximation) is dropped. Compiles that only check a policy (a config
+ * build, the background pass after a last-known-good boot) are kept only while there is room, so checking 10,000
+ * policies does not push out the ones serving traffic. Slots no endpoint uses any more are pruned when the cache
+ * grows well past the endpoint count.
  */
 export class CompiledPolicyCache {
-  readonly #entries = new Map<string, CompiledPolicy>();
+  readonly #slots = new Map<string, PolicySlot>();
+  /** Resident slots in clock order (Map insertion order; a second chance moves a slot to the end). */
+  readonly #resident = new Set<PolicySlot>();
+  readonly capacity: number;
+  /** Compiles since this cache was made: `checks` for building configs, `reads` for a policy read while not resident. */
+  readonly compiles = { checks: 0, reads: 0 };
+
+  /** `capacity`: compiled policies kept; the default keeps every one (tests, embedders that do not say). */
+  constructor(capacity = Number.POSITIVE_INFINITY) {
+    if (!(capacity >= 1)) throw new Error('a compiled-policy cache holds at least one policy');
+    this.capacity = capacity;
+  }
 
   /** A policy compiles differently per type, and for an agent endpoint per URL (public ones allow on_tcp_connect). */
   static key(endpoint: Pick<SyncEndpoint, 'type' | 'url'>, sha256: string): string {
@@ -91,31 +145,88 @@ export class CompiledPolicyCache {
     return `${endpoint.type}${connect}:${sha256}`;
   }
 
+  /** Slots known (compiled or not). */
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
   }
 
+  /** Compiled policies held. */
+  get residentCount(): number {
+    return this.#resident.size;
+  }
+
+  /** The compiled policy under `key` when resident. */
   get(key: string): CompiledPolicy | undefined {
-    return this.#entries.get(key);
+    return this.#slots.get(key)?.compiled;
   }
 
-  set(key: string, policy: CompiledPolicy): void {
-    this.#entries.set(key, policy);
-  }
-
-  /** Keeps only the policies `endpoints` run, once the cache holds far more entries than there are endpoints. */
-  prune(endpoints: Iterable<LoadedEndpoint>, endpointCount: number): void {
-    if (this.#entries.size <= 2 * endpointCount + 1_024) return;
-    const live = new Map<string, CompiledPolicy>();
-    for (const endpoint of endpoints) {
-      const policy = endpoint.synced.policy;
-      // A deferred endpoint's policy is compiled on first read; reading it here would compile all of them at once.
-      if (endpoint.deferred === true) continue;
-      if (endpoint.policy !== undefined && policy !== null)
-        live.set(CompiledPolicyCache.key(endpoint.synced, policy.sha256), endpoint.policy);
+  /** The slot for a policy text, made when new. */
+  slot(key: string, text: string, endpoint: Pick<SyncEndpoint, 'type' | 'url'>): PolicySlot {
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = new PolicySlot(key, text, { type: endpoint.type, url: endpoint.url }, this);
+      this.#slots.set(key, slot);
     }
-    this.#entries.clear();
-    for (const [key, policy] of live) this.#entries.set(key, policy);
+    return slot;
+  }
+
+  /**
+   * Compiles a slot's text. `forRead`: a request needs it now, so it becomes resident and evicts the coldest one when
+   * full; otherwise (checking a policy) it stays only when there is room. Answers the compile error as text.
+   */
+  compile(slot: PolicySlot, forRead: boolean): CompiledPolicy | string {
+    if (slot.compiled !== undefined) return slot.compiled;
+    let policy: CompiledPolicy;
+    try {
+      policy = compile(parse(slot.text), policyOptionsFor(slot.endpoint.type, slot.endpoint.url));
+    } catch (error) {
+      return describeCompileError(error);
+    }
+    if (forRead) this.compiles.reads++;
+    else this.compiles.checks++;
+    slot.checked = true;
+    this.#admit(slot, policy, forRead);
+    return policy;
+  }
+
+  #admit(slot: PolicySlot, policy: CompiledPolicy, evict: boolean): void {
+    if (this.#resident.size >= this.capacity) {
+      if (!evict) return;
+      this.#evictOne();
+    }
+    slot.compiled = policy;
+    slot.referenced = false;
+    this.#resident.add(slot);
+  }
+
+  /** Clock sweep: a slot read since the last pass moves to the back unreferenced; the first unreferenced one goes. */
+  #evictOne(): void {
+    for (;;) {
+      const slot = this.#resident.values().next().value;
+      if (slot === undefined) return;
+      this.#resident.delete(slot);
+      if (slot.referenced) {
+        slot.referenced = false;
+        this.#resident.add(slot);
+        continue;
+      }
+      slot.compiled = undefined;
+      return;
+    }
+  }
+
+  /** Keeps only the slots `endpoints` run, once the cache holds far more of them than there are endpoints. */
+  prune(endpoints: Iterable<LoadedEndpoint>, endpointCount: number): void {
+    if (this.#slots.size <= 2 * endpointCount + 1_024) return;
+    const live = new Set<PolicySlot>();
+    for (const endpoint of endpoints) {
+      if (endpoint.policySlot !== undefined) live.add(endpoint.policySlot);
+    }
+    for (const [key, slot] of this.#slots) {
+      if (live.has(slot)) continue;
+      this.#slots.delete(key);
+      if (this.#resident.delete(slot)) slot.compiled = undefined;
+    }
   }
 }
 
@@ -292,6 +403,38 @@ export function applyChanges(
   return draft.finish(revision);
 }
 
+/**
+ * A loaded endpoint. One class for every endpoint, so the request path reads `policy` through one shape: from the
+ * slot (compiled again on a read after eviction) for a policy kept by its text, else the one compiled with its
+ * secrets. `policy` is an own enumerable accessor sharing one getter function, so every instance keeps one hidden
+ * class with fast properties (an object literal's getter gave each endpoint a dictionary-mode object of its own), and
+ * a spread (`{ ...endpoint }`) still copies the policy.
+ */
+class ConfiguredEndpoint implements LoadedEndpoint {
+  declare readonly policy: CompiledPolicy | undefined;
+  readonly deferred?: true;
+
+  constructor(
+    readonly synced: SyncEndpoint,
+    readonly facts: EndpointFacts,
+    readonly scheme: 'http' | 'https',
+    readonly compiledWithSecrets: CompiledPolicy | undefined,
+    readonly policySlot: PolicySlot | undefined,
+    readonly upstream: UpstreamTarget | undefined,
+    readonly agent: SyncAgentEndpoint | undefined,
+    readonly shadow: ShadowPolicy | undefined,
+    deferred: boolean,
+  ) {
+    if (deferred) this.deferred = true;
+    Object.defineProperty(this, 'policy', { get: readPolicy, enumerable: true });
+  }
+}
+
+function readPolicy(this: ConfiguredEndpoint): CompiledPolicy | undefined {
+  const slot = this.policySlot;
+  return slot === undefined ? this.compiledWithSecrets : slot.read();
+}
+
 /** The mutable working copy a change is applied to; `finish` freezes it into the next RuntimeConfig. */
 class ConfigDraft {
   readonly #previous: RuntimeConfig;
@@ -443,7 +586,8 @@ class ConfigDraft {
     // The agent receives the request as addressed to the endpoint (Host = its host); it knows the local upstream.
     if (agent !== undefined) upstream = parseUpstream(url);
     let policy: CompiledPolicy | undefined;
-    let compileLater: (() => CompiledPolicy) | undefined;
+    let slot: PolicySlot | undefined;
+    let deferred = false;
     const synchronizedPolicy = synced.policy;
     const problem = policyProblem(synced, existing);
     if (problem !== undefined) return problem;
@@ -459,50 +603,49 @@ class ConfigDraft {
         return describeCompileError(error);
       }
     } else if (synchronizedPolicy !== null) {
-      const text = synchronizedPolicy.source;
-      // The sha256 names the policy text: an unchanged one keeps its compiled form without being compared or compiled.
+      // The sha256 names the policy text: an unchanged one keeps its slot without being compared or compiled.
       const reusable =
         existing !== undefined &&
         existing.deferred !== true &&
-        existing.policy !== undefined &&
+        existing.policySlot !== undefined &&
         existing.synced.type === synced.type &&
         existing.synced.url === synced.url &&
         existing.synced.policy?.sha256 === synchronizedPolicy.sha256;
-      if (reusable) policy = existing.policy;
+      if (reusable) slot = existing.policySlot;
       else {
-        const cacheKey = CompiledPolicyCache.key(synced, synchronizedPolicy.sha256);
-        policy = this.#compiled.get(cacheKey);
-        if (policy === undefined && this.#deferCompile) {
-          compileLater = deferredCompile(text, synced, cacheKey, this.#compiled);
-        } else if (policy === undefined) {
-          try {
-            policy = compile(parse(text), policyOptionsFor(synced.type, synced.url));
-          } catch (error) {
-            return describeCompileError(error);
-          }
-          this.#compiled.set(cacheKey, policy);
+        slot = this.#compiled.slot(
+          CompiledPolicyCache.key(synced, synchronizedPolicy.sha256),
+          synchronizedPolicy.source,
+          synced,
+        );
+        if (!slot.checked && this.#deferCompile) deferred = true;
+        else if (!slot.checked) {
+          const result = this.#compiled.compile(slot, false);
+          if (typeof result === 'string') return result;
         }
       }
     }
     const scheme = url.startsWith('https:') ? 'https' : 'http';
-    const loaded = {
-      synced,
-      facts: Object.freeze({ id: synced.id, url, host: synced.host.toLowerCase(), type: synced.type }),
-      scheme,
-      policy,
-      upstream,
-      agent,
-      shadow: this.#loadShadow(synced, existing),
-    } as const;
-    if (compileLater === undefined) return Object.freeze(loaded);
-    const read = compileLater;
-    return Object.freeze({
-      ...loaded,
-      deferred: true,
-      get policy(): CompiledPolicy {
-        return read();
-      },
-    });
+    const host = synced.host.toLowerCase();
+    return Object.freeze(
+      new ConfiguredEndpoint(
+        synced,
+        // The synced strings themselves when normalizing changed nothing: one copy per endpoint, not two.
+        Object.freeze({
+          id: synced.id,
+          url: url === synced.url ? synced.url : url,
+          host: host === synced.host ? synced.host : host,
+          type: synced.type,
+        }),
+        scheme,
+        policy,
+        slot,
+        upstream,
+        agent,
+        this.#loadShadow(synced, existing),
+        deferred,
+      ),
+    );
   }
 
   /**
@@ -523,16 +666,12 @@ class ConfigDraft {
       this.#errors.push(`endpoint ${synced.id}: the shadow policy's sha256 does not match its source; not evaluated`);
       return undefined;
     }
-    const cacheKey = CompiledPolicyCache.key(synced, shadow.sha256);
-    let policy = this.#compiled.get(cacheKey);
-    if (policy === undefined) {
-      try {
-        policy = compile(parse(shadow.source), policyOptionsFor(synced.type, synced.url));
-      } catch (error) {
-        this.#errors.push(`endpoint ${synced.id}: shadow policy: ${describeCompileError(error)}; not evaluated`);
-        return undefined;
-      }
-      this.#compiled.set(cacheKey, policy);
+    // A shadow is held compiled by its endpoint (few endpoints carry one); the cache only spares a second compile.
+    const slot = this.#compiled.slot(CompiledPolicyCache.key(synced, shadow.sha256), shadow.source, synced);
+    const policy = this.#compiled.compile(slot, false);
+    if (typeof policy === 'string') {
+      this.#errors.push(`endpoint ${synced.id}: shadow policy: ${policy}; not evaluated`);
+      return undefined;
     }
     return Object.freeze({ sha256: shadow.sha256, policy });
   }
@@ -656,31 +795,6 @@ const uncompilablePolicy = compile(
  */
 export function isUncompilablePolicy(policy: CompiledPolicy | undefined): boolean {
   return policy === uncompilablePolicy;
-}
-
-/**
- * The compile of a policy booted from last-known-good, run on its first read and kept (in `cache` too, so the
- * background pass finds it compiled). Booting compiles nothing: 10,000 policies took seconds, mostly YAML parsing.
- */
-function deferredCompile(
-  text: string,
-  endpoint: Pick<SyncEndpoint, 'type' | 'url'>,
-  cacheKey: string,
-  cache: CompiledPolicyCache,
-): () => CompiledPolicy {
-  let compiled: CompiledPolicy | undefined;
-  return () => {
-    if (compiled !== undefined) return compiled;
-    compiled = cache.get(cacheKey);
-    if (compiled !== undefined) return compiled;
-    try {
-      compiled = compile(parse(text), policyOptionsFor(endpoint.type, endpoint.url));
-      cache.set(cacheKey, compiled);
-    } catch {
-      compiled = uncompilablePolicy;
-    }
-    return compiled;
-  };
 }
 
 function parseUpstream(text: string): UpstreamTarget | undefined {
