@@ -1,7 +1,7 @@
 /**
  * `npm run bench -w @gatehouse/gatehouse`: the embedded shape's resident memory at idle (issue 18 item 5: ≤ 250 MB).
  * Runs the build `npm start` runs (dist/main.js) as `npm start` does — PGlite under a fresh data directory, no
- * DATABASE_URL or REDIS_URL, MALLOC_ARENA_MAX=2 — waits for its ready line, leaves it idle for BENCH_IDLE_SECONDS
+ * DATABASE_URL or REDIS_URL, its malloc settings — waits for its ready line, leaves it idle for BENCH_IDLE_SECONDS
  * (default 20: boot garbage collected, timers settled), then reads /proc/<pid>/status. Round 1 is a first start (the
  * database created and migrated), round 2 a restart over the same directory, as an operator's next `npm start`.
  * Prints, never asserts (speed and size are reported, not tested).
@@ -42,7 +42,9 @@ async function measure(dataDirectory: string): Promise<{ rss: number; anon: numb
   const child = spawn(process.execPath, [main], {
     env: {
       PATH: process.env.PATH ?? '',
+      // npm start's malloc settings (package.json): fewer arenas, and large blocks handed back to the kernel.
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
       GATEHOUSE_DATA_DIR: dataDirectory,
       API_PORT: String(await freePort()),
       DATAPLANE_PORT: String(await freePort()),
