@@ -4,6 +4,7 @@
  * DATABASE_URL or REDIS_URL, its malloc settings — waits for its ready line, leaves it idle for BENCH_IDLE_SECONDS
  * (default 20: boot garbage collected, timers settled), then reads /proc/<pid>/status. Round 1 is a first start (the
  * database created and migrated), round 2 a restart over the same directory, as an operator's next `npm start`.
+ * BENCH_NODE_OPTIONS passes node flags to the measured process (e.g. a V8 heap setting to compare).
  * Prints, never asserts (speed and size are reported, not tested).
  */
 import { spawn } from 'node:child_process';
@@ -50,6 +51,7 @@ async function measure(dataDirectory: string): Promise<{ rss: number; anon: numb
       DATAPLANE_PORT: String(await freePort()),
       DATAPLANE_ADMIN_PORT: String(await freePort()),
       LOG_LEVEL: 'info',
+      ...(process.env.BENCH_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
