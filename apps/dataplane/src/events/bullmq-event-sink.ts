@@ -9,10 +9,11 @@ import {
   type RequestEventInput,
   type RequestLogBatch,
 } from '@gatehouse/contracts';
-import { Job, Queue } from 'bullmq';
+import type { QueueOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { EventSpill } from './event-spill.js';
+import type { RawJson, RawJsonQueue } from './raw-json-queue.js';
 import type { RequestEvent, RequestEventSink } from './request-event.js';
 
 export interface BullmqRequestEventSinkOptions {
@@ -78,7 +79,12 @@ export interface BullmqRequestEventSinkStats {
  * landed): the worker's insert is idempotent by event id.
  */
 export class BullmqRequestEventSink implements RequestEventSink {
-  readonly #queue: RawJsonQueue;
+  /**
+   * The queue, created at the first send (or delivery from disk): importing bullmq is a large share of a data plane's
+   * start, and until an event is sent nothing needs it. `#redis` connects at construction as before.
+   */
+  #queue: Promise<{ queue: RawJsonQueue; RawJson: typeof RawJson }> | undefined;
+  readonly #queueOptions: QueueOptions;
   readonly #redis: Redis;
   readonly #source: string;
   readonly #maxBatchWaitMs: number;
@@ -139,7 +145,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#redis.on('error', () => {
       // Reported through failed sends (rate-limited log line); every reconnect attempt would flood the log.
     });
-    this.#queue = new RawJsonQueue(requestLogsQueueName, {
+    this.#queueOptions = {
       // BullMQ waits for the first connection before its setup commands (they would fail without an offline queue).
       connection: this.#redis,
       ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
@@ -149,10 +155,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
         removeOnComplete: true,
         removeOnFail: 1_000,
       },
-    });
-    this.#queue.on('error', () => {
-      // Same as above: surfaced by the send that failed.
-    });
+    };
     // Events an earlier run spilled are delivered as soon as Redis answers.
     this.#startReplay();
   }
@@ -257,8 +260,27 @@ export class BullmqRequestEventSink implements RequestEventSink {
     await this.#spill?.settled();
     // A delivery from disk in progress stops between batches; what it did not send stays on disk for the next start.
     if (this.#replaying !== undefined) await Promise.race([this.#replaying, sleep(1_000)]);
-    await this.#queue.close().catch(() => undefined);
+    if (this.#queue !== undefined) await this.#queue.then(({ queue }) => queue.close()).catch(() => undefined);
     this.#redis.disconnect();
+  }
+
+  /** The queue, importing bullmq and creating it on the first call. */
+  #openQueue(): Promise<{ queue: RawJsonQueue; RawJson: typeof RawJson }> {
+    this.#queue ??= import('./raw-json-queue.js').then(
+      (module) => {
+        const queue = new module.RawJsonQueue(requestLogsQueueName, this.#queueOptions);
+        queue.on('error', () => {
+          // Same as for the connection: surfaced by the send that failed.
+        });
+        return { queue, RawJson: module.RawJson };
+      },
+      (error: unknown) => {
+        // Not kept: the next send tries the import again.
+        this.#queue = undefined;
+        throw error;
+      },
+    );
+    return this.#queue;
   }
 
   #redisReady(): boolean {
@@ -425,7 +447,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#queue.add(requestLogBatchJobName, new RawJson(text)),
+        this.#openQueue().then(({ queue, RawJson }) => queue.add(requestLogBatchJobName, new RawJson(text))),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => reject(new Error('request-log send timed out')), this.#sendTimeoutMs);
         }),
@@ -447,32 +469,6 @@ export class BullmqRequestEventSink implements RequestEventSink {
       ...(hasRequestHeaders ? { request_headers: withoutRedactedHeaders(requestHeaders, this.#redacted) } : {}),
       ...(hasResponseHeaders ? { response_headers: withoutRedactedHeaders(responseHeaders, this.#redacted) } : {}),
     };
-  }
-}
-
-/** Job data that is already JSON text: stored as is (see RawJsonJob). */
-class RawJson {
-  constructor(readonly text: string) {}
-  /** JSON.stringify of this object (bullmq's, before RawJsonJob replaces it) is a cheap `{}`. */
-  toJSON(): Record<string, never> {
-    return {};
-  }
-}
-
-/** A bullmq Job whose data may be RawJson: its text becomes the job's stored `data` instead of a serialization. */
-class RawJsonJob extends Job {
-  override asJSON(): ReturnType<Job['asJSON']> {
-    const json = super.asJSON();
-    if (this.data instanceof RawJson) json.data = this.data.text;
-    return json;
-  }
-}
-
-/** The request-logs queue, adding RawJsonJobs (bullmq's documented extension point: `get Job`). */
-class RawJsonQueue extends Queue {
-  protected override get Job(): typeof Job {
-    // Job is generic over its data, name and result types; this subclass only changes asJSON.
-    return RawJsonJob as unknown as typeof Job;
   }
 }
 
