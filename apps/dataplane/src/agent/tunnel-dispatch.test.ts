@@ -3,6 +3,7 @@ import {
   connect,
   constants,
   createServer,
+  type ClientHttp2Session,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
@@ -17,16 +18,29 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 
-async function exchange(
+async function agentSession(
   onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
-  body: Buffer | null = Buffer.from('{}'),
-): Promise<string[]> {
+): Promise<ClientHttp2Session> {
   const server = createServer();
   servers.push(server);
   server.on('stream', onStream);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  return connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+}
+
+/** The agent's side resets the stream with `code` (its own stream reports the reset as an error: expected here). */
+function refuse(stream: ServerHttp2Stream, code: number): void {
+  stream.on('error', () => undefined);
+  stream.close(code);
+}
+
+async function exchange(
+  onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+  body: Buffer | null = Buffer.from('{}'),
+  retryOn?: () => ClientHttp2Session | undefined,
+): Promise<string[]> {
+  const session = await agentSession(onStream);
   const events: string[] = [];
   await new Promise<void>((resolve) => {
     dispatchOverTunnel(
@@ -38,6 +52,7 @@ async function exchange(
         body,
         endpointUrl: 'https://mcp.example.internal',
         idleTimeoutMs: 10_000,
+        retryOn,
       },
       {
         onResponseStart: (_controller, status) => void events.push(`head ${status}`),
@@ -71,6 +86,51 @@ describe('dispatchOverTunnel', () => {
     // of a response, the data plane had nothing to write and the client waited for the idle timeout.
     const events = await exchange((stream) => stream.close(constants.NGHTTP2_NO_ERROR));
     expect(events).toEqual(['error UND_ERR_SOCKET']);
+  });
+
+  it('a stream the agent refused unprocessed (REFUSED_STREAM) is sent once more on the connection retryOn gives', async () => {
+    // An agent swapping connections refuses streams on the one it is closing; RFC 9113 §8.7: never processed.
+    const seen: string[] = [];
+    const other = await agentSession((stream, headers) => {
+      stream.on('data', (chunk: Buffer) => seen.push(`${headers[':path']} ${chunk.toString('utf8')}`));
+      stream.on('end', () => {
+        stream.respond({ ':status': 200 });
+        stream.end('from the new connection');
+      });
+    });
+    const events = await exchange(
+      (stream) => refuse(stream, constants.NGHTTP2_REFUSED_STREAM),
+      Buffer.from('{"id":1}'),
+      () => other,
+    );
+    other.destroy();
+    expect(events).toEqual(['head 200', 'data from the new connection', 'end']);
+    expect(seen).toEqual(['/mcp {"id":1}']);
+  });
+
+  it('a refused stream with no other connection, or any other reset, fails as before (not retried)', async () => {
+    let asked = 0;
+    const noOther = await exchange(
+      (stream) => refuse(stream, constants.NGHTTP2_REFUSED_STREAM),
+      Buffer.from('{}'),
+      () => {
+        asked++;
+        return undefined;
+      },
+    );
+    expect(noOther).toEqual(['error UND_ERR_SOCKET']);
+    expect(asked).toBe(1);
+    // A stream reset after the agent took it (here: internal error) may have reached the upstream: never resent.
+    const processed = await exchange(
+      (stream) => refuse(stream, constants.NGHTTP2_INTERNAL_ERROR),
+      Buffer.from('{}'),
+      () => {
+        asked++;
+        return undefined;
+      },
+    );
+    expect(processed).toEqual(['error UND_ERR_SOCKET']);
+    expect(asked).toBe(1);
   });
 
   it('a buffered body goes with its content-length; an empty one ends the stream with the headers', async () => {

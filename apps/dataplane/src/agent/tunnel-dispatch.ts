@@ -30,6 +30,12 @@ export interface TunnelRequest {
   /** The endpoint URL, sent as AGENT_ENDPOINT_HEADER so the agent picks the upstream. */
   endpointUrl: string;
   idleTimeoutMs: number;
+  /**
+   * Another connection to the same endpoint, for a request the agent provably never processed: the stream could not
+   * be opened (the connection was closing) or the agent refused it (REFUSED_STREAM, RFC 9113 §8.7), as happens while
+   * an agent swaps connections. Asked once; undefined (or the same session) → the request fails as before.
+   */
+  retryOn?: (() => ClientHttp2Session | undefined) | undefined;
 }
 
 /** Error whose `code` the upstream error mapping reads (UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT). */
@@ -126,58 +132,80 @@ export function dispatchOverTunnel(
   };
   handler.onRequestStart?.(controller, {});
   if (aborted) return;
-  try {
-    stream = session.request(headers, { endStream: bodiless });
-  } catch (error) {
-    fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
-    return;
+  // Only a body the data plane holds whole can be sent again; a streamed one may be partly consumed.
+  let retryOn = bodiless || Buffer.isBuffer(body) ? request.retryOn : undefined;
+  /** The other connection for an unprocessed request, once. */
+  const nextSession = (current: ClientHttp2Session): ClientHttp2Session | undefined => {
+    const next = retryOn?.();
+    retryOn = undefined;
+    return next === undefined || next === current || next.closed || next.destroyed ? undefined : next;
+  };
+  openStream(session);
+
+  function openStream(on: ClientHttp2Session): void {
+    try {
+      stream = on.request(headers, { endStream: bodiless });
+    } catch (error) {
+      const next = nextSession(on);
+      if (next !== undefined) return openStream(next);
+      fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
+      return;
+    }
+    watchStream(on, stream);
   }
-  const opened = stream;
-  let timedOut = false;
-  opened.setTimeout(request.idleTimeoutMs, () => {
-    timedOut = true;
-    opened.close(constants.NGHTTP2_CANCEL);
-  });
-  if (!bodiless) {
-    if (Buffer.isBuffer(body)) opened.end(body);
-    else pipeline(body, opened, () => undefined);
+
+  function watchStream(on: ClientHttp2Session, opened: ClientHttp2Stream): void {
+    let timedOut = false;
+    opened.setTimeout(request.idleTimeoutMs, () => {
+      timedOut = true;
+      opened.close(constants.NGHTTP2_CANCEL);
+    });
+    if (!bodiless) {
+      if (Buffer.isBuffer(body)) opened.end(body);
+      else pipeline(body, opened, () => undefined);
+    }
+    let responded = false;
+    opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
+      responded = true;
+      if (aborted) return;
+      const status = Number(responseHeaders[':status'] ?? 502);
+      const plain: Record<string, string | string[] | undefined> = {};
+      for (const name in responseHeaders)
+        if (name.charCodeAt(0) !== 0x3a /* ':' */) plain[name] = responseHeaders[name];
+      handler.onResponseStart?.(controller, status, plain, '');
+    });
+    opened.on('data', (chunk: Buffer) => {
+      if (aborted) return;
+      handler.onResponseData?.(controller, chunk);
+    });
+    opened.on('end', () => {
+      // A stream closed before any response head also ends its readable side: the peer reset it with NO_ERROR, or
+      // it was cut by the session's GOAWAY/teardown (a revoked session, a draining agent). That is no answer: the
+      // close below fails it. Taken for the end of a response, it left the client's request waiting for its idle
+      // timeout, with nothing to write.
+      if (aborted || finished || !responded) return;
+      finished = true;
+      handler.onResponseEnd?.(controller, {});
+    });
+    // A reset arrives as 'error' then 'close': the close decides, with the reset code at hand.
+    let streamError: Error | undefined;
+    opened.on('error', (error: Error) => (streamError = error));
+    opened.on('close', () => {
+      if (finished || aborted) return;
+      if (!responded && opened.rstCode === constants.NGHTTP2_REFUSED_STREAM) {
+        const next = nextSession(on);
+        if (next !== undefined) return openStream(next);
+      }
+      fail(
+        timedOut
+          ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
+          : opened.rstCode === constants.NGHTTP2_CONNECT_ERROR
+            ? new TunnelRequestError("the agent could not reach the endpoint's local upstream", 'ECONNREFUSED')
+            : new TunnelRequestError(
+                `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'}${streamError === undefined ? '' : `: ${streamError.message}`})`,
+                'UND_ERR_SOCKET',
+              ),
+      );
+    });
   }
-  let responded = false;
-  opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
-    responded = true;
-    if (aborted) return;
-    const status = Number(responseHeaders[':status'] ?? 502);
-    const plain: Record<string, string | string[] | undefined> = {};
-    for (const name in responseHeaders) if (name.charCodeAt(0) !== 0x3a /* ':' */) plain[name] = responseHeaders[name];
-    handler.onResponseStart?.(controller, status, plain, '');
-  });
-  opened.on('data', (chunk: Buffer) => {
-    if (aborted) return;
-    handler.onResponseData?.(controller, chunk);
-  });
-  opened.on('end', () => {
-    // A stream closed before any response head also ends its readable side: the peer reset it with NO_ERROR, or
-    // it was cut by the session's GOAWAY/teardown (a revoked session, a draining agent). That is no answer: the
-    // close below fails it. Taken for the end of a response, it left the client's request waiting for its idle
-    // timeout, with nothing to write.
-    if (aborted || finished || !responded) return;
-    finished = true;
-    handler.onResponseEnd?.(controller, {});
-  });
-  // A reset arrives as 'error' then 'close': the close decides, with the reset code at hand.
-  let streamError: Error | undefined;
-  opened.on('error', (error: Error) => (streamError = error));
-  opened.on('close', () => {
-    if (finished || aborted) return;
-    fail(
-      timedOut
-        ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
-        : opened.rstCode === constants.NGHTTP2_CONNECT_ERROR
-          ? new TunnelRequestError("the agent could not reach the endpoint's local upstream", 'ECONNREFUSED')
-          : new TunnelRequestError(
-              `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'}${streamError === undefined ? '' : `: ${streamError.message}`})`,
-              'UND_ERR_SOCKET',
-            ),
-    );
-  });
 }

@@ -230,6 +230,9 @@ async function forwardToAgent(
   record.markUpstreamStart();
   const exchange = new UpstreamExchange(deps, admitted, target, res);
   const remember = agent.pooling_enabled;
+  // The connection that carries the request: another one of the same session (else another pool member) when the
+  // first refused it unprocessed, as happens while the agent swaps connections.
+  let chosen = connection;
   dispatchOverTunnel(
     connection.session,
     {
@@ -239,13 +242,18 @@ async function forwardToAgent(
       body: body ?? null,
       endpointUrl: target.facts.url,
       idleTimeoutMs: deps.idleTimeoutMs,
+      retryOn: () => {
+        const next = deps.agentTunnels?.pick(endpointId, agent, chosen.sessionId);
+        if (next !== undefined) chosen = next;
+        return next?.session;
+      },
     },
     {
       onRequestStart: (controller) => exchange.onRequestStart(controller),
       onResponseStart: (controller, status, responseHeaders) => {
         const issued = responseHeaders['mcp-session-id'];
         if (remember && typeof issued === 'string' && issued !== mcpSession)
-          deps.mcpAffinity.set(endpointId, issued, connection.sessionId);
+          deps.mcpAffinity.set(endpointId, issued, chosen.sessionId);
         exchange.onResponseStart(controller, status, responseHeaders);
       },
       onResponseData: (controller, chunk) => exchange.onResponseData(controller, chunk),
