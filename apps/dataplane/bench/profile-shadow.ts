@@ -12,7 +12,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
-import { cpuMicros, findNginx, startGatehouse, startNginx } from './targets.js';
+import { Redis } from 'ioredis';
+import { cpuMicros, dropKeys, findNginx, startGatehouse, startNginx } from './targets.js';
 import { findWrk, runWrk, writeWrkScript } from './wrk.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -163,6 +164,10 @@ async function main_(): Promise<void> {
   } finally {
     await upstream.stop();
     await config.close();
+    // The data planes' request events (no worker consumes them here) and counters, as proxy.bench.ts drops its own.
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    await dropKeys(redis, `${prefix}:*`).catch(() => undefined);
+    redis.disconnect();
   }
   const seedTotals = totals.get('seed')!;
   const shadowTotals = totals.get('seed-shadow')!;

@@ -37,7 +37,15 @@ import { redisNames } from '@gatehouse/contracts';
 import { Redis } from 'ioredis';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
-import { cpuMicros, findNginx, startGatehouse, startMinimalProxy, startNginx, type RunningTarget } from './targets.js';
+import {
+  cpuMicros,
+  dropKeys,
+  findNginx,
+  startGatehouse,
+  startMinimalProxy,
+  startNginx,
+  type RunningTarget,
+} from './targets.js';
 import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -573,16 +581,6 @@ async function shadowMix(server: RunningTarget): Promise<{ same: number; differs
       )?.[1] ?? 0,
     );
   return { same: count('same'), differs: count('differs') };
-}
-
-/** Request events of a finished target (nobody consumes the queue in the bench) would otherwise pile up in Redis. */
-async function dropKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
 import { request } from 'undici';
 import { freePort } from '../test/helpers/redis-process.js';
 
@@ -185,4 +186,14 @@ export function cpuMicros(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Deletes a bench run's keys: request events nobody consumes (no worker runs in a bench) would otherwise pile up in Redis. */
+export async function dropKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }
