@@ -56,16 +56,20 @@ export class UpstreamForwarder {
     }
     this.stats.requests++;
     this.stats.inFlight++;
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.stats.inFlight--;
+    };
+    stream.once('close', done);
     const method = String(headers[':method']);
-    const websocket = method === 'CONNECT' && headers[':protocol'] === 'websocket';
-    if (!websocket && endpoint.upstream_protocol !== 'http2') {
-      // The common case: one exchange object per request, whose single close listener also counts it out.
-      this.#viaHttp1(endpoint, stream, headers, method);
+    if (method === 'CONNECT' && headers[':protocol'] === 'websocket') {
+      this.#websocket(endpoint, stream, headers);
       return;
     }
-    stream.once('close', () => this.stats.inFlight--);
-    if (websocket) this.#websocket(endpoint, stream, headers);
-    else this.#viaHttp2(endpoint, stream, headers);
+    if (endpoint.upstream_protocol === 'http2') this.#viaHttp2(endpoint, stream, headers);
+    else this.#viaHttp1(endpoint, stream, headers);
   }
 
   close(): void {
@@ -86,27 +90,18 @@ export class UpstreamForwarder {
     endpoint: AgentEndpointDeclaration,
     stream: ServerHttp2Stream,
     headers: Record<string, string | string[] | undefined>,
-    method: string,
   ): void {
     const upstream = this.#upstreamUrl(endpoint);
     // undici refuses `expect` (NotSupportedError); HTTP/2 has no 100-continue to carry anyway (RFC 9113 §8.1.1).
     const outgoing = requestHeadersOf(headers, 'expect');
     outgoing.host = String(headers[':authority'] ?? upstream.host);
-    const exchange = new Http1Exchange(this, endpoint, stream, method, {
-      origin: upstream.origin,
-      path: String(headers[':path'] ?? '/'),
-      method,
-      headers: outgoing as Record<string, string | string[]>,
-    });
-    (stream as ExchangeStream)[kExchange] = exchange;
-    stream.once('close', onHttp1StreamClose);
     // END_STREAM on the headers (a GET): no body. The readable side is left unread on purpose: node:http2 ends it
     // when the stream closes, and destroys the stream once the last write of the answer has completed. Resumed here,
     // the stream was destroyed as soon as it closed, with that write still pending, and node built an
     // ERR_STREAM_DESTROYED error (with a full stack trace, unused) for every answer. (A body's END_STREAM ends the
     // readable side as it arrives: a body taken whole below is held back for that reason.)
     if (stream.endAfterHeaders) {
-      exchange.dispatch(null);
+      this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, null);
       return;
     }
     // A body with a declared length waits for its first chunk: when that chunk is the whole body (the usual case: the
@@ -116,27 +111,93 @@ export class UpstreamForwarder {
     // (undici writes no byte of a request before its body's first chunk anyway.)
     const declared = Number(headers['content-length']);
     if (Number.isSafeInteger(declared) && declared > 0) {
-      exchange.declaredLength = declared;
-      stream.once('data', onHttp1FirstChunk);
+      const onFirst = (first: Buffer): void => {
+        // Paused before anything else is emitted: without a 'data' listener a flowing stream would drop chunks.
+        stream.pause();
+        if (first.length >= declared) {
+          // nghttp2 holds the peer to content-length: nothing follows but the end. The chunk also goes back into the
+          // readable side until the answer is written: with the readable side drained, the END_STREAM behind it ends
+          // the stream's readable half at once and the stream was destroyed before the answer's last write completed
+          // (the same unused ERR_STREAM_DESTROYED as above). Once the answer is finished it is let go, and node:http2
+          // destroys the stream. A reset destroys it whatever is buffered.
+          stream.unshift(first);
+          stream.once('finish', () => stream.resume());
+          this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, first);
+        } else {
+          const rest = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+          this.#dispatchHttp1(endpoint, stream, headers, upstream, outgoing, prefixed(first, rest));
+        }
+      };
+      stream.once('data', onFirst);
       return;
     }
     // Otherwise the body goes as an async iterator, not the stream: undici destroys a stream body once it has sent
     // it, which would reset the HTTP/2 stream before the answer is written (destroyOnReturn: false keeps it open).
-    exchange.dispatch(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
+    this.#dispatchHttp1(
+      endpoint,
+      stream,
+      headers,
+      upstream,
+      outgoing,
+      stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>,
+    );
   }
 
-  /** undici's pool to the local upstreams, for Http1Exchange. */
-  get http1(): UndiciAgent {
-    return this.#http;
-  }
-
-  /** For Http1Exchange: see #upstreamFailed. */
-  upstreamFailed(endpoint: AgentEndpointDeclaration, stream: ServerHttp2Stream, error: Error): void {
-    this.#upstreamFailed(endpoint, stream, error);
-  }
-
-  countOut(): void {
-    this.stats.inFlight--;
+  #dispatchHttp1(
+    endpoint: AgentEndpointDeclaration,
+    stream: ServerHttp2Stream,
+    headers: Record<string, string | string[] | undefined>,
+    upstream: URL,
+    outgoing: OutgoingHttpHeaders,
+    // (undici documents and accepts AsyncIterable bodies; its dispatch typings list only Readable.)
+    body: Buffer | AsyncIterable<Buffer> | null,
+  ): void {
+    let controller: Dispatcher.DispatchController | undefined;
+    let delivered = false;
+    // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
+    stream.once('close', () => {
+      if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
+    });
+    // Listened for only while undici is paused on a full stream (most answers never fill it).
+    const onDrain = (): void => controller?.resume();
+    try {
+      this.#http.dispatch(
+        {
+          origin: upstream.origin,
+          path: String(headers[':path'] ?? '/'),
+          method: String(headers[':method']),
+          headers: outgoing as Record<string, string | string[]>,
+          body: body as Dispatcher.DispatchOptions['body'],
+        },
+        {
+          onRequestStart: (started) => {
+            controller = started;
+            if (stream.destroyed) started.abort(new Error('the tunnel stream closed'));
+          },
+          onResponseStart: (_controller, status, responseHeaders) => {
+            if (stream.destroyed) return;
+            const forwarded = responseHeadersOf(responseHeaders);
+            forwarded[':status'] = status;
+            stream.respond(forwarded);
+          },
+          onResponseData: (active, chunk) => {
+            if (!stream.destroyed && !stream.write(chunk) && !active.paused) {
+              active.pause();
+              stream.once('drain', onDrain);
+            }
+          },
+          onResponseEnd: () => {
+            delivered = true;
+            if (!stream.destroyed) stream.end();
+          },
+          onResponseError: (_controller, error) => this.#upstreamFailed(endpoint, stream, error),
+        },
+      );
+    } catch (error) {
+      // A dispatcher that refuses synchronously (closed, bad header) must still end the stream, or the data plane's
+      // request would wait for its idle timeout.
+      this.#upstreamFailed(endpoint, stream, error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   #upstreamUrl(endpoint: AgentEndpointDeclaration): URL {
@@ -250,126 +311,6 @@ export function respondError(stream: ServerHttp2Stream, status: number, code: st
     'gatehouse-error-code': code,
   });
   stream.end(`Gatehouse agent: ${message}.\n`);
-}
-
-/** The HTTP/1.1 exchange a tunnel stream carries, so the stream's listeners can be shared functions. */
-const kExchange = Symbol('http1Exchange');
-type ExchangeStream = ServerHttp2Stream & { [kExchange]?: Http1Exchange };
-
-/**
- * One request to an HTTP/1.1 upstream: the undici dispatch handler (its callbacks are this object's methods) and
- * the state the stream's shared listeners reach through the stream. One object per request instead of a closure per
- * callback and listener, and one 'close' listener that both counts the request out and aborts the upstream exchange.
- */
-class Http1Exchange implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined;
-  #delivered = false;
-  /** The answer has no body: its HEADERS frame ended the stream. */
-  #empty = false;
-  declaredLength = 0;
-
-  constructor(
-    private readonly forwarder: UpstreamForwarder,
-    private readonly endpoint: AgentEndpointDeclaration,
-    private readonly stream: ServerHttp2Stream,
-    private readonly method: string,
-    private readonly options: Omit<Dispatcher.DispatchOptions, 'body'>,
-  ) {}
-
-  // (undici documents and accepts AsyncIterable bodies; its dispatch typings list only Readable.)
-  dispatch(body: Buffer | AsyncIterable<Buffer> | null): void {
-    try {
-      this.forwarder.http1.dispatch({ ...this.options, body: body as Dispatcher.DispatchOptions['body'] }, this);
-    } catch (error) {
-      // A dispatcher that refuses synchronously (closed, bad header) must still end the stream, or the data plane's
-      // request would wait for its idle timeout.
-      this.onResponseError(undefined, error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  /** A first body chunk arrived (see #viaHttp1). */
-  firstChunk(first: Buffer): void {
-    const stream = this.stream;
-    // Paused before anything else is emitted: without a 'data' listener a flowing stream would drop chunks.
-    stream.pause();
-    if (first.length >= this.declaredLength) {
-      // nghttp2 holds the peer to content-length: nothing follows but the end. The chunk also goes back into the
-      // readable side until the answer is written: with the readable side drained, the END_STREAM behind it ends
-      // the stream's readable half at once and the stream was destroyed before the answer's last write completed
-      // (the same unused ERR_STREAM_DESTROYED as above). Once the answer is finished it is let go, and node:http2
-      // destroys the stream. A reset destroys it whatever is buffered.
-      stream.unshift(first);
-      stream.once('finish', resumeStream);
-      this.dispatch(first);
-    } else {
-      const rest = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-      this.dispatch(prefixed(first, rest));
-    }
-  }
-
-  /** The stream closed: the request is over here; a reset one (the client left, the tunnel dropped) ends upstream. */
-  closed(): void {
-    this.forwarder.countOut();
-    if (!this.#delivered) this.#controller?.abort(new Error('the tunnel stream closed'));
-  }
-
-  /** Listened for only while undici is paused on a full stream (most answers never fill it). */
-  drained(): void {
-    this.#controller?.resume();
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.stream.destroyed) controller.abort(new Error('the tunnel stream closed'));
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    status: number,
-    responseHeaders: Record<string, string | string[] | undefined>,
-  ): void {
-    const stream = this.stream;
-    if (stream.destroyed) return;
-    const forwarded = responseHeadersOf(responseHeaders);
-    forwarded[':status'] = status;
-    // An answer without a body ends the stream with its HEADERS frame (END_STREAM): no DATA frame or shutdown after it.
-    if (this.method === 'HEAD' || status === 204 || status === 304 || responseHeaders['content-length'] === '0') {
-      this.#empty = true;
-      stream.respond(forwarded, { endStream: true });
-    } else stream.respond(forwarded);
-  }
-
-  onResponseData(active: Dispatcher.DispatchController, chunk: Buffer): void {
-    const stream = this.stream;
-    if (this.#empty || stream.destroyed) return;
-    if (!stream.write(chunk) && !active.paused) {
-      active.pause();
-      stream.once('drain', onHttp1StreamDrain);
-    }
-  }
-
-  onResponseEnd(): void {
-    this.#delivered = true;
-    if (!this.#empty && !this.stream.destroyed) this.stream.end();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
-    this.forwarder.upstreamFailed(this.endpoint, this.stream, error);
-  }
-}
-
-// The listeners of every HTTP/1.1 exchange's stream (`this` is the stream).
-function onHttp1StreamClose(this: ExchangeStream): void {
-  this[kExchange]?.closed();
-}
-function onHttp1FirstChunk(this: ExchangeStream, first: Buffer): void {
-  this[kExchange]?.firstChunk(first);
-}
-function onHttp1StreamDrain(this: ExchangeStream): void {
-  this[kExchange]?.drained();
-}
-function resumeStream(this: ServerHttp2Stream): void {
-  this.resume();
 }
 
 async function* prefixed(first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {

@@ -34,14 +34,16 @@ const nodeBind = asyncResourcePrototype.bind;
 function plainBind(this: AsyncResource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
   return this.runInAsyncScope.bind(this, fn, undefined);
 }
-function openRequest(
-  session: ClientHttp2Session,
-  headers: OutgoingHttpHeaders,
-  options: { endStream: boolean },
-): ClientHttp2Stream {
+/**
+ * request()'s options with node's own priority defaults filled in: request() copies them and then adds each missing
+ * default to its copy, a property at a time (shape transitions and store misses on every request).
+ */
+const withBody = { endStream: false, waitForTrailers: false, weight: 16, parent: 0, exclusive: false, silent: false };
+const bodilessOptions = { ...withBody, endStream: true };
+function openRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders, bodiless: boolean): ClientHttp2Stream {
   asyncResourcePrototype.bind = plainBind;
   try {
-    return session.request(headers, options);
+    return session.request(headers, bodiless ? bodilessOptions : withBody);
   } finally {
     asyncResourcePrototype.bind = nodeBind;
   }
@@ -193,7 +195,7 @@ class TunnelExchange implements Dispatcher.DispatchController {
   open(on: ClientHttp2Session): void {
     let stream: TunnelStream;
     try {
-      stream = openRequest(on, this.headers, { endStream: this.bodiless });
+      stream = openRequest(on, this.headers, this.bodiless);
     } catch (error) {
       const next = this.#nextSession(on);
       if (next !== undefined) return this.open(next);
@@ -229,9 +231,10 @@ class TunnelExchange implements Dispatcher.DispatchController {
     this.#responded = true;
     if (this.#aborted) return;
     const status = Number(responseHeaders[':status'] ?? 502);
-    const plain: Record<string, string | string[] | undefined> = {};
-    for (const name in responseHeaders) if (name.charCodeAt(0) !== 0x3a /* ':' */) plain[name] = responseHeaders[name];
-    this.handler.onResponseStart?.(this, status, plain, '');
+    // node:http2 builds this object for this stream alone (a dictionary already: no shape to lose by a delete), and
+    // a response carries no pseudo-header but :status, so it is passed on without it rather than copied.
+    delete responseHeaders[':status'];
+    this.handler.onResponseStart?.(this, status, responseHeaders, '');
   }
 
   data(chunk: Buffer): void {
