@@ -181,7 +181,7 @@ export class Tunnel {
       });
     });
     server.on('stream', (stream: ServerHttp2Stream, headers) => {
-      stream.on('error', () => undefined);
+      stream.on('error', ignoreError);
       const path = headers[':path'];
       if (path === AGENT_CONTROL_PATHS.declaration) {
         const body = JSON.stringify(this.options.declaration);
@@ -255,6 +255,9 @@ export class Tunnel {
     return timer;
   }
 }
+
+/** A stream's errors end up in its close (reset code) or its upstream exchange; one function for all of them. */
+function ignoreError(): void {}
 
 async function readJson(stream: ServerHttp2Stream): Promise<unknown> {
   const chunks: Buffer[] = [];

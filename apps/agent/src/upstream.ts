@@ -154,6 +154,8 @@ export class UpstreamForwarder {
   ): void {
     let controller: Dispatcher.DispatchController | undefined;
     let delivered = false;
+    /** The answer has no body: its HEADERS frame ended the stream. */
+    let empty = false;
     // A reset stream (the client left, or the data plane dropped the tunnel) ends the upstream exchange too.
     stream.once('close', () => {
       if (!delivered) controller?.abort(new Error('the tunnel stream closed'));
@@ -178,17 +180,22 @@ export class UpstreamForwarder {
             if (stream.destroyed) return;
             const forwarded = responseHeadersOf(responseHeaders);
             forwarded[':status'] = status;
-            stream.respond(forwarded);
+            // An answer without a body ends the stream with its HEADERS frame (END_STREAM): no DATA frame or shutdown
+            // after it. (node:http2 does so itself for HEAD, 204 and 304; content-length 0 it leaves to us.)
+            if (responseHeaders['content-length'] === '0') {
+              empty = true;
+              stream.respond(forwarded, { endStream: true });
+            } else stream.respond(forwarded);
           },
           onResponseData: (active, chunk) => {
-            if (!stream.destroyed && !stream.write(chunk) && !active.paused) {
+            if (!empty && !stream.destroyed && !stream.write(chunk) && !active.paused) {
               active.pause();
               stream.once('drain', onDrain);
             }
           },
           onResponseEnd: () => {
             delivered = true;
-            if (!stream.destroyed) stream.end();
+            if (!empty && !stream.destroyed) stream.end();
           },
           onResponseError: (_controller, error) => this.#upstreamFailed(endpoint, stream, error),
         },

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import {
   constants,
   type ClientHttp2Session,
@@ -19,6 +20,34 @@ import type { Dispatcher } from 'undici';
 
 /** Connection-specific headers (RFC 9113 §8.2.2) that node:http2 refuses; the agent sets its own for its hop. */
 const notForHttp2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+
+/**
+ * node:http2's `session.request()` (Node 20) wraps its internal connect callback in `AsyncResource#bind`, which also
+ * defines the deprecated `asyncResource` accessor (DEP0172) on the bound function, built from two fresh `deprecate()`
+ * wrappers: about 5% of the data plane's CPU per tunnelled request (perf, issue 13), more with the garbage. That bound
+ * function never leaves request() and wraps a function already bound to its stream, so neither the accessor nor the
+ * receiver matters: while request() runs, bind is this equivalent (same async scope, same arguments). Swapped back
+ * before returning, so no other code ever sees it.
+ */
+const asyncResourcePrototype = AsyncResource.prototype as { bind: unknown };
+const nodeBind = asyncResourcePrototype.bind;
+function plainBind(this: AsyncResource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  return this.runInAsyncScope.bind(this, fn, undefined);
+}
+/**
+ * request()'s options with node's own priority defaults filled in: request() copies them and then adds each missing
+ * default to its copy, a property at a time (shape transitions and store misses on every request).
+ */
+const withBody = { endStream: false, waitForTrailers: false, weight: 16, parent: 0, exclusive: false, silent: false };
+const bodilessOptions = { ...withBody, endStream: true };
+function openRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders, bodiless: boolean): ClientHttp2Stream {
+  asyncResourcePrototype.bind = plainBind;
+  try {
+    return session.request(headers, bodiless ? bodilessOptions : withBody);
+  } finally {
+    asyncResourcePrototype.bind = nodeBind;
+  }
+}
 
 export interface TunnelRequest {
   method: string;
@@ -94,118 +123,189 @@ export function dispatchOverTunnel(
   // An empty one ends the stream with the headers, as no body does.
   const bodiless = body === null || (Buffer.isBuffer(body) && body.length === 0);
   if (!bodiless && Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-  let stream: ClientHttp2Stream | undefined;
-  let aborted = false;
-  let paused = false;
-  let reason: Error | null = null;
-  let finished = false;
-  const fail = (error: Error): void => {
-    if (finished) return;
-    finished = true;
-    handler.onResponseError?.(controller, error);
-  };
-  const controller: Dispatcher.DispatchController = {
-    get aborted() {
-      return aborted;
-    },
-    get paused() {
-      return paused;
-    },
-    get reason() {
-      return reason;
-    },
-    abort(error: Error) {
-      if (aborted) return;
-      aborted = true;
-      reason = error;
-      if (stream !== undefined && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
-      fail(error);
-    },
-    pause() {
-      paused = true;
-      stream?.pause();
-    },
-    resume() {
-      paused = false;
-      stream?.resume();
-    },
-  };
-  handler.onRequestStart?.(controller, {});
-  if (aborted) return;
-  // Only a body the data plane holds whole can be sent again; a streamed one may be partly consumed.
-  let retryOn = bodiless || Buffer.isBuffer(body) ? request.retryOn : undefined;
-  /** The other connection for an unprocessed request, once. */
-  const nextSession = (current: ClientHttp2Session): ClientHttp2Session | undefined => {
-    const next = retryOn?.();
-    retryOn = undefined;
-    return next === undefined || next === current || next.closed || next.destroyed ? undefined : next;
-  };
-  openStream(session);
+  const exchange = new TunnelExchange(request, handler, headers, bodiless);
+  handler.onRequestStart?.(exchange, {});
+  if (exchange.aborted) return;
+  exchange.open(session);
+}
 
-  function openStream(on: ClientHttp2Session): void {
+/** The exchange a tunnel stream belongs to, so its listeners can be shared functions instead of closures. */
+const kExchange = Symbol('tunnelExchange');
+type TunnelStream = ClientHttp2Stream & { [kExchange]?: TunnelExchange };
+
+/**
+ * One request over the tunnel; also its DispatchController. The stream's listeners are the module functions below
+ * (one set for every stream, reaching the exchange through the stream), so a request allocates this object and its
+ * stream, not a closure per listener: per-request allocations were a visible share of the data plane's scavenges.
+ */
+class TunnelExchange implements Dispatcher.DispatchController {
+  #aborted = false;
+  #paused = false;
+  #reason: Error | null = null;
+  #finished = false;
+  /** Only a body the data plane holds whole can be sent again; a streamed one may be partly consumed. */
+  #retryOn: (() => ClientHttp2Session | undefined) | undefined;
+  // The stream in flight and what happened to it (a retry starts these over on the other connection's stream).
+  #stream: TunnelStream | undefined;
+  #session: ClientHttp2Session | undefined;
+  #responded = false;
+  #timedOut = false;
+  #streamError: Error | undefined;
+
+  constructor(
+    private readonly request: TunnelRequest,
+    private readonly handler: Dispatcher.DispatchHandler,
+    private readonly headers: OutgoingHttpHeaders,
+    private readonly bodiless: boolean,
+  ) {
+    this.#retryOn = bodiless || Buffer.isBuffer(request.body) ? request.retryOn : undefined;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  abort(error: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = error;
+    const stream = this.#stream;
+    if (stream !== undefined && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    this.#fail(error);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#stream?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#stream?.resume();
+  }
+
+  open(on: ClientHttp2Session): void {
+    let stream: TunnelStream;
     try {
-      stream = on.request(headers, { endStream: bodiless });
+      stream = openRequest(on, this.headers, this.bodiless);
     } catch (error) {
-      const next = nextSession(on);
-      if (next !== undefined) return openStream(next);
-      fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
+      const next = this.#nextSession(on);
+      if (next !== undefined) return this.open(next);
+      this.#fail(new TunnelRequestError(`the agent tunnel refused a new stream: ${String(error)}`, 'UND_ERR_SOCKET'));
       return;
     }
-    watchStream(on, stream);
+    this.#stream = stream;
+    this.#session = on;
+    this.#responded = false;
+    this.#timedOut = false;
+    this.#streamError = undefined;
+    stream[kExchange] = this;
+    stream.setTimeout(this.request.idleTimeoutMs, onStreamTimeout);
+    const body = this.request.body;
+    if (!this.bodiless && body !== null) {
+      if (Buffer.isBuffer(body)) stream.end(body);
+      else pipeline(body, stream, ignore);
+    }
+    stream.on('response', onStreamResponse);
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    // A reset arrives as 'error' then 'close': the close decides, with the reset code at hand.
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
   }
 
-  function watchStream(on: ClientHttp2Session, opened: ClientHttp2Stream): void {
-    let timedOut = false;
-    opened.setTimeout(request.idleTimeoutMs, () => {
-      timedOut = true;
-      opened.close(constants.NGHTTP2_CANCEL);
-    });
-    if (!bodiless) {
-      if (Buffer.isBuffer(body)) opened.end(body);
-      else pipeline(body, opened, () => undefined);
+  timedOut(stream: TunnelStream): void {
+    this.#timedOut = true;
+    stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  response(responseHeaders: IncomingHttpHeaders): void {
+    this.#responded = true;
+    if (this.#aborted) return;
+    const status = Number(responseHeaders[':status'] ?? 502);
+    // node:http2 builds this object for this stream alone (a dictionary already: no shape to lose by a delete), and
+    // a response carries no pseudo-header but :status, so it is passed on without it rather than copied.
+    delete responseHeaders[':status'];
+    this.handler.onResponseStart?.(this, status, responseHeaders, '');
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#aborted) return;
+    this.handler.onResponseData?.(this, chunk);
+  }
+
+  end(): void {
+    // A stream closed before any response head also ends its readable side: the peer reset it with NO_ERROR, or
+    // it was cut by the session's GOAWAY/teardown (a revoked session, a draining agent). That is no answer: the
+    // close below fails it. Taken for the end of a response, it left the client's request waiting for its idle
+    // timeout, with nothing to write.
+    if (this.#aborted || this.#finished || !this.#responded) return;
+    this.#finished = true;
+    this.handler.onResponseEnd?.(this, {});
+  }
+
+  error(error: Error): void {
+    this.#streamError = error;
+  }
+
+  closed(stream: TunnelStream): void {
+    if (this.#finished || this.#aborted) return;
+    if (!this.#responded && stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) {
+      const next = this.#nextSession(this.#session!);
+      if (next !== undefined) return this.open(next);
     }
-    let responded = false;
-    opened.on('response', (responseHeaders: IncomingHttpHeaders) => {
-      responded = true;
-      if (aborted) return;
-      const status = Number(responseHeaders[':status'] ?? 502);
-      const plain: Record<string, string | string[] | undefined> = {};
-      for (const name in responseHeaders)
-        if (name.charCodeAt(0) !== 0x3a /* ':' */) plain[name] = responseHeaders[name];
-      handler.onResponseStart?.(controller, status, plain, '');
-    });
-    opened.on('data', (chunk: Buffer) => {
-      if (aborted) return;
-      handler.onResponseData?.(controller, chunk);
-    });
-    opened.on('end', () => {
-      // A stream closed before any response head also ends its readable side: the peer reset it with NO_ERROR, or
-      // it was cut by the session's GOAWAY/teardown (a revoked session, a draining agent). That is no answer: the
-      // close below fails it. Taken for the end of a response, it left the client's request waiting for its idle
-      // timeout, with nothing to write.
-      if (aborted || finished || !responded) return;
-      finished = true;
-      handler.onResponseEnd?.(controller, {});
-    });
-    // A reset arrives as 'error' then 'close': the close decides, with the reset code at hand.
-    let streamError: Error | undefined;
-    opened.on('error', (error: Error) => (streamError = error));
-    opened.on('close', () => {
-      if (finished || aborted) return;
-      if (!responded && opened.rstCode === constants.NGHTTP2_REFUSED_STREAM) {
-        const next = nextSession(on);
-        if (next !== undefined) return openStream(next);
-      }
-      fail(
-        timedOut
-          ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
-          : opened.rstCode === constants.NGHTTP2_CONNECT_ERROR
-            ? new TunnelRequestError("the agent could not reach the endpoint's local upstream", 'ECONNREFUSED')
-            : new TunnelRequestError(
-                `the agent tunnel closed the stream (code ${opened.rstCode ?? 'none'}${streamError === undefined ? '' : `: ${streamError.message}`})`,
-                'UND_ERR_SOCKET',
-              ),
-      );
-    });
+    const streamError = this.#streamError;
+    this.#fail(
+      this.#timedOut
+        ? new TunnelRequestError('the agent did not answer in time', 'UND_ERR_HEADERS_TIMEOUT')
+        : stream.rstCode === constants.NGHTTP2_CONNECT_ERROR
+          ? new TunnelRequestError("the agent could not reach the endpoint's local upstream", 'ECONNREFUSED')
+          : new TunnelRequestError(
+              `the agent tunnel closed the stream (code ${stream.rstCode ?? 'none'}${streamError === undefined ? '' : `: ${streamError.message}`})`,
+              'UND_ERR_SOCKET',
+            ),
+    );
+  }
+
+  #fail(error: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.handler.onResponseError?.(this, error);
+  }
+
+  /** The other connection for an unprocessed request, once. */
+  #nextSession(current: ClientHttp2Session): ClientHttp2Session | undefined {
+    const next = this.#retryOn?.();
+    this.#retryOn = undefined;
+    return next === undefined || next === current || next.closed || next.destroyed ? undefined : next;
   }
 }
+
+// The listeners of every tunnel stream (`this` is the stream); each event goes to the exchange that opened it.
+function onStreamTimeout(this: TunnelStream): void {
+  this[kExchange]?.timedOut(this);
+}
+function onStreamResponse(this: TunnelStream, headers: IncomingHttpHeaders): void {
+  this[kExchange]?.response(headers);
+}
+function onStreamData(this: TunnelStream, chunk: Buffer): void {
+  this[kExchange]?.data(chunk);
+}
+function onStreamEnd(this: TunnelStream): void {
+  this[kExchange]?.end();
+}
+function onStreamError(this: TunnelStream, error: Error): void {
+  this[kExchange]?.error(error);
+}
+function onStreamClose(this: TunnelStream): void {
+  this[kExchange]?.closed(this);
+}
+function ignore(): void {}

@@ -149,11 +149,16 @@ function forwardUpstream(
   res: ServerResponse,
 ): void {
   if (target.agent !== undefined) {
-    void forwardToAgent(deps, admitted, target, target.agent, res).catch((error: unknown) => {
+    const failed = (error: unknown): void => {
       deps.logger.error({ err: error, endpoint: target.facts.id }, 'unexpected error forwarding to an agent');
       if (res.headersSent || res.closed) res.destroy();
       else sendSynthetic(res, gatewayError('GATEWAY_ERROR', 'unexpected error; see the data plane log.'), false);
-    });
+    };
+    try {
+      forwardToAgent(deps, admitted, target, target.agent, res)?.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
     return;
   }
   const { request } = admitted;
@@ -200,32 +205,46 @@ function streamProviderResponse(
  * (the MCP session's member when the request carries a known Mcp-Session-Id), through the same UpstreamExchange as
  * any upstream. No member connected here → 502 ENDPOINT_OFFLINE.
  */
-async function forwardToAgent(
+function forwardToAgent(
   deps: ProxyDependencies,
   admitted: AdmittedRequest<RequestBody>,
   target: UpstreamEndpoint,
   agent: SyncAgentEndpoint,
   res: ServerResponse,
-): Promise<void> {
+): Promise<void> | undefined {
+  const mcpSession = admitted.request.headers.get('mcp-session-id')?.[0];
+  // Only an MCP session on a pool of several members asks the affinity store (asynchronous); every other request
+  // goes over the tunnel synchronously, with no promise or microtask of its own.
+  if (mcpSession === undefined || agent.members.length < 2)
+    return forwardOverTunnel(deps, admitted, target, agent, res, mcpSession, undefined);
+  return deps.mcpAffinity
+    .get(target.facts.id, mcpSession)
+    .then((preferred) => forwardOverTunnel(deps, admitted, target, agent, res, mcpSession, preferred));
+}
+
+/** forwardToAgent once the preferred pool member (if any) is known; a promise only for the offline answer. */
+function forwardOverTunnel(
+  deps: ProxyDependencies,
+  admitted: AdmittedRequest<RequestBody>,
+  target: UpstreamEndpoint,
+  agent: SyncAgentEndpoint,
+  res: ServerResponse,
+  mcpSession: string | undefined,
+  preferred: string | undefined,
+): Promise<void> | undefined {
   const { request, record } = admitted;
   const endpointId = target.facts.id;
-  const mcpSession = request.headers.get('mcp-session-id')?.[0];
-  const preferred =
-    mcpSession === undefined || agent.members.length < 2
-      ? undefined
-      : await deps.mcpAffinity.get(endpointId, mcpSession);
   const connection = deps.agentTunnels?.pick(endpointId, agent, preferred);
   if (connection === undefined) {
     record.errorCode = 'ENDPOINT_OFFLINE';
     admitted.body.discard();
-    await respondAfterResponsePhase(
+    return respondAfterResponsePhase(
       admitted,
       gatewayError('ENDPOINT_OFFLINE', `no agent serving ${target.facts.url} is connected.`),
       res,
     );
-    return;
   }
-  if (res.closed) return;
+  if (res.closed) return undefined;
   const { headers, body } = prepareUpstream(deps, admitted, target);
   record.markUpstreamStart();
   const exchange = new UpstreamExchange(deps, admitted, target, res);
@@ -261,4 +280,5 @@ async function forwardToAgent(
       onResponseError: (controller, error) => exchange.onResponseError(controller, error),
     },
   );
+  return undefined;
 }
