@@ -534,8 +534,13 @@ function refuseAgentTunnel(socket: Duplex): void {
   );
 }
 
-/** How long a keep-alive connection must have been idle before a drain closes it (keep-alive-connections.ts). */
-const idleSettleMs = 250;
+/**
+ * How long a keep-alive connection must have been idle before a drain closes it (keep-alive-connections.ts). A busy
+ * client's next request can be on the wire, or read by the kernel but not yet by a starved event loop, while the
+ * connection looks idle; closing it then resets that request. 250 ms still reset 5 requests of a rolling restart at
+ * load average 10-20; a second costs a drain at most that long for clients that really are idle.
+ */
+const idleSettleMs = 1_000;
 
 /**
  * Stops accepting; closes keep-alive connections once they are settled idle (busy ones end with their next response's
