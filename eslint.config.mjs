@@ -12,7 +12,8 @@ const engineAllowedImports = [
   'zod',
   'yaml',
   '@marcbachmann/cel-js(/.*)?',
-  'jose',
+  // jose by its subpath entries too (jose/base64url, jose/jws/compact/verify…): the index loads every JOSE module.
+  'jose(/.*)?',
   '@noble/hashes/.*',
   // RE2 for every policy regex (linear time, ngrok's syntax); pure JavaScript, so it bundles for the browser.
   're2js',

@@ -1,7 +1,4 @@
-import cluster from 'node:cluster';
 import { parseEnvironmentOrExit, runUntilSignal } from '@gatehouse/runtime';
-import { ClusterPrimary } from './cluster/primary.js';
-import { runWorker } from './cluster/worker.js';
 import { createDataplane } from './dataplane.js';
 import { parseDataplaneEnv } from './env.js';
 import { createLogger } from './logger.js';
@@ -9,13 +6,19 @@ import { dataplaneOptionsFromEnv } from './options-from-env.js';
 
 // The distributed shape's entry point: environment → options → data plane, run until SIGTERM/SIGINT. With
 // DATAPLANE_WORKERS > 1 this process is the cluster primary (it owns the ports, forks the workers, answers the admin
-// port, rolls the workers on SIGHUP) and each forked worker runs this file again as a whole data plane.
+// port, rolls the workers on SIGHUP) and each forked worker runs this file again as a whole data plane. node:cluster
+// and the cluster modules (prom-client's aggregator among them) load only then: a single process's boot (issue 18
+// item 5: serving within 1 s) does not pay for them.
 const env = parseEnvironmentOrExit(() => parseDataplaneEnv(process.env));
 const logger = createLogger(env.LOG_LEVEL);
 
-if (env.DATAPLANE_WORKERS > 1 && cluster.isWorker) {
+const cluster = env.DATAPLANE_WORKERS > 1 ? (await import('node:cluster')).default : undefined;
+
+if (cluster?.isWorker === true) {
+  const { runWorker } = await import('./cluster/worker.js');
   await runWorker(env, logger);
-} else if (env.DATAPLANE_WORKERS > 1) {
+} else if (cluster !== undefined) {
+  const { ClusterPrimary } = await import('./cluster/primary.js');
   await runUntilSignal(
     async () => {
       const primary = new ClusterPrimary(env, logger);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { policyDocumentJsonSchema } from '../src/schema.js';
 
 const target = join(import.meta.dirname, '..', 'policy.schema.json');
-const generated = `${JSON.stringify(policyDocumentJsonSchema, null, 2)}\n`;
+const generated = `${JSON.stringify(policyDocumentJsonSchema(), null, 2)}\n`;
 
 if (process.argv.includes('--check')) {
   const committed = await readFile(target, 'utf8').catch(() => '');

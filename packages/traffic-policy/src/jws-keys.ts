@@ -1,4 +1,10 @@
-import { compactVerify, createLocalJWKSet, errors, importJWK, type JWK } from 'jose';
+// jose's subpath entries, not its index: the index loads every JOSE module (JWE, JWT, key generation…), which a data
+// plane paid at boot for a feature most policies never use (issue 18 item 5).
+import type { JWK } from 'jose';
+import * as errors from 'jose/errors';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { compactVerify } from 'jose/jws/compact/verify';
+import { importJWK } from 'jose/key/import';
 
 /**
  * Which of the offered keys may verify a token, and whether one does. jose selects the keys (`createLocalJWKSet`:

@@ -6,7 +6,8 @@
  * imports the keys and verifies the signature (`jws-keys.ts`), and the claims are checked last (`jwt-claims.ts`).
  * Fetching and caching a JWKS is I/O and therefore stays with the caller (`resolveKeys`).
  */
-import { base64url } from 'jose';
+// jose's subpath entry, not its index (which loads every JOSE module): see jws-keys.ts.
+import * as base64url from 'jose/base64url';
 import { checkSignature, supportedJwsAlgorithms, type JwsAlgorithm } from './jws-keys.js';
 import { checkClaims, quote, type ClaimRules } from './jwt-claims.js';
 

@@ -73,12 +73,22 @@ export const policyDocumentSchema = z
 export type PolicyDocument = z.input<typeof policyDocumentSchema>;
 export type PolicyRule = z.input<typeof ruleSchema>;
 
-/** JSON Schema (draft 2020-12) of a policy document, for Monaco (monaco-yaml) and OpenAPI. */
-export const policyDocumentJsonSchema: Record<string, unknown> = {
-  $id: 'https://gatehouse.dev/schemas/traffic-policy.json',
-  title: 'Gatehouse Traffic Policy',
-  ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
-};
+let documentJsonSchema: Record<string, unknown> | undefined;
+let editorJsonSchema: Record<string, unknown> | undefined;
+
+/**
+ * JSON Schema (draft 2020-12) of a policy document, for Monaco (monaco-yaml) and OpenAPI. Built on first call, not at
+ * import: converting the whole document schema costs tens of ms, which every data plane boot paid for a schema it
+ * never reads. The same object is answered on every call.
+ */
+export function policyDocumentJsonSchema(): Record<string, unknown> {
+  documentJsonSchema ??= {
+    $id: 'https://gatehouse.dev/schemas/traffic-policy.json',
+    title: 'Gatehouse Traffic Policy',
+    ...z.toJSONSchema(policyDocumentSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
+  };
+  return documentJsonSchema;
+}
 
 /**
  * The schema the dashboard's editor (monaco-yaml) works from: the document schema with each action as one object
@@ -87,15 +97,17 @@ export const policyDocumentJsonSchema: Record<string, unknown> = {
  * alternatives matched best — unsupported ones with a free-form config among them — and offers unsupported types in
  * completion. Here the hover on `type` is one list of every supported action, and completion offers only those.
  */
-export const policyEditorJsonSchema: Record<string, unknown> = editorSchemaOf(policyDocumentJsonSchema);
+export function policyEditorJsonSchema(): Record<string, unknown> {
+  editorJsonSchema ??= editorSchemaOf(policyDocumentJsonSchema());
+  return editorJsonSchema;
+}
 
 function editorSchemaOf(documentSchema: Record<string, unknown>): Record<string, unknown> {
   const definitions = { ...(documentSchema.$defs as Record<string, Record<string, unknown>>) };
   const supported = actionDefinitions.filter((definition) => definition.supported !== false);
   for (const definition of actionDefinitions) delete definitions[`action.${definition.type}`];
   const configOf = (type: string): unknown =>
-    (policyDocumentJsonSchema.$defs as Record<string, { properties: { config: unknown } }>)[`action.${type}`]
-      ?.properties.config;
+    (documentSchema.$defs as Record<string, { properties: { config: unknown } }>)[`action.${type}`]?.properties.config;
   definitions.action = {
     type: 'object',
     description: 'An action: its `type` and that type’s `config`.',

@@ -1,4 +1,7 @@
-import { base64url, CompactEncrypt, compactDecrypt } from 'jose';
+// jose's subpath entries, not its index (which loads every JOSE module): see jws-keys.ts.
+import * as base64url from 'jose/base64url';
+import { compactDecrypt } from 'jose/jwe/compact/decrypt';
+import { CompactEncrypt } from 'jose/jwe/compact/encrypt';
 import type { SessionKeyring } from './ports.js';
 
 /**

@@ -382,7 +382,7 @@ describe('the schema describes what the validator accepts', () => {
   });
 
   it('policyDocumentJsonSchema has a description on every property', () => {
-    const definitions = (policyDocumentJsonSchema.$defs ?? {}) as Record<string, JsonSchemaNode>;
+    const definitions = (policyDocumentJsonSchema().$defs ?? {}) as Record<string, JsonSchemaNode>;
     const resolve = (node: JsonSchemaNode | undefined): JsonSchemaNode | undefined =>
       typeof node?.$ref === 'string' ? definitions[node.$ref.replace('#/$defs/', '')] : node;
     const missing: string[] = [];
@@ -404,7 +404,7 @@ describe('the schema describes what the validator accepts', () => {
       for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
         node[key]?.forEach((child, index) => visit(resolve(child), `${path}|${index}`));
     };
-    visit(policyDocumentJsonSchema, '$');
+    visit(policyDocumentJsonSchema(), '$');
     expect(properties).toBeGreaterThan(100);
     expect(missing).toEqual([]);
   });

@@ -42,7 +42,7 @@ export function validatePolicyText(text: string, options: PolicyValidationOption
 }
 
 /** JSON Schema of a policy document, used in the OpenAPI descriptions of policy fields. */
-export const policyJsonSchema: Record<string, unknown> = policyDocumentJsonSchema;
+export const policyJsonSchema: Record<string, unknown> = policyDocumentJsonSchema();
 
 /**
  * An IPv4/IPv6 CIDR (`10.0.0.0/8`, `2607:6bc0::/48`) or a bare address, exactly as the engine parses it when it

@@ -57,7 +57,7 @@ const monacoForYaml = {
 // yaml-language-server reads draft-07 style schemas; the engine's schema is 2020-12 but only uses keywords both share.
 // Its $schema/$id are dropped so the language service does not try to fetch or reject them. The editor variant lists
 // only the actions Gatehouse runs, with one hover listing them all (see policyEditorJsonSchema).
-const { $schema: _draft, $id: _id, ...policySchema } = policyEditorJsonSchema;
+const { $schema: _draft, $id: _id, ...policySchema } = policyEditorJsonSchema();
 // The same path for the Tests panel: the one zod shape of a test case (packages/contracts) feeds the API's validation,
 // its OpenAPI and this completion/validation. Its `$defs` references resolve as JSON pointers.
 const { $schema: _testsDraft, ...testCasesSchema } = policyTestCasesJsonSchema;

@@ -217,6 +217,8 @@ export class ConfigSync {
       onError: (error) => this.logger.warn({ err: error }, 'config change feed problem'),
     });
     await this.#enqueue(() => this.#initialSync());
+    // The boot is through (the data plane listens next): policies deferred by a last-known-good load compile now.
+    this.store.startDeferredCompile();
     // Report at once, so the fleet view shows this data plane now rather than one interval later.
     this.#reporting = true;
     void this.heartbeat().finally(() => this.#scheduleHeartbeat());
