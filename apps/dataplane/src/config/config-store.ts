@@ -18,6 +18,11 @@ export interface ConfigStoreEvents {
   onSwap?(config: RuntimeConfig, buildSeconds: number): void;
   /** A change that could not be applied as sent (the previous config for that endpoint keeps running). */
   onApplyError?(message: string): void;
+  /**
+   * After work that touched every endpoint (a whole snapshot applied, the background compile pass finished): the
+   * data plane collects the garbage it left once things are quiet (`settle-collection.ts`). Not after changes.
+   */
+  onBulkWork?(): void;
 }
 
 /**
@@ -88,7 +93,9 @@ export class ConfigStore {
       : applySnapshot(this.#current, snapshot, this.shared, this.#policies, { deferCompile });
     this.#etag = etag;
     this.#swap(result, persist, started, 'snapshot');
-    if (deferCompile) this.#compiling = this.#compileDeferred();
+    // The background pass is bulk work too: its garbage is collected once it is over, not half-way through.
+    if (deferCompile) this.#compiling = this.#compileDeferred().finally(() => this.events.onBulkWork?.());
+    else this.events.onBulkWork?.();
   }
 
   /** Resolves once no endpoint waits for its deferred compile (tests, and the bench's boot measure). */
