@@ -19,7 +19,7 @@ import { freePort } from '../test/helpers/redis-process.js';
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const endpointCount = Number(process.env.ENDPOINTS ?? 10_000);
-const settleMs = Number(process.env.SETTLE_MS ?? 10_000);
+const settleMs = Number(process.env.SETTLE_MS ?? 14_000);
 const withSnapshot = process.env.SNAPSHOT !== '0';
 
 async function waitReady(adminPort: number, path: string): Promise<void> {

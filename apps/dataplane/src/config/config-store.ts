@@ -18,6 +18,11 @@ export interface ConfigStoreEvents {
   onSwap?(config: RuntimeConfig, buildSeconds: number): void;
   /** A change that could not be applied as sent (the previous config for that endpoint keeps running). */
   onApplyError?(message: string): void;
+  /**
+   * After work that touched every endpoint (a whole snapshot applied, the background compile pass finished): the
+   * data plane collects the garbage it left once things are quiet (`settle-collection.ts`). Not after changes.
+   */
+  onBulkWork?(): void;
 }
 
 /** How long after a last-known-good boot's listen the background compile waits, so the first requests go first. */
@@ -96,7 +101,9 @@ export class ConfigStore {
       : applySnapshot(this.#current, snapshot, this.shared, this.#policies, { deferCompile });
     this.#etag = etag;
     this.#swap(result, persist, started, 'snapshot');
+    // The background pass is bulk work too (`startDeferredCompile`): its garbage is collected once it is over.
     if (deferCompile) this.#compilePending = true;
+    else this.events.onBulkWork?.();
   }
 
   /**
@@ -117,10 +124,12 @@ export class ConfigStore {
         clearTimeout(timer);
         resolve();
       };
-    }).then(() => {
-      this.#wakeCompile = undefined;
-      return this.#compileDeferred();
-    });
+    })
+      .then(() => {
+        this.#wakeCompile = undefined;
+        return this.#compileDeferred();
+      })
+      .finally(() => this.events.onBulkWork?.());
   }
 
   /** Resolves once no endpoint waits for its deferred compile (tests, and the bench's boot measure); starts it now. */
