@@ -7,8 +7,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
 import { InProcessMessageBus } from '../src/bus/in-process-message-bus';
 import { createLogger } from '../src/common/logger';
-import { RequestLogBatchProcessor, RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion';
-import { deleteExpiredRequestLogs, RequestLogRetention } from '../src/request-logs/request-log-retention';
+import { RequestLogBatchProcessor } from '../src/request-logs/request-log-ingestion';
+import { RequestLogIngestionWorker } from '../src/request-logs/request-log-ingestion-worker';
+import { deleteExpiredRequestLogs } from '../src/request-logs/request-log-retention';
+import { RequestLogRetention } from '../src/request-logs/request-log-retention-scheduler';
 import {
   type RequestLogListResponse,
   RequestLogListResponseSchema,

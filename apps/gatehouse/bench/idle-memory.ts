@@ -4,7 +4,8 @@
  * DATABASE_URL or REDIS_URL, its malloc settings — waits for its ready line, leaves it idle for BENCH_IDLE_SECONDS
  * (default 20: boot garbage collected, timers settled), then reads /proc/<pid>/status. Round 1 is a first start (the
  * database created and migrated), round 2 a restart over the same directory, as an operator's next `npm start`.
- * BENCH_NODE_OPTIONS passes node flags to the measured process (e.g. a V8 heap setting to compare).
+ * The node flags are npm start's, read from the root package.json's start script (BENCH_START_FLAGS replaces them,
+ * '' for none); BENCH_NODE_OPTIONS passes further node flags to the measured process (e.g. a V8 heap setting to compare).
  * Prints, never asserts (speed and size are reported, not tested).
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +18,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/** The flags between `node` and `scripts/start.mjs` in the root package.json's start script. */
+function npmStartNodeFlags(): string[] {
+  if (process.env.BENCH_START_FLAGS !== undefined) return process.env.BENCH_START_FLAGS.split(' ').filter(Boolean);
+  const rootPackage = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const flags = /\bnode ((?:--\S+ )*)scripts\/start\.mjs/.exec(rootPackage.scripts.start);
+  if (flags === null) throw new Error('the root start script does not run `node … scripts/start.mjs`');
+  return flags[1]!.split(' ').filter(Boolean);
+}
+const startFlags = npmStartNodeFlags();
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
 const targetMb = 250;
 
@@ -40,7 +53,7 @@ function residentMemory(pid: number): { rss: number; anon: number; file: number 
 
 async function measure(dataDirectory: string): Promise<{ rss: number; anon: number; file: number; readyMs: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...startFlags, main], {
     env: {
       PATH: process.env.PATH ?? '',
       // npm start's malloc settings (package.json): fewer arenas, and large blocks handed back to the kernel.
@@ -80,7 +93,8 @@ async function measure(dataDirectory: string): Promise<{ rss: number; anon: numb
 const dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-idle-'));
 try {
   console.log(
-    `Embedded shape at idle (dist/main.js as npm start runs it, ${idleSeconds} s after ready), load average ` +
+    `Embedded shape at idle (dist/main.js as npm start runs it${startFlags.length > 0 ? `, ${startFlags.join(' ')}` : ''}, ` +
+      `${idleSeconds} s after ready), load average ` +
       `${loadavg()
         .map((value) => value.toFixed(2))
         .join(' ')}\n`,

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
 import { ENV, type Env } from '../env';
 import { MESSAGE_BUS, type MessageBus, REDIS_NAMES } from '../bus/message-bus';
-import { RequestLogBatchProcessor, RequestLogIngestionWorker } from './request-log-ingestion';
-import { RequestLogRetention } from './request-log-retention';
+import { RequestLogBatchProcessor } from './request-log-ingestion';
+import { RequestLogIngestionWorker } from './request-log-ingestion-worker';
+import { RequestLogRetention } from './request-log-retention-scheduler';
 import { RequestLogsRepository } from './request-logs.repository';
 
 /** Runs request-log ingestion and retention inside `npm run worker`. */
