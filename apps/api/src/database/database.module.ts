@@ -41,7 +41,7 @@ function postgresPool(env: Env): pg.Pool {
   // bounded, so an unreachable or frozen Postgres answers 503 in seconds instead of queueing requests for minutes:
   // connectionTimeoutMillis covers both a new connection and the wait for a free one; statement_timeout makes Postgres
   // cancel a long statement; query_timeout stops the client waiting on a server that no longer answers at all.
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_SIZE,
     connectionTimeoutMillis: env.DATABASE_CONNECT_TIMEOUT_MS,
@@ -49,4 +49,9 @@ function postgresPool(env: Env): pg.Pool {
     query_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS + 1_000,
     keepAlive: true,
   });
+  // An idle client whose connection breaks (Postgres restarted or stopped) is emitted here after the pool discarded
+  // it; without a listener that 'error' event ends the process. The next query connects afresh or fails with its own
+  // error (503 on the API, a retried batch in the worker), so there is nothing else to do with it.
+  pool.on('error', () => undefined);
+  return pool;
 }

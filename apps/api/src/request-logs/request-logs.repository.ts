@@ -360,16 +360,25 @@ export class RequestLogsRepository {
     const json = JSON.stringify(rows);
     if (this.pool === null) return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
     const client = await this.pool.connect();
+    // A checked-out client is the holder's to watch: the pool listens only to idle ones. When the connection breaks
+    // mid-batch (Postgres stopped), the client emits 'error' besides failing the query, and with no listener that
+    // event ended the worker (seen in the chaos test). The failed query already carries the error.
+    client.on('error', ignoreClientError);
     try {
       await client.query('BEGIN');
       const batch = await insertBatch(pgRunner(client), rows, json);
       await client.query('COMMIT');
+      client.removeListener('error', ignoreClientError);
       client.release();
       return batch;
     } catch (error) {
       // A failed ROLLBACK means the connection is broken: release(error) discards it instead of pooling it.
       await client.query('ROLLBACK').then(
-        () => client.release(),
+        () => {
+          client.removeListener('error', ignoreClientError);
+          client.release();
+        },
+        // A discarded client keeps the listener: its socket may still report the break after release.
         (rollbackError: unknown) => client.release(rollbackError as Error),
       );
       throw error;
@@ -435,3 +444,6 @@ export class RequestLogsRepository {
     );
   }
 }
+
+/** See insertRequestLogs: the error also rejects the query in flight, which reports it. */
+function ignoreClientError(): void {}
