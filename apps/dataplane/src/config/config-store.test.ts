@@ -1,29 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
-import {
-  MemoryCircuitBreakers,
-  MemoryRateLimitStore,
-  OfflineIdentityProviderClient,
-  policyTestSessionKeys,
-  StaticJwksFetcher,
-  systemClock,
-} from '@gatehouse/traffic-policy';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from './config-store.js';
-import type { SharedPorts } from './runtime-config.js';
-import { HttpSideCalls } from '../ports/http-side-calls.js';
-import { randomLoopId } from '../proxy/loop-detection.js';
+import { memorySharedPorts } from '../../test/helpers/shared-ports.js';
 
-const shared: SharedPorts = {
-  clock: systemClock,
-  rateLimits: new MemoryRateLimitStore(),
-  jwks: new StaticJwksFetcher(new Map()),
-  circuitBreakers: new MemoryCircuitBreakers(),
-  identityProviders: new OfflineIdentityProviderClient(),
-  sessionKeys: policyTestSessionKeys,
-  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
-};
+const shared = memorySharedPorts();
 
 function endpoint(index: number, status = 403): SyncEndpoint {
   const source = `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;

@@ -3,29 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConfigSnapshotSchema } from '@gatehouse/contracts';
-import {
-  MemoryCircuitBreakers,
-  MemoryRateLimitStore,
-  OfflineIdentityProviderClient,
-  policyTestSessionKeys,
-  StaticJwksFetcher,
-  systemClock,
-} from '@gatehouse/traffic-policy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
-import { applySnapshot, emptyRuntimeConfig, type SharedPorts } from './runtime-config.js';
-import { HttpSideCalls } from '../ports/http-side-calls.js';
-import { randomLoopId } from '../proxy/loop-detection.js';
+import { applySnapshot, emptyRuntimeConfig } from './runtime-config.js';
+import { memorySharedPorts } from '../../test/helpers/shared-ports.js';
 
-const shared: SharedPorts = {
-  clock: systemClock,
-  rateLimits: new MemoryRateLimitStore(),
-  jwks: new StaticJwksFetcher(new Map()),
-  circuitBreakers: new MemoryCircuitBreakers(),
-  identityProviders: new OfflineIdentityProviderClient(),
-  sessionKeys: policyTestSessionKeys,
-  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
-};
+const shared = memorySharedPorts();
 
 const policy = 'on_http_request:\n  - actions: [{ type: deny }]\n';
 

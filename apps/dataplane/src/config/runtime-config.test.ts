@@ -1,13 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
-import {
-  MemoryCircuitBreakers,
-  MemoryRateLimitStore,
-  OfflineIdentityProviderClient,
-  policyTestSessionKeys,
-  StaticJwksFetcher,
-  systemClock,
-} from '@gatehouse/traffic-policy';
 import { describe, expect, it } from 'vitest';
 import {
   applyChanges,
@@ -18,21 +10,11 @@ import {
   isUncompilablePolicy,
   routeByHost,
   snapshotOf,
-  type SharedPorts,
 } from './runtime-config.js';
-import { HttpSideCalls } from '../ports/http-side-calls.js';
-import { randomLoopId } from '../proxy/loop-detection.js';
 import { runRequestPhase } from '../proxy/policy-chain.js';
+import { memorySharedPorts } from '../../test/helpers/shared-ports.js';
 
-const shared: SharedPorts = {
-  clock: systemClock,
-  rateLimits: new MemoryRateLimitStore(),
-  jwks: new StaticJwksFetcher(new Map()),
-  circuitBreakers: new MemoryCircuitBreakers(),
-  identityProviders: new OfflineIdentityProviderClient(),
-  sessionKeys: policyTestSessionKeys,
-  sideCalls: new HttpSideCalls({ loopId: randomLoopId() }),
-};
+const shared = memorySharedPorts();
 const deny = (status: number) =>
   `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;
 
