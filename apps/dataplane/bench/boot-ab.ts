@@ -7,16 +7,15 @@
  * Prints median (min–max) per build and the load average before and after.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
 import { freePort } from '../test/helpers/redis-process.js';
+import { loadEndpoint, loadEndpointCount } from './load-endpoints.js';
 
-const endpointCount = 10_000;
+const endpointCount = loadEndpointCount;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
@@ -28,27 +27,9 @@ if (appDirectories.length === 0) {
 }
 const children: ChildProcess[] = [];
 
-/** The file a data plane writes (last-known-good.ts), built directly: the same 10,000 endpoints as propagation.ts. */
+/** The file a data plane writes (last-known-good.ts), built directly, with the 10,000 endpoints of load-endpoints.ts. */
 async function writeSnapshot(path: string): Promise<void> {
-  const endpoints = [];
-  for (let index = 0; index < endpointCount; index++) {
-    const source = walkthroughPolicy.replace('name: per-token', `name: per-token-${index}`);
-    endpoints.push({
-      id: `ep_load_${index}`,
-      url: `https://tenant-${index}.example.com`,
-      type: 'cloud',
-      proto: 'https',
-      host: `tenant-${index}.example.com`,
-      port: 443,
-      upstream_url: null,
-      upstream_host_header: 'preserve',
-      policy: { version: 1, sha256: createHash('sha256').update(source).digest('hex'), source },
-      policy_rejected: null,
-      request_log_capture: { headers: false, bodies: false },
-      agent: null,
-      shadow_policy: null,
-    });
-  }
+  const endpoints = Array.from({ length: endpointCount }, (_, index) => loadEndpoint(index));
   const snapshot = { revision: endpointCount, generated_at: new Date().toISOString(), endpoints, ip_categories: [] };
   await writeFile(path, JSON.stringify({ format: 1, etag: `"rev-${endpointCount}"`, snapshot }));
 }

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_CHANNEL } from '@gatehouse/contracts';
-import { policySha256, TestConfigServer } from '../test/helpers/config-server.js';
-import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
+import { TestConfigServer } from '../test/helpers/config-server.js';
 import { freePort } from '../test/helpers/redis-process.js';
+import { loadEndpoint, loadEndpointCount } from './load-endpoints.js';
 
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const endpointCount = Number(process.env.ENDPOINTS ?? 10_000);
+const endpointCount = Number(process.env.ENDPOINTS ?? loadEndpointCount);
 const settleMs = Number(process.env.SETTLE_MS ?? 14_000);
 const withSnapshot = process.env.SNAPSHOT !== '0';
 
@@ -103,26 +103,11 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-bench-heap-'));
   try {
     for (let index = 0; index < endpointCount; index++) {
-      const source = walkthroughPolicy.replace('name: per-token', `name: per-token-${index}`);
       config.record({
         kind: 'endpoint.upserted',
         entity_id: `ep_load_${index}`,
         ip_category: null,
-        endpoint: {
-          id: `ep_load_${index}`,
-          url: `https://tenant-${index}.example.com`,
-          type: 'cloud',
-          host: `tenant-${index}.example.com`,
-          proto: 'https',
-          port: 443,
-          upstream_url: null,
-          upstream_host_header: 'preserve',
-          request_log_capture: { headers: false, bodies: false },
-          policy_rejected: null,
-          agent: null,
-          shadow_policy: null,
-          policy: { version: 1, sha256: policySha256(source), source },
-        },
+        endpoint: loadEndpoint(index),
       });
     }
     const port = await freePort();

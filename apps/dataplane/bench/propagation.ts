@@ -12,15 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_CHANNEL } from '@gatehouse/contracts';
 import { request } from 'undici';
 import { policySha256, TestConfigServer } from '../test/helpers/config-server.js';
-import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
 import { freePort } from '../test/helpers/redis-process.js';
+import { loadEndpoint, loadEndpointCount } from './load-endpoints.js';
 
 const syncPolicy = (version: number, source: string) => ({ version, sha256: policySha256(source), source });
 
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const propagationChanges = 200;
-const endpointCount = 10_000;
+const endpointCount = loadEndpointCount;
 const children: ChildProcess[] = [];
 /**
  * The longest wait for a data plane to settle after a bulk load (`settled`); a build without the settle collection
@@ -114,21 +114,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
       kind: 'endpoint.upserted',
       entity_id: `ep_load_${index}`,
       ip_category: null,
-      endpoint: {
-        id: `ep_load_${index}`,
-        url: `https://tenant-${index}.example.com`,
-        type: 'cloud',
-        host: `tenant-${index}.example.com`,
-        proto: 'https',
-        port: 443,
-        upstream_url: null,
-        upstream_host_header: 'preserve',
-        request_log_capture: { headers: false, bodies: false },
-        policy_rejected: null,
-        agent: null,
-        shadow_policy: null,
-        policy: syncPolicy(1, walkthroughPolicy.replace('name: per-token', `name: per-token-${index}`)),
-      },
+      endpoint: loadEndpoint(index),
     });
   }
   const port = await freePort();
@@ -159,18 +145,7 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
       entity_id: `ep_load_${index}`,
       ip_category: null,
       endpoint: {
-        id: `ep_load_${index}`,
-        url: `https://${host}`,
-        type: 'cloud',
-        host,
-        proto: 'https',
-        port: 443,
-        upstream_url: null,
-        upstream_host_header: 'preserve',
-        request_log_capture: { headers: false, bodies: false },
-        policy_rejected: null,
-        agent: null,
-        shadow_policy: null,
+        ...loadEndpoint(index),
         policy: syncPolicy(
           2 + change,
           `on_http_request:\n  - name: change ${change}\n    actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,
