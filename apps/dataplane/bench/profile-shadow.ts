@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { TestConfigServer } from '../test/helpers/config-server.js';
 import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
 import { Redis } from 'ioredis';
+import { type CpuProfile, selfTimes } from './cpuprofile.js';
 import { cpuMicros, dropKeys, findNginx, startGatehouse, startNginx } from './targets.js';
 import { findWrk, runWrk, writeWrkScript } from './wrk.js';
 
@@ -28,54 +29,6 @@ interface Totals {
   owners: Map<string, number>;
   cpu: number[];
   rps: number[];
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
-
-/** Self µs by frame and by owner of the samples taken in [fromUs, toUs) after the profile started. */
-function cut(
-  profile: Profile,
-  fromUs: number,
-  toUs: number,
-): { frames: Map<string, number>; owners: Map<string, number> } {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const frames = new Map<string, number>();
-  const owners = new Map<string, number>();
-  let at = profile.startTime;
-  profile.samples.forEach((id, index) => {
-    const delta = profile.timeDeltas[index] ?? 0;
-    at += delta;
-    if (at < profile.startTime + fromUs || at >= profile.startTime + toUs) return;
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    if (functionName === '(idle)') return;
-    const where = url
-      .replace(/^file:\/\//, '')
-      .replace(/.*\/node_modules\//, 'nm:')
-      .replace(/.*\/(apps|packages)\//, '$1/');
-    const frame = `${functionName || '(anonymous)'} ${where}${url === '' ? '' : `:${lineNumber + 1}`}`;
-    frames.set(frame, (frames.get(frame) ?? 0) + delta);
-    const owner =
-      url === ''
-        ? functionName.startsWith('(')
-          ? functionName
-          : '(native)'
-        : url.startsWith('node:')
-          ? 'node:'
-          : (/node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? where.split('/').slice(0, 2).join('/'));
-    owners.set(owner, (owners.get(owner) ?? 0) + delta);
-  });
-  return { frames, owners };
 }
 
 function add(into: Map<string, number>, from: Map<string, number>, scale: number): void {
@@ -147,8 +100,8 @@ async function main_(): Promise<void> {
         const cpuAfter = cpuMicros(gatehouse.pid)!;
         await gatehouse.stop();
         const file = (await readdir(profileDirectory)).find((name) => name.endsWith('.cpuprofile'))!;
-        const profile = JSON.parse(await readFile(join(profileDirectory, file), 'utf8')) as Profile;
-        const { frames, owners } = cut(profile, (startedAt - spawnedAt) * 1000, (endedAt - spawnedAt) * 1000);
+        const profile = JSON.parse(await readFile(join(profileDirectory, file), 'utf8')) as CpuProfile;
+        const { frames, owners } = selfTimes(profile, (startedAt - spawnedAt) * 1000, (endedAt - spawnedAt) * 1000);
         const entry: Totals = totals.get(target.key) ?? { frames: new Map(), owners: new Map(), cpu: [], rps: [] };
         add(entry.frames, frames, 1 / result.requests / rounds);
         add(entry.owners, owners, 1 / result.requests / rounds);
