@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAgent, type AgentProcess } from '../test/helpers/agent-process.js';
-import { TestConfigServer } from '../test/helpers/config-server.js';
+import { agentBenchConfig, agentBenchToken, gatewayTo } from './agent-bench-config.js';
 import { cpuMicros, findNginx, startGatehouse, startNginx, waitAnswering, type RunningTarget } from './targets.js';
 import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
@@ -32,28 +32,16 @@ const nginx = findNginx();
 if (findWrk() === undefined || nginx === undefined) throw new Error('needs wrk and nginx');
 const scratch = await mkdtemp(join(tmpdir(), 'gatehouse-bench-ab-'));
 const upstream = await startNginx(nginx, { upstream: true });
-const config = new TestConfigServer(undefined);
-await config.start();
-const token = 'gh_bench_token_0123456789';
-config.authtokens.set(token, { revoked: false });
-const forwardTo = (url: string) =>
-  `on_http_request:\n  - actions: [{ type: forward-internal, config: { url: "${url}" } }]\n`;
+const config = await agentBenchConfig();
+const token = agentBenchToken;
 await config.upsertEndpoint({
   id: 'ep_direct',
   url: 'https://direct.bench.internal',
   upstream_url: `http://127.0.0.1:${upstream.port}`,
 });
-await config.upsertEndpoint({
-  id: 'ep_gw_direct',
-  url: 'http://direct.example.com',
-  traffic_policy: forwardTo('https://direct.bench.internal'),
-});
+await gatewayTo(config, 'ep_gw_direct', 'direct.example.com', 'https://direct.bench.internal');
 for (const variant of ['base', 'new'])
-  await config.upsertEndpoint({
-    id: `ep_gw_${variant}`,
-    url: `http://${variant}.example.com`,
-    traffic_policy: forwardTo(`https://${variant}.bench.internal`),
-  });
+  await gatewayTo(config, `ep_gw_${variant}`, `${variant}.example.com`, `https://${variant}.bench.internal`);
 
 const env = {
   GATEHOUSE_API_URL: config.url,

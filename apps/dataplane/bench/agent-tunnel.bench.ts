@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startAgent } from '../test/helpers/agent-process.js';
-import { TestConfigServer } from '../test/helpers/config-server.js';
+import { agentBenchConfig, agentBenchToken, gatewayTo } from './agent-bench-config.js';
 import { cpuMicros, findNginx, startGatehouse, startNginx, waitAnswering } from './targets.js';
 import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
 
@@ -55,43 +55,22 @@ const ssePort = await new Promise<number>((resolve, reject) => {
   sseUpstream.once('exit', () => reject(new Error('sse-upstream exited')));
 });
 
-const config = new TestConfigServer(undefined);
-await config.start();
-const token = 'gh_bench_token_0123456789';
-config.authtokens.set(token, { revoked: false });
-
-const forwardTo = (url: string) =>
-  `on_http_request:\n  - actions: [{ type: forward-internal, config: { url: "${url}" } }]\n`;
+const config = await agentBenchConfig();
+const token = agentBenchToken;
 await config.upsertEndpoint({
   id: 'ep_direct',
   url: 'https://direct.bench.internal',
   upstream_url: `http://127.0.0.1:${upstreamPort}`,
 });
-await config.upsertEndpoint({
-  id: 'ep_gw_direct',
-  url: 'http://direct.example.com',
-  traffic_policy: forwardTo('https://direct.bench.internal'),
-});
-await config.upsertEndpoint({
-  id: 'ep_gw_agent',
-  url: 'http://agent.example.com',
-  traffic_policy: forwardTo('https://laptop.bench.internal'),
-});
+await gatewayTo(config, 'ep_gw_direct', 'direct.example.com', 'https://direct.bench.internal');
+await gatewayTo(config, 'ep_gw_agent', 'agent.example.com', 'https://laptop.bench.internal');
 await config.upsertEndpoint({
   id: 'ep_sse_direct',
   url: 'https://sse-direct.bench.internal',
   upstream_url: `http://127.0.0.1:${ssePort}`,
 });
-await config.upsertEndpoint({
-  id: 'ep_gw_sse_direct',
-  url: 'http://sse-direct.example.com',
-  traffic_policy: forwardTo('https://sse-direct.bench.internal'),
-});
-await config.upsertEndpoint({
-  id: 'ep_gw_sse_agent',
-  url: 'http://sse-agent.example.com',
-  traffic_policy: forwardTo('https://sse.bench.internal'),
-});
+await gatewayTo(config, 'ep_gw_sse_direct', 'sse-direct.example.com', 'https://sse-direct.bench.internal');
+await gatewayTo(config, 'ep_gw_sse_agent', 'sse-agent.example.com', 'https://sse.bench.internal');
 
 // As proxy.bench.ts runs it: warn level, stdout ignored. At info every request is a JSON line on a pipe this process
 // drains, and on the loaded machine a full pipe parked the data plane in pino's synchronous write (atomic-sleep was
