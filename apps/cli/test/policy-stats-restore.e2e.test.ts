@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '@gatehouse/api-client';
 import { apiAs, type ApiProcess, databaseUrl, resetInstall, startApi } from './helpers/api-process.js';
 import { CliWorkspace } from './helpers/cli-process.js';
-import { seedRequestLogs } from './helpers/request-log-seed.js';
+import { recordedGet, seedRequestLogs } from './helpers/request-log-seed.js';
 import { deleteRuleCounters, seedRuleCounters } from './helpers/rule-counter-seed.js';
 
 const databaseName = 'gatehouse_stats_restore_cli_test';
@@ -91,20 +91,7 @@ describe('gatehouse policy stats and policy restore', () => {
         host: 'restore-cli.example.com',
         secondsFromNow: index - 10,
         decision: { phase: 'on_http_request', rule_index: 1, rule_name: 'answer', action: 'custom-response' },
-        replay: {
-          method: 'GET',
-          scheme: 'https',
-          host: 'restore-cli.example.com',
-          port: '443',
-          path: '/',
-          query: '',
-          headers: index < 3 ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [],
-          client_ip: '203.0.113.7',
-          client_ip_categories: [],
-          server_port: 443,
-          tls: null,
-          mcp: null,
-        },
+        replay: recordedGet('restore-cli.example.com', { authorized: index < 3 }),
       })),
     );
   });

@@ -57,3 +57,24 @@ export async function seedRequestLogs(databaseName: string, rows: readonly Seede
     await db.end();
   }
 }
+
+/**
+ * The replay facts of a recorded `GET https://<host>/` from 203.0.113.7, with a (redacted) bearer token or none: the
+ * requests the replay and restore tests replay against a draft that asks for one.
+ */
+export function recordedGet(host: string, options: { authorized: boolean }): RecordedRequestInput {
+  return {
+    method: 'GET',
+    scheme: 'https',
+    host,
+    port: '443',
+    path: '/',
+    query: '',
+    headers: options.authorized ? [['authorization', 'Bearer redacted:sha256:00000000000000aa']] : [],
+    client_ip: '203.0.113.7',
+    client_ip_categories: [],
+    server_port: 443,
+    tls: null,
+    mcp: null,
+  };
+}
