@@ -11,11 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_CHANNEL } from '@gatehouse/contracts';
 import { request } from 'undici';
-import { policySha256, TestConfigServer } from '../test/helpers/config-server.js';
+import { TestConfigServer } from '../test/helpers/config-server.js';
 import { freePort } from '../test/helpers/redis-process.js';
 import { loadEndpoint, loadEndpointCount } from './load-endpoints.js';
-
-const syncPolicy = (version: number, source: string) => ({ version, sha256: policySha256(source), source });
 
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -144,13 +142,11 @@ async function propagation(config: TestConfigServer, env: Record<string, string>
       kind: 'endpoint.upserted',
       entity_id: `ep_load_${index}`,
       ip_category: null,
-      endpoint: {
-        ...loadEndpoint(index),
-        policy: syncPolicy(
-          2 + change,
-          `on_http_request:\n  - name: change ${change}\n    actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,
-        ),
-      },
+      endpoint: loadEndpoint(
+        index,
+        `on_http_request:\n  - name: change ${change}\n    actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,
+        2 + change,
+      ),
     });
     await config.publish(recorded);
     for (;;) {

@@ -1,29 +1,18 @@
-import { createHash } from 'node:crypto';
 import type { ConfigChangeEvent, ConfigSnapshot, SyncEndpoint } from '@gatehouse/contracts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from './config-store.js';
+import { syncedEndpoint } from '../../test/helpers/config-server.js';
 import { memorySharedPorts } from '../../test/helpers/shared-ports.js';
 
 const shared = memorySharedPorts();
 
 function endpoint(index: number, status = 403): SyncEndpoint {
-  const source = `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`;
-  return {
+  return syncedEndpoint({
     id: `ep_${index}`,
     url: `https://tenant-${index}.example.com`,
-    type: 'cloud',
-    proto: 'https',
-    host: `tenant-${index}.example.com`,
-    port: 443,
-    upstream_url: null,
-    upstream_host_header: 'preserve',
-    request_log_capture: { headers: false, bodies: false },
-    policy_rejected: null,
-    agent: null,
-    shadow_policy: null,
-    policy: { version: 1, sha256: createHash('sha256').update(source).digest('hex'), source },
-  };
+    traffic_policy: `on_http_request:\n  - actions:\n      - type: deny\n        config: { status_code: ${status} }\n`,
+  });
 }
 
 const snapshot = (endpoints: SyncEndpoint[]): ConfigSnapshot => ({

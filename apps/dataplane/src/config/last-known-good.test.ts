@@ -1,11 +1,11 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { ConfigSnapshotSchema } from '@gatehouse/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LastKnownGoodWriter, readLastKnownGood } from './last-known-good.js';
 import { applySnapshot, emptyRuntimeConfig } from './runtime-config.js';
+import { syncedEndpoint } from '../../test/helpers/config-server.js';
 import { memorySharedPorts } from '../../test/helpers/shared-ports.js';
 
 const shared = memorySharedPorts();
@@ -19,21 +19,7 @@ function configAt(revision: number) {
       revision,
       generated_at: '2026-11-24T00:00:00Z',
       endpoints: [
-        {
-          id: 'ep_a',
-          url: 'https://a.example.com',
-          type: 'cloud',
-          proto: 'https',
-          host: 'a.example.com',
-          port: 443,
-          upstream_url: null,
-          upstream_host_header: 'preserve',
-          request_log_capture: { headers: false, bodies: false },
-          policy_rejected: null,
-          agent: null,
-          shadow_policy: null,
-          policy: { version: revision, sha256: createHash('sha256').update(policy).digest('hex'), source: policy },
-        },
+        syncedEndpoint({ id: 'ep_a', url: 'https://a.example.com', traffic_policy: policy, policy_version: revision }),
       ],
       ip_categories: [{ name: 'c', cidrs: ['10.0.0.0/8'], description: 'c', builtin: false }],
     },
