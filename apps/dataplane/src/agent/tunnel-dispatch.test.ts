@@ -110,13 +110,14 @@ describe('dispatchOverTunnel', () => {
 
   it('a refused stream with no other connection, or any other reset, fails as before (not retried)', async () => {
     let asked = 0;
+    const noOtherConnection = () => {
+      asked++;
+      return undefined;
+    };
     const noOther = await exchange(
       (stream) => refuse(stream, constants.NGHTTP2_REFUSED_STREAM),
       Buffer.from('{}'),
-      () => {
-        asked++;
-        return undefined;
-      },
+      noOtherConnection,
     );
     expect(noOther).toEqual(['error UND_ERR_SOCKET']);
     expect(asked).toBe(1);
@@ -124,10 +125,7 @@ describe('dispatchOverTunnel', () => {
     const processed = await exchange(
       (stream) => refuse(stream, constants.NGHTTP2_INTERNAL_ERROR),
       Buffer.from('{}'),
-      () => {
-        asked++;
-        return undefined;
-      },
+      noOtherConnection,
     );
     expect(processed).toEqual(['error UND_ERR_SOCKET']);
     expect(asked).toBe(1);
