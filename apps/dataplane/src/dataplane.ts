@@ -111,6 +111,8 @@ export interface DataplaneOptions {
   logger?: Logger;
   /** Directory of the last-known-good snapshot; undefined disables it. */
   dataDirectory?: string;
+  /** With a last-known-good config, how long the boot waits for the API before serving on it (default 1 s). */
+  bootSyncWaitMs?: number;
   /**
    * Whether this data plane writes the last-known-good snapshot (it always reads it at boot). Default true; with
    * several workers only worker 0 writes, so the file is never rewritten N times per change by processes that may be
@@ -370,6 +372,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       traffic: trafficAddress,
       dataDirectory: options.dataDirectory,
+      ...(options.bootSyncWaitMs === undefined ? {} : { bootSyncWaitMs: options.bootSyncWaitMs }),
       onConflict: () => metrics.configConflicts.inc(),
       ruleCounters: metrics.ruleCounters,
       ...(agentTunnels === undefined

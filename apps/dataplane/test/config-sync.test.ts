@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -542,6 +543,42 @@ describe('config propagation', () => {
     );
     await eventually(() => gateway!.dataplane.store.appliedRevision === later.revision, 5_000, 'the retry to catch up');
     expect((await get('after.example.com')).status).toBe(419);
+  });
+
+  it('serves the last-known-good config while the API accepts connections but never answers', async () => {
+    await gateway!.dataplane.store.flush();
+    await gateway!.stop();
+    gateway = undefined;
+    const apiPort = Number(new URL(config.url).port);
+    await config.stopHttp();
+    // A hung control plane: the port takes connections and reads requests, and nothing is ever answered.
+    const held = new Set<Socket>();
+    const hung = createServer((socket) => {
+      held.add(socket);
+      socket.on('data', () => undefined);
+      socket.on('close', () => held.delete(socket));
+    });
+    await new Promise<void>((resolve) => hung.listen(apiPort, '127.0.0.1', resolve));
+    try {
+      gateway = await startDataplane(config, { dataDirectory, bootSyncWaitMs: 200 });
+      // Booted and serving while the first sync is still waiting on the hung API (its timeout is 2 s here).
+      expect(held.size).toBeGreaterThan(0);
+      expect(gateway.dataplane.sync.synced).toBe(false);
+      expect(gateway.dataplane.sync.lastSyncError).toBeNull();
+      expect((await get('app.example.com')).status).toBe(200);
+      expect((await httpRequest({ port: gateway.adminPort, path: '/readyz' })).status).toBe(200);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+    // The API answers again: the sync that was cut loose catches up on its own.
+    await config.start(apiPort);
+    const later = await config.upsertEndpoint(
+      { id: 'ep_after_hang', url: 'https://after-hang.example.com', traffic_policy: denyWith(419) },
+      { publish: false },
+    );
+    await eventually(() => gateway!.dataplane.store.appliedRevision === later.revision, 10_000, 'the sync to catch up');
+    expect((await get('after-hang.example.com')).status).toBe(419);
   });
 
   it('never applies a change from Redis alone: while the API is down it waits, then fetches it', async () => {

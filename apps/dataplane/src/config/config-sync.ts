@@ -25,6 +25,12 @@ export interface ConfigSyncOptions {
   dataDirectory: string | undefined;
   /** First retry delay when the API cannot be reached; doubles up to 30 s. */
   retryDelayMs?: number;
+  /**
+   * With a last-known-good config loaded, how long the boot waits for the first API sync before serving on it
+   * (default 1 s); the sync goes on in the background and swaps its answer in when it arrives. Without one the boot
+   * waits for the sync's own outcome: there is nothing to serve.
+   */
+  bootSyncWaitMs?: number;
   /** A revision was seen with two different contents (a forged or corrupted message, or a rewritten history). */
   onConflict?(conflict: ConfigConflict): void;
   /** The agent sessions this data plane holds a tunnel of, reported with every heartbeat. */
@@ -58,6 +64,30 @@ export interface ConfigConflict {
 const REMEMBERED_REVISIONS = 1_024;
 /** How soon after a config swap the applied revision is reported, so the fleet view shows the current lag. */
 const PROMPT_HEARTBEAT_DELAY_MS = 50;
+/**
+ * A control plane that refuses connections fails the first sync at once, but one that accepts them and never answers
+ * (hung, overloaded, a black-holed route) held the boot for the whole API timeout (10 s) while a valid last-known-good
+ * config sat loaded. A healthy API answers the boot's revalidation (304) in milliseconds and a 10,000-endpoint snapshot
+ * well inside this, so only a sick control plane is cut short.
+ */
+const DEFAULT_BOOT_SYNC_WAIT_MS = 1_000;
+
+/** Whether `work` settled within `ms` (it goes on either way). */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(settled, settled), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function settled(): boolean {
+  return true;
+}
 /** Prompt heartbeats are at least this far apart: a burst of changes costs the API one write per second per data plane. */
 const PROMPT_HEARTBEAT_SPACING_MS = 1_000;
 /** How long a conflict stays in the heartbeat's last_error (and so in /api/dataplanes) after it was seen. */
@@ -216,7 +246,16 @@ export class ConfigSync {
       },
       onError: (error) => this.logger.warn({ err: error }, 'config change feed problem'),
     });
-    await this.#enqueue(() => this.#initialSync());
+    const initialSync = this.#enqueue(() => this.#initialSync());
+    if (!this.store.loaded) await initialSync;
+    else {
+      const waitMs = this.options.bootSyncWaitMs ?? DEFAULT_BOOT_SYNC_WAIT_MS;
+      if (!(await settledWithin(initialSync, waitMs)))
+        this.logger.warn(
+          { waitedMs: waitMs, revision: this.store.appliedRevision },
+          'the control plane has not answered the first config sync; serving the last-known-good config meanwhile',
+        );
+    }
     // The boot is through (the data plane listens next): policies deferred by a last-known-good load compile now.
     this.store.startDeferredCompile();
     // Report at once, so the fleet view shows this data plane now rather than one interval later.
