@@ -33,28 +33,31 @@ export async function openEmbeddedDatabase(env: Env, dataDirectory: string, logg
   }
   const directory = join(dataDirectory, 'pgdata');
   await mkdir(directory, { recursive: true });
-  let pglite = await openPGlite(directory);
-  let migration: MigrationResult;
-  try {
-    migration = await migrateEmbeddedDatabase(pglite);
-  } catch (error) {
-    await pglite.close();
-    throw error;
-  }
-  logMigration(logger, migration);
-  if (migration.applied.length > 0) {
-    // Creating the cluster and migrating it grow PGlite's WebAssembly memory, which can never shrink: a first start
-    // measured 670 MB of RSS at idle where a restart holds 264 MB. A fresh instance over the same files starts small;
-    // the old one's memory goes with it once collected.
-    await pglite.close();
-    pglite = await openPGlite(directory);
-  }
-  const opened = pglite;
+  const pglite = await openMigratedPGlite(directory, logger);
   return {
     adapter: new PrismaPGlite(pglite),
     storage: { kind: 'pglite', directory },
-    close: () => opened.close(),
+    close: () => pglite.close(),
   };
+}
+
+/** The PGlite instance to serve from, its schema migrated. */
+async function openMigratedPGlite(directory: string, logger: Logger): Promise<PGlite> {
+  const migrated = await openPGlite(directory);
+  let migration: MigrationResult;
+  try {
+    migration = await migrateEmbeddedDatabase(migrated);
+  } catch (error) {
+    await migrated.close();
+    throw error;
+  }
+  logMigration(logger, migration);
+  if (migration.applied.length === 0) return migrated;
+  // Creating the cluster and migrating it grow PGlite's WebAssembly memory, which can never shrink: a first start
+  // measured 670 MB of RSS at idle where a restart holds 264 MB. A fresh instance over the same files starts small;
+  // the old one's memory goes with it once collected.
+  await migrated.close();
+  return openPGlite(directory);
 }
 
 async function openPGlite(directory: string): Promise<PGlite> {
