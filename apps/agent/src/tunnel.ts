@@ -18,7 +18,7 @@ import {
   type AgentDeclaration,
   type AgentSessionRegistration,
 } from '@gatehouse/contracts';
-import { http2Transport } from '@gatehouse/runtime/http2-transport';
+import { http2Transport, pingUntilDead } from '@gatehouse/runtime/http2-transport';
 import type { UpstreamForwarder } from './upstream.js';
 
 /**
@@ -169,7 +169,19 @@ export class Tunnel {
         this.#session = session;
         if (this.#closing) session.close();
         else session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);
-        const pinger = this.#keepAlive(session);
+        // A data plane that answers no ping for deadPeerMs is gone (a NAT dropped the flow, the host died): reconnect.
+        const deadAfterMs = this.options.deadPeerMs ?? AGENT_DEAD_PEER_MS;
+        const pinger = pingUntilDead(session, {
+          intervalMs: this.options.pingIntervalMs ?? AGENT_PING_INTERVAL_MS,
+          deadAfterMs,
+          onDead: () => {
+            end ??= {
+              kind: 'closed',
+              registered: this.registered,
+              reason: `the data plane answered no ping for ${deadAfterMs / 1000} s`,
+            };
+          },
+        });
         session.on('error', () => undefined);
         session.once('close', () => {
           clearInterval(pinger);
@@ -231,28 +243,6 @@ export class Tunnel {
     const result = await ended;
     server.close();
     return result;
-  }
-
-  /** A peer that answers no ping for deadPeerMs is gone (a NAT dropped the flow, the host died): reconnect. */
-  #keepAlive(session: ServerHttp2Session): NodeJS.Timeout {
-    const interval = this.options.pingIntervalMs ?? AGENT_PING_INTERVAL_MS;
-    const deadAfter = this.options.deadPeerMs ?? AGENT_DEAD_PEER_MS;
-    let lastAnswer = Date.now();
-    const timer = setInterval(() => {
-      if (Date.now() - lastAnswer > deadAfter) {
-        session.destroy(new Error('dead peer'));
-        return;
-      }
-      try {
-        session.ping((error) => {
-          if (error === null) lastAnswer = Date.now();
-        });
-      } catch {
-        // Too many pings outstanding on a stalled connection: the deadline above decides.
-      }
-    }, interval);
-    timer.unref();
-    return timer;
   }
 }
 

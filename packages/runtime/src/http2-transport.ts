@@ -1,3 +1,4 @@
+import type { Http2Session } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 
@@ -49,4 +50,32 @@ export function http2Transport(socket: Duplex): Duplex {
   socket.once('close', () => wrapped.destroy());
   socket.on('error', (error: Error) => wrapped.destroy(error));
   return wrapped;
+}
+
+/**
+ * HTTP/2 PINGs every `intervalMs` on a tunnel session (either end); a peer that has answered none for `deadAfterMs`
+ * (a NAT dropped the flow, its host died, the link black-holes) is declared dead: `onDead` runs and the session is
+ * destroyed, failing its streams at once instead of at the next write's TCP timeout. Clear the timer on close.
+ */
+export function pingUntilDead(
+  session: Http2Session,
+  { intervalMs, deadAfterMs, onDead }: { intervalMs: number; deadAfterMs: number; onDead?: () => void },
+): NodeJS.Timeout {
+  let lastAnswer = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - lastAnswer > deadAfterMs) {
+      onDead?.();
+      session.destroy();
+      return;
+    }
+    try {
+      session.ping((error) => {
+        if (error === null) lastAnswer = Date.now();
+      });
+    } catch {
+      // Too many pings outstanding on a stalled connection: the deadline above decides.
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
 }

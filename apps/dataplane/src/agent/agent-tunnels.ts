@@ -17,7 +17,7 @@ import {
   type AgentSessionRegistration,
   type SyncAgentEndpoint,
 } from '@gatehouse/contracts';
-import { http2Transport } from '@gatehouse/runtime/http2-transport';
+import { http2Transport, pingUntilDead } from '@gatehouse/runtime/http2-transport';
 import type { Logger } from 'pino';
 import { normalizeSocketAddress, type ClientIpResolver } from '../proxy/client-ip.js';
 
@@ -283,7 +283,12 @@ export class AgentTunnels {
       if (!session.closed && !session.destroyed) session.close();
     });
     let reason = 'agent-closed';
-    const pinger = this.#keepAlive(session, () => (reason = 'dead-peer'));
+    // HTTP/2 pings both ways; an agent silent for deadPeerMs is dropped (its requests fail, the agent reconnects).
+    const pinger = pingUntilDead(session, {
+      intervalMs: this.options.pingIntervalMs ?? AGENT_PING_INTERVAL_MS,
+      deadAfterMs: this.options.deadPeerMs ?? AGENT_DEAD_PEER_MS,
+      onDead: () => (reason = 'dead-peer'),
+    });
     session.once('close', () => {
       clearInterval(pinger);
       const held = this.#bySession.get(connection.sessionId);
@@ -313,29 +318,6 @@ export class AgentTunnels {
       // The control plane ends the session after its grace anyway once no heartbeat lists it.
       this.options.logger.warn({ err: error, session_id: sessionId }, 'telling the control plane an agent left failed');
     }
-  }
-
-  /** HTTP/2 pings both ways; a peer silent for deadPeerMs is dropped (its requests fail, the agent reconnects). */
-  #keepAlive(session: ClientHttp2Session, onDead: () => void): NodeJS.Timeout {
-    const interval = this.options.pingIntervalMs ?? AGENT_PING_INTERVAL_MS;
-    const deadAfter = this.options.deadPeerMs ?? AGENT_DEAD_PEER_MS;
-    let lastAnswer = Date.now();
-    const timer = setInterval(() => {
-      if (Date.now() - lastAnswer > deadAfter) {
-        onDead();
-        session.destroy();
-        return;
-      }
-      try {
-        session.ping((error) => {
-          if (error === null) lastAnswer = Date.now();
-        });
-      } catch {
-        // Too many unanswered pings: the deadline decides.
-      }
-    }, interval);
-    timer.unref();
-    return timer;
   }
 
   /**
