@@ -53,7 +53,13 @@ interface Pair {
   dataplane: RunningTarget;
   agent: AgentProcess;
 }
-async function startPair(name: string, dataplaneMain: string, agentMain: string, nodeArgs: string[]): Promise<Pair> {
+async function startPair(
+  name: string,
+  dataplaneMain: string,
+  agentMain: string,
+  nodeArgs: string[],
+  agentNodeArgs: string[] = [],
+): Promise<Pair> {
   const dataplane = await startGatehouse({
     env,
     readyHost: 'direct.example.com',
@@ -73,7 +79,7 @@ async function startPair(name: string, dataplaneMain: string, agentMain: string,
       `http://127.0.0.1:${dataplane.port}`,
     ],
     {},
-    nodeArgs,
+    [...nodeArgs, ...agentNodeArgs],
     agentMain,
   );
   await agent.waitFor((line) => line.msg === 'endpoint online');
@@ -83,14 +89,17 @@ async function startPair(name: string, dataplaneMain: string, agentMain: string,
 
 const pairs: Pair[] = [];
 if (profileDir === undefined) pairs.push(await startPair('base', baseDataplane, baseAgent, []));
-// AB_NEW_NODE_ARGS: extra node flags for the candidate's two processes (a V8 flag, say), space-separated.
-const candidateArgs = [...profiling, ...(process.env.AB_NEW_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+// AB_NEW_NODE_ARGS: extra node flags for the candidate's two processes (a V8 flag, say), space-separated;
+// AB_NEW_AGENT_NODE_ARGS: for the candidate's agent alone.
+const words = (text: string | undefined) => (text ?? '').split(' ').filter(Boolean);
+const candidateArgs = [...profiling, ...words(process.env.AB_NEW_NODE_ARGS)];
 pairs.push(
   await startPair(
     'new',
     join(appDirectory, 'dist/main.js'),
     join(appDirectory, '../agent/dist/main.js'),
     candidateArgs,
+    words(process.env.AB_NEW_AGENT_NODE_ARGS),
   ),
 );
 const candidate = pairs.at(-1)!;
