@@ -63,7 +63,15 @@ endpoints:
     upstream: { url: 3333, protcol: http1 }
     pooling_enabled: "yes"
 `;
-    expect(problemsOf(text)).toEqual(['agent.yml:3:14: agent.authtoken: environment variable NOT_SET is not set']);
+    const rest: unknown[] = [
+      'agent.yml:4:3: unknown field "agent.conect_url"',
+      'agent.yml:8:28: unknown field "endpoints.0.upstream.protcol"',
+      expect.stringMatching(/^agent\.yml:9:22: endpoints\.0\.pooling_enabled: .*boolean/),
+    ];
+    expect(problemsOf(text)).toEqual([
+      'agent.yml:3:14: agent.authtoken: environment variable NOT_SET is not set',
+      ...rest,
+    ]);
     const problems = problemsOf(text, { NOT_SET: 'x' });
     expect(problems).toEqual([
       'agent.yml:4:3: unknown field "agent.conect_url"',
@@ -102,8 +110,8 @@ endpoints:
       on_http_request:
         - actions: [{ type: no-such-action }]
 `);
-    expect(inline).toHaveLength(1);
-    expect(inline[0]).toMatch(/^agent\.yml:7:7: traffic_policy: /);
+    // On the offending node itself (the action's type), though the engine saw a re-serialized copy of the mapping.
+    expect(inline).toEqual([expect.stringMatching(/^agent\.yml:8:29: traffic_policy: POLICY_UNKNOWN_ACTION: /)]);
     const block = problemsOf(`version: 3
 endpoints:
   - name: a
@@ -116,6 +124,41 @@ endpoints:
 `);
     expect(block).toHaveLength(1);
     expect(block[0]).toMatch(/^agent\.yml:8:\d+: traffic_policy: /);
+  });
+
+  it('lists every problem of the file in one check, whatever stage finds it', () => {
+    const problems = problemsOf(`version: 3
+agent:
+  authtoken: \${NOT_SET}
+  connect_url: ftp://gateway.example.com
+endpoints:
+  - name: a
+    url: https://a.internal
+    upstream: { url: 3333, protcol: http1 }
+  - name: b
+    url: https://b.internal
+    upstream: { url: 3334 }
+    traffic_policy:
+      on_http_request:
+        - expressions: ["req.method =="]
+          actions: [{ type: deny }]
+  - name: b
+    url: ftp://c.internal
+    upstream: { url: "ftp://x" }
+  - name: d
+    url: https://b.internal
+    upstream: { url: 3336 }
+`);
+    expect(problems).toEqual([
+      'agent.yml:3:14: agent.authtoken: environment variable NOT_SET is not set',
+      expect.stringMatching(/^agent\.yml:4:16: agent\.connect_url "ftp:\/\/gateway\.example\.com" must be/),
+      'agent.yml:8:28: unknown field "endpoints.0.upstream.protcol"',
+      expect.stringMatching(/^agent\.yml:14:25: traffic_policy: POLICY_EXPRESSION_INVALID: /),
+      'agent.yml:16:11: endpoint name "b" is used twice',
+      expect.stringMatching(/^agent\.yml:17:10: url: /),
+      expect.stringMatching(/^agent\.yml:18:22: upstream\.url: "ftp:\/\/x" uses ftp:/),
+      expect.stringMatching(/^agent\.yml:20:10: url https:\/\/b\.internal is declared twice/),
+    ]);
   });
 
   it('accepts on_tcp_connect on a public agent URL and refuses it on a .internal one', () => {

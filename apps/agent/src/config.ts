@@ -90,10 +90,13 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
     return { line: 1, column: 1 };
   };
 
-  const raw = interpolate(doc.toJS() as unknown, [], env, (path, message) =>
-    problems.push({ ...positionOf(path), message }),
-  );
-  if (problems.length > 0) return { ok: false, problems };
+  // Every stage reports what it finds and the next one still runs on whatever is well-formed, so one check lists
+  // every problem of the file rather than one stage's at a time.
+  const unresolved = new Set<string>();
+  const raw = interpolate(doc.toJS() as unknown, [], env, (path, message) => {
+    unresolved.add(path.join('.'));
+    problems.push({ ...positionOf(path), message });
+  });
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -111,18 +114,29 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       const where = path.length === 0 ? 'the file' : path.join('.');
       problems.push({ ...positionOf(path), message: `${where}: ${issue.message}` });
     }
-    return { ok: false, problems: sortProblems(problems) };
   }
-  const file = parsed.data;
+  const rawFile = isRecord(raw) ? raw : {};
+  const rawEndpoints = Array.isArray(rawFile.endpoints) ? (rawFile.endpoints as unknown[]) : [];
   const endpoints: AgentEndpointDeclaration[] = [];
   const names = new Set<string>();
-  file.endpoints.forEach((endpoint, index) => {
+  const urls = new Set<string>();
+  rawEndpoints.forEach((item, index) => {
+    // An endpoint the schema refused was reported above; the others are checked further.
+    const well = endpointSchema.safeParse(item);
+    if (!well.success) return;
+    const endpoint = well.data;
     const base = ['endpoints', index] as const;
     if (names.has(endpoint.name))
       problems.push({ ...positionOf([...base, 'name']), message: `endpoint name "${endpoint.name}" is used twice` });
     names.add(endpoint.name);
     const address = parseEndpointUrl(endpoint.url);
     if (!address.ok) problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
+    else if (urls.has(address.value.url))
+      problems.push({
+        ...positionOf([...base, 'url']),
+        message: `url ${address.value.url} is declared twice (one endpoint per URL; pooling_enabled lets several agents share it)`,
+      });
+    else urls.add(address.value.url);
     const upstream = upstreamOrigin(endpoint.upstream.url);
     if (typeof upstream !== 'string') {
       problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
@@ -132,7 +146,6 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       policyText =
         typeof endpoint.traffic_policy === 'string' ? endpoint.traffic_policy : stringify(endpoint.traffic_policy);
       const policyPath = [...base, 'traffic_policy'];
-      const policyNode = nodeAt(policyPath);
       // A public agent URL accepts connections itself (on_tcp_connect runs there); a `.internal` one does not.
       const options = address.ok
         ? policyOptionsFor('agent', address.value.url)
@@ -140,7 +153,7 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       const validation = validatePolicy(policyText, options);
       for (const issue of validation.errors) {
         problems.push({
-          ...policyIssuePosition(policyNode, issue.line, issue.column, positionOf(policyPath), at),
+          ...policyIssuePosition(doc, policyPath, issue, positionOf, at),
           message: `traffic_policy: ${issue.code}: ${issue.message}`,
         });
       }
@@ -159,14 +172,19 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       }),
     );
   });
-  const connectUrl = file.agent?.connect_url ?? defaultConnectUrl;
-  if (!/^https?:\/\/[^/]+\/?$/i.test(connectUrl) || !URL.canParse(connectUrl))
+  const rawAgent = isRecord(rawFile.agent) ? rawFile.agent : {};
+  const connectUrl = typeof rawAgent.connect_url === 'string' ? rawAgent.connect_url : defaultConnectUrl;
+  const connectUrlValid = /^https?:\/\/[^/]+\/?$/i.test(connectUrl) && URL.canParse(connectUrl);
+  if (!connectUrlValid && !unresolved.has('agent.connect_url'))
     problems.push({
       ...positionOf(['agent', 'connect_url']),
       message: `agent.connect_url "${connectUrl}" must be an http:// or https:// origin (a data plane's traffic address)`,
     });
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
-  return { ok: true, config: { authtoken: file.agent?.authtoken, connectUrl: new URL(connectUrl).origin, endpoints } };
+  if (!parsed.success || problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  return {
+    ok: true,
+    config: { authtoken: parsed.data.agent?.authtoken, connectUrl: new URL(connectUrl).origin, endpoints },
+  };
 }
 
 /** `3333` → http://127.0.0.1:3333; `host:port` → http://host:port; an http(s) origin stays as it is. */
@@ -199,11 +217,12 @@ function interpolate(
   report: (path: Path, message: string) => void,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
       const resolved = env[name];
       if (resolved === undefined || resolved === '') {
         report(path, `${path.join('.')}: environment variable ${name} is not set`);
-        return '';
+        // Left as written, so the later checks do not report this value a second time (as empty, say).
+        return match;
       }
       return resolved;
     });
@@ -232,21 +251,32 @@ function keyNodeOf(doc: Document, path: Path, key: string): Node | undefined {
 }
 
 /**
- * A policy issue's line:column is within the policy text. An inline mapping was re-serialized, so the issue is shown
- * at the traffic_policy node; a block string's lines follow the node's own line.
+ * Where a policy issue is in the config file. A block string's lines follow the node's own line; an inline mapping
+ * was re-serialized for the engine, so its issue is placed by the issue's document path (`/on_http_request/0/…`) on
+ * the config's own node, or the nearest one that exists.
  */
 function policyIssuePosition(
-  node: Node | undefined,
-  line: number,
-  column: number,
-  fallback: { line: number; column: number },
+  doc: Document,
+  policyPath: Path,
+  issue: { line: number; column: number; path: string },
+  positionOf: (path: Path) => { line: number; column: number },
   at: (offset: number) => { line: number; column: number },
 ): { line: number; column: number } {
+  const node = nodeOf(doc, policyPath);
   if (isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') && node.range) {
     const start = at(node.range[0]);
-    return { line: start.line + line, column: column + start.column + 1 };
+    return { line: start.line + issue.line, column: issue.column + start.column + 1 };
   }
-  return fallback;
+  if (isScalar(node)) return positionOf(policyPath);
+  const within = issue.path
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment.replaceAll('~1', '/').replaceAll('~0', '~')));
+  return positionOf([...policyPath, ...within]);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

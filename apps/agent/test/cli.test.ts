@@ -56,7 +56,7 @@ describe('gatehouse-agent command line', () => {
       ),
     ]);
     expect(policy.status).toBe(2);
-    expect(policy.stderr).toMatch(/policy\.yml:7:7: traffic_policy: /);
+    expect(policy.stderr).toMatch(/policy\.yml:8:29: traffic_policy: POLICY_UNKNOWN_ACTION: /);
   });
 
   it('usage errors exit 2 with a message that says what to do', () => {
