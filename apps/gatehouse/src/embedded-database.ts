@@ -1,10 +1,17 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { PGlite } from '@electric-sql/pglite';
 import type { DatabaseAdapter, Env } from '@gatehouse/api/control-plane';
 import { migrateDatabase, migrateEmbeddedDatabase, type MigrationResult } from '@gatehouse/api/migrations';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
+import { openPGlite } from './pglite-cluster.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Where the data lives: the PGlite directory, or the Postgres URL without credentials. */
 export type Storage = { kind: 'pglite'; directory: string } | { kind: 'postgres'; database: string };
@@ -41,8 +48,16 @@ export async function openEmbeddedDatabase(env: Env, dataDirectory: string, logg
   };
 }
 
-/** The PGlite instance to serve from, its schema migrated. */
+/**
+ * The PGlite instance to serve from, its schema migrated. Creating a cluster and migrating it grow PGlite's
+ * WebAssembly memory, which can never shrink, and leave malloc heap and compiled code behind: done in this process, a
+ * first start measured 670 MB of RSS at idle where a restart holds 264 MB, and after closing that instance and opening
+ * a fresh one over the same files still ~25 MB more than a restart (249 MB against 223). So a first start creates and
+ * migrates the cluster in a child process, and this one opens it as a restart does. A restart migrates in process
+ * (nothing pending is one cheap query; after an upgrade, the instance that migrated is swapped for a fresh one).
+ */
 async function openMigratedPGlite(directory: string, logger: Logger): Promise<PGlite> {
+  if (!existsSync(join(directory, 'PG_VERSION'))) logMigration(logger, await createInChildProcess(directory));
   const migrated = await openPGlite(directory);
   let migration: MigrationResult;
   try {
@@ -53,26 +68,30 @@ async function openMigratedPGlite(directory: string, logger: Logger): Promise<PG
   }
   logMigration(logger, migration);
   if (migration.applied.length === 0) return migrated;
-  // Creating the cluster and migrating it grow PGlite's WebAssembly memory, which can never shrink: a first start
-  // measured 670 MB of RSS at idle where a restart holds 264 MB. A fresh instance over the same files starts small;
-  // the old one's memory goes with it once collected.
   await migrated.close();
   return openPGlite(directory);
 }
 
-async function openPGlite(directory: string): Promise<PGlite> {
-  // Postgres' default 128 MB of shared buffers is resident in PGlite's WebAssembly memory from the start (it is the
-  // largest part of the embedded shape's idle RSS); 16 MB holds the hot pages of a single-node install, and the rest
-  // of the data is read through the OS page cache as with any Postgres.
-  const pglite = new PGlite(directory, {
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${embeddedSharedBuffers}`],
-  });
-  await pglite.waitReady;
-  return pglite;
-}
+/**
+ * The built child entry: `../dist/` from both src/ (tests run the sources; the build must exist, as it does after
+ * `npm run build`) and dist/ (npm start).
+ */
+const createEntry = fileURLToPath(new URL('../dist/create-embedded-database.js', import.meta.url));
 
-/** See openEmbeddedDatabase. */
-const embeddedSharedBuffers = '16MB';
+async function createInChildProcess(directory: string): Promise<MigrationResult> {
+  try {
+    const { stdout } = await execFileAsync(process.execPath, [createEntry, directory], {
+      maxBuffer: 1024 * 1024,
+      // initdb runs there: a wedged child must not hold the boot forever.
+      timeout: 120_000,
+    });
+    return JSON.parse(stdout) as MigrationResult;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    const detail = stderr ? `: ${stderr.split('\n').slice(-5).join('\n')}` : '';
+    throw new Error(`creating the embedded database in ${directory} failed${detail}`, { cause: error });
+  }
+}
 
 function logMigration(logger: Logger, result: MigrationResult): void {
   if (result.applied.length > 0 || result.seeded > 0) {
