@@ -45,7 +45,18 @@ export class CopyTextEncoder {
     this.#kinds = columns.map(([, type]) => kindOf(type));
   }
 
-  /** Absent (undefined) and null values are both written as null. */
+  /**
+   * The rows' text in chunks of `rowsPerChunk` rows, for a COPY stream. Chunks, not one string: a group's text is
+   * megabytes, and built as one string by appending it was a tree of millions of pieces that lived until the whole
+   * group was sent, old enough to be promoted: with replay facts, garbage collection took a fifth of the worker.
+   * Absent (undefined) and null values are both written as null.
+   */
+  *chunks(rows: readonly object[], rowsPerChunk = 100): Generator<string> {
+    for (let start = 0; start < rows.length; start += rowsPerChunk) {
+      yield this.encode(rows.slice(start, start + rowsPerChunk));
+    }
+  }
+
   encode(rows: readonly object[]): string {
     const names = this.#names;
     const kinds = this.#kinds;

@@ -250,8 +250,8 @@ const REPLAY_FACTS_COPY = new CopyTextEncoder([
 /** Connections whose staging tables exist (a client is added once a transaction that created them committed). */
 const staged = new WeakSet<pg.PoolClient>();
 
-async function copyInto(client: pg.PoolClient, table: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<string>): Promise<void> {
+  await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
 }
 
 /**
@@ -267,7 +267,7 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
     return { afterSeq, lastSeq: afterSeq, inserted: [] };
   }
   if (!staged.has(client)) await client.query(STAGING_TABLES);
-  await copyInto(client, 'request_logs_staging', REQUEST_LOG_COPY.encode(rows));
+  await copyInto(client, 'request_logs_staging', REQUEST_LOG_COPY.chunks(rows));
   const withFacts = rows.filter(
     (row) => row.endpoint_id !== null && row[REPLAY_FACTS] !== undefined && row[REPLAY_FACTS] !== null,
   );
@@ -275,7 +275,7 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
     await copyInto(
       client,
       'request_replay_facts_staging',
-      REPLAY_FACTS_COPY.encode(
+      REPLAY_FACTS_COPY.chunks(
         withFacts.map((row) => ({ request_log_id: row.id, endpoint_id: row.endpoint_id, facts: row[REPLAY_FACTS] })),
       ),
     );
