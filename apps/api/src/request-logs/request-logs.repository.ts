@@ -233,8 +233,10 @@ async function lockAndReadLatestSeq(sql: SqlRunner): Promise<bigint> {
 }
 
 /**
- * Per connection: the temporary tables a batch is copied into before it is inserted (ON COMMIT DELETE ROWS: empty
- * again after every transaction). Typed from the column list, not `LIKE request_logs`, so creating them reads nothing
+ * The temporary tables a batch is copied into before it is inserted, per connection (ON COMMIT DELETE ROWS: empty
+ * again after every transaction). Created if missing in every transaction rather than remembered per client, so a
+ * pooler that hands each transaction another server connection cannot leave one without them; when they exist this
+ * is a catalog lookup per group. Typed from the column list, not `LIKE request_logs`, so creating them reads nothing
  * of request_logs.
  */
 const STAGING_TABLES = `
@@ -247,9 +249,6 @@ const REPLAY_FACTS_COPY = new CopyTextEncoder([
   ['endpoint_id', 'text'],
   ['facts', 'jsonb'],
 ]);
-/** Connections whose staging tables exist (a client is added once a transaction that created them committed). */
-const staged = new WeakSet<pg.PoolClient>();
-
 async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<string>): Promise<void> {
   await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
 }
@@ -266,7 +265,7 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
     const afterSeq = await lockAndReadLatestSeq(sql);
     return { afterSeq, lastSeq: afterSeq, inserted: [] };
   }
-  if (!staged.has(client)) await client.query(STAGING_TABLES);
+  await client.query(STAGING_TABLES);
   await copyInto(client, 'request_logs_staging', REQUEST_LOG_COPY.chunks(rows));
   const withFacts = rows.filter(
     (row) => row.endpoint_id !== null && row[REPLAY_FACTS] !== undefined && row[REPLAY_FACTS] !== null,
@@ -478,7 +477,6 @@ export class RequestLogsRepository {
       await client.query('BEGIN');
       const batch = await insertBatchByCopy(client, rows);
       await client.query('COMMIT');
-      staged.add(client);
       client.removeListener('error', ignoreClientError);
       client.release();
       return batch;
