@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { redisNames, type RequestEventInput, requestLogsTailChannel } from '@gatehouse/contracts';
+import {
+  type RecordedRequestInput,
+  redisNames,
+  type RequestEventInput,
+  requestLogsTailChannel,
+} from '@gatehouse/contracts';
 import { sampleRequestEvent } from '@gatehouse/contracts/testing';
 import type { Agent as TestAgent } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -26,6 +31,22 @@ import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './
 import { TEST_REDIS_URL } from './test-env';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/** Replay facts as a data plane records them with every request. */
+const replayFactsSample = (): RecordedRequestInput => ({
+  method: 'POST',
+  scheme: 'https',
+  host: 'mcp.example.com',
+  port: '443',
+  path: '/mcp',
+  query: '',
+  headers: [['content-type', 'application/json']],
+  client_ip: '160.79.104.10',
+  client_ip_categories: ['com.anthropic.api'],
+  server_port: 443,
+  tls: null,
+  mcp: null,
+});
 /** Redis names of this file: its BullMQ keys never collide with anything else using the machine's Redis. */
 const names = redisNames(`gatehouse-test-${process.pid}`);
 
@@ -540,6 +561,103 @@ describe('request logs', () => {
     expect(again).toEqual({ received: 8, inserted: 1, duplicates: 5, invalid: 2 });
     expect(await count()).toBe(6);
     expect(await processor.processBatch({ nonsense: true })).toMatchObject({ inserted: 0, invalid: 1 });
+  });
+
+  it('stores what the COPY text format escapes or could mistake for null exactly as sent', async () => {
+    // Tab, newline, carriage return and backslash mean something in COPY's text format; `\\N` is its null; quotes,
+    // commas and braces mean something in an array literal.
+    const awkward = 'tab\there\nnew\rline \\N back\\slash "quoted" {brace}, comma é ✓';
+    const event = sampleRequestEvent({
+      path: `/p/${awkward}`,
+      query: '\\N',
+      user_agent: awkward,
+      client_ip_categories: [awkward, '', 'NULL', '\\N'],
+      logs: [{ note: awkward, nested: { list: [awkward, null, 1.5] } }],
+      mcp: { method: 'tools/call', tool: awkward, protocol_version: '2025-06-18' },
+      request_headers: { 'x-odd': awkward },
+      request_body: awkward,
+      response_body: '',
+      error_code: null,
+    });
+    expect(await processor.processBatch({ events: [event] })).toMatchObject({ inserted: 1, invalid: 0 });
+    const row = await testApp.app.get(RequestLogsRepository).findRequestLogById(event.id);
+    expect(row).toMatchObject({
+      path: event.path,
+      query: '\\N',
+      user_agent: awkward,
+      client_ip_categories: [awkward, '', 'NULL', '\\N'],
+      logs: event.logs,
+      mcp: event.mcp,
+      request_headers: { 'x-odd': awkward },
+      request_body: awkward,
+      response_body: '',
+      error_code: null,
+      caller: null,
+    });
+    const derived = await testApp.db.query('SELECT mcp_tool, caller_ids FROM request_logs WHERE id = $1', [event.id]);
+    expect(derived.rows).toEqual([{ mcp_tool: awkward, caller_ids: [] }]);
+  });
+
+  it('stores concurrent jobs as overlapping groups whose seqs follow commit order, and a redelivery adds nothing', async () => {
+    const repository = testApp.app.get(RequestLogsRepository);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const writer = {
+      insertRequestLogs: async (rows: Parameters<RequestLogsRepository['insertRequestLogs']>[0]) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          return await repository.insertRequestLogs(rows);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    };
+    const messages: { after_seq: number; last_seq: number; request_logs: { id: string; seq: number }[] }[] = [];
+    const pipelined = new RequestLogBatchProcessor(
+      writer,
+      {
+        publish: (_channel, message) =>
+          Promise.resolve(messages.push(JSON.parse(message) as (typeof messages)[number])),
+      },
+      logger,
+      [],
+    );
+    // 12 jobs of 300 events at once, as BullMQ hands them over: the first starts a group alone, the next seven fill a
+    // second one that starts while the first is stored, the last four wait for a free slot.
+    const batches = Array.from({ length: 12 }, () => ({
+      events: Array.from({ length: 300 }, () => sampleRequestEvent({ replay: replayFactsSample() })),
+    }));
+    const results = await Promise.all(batches.map((batch) => pipelined.processBatch(batch)));
+    expect(results.every((result) => result.inserted === 300 && result.duplicates === 0)).toBe(true);
+    expect(mostInFlight).toBe(2);
+
+    // Tail messages chain without a gap and list every row once, in the order of seq in the table.
+    const stored = await testApp.db.query<{ id: string; seq: string }>('SELECT id, seq FROM request_logs ORDER BY seq');
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    expect(messages[0]!.after_seq).toBe(0);
+    for (const [index, message] of messages.entries()) {
+      if (index > 0) expect(message.after_seq).toBe(messages[index - 1]!.last_seq);
+      expect(message.request_logs.at(-1)!.seq).toBe(message.last_seq);
+    }
+    expect(messages.flatMap((message) => message.request_logs.map((log) => [log.id, log.seq]))).toEqual(
+      stored.rows.map((row) => [row.id, Number(row.seq)]),
+    );
+    const totals = async () => {
+      const { rows } = await testApp.db.query<{ logs: string; facts: string; counted: string }>(
+        `SELECT (SELECT count(*) FROM request_logs) AS logs, (SELECT count(*) FROM request_replay_facts) AS facts,
+          (SELECT coalesce(sum(requests), 0) FROM traffic_rollups WHERE resolution = 60 AND endpoint_id = '*') AS counted`,
+      );
+      return rows[0];
+    };
+    expect(await totals()).toEqual({ logs: '3600', facts: '3600', counted: '3600' });
+
+    // The same jobs again (a redelivery after a lost acknowledgement), concurrently: nothing new, nothing counted twice.
+    messages.length = 0;
+    const again = await Promise.all(batches.map((batch) => pipelined.processBatch(batch)));
+    expect(again.every((result) => result.inserted === 0 && result.duplicates === 300)).toBe(true);
+    expect(await totals()).toEqual({ logs: '3600', facts: '3600', counted: '3600' });
+    expect(messages).toEqual([]);
   });
 
   it('replays exactly what a disconnected tail missed (Last-Event-ID), without gaps or duplicates', async () => {

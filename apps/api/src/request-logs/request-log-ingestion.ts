@@ -110,6 +110,19 @@ const SUBSCRIBER_CHECK_INTERVAL_MS = 1_000;
  */
 const MAX_GROUP_ROWS = 10_000;
 
+/**
+ * Groups in flight at once. Two: while one holds the insert lock in Postgres, the next is validated, encoded and
+ * copied into its connection's staging table (request-logs.repository.ts), so the worker's CPU and Postgres's overlap
+ * instead of taking turns. More would only queue on the lock.
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
+
+/**
+ * A second group starts before the first one finished only with at least this many rows; a smaller one waits for the
+ * first and grows meanwhile (starting every job's rows as its own group would pay the fixed cost per job).
+ */
+const MIN_OVERLAPPING_GROUP_ROWS = 2_000;
+
 interface PendingRows {
   rows: Map<string, NewRequestLogRow>;
   resolve: (insertedIds: ReadonlySet<string>) => void;
@@ -123,7 +136,10 @@ interface PendingRows {
 export class RequestLogBatchProcessor {
   readonly #redacted: ReadonlySet<string>;
   #pending: PendingRows[] = [];
-  #draining = false;
+  #pendingRows = 0;
+  #groupsInFlight = 0;
+  /** The tail publish of the group stored last: the next one waits for it. */
+  #published: Promise<void> = Promise.resolve();
   #hasSubscribers = true;
   #subscribersCheckedAt = 0;
   readonly totals: BatchResult = { received: 0, inserted: 0, duplicates: 0, invalid: 0 };
@@ -180,44 +196,62 @@ export class RequestLogBatchProcessor {
 
   /**
    * Group commit: jobs processed concurrently share one insert transaction (inserts serialize on a database lock
-   * anyway, so the fixed cost of a transaction is paid once per group instead of once per job). Resolves with the ids
-   * that were new once they are stored and published.
+   * anyway, so the fixed cost of a transaction is paid once per group instead of once per job), and up to
+   * MAX_GROUPS_IN_FLIGHT groups are stored at once. Resolves with the ids that were new once they are stored and
+   * published.
    */
   private storeRows(rows: Map<string, NewRequestLogRow>): Promise<ReadonlySet<string>> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ rows, resolve, reject });
-      if (!this.#draining) void this.drainPending();
+      this.#pendingRows += rows.size;
+      this.startGroups();
     });
   }
 
-  private async drainPending(): Promise<void> {
-    this.#draining = true;
-    try {
-      while (this.#pending.length > 0) {
-        const group: PendingRows[] = [];
-        let size = 0;
-        while (
-          this.#pending.length > 0 &&
-          (group.length === 0 || size + this.#pending[0]!.rows.size <= MAX_GROUP_ROWS)
-        ) {
-          const next = this.#pending.shift()!;
-          group.push(next);
-          size += next.rows.size;
-        }
-        const merged = new Map<string, NewRequestLogRow>();
-        for (const pending of group) for (const [id, row] of pending.rows) merged.set(id, row);
-        try {
-          const stored = await this.writer.insertRequestLogs([...merged.values()]);
-          if (stored.inserted.length > 0) await this.publishTail(stored, merged);
-          const insertedIds = new Set(stored.inserted.map((row) => row.id));
-          for (const pending of group) pending.resolve(insertedIds);
-        } catch (error) {
-          for (const pending of group) pending.reject(error);
-        }
+  private startGroups(): void {
+    while (this.#pending.length > 0 && this.#groupsInFlight < MAX_GROUPS_IN_FLIGHT) {
+      if (this.#groupsInFlight > 0 && this.#pendingRows < MIN_OVERLAPPING_GROUP_ROWS) return;
+      const group: PendingRows[] = [];
+      let size = 0;
+      while (this.#pending.length > 0 && (group.length === 0 || size + this.#pending[0]!.rows.size <= MAX_GROUP_ROWS)) {
+        const next = this.#pending.shift()!;
+        group.push(next);
+        size += next.rows.size;
       }
-    } finally {
-      this.#draining = false;
+      this.#pendingRows -= size;
+      this.#groupsInFlight += 1;
+      void this.storeGroup(group).finally(() => {
+        this.#groupsInFlight -= 1;
+        this.startGroups();
+      });
     }
+  }
+
+  private async storeGroup(group: PendingRows[]): Promise<void> {
+    const merged = new Map<string, NewRequestLogRow>();
+    for (const pending of group) for (const [id, row] of pending.rows) merged.set(id, row);
+    let stored: InsertedBatch;
+    try {
+      stored = await this.writer.insertRequestLogs([...merged.values()]);
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    // Tail messages go out in the order the inserts finished, which is their commit (and seq) order: the lock
+    // serializes the commits. A tail would cope with another order (it reads a gap from the database and skips rows
+    // below its cursor), at the price of a query.
+    const published = this.#published.then(() =>
+      stored.inserted.length > 0 ? this.publishTail(stored, merged) : undefined,
+    );
+    this.#published = published.catch(() => undefined);
+    try {
+      await published;
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    const insertedIds = new Set(stored.inserted.map((row) => row.id));
+    for (const pending of group) pending.resolve(insertedIds);
   }
 
   /**

@@ -1,9 +1,13 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { replayFactsPerEndpoint } from '@gatehouse/contracts';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { POSTGRES_POOL, PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
+import { CopyTextEncoder } from './copy-text';
 import { rollUp, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
 
 /** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
@@ -110,7 +114,10 @@ const SUMMARY_COLUMNS = Prisma.raw(
     .join(', '),
 );
 
-/** Column name → SQL type, for jsonb_to_recordset: one JSON parameter carries the whole batch. */
+/**
+ * Column name → SQL type: the record type of jsonb_to_recordset (PGlite: one JSON parameter carries the whole batch) and
+ * of the staging table COPY fills (Postgres).
+ */
 const INSERT_COLUMNS: [string, string][] = [
   ['id', 'text'],
   ['timestamp', 'timestamptz'],
@@ -173,29 +180,134 @@ function pgRunner(client: pg.PoolClient): SqlRunner {
 }
 
 /**
- * The statements of one batch insert (insertRequestLogs), on either runner: lock, insert, rollups, replay facts.
+ * The batch insert on PGlite (insertRequestLogs): lock, insert from one JSON parameter, rollups, replay facts.
  * `json` is the rows as one JSON array (JSON.stringify(rows)).
  */
 async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: string): Promise<InsertedBatch> {
-  await sql(`SELECT 1 AS locked FROM pg_advisory_xact_lock(${INSERT_LOCK_KEY}::bigint)`, []);
-  // Text, not bigint: node-postgres and Prisma return bigint columns differently.
-  const [latest] = await sql<{ max: string }>('SELECT coalesce(max(seq), 0)::text AS max FROM request_logs', []);
-  const afterSeq = BigInt(latest?.max ?? 0);
+  const afterSeq = await lockAndReadLatestSeq(sql);
   if (rows.length === 0) return { afterSeq, lastSeq: afterSeq, inserted: [] };
-  const [result] = await sql<{ ids: string[] | null; seqs: string[] | null }>(
+  const [result] = await sql<InsertResult>(
     `WITH inserted AS (
       INSERT INTO request_logs (${INSERT_COLUMN_LIST})
       SELECT ${INSERT_COLUMN_LIST} FROM jsonb_to_recordset($1::jsonb) AS x(${INSERT_RECORD_TYPE})
       ON CONFLICT (id) DO NOTHING
       RETURNING id, seq)
-    SELECT array_agg(id ORDER BY seq) AS ids, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted`,
+    ${AGGREGATE_INSERTED}`,
     [json],
   );
+  const inserted = insertedOf(result);
+  if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
+  if (inserted.length > 0) {
+    const facts = replayFactsOf(rows, inserted);
+    if (facts.length > 0) {
+      await sql(
+        `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
+        SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
+          AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
+        ON CONFLICT (request_log_id) DO NOTHING`,
+        [JSON.stringify(facts)],
+      );
+      await trimReplayFacts(sql, facts);
+    }
+  }
+  return { afterSeq, lastSeq: inserted.at(-1)?.seq ?? afterSeq, inserted };
+}
+
+/** The new ids and their seqs as two arrays in one row (see insertRequestLogs). */
+type InsertResult = { ids: string[] | null; seqs: string[] | null };
+const AGGREGATE_INSERTED =
+  'SELECT array_agg(id ORDER BY seq) AS ids, array_agg(seq::text ORDER BY seq) AS seqs FROM inserted';
+
+function insertedOf(result: InsertResult | undefined): { id: string; seq: bigint }[] {
   const ids = result?.ids ?? [];
   const seqs = result?.seqs ?? [];
-  const inserted = ids.map((id, index) => ({ id, seq: BigInt(seqs[index]!) }));
+  return ids.map((id, index) => ({ id, seq: BigInt(seqs[index]!) }));
+}
+
+/** Takes the insert lock (held to the end of the transaction) and reads max(seq) under it. */
+async function lockAndReadLatestSeq(sql: SqlRunner): Promise<bigint> {
+  await sql(`SELECT 1 AS locked FROM pg_advisory_xact_lock(${INSERT_LOCK_KEY}::bigint)`, []);
+  // Text, not bigint: node-postgres and Prisma return bigint columns differently.
+  const [latest] = await sql<{ max: string }>('SELECT coalesce(max(seq), 0)::text AS max FROM request_logs', []);
+  return BigInt(latest?.max ?? 0);
+}
+
+/**
+ * The temporary tables a batch is copied into before it is inserted, per connection (ON COMMIT DELETE ROWS: empty
+ * again after every transaction). Created if missing in every transaction rather than remembered per client, so a
+ * pooler that hands each transaction another server connection cannot leave one without them; when they exist this
+ * is a catalog lookup per group. Typed from the column list, not `LIKE request_logs`, so creating them reads nothing
+ * of request_logs.
+ */
+const STAGING_TABLES = `
+  CREATE TEMPORARY TABLE IF NOT EXISTS request_logs_staging (${INSERT_RECORD_TYPE}) ON COMMIT DELETE ROWS;
+  CREATE TEMPORARY TABLE IF NOT EXISTS request_replay_facts_staging (request_log_id text, endpoint_id text, facts jsonb)
+    ON COMMIT DELETE ROWS`;
+const REQUEST_LOG_COPY = new CopyTextEncoder(INSERT_COLUMNS);
+const REPLAY_FACTS_COPY = new CopyTextEncoder([
+  ['request_log_id', 'text'],
+  ['endpoint_id', 'text'],
+  ['facts', 'jsonb'],
+]);
+async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<string>): Promise<void> {
+  await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+}
+
+/**
+ * The batch insert on Postgres, inside the caller's transaction: the rows (and their replay facts) are streamed with
+ * COPY into the connection's staging tables first, without the lock, so a second group's copy overlaps the insert of
+ * the group holding it (RequestLogBatchProcessor keeps two in flight); then lock, INSERT … SELECT from staging with
+ * ON CONFLICT (id) DO NOTHING (COPY itself cannot skip the ids of an earlier delivery), rollups, replay facts.
+ */
+async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]): Promise<InsertedBatch> {
+  const sql = pgRunner(client);
+  if (rows.length === 0) {
+    const afterSeq = await lockAndReadLatestSeq(sql);
+    return { afterSeq, lastSeq: afterSeq, inserted: [] };
+  }
+  await client.query(STAGING_TABLES);
+  await copyInto(client, 'request_logs_staging', REQUEST_LOG_COPY.chunks(rows));
+  const withFacts = rows.filter(
+    (row) => row.endpoint_id !== null && row[REPLAY_FACTS] !== undefined && row[REPLAY_FACTS] !== null,
+  );
+  if (withFacts.length > 0) {
+    await copyInto(
+      client,
+      'request_replay_facts_staging',
+      REPLAY_FACTS_COPY.chunks(
+        withFacts.map((row) => ({ request_log_id: row.id, endpoint_id: row.endpoint_id, facts: row[REPLAY_FACTS] })),
+      ),
+    );
+  }
+  const afterSeq = await lockAndReadLatestSeq(sql);
+  const [result] = await sql<InsertResult>(
+    `WITH inserted AS (
+      INSERT INTO request_logs (${INSERT_COLUMN_LIST})
+      SELECT ${INSERT_COLUMN_LIST} FROM request_logs_staging
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, seq)
+    ${AGGREGATE_INSERTED}`,
+    [],
+  );
+  const inserted = insertedOf(result);
   if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
-  if (inserted.length > 0) await insertReplayFacts(sql, rows, inserted);
+  if (inserted.length > 0 && withFacts.length > 0) {
+    // Only the facts of rows that were new, with their seq (a redelivered row keeps the facts it has).
+    const [stored] = await sql<{ endpoint_ids: string[] | null }>(
+      `WITH stored AS (
+        INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
+        SELECT s.request_log_id, s.endpoint_id, i.seq, s.facts
+        FROM request_replay_facts_staging s JOIN unnest($1::text[], $2::bigint[]) AS i(id, seq) ON i.id = s.request_log_id
+        ON CONFLICT (request_log_id) DO NOTHING
+        RETURNING endpoint_id)
+      SELECT array_agg(DISTINCT endpoint_id) AS endpoint_ids FROM stored`,
+      [inserted.map(({ id }) => id), inserted.map(({ seq }) => seq.toString())],
+    );
+    await trimReplayFacts(
+      sql,
+      (stored?.endpoint_ids ?? []).map((endpoint_id) => ({ endpoint_id })),
+    );
+  }
   return { afterSeq, lastSeq: inserted.at(-1)?.seq ?? afterSeq, inserted };
 }
 
@@ -255,39 +367,34 @@ async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted:
   );
 }
 
-/**
- * Stores the replay facts of the newly inserted rows and keeps the newest `replayFactsPerEndpoint` per endpoint the
- * batch touched (the delete walks the (endpoint_id, seq DESC) index past the kept ones), in the insert's transaction.
- */
-async function insertReplayFacts(
-  sql: SqlRunner,
-  rows: NewRequestLogRow[],
-  inserted: { id: string; seq: bigint }[],
-): Promise<void> {
+/** The replay facts of the newly inserted rows, with their seq (PGlite path: one JSON parameter). */
+function replayFactsOf(rows: NewRequestLogRow[], inserted: { id: string; seq: bigint }[]) {
   const seqById = new Map(inserted.map(({ id, seq }) => [id, seq]));
-  const facts = rows.flatMap((row) => {
+  return rows.flatMap((row) => {
     const seq = seqById.get(row.id);
     const replay = row[REPLAY_FACTS];
     return seq === undefined || row.endpoint_id === null || replay === undefined || replay === null
       ? []
       : [{ request_log_id: row.id, endpoint_id: row.endpoint_id, seq: seq.toString(), facts: replay }];
   });
-  if (facts.length === 0) return;
+}
+
+/**
+ * Keeps the newest `replayFactsPerEndpoint` replay facts of every endpoint the batch added some to, in the insert's
+ * transaction: one statement for all of them (it was one per endpoint), each endpoint's cut-off found by walking the
+ * (endpoint_id, seq DESC) index past the kept ones.
+ */
+async function trimReplayFacts(sql: SqlRunner, facts: { endpoint_id: string }[]): Promise<void> {
+  const endpointIds = [...new Set(facts.map((fact) => fact.endpoint_id))];
+  if (endpointIds.length === 0) return;
   await sql(
-    `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-    SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
-      AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
-    ON CONFLICT (request_log_id) DO NOTHING`,
-    [JSON.stringify(facts)],
+    `DELETE FROM request_replay_facts f USING (
+      SELECT e.endpoint_id, (SELECT seq FROM request_replay_facts WHERE endpoint_id = e.endpoint_id
+        ORDER BY seq DESC OFFSET $2::int LIMIT 1) AS cutoff
+      FROM unnest($1::text[]) AS e(endpoint_id)) c
+    WHERE f.endpoint_id = c.endpoint_id AND f.seq <= c.cutoff`,
+    [endpointIds, replayFactsPerEndpoint],
   );
-  for (const endpointId of new Set(facts.map((fact) => fact.endpoint_id))) {
-    await sql(
-      `DELETE FROM request_replay_facts WHERE endpoint_id = $1 AND seq <= (
-        SELECT seq FROM request_replay_facts WHERE endpoint_id = $1
-        ORDER BY seq DESC OFFSET $2::int LIMIT 1)`,
-      [endpointId, replayFactsPerEndpoint],
-    );
-  }
 }
 
 function escapeLike(text: string): string {
@@ -357,8 +464,10 @@ export class RequestLogsRepository {
    * of JSON), which was about a third of the worker's CPU per event.
    */
   async insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch> {
-    const json = JSON.stringify(rows);
-    if (this.pool === null) return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
+    if (this.pool === null) {
+      const json = JSON.stringify(rows);
+      return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
+    }
     const client = await this.pool.connect();
     // A checked-out client is the holder's to watch: the pool listens only to idle ones. When the connection breaks
     // mid-batch (Postgres stopped), the client emits 'error' besides failing the query, and with no listener that
@@ -366,7 +475,7 @@ export class RequestLogsRepository {
     client.on('error', ignoreClientError);
     try {
       await client.query('BEGIN');
-      const batch = await insertBatch(pgRunner(client), rows, json);
+      const batch = await insertBatchByCopy(client, rows);
       await client.query('COMMIT');
       client.removeListener('error', ignoreClientError);
       client.release();

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { CopyTextEncoder } from './copy-text';
+
+// What Postgres reads back is tested on the real thing (request-logs.e2e.test.ts, "stores what the COPY text format
+// escapes…"); these pin the text itself.
+describe('CopyTextEncoder', () => {
+  const encoder = new CopyTextEncoder([
+    ['name', 'text'],
+    ['count', 'integer'],
+    ['tags', 'text[]'],
+    ['doc', 'jsonb'],
+    ['flag', 'boolean'],
+  ]);
+
+  it('writes nulls as \\N, escapes the text format and quotes array elements', () => {
+    expect(
+      encoder.encode([
+        {
+          name: 'a\tb\nc\rd\\e',
+          count: 3,
+          tags: ['x,y', 'say "hi"', 'back\\slash', null],
+          doc: { s: 'q"\\' },
+          flag: true,
+        },
+        { name: '\\N', count: null, tags: [], doc: null, flag: false },
+        { count: 0 },
+      ]),
+    ).toBe(
+      [
+        [
+          String.raw`a\tb\nc\rd\\e`,
+          '3',
+          String.raw`{"x,y","say \\"hi\\"","back\\\\slash",NULL}`,
+          String.raw`{"s":"q\\"\\\\"}`,
+          't',
+        ],
+        [String.raw`\\N`, String.raw`\N`, '{}', String.raw`\N`, 'f'],
+        [String.raw`\N`, '0', String.raw`\N`, String.raw`\N`, String.raw`\N`],
+      ]
+        .map((fields) => `${fields.join('\t')}\n`)
+        .join(''),
+    );
+  });
+
+  it('splits rows into chunks that add up to the whole', () => {
+    const rows = Array.from({ length: 250 }, (_, index) => ({ name: `row ${index}`, count: index }));
+    const chunks = [...encoder.chunks(rows, 100)];
+    expect(chunks).toHaveLength(3);
+    expect(chunks.join('')).toBe(encoder.encode(rows));
+    expect(chunks[2]!.split('\n')).toHaveLength(51);
+    expect([...encoder.chunks([], 100)]).toEqual([]);
+  });
+});
