@@ -85,7 +85,8 @@ async function createInChildProcess(directory: string): Promise<MigrationResult>
       // initdb runs there: a wedged child must not hold the boot forever.
       timeout: 120_000,
     });
-    return JSON.parse(stdout) as MigrationResult;
+    // The result is the last line: whatever PGlite or a migration may print before it is not ours to parse.
+    return JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '') as MigrationResult;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
     const detail = stderr ? `: ${stderr.split('\n').slice(-5).join('\n')}` : '';
