@@ -120,12 +120,33 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
   const endpoints: AgentEndpointDeclaration[] = [];
   const names = new Set<string>();
   const urls = new Set<string>();
+  /** The engine's own validation of an endpoint's traffic_policy (text or inline mapping); answers its text. */
+  const checkPolicy = (policy: string | Record<string, unknown>, url: string, base: Path): string => {
+    const policyText = typeof policy === 'string' ? policy : stringify(policy);
+    const address = parseEndpointUrl(url);
+    // A public agent URL accepts connections itself (on_tcp_connect runs there); a `.internal` one does not.
+    const options = address.ok
+      ? policyOptionsFor('agent', address.value.url)
+      : { endpointType: policyEndpointType('agent') };
+    for (const issue of validatePolicy(policyText, options).errors) {
+      problems.push({
+        ...policyIssuePosition(doc, [...base, 'traffic_policy'], issue, positionOf, at),
+        message: `traffic_policy: ${issue.code}: ${issue.message}`,
+      });
+    }
+    return policyText;
+  };
   rawEndpoints.forEach((item, index) => {
-    // An endpoint the schema refused was reported above; the others are checked further.
-    const well = endpointSchema.safeParse(item);
-    if (!well.success) return;
-    const endpoint = well.data;
     const base = ['endpoints', index] as const;
+    const well = endpointSchema.safeParse(item);
+    if (!well.success) {
+      // Reported above; its policy is still checked, so fixing a field does not reveal a policy error a run later.
+      const policy = isRecord(item) ? item.traffic_policy : undefined;
+      if (typeof policy === 'string' || isRecord(policy))
+        checkPolicy(policy, isRecord(item) && typeof item.url === 'string' ? item.url : '', base);
+      return;
+    }
+    const endpoint = well.data;
     if (names.has(endpoint.name))
       problems.push({ ...positionOf([...base, 'name']), message: `endpoint name "${endpoint.name}" is used twice` });
     names.add(endpoint.name);
@@ -141,23 +162,8 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
     if (typeof upstream !== 'string') {
       problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
     }
-    let policyText: string | null = null;
-    if (endpoint.traffic_policy !== undefined) {
-      policyText =
-        typeof endpoint.traffic_policy === 'string' ? endpoint.traffic_policy : stringify(endpoint.traffic_policy);
-      const policyPath = [...base, 'traffic_policy'];
-      // A public agent URL accepts connections itself (on_tcp_connect runs there); a `.internal` one does not.
-      const options = address.ok
-        ? policyOptionsFor('agent', address.value.url)
-        : { endpointType: policyEndpointType('agent') };
-      const validation = validatePolicy(policyText, options);
-      for (const issue of validation.errors) {
-        problems.push({
-          ...policyIssuePosition(doc, policyPath, issue, positionOf, at),
-          message: `traffic_policy: ${issue.code}: ${issue.message}`,
-        });
-      }
-    }
+    const policyText =
+      endpoint.traffic_policy === undefined ? null : checkPolicy(endpoint.traffic_policy, endpoint.url, base);
     if (!address.ok || typeof upstream !== 'string') return;
     endpoints.push(
       AgentEndpointDeclarationSchema.parse({

@@ -45,7 +45,9 @@ describe('gatehouse-agent command line', () => {
     expect(checked.status).toBe(2);
     const lines = checked.stderr.trim().split('\n');
     expect(lines[0]).toBe(`${bad}:6:5: unknown field "endpoints.0.pooling"`);
-    expect(lines).toHaveLength(1);
+    // The endpoint's policy is checked too, though its fields were refused.
+    expect(lines[1]).toMatch(/bad\.yml:9:29: traffic_policy: POLICY_UNKNOWN_ACTION: /);
+    expect(lines).toHaveLength(2);
     const policy = run([
       'config',
       'check',
