@@ -598,6 +598,31 @@ describe('request logs', () => {
     expect(derived.rows).toEqual([{ mcp_tool: awkward, caller_ids: [] }]);
   });
 
+  it('stores a NUL character a client sent (which Postgres text cannot hold) as U+FFFD, and the rest of the batch', async () => {
+    // Any MCP client can put \u0000 in a tool name or a body; as sent, the batch's insert failed on every retry and took
+    // every other event of its group with it.
+    const nul = 'before\u0000after \\u0000 kept';
+    const stored = 'before\ufffdafter \\u0000 kept';
+    const event = sampleRequestEvent({
+      user_agent: nul,
+      client_ip_categories: [nul],
+      logs: [{ note: nul, [nul]: 1 }],
+      mcp: { method: 'tools/call', tool: nul, protocol_version: '2025-06-18' },
+      request_body: nul,
+    });
+    const neighbour = sampleRequestEvent();
+    expect(await processor.processBatch({ events: [event, neighbour] })).toMatchObject({ inserted: 2, invalid: 0 });
+    const row = await testApp.app.get(RequestLogsRepository).findRequestLogById(event.id);
+    expect(row).toMatchObject({
+      user_agent: stored,
+      client_ip_categories: [stored],
+      logs: [{ note: stored, [stored]: 1 }],
+      mcp: { tool: stored },
+      request_body: stored,
+    });
+    expect(await testApp.app.get(RequestLogsRepository).findRequestLogById(neighbour.id)).not.toBeNull();
+  });
+
   it('stores concurrent jobs as overlapping groups whose seqs follow commit order, and a redelivery adds nothing', async () => {
     const repository = testApp.app.get(RequestLogsRepository);
     let inFlight = 0;

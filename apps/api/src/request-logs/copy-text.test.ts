@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CopyTextEncoder } from './copy-text';
+import { CopyTextEncoder, jsonWithoutNul } from './copy-text';
 
 // What Postgres reads back is tested on the real thing (request-logs.e2e.test.ts, "stores what the COPY text format
 // escapes…"); these pin the text itself.
@@ -49,5 +49,17 @@ describe('CopyTextEncoder', () => {
     expect(chunks.join('')).toBe(encoder.encode(rows));
     expect(chunks[2]!.split('\n')).toHaveLength(51);
     expect([...encoder.chunks([], 100)]).toEqual([]);
+  });
+
+  it('turns NUL escapes in JSON into U+FFFD and leaves a literal backslash-u0000 alone', () => {
+    const value = { nul: 'a\u0000b', literal: 'c\\u0000d', both: '\\\u0000', ['k\u0000']: 1 };
+    expect(JSON.parse(jsonWithoutNul(JSON.stringify(value)))).toEqual({
+      nul: 'a\ufffdb',
+      literal: 'c\\u0000d',
+      both: '\\\ufffd',
+      ['k\ufffd']: 1,
+    });
+    const plain = JSON.stringify({ a: 'no nul' });
+    expect(jsonWithoutNul(plain)).toBe(plain);
   });
 });

@@ -5,10 +5,27 @@
  * than a third of its CPU per event (README, "Request logs").
  */
 
-// The four characters with a meaning in the text format; anything else goes through as is (UTF-8).
-const SPECIAL = /[\\\n\r\t]/;
-const SPECIALS = /[\\\n\r\t]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+// The four characters with a meaning in the text format, and NUL, which Postgres text cannot hold at all (one in a
+// client's header or MCP tool name failed the whole group's insert on every retry): it becomes U+FFFD, as an
+// undecodable byte does. Anything else goes through as is (UTF-8).
+const SPECIAL = /[\\\n\r\t\0]/;
+const SPECIALS = /[\\\n\r\t\0]/g;
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\0': '\ufffd',
+};
+
+/**
+ * JSON text with every `\u0000` escape (a NUL in a string, which jsonb refuses) made `\ufffd`. Only a real escape:
+ * its backslash follows an even run of backslashes (none included). A string that holds a backslash and `u0000`
+ * literally serializes as `\\u0000` and is kept.
+ */
+export function jsonWithoutNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+}
 
 function escapeText(text: string): string {
   return SPECIAL.test(text) ? text.replace(SPECIALS, (character) => ESCAPES[character]!) : text;
@@ -73,7 +90,7 @@ export class CopyTextEncoder {
         switch (kinds[index]!) {
           case 'json': {
             // JSON has no raw tab, newline or carriage return (it escapes them), so only its backslashes need doubling.
-            const json = JSON.stringify(value);
+            const json = jsonWithoutNul(JSON.stringify(value));
             text += json.includes('\\') ? json.replace(/\\/g, '\\\\') : json;
             break;
           }

@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { POSTGRES_POOL, PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
-import { CopyTextEncoder } from './copy-text';
+import { CopyTextEncoder, jsonWithoutNul } from './copy-text';
 import { rollUp, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
 
 /** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
@@ -160,6 +160,15 @@ const INSERT_COLUMNS: [string, string][] = [
 const INSERT_COLUMN_LIST = INSERT_COLUMNS.map(([name]) => `"${name}"`).join(', ');
 const INSERT_RECORD_TYPE = INSERT_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', ');
 
+/**
+ * A JSON parameter of the batch insert (rows on PGlite, rollups, rollup keys, replay facts). Their strings come from
+ * clients (an MCP tool name, a header), and a NUL among them, which jsonb refuses, fails the statement: it becomes
+ * U+FFFD, as in the COPY text (copy-text.ts).
+ */
+function jsonParameter(value: unknown): string {
+  return jsonWithoutNul(JSON.stringify(value));
+}
+
 /** Every writer serializes on this advisory lock, so seq order is commit order (the tail's no-gap guarantee). */
 const INSERT_LOCK_KEY = 0x67_68_72_6c; // "ghrl"
 
@@ -205,7 +214,7 @@ async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: strin
         SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
           AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
         ON CONFLICT (request_log_id) DO NOTHING`,
-        [JSON.stringify(facts)],
+        [jsonParameter(facts)],
       );
       await trimReplayFacts(sql, facts);
     }
@@ -336,7 +345,7 @@ async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted:
       upstream_errors = t.upstream_errors + excluded.upstream_errors,
       duration_sum_ms = t.duration_sum_ms + excluded.duration_sum_ms,
       latency_histogram = traffic_histogram_add(t.latency_histogram, excluded.latency_histogram)`,
-    [JSON.stringify(rollups)],
+    [jsonParameter(rollups)],
   );
   if (keys.length === 0) return;
   await sql(
@@ -344,7 +353,7 @@ async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted:
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(resolution integer, kind text,
       bucket timestamptz, endpoint_id text, key text, count bigint)
     ON CONFLICT (resolution, kind, bucket, endpoint_id, key) DO UPDATE SET count = t.count + excluded.count`,
-    [JSON.stringify(keys)],
+    [jsonParameter(keys)],
   );
   // Keep the largest TOP_KEYS_PER_BUCKET keys of each group this batch touched (traffic-rollup.ts says why).
   const groups = [
@@ -363,7 +372,7 @@ async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted:
     ) doomed
     WHERE t.resolution = doomed.resolution AND t.kind = doomed.kind AND t.bucket = doomed.bucket
       AND t.endpoint_id = doomed.endpoint_id AND t.key = doomed.key`,
-    [JSON.stringify(groups), TOP_KEYS_PER_BUCKET],
+    [jsonParameter(groups), TOP_KEYS_PER_BUCKET],
   );
 }
 
@@ -465,7 +474,7 @@ export class RequestLogsRepository {
    */
   async insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch> {
     if (this.pool === null) {
-      const json = JSON.stringify(rows);
+      const json = jsonParameter(rows);
       return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
     }
     const client = await this.pool.connect();
