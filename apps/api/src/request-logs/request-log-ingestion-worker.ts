@@ -5,6 +5,7 @@ import { requestLogsQueueName } from '@gatehouse/contracts';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { largeJobBackend } from './large-job-backend';
 import type { RequestLogBatchProcessor } from './request-log-ingestion';
 
 /**
@@ -44,16 +45,21 @@ export class RequestLogIngestionWorker {
     this.#connection.on('error', () => {
       // ioredis reconnects by itself; BullMQ reports failures through the worker's error event.
     });
-    this.#worker = new Worker(requestLogsQueueName, (job: Job) => this.processor.processBatch(job.data), {
-      connection: this.#connection,
-      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-      lockDuration: options.lockDurationMs ?? 10_000,
-      stalledInterval: options.stalledIntervalMs ?? 5_000,
-      // A killed worker must not turn a batch into a permanent failure after one stall.
-      maxStalledCount: 10,
-      autorun: false,
-    });
+    this.#worker = new Worker(
+      requestLogsQueueName,
+      (job: Job) => this.processor.processBatch(job.data),
+      {
+        connection: this.#connection,
+        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+        lockDuration: options.lockDurationMs ?? 10_000,
+        stalledInterval: options.stalledIntervalMs ?? 5_000,
+        // A killed worker must not turn a batch into a permanent failure after one stall.
+        maxStalledCount: 10,
+        autorun: false,
+      },
+      largeJobBackend,
+    );
     let lastErrorLogAt = 0;
     this.#worker.on('error', (error) => {
       if (Date.now() - lastErrorLogAt > 10_000) {

@@ -246,9 +246,11 @@ async function lockAndReadLatestSeq(sql: SqlRunner): Promise<bigint> {
  * again after every transaction). Created if missing in every transaction rather than remembered per client, so a
  * pooler that hands each transaction another server connection cannot leave one without them; when they exist this
  * is a catalog lookup per group. Typed from the column list, not `LIKE request_logs`, so creating them reads nothing
- * of request_logs.
+ * of request_logs. `client_min_messages` (for this transaction only) keeps Postgres from sending a "relation already
+ * exists, skipping" notice for each of them on every group.
  */
 const STAGING_TABLES = `
+  SET LOCAL client_min_messages = warning;
   CREATE TEMPORARY TABLE IF NOT EXISTS request_logs_staging (${INSERT_RECORD_TYPE}) ON COMMIT DELETE ROWS;
   CREATE TEMPORARY TABLE IF NOT EXISTS request_replay_facts_staging (request_log_id text, endpoint_id text, facts jsonb)
     ON COMMIT DELETE ROWS`;
