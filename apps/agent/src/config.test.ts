@@ -161,6 +161,33 @@ endpoints:
     ]);
   });
 
+  it('checks the URL and upstream of an endpoint with a refused field, and reports no field twice', () => {
+    expect(
+      problemsOf(`version: 3
+endpoints:
+  - name: a
+    url: ftp://a.internal
+    upstream: { url: "ftp://x" }
+    colour: blue
+  - name: b
+    url: https://b.internal
+    upstream: { url: 99999 }
+    colour: red
+  - name: c
+    url: \${C_URL}
+    upstream: { url: "\${C_PORT}" }
+`),
+    ).toEqual([
+      expect.stringMatching(/^agent\.yml:4:10: url: The scheme must be http or https/),
+      expect.stringMatching(/^agent\.yml:5:22: upstream\.url: "ftp:\/\/x" uses ftp:/),
+      'agent.yml:6:5: unknown field "endpoints.0.colour"',
+      expect.stringMatching(/^agent\.yml:9:22: endpoints\.1\.upstream\.url: Too big/),
+      'agent.yml:10:5: unknown field "endpoints.1.colour"',
+      'agent.yml:12:10: endpoints.2.url: environment variable C_URL is not set',
+      'agent.yml:13:22: endpoints.2.upstream.url: environment variable C_PORT is not set',
+    ]);
+  });
+
   it('accepts on_tcp_connect on a public agent URL and refuses it on a .internal one', () => {
     const config = (url: string) => `version: 3
 endpoints:

@@ -136,14 +136,30 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
     }
     return policyText;
   };
+  // Fields the schema or the interpolation already reported: the checks below would only say it again.
+  const reported = new Set(unresolved);
+  if (!parsed.success) for (const issue of parsed.error.issues) reported.add(issue.path.map(String).join('.'));
+  const fresh = (path: Path): boolean => !reported.has(path.join('.'));
   rawEndpoints.forEach((item, index) => {
     const base = ['endpoints', index] as const;
     const well = endpointSchema.safeParse(item);
     if (!well.success) {
-      // Reported above; its policy is still checked, so fixing a field does not reveal a policy error a run later.
-      const policy = isRecord(item) ? item.traffic_policy : undefined;
+      // Reported above. Its URL, upstream and policy are still checked, so fixing one field does not reveal another
+      // problem a run later.
+      if (!isRecord(item)) return;
+      if (typeof item.url === 'string' && fresh([...base, 'url'])) {
+        const address = parseEndpointUrl(item.url);
+        if (!address.ok) problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
+      }
+      const upstreamUrl = isRecord(item.upstream) ? item.upstream.url : undefined;
+      if ((typeof upstreamUrl === 'string' || typeof upstreamUrl === 'number') && fresh([...base, 'upstream', 'url'])) {
+        const upstream = upstreamOrigin(upstreamUrl);
+        if (typeof upstream !== 'string')
+          problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
+      }
+      const policy = item.traffic_policy;
       if (typeof policy === 'string' || isRecord(policy))
-        checkPolicy(policy, isRecord(item) && typeof item.url === 'string' ? item.url : '', base);
+        checkPolicy(policy, typeof item.url === 'string' ? item.url : '', base);
       return;
     }
     const endpoint = well.data;
@@ -151,15 +167,17 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       problems.push({ ...positionOf([...base, 'name']), message: `endpoint name "${endpoint.name}" is used twice` });
     names.add(endpoint.name);
     const address = parseEndpointUrl(endpoint.url);
-    if (!address.ok) problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
-    else if (urls.has(address.value.url))
+    if (!address.ok) {
+      if (fresh([...base, 'url']))
+        problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
+    } else if (urls.has(address.value.url))
       problems.push({
         ...positionOf([...base, 'url']),
         message: `url ${address.value.url} is declared twice (one endpoint per URL; pooling_enabled lets several agents share it)`,
       });
     else urls.add(address.value.url);
     const upstream = upstreamOrigin(endpoint.upstream.url);
-    if (typeof upstream !== 'string') {
+    if (typeof upstream !== 'string' && fresh([...base, 'upstream', 'url'])) {
       problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
     }
     const policyText =
