@@ -156,6 +156,30 @@ describe('BullmqRequestEventSink (real redis-server)', () => {
     expect(sink.stats).toMatchObject({ accepted: 1_204, dropped: 0, buffered: 0, batches: 4 });
   });
 
+  it('stores every character of an event as sent: a job is written as UTF-8 bytes, read back as the same text', async () => {
+    const sink = newSink();
+    await reader.waitUntilReady();
+    const event = {
+      ...requestEvent(0),
+      path: '/café/日本語/🙂',
+      user_agent: 'ünïcödé \u2028 "quoted" \\ back\\slash',
+      mcp: { method: 'tools/call', tool: 'résumé_😀', protocol_version: '', kind: 'request', session_id: '' },
+    } satisfies RequestEvent;
+    expect(sink.emit(event)).toBe(true);
+    expect(sink.emit(requestEvent(1))).toBe(true);
+    await waitFor(() => sink.stats.delivered === 2);
+    const jobs = await reader.getJobs(['wait'], 0, -1, true);
+    expect(jobs).toHaveLength(1);
+    // The stored bytes are the UTF-8 of the batch's JSON text: what a worker reads is what was emitted.
+    const raw = new Redis(redis.url);
+    const stored = await raw
+      .hget(`bull:${requestLogsQueueName}:${jobs[0]!.id}`, 'data')
+      .finally(() => raw.disconnect());
+    const { events } = requestLogBatchSchema.parse(JSON.parse(stored!));
+    expect(events[0]).toMatchObject({ path: event.path, user_agent: event.user_agent, mcp: event.mcp });
+    expect(events[1]).toMatchObject({ path: '/item/1' });
+  });
+
   it('buffers while Redis is down and delivers everything once it is back', async () => {
     const sink = newSink();
     await waitFor(() => {
