@@ -15,12 +15,15 @@ import { type BackendFactory, createRedisBackend, raw2NextJobData, type RedisQue
  */
 export const largeJobBackend: BackendFactory<RedisQueueBackend> = (name, opts, flags) => {
   const backend = createRedisBackend(name, opts, flags);
-  backend.moveToFinished = async (jobId, args) => {
+  backend.moveToFinished = async (jobId, args): Promise<unknown[]> => {
     const result: unknown = await backend.execCommand(await backend.client, 'moveToFinished', args);
     if (typeof result === 'number' && result < 0) {
       throw backend.finishedErrors({ code: result, jobId, command: 'moveToFinished', state: 'active' });
     }
-    return result === undefined ? (result as never) : raw2NextJobData(result as unknown[]);
+    // (bullmq's own answers undefined for an undefined result, though its signature says an array.)
+    if (result === undefined) return result as never;
+    const next: unknown[] = raw2NextJobData(result as unknown[]);
+    return next;
   };
   return backend;
 };
