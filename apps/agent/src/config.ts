@@ -140,6 +140,21 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
   const reported = new Set(unresolved);
   if (!parsed.success) for (const issue of parsed.error.issues) reported.add(issue.path.map(String).join('.'));
   const fresh = (path: Path): boolean => !reported.has(path.join('.'));
+  /** An endpoint's URL, its problem reported unless its field already was. */
+  const checkUrl = (url: string, base: Path) => {
+    const address = parseEndpointUrl(url);
+    if (!address.ok && fresh([...base, 'url']))
+      problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
+    return address;
+  };
+  /** An endpoint's upstream origin, its problem reported unless its field already was. */
+  const checkUpstream = (value: number | string, base: Path): string | undefined => {
+    const upstream = upstreamOrigin(value);
+    if (typeof upstream === 'string') return upstream;
+    if (fresh([...base, 'upstream', 'url']))
+      problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
+    return undefined;
+  };
   rawEndpoints.forEach((item, index) => {
     const base = ['endpoints', index] as const;
     const well = endpointSchema.safeParse(item);
@@ -147,16 +162,9 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
       // Reported above. Its URL, upstream and policy are still checked, so fixing one field does not reveal another
       // problem a run later.
       if (!isRecord(item)) return;
-      if (typeof item.url === 'string' && fresh([...base, 'url'])) {
-        const address = parseEndpointUrl(item.url);
-        if (!address.ok) problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
-      }
+      if (typeof item.url === 'string') checkUrl(item.url, base);
       const upstreamUrl = isRecord(item.upstream) ? item.upstream.url : undefined;
-      if ((typeof upstreamUrl === 'string' || typeof upstreamUrl === 'number') && fresh([...base, 'upstream', 'url'])) {
-        const upstream = upstreamOrigin(upstreamUrl);
-        if (typeof upstream !== 'string')
-          problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
-      }
+      if (typeof upstreamUrl === 'string' || typeof upstreamUrl === 'number') checkUpstream(upstreamUrl, base);
       const policy = item.traffic_policy;
       if (typeof policy === 'string' || isRecord(policy))
         checkPolicy(policy, typeof item.url === 'string' ? item.url : '', base);
@@ -166,23 +174,19 @@ export function parseAgentConfig(text: string, env: Readonly<Record<string, stri
     if (names.has(endpoint.name))
       problems.push({ ...positionOf([...base, 'name']), message: `endpoint name "${endpoint.name}" is used twice` });
     names.add(endpoint.name);
-    const address = parseEndpointUrl(endpoint.url);
-    if (!address.ok) {
-      if (fresh([...base, 'url']))
-        problems.push({ ...positionOf([...base, 'url']), message: `url: ${address.problem}` });
-    } else if (urls.has(address.value.url))
-      problems.push({
-        ...positionOf([...base, 'url']),
-        message: `url ${address.value.url} is declared twice (one endpoint per URL; pooling_enabled lets several agents share it)`,
-      });
-    else urls.add(address.value.url);
-    const upstream = upstreamOrigin(endpoint.upstream.url);
-    if (typeof upstream !== 'string' && fresh([...base, 'upstream', 'url'])) {
-      problems.push({ ...positionOf([...base, 'upstream', 'url']), message: `upstream.url: ${upstream.problem}` });
+    const address = checkUrl(endpoint.url, base);
+    if (address.ok) {
+      if (urls.has(address.value.url))
+        problems.push({
+          ...positionOf([...base, 'url']),
+          message: `url ${address.value.url} is declared twice (one endpoint per URL; pooling_enabled lets several agents share it)`,
+        });
+      else urls.add(address.value.url);
     }
+    const upstream = checkUpstream(endpoint.upstream.url, base);
     const policyText =
       endpoint.traffic_policy === undefined ? null : checkPolicy(endpoint.traffic_policy, endpoint.url, base);
-    if (!address.ok || typeof upstream !== 'string') return;
+    if (!address.ok || upstream === undefined) return;
     endpoints.push(
       AgentEndpointDeclarationSchema.parse({
         name: endpoint.name,
