@@ -7,11 +7,11 @@ import {
   requestLogsQueueName,
   withoutRedactedHeaders,
   type RequestEventInput,
-  type RequestLogBatch,
 } from '@gatehouse/contracts';
 import type { QueueOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { EventBatches } from './event-batches.js';
 import { EventSpill } from './event-spill.js';
 import type { RawJson, RawJsonQueue } from './raw-json-queue.js';
 import type { RequestEvent, RequestEventSink } from './request-event.js';
@@ -98,12 +98,12 @@ export class BullmqRequestEventSink implements RequestEventSink {
   readonly #logger: Logger | undefined;
 
   /**
-   * Events waiting to be sent, each already serialized (JSON text of a RequestEventInput). Serialized at emit: an event
-   * waits up to a batch interval here, and as an object tree it outlived several young-generation collections (each
-   * one copying it, then promoting it to the old generation): measured, the data plane's scavenges took ~2x as long
-   * as the minimal proxy's. A string is one flat object to copy, and the same JSON text is sent either way.
+   * Events waiting to be sent, serialized at emit (the JSON text of a RequestEventInput) straight into the UTF-8 bytes
+   * of the batch that will carry them (event-batches.ts says why). An event waits up to a batch interval here: as an
+   * object tree, and later as a string, it outlived young-generation collections and cost the data plane a large
+   * share of its CPU (measured); bytes outside the JS heap cost the collector nothing.
    */
-  #buffer: string[] = [];
+  readonly #batches: EventBatches;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #retryDelayMs = 0;
@@ -116,8 +116,8 @@ export class BullmqRequestEventSink implements RequestEventSink {
   readonly #spillAfterFailingMs: number | undefined;
   /** Events moved out of the buffer on their way to the spill file (counted in `buffered` until written). */
   #spilling = 0;
-  /** Events at the head of the buffer that the send loop is sending now. */
-  #inFlight = 0;
+  /** The send loop is sending the oldest batch now (it stays in #batches until delivered). */
+  #inFlight = false;
   #replaying: Promise<void> | undefined;
   #lastSpillDropLogAt = 0;
 
@@ -125,6 +125,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#source = options.source ?? '';
     this.#maxBatchWaitMs = options.maxBatchWaitMs ?? requestLogBatchMaxWaitMs;
     this.#maxBatchEvents = options.maxBatchEvents ?? requestLogBatchMaxEvents;
+    this.#batches = new EventBatches(this.#source, this.#maxBatchEvents);
     this.#maxBufferedEvents = options.maxBufferedEvents ?? 50_000;
     this.#sendTimeoutMs = options.sendTimeoutMs ?? 5_000;
     this.#minRetryDelayMs = options.minRetryDelayMs ?? 250;
@@ -161,7 +162,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
   }
 
   get stats(): BullmqRequestEventSinkStats {
-    return { ...this.#stats, buffered: this.#buffer.length + this.#spilling };
+    return { ...this.#stats, buffered: this.#batches.count + this.#spilling };
   }
 
   spilledEvents(): number {
@@ -186,14 +187,14 @@ export class BullmqRequestEventSink implements RequestEventSink {
         this.#stats.dropped += 1;
         return false;
       }
-      if (this.#buffer.length >= this.#maxBufferedEvents) {
+      if (this.#batches.count >= this.#maxBufferedEvents) {
         if (this.#spill === undefined) {
           this.#stats.dropped += 1;
           return false;
         }
-        // Full: this event and everything buffered but the batch being sent (the send loop owns the head of the
-        // buffer until its send ends) go to disk, in the background.
-        const overflow = this.#buffer.splice(this.#inFlight);
+        // Full: this event and everything buffered but the batch being sent (the send loop owns the oldest batch
+        // until its send ends) go to disk, in the background.
+        const overflow = this.#batches.takeTexts(this.#inFlight ? 1 : 0);
         overflow.push(JSON.stringify(this.#redact(event)));
         this.#stats.accepted += 1;
         void this.#spillToDisk(overflow, false);
@@ -201,10 +202,10 @@ export class BullmqRequestEventSink implements RequestEventSink {
       }
       // A value JSON cannot carry (a cycle, a BigInt in log metadata) throws here: this event is dropped and counted,
       // where a batch holding it would have failed every send.
-      this.#buffer.push(JSON.stringify(this.#redact(event)));
+      this.#batches.append(JSON.stringify(this.#redact(event)));
       this.#stats.accepted += 1;
       if (this.#sending === undefined && this.#retryDelayMs === 0) {
-        if (this.#buffer.length >= this.#maxBatchEvents) this.#schedule(0);
+        if (this.#batches.count >= this.#maxBatchEvents) this.#schedule(0);
         else if (this.#timer === undefined) this.#schedule(this.#maxBatchWaitMs);
       }
       return true;
@@ -221,7 +222,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
       this.#timer = undefined;
     }
     if (this.#sending !== undefined) await this.#sending;
-    if (this.#buffer.length > 0) await this.#startSending();
+    if (this.#batches.count > 0) await this.#startSending();
   }
 
   /** Stops accepting events, tries to deliver the buffer for up to `closeTimeoutMs`, then disconnects. */
@@ -230,20 +231,20 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#closed = true;
     const deadline = Date.now() + this.#closeTimeoutMs;
     // With somewhere to spill, a Redis that is down now is not waited for: the next start delivers the events.
-    while (this.#buffer.length > 0 && Date.now() < deadline && (this.#spill === undefined || this.#redisReady())) {
+    while (this.#batches.count > 0 && Date.now() < deadline && (this.#spill === undefined || this.#redisReady())) {
       if (this.#timer !== undefined) {
         clearTimeout(this.#timer);
         this.#timer = undefined;
       }
       if (this.#sending !== undefined) await this.#sending;
       else await this.#startSending();
-      if (this.#buffer.length > 0 && this.#retryDelayMs > 0) await sleep(Math.min(100, deadline - Date.now()));
+      if (this.#batches.count > 0 && this.#retryDelayMs > 0) await sleep(Math.min(100, deadline - Date.now()));
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#sending !== undefined) await this.#sending;
-    if (this.#buffer.length > 0 && this.#spill !== undefined) {
-      const undelivered = this.#buffer.length;
-      const result = await this.#spillToDisk(this.#buffer.splice(0), true);
+    if (this.#batches.count > 0 && this.#spill !== undefined) {
+      const undelivered = this.#batches.count;
+      const result = await this.#spillToDisk(this.#batches.takeTexts(), true);
       if (result.written > 0)
         this.#logger?.warn(
           { spilled: result.written, file: this.#spill.path },
@@ -252,10 +253,10 @@ export class BullmqRequestEventSink implements RequestEventSink {
       if (result.written < undelivered)
         this.#logger?.warn({ undelivered: undelivered - result.written }, 'request events lost at shutdown');
     }
-    if (this.#buffer.length > 0) {
-      this.#logger?.warn({ undelivered: this.#buffer.length }, 'request events not delivered before shutdown');
-      this.#stats.dropped += this.#buffer.length;
-      this.#buffer = [];
+    if (this.#batches.count > 0) {
+      const undelivered = this.#batches.takeTexts().length;
+      this.#logger?.warn({ undelivered }, 'request events not delivered before shutdown');
+      this.#stats.dropped += undelivered;
     }
     await this.#spill?.settled();
     // A delivery from disk in progress stops between batches; what it did not send stays on disk for the next start.
@@ -354,7 +355,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
         if (this.#closed) return;
         const batch = events.slice(start, start + this.#maxBatchEvents);
         try {
-          await this.#send(batch);
+          await this.#send(this.#payloadOf(batch));
         } catch {
           this.#stats.sendFailures += 1;
           await sleepUnref(delayMs);
@@ -391,13 +392,16 @@ export class BullmqRequestEventSink implements RequestEventSink {
 
   /** Sends full batches back to back; a partial batch waits for its timer; a failure backs off. */
   async #sendLoop(): Promise<void> {
-    while (this.#buffer.length > 0) {
-      const batch = this.#buffer.slice(0, this.#maxBatchEvents);
-      this.#inFlight = batch.length;
+    while (this.#batches.count > 0) {
+      const batch = this.#batches.first()!;
+      // A batch sent before was sealed then: it goes again with the same bytes (that send may still land too; the
+      // worker's insert is idempotent by event id).
+      const firstSend = !batch.sealed;
+      this.#inFlight = true;
       try {
-        await this.#send(batch);
+        await this.#send(this.#batches.seal(batch, new Date()));
       } catch (error) {
-        this.#inFlight = 0;
+        this.#inFlight = false;
         this.#stats.sendFailures += 1;
         if (this.#failingSince === 0) this.#failingSince = Date.now();
         else if (
@@ -406,48 +410,52 @@ export class BullmqRequestEventSink implements RequestEventSink {
           Date.now() - this.#failingSince >= (this.#spillAfterFailingMs ?? Infinity)
         ) {
           // Redis has been away long: keep the buffer on disk rather than only in this process's memory.
-          void this.#spillToDisk(this.#buffer.splice(0), false);
+          void this.#spillToDisk(this.#batches.takeTexts(), false);
         }
         this.#retryDelayMs = Math.min(this.#maxRetryDelayMs, Math.max(this.#minRetryDelayMs, this.#retryDelayMs * 2));
         if (Date.now() - this.#lastFailureLogAt > 10_000) {
           this.#lastFailureLogAt = Date.now();
           this.#logger?.warn(
-            { err: error, buffered: this.#buffer.length },
+            { err: error, buffered: this.#batches.count },
             'request-log queue unavailable; buffering events in memory',
           );
         }
         return;
       }
-      // Only now leave the buffer: a batch that failed is retried as the oldest, so order is kept.
-      this.#buffer.splice(0, batch.length);
-      this.#inFlight = 0;
-      this.#stats.delivered += batch.length;
+      // Only now leave the buffer: a batch that failed is retried as the oldest, so order is kept. Its buffer is
+      // written again only when no failed send of it could still be pending inside ioredis.
+      this.#batches.delivered(batch, firstSend);
+      this.#inFlight = false;
+      this.#stats.delivered += batch.count;
       this.#stats.batches += 1;
       this.#retryDelayMs = 0;
       this.#failingSince = 0;
-      if (this.#buffer.length < this.#maxBatchEvents && !this.#closed) return;
+      if (this.#batches.count < this.#maxBatchEvents && !this.#closed) return;
     }
   }
 
   #scheduleNext(): void {
-    if (this.#buffer.length === 0 || this.#closed) return;
+    if (this.#batches.count === 0 || this.#closed) return;
     if (this.#retryDelayMs > 0) this.#schedule(this.#retryDelayMs);
-    else if (this.#buffer.length >= this.#maxBatchEvents) this.#schedule(0);
+    else if (this.#batches.count >= this.#maxBatchEvents) this.#schedule(0);
     else this.#schedule(this.#maxBatchWaitMs);
   }
 
-  /** Sends serialized events (JSON texts) as one RequestLogBatch job. */
-  async #send(events: readonly string[]): Promise<void> {
+  /** Spilled events (their JSON texts) as one RequestLogBatch payload. */
+  #payloadOf(texts: readonly string[]): Buffer {
+    const batches = new EventBatches(this.#source, texts.length, 64 * 1024);
+    for (const text of texts) batches.append(text);
+    return batches.seal(batches.first()!, new Date());
+  }
+
+  /** Sends one RequestLogBatch payload (its JSON as UTF-8) as one job. */
+  async #send(payload: Buffer): Promise<void> {
     // Fail fast while disconnected rather than leave an add() pending that would land later as a duplicate.
     if (this.#redis.status !== 'ready') throw new Error(`Redis is ${this.#redis.status}`);
-    // The job's data is the JSON text of a RequestLogBatch, assembled from the events' texts: the same text
-    // JSON.stringify({ source, sent_at, events }) gives, without serializing the events again.
-    const head: Omit<RequestLogBatch, 'events'> = { source: this.#source, sent_at: new Date().toISOString() };
-    const text = `${JSON.stringify(head).slice(0, -1)},"events":[${events.join(',')}]}`;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#openQueue().then(({ queue, RawJson }) => queue.add(requestLogBatchJobName, new RawJson(text))),
+        this.#openQueue().then(({ queue, RawJson }) => queue.add(requestLogBatchJobName, new RawJson(payload))),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => reject(new Error('request-log send timed out')), this.#sendTimeoutMs);
         }),
