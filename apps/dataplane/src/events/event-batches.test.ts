@@ -77,15 +77,19 @@ describe('EventBatches', () => {
     });
   });
 
-  it('makes new buffers the size earlier batches grew to, so a batch does not copy itself while it fills', () => {
-    const batches = new EventBatches('dp', 4, 64);
-    for (const text of texts(4)) batches.append(text);
+  it('makes a new buffer large enough for a batch like the last one, so it does not copy itself while it fills', () => {
+    const batches = new EventBatches('dp', 64, 64);
+    for (const text of texts(64)) batches.append(text);
     const grown = batches.first()!;
     batches.seal(grown, sentAt);
     batches.delivered(grown, false);
-    batches.append(texts(1, 4)[0]!);
-    expect(batches.first()!.buffer).not.toBe(grown.buffer);
-    expect(batches.first()!.buffer.length).toBe(grown.buffer.length);
+    batches.append(texts(1, 64)[0]!);
+    const next = batches.first()!;
+    const allocated = next.buffer;
+    expect(allocated).not.toBe(grown.buffer);
+    for (const text of texts(63, 65)) batches.append(text);
+    expect(next.count).toBe(64);
+    expect(next.buffer).toBe(allocated);
   });
 
   it('does not reuse the buffer of a batch whose send failed before', () => {

@@ -34,6 +34,11 @@ export class EventBatch {
     return this.#ends.length;
   }
 
+  /** Bytes written so far, head room included. */
+  get bytesUsed(): number {
+    return this.#length;
+  }
+
   /** Sealed: handed to a send. Its bytes never change again (a send that timed out may still be written later). */
   get sealed(): boolean {
     return this.#payload !== undefined;
@@ -84,7 +89,7 @@ export class EventBatch {
   }
 }
 
-/** Buffers up to this size are reused and set the size of new ones. */
+/** Buffers up to this size are reused, and new ones are never made larger (a batch still grows as it needs). */
 const maxRememberedBytes = 4 * 1024 * 1024;
 
 /**
@@ -97,7 +102,11 @@ export class EventBatches {
   readonly #spare: Buffer[] = [];
   readonly #headBytes: number;
   #count = 0;
-  /** A new buffer's size: what the batches so far grew to, so a new batch does not copy itself while it grows. */
+  /**
+   * A new buffer's size: a quarter more than the last delivered batch used, so a new batch of the same traffic does
+   * not copy itself while it grows. The last batch only: one batch of huge events must not size every later buffer
+   * (while Redis is down, a hundred batches may wait).
+   */
   #bufferBytes: number;
 
   constructor(
@@ -150,9 +159,11 @@ export class EventBatches {
     if (this.#batches[0] !== batch) throw new Error('only the oldest batch is delivered');
     this.#batches.shift();
     this.#count -= batch.count;
+    this.#bufferBytes = Math.min(
+      maxRememberedBytes,
+      Math.max(this.initialBytes, this.#headBytes + 2, Math.ceil(batch.bytesUsed * 1.25)),
+    );
     const buffer = batch.buffer;
-    // Remembered up to a bound: one batch of huge events must not make every later buffer huge.
-    if (buffer.length <= maxRememberedBytes) this.#bufferBytes = Math.max(this.#bufferBytes, buffer.length);
     if (reuse && this.#spare.length < 2 && buffer.length <= maxRememberedBytes) this.#spare.push(buffer);
   }
 
