@@ -16,10 +16,11 @@
 import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { RequestEvent } from '../src/events/request-event.js';
+import type { RequestEventInput } from '@gatehouse/contracts';
+import { sampleRequestEvent } from '@gatehouse/contracts/testing';
 
 interface Sink {
-  emit(event: RequestEvent): boolean;
+  emit(event: RequestEventInput): boolean;
   flush?(): Promise<void>;
   close(): Promise<void>;
 }
@@ -30,73 +31,41 @@ const seconds = Number(process.env.SINK_SECONDS ?? 10);
 const rounds = Number(process.env.SINK_ROUNDS ?? 3);
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 
-/** One request's event as a forward-internal request to an MCP server logs it (1.6 KB of JSON). */
-function eventFor(index: number): RequestEvent {
-  const timestamp = new Date(1_796_610_000_000 + index).toISOString();
-  const mcp = { method: 'tools/call', tool: 'echo', protocol_version: '', kind: 'request', session_id: '' } as const;
-  return {
-    id: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
-    timestamp,
-    endpoint_id: 'ep_forward',
-    endpoint_url: 'https://forward.example.com',
-    policy_version: 1,
-    method: 'POST',
-    host: 'forward.example.com',
-    path: '/mcp',
-    query: '',
-    status: 200,
-    duration_ms: 6.695,
-    upstream_duration_ms: 6.588,
-    bytes_in: 100,
-    bytes_out: 77,
-    client_ip: '127.0.0.1',
-    client_ip_categories: [],
-    user_agent: '',
-    forwarded_to: 'https://mcp.example.internal',
-    decision: { phase: 'on_http_request', rule_index: 0, rule_name: null, action: 'forward-internal' },
-    rules_matched: [{ phase: 'on_http_request', rule_index: 0, rule_name: null, endpoint_id: 'ep_forward' }],
-    error_code: null,
-    logs: [],
-    mcp: { ...mcp },
-    caller: null,
-    ai_gateway: null,
-    trace_id: index.toString(16).padStart(32, '0'),
-    runtime_errors: [],
-    trace: [
-      {
-        endpoint_id: 'ep_forward',
-        phase: 'on_http_request',
-        rule_index: 0,
-        rule_name: null,
-        matched: true,
-        actions: [
-          { type: 'forward-internal', result: 'forwarded', detail: 'forwarded to https://mcp.example.internal' },
-        ],
-      },
-    ],
-    shadow: null,
+/**
+ * One request's event as a forward-internal request to an MCP server logs it: the contracts' sample event with the
+ * replay facts a data plane records for every request (~1.6 KB of JSON in all).
+ */
+function eventFor(index: number): RequestEventInput {
+  const mcp = {
+    kind: 'request',
+    method: 'tools/call',
+    tool: 'search',
+    protocol_version: '2025-06-18',
+    session_id: '',
+  } as const;
+  return sampleRequestEvent({
     replay: {
       method: 'POST',
-      scheme: 'http',
-      host: 'forward.example.com',
+      scheme: 'https',
+      host: 'mcp.example.com',
       port: '',
-      path: '/mcp',
+      path: `/mcp/${index}`,
       query: '',
       http_version: '1.1',
       headers: [
         ['accept', 'application/json, text/event-stream'],
         ['content-length', '100'],
         ['content-type', 'application/json'],
-        ['host', 'forward.example.com'],
+        ['host', 'mcp.example.com'],
       ],
-      client_ip: '127.0.0.1',
-      server_port: 34_813,
+      client_ip: '160.79.104.10',
+      server_port: 443,
       tls: null,
       connection_started_at_ms: 1_796_610_326_112,
-      client_ip_categories: [],
+      client_ip_categories: ['com.anthropic.api'],
       mcp: { ...mcp, names: 'tools' },
     },
-  };
+  });
 }
 
 /** The child: emits at `rate` for `seconds` and prints {cpuUs, gcMs, events} as JSON. */
