@@ -190,8 +190,11 @@ describe('replay a draft on recorded traffic', () => {
       [endpointId, replayFactsPerEndpoint],
     );
     await testApp.db.query(
-      `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-       SELECT id, endpoint_id, seq, $2::jsonb FROM request_logs WHERE id LIKE 'old_%' AND endpoint_id = $1`,
+      `INSERT INTO request_replay_facts (request_log_id, endpoint_id, ordinal, facts)
+       SELECT id, endpoint_id,
+         (SELECT max(ordinal) FROM request_replay_facts f WHERE f.endpoint_id = $1) + row_number() OVER (ORDER BY seq),
+         $2::jsonb
+       FROM request_logs WHERE id LIKE 'old_%' AND endpoint_id = $1`,
       [endpointId, JSON.stringify(event(0, {}).replay)],
     );
     const newest = [event(1, {}), event(2, {})];

@@ -41,12 +41,12 @@ export class ReplayRepository {
     return row?.source ?? null;
   }
 
-  /** The newest `limit` recorded requests of the endpoint, newest first (walks (endpoint_id, seq DESC)). */
+  /** The newest `limit` recorded requests of the endpoint, newest first (walks (endpoint_id, ordinal DESC)). */
   listRecordedRequests(endpointId: string, limit: number): Promise<RecordedRequestRow[]> {
     return this.prisma.$queryRaw<RecordedRequestRow[]>`
       SELECT r.id, r."timestamp", r.status, r.decision, r.forwarded_to, f.facts
       FROM request_replay_facts f JOIN request_logs r ON r.id = f.request_log_id
       WHERE f.endpoint_id = ${endpointId}
-      ORDER BY f.seq DESC LIMIT ${limit}`;
+      ORDER BY f.ordinal DESC LIMIT ${limit}`;
   }
 }

@@ -209,14 +209,12 @@ async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: strin
   if (inserted.length > 0) {
     const facts = replayFactsOf(rows, inserted);
     if (facts.length > 0) {
-      await sql(
-        `INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-        SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
-          AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)
-        ON CONFLICT (request_log_id) DO NOTHING`,
+      await storeReplayFacts(
+        sql,
+        `SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
+          AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)`,
         [jsonParameter(facts)],
       );
-      await trimReplayFacts(sql, facts);
     }
   }
   return { afterSeq, lastSeq: inserted.at(-1)?.seq ?? afterSeq, inserted };
@@ -248,9 +246,15 @@ async function lockAndReadLatestSeq(sql: SqlRunner): Promise<bigint> {
  * is a catalog lookup per group. Typed from the column list, not `LIKE request_logs`, so creating them reads nothing
  * of request_logs. `client_min_messages` (for this transaction only) keeps Postgres from sending a "relation already
  * exists, skipping" notice for each of them on every group.
+ *
+ * `jit = off`, for this transaction only: the planner cannot know the staging tables' few thousand rows (temporary
+ * tables have no statistics), so its cost estimates for the batch's statements passed `jit_above_cost`, and Postgres
+ * compiled each of them with LLVM before running it: 225–275 ms of compilation for a statement that then ran in ~30
+ * ms, on every group (auto_explain, issue 18). Nothing here runs long enough to earn that back.
  */
 const STAGING_TABLES = `
   SET LOCAL client_min_messages = warning;
+  SET LOCAL jit = off;
   CREATE TEMPORARY TABLE IF NOT EXISTS request_logs_staging (${INSERT_RECORD_TYPE}) ON COMMIT DELETE ROWS;
   CREATE TEMPORARY TABLE IF NOT EXISTS request_replay_facts_staging (request_log_id text, endpoint_id text, facts jsonb)
     ON COMMIT DELETE ROWS`;
@@ -304,19 +308,11 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
   if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
   if (inserted.length > 0 && withFacts.length > 0) {
     // Only the facts of rows that were new, with their seq (a redelivered row keeps the facts it has).
-    const [stored] = await sql<{ endpoint_ids: string[] | null }>(
-      `WITH stored AS (
-        INSERT INTO request_replay_facts (request_log_id, endpoint_id, seq, facts)
-        SELECT s.request_log_id, s.endpoint_id, i.seq, s.facts
-        FROM request_replay_facts_staging s JOIN unnest($1::text[], $2::bigint[]) AS i(id, seq) ON i.id = s.request_log_id
-        ON CONFLICT (request_log_id) DO NOTHING
-        RETURNING endpoint_id)
-      SELECT array_agg(DISTINCT endpoint_id) AS endpoint_ids FROM stored`,
-      [inserted.map(({ id }) => id), inserted.map(({ seq }) => seq.toString())],
-    );
-    await trimReplayFacts(
+    await storeReplayFacts(
       sql,
-      (stored?.endpoint_ids ?? []).map((endpoint_id) => ({ endpoint_id })),
+      `SELECT s.request_log_id, s.endpoint_id, i.seq, s.facts
+      FROM request_replay_facts_staging s JOIN unnest($1::text[], $2::bigint[]) AS i(id, seq) ON i.id = s.request_log_id`,
+      [inserted.map(({ id }) => id), inserted.map(({ seq }) => seq.toString())],
     );
   }
   return { afterSeq, lastSeq: inserted.at(-1)?.seq ?? afterSeq, inserted };
@@ -391,20 +387,47 @@ function replayFactsOf(rows: NewRequestLogRow[], inserted: { id: string; seq: bi
 }
 
 /**
- * Keeps the newest `replayFactsPerEndpoint` replay facts of every endpoint the batch added some to, in the insert's
- * transaction: one statement for all of them (it was one per endpoint), each endpoint's cut-off found by walking the
- * (endpoint_id, seq DESC) index past the kept ones.
+ * Inserts the replay facts of the batch's new rows and keeps the newest `replayFactsPerEndpoint` of every endpoint
+ * they belong to, in the insert's transaction. `source` is a query with its parameters that yields (request_log_id,
+ * endpoint_id, seq, facts) of the new rows. Each endpoint's facts are numbered on from its newest ordinal in seq order
+ * (the insert lock serializes writers, so numbers are never handed out twice); the facts that fall out are then
+ * `ordinal <= newest - replayFactsPerEndpoint`, found by the (endpoint_id, ordinal DESC) index without reading the
+ * rows that stay. A second statement, not a CTE of the first: it must see the rows just inserted, or a batch with more
+ * new facts for one endpoint than it keeps would leave the surplus until the next one.
+ *
+ * Both are written so that the plan cannot depend on statistics (a table emptied by retention or never analyzed has
+ * stale ones): the newest ordinal is read once per endpoint (MATERIALIZED; inlined, it was read once per row), and
+ * the delete walks the index per endpoint through LATERAL (as a join, the planner chose a hash join over a sequential
+ * scan of the whole table when it believed it large). `OFFSET 0` keeps the planner from flattening that LATERAL
+ * subquery back into the same join.
  */
-async function trimReplayFacts(sql: SqlRunner, facts: { endpoint_id: string }[]): Promise<void> {
-  const endpointIds = [...new Set(facts.map((fact) => fact.endpoint_id))];
-  if (endpointIds.length === 0) return;
+async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unknown[]): Promise<void> {
+  const newest = await sql<{ endpoint_id: string; ordinal: string }>(
+    `WITH batch AS (
+      SELECT request_log_id, endpoint_id, facts, row_number() OVER (PARTITION BY endpoint_id ORDER BY seq) AS n
+      FROM (${source}) AS source),
+    numbered_from AS MATERIALIZED (
+      SELECT e.endpoint_id,
+        coalesce((SELECT max(f.ordinal) FROM request_replay_facts f WHERE f.endpoint_id = e.endpoint_id), 0) AS ordinal
+      FROM (SELECT DISTINCT endpoint_id FROM batch) AS e),
+    stored AS (
+      INSERT INTO request_replay_facts (request_log_id, endpoint_id, ordinal, facts)
+      SELECT b.request_log_id, b.endpoint_id, n.ordinal + b.n, b.facts
+      FROM batch b JOIN numbered_from n ON n.endpoint_id = b.endpoint_id
+      ON CONFLICT (request_log_id) DO NOTHING
+      RETURNING endpoint_id, ordinal)
+    SELECT endpoint_id, max(ordinal)::text AS ordinal FROM stored GROUP BY endpoint_id`,
+    parameters,
+  );
+  if (newest.length === 0) return;
   await sql(
-    `DELETE FROM request_replay_facts f USING (
-      SELECT e.endpoint_id, (SELECT seq FROM request_replay_facts WHERE endpoint_id = e.endpoint_id
-        ORDER BY seq DESC OFFSET $2::int LIMIT 1) AS cutoff
-      FROM unnest($1::text[]) AS e(endpoint_id)) c
-    WHERE f.endpoint_id = c.endpoint_id AND f.seq <= c.cutoff`,
-    [endpointIds, replayFactsPerEndpoint],
+    `DELETE FROM request_replay_facts WHERE request_log_id IN (
+      SELECT doomed.request_log_id FROM unnest($1::text[], $2::bigint[]) AS newest(endpoint_id, ordinal)
+      CROSS JOIN LATERAL (
+        SELECT request_log_id FROM request_replay_facts
+        WHERE endpoint_id = newest.endpoint_id AND ordinal <= newest.ordinal - $3::bigint
+        OFFSET 0) AS doomed)`,
+    [newest.map((row) => row.endpoint_id), newest.map((row) => row.ordinal), replayFactsPerEndpoint],
   );
 }
 

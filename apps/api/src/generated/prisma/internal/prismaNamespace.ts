@@ -2094,7 +2094,7 @@ export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof
 export const RequestReplayFactScalarFieldEnum = {
   requestLogId: 'requestLogId',
   endpointId: 'endpointId',
-  seq: 'seq',
+  ordinal: 'ordinal',
   facts: 'facts'
 } as const
 

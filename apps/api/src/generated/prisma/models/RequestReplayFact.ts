@@ -29,58 +29,58 @@ export type AggregateRequestReplayFact = {
 }
 
 export type RequestReplayFactAvgAggregateOutputType = {
-  seq: number | null
+  ordinal: number | null
 }
 
 export type RequestReplayFactSumAggregateOutputType = {
-  seq: bigint | null
+  ordinal: bigint | null
 }
 
 export type RequestReplayFactMinAggregateOutputType = {
   requestLogId: string | null
   endpointId: string | null
-  seq: bigint | null
+  ordinal: bigint | null
 }
 
 export type RequestReplayFactMaxAggregateOutputType = {
   requestLogId: string | null
   endpointId: string | null
-  seq: bigint | null
+  ordinal: bigint | null
 }
 
 export type RequestReplayFactCountAggregateOutputType = {
   requestLogId: number
   endpointId: number
-  seq: number
+  ordinal: number
   facts: number
   _all: number
 }
 
 
 export type RequestReplayFactAvgAggregateInputType = {
-  seq?: true
+  ordinal?: true
 }
 
 export type RequestReplayFactSumAggregateInputType = {
-  seq?: true
+  ordinal?: true
 }
 
 export type RequestReplayFactMinAggregateInputType = {
   requestLogId?: true
   endpointId?: true
-  seq?: true
+  ordinal?: true
 }
 
 export type RequestReplayFactMaxAggregateInputType = {
   requestLogId?: true
   endpointId?: true
-  seq?: true
+  ordinal?: true
 }
 
 export type RequestReplayFactCountAggregateInputType = {
   requestLogId?: true
   endpointId?: true
-  seq?: true
+  ordinal?: true
   facts?: true
   _all?: true
 }
@@ -174,7 +174,7 @@ export type RequestReplayFactGroupByArgs<ExtArgs extends runtime.Types.Extension
 export type RequestReplayFactGroupByOutputType = {
   requestLogId: string
   endpointId: string
-  seq: bigint
+  ordinal: bigint
   facts: runtime.JsonValue
   _count: RequestReplayFactCountAggregateOutputType | null
   _avg: RequestReplayFactAvgAggregateOutputType | null
@@ -204,7 +204,7 @@ export type RequestReplayFactWhereInput = {
   NOT?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
   requestLogId?: Prisma.StringFilter<"RequestReplayFact"> | string
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
-  seq?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
+  ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonFilter<"RequestReplayFact">
   requestLog?: Prisma.XOR<Prisma.RequestLogScalarRelationFilter, Prisma.RequestLogWhereInput>
 }
@@ -212,7 +212,7 @@ export type RequestReplayFactWhereInput = {
 export type RequestReplayFactOrderByWithRelationInput = {
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
   facts?: Prisma.SortOrder
   requestLog?: Prisma.RequestLogOrderByWithRelationInput
 }
@@ -223,7 +223,7 @@ export type RequestReplayFactWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.RequestReplayFactWhereInput[]
   NOT?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
-  seq?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
+  ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonFilter<"RequestReplayFact">
   requestLog?: Prisma.XOR<Prisma.RequestLogScalarRelationFilter, Prisma.RequestLogWhereInput>
 }, "requestLogId">
@@ -231,7 +231,7 @@ export type RequestReplayFactWhereUniqueInput = Prisma.AtLeast<{
 export type RequestReplayFactOrderByWithAggregationInput = {
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
   facts?: Prisma.SortOrder
   _count?: Prisma.RequestReplayFactCountOrderByAggregateInput
   _avg?: Prisma.RequestReplayFactAvgOrderByAggregateInput
@@ -246,13 +246,13 @@ export type RequestReplayFactScalarWhereWithAggregatesInput = {
   NOT?: Prisma.RequestReplayFactScalarWhereWithAggregatesInput | Prisma.RequestReplayFactScalarWhereWithAggregatesInput[]
   requestLogId?: Prisma.StringWithAggregatesFilter<"RequestReplayFact"> | string
   endpointId?: Prisma.StringWithAggregatesFilter<"RequestReplayFact"> | string
-  seq?: Prisma.BigIntWithAggregatesFilter<"RequestReplayFact"> | bigint | number
+  ordinal?: Prisma.BigIntWithAggregatesFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonWithAggregatesFilter<"RequestReplayFact">
 }
 
 export type RequestReplayFactCreateInput = {
   endpointId: string
-  seq: bigint | number
+  ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
   requestLog: Prisma.RequestLogCreateNestedOneWithoutReplayFactInput
 }
@@ -260,13 +260,13 @@ export type RequestReplayFactCreateInput = {
 export type RequestReplayFactUncheckedCreateInput = {
   requestLogId: string
   endpointId: string
-  seq: bigint | number
+  ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactUpdateInput = {
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   requestLog?: Prisma.RequestLogUpdateOneRequiredWithoutReplayFactNestedInput
 }
@@ -274,27 +274,27 @@ export type RequestReplayFactUpdateInput = {
 export type RequestReplayFactUncheckedUpdateInput = {
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactCreateManyInput = {
   requestLogId: string
   endpointId: string
-  seq: bigint | number
+  ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactUpdateManyMutationInput = {
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactUncheckedUpdateManyInput = {
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
@@ -306,28 +306,28 @@ export type RequestReplayFactNullableScalarRelationFilter = {
 export type RequestReplayFactCountOrderByAggregateInput = {
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
   facts?: Prisma.SortOrder
 }
 
 export type RequestReplayFactAvgOrderByAggregateInput = {
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactMaxOrderByAggregateInput = {
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactMinOrderByAggregateInput = {
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactSumOrderByAggregateInput = {
-  seq?: Prisma.SortOrder
+  ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactCreateNestedOneWithoutRequestLogInput = {
@@ -364,13 +364,13 @@ export type RequestReplayFactUncheckedUpdateOneWithoutRequestLogNestedInput = {
 
 export type RequestReplayFactCreateWithoutRequestLogInput = {
   endpointId: string
-  seq: bigint | number
+  ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactUncheckedCreateWithoutRequestLogInput = {
   endpointId: string
-  seq: bigint | number
+  ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
@@ -392,13 +392,13 @@ export type RequestReplayFactUpdateToOneWithWhereWithoutRequestLogInput = {
 
 export type RequestReplayFactUpdateWithoutRequestLogInput = {
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
 export type RequestReplayFactUncheckedUpdateWithoutRequestLogInput = {
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
 }
 
@@ -407,7 +407,7 @@ export type RequestReplayFactUncheckedUpdateWithoutRequestLogInput = {
 export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   requestLogId?: boolean
   endpointId?: boolean
-  seq?: boolean
+  ordinal?: boolean
   facts?: boolean
   requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
@@ -415,7 +415,7 @@ export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.Int
 export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   requestLogId?: boolean
   endpointId?: boolean
-  seq?: boolean
+  ordinal?: boolean
   facts?: boolean
   requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
@@ -423,7 +423,7 @@ export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.T
 export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   requestLogId?: boolean
   endpointId?: boolean
-  seq?: boolean
+  ordinal?: boolean
   facts?: boolean
   requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
@@ -431,11 +431,11 @@ export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.T
 export type RequestReplayFactSelectScalar = {
   requestLogId?: boolean
   endpointId?: boolean
-  seq?: boolean
+  ordinal?: boolean
   facts?: boolean
 }
 
-export type RequestReplayFactOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"requestLogId" | "endpointId" | "seq" | "facts", ExtArgs["result"]["requestReplayFact"]>
+export type RequestReplayFactOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"requestLogId" | "endpointId" | "ordinal" | "facts", ExtArgs["result"]["requestReplayFact"]>
 export type RequestReplayFactInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }
@@ -455,9 +455,11 @@ export type $RequestReplayFactPayload<ExtArgs extends runtime.Types.Extensions.I
     requestLogId: string
     endpointId: string
     /**
-     * The request-log row's seq: newest first per endpoint walks (endpoint_id, seq DESC).
+     * 1, 2, 3, … per endpoint in the order of the rows' seq: newest first walks (endpoint_id, ordinal DESC), and
+     * keeping the newest `replayFactsPerEndpoint` deletes `ordinal <= newest - replayFactsPerEndpoint`, touching only
+     * the rows it deletes (finding that cut-off by counting down the newest rows read all of them for every batch).
      */
-    seq: bigint
+    ordinal: bigint
     facts: runtime.JsonValue
   }, ExtArgs["result"]["requestReplayFact"]>
   composites: {}
@@ -885,7 +887,7 @@ export interface Prisma__RequestReplayFactClient<T, Null = never, ExtArgs extend
 export interface RequestReplayFactFieldRefs {
   readonly requestLogId: Prisma.FieldRef<"RequestReplayFact", 'String'>
   readonly endpointId: Prisma.FieldRef<"RequestReplayFact", 'String'>
-  readonly seq: Prisma.FieldRef<"RequestReplayFact", 'BigInt'>
+  readonly ordinal: Prisma.FieldRef<"RequestReplayFact", 'BigInt'>
   readonly facts: Prisma.FieldRef<"RequestReplayFact", 'Json'>
 }
     
