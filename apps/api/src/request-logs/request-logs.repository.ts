@@ -387,22 +387,21 @@ function replayFactsOf(rows: NewRequestLogRow[], inserted: { id: string; seq: bi
 }
 
 /**
- * Inserts the replay facts of the batch's new rows and keeps the newest `replayFactsPerEndpoint` of every endpoint
+ * Inserts the replay facts of the batch's new rows and keeps the newest `replayFactsPerEndpoint` (N) of every endpoint
  * they belong to, in the insert's transaction. `source` is a query with its parameters that yields (request_log_id,
- * endpoint_id, seq, facts) of the new rows. Each endpoint's facts are numbered on from its newest ordinal in seq order
- * (the insert lock serializes writers, so numbers are never handed out twice); the facts that fall out are then
- * `ordinal <= newest - replayFactsPerEndpoint`, found by the (endpoint_id, ordinal DESC) index without reading the
- * rows that stay. A second statement, not a CTE of the first: it must see the rows just inserted, or a batch with more
- * new facts for one endpoint than it keeps would leave the surplus until the next one.
+ * endpoint_id, seq, facts) of the new rows.
  *
- * Both are written so that the plan cannot depend on statistics (a table emptied by retention or never analyzed has
- * stale ones): the newest ordinal is read once per endpoint (MATERIALIZED; inlined, it was read once per row), and
- * the delete walks the index per endpoint through LATERAL (as a join, the planner chose a hash join over a sequential
- * scan of the whole table when it believed it large). `OFFSET 0` keeps the planner from flattening that LATERAL
- * subquery back into the same join.
+ * Each endpoint's facts are numbered on from its newest ordinal in seq order (the insert lock serializes writers, so a
+ * number is never handed out twice), and each new fact numbered `o` evicts the one numbered `o - N`. So after every
+ * batch no fact of an endpoint is numbered `newest - N` or lower (it holds for the migration that introduced the
+ * numbers, which numbered at most N per endpoint from 1): what falls out is found by equality on (endpoint_id,
+ * ordinal), without reading the rows that stay. A lookup per evicted fact is also the plan Postgres picks whatever its
+ * statistics say; a range (`ordinal <= newest - N`) was planned as a sequential scan of the whole table when the
+ * statistics were stale. A second statement, not a CTE of the first: a batch with more than N new facts for one
+ * endpoint evicts some of its own, which only a later statement sees.
  */
 async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unknown[]): Promise<void> {
-  const newest = await sql<{ endpoint_id: string; ordinal: string }>(
+  const [evicted] = await sql<{ endpoint_ids: string[] | null; ordinals: string[] | null }>(
     `WITH batch AS (
       SELECT request_log_id, endpoint_id, facts, row_number() OVER (PARTITION BY endpoint_id ORDER BY seq) AS n
       FROM (${source}) AS source),
@@ -416,18 +415,17 @@ async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unkn
       FROM batch b JOIN numbered_from n ON n.endpoint_id = b.endpoint_id
       ON CONFLICT (request_log_id) DO NOTHING
       RETURNING endpoint_id, ordinal)
-    SELECT endpoint_id, max(ordinal)::text AS ordinal FROM stored GROUP BY endpoint_id`,
+    SELECT array_agg(endpoint_id) AS endpoint_ids, array_agg((ordinal - ${replayFactsPerEndpoint})::text) AS ordinals
+    FROM stored WHERE ordinal > ${replayFactsPerEndpoint}`,
     parameters,
   );
-  if (newest.length === 0) return;
+  // array_agg over no rows is null: nothing reached its bound.
+  const endpointIds = evicted?.endpoint_ids ?? [];
+  if (endpointIds.length === 0) return;
   await sql(
-    `DELETE FROM request_replay_facts WHERE request_log_id IN (
-      SELECT doomed.request_log_id FROM unnest($1::text[], $2::bigint[]) AS newest(endpoint_id, ordinal)
-      CROSS JOIN LATERAL (
-        SELECT request_log_id FROM request_replay_facts
-        WHERE endpoint_id = newest.endpoint_id AND ordinal <= newest.ordinal - $3::bigint
-        OFFSET 0) AS doomed)`,
-    [newest.map((row) => row.endpoint_id), newest.map((row) => row.ordinal), replayFactsPerEndpoint],
+    `DELETE FROM request_replay_facts f USING unnest($1::text[], $2::bigint[]) AS evicted(endpoint_id, ordinal)
+    WHERE f.endpoint_id = evicted.endpoint_id AND f.ordinal = evicted.ordinal`,
+    [endpointIds, evicted?.ordinals ?? []],
   );
 }
 
