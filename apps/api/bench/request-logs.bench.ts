@@ -10,7 +10,8 @@
 // more cores: on a 2-vCPU machine a second worker process slowed ingestion), BENCH_ROWS (1000000), BENCH_CPU_PROFILE_DIR
 // (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop),
 // BENCH_WORKER_ENTRY (dist/worker.js; another build's worker.js to compare builds in one session), BENCH_SKIP_QUERIES
-// (1: ingestion only, no seeding), BENCH_REPLAY (1: every event carries replay facts, as data planes record them).
+// (1: ingestion only, no seeding), BENCH_REPLAY (default 1: every event carries replay facts, as data planes record
+// them for every request; 0 leaves them out).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ const cpuProfileDirectory = process.env.BENCH_CPU_PROFILE_DIR;
 const apiRoot = path.join(__dirname, '..');
 // Another build of the worker (e.g. a copy of dist from before a change), so two builds compare in one session.
 // Replay facts on every event, as data planes record them for every request (README "What is recorded").
-const withReplayFacts = process.env.BENCH_REPLAY === '1';
+const withReplayFacts = process.env.BENCH_REPLAY !== '0';
 const workerEntry = process.env.BENCH_WORKER_ENTRY ?? path.join(apiRoot, 'dist/worker.js');
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -303,7 +304,7 @@ async function main(): Promise<void> {
   await db.connect();
   try {
     console.log(
-      `request-log ingestion: ${totalEvents} events, BullMQ queue → ${workerCount} worker process(es) → Postgres`,
+      `request-log ingestion: ${totalEvents} events ${withReplayFacts ? 'with' : 'without'} replay facts, BullMQ queue → ${workerCount} worker process(es) → Postgres`,
     );
     const ingestion = await measureIngestion(db);
     const skipQueries = process.env.BENCH_SKIP_QUERIES === '1';
