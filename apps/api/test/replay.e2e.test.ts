@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/common/logger';
 import { type CreateEndpointBody, EndpointResponseSchema } from '../src/endpoints/endpoints.dto';
 import { RequestLogBatchProcessor } from '../src/request-logs/request-log-ingestion';
+import { deleteExpiredRequestLogs } from '../src/request-logs/request-log-retention';
 import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
 import { bodyOf, errorOf } from './http';
 import { createTestApp, loginAs, resetState, setupAdmin, type TestApp } from './test-app';
@@ -211,12 +212,16 @@ describe('replay a draft on recorded traffic', () => {
     );
     // The two newest are kept; the two oldest (the first batch's row and the first SQL row) were deleted.
     expect(kept.rows.map((row) => row.request_log_id).sort()).toEqual([...newest.map((row) => row.id), 'old_2'].sort());
-    // Deleting a request-log row (retention) deletes its facts.
-    await testApp.db.query('DELETE FROM request_logs WHERE id = $1', [newest[0]!.id]);
-    const gone = await testApp.db.query('SELECT 1 FROM request_replay_facts WHERE request_log_id = $1', [
+    // Retention deletes a request-log row's facts with it, and only its.
+    await testApp.db.query(`UPDATE request_logs SET "timestamp" = now() - interval '8 days' WHERE id = $1`, [
       newest[0]!.id,
     ]);
-    expect(gone.rowCount).toBe(0);
+    expect(await deleteExpiredRequestLogs(testApp.app.get(RequestLogsRepository), 7)).toBe(1);
+    const left = await testApp.db.query<{ request_log_id: string }>(
+      'SELECT request_log_id FROM request_replay_facts WHERE request_log_id = ANY($1)',
+      [newest.map((row) => row.id)],
+    );
+    expect(left.rows).toEqual([{ request_log_id: newest[1]!.id }]);
   });
 
   it('refuses bad input with stable codes', async () => {

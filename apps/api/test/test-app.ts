@@ -62,6 +62,7 @@ const TABLES = [
   'config_changes',
   'dataplanes',
   'request_logs',
+  'request_replay_facts',
   'traffic_rollups',
   'traffic_rollup_keys',
   'policy_rule_counters',

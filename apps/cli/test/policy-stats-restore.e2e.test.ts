@@ -37,6 +37,7 @@ async function deleteSeededRequests(): Promise<void> {
   const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
   await db.connect();
   try {
+    await db.query('DELETE FROM request_replay_facts WHERE request_log_id = ANY($1)', [seededRequestIds]);
     await db.query('DELETE FROM request_logs WHERE id = ANY($1)', [seededRequestIds]);
   } finally {
     await db.end();

@@ -565,11 +565,19 @@ export class RequestLogsRepository {
       SELECT ${SUMMARY_COLUMNS} FROM request_logs ${where(conditions)} ORDER BY seq ASC LIMIT ${limit}`;
   }
 
-  /** Deletes up to `chunk` rows older than `cutoff`; returns how many (call until it returns less than `chunk`). */
-  deleteRequestLogsOlderThan(cutoff: Date, chunk: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM request_logs WHERE id IN (
-        SELECT id FROM request_logs WHERE "timestamp" < ${cutoff} ORDER BY "timestamp" LIMIT ${chunk})`;
+  /**
+   * Deletes up to `chunk` rows older than `cutoff` and their replay facts (no foreign key does it: the schema says
+   * why); returns how many rows (call until it returns less than `chunk`).
+   */
+  async deleteRequestLogsOlderThan(cutoff: Date, chunk: number): Promise<number> {
+    const [deleted] = await this.prisma.$queryRaw<{ count: number }[]>`
+      WITH doomed AS (
+        DELETE FROM request_logs WHERE id IN (
+          SELECT id FROM request_logs WHERE "timestamp" < ${cutoff} ORDER BY "timestamp" LIMIT ${chunk})
+        RETURNING id),
+      facts AS (DELETE FROM request_replay_facts WHERE request_log_id IN (SELECT id FROM doomed))
+      SELECT count(*)::int AS count FROM doomed`;
+    return deleted?.count ?? 0;
   }
 
   /** Deletes the traffic rollups of buckets that start before `cutoff` (they age out with the rows they count). */

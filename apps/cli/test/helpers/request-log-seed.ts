@@ -20,14 +20,16 @@ export interface SeededRequest {
 
 /**
  * Seeds request-log rows straight into Postgres (the data plane's and the worker's own tests cover how they get
- * there). The database outlives a run (CI reuses this machine's Postgres), so rows with the same ids go first —
- * their replay facts with them (ON DELETE CASCADE).
+ * there). The database outlives a run (CI reuses this machine's Postgres), so rows with the same ids go first, and
+ * their replay facts with them (as retention deletes them: no foreign key does).
  */
 export async function seedRequestLogs(databaseName: string, rows: readonly SeededRequest[]): Promise<void> {
   const db = new pg.Client({ connectionString: databaseUrl(databaseName) });
   await db.connect();
   try {
-    await db.query('DELETE FROM request_logs WHERE id = ANY($1)', [rows.map((row) => row.id)]);
+    const ids = rows.map((row) => row.id);
+    await db.query('DELETE FROM request_replay_facts WHERE request_log_id = ANY($1)', [ids]);
+    await db.query('DELETE FROM request_logs WHERE id = ANY($1)', [ids]);
     for (const row of rows) {
       await db.query(
         `INSERT INTO request_logs (id, "timestamp", endpoint_id, method, host, path, status, duration_ms, client_ip,

@@ -62,7 +62,9 @@ export type RequestLog = Prisma.RequestLogModel
  * Model RequestReplayFact
  * The decision-relevant facts of recent requests (contracts' RecordedRequest), for replaying a draft policy
  * (issue 17 item 2): inserted with the request-log row, at most `replayFactsPerEndpoint` per endpoint (older ones
- * are deleted in the insert's transaction), and deleted with their request-log row by retention.
+ * are deleted in the insert's transaction), and deleted with their request-log row by retention. No foreign key:
+ * both are only ever written together (ingestion) and deleted together (retention), and the key's check and row lock
+ * on request_logs doubled the cost of inserting a fact (migration replay_facts_without_foreign_key).
  */
 export type RequestReplayFact = Prisma.RequestReplayFactModel
 /**

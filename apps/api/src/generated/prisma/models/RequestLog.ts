@@ -455,7 +455,6 @@ export type RequestLogWhereInput = {
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   shadow?: Prisma.JsonNullableFilter<"RequestLog">
   shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
-  replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }
 
 export type RequestLogOrderByWithRelationInput = {
@@ -497,7 +496,6 @@ export type RequestLogOrderByWithRelationInput = {
   responseBody?: Prisma.SortOrderInput | Prisma.SortOrder
   shadow?: Prisma.SortOrderInput | Prisma.SortOrder
   shadowDiffers?: Prisma.SortOrderInput | Prisma.SortOrder
-  replayFact?: Prisma.RequestReplayFactOrderByWithRelationInput
 }
 
 export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
@@ -542,7 +540,6 @@ export type RequestLogWhereUniqueInput = Prisma.AtLeast<{
   responseBody?: Prisma.StringNullableFilter<"RequestLog"> | string | null
   shadow?: Prisma.JsonNullableFilter<"RequestLog">
   shadowDiffers?: Prisma.BoolNullableFilter<"RequestLog"> | boolean | null
-  replayFact?: Prisma.XOR<Prisma.RequestReplayFactNullableScalarRelationFilter, Prisma.RequestReplayFactWhereInput> | null
 }, "id" | "seq">
 
 export type RequestLogOrderByWithAggregationInput = {
@@ -674,7 +671,6 @@ export type RequestLogCreateInput = {
   responseBody?: string | null
   shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   shadowDiffers?: boolean | null
-  replayFact?: Prisma.RequestReplayFactCreateNestedOneWithoutRequestLogInput
 }
 
 export type RequestLogUncheckedCreateInput = {
@@ -716,7 +712,6 @@ export type RequestLogUncheckedCreateInput = {
   responseBody?: string | null
   shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   shadowDiffers?: boolean | null
-  replayFact?: Prisma.RequestReplayFactUncheckedCreateNestedOneWithoutRequestLogInput
 }
 
 export type RequestLogUpdateInput = {
@@ -758,7 +753,6 @@ export type RequestLogUpdateInput = {
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
-  replayFact?: Prisma.RequestReplayFactUpdateOneWithoutRequestLogNestedInput
 }
 
 export type RequestLogUncheckedUpdateInput = {
@@ -800,7 +794,6 @@ export type RequestLogUncheckedUpdateInput = {
   responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
-  replayFact?: Prisma.RequestReplayFactUncheckedUpdateOneWithoutRequestLogNestedInput
 }
 
 export type RequestLogCreateManyInput = {
@@ -1043,11 +1036,6 @@ export type RequestLogSumOrderByAggregateInput = {
   bytesOut?: Prisma.SortOrder
 }
 
-export type RequestLogScalarRelationFilter = {
-  is?: Prisma.RequestLogWhereInput
-  isNot?: Prisma.RequestLogWhereInput
-}
-
 export type RequestLogCreateclientIpCategoriesInput = {
   set: string[]
 }
@@ -1084,200 +1072,6 @@ export type RequestLogUpdatecallerIdsInput = {
 
 export type NullableBoolFieldUpdateOperationsInput = {
   set?: boolean | null
-}
-
-export type RequestLogCreateNestedOneWithoutReplayFactInput = {
-  create?: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
-  connectOrCreate?: Prisma.RequestLogCreateOrConnectWithoutReplayFactInput
-  connect?: Prisma.RequestLogWhereUniqueInput
-}
-
-export type RequestLogUpdateOneRequiredWithoutReplayFactNestedInput = {
-  create?: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
-  connectOrCreate?: Prisma.RequestLogCreateOrConnectWithoutReplayFactInput
-  upsert?: Prisma.RequestLogUpsertWithoutReplayFactInput
-  connect?: Prisma.RequestLogWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.RequestLogUpdateToOneWithWhereWithoutReplayFactInput, Prisma.RequestLogUpdateWithoutReplayFactInput>, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
-}
-
-export type RequestLogCreateWithoutReplayFactInput = {
-  id: string
-  seq?: bigint | number
-  timestamp: Date | string
-  endpointId?: string | null
-  endpointUrl?: string | null
-  policyVersion?: number | null
-  method: string
-  host: string
-  path: string
-  query?: string
-  status: number
-  durationMs: number
-  upstreamDurationMs?: number | null
-  bytesIn?: bigint | number
-  bytesOut?: bigint | number
-  clientIp: string
-  clientIpCategories?: Prisma.RequestLogCreateclientIpCategoriesInput | string[]
-  userAgent?: string | null
-  forwardedTo?: string | null
-  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  decisionAction?: string | null
-  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  errorCode?: string | null
-  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcpTool?: string | null
-  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
-  traceId?: string | null
-  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestBody?: string | null
-  responseBody?: string | null
-  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  shadowDiffers?: boolean | null
-}
-
-export type RequestLogUncheckedCreateWithoutReplayFactInput = {
-  id: string
-  seq?: bigint | number
-  timestamp: Date | string
-  endpointId?: string | null
-  endpointUrl?: string | null
-  policyVersion?: number | null
-  method: string
-  host: string
-  path: string
-  query?: string
-  status: number
-  durationMs: number
-  upstreamDurationMs?: number | null
-  bytesIn?: bigint | number
-  bytesOut?: bigint | number
-  clientIp: string
-  clientIpCategories?: Prisma.RequestLogCreateclientIpCategoriesInput | string[]
-  userAgent?: string | null
-  forwardedTo?: string | null
-  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  decisionAction?: string | null
-  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  errorCode?: string | null
-  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcpTool?: string | null
-  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  callerIds?: Prisma.RequestLogCreatecallerIdsInput | string[]
-  traceId?: string | null
-  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestBody?: string | null
-  responseBody?: string | null
-  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  shadowDiffers?: boolean | null
-}
-
-export type RequestLogCreateOrConnectWithoutReplayFactInput = {
-  where: Prisma.RequestLogWhereUniqueInput
-  create: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
-}
-
-export type RequestLogUpsertWithoutReplayFactInput = {
-  update: Prisma.XOR<Prisma.RequestLogUpdateWithoutReplayFactInput, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
-  create: Prisma.XOR<Prisma.RequestLogCreateWithoutReplayFactInput, Prisma.RequestLogUncheckedCreateWithoutReplayFactInput>
-  where?: Prisma.RequestLogWhereInput
-}
-
-export type RequestLogUpdateToOneWithWhereWithoutReplayFactInput = {
-  where?: Prisma.RequestLogWhereInput
-  data: Prisma.XOR<Prisma.RequestLogUpdateWithoutReplayFactInput, Prisma.RequestLogUncheckedUpdateWithoutReplayFactInput>
-}
-
-export type RequestLogUpdateWithoutReplayFactInput = {
-  id?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  policyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
-  method?: Prisma.StringFieldUpdateOperationsInput | string
-  host?: Prisma.StringFieldUpdateOperationsInput | string
-  path?: Prisma.StringFieldUpdateOperationsInput | string
-  query?: Prisma.StringFieldUpdateOperationsInput | string
-  status?: Prisma.IntFieldUpdateOperationsInput | number
-  durationMs?: Prisma.FloatFieldUpdateOperationsInput | number
-  upstreamDurationMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
-  bytesIn?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  bytesOut?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  clientIp?: Prisma.StringFieldUpdateOperationsInput | string
-  clientIpCategories?: Prisma.RequestLogUpdateclientIpCategoriesInput | string[]
-  userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
-  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
-}
-
-export type RequestLogUncheckedUpdateWithoutReplayFactInput = {
-  id?: Prisma.StringFieldUpdateOperationsInput | string
-  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  timestamp?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  endpointId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  endpointUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  policyVersion?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
-  method?: Prisma.StringFieldUpdateOperationsInput | string
-  host?: Prisma.StringFieldUpdateOperationsInput | string
-  path?: Prisma.StringFieldUpdateOperationsInput | string
-  query?: Prisma.StringFieldUpdateOperationsInput | string
-  status?: Prisma.IntFieldUpdateOperationsInput | number
-  durationMs?: Prisma.FloatFieldUpdateOperationsInput | number
-  upstreamDurationMs?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
-  bytesIn?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  bytesOut?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  clientIp?: Prisma.StringFieldUpdateOperationsInput | string
-  clientIpCategories?: Prisma.RequestLogUpdateclientIpCategoriesInput | string[]
-  userAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  forwardedTo?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  decision?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  decisionAction?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  rulesMatched?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  logs?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcp?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  mcpTool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  caller?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  callerIds?: Prisma.RequestLogUpdatecallerIdsInput | string[]
-  traceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  aiGateway?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  trace?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  runtimeErrors?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  responseHeaders?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  requestBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  responseBody?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  shadow?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
-  shadowDiffers?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
 }
 
 
@@ -1321,7 +1115,6 @@ export type RequestLogSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   responseBody?: boolean
   shadow?: boolean
   shadowDiffers?: boolean
-  replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
 }, ExtArgs["result"]["requestLog"]>
 
 export type RequestLogSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -1448,17 +1241,10 @@ export type RequestLogSelectScalar = {
 }
 
 export type RequestLogOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "seq" | "timestamp" | "endpointId" | "endpointUrl" | "policyVersion" | "method" | "host" | "path" | "query" | "status" | "durationMs" | "upstreamDurationMs" | "bytesIn" | "bytesOut" | "clientIp" | "clientIpCategories" | "userAgent" | "forwardedTo" | "decision" | "decisionAction" | "rulesMatched" | "errorCode" | "logs" | "mcp" | "mcpTool" | "caller" | "callerIds" | "traceId" | "aiGateway" | "trace" | "runtimeErrors" | "requestHeaders" | "responseHeaders" | "requestBody" | "responseBody" | "shadow" | "shadowDiffers", ExtArgs["result"]["requestLog"]>
-export type RequestLogInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  replayFact?: boolean | Prisma.RequestLog$replayFactArgs<ExtArgs>
-}
-export type RequestLogIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
-export type RequestLogIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
 
 export type $RequestLogPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestLog"
-  objects: {
-    replayFact: Prisma.$RequestReplayFactPayload<ExtArgs> | null
-  }
+  objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     /**
@@ -1926,7 +1712,6 @@ readonly fields: RequestLogFieldRefs;
  */
 export interface Prisma__RequestLogClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
-  replayFact<T extends Prisma.RequestLog$replayFactArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.RequestLog$replayFactArgs<ExtArgs>>): Prisma.Prisma__RequestReplayFactClient<runtime.Types.Result.GetResult<Prisma.$RequestReplayFactPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2011,10 +1796,6 @@ export type RequestLogFindUniqueArgs<ExtArgs extends runtime.Types.Extensions.In
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * Filter, which RequestLog to fetch.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2033,10 +1814,6 @@ export type RequestLogFindUniqueOrThrowArgs<ExtArgs extends runtime.Types.Extens
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * Filter, which RequestLog to fetch.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2054,10 +1831,6 @@ export type RequestLogFindFirstArgs<ExtArgs extends runtime.Types.Extensions.Int
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * Filter, which RequestLog to fetch.
    */
@@ -2107,10 +1880,6 @@ export type RequestLogFindFirstOrThrowArgs<ExtArgs extends runtime.Types.Extensi
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * Filter, which RequestLog to fetch.
    */
   where?: Prisma.RequestLogWhereInput
@@ -2158,10 +1927,6 @@ export type RequestLogFindManyArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * Filter, which RequestLogs to fetch.
    */
@@ -2211,10 +1976,6 @@ export type RequestLogCreateArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * The data needed to create a RequestLog.
    */
   data: Prisma.XOR<Prisma.RequestLogCreateInput, Prisma.RequestLogUncheckedCreateInput>
@@ -2262,10 +2023,6 @@ export type RequestLogUpdateArgs<ExtArgs extends runtime.Types.Extensions.Intern
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
   /**
    * The data needed to update a RequestLog.
    */
@@ -2333,10 +2090,6 @@ export type RequestLogUpsertArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * The filter to search for the RequestLog to update in case it exists.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2363,10 +2116,6 @@ export type RequestLogDeleteArgs<ExtArgs extends runtime.Types.Extensions.Intern
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
-  /**
    * Filter which RequestLog to delete.
    */
   where: Prisma.RequestLogWhereUniqueInput
@@ -2387,25 +2136,6 @@ export type RequestLogDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.In
 }
 
 /**
- * RequestLog.replayFact
- */
-export type RequestLog$replayFactArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  /**
-   * Select specific fields to fetch from the RequestReplayFact
-   */
-  select?: Prisma.RequestReplayFactSelect<ExtArgs> | null
-  /**
-   * Omit specific fields from the RequestReplayFact
-   */
-  omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
-  where?: Prisma.RequestReplayFactWhereInput
-}
-
-/**
  * RequestLog without action
  */
 export type RequestLogDefaultArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -2417,8 +2147,4 @@ export type RequestLogDefaultArgs<ExtArgs extends runtime.Types.Extensions.Inter
    * Omit specific fields from the RequestLog
    */
   omit?: Prisma.RequestLogOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestLogInclude<ExtArgs> | null
 }

@@ -16,7 +16,9 @@ import type * as Prisma from "../internal/prismaNamespace.js"
  * Model RequestReplayFact
  * The decision-relevant facts of recent requests (contracts' RecordedRequest), for replaying a draft policy
  * (issue 17 item 2): inserted with the request-log row, at most `replayFactsPerEndpoint` per endpoint (older ones
- * are deleted in the insert's transaction), and deleted with their request-log row by retention.
+ * are deleted in the insert's transaction), and deleted with their request-log row by retention. No foreign key:
+ * both are only ever written together (ingestion) and deleted together (retention), and the key's check and row lock
+ * on request_logs doubled the cost of inserting a fact (migration replay_facts_without_foreign_key).
  */
 export type RequestReplayFactModel = runtime.Types.Result.DefaultSelection<Prisma.$RequestReplayFactPayload>
 
@@ -206,7 +208,6 @@ export type RequestReplayFactWhereInput = {
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
   ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonFilter<"RequestReplayFact">
-  requestLog?: Prisma.XOR<Prisma.RequestLogScalarRelationFilter, Prisma.RequestLogWhereInput>
 }
 
 export type RequestReplayFactOrderByWithRelationInput = {
@@ -214,7 +215,6 @@ export type RequestReplayFactOrderByWithRelationInput = {
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
   facts?: Prisma.SortOrder
-  requestLog?: Prisma.RequestLogOrderByWithRelationInput
 }
 
 export type RequestReplayFactWhereUniqueInput = Prisma.AtLeast<{
@@ -225,7 +225,6 @@ export type RequestReplayFactWhereUniqueInput = Prisma.AtLeast<{
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
   ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonFilter<"RequestReplayFact">
-  requestLog?: Prisma.XOR<Prisma.RequestLogScalarRelationFilter, Prisma.RequestLogWhereInput>
 }, "requestLogId">
 
 export type RequestReplayFactOrderByWithAggregationInput = {
@@ -251,10 +250,10 @@ export type RequestReplayFactScalarWhereWithAggregatesInput = {
 }
 
 export type RequestReplayFactCreateInput = {
+  requestLogId: string
   endpointId: string
   ordinal: bigint | number
   facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  requestLog: Prisma.RequestLogCreateNestedOneWithoutReplayFactInput
 }
 
 export type RequestReplayFactUncheckedCreateInput = {
@@ -265,10 +264,10 @@ export type RequestReplayFactUncheckedCreateInput = {
 }
 
 export type RequestReplayFactUpdateInput = {
+  requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-  requestLog?: Prisma.RequestLogUpdateOneRequiredWithoutReplayFactNestedInput
 }
 
 export type RequestReplayFactUncheckedUpdateInput = {
@@ -286,6 +285,7 @@ export type RequestReplayFactCreateManyInput = {
 }
 
 export type RequestReplayFactUpdateManyMutationInput = {
+  requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
@@ -296,11 +296,6 @@ export type RequestReplayFactUncheckedUpdateManyInput = {
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-}
-
-export type RequestReplayFactNullableScalarRelationFilter = {
-  is?: Prisma.RequestReplayFactWhereInput | null
-  isNot?: Prisma.RequestReplayFactWhereInput | null
 }
 
 export type RequestReplayFactCountOrderByAggregateInput = {
@@ -330,78 +325,6 @@ export type RequestReplayFactSumOrderByAggregateInput = {
   ordinal?: Prisma.SortOrder
 }
 
-export type RequestReplayFactCreateNestedOneWithoutRequestLogInput = {
-  create?: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-  connectOrCreate?: Prisma.RequestReplayFactCreateOrConnectWithoutRequestLogInput
-  connect?: Prisma.RequestReplayFactWhereUniqueInput
-}
-
-export type RequestReplayFactUncheckedCreateNestedOneWithoutRequestLogInput = {
-  create?: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-  connectOrCreate?: Prisma.RequestReplayFactCreateOrConnectWithoutRequestLogInput
-  connect?: Prisma.RequestReplayFactWhereUniqueInput
-}
-
-export type RequestReplayFactUpdateOneWithoutRequestLogNestedInput = {
-  create?: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-  connectOrCreate?: Prisma.RequestReplayFactCreateOrConnectWithoutRequestLogInput
-  upsert?: Prisma.RequestReplayFactUpsertWithoutRequestLogInput
-  disconnect?: Prisma.RequestReplayFactWhereInput | boolean
-  delete?: Prisma.RequestReplayFactWhereInput | boolean
-  connect?: Prisma.RequestReplayFactWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.RequestReplayFactUpdateToOneWithWhereWithoutRequestLogInput, Prisma.RequestReplayFactUpdateWithoutRequestLogInput>, Prisma.RequestReplayFactUncheckedUpdateWithoutRequestLogInput>
-}
-
-export type RequestReplayFactUncheckedUpdateOneWithoutRequestLogNestedInput = {
-  create?: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-  connectOrCreate?: Prisma.RequestReplayFactCreateOrConnectWithoutRequestLogInput
-  upsert?: Prisma.RequestReplayFactUpsertWithoutRequestLogInput
-  disconnect?: Prisma.RequestReplayFactWhereInput | boolean
-  delete?: Prisma.RequestReplayFactWhereInput | boolean
-  connect?: Prisma.RequestReplayFactWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.RequestReplayFactUpdateToOneWithWhereWithoutRequestLogInput, Prisma.RequestReplayFactUpdateWithoutRequestLogInput>, Prisma.RequestReplayFactUncheckedUpdateWithoutRequestLogInput>
-}
-
-export type RequestReplayFactCreateWithoutRequestLogInput = {
-  endpointId: string
-  ordinal: bigint | number
-  facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
-}
-
-export type RequestReplayFactUncheckedCreateWithoutRequestLogInput = {
-  endpointId: string
-  ordinal: bigint | number
-  facts: Prisma.JsonNullValueInput | runtime.InputJsonValue
-}
-
-export type RequestReplayFactCreateOrConnectWithoutRequestLogInput = {
-  where: Prisma.RequestReplayFactWhereUniqueInput
-  create: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-}
-
-export type RequestReplayFactUpsertWithoutRequestLogInput = {
-  update: Prisma.XOR<Prisma.RequestReplayFactUpdateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedUpdateWithoutRequestLogInput>
-  create: Prisma.XOR<Prisma.RequestReplayFactCreateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedCreateWithoutRequestLogInput>
-  where?: Prisma.RequestReplayFactWhereInput
-}
-
-export type RequestReplayFactUpdateToOneWithWhereWithoutRequestLogInput = {
-  where?: Prisma.RequestReplayFactWhereInput
-  data: Prisma.XOR<Prisma.RequestReplayFactUpdateWithoutRequestLogInput, Prisma.RequestReplayFactUncheckedUpdateWithoutRequestLogInput>
-}
-
-export type RequestReplayFactUpdateWithoutRequestLogInput = {
-  endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-}
-
-export type RequestReplayFactUncheckedUpdateWithoutRequestLogInput = {
-  endpointId?: Prisma.StringFieldUpdateOperationsInput | string
-  ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  facts?: Prisma.JsonNullValueInput | runtime.InputJsonValue
-}
-
 
 
 export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -409,7 +332,6 @@ export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.Int
   endpointId?: boolean
   ordinal?: boolean
   facts?: boolean
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -417,7 +339,6 @@ export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.T
   endpointId?: boolean
   ordinal?: boolean
   facts?: boolean
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -425,7 +346,6 @@ export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.T
   endpointId?: boolean
   ordinal?: boolean
   facts?: boolean
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectScalar = {
@@ -436,28 +356,17 @@ export type RequestReplayFactSelectScalar = {
 }
 
 export type RequestReplayFactOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"requestLogId" | "endpointId" | "ordinal" | "facts", ExtArgs["result"]["requestReplayFact"]>
-export type RequestReplayFactInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
-}
-export type RequestReplayFactIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
-}
-export type RequestReplayFactIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  requestLog?: boolean | Prisma.RequestLogDefaultArgs<ExtArgs>
-}
 
 export type $RequestReplayFactPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestReplayFact"
-  objects: {
-    requestLog: Prisma.$RequestLogPayload<ExtArgs>
-  }
+  objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     requestLogId: string
     endpointId: string
     /**
-     * 1, 2, 3, … per endpoint in the order of the rows' seq: newest first walks (endpoint_id, ordinal DESC), and
-     * keeping the newest `replayFactsPerEndpoint` deletes `ordinal <= newest - replayFactsPerEndpoint`, touching only
-     * the rows it deletes (finding that cut-off by counting down the newest rows read all of them for every batch).
+     * 1, 2, 3, … per endpoint in the order of the rows' seq: newest first walks (endpoint_id, ordinal DESC), and each
+     * new fact numbered `o` evicts the one numbered `o - replayFactsPerEndpoint`, an index lookup (finding the cut-off
+     * by counting down the newest facts read all of them for every batch).
      */
     ordinal: bigint
     facts: runtime.JsonValue
@@ -855,7 +764,6 @@ readonly fields: RequestReplayFactFieldRefs;
  */
 export interface Prisma__RequestReplayFactClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
-  requestLog<T extends Prisma.RequestLogDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.RequestLogDefaultArgs<ExtArgs>>): Prisma.Prisma__RequestLogClient<runtime.Types.Result.GetResult<Prisma.$RequestLogPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -906,10 +814,6 @@ export type RequestReplayFactFindUniqueArgs<ExtArgs extends runtime.Types.Extens
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
-  /**
    * Filter, which RequestReplayFact to fetch.
    */
   where: Prisma.RequestReplayFactWhereUniqueInput
@@ -928,10 +832,6 @@ export type RequestReplayFactFindUniqueOrThrowArgs<ExtArgs extends runtime.Types
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
-  /**
    * Filter, which RequestReplayFact to fetch.
    */
   where: Prisma.RequestReplayFactWhereUniqueInput
@@ -949,10 +849,6 @@ export type RequestReplayFactFindFirstArgs<ExtArgs extends runtime.Types.Extensi
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
   /**
    * Filter, which RequestReplayFact to fetch.
    */
@@ -1002,10 +898,6 @@ export type RequestReplayFactFindFirstOrThrowArgs<ExtArgs extends runtime.Types.
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
-  /**
    * Filter, which RequestReplayFact to fetch.
    */
   where?: Prisma.RequestReplayFactWhereInput
@@ -1053,10 +945,6 @@ export type RequestReplayFactFindManyArgs<ExtArgs extends runtime.Types.Extensio
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
   /**
    * Filter, which RequestReplayFacts to fetch.
    */
@@ -1106,10 +994,6 @@ export type RequestReplayFactCreateArgs<ExtArgs extends runtime.Types.Extensions
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
-  /**
    * The data needed to create a RequestReplayFact.
    */
   data: Prisma.XOR<Prisma.RequestReplayFactCreateInput, Prisma.RequestReplayFactUncheckedCreateInput>
@@ -1143,10 +1027,6 @@ export type RequestReplayFactCreateManyAndReturnArgs<ExtArgs extends runtime.Typ
    */
   data: Prisma.RequestReplayFactCreateManyInput | Prisma.RequestReplayFactCreateManyInput[]
   skipDuplicates?: boolean
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactIncludeCreateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1161,10 +1041,6 @@ export type RequestReplayFactUpdateArgs<ExtArgs extends runtime.Types.Extensions
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
   /**
    * The data needed to update a RequestReplayFact.
    */
@@ -1217,10 +1093,6 @@ export type RequestReplayFactUpdateManyAndReturnArgs<ExtArgs extends runtime.Typ
    * Limit how many RequestReplayFacts to update.
    */
   limit?: number
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactIncludeUpdateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1235,10 +1107,6 @@ export type RequestReplayFactUpsertArgs<ExtArgs extends runtime.Types.Extensions
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
   /**
    * The filter to search for the RequestReplayFact to update in case it exists.
    */
@@ -1265,10 +1133,6 @@ export type RequestReplayFactDeleteArgs<ExtArgs extends runtime.Types.Extensions
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
   /**
    * Filter which RequestReplayFact to delete.
    */
@@ -1301,8 +1165,4 @@ export type RequestReplayFactDefaultArgs<ExtArgs extends runtime.Types.Extension
    * Omit specific fields from the RequestReplayFact
    */
   omit?: Prisma.RequestReplayFactOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.RequestReplayFactInclude<ExtArgs> | null
 }
