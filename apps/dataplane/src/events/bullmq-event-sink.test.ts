@@ -211,6 +211,14 @@ describe('BullmqRequestEventSink (real redis-server)', () => {
     expect(sink.stats).toMatchObject({ accepted: 100, dropped: 50, buffered: 100 });
   });
 
+  it('counts what it could not deliver by the close deadline as dropped when it has no spill directory', async () => {
+    await redis.kill();
+    const sink = newSink({ closeTimeoutMs: 100 });
+    for (let index = 0; index < 1_203; index++) expect(sink.emit(requestEvent(index))).toBe(true);
+    await sink.close();
+    expect(sink.stats).toMatchObject({ accepted: 1_203, delivered: 0, dropped: 1_203, buffered: 0 });
+  });
+
   it('never sends secret headers or their copies in log metadata', async () => {
     const sink = newSink({ redactHeaders: ['X-Api-Key'] });
     const event = {

@@ -254,7 +254,7 @@ export class BullmqRequestEventSink implements RequestEventSink {
         this.#logger?.warn({ undelivered: undelivered - result.written }, 'request events lost at shutdown');
     }
     if (this.#batches.count > 0) {
-      const undelivered = this.#batches.takeTexts().length;
+      const undelivered = this.#batches.discard();
       this.#logger?.warn({ undelivered }, 'request events not delivered before shutdown');
       this.#stats.dropped += undelivered;
     }

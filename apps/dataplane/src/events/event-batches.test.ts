@@ -112,6 +112,17 @@ describe('EventBatches', () => {
     expect(batches.first()).toBeUndefined();
   });
 
+  it('discards every batch, sealed or not, and counts their events', () => {
+    const batches = new EventBatches('dp', 2);
+    for (const text of texts(5)) batches.append(text);
+    batches.seal(batches.first()!, sentAt);
+    expect(batches.discard()).toBe(5);
+    expect(batches.count).toBe(0);
+    expect(batches.first()).toBeUndefined();
+    batches.append(texts(1)[0]!);
+    expect(batches.first()!.texts()).toEqual(texts(1));
+  });
+
   it('delivers only the oldest batch, once', () => {
     const batches = new EventBatches('dp', 1);
     for (const text of texts(2)) batches.append(text);

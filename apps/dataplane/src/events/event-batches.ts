@@ -167,6 +167,14 @@ export class EventBatches {
     if (reuse && this.#spare.length < 2 && buffer.length <= maxRememberedBytes) this.#spare.push(buffer);
   }
 
+  /** Removes every batch and answers how many events they held (given up at shutdown: nothing reads them again). */
+  discard(): number {
+    const discarded = this.#count;
+    this.#batches.length = 0;
+    this.#count = 0;
+    return discarded;
+  }
+
   /** Removes every batch from index `from` on and answers their events' texts, in order (for the spill file). */
   takeTexts(from = 0): string[] {
     const taken = this.#batches.splice(from);
