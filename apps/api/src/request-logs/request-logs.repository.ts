@@ -212,7 +212,7 @@ async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: strin
       await storeReplayFacts(
         sql,
         `SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
-          AS x(request_log_id text, endpoint_id text, seq bigint, facts jsonb)`,
+          AS x(request_log_id text, endpoint_id text, seq bigint, facts json)`,
         [jsonParameter(facts)],
       );
     }
@@ -256,13 +256,13 @@ const STAGING_TABLES = `
   SET LOCAL client_min_messages = warning;
   SET LOCAL jit = off;
   CREATE TEMPORARY TABLE IF NOT EXISTS request_logs_staging (${INSERT_RECORD_TYPE}) ON COMMIT DELETE ROWS;
-  CREATE TEMPORARY TABLE IF NOT EXISTS request_replay_facts_staging (request_log_id text, endpoint_id text, facts jsonb)
+  CREATE TEMPORARY TABLE IF NOT EXISTS request_replay_facts_staging (request_log_id text, endpoint_id text, facts json)
     ON COMMIT DELETE ROWS`;
 const REQUEST_LOG_COPY = new CopyTextEncoder(INSERT_COLUMNS);
 const REPLAY_FACTS_COPY = new CopyTextEncoder([
   ['request_log_id', 'text'],
   ['endpoint_id', 'text'],
-  ['facts', 'jsonb'],
+  ['facts', 'json'],
 ]);
 async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<string>): Promise<void> {
   await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
