@@ -397,7 +397,8 @@ function replayFactsOf(rows: NewRequestLogRow[], inserted: { id: string; seq: bi
  * numbers, which numbered at most N per endpoint from 1): what falls out is found by equality on (endpoint_id,
  * ordinal), without reading the rows that stay. A lookup per evicted fact is also the plan Postgres picks whatever its
  * statistics say; a range (`ordinal <= newest - N`) was planned as a sequential scan of the whole table when the
- * statistics were stale. A second statement, not a CTE of the first: a batch with more than N new facts for one
+ * statistics were stale. Each endpoint's newest ordinal is read once (MATERIALIZED: inlined into the join, the
+ * subquery ran once per row). A second statement, not a CTE of the first: a batch with more than N new facts for one
  * endpoint evicts some of its own, which only a later statement sees.
  */
 async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unknown[]): Promise<void> {
