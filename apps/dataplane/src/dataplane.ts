@@ -409,27 +409,15 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     mcpAffinity,
     shadows: new ShadowEvaluator(),
   };
-  let draining = false;
-  // While draining, every response ends its connection (`Connection: close`): a keep-alive client could otherwise keep
-  // sending requests on a connection it already holds, so the connection never turns idle and the shutdown waits for
-  // its grace period and then cuts whatever is in flight. Responses already under way when the drain begins are told
-  // too, as long as their headers are not written yet.
-  const unanswered = new Set<ServerResponse>();
-  const closingWhenDraining =
+  // Every request passes through the keep-alive bookkeeping first: it keeps a drain from resetting requests already on
+  // the wire, and ends each connection with its next response once the drain began (keep-alive-connections.ts).
+  const tracked =
     (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
       requestsSeen++;
-      if (draining) {
-        res.shouldKeepAlive = false;
-        connections.track(req, res);
-      } else connections.track(req, res, unanswered);
+      connections.track(req, res);
       handler(req, res);
     };
-  const beginDrain = () => {
-    draining = true;
-    for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
-    unanswered.clear();
-  };
-  const onRequest = closingWhenDraining(createHttpProxy(proxyDependencies));
+  const onRequest = tracked(createHttpProxy(proxyDependencies));
   const traffic: Server =
     options.tls === undefined
       ? createHttpServer(onRequest)
@@ -458,7 +446,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     }
     upgradeProxy(req, socket, head);
   });
-  traffic.on('checkContinue', closingWhenDraining(createContinueHandler(proxyDependencies)));
+  traffic.on('checkContinue', tracked(createContinueHandler(proxyDependencies)));
   traffic.on('checkExpectation', answerExpectationFailed);
   // Idle timeout: a connection (including a quiet stream) with no bytes either way for this long is closed. The
   // client side gets one more second than the upstream side, so a silent upstream is answered with a 504 first.
@@ -475,7 +463,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     dataplaneId,
     version: dataplaneVersion,
     startedAt: new Date(),
-    isDraining: () => draining,
+    isDraining: () => connections.draining,
   };
   const admin = options.adminPort === null ? undefined : createAdminServer({ ...reportSources, metrics });
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
@@ -509,7 +497,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     },
     async stop() {
       // Not ready from here on (load balancers stop sending), then in-flight requests get the grace period to finish.
-      beginDrain();
+      connections.beginDrain();
       settle.stop();
       const streamGrace = setTimeout(() => streams.closeAll(), streamGraceMs);
       // Agents get GOAWAY now (they reconnect elsewhere); their in-flight streams finish within the grace.
