@@ -18,7 +18,7 @@ import {
   type AgentDeclaration,
   type AgentSessionRegistration,
 } from '@gatehouse/contracts';
-import { http2Transport, pingUntilDead } from '@gatehouse/runtime/http2-transport';
+import { http2Transport, pingUntilDead, replaceStreamTables } from '@gatehouse/runtime/http2-transport';
 import type { UpstreamForwarder } from './upstream.js';
 
 /**
@@ -166,6 +166,8 @@ export class Tunnel {
     let end: TunnelEnd | undefined;
     const ended = new Promise<TunnelEnd>((resolve) => {
       server.once('session', (session: ServerHttp2Session) => {
+        // Every request is a stream of this session: node's own stream tables kept closed ones alive.
+        replaceStreamTables(session);
         this.#session = session;
         if (this.#closing) session.close();
         else session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);

@@ -79,3 +79,5 @@ export function pingUntilDead(
   timer.unref();
   return timer;
 }
+
+export { PendingStreamSet, replaceStreamTables, StreamIdTable } from './http2-stream-tables.js';

@@ -17,7 +17,7 @@ import {
   type AgentSessionRegistration,
   type SyncAgentEndpoint,
 } from '@gatehouse/contracts';
-import { http2Transport, pingUntilDead } from '@gatehouse/runtime/http2-transport';
+import { http2Transport, pingUntilDead, replaceStreamTables } from '@gatehouse/runtime/http2-transport';
 import type { Logger } from 'pino';
 import { normalizeSocketAddress, type ClientIpResolver } from '../proxy/client-ip.js';
 
@@ -191,6 +191,8 @@ export class AgentTunnels {
       createConnection: () => transport,
       settings: { initialWindowSize: AGENT_TUNNEL_WINDOWS.stream },
     });
+    // Every tunnelled request is a stream of this session: node's own stream tables kept closed ones alive.
+    replaceStreamTables(session);
     session.once('connect', () => {
       // The connection window only grows by WINDOW_UPDATE; a session already torn down has none to grow.
       if (!session.destroyed) session.setLocalWindowSize(AGENT_TUNNEL_WINDOWS.connection);
