@@ -306,6 +306,12 @@ function onStreamError(this: TunnelStream, error: Error): void {
   this[kExchange]?.error(error);
 }
 function onStreamClose(this: TunnelStream): void {
-  this[kExchange]?.closed(this);
+  const exchange = this[kExchange];
+  // 'close' is a stream's last event: the link goes now. A closed stream can stay reachable for a while (node:http2's
+  // own stream tables did: replaceStreamTables in @gatehouse/runtime), and through this link the whole request
+  // behind it stayed alive too, into the old generation (before the tables were replaced: data plane CPU per
+  // tunnelled request 76 → 56 µs with this alone).
+  this[kExchange] = undefined;
+  exchange?.closed(this);
 }
 function ignore(): void {}
