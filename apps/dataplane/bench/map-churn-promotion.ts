@@ -16,21 +16,28 @@ type Variant = (typeof variants)[number];
 
 const sink: { last: unknown } = { last: undefined };
 
+interface Item {
+  payload: number[];
+  id: number;
+  /** Its index in the array variant's array. */
+  slot?: number;
+}
+
 function workload(variant: Variant): void {
   const objects = 1_200_000;
   let set = new Set<object>([{}]);
-  const array: (object & { slot?: number })[] = [];
+  const array: Item[] = [];
   if (variant !== 'fresh-set') {
     // Allocation enough for several scavenges while the collections sit idle: their storage is promoted. (Stored
     // where the optimiser cannot prove it unused, or the allocations would be optimised away.)
     for (let index = 0; index < 2_000_000; index++) sink.last = { index };
   }
   if (variant === 'fresh-set') set = new Set(set);
-  const inFlight: (object & { slot?: number })[] = [];
+  const inFlight: Item[] = [];
   let made = 0;
   const tick = (): void => {
     for (let index = 0; index < 60; index++) {
-      const item: object & { slot?: number } = { payload: new Array<number>(300).fill(made), id: made++ };
+      const item: Item = { payload: new Array<number>(300).fill(made), id: made++ };
       if (variant === 'aged-set' || variant === 'fresh-set') set.add(item);
       if (variant === 'array') {
         item.slot = array.length;
