@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { goingAwayFrame, WebSocketFrameRelay } from './long-lived-streams.js';
+import { goingAwayFrame, LongLivedStreams, WebSocketFrameRelay } from './long-lived-streams.js';
 
 /** An unmasked binary frame with `length` payload bytes (7-bit, 16-bit or 64-bit length form). */
 function frame(length: number, fill: number): Buffer {
@@ -53,5 +53,49 @@ describe('WebSocketFrameRelay', () => {
     expect(masked[1]).toBe(0x82);
     const key = masked.subarray(2, 6);
     expect([masked[6]! ^ key[0]!, masked[7]! ^ key[1]!]).toEqual([0x03, 0xe9]);
+  });
+});
+
+describe('LongLivedStreams', () => {
+  it('unregisters streams in any order, each once, and closes the rest at the drain', () => {
+    const streams = new LongLivedStreams();
+    const closed: number[] = [];
+    const unregister = Array.from({ length: 6 }, (_, index) => streams.add(() => closed.push(index)));
+    expect(streams.size).toBe(6);
+    // Out of order, and twice: the second call does nothing (swap-remove must not drop another entry).
+    unregister[1]!();
+    unregister[1]!();
+    unregister[5]!();
+    unregister[0]!();
+    expect(streams.size).toBe(3);
+    streams.closeAll();
+    expect(closed.sort()).toEqual([2, 3, 4]);
+    expect(streams.size).toBe(0);
+    // Unregistering after the drain took them, and registering during it (closed at once).
+    unregister[3]!();
+    streams.add(() => closed.push(9));
+    expect(closed).toContain(9);
+    expect(streams.size).toBe(0);
+  });
+
+  it('destroyAll cuts the tracked sockets still open; a socket that closed by itself is no longer tracked', async () => {
+    const streams = new LongLivedStreams();
+    const open = new PassThrough();
+    const gone = new PassThrough();
+    streams.track(open);
+    streams.track(gone);
+    gone.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    const destroyed: PassThrough[] = [];
+    for (const socket of [open, gone]) {
+      const destroy = socket.destroy.bind(socket);
+      socket.destroy = (error?: Error) => {
+        destroyed.push(socket);
+        return destroy(error);
+      };
+    }
+    streams.destroyAll();
+    expect(destroyed).toEqual([open]);
+    expect(open.destroyed).toBe(true);
   });
 });

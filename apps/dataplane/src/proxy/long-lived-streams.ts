@@ -1,14 +1,57 @@
 import type { Duplex } from 'node:stream';
 
 /**
+ * Entries that come and go with requests, in an array with swap-remove: a removed entry's slot is overwritten or
+ * cleared at once. Not a Set: V8 keeps a Set's replaced tables linked to their successors, and once the current one is
+ * old every scavenge keeps alive everything the dead ones held (ARCHITECTURE.md, "Garbage"), here every SSE response
+ * and the request behind it.
+ */
+class Registry<T> {
+  readonly #items: T[] = [];
+  /** Each entry's handle, at the same index: it knows where its entry is as entries move. */
+  readonly #handles: { index: number }[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** Adds an entry; the answer removes it (once; later calls do nothing). */
+  add(item: T): () => void {
+    const handle = { index: this.#items.length };
+    this.#items.push(item);
+    this.#handles.push(handle);
+    return () => this.#remove(handle);
+  }
+
+  /** Empties the registry and answers what it held. */
+  takeAll(): T[] {
+    for (const handle of this.#handles) handle.index = -1;
+    this.#handles.length = 0;
+    return this.#items.splice(0);
+  }
+
+  #remove(handle: { index: number }): void {
+    const index = handle.index;
+    if (index < 0) return;
+    handle.index = -1;
+    const lastItem = this.#items.pop()!;
+    const lastHandle = this.#handles.pop()!;
+    if (lastHandle === handle) return;
+    this.#items[index] = lastItem;
+    this.#handles[index] = lastHandle;
+    lastHandle.index = index;
+  }
+}
+
+/**
  * The long-lived streams a data plane holds (SSE responses, spliced WebSocket/Upgrade connections), so a drain can end
  * them on purpose instead of waiting for them: they never finish by themselves, so without this a shutdown either
  * waited its whole limit and then cut them, or — for a spliced socket, which node:http no longer tracks — waited
  * forever (`closeAllConnections` does not see upgraded sockets, so `server.close()` never completed).
  */
 export class LongLivedStreams {
-  readonly #closers = new Set<() => void>();
-  readonly #sockets = new Set<Duplex>();
+  readonly #closers = new Registry<() => void>();
+  readonly #sockets = new Registry<Duplex>();
   #closing = false;
 
   /**
@@ -20,14 +63,12 @@ export class LongLivedStreams {
       close();
       return () => undefined;
     }
-    this.#closers.add(close);
-    return () => this.#closers.delete(close);
+    return this.#closers.add(close);
   }
 
   /** A socket that no HTTP server tracks any more (after an upgrade): destroyed by `destroyAll` at the drain's end. */
   track(socket: Duplex): void {
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', this.#sockets.add(socket));
   }
 
   get size(): number {
@@ -37,15 +78,12 @@ export class LongLivedStreams {
   /** Ends every stream cleanly, now and any that is registered later. */
   closeAll(): void {
     this.#closing = true;
-    const closers = [...this.#closers];
-    this.#closers.clear();
-    for (const close of closers) close();
+    for (const close of this.#closers.takeAll()) close();
   }
 
   /** The last resort: whatever did not close after its close frames is cut. */
   destroyAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
+    for (const socket of this.#sockets.takeAll()) socket.destroy();
   }
 }
 
