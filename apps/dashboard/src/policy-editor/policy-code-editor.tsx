@@ -147,7 +147,7 @@ export function PolicyCodeEditor({
         onMount={handleMount}
         loading={
           <Center h={200}>
-            <Loader aria-label="Loading the editor" />
+            <Loader role="progressbar" aria-label="Loading the editor" />
           </Center>
         }
         options={{

@@ -29,7 +29,7 @@ export function PolicyDiffViewer({ original, modified, originalName, modifiedNam
         keepCurrentModifiedModel
         loading={
           <Center h={200}>
-            <Loader aria-label="Loading the comparison" />
+            <Loader role="progressbar" aria-label="Loading the comparison" />
           </Center>
         }
         options={{

@@ -36,7 +36,7 @@ export function PolicyTestsCodeEditor({
         onChange={(next) => onChange(next ?? '')}
         loading={
           <Center h={120}>
-            <Loader aria-label="Loading the tests editor" />
+            <Loader role="progressbar" aria-label="Loading the tests editor" />
           </Center>
         }
         options={{

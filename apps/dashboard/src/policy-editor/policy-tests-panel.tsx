@@ -35,7 +35,7 @@ export function PolicyTestsPanel({
         <Group justify="space-between">
           <Text fw={600}>Tests</Text>
           <Group gap="xs">
-            {pending ? <Loader size="xs" aria-label="Running tests" /> : null}
+            {pending ? <Loader size="xs" role="progressbar" aria-label="Running tests" /> : null}
             {report ? (
               <>
                 <Badge color="green" variant="light" data-testid="tests-passed">
