@@ -37,11 +37,12 @@ export class StreamIdTable<V> {
 
   get(key: number): V | undefined {
     const index = this.#slot(key);
-    return this.#keys[index] === key ? this.#values[index] : undefined;
+    return index >= 0 && this.#keys[index] === key ? this.#values[index] : undefined;
   }
 
   has(key: number): boolean {
-    return this.#keys[this.#slot(key)] === key;
+    const index = this.#slot(key);
+    return index >= 0 && this.#keys[index] === key;
   }
 
   set(key: number, value: V): this {
@@ -65,7 +66,7 @@ export class StreamIdTable<V> {
     const values = this.#values;
     const mask = this.#mask;
     let hole = this.#slot(key);
-    if (keys[hole] !== key) return false;
+    if (hole < 0 || keys[hole] !== key) return false;
     // Backward shift: each entry after the hole in the same run moves into it unless its home slot lies cyclically
     // after the hole (then it is already as close to home as it can be).
     for (let next = (hole + 1) & mask; keys[next] !== 0; next = (next + 1) & mask) {
@@ -120,8 +121,12 @@ export class StreamIdTable<V> {
     return (key >>> 1) & this.#mask;
   }
 
-  /** The key's slot, or the empty slot its probe ends at. */
+  /**
+   * The key's slot, or the empty slot its probe ends at; -1 for what cannot be a stream id (0 marks an empty slot, and
+   * node asks for id 0 when a connection-level frame fails: `streams.get(0) || session`).
+   */
   #slot(key: number): number {
+    if (!(key > 0)) return -1;
     const keys = this.#keys;
     let index = this.#home(key);
     while (keys[index] !== 0 && keys[index] !== key) index = (index + 1) & this.#mask;

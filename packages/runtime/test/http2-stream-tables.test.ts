@@ -58,9 +58,18 @@ describe('StreamIdTable', () => {
     expect(table.get(3)).toBe('b');
   });
 
-  it('refuses what cannot be a stream id', () => {
+  it('refuses what cannot be a stream id, and never finds one', () => {
     const table = new StreamIdTable<string>();
     for (const key of [0, -1, 1.5, Number.NaN]) expect(() => table.set(key, 'x')).toThrow(RangeError);
+    table.set(1, 'one');
+    // Id 0 is the connection itself: node asks for it when a connection-level frame fails. 0 also marks empty slots.
+    for (const key of [0, -1, Number.NaN]) {
+      expect(table.get(key)).toBeUndefined();
+      expect(table.has(key)).toBe(false);
+      expect(table.delete(key)).toBe(false);
+    }
+    expect(table.size).toBe(1);
+    expect(table.get(1)).toBe('one');
   });
 
   it('forEach skips entries deleted during the visit and sees the rest once', () => {
