@@ -11,9 +11,9 @@ import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
  * Two builds of the tunnel in one run: `npx tsx bench/agent-tunnel-ab.ts [BASE_DATAPLANE_MAIN BASE_AGENT_MAIN]`.
  * The base is a data plane build plus an agent build (default dist-base/main.js of each app: copy `dist` there before
  * changing the code); the candidate is this checkout's dist. Each pair runs its own data plane and agent process in
- * front of the same nginx, and every round drives direct `upstream_url` (through the candidate's data plane), the
- * base tunnel and the candidate tunnel with wrk -c50 one after the other, so all three see the same machine. Prints
- * req/s, the tunnel/direct ratio and CPU microseconds per request summed over data plane + agent (utime+stime from
+ * front of the same nginx, and every round drives, with wrk -c50 one after the other, direct `upstream_url` and the
+ * tunnel through the base pair, then the same through the candidate pair, so all four see the same machine. Prints
+ * req/s, each build's tunnel/direct ratio (against the direct path through its own data plane) and CPU microseconds per request summed over data plane + agent (utime+stime from
  * /proc), per round and as medians. With AB_PROFILE=DIR only the candidate tunnel runs, for AB_SECONDS, under
  * `node --cpu-prof` (data plane and agent), and the profiles land in DIR.
  */
@@ -142,34 +142,61 @@ if (profileDir !== undefined) {
   const result = await measure(candidate, host, seconds);
   console.log(row(host, result));
 } else {
-  for (const pair of pairs) await measure(pair, `${pair.name}.example.com`, 2);
-  await measure(candidate, 'direct.example.com', 2);
-  const figures = { direct: [] as number[], base: [] as number[], new: [] as number[] };
-  const cpu = { direct: [] as number[], base: [] as number[], new: [] as number[] };
+  for (const pair of pairs) {
+    await measure(pair, `${pair.name}.example.com`, 2);
+    await measure(pair, 'direct.example.com', 2);
+  }
+  // Each build's tunnel is compared with the direct path through its own data plane: a change to the data plane's
+  // request path moves both, and the ratio is what the tunnel costs on top.
+  const ratios = { base: [] as number[], new: [] as number[] };
+  const cpu = { directBase: [] as number[], directNew: [] as number[], base: [] as number[], new: [] as number[] };
+  const throughput = {
+    directBase: [] as number[],
+    directNew: [] as number[],
+    base: [] as number[],
+    new: [] as number[],
+  };
   const cpuRatios: number[] = [];
+  const baseline = pairs[0]!;
   for (let round = 1; round <= rounds; round++) {
-    const direct = await measure(candidate, 'direct.example.com', seconds);
-    const base = await measure(pairs[0]!, 'base.example.com', seconds);
+    const directBase = await measure(baseline, 'direct.example.com', seconds);
+    const base = await measure(baseline, 'base.example.com', seconds);
+    const directNew = await measure(candidate, 'direct.example.com', seconds);
     const fresh = await measure(candidate, 'new.example.com', seconds);
     console.log(`round ${round}, load average ${loadavg()[0]!.toFixed(1)}`);
-    console.log(row('direct', direct));
+    console.log(row('base direct', directBase));
     console.log(row('base tunnel', base));
+    console.log(row('new direct', directNew));
     console.log(row('new tunnel', fresh));
-    console.log(
-      `  tunnel/direct: base ${(base.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x, new ${(fresh.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}x`,
-    );
-    figures.direct.push(direct.requestsPerSecond);
-    figures.base.push(base.requestsPerSecond / direct.requestsPerSecond);
-    figures.new.push(fresh.requestsPerSecond / direct.requestsPerSecond);
-    cpu.direct.push(direct.dataplaneUs + direct.agentUs);
-    cpu.base.push(base.dataplaneUs + base.agentUs);
-    cpu.new.push(fresh.dataplaneUs + fresh.agentUs);
+    ratios.base.push(base.requestsPerSecond / directBase.requestsPerSecond);
+    ratios.new.push(fresh.requestsPerSecond / directNew.requestsPerSecond);
+    console.log(`  tunnel/direct: base ${ratios.base.at(-1)!.toFixed(2)}x, new ${ratios.new.at(-1)!.toFixed(2)}x`);
+    for (const [key, result] of [
+      ['directBase', directBase],
+      ['directNew', directNew],
+      ['base', base],
+      ['new', fresh],
+    ] as const) {
+      cpu[key].push(result.dataplaneUs + result.agentUs);
+      throughput[key].push(result.requestsPerSecond);
+    }
     cpuRatios.push(cpu.new.at(-1)! / cpu.base.at(-1)!);
   }
+  const fixed = (values: number[], digits: number) => median(values).toFixed(digits);
+  // Neighbouring windows share the machine's state best: the median of each round's new ÷ base, per path.
+  const paired = (next: number[], previous: number[]) =>
+    `${fixed(
+      next.map((value, index) => value / previous[index]!),
+      2,
+    )}x`;
   console.log(
-    `median of ${rounds}: tunnel/direct base ${median(figures.base).toFixed(2)}x, new ${median(figures.new).toFixed(2)}x; ` +
-      `cpu us/req direct ${median(cpu.direct).toFixed(0)}, base tunnel ${median(cpu.base).toFixed(0)}, new tunnel ${median(cpu.new).toFixed(0)}; ` +
-      `new/base cpu per round: median ${median(cpuRatios).toFixed(2)}x (${cpuRatios.map((ratio) => ratio.toFixed(2)).join(' ')})`,
+    `median of ${rounds}: tunnel/direct base ${fixed(ratios.base, 2)}x, new ${fixed(ratios.new, 2)}x; ` +
+      `req/s direct base ${fixed(throughput.directBase, 0)}, new ${fixed(throughput.directNew, 0)}; ` +
+      `tunnel base ${fixed(throughput.base, 0)}, new ${fixed(throughput.new, 0)}; ` +
+      `cpu us/req direct base ${fixed(cpu.directBase, 0)}, new ${fixed(cpu.directNew, 0)}; ` +
+      `tunnel base ${fixed(cpu.base, 0)}, new ${fixed(cpu.new, 0)}; ` +
+      `new/base tunnel cpu per round: median ${median(cpuRatios).toFixed(2)}x (${cpuRatios.map((ratio) => ratio.toFixed(2)).join(' ')}); ` +
+      `new/base req/s per round: tunnel ${paired(throughput.new, throughput.base)}, direct ${paired(throughput.directNew, throughput.directBase)}`,
   );
 }
 
