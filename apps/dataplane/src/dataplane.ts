@@ -55,6 +55,7 @@ import { OutboundGuard } from './ports/outbound-guard.js';
 import { RedisRateLimitStore } from './ports/redis-rate-limit-store.js';
 import { createClientIpResolver } from './proxy/client-ip.js';
 import { recordConnectionStart } from './proxy/admit-request.js';
+import { AdmissionTurns, type AdmittedHandler } from './proxy/admission-turns.js';
 import { answerExpectationFailed, createContinueHandler, createHttpProxy } from './proxy/http-proxy.js';
 import { randomLoopId } from './proxy/loop-detection.js';
 import type { ProxyDependencies } from './proxy/proxy-dependencies.js';
@@ -203,6 +204,11 @@ export interface DataplaneOptions {
    * short enough that a drain with open streams still ends within 5 s.
    */
   streamGraceMs?: number;
+  /**
+   * Requests started per event-loop turn; later arrivals of the same turn wait for the next turns, in order
+   * (proxy/admission-turns.ts says why). Default 8; 0: no limit.
+   */
+  admissionsPerTurn?: number;
   /** Node process metrics (heap, event loop lag) on /metrics; off when several data planes share a process. */
   collectProcessMetrics?: boolean;
 }
@@ -411,11 +417,15 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   };
   // Every request passes through the keep-alive bookkeeping first: it keeps a drain from resetting requests already on
   // the wire, and ends each connection with its next response once the drain began (keep-alive-connections.ts).
+  // That happens as it arrives, so a request waiting for its turn (below) is one a drain waits for.
+  // Then admission in slices per event-loop turn (admission-turns.ts).
+  const admissions = new AdmissionTurns(options.admissionsPerTurn ?? 8);
   const tracked =
-    (handler: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
+    (handler: AdmittedHandler) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
       requestsSeen++;
       connections.track(req, res);
-      handler(req, res);
+      admissions.admit(handler, req, res);
     };
   const onRequest = tracked(createHttpProxy(proxyDependencies));
   const traffic: Server =

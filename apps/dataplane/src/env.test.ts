@@ -55,6 +55,18 @@ describe('parseDataplaneEnv', () => {
     );
   });
 
+  it('starts 8 requests per event-loop turn unless DATAPLANE_ADMISSIONS_PER_TURN says otherwise (0: no limit)', () => {
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' }).DATAPLANE_ADMISSIONS_PER_TURN).toBe(8);
+    expect(
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_ADMISSIONS_PER_TURN: '0' })
+        .DATAPLANE_ADMISSIONS_PER_TURN,
+    ).toBe(0);
+    for (const bad of ['-1', '2.5', 'many'])
+      expect(() => parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_ADMISSIONS_PER_TURN: bad })).toThrow(
+        /DATAPLANE_ADMISSIONS_PER_TURN/,
+      );
+  });
+
   it('parses the outbound rules and the proxy hop limit, refusing entries it cannot read', () => {
     const env = parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' });
     expect(env).toMatchObject({

@@ -127,6 +127,15 @@ export const dataplaneEnvSchema = z.object({
     .describe(
       'On a drain, how long SSE responses and WebSocket connections keep flowing before they are ended cleanly (SSE end, WebSocket close 1001).',
     ),
+  DATAPLANE_ADMISSIONS_PER_TURN: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(8)
+    .describe(
+      'Requests started per event-loop turn; the rest of a burst waits for the next turns, in arrival order, so what the first requests send (through an agent tunnel, which writes once per turn) leaves while the next are admitted. 0: no limit.',
+    ),
   DATAPLANE_HEARTBEAT_INTERVAL_MS: optionalText
     .pipe(z.coerce.number<string | undefined>().int().min(1).max(3_600_000).optional())
     .describe("Fixed heartbeat spacing; unset follows the API's heartbeat_interval_seconds."),

@@ -107,6 +107,7 @@ export async function dataplaneOptionsFromEnv(
     sessionSecrets: [deriveDataplaneSessionSecret(env.GATEHOUSE_DATAPLANE_TOKEN)],
     collectProcessMetrics: true,
     streamGraceMs: env.DATAPLANE_STREAM_GRACE_MS,
+    admissionsPerTurn: env.DATAPLANE_ADMISSIONS_PER_TURN,
     ...overrides,
   };
 }

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestConfigServer } from './helpers/config-server.js';
-import { startDataplane, uniqueId, type RunningDataplane } from './helpers/dataplane-harness.js';
+import { eventually, startDataplane, uniqueId, type RunningDataplane } from './helpers/dataplane-harness.js';
 import { httpRequest } from './helpers/http.js';
 import { listen, startEchoUpstream, type EchoedRequest, type RunningServer } from './helpers/upstreams.js';
 
@@ -169,6 +171,33 @@ describe('proxying by Host', () => {
     const response = await httpRequest({ port: gateway.port, host: 'hops.example.net' });
     expect(response.status).toBe(508);
     expect(response.headers['gatehouse-error-code']).toBe('FORWARD_HOP_LIMIT');
+  });
+
+  it('answers a burst larger than a turn (admission in slices) in order, each request logged once', async () => {
+    // Twelve pipelined requests in one write reach node:http in one read: eight start in that turn, four wait.
+    const marker = uniqueId('burst');
+    const socket = connect(gateway.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const paths = Array.from({ length: 12 }, (_, index) => `/burst/${index}?m=${marker}`);
+    socket.write(paths.map((path) => `GET ${path} HTTP/1.1\r\nhost: api.example.com\r\n\r\n`).join(''));
+    try {
+      await expect.poll(() => received.match(/HTTP\/1\.1 200 /g)?.length ?? 0, { timeout: 5_000 }).toBe(12);
+      const echoedUrls = [...received.matchAll(/"url":"([^"]+)"/g)].map((match) => match[1]);
+      expect(echoedUrls).toEqual(paths);
+      const events = await eventually(() => {
+        const logged = gateway.sink.events.filter((event) => event.query === `m=${marker}`);
+        return logged.length === 12 && logged;
+      });
+      expect(events.map((event) => event.path).sort()).toEqual(paths.map((path) => path.split('?')[0]).sort());
+      for (const event of events) {
+        expect(event.status).toBe(200);
+        expect(event.duration_ms).toBeGreaterThanOrEqual(event.upstream_duration_ms!);
+      }
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('emits one request event per request with the DESIGN §7 fields', async () => {

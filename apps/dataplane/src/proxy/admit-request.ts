@@ -128,6 +128,8 @@ export async function admitRequest<Body extends RequestBody | undefined>(
   deps: ProxyDependencies,
   req: IncomingMessage,
   body: Body,
+  /** When the request arrived (`performance.now()`), if it waited to start (admission-turns.ts). */
+  arrivedAt?: number,
 ): Promise<Admission<Body>> {
   // 1. One read of the running config.
   const config = deps.store.current;
@@ -157,7 +159,7 @@ export async function admitRequest<Body extends RequestBody | undefined>(
     // `req.ts.header_received`: now, before any body is read or any policy runs.
     receivedAtMs: Date.now(),
   };
-  const record = new RequestRecord(request, clientIp);
+  const record = new RequestRecord(request, clientIp, arrivedAt);
 
   const endpoint = routeByHost(config, host, scheme);
   if (endpoint === undefined) {

@@ -13,8 +13,11 @@ import type { RequestRecord } from './request-record.js';
 import { respondAfterResponsePhase, sendSynthetic } from './synthetic-response.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 
-export function createHttpProxy(deps: ProxyDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => void proxyRequest(deps, req, res, false);
+/** The request handler; `arrivedAt` (`performance.now()`) when the request waited before it started (admission-turns.ts). */
+export function createHttpProxy(
+  deps: ProxyDependencies,
+): (req: IncomingMessage, res: ServerResponse, arrivedAt?: number) => void {
+  return (req, res, arrivedAt) => void proxyRequest(deps, req, res, false, arrivedAt);
 }
 
 /**
@@ -23,8 +26,10 @@ export function createHttpProxy(deps: ProxyDependencies): (req: IncomingMessage,
  * its headers (deny, 401, an oversized Content-Length → 413) gets its final status without the client ever sending the
  * body. The Expect header itself is not forwarded: undici refuses it, and the upstream gets the body at once.
  */
-export function createContinueHandler(deps: ProxyDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => void proxyRequest(deps, req, res, true);
+export function createContinueHandler(
+  deps: ProxyDependencies,
+): (req: IncomingMessage, res: ServerResponse, arrivedAt?: number) => void {
+  return (req, res, arrivedAt) => void proxyRequest(deps, req, res, true, arrivedAt);
 }
 
 /** node:http's `checkExpectation` listener: an `Expect` other than 100-continue is answered 417 (RFC 9110 §10.1.1). */
@@ -47,10 +52,11 @@ async function proxyRequest(
   req: IncomingMessage,
   res: ServerResponse,
   expectsContinue: boolean,
+  arrivedAt: number | undefined,
 ): Promise<void> {
   try {
     const body = new RequestBody(req, deps.maxBodyBytes, expectsContinue ? () => res.writeContinue() : undefined);
-    const admission = await admitRequest(deps, req, body);
+    const admission = await admitRequest(deps, req, body, arrivedAt);
     const clientLeft = !finishRecordOnClose(deps, res, admission.record);
     // Answered without 100 Continue: the client never sent its body, so the connection cannot carry another request.
     if (body.awaitingContinue) res.shouldKeepAlive = false;

@@ -40,8 +40,9 @@ function isoTimestamp(ms: number): string {
 /** What the request path learns about one request as it goes; turned into a RequestEvent when the response ends. */
 export class RequestRecord {
   readonly id = randomUuid();
-  readonly timestamp = Date.now();
-  readonly startedAt = performance.now();
+  /** When the request arrived: epoch milliseconds, and `performance.now()` for durations. */
+  readonly timestamp: number;
+  readonly startedAt: number;
   endpoint: LoadedEndpoint | undefined;
   hops: readonly Hop[] = [];
   decision: Decision | undefined;
@@ -77,7 +78,16 @@ export class RequestRecord {
   constructor(
     request: RequestFacts,
     readonly clientIp: string,
+    /** Set when the request waited before it started (admission-turns.ts): its log row counts the wait. */
+    arrivedAt?: number,
   ) {
+    if (arrivedAt === undefined) {
+      this.timestamp = Date.now();
+      this.startedAt = performance.now();
+    } else {
+      this.timestamp = Math.round(Date.now() - (performance.now() - arrivedAt));
+      this.startedAt = arrivedAt;
+    }
     this.method = request.method;
     this.host = request.host;
     this.path = request.path;
