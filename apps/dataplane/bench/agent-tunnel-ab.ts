@@ -12,10 +12,11 @@ import { findWrk, runWrk, writeWrkScript, type WrkResult } from './wrk.js';
  * The base is a data plane build plus an agent build (default dist-base/main.js of each app: copy `dist` there before
  * changing the code); the candidate is this checkout's dist. Each pair runs its own data plane and agent process in
  * front of the same nginx, and every round drives, with wrk -c50 one after the other, direct `upstream_url` and the
- * tunnel through the base pair, then the same through the candidate pair, so all four see the same machine. Prints
- * req/s, each build's tunnel/direct ratio (against the direct path through its own data plane) and CPU microseconds per request summed over data plane + agent (utime+stime from
- * /proc), per round and as medians. With AB_PROFILE=DIR only the candidate tunnel runs, for AB_SECONDS, under
- * `node --cpu-prof` (data plane and agent), and the profiles land in DIR.
+ * tunnel through one pair, then the same through the other (base first in odd rounds, candidate first in even ones),
+ * so all four see the same machine and neither build gains from its position. Prints req/s, each build's
+ * tunnel/direct ratio (against the direct path through its own data plane) and CPU microseconds per request summed
+ * over data plane + agent (utime+stime from /proc), per round and as medians. With AB_PROFILE=DIR only the candidate
+ * tunnel runs, for AB_SECONDS, under `node --cpu-prof` (data plane and agent), and the profiles land in DIR.
  */
 const connections = 50;
 const seconds = Number(process.env.AB_SECONDS ?? 5);
@@ -159,11 +160,18 @@ if (profileDir !== undefined) {
   const cpuRatios: number[] = [];
   const baseline = pairs[0]!;
   for (let round = 1; round <= rounds; round++) {
-    const directBase = await measure(baseline, 'direct.example.com', seconds);
-    const base = await measure(baseline, 'base.example.com', seconds);
-    const directNew = await measure(candidate, 'direct.example.com', seconds);
-    const fresh = await measure(candidate, 'new.example.com', seconds);
-    console.log(`round ${round}, load average ${loadavg()[0]!.toFixed(1)}`);
+    // The pair that goes second gained ~5% from its position alone (a control run of two identical builds read
+    // 1.04-1.06x), so the order alternates: odd rounds start with the base, even rounds with the candidate.
+    const order = round % 2 === 1 ? [baseline, candidate] : [candidate, baseline];
+    const measured = new Map<Pair, [Measured, Measured]>();
+    for (const pair of order)
+      measured.set(pair, [
+        await measure(pair, 'direct.example.com', seconds),
+        await measure(pair, `${pair.name}.example.com`, seconds),
+      ]);
+    const [directBase, base] = measured.get(baseline)!;
+    const [directNew, fresh] = measured.get(candidate)!;
+    console.log(`round ${round} (${order[0]!.name} first), load average ${loadavg()[0]!.toFixed(1)}`);
     console.log(row('base direct', directBase));
     console.log(row('base tunnel', base));
     console.log(row('new direct', directNew));
