@@ -420,6 +420,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
   // That happens as it arrives, so a request waiting for its turn (below) is one a drain waits for.
   // Then admission in slices per event-loop turn (admission-turns.ts).
   const admissions = new AdmissionTurns(options.admissionsPerTurn ?? 8);
+  metrics.trackAdmissions(admissions);
   const tracked =
     (handler: AdmittedHandler) =>
     (req: IncomingMessage, res: ServerResponse): void => {

@@ -179,6 +179,19 @@ export class DataplaneMetrics {
 
   #policyCache: { readonly residentCount: number; readonly compiles: { readonly reads: number } } | undefined;
 
+  readonly requestsWaited = new Counter({
+    name: 'gatehouse_dataplane_requests_waited_total',
+    help: 'Requests that waited for a later event-loop turn before they started: bursts beyond DATAPLANE_ADMISSIONS_PER_TURN in one turn. Each waits microseconds to a few milliseconds; the wait is in the request log duration.',
+    registers: [this.registry],
+    collect: following(() => this.#admissions?.waitedTotal),
+  });
+  #admissions: { readonly waitedTotal: number } | undefined;
+
+  /** The waited-requests counter follows the admission's own count at each scrape. */
+  trackAdmissions(admissions: { readonly waitedTotal: number }): void {
+    this.#admissions = admissions;
+  }
+
   /** The compiled-policy metrics read the cache's own counts at each scrape. */
   trackPolicyCache(cache: { readonly residentCount: number; readonly compiles: { readonly reads: number } }): void {
     this.#policyCache = cache;

@@ -195,6 +195,10 @@ describe('proxying by Host', () => {
         expect(event.status).toBe(200);
         expect(event.duration_ms).toBeGreaterThanOrEqual(event.upstream_duration_ms!);
       }
+      // At least the four beyond the first turn's eight waited, and /metrics counts them.
+      const metrics = (await httpRequest({ port: gateway.adminPort, path: '/metrics' })).body;
+      const waited = /^gatehouse_dataplane_requests_waited_total (\d+)$/m.exec(metrics);
+      expect(Number(waited?.[1])).toBeGreaterThanOrEqual(4);
     } finally {
       socket.destroy();
     }

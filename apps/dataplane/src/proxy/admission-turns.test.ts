@@ -41,12 +41,14 @@ describe('AdmissionTurns', () => {
     }
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3]);
     expect(turns.waiting).toBe(6);
+    expect(turns.waitedTotal).toBe(6);
     await nextTurn();
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(turns.waiting).toBe(2);
     await nextTurn();
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(turns.waiting).toBe(0);
+    expect(turns.waitedTotal).toBe(6);
     // The ones that waited carry their arrival, taken before they started.
     for (const entry of started.slice(4)) {
       expect(entry.arrivedAt).toBeGreaterThanOrEqual(arrival);

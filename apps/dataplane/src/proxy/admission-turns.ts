@@ -42,6 +42,7 @@ export class AdmissionTurns {
    */
   readonly #waiting: (Waiting | undefined)[] = [];
   #head = 0;
+  #waitedTotal = 0;
 
   constructor(perTurn: number) {
     this.#perTurn = perTurn <= 0 ? Number.POSITIVE_INFINITY : perTurn;
@@ -52,6 +53,11 @@ export class AdmissionTurns {
     return this.#waiting.length - this.#head;
   }
 
+  /** Requests that waited for a later turn since the start (for /metrics). */
+  get waitedTotal(): number {
+    return this.#waitedTotal;
+  }
+
   admit(handler: AdmittedHandler, req: IncomingMessage, res: ServerResponse): void {
     if (this.#head === this.#waiting.length && this.#started < this.#perTurn) {
       this.#started++;
@@ -59,6 +65,7 @@ export class AdmissionTurns {
       return;
     }
     this.#waiting.push({ handler, req, res, arrivedAt: performance.now() });
+    this.#waitedTotal++;
     if (!this.#turnEndScheduled) {
       this.#turnEndScheduled = true;
       setImmediate(this.#turnEnd);
