@@ -22,9 +22,9 @@ interface Waiting {
  * come back in one turn — used to be admitted whole before any of it reached the agent: the agent waited while the
  * data plane admitted 50 requests, then the data plane waited while the agent forwarded them, each process using about
  * half the time it could. In slices, the agent forwards the first requests while the data plane admits the next.
- * Measured with `bench/agent-tunnel-ab.ts` (50 connections, 20 paired rounds, against a control run of two identical
- * builds): tunnel throughput 1.14–1.15× the unsliced build's where the control read 1.06×, the direct path 1.01–1.15×
- * where it read 1.04× (no consistent change). Below `perTurn` requests per turn (any moderate load) nothing waits.
+ * Measured with `bench/agent-tunnel-ab.ts` (50 connections, 20 paired rounds, three runs against three controls with
+ * slicing off): about +10% req/s through the tunnel and +7% on the direct path, within a per-run noise of 5–10%
+ * (ARCHITECTURE.md, "Admission in slices"). Below `perTurn` requests per turn (any moderate load) nothing waits.
  *
  * A waiting request costs nothing but its place here: node:http had already parsed it (its objects exist either way)
  * and its body stays unread in the socket, so this adds no buffer of its own. Waiting requests keep their arrival
