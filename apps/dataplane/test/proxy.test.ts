@@ -174,7 +174,8 @@ describe('proxying by Host', () => {
   });
 
   it('answers a burst larger than a turn (admission in slices) in order, each request logged once', async () => {
-    // Twelve pipelined requests in one write reach node:http in one read: eight start in that turn, four wait.
+    // Twelve pipelined requests in one write reach node:http in one read: at most eight start in that turn (fewer when
+    // earlier requests used part of the count), the rest wait.
     const marker = uniqueId('burst');
     const socket = connect(gateway.port, '127.0.0.1');
     await once(socket, 'connect');

@@ -3,11 +3,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdmissionTurns } from './admission-turns.js';
+import { AdmissionTurns, type AdmittedHandler } from './admission-turns.js';
 
 /** Stand-ins for the request and response: AdmissionTurns only hands them on, so their identity is what is checked. */
 function exchange(index: number): { req: IncomingMessage; res: ServerResponse } {
   return { req: { index } as unknown as IncomingMessage, res: { index } as unknown as ServerResponse };
+}
+
+/** Admits requests `from` … `to - 1`, in that order. */
+function admitRange(turns: AdmissionTurns, handler: AdmittedHandler, from: number, to: number): void {
+  for (let index = from; index < to; index++) {
+    const { req, res } = exchange(index);
+    turns.admit(handler, req, res);
+  }
 }
 
 function recorder() {
@@ -22,10 +30,7 @@ describe('AdmissionTurns', () => {
   it('starts requests as they arrive while a turn has room, without an arrival time', () => {
     const turns = new AdmissionTurns(8);
     const { started, handler } = recorder();
-    for (let index = 0; index < 8; index++) {
-      const { req, res } = exchange(index);
-      turns.admit(handler, req, res);
-    }
+    admitRange(turns, handler, 0, 8);
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(started.every((entry) => entry.arrivedAt === undefined)).toBe(true);
     expect(turns.waiting).toBe(0);
@@ -35,10 +40,7 @@ describe('AdmissionTurns', () => {
     const turns = new AdmissionTurns(4);
     const { started, handler } = recorder();
     const arrival = performance.now();
-    for (let index = 0; index < 10; index++) {
-      const { req, res } = exchange(index);
-      turns.admit(handler, req, res);
-    }
+    admitRange(turns, handler, 0, 10);
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3]);
     expect(turns.waiting).toBe(6);
     expect(turns.waitedTotal).toBe(6);
@@ -59,17 +61,11 @@ describe('AdmissionTurns', () => {
   it('keeps arrival order when a request arrives while others wait, even with room in the turn', async () => {
     const turns = new AdmissionTurns(2);
     const { started, handler } = recorder();
-    for (let index = 0; index < 3; index++) {
-      const { req, res } = exchange(index);
-      turns.admit(handler, req, res);
-    }
+    admitRange(turns, handler, 0, 3);
     await nextTurn();
     // Index 2 started at the turn's end: one slot of the new count is used, one is free, and nobody waits.
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2]);
-    for (let index = 3; index < 6; index++) {
-      const { req, res } = exchange(index);
-      turns.admit(handler, req, res);
-    }
+    admitRange(turns, handler, 3, 6);
     // 3 takes the free slot; 4 and 5 wait, and nothing overtakes them.
     expect(started.map((entry) => entry.index)).toEqual([0, 1, 2, 3]);
     await nextTurn();
@@ -79,10 +75,7 @@ describe('AdmissionTurns', () => {
   it('with perTurn 0 starts everything at once', () => {
     const turns = new AdmissionTurns(0);
     const { started, handler } = recorder();
-    for (let index = 0; index < 1_000; index++) {
-      const { req, res } = exchange(index);
-      turns.admit(handler, req, res);
-    }
+    admitRange(turns, handler, 0, 1_000);
     expect(started).toHaveLength(1_000);
     expect(turns.waiting).toBe(0);
   });
