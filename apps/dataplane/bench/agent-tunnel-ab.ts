@@ -149,7 +149,6 @@ if (profileDir !== undefined) {
   }
   // Each build's tunnel is compared with the direct path through its own data plane: a change to the data plane's
   // request path moves both, and the ratio is what the tunnel costs on top.
-  const ratios = { base: [] as number[], new: [] as number[] };
   const cpu = { directBase: [] as number[], directNew: [] as number[], base: [] as number[], new: [] as number[] };
   const throughput = {
     directBase: [] as number[],
@@ -157,7 +156,6 @@ if (profileDir !== undefined) {
     base: [] as number[],
     new: [] as number[],
   };
-  const cpuRatios: number[] = [];
   const baseline = pairs[0]!;
   for (let round = 1; round <= rounds; round++) {
     // The machine's state drifts within a round, which could favour whichever pair always went second, so the order
@@ -177,9 +175,10 @@ if (profileDir !== undefined) {
     console.log(row('base tunnel', base));
     console.log(row('new direct', directNew));
     console.log(row('new tunnel', fresh));
-    ratios.base.push(base.requestsPerSecond / directBase.requestsPerSecond);
-    ratios.new.push(fresh.requestsPerSecond / directNew.requestsPerSecond);
-    console.log(`  tunnel/direct: base ${ratios.base.at(-1)!.toFixed(2)}x, new ${ratios.new.at(-1)!.toFixed(2)}x`);
+    console.log(
+      `  tunnel/direct: base ${(base.requestsPerSecond / directBase.requestsPerSecond).toFixed(2)}x, ` +
+        `new ${(fresh.requestsPerSecond / directNew.requestsPerSecond).toFixed(2)}x`,
+    );
     for (const [key, result] of [
       ['directBase', directBase],
       ['directNew', directNew],
@@ -189,17 +188,15 @@ if (profileDir !== undefined) {
       cpu[key].push(result.dataplaneUs + result.agentUs);
       throughput[key].push(result.requestsPerSecond);
     }
-    cpuRatios.push(cpu.new.at(-1)! / cpu.base.at(-1)!);
   }
   const fixed = (values: number[], digits: number) => median(values).toFixed(digits);
-  // Neighbouring windows share the machine's state best: the median of each round's new ÷ base, per path.
-  const paired = (next: number[], previous: number[]) =>
-    `${fixed(
-      next.map((value, index) => value / previous[index]!),
-      2,
-    )}x`;
+  // Per round, one series over another (neighbouring windows share the machine's state best).
+  const perRound = (next: number[], previous: number[]) => next.map((value, index) => value / previous[index]!);
+  const paired = (next: number[], previous: number[]) => `${fixed(perRound(next, previous), 2)}x`;
+  const cpuRatios = perRound(cpu.new, cpu.base);
   console.log(
-    `median of ${rounds}: tunnel/direct base ${fixed(ratios.base, 2)}x, new ${fixed(ratios.new, 2)}x; ` +
+    `median of ${rounds}: tunnel/direct base ${paired(throughput.base, throughput.directBase)}, ` +
+      `new ${paired(throughput.new, throughput.directNew)}; ` +
       `req/s direct base ${fixed(throughput.directBase, 0)}, new ${fixed(throughput.directNew, 0)}; ` +
       `tunnel base ${fixed(throughput.base, 0)}, new ${fixed(throughput.new, 0)}; ` +
       `cpu us/req direct base ${fixed(cpu.directBase, 0)}, new ${fixed(cpu.directNew, 0)}; ` +
