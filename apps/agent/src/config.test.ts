@@ -21,15 +21,15 @@ endpoints:
     upstream: { url: "localhost:8081", protocol: http2 }
 `;
 
-function problemsOf(text: string, env: Record<string, string> = {}): string[] {
-  const result = parseAgentConfig(text, env);
+async function problemsOf(text: string, env: Record<string, string> = {}): Promise<string[]> {
+  const result = await parseAgentConfig(text, env);
   if (result.ok) throw new Error('expected problems');
   return result.problems.map((problem) => formatProblem('agent.yml', problem));
 }
 
 describe('parseAgentConfig', () => {
-  it('reads the ngrok v3 shape, interpolates the environment and resolves upstreams', () => {
-    const result = parseAgentConfig(good, { GATEHOUSE_AUTHTOKEN: 'gh_secret' });
+  it('reads the ngrok v3 shape, interpolates the environment and resolves upstreams', async () => {
+    const result = await parseAgentConfig(good, { GATEHOUSE_AUTHTOKEN: 'gh_secret' });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.authtoken).toBe('gh_secret');
@@ -44,15 +44,15 @@ describe('parseAgentConfig', () => {
     expect(result.config.endpoints[1]!.traffic_policy).toBeNull();
   });
 
-  it('defaults connect_url to the local embedded install', () => {
-    const result = parseAgentConfig(
+  it('defaults connect_url to the local embedded install', async () => {
+    const result = await parseAgentConfig(
       'version: 3\nendpoints:\n  - { name: a, url: http://a.internal, upstream: { url: 80 } }\n',
       {},
     );
     expect(result.ok && result.config.connectUrl).toBe('http://127.0.0.1:8080');
   });
 
-  it('names the line and column of an unknown field, a wrong type and a missing variable', () => {
+  it('names the line and column of an unknown field, a wrong type and a missing variable', async () => {
     const text = `version: 3
 agent:
   authtoken: \${NOT_SET}
@@ -68,11 +68,11 @@ endpoints:
       'agent.yml:8:28: unknown field "endpoints.0.upstream.protcol"',
       expect.stringMatching(/^agent\.yml:9:22: endpoints\.0\.pooling_enabled: .*boolean/),
     ];
-    expect(problemsOf(text)).toEqual([
+    expect(await problemsOf(text)).toEqual([
       'agent.yml:3:14: agent.authtoken: environment variable NOT_SET is not set',
       ...rest,
     ]);
-    const problems = problemsOf(text, { NOT_SET: 'x' });
+    const problems = await problemsOf(text, { NOT_SET: 'x' });
     expect(problems).toEqual([
       'agent.yml:4:3: unknown field "agent.conect_url"',
       'agent.yml:8:28: unknown field "endpoints.0.upstream.protcol"',
@@ -80,15 +80,15 @@ endpoints:
     ]);
   });
 
-  it('reports YAML syntax errors, bad URLs, duplicate names and a wrong version with positions', () => {
-    expect(problemsOf('version: 3\nendpoints: [\n')[0]).toMatch(/^agent\.yml:\d+:\d+: /);
-    const problems = problemsOf(`version: 2
+  it('reports YAML syntax errors, bad URLs, duplicate names and a wrong version with positions', async () => {
+    expect((await problemsOf('version: 3\nendpoints: [\n'))[0]).toMatch(/^agent\.yml:\d+:\d+: /);
+    const problems = await problemsOf(`version: 2
 endpoints:
   - { name: a, url: "ftp://a.internal", upstream: { url: 3333 } }
   - { name: a, url: "https://b.internal", upstream: { url: "ftp://x" } }
 `);
     expect(problems[0]).toMatch(/^agent\.yml:1:10: version: version must be 3/);
-    const again = problemsOf(`version: 3
+    const again = await problemsOf(`version: 3
 endpoints:
   - { name: a, url: "ftp://a.internal", upstream: { url: 3333 } }
   - { name: a, url: "https://b.internal", upstream: { url: "ftp://x" } }
@@ -100,8 +100,8 @@ endpoints:
     ]);
   });
 
-  it("runs the engine's own validation on traffic_policy, inline or as a YAML string", () => {
-    const inline = problemsOf(`version: 3
+  it("runs the engine's own validation on traffic_policy, inline or as a YAML string", async () => {
+    const inline = await problemsOf(`version: 3
 endpoints:
   - name: a
     url: https://a.internal
@@ -112,7 +112,7 @@ endpoints:
 `);
     // On the offending node itself (the action's type), though the engine saw a re-serialized copy of the mapping.
     expect(inline).toEqual([expect.stringMatching(/^agent\.yml:8:29: traffic_policy: POLICY_UNKNOWN_ACTION: /)]);
-    const block = problemsOf(`version: 3
+    const block = await problemsOf(`version: 3
 endpoints:
   - name: a
     url: https://a.internal
@@ -126,8 +126,8 @@ endpoints:
     expect(block[0]).toMatch(/^agent\.yml:8:\d+: traffic_policy: /);
   });
 
-  it('lists every problem of the file in one check, whatever stage finds it', () => {
-    const problems = problemsOf(`version: 3
+  it('lists every problem of the file in one check, whatever stage finds it', async () => {
+    const problems = await problemsOf(`version: 3
 agent:
   authtoken: \${NOT_SET}
   connect_url: ftp://gateway.example.com
@@ -161,9 +161,9 @@ endpoints:
     ]);
   });
 
-  it('checks the URL and upstream of an endpoint with a refused field, and reports no field twice', () => {
+  it('checks the URL and upstream of an endpoint with a refused field, and reports no field twice', async () => {
     expect(
-      problemsOf(`version: 3
+      await problemsOf(`version: 3
 endpoints:
   - name: a
     url: ftp://a.internal
@@ -188,7 +188,7 @@ endpoints:
     ]);
   });
 
-  it('accepts on_tcp_connect on a public agent URL and refuses it on a .internal one', () => {
+  it('accepts on_tcp_connect on a public agent URL and refuses it on a .internal one', async () => {
     const config = (url: string) => `version: 3
 endpoints:
   - name: a
@@ -199,8 +199,8 @@ endpoints:
         - expressions: ["conn.client_ip == '192.0.2.1'"]
           actions: [{ type: deny }]
 `;
-    expect(parseAgentConfig(config('https://a.example.com'), {}).ok).toBe(true);
-    const refused = problemsOf(config('https://a.internal'));
+    expect((await parseAgentConfig(config('https://a.example.com'), {})).ok).toBe(true);
+    const refused = await problemsOf(config('https://a.internal'));
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatch(/POLICY_PHASE_NOT_ALLOWED/);
   });

@@ -18,7 +18,7 @@ The authtoken comes from the config (agent.authtoken), --authtoken, or GATEHOUSE
 /** Usage and config errors exit 2 (like ngrok's agent), so scripts can tell them from a crash. */
 class UsageError extends Error {}
 
-function main(argv: string[]): Promise<number> | number {
+async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -46,14 +46,14 @@ function main(argv: string[]): Promise<number> | number {
   switch (command) {
     case 'config': {
       if (rest[0] !== 'check') throw new UsageError('the config command has one verb: `config check --config FILE`');
-      const config = loadConfig(values.config);
+      const config = await loadConfig(values.config);
       console.log(
         `${values.config}: ok (${config.endpoints.length} endpoint${config.endpoints.length === 1 ? '' : 's'})`,
       );
       return 0;
     }
     case 'start': {
-      const config = loadConfig(values.config);
+      const config = await loadConfig(values.config);
       if (!values.all && rest.length === 0)
         throw new UsageError('name the endpoints to start (`start mcp api`), or `start --all`');
       let endpoints = config.endpoints;
@@ -96,7 +96,7 @@ function main(argv: string[]): Promise<number> | number {
   }
 }
 
-function loadConfig(file: string | undefined): AgentConfig {
+async function loadConfig(file: string | undefined): Promise<AgentConfig> {
   if (file === undefined) throw new UsageError('--config FILE is required');
   let text: string;
   try {
@@ -106,7 +106,7 @@ function loadConfig(file: string | undefined): AgentConfig {
       `${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error)}`,
     );
   }
-  const result = parseAgentConfig(text, process.env);
+  const result = await parseAgentConfig(text, process.env);
   if (!result.ok) throw new UsageError(result.problems.map((problem) => formatProblem(file, problem)).join('\n'));
   return result.config;
 }
