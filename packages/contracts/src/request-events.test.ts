@@ -52,6 +52,45 @@ describe('request event contract', () => {
     expect(parsed.logs).toHaveLength(256);
   });
 
+  it('cuts inside nullable, nested and recorded fields too, leaving values within their limits as they are', () => {
+    const header = (index: number): [string, string] => [`x-h${index}`, index === 0 ? 'v'.repeat(5_000) : 'short'];
+    const parsed = requestEventSchema.parse({
+      ...event,
+      decision: { phase: 'on_http_request', rule_index: 1, rule_name: 'r'.repeat(2_000), action: 'deny' },
+      trace: [
+        {
+          endpoint_id: 'ep_1',
+          phase: 'on_http_request',
+          rule_index: 0,
+          rule_name: null,
+          matched: true,
+          actions: Array.from({ length: 300 }, () => ({ type: 'deny', result: 'responded' })),
+        },
+      ],
+      replay: {
+        method: 'POST',
+        scheme: 'https',
+        host: 'mcp.example.com',
+        port: '443',
+        path: `/${'p'.repeat(20_000)}`,
+        query: '',
+        headers: Array.from({ length: 70 }, (_, index) => header(index)),
+        client_ip: '203.0.113.7',
+        client_ip_categories: [],
+        server_port: 443,
+        tls: null,
+        mcp: null,
+      },
+    });
+    expect(parsed.decision?.rule_name).toHaveLength(1_024);
+    expect(parsed.decision?.action).toBe('deny');
+    expect(parsed.trace[0]?.actions).toHaveLength(256);
+    expect(parsed.replay?.path).toHaveLength(16_384);
+    expect(parsed.replay?.headers).toHaveLength(64);
+    expect(parsed.replay?.headers[0]?.[1]).toHaveLength(1_024);
+    expect(parsed.replay?.headers[1]).toEqual(['x-h1', 'short']);
+  });
+
   it('removes secret headers and their copies in log metadata', () => {
     const redacted = redactedHeaderSet(['X-Api-Key']);
     expect(
