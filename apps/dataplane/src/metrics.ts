@@ -181,7 +181,7 @@ export class DataplaneMetrics {
 
   readonly requestsWaited = new Counter({
     name: 'gatehouse_dataplane_requests_waited_total',
-    help: 'Requests that waited for a later event-loop turn before they started: bursts beyond DATAPLANE_ADMISSIONS_PER_TURN in one turn. Each waits microseconds to a few milliseconds; the wait is in the request log duration.',
+    help: 'Requests that waited for a later event-loop turn before they started: bursts beyond DATAPLANE_ADMISSIONS_PER_TURN in one turn. The wait counts in the request log duration.',
     registers: [this.registry],
     collect: following(() => this.#admissions?.waitedTotal),
   });

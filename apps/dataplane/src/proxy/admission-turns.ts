@@ -20,7 +20,8 @@ interface Waiting {
  * Why: node:http2 sends a session's frames once per turn (a native immediate, after the poll phase), so requests going
  * through an agent tunnel leave only when the turn that started them ends. A burst — 50 clients answered in one turn
  * come back in one turn — used to be admitted whole before any of it reached the agent: the agent waited while the
- * data plane admitted 50 requests, then the data plane waited while the agent forwarded them. In slices, the agent forwards the first requests while the data plane admits the next.
+ * data plane admitted 50 requests, then the data plane waited while the agent forwarded them. In slices, the agent
+ * forwards the first requests while the data plane admits the next.
  * Measured with `bench/agent-tunnel-ab.ts` (50 connections, 20 paired rounds, three runs against three controls with
  * slicing off): about +10% req/s through the tunnel and +7% on the direct path, within a per-run noise of 5–10%
  * (ARCHITECTURE.md, "Admission in slices"). Below `perTurn` requests per turn (any moderate load) nothing waits.
