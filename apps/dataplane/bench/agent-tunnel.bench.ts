@@ -127,12 +127,11 @@ const target = `http://127.0.0.1:${dataplane.port}/`;
 await waitAnswering(target, { host: 'agent.example.com' }, 200);
 await waitAnswering(target, { host: 'direct.example.com' }, 200);
 
+/** What wrk sends on both paths, closed loop and paced. */
+const pingBody = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 const scripts = new Map<string, string>();
 for (const host of ['direct.example.com', 'agent.example.com'])
-  scripts.set(
-    host,
-    await writeWrkScript(scratch, host, { body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', headers: { host } }),
-  );
+  scripts.set(host, await writeWrkScript(scratch, host, { body: pingBody, headers: { host } }));
 /** CPU of the data plane and both agents (the SSE one idles), steadier than req/s on a shared machine. */
 const cpuNow = () => [cpuMicros(dataplane.pid) ?? 0, (cpuMicros(agent.pid) ?? 0) + (cpuMicros(sseAgent.pid) ?? 0)];
 type Measured = WrkResult & { cpuPerRequestUs: number; dataplaneUs: number; agentUs: number };
@@ -187,7 +186,7 @@ for (const host of ['direct.example.com', 'agent.example.com'])
   pacedScripts.set(
     host,
     await writeWrkScript(scratch, `${host}-paced`, {
-      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      body: pingBody,
       headers: { host },
       ratePerSecond: pacedRate,
     }),
