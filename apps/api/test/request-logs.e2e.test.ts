@@ -628,6 +628,7 @@ describe('request logs', () => {
     let inFlight = 0;
     let mostInFlight = 0;
     const writer = {
+      prepareRow: repository.prepareRow.bind(repository),
       insertRequestLogs: async (rows: Parameters<RequestLogsRepository['insertRequestLogs']>[0]) => {
         inFlight += 1;
         mostInFlight = Math.max(mostInFlight, inFlight);
@@ -743,10 +744,19 @@ describe('request logs', () => {
       if (channel === requestLogsTailChannel) published += 1;
       return publish(channel, message);
     };
-    const quiet = new RequestLogBatchProcessor(testApp.app.get(RequestLogsRepository), bus, logger, []);
+    const repository = testApp.app.get(RequestLogsRepository);
+    const quiet = new RequestLogBatchProcessor(repository, bus, logger, []);
     await quiet.processBatch({ events: [sampleRequestEvent()] });
-    await quiet.processBatch({ events: [sampleRequestEvent()] });
+    // Validated while nobody tails: the row waits as COPY text only, and is stored whole all the same.
+    const untailed = sampleRequestEvent({ replay: replayFactsSample() });
+    await quiet.processBatch({ events: [untailed] });
     expect(published).toBe(0);
+    expect(await repository.findRequestLogById(untailed.id)).toMatchObject({
+      id: untailed.id,
+      path: untailed.path,
+      status: untailed.status,
+      trace: untailed.trace,
+    });
     const received: string[] = [];
     const unsubscribe = await bus.subscribe(requestLogsTailChannel, (message) => received.push(message));
     try {

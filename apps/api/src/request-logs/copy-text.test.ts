@@ -42,13 +42,13 @@ describe('CopyTextEncoder', () => {
     );
   });
 
-  it('splits rows into chunks that add up to the whole', () => {
-    const rows = Array.from({ length: 250 }, (_, index) => ({ name: `row ${index}`, count: index }));
-    const chunks = [...encoder.chunks(rows, 100)];
-    expect(chunks).toHaveLength(3);
-    expect(chunks.join('')).toBe(encoder.encode(rows));
-    expect(chunks[2]!.split('\n')).toHaveLength(51);
-    expect([...encoder.chunks([], 100)]).toEqual([]);
+  it('writes a json column serialized already (json text) as it writes the value itself', () => {
+    const value = { path: 'C:\\temp', tab: '\t', quote: '"' };
+    const json = new CopyTextEncoder([['value', 'json']]);
+    const text = new CopyTextEncoder([['value', 'json text']]);
+    expect(text.encode([{ value: JSON.stringify(value) }])).toBe(json.encode([{ value }]));
+    expect(text.encode([{ value: JSON.stringify(value) }])).toBe(`${JSON.stringify(value).replace(/\\/g, '\\\\')}\n`);
+    expect(text.encode([{ value: null }])).toBe('\\N\n');
   });
 
   it('turns NUL escapes in JSON into U+FFFD and leaves a literal backslash-u0000 alone', () => {

@@ -27,6 +27,11 @@ export function jsonWithoutNul(json: string): string {
   return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
 }
 
+/** JSON has no raw tab, newline or carriage return (it escapes them), so only its backslashes need doubling. */
+function jsonCopyText(json: string): string {
+  return json.includes('\\') ? json.replace(/\\/g, '\\\\') : json;
+}
+
 function escapeText(text: string): string {
   return SPECIAL.test(text) ? text.replace(SPECIALS, (character) => ESCAPES[character]!) : text;
 }
@@ -43,9 +48,14 @@ function arrayLiteral(values: readonly (string | null)[]): string {
   return `${literal}}`;
 }
 
-type Kind = 'text' | 'json' | 'array' | 'boolean';
+type Kind = 'text' | 'json' | 'json text' | 'array' | 'boolean';
 
+/**
+ * A column's kind from its SQL type; `json text` is a json column whose values arrive serialized already (a string of
+ * JSON text without NUL escapes, as jsonWithoutNul leaves it).
+ */
 function kindOf(type: string): Kind {
+  if (type === 'json text') return 'json text';
   if (type === 'jsonb' || type === 'json') return 'json';
   if (type.endsWith('[]')) return 'array';
   if (type === 'boolean') return 'boolean';
@@ -62,18 +72,7 @@ export class CopyTextEncoder {
     this.#kinds = columns.map(([, type]) => kindOf(type));
   }
 
-  /**
-   * The rows' text in chunks of `rowsPerChunk` rows, for a COPY stream. Chunks, not one string: a group's text is
-   * megabytes, and built as one string by appending it was a tree of millions of pieces that lived until the whole
-   * group was sent, old enough to be promoted: with replay facts, garbage collection took a fifth of the worker.
-   * Absent (undefined) and null values are both written as null.
-   */
-  *chunks(rows: readonly object[], rowsPerChunk = 100): Generator<string> {
-    for (let start = 0; start < rows.length; start += rowsPerChunk) {
-      yield this.encode(rows.slice(start, start + rowsPerChunk));
-    }
-  }
-
+  /** Absent (undefined) and null values are both written as null. */
   encode(rows: readonly object[]): string {
     const names = this.#names;
     const kinds = this.#kinds;
@@ -88,12 +87,12 @@ export class CopyTextEncoder {
           continue;
         }
         switch (kinds[index]!) {
-          case 'json': {
-            // JSON has no raw tab, newline or carriage return (it escapes them), so only its backslashes need doubling.
-            const json = jsonWithoutNul(JSON.stringify(value));
-            text += json.includes('\\') ? json.replace(/\\/g, '\\\\') : json;
+          case 'json':
+            text += jsonCopyText(jsonWithoutNul(JSON.stringify(value)));
             break;
-          }
+          case 'json text':
+            text += jsonCopyText(value as string);
+            break;
           case 'array':
             text += escapeText(arrayLiteral(value as (string | null)[]));
             break;

@@ -16,6 +16,19 @@ import type { RequestLogBatchProcessor } from './request-log-ingestion';
  */
 const DEFAULT_CONCURRENCY = 16;
 
+/**
+ * The job's data, which the job then lets go of. A job stays in hand until its rows are committed, hundreds of
+ * milliseconds with group commit, and its data (a batch as BullMQ parsed it: up to a megabyte of objects) would stay
+ * reachable all that time, surviving scavenges to be copied and promoted. Nothing reads it once the batch is validated:
+ * a retry or a stalled job is read again from Redis, and the failed-job log names the job by id (issue 18,
+ * bench/ingestion-memory.ts).
+ */
+export function takeJobData(job: Pick<Job, 'data'>): unknown {
+  const data: unknown = job.data;
+  job.data = undefined;
+  return data;
+}
+
 export interface RequestLogIngestionWorkerOptions {
   redisUrl: string;
   /** BullMQ key prefix; must match the data planes'. Default `bull`. */
@@ -47,7 +60,7 @@ export class RequestLogIngestionWorker {
     });
     this.#worker = new Worker(
       requestLogsQueueName,
-      (job: Job) => this.processor.processBatch(job.data),
+      (job: Job) => this.processor.processBatch(takeJobData(job)),
       {
         connection: this.#connection,
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),

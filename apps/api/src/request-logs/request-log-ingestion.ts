@@ -13,12 +13,20 @@ import {
 import { fingerprintRedactedValue } from '@gatehouse/runtime';
 import type { Logger } from 'pino';
 import type { RequestLogTailMessage } from './request-logs.dto';
+import { jsonWithoutNul } from './copy-text';
 import { presentRequestLogSummary } from './request-logs.presenter';
-import { type InsertedBatch, type NewRequestLogRow, REPLAY_FACTS } from './request-logs.repository';
+import {
+  type InsertedBatch,
+  type NewRequestLogRow,
+  type PreparedRequestLogRow,
+  REPLAY_FACTS,
+} from './request-logs.repository';
 
 /** What ingestion needs from storage (RequestLogsRepository). */
 export interface RequestLogWriter {
-  insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch>;
+  /** The row as it waits for its group's insert, called as each event is validated; `keepRow`: for the tail message. */
+  prepareRow(row: NewRequestLogRow, keepRow: boolean): PreparedRequestLogRow;
+  insertRequestLogs(rows: PreparedRequestLogRow[]): Promise<InsertedBatch>;
 }
 
 export interface BatchResult {
@@ -76,8 +84,12 @@ export function toRequestLogRow(event: ValidRequestEvent, redacted: ReadonlySet<
     response_body: truncate(event.response_body),
     shadow: event.shadow,
     shadow_differs: event.shadow?.differs ?? null,
+    // Serialized here, once: the row waits for its group's insert (hundreds of milliseconds, past a few scavenges),
+    // and one flat string survives them far more cheaply than the object graph of its headers (issue 18).
     [REPLAY_FACTS]:
-      event.replay === undefined || event.replay === null ? null : redactReplayFacts(event.replay, redacted),
+      event.replay === undefined || event.replay === null
+        ? null
+        : jsonWithoutNul(JSON.stringify(redactReplayFacts(event.replay, redacted))),
   };
 }
 
@@ -123,8 +135,14 @@ const MAX_GROUPS_IN_FLIGHT = 2;
  */
 const MIN_OVERLAPPING_GROUP_ROWS = 2_000;
 
+interface ValidatedBatch {
+  rows: Map<string, PreparedRequestLogRow>;
+  received: number;
+  invalid: number;
+}
+
 interface PendingRows {
-  rows: Map<string, NewRequestLogRow>;
+  rows: Map<string, PreparedRequestLogRow>;
   resolve: (insertedIds: ReadonlySet<string>) => void;
   reject: (error: unknown) => void;
 }
@@ -155,14 +173,42 @@ export class RequestLogBatchProcessor {
     this.#redacted = redactedHeaderSet(redactHeaders);
   }
 
-  async processBatch(data: unknown): Promise<BatchResult> {
-    const batch = requestLogBatchSchema.safeParse(data);
-    if (!batch.success) {
-      this.logger.warn({ issues: batch.error.issues.slice(0, 5) }, 'request-log batch is malformed; dropped');
+  processBatch(data: unknown): Promise<BatchResult> {
+    // Whole rows are kept for the tail message only while somebody tails (checked at most once a second); a tail that
+    // starts after the check finds the gap in seq in the next message, or at its heartbeat, and reads those rows from
+    // the database. `data` is captured by this callback alone, not by a suspended async function (which keeps its
+    // arguments), so it becomes garbage once validated, not once stored.
+    return this.hasTailSubscribers().then((keepRows) => this.store(this.validate(data, keepRows)));
+  }
+
+  private async store(validated: ValidatedBatch | null): Promise<BatchResult> {
+    if (validated === null) {
       this.totals.invalid += 1;
       return { received: 0, inserted: 0, duplicates: 0, invalid: 1 };
     }
-    const rows = new Map<string, NewRequestLogRow>();
+    const { rows, received, invalid } = validated;
+    const insertedIds = rows.size === 0 ? new Set<string>() : await this.storeRows(rows);
+    let inserted = 0;
+    for (const id of rows.keys()) if (insertedIds.has(id)) inserted += 1;
+    const result: BatchResult = { received, inserted, duplicates: rows.size - inserted, invalid };
+    this.totals.received += result.received;
+    this.totals.inserted += result.inserted;
+    this.totals.duplicates += result.duplicates;
+    this.totals.invalid += result.invalid;
+    return result;
+  }
+
+  /**
+   * The batch's valid events as rows (null: the batch itself is malformed). Apart from processBatch so that nothing
+   * of the batch as received (nor of zod's output) stays reachable while the rows wait for their group's insert.
+   */
+  private validate(data: unknown, keepRows: boolean): ValidatedBatch | null {
+    const batch = requestLogBatchSchema.safeParse(data);
+    if (!batch.success) {
+      this.logger.warn({ issues: batch.error.issues.slice(0, 5) }, 'request-log batch is malformed; dropped');
+      return null;
+    }
+    const rows = new Map<string, PreparedRequestLogRow>();
     let invalid = 0;
     for (const raw of batch.data.events) {
       const parsed = requestEventSchema.safeParse(raw);
@@ -176,22 +222,10 @@ export class RequestLogBatchProcessor {
         }
         continue;
       }
-      rows.set(parsed.data.id, toRequestLogRow(parsed.data, this.#redacted));
+      const row = toRequestLogRow(parsed.data, this.#redacted);
+      rows.set(row.id, this.writer.prepareRow(row, keepRows));
     }
-    const insertedIds = rows.size === 0 ? new Set<string>() : await this.storeRows(rows);
-    let inserted = 0;
-    for (const id of rows.keys()) if (insertedIds.has(id)) inserted += 1;
-    const result: BatchResult = {
-      received: batch.data.events.length,
-      inserted,
-      duplicates: rows.size - inserted,
-      invalid,
-    };
-    this.totals.received += result.received;
-    this.totals.inserted += result.inserted;
-    this.totals.duplicates += result.duplicates;
-    this.totals.invalid += result.invalid;
-    return result;
+    return { rows, received: batch.data.events.length, invalid };
   }
 
   /**
@@ -200,7 +234,7 @@ export class RequestLogBatchProcessor {
    * MAX_GROUPS_IN_FLIGHT groups are stored at once. Resolves with the ids that were new once they are stored and
    * published.
    */
-  private storeRows(rows: Map<string, NewRequestLogRow>): Promise<ReadonlySet<string>> {
+  private storeRows(rows: Map<string, PreparedRequestLogRow>): Promise<ReadonlySet<string>> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ rows, resolve, reject });
       this.#pendingRows += rows.size;
@@ -228,7 +262,7 @@ export class RequestLogBatchProcessor {
   }
 
   private async storeGroup(group: PendingRows[]): Promise<void> {
-    const merged = new Map<string, NewRequestLogRow>();
+    const merged = new Map<string, PreparedRequestLogRow>();
     for (const pending of group) for (const [id, row] of pending.rows) merged.set(id, row);
     let stored: InsertedBatch;
     try {
@@ -258,17 +292,21 @@ export class RequestLogBatchProcessor {
    * Publishes the new rows for live tails. A failure is logged, not thrown: the rows are stored, and tails notice the
    * gap in seq and read it from the database.
    */
-  private async publishTail(stored: InsertedBatch, rows: Map<string, NewRequestLogRow>): Promise<void> {
+  private async publishTail(stored: InsertedBatch, rows: Map<string, PreparedRequestLogRow>): Promise<void> {
     // Nobody tailing (checked at most once a second): skip building the message. A tail that starts in between
     // sees the seq gap in the next message, or at its first heartbeat, and reads the rows from the database.
     if (!(await this.hasTailSubscribers())) return;
+    const summaries: RequestLogTailMessage['request_logs'] = [];
+    for (const { id, seq } of stored.inserted) {
+      const row = rows.get(id)?.row;
+      // Validated while nobody tailed, so kept as COPY text only: the same gap, read from the database.
+      if (row === null || row === undefined) return;
+      summaries.push(presentRequestLogSummary({ ...row, seq, timestamp: new Date(row.timestamp) }));
+    }
     const message: RequestLogTailMessage = {
       after_seq: Number(stored.afterSeq),
       last_seq: Number(stored.lastSeq),
-      request_logs: stored.inserted.map(({ id, seq }) => {
-        const row = rows.get(id)!;
-        return presentRequestLogSummary({ ...row, seq, timestamp: new Date(row.timestamp) });
-      }),
+      request_logs: summaries,
     };
     try {
       await this.publisher.publish(this.tailChannel, JSON.stringify(message));

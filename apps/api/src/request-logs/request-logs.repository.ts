@@ -8,7 +8,7 @@ import { POSTGRES_POOL, PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import type { RequestLogCursor, RequestLogFilters } from './request-log-filters';
 import { CopyTextEncoder, jsonWithoutNul } from './copy-text';
-import { rollUp, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
+import { rollUp, type RollupSource, TOP_KEYS_PER_BUCKET } from './traffic-rollup';
 
 /** A request_logs row as the repository returns it (columns of the list, plus the detail columns when asked for). */
 export interface RequestLogRow {
@@ -66,10 +66,42 @@ export type NewRequestLogRow = Omit<RequestLogDetailRow, 'seq' | 'timestamp' | '
   decision_action: string | null;
   mcp_tool: string | null;
   caller_ids: string[];
-  /** RecordedRequest facts for replay (not a request_logs column: stored in request_replay_facts). */
-  [REPLAY_FACTS]?: unknown;
+  /**
+   * RecordedRequest facts for replay as JSON text (not a request_logs column: stored in request_replay_facts).
+   * Text, not the object: see toRequestLogRow.
+   */
+  [REPLAY_FACTS]?: string | null;
   shadow_differs: boolean | null;
 };
+
+/**
+ * A validated row as it waits for its group's insert (RequestLogsRepository.prepareRow): the few fields ingestion still
+ * reads (the id, the rollups' fields), and the rest already in the form the insert sends. A row waits hundreds of
+ * milliseconds (group commit), past scavenges that copy and promote whatever it keeps reachable; as its COPY text in
+ * a Buffer, outside the JavaScript heap, it keeps a few hundred bytes there instead of its whole object graph.
+ */
+export interface PreparedRequestLogRow extends RollupSource {
+  id: string;
+  /** The whole row: on PGlite (its insert is one JSON parameter), and when the tail is listened to (its message). */
+  row: NewRequestLogRow | null;
+  /** Postgres: its line of COPY text for request_logs (null on PGlite). */
+  copyLine: Buffer | null;
+  /** Postgres: its replay facts' line of COPY text (null without facts, and on PGlite). */
+  factsCopyLine: Buffer | null;
+}
+
+function rollupFieldsOf(row: NewRequestLogRow): RollupSource {
+  return {
+    timestamp: row.timestamp,
+    endpoint_id: row.endpoint_id,
+    status: row.status,
+    duration_ms: row.duration_ms,
+    client_ip: row.client_ip,
+    decision: row.decision,
+    decision_action: row.decision_action,
+    mcp_tool: row.mcp_tool,
+  };
+}
 
 export interface InsertedBatch {
   /** max(seq) before this insert: the batch covers exactly the rows with afterSeq < seq ≤ lastSeq. */
@@ -192,9 +224,9 @@ function pgRunner(client: pg.PoolClient): SqlRunner {
  * The batch insert on PGlite (insertRequestLogs): lock, insert from one JSON parameter, rollups, replay facts.
  * `json` is the rows as one JSON array (JSON.stringify(rows)).
  */
-async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: string): Promise<InsertedBatch> {
+async function insertBatch(sql: SqlRunner, prepared: PreparedRequestLogRow[], json: string): Promise<InsertedBatch> {
   const afterSeq = await lockAndReadLatestSeq(sql);
-  if (rows.length === 0) return { afterSeq, lastSeq: afterSeq, inserted: [] };
+  if (prepared.length === 0) return { afterSeq, lastSeq: afterSeq, inserted: [] };
   const [result] = await sql<InsertResult>(
     `WITH inserted AS (
       INSERT INTO request_logs (${INSERT_COLUMN_LIST})
@@ -205,14 +237,14 @@ async function insertBatch(sql: SqlRunner, rows: NewRequestLogRow[], json: strin
     [json],
   );
   const inserted = insertedOf(result);
-  if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
+  if (inserted.length > 0) await upsertRollups(sql, prepared, inserted);
   if (inserted.length > 0) {
-    const facts = replayFactsOf(rows, inserted);
+    const facts = replayFactsOf(prepared.map(wholeRowOf), inserted);
     if (facts.length > 0) {
       await storeReplayFacts(
         sql,
-        `SELECT request_log_id, endpoint_id, seq, facts FROM jsonb_to_recordset($1::jsonb)
-          AS x(request_log_id text, endpoint_id text, seq bigint, facts json)`,
+        `SELECT request_log_id, endpoint_id, seq, facts::json FROM jsonb_to_recordset($1::jsonb)
+          AS x(request_log_id text, endpoint_id text, seq bigint, facts text)`,
         [jsonParameter(facts)],
       );
     }
@@ -262,10 +294,31 @@ const REQUEST_LOG_COPY = new CopyTextEncoder(INSERT_COLUMNS);
 const REPLAY_FACTS_COPY = new CopyTextEncoder([
   ['request_log_id', 'text'],
   ['endpoint_id', 'text'],
-  ['facts', 'json'],
+  ['facts', 'json text'],
 ]);
-async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<string>): Promise<void> {
+async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<Buffer>): Promise<void> {
   await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+}
+
+/** The row's whole form (prepared rows that were encoded do not keep it: only PGlite and the tail need it). */
+function wholeRowOf(prepared: PreparedRequestLogRow): NewRequestLogRow {
+  if (prepared.row === null) throw new Error(`request log ${prepared.id} was prepared without its row`);
+  return prepared.row;
+}
+
+function copyLineOf(prepared: PreparedRequestLogRow): Buffer {
+  if (prepared.copyLine === null) throw new Error(`request log ${prepared.id} was prepared without its COPY text`);
+  return prepared.copyLine;
+}
+
+/**
+ * COPY text in chunks of `linesPerChunk` lines: a group's text is megabytes, and one piece per line would cost the
+ * stream a write each.
+ */
+function* inChunks(lines: readonly Buffer[], linesPerChunk = 100): Generator<Buffer> {
+  for (let start = 0; start < lines.length; start += linesPerChunk) {
+    yield Buffer.concat(lines.slice(start, start + linesPerChunk));
+  }
 }
 
 /**
@@ -274,26 +327,17 @@ async function copyInto(client: pg.PoolClient, table: string, chunks: Iterable<s
  * the group holding it (RequestLogBatchProcessor keeps two in flight); then lock, INSERT … SELECT from staging with
  * ON CONFLICT (id) DO NOTHING (COPY itself cannot skip the ids of an earlier delivery), rollups, replay facts.
  */
-async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]): Promise<InsertedBatch> {
+async function insertBatchByCopy(client: pg.PoolClient, rows: PreparedRequestLogRow[]): Promise<InsertedBatch> {
   const sql = pgRunner(client);
   if (rows.length === 0) {
     const afterSeq = await lockAndReadLatestSeq(sql);
     return { afterSeq, lastSeq: afterSeq, inserted: [] };
   }
   await client.query(STAGING_TABLES);
-  await copyInto(client, 'request_logs_staging', REQUEST_LOG_COPY.chunks(rows));
-  const withFacts = rows.filter(
-    (row) => row.endpoint_id !== null && row[REPLAY_FACTS] !== undefined && row[REPLAY_FACTS] !== null,
-  );
-  if (withFacts.length > 0) {
-    await copyInto(
-      client,
-      'request_replay_facts_staging',
-      REPLAY_FACTS_COPY.chunks(
-        withFacts.map((row) => ({ request_log_id: row.id, endpoint_id: row.endpoint_id, facts: row[REPLAY_FACTS] })),
-      ),
-    );
-  }
+  await copyInto(client, 'request_logs_staging', inChunks(rows.map(copyLineOf)));
+  const factsLines = rows.map(({ factsCopyLine }) => factsCopyLine).filter((line) => line !== null);
+  const withFacts = factsLines.length;
+  if (withFacts > 0) await copyInto(client, 'request_replay_facts_staging', inChunks(factsLines));
   const afterSeq = await lockAndReadLatestSeq(sql);
   const [result] = await sql<InsertResult>(
     `WITH inserted AS (
@@ -306,7 +350,7 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
   );
   const inserted = insertedOf(result);
   if (inserted.length > 0) await upsertRollups(sql, rows, inserted);
-  if (inserted.length > 0 && withFacts.length > 0) {
+  if (inserted.length > 0 && withFacts > 0) {
     // Only the facts of rows that were new, with their seq (a redelivered row keeps the facts it has).
     await storeReplayFacts(
       sql,
@@ -322,7 +366,7 @@ async function insertBatchByCopy(client: pg.PoolClient, rows: NewRequestLogRow[]
  * Adds the newly inserted rows (not the duplicates of an earlier delivery) to the traffic rollups, in the insert's
  * transaction: a retried batch can neither count twice nor leave the charts behind the log.
  */
-async function upsertRollups(sql: SqlRunner, rows: NewRequestLogRow[], inserted: { id: string }[]): Promise<void> {
+async function upsertRollups(sql: SqlRunner, rows: PreparedRequestLogRow[], inserted: { id: string }[]): Promise<void> {
   // Usually every row is new: then there is nothing to filter out.
   let counted = rows;
   if (inserted.length < rows.length) {
@@ -490,15 +534,34 @@ export class RequestLogsRepository {
   ) {}
 
   /**
+   * The row as it waits for its insert (PreparedRequestLogRow): on Postgres its COPY text, encoded now, in Buffers;
+   * `keepRow` keeps the whole row as well (for the tail message). PGlite always keeps it.
+   */
+  prepareRow(row: NewRequestLogRow, keepRow: boolean): PreparedRequestLogRow {
+    const prepared = { ...rollupFieldsOf(row), id: row.id };
+    if (this.pool === null) return { ...prepared, row, copyLine: null, factsCopyLine: null };
+    const facts = row[REPLAY_FACTS];
+    return {
+      ...prepared,
+      row: keepRow ? row : null,
+      copyLine: Buffer.from(REQUEST_LOG_COPY.encode([row])),
+      factsCopyLine:
+        row.endpoint_id === null || facts === undefined || facts === null
+          ? null
+          : Buffer.from(REPLAY_FACTS_COPY.encode([{ request_log_id: row.id, endpoint_id: row.endpoint_id, facts }])),
+    };
+  }
+
+  /**
    * Inserts the rows, skipping ids already stored (at-least-once delivery), and says which were new. The new ids and
    * their seqs come back as two arrays in one result row: thousands of RETURNING rows each cost the driver and Prisma
    * an object per row, which showed in the worker's profile. On Postgres the transaction runs on a node-postgres
    * client of Prisma's pool: Prisma's raw queries JSON-serialize and re-parse every parameter (the batch is megabytes
    * of JSON), which was about a third of the worker's CPU per event.
    */
-  async insertRequestLogs(rows: NewRequestLogRow[]): Promise<InsertedBatch> {
+  async insertRequestLogs(rows: PreparedRequestLogRow[]): Promise<InsertedBatch> {
     if (this.pool === null) {
-      const json = jsonParameter(rows);
+      const json = jsonParameter(rows.map(wholeRowOf));
       return this.prisma.$transaction((tx) => insertBatch(prismaRunner(tx), rows, json));
     }
     const client = await this.pool.connect();
