@@ -69,6 +69,27 @@ function cpuSecondsOf(child: ChildProcess | number): number {
   }
 }
 
+/** The machine's CPU time by kind (user nice system idle iowait irq softirq steal), from /proc/stat (Linux). */
+function machineCpuTicks(): number[] | undefined {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Steal time since `before`, as a share of the machine's CPU time: time the hypervisor gave this VM's cores to other
+ * guests. On a shared VM it moves every figure of a run, the CPU per event included (neighbours also slow what runs).
+ */
+function stealShareSince(before: number[] | undefined): number | undefined {
+  const after = machineCpuTicks();
+  if (before === undefined || after === undefined) return undefined;
+  const spent = after.map((value, index) => value - before[index]!);
+  const total = spent.reduce((sum, value) => sum + value, 0);
+  return total > 0 ? spent[7]! / total : undefined;
+}
+
 async function measureIngestion(db: pg.Client): Promise<{
   rate: number;
   seconds: number;
@@ -77,6 +98,7 @@ async function measureIngestion(db: pg.Client): Promise<{
   postgresCpuSeconds: number;
   redisCpuSeconds: number;
   producerCpuSeconds: number;
+  steal: number | undefined;
 }> {
   await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const redis = new Redis(redisUrl);
@@ -96,6 +118,7 @@ async function measureIngestion(db: pg.Client): Promise<{
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
   const redisCpuBefore = cpuSecondsOf(redisPid);
   const producerCpuBefore = process.cpuUsage();
+  const stealBefore = machineCpuTicks();
   const started = performance.now();
   // Like traffic from a few data planes: a few full batches at a time, never everything at once.
   for (let index = 0; index < batches.length; index += 4) await producer.sendBatches(batches.slice(index, index + 4));
@@ -115,6 +138,7 @@ async function measureIngestion(db: pg.Client): Promise<{
   }
   if (stored < totalEvents) stored = await countRows();
   const seconds = (performance.now() - started) / 1000;
+  const steal = stealShareSince(stealBefore);
   const producerCpu = process.cpuUsage(producerCpuBefore);
   const producerCpuSeconds = (producerCpu.user + producerCpu.system) / 1e6;
   const redisCpuSeconds = cpuSecondsOf(redisPid) - redisCpuBefore;
@@ -136,6 +160,7 @@ async function measureIngestion(db: pg.Client): Promise<{
     postgresCpuSeconds,
     redisCpuSeconds,
     producerCpuSeconds,
+    steal,
   };
 }
 
@@ -251,6 +276,9 @@ async function main(): Promise<void> {
       `| other CPU per event: Redis / this process (producer, count polling) | ${((ingestion.redisCpuSeconds * 1e6) / Math.max(1, ingestion.stored)).toFixed(1)} / ${((ingestion.producerCpuSeconds * 1e6) / Math.max(1, ingestion.stored)).toFixed(1)} µs | |`,
     );
     console.log(`| load average (1 min) at the end | ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores | |`);
+    console.log(
+      `| CPU steal during ingestion (the hypervisor running other guests) | ${ingestion.steal === undefined ? 'n/a' : `${(ingestion.steal * 100).toFixed(1)}%`} | |`,
+    );
     if (!skipQueries)
       console.log(`| seed ${seededRows.toLocaleString('en')} rows (generate_series) | ${seedSeconds.toFixed(1)} s | |`);
     for (const query of queries) {

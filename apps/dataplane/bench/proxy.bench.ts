@@ -41,6 +41,8 @@ import { TestConfigServer } from '../test/helpers/config-server.js';
 import { walkthroughPolicy } from '../test/helpers/dataplane-harness.js';
 import {
   cpuMicros,
+  percentText,
+  stealMeter,
   dropKeys,
   findNginx,
   startGatehouse,
@@ -281,10 +283,11 @@ async function main(): Promise<void> {
       `Gatehouse data plane benchmark — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
         `${(totalmem() / 2 ** 30).toFixed(0)} GiB; wrk ${wrk} -t1; ${rounds} rounds × ${connectionCounts.join('/')} ` +
         `connections × ${durationSeconds} s (+${warmupSeconds} s warm-up per target start); POST ${body.length} B JSON-RPC\n` +
-        `The machine is shared: load average printed per round; read medians and spreads, not single numbers.\n` +
+        `The machine is shared: load average and CPU steal printed per round; read medians and spreads, not single numbers.\n` +
         `CPU µs/req is the target's own CPU time (user + system, its process tree, from /proc) per request: a busy neighbour\n` +
-        `delays the target but does not add to it, so it is the steadier figure here. CPU × minimal Node = the minimal\n` +
-        `proxy's CPU per request ÷ the target's (1.00: as cheap; 0.50: twice the CPU).\n`,
+        `delays the target more than it adds to it (through shared caches and memory, more as steal rises), so it is the\n` +
+        `steadier figure here. CPU × minimal Node = the minimal proxy's CPU per request ÷ the target's (1.00: as cheap;\n` +
+        `0.50: twice the CPU).\n`,
     );
 
     const shadowMixes: string[] = [];
@@ -318,6 +321,7 @@ async function main(): Promise<void> {
     const roundsOrder = (round: number) => targets.map((_, index) => targets[(index + round) % targets.length]!);
     for (let round = 0; round < rounds; round++) {
       const startLoad = loadText();
+      const steal = stealMeter();
       for (const target of roundsOrder(round)) {
         await runTarget(target, async (server) => {
           for (const connections of connectionCounts) {
@@ -337,7 +341,8 @@ async function main(): Promise<void> {
         });
       }
       console.log(
-        `round ${round + 1}/${rounds} (throughput): load average ${startLoad} at start, ${loadText()} at end` +
+        `round ${round + 1}/${rounds} (throughput): load average ${startLoad} at start, ${loadText()} at end, ` +
+          `CPU steal ${percentText(steal())}` +
           (shadowMixes.length > 0 ? `; shadow ${shadowMixes.splice(0).join(', ')}` : ''),
       );
     }
@@ -512,6 +517,7 @@ async function main(): Promise<void> {
         );
     for (let round = 0; round < rounds; round++) {
       const startLoad = loadText();
+      const steal = stealMeter();
       for (const target of roundsOrder(round)) {
         await runTarget(target, async (server) => {
           for (const rate of rates) {
@@ -525,7 +531,10 @@ async function main(): Promise<void> {
           }
         });
       }
-      console.log(`round ${round + 1}/${rounds} (paced): load average ${startLoad} at start, ${loadText()} at end`);
+      console.log(
+        `round ${round + 1}/${rounds} (paced): load average ${startLoad} at start, ${loadText()} at end, ` +
+          `CPU steal ${percentText(steal())}`,
+      );
     }
     console.log(
       `\n## Latency at a fixed offered rate (${pacedFractions.map((fraction) => `${fraction * 100}%`).join(', ')} of the minimal proxy's median max at 50 connections = ${rates.join(', ')} req/s)\n`,

@@ -188,6 +188,35 @@ export function cpuMicros(pid: number): number | undefined {
   }
 }
 
+/**
+ * Steal time since the call, as a share of the machine's CPU time (from /proc/stat; undefined elsewhere): time the
+ * hypervisor gave this VM's cores to other guests. On a shared VM it moves every figure of a run, CPU per request
+ * included (a neighbour's load also slows what does run), so rounds print it next to the load average.
+ */
+export function stealMeter(): () => number | undefined {
+  const read = (): number[] | undefined => {
+    try {
+      // cpu user nice system idle iowait irq softirq steal …
+      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    } catch {
+      return undefined;
+    }
+  };
+  const before = read();
+  return () => {
+    const after = read();
+    if (before === undefined || after === undefined) return undefined;
+    const spent = after.map((value, index) => value - before[index]!);
+    const total = spent.reduce((sum, value) => sum + value, 0);
+    return total > 0 ? spent[7]! / total : undefined;
+  };
+}
+
+/** Percent text of a share, or "n/a". */
+export function percentText(share: number | undefined): string {
+  return share === undefined ? 'n/a' : `${(share * 100).toFixed(1)}%`;
+}
+
 /** Deletes a bench run's keys: request events nobody consumes (no worker runs in a bench) would otherwise pile up in Redis. */
 export async function dropKeys(redis: Redis, pattern: string): Promise<void> {
   let cursor = '0';
