@@ -1,4 +1,4 @@
-// `npx tsx --expose-gc bench/ingestion-memory.ts` in apps/api (part of `npm run bench:logs`): what one request event
+// `npx tsx bench/ingestion-memory.ts` in apps/api (part of `npm run bench:logs`): what one request event
 // keeps alive in the ingestion worker while it waits for its group's insert. With group commit a worker holds 16 jobs
 // of up to 500 events for hundreds of milliseconds, long enough for every scavenge to copy what they keep reachable
 // and promote it, so these bytes are most of the worker's garbage-collection work (issue 18: GC was a quarter of its
