@@ -19,9 +19,10 @@
  * `seed-2w` is the seed policy as a data plane runs it by default on this 2-core machine (DATAPLANE_WORKERS = cores);
  * the issues' ratios are read off the one-worker targets, and the closing table adds the two-worker seed beside them.
  *
- * BENCH_VARIANTS=label=DIR,…: the seed and the shadow target (pick with BENCH_TARGETS) once more per variant, run from
- * another build (DIR/apps/dataplane/dist/main.js, made by bench/build-variant.sh from a git ref and patches), keyed
- * `seed~label` / `seed-shadow~label`: before/after and with/without a per-request cost, in the same run.
+ * BENCH_VARIANTS=label=DIR,…: the forward-only, seed and shadow targets (pick with BENCH_TARGETS) once more per variant,
+ * run from another build (DIR/apps/dataplane/dist/main.js, made by bench/build-variant.sh from a git ref and patches),
+ * keyed `forward~label` / `seed~label` / `seed-shadow~label`: before/after and with/without a per-request cost, in the
+ * same run.
  * BENCH_CONNECTIONS=50,256 overrides the closed-loop connection counts; BENCH_NO_PACED=1 skips the paced part (and
  * propagation); BENCH_CPU_PROF=DIR runs every Gatehouse target under node --cpu-prof into DIR/<key>/.
  *
@@ -254,6 +255,12 @@ async function main(): Promise<void> {
       if (label === undefined || directory === undefined)
         throw new Error(`BENCH_VARIANTS: "${variant}" is not label=DIR`);
       const main = join(directory, 'apps/dataplane/dist/main.js');
+      allTargets.push({
+        key: `forward~${label}`,
+        name: `Gatehouse, forward-internal only, ${label}`,
+        headers: { host: 'forward.example.com' },
+        start: gatehouse('forward.example.com', {}, `forward~${label}`, main),
+      });
       allTargets.push({
         key: `seed~${label}`,
         name: `Gatehouse, seed policy, ${label}`,
