@@ -47,6 +47,39 @@ export const ClientGeoSchema = z
   .meta({ id: 'ClientGeo' });
 export type ClientGeo = z.infer<typeof ClientGeoSchema>;
 
+function isHeaderLine(line: unknown): line is [string, string] {
+  return (
+    Array.isArray(line) &&
+    line.length === 2 &&
+    typeof line[0] === 'string' &&
+    line[0].length <= 256 &&
+    typeof line[1] === 'string'
+  );
+}
+
+/**
+ * Header lines: every line a pair of strings (the name at most 256 characters), at most `recordedHeadersMax` of them
+ * kept, each value cut at `recordedHeaderValueMaxLength`. One check and one transform over the whole array, where a
+ * `z.tuple` with a cutting transform per line ran four schema nodes per line; the request-log worker validates every
+ * request's lines, and clients send ten or more. Measured on the whole event (`requestEventSchema.safeParse`, the
+ * bench's event with ten header lines, best of 8 × 4,000): 9.9–11.4 µs before, 7.8–8.6 µs after (issue 18). The
+ * lines are checked before the list is shortened, so a malformed 70th line still fails the facts, as before.
+ */
+const recordedHeaderLinesSchema = z
+  .custom<[string, string][]>(
+    (lines) => Array.isArray(lines) && lines.every(isHeaderLine),
+    'expected [name, value] pairs of strings, names at most 256 characters',
+  )
+  .transform((lines) => {
+    const kept = lines.slice(0, recordedHeadersMax);
+    for (let index = 0; index < kept.length; index++) {
+      const [name, value] = kept[index]!;
+      if (value.length > recordedHeaderValueMaxLength)
+        kept[index] = [name, value.slice(0, recordedHeaderValueMaxLength)];
+    }
+    return kept;
+  });
+
 const recordedMcpMessageSchema = z.object({
   kind: z.enum(['request', 'notification', 'response', 'batch']),
   method: cut(256),
@@ -70,9 +103,7 @@ export const RecordedRequestSchema = z
     query: cut(16_384),
     http_version: cut(8).optional(),
     /** [name (lower-case), value] in arrival order; a repeated header is repeated. */
-    headers: z
-      .array(z.tuple([z.string().max(256), cut(recordedHeaderValueMaxLength)]))
-      .transform((lines) => lines.slice(0, recordedHeadersMax)),
+    headers: recordedHeaderLinesSchema,
     client_ip: z.string().max(64),
     client_ip_categories: z.array(z.string().max(128)).max(256),
     /** The geo/AS record of `client_ip` when the request was recorded; absent in older recordings (reads unknown). */
