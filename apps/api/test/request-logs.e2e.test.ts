@@ -6,7 +6,7 @@ import {
   type RequestEventInput,
   requestLogsTailChannel,
 } from '@gatehouse/contracts';
-import { sampleRequestEvent } from '@gatehouse/contracts/testing';
+import { sampleRecordedRequest, sampleRequestEvent } from '@gatehouse/contracts/testing';
 import type { Agent as TestAgent } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CreatedApiKeyResponseSchema } from '../src/api-keys/api-keys.dto';
@@ -33,20 +33,8 @@ import { TEST_REDIS_URL } from './test-env';
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 /** Replay facts as a data plane records them with every request. */
-const replayFactsSample = (): RecordedRequestInput => ({
-  method: 'POST',
-  scheme: 'https',
-  host: 'mcp.example.com',
-  port: '443',
-  path: '/mcp',
-  query: '',
-  headers: [['content-type', 'application/json']],
-  client_ip: '160.79.104.10',
-  client_ip_categories: ['com.anthropic.api'],
-  server_port: 443,
-  tls: null,
-  mcp: null,
-});
+const replayFactsSample = (): RecordedRequestInput =>
+  sampleRecordedRequest({ client_ip: '160.79.104.10', client_ip_categories: ['com.anthropic.api'] });
 /** Redis names of this file: its BullMQ keys never collide with anything else using the machine's Redis. */
 const names = redisNames(`gatehouse-test-${process.pid}`);
 

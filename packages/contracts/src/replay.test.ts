@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RecordedRequestSchema, recordedHeadersMax, recordedHeaderValueMaxLength } from './replay.js';
 import { requestEventSchema } from './request-events.js';
-import { sampleRequestEvent } from './testing/index.js';
+import { sampleRecordedRequest, sampleRequestEvent } from './testing/index.js';
 
-const facts = (headers: unknown) => ({
-  method: 'POST',
-  scheme: 'https',
-  host: 'mcp.example.com',
-  port: '443',
-  path: '/mcp',
-  query: '',
-  headers,
-  client_ip: '203.0.113.7',
-  client_ip_categories: [],
-  server_port: 443,
-  tls: null,
-  mcp: null,
-});
+/** Facts with these header lines, whatever they are (the schema is what judges them). */
+const facts = (headers: unknown) => ({ ...sampleRecordedRequest(), headers });
 
 describe('RecordedRequestSchema header lines', () => {
   it('keeps pairs of strings in order, repeated names included', () => {

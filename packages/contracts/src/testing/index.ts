@@ -1,6 +1,7 @@
 // `@gatehouse/contracts/testing`: complete, valid instances of the shared shapes, so every workspace's tests start
 // from the same fixture and override only what they care about. Not imported by shipped code.
 import type { SyncEndpoint } from '../config-sync.js';
+import type { RecordedRequestInput } from '../replay.js';
 import type { RequestEventInput } from '../request-events.js';
 
 /** A request event with every field a data plane fills (the list fields included). */
@@ -62,6 +63,25 @@ export function sampleRequestEvent(overrides: Partial<RequestEventInput> = {}): 
         actions: [{ type: 'forward-internal', result: 'forwarded', detail: 'https://mcp.example.internal' }],
       },
     ],
+    ...overrides,
+  };
+}
+
+/** Replay facts as a data plane records them with a request (`RequestEventInput.replay`): a plain MCP POST. */
+export function sampleRecordedRequest(overrides: Partial<RecordedRequestInput> = {}): RecordedRequestInput {
+  return {
+    method: 'POST',
+    scheme: 'https',
+    host: 'mcp.example.com',
+    port: '443',
+    path: '/mcp',
+    query: '',
+    headers: [['content-type', 'application/json']],
+    client_ip: '203.0.113.7',
+    client_ip_categories: [],
+    server_port: 443,
+    tls: null,
+    mcp: null,
     ...overrides,
   };
 }
