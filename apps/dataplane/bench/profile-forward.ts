@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TestConfigServer } from '../test/helpers/config-server.js';
 import { Redis } from 'ioredis';
+import { TestConfigServer } from '../test/helpers/config-server.js';
 import { dropKeys, findNginx, startGatehouse, startNginx } from './targets.js';
 import { findWrk, runWrk, writeWrkScript } from './wrk.js';
 
