@@ -55,6 +55,18 @@ describe('parseDataplaneEnv', () => {
     );
   });
 
+  it('bounds the request-log queue at 1,000 batches unless DATAPLANE_EVENT_QUEUE_MAX_BATCHES says otherwise (0: none)', () => {
+    expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' }).DATAPLANE_EVENT_QUEUE_MAX_BATCHES).toBe(1_000);
+    expect(
+      parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_EVENT_QUEUE_MAX_BATCHES: '0' })
+        .DATAPLANE_EVENT_QUEUE_MAX_BATCHES,
+    ).toBe(0);
+    for (const bad of ['-1', '2.5', 'many'])
+      expect(() =>
+        parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's', DATAPLANE_EVENT_QUEUE_MAX_BATCHES: bad }),
+      ).toThrow(/DATAPLANE_EVENT_QUEUE_MAX_BATCHES/);
+  });
+
   it('starts 8 requests per event-loop turn unless DATAPLANE_ADMISSIONS_PER_TURN says otherwise (0: no limit)', () => {
     expect(parseDataplaneEnv({ GATEHOUSE_DATAPLANE_TOKEN: 's' }).DATAPLANE_ADMISSIONS_PER_TURN).toBe(8);
     expect(

@@ -161,6 +161,15 @@ export const dataplaneEnvSchema = z.object({
     .describe(
       'Bound of the file under GATEHOUSE_DATA_DIR that keeps request events Redis could not take (shutdown, full buffer); 0 turns spilling off.',
     ),
+  DATAPLANE_EVENT_QUEUE_MAX_BATCHES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(1_000)
+    .describe(
+      "Most request-log batches (≤ 500 events each) that may wait in Redis, every data plane's together, before a data plane keeps its events itself (memory, then the spill file): a stopped API worker must not fill the Redis that rate limits depend on. 0: no bound.",
+    ),
   GATEHOUSE_TRUSTED_PROXIES: trustedProxies,
   GATEHOUSE_GEOIP_DB: optionalText.describe(
     'MMDB file behind conn.geo.* (MaxMind GeoLite2/GeoIP2 City or Country, DB-IP or ip-location-db layouts). Unset: the bundled country database (CC0, country only); `off`: no geo data.',

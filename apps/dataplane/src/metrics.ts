@@ -95,7 +95,12 @@ export class DataplaneMetrics {
     registers: [this.registry],
   });
   /** The request-event sink, when it counts its own drops and failed sends (read at each scrape). */
-  #sink: Pick<RequestEventSink, 'droppedEvents' | 'failedSends' | 'spilledEvents' | 'replayedEvents'> | undefined;
+  #sink:
+    | Pick<
+        RequestEventSink,
+        'droppedEvents' | 'failedSends' | 'spilledEvents' | 'replayedEvents' | 'deferredSends' | 'queuedBatches'
+      >
+    | undefined;
   readonly eventSinkDrops = new Counter({
     name: 'gatehouse_dataplane_request_event_drops_total',
     help: 'Request events the sink refused or lost (full buffer, closed, undelivered at shutdown) or that failed to build.',
@@ -119,6 +124,20 @@ export class DataplaneMetrics {
     help: 'Request events delivered from spill files (this run and earlier runs).',
     registers: [this.registry],
     collect: following(() => this.#sink?.replayedEvents?.()),
+  });
+  readonly eventSinkDeferredSends = new Counter({
+    name: 'gatehouse_dataplane_request_event_queue_full_total',
+    help: "Sends of request-event batches held back because the request-log queue in Redis held DATAPLANE_EVENT_QUEUE_MAX_BATCHES (the API's worker is stopped or behind); the events stay here, in memory then on disk, and are sent once it drains.",
+    registers: [this.registry],
+    collect: following(() => this.#sink?.deferredSends?.()),
+  });
+  readonly eventQueueBatches = new Gauge({
+    name: 'gatehouse_dataplane_request_log_queue_batches',
+    help: "Batches waiting in the request-log queue in Redis (every data plane's) at this data plane's last reading; read while DATAPLANE_EVENT_QUEUE_MAX_BATCHES bounds it, at most once a second while sending.",
+    registers: [this.registry],
+    // Every worker reads the same shared queue: their sum would count it once per worker.
+    aggregator: 'max',
+    collect: reading(() => this.#sink?.queuedBatches?.() ?? 0),
   });
   readonly shadowRequests = new Counter({
     name: 'gatehouse_dataplane_shadow_requests_total',

@@ -49,6 +49,7 @@ export async function dataplaneOptionsFromEnv(
           source: overrides.dataplaneId ?? env.DATAPLANE_ID ?? `${hostname()}:${env.DATAPLANE_PORT}`,
           logger,
           ...(names.bullmqPrefix === undefined ? {} : { prefix: names.bullmqPrefix }),
+          maxQueuedBatches: env.DATAPLANE_EVENT_QUEUE_MAX_BATCHES,
           ...(env.DATAPLANE_EVENT_SPILL_MAX_BYTES === 0
             ? {}
             : { spill: { dataDirectory: env.GATEHOUSE_DATA_DIR, maxBytes: env.DATAPLANE_EVENT_SPILL_MAX_BYTES } }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { requestEventSchema, requestLogBatchSchema, requestLogsQueueName } from '@gatehouse/contracts';
-import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BullmqRequestEventSink } from '../src/events/bullmq-event-sink.js';
 import { createDataplane, InProcessConfigSource } from '../src/index.js';
 import { createLogger } from '../src/logger.js';
@@ -22,6 +22,10 @@ describe('data plane with the BullMQ request-event sink', () => {
     await assertRedisUp();
     reader = new Queue(requestLogsQueueName, { connection: { url: sharedRedisUrl }, prefix });
     reader.on('error', () => undefined);
+  });
+
+  afterEach(async () => {
+    await reader?.obliterate({ force: true }).catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -81,5 +85,82 @@ describe('data plane with the BullMQ request-event sink', () => {
     );
     expect(events.map((event) => event.path).sort()).toEqual(['/r0', '/r1']);
     expect(events.every((event) => event.endpoint_id === 'ep_sink' && event.policy_version === 1)).toBe(true);
+  });
+
+  it('serves traffic while the request-log queue is at its bound, shows it on /metrics, and delivers once drained', async () => {
+    const endpoint = syncedEndpoint({
+      id: 'ep_bounded',
+      url: 'https://bounded.example.com',
+      traffic_policy: 'on_http_request:\n  - actions: [{ type: deny, config: { status_code: 418 } }]\n',
+    });
+    const source = new InProcessConfigSource({
+      snapshot: () => ({
+        revision: 1,
+        generated_at: new Date().toISOString(),
+        endpoints: [endpoint],
+        ip_categories: [],
+      }),
+      changesSince: () => [],
+    });
+    // One event per batch, two batches allowed in Redis: no worker runs, so from the third request on they wait here.
+    const sink = new BullmqRequestEventSink({
+      redisUrl: sharedRedisUrl,
+      prefix,
+      source: 'dp-bounded-test',
+      maxBatchEvents: 1,
+      maxQueuedBatches: 2,
+      minRetryDelayMs: 20,
+      maxRetryDelayMs: 100,
+    });
+    const dataplane = createDataplane({
+      port: 0,
+      host: '127.0.0.1',
+      adminPort: 0,
+      configApi: source,
+      changeFeed: source,
+      eventSink: sink,
+      logger: createLogger('silent'),
+    });
+    const { port, adminPort } = await dataplane.start();
+    const taken: string[] = [];
+    let worker: Worker | undefined;
+    try {
+      for (let index = 0; index < 6; index++)
+        expect((await httpRequest({ port, host: 'bounded.example.com', path: `/b${index}` })).status).toBe(418);
+      await vi.waitFor(
+        () => {
+          expect(sink.stats.delivered).toBe(2);
+          expect(sink.stats.deferredSends).toBeGreaterThan(0);
+        },
+        { timeout: 10_000 },
+      );
+      expect(await reader.getJobCountByTypes('wait', 'prioritized', 'delayed')).toBe(2);
+      expect(sink.stats).toMatchObject({ accepted: 6, buffered: 4, dropped: 0 });
+      const metrics = (await httpRequest({ port: adminPort!, path: '/metrics' })).body;
+      expect(metrics).toMatch(/^gatehouse_dataplane_request_log_queue_batches 2$/m);
+      const deferred = /^gatehouse_dataplane_request_event_queue_full_total (\d+)$/m.exec(metrics);
+      expect(Number(deferred?.[1])).toBeGreaterThan(0);
+
+      worker = new Worker(
+        requestLogsQueueName,
+        (job) => {
+          for (const event of requestLogBatchSchema.parse(job.data).events)
+            taken.push(requestEventSchema.parse(event).path);
+          return Promise.resolve();
+        },
+        { connection: { url: sharedRedisUrl }, prefix, removeOnComplete: { count: 0 } },
+      );
+      worker.on('error', () => undefined);
+      await vi.waitFor(
+        () => expect({ buffered: sink.stats.buffered, taken: taken.length }).toEqual({ buffered: 0, taken: 6 }),
+        {
+          timeout: 10_000,
+        },
+      );
+      expect(taken.sort()).toEqual(['/b0', '/b1', '/b2', '/b3', '/b4', '/b5']);
+    } finally {
+      await worker?.close();
+      await dataplane.stop();
+    }
   });
 });

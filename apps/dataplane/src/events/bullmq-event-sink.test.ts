@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { requestEventSchema, requestLogBatchSchema, requestLogsQueueName } from '@gatehouse/contracts';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BullmqRequestEventSink } from './bullmq-event-sink.js';
@@ -101,6 +101,25 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Batches waiting for a worker, as the sink's bound counts them. */
+function backlog(queue: Queue): Promise<number> {
+  return queue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+}
+
+/** A BullMQ worker standing in for the API's: it keeps the ids of the events in each batch it takes. */
+function collectingWorker(port: number, ids: string[]): Worker {
+  const worker = new Worker(
+    requestLogsQueueName,
+    (job) => {
+      for (const event of requestLogBatchSchema.parse(job.data).events) ids.push(requestEventSchema.parse(event).id);
+      return Promise.resolve();
+    },
+    { connection: { host: '127.0.0.1', port }, removeOnComplete: { count: 0 } },
+  );
+  worker.on('error', () => undefined);
+  return worker;
 }
 
 /** Every event in the queue's waiting jobs (no worker runs here), batch sizes in order. */
@@ -236,6 +255,86 @@ describe('BullmqRequestEventSink (real redis-server)', () => {
     expect(stored.response_headers).toEqual({ 'content-type': 'text/plain' });
     expect(stored.logs).toEqual([{ authorization: '[REDACTED]', note: 'kept' }]);
     expect(JSON.stringify(events)).not.toContain('secret-token');
+  });
+
+  it('keeps batches here while the queue is at its bound (no worker), and sends them all once a worker drains it', async () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (...args: unknown[]) => warnings.push(args), info: () => undefined, error: () => undefined };
+    const sink = newSink({
+      maxQueuedBatches: 3,
+      maxBatchEvents: 10,
+      minRetryDelayMs: 20,
+      maxRetryDelayMs: 100,
+      logger: logger as never,
+    });
+    await reader.waitUntilReady();
+    const ids = Array.from({ length: 100 }, (_, index) => {
+      const event = requestEvent(index);
+      expect(sink.emit(event)).toBe(true);
+      return event.id;
+    });
+    await waitFor(() => sink.stats.deferredSends >= 3);
+    // Three batches in Redis, the other seven here: what a stopped worker leaves grows in the data plane, not in Redis.
+    expect(await backlog(reader)).toBe(3);
+    expect(sink.stats).toMatchObject({ delivered: 30, buffered: 70, queuedBatches: 3, dropped: 0 });
+    // A full queue is not a failed send (Redis answers): retries go on being deferrals.
+    const { sendFailures, deferredSends } = sink.stats;
+    await waitFor(() => sink.stats.deferredSends > deferredSends + 2);
+    expect(sink.stats.sendFailures).toBe(sendFailures);
+    expect(sink.deferredSends()).toBe(sink.stats.deferredSends);
+    expect(JSON.stringify(warnings)).toContain('request-log queue is full');
+
+    const taken: string[] = [];
+    const worker = collectingWorker(redis.port, taken);
+    try {
+      await waitFor(() => sink.stats.buffered === 0 && taken.length >= 100, 15_000);
+      expect([...taken].sort()).toEqual([...ids].sort());
+      expect(sink.stats).toMatchObject({ delivered: 100, dropped: 0 });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it("counts every producer's batches against the bound, those delayed for a retry included", async () => {
+    await reader.waitUntilReady();
+    // Another data plane's batch waiting, and two a failing worker put back for a retry (Postgres down).
+    await reader.add('other-dataplane', { events: [] });
+    await reader.add('retrying', { events: [] }, { delay: 60_000 });
+    await reader.add('retrying', { events: [] }, { delay: 60_000 });
+    const sink = newSink({ maxQueuedBatches: 3, minRetryDelayMs: 20, maxRetryDelayMs: 50 });
+    sink.emit(requestEvent(0));
+    await waitFor(async () => {
+      await sink.flush();
+      return sink.stats.deferredSends > 0;
+    });
+    expect(sink.stats).toMatchObject({ delivered: 0, buffered: 1, queuedBatches: 3 });
+    expect(sink.stats.deferredSends).toBeGreaterThan(0);
+    await reader.obliterate({ force: true });
+    await waitFor(() => sink.stats.delivered === 1, 5_000);
+    expect((await queuedBatches(reader)).events).toHaveLength(1);
+  });
+
+  it('reads the backlog at most once per check interval while under the bound, counting its own sends between', async () => {
+    await reader.waitUntilReady();
+    const sink = newSink({ maxQueuedBatches: 4, maxBatchEvents: 1, queueCheckIntervalMs: 60_000 });
+    for (let index = 0; index < 3; index++) {
+      sink.emit(requestEvent(index));
+      // (The first attempts may find the sink's connection not yet up.)
+      await waitFor(async () => {
+        await sink.flush();
+        return sink.stats.delivered === index + 1;
+      });
+    }
+    // One reading (0) before the first send, then its own three sends counted on top: no second round trip.
+    expect(sink.stats).toMatchObject({ delivered: 3, queuedBatches: 3, deferredSends: 0 });
+    await reader.add('other-dataplane', { events: [] });
+    sink.emit(requestEvent(3));
+    await sink.flush();
+    // Its own count says 3 < 4, so it sent; at the bound now, every attempt reads the queue again.
+    expect(sink.stats).toMatchObject({ delivered: 4, queuedBatches: 4 });
+    sink.emit(requestEvent(4));
+    await sink.flush();
+    expect(sink.stats).toMatchObject({ delivered: 4, queuedBatches: 5, deferredSends: 1 });
   });
 
   it('delivers what is buffered on close and refuses events afterwards', async () => {
@@ -383,6 +482,40 @@ describe('request events spilled to GATEHOUSE_DATA_DIR (real redis-server, real 
     await waitFor(async () => sink.stats.replayed === 50 && (await spillFiles()).length === 0, 15_000);
     expect((await queuedIds()).sort()).toEqual([...ids].sort());
     expect(sink.stats.dropped).toBe(0);
+  });
+
+  it('moves the buffer to disk while the queue stays full, and delivers it, within the bound, once a worker drains it', async () => {
+    const sink = newSink({
+      maxQueuedBatches: 2,
+      maxBatchEvents: 10,
+      minRetryDelayMs: 20,
+      maxRetryDelayMs: 100,
+      spill: { dataDirectory, maxBytes: 64 * 1024 * 1024, afterFailingMs: 300 },
+    });
+    await reader.waitUntilReady();
+    const ids = Array.from({ length: 60 }, (_, index) => {
+      const event = requestEvent(index);
+      sink.emit(event);
+      return event.id;
+    });
+    // Two batches in Redis; after 300 ms of a full queue the other 40 events wait on disk, not in memory.
+    await waitFor(() => sink.stats.spilled === 40 && sink.stats.buffered === 0, 10_000);
+    expect(await backlog(reader)).toBe(2);
+    // Delivery from disk obeys the same bound.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sink.stats.replayed).toBe(0);
+    expect(await backlog(reader)).toBe(2);
+
+    const taken: string[] = [];
+    const worker = collectingWorker(redis.port, taken);
+    try {
+      await waitFor(async () => sink.stats.replayed === 40 && (await spillFiles()).length === 0, 15_000);
+      await waitFor(() => taken.length >= 60, 10_000);
+      expect([...taken].sort()).toEqual([...ids].sort());
+      expect(sink.stats.dropped).toBe(0);
+    } finally {
+      await worker.close();
+    }
   });
 
   it('drops, counts and logs past the spill bound, and never throws', async () => {

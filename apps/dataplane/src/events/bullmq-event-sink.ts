@@ -47,6 +47,15 @@ export interface BullmqRequestEventSinkOptions {
   spill?: { dataDirectory: string; maxBytes: number; afterFailingMs?: number };
   /** Attempts the worker gets per batch (BullMQ retries a failed job with exponential backoff). */
   jobAttempts?: number;
+  /**
+   * The most batches that may wait in the `request-logs` queue (every data plane's together: waiting, or delayed for
+   * a retry) before this sink stops adding more and keeps its events itself — in memory, then in the spill file,
+   * as while Redis is down. A stopped or slow worker must not fill the Redis that rate limits and config propagation
+   * depend on. 0 or unset: no bound.
+   */
+  maxQueuedBatches?: number;
+  /** How long a reading of the queue's backlog is trusted while it is under the bound (default 1 s). */
+  queueCheckIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -68,6 +77,20 @@ export interface BullmqRequestEventSinkStats {
   spilled: number;
   /** Events delivered from spill files (this run's and earlier runs'). */
   replayed: number;
+  /** Sends held back because the queue held `maxQueuedBatches` (the batch stayed buffered and is sent later). */
+  deferredSends: number;
+  /** Batches waiting in the queue at the last reading (every data plane's); undefined before one, or with no bound. */
+  queuedBatches: number | undefined;
+}
+
+/** A send held back: the queue already holds as many batches as the bound allows. */
+class QueueFullError extends Error {
+  constructor(
+    readonly queuedBatches: number,
+    readonly maxQueuedBatches: number,
+  ) {
+    super(`the request-log queue holds ${queuedBatches} batches (bound ${maxQueuedBatches})`);
+  }
 }
 
 /**
@@ -75,8 +98,9 @@ export interface BullmqRequestEventSinkStats {
  * batch of at most 500 events or 250 ms. `emit` only appends to an in-memory buffer and returns at once; sending
  * happens off the request path, one batch at a time. When Redis is down or slow the buffer grows up to
  * `maxBufferedEvents` and the oldest unsent batch is retried with backoff; past the bound new events are dropped and
- * counted, never blocking or failing traffic. Delivery is at least once (a send that timed out may still have
- * landed): the worker's insert is idempotent by event id.
+ * counted, never blocking or failing traffic. A queue that already holds `maxQueuedBatches` (the worker is stopped or
+ * behind) is treated the same way: the batch waits here rather than in Redis. Delivery is at least once (a send that
+ * timed out may still have landed): the worker's insert is idempotent by event id.
  */
 export class BullmqRequestEventSink implements RequestEventSink {
   /**
@@ -94,6 +118,15 @@ export class BullmqRequestEventSink implements RequestEventSink {
   readonly #minRetryDelayMs: number;
   readonly #maxRetryDelayMs: number;
   readonly #closeTimeoutMs: number;
+  readonly #maxQueuedBatches: number;
+  readonly #queueCheckIntervalMs: number;
+  /**
+   * The queue's backlog at the last reading plus the batches this sink added since, and when it was read (a
+   * `performance.now()`). Other data planes' additions since the reading are not in it: with N data planes the bound
+   * can be passed by at most what they send in one check interval.
+   */
+  #queuedBatches: number | undefined;
+  #queueReadAt = Number.NEGATIVE_INFINITY;
   readonly #redacted: ReadonlySet<string>;
   readonly #logger: Logger | undefined;
 
@@ -109,9 +142,19 @@ export class BullmqRequestEventSink implements RequestEventSink {
   #retryDelayMs = 0;
   #closed = false;
   #lastFailureLogAt = 0;
+  #lastQueueFullLogAt = 0;
   /** When the current run of failed sends began (0: the last send worked). */
   #failingSince = 0;
-  readonly #stats = { accepted: 0, delivered: 0, dropped: 0, batches: 0, sendFailures: 0, spilled: 0, replayed: 0 };
+  readonly #stats = {
+    accepted: 0,
+    delivered: 0,
+    dropped: 0,
+    batches: 0,
+    sendFailures: 0,
+    spilled: 0,
+    replayed: 0,
+    deferredSends: 0,
+  };
   readonly #spill: EventSpill | undefined;
   readonly #spillAfterFailingMs: number | undefined;
   /** Events moved out of the buffer on their way to the spill file (counted in `buffered` until written). */
@@ -131,6 +174,8 @@ export class BullmqRequestEventSink implements RequestEventSink {
     this.#minRetryDelayMs = options.minRetryDelayMs ?? 250;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
+    this.#maxQueuedBatches = options.maxQueuedBatches ?? 0;
+    this.#queueCheckIntervalMs = options.queueCheckIntervalMs ?? 1_000;
     this.#redacted = redactedHeaderSet(options.redactHeaders ?? []);
     this.#logger = options.logger;
     this.#spill = options.spill === undefined ? undefined : new EventSpill(options.spill);
@@ -162,7 +207,15 @@ export class BullmqRequestEventSink implements RequestEventSink {
   }
 
   get stats(): BullmqRequestEventSinkStats {
-    return { ...this.#stats, buffered: this.#batches.count + this.#spilling };
+    return { ...this.#stats, buffered: this.#batches.count + this.#spilling, queuedBatches: this.#queuedBatches };
+  }
+
+  deferredSends(): number {
+    return this.#stats.deferredSends;
+  }
+
+  queuedBatches(): number | undefined {
+    return this.#queuedBatches;
   }
 
   spilledEvents(): number {
@@ -356,8 +409,9 @@ export class BullmqRequestEventSink implements RequestEventSink {
         const batch = events.slice(start, start + this.#maxBatchEvents);
         try {
           await this.#send(this.#payloadOf(batch));
-        } catch {
-          this.#stats.sendFailures += 1;
+        } catch (error) {
+          if (error instanceof QueueFullError) this.#stats.deferredSends += 1;
+          else this.#stats.sendFailures += 1;
           await sleepUnref(delayMs);
           delayMs = Math.min(this.#maxRetryDelayMs, delayMs * 2);
           continue;
@@ -402,18 +456,34 @@ export class BullmqRequestEventSink implements RequestEventSink {
         await this.#send(this.#batches.seal(batch, new Date()));
       } catch (error) {
         this.#inFlight = false;
-        this.#stats.sendFailures += 1;
+        const queueFull = error instanceof QueueFullError;
+        if (queueFull) this.#stats.deferredSends += 1;
+        else this.#stats.sendFailures += 1;
         if (this.#failingSince === 0) this.#failingSince = Date.now();
         else if (
           this.#spill !== undefined &&
           !this.#closed &&
           Date.now() - this.#failingSince >= (this.#spillAfterFailingMs ?? Infinity)
         ) {
-          // Redis has been away long: keep the buffer on disk rather than only in this process's memory.
+          // Redis (or the worker, when the queue is full) has been away long: keep the buffer on disk rather than only
+          // in this process's memory.
           void this.#spillToDisk(this.#batches.takeTexts(), false);
         }
         this.#retryDelayMs = Math.min(this.#maxRetryDelayMs, Math.max(this.#minRetryDelayMs, this.#retryDelayMs * 2));
-        if (Date.now() - this.#lastFailureLogAt > 10_000) {
+        // One line per 10 s for each reason, so Redis coming back to a full queue is reported at once.
+        if (queueFull) {
+          if (Date.now() - this.#lastQueueFullLogAt > 10_000) {
+            this.#lastQueueFullLogAt = Date.now();
+            this.#logger?.warn(
+              {
+                queued_batches: error.queuedBatches,
+                max_queued_batches: error.maxQueuedBatches,
+                buffered: this.#batches.count,
+              },
+              "request-log queue is full (is the API's request-log worker running?); keeping events here until it drains",
+            );
+          }
+        } else if (Date.now() - this.#lastFailureLogAt > 10_000) {
           this.#lastFailureLogAt = Date.now();
           this.#logger?.warn(
             { err: error, buffered: this.#batches.count },
@@ -455,7 +525,11 @@ export class BullmqRequestEventSink implements RequestEventSink {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#openQueue().then(({ queue, RawJson }) => queue.add(requestLogBatchJobName, new RawJson(payload))),
+        this.#openQueue().then(async ({ queue, RawJson }) => {
+          await this.#checkQueueRoom(queue);
+          await queue.add(requestLogBatchJobName, new RawJson(payload));
+          if (this.#queuedBatches !== undefined) this.#queuedBatches += 1;
+        }),
         new Promise<never>((_resolve, reject) => {
           timer = setTimeout(() => reject(new Error('request-log send timed out')), this.#sendTimeoutMs);
         }),
@@ -463,6 +537,28 @@ export class BullmqRequestEventSink implements RequestEventSink {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Throws QueueFullError when the queue holds `maxQueuedBatches` batches. The backlog is read again (one Redis round
+   * trip per check interval, not per batch) when the last reading is old, and at every attempt while it is at the
+   * bound, so sending resumes at the first retry after the worker has drained it.
+   */
+  async #checkQueueRoom(queue: RawJsonQueue): Promise<void> {
+    const bound = this.#maxQueuedBatches;
+    if (bound === 0) return;
+    if (
+      this.#queuedBatches === undefined ||
+      this.#queuedBatches >= bound ||
+      performance.now() - this.#queueReadAt >= this.#queueCheckIntervalMs
+    ) {
+      // Batches that wait for a worker, whatever the reason: new (a paused queue keeps them in `wait` too), or delayed
+      // for a retry after a failed insert (Postgres down). Active jobs are bounded by the workers' concurrency; failed
+      // ones by removeOnFail.
+      this.#queuedBatches = await queue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+      this.#queueReadAt = performance.now();
+    }
+    if (this.#queuedBatches >= bound) throw new QueueFullError(this.#queuedBatches, bound);
   }
 
   /** Secret headers never leave the process (the worker checks again). */
