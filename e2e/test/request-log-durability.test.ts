@@ -42,6 +42,11 @@ const wave = 20;
 const waveEveryMs = 50;
 const policy =
   'on_http_request:\n  - actions:\n      - type: custom-response\n        config: { status_code: 200, body: logged }\n';
+/**
+ * The data plane's DATAPLANE_EVENT_QUEUE_MAX_BATCHES: small, so every disruption that stops the worker taking batches
+ * (held mid-insert, killed, stopped) also runs into it; the first ~5 s of such a stop reach it at this traffic's pace.
+ */
+const queueBound = 5;
 /** GATEHOUSE_REDIS_PREFIX of every process: the names must agree or events go astray, which the tests would notice. */
 const redisPrefix = 'gatehouse-e2e-durability';
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -102,6 +107,7 @@ async function startPipeline(): Promise<Pipeline> {
       controlPlane,
       dataDirectory,
       processes,
+      environment: { DATAPLANE_EVENT_QUEUE_MAX_BATCHES: String(queueBound) },
     });
     await waitForReady(dataplane.adminPort, dataplane.process, 60_000);
     const { apiUrl } = controlPlane;
@@ -315,6 +321,51 @@ describe('request-log durability — a data plane, Redis, the worker and the API
       expect(tail!.logs.map((log) => log.id).sort()).toEqual(rows.map((row) => row.id).sort());
     } finally {
       await tail?.close();
+      await gateway.close();
+    }
+  });
+
+  /** Batches waiting in Redis for a worker, as the data plane's bound counts them. */
+  async function queuedBatches(): Promise<number> {
+    const { redis } = pipeline!;
+    const queue = `${redisNames(redisPrefix).bullmqPrefix}:${requestLogsQueueName}`;
+    const [waiting, prioritized, delayed] = await Promise.all([
+      redis.command('LLEN', `${queue}:wait`),
+      redis.command('ZCARD', `${queue}:prioritized`),
+      redis.command('ZCARD', `${queue}:delayed`),
+    ]);
+    return Number(waiting) + Number(prioritized) + Number(delayed);
+  }
+
+  it('keeps events in the data plane, not in Redis, while no worker runs, and stores every one when one is back', async () => {
+    const sent: SentRequest[] = [];
+    const { endpointId, gateway } = await createServedEndpoint('worker-stopped.example.com', sent, false);
+    let peak = 0;
+    try {
+      const total = await sendSteadily(gateway, 'worker-stopped', async () => {
+        await pipeline!.workers.at(-1)!.stop();
+        // ~3 s of traffic (~1,200 requests, a dozen batches; 11 measured without the bound) with nothing taking
+        // batches from the queue.
+        const until = Date.now() + 3_000;
+        while (Date.now() < until) {
+          peak = Math.max(peak, await queuedBatches());
+          await sleep(50);
+        }
+        await pipeline!.startWorker();
+      });
+      // The queue filled to the bound and no further: the rest waited in the data plane, and traffic never noticed.
+      expect(peak).toBe(queueBound);
+      const traffic = sent.filter((entry) => entry.check.startsWith('worker-stopped-'));
+      expect(traffic).toHaveLength(total);
+      expect(traffic.filter((entry) => entry.status !== 200)).toEqual([]);
+      const metrics = await dataplaneMetrics();
+      expect(metricValue(metrics, 'gatehouse_dataplane_request_event_queue_full_total')).toBeGreaterThan(0);
+
+      const expected = sent.filter((entry) => entry.status !== 404).map((entry) => entry.check);
+      const rows = await waitForRows(endpointId, expected.length);
+      expect(rows.map(checkOf).sort()).toEqual(expected.sort());
+      expect(await dataplaneMetrics()).toMatch(/^gatehouse_dataplane_request_event_drops_total 0$/m);
+    } finally {
       await gateway.close();
     }
   });
