@@ -59,7 +59,7 @@ interface Pipeline {
   databaseUrl: string;
   /** The run's database, for counting rows while waiting (the assertions read the REST API). */
   db: pg.Client;
-  dataplane: { process: ManagedProcess; trafficPort: number; adminPort: number };
+  dataplane: { id: string; process: ManagedProcess; trafficPort: number; adminPort: number };
   /** Every worker process started so far, the running one last. */
   workers: readonly ManagedProcess[];
   startWorker(): Promise<ManagedProcess>;
@@ -101,13 +101,15 @@ async function startPipeline(): Promise<Pipeline> {
       processes,
     });
     dataDirectory = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-durability-'));
+    const dataplaneId = `dataplane-${runId}`;
     const dataplane = await startDataplaneProcess({
       name: 'dataplane',
-      id: `dataplane-${runId}`,
+      id: dataplaneId,
       controlPlane,
       dataDirectory,
       processes,
-      environment: { DATAPLANE_EVENT_QUEUE_MAX_BATCHES: String(queueBound) },
+      // Heartbeats every second, so the fleet view's request-event counters follow the disruptions within the tests.
+      environment: { DATAPLANE_EVENT_QUEUE_MAX_BATCHES: String(queueBound), DATAPLANE_HEARTBEAT_INTERVAL_MS: '1000' },
     });
     await waitForReady(dataplane.adminPort, dataplane.process, 60_000);
     const { apiUrl } = controlPlane;
@@ -127,7 +129,7 @@ async function startPipeline(): Promise<Pipeline> {
       databaseUrl: database.url,
       redis,
       db,
-      dataplane,
+      dataplane: { ...dataplane, id: dataplaneId },
       workers: controlPlane.workers,
       startWorker: controlPlane.startWorker,
       output,
@@ -365,6 +367,22 @@ describe('request-log durability — a data plane, Redis, the worker and the API
       const rows = await waitForRows(endpointId, expected.length);
       expect(rows.map(checkOf).sort()).toEqual(expected.sort());
       expect(await dataplaneMetrics()).toMatch(/^gatehouse_dataplane_request_event_drops_total 0$/m);
+
+      // The fleet view tells it too: sends were held back, and nothing waits or was lost now.
+      let reported: Schemas['Dataplane']['request_events'] = null;
+      await waitFor(
+        async () => {
+          const fleet = await pipeline!.api.client.GET('/api/dataplanes');
+          reported = fleet.data?.dataplanes.find((row) => row.id === pipeline!.dataplane.id)?.request_events ?? null;
+          return reported !== null && reported.deferred_sends > 0 && reported.buffered === 0;
+        },
+        {
+          timeoutMs: 10_000,
+          what: 'the heartbeat to report the held-back sends',
+          context: () => JSON.stringify(reported),
+        },
+      );
+      expect(reported).toMatchObject({ buffered: 0, dropped: 0 });
     } finally {
       await gateway.close();
     }

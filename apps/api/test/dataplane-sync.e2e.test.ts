@@ -286,6 +286,56 @@ describe('data-plane sync', () => {
     ).toEqual(['traffic.host', 'traffic.port', 'traffic.public_url', 'traffic.scheme']);
   });
 
+  it('stores the request-event counters a heartbeat reports and shows them in the fleet; bad ones are a 400', async () => {
+    const heartbeat = {
+      id: 'dp-events',
+      hostname: 'edge-8',
+      version: '0.1.0',
+      applied_revision: 0,
+      last_error: null,
+    } satisfies HeartbeatRequest;
+    const post = (body: unknown) =>
+      dataplane()
+        .post('/api/dataplane/heartbeat')
+        .set('authorization', DATAPLANE_AUTH)
+        .send(body as object);
+    const fleet = async () =>
+      bodyOf(await editor.get('/api/dataplanes').expect(200), DataplaneListResponseSchema).dataplanes.find(
+        (row) => row.id === 'dp-events',
+      );
+
+    // No queue (embedded shape) or an older data plane: nothing to show.
+    await post(heartbeat).expect(200);
+    expect((await fleet())?.request_events).toBeNull();
+
+    const holding = {
+      buffered: 4_000,
+      dropped: 0,
+      spilled: 0,
+      send_failures: 0,
+      deferred_sends: 12,
+      queued_batches: 1_000,
+    };
+    await post({ ...heartbeat, request_events: holding }).expect(200);
+    expect((await fleet())?.request_events).toEqual(holding);
+
+    const invalid = await post({ ...heartbeat, request_events: { ...holding, buffered: -1, dropped: 'many' } }).expect(
+      400,
+    );
+    expect(errorOf(invalid).error_code).toBe('VALIDATION_FAILED');
+    expect(
+      errorOf(invalid)
+        .details.map((detail) => detail.path)
+        .sort(),
+    ).toEqual(['request_events.buffered', 'request_events.dropped']);
+    // The refused heartbeat changed nothing stored.
+    expect((await fleet())?.request_events).toEqual(holding);
+
+    // Counters a data plane stops reporting are cleared, not shown stale.
+    await post(heartbeat).expect(200);
+    expect((await fleet())?.request_events).toBeNull();
+  });
+
   it('stores heartbeats, answers with the latest revision, and shows the fleet', async () => {
     const heartbeat = {
       id: 'dp-1',

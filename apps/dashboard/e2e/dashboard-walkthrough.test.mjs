@@ -551,6 +551,10 @@ step('an admin adds a viewer on the Users page', async () => {
 step('the fleet and the audit log have their pages', async () => {
   await navigationLink('Data planes').click();
   await page.getByTestId('dataplanes-table').getByText(dataplaneId).waitFor();
+  // Its heartbeats carry the request-event pipeline's counters: this one queues its events in Redis for the worker.
+  const requestEvents = page.getByTestId('dataplanes-table').getByTestId('dataplane-request-events').first();
+  await requestEvents.waitFor();
+  assert.match((await requestEvents.textContent()) ?? '', /^(delivering|[\d,]+ waiting)(\d[\d,]* batch(es)? queued)?$/);
   await navigationLink('Audit log').click();
   const timeline = page.getByTestId('audit-timeline');
   await timeline.getByText('policy.version_created').first().waitFor();

@@ -44,7 +44,7 @@ import { HttpSideCalls } from './ports/http-side-calls.js';
 import type { SharedPorts } from './config/runtime-config.js';
 import { createAiProviders } from './proxy/ai-providers.js';
 import { LoggingRequestEventSink } from './events/logging-sink.js';
-import type { RequestEventSink } from './events/request-event.js';
+import { requestEventsReport, type RequestEventSink } from './events/request-event.js';
 import { createLogger } from './logger.js';
 import { DataplaneMetrics } from './metrics.js';
 import { ShadowEvaluator } from './proxy/shadow-evaluation.js';
@@ -367,6 +367,9 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
           ...(options.publicUrl === undefined ? {} : { public_url: options.publicUrl }),
         };
 
+  const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
+  metrics.trackSink(sink);
+
   const sync = new ConfigSync(
     store,
     options.configApi,
@@ -381,6 +384,7 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
       ...(options.bootSyncWaitMs === undefined ? {} : { bootSyncWaitMs: options.bootSyncWaitMs }),
       onConflict: () => metrics.configConflicts.inc(),
       ruleCounters: metrics.ruleCounters,
+      requestEvents: () => requestEventsReport(sink),
       ...(agentTunnels === undefined
         ? {}
         : {
@@ -392,8 +396,6 @@ export function createDataplane(options: DataplaneOptions): Dataplane {
     logger,
   );
 
-  const sink: RequestEventSink = options.eventSink ?? new LoggingRequestEventSink(logger);
-  metrics.trackSink(sink);
   const streams = new LongLivedStreams();
   const proxyDependencies: ProxyDependencies = {
     streams,

@@ -140,6 +140,11 @@ describe('data plane with the BullMQ request-event sink', () => {
       expect(metrics).toMatch(/^gatehouse_dataplane_request_log_queue_batches 2$/m);
       const deferred = /^gatehouse_dataplane_request_event_queue_full_total (\d+)$/m.exec(metrics);
       expect(Number(deferred?.[1])).toBeGreaterThan(0);
+      // The fleet view hears of it with the next heartbeat.
+      await dataplane.sync.heartbeat();
+      const report = source.heartbeats.at(-1)?.request_events;
+      expect(report).toMatchObject({ buffered: 4, dropped: 0, spilled: 0, queued_batches: 2 });
+      expect(report?.deferred_sends).toBeGreaterThan(0);
 
       worker = new Worker(
         requestLogsQueueName,

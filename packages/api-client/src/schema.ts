@@ -1638,6 +1638,7 @@ export type components = {
       traffic?: components['schemas']['DataplaneTraffic'];
       agent_sessions?: string[];
       rule_counters?: components['schemas']['RuleCounterDelta'][];
+      request_events?: components['schemas']['DataplaneRequestEvents'];
     };
     DataplaneTraffic: {
       /** @enum {string} */
@@ -1661,6 +1662,14 @@ export type components = {
       latency_ms_sum: number;
       last_match_ms: number | null;
     };
+    DataplaneRequestEvents: {
+      buffered: number;
+      dropped: number;
+      spilled: number;
+      send_failures: number;
+      deferred_sends: number;
+      queued_batches: number | null;
+    };
     HeartbeatResponse: {
       revision: number;
       heartbeat_interval_seconds: number;
@@ -1681,6 +1690,7 @@ export type components = {
       lag: number;
       last_error: string | null;
       traffic: components['schemas']['DataplaneTrafficAddress'] | null;
+      request_events: components['schemas']['DataplaneRequestEvents'] | null;
       /** @enum {string} */
       status: 'online' | 'stale';
       /** Format: date-time */

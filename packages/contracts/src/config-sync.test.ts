@@ -77,6 +77,32 @@ describe('config sync contract', () => {
     ).toBe(false);
   });
 
+  describe('heartbeat request-event counters', () => {
+    const base = { id: 'dp-1', hostname: 'gw-1', version: '1', applied_revision: 0, last_error: null };
+    const counters = { buffered: 70, dropped: 0, spilled: 40, send_failures: 2, deferred_sends: 9, queued_batches: 5 };
+
+    it('are optional (no queue, or an older data plane) and kept as sent, a backlog not yet read as null', () => {
+      expect(HeartbeatRequestSchema.parse(base).request_events).toBeUndefined();
+      expect(HeartbeatRequestSchema.parse({ ...base, request_events: counters }).request_events).toEqual(counters);
+      const unread = { ...counters, queued_batches: null };
+      expect(HeartbeatRequestSchema.parse({ ...base, request_events: unread }).request_events).toEqual(unread);
+    });
+
+    it('refuses negative, fractional, missing or non-numeric counts', () => {
+      const { dropped: _dropped, ...missing } = counters;
+      for (const bad of [
+        { ...counters, buffered: -1 },
+        { ...counters, spilled: 1.5 },
+        { ...counters, send_failures: '3' },
+        { ...counters, queued_batches: -2 },
+        missing,
+      ])
+        expect(HeartbeatRequestSchema.safeParse({ ...base, request_events: bad }).success, JSON.stringify(bad)).toBe(
+          false,
+        );
+    });
+  });
+
   describe('heartbeat traffic address', () => {
     const base = { id: 'dp-1', hostname: 'gw-1', version: '1', applied_revision: 0, last_error: null };
 

@@ -211,6 +211,32 @@ export const DataplaneTrafficSchema = z
   .meta({ id: 'DataplaneTraffic' });
 export type DataplaneTraffic = z.infer<typeof DataplaneTrafficSchema>;
 
+const eventCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * How a data plane's request events are getting into the request-log queue (its queue sink's own counters), as it
+ * reports them in heartbeats, so the fleet view shows a data plane that is holding events back or losing them. Counters
+ * run from the process's start; `buffered` and `queued_batches` are readings. Absent when the data plane has no queue
+ * (the embedded shape stores events in process).
+ */
+export const DataplaneRequestEventsSchema = z
+  .object({
+    /** Waiting in the data plane's memory now (Redis down or slow, or the queue full). */
+    buffered: eventCount,
+    /** Lost: the memory buffer and spill file full, or undelivered at shutdown. */
+    dropped: eventCount,
+    /** Written to the spill file (delivered from there later). */
+    spilled: eventCount,
+    /** Sends Redis did not take (down, slow); the batch was kept and sent again. */
+    send_failures: eventCount,
+    /** Sends held back because the queue held DATAPLANE_EVENT_QUEUE_MAX_BATCHES (no worker draining it). */
+    deferred_sends: eventCount,
+    /** Batches waiting in the queue (every data plane's) at this data plane's last reading; null before one. */
+    queued_batches: eventCount.nullable(),
+  })
+  .meta({ id: 'DataplaneRequestEvents' });
+export type DataplaneRequestEvents = z.infer<typeof DataplaneRequestEventsSchema>;
+
 /** Bind addresses that mean "every interface": no client can dial them, so the machine's host name stands in. */
 const wildcardHosts = new Set(['0.0.0.0', '::', '[::]', '::0', '']);
 
@@ -242,6 +268,8 @@ export const HeartbeatRequestSchema = z
     agent_sessions: z.array(z.string().max(64)).max(100_000).optional(),
     /** Per-rule counters since the previous answered heartbeat (rule-counters.ts); absent from older data planes. */
     rule_counters: z.array(RuleCounterDeltaSchema).max(MAX_RULE_COUNTERS_PER_HEARTBEAT).optional(),
+    /** The request-event pipeline's counters; absent without a queue, and from older data planes. */
+    request_events: DataplaneRequestEventsSchema.optional(),
   })
   .meta({ id: 'HeartbeatRequest' });
 export type HeartbeatRequest = z.input<typeof HeartbeatRequestSchema>;

@@ -31,6 +31,8 @@ export interface RequestEventSink {
   spilledEvents?(): number;
   /** …and how many it delivered from disk so far (this run's and earlier runs' files). */
   replayedEvents?(): number;
+  /** A sink that buffers events before handing them on returns how many wait now. */
+  bufferedEvents?(): number;
   /** A sink that bounds its queue returns how many sends it held back because the queue was full so far. */
   deferredSends?(): number;
   /** …and the queue's backlog in batches at its last reading (undefined before one). */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import { type Dataplane, Prisma } from '../generated/prisma/client';
-import type { ConfigSnapshot, DataplaneTraffic, SyncEndpoint } from '@gatehouse/contracts';
+import type { ConfigSnapshot, DataplaneRequestEvents, DataplaneTraffic, SyncEndpoint } from '@gatehouse/contracts';
 import { toSyncAgent } from '../agent-sessions/agent-sessions.presenter';
 import { toSyncIpCategory } from './sync-presenter';
 
@@ -101,9 +101,15 @@ export class DataplaneSyncRepository {
     lastError: string | null;
     /** Null when the heartbeat named no traffic address: an older address is cleared rather than kept. */
     traffic: DataplaneTraffic | null;
+    /** Null when the heartbeat carried no request-event counters: older ones are cleared rather than kept. */
+    requestEvents: DataplaneRequestEvents | null;
   }): Promise<Dataplane> {
-    const { id, traffic, ...rest } = heartbeat;
-    const fields = { ...rest, traffic: traffic === null ? Prisma.DbNull : traffic };
+    const { id, traffic, requestEvents, ...rest } = heartbeat;
+    const fields = {
+      ...rest,
+      traffic: traffic === null ? Prisma.DbNull : traffic,
+      requestEvents: requestEvents === null ? Prisma.DbNull : requestEvents,
+    };
     const now = new Date();
     return this.prisma.dataplane.upsert({
       where: { id },

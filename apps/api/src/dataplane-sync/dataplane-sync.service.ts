@@ -5,7 +5,13 @@ import { ErrorCode } from '../common/error-codes';
 import { ConfigOutboxRepository } from '../config-publisher/config-outbox.repository';
 import { PublishedPolicyGuard } from '../config-publisher/published-policy-guard';
 import type { ConfigChangesResponse, ConfigSnapshot, HeartbeatResponse } from '@gatehouse/contracts';
-import { DataplaneTrafficSchema, HeartbeatRequestSchema, trafficUrl } from '@gatehouse/contracts';
+import {
+  DataplaneRequestEventsSchema,
+  DataplaneTrafficSchema,
+  HeartbeatRequestSchema,
+  trafficUrl,
+  type DataplaneRequestEvents,
+} from '@gatehouse/contracts';
 import { DataplaneSyncRepository } from './dataplane-sync.repository';
 import { HEARTBEAT_INTERVAL_SECONDS } from './heartbeat-interval';
 import { RuleCountersService } from '../rule-counters/rule-counters.service';
@@ -88,6 +94,7 @@ export class DataplaneSyncService {
       appliedRevision: BigInt(heartbeat.applied_revision),
       lastError: heartbeat.last_error,
       traffic: heartbeat.traffic ?? null,
+      requestEvents: heartbeat.request_events ?? null,
     });
     const now = new Date();
     if (heartbeat.rule_counters !== undefined)
@@ -119,6 +126,7 @@ export class DataplaneSyncService {
         lag: Math.max(0, Number(latest - row.appliedRevision)),
         last_error: row.lastError,
         traffic: toTrafficResponse(row.traffic, row.hostname),
+        request_events: toRequestEventsResponse(row.requestEvents),
         status: row.lastHeartbeatAt.getTime() >= staleBefore ? 'online' : 'stale',
         last_heartbeat_at: row.lastHeartbeatAt.toISOString(),
         created_at: row.createdAt.toISOString(),
@@ -126,6 +134,12 @@ export class DataplaneSyncService {
       next_page_uri: null,
     };
   }
+}
+
+/** The stored request-event counters; like the traffic address, anything the schema would not accept reads as null. */
+function toRequestEventsResponse(stored: unknown): DataplaneRequestEvents | null {
+  const parsed = DataplaneRequestEventsSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
 }
 
 /**

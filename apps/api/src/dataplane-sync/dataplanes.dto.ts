@@ -1,3 +1,4 @@
+import { DataplaneRequestEventsSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
 
 /** Where a data plane takes traffic, as its last heartbeat reported it. */
@@ -26,6 +27,11 @@ export const DataplaneResponseSchema = z
     last_error: z.string().nullable(),
     /** Null when the data plane did not report it (versions before the field, or a heartbeat before listening). */
     traffic: DataplaneTrafficResponseSchema.nullable(),
+    /**
+     * How its request events are getting into the request-log queue, as its last heartbeat reported them: null when it
+     * has no queue (embedded shape) or predates the field.
+     */
+    request_events: DataplaneRequestEventsSchema.nullable(),
     /** online: heartbeat within 3 intervals; stale otherwise. */
     status: z.enum(['online', 'stale']),
     last_heartbeat_at: z.iso.datetime({ offset: true }),

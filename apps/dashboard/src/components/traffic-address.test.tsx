@@ -34,6 +34,7 @@ function dataplane(id: string, overrides: Partial<Dataplane>): Dataplane {
     lag: 0,
     last_error: null,
     traffic: null,
+    request_events: null,
     status: 'online',
     last_heartbeat_at: '2026-11-24T09:00:00Z',
     created_at: '2026-11-24T09:00:00Z',

@@ -1,5 +1,6 @@
 import { parse, phases, type Phase } from '@gatehouse/traffic-policy';
 import type { components } from '@gatehouse/api-client';
+import { plural } from '../lib/plural';
 
 export type PolicyRuleStats = components['schemas']['PolicyRuleStats'];
 type RuleStats = components['schemas']['RuleStats'];
@@ -54,10 +55,6 @@ export function describeRule(rule: RuleStats | undefined, now: number): string {
 function describeWindow(window: RuleCounterWindow): string {
   const latency = window.avg_latency_ms === null ? '' : `, +${formatMs(window.avg_latency_ms)}`;
   return `${plural(window.hits, 'hit')}, ${plural(window.denies, 'deny', 'denies')}${latency}`;
-}
-
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
 function formatMs(milliseconds: number): string {

@@ -3,6 +3,7 @@ import {
   type AgentDataplane,
   type ConfigChangeEvent,
   type ConfigSnapshot,
+  type DataplaneRequestEvents,
   type DataplaneTraffic,
   type RuleCounterDelta,
 } from '@gatehouse/contracts';
@@ -50,6 +51,8 @@ export interface ConfigSyncOptions {
     drain(limit: number): RuleCounterDelta[];
     restore(deltas: readonly RuleCounterDelta[]): void;
   };
+  /** The request-event pipeline's counters, sent with every heartbeat; undefined when events go to no queue. */
+  requestEvents?(): DataplaneRequestEvents | undefined;
 }
 
 export interface ConfigConflict {
@@ -300,6 +303,7 @@ export class ConfigSync {
   async heartbeat(): Promise<void> {
     const config = this.store.current;
     const traffic = this.options.traffic?.();
+    const requestEvents = this.options.requestEvents?.();
     const ruleCounters = this.options.ruleCounters?.drain(MAX_RULE_COUNTERS_PER_HEARTBEAT) ?? [];
     try {
       const answer = await this.api.heartbeat({
@@ -311,6 +315,7 @@ export class ConfigSync {
         ...(traffic === undefined ? {} : { traffic }),
         ...(this.options.agentSessions === undefined ? {} : { agent_sessions: this.options.agentSessions() }),
         ...(ruleCounters.length === 0 ? {} : { rule_counters: ruleCounters }),
+        ...(requestEvents === undefined ? {} : { request_events: requestEvents }),
       });
       this.options.onAgentDataplanes?.(answer.agent_dataplanes);
       for (const sessionId of answer.ended_agent_sessions) this.options.onAgentSessionEnded?.(sessionId);

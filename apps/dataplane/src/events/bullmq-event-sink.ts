@@ -210,6 +210,10 @@ export class BullmqRequestEventSink implements RequestEventSink {
     return { ...this.#stats, buffered: this.#batches.count + this.#spilling, queuedBatches: this.#queuedBatches };
   }
 
+  bufferedEvents(): number {
+    return this.#batches.count + this.#spilling;
+  }
+
   deferredSends(): number {
     return this.#stats.deferredSends;
   }

@@ -2,7 +2,25 @@
  * One event per proxied request and the sink it goes to: shapes of @gatehouse/contracts, since the control plane's
  * in-process queue (embedded shape) implements the sink too.
  */
+import type { DataplaneRequestEvents, RequestEventSink } from '@gatehouse/contracts';
+
 export type { RequestEvent, RequestEventSink } from '@gatehouse/contracts';
+
+/**
+ * A queue sink's counters as heartbeats report them (contracts DataplaneRequestEvents); undefined for a sink that
+ * hands events to no queue (the log, the embedded shape's in-process queue), which has nothing to report.
+ */
+export function requestEventsReport(sink: RequestEventSink): DataplaneRequestEvents | undefined {
+  if (sink.bufferedEvents === undefined || sink.failedSends === undefined) return undefined;
+  return {
+    buffered: sink.bufferedEvents(),
+    dropped: sink.droppedEvents?.() ?? 0,
+    spilled: sink.spilledEvents?.() ?? 0,
+    send_failures: sink.failedSends(),
+    deferred_sends: sink.deferredSends?.() ?? 0,
+    queued_batches: sink.queuedBatches?.() ?? null,
+  };
+}
 
 const redacted = '[REDACTED]';
 

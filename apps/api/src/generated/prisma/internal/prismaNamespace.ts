@@ -2208,6 +2208,7 @@ export const DataplaneScalarFieldEnum = {
   appliedRevision: 'appliedRevision',
   lastError: 'lastError',
   traffic: 'traffic',
+  requestEvents: 'requestEvents',
   lastHeartbeatAt: 'lastHeartbeatAt',
   createdAt: 'createdAt'
 } as const

@@ -342,6 +342,7 @@ export const DataplaneScalarFieldEnum = {
   appliedRevision: 'appliedRevision',
   lastError: 'lastError',
   traffic: 'traffic',
+  requestEvents: 'requestEvents',
   lastHeartbeatAt: 'lastHeartbeatAt',
   createdAt: 'createdAt'
 } as const

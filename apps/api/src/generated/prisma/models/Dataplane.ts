@@ -61,6 +61,7 @@ export type DataplaneCountAggregateOutputType = {
   appliedRevision: number
   lastError: number
   traffic: number
+  requestEvents: number
   lastHeartbeatAt: number
   createdAt: number
   _all: number
@@ -102,6 +103,7 @@ export type DataplaneCountAggregateInputType = {
   appliedRevision?: true
   lastError?: true
   traffic?: true
+  requestEvents?: true
   lastHeartbeatAt?: true
   createdAt?: true
   _all?: true
@@ -200,6 +202,7 @@ export type DataplaneGroupByOutputType = {
   appliedRevision: bigint
   lastError: string | null
   traffic: runtime.JsonValue | null
+  requestEvents: runtime.JsonValue | null
   lastHeartbeatAt: Date
   createdAt: Date
   _count: DataplaneCountAggregateOutputType | null
@@ -234,6 +237,7 @@ export type DataplaneWhereInput = {
   appliedRevision?: Prisma.BigIntFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableFilter<"Dataplane"> | string | null
   traffic?: Prisma.JsonNullableFilter<"Dataplane">
+  requestEvents?: Prisma.JsonNullableFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
 }
@@ -245,6 +249,7 @@ export type DataplaneOrderByWithRelationInput = {
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrderInput | Prisma.SortOrder
   traffic?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestEvents?: Prisma.SortOrderInput | Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -259,6 +264,7 @@ export type DataplaneWhereUniqueInput = Prisma.AtLeast<{
   appliedRevision?: Prisma.BigIntFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableFilter<"Dataplane"> | string | null
   traffic?: Prisma.JsonNullableFilter<"Dataplane">
+  requestEvents?: Prisma.JsonNullableFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeFilter<"Dataplane"> | Date | string
 }, "id">
@@ -270,6 +276,7 @@ export type DataplaneOrderByWithAggregationInput = {
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrderInput | Prisma.SortOrder
   traffic?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestEvents?: Prisma.SortOrderInput | Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.DataplaneCountOrderByAggregateInput
@@ -289,6 +296,7 @@ export type DataplaneScalarWhereWithAggregatesInput = {
   appliedRevision?: Prisma.BigIntWithAggregatesFilter<"Dataplane"> | bigint | number
   lastError?: Prisma.StringNullableWithAggregatesFilter<"Dataplane"> | string | null
   traffic?: Prisma.JsonNullableWithAggregatesFilter<"Dataplane">
+  requestEvents?: Prisma.JsonNullableWithAggregatesFilter<"Dataplane">
   lastHeartbeatAt?: Prisma.DateTimeWithAggregatesFilter<"Dataplane"> | Date | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Dataplane"> | Date | string
 }
@@ -300,6 +308,7 @@ export type DataplaneCreateInput = {
   appliedRevision: bigint | number
   lastError?: string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -311,6 +320,7 @@ export type DataplaneUncheckedCreateInput = {
   appliedRevision: bigint | number
   lastError?: string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -322,6 +332,7 @@ export type DataplaneUpdateInput = {
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -333,6 +344,7 @@ export type DataplaneUncheckedUpdateInput = {
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -344,6 +356,7 @@ export type DataplaneCreateManyInput = {
   appliedRevision: bigint | number
   lastError?: string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt: Date | string
   createdAt?: Date | string
 }
@@ -355,6 +368,7 @@ export type DataplaneUpdateManyMutationInput = {
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -366,6 +380,7 @@ export type DataplaneUncheckedUpdateManyInput = {
   appliedRevision?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   lastError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   traffic?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestEvents?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   lastHeartbeatAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -377,6 +392,7 @@ export type DataplaneCountOrderByAggregateInput = {
   appliedRevision?: Prisma.SortOrder
   lastError?: Prisma.SortOrder
   traffic?: Prisma.SortOrder
+  requestEvents?: Prisma.SortOrder
   lastHeartbeatAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -418,6 +434,7 @@ export type DataplaneSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   appliedRevision?: boolean
   lastError?: boolean
   traffic?: boolean
+  requestEvents?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -429,6 +446,7 @@ export type DataplaneSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   appliedRevision?: boolean
   lastError?: boolean
   traffic?: boolean
+  requestEvents?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -440,6 +458,7 @@ export type DataplaneSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   appliedRevision?: boolean
   lastError?: boolean
   traffic?: boolean
+  requestEvents?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataplane"]>
@@ -451,11 +470,12 @@ export type DataplaneSelectScalar = {
   appliedRevision?: boolean
   lastError?: boolean
   traffic?: boolean
+  requestEvents?: boolean
   lastHeartbeatAt?: boolean
   createdAt?: boolean
 }
 
-export type DataplaneOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "hostname" | "version" | "appliedRevision" | "lastError" | "traffic" | "lastHeartbeatAt" | "createdAt", ExtArgs["result"]["dataplane"]>
+export type DataplaneOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "hostname" | "version" | "appliedRevision" | "lastError" | "traffic" | "requestEvents" | "lastHeartbeatAt" | "createdAt", ExtArgs["result"]["dataplane"]>
 
 export type $DataplanePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Dataplane"
@@ -470,6 +490,11 @@ export type $DataplanePayload<ExtArgs extends runtime.Types.Extensions.InternalA
      * Where the data plane takes traffic (contracts DataplaneTraffic), as its last heartbeat said; null when it did not.
      */
     traffic: runtime.JsonValue | null
+    /**
+     * The request-event pipeline's counters (contracts DataplaneRequestEvents), as its last heartbeat said; null when it
+     * has no queue or did not report them.
+     */
+    requestEvents: runtime.JsonValue | null
     lastHeartbeatAt: Date
     createdAt: Date
   }, ExtArgs["result"]["dataplane"]>
@@ -901,6 +926,7 @@ export interface DataplaneFieldRefs {
   readonly appliedRevision: Prisma.FieldRef<"Dataplane", 'BigInt'>
   readonly lastError: Prisma.FieldRef<"Dataplane", 'String'>
   readonly traffic: Prisma.FieldRef<"Dataplane", 'Json'>
+  readonly requestEvents: Prisma.FieldRef<"Dataplane", 'Json'>
   readonly lastHeartbeatAt: Prisma.FieldRef<"Dataplane", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Dataplane", 'DateTime'>
 }
