@@ -37,6 +37,17 @@ describe('data-plane sync', () => {
   });
 
   const dataplane = () => testApp.http();
+  /** POST /api/dataplane/heartbeat with the data-plane token (the body may be malformed on purpose). */
+  const postHeartbeat = (body: unknown) =>
+    dataplane()
+      .post('/api/dataplane/heartbeat')
+      .set('authorization', DATAPLANE_AUTH)
+      .send(body as object);
+  /** One data plane's row in the fleet, as an editor sees it. */
+  const fleetRow = async (id: string) =>
+    bodyOf(await editor.get('/api/dataplanes').expect(200), DataplaneListResponseSchema).dataplanes.find(
+      (row) => row.id === id,
+    );
 
   it('withholds a stored policy version that bypassed validation from snapshots and changes, and audits it', async () => {
     const cloud = await editor
@@ -238,18 +249,9 @@ describe('data-plane sync', () => {
       last_error: null,
       traffic: { scheme: 'http', host: '0.0.0.0', port: 8080 },
     } satisfies HeartbeatRequest;
-    const post = (body: unknown) =>
-      dataplane()
-        .post('/api/dataplane/heartbeat')
-        .set('authorization', DATAPLANE_AUTH)
-        .send(body as object);
-    const fleet = async () =>
-      bodyOf(await editor.get('/api/dataplanes').expect(200), DataplaneListResponseSchema).dataplanes.find(
-        (row) => row.id === 'dp-traffic',
-      );
 
-    await post(heartbeat).expect(200);
-    expect((await fleet())?.traffic).toEqual({
+    await postHeartbeat(heartbeat).expect(200);
+    expect((await fleetRow('dp-traffic'))?.traffic).toEqual({
       scheme: 'http',
       host: '0.0.0.0',
       port: 8080,
@@ -257,11 +259,11 @@ describe('data-plane sync', () => {
       url: 'http://edge-7:8080',
     });
 
-    await post({
+    await postHeartbeat({
       ...heartbeat,
       traffic: { scheme: 'https', host: '10.0.0.7', port: 8443, public_url: 'https://gw.example.com' },
     }).expect(200);
-    expect((await fleet())?.traffic).toEqual({
+    expect((await fleetRow('dp-traffic'))?.traffic).toEqual({
       scheme: 'https',
       host: '10.0.0.7',
       port: 8443,
@@ -271,10 +273,10 @@ describe('data-plane sync', () => {
 
     // A heartbeat without one (a downgraded data plane) clears it rather than keep an address it no longer vouches for.
     const { traffic: _dropped, ...withoutTraffic } = heartbeat;
-    await post(withoutTraffic).expect(200);
-    expect((await fleet())?.traffic).toBeNull();
+    await postHeartbeat(withoutTraffic).expect(200);
+    expect((await fleetRow('dp-traffic'))?.traffic).toBeNull();
 
-    const invalid = await post({
+    const invalid = await postHeartbeat({
       ...heartbeat,
       traffic: { scheme: 'ftp', host: '', port: 0, public_url: 'nope' },
     }).expect(400);
@@ -294,19 +296,10 @@ describe('data-plane sync', () => {
       applied_revision: 0,
       last_error: null,
     } satisfies HeartbeatRequest;
-    const post = (body: unknown) =>
-      dataplane()
-        .post('/api/dataplane/heartbeat')
-        .set('authorization', DATAPLANE_AUTH)
-        .send(body as object);
-    const fleet = async () =>
-      bodyOf(await editor.get('/api/dataplanes').expect(200), DataplaneListResponseSchema).dataplanes.find(
-        (row) => row.id === 'dp-events',
-      );
 
     // No queue (embedded shape) or an older data plane: nothing to show.
-    await post(heartbeat).expect(200);
-    expect((await fleet())?.request_events).toBeNull();
+    await postHeartbeat(heartbeat).expect(200);
+    expect((await fleetRow('dp-events'))?.request_events).toBeNull();
 
     const holding = {
       buffered: 4_000,
@@ -316,12 +309,13 @@ describe('data-plane sync', () => {
       deferred_sends: 12,
       queued_batches: 1_000,
     };
-    await post({ ...heartbeat, request_events: holding }).expect(200);
-    expect((await fleet())?.request_events).toEqual(holding);
+    await postHeartbeat({ ...heartbeat, request_events: holding }).expect(200);
+    expect((await fleetRow('dp-events'))?.request_events).toEqual(holding);
 
-    const invalid = await post({ ...heartbeat, request_events: { ...holding, buffered: -1, dropped: 'many' } }).expect(
-      400,
-    );
+    const invalid = await postHeartbeat({
+      ...heartbeat,
+      request_events: { ...holding, buffered: -1, dropped: 'many' },
+    }).expect(400);
     expect(errorOf(invalid).error_code).toBe('VALIDATION_FAILED');
     expect(
       errorOf(invalid)
@@ -329,11 +323,11 @@ describe('data-plane sync', () => {
         .sort(),
     ).toEqual(['request_events.buffered', 'request_events.dropped']);
     // The refused heartbeat changed nothing stored.
-    expect((await fleet())?.request_events).toEqual(holding);
+    expect((await fleetRow('dp-events'))?.request_events).toEqual(holding);
 
     // Counters a data plane stops reporting are cleared, not shown stale.
-    await post(heartbeat).expect(200);
-    expect((await fleet())?.request_events).toBeNull();
+    await postHeartbeat(heartbeat).expect(200);
+    expect((await fleetRow('dp-events'))?.request_events).toBeNull();
   });
 
   it('stores heartbeats, answers with the latest revision, and shows the fleet', async () => {

@@ -33,10 +33,11 @@ describe('data plane with the BullMQ request-event sink', () => {
     await reader?.close().catch(() => undefined);
   });
 
-  it('reports the sink’s drops on /metrics and flushes the buffer on stop', async () => {
+  /** A data plane with `sink` serving one endpoint that answers every request 418 itself; not yet started. */
+  function dataplaneWith(sink: BullmqRequestEventSink, endpointId: string, host: string) {
     const endpoint = syncedEndpoint({
-      id: 'ep_sink',
-      url: 'https://sink.example.com',
+      id: endpointId,
+      url: `https://${host}`,
       traffic_policy: 'on_http_request:\n  - actions: [{ type: deny, config: { status_code: 418 } }]\n',
     });
     const source = new InProcessConfigSource({
@@ -48,14 +49,6 @@ describe('data plane with the BullMQ request-event sink', () => {
       }),
       changesSince: () => [],
     });
-    // Room for two events and no timed send: the rest is refused, and only stop() sends what is buffered.
-    const sink = new BullmqRequestEventSink({
-      redisUrl: sharedRedisUrl,
-      prefix,
-      source: 'dp-sink-test',
-      maxBufferedEvents: 2,
-      maxBatchWaitMs: 60_000,
-    });
     const dataplane = createDataplane({
       port: 0,
       host: '127.0.0.1',
@@ -65,6 +58,19 @@ describe('data plane with the BullMQ request-event sink', () => {
       eventSink: sink,
       logger: createLogger('silent'),
     });
+    return { dataplane, source };
+  }
+
+  it('reports the sink’s drops on /metrics and flushes the buffer on stop', async () => {
+    // Room for two events and no timed send: the rest is refused, and only stop() sends what is buffered.
+    const sink = new BullmqRequestEventSink({
+      redisUrl: sharedRedisUrl,
+      prefix,
+      source: 'dp-sink-test',
+      maxBufferedEvents: 2,
+      maxBatchWaitMs: 60_000,
+    });
+    const { dataplane } = dataplaneWith(sink, 'ep_sink', 'sink.example.com');
     const { port, adminPort } = await dataplane.start();
     try {
       for (let index = 0; index < 5; index++)
@@ -88,20 +94,6 @@ describe('data plane with the BullMQ request-event sink', () => {
   });
 
   it('serves traffic while the request-log queue is at its bound, shows it on /metrics, and delivers once drained', async () => {
-    const endpoint = syncedEndpoint({
-      id: 'ep_bounded',
-      url: 'https://bounded.example.com',
-      traffic_policy: 'on_http_request:\n  - actions: [{ type: deny, config: { status_code: 418 } }]\n',
-    });
-    const source = new InProcessConfigSource({
-      snapshot: () => ({
-        revision: 1,
-        generated_at: new Date().toISOString(),
-        endpoints: [endpoint],
-        ip_categories: [],
-      }),
-      changesSince: () => [],
-    });
     // One event per batch, two batches allowed in Redis: no worker runs, so from the third request on they wait here.
     const sink = new BullmqRequestEventSink({
       redisUrl: sharedRedisUrl,
@@ -112,15 +104,7 @@ describe('data plane with the BullMQ request-event sink', () => {
       minRetryDelayMs: 20,
       maxRetryDelayMs: 100,
     });
-    const dataplane = createDataplane({
-      port: 0,
-      host: '127.0.0.1',
-      adminPort: 0,
-      configApi: source,
-      changeFeed: source,
-      eventSink: sink,
-      logger: createLogger('silent'),
-    });
+    const { dataplane, source } = dataplaneWith(sink, 'ep_bounded', 'bounded.example.com');
     const { port, adminPort } = await dataplane.start();
     const taken: string[] = [];
     let worker: Worker | undefined;
