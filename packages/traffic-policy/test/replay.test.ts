@@ -1,4 +1,5 @@
 import { RecordedRequestSchema, type RecordedRequestInput } from '@gatehouse/contracts';
+import { sampleRecordedRequest } from '@gatehouse/contracts/testing';
 import { describe, expect, it } from 'vitest';
 import { compile, diffReplayResults, recordedOutcome, replayRequests, type ReplayedRequest } from '../src/index.js';
 
@@ -39,21 +40,13 @@ on_http_request:
 );
 
 function recorded(index: number, overrides: Partial<RecordedRequestInput> = {}): ReplayedRequest {
-  const facts: RecordedRequestInput = {
+  const facts = sampleRecordedRequest({
     method: 'GET',
-    scheme: 'https',
     host: 'api.example.com',
-    port: '443',
     path: '/v1/items',
-    query: '',
     headers: [['accept', 'application/json']],
-    client_ip: '203.0.113.7',
-    client_ip_categories: [],
-    server_port: 443,
-    tls: null,
-    mcp: null,
     ...overrides,
-  };
+  });
   return { id: `req_${index}`, timeMs: Date.UTC(2026, 11, 1, 9, 0, index), facts: RecordedRequestSchema.parse(facts) };
 }
 
