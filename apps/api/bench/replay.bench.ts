@@ -125,8 +125,8 @@ async function seed(client: pg.Client): Promise<void> {
            '{"phase":"on_http_request","rule_index":19,"rule_name":"forward","action":"forward-internal"}',
            'https://mcp.example.internal' FROM x
          RETURNING id, seq)
-       INSERT INTO request_replay_facts (request_log_id, endpoint_id, ordinal, facts)
-       SELECT logs.id, $2, $3::bigint + row_number() OVER (ORDER BY logs.seq), x.facts FROM logs JOIN x ON x.id = logs.id`,
+       INSERT INTO request_replay_facts (seq, request_log_id, endpoint_id, ordinal, facts)
+       SELECT logs.seq, logs.id, $2, $3::bigint + row_number() OVER (ORDER BY logs.seq), x.facts FROM logs JOIN x ON x.id = logs.id`,
       [JSON.stringify(rows), endpointId, offset],
     );
   }

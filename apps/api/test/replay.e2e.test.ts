@@ -192,8 +192,8 @@ describe('replay a draft on recorded traffic', () => {
       [endpointId, replayFactsPerEndpoint - 1],
     );
     await testApp.db.query(
-      `INSERT INTO request_replay_facts (request_log_id, endpoint_id, ordinal, facts)
-       SELECT id, endpoint_id,
+      `INSERT INTO request_replay_facts (seq, request_log_id, endpoint_id, ordinal, facts)
+       SELECT seq, id, endpoint_id,
          (SELECT max(ordinal) FROM request_replay_facts f WHERE f.endpoint_id = $1) + row_number() OVER (ORDER BY seq),
          $2::jsonb
        FROM request_logs WHERE id LIKE 'old_%' AND endpoint_id = $1`,

@@ -51,6 +51,19 @@ describe('CopyTextEncoder', () => {
     expect(text.encode([{ value: null }])).toBe('\\N\n');
   });
 
+  it('reads a column from its key when it has one (a value the row carries under a symbol)', () => {
+    const facts = Symbol('facts');
+    const keyed = new CopyTextEncoder([
+      ['id', 'text'],
+      ['facts', 'json text', facts],
+    ]);
+    // The row's own `facts` property is not the column: the symbol's value is.
+    const json = String.raw`{"p":"C:\\x"}`;
+    expect(keyed.encode([{ id: 'a', facts: 'ignored', [facts]: json }, { id: 'b' }])).toBe(
+      `a\t${String.raw`{"p":"C:\\\\x"}`}\nb\t\\N\n`,
+    );
+  });
+
   it('turns NUL escapes in JSON into U+FFFD and leaves a literal backslash-u0000 alone', () => {
     const value = { nul: 'a\u0000b', literal: 'c\\u0000d', both: '\\\u0000', ['k\u0000']: 1 };
     expect(JSON.parse(jsonWithoutNul(JSON.stringify(value)))).toEqual({

@@ -62,25 +62,28 @@ function kindOf(type: string): Kind {
   return 'text';
 }
 
-/** Encodes rows for one column list; built once per list. */
+/**
+ * Encodes rows for one column list; built once per list. A column's value is read from the row's property of the
+ * column's name, or from `key` when it has one (a symbol: a value the row carries apart from its named columns).
+ */
 export class CopyTextEncoder {
-  readonly #names: string[];
+  readonly #keys: PropertyKey[];
   readonly #kinds: Kind[];
 
-  constructor(columns: readonly (readonly [name: string, type: string])[]) {
-    this.#names = columns.map(([name]) => name);
+  constructor(columns: readonly (readonly [name: string, type: string, key?: PropertyKey])[]) {
+    this.#keys = columns.map(([name, , key]) => key ?? name);
     this.#kinds = columns.map(([, type]) => kindOf(type));
   }
 
   /** Absent (undefined) and null values are both written as null. */
   encode(rows: readonly object[]): string {
-    const names = this.#names;
+    const keys = this.#keys;
     const kinds = this.#kinds;
     let text = '';
     for (const row of rows) {
-      const record = row as Record<string, unknown>;
-      for (let index = 0; index < names.length; index++) {
-        const value = record[names[index]!];
+      const record = row as Record<PropertyKey, unknown>;
+      for (let index = 0; index < keys.length; index++) {
+        const value = record[keys[index]!];
         if (index > 0) text += '\t';
         if (value === null || value === undefined) {
           text += '\\N';

@@ -50,8 +50,8 @@ export async function seedRequestLogs(databaseName: string, rows: readonly Seede
       );
       if (row.replay !== undefined)
         await db.query(
-          `INSERT INTO request_replay_facts (request_log_id, endpoint_id, ordinal, facts)
-           SELECT id, endpoint_id,
+          `INSERT INTO request_replay_facts (seq, request_log_id, endpoint_id, ordinal, facts)
+           SELECT seq, id, endpoint_id,
              coalesce((SELECT max(ordinal) FROM request_replay_facts f WHERE f.endpoint_id = r.endpoint_id), 0) + 1,
              $2::jsonb
            FROM request_logs r WHERE id = $1`,

@@ -2092,6 +2092,7 @@ export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof
 
 
 export const RequestReplayFactScalarFieldEnum = {
+  seq: 'seq',
   requestLogId: 'requestLogId',
   endpointId: 'endpointId',
   ordinal: 'ordinal',

@@ -226,6 +226,7 @@ export type RequestLogScalarFieldEnum = (typeof RequestLogScalarFieldEnum)[keyof
 
 
 export const RequestReplayFactScalarFieldEnum = {
+  seq: 'seq',
   requestLogId: 'requestLogId',
   endpointId: 'endpointId',
   ordinal: 'ordinal',

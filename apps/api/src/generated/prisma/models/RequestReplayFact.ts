@@ -31,26 +31,31 @@ export type AggregateRequestReplayFact = {
 }
 
 export type RequestReplayFactAvgAggregateOutputType = {
+  seq: number | null
   ordinal: number | null
 }
 
 export type RequestReplayFactSumAggregateOutputType = {
+  seq: bigint | null
   ordinal: bigint | null
 }
 
 export type RequestReplayFactMinAggregateOutputType = {
+  seq: bigint | null
   requestLogId: string | null
   endpointId: string | null
   ordinal: bigint | null
 }
 
 export type RequestReplayFactMaxAggregateOutputType = {
+  seq: bigint | null
   requestLogId: string | null
   endpointId: string | null
   ordinal: bigint | null
 }
 
 export type RequestReplayFactCountAggregateOutputType = {
+  seq: number
   requestLogId: number
   endpointId: number
   ordinal: number
@@ -60,26 +65,31 @@ export type RequestReplayFactCountAggregateOutputType = {
 
 
 export type RequestReplayFactAvgAggregateInputType = {
+  seq?: true
   ordinal?: true
 }
 
 export type RequestReplayFactSumAggregateInputType = {
+  seq?: true
   ordinal?: true
 }
 
 export type RequestReplayFactMinAggregateInputType = {
+  seq?: true
   requestLogId?: true
   endpointId?: true
   ordinal?: true
 }
 
 export type RequestReplayFactMaxAggregateInputType = {
+  seq?: true
   requestLogId?: true
   endpointId?: true
   ordinal?: true
 }
 
 export type RequestReplayFactCountAggregateInputType = {
+  seq?: true
   requestLogId?: true
   endpointId?: true
   ordinal?: true
@@ -174,6 +184,7 @@ export type RequestReplayFactGroupByArgs<ExtArgs extends runtime.Types.Extension
 }
 
 export type RequestReplayFactGroupByOutputType = {
+  seq: bigint
   requestLogId: string
   endpointId: string
   ordinal: bigint
@@ -204,6 +215,7 @@ export type RequestReplayFactWhereInput = {
   AND?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
   OR?: Prisma.RequestReplayFactWhereInput[]
   NOT?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
+  seq?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   requestLogId?: Prisma.StringFilter<"RequestReplayFact"> | string
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
   ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
@@ -211,6 +223,7 @@ export type RequestReplayFactWhereInput = {
 }
 
 export type RequestReplayFactOrderByWithRelationInput = {
+  seq?: Prisma.SortOrder
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
@@ -218,16 +231,18 @@ export type RequestReplayFactOrderByWithRelationInput = {
 }
 
 export type RequestReplayFactWhereUniqueInput = Prisma.AtLeast<{
-  requestLogId?: string
+  seq?: bigint | number
   AND?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
   OR?: Prisma.RequestReplayFactWhereInput[]
   NOT?: Prisma.RequestReplayFactWhereInput | Prisma.RequestReplayFactWhereInput[]
+  requestLogId?: Prisma.StringFilter<"RequestReplayFact"> | string
   endpointId?: Prisma.StringFilter<"RequestReplayFact"> | string
   ordinal?: Prisma.BigIntFilter<"RequestReplayFact"> | bigint | number
   facts?: Prisma.JsonFilter<"RequestReplayFact">
-}, "requestLogId">
+}, "seq">
 
 export type RequestReplayFactOrderByWithAggregationInput = {
+  seq?: Prisma.SortOrder
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
@@ -243,6 +258,7 @@ export type RequestReplayFactScalarWhereWithAggregatesInput = {
   AND?: Prisma.RequestReplayFactScalarWhereWithAggregatesInput | Prisma.RequestReplayFactScalarWhereWithAggregatesInput[]
   OR?: Prisma.RequestReplayFactScalarWhereWithAggregatesInput[]
   NOT?: Prisma.RequestReplayFactScalarWhereWithAggregatesInput | Prisma.RequestReplayFactScalarWhereWithAggregatesInput[]
+  seq?: Prisma.BigIntWithAggregatesFilter<"RequestReplayFact"> | bigint | number
   requestLogId?: Prisma.StringWithAggregatesFilter<"RequestReplayFact"> | string
   endpointId?: Prisma.StringWithAggregatesFilter<"RequestReplayFact"> | string
   ordinal?: Prisma.BigIntWithAggregatesFilter<"RequestReplayFact"> | bigint | number
@@ -250,6 +266,7 @@ export type RequestReplayFactScalarWhereWithAggregatesInput = {
 }
 
 export type RequestReplayFactCreateInput = {
+  seq: bigint | number
   requestLogId: string
   endpointId: string
   ordinal: bigint | number
@@ -257,6 +274,7 @@ export type RequestReplayFactCreateInput = {
 }
 
 export type RequestReplayFactUncheckedCreateInput = {
+  seq: bigint | number
   requestLogId: string
   endpointId: string
   ordinal: bigint | number
@@ -264,6 +282,7 @@ export type RequestReplayFactUncheckedCreateInput = {
 }
 
 export type RequestReplayFactUpdateInput = {
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -271,6 +290,7 @@ export type RequestReplayFactUpdateInput = {
 }
 
 export type RequestReplayFactUncheckedUpdateInput = {
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -278,6 +298,7 @@ export type RequestReplayFactUncheckedUpdateInput = {
 }
 
 export type RequestReplayFactCreateManyInput = {
+  seq: bigint | number
   requestLogId: string
   endpointId: string
   ordinal: bigint | number
@@ -285,6 +306,7 @@ export type RequestReplayFactCreateManyInput = {
 }
 
 export type RequestReplayFactUpdateManyMutationInput = {
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -292,6 +314,7 @@ export type RequestReplayFactUpdateManyMutationInput = {
 }
 
 export type RequestReplayFactUncheckedUpdateManyInput = {
+  seq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   requestLogId?: Prisma.StringFieldUpdateOperationsInput | string
   endpointId?: Prisma.StringFieldUpdateOperationsInput | string
   ordinal?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
@@ -299,6 +322,7 @@ export type RequestReplayFactUncheckedUpdateManyInput = {
 }
 
 export type RequestReplayFactCountOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
@@ -306,28 +330,33 @@ export type RequestReplayFactCountOrderByAggregateInput = {
 }
 
 export type RequestReplayFactAvgOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactMaxOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactMinOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   requestLogId?: Prisma.SortOrder
   endpointId?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
 }
 
 export type RequestReplayFactSumOrderByAggregateInput = {
+  seq?: Prisma.SortOrder
   ordinal?: Prisma.SortOrder
 }
 
 
 
 export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
+  seq?: boolean
   requestLogId?: boolean
   endpointId?: boolean
   ordinal?: boolean
@@ -335,6 +364,7 @@ export type RequestReplayFactSelect<ExtArgs extends runtime.Types.Extensions.Int
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
+  seq?: boolean
   requestLogId?: boolean
   endpointId?: boolean
   ordinal?: boolean
@@ -342,6 +372,7 @@ export type RequestReplayFactSelectCreateManyAndReturn<ExtArgs extends runtime.T
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
+  seq?: boolean
   requestLogId?: boolean
   endpointId?: boolean
   ordinal?: boolean
@@ -349,18 +380,27 @@ export type RequestReplayFactSelectUpdateManyAndReturn<ExtArgs extends runtime.T
 }, ExtArgs["result"]["requestReplayFact"]>
 
 export type RequestReplayFactSelectScalar = {
+  seq?: boolean
   requestLogId?: boolean
   endpointId?: boolean
   ordinal?: boolean
   facts?: boolean
 }
 
-export type RequestReplayFactOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"requestLogId" | "endpointId" | "ordinal" | "facts", ExtArgs["result"]["requestReplayFact"]>
+export type RequestReplayFactOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"seq" | "requestLogId" | "endpointId" | "ordinal" | "facts", ExtArgs["result"]["requestReplayFact"]>
 
 export type $RequestReplayFactPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "RequestReplayFact"
   objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
+    /**
+     * The request-log row's seq: it grows, so an insert appends to the key's rightmost leaf where the row's id, a
+     * random UUID, landed anywhere (migration replay_facts_keyed_by_seq).
+     */
+    seq: bigint
+    /**
+     * The request-log row's id, unindexed: replays and retention find the row by seq.
+     */
     requestLogId: string
     endpointId: string
     /**
@@ -457,8 +497,8 @@ export interface RequestReplayFactDelegate<ExtArgs extends runtime.Types.Extensi
    * // Get first 10 RequestReplayFacts
    * const requestReplayFacts = await prisma.requestReplayFact.findMany({ take: 10 })
    * 
-   * // Only select the `requestLogId`
-   * const requestReplayFactWithRequestLogIdOnly = await prisma.requestReplayFact.findMany({ select: { requestLogId: true } })
+   * // Only select the `seq`
+   * const requestReplayFactWithSeqOnly = await prisma.requestReplayFact.findMany({ select: { seq: true } })
    * 
    */
   findMany<T extends RequestReplayFactFindManyArgs>(args?: Prisma.SelectSubset<T, RequestReplayFactFindManyArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RequestReplayFactPayload<ExtArgs>, T, "findMany", GlobalOmitOptions>>
@@ -502,9 +542,9 @@ export interface RequestReplayFactDelegate<ExtArgs extends runtime.Types.Extensi
    *   ]
    * })
    * 
-   * // Create many RequestReplayFacts and only return the `requestLogId`
-   * const requestReplayFactWithRequestLogIdOnly = await prisma.requestReplayFact.createManyAndReturn({
-   *   select: { requestLogId: true },
+   * // Create many RequestReplayFacts and only return the `seq`
+   * const requestReplayFactWithSeqOnly = await prisma.requestReplayFact.createManyAndReturn({
+   *   select: { seq: true },
    *   data: [
    *     // ... provide data here
    *   ]
@@ -593,9 +633,9 @@ export interface RequestReplayFactDelegate<ExtArgs extends runtime.Types.Extensi
    *   ]
    * })
    * 
-   * // Update zero or more RequestReplayFacts and only return the `requestLogId`
-   * const requestReplayFactWithRequestLogIdOnly = await prisma.requestReplayFact.updateManyAndReturn({
-   *   select: { requestLogId: true },
+   * // Update zero or more RequestReplayFacts and only return the `seq`
+   * const requestReplayFactWithSeqOnly = await prisma.requestReplayFact.updateManyAndReturn({
+   *   select: { seq: true },
    *   where: {
    *     // ... provide filter here
    *   },
@@ -797,6 +837,7 @@ export interface Prisma__RequestReplayFactClient<T, Null = never, ExtArgs extend
  * Fields of the RequestReplayFact model
  */
 export interface RequestReplayFactFieldRefs {
+  readonly seq: Prisma.FieldRef<"RequestReplayFact", 'BigInt'>
   readonly requestLogId: Prisma.FieldRef<"RequestReplayFact", 'String'>
   readonly endpointId: Prisma.FieldRef<"RequestReplayFact", 'String'>
   readonly ordinal: Prisma.FieldRef<"RequestReplayFact", 'BigInt'>
