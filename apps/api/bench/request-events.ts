@@ -2,6 +2,9 @@
 // ingestion-memory.ts).
 import { randomUUID } from 'node:crypto';
 
+/** The bench's events are spread over this many endpoints (`ep_bench_0` …). */
+export const benchEndpointCount = 20;
+
 /** What a data plane records of an MCP client's POST (headers as such a client sends them, the token fingerprinted). */
 export function replayFacts(index: number) {
   return {
@@ -48,7 +51,7 @@ export function benchEvent(index: number, withReplayFacts = true) {
   return {
     id: randomUUID(),
     timestamp: new Date().toISOString(),
-    endpoint_id: `ep_bench_${index % 20}`,
+    endpoint_id: `ep_bench_${index % benchEndpointCount}`,
     endpoint_url: 'https://mcp.example.com',
     policy_version: 3,
     method: 'POST',
@@ -81,4 +84,9 @@ export function benchEvent(index: number, withReplayFacts = true) {
       actions: rule === 3 ? [{ type: action, result: 'forwarded' as const }] : [],
     })),
   };
+}
+
+/** Replay facts as `request_replay_facts.facts` holds them (the JSON the worker writes), to seed a table in use. */
+export function storedReplayFacts(index: number): string {
+  return JSON.stringify(replayFacts(index));
 }

@@ -11,13 +11,17 @@
 // (unset; a directory: the worker processes run with --cpu-prof and write their profiles there when they stop),
 // BENCH_WORKER_ENTRY (dist/worker.js; another build's worker.js to compare builds in one session), BENCH_SKIP_QUERIES
 // (1: ingestion only, no seeding), BENCH_REPLAY (default 1: every event carries replay facts, as data planes record
-// them for every request; 0 leaves them out).
+// them for every request; 0 leaves them out), BENCH_STEADY_STATE (default 1: before ingestion, every bench endpoint
+// already holds `replayFactsPerEndpoint` facts, so each new fact evicts one, as on any endpoint with traffic; 0 starts
+// from empty tables, where nothing is evicted), BENCH_PREFILL (default 1: the whole run is queued before the clock
+// starts, with the queue paused, so the producer — standing in for data planes, which run on other machines — does
+// not share the two cores with the pipeline it measures; 0 sends while the worker drains, as before).
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { redisNames, requestLogBatchMaxEvents } from '@gatehouse/contracts';
+import { redisNames, replayFactsPerEndpoint, requestLogBatchMaxEvents } from '@gatehouse/contracts';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { InProcessMessageBus } from '../src/bus/in-process-message-bus';
@@ -27,7 +31,7 @@ import { RequestLogTailService } from '../src/request-logs/request-log-tail.serv
 import { RequestLogsRepository } from '../src/request-logs/request-logs.repository';
 import { RequestLogsService } from '../src/request-logs/request-logs.service';
 import { RequestLogProducer } from '../test/support/request-log-producer';
-import { benchEvent } from './request-events';
+import { benchEndpointCount, benchEvent, storedReplayFacts } from './request-events';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/gatehouse_bench';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,6 +43,8 @@ const apiRoot = path.join(__dirname, '..');
 // Another build of the worker (e.g. a copy of dist from before a change), so two builds compare in one session.
 // Replay facts on every event, as data planes record them for every request (README "What is recorded").
 const withReplayFacts = process.env.BENCH_REPLAY !== '0';
+const steadyState = process.env.BENCH_STEADY_STATE !== '0';
+const prefill = process.env.BENCH_PREFILL !== '0';
 const workerEntry = process.env.BENCH_WORKER_ENTRY ?? path.join(apiRoot, 'dist/worker.js');
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -100,71 +106,113 @@ async function measureIngestion(db: pg.Client): Promise<{
   producerCpuSeconds: number;
   steal: number | undefined;
 }> {
-  await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
+  if (steadyState) await seedSteadyState(db);
+  else await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
+  const seqBefore = await latestSeq(db);
   const redis = new Redis(redisUrl);
-  await redis.del('bull:request-logs:wait', 'bull:request-logs:failed');
-  const workers = Array.from({ length: workerCount }, startWorker);
-  await sleep(2_500);
   // The worker processes run without GATEHOUSE_REDIS_PREFIX: the default names.
   const producer = new RequestLogProducer({ redisUrl, names: redisNames(), source: 'bench' });
-  // Built before the clock starts: making events is the data plane's request path, not the log pipeline.
-  const events = Array.from({ length: totalEvents }, (_, index) => benchEvent(index, withReplayFacts));
-  const batches: (typeof events)[] = [];
-  for (let index = 0; index < events.length; index += requestLogBatchMaxEvents)
-    batches.push(events.slice(index, index + requestLogBatchMaxEvents));
-  const cpuBefore = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0);
-  // The rest of what shares the cores with the pipeline: Redis (when it runs on this machine) and this process, the
-  // producer standing in for the data planes.
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
-  const redisCpuBefore = cpuSecondsOf(redisPid);
-  const producerCpuBefore = process.cpuUsage();
-  const stealBefore = machineCpuTicks();
-  const started = performance.now();
-  // Like traffic from a few data planes: a few full batches at a time, never everything at once.
-  for (let index = 0; index < batches.length; index += 4) await producer.sendBatches(batches.slice(index, index + 4));
-  let stored: number;
-  // Polled with max(seq), one step down the seq index: count(*) every 50 ms scans the growing heap (its rows are not
-  // yet all-visible) on the cores the run measures. seq starts at 1 (RESTART IDENTITY) and has no gaps unless an insert
-  // rolled back, so the count that decides is taken once max(seq) says every row may be in.
-  const countRows = async () =>
-    Number((await db.query<{ count: string }>('SELECT count(*) FROM request_logs')).rows[0]?.count);
-  for (;;) {
-    const latest = Number(
-      (await db.query<{ max: string }>('SELECT coalesce(max(seq), 0) AS max FROM request_logs')).rows[0]?.max,
+  // Whatever an interrupted run left in the queue (a paused queue, its batches) goes first.
+  await producer.obliterate();
+  const workers = Array.from({ length: workerCount }, startWorker);
+  try {
+    if (prefill) await producer.pause();
+    await sleep(2_500);
+    // Built before the clock starts: making events is the data plane's request path, not the log pipeline.
+    const events = Array.from({ length: totalEvents }, (_, index) => benchEvent(index, withReplayFacts));
+    const batches: (typeof events)[] = [];
+    for (let index = 0; index < events.length; index += requestLogBatchMaxEvents)
+      batches.push(events.slice(index, index + requestLogBatchMaxEvents));
+    // Like traffic from a few data planes: a few full batches at a time, never everything at once.
+    const send = async () => {
+      for (let index = 0; index < batches.length; index += 4)
+        await producer.sendBatches(batches.slice(index, index + 4));
+    };
+    if (prefill) await send();
+    const cpuBefore = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0);
+    // The rest of what shares the cores with the pipeline: Redis (when it runs on this machine) and this process, the
+    // producer standing in for the data planes (only while it sends during the run: BENCH_PREFILL=0).
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+    const redisCpuBefore = cpuSecondsOf(redisPid);
+    const producerCpuBefore = process.cpuUsage();
+    const stealBefore = machineCpuTicks();
+    const started = performance.now();
+    if (prefill) await producer.resume();
+    else await send();
+    let stored: number;
+    // Polled with max(seq), one step down the seq index: count(*) every 50 ms scans the growing heap (its rows are not
+    // yet all-visible) on the cores the run measures. seq has no gaps unless an insert rolled back, so the count that
+    // decides is taken once max(seq) says every row may be in.
+    const countRows = async () =>
+      Number(
+        (await db.query<{ count: string }>('SELECT count(*) FROM request_logs WHERE seq > $1', [seqBefore])).rows[0]
+          ?.count,
+      );
+    for (;;) {
+      // A worker that dies (a crash, a bad BENCH_WORKER_ENTRY) would otherwise leave the run polling for 10 minutes.
+      const exited = workers.find((worker) => worker.exitCode !== null || worker.signalCode !== null);
+      if (exited) throw new Error(`a worker process exited (${exited.exitCode ?? exited.signalCode}) during the run`);
+      const latest = await latestSeq(db);
+      stored = latest - seqBefore >= totalEvents ? await countRows() : 0;
+      if (stored >= totalEvents || performance.now() - started > 600_000) break;
+      await sleep(50);
+    }
+    if (stored < totalEvents) stored = await countRows();
+    const seconds = (performance.now() - started) / 1000;
+    const steal = stealShareSince(stealBefore);
+    const producerCpu = process.cpuUsage(producerCpuBefore);
+    const producerCpuSeconds = (producerCpu.user + producerCpu.system) / 1e6;
+    const redisCpuSeconds = cpuSecondsOf(redisPid) - redisCpuBefore;
+    const workerCpuSeconds = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0) - cpuBefore;
+    // The Postgres side: the CPU of the workers' backends (every connection to the bench database but this one; they
+    // connect after the clock starts, so all of their CPU is the run's). Needs Postgres on this machine (NaN otherwise).
+    const backends = await db.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
     );
-    stored = latest >= totalEvents ? await countRows() : 0;
-    if (stored >= totalEvents || performance.now() - started > 600_000) break;
-    await sleep(50);
+    const postgresCpuSeconds = backends.rows.reduce((sum, { pid }) => sum + cpuSecondsOf(pid), 0);
+    return {
+      rate: stored / seconds,
+      seconds,
+      stored,
+      workerCpuSeconds,
+      postgresCpuSeconds,
+      redisCpuSeconds,
+      producerCpuSeconds,
+      steal,
+    };
+  } finally {
+    for (const worker of workers) worker.kill('SIGTERM');
+    // A run that failed leaves no batches in the machine's Redis (CI runs there next).
+    await producer.obliterate().catch(() => undefined);
+    await producer.close();
+    redis.disconnect();
   }
-  if (stored < totalEvents) stored = await countRows();
-  const seconds = (performance.now() - started) / 1000;
-  const steal = stealShareSince(stealBefore);
-  const producerCpu = process.cpuUsage(producerCpuBefore);
-  const producerCpuSeconds = (producerCpu.user + producerCpu.system) / 1e6;
-  const redisCpuSeconds = cpuSecondsOf(redisPid) - redisCpuBefore;
-  const workerCpuSeconds = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0) - cpuBefore;
-  // The Postgres side: the CPU of the workers' backends (every connection to the bench database but this one; they
-  // connect after the clock starts, so all of their CPU is the run's). Needs Postgres on this machine (NaN otherwise).
-  const backends = await db.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-  );
-  const postgresCpuSeconds = backends.rows.reduce((sum, { pid }) => sum + cpuSecondsOf(pid), 0);
-  await producer.close();
-  for (const worker of workers) worker.kill('SIGTERM');
-  redis.disconnect();
-  return {
-    rate: stored / seconds,
-    seconds,
-    stored,
-    workerCpuSeconds,
-    postgresCpuSeconds,
-    redisCpuSeconds,
-    producerCpuSeconds,
-    steal,
-  };
 }
 
-async function seed(db: pg.Client): Promise<number> {
+async function latestSeq(db: pg.Client): Promise<number> {
+  return Number(
+    (await db.query<{ max: string }>('SELECT coalesce(max(seq), 0) AS max FROM request_logs')).rows[0]?.max,
+  );
+}
+
+/**
+ * Every bench endpoint at its replay-fact bound, as any endpoint with traffic soon is: `replayFactsPerEndpoint` older
+ * rows with their facts, so each fact the run stores evicts one (an empty table measured only the inserts), and the
+ * indexes have the depth of a table in use. Vacuumed, as autovacuum keeps a table in use.
+ */
+async function seedSteadyState(db: pg.Client): Promise<void> {
+  await seed(db, benchEndpointCount * replayFactsPerEndpoint);
+  if (withReplayFacts) {
+    await db.query(
+      `INSERT INTO request_replay_facts (seq, request_log_id, endpoint_id, ordinal, facts)
+       SELECT seq, id, endpoint_id, row_number() OVER (PARTITION BY endpoint_id ORDER BY seq), $1::json FROM request_logs`,
+      [storedReplayFacts(0)],
+    );
+  }
+  await db.query('VACUUM ANALYZE request_logs, request_replay_facts');
+}
+
+async function seed(db: pg.Client, rows: number): Promise<number> {
   await db.query('TRUNCATE request_replay_facts, request_logs RESTART IDENTITY');
   const started = performance.now();
   // Spread over the last 6 days (inside the default retention), 20 endpoints, a realistic status/action mix.
@@ -172,7 +220,7 @@ async function seed(db: pg.Client): Promise<number> {
     `INSERT INTO request_logs (id, "timestamp", endpoint_id, endpoint_url, policy_version, method, host, path, query,
        status, duration_ms, upstream_duration_ms, bytes_in, bytes_out, client_ip, client_ip_categories, user_agent,
        forwarded_to, decision, decision_action, rules_matched, error_code, logs, mcp, mcp_tool, trace_id, trace)
-     SELECT 'seed-' || g, now() - (g * interval '518 milliseconds'), 'ep_bench_' || (g % 20), 'https://mcp.example.com', 3,
+     SELECT 'seed-' || g, now() - (g * interval '518 milliseconds'), 'ep_bench_' || (g % ${benchEndpointCount}), 'https://mcp.example.com', 3,
        CASE WHEN g % 4 = 0 THEN 'GET' ELSE 'POST' END, 'mcp.example.com', '/mcp/' || (g % 1000), '',
        CASE WHEN g % 10 = 0 THEN 401 WHEN g % 17 = 0 THEN 429 WHEN g % 101 = 0 THEN 502 ELSE 200 END,
        4.2, 3.1, 310, 1024, '160.79.104.' || (g % 250), ARRAY['com.anthropic.api'], 'claude-mcp/1.0',
@@ -185,7 +233,7 @@ async function seed(db: pg.Client): Promise<number> {
        'tool_' || (g % 12), md5(g::text),
        '[{"endpoint_id":"ep_bench","phase":"on_http_request","rule_index":0,"rule_name":null,"matched":false,"actions":[]}]'::jsonb
      FROM generate_series(1, $1::int) AS g`,
-    [seededRows],
+    [rows],
   );
   await db.query('ANALYZE request_logs');
   return (performance.now() - started) / 1000;
@@ -254,7 +302,7 @@ async function main(): Promise<void> {
     const ingestion = await measureIngestion(db);
     const skipQueries = process.env.BENCH_SKIP_QUERIES === '1';
     if (!skipQueries) console.log(`request-log queries: seeding ${seededRows} rows…`);
-    const seedSeconds = skipQueries ? Number.NaN : await seed(db);
+    const seedSeconds = skipQueries ? Number.NaN : await seed(db, seededRows);
     const queries = skipQueries ? [] : await measureQueries();
     const lost = totalEvents - ingestion.stored;
     console.log('');

@@ -50,6 +50,20 @@ export class RequestLogProducer {
     await this.#queue.addBulk(batches.map((events) => ({ name: requestLogBatchJobName, data: this.#batchOf(events) })));
   }
 
+  /** Holds the queue's jobs back from every worker until `resume` (a bench fills the queue before it measures). */
+  async pause(): Promise<void> {
+    await this.#queue.pause();
+  }
+
+  async resume(): Promise<void> {
+    await this.#queue.resume();
+  }
+
+  /** Removes the queue and every batch in it, whatever their state (a bench cleans up after an interrupted run). */
+  async obliterate(): Promise<void> {
+    await this.#queue.obliterate({ force: true });
+  }
+
   async close(): Promise<void> {
     await this.#queue.close();
   }
