@@ -224,6 +224,36 @@ describe('replay a draft on recorded traffic', () => {
     expect(left.rows).toEqual([{ request_log_id: newest[1]!.id }]);
   });
 
+  it('replaces a fact that outlived its row when the row’s seq comes round again, never pairing rows and facts of two requests', async () => {
+    // request_logs truncated alone with RESTART IDENTITY: the seq sequence hands out seqs that stale facts still hold.
+    const taken = Number(
+      (await testApp.db.query<{ seq: string }>(`SELECT nextval(pg_get_serial_sequence('request_logs', 'seq')) AS seq`))
+        .rows[0]!.seq,
+    );
+    const stale = (seq: number, path: string) =>
+      testApp.db.query(
+        `INSERT INTO request_replay_facts (seq, request_log_id, endpoint_id, ordinal, facts) VALUES ($1, $2, $3, 7, $4)`,
+        [seq, `gone_${seq}`, endpointId, JSON.stringify({ ...event(0, { path }).replay, path })],
+      );
+    await stale(taken + 1, '/stale-1');
+    await stale(taken + 2, '/stale-2');
+    const recorded = event(0, { path: '/fresh' });
+    const unrecorded = { ...event(1, { path: '/no-facts' }), replay: null };
+    // Two batches, so the rows take the two seqs in this order.
+    await processor.processBatch({ source: 'test', events: [recorded] });
+    await processor.processBatch({ source: 'test', events: [unrecorded] });
+
+    const facts = await testApp.db.query<{ seq: string; request_log_id: string; path: string }>(
+      `SELECT seq, request_log_id, facts->>'path' AS path FROM request_replay_facts ORDER BY seq`,
+    );
+    expect(facts.rows).toEqual([
+      { seq: String(taken + 1), request_log_id: recorded.id, path: '/fresh' },
+      { seq: String(taken + 2), request_log_id: `gone_${taken + 2}`, path: '/stale-2' },
+    ]);
+    // The row without facts is not replayed with the stale ones its seq still finds.
+    expect(await replay({ version: 1 })).toMatchObject({ requests: 1 });
+  });
+
   it('refuses bad input with stable codes', async () => {
     const invalid = await viewer
       .post(`/api/endpoints/${endpointId}/replay`)

@@ -45,7 +45,7 @@ export class ReplayRepository {
   listRecordedRequests(endpointId: string, limit: number): Promise<RecordedRequestRow[]> {
     return this.prisma.$queryRaw<RecordedRequestRow[]>`
       SELECT r.id, r."timestamp", r.status, r.decision, r.forwarded_to, f.facts
-      FROM request_replay_facts f JOIN request_logs r ON r.seq = f.seq
+      FROM request_replay_facts f JOIN request_logs r ON r.seq = f.seq AND r.id = f.request_log_id
       WHERE f.endpoint_id = ${endpointId}
       ORDER BY f.ordinal DESC LIMIT ${limit}`;
   }

@@ -445,8 +445,10 @@ function replayFactsOf(rows: NewRequestLogRow[], inserted: { id: string; seq: bi
  * first: a batch with more than N new facts for one endpoint evicts some of its own, which only a later statement
  * sees.
  *
- * No ON CONFLICT: the facts belong to rows this transaction has just inserted, so their seqs (the key) are new; a
- * conflict would be a bug, and failing the transaction (the batch is retried) says so where skipping would hide it.
+ * The facts belong to rows this transaction has just inserted, so their seqs (the key) are new unless the seq
+ * sequence was restarted under facts that outlived their rows (request_logs truncated alone with RESTART IDENTITY):
+ * such a stale fact is replaced, where failing would lose every batch that reaches its seq, and skipping would pair
+ * the new row with another request's facts.
  */
 async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unknown[]): Promise<void> {
   const [evicted] = await sql<{ endpoint_ids: string[] | null; ordinals: string[] | null }>(
@@ -461,6 +463,8 @@ async function storeReplayFacts(sql: SqlRunner, source: string, parameters: unkn
         SELECT seq, request_log_id, endpoint_id, facts, row_number() OVER (PARTITION BY endpoint_id ORDER BY seq) AS n
         FROM (${source}) AS source
       ) AS b JOIN numbered_from n ON n.endpoint_id = b.endpoint_id
+      ON CONFLICT (seq) DO UPDATE SET request_log_id = excluded.request_log_id, endpoint_id = excluded.endpoint_id,
+        ordinal = excluded.ordinal, facts = excluded.facts
       RETURNING endpoint_id, ordinal)
     SELECT array_agg(endpoint_id) AS endpoint_ids, array_agg((ordinal - ${replayFactsPerEndpoint})::text) AS ordinals
     FROM stored WHERE ordinal > ${replayFactsPerEndpoint}`,

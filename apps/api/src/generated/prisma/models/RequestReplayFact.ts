@@ -399,7 +399,8 @@ export type $RequestReplayFactPayload<ExtArgs extends runtime.Types.Extensions.I
      */
     seq: bigint
     /**
-     * The request-log row's id, unindexed: replays and retention find the row by seq.
+     * The request-log row's id, unindexed: retention finds the row by seq, replays by seq and id (a fact left by a
+     * restarted seq sequence never meets another request's row).
      */
     requestLogId: string
     endpointId: string
