@@ -136,6 +136,7 @@ async function measureIngestion(db: pg.Client): Promise<{
     const redisCpuBefore = cpuSecondsOf(redisPid);
     const producerCpuBefore = process.cpuUsage();
     const stealBefore = machineCpuTicks();
+    const postgresCpuBefore = await postgresBackendsCpu(db);
     const started = performance.now();
     if (prefill) await producer.resume();
     else await send();
@@ -164,12 +165,9 @@ async function measureIngestion(db: pg.Client): Promise<{
     const producerCpuSeconds = (producerCpu.user + producerCpu.system) / 1e6;
     const redisCpuSeconds = cpuSecondsOf(redisPid) - redisCpuBefore;
     const workerCpuSeconds = workers.reduce((sum, worker) => sum + cpuSecondsOf(worker), 0) - cpuBefore;
-    // The Postgres side: the CPU of the workers' backends (every connection to the bench database but this one; they
-    // connect after the clock starts, so all of their CPU is the run's). Needs Postgres on this machine (NaN otherwise).
-    const backends = await db.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    );
-    const postgresCpuSeconds = backends.rows.reduce((sum, { pid }) => sum + cpuSecondsOf(pid), 0);
+    let postgresCpuSeconds = 0;
+    for (const [pid, seconds] of await postgresBackendsCpu(db))
+      postgresCpuSeconds += seconds - (postgresCpuBefore.get(pid) ?? 0);
     return {
       rate: stored / seconds,
       seconds,
@@ -187,6 +185,18 @@ async function measureIngestion(db: pg.Client): Promise<{
     await producer.close();
     redis.disconnect();
   }
+}
+
+/**
+ * The Postgres side: CPU seconds so far of each of the workers' backends (every connection to the bench database but
+ * this one), by pid. A backend that connects during the run is missing from the reading at the start: all of its CPU
+ * is the run's. Needs Postgres on this machine (NaN otherwise).
+ */
+async function postgresBackendsCpu(db: pg.Client): Promise<Map<number, number>> {
+  const backends = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  return new Map(backends.rows.map(({ pid }) => [pid, cpuSecondsOf(pid)]));
 }
 
 async function latestSeq(db: pg.Client): Promise<number> {
